@@ -1,0 +1,54 @@
+# Thin wrapper over CMake. `make run` and `make test` are the README's two commands:
+# each installs what is missing (Debian/Ubuntu), configures, builds and then runs.
+BUILD ?= build
+SAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
+
+.PHONY: all deps build run test test-unit asan-test fuzz bench docker-test format clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/mayfly-server --bind 127.0.0.1 --port 6379
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+asan-test: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	    -DMAYFLY_SANITIZE=address,undefined -DMAYFLY_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMAYFLY_FUZZ=ON \
+	    -DMAYFLY_SANITIZE=address,undefined
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_resp
+	mkdir -p build-fuzz/corpus && cp tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null; \
+	    ./build-fuzz/tests/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+
+bench: build
+	python3 bench/bench.py
+
+docker-test:
+	sh tests/docker/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz

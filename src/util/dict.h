@@ -1,0 +1,102 @@
+/* dict: an intrusive chained hash table with incremental rehashing and a stable SCAN.
+ *
+ * Used for the keyspace (db/) and for large hashes (types/). The caller's entry struct
+ * starts with a dict_node; the table stores pointers to those nodes and never allocates
+ * or frees entries itself. Keys are byte strings that the caller's key_of() callback
+ * extracts from an entry, hashed with XXH3 and a per-process random seed.
+ *
+ *     table[0] (old) ──▶ [b0]─▶node─▶node     during a rehash, each operation moves a
+ *                        [b1]─▶node           few buckets from table[0] to table[1];
+ *     table[1] (new) ──▶ [b0] [b1] [b2] [b3]  lookups probe both tables.
+ *
+ * Sizes are powers of two. The table grows at load factor 1 and shrinks below 1/8; a
+ * resize never moves more than a bounded number of buckets per call (no stall).
+ *
+ * SCAN (dict_scan) uses the reverse-binary cursor: every entry present for the whole
+ * iteration is returned at least once, even while the table grows, shrinks or rehashes;
+ * some may be returned twice. */
+#ifndef MAYFLY_UTIL_DICT_H
+#define MAYFLY_UTIL_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dict_node {
+    struct dict_node *next; /* chain link, owned by the dict */
+} dict_node;
+
+typedef struct dict_type {
+    /* Extracts the key bytes of an entry (OUT: *key, *len). */
+    void (*key_of)(const dict_node *node, const char **key, size_t *len);
+} dict_type;
+
+typedef struct dict {
+    const dict_type *type;
+    dict_node **table[2]; /* table[1] is non-NULL only during a rehash */
+    uint64_t size_exp[2]; /* log2 of bucket counts; table size is 1 << size_exp */
+    size_t used[2];       /* entries in each table */
+    int64_t rehash_idx;   /* next bucket of table[0] to move, -1 when not rehashing */
+    unsigned pause_rehash; /* > 0 while a safe iterator or scan callback runs */
+} dict;
+
+/* Hashes key bytes with XXH3 and the process seed (set once by dict_set_seed). */
+uint64_t dict_hash(const char *key, size_t len);
+/* Sets the hash seed; call once at start-up, before any dict holds entries. */
+void dict_set_seed(uint64_t seed);
+
+/* Initialises an empty dict (no allocation). */
+void dict_init(dict *d, const dict_type *type);
+/* Frees the bucket arrays (not the entries: iterate and free them first, or use
+ * dict_clear with a free callback). */
+void dict_deinit(dict *d);
+/* Removes every entry, calling free_fn(node, ctx) on each (free_fn may be NULL). */
+void dict_clear(dict *d, void (*free_fn)(dict_node *, void *), void *ctx);
+
+/* Number of entries. */
+static inline size_t dict_size(const dict *d) { return d->used[0] + d->used[1]; }
+
+/* Finds the entry with this key, or NULL. */
+dict_node *dict_find(dict *d, const char *key, size_t len);
+/* Same, with the hash already computed by dict_hash (saves hashing twice). */
+dict_node *dict_find_h(dict *d, const char *key, size_t len, uint64_t hash);
+/* Inserts node, whose key must not be present. */
+void dict_add(dict *d, dict_node *node);
+void dict_add_h(dict *d, dict_node *node, uint64_t hash);
+/* Unlinks and returns the entry with this key (caller frees it), or NULL. */
+dict_node *dict_remove(dict *d, const char *key, size_t len);
+/* Unlinks this exact node (it must be in the dict); it is not freed. */
+void dict_unlink(dict *d, dict_node *node);
+/* Replaces the linked node old with new_node (same key); old is not freed. Used when an
+ * entry is reallocated. */
+void dict_replace_node(dict *d, dict_node *old, dict_node *new_node);
+
+/* Moves up to n buckets of an ongoing rehash (also called implicitly by operations).
+ * Returns 1 if rehashing is still in progress. */
+int dict_rehash_step(dict *d, int n);
+/* Rehashes for about budget_us microseconds (for the server's cron); returns 1 if more. */
+int dict_rehash_for(dict *d, int64_t budget_us);
+/* Shrinks the table if it is much larger than needed (starts an incremental rehash). */
+void dict_maybe_shrink(dict *d);
+
+/* Calls fn(node, ctx) for the entries of one or more buckets of the cursor and returns
+ * the next cursor (0 when the iteration is complete). fn must not add or remove entries.
+ * Emits entries from roughly count buckets' worth of work. */
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(dict_node *, void *), void *ctx);
+
+/* Returns a random entry, or NULL if empty (uniform enough for RANDOMKEY/HRANDFIELD). */
+dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void));
+
+/* Plain iteration; the dict must not be modified while iterating except by
+ * dict_iter_delete of the current entry. */
+typedef struct dict_iter {
+    dict *d;
+    int table;
+    int64_t index;
+    dict_node *entry, *next;
+} dict_iter;
+void dict_iter_init(dict_iter *it, dict *d);
+/* Returns the next entry or NULL at the end. */
+dict_node *dict_iter_next(dict_iter *it);
+void dict_iter_deinit(dict_iter *it);
+
+#endif

@@ -1,0 +1,123 @@
+/* strconv: see strconv.h. */
+#include "util/strconv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int str_to_ull(const char *s, size_t len, unsigned long long *out) {
+    if (len == 0 || len >= STRCONV_LL_MAX) return -1;
+    if (len > 1 && s[0] == '0') return -1;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int str_to_ll(const char *s, size_t len, long long *out) {
+    if (len == 0 || len >= STRCONV_LL_MAX) return -1;
+    int neg = s[0] == '-';
+    if (neg) {
+        s++;
+        len--;
+        if (len == 0 || s[0] == '0') return -1; /* "-" and "-0" are not integers */
+    }
+    unsigned long long v;
+    if (str_to_ull(s, len, &v) < 0) return -1;
+    if (neg) {
+        if (v > (unsigned long long)INT64_MAX + 1) return -1;
+        *out = v == (unsigned long long)INT64_MAX + 1 ? INT64_MIN : -(long long)v;
+    } else {
+        if (v > (unsigned long long)INT64_MAX) return -1;
+        *out = (long long)v;
+    }
+    return 0;
+}
+
+int str_to_ld(const char *s, size_t len, long double *out) {
+    char tmp[STRCONV_LD_MAX];
+    if (len == 0 || len >= sizeof(tmp)) return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (isspace((unsigned char)tmp[0])) return -1;
+    char *end;
+    errno = 0;
+    long double v = strtold(tmp, &end);
+    if (*end != '\0') return -1;
+    if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
+        return -1;
+    if (isnan(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int str_to_d(const char *s, size_t len, double *out) {
+    char tmp[STRCONV_LD_MAX];
+    if (len == 0 || len >= sizeof(tmp)) return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (isspace((unsigned char)tmp[0])) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (*end != '\0') return -1;
+    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO))
+        return -1;
+    if (isnan(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+size_t ll_to_str(char *dst, long long v) {
+    char tmp[STRCONV_LL_MAX];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0) dst[len++] = '-';
+    while (n) dst[len++] = tmp[--n];
+    dst[len] = '\0';
+    return len;
+}
+
+size_t ld_to_str(char *dst, size_t cap, long double v) {
+    if (isinf(v)) {
+        const char *t = v > 0 ? "inf" : "-inf";
+        snprintf(dst, cap, "%s", t);
+        return strlen(dst);
+    }
+    int n = snprintf(dst, cap, "%.17Lf", v);
+    if (n < 0 || (size_t)n >= cap) return 0;
+    size_t len = (size_t)n;
+    if (memchr(dst, '.', len)) {
+        while (len && dst[len - 1] == '0') len--;
+        if (len && dst[len - 1] == '.') len--;
+    }
+    if (len == 2 && dst[0] == '-' && dst[1] == '0') {
+        dst[0] = '0';
+        len = 1;
+    }
+    dst[len] = '\0';
+    return len;
+}
+
+size_t d_to_str(char *dst, double v) {
+    if (isnan(v)) return (size_t)snprintf(dst, 32, "nan");
+    if (isinf(v)) return (size_t)snprintf(dst, 32, v > 0 ? "inf" : "-inf");
+    for (int prec = 1; prec <= 17; prec++) {
+        int n = snprintf(dst, 32, "%.*g", prec, v);
+        if (strtod(dst, NULL) == v) return (size_t)n;
+    }
+    return (size_t)snprintf(dst, 32, "%.17g", v);
+}

@@ -1,0 +1,59 @@
+/* Unit tests for util/strconv: Redis's strict integer and float rules. */
+#include "unit/test.h"
+#include "util/strconv.h"
+
+static int ll(const char *s, long long *v) { return str_to_ll(s, strlen(s), v); }
+
+TEST(integers_accepted) {
+    long long v;
+    ASSERT_EQ(0, ll("0", &v));
+    ASSERT_EQ(0, v);
+    ASSERT_EQ(0, ll("-42", &v));
+    ASSERT_EQ(-42, v);
+    ASSERT_EQ(0, ll("9223372036854775807", &v));
+    ASSERT_EQ(9223372036854775807LL, v);
+    ASSERT_EQ(0, ll("-9223372036854775808", &v));
+    ASSERT(v == INT64_MIN);
+}
+
+TEST(integers_refused) {
+    long long v;
+    const char *bad[] = {"", "-", "+1", " 1", "1 ", "01", "-0", "1a", "9223372036854775808",
+                         "-9223372036854775809", "1.0", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ll(bad[i], &v) == 0) TEST_FAIL("accepted \"%s\"", bad[i]);
+}
+
+TEST(long_double_rules) {
+    long double v;
+    ASSERT_EQ(0, str_to_ld("1.5", 3, &v));
+    ASSERT(v == 1.5L);
+    ASSERT_EQ(-1, str_to_ld(" 1", 2, &v));
+    ASSERT_EQ(-1, str_to_ld("nan", 3, &v));
+    ASSERT_EQ(-1, str_to_ld("1x", 2, &v));
+    ASSERT_EQ(0, str_to_ld("inf", 3, &v));
+}
+
+TEST(format_human) {
+    char b[64];
+    ld_to_str(b, sizeof(b), 10.5L);
+    ASSERT_STR_EQ("10.5", b);
+    ld_to_str(b, sizeof(b), 3.0L);
+    ASSERT_STR_EQ("3", b);
+    ld_to_str(b, sizeof(b), -0.0L);
+    ASSERT_STR_EQ("0", b);
+    ld_to_str(b, sizeof(b), 5.0e3L);
+    ASSERT_STR_EQ("5000", b);
+    d_to_str(b, 0.1);
+    ASSERT_STR_EQ("0.1", b);
+    ll_to_str(b, -1234);
+    ASSERT_STR_EQ("-1234", b);
+}
+
+int main(void) {
+    RUN(integers_accepted);
+    RUN(integers_refused);
+    RUN(long_double_rules);
+    RUN(format_human);
+    return test_report();
+}
