@@ -23,11 +23,13 @@
  * (iterators, scan callbacks) no bucket moves, so chains stay where a walker left them.
  *
  * SCAN. The cursor holds a bucket index whose bits are incremented from the top mask bit
- * downwards ("reverse binary"). The buckets of a table of size 2^k that a cursor has
- * passed are exactly the buckets of a table of size 2^j (j > k or j < k) whose low bits
- * they share, so a grow or shrink between calls never makes the scan skip a bucket
- * already-to-come; during a rehash it visits the bucket of the smaller table and all
- * buckets of the larger one that fold onto it. */
+ * downwards ("reverse binary"). Bucket i of a table of 2^k buckets holds the keys whose
+ * hash ends in the k bits of i, and the reverse order visits all indices with the same
+ * low bits together, so the set of buckets already visited is described by the cursor
+ * alone, whatever the table size: after a grow or shrink between calls the scan goes on
+ * from the same cursor without skipping any bucket still to visit (a shrink may repeat
+ * some). During a rehash it visits the bucket of the smaller table and every bucket of
+ * the larger one that folds onto it. */
 #include "util/dict.h"
 
 #include "util/clock.h"
