@@ -172,11 +172,13 @@ int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice
         int fits = field.len <= lim->max_listpack_value && value.len <= lim->max_listpack_value;
         lp_ent e;
         int found = fits && lp_find(h, field, &e);
-        if (fits && !found) {
+        if (fits) {
             size_t max_entries = lim->max_listpack_entries;
             if (max_entries > LP_MAX_ENTRIES) max_entries = LP_MAX_ENTRIES;
-            size_t grown = lp_used(h->p) + lp_entry_size(1, 0, field.len, value.len, 0) + 8;
-            fits = lp_count(h->p) < max_entries && grown <= LP_MAX_BYTES;
+            /* Upper bound of the new size: a 7-byte TTL varint and LPEX_HDR. */
+            size_t grown = lp_used(h->p) + lp_entry_size(0, 0, field.len, value.len, 0) + 7 +
+                           LPEX_HDR - (found ? e.len : 0);
+            fits = (found || lp_count(h->p) < max_entries) && grown <= LP_MAX_BYTES;
         }
         if (fits) {
             int created = !found || is_due(e.deadline, now_ms);
