@@ -24,10 +24,10 @@ enum obj_enc {
 };
 
 typedef struct obj {
-    uint8_t type; /* enum obj_type */
-    uint8_t enc;  /* enum obj_enc */
-    uint16_t pad; /* reserved */
-    uint32_t lru; /* seconds clock of last access, for OBJECT IDLETIME and eviction */
+    uint8_t type;  /* enum obj_type */
+    uint8_t enc;   /* enum obj_enc */
+    uint16_t pad;  /* reserved */
+    uint32_t lru;  /* seconds clock of last access, for OBJECT IDLETIME and eviction */
 } obj;
 
 /* Frees a value of any type (NULL does nothing). */
