@@ -103,6 +103,11 @@ int lp_find(const hash *h, slice field, lp_ent *e) {
     return 0;
 }
 
+/* Decodes the entry at off, which must exist (a broken invariant aborts, in release too). */
+static void entry_at(const hash *h, size_t off, lp_ent *e) {
+    if (!lp_at(h, off, e)) abort();
+}
+
 /* Resizes the gap at off from old_len to new_len bytes, moving the tail, and updates
  * used. Returns the (possibly moved) blob. */
 static uint8_t *splice(hash *h, size_t off, size_t old_len, size_t new_len) {
@@ -188,7 +193,7 @@ void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadli
     int ex = h->hdr.enc == ENC_LISTPACKEX;
     if (old) {
         lp_ent cur;
-        lp_at(h, off, &cur);
+        entry_at(h, off, &cur);
         old_len = cur.len;
     }
     size_t need = lp_entry_size(ex, lp_base(h), field.len, value.len, deadline);
@@ -208,11 +213,11 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
         (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0 || deadline < lp_base(h)))
         rebuild(h, 1, deadline, &off);
     lp_ent cur;
-    lp_at(h, off, &cur);
+    entry_at(h, off, &cur);
     int64_t base = lp_base(h);
     /* Only the TTL varint changes: splice it, the field and value bytes stay put. */
     size_t p = off + varint_len(cur.flen) + varint_len(cur.vlen);
-    size_t code = ttl_code(base, deadline);
+    uint64_t code = ttl_code(base, deadline);
     uint8_t *b = splice(h, p, varint_len(ttl_code(base, cur.deadline)), varint_len(code));
     varint_put(b + p, code);
     size_t ttls = lp_ttl_count(b) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
@@ -278,7 +283,7 @@ size_t lp_reap(hash *h, int64_t now_ms, size_t max,
         if (n > max - done) n = max - done;
         lp_ent e;
         for (size_t i = 0; i < n; i++) {
-            lp_at(h, refs[i].off, &e);
+            entry_at(h, refs[i].off, &e);
             if (on_field) on_field((const char *)e.f, e.flen, ctx);
         }
         /* Remove from the highest offset down so lower offsets stay valid, then resize
@@ -287,7 +292,7 @@ size_t lp_reap(hash *h, int64_t now_ms, size_t max,
         uint8_t *b = h->p;
         size_t used = lp_used(b);
         for (size_t i = 0; i < n; i++) {
-            lp_at(h, refs[i].off, &e);
+            entry_at(h, refs[i].off, &e);
             memmove(b + e.off, b + e.off + e.len, used - e.off - e.len);
             used -= e.len;
             set_used(b, used);
