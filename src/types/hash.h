@@ -163,7 +163,8 @@ int hash_persist(hash *h, int64_t now_ms, slice field);
 typedef void (*hash_visit_fn)(const hash_entry *e, void *ctx);
 
 /* Plain iteration over the live fields (HKEYS, HVALS, HGETALL), in storage order. The
- * hash must not be modified until hash_iter_deinit. */
+ * hash must not be modified until hash_iter_deinit, which must always be called (a
+ * hashtable iterator pauses rehashing). */
 typedef struct hash_iter {
     hash *h;
     int64_t now_ms;
