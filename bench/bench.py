@@ -304,7 +304,7 @@ def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, time
         raise BenchFailed("redis-benchmark timed out after %.0fs" % timeout)
     out = p.stdout.decode(errors="replace")
     err = p.stderr.decode(errors="replace")
-    if is_unknown_command(out + err):
+    if p.returncode != 0 and is_unknown_command(out + err):
         raise UnknownCommand("unknown command")
     rows = [row for row in csv.reader(io.StringIO(out)) if row]
     data = [row for row in rows if row[0] != "test"]
@@ -810,7 +810,8 @@ def parse_args(argv):
     ap.add_argument("--redis-args", default="", help="extra server arguments (shell-split)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: fewer requests and 200k fields in the probes (~2 min)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
+    ap.add_argument("--rounds", type=int,
+                    help="interleaved rounds, medians over them (default 5; quick 3)")
     ap.add_argument("--requests", type=int, help="requests per run at -P 1 (default 100000)")
     ap.add_argument("--requests-pipelined", type=int,
                     help="requests per run at -P 16 (default 500000)")
@@ -822,7 +823,7 @@ def parse_args(argv):
     ap.add_argument("--fields", type=int,
                     help="fields in the memory/expiry probes (default 1000000; quick 200000)")
     ap.add_argument("--expiry-margin", type=float,
-                    help="seconds from load start to the common deadline (default 10; quick 5)")
+                    help="seconds from load start to the common deadline (default 10; quick 3)")
     ap.add_argument("--expiry-timeout", type=float, default=120.0,
                     help="give up waiting for active expiry after this many seconds")
     ap.add_argument("--only", default="throughput,memory,expiry",
@@ -832,16 +833,17 @@ def parse_args(argv):
     ap.add_argument("--json", help="also write all raw results to this JSON file")
     ap.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir)")
     a = ap.parse_args(argv)
+    q = a.quick
+    a.rounds = a.rounds or (3 if q else 5)
     if a.rounds < 1:
         ap.error("--rounds must be >= 1")
-    q = a.quick
     a.requests = a.requests or (10_000 if q else 100_000)
     a.requests_pipelined = a.requests_pipelined or (50_000 if q else 500_000)
     a.big_requests = a.big_requests or (20_000 if q else 300_000)
     a.fields = a.fields or (200_000 if q else 1_000_000)
     if a.fields % 10 or a.fields < 1000:
         ap.error("--fields must be a multiple of 10 and >= 1000")
-    a.expiry_margin = a.expiry_margin or (5.0 if q else 10.0)
+    a.expiry_margin = a.expiry_margin or (3.0 if q else 10.0)
     if q:
         a.expiry_timeout = min(a.expiry_timeout, 60.0)
     a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
@@ -875,6 +877,7 @@ def main(argv=None):
     args.mayfly = resolve(args.mayfly, "mayfly")
     args.redis = resolve(args.redis, "redis")
     args.redis_benchmark = resolve(args.redis_benchmark, "redis-benchmark")
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     sys.setswitchinterval(0.0005)  # the PING thread must not wait 5 ms for the GIL
@@ -898,6 +901,8 @@ def main(argv=None):
         report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s"
                       % (args.rounds, args.requests, args.requests_pipelined, args.big_requests,
                          ", QUICK MODE" if args.quick else ""))
+        if args.rounds < 3:
+            report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
         if "throughput" in args.only:
             log("== throughput (redis-benchmark) ==")
