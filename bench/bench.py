@@ -887,6 +887,7 @@ def main(argv=None):
     report = []
     raw = {"args": {k: v for k, v in vars(args).items() if k != "only"}}
     ok = False
+    err = 130
     try:
         servers = {
             "mayfly": Server("mayfly", args.mayfly, workdir, shlex.split(args.mayfly_args)),
@@ -930,6 +931,9 @@ def main(argv=None):
         ok = True
     except KeyboardInterrupt:
         log("bench: interrupted, stopping servers")
+    except (RuntimeError, OSError, ConnectionError, RespError) as e:
+        log("bench: error: %s" % e)
+        err = 1
     finally:
         for s in ALL_SERVERS:
             try:
@@ -945,7 +949,7 @@ def main(argv=None):
     if args.json and ok:
         with open(args.json, "w") as f:
             json.dump(raw, f, indent=1, default=str)
-    return 0 if ok else 130
+    return 0 if ok else err
 
 
 if __name__ == "__main__":
