@@ -37,5 +37,3 @@ int db_active_expire(int64_t now_ms, int64_t budget_us) {
 void db_rehash(int64_t budget_us) { (void)budget_us; }
 void db_info_keyspace(buf *b) { (void)b; }
 
-/* Until util/dict.c lands. */
-__attribute__((weak)) void dict_set_seed(uint64_t seed) { (void)seed; }
