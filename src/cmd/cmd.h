@@ -88,6 +88,7 @@ typedef struct cmd_ctx {
     db *db;                /* the session's selected database */
     int64_t now_ms;        /* one "now" for the whole command */
     int replied_error;     /* set by reply_error */
+    cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
 } cmd_ctx;
 
 /* ---- Registry and dispatch (registry.c) ---- */
