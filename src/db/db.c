@@ -380,7 +380,6 @@ void db_rehash(int64_t budget_us) {
 }
 
 void db_info_keyspace(buf *b) {
-    buf_puts(b, "# Keyspace\r\n");
     for (int i = 0; i < ndbs; i++) {
         db *d = &dbs[i];
         size_t keys = db_size(d);

@@ -136,7 +136,7 @@ int db_active_expire(int64_t now_ms, int64_t budget_us);
 /* Incremental rehash work for about budget_us (cron). */
 void db_rehash(int64_t budget_us);
 
-/* Writes the INFO keyspace section: "# Keyspace\r\n" and one
+/* Writes the INFO keyspace lines (the caller writes "# Keyspace\r\n"): one
  * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database. avg_ttl
  * is measured from the latest now_ms the keyspace was given. */
 void db_info_keyspace(buf *b);
