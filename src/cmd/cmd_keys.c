@@ -6,16 +6,16 @@
  * SCAN collects one cursor step's keys and then checks each one, reaping the expired ones,
  * so it keeps Redis's guarantee: every key present for the whole iteration is returned at
  * least once. */
-#include <limits.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
 #include "config.h"
 #include "util/glob.h"
 #include "util/mem.h"
 #include "util/strconv.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 
 static void del_generic(cmd_ctx *c) {
     long long n = 0;
@@ -28,8 +28,12 @@ static void del_generic(cmd_ctx *c) {
     reply_int(c, n);
 }
 
-static void cmd_del(cmd_ctx *c) { del_generic(c); }
-static void cmd_unlink(cmd_ctx *c) { del_generic(c); }
+static void cmd_del(cmd_ctx *c) {
+    del_generic(c);
+}
+static void cmd_unlink(cmd_ctx *c) {
+    del_generic(c);
+}
 
 static void cmd_exists(cmd_ctx *c) {
     long long n = 0;
@@ -145,8 +149,10 @@ static void cmd_scan(cmd_ctx *c) {
 
 static void cmd_randomkey(cmd_ctx *c) {
     dbentry *e = db_random(c->db, c->now_ms);
-    if (!e) reply_null(c);
-    else reply_bulk(c, e->key, e->klen);
+    if (!e)
+        reply_null(c);
+    else
+        reply_bulk(c, e->key, e->klen);
 }
 
 /* Moves the value of e (in src) to key in dst, with its TTL. */
@@ -165,8 +171,10 @@ static void rename_generic(cmd_ctx *c, int nx) {
         return;
     }
     if (slice_eq(from, to)) {
-        if (nx) reply_int(c, 0);
-        else reply_ok(c);
+        if (nx)
+            reply_int(c, 0);
+        else
+            reply_ok(c);
         return;
     }
     dbentry *old = db_find(c->db, to, c->now_ms);
@@ -180,12 +188,18 @@ static void rename_generic(cmd_ctx *c, int nx) {
     move_entry(c->db, e, c->db, to);
     db_touch(c->db, from);
     db_touch(c->db, to);
-    if (nx) reply_int(c, 1);
-    else reply_ok(c);
+    if (nx)
+        reply_int(c, 1);
+    else
+        reply_ok(c);
 }
 
-static void cmd_rename(cmd_ctx *c) { rename_generic(c, 0); }
-static void cmd_renamenx(cmd_ctx *c) { rename_generic(c, 1); }
+static void cmd_rename(cmd_ctx *c) {
+    rename_generic(c, 0);
+}
+static void cmd_renamenx(cmd_ctx *c) {
+    rename_generic(c, 1);
+}
 
 /* Parses a database index as Redis's getIntFromObjectOrReply + selectDb: replies
  * not_int (or ERR_NOT_INT) if it is not an int, "ERR DB index is out of range" if no such
@@ -285,13 +299,15 @@ static void cmd_swapdb(cmd_ctx *c) {
 /* Writes Redis's help reply: a header naming the command, the lines, and the HELP entry. */
 static void reply_help_lines(cmd_ctx *c, const char *cmd, const char *const *lines) {
     size_t n = 0;
-    while (lines[n]) n++;
+    while (lines[n])
+        n++;
     reply_array(c, n + 3);
     char head[128];
-    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             cmd);
+    snprintf(head, sizeof(head),
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
     reply_simple(c, head);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+    for (size_t i = 0; i < n; i++)
+        reply_simple(c, lines[i]);
     reply_simple(c, "HELP");
     reply_simple(c, "    Print this help.");
 }
@@ -387,15 +403,16 @@ static void memory_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
-        "    sampled up to <count> times (default: 5, 0 means sample all).",
-        NULL};
+        "    sampled up to <count> times (default: 5, 0 means sample all).", NULL};
     reply_help_lines(c, "MEMORY", lines);
 }
 
 #define KEY_RO (CMD_READONLY)
-#define OBJ_ROW(n, fn, summary)                                                                   \
-    {n, fn, 3, KEY_RO, 2, 2, 1, "generic", "2.2.3", "O(1)", summary, "key", NULL,                 \
-     "@keyspace @read @slow"}
+#define OBJ_ROW(n, fn, summary)                                                                    \
+    {                                                                                              \
+        n, fn, 3, KEY_RO, 2, 2, 1, "generic", "2.2.3", "O(1)", summary, "key", NULL,               \
+            "@keyspace @read @slow"                                                                \
+    }
 
 static const cmd_spec object_subcmds[] = {
     OBJ_ROW("encoding", object_encoding, "Returns the internal encoding of a Redis object."),
@@ -406,15 +423,14 @@ static const cmd_spec object_subcmds[] = {
      "Returns the logarithmic access frequency counter of a Redis object.", "key", NULL,
      "@keyspace @read @slow"},
     {"help", object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "6.2.0", "O(1)",
-     "Returns helpful text about the different subcommands.", "", NULL,
-     "@keyspace @slow"},
+     "Returns helpful text about the different subcommands.", "", NULL, "@keyspace @slow"},
     {0},
 };
 
 static const cmd_spec memory_subcmds[] = {
     {"usage", memory_usage, -3, KEY_RO, 2, 2, 1, "server", "4.0.0",
-     "O(N) where N is the number of samples.",
-     "Estimates the memory usage of a key.", "key [SAMPLES count]", NULL, "@read @slow"},
+     "O(N) where N is the number of samples.", "Estimates the memory usage of a key.",
+     "key [SAMPLES count]", NULL, "@read @slow"},
     {"help", memory_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "4.0.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@slow"},
     {0},
@@ -428,8 +444,7 @@ const cmd_spec cmd_family_keys[] = {
      "key [key ...]", NULL, "@keyspace @write @slow"},
     {"unlink", cmd_unlink, -2, WR | CMD_FAST, 1, -1, 1, "generic", "4.0.0",
      "O(1) for each key removed regardless of its size.",
-     "Asynchronously deletes one or more keys.", "key [key ...]", NULL,
-     "@keyspace @write @fast"},
+     "Asynchronously deletes one or more keys.", "key [key ...]", NULL, "@keyspace @write @fast"},
     {"exists", cmd_exists, -2, KEY_RO | CMD_FAST, 1, -1, 1, "generic", "1.0.0",
      "O(N) where N is the number of keys to check.", "Determines whether one or more keys exist.",
      "key [key ...]", NULL, "@keyspace @read @fast"},
@@ -453,8 +468,7 @@ const cmd_spec cmd_family_keys[] = {
     {"randomkey", cmd_randomkey, 1, KEY_RO, 0, 0, 0, "generic", "1.0.0", "O(1)",
      "Returns a random key name from the database.", "", NULL, "@keyspace @read @slow"},
     {"rename", cmd_rename, 3, WR, 1, 2, 1, "generic", "1.0.0", "O(1)",
-     "Renames a key and overwrites the destination.", "key newkey", NULL,
-     "@keyspace @write @slow"},
+     "Renames a key and overwrites the destination.", "key newkey", NULL, "@keyspace @write @slow"},
     {"renamenx", cmd_renamenx, 3, WR | CMD_FAST, 1, 2, 1, "generic", "1.0.0", "O(1)",
      "Renames a key only when the target key name doesn't exist.", "key newkey", NULL,
      "@keyspace @write @fast"},
@@ -467,8 +481,7 @@ const cmd_spec cmd_family_keys[] = {
      "Moves a key to another database.", "key db", NULL, "@keyspace @write @fast"},
     {"swapdb", cmd_swapdb, 3, WR | CMD_FAST, 0, 0, 0, "server", "4.0.0",
      "O(N) where N is the count of clients watching or blocking on keys from both databases.",
-     "Swaps two Redis databases.", "index1 index2", NULL,
-     "@keyspace @write @fast @dangerous"},
+     "Swaps two Redis databases.", "index1 index2", NULL, "@keyspace @write @fast @dangerous"},
     {"object", NULL, -2, 0, 0, 0, 0, "generic", "2.2.3", "Depends on subcommand.",
      "A container for object introspection commands.", "", object_subcmds, "@slow"},
     {"memory", NULL, -2, 0, 0, 0, 0, "server", "4.0.0", "Depends on subcommand.",

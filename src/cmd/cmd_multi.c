@@ -16,19 +16,19 @@
  * watched is remembered as such (Redis's wk->expired): its deletion is no change, while a
  * watched key that expires before EXEC aborts the transaction. The registry costs one
  * counter check per write while no client watches anything. */
-#include <string.h>
-
 #include "cmd/cmd.h"
 #include "cmd/multi.h"
 #include "util/clock.h"
 #include "util/dict.h"
 #include "util/mem.h"
 
+#include <string.h>
+
 typedef struct watcher watcher;
 
 typedef struct watch_entry {
-    dict_node node;   /* in watched[db id]; must be first */
-    watcher *head;    /* sessions watching this key */
+    dict_node node; /* in watched[db id]; must be first */
+    watcher *head;  /* sessions watching this key */
     uint32_t klen;
     char key[];
 } watch_entry;
@@ -54,7 +54,7 @@ struct multi_state {
     size_t nwatch, wcap;
 };
 
-static dict *watched;       /* one per database, allocated on the first WATCH */
+static dict *watched; /* one per database, allocated on the first WATCH */
 static size_t total_watchers;
 
 static void entry_key(const dict_node *n, const char **key, size_t *len) {
@@ -70,7 +70,8 @@ static struct multi_state *state_of(session *s) {
 }
 
 static void free_queue(struct multi_state *m) {
-    for (size_t i = 0; i < m->ncmds; i++) mem_free(m->cmds[i].argv);
+    for (size_t i = 0; i < m->ncmds; i++)
+        mem_free(m->cmds[i].argv);
     mem_free(m->cmds);
     m->cmds = NULL;
     m->ncmds = m->cap = 0;
@@ -82,8 +83,10 @@ static void unwatch_all(session *s) {
     for (size_t i = 0; i < m->nwatch; i++) {
         watcher *w = m->watching[i];
         watch_entry *we = w->entry;
-        if (w->prev) w->prev->next = w->next;
-        else we->head = w->next;
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            we->head = w->next;
         if (w->next) w->next->prev = w->prev;
         if (!we->head) {
             dict_unlink(&watched[w->db_id], &we->node);
@@ -165,7 +168,8 @@ static void on_db_replaced(db *d, db *with) {
 static void ensure_registry(void) {
     if (watched) return;
     watched = mem_calloc((size_t)db_count(), sizeof(dict));
-    for (int i = 0; i < db_count(); i++) dict_init(&watched[i], &watch_type);
+    for (int i = 0; i < db_count(); i++)
+        dict_init(&watched[i], &watch_type);
     /* TODO(lead): if another family needs these hooks too, fan them out in server.c. */
     db_hook.key_touched = on_key_touched;
     db_hook.db_replaced = on_db_replaced;
@@ -278,7 +282,8 @@ static void cmd_exec(cmd_ctx *c) {
         };
         cmd_call(&cc);
     }
-    for (size_t i = 0; i < n; i++) mem_free(cmds[i].argv);
+    for (size_t i = 0; i < n; i++)
+        mem_free(cmds[i].argv);
     mem_free(cmds);
     s->flags &= ~(SESS_DIRTY_CAS | SESS_DIRTY_EXEC);
 }
@@ -291,7 +296,8 @@ static void cmd_watch(cmd_ctx *c) {
     /* No point in watching if the client is already dirty. */
     if (!(c->s->flags & SESS_DIRTY_CAS)) {
         ensure_registry();
-        for (int j = 1; j < c->argc; j++) watch_key(c, c->argv[j]);
+        for (int j = 1; j < c->argc; j++)
+            watch_key(c, c->argv[j]);
     }
     reply_ok(c);
 }
@@ -301,7 +307,6 @@ static void cmd_unwatch(cmd_ctx *c) {
     c->s->flags &= ~SESS_DIRTY_CAS;
     reply_ok(c);
 }
-
 
 /* 1 for the commands that run at once even inside MULTI. */
 static int runs_immediately(const cmd_spec *cmd) {
@@ -321,7 +326,8 @@ int multi_queue_if_needed(cmd_ctx *c) {
     if (!(s->flags & SESS_DIRTY_EXEC)) {
         struct multi_state *m = state_of(s);
         size_t bytes = (size_t)c->argc * sizeof(slice);
-        for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
+        for (int i = 0; i < c->argc; i++)
+            bytes += c->argv[i].len;
         slice *argv = mem_alloc(bytes ? bytes : 1);
         char *p = (char *)(argv + c->argc);
         for (int i = 0; i < c->argc; i++) {
@@ -349,11 +355,11 @@ const cmd_spec cmd_family_multi[] = {
     {"discard", cmd_discard, 1, TX, 0, 0, 0, "transactions", "2.0.0",
      "O(N), when N is the number of queued commands", "Discards a transaction.", "", NULL,
      "@fast @transaction"},
-    {"multi", cmd_multi, 1, TX, 0, 0, 0, "transactions", "1.2.0", "O(1)",
-     "Starts a transaction.", "", NULL, "@fast @transaction"},
+    {"multi", cmd_multi, 1, TX, 0, 0, 0, "transactions", "1.2.0", "O(1)", "Starts a transaction.",
+     "", NULL, "@fast @transaction"},
     {"watch", cmd_watch, -2, TX, 1, -1, 1, "transactions", "2.2.0", "O(1) for every key.",
-     "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]",
-     NULL, "@fast @transaction"},
+     "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]", NULL,
+     "@fast @transaction"},
     {"unwatch", cmd_unwatch, 1, TX, 0, 0, 0, "transactions", "2.2.0", "O(1)",
      "Forgets about watched keys of a transaction.", "", NULL, "@fast @transaction"},
     {0},

@@ -6,15 +6,15 @@
  * with overflow checks, and a value written whole (SET, MSET, GETSET...) is stored in its
  * most compact encoding, while APPEND and SETRANGE work on a RAW copy. SET and GET are the
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
-#include <limits.h>
-#include <math.h>
-
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
 #include "config.h"
 #include "types/string.h"
 #include "util/dict.h"
 #include "util/strconv.h"
+
+#include <limits.h>
+#include <math.h>
 
 /* SET/GETEX option flags (Redis's OBJ_* names). */
 #define SET_NX (1u << 0)
@@ -59,10 +59,14 @@ static int parse_string_options(cmd_ctx *c, int kind, unsigned *flags, int *expi
                     (slice_eq_ci(o, "PX") && !(f & (SET_EX | SET_EXAT | SET_PXAT))) ||
                     (slice_eq_ci(o, "EXAT") && !(f & (SET_EX | SET_PX | SET_PXAT))) ||
                     (slice_eq_ci(o, "PXAT") && !(f & (SET_EX | SET_EXAT | SET_PX))))) {
-            if (slice_eq_ci(o, "EX")) *flags |= SET_EX;
-            else if (slice_eq_ci(o, "PX")) *flags |= SET_PX;
-            else if (slice_eq_ci(o, "EXAT")) *flags |= SET_EXAT;
-            else *flags |= SET_PXAT;
+            if (slice_eq_ci(o, "EX"))
+                *flags |= SET_EX;
+            else if (slice_eq_ci(o, "PX"))
+                *flags |= SET_PX;
+            else if (slice_eq_ci(o, "EXAT"))
+                *flags |= SET_EXAT;
+            else
+                *flags |= SET_PXAT;
             *expire = ++j;
         } else {
             reply_syntax_error(c);
@@ -129,8 +133,10 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
     if (((flags & SET_NX) && e) || ((flags & SET_XX) && !e)) {
         if (!(flags & SET_GET)) {
-            if (ok_int) reply_int(c, 0);
-            else reply_null(c);
+            if (ok_int)
+                reply_int(c, 0);
+            else
+                reply_null(c);
         }
         return;
     }
@@ -139,8 +145,10 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     if (expire_arg) db_set_expire(c->db, e, when);
     db_touch(c->db, key);
     if (!(flags & SET_GET)) {
-        if (ok_int) reply_int(c, 1);
-        else reply_ok(c);
+        if (ok_int)
+            reply_int(c, 1);
+        else
+            reply_ok(c);
     }
 }
 
@@ -151,9 +159,15 @@ static void cmd_set(cmd_ctx *c) {
     set_generic(c, flags, c->argv[1], c->argv[2], expire, 0);
 }
 
-static void cmd_setnx(cmd_ctx *c) { set_generic(c, SET_NX, c->argv[1], c->argv[2], 0, 1); }
-static void cmd_setex(cmd_ctx *c) { set_generic(c, SET_EX, c->argv[1], c->argv[3], 2, 0); }
-static void cmd_psetex(cmd_ctx *c) { set_generic(c, SET_PX, c->argv[1], c->argv[3], 2, 0); }
+static void cmd_setnx(cmd_ctx *c) {
+    set_generic(c, SET_NX, c->argv[1], c->argv[2], 0, 1);
+}
+static void cmd_setex(cmd_ctx *c) {
+    set_generic(c, SET_EX, c->argv[1], c->argv[3], 2, 0);
+}
+static void cmd_psetex(cmd_ctx *c) {
+    set_generic(c, SET_PX, c->argv[1], c->argv[3], 2, 0);
+}
 
 static void cmd_get(cmd_ctx *c) {
     dbentry *e = db_lookup(c->db, c->argv[1], c->now_ms, ks_read_flags(c));
@@ -250,12 +264,18 @@ static void mset_generic(cmd_ctx *c, int nx) {
         store(c, key, hash, e, string_new(c->argv[j + 1].p, c->argv[j + 1].len), 0);
         db_touch(c->db, key);
     }
-    if (nx) reply_int(c, 1);
-    else reply_ok(c);
+    if (nx)
+        reply_int(c, 1);
+    else
+        reply_ok(c);
 }
 
-static void cmd_mset(cmd_ctx *c) { mset_generic(c, 0); }
-static void cmd_msetnx(cmd_ctx *c) { mset_generic(c, 1); }
+static void cmd_mset(cmd_ctx *c) {
+    mset_generic(c, 0);
+}
+static void cmd_msetnx(cmd_ctx *c) {
+    mset_generic(c, 1);
+}
 
 static void incr_generic(cmd_ctx *c, long long incr) {
     slice key = c->argv[1];
@@ -278,14 +298,20 @@ static void incr_generic(cmd_ctx *c, long long incr) {
         return;
     }
     value += incr;
-    if (e && e->val->enc == ENC_INT) string_set_ll((string *)e->val, value);
-    else store(c, key, hash, e, string_from_ll(value), 1);
+    if (e && e->val->enc == ENC_INT)
+        string_set_ll((string *)e->val, value);
+    else
+        store(c, key, hash, e, string_from_ll(value), 1);
     db_touch(c->db, key);
     reply_int(c, value);
 }
 
-static void cmd_incr(cmd_ctx *c) { incr_generic(c, 1); }
-static void cmd_decr(cmd_ctx *c) { incr_generic(c, -1); }
+static void cmd_incr(cmd_ctx *c) {
+    incr_generic(c, 1);
+}
+static void cmd_decr(cmd_ctx *c) {
+    incr_generic(c, -1);
+}
 
 static void cmd_incrby(cmd_ctx *c) {
     long long incr;
@@ -398,8 +424,10 @@ static void cmd_getrange(cmd_ctx *c) {
     if (start < 0) start = 0;
     if (end < 0) end = 0;
     if (end >= len) end = len - 1;
-    if (start > end || len == 0) reply_bulk(c, "", 0);
-    else reply_bulk(c, s.p + start, (size_t)(end - start + 1));
+    if (start > end || len == 0)
+        reply_bulk(c, "", 0);
+    else
+        reply_bulk(c, s.p + start, (size_t)(end - start + 1));
 }
 
 static void cmd_setrange(cmd_ctx *c) {
@@ -510,8 +538,8 @@ const cmd_spec cmd_family_string[] = {
      "O(1). The amortized time complexity is O(1) assuming the appended value is small and the "
      "already present value is of any size, since the dynamic string library used by Redis "
      "will double the free space available on every reallocation.",
-     "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-     "key value", NULL, "@write @string @fast"},
+     "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
+     NULL, "@write @string @fast"},
     {"strlen", cmd_strlen, 2, RO | CMD_FAST, 1, 1, 1, "string", "2.2.0", "O(1)",
      "Returns the length of a string value.", "key", NULL, "@read @string @fast"},
     {"getrange", cmd_getrange, 4, RO, 1, 1, 1, "string", "2.4.0",

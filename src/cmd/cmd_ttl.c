@@ -5,10 +5,10 @@
  * conversion to an absolute time is checked for overflow ("invalid expire time in '...'
  * command"), and a deadline at or before now deletes the key at once (reply 1), as Redis
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
-#include <limits.h>
-
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+
+#include <limits.h>
 
 #define EXP_NX (1u << 0)
 #define EXP_XX (1u << 1)
@@ -20,10 +20,14 @@ static int parse_expire_flags(cmd_ctx *c, unsigned *flags) {
     *flags = 0;
     for (int j = 3; j < c->argc; j++) {
         slice o = c->argv[j];
-        if (slice_eq_ci(o, "NX")) *flags |= EXP_NX;
-        else if (slice_eq_ci(o, "XX")) *flags |= EXP_XX;
-        else if (slice_eq_ci(o, "GT")) *flags |= EXP_GT;
-        else if (slice_eq_ci(o, "LT")) *flags |= EXP_LT;
+        if (slice_eq_ci(o, "NX"))
+            *flags |= EXP_NX;
+        else if (slice_eq_ci(o, "XX"))
+            *flags |= EXP_XX;
+        else if (slice_eq_ci(o, "GT"))
+            *flags |= EXP_GT;
+        else if (slice_eq_ci(o, "LT"))
+            *flags |= EXP_LT;
         else {
             reply_errorf(c, "ERR Unsupported option %.*s", (int)o.len, o.p);
             return -1;
@@ -80,10 +84,18 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
     reply_int(c, 1);
 }
 
-static void cmd_expire(cmd_ctx *c) { expire_generic(c, c->now_ms, 1); }
-static void cmd_pexpire(cmd_ctx *c) { expire_generic(c, c->now_ms, 0); }
-static void cmd_expireat(cmd_ctx *c) { expire_generic(c, 0, 1); }
-static void cmd_pexpireat(cmd_ctx *c) { expire_generic(c, 0, 0); }
+static void cmd_expire(cmd_ctx *c) {
+    expire_generic(c, c->now_ms, 1);
+}
+static void cmd_pexpire(cmd_ctx *c) {
+    expire_generic(c, c->now_ms, 0);
+}
+static void cmd_expireat(cmd_ctx *c) {
+    expire_generic(c, 0, 1);
+}
+static void cmd_pexpireat(cmd_ctx *c) {
+    expire_generic(c, 0, 0);
+}
 
 /* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL. */
 static void ttl_generic(cmd_ctx *c, int ms, int absolute) {
@@ -101,10 +113,18 @@ static void ttl_generic(cmd_ctx *c, int ms, int absolute) {
     reply_int(c, ms ? ttl : (ttl + 500) / 1000);
 }
 
-static void cmd_ttl(cmd_ctx *c) { ttl_generic(c, 0, 0); }
-static void cmd_pttl(cmd_ctx *c) { ttl_generic(c, 1, 0); }
-static void cmd_expiretime(cmd_ctx *c) { ttl_generic(c, 0, 1); }
-static void cmd_pexpiretime(cmd_ctx *c) { ttl_generic(c, 1, 1); }
+static void cmd_ttl(cmd_ctx *c) {
+    ttl_generic(c, 0, 0);
+}
+static void cmd_pttl(cmd_ctx *c) {
+    ttl_generic(c, 1, 0);
+}
+static void cmd_expiretime(cmd_ctx *c) {
+    ttl_generic(c, 0, 1);
+}
+static void cmd_pexpiretime(cmd_ctx *c) {
+    ttl_generic(c, 1, 1);
+}
 
 static void cmd_persist(cmd_ctx *c) {
     dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
@@ -127,23 +147,21 @@ const cmd_spec cmd_family_ttl[] = {
      "Sets the expiration time of a key in milliseconds.", EXPIRE_SYNTAX("milliseconds"), NULL,
      "@keyspace @write @fast"},
     {"expireat", cmd_expireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "1.2.0", "O(1)",
-     "Sets the expiration time of a key to a Unix timestamp.",
-     EXPIRE_SYNTAX("unix-time-seconds"), NULL, "@keyspace @write @fast"},
+     "Sets the expiration time of a key to a Unix timestamp.", EXPIRE_SYNTAX("unix-time-seconds"),
+     NULL, "@keyspace @write @fast"},
     {"pexpireat", cmd_pexpireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "2.6.0", "O(1)",
      "Sets the expiration time of a key to a Unix milliseconds timestamp.",
      EXPIRE_SYNTAX("unix-time-milliseconds"), NULL, "@keyspace @write @fast"},
     {"ttl", cmd_ttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "1.0.0", "O(1)",
-     "Returns the expiration time in seconds of a key.", "key", NULL,
-     "@keyspace @read @fast"},
+     "Returns the expiration time in seconds of a key.", "key", NULL, "@keyspace @read @fast"},
     {"pttl", cmd_pttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "2.6.0", "O(1)",
-     "Returns the expiration time in milliseconds of a key.", "key", NULL,
-     "@keyspace @read @fast"},
-    {"expiretime", cmd_expiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "7.0.0",
-     "O(1)", "Returns the expiration time of a key as a Unix timestamp.", "key", NULL,
+     "Returns the expiration time in milliseconds of a key.", "key", NULL, "@keyspace @read @fast"},
+    {"expiretime", cmd_expiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "7.0.0", "O(1)",
+     "Returns the expiration time of a key as a Unix timestamp.", "key", NULL,
      "@keyspace @read @fast"},
     {"pexpiretime", cmd_pexpiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "7.0.0",
-     "O(1)", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key",
-     NULL, "@keyspace @read @fast"},
+     "O(1)", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key", NULL,
+     "@keyspace @read @fast"},
     {"persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "2.2.0", "O(1)",
      "Removes the expiration time of a key.", "key", NULL, "@keyspace @write @fast"},
     {0},

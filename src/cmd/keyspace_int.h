@@ -17,7 +17,8 @@ static inline void ks_reply_expire_error(cmd_ctx *c) {
     if (c->parent)
         reply_errorf(c, "ERR invalid expire time in '%s|%s' command", c->parent->name,
                      c->cmd->name);
-    else reply_errorf(c, "ERR invalid expire time in '%s' command", c->cmd->name);
+    else
+        reply_errorf(c, "ERR invalid expire time in '%s' command", c->cmd->name);
 }
 
 /* Looks up key for reading. Returns 0 with *out = the string (NULL if the key is absent),

@@ -4,10 +4,10 @@
  * One chained table, resized all at once (no incremental rehash), FNV-1a hashing with a
  * seed. SCAN uses the same reverse-binary cursor as the real dict, so the SCAN guarantee
  * holds across resizes between calls. */
-#include <string.h>
-
 #include "util/dict.h"
 #include "util/mem.h"
+
+#include <string.h>
 
 static uint64_t seed = 0x9e3779b97f4a7c15ULL;
 
@@ -20,7 +20,9 @@ uint64_t dict_hash(const char *key, size_t len) {
     return h ^ (h >> 29);
 }
 
-void dict_set_seed(uint64_t s) { seed = s; }
+void dict_set_seed(uint64_t s) {
+    seed = s;
+}
 
 void dict_init(dict *d, const dict_type *type) {
     memset(d, 0, sizeof(*d));
@@ -33,7 +35,9 @@ void dict_deinit(dict *d) {
     dict_init(d, d->type);
 }
 
-static size_t nbuckets(const dict *d) { return d->table[0] ? (size_t)1 << d->size_exp[0] : 0; }
+static size_t nbuckets(const dict *d) {
+    return d->table[0] ? (size_t)1 << d->size_exp[0] : 0;
+}
 
 static uint64_t hash_node(const dict *d, const dict_node *n) {
     const char *k;
@@ -88,19 +92,24 @@ dict_node *dict_find(dict *d, const char *key, size_t len) {
 }
 
 void dict_add_h(dict *d, dict_node *node, uint64_t hash) {
-    if (!d->table[0]) resize(d, 2);
-    else if (d->used[0] >= nbuckets(d)) resize(d, d->size_exp[0] + 1);
+    if (!d->table[0])
+        resize(d, 2);
+    else if (d->used[0] >= nbuckets(d))
+        resize(d, d->size_exp[0] + 1);
     size_t b = hash & (nbuckets(d) - 1);
     node->next = d->table[0][b];
     d->table[0][b] = node;
     d->used[0]++;
 }
 
-void dict_add(dict *d, dict_node *node) { dict_add_h(d, node, hash_node(d, node)); }
+void dict_add(dict *d, dict_node *node) {
+    dict_add_h(d, node, hash_node(d, node));
+}
 
 void dict_unlink(dict *d, dict_node *node) {
     dict_node **pp = &d->table[0][hash_node(d, node) & (nbuckets(d) - 1)];
-    while (*pp != node) pp = &(*pp)->next;
+    while (*pp != node)
+        pp = &(*pp)->next;
     *pp = node->next;
     d->used[0]--;
 }
@@ -113,7 +122,8 @@ dict_node *dict_remove(dict *d, const char *key, size_t len) {
 
 void dict_replace_node(dict *d, dict_node *old, dict_node *new_node) {
     dict_node **pp = &d->table[0][hash_node(d, old) & (nbuckets(d) - 1)];
-    while (*pp != old) pp = &(*pp)->next;
+    while (*pp != old)
+        pp = &(*pp)->next;
     new_node->next = old->next;
     *pp = new_node;
 }
@@ -133,7 +143,8 @@ int dict_rehash_for(dict *d, int64_t budget_us) {
 void dict_maybe_shrink(dict *d) {
     if (d->table[0] && d->size_exp[0] > 2 && d->used[0] * 8 < nbuckets(d)) {
         uint64_t exp = 2;
-        while (((size_t)1 << exp) < d->used[0]) exp++;
+        while (((size_t)1 << exp) < d->used[0])
+            exp++;
         resize(d, exp);
     }
 }
@@ -167,9 +178,11 @@ dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void)) {
         dict_node *n = d->table[0][rand_fn() & (nbuckets(d) - 1)];
         if (!n) continue;
         size_t len = 0;
-        for (dict_node *m = n; m; m = m->next) len++;
+        for (dict_node *m = n; m; m = m->next)
+            len++;
         size_t k = rand_fn() % len;
-        while (k--) n = n->next;
+        while (k--)
+            n = n->next;
         return n;
     }
 }
@@ -195,4 +208,6 @@ dict_node *dict_iter_next(dict_iter *it) {
     }
 }
 
-void dict_iter_deinit(dict_iter *it) { (void)it; }
+void dict_iter_deinit(dict_iter *it) {
+    (void)it;
+}
