@@ -1,12 +1,12 @@
 /* cmd_debug: DEBUG, test aids. DEBUG SLEEP blocks the loop (as Redis); DEBUG
  * SET-ACTIVE-EXPIRE turns the active-expiry cycle off and on; DEBUG CLOCK-OFFSET (Mayfly
  * only) shifts the server's wall clock so that TTL tests need not sleep. */
+#include <time.h>
+
 #include "cmd/cmd.h"
 #include "config.h"
 #include "util/clock.h"
 #include "util/strconv.h"
-
-#include <time.h>
 
 static void debug_sleep(cmd_ctx *c) {
     double secs;
@@ -49,11 +49,9 @@ static void debug_help(cmd_ctx *c) {
         "    Print this help.",
         NULL};
     size_t n = 0;
-    while (lines[n])
-        n++;
+    while (lines[n]) n++;
     reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        reply_simple(c, lines[i]);
+    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
 }
 
 #define DBG (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
@@ -66,8 +64,8 @@ static const cmd_spec debug_subcmds[] = {
     {"clock-offset", debug_clock_offset, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Shifts the server's wall clock (test aid).", "[milliseconds]", NULL,
      "@admin @slow @dangerous"},
-    {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
-     "@admin @slow @dangerous"},
+    {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "",
+     NULL, "@admin @slow @dangerous"},
     {0},
 };
 

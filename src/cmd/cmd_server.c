@@ -2,6 +2,12 @@
  *
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/info.h"
@@ -9,12 +15,6 @@
 #include "db/db.h"
 #include "util/clock.h"
 #include "util/mem.h"
-
-#include <stdio.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 static size_t peak_memory;
 
@@ -25,10 +25,8 @@ static void human_bytes(char *out, size_t cap, double n) {
         n /= 1024;
         u++;
     }
-    if (u == 0)
-        snprintf(out, cap, "%.0fB", n);
-    else
-        snprintf(out, cap, "%.2f%c", n, units[u]);
+    if (u == 0) snprintf(out, cap, "%.0fB", n);
+    else snprintf(out, cap, "%.2f%c", n, units[u]);
 }
 
 static void section_server(buf *b, int64_t now_ms) {
@@ -182,8 +180,8 @@ static void section_cpu(buf *b) {
                "used_cpu_user:%ld.%06ld\r\n"
                "used_cpu_sys_children:0.000000\r\n"
                "used_cpu_user_children:0.000000\r\n",
-               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
-               (long)self.ru_utime.tv_usec);
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
 static void section_persistence_default(buf *b) {
@@ -226,12 +224,8 @@ static void section_errorstats(buf *b) {
     cmd_info_errorstats(b);
 }
 
-static void section_modules(buf *b) {
-    buf_puts(b, "# Modules\r\n");
-}
-static void section_cluster(buf *b) {
-    buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n");
-}
+static void section_modules(buf *b) { buf_puts(b, "# Modules\r\n"); }
+static void section_cluster(buf *b) { buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n"); }
 
 typedef struct info_section {
     const char *name;
@@ -259,8 +253,7 @@ static const info_section sections[] = {
 void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
     int want[NSECTIONS] = {0};
     if (n == 0) {
-        for (size_t i = 0; i < NSECTIONS; i++)
-            want[i] = sections[i].in_default;
+        for (size_t i = 0; i < NSECTIONS; i++) want[i] = sections[i].in_default;
     }
     for (int k = 0; k < n; k++) {
         int all = slice_eq_ci(names[k], "all") || slice_eq_ci(names[k], "everything");
@@ -274,12 +267,9 @@ void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
         if (!want[i]) continue;
         if (!first) buf_puts(b, "\r\n");
         first = 0;
-        if (sections[i].kind == 1)
-            section_server(b, now_ms);
-        else if (sections[i].kind == 2)
-            info_persistence(b);
-        else
-            sections[i].fn(b);
+        if (sections[i].kind == 1) section_server(b, now_ms);
+        else if (sections[i].kind == 2) info_persistence(b);
+        else sections[i].fn(b);
     }
 }
 
@@ -291,9 +281,7 @@ static void cmd_info(cmd_ctx *c) {
     buf_deinit(&b);
 }
 
-static void cmd_dbsize(cmd_ctx *c) {
-    reply_int(c, (long long)db_size(c->db));
-}
+static void cmd_dbsize(cmd_ctx *c) { reply_int(c, (long long)db_size(c->db)); }
 
 static int flush_mode_ok(cmd_ctx *c) {
     if (c->argc == 1) return 1;
@@ -311,8 +299,7 @@ static void cmd_flushdb(cmd_ctx *c) {
 
 static void cmd_flushall(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
-    for (int i = 0; i < db_count(); i++)
-        db_flush(db_get(i));
+    for (int i = 0; i < db_count(); i++) db_flush(db_get(i));
     reply_ok(c);
 }
 
@@ -327,14 +314,10 @@ static void cmd_shutdown(cmd_ctx *c) {
     int flags = 0;
     for (int i = 1; i < c->argc; i++) {
         slice a = c->argv[i];
-        if (slice_eq_ci(a, "NOSAVE"))
-            flags |= HOST_SHUTDOWN_NOSAVE;
-        else if (slice_eq_ci(a, "SAVE"))
-            flags |= HOST_SHUTDOWN_SAVE;
-        else if (slice_eq_ci(a, "NOW"))
-            flags |= HOST_SHUTDOWN_NOW;
-        else if (slice_eq_ci(a, "FORCE"))
-            flags |= HOST_SHUTDOWN_FORCE;
+        if (slice_eq_ci(a, "NOSAVE")) flags |= HOST_SHUTDOWN_NOSAVE;
+        else if (slice_eq_ci(a, "SAVE")) flags |= HOST_SHUTDOWN_SAVE;
+        else if (slice_eq_ci(a, "NOW")) flags |= HOST_SHUTDOWN_NOW;
+        else if (slice_eq_ci(a, "FORCE")) flags |= HOST_SHUTDOWN_FORCE;
         else if (slice_eq_ci(a, "ABORT")) {
             reply_error(c, "ERR No shutdown in progress.");
             return;
@@ -449,16 +432,14 @@ static void config_set_cmd(cmd_ctx *c) {
     }
     if (failed >= 0) {
         const char *ignored;
-        for (int i = 0; i < failed; i++)
-            config_set(canon[i], old[i], strlen(old[i]), &ignored);
+        for (int i = 0; i < failed; i++) config_set(canon[i], old[i], strlen(old[i]), &ignored);
         slice n = c->argv[2 + 2 * failed];
         reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
                      (int)n.len, n.p, err);
     } else {
         reply_ok(c);
     }
-    for (int i = 0; i < pairs; i++)
-        mem_free(old[i]);
+    for (int i = 0; i < pairs; i++) mem_free(old[i]);
 }
 
 static void config_resetstat(cmd_ctx *c) {
@@ -474,10 +455,8 @@ static void config_resetstat(cmd_ctx *c) {
 
 static void config_rewrite_cmd(cmd_ctx *c) {
     const char *err;
-    if (config_rewrite(&err) < 0)
-        reply_errorf(c, "ERR %s", err);
-    else
-        reply_ok(c);
+    if (config_rewrite(&err) < 0) reply_errorf(c, "ERR %s", err);
+    else reply_ok(c);
 }
 
 static void config_help(cmd_ctx *c) {
@@ -495,11 +474,9 @@ static void config_help(cmd_ctx *c) {
         "    Print this help.",
         NULL};
     size_t n = 0;
-    while (lines[n])
-        n++;
+    while (lines[n]) n++;
     reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        reply_simple(c, lines[i]);
+    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
 }
 
 #define ADMIN (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
@@ -507,8 +484,8 @@ static void config_help(cmd_ctx *c) {
 static const cmd_spec config_subcmds[] = {
     {"get", config_get_cmd, -3, ADMIN, 0, 0, 0, "server", "2.0.0",
      "O(N) when N is the number of configuration parameters provided",
-     "Returns the effective values of configuration parameters.", "parameter [parameter ...]", NULL,
-     "@admin @slow @dangerous"},
+     "Returns the effective values of configuration parameters.", "parameter [parameter ...]",
+     NULL, "@admin @slow @dangerous"},
     {"set", config_set_cmd, -4, ADMIN, 0, 0, 0, "server", "2.0.0",
      "O(N) when N is the number of configuration parameters provided",
      "Sets configuration parameters in-flight.", "parameter value [parameter value ...]", NULL,
