@@ -29,8 +29,8 @@ static void hset_generic(cmd_ctx *c, int hmset) {
     hash_limits lim = hc_limits();
     long long created = 0;
     for (int j = 2; j < c->argc; j += 2)
-        created += hash_set(hc_hash(e), &lim, c->now_ms, c->argv[j], c->argv[j + 1],
-                            HASH_TTL_CLEAR, 0);
+        created +=
+            hash_set(hc_hash(e), &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
     hc_finish(c, e, key);
     if (hmset)
         reply_ok(c);
@@ -418,8 +418,9 @@ const cmd_spec cmd_family_hash[] = {
      "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", "key",
      NULL, HASH_RO("@slow")},
     {"hincrby", cmd_hincrby, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
-     "O(1)", "Increments the integer value of a field in a hash by a number. Uses 0 as initial "
-             "value if the field doesn't exist.",
+     "O(1)",
+     "Increments the integer value of a field in a hash by a number. Uses 0 as initial "
+     "value if the field doesn't exist.",
      "key field increment", NULL, HASH_RW("@fast")},
     {"hincrbyfloat", cmd_hincrbyfloat, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash",
      "2.6.0", "O(1)",

@@ -94,8 +94,7 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
                 reply_arity_error(c);
                 return -1;
             }
-            if (arg_ll_range(c, c->argv[i + 1], 1, INT_MAX, "ERR invalid number of fields", &n) <
-                0)
+            if (arg_ll_range(c, c->argv[i + 1], 1, INT_MAX, "ERR invalid number of fields", &n) < 0)
                 return -1;
             int remaining = c->argc - i - 2;
             if (remaining % 2 != 0 || n != remaining / 2) {
@@ -142,8 +141,8 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
 static int hsetex_condition_met(cmd_ctx *c, dbentry *e, const hsetex_args *a) {
     if (!(a->flags & (HX_FXX | HX_FNX))) return 1;
     for (int i = 0; i < a->n; i++) {
-        int exists = e && hash_get(hc_hash(e), c->now_ms, c->argv[a->first + 2 * i], NULL) ==
-                              HASH_OK;
+        int exists =
+            e && hash_get(hc_hash(e), c->now_ms, c->argv[a->first + 2 * i], NULL) == HASH_OK;
         if ((a->flags & HX_FXX) && !exists) return 0;
         if ((a->flags & HX_FNX) && exists) return 0;
     }
@@ -163,7 +162,7 @@ static void cmd_hsetex(cmd_ctx *c) {
     if (!e) e = hc_create(c, key);
     hash *h = hc_hash(e);
     hash_limits lim = hc_limits();
-    enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME) ? HASH_TTL_SET
+    enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME)  ? HASH_TTL_SET
                                   : (a.flags & HX_KEEPTTL) ? HASH_TTL_KEEP
                                                            : HASH_TTL_CLEAR;
     /* A deadline already past still stores the value first (so the encoding converts as
@@ -408,12 +407,11 @@ const cmd_spec cmd_family_hash_ttl[] = {
      "| PERSIST] FIELDS numfields field [field ...]",
      NULL, HFE_ACL_W},
     {"hgetdel", cmd_hgetdel, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "8.0.0", HFE_N,
-     "Returns the value of a field and deletes it from the hash.", FIELDS_SYNTAX, NULL,
-     HFE_ACL_W},
+     "Returns the value of a field and deletes it from the hash.", FIELDS_SYNTAX, NULL, HFE_ACL_W},
     {"hexpire", cmd_hexpire, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
      "O(N) where N is the number of specified fields",
-     "Set expiry for hash field using relative time to expire (seconds)",
-     HEXPIRE_SYNTAX("seconds"), NULL, HFE_ACL_W},
+     "Set expiry for hash field using relative time to expire (seconds)", HEXPIRE_SYNTAX("seconds"),
+     NULL, HFE_ACL_W},
     {"hpexpire", cmd_hpexpire, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
      "O(N) where N is the number of specified fields",
      "Set expiry for hash field using relative time to expire (milliseconds)",
@@ -431,11 +429,11 @@ const cmd_spec cmd_family_hash_ttl[] = {
     {"hpttl", cmd_hpttl, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
      "Returns the TTL in milliseconds of a hash field.", FIELDS_SYNTAX, NULL, HFE_ACL_R},
     {"hexpiretime", cmd_hexpiretime, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
-     "Returns the expiration time of a hash field as a Unix timestamp, in seconds.",
-     FIELDS_SYNTAX, NULL, HFE_ACL_R},
-    {"hpexpiretime", cmd_hpexpiretime, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0",
-     HFE_N, "Returns the expiration time of a hash field as a Unix timestamp, in msec.",
-     FIELDS_SYNTAX, NULL, HFE_ACL_R},
+     "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", FIELDS_SYNTAX,
+     NULL, HFE_ACL_R},
+    {"hpexpiretime", cmd_hpexpiretime, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Returns the expiration time of a hash field as a Unix timestamp, in msec.", FIELDS_SYNTAX,
+     NULL, HFE_ACL_R},
     {"hpersist", cmd_hpersist, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
      "Removes the expiration time for each specified field", FIELDS_SYNTAX, NULL, HFE_ACL_W},
     {0},

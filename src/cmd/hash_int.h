@@ -73,8 +73,8 @@ static inline int hc_finish(cmd_ctx *c, dbentry *e, slice key) {
 
 /* Publishes a field-naming event for the n fields at argv[first], argv[first+stride],...
  * Builds the list only when notifications are on. */
-static inline void hc_notify_fields(cmd_ctx *c, const char *event, slice key, int first,
-                                    int stride, size_t n) {
+static inline void hc_notify_fields(cmd_ctx *c, const char *event, slice key, int first, int stride,
+                                    size_t n) {
     if (notify_flags == 0 || n == 0) return;
     slice small[16];
     slice *fields = n <= 16 ? small : mem_alloc(n * sizeof(*fields));

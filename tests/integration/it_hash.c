@@ -78,7 +78,8 @@ TEST(hkeys_hvals_hgetall) {
     EXPECT(c, "[\"a\",\"1\",\"b\",\"2\"]", "HGETALL h");
     /* A hashtable returns every field exactly once, whatever the order. */
     EXPECT(c, "+OK", "CONFIG SET hash-max-listpack-entries 4");
-    for (int i = 0; i < 50; i++) EXPECT(c, "1", "HSET big f%d v%d", i, i);
+    for (int i = 0; i < 50; i++)
+        EXPECT(c, "1", "HSET big f%d v%d", i, i);
     EXPECT(c, "\"hashtable\"", "OBJECT ENCODING big");
     redisReply *r = redisCommand(c, "HGETALL big");
     ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 100);
@@ -96,13 +97,13 @@ TEST(hkeys_hvals_hgetall) {
 TEST(wrongtype) {
     redisContext *c = fresh();
     EXPECT(c, "+OK", "SET s v");
-    const char *cmds[] = {"HSET s a 1",        "HSETNX s a 1",    "HMSET s a 1",
-                          "HGET s a",          "HMGET s a",       "HDEL s a",
-                          "HLEN s",            "HEXISTS s a",     "HSTRLEN s a",
-                          "HKEYS s",           "HVALS s",         "HGETALL s",
-                          "HINCRBY s a 1",     "HINCRBYFLOAT s a 1", "HRANDFIELD s",
-                          "HRANDFIELD s 2",    "HSCAN s 0"};
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) EXPECT(c, WRONGTYPE, cmds[i]);
+    const char *cmds[] = {
+        "HSET s a 1",     "HSETNX s a 1", "HMSET s a 1",   "HGET s a",           "HMGET s a",
+        "HDEL s a",       "HLEN s",       "HEXISTS s a",   "HSTRLEN s a",        "HKEYS s",
+        "HVALS s",        "HGETALL s",    "HINCRBY s a 1", "HINCRBYFLOAT s a 1", "HRANDFIELD s",
+        "HRANDFIELD s 2", "HSCAN s 0"};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        EXPECT(c, WRONGTYPE, cmds[i]);
     EXPECT(c, "1", "HSET h a 1");
     EXPECT(c, WRONGTYPE, "GET h");
     redisFree(c);
@@ -185,7 +186,8 @@ TEST(hrandfield) {
     EXPECT(c, "nil", "HRANDFIELD nokey");
     EXPECT(c, "[]", "HRANDFIELD nokey 5");
     EXPECT(c, "[]", "HRANDFIELD nokey -5 WITHVALUES");
-    for (int i = 0; i < 5; i++) EXPECT(c, "1", "HSET h a%d v%d", i, i);
+    for (int i = 0; i < 5; i++)
+        EXPECT(c, "1", "HSET h a%d v%d", i, i);
     EXPECT(c, "[]", "HRANDFIELD h 0");
     EXPECT(c, "[]", "HRANDFIELD h 0 WITHVALUES");
     hrandfield_on(c, 5);
@@ -257,7 +259,8 @@ TEST(hscan) {
     EXPECT(c, "-ERR syntax error", "HSCAN h 0 TYPE hash");
     EXPECT(c, "-ERR value is not an integer or out of range", "HSCAN h 0 COUNT x");
     EXPECT(c, "+OK", "CONFIG SET hash-max-listpack-entries 16");
-    for (int i = 0; i < 300; i++) it_int(c, "HSET h f%d v%d", i, i);
+    for (int i = 0; i < 300; i++)
+        it_int(c, "HSET h f%d v%d", i, i);
     EXPECT(c, "300", "HLEN h");
     EXPECT(c, "\"hashtable\"", "OBJECT ENCODING h");
     ASSERT_EQ(300, hscan_all(c, "COUNT 7", 300, 0));

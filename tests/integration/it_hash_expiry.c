@@ -82,7 +82,7 @@ TEST(lazy_expiry_counts_and_deletes) {
     run(c, "HSET h keep 0");
     run(c, "DEBUG CLOCK-OFFSET 200");
     ASSERT_EQ(base, it_info_field(c, "expired_subkeys")); /* nothing ran yet */
-    EXPECT(c, "1", "HLEN h");                              /* one access reaps all three */
+    EXPECT(c, "1", "HLEN h");                             /* one access reaps all three */
     ASSERT_EQ(base + 3, it_info_field(c, "expired_subkeys"));
     ASSERT_STR_EQ("db0:keys=1,expires=0,avg_ttl=0,subexpiry=0", keyspace_line(c, 0));
     run(c, "HSETEX g PX 100 FIELDS 1 a 1");
@@ -131,7 +131,8 @@ TEST(subexpiry_counts_hashes) {
 TEST(index_cleaned_by_key_commands) {
     redisContext *c = fresh();
     long long base = it_info_field(c, "expired_subkeys");
-    for (int i = 0; i < 20; i++) run(c, "HSETEX h%d PX 100 FIELDS 2 a 1 b 2", i);
+    for (int i = 0; i < 20; i++)
+        run(c, "HSETEX h%d PX 100 FIELDS 2 a 1 b 2", i);
     run(c, "DEL h0 h1");
     run(c, "UNLINK h2");
     run(c, "RENAME h3 r3");
@@ -147,7 +148,8 @@ TEST(index_cleaned_by_key_commands) {
     ASSERT_STR_EQ("", keyspace_line(c, 3));
     run(c, "DEBUG CLOCK-OFFSET 0");
     run(c, "SELECT 0");
-    for (int i = 0; i < 5; i++) run(c, "HSETEX h%d PX 100 FIELDS 1 a 1", i);
+    for (int i = 0; i < 5; i++)
+        run(c, "HSETEX h%d PX 100 FIELDS 1 a 1", i);
     run(c, "FLUSHALL");
     run(c, "DEBUG CLOCK-OFFSET 300");
     it_sleep_ms(250); /* a couple of cron ticks with nothing left to reap */

@@ -45,7 +45,7 @@ static long long nth_int(redisContext *c, size_t n, const char *fmt, ...) {
     do {                                                                                           \
         long long v_ = (v);                                                                        \
         if (v_ < (lo) || v_ > (hi))                                                                \
-            TEST_FAIL("%s = %lld, expected in [%lld, %lld]", #v, v_, (long long)(lo),            \
+            TEST_FAIL("%s = %lld, expected in [%lld, %lld]", #v, v_, (long long)(lo),              \
                       (long long)(hi));                                                            \
     } while (0)
 
@@ -75,14 +75,13 @@ TEST(hsetex_input_validation) {
         snprintf(cmd, sizeof(cmd), "HSETEX myhash %s EX 100 fields 1 a b", cond[i]);
         EXPECT(c, "-ERR Only one of FXX or FNX arguments can be specified", cmd);
     }
-    const char *exp[] = {"EX 100 PX 1000", "EX 100 EXAT 100", "EXAT 100 EX 1000",
+    const char *exp[] = {"EX 100 PX 1000",  "EX 100 EXAT 100",   "EXAT 100 EX 1000",
                          "PX 100 PXAT 100", "PXAT 100 EXAT 100", "EX 100 KEEPTTL",
                          "KEEPTTL EX 100",  "EX 100 EX 100",     "KEEPTTL KEEPTTL"};
     for (size_t i = 0; i < sizeof(exp) / sizeof(exp[0]); i++) {
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "HSETEX myhash %s fields 1 a b", exp[i]);
-        EXPECT(c, "-ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
-               cmd);
+        EXPECT(c, "-ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified", cmd);
     }
     EXPECT(c, "-ERR value is not an integer or out of range", "HSETEX myhash ex fields 1 a b");
     EXPECT(c, "-ERR value is not an integer or out of range", "HSETEX myhash pxat fields 1 a b");
@@ -292,8 +291,7 @@ TEST(hexpire_errors) {
            "HPEXPIREAT h 70368744177664 FIELDS 1 a");
     EXPECT(c, "-ERR invalid expire time in 'hexpireat' command",
            "HEXPIREAT h 70368744177664 FIELDS 1 a");
-    EXPECT(c, "-ERR invalid expire time in 'hexpire' command",
-           "HEXPIRE h 70368744177 FIELDS 1 a");
+    EXPECT(c, "-ERR invalid expire time in 'hexpire' command", "HEXPIRE h 70368744177 FIELDS 1 a");
     EXPECT(c, "-ERR invalid expire time in 'hpexpire' command",
            "HPEXPIRE h 70368744177663 FIELDS 1 a");
     EXPECT(c, NOFIELDS, "HEXPIRE h 10 NX NX FIELDS 1 a");
