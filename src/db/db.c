@@ -302,9 +302,11 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     if (val == old) return;
     if (val->lru == 0) val->lru = lru_now();
     e->val = val;
+    val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
     count_subexpiry(d, old, 0);
+    int was_hash = old->type == OBJ_HASH; /* read before old is freed */
     obj_free(old);
-    if (old->type == OBJ_HASH || val->type == OBJ_HASH) db_refile(d, e);
+    if (was_hash || val->type == OBJ_HASH) db_refile(d, e);
 }
 
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {

@@ -119,10 +119,12 @@ int expire_cycle(expire_index *ix, int64_t now_ms, int64_t budget_us, expire_rea
     while ((top = expire_index_peek(ix)) != NULL && top->when <= now_ms) {
         if (n > 0 && n % EXPIRE_CLOCK_EVERY == 0 && clock_mono_us() - start >= budget_us) return 1;
         n++;
-        size_t work = 0;
+        size_t work = 0, len_before = ix->len;
         int64_t next = fn(top, now_ms, EXPIRE_WORK_LIMIT, &work, ctx);
         if (next == EXPIRE_NONE) {
-            assert(top->slot == 0); /* the callback removed the owner */
+            /* The callback removed the owner, which may be freed: do not read it. */
+            assert(ix->len < len_before);
+            (void)len_before;
             continue;
         }
         expire_index_set(ix, top, next);
