@@ -46,7 +46,7 @@ static void key_of(const dict_node *node, const char **key, size_t *len) {
 static const dict_type keys_type = {key_of};
 
 static void note_time(int64_t now_ms) {
-    if (now_ms > last_now_ms) last_now_ms = now_ms;
+    last_now_ms = now_ms;
 }
 
 static uint32_t lru_now(void) {
