@@ -225,9 +225,10 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     obj *old = e->val;
     if (val == old) return;
     if (val->lru == 0) val->lru = lru_now();
+    int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
     e->val = val;
     obj_free(old);
-    if (old->type == OBJ_HASH || val->type == OBJ_HASH) db_refile(d, e);
+    if (refile) db_refile(d, e);
 }
 
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
