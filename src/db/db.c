@@ -26,7 +26,15 @@
 #include <string.h>
 
 db_stats db_stat;
-db_hooks db_hook;
+const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+int db_hook_count;
+
+void db_hooks_add(const db_hooks *hooks) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i] == hooks) return;
+    assert(db_hook_count < DB_MAX_HOOKS);
+    db_hook_sets[db_hook_count++] = hooks;
+}
 
 static db *dbs;
 static int ndbs;
@@ -97,8 +105,8 @@ static void unlink_entry(db *d, dbentry *e) {
 static void expire_entry(db *d, dbentry *e) {
     unlink_entry(d, e);
     db_stat.expired_keys++;
-    if (db_hook.key_expired) db_hook.key_expired(d, e->key, e->klen);
-    if (db_hook.key_touched) db_hook.key_touched(d, e->key, e->klen);
+    DB_HOOK(key_expired, d, e->key, e->klen);
+    DB_HOOK(key_touched, d, e->key, e->klen);
     free_entry(e);
 }
 
@@ -277,7 +285,7 @@ void db_refile(db *d, dbentry *e) {
 
 void db_touch(db *d, slice key) {
     db_stat.dirty++;
-    if (db_hook.key_touched) db_hook.key_touched(d, key.p, key.len);
+    DB_HOOK(key_touched, d, key.p, key.len);
 }
 
 size_t db_size(const db *d) {
@@ -285,7 +293,7 @@ size_t db_size(const db *d) {
 }
 
 void db_flush(db *d) {
-    if (db_hook.db_replaced) db_hook.db_replaced(d, NULL);
+    DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);
     expire_index_deinit(&d->expires);
     d->keys_with_ttl = 0;
@@ -295,10 +303,8 @@ void db_flush(db *d) {
 
 void db_swap(db *a, db *b) {
     if (a == b) return;
-    if (db_hook.db_replaced) {
-        db_hook.db_replaced(a, b);
-        db_hook.db_replaced(b, a);
-    }
+    DB_HOOK(db_replaced, a, b);
+    DB_HOOK(db_replaced, b, a);
     db tmp = *a;
     *a = *b;
     *b = tmp;

@@ -41,7 +41,8 @@ TEST(random_ops_against_model) {
     rand_seed(seed);
     dict_set_seed(seed);
     db_init_all(2);
-    db_hook.key_touched = count_touch;
+    static const db_hooks hooks = {.key_touched = count_touch};
+    db_hooks_add(&hooks);
     db *d = db_get(0);
     memset(model, 0, sizeof(model));
     int64_t now = 1000000;
@@ -131,7 +132,6 @@ TEST(random_ops_against_model) {
     }
     ASSERT_EQ(model_expired, db_stat.expired_keys - expired_before);
     ASSERT(touched >= model_expired);
-    db_hook.key_touched = NULL;
     db_free_all();
 }
 
