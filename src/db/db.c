@@ -27,7 +27,15 @@
 #include <string.h>
 
 db_stats db_stat;
-db_hooks db_hook;
+const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+int db_hook_count;
+
+void db_hooks_add(const db_hooks *hooks) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i] == hooks) return;
+    assert(db_hook_count < DB_MAX_HOOKS);
+    db_hook_sets[db_hook_count++] = hooks;
+}
 
 static db *dbs;
 static int ndbs;
@@ -47,7 +55,7 @@ static void key_of(const dict_node *node, const char **key, size_t *len) {
 static const dict_type keys_type = {key_of};
 
 static void note_time(int64_t now_ms) {
-    if (now_ms > last_now_ms) last_now_ms = now_ms;
+    last_now_ms = now_ms;
 }
 
 static uint32_t lru_now(void) {
@@ -117,8 +125,8 @@ static void unlink_entry(db *d, dbentry *e) {
 static void expire_entry(db *d, dbentry *e) {
     unlink_entry(d, e);
     db_stat.expired_keys++;
-    if (db_hook.key_expired) db_hook.key_expired(d, e->key, e->klen);
-    if (db_hook.key_touched) db_hook.key_touched(d, e->key, e->klen);
+    DB_HOOK(key_expired, d, e->key, e->klen);
+    DB_HOOK(key_touched, d, e->key, e->klen);
     free_entry(e);
 }
 
@@ -170,7 +178,14 @@ static void note_reaped(const char *f, size_t flen, void *ctx) {
     r->n++;
 }
 
-/* Hands the reaped names to db_hook.fields_expired as one slice array. */
+/* 1 if some registered hook set wants reaped field names. */
+static int fields_hooked(void) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i]->fields_expired) return 1;
+    return 0;
+}
+
+/* Hands the reaped names to the fields_expired hooks as one slice array. */
 static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
     slice *fields = mem_alloc(r->n * sizeof(*fields));
     size_t off = 0;
@@ -180,25 +195,25 @@ static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
         fields[i] = (slice){r->names.data + off + sizeof(len), len};
         off += sizeof(len) + len;
     }
-    db_hook.fields_expired(d, e->key, e->klen, fields, r->n);
+    DB_HOOK(fields_expired, d, e->key, e->klen, fields, r->n);
     mem_free(fields);
 }
 
 /* Reaps up to max due fields of the hash in e (deadline order), reporting them through
- * db_hook.fields_expired and counting expired_subkeys. A hash left empty is deleted (a
+ * the fields_expired hooks and counting expired_subkeys. A hash left empty is deleted (a
  * key deletion: key_touched, no expired_keys) and 1 is returned; otherwise the entry is
  * re-filed under its next deadline and 0 is returned. *n_out (may be NULL) gets the count. */
 static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *n_out) {
     hash *h = (hash *)e->val;
     reaped_fields r = {.n = 0};
-    int report = db_hook.fields_expired != NULL;
+    int report = fields_hooked();
     if (report) buf_init(&r.names);
     size_t n = hash_reap(h, now_ms, max, report ? note_reaped : NULL, &r);
     if (n_out) *n_out = n;
     db_stat.expired_subkeys += (long long)n;
     if (n > 0 && report) report_reaped(d, e, &r);
     if (report) buf_deinit(&r.names);
-    if (n > 0 && db_hook.key_touched) db_hook.key_touched(d, e->key, e->klen);
+    if (n > 0) DB_HOOK(key_touched, d, e->key, e->klen);
     if (hash_stored(h) == 0) {
         db_delete_entry(d, e);
         return 1;
@@ -301,12 +316,12 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     obj *old = e->val;
     if (val == old) return;
     if (val->lru == 0) val->lru = lru_now();
+    int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
     e->val = val;
     val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
     count_subexpiry(d, old, 0);
-    int was_hash = old->type == OBJ_HASH; /* read before old is freed */
     obj_free(old);
-    if (was_hash || val->type == OBJ_HASH) db_refile(d, e);
+    if (refile) db_refile(d, e);
 }
 
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
@@ -356,7 +371,7 @@ void db_refile(db *d, dbentry *e) {
 
 void db_touch(db *d, slice key) {
     db_stat.dirty++;
-    if (db_hook.key_touched) db_hook.key_touched(d, key.p, key.len);
+    DB_HOOK(key_touched, d, key.p, key.len);
 }
 
 size_t db_size(const db *d) {
@@ -364,7 +379,7 @@ size_t db_size(const db *d) {
 }
 
 void db_flush(db *d) {
-    if (db_hook.db_replaced) db_hook.db_replaced(d, NULL);
+    DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);
     expire_index_deinit(&d->expires);
     d->keys_with_ttl = 0;
@@ -374,10 +389,8 @@ void db_flush(db *d) {
 
 void db_swap(db *a, db *b) {
     if (a == b) return;
-    if (db_hook.db_replaced) {
-        db_hook.db_replaced(a, b);
-        db_hook.db_replaced(b, a);
-    }
+    DB_HOOK(db_replaced, a, b);
+    DB_HOOK(db_replaced, b, a);
     db tmp = *a;
     *a = *b;
     *b = tmp;

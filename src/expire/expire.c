@@ -119,14 +119,9 @@ int expire_cycle(expire_index *ix, int64_t now_ms, int64_t budget_us, expire_rea
     while ((top = expire_index_peek(ix)) != NULL && top->when <= now_ms) {
         if (n > 0 && n % EXPIRE_CLOCK_EVERY == 0 && clock_mono_us() - start >= budget_us) return 1;
         n++;
-        size_t work = 0, len_before = ix->len;
+        size_t work = 0;
         int64_t next = fn(top, now_ms, EXPIRE_WORK_LIMIT, &work, ctx);
-        if (next == EXPIRE_NONE) {
-            /* The callback removed the owner, which may be freed: do not read it. */
-            assert(ix->len < len_before);
-            (void)len_before;
-            continue;
-        }
+        if (next == EXPIRE_NONE) continue; /* the owner is gone (and may be freed) */
         expire_index_set(ix, top, next);
         /* A partial reap leaves the owner due; the budget check above bounds the loop. */
         if (next <= now_ms && clock_mono_us() - start >= budget_us) return 1;

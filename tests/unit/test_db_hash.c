@@ -1,6 +1,6 @@
 /* Unit tests: the keyspace's handling of hashes with field TTLs (db.c): filing under the
  * earliest deadline, lazy reaping of every due field on lookup, the active cycle's
- * per-pop work limit, db_hook.fields_expired reports, expired_subkeys and subexpiry. */
+ * per-pop work limit, fields_expired hook reports, expired_subkeys and subexpiry. */
 #include "db/db.h"
 #include "types/hash.h"
 #include "unit/test.h"
@@ -33,9 +33,8 @@ static void on_touched(db *d, const char *key, size_t klen) {
 static void reset(void) {
     db_init_all(2);
     db_stat = (db_stats){0};
-    db_hook = (db_hooks){0};
-    db_hook.fields_expired = on_fields_expired;
-    db_hook.key_touched = on_touched;
+    static const db_hooks hooks = {.fields_expired = on_fields_expired, .key_touched = on_touched};
+    db_hooks_add(&hooks); /* a second call has no effect */
     heard[0] = '\0';
     heard_len = hook_calls = touched = 0;
 }
