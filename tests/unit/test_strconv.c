@@ -60,10 +60,39 @@ TEST(format_human) {
     ASSERT_STR_EQ("-1234", b);
 }
 
+/* ll_to_str against snprintf at every digit count and the extremes; str_to_ull at the
+ * 19/20-digit boundary where the overflow check starts. */
+TEST(integer_round_trips) {
+    char b[STRCONV_LL_MAX], want[32];
+    long long cases[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 12345, 99999, 100000,
+                         4294967296LL, 999999999999999999LL, 1000000000000000000LL,
+                         INT64_MAX, INT64_MIN, -1, -10, -99, -100, INT64_MIN + 1};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = ll_to_str(b, cases[i]);
+        snprintf(want, sizeof(want), "%lld", cases[i]);
+        ASSERT_STR_EQ(want, b);
+        ASSERT_EQ(strlen(want), n);
+        long long back;
+        ASSERT_EQ(0, str_to_ll(b, n, &back));
+        ASSERT_EQ(cases[i], back);
+    }
+    unsigned long long u;
+    ASSERT_EQ(0, str_to_ull("9999999999999999999", 19, &u));
+    ASSERT_EQ(9999999999999999999ULL, u);
+    ASSERT_EQ(0, str_to_ull("18446744073709551615", 20, &u));
+    ASSERT_EQ(UINT64_MAX, u);
+    ASSERT_EQ(-1, str_to_ull("18446744073709551616", 20, &u));
+    ASSERT_EQ(-1, str_to_ull("99999999999999999999", 20, &u));
+    ASSERT_EQ(-1, str_to_ull("12a", 3, &u));
+    ASSERT_EQ(-1, str_to_ull("1/", 2, &u));
+    ASSERT_EQ(-1, str_to_ull("1:", 2, &u));
+}
+
 int main(void) {
     RUN(integers_accepted);
     RUN(integers_refused);
     RUN(long_double_rules);
     RUN(format_human);
+    RUN(integer_round_trips);
     return test_report();
 }
