@@ -17,7 +17,7 @@ void buf_deinit(buf *b) {
     buf_init(b);
 }
 
-char *buf_reserve(buf *b, size_t extra) {
+char *buf_grow(buf *b, size_t extra) {
     if (b->cap - b->len < extra) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap - b->len < extra) cap *= 2;

@@ -15,8 +15,14 @@ typedef struct buf {
 void buf_init(buf *b);
 /* Frees the storage; the buffer may be initialised again. */
 void buf_deinit(buf *b);
-/* Makes room for at least extra more bytes; returns a pointer to data + len. */
-char *buf_reserve(buf *b, size_t extra);
+/* The growing path of buf_reserve (not for direct use). */
+char *buf_grow(buf *b, size_t extra);
+/* Makes room for at least extra more bytes; returns a pointer to data + len. Inline: the
+ * reply writer calls it once per frame, and the room is almost always there. */
+static inline char *buf_reserve(buf *b, size_t extra) {
+    if (b->cap - b->len >= extra) return b->data + b->len;
+    return buf_grow(b, extra);
+}
 /* Appends len bytes of p. */
 void buf_append(buf *b, const void *p, size_t len);
 /* Appends a NUL-terminated string (without the NUL). */
