@@ -89,6 +89,7 @@ typedef struct cmd_ctx {
     int64_t now_ms;        /* one "now" for the whole command */
     int replied_error;     /* set by reply_error */
     cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
+    int64_t start_us;      /* monotonic start for the duration statistic (0: cmd_call reads it) */
 } cmd_ctx;
 
 /* ---- Registry and dispatch (registry.c) ---- */
@@ -100,7 +101,8 @@ const cmd_spec *cmd_lookup(slice name);
 /* Finds a subcommand of a container, ignoring case; NULL if unknown. */
 const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name);
 /* Runs one command for session s: lookup, auth, arity, MULTI queueing, pub/sub mode
- * rules, the handler, statistics. Replies go to s->out. */
+ * rules, the handler, statistics. Replies go to s->out. Sets s->last_ms to the command's
+ * now_ms. */
 void cmd_dispatch(session *s, int argc, slice *argv);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);

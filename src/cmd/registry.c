@@ -7,6 +7,7 @@
  *
  * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
  * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static const cmd_spec *const family_list[] = {
 
 typedef struct reg_entry {
     const cmd_spec *spec;
+    size_t name_len; /* strlen(spec->name), so a lookup compares lengths first */
     cmd_stats stats;
     struct reg_entry *subs; /* container: subcommands */
     size_t nsubs;
@@ -47,13 +49,26 @@ static err_count errors[MAX_ERROR_CODES];
 static size_t nerrors;
 static long long total_errors, total_commands;
 
+/* ASCII lower case, without the locale lookups of tolower(): command names are ASCII, and
+ * this runs for every byte of every command name. */
+static inline unsigned char lower_ascii(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
 static uint64_t hash_name_ci(const char *p, size_t len) {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)tolower((unsigned char)p[i]);
+        h ^= lower_ascii((unsigned char)p[i]);
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* 1 if the client's bytes p[0..len) equal the lower-case table name, ignoring case. */
+static inline int name_eq_ci(const char *lower_name, const char *p, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (lower_ascii((unsigned char)p[i]) != (unsigned char)lower_name[i]) return 0;
+    return 1;
 }
 
 static reg_entry *find_entry(slice name) {
@@ -62,8 +77,7 @@ static reg_entry *find_entry(slice name) {
     for (size_t i = 0; i < TABLE_SIZE; i++) {
         reg_entry *e = slots[(h + i) & (TABLE_SIZE - 1)];
         if (!e) return NULL;
-        if (strlen(e->spec->name) == name.len && strncasecmp(e->spec->name, name.p, name.len) == 0)
-            return e;
+        if (e->name_len == name.len && name_eq_ci(e->spec->name, name.p, name.len)) return e;
     }
     return NULL;
 }
@@ -85,6 +99,9 @@ void cmd_registry_init(void) {
         for (const cmd_spec *s = family_list[f]; s->name; s++) {
             reg_entry *e = &entries[nentries++];
             e->spec = s;
+            e->name_len = strlen(s->name);
+            for (size_t i = 0; i < e->name_len; i++)
+                assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
             if (s->subcmds) {
                 for (const cmd_spec *sub = s->subcmds; sub->name; sub++) e->nsubs++;
                 e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
@@ -221,7 +238,8 @@ static int allowed_in_subscribe_mode(const cmd_spec *spec) {
 
 void cmd_call(cmd_ctx *c) {
     cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
-    int64_t start = clock_mono_us();
+    int64_t start = c->start_us ? c->start_us : clock_mono_us();
+    c->start_us = 0; /* a second cmd_call on this ctx times itself */
     c->replied_error = 0;
     c->cmd->fn(c);
     int64_t took = clock_mono_us() - start;
@@ -235,6 +253,8 @@ void cmd_call(cmd_ctx *c) {
 }
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
+    /* One clock read gives the command's "now" and the start of its duration. */
+    int64_t start_us = clock_mono_us();
     cmd_ctx ctx = {
         .s = s,
         .argc = argc,
@@ -242,8 +262,10 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
         .out = &s->out,
         .proto = s->proto,
         .db = s->db,
-        .now_ms = clock_now_ms(),
+        .now_ms = clock_now_ms_at(start_us),
+        .start_us = start_us,
     };
+    s->last_ms = ctx.now_ms;
     cmd_ctx *c = &ctx;
     /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
     buf scratch;

@@ -232,7 +232,6 @@ static void process_input(conn *c) {
             const char *base = c->parser.inline_base ? c->parser.inline_base : c->in.data + pos;
             for (int i = 0; i < argc; i++)
                 c->argv[i] = (slice){base + c->parser.argv[i].off, c->parser.argv[i].len};
-            s->last_ms = clock_now_ms();
             cmd_dispatch(s, argc, c->argv);
         }
         pos += c->parser.consumed;

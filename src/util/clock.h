@@ -14,6 +14,13 @@ int64_t clock_now_ms(void);
 int64_t clock_now_us(void);
 /* Monotonic time in microseconds (for durations, never for expiry). */
 int64_t clock_mono_us(void);
+/* clock_now_ms() derived from a monotonic reading mono_us just taken, without a second
+ * clock read: the wall-minus-monotonic difference is re-read every CLOCK_RESYNC_US, so a
+ * step of the wall clock shows within that time. Never goes backwards between resyncs
+ * (apart from the test offset). Dispatch uses it so that one clock read per command gives
+ * both the command's now_ms and the start of its duration. */
+int64_t clock_now_ms_at(int64_t mono_us);
+#define CLOCK_RESYNC_US 10000
 /* Sets the offset added to the wall clock (DEBUG CLOCK-OFFSET). */
 void clock_set_offset_ms(int64_t offset_ms);
 int64_t clock_get_offset_ms(void);
