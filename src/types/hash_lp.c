@@ -127,16 +127,28 @@ static uint8_t *splice(hash *h, size_t off, size_t old_len, size_t new_len) {
     return b;
 }
 
+/* One entry written in place of the entry at off, or appended when off is the end of the
+ * blob: a write folded into a rebuild, so a change of base costs one allocation. */
+typedef struct lp_edit {
+    size_t off;
+    slice field, value;
+    int64_t deadline;
+} lp_edit;
+
 /* Re-encodes every entry into a new blob: ENC_LISTPACKEX around base when ex, else
- * ENC_LISTPACK (which requires that no entry has a TTL). If track is not NULL, *track is
- * an entry offset (or the end) and is updated (IN/OUT) to where that entry moved. */
-static void rebuild(hash *h, int ex, int64_t base, size_t *track) {
+ * ENC_LISTPACK (which requires that no entry keeps a TTL). If edit is not NULL it is
+ * applied on the way (count and ttl_count are the caller's to update); its slices may
+ * point into the old blob. */
+static void rebuild_edit(hash *h, int ex, int64_t base, const lp_edit *edit) {
     const uint8_t *old = h->p;
-    assert(ex || lp_ttl_count(old) == 0);
     size_t size = ex ? LPEX_HDR : LP_HDR;
     lp_ent e;
-    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
-        size += lp_entry_size(ex, base, e.flen, e.vlen, e.deadline);
+    size_t off;
+    for (off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        if (!edit || edit->off != off)
+            size += lp_entry_size(ex, base, e.flen, e.vlen, e.deadline);
+    if (edit)
+        size += lp_entry_size(ex, base, edit->field.len, edit->value.len, edit->deadline);
     uint8_t *b = mem_alloc(size);
     set_used(b, size);
     set_count(b, lp_count(old));
@@ -146,25 +158,61 @@ static void rebuild(hash *h, int ex, int64_t base, size_t *track) {
         put_le(b + 8, (uint64_t)base, 6);
         w = LPEX_HDR;
     }
-    size_t off = lp_first(h), moved = size;
-    for (; lp_at(h, off, &e); off += e.len) {
-        if (track && *track == off) moved = w;
-        w += encode_entry(b + w, ex, base, e.f, e.flen, e.v, e.vlen, e.deadline);
+    for (off = lp_first(h); lp_at(h, off, &e); off += e.len) {
+        if (edit && edit->off == off)
+            w += encode_entry(b + w, ex, base, edit->field.p, edit->field.len, edit->value.p,
+                              edit->value.len, edit->deadline);
+        else
+            w += encode_entry(b + w, ex, base, e.f, e.flen, e.v, e.vlen, e.deadline);
     }
+    if (edit && edit->off == off) /* append */
+        w += encode_entry(b + w, ex, base, edit->field.p, edit->field.len, edit->value.p,
+                          edit->value.len, edit->deadline);
     assert(w == size);
-    if (track) *track = moved;
     mem_free(h->p);
     h->p = b;
     h->hdr.enc = ex ? ENC_LISTPACKEX : ENC_LISTPACK;
 }
 
-/* The earliest deadline of any entry, or HASH_NO_TTL. */
-static int64_t scan_min(const hash *h) {
+static void rebuild(hash *h, int ex, int64_t base) {
+    assert(ex || lp_ttl_count(h->p) == 0);
+    rebuild_edit(h, ex, base, NULL);
+}
+
+/* The earliest deadline of any entry other than the one at skip (SIZE_MAX: none), or
+ * HASH_NO_TTL. */
+static int64_t scan_min_except(const hash *h, size_t skip) {
     int64_t m = HASH_NO_TTL;
     lp_ent e;
     for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
-        if (e.deadline != HASH_NO_TTL && (m == HASH_NO_TTL || e.deadline < m)) m = e.deadline;
+        if (off != skip && e.deadline != HASH_NO_TTL && (m == HASH_NO_TTL || e.deadline < m))
+            m = e.deadline;
     return m;
+}
+
+/* The layout the blob needs once the entry at off (deadline old_dl; off may be the end for
+ * a new entry) has deadline new_dl: *ex (OUT) whether it is LISTPACKEX, *base (OUT) the
+ * earliest deadline. Scans the entries only when the entry held the base. */
+static void layout_after(const hash *h, size_t off, int64_t old_dl, int64_t new_dl, int *ex,
+                         int64_t *base) {
+    size_t ttls = lp_ttl_count(h->p);
+    size_t after = ttls - (old_dl != HASH_NO_TTL) + (new_dl != HASH_NO_TTL);
+    *ex = after > 0;
+    *base = HASH_NO_TTL;
+    if (after == 0) return;
+    int64_t others = HASH_NO_TTL;
+    if (h->hdr.enc == ENC_LISTPACKEX && ttls > 0) {
+        int64_t cur = lp_base(h);
+        others = (old_dl == HASH_NO_TTL || old_dl != cur) ? cur : scan_min_except(h, off);
+    }
+    *base = others;
+    if (new_dl != HASH_NO_TTL && (others == HASH_NO_TTL || new_dl < others)) *base = new_dl;
+}
+
+/* 1 if the blob already has the layout (ex, base). */
+static int layout_is(const hash *h, int ex, int64_t base) {
+    if (ex != (h->hdr.enc == ENC_LISTPACKEX)) return 0;
+    return !ex || (lp_ttl_count(h->p) > 0 && lp_base(h) == base);
 }
 
 /* Restores "base is the earliest deadline" after an entry whose deadline was old_dl was
@@ -172,57 +220,60 @@ static int64_t scan_min(const hash *h) {
 static void fix_base(hash *h, int64_t old_dl) {
     if (h->hdr.enc != ENC_LISTPACKEX) return;
     if (lp_ttl_count(h->p) == 0) {
-        rebuild(h, 0, 0, NULL);
+        rebuild(h, 0, 0);
         return;
     }
     if (old_dl == HASH_NO_TTL || old_dl != lp_base(h)) return;
-    int64_t m = scan_min(h);
-    if (m != lp_base(h)) rebuild(h, 1, m, NULL);
+    int64_t m = scan_min_except(h, SIZE_MAX);
+    if (m != lp_base(h)) rebuild(h, 1, m);
 }
 
 void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadline) {
     int64_t old_dl = old ? old->deadline : HASH_NO_TTL;
     size_t off = old ? old->off : lp_used(h->p), old_len = old ? old->len : 0;
-    if (deadline != HASH_NO_TTL) {
-        if (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0 || deadline < lp_base(h)) {
-            /* The new deadline undercuts the base (or there is none yet): re-encode every
-             * entry around it first, following the old entry to its new offset. */
-            rebuild(h, 1, deadline, &off);
-        }
+    size_t ttls = lp_ttl_count(h->p) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
+    size_t count = lp_count(h->p) + (old ? 0 : 1);
+    int ex;
+    int64_t base;
+    layout_after(h, off, old_dl, deadline, &ex, &base);
+    if (!layout_is(h, ex, base)) {
+        /* The base moves (or the TTL byte appears or goes): one re-encode, with the write
+         * folded in. */
+        lp_edit edit = {off, field, value, deadline};
+        rebuild_edit(h, ex, base, &edit);
+    } else {
+        size_t need = lp_entry_size(ex, base, field.len, value.len, deadline);
+        uint8_t *b = splice(h, off, old_len, need);
+        encode_entry(b + off, ex, base, field.p, field.len, value.p, value.len, deadline);
     }
-    int ex = h->hdr.enc == ENC_LISTPACKEX;
-    if (old) {
-        lp_ent cur;
-        entry_at(h, off, &cur);
-        old_len = cur.len;
-    }
-    size_t need = lp_entry_size(ex, lp_base(h), field.len, value.len, deadline);
-    uint8_t *b = splice(h, off, old_len, need);
-    encode_entry(b + off, ex, lp_base(h), field.p, field.len, value.p, value.len, deadline);
-    if (!old) set_count(b, lp_count(b) + 1);
-    size_t ttls = lp_ttl_count(b) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
-    set_ttl_count(b, ttls);
-    if (old_dl != deadline) fix_base(h, old_dl);
+    set_count(h->p, count);
+    set_ttl_count(h->p, ttls);
 }
 
 void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
     int64_t old_dl = e->deadline;
     size_t off = e->off;
     if (old_dl == deadline) return;
-    if (deadline != HASH_NO_TTL &&
-        (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0 || deadline < lp_base(h)))
-        rebuild(h, 1, deadline, &off);
-    lp_ent cur;
-    entry_at(h, off, &cur);
-    int64_t base = lp_base(h);
-    /* Only the TTL varint changes: splice it, the field and value bytes stay put. */
-    size_t p = off + varint_len(cur.flen) + varint_len(cur.vlen);
-    uint64_t code = ttl_code(base, deadline);
-    uint8_t *b = splice(h, p, varint_len(ttl_code(base, cur.deadline)), varint_len(code));
-    varint_put(b + p, code);
-    size_t ttls = lp_ttl_count(b) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
-    set_ttl_count(b, ttls);
-    fix_base(h, old_dl);
+    size_t ttls = lp_ttl_count(h->p) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
+    int ex;
+    int64_t base;
+    layout_after(h, off, old_dl, deadline, &ex, &base);
+    if (!layout_is(h, ex, base)) {
+        lp_ent cur;
+        entry_at(h, off, &cur);
+        lp_edit edit = {off, {(const char *)cur.f, cur.flen}, {(const char *)cur.v, cur.vlen},
+                        deadline};
+        rebuild_edit(h, ex, base, &edit);
+    } else {
+        /* Only the TTL varint changes: splice it, the field and value bytes stay put. */
+        lp_ent cur;
+        entry_at(h, off, &cur);
+        size_t p = off + varint_len(cur.flen) + varint_len(cur.vlen);
+        uint64_t code = ttl_code(base, deadline);
+        uint8_t *b = splice(h, p, varint_len(ttl_code(base, cur.deadline)), varint_len(code));
+        varint_put(b + p, code);
+    }
+    set_ttl_count(h->p, ttls);
 }
 
 void lp_delete(hash *h, const lp_ent *e) {
