@@ -110,6 +110,26 @@ static void push_arg(resp_parser *p, size_t off, size_t len) {
     p->argc++;
 }
 
+/* Parses the number of a "*N" or "$L" header as str_to_ll does. Short plain numbers (the
+ * lengths of nearly every request) are read inline; anything else (a sign, a leading
+ * zero, ten digits or more, a bad byte) takes the strict general path. */
+static inline int parse_header_number(const char *s, size_t n, long long *out) {
+    if (n >= 1 && n <= 9 && (s[0] != '0' || n == 1)) {
+        long long v = 0;
+        size_t i = 0;
+        for (; i < n; i++) {
+            unsigned d = (unsigned)(unsigned char)s[i] - '0';
+            if (d > 9) break;
+            v = v * 10 + d;
+        }
+        if (i == n) {
+            *out = v;
+            return 0;
+        }
+    }
+    return str_to_ll(s, n, out);
+}
+
 /* Finds the '\r' ending the header line that starts at pos. Returns RESP_OK with *eol set
  * to its offset when the byte after it has arrived too, RESP_INCOMPLETE to wait, or
  * RESP_EPROTO with too_big when more than max_inline bytes hold no '\r' at all. */
@@ -151,7 +171,8 @@ static int parse_count(resp_parser *p, const char *data, size_t len) {
     int rc = find_header_end(p, data, len, &eol, "Protocol error: too big mbulk count string");
     if (rc != RESP_OK) return rc;
     long long n;
-    if (str_to_ll(data + 1, eol - 1, &n) != 0 || n > INT_MAX || n > p->limits.max_multibulk)
+    if (parse_header_number(data + 1, eol - 1, &n) != 0 || n > INT_MAX ||
+        n > p->limits.max_multibulk)
         return fail(p, "Protocol error: invalid multibulk length");
     if (p->limits.unauthenticated && n > RESP_UNAUTH_MAX_MULTIBULK)
         return fail(p, "Protocol error: unauthenticated multibulk length");
@@ -170,7 +191,7 @@ static int parse_bulk_header(resp_parser *p, const char *data, size_t len) {
     if (rc != RESP_OK) return rc;
     if (data[p->pos] != '$') return fail_expected_dollar(p, data[p->pos]);
     long long n;
-    if (str_to_ll(data + p->pos + 1, eol - p->pos - 1, &n) != 0 || n < 0 ||
+    if (parse_header_number(data + p->pos + 1, eol - p->pos - 1, &n) != 0 || n < 0 ||
         n > p->limits.max_bulk_len)
         return fail(p, "Protocol error: invalid bulk length");
     if (p->limits.unauthenticated && n > RESP_UNAUTH_MAX_BULK)
