@@ -1,9 +1,17 @@
 /* server: start-up, the event loop, the cron and shutdown.
  *
  * The cron timer fires `hz` times a second. Each tick runs one active-expiry slice with a
- * time budget (about 1 ms, a quarter of the tick at most); if a backlog of due keys or
- * fields remains, an idle handle schedules further slices right after the loop has served
- * I/O, so a reaping storm is spread between client requests instead of stalling them. */
+ * time budget (EXPIRE_SLICE_US); if a backlog of due keys or fields remains, an idle handle
+ * schedules further slices right after the loop has served I/O, so a reaping storm is
+ * spread between client requests instead of stalling them. A request that arrives during
+ * a storm waits for at most the rest of one slice, so the slice length is the latency
+ * budget; the throughput of reaping hardly depends on it, because between two slices the
+ * loop only polls (the idle handle makes that poll non-blocking).
+ *
+ * Memory freed in bulk (a reaping storm, FLUSHALL, deleting a big key) stays in jemalloc's
+ * dirty pages for its decay time (10 s). When allocated memory has dropped well below its
+ * peak since the last purge, the cron asks jemalloc to purge on a libuv worker thread, so
+ * the madvise calls for hundreds of megabytes never stall the loop. */
 #include "server.h"
 
 #include <signal.h>
@@ -27,8 +35,10 @@
 host_stats host_stat;
 host_ops host;
 
-#define EXPIRE_SLICE_US 1000 /* active-expiry budget per slice */
-#define REHASH_SLICE_US 500  /* incremental rehash budget per tick */
+#define EXPIRE_SLICE_US 500 /* active-expiry budget per slice (the latency budget) */
+#define REHASH_SLICE_US 250 /* incremental rehash budget per tick */
+#define PURGE_MIN_BYTES ((size_t)8 << 20) /* purge after a drop of at least this much... */
+#define PURGE_MIN_SHARE 8                 /* ...and at least 1/8 of the peak */
 
 static uv_loop_t *loop;
 static uv_timer_t cron_timer;
@@ -37,6 +47,36 @@ static uv_signal_t sig_int, sig_term;
 static int shutting_down;
 static long long ops_at_last_sample;
 static int64_t last_sample_us;
+static uv_work_t purge_req;
+static int purge_running; /* a purge is queued or running on the thread pool */
+static size_t purge_peak; /* highest allocated figure seen since the last purge */
+
+static void purge_work(uv_work_t *req) {
+    (void)req;
+    mem_purge();
+}
+
+static void purge_done(uv_work_t *req, int status) {
+    (void)req;
+    (void)status;
+    purge_running = 0;
+}
+
+/* Queues a purge of jemalloc's dirty pages when allocated memory has dropped by at least
+ * PURGE_MIN_BYTES and 1/PURGE_MIN_SHARE below its peak since the last purge. */
+static void maybe_purge(void) {
+    if (purge_running || shutting_down) return;
+    mem_stats st;
+    mem_get_stats(&st);
+    if (st.allocated >= purge_peak) {
+        purge_peak = st.allocated;
+        return;
+    }
+    size_t drop = purge_peak - st.allocated;
+    if (drop < PURGE_MIN_BYTES || drop < purge_peak / PURGE_MIN_SHARE) return;
+    purge_peak = st.allocated;
+    if (uv_queue_work(loop, &purge_req, purge_work, purge_done) == 0) purge_running = 1;
+}
 
 static void run_expire_slice(void) {
     if (!config.active_expire) return;
@@ -50,15 +90,19 @@ static void run_expire_slice(void) {
     } else if (!more && host_stat.active_expire_running) {
         host_stat.active_expire_running = 0;
         uv_idle_stop(&backlog_idle);
+        maybe_purge(); /* a storm just ended: give its memory back now, not at the next tick */
     }
 }
 
 static void on_cron(uv_timer_t *t) {
     (void)t;
     int64_t now = clock_now_ms();
-    run_expire_slice();
+    /* During a backlog the idle handle already runs slices back to back: one more here
+     * would double the pause of this loop turn. */
+    if (!host_stat.active_expire_running) run_expire_slice();
     db_rehash(REHASH_SLICE_US);
     conn_cron(now);
+    maybe_purge();
     int64_t us = clock_mono_us();
     if (us - last_sample_us >= 1000000) {
         long long ops = cmd_total_commands();
