@@ -749,6 +749,87 @@ def expiry_probe(args, servers):
     return out
 
 
+# --------------------------------------------------------------------------------------
+# Growth probe: latency while one hash grows very large
+# --------------------------------------------------------------------------------------
+
+def growth_run(args, srv):
+    """Grows one hash to args.growth_fields fields (HSET, 100 fields per command, pipelined)
+    while a PingLoop measures round trips on its own connection. Any O(n) step on the write
+    path (a bucket-array calloc, a non-incremental rehash, a heap realloc copy) shows as a
+    PING outlier."""
+    srv.restart()
+    pinger = PingLoop(srv.port, max_seconds=args.expiry_timeout + 600)
+    pinger.start()
+    time.sleep(0.2)
+    t0 = time.time()
+    try:
+        load(srv, big_hash_cmds(args.growth_fields, None, per_cmd=100, key="grow"), batch=20)
+    finally:
+        t1 = time.time()
+        pinger.stop_ev.set()
+        pinger.join(timeout=30)
+    with srv.client() as c:
+        n = c.call("HLEN", "grow")
+    if n != args.growth_fields:
+        raise RuntimeError("HLEN %s after load, expected %d" % (n, args.growth_fields))
+    during = sorted(r for t, r in pinger.samples if t0 <= t <= t1)
+    before = sorted(r for t, r in pinger.samples if t < t0)
+    rec = {"load_s": t1 - t0, "ping_n": len(during)}
+    rec["ping_p50_ms"] = pct(during, 50) * 1000 if during else None
+    rec["ping_p99_ms"] = pct(during, 99) * 1000 if during else None
+    rec["ping_p999_ms"] = pct(during, 99.9) * 1000 if during else None
+    rec["ping_max_ms"] = during[-1] * 1000 if during else None
+    rec["ping_over_5ms"] = sum(1 for r in during if r > 0.005)
+    rec["ping_base_p99_ms"] = pct(before, 99) * 1000 if before else None
+    rec["used"], rec["rss"] = srv.mem()
+    if pinger.error:
+        rec["ping_error"] = str(pinger.error)
+    return rec
+
+
+def growth_probe(args, servers):
+    out = []
+    for side in ("mayfly", "redis"):
+        rec = {"side": side, "fields": args.growth_fields}
+        srv = servers[side]
+        try:
+            rec.update(growth_run(args, srv))
+            log("  growth %-6s %s fields in %.1fs, PING p99 %s max %s ms (%d > 5 ms)"
+                % (side, human(args.growth_fields), rec["load_s"], fmt_ms(rec["ping_p99_ms"]),
+                   fmt_ms(rec["ping_max_ms"]), rec["ping_over_5ms"]))
+        except (RespError, RuntimeError, OSError, ConnectionError) as e:
+            rec["skipped"] = "FAILED: %s" % e
+            log("  growth %-6s FAILED: %s" % (side, e))
+        finally:
+            srv.stop()
+        out.append(rec)
+    return out
+
+
+def growth_table(args, recs):
+    hdr = ("%-6s %10s %8s %28s %8s %7s %9s"
+           % ("server", "fields", "load s", "PING p50/p99/p99.9/max ms", "> 5 ms", "pings",
+              "base p99"))
+    lines = [hdr, "-" * len(hdr)]
+    for r in recs:
+        if r.get("skipped"):
+            lines.append("%-6s %s" % (r["side"], r["skipped"]))
+            continue
+        lines.append("%-6s %10s %8.1f %28s %8d %7d %9s"
+                     % (r["side"], human(r["fields"]), r["load_s"],
+                        "/".join(fmt_ms(r[k]) for k in ("ping_p50_ms", "ping_p99_ms",
+                                                        "ping_p999_ms", "ping_max_ms")),
+                        r["ping_over_5ms"], r["ping_n"], fmt_ms(r["ping_base_p99_ms"])))
+    lines.append("")
+    lines.append("One hash grown to %s fields by pipelined HSET (100 fields per command, 20 "
+                 "commands per batch, 16-byte values) on a fresh server; PING round trips of a "
+                 "separate client during the load. Target: no pause above 5 ms (the PING client "
+                 "is a Python thread: compare with Redis and the base p99)."
+                 % human(args.growth_fields))
+    return lines
+
+
 def fmt_ms(x):
     return "-" if x is None else "%.2f" % x
 
@@ -826,8 +907,10 @@ def parse_args(argv):
                     help="seconds from load start to the common deadline (default 10; quick 3)")
     ap.add_argument("--expiry-timeout", type=float, default=120.0,
                     help="give up waiting for active expiry after this many seconds")
-    ap.add_argument("--only", default="throughput,memory,expiry",
-                    help="comma-separated parts to run: throughput,memory,expiry")
+    ap.add_argument("--only", default="throughput,memory,expiry,growth",
+                    help="comma-separated parts to run: throughput,memory,expiry,growth")
+    ap.add_argument("--growth-fields", type=int,
+                    help="fields of the growth probe's one hash (default 10000000; quick 1000000)")
     ap.add_argument("--workloads", nargs="*",
                     help="only throughput rows whose name contains one of these")
     ap.add_argument("--json", help="also write all raw results to this JSON file")
@@ -841,6 +924,9 @@ def parse_args(argv):
     a.requests_pipelined = a.requests_pipelined or (50_000 if q else 500_000)
     a.big_requests = a.big_requests or (20_000 if q else 300_000)
     a.fields = a.fields or (200_000 if q else 1_000_000)
+    a.growth_fields = a.growth_fields or (1_000_000 if q else 10_000_000)
+    if a.growth_fields % 100 or a.growth_fields < 1000:
+        ap.error("--growth-fields must be a multiple of 100 and >= 1000")
     if a.fields % 10 or a.fields < 1000:
         ap.error("--fields must be a multiple of 10 and >= 1000")
     a.expiry_margin = a.expiry_margin or (3.0 if q else 10.0)
@@ -925,6 +1011,11 @@ def main(argv=None):
             recs = expiry_probe(args, servers)
             raw["expiry"] = recs
             report += ["== Active expiry ==", *expiry_table(args, recs), ""]
+        if "growth" in args.only:
+            log("== growth probe ==")
+            recs = growth_probe(args, servers)
+            raw["growth"] = recs
+            report += ["== Growth of one hash ==", *growth_table(args, recs), ""]
         report.append("Total time %.0fs. Shared/noisy machines: trust ratios of interleaved "
                       "rounds, not absolute numbers; rerun if round ratios spread widely."
                       % (time.monotonic() - t_start))
