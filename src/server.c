@@ -62,18 +62,26 @@ static void purge_done(uv_work_t *req, int status) {
     purge_running = 0;
 }
 
-/* Queues a purge of jemalloc's dirty pages when allocated memory has dropped by at least
- * PURGE_MIN_BYTES and 1/PURGE_MIN_SHARE below its peak since the last purge. */
+/* Queues a purge of jemalloc's unused pages on the thread pool when (a) allocated memory
+ * has dropped by at least PURGE_MIN_BYTES and 1/PURGE_MIN_SHARE below its peak since the
+ * last purge, or (b) as much is resident without being in use (freed bucket arrays and
+ * heap arrays left behind by growth wait for jemalloc's 10 s decay otherwise). */
 static void maybe_purge(void) {
-    if (purge_running || shutting_down) return;
+    /* Not during a reaping storm: the purge thread would compete with the reaping loop for
+     * the CPU and jemalloc's locks. The storm's end calls this again. */
+    if (purge_running || shutting_down || host_stat.active_expire_running) return;
     mem_stats st;
     mem_get_stats(&st);
+    int purge = 0;
     if (st.allocated >= purge_peak) {
         purge_peak = st.allocated;
-        return;
+    } else {
+        size_t drop = purge_peak - st.allocated;
+        purge = drop >= PURGE_MIN_BYTES && drop >= purge_peak / PURGE_MIN_SHARE;
     }
-    size_t drop = purge_peak - st.allocated;
-    if (drop < PURGE_MIN_BYTES || drop < purge_peak / PURGE_MIN_SHARE) return;
+    size_t idle = st.resident > st.active ? st.resident - st.active : 0;
+    if (idle >= PURGE_MIN_BYTES && idle >= st.active / PURGE_MIN_SHARE) purge = 1;
+    if (!purge) return;
     purge_peak = st.allocated;
     if (uv_queue_work(loop, &purge_req, purge_work, purge_done) == 0) purge_running = 1;
 }

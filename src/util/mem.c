@@ -11,6 +11,17 @@
 
 #ifdef MAYFLY_JEMALLOC
 #include <jemalloc/jemalloc.h>
+/* jemalloc reads this at its initialisation (the MALLOC_CONF environment variable can
+ * still override it):
+ *  - oversize_threshold:0: by default blocks of 8 MB and more (a big dict's bucket array,
+ *    a big hash's deadline heap) live in a separate arena whose freed pages are returned
+ *    to the OS at once, inside free(): freeing the old 64 MB bucket array at the end of a
+ *    rehash stalled the loop for about 10 ms. Here they are ordinary large blocks, whose
+ *    pages are returned by decay like any others.
+ *  - background_thread:true: decay purging runs on jemalloc's own thread instead of
+ *    inside malloc/free calls on the loop thread (Redis's jemalloc-bg-thread, on by
+ *    default there too). */
+const char *malloc_conf = "oversize_threshold:0,background_thread:true";
 #else
 #include <malloc.h>
 static size_t libc_used; /* bytes allocated through this module (sanitizer builds) */
