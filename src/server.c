@@ -64,8 +64,10 @@ static void purge_done(uv_work_t *req, int status) {
 
 /* Queues a purge of jemalloc's unused pages on the thread pool when (a) allocated memory
  * has dropped by at least PURGE_MIN_BYTES and 1/PURGE_MIN_SHARE below its peak since the
- * last purge, or (b) as much is resident without being in use (freed bucket arrays and
- * heap arrays left behind by growth wait for jemalloc's 10 s decay otherwise). */
+ * last purge, or (b) the server is idle (no command since the last tick) and as much is
+ * resident without being in use: bucket arrays and heap arrays freed by growth would wait
+ * for jemalloc's 10 s decay otherwise. (b) waits for idleness because a purge thread
+ * working beside a busy loop delays it (TLB shootdowns, jemalloc's locks). */
 static void maybe_purge(void) {
     /* Not during a reaping storm: the purge thread would compete with the reaping loop for
      * the CPU and jemalloc's locks. The storm's end calls this again. */
@@ -79,8 +81,12 @@ static void maybe_purge(void) {
         size_t drop = purge_peak - st.allocated;
         purge = drop >= PURGE_MIN_BYTES && drop >= purge_peak / PURGE_MIN_SHARE;
     }
-    size_t idle = st.resident > st.active ? st.resident - st.active : 0;
-    if (idle >= PURGE_MIN_BYTES && idle >= st.active / PURGE_MIN_SHARE) purge = 1;
+    static long long cmds_at_last_check;
+    long long cmds = cmd_total_commands();
+    int quiet = cmds == cmds_at_last_check;
+    cmds_at_last_check = cmds;
+    size_t unused = st.resident > st.active ? st.resident - st.active : 0;
+    if (quiet && unused >= PURGE_MIN_BYTES && unused >= st.active / PURGE_MIN_SHARE) purge = 1;
     if (!purge) return;
     purge_peak = st.allocated;
     if (uv_queue_work(loop, &purge_req, purge_work, purge_done) == 0) purge_running = 1;

@@ -7,6 +7,8 @@
  * Invariants:
  *   - an entry is in `expires` iff its filing deadline is not EXPIRE_NONE, where the
  *     filing deadline is the earlier of expire_ms and, for a hash, its next field deadline;
+ *     it is filed under that deadline or, after db_refile_fields, possibly an earlier one
+ *     (never a later one), which the reaping paths correct when they meet it;
  *   - keys_with_ttl and expire_sum count exactly the entries with expire_ms != 0.
  *
  * Expiry happens in two places, with the same effect (hooks, expired_keys, free):
@@ -368,6 +370,14 @@ void db_set_expire(db *d, dbentry *e, int64_t when_ms) {
 
 void db_refile(db *d, dbentry *e) {
     expire_index_set(&d->expires, &e->exp, filing_deadline(e));
+    count_subexpiry(d, e->val, has_field_ttls(e->val));
+}
+
+void db_refile_fields(db *d, dbentry *e) {
+    int64_t when = filing_deadline(e);
+    /* Filed no later than the true deadline: early is safe (see db.h). */
+    if (when == EXPIRE_NONE || !e->exp.slot || when < e->exp.when)
+        expire_index_set(&d->expires, &e->exp, when);
     count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 

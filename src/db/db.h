@@ -124,6 +124,13 @@ void db_set_expire(db *d, dbentry *e, int64_t when_ms);
  * sets, clears or removes field TTLs). Deletes nothing. */
 void db_refile(db *d, dbentry *e);
 
+/* db_refile for a write to a hash's fields (the command layer's HSET, HSETEX, HPEXPIRE,
+ * ...): when the deadline only moved later, the entry stays filed under the earlier one,
+ * which costs nothing now; the active cycle or the next lookup that finds it "due" reaps
+ * nothing and files it exactly. Repeatedly extended deadlines (HSETEX/HPEXPIRE refreshes)
+ * so skip an O(log n) walk of the expiry heap, a cache miss per level, on every write. */
+void db_refile_fields(db *d, dbentry *e);
+
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
 

@@ -141,10 +141,47 @@ TEST(copy_move_flush_keep_counts) {
     db_free_all();
 }
 
+/* db_refile_fields leaves an entry filed early when its deadline moves later; the lookup
+ * or the active cycle that meets it reaps nothing and files it exactly. Earlier moves and
+ * the loss of every TTL are applied at once. */
+TEST(lazy_refile_of_later_deadlines) {
+    reset();
+    db *d = db_get(0);
+    dbentry *e = add_hash(d, "h", 1, 1000);
+    hash *h = (hash *)e->val;
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 5000, HASH_COND_NONE));
+    db_refile_fields(d, e);
+    ASSERT_EQ(1000, e->exp.when); /* early, not wrong */
+    ASSERT(db_find(d, slice_of("h"), 1001) == e);
+    ASSERT_EQ(0, db_stat.expired_subkeys);
+    ASSERT_EQ(0, touched);
+    ASSERT_EQ(5000, e->exp.when); /* the lookup filed it exactly */
+    /* Through the active cycle. */
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 9000, HASH_COND_NONE));
+    db_refile_fields(d, e);
+    ASSERT_EQ(5000, e->exp.when);
+    ASSERT_EQ(0, db_active_expire(6000, 1000000));
+    ASSERT_EQ(9000, e->exp.when);
+    ASSERT_EQ(1, hash_len(h, 6000));
+    /* Earlier: at once. */
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 7000, HASH_COND_NONE));
+    db_refile_fields(d, e);
+    ASSERT_EQ(7000, e->exp.when);
+    /* No TTL left: out of the index at once. */
+    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(h, 0, slice_of("f0")));
+    db_refile_fields(d, e);
+    ASSERT_EQ(0, expire_index_size(&d->expires));
+    ASSERT_EQ(0, d->subexpiry);
+    ASSERT_EQ(0, db_active_expire(100000, 1000000));
+    ASSERT_EQ(1, hash_len(h, 100000));
+    db_free_all();
+}
+
 int main(void) {
     RUN(filing_and_lazy_reap);
     RUN(key_ttl_beside_field_ttls);
     RUN(active_cycle_drains_in_limited_pops);
     RUN(copy_move_flush_keep_counts);
+    RUN(lazy_refile_of_later_deadlines);
     return test_report();
 }
