@@ -1,7 +1,48 @@
-/* main: placeholder until the server lands. */
+/* main: read arguments and the config file, then run the server. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void) {
-    puts("mayfly " MAYFLY_VERSION);
-    return 0;
+#include "config.h"
+#include "server.h"
+
+static void usage(void) {
+    fprintf(stderr,
+            "Usage: ./mayfly-server [/path/to/mayfly.conf] [options] [-]\n"
+            "       ./mayfly-server - (read config from stdin)\n"
+            "       ./mayfly-server -v or --version\n"
+            "       ./mayfly-server -h or --help\n\n"
+            "Examples:\n"
+            "       ./mayfly-server (run the server with default config)\n"
+            "       ./mayfly-server /etc/mayfly/6379.conf\n"
+            "       ./mayfly-server --port 7777\n"
+            "       ./mayfly-server /etc/mayfly.conf --loglevel verbose\n\n"
+            "Options are the directives of redis.conf: --port, --bind, --requirepass, --hz,\n"
+            "--maxmemory, --appendonly, --dir, ... See mayfly.conf for the full list.\n");
+}
+
+int main(int argc, char **argv) {
+    config_init();
+    int i = 1;
+    if (argc >= 2) {
+        if (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0) {
+            printf("Mayfly server v=%s redis_compat=8.0.0 malloc=%s bits=64\n", MAYFLY_VERSION,
+#ifdef MAYFLY_JEMALLOC
+                   "jemalloc"
+#else
+                   "libc"
+#endif
+            );
+            return 0;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+            usage();
+            return 0;
+        }
+        if (argv[1][0] != '-') {
+            if (config_load_file(argv[1]) < 0) return 1;
+            i = 2;
+        }
+    }
+    if (config_load_args(argc - i, argv + i) < 0) return 1;
+    return server_run();
 }

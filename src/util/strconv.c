@@ -117,7 +117,16 @@ size_t d_to_str(char *dst, double v) {
     if (isinf(v)) return (size_t)snprintf(dst, 32, v > 0 ? "inf" : "-inf");
     for (int prec = 1; prec <= 17; prec++) {
         int n = snprintf(dst, 32, "%.*g", prec, v);
-        if (strtod(dst, NULL) == v) return (size_t)n;
+        if (strtod(dst, NULL) != v) continue;
+        /* %g picks exponent form once the exponent reaches the precision, so the shortest
+         * precision would print 10 as "1e+01". Keep the positional form that Redis's
+         * "%.17g" gives for exponents below 17; v is then a whole number. */
+        const char *e = strchr(dst, 'e');
+        if (e != NULL) {
+            int exp10 = atoi(e + 1);
+            if (exp10 >= 0 && exp10 < 17) n = snprintf(dst, 32, "%.0f", v);
+        }
+        return (size_t)n;
     }
     return (size_t)snprintf(dst, 32, "%.17g", v);
 }

@@ -46,6 +46,16 @@ TEST(format_human) {
     ASSERT_STR_EQ("5000", b);
     d_to_str(b, 0.1);
     ASSERT_STR_EQ("0.1", b);
+    d_to_str(b, 10.0);
+    ASSERT_STR_EQ("10", b);
+    d_to_str(b, -1500.0);
+    ASSERT_STR_EQ("-1500", b);
+    d_to_str(b, 1e16);
+    ASSERT_STR_EQ("10000000000000000", b);
+    d_to_str(b, 1e17);
+    ASSERT_STR_EQ("1e+17", b);
+    d_to_str(b, 1.5e-7);
+    ASSERT_STR_EQ("1.5e-07", b);
     ll_to_str(b, -1234);
     ASSERT_STR_EQ("-1234", b);
 }

@@ -1,0 +1,180 @@
+/* cmd: the command table, the context a handler gets, and the reply helpers.
+ *
+ * A handler has the same shape every time: check arguments, look up the key and check its
+ * type, call the type's API, write exactly one reply through the reply_* helpers (which
+ * choose RESP2 or RESP3 forms and count errors for INFO errorstats), and call db_touch
+ * for every key it modified.
+ *
+ * Each family file (cmd_hash.c, cmd_string.c, ...) ends with its rows:
+ *
+ *     const cmd_spec cmd_family_string[] = {
+ *         {"get", cmd_get, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "string", "1.0.0",
+ *          "O(1)", "Returns the string value of a key.", "key", NULL, "@read @string @fast"},
+ *         {0},
+ *     };
+ *
+ * and registry.c lists the families. Names are lower case; lookup ignores case. */
+#ifndef MAYFLY_CMD_CMD_H
+#define MAYFLY_CMD_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd/session.h"
+#include "db/db.h"
+#include "util/buf.h"
+#include "util/slice.h"
+
+/* Command flags: X(enum suffix, name in COMMAND INFO). */
+#define CMD_FLAG_MAP(X)                                                                            \
+    X(WRITE, "write")                                                                              \
+    X(READONLY, "readonly")                                                                        \
+    X(DENYOOM, "denyoom")                                                                          \
+    X(ADMIN, "admin")                                                                              \
+    X(PUBSUB, "pubsub")                                                                            \
+    X(NOSCRIPT, "noscript")                                                                        \
+    X(BLOCKING, "blocking")                                                                        \
+    X(LOADING, "loading")                                                                          \
+    X(STALE, "stale")                                                                              \
+    X(SKIP_MONITOR, "skip_monitor")                                                                \
+    X(SKIP_SLOWLOG, "skip_slowlog")                                                                \
+    X(FAST, "fast")                                                                                \
+    X(NO_AUTH, "no_auth")                                                                          \
+    X(MAY_REPLICATE, "may_replicate")                                                              \
+    X(NO_MULTI, "no_multi")                                                                        \
+    X(ALLOW_BUSY, "allow_busy")                                                                    \
+    X(MOVABLE_KEYS, "movablekeys")
+
+enum cmd_flag_bit {
+#define X(n, s) CMD_BIT_##n,
+    CMD_FLAG_MAP(X)
+#undef X
+};
+#define X(n, s) CMD_##n = 1u << CMD_BIT_##n,
+enum cmd_flag { CMD_FLAG_MAP(X) };
+#undef X
+
+struct cmd_ctx;
+typedef void cmd_fn(struct cmd_ctx *c);
+
+typedef struct cmd_spec {
+    const char *name;       /* lower case; for a subcommand, just the subcommand ("info") */
+    cmd_fn *fn;             /* NULL for a container whose subcmds do the work */
+    int arity;              /* N exact, -N at least N (argv[0] included) */
+    uint32_t flags;         /* CMD_* */
+    int first_key, last_key, key_step; /* key positions (0 = none; last -1 = to the end) */
+    const char *group;      /* "string", "hash", "generic", "connection", "server", ... */
+    const char *since;      /* Redis version that introduced it */
+    const char *complexity;
+    const char *summary;
+    const char *syntax;     /* argument grammar after the name, for COMMAND DOCS */
+    const struct cmd_spec *subcmds; /* container commands: rows ending in {0} */
+    const char *acl;        /* ACL categories, e.g. "@write @hash @fast" */
+} cmd_spec;
+
+/* Per-command statistics (INFO commandstats). */
+typedef struct cmd_stats {
+    long long calls, usec, rejected_calls, failed_calls;
+} cmd_stats;
+
+typedef struct cmd_ctx {
+    session *s;
+    const cmd_spec *cmd;   /* the command (or subcommand) being run */
+    const cmd_spec *parent; /* the container for a subcommand, else NULL */
+    int argc;
+    slice *argv;           /* borrowed until the handler returns: copy what you keep */
+    buf *out;              /* where replies go (the session's out) */
+    int proto;             /* 2 or 3 */
+    db *db;                /* the session's selected database */
+    int64_t now_ms;        /* one "now" for the whole command */
+    int replied_error;     /* set by reply_error */
+    cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
+} cmd_ctx;
+
+/* ---- Registry and dispatch (registry.c) ---- */
+
+/* Builds the lookup table; call once before dispatching. */
+void cmd_registry_init(void);
+/* Finds a top-level command by name, ignoring case; NULL if unknown. */
+const cmd_spec *cmd_lookup(slice name);
+/* Finds a subcommand of a container, ignoring case; NULL if unknown. */
+const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name);
+/* Runs one command for session s: lookup, auth, arity, MULTI queueing, pub/sub mode
+ * rules, the handler, statistics. Replies go to s->out. */
+void cmd_dispatch(session *s, int argc, slice *argv);
+/* Runs an already-validated command (EXEC uses it for queued commands). */
+void cmd_call(cmd_ctx *c);
+/* Visits every top-level command (COMMAND, INFO commandstats). */
+void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx);
+/* The statistics slot of a command or subcommand. */
+cmd_stats *cmd_stats_of(const cmd_spec *spec);
+/* Number of top-level commands. */
+size_t cmd_count(void);
+/* Clears commandstats and errorstats (CONFIG RESETSTAT). */
+void cmd_reset_stats(void);
+/* Writes INFO commandstats / errorstats lines. */
+void cmd_info_commandstats(buf *b);
+void cmd_info_errorstats(buf *b);
+/* Total error replies (INFO stats total_error_replies) and commands processed. */
+long long cmd_total_errors(void);
+long long cmd_total_commands(void);
+
+/* ---- Replies (reply.c) ---- */
+void reply_ok(cmd_ctx *c);
+void reply_simple(cmd_ctx *c, const char *s);
+/* msg starts with its error code ("ERR ...", "WRONGTYPE ..."); counted in errorstats. */
+void reply_error(cmd_ctx *c, const char *msg);
+void reply_errorf(cmd_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(cmd_ctx *c, long long v);
+void reply_bulk(cmd_ctx *c, const void *p, size_t len);
+void reply_bulk_cstr(cmd_ctx *c, const char *s);
+void reply_bulk_slice(cmd_ctx *c, slice s);
+void reply_bulk_ll(cmd_ctx *c, long long v);
+void reply_null(cmd_ctx *c);       /* nil bulk: $-1 / _ */
+void reply_null_array(cmd_ctx *c); /* nil array: *-1 / _ */
+void reply_array(cmd_ctx *c, size_t n);
+void reply_map(cmd_ctx *c, size_t n); /* n pairs */
+void reply_set(cmd_ctx *c, size_t n);
+void reply_double(cmd_ctx *c, double v);
+void reply_bool(cmd_ctx *c, int v);
+void reply_verbatim(cmd_ctx *c, const char *p, size_t len); /* "txt" verbatim in RESP3 */
+/* Deferred array/map length: mark now, set once known. */
+size_t reply_defer(cmd_ctx *c);
+void reply_defer_array(cmd_ctx *c, size_t mark, size_t n);
+void reply_defer_map(cmd_ctx *c, size_t mark, size_t pairs);
+
+/* Common errors with Redis's exact texts. */
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_NO_KEY "ERR no such key"
+void reply_wrongtype(cmd_ctx *c);
+void reply_syntax_error(cmd_ctx *c);
+/* "ERR wrong number of arguments for '<name>' command" (name as the client sent it). */
+void reply_arity_error(cmd_ctx *c);
+
+/* ---- Argument helpers: on failure they reply the error and return -1. ---- */
+/* Parses a long long, replying ERR_NOT_INT on failure. */
+int arg_ll(cmd_ctx *c, slice a, long long *out);
+/* Parses a long long in [min, max], replying msg (or ERR_NOT_INT) on failure. */
+int arg_ll_range(cmd_ctx *c, slice a, long long min, long long max, const char *msg,
+                 long long *out);
+/* Parses a double, replying ERR_NOT_FLOAT on failure. */
+int arg_double(cmd_ctx *c, slice a, double *out);
+
+/* The families (one per file, each ending in {0}). */
+extern const cmd_spec cmd_family_conn[];    /* cmd_conn.c: PING ECHO HELLO AUTH SELECT ... */
+extern const cmd_spec cmd_family_server[];  /* cmd_server.c: INFO CONFIG DBSIZE FLUSH* ... */
+extern const cmd_spec cmd_family_command[]; /* cmd_command.c: COMMAND and its subcommands */
+extern const cmd_spec cmd_family_keys[];    /* cmd_keys.c: DEL EXISTS TYPE SCAN RENAME ... */
+extern const cmd_spec cmd_family_ttl[];     /* cmd_ttl.c: EXPIRE TTL PERSIST ... */
+extern const cmd_spec cmd_family_string[];  /* cmd_string.c */
+extern const cmd_spec cmd_family_hash[];    /* cmd_hash.c */
+extern const cmd_spec cmd_family_hash_ttl[]; /* cmd_hash_ttl.c: HSETEX HGETEX HEXPIRE ... */
+extern const cmd_spec cmd_family_multi[];   /* cmd_multi.c: MULTI EXEC DISCARD WATCH */
+extern const cmd_spec cmd_family_pubsub[];  /* cmd_pubsub.c */
+extern const cmd_spec cmd_family_persist[]; /* cmd_persist.c: SAVE BGSAVE ... */
+extern const cmd_spec cmd_family_debug[];   /* cmd_debug.c: DEBUG, test aids */
+
+#endif

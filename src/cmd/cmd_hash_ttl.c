@@ -1,0 +1,6 @@
+/* cmd_hash_ttl: placeholder family; its commands arrive with their issue. */
+#include "cmd/cmd.h"
+
+const cmd_spec cmd_family_hash_ttl[] = {
+    {0},
+};

@@ -1,0 +1,6 @@
+/* cmd_keys: placeholder family; its commands arrive with their issue. */
+#include "cmd/cmd.h"
+
+const cmd_spec cmd_family_keys[] = {
+    {0},
+};

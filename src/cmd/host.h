@@ -1,0 +1,36 @@
+/* host: what commands may ask of the process around them (server/ and net/ fill it in),
+ * so that cmd/ never includes the layers above it. */
+#ifndef MAYFLY_CMD_HOST_H
+#define MAYFLY_CMD_HOST_H
+
+#include <stdint.h>
+
+typedef struct host_stats {
+    int64_t start_ms;                 /* process start, wall clock */
+    long long total_connections;      /* accepted since start */
+    long long rejected_connections;   /* refused by maxclients */
+    long long net_input_bytes, net_output_bytes;
+    long long evicted_clients;
+    int tcp_port;                     /* the port actually listened on */
+    int active_expire_running;        /* a backlog slice is scheduled */
+    long long expire_cycles;          /* active expiry slices run */
+    long long expire_cycle_us;        /* total time spent in them */
+    long long ops_per_sec;            /* instantaneous_ops_per_sec, sampled by the cron */
+} host_stats;
+extern host_stats host_stat;
+
+#define HOST_SHUTDOWN_NOSAVE 1
+#define HOST_SHUTDOWN_SAVE 2
+#define HOST_SHUTDOWN_NOW 4
+#define HOST_SHUTDOWN_FORCE 8
+
+typedef struct host_ops {
+    /* Starts a graceful shutdown: listeners close, replies are flushed, the process exits
+     * with status 0. Returns 0, or -1 if it cannot (e.g. a final save failed). */
+    int (*shutdown)(int flags);
+    /* Re-applies a live configuration change (port, hz, ...). */
+    void (*config_changed)(const char *name);
+} host_ops;
+extern host_ops host;
+
+#endif

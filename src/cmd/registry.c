@@ -1,0 +1,321 @@
+/* registry: the command table and dispatch.
+ *
+ * At start-up every family's rows are entered into an open-addressing table keyed by the
+ * lower-case name (FNV-1a), so a lookup is one hash of the name as the client sent it,
+ * lower-cased on the fly. Each entry carries the command's statistics; a container
+ * command (CONFIG, CLIENT, COMMAND, OBJECT, ...) keeps its subcommands in a small array.
+ *
+ * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
+ * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd/cmd.h"
+#include "cmd/multi.h"
+#include "cmd/registry_int.h"
+#include "config.h"
+#include "resp/resp.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+static const cmd_spec *const family_list[] = {
+    cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
+    cmd_family_ttl,   cmd_family_string,   cmd_family_hash,    cmd_family_hash_ttl,
+    cmd_family_multi, cmd_family_pubsub,   cmd_family_persist, cmd_family_debug,
+};
+
+typedef struct reg_entry {
+    const cmd_spec *spec;
+    cmd_stats stats;
+    struct reg_entry *subs; /* container: subcommands */
+    size_t nsubs;
+} reg_entry;
+
+#define TABLE_SIZE 1024 /* power of two, well above twice the number of commands */
+static reg_entry *slots[TABLE_SIZE];
+static reg_entry *entries;
+static size_t nentries;
+
+typedef struct err_count {
+    char code[32];
+    long long count;
+} err_count;
+#define MAX_ERROR_CODES 128 /* as Redis: beyond this, errors are not tracked by code */
+static err_count errors[MAX_ERROR_CODES];
+static size_t nerrors;
+static long long total_errors, total_commands;
+
+static uint64_t hash_name_ci(const char *p, size_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)tolower((unsigned char)p[i]);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static reg_entry *find_entry(slice name) {
+    if (name.len == 0 || name.len > 64) return NULL;
+    uint64_t h = hash_name_ci(name.p, name.len);
+    for (size_t i = 0; i < TABLE_SIZE; i++) {
+        reg_entry *e = slots[(h + i) & (TABLE_SIZE - 1)];
+        if (!e) return NULL;
+        if (strlen(e->spec->name) == name.len && strncasecmp(e->spec->name, name.p, name.len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static reg_entry *find_sub(reg_entry *parent, slice name) {
+    for (size_t i = 0; i < parent->nsubs; i++) {
+        const char *n = parent->subs[i].spec->name;
+        if (strlen(n) == name.len && strncasecmp(n, name.p, name.len) == 0) return &parent->subs[i];
+    }
+    return NULL;
+}
+
+void cmd_registry_init(void) {
+    size_t n = 0;
+    for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++)
+        for (const cmd_spec *s = family_list[f]; s->name; s++) n++;
+    entries = mem_calloc(n, sizeof(reg_entry));
+    for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++) {
+        for (const cmd_spec *s = family_list[f]; s->name; s++) {
+            reg_entry *e = &entries[nentries++];
+            e->spec = s;
+            if (s->subcmds) {
+                for (const cmd_spec *sub = s->subcmds; sub->name; sub++) e->nsubs++;
+                e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
+                for (size_t i = 0; i < e->nsubs; i++) e->subs[i].spec = &s->subcmds[i];
+            }
+            uint64_t h = hash_name_ci(s->name, strlen(s->name));
+            size_t i = 0;
+            while (slots[(h + i) & (TABLE_SIZE - 1)]) i++;
+            slots[(h + i) & (TABLE_SIZE - 1)] = e;
+        }
+    }
+}
+
+const cmd_spec *cmd_lookup(slice name) {
+    reg_entry *e = find_entry(name);
+    return e ? e->spec : NULL;
+}
+
+const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name) {
+    reg_entry *e = find_entry(slice_of(parent->name));
+    if (!e) return NULL;
+    reg_entry *s = find_sub(e, name);
+    return s ? s->spec : NULL;
+}
+
+void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx) {
+    for (size_t i = 0; i < nentries; i++) fn(entries[i].spec, ctx);
+}
+
+size_t cmd_count(void) { return nentries; }
+
+cmd_stats *cmd_stats_of(const cmd_spec *spec) {
+    for (size_t i = 0; i < nentries; i++) {
+        if (entries[i].spec == spec) return &entries[i].stats;
+        for (size_t j = 0; j < entries[i].nsubs; j++)
+            if (entries[i].subs[j].spec == spec) return &entries[i].subs[j].stats;
+    }
+    return NULL;
+}
+
+void registry_count_error(const char *msg, size_t len) {
+    total_errors++;
+    size_t code_len = 0;
+    while (code_len < len && code_len < sizeof(errors[0].code) - 1 && msg[code_len] != ' ')
+        code_len++;
+    for (size_t i = 0; i < nerrors; i++)
+        if (strlen(errors[i].code) == code_len && memcmp(errors[i].code, msg, code_len) == 0) {
+            errors[i].count++;
+            return;
+        }
+    if (nerrors == MAX_ERROR_CODES) return;
+    memcpy(errors[nerrors].code, msg, code_len);
+    errors[nerrors].code[code_len] = '\0';
+    errors[nerrors].count = 1;
+    nerrors++;
+}
+
+void cmd_reset_stats(void) {
+    for (size_t i = 0; i < nentries; i++) {
+        memset(&entries[i].stats, 0, sizeof(cmd_stats));
+        for (size_t j = 0; j < entries[i].nsubs; j++)
+            memset(&entries[i].subs[j].stats, 0, sizeof(cmd_stats));
+    }
+    nerrors = 0;
+    total_errors = 0;
+    total_commands = 0;
+}
+
+long long cmd_total_errors(void) { return total_errors; }
+long long cmd_total_commands(void) { return total_commands; }
+
+static void stat_line(buf *b, const char *name, const char *sub, const cmd_stats *st) {
+    if (st->calls == 0 && st->rejected_calls == 0 && st->failed_calls == 0) return;
+    buf_printf(b,
+               "cmdstat_%s%s%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,"
+               "failed_calls=%lld\r\n",
+               name, sub ? "|" : "", sub ? sub : "", st->calls, st->usec,
+               st->calls ? (double)st->usec / (double)st->calls : 0.0, st->rejected_calls,
+               st->failed_calls);
+}
+
+void cmd_info_commandstats(buf *b) {
+    for (size_t i = 0; i < nentries; i++) {
+        stat_line(b, entries[i].spec->name, NULL, &entries[i].stats);
+        for (size_t j = 0; j < entries[i].nsubs; j++)
+            stat_line(b, entries[i].spec->name, entries[i].subs[j].spec->name,
+                      &entries[i].subs[j].stats);
+    }
+}
+
+void cmd_info_errorstats(buf *b) {
+    for (size_t i = 0; i < nerrors; i++)
+        buf_printf(b, "errorstat_%s:count=%lld\r\n", errors[i].code, errors[i].count);
+}
+
+/* Rejects a command before it runs: the error reply, the rejected-call count, and the
+ * EXECABORT flag inside MULTI. */
+static void reject(cmd_ctx *c, cmd_stats *st, const char *msg) {
+    reply_error(c, msg);
+    if (st) st->rejected_calls++;
+    if (c->s->flags & SESS_MULTI) multi_flag_error(c->s);
+}
+
+static void reject_unknown(cmd_ctx *c) {
+    char args[200];
+    size_t len = 0;
+    args[0] = '\0';
+    for (int i = 1; i < c->argc && len < 128; i++) {
+        int room = 128 - (int)len;
+        int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ",
+                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room),
+                         c->argv[i].p);
+        if (n > 0) len += (size_t)n;
+        if (len >= sizeof(args)) len = sizeof(args) - 1;
+    }
+    char msg[400];
+    snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: %s",
+             (int)(c->argv[0].len < 128 ? c->argv[0].len : 128), c->argv[0].p, args);
+    reject(c, NULL, msg);
+}
+
+static int arity_ok(const cmd_spec *spec, int argc) {
+    return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;
+}
+
+static int allowed_in_subscribe_mode(const cmd_spec *spec) {
+    static const char *const ok[] = {"subscribe",  "psubscribe",  "unsubscribe", "punsubscribe",
+                                     "ssubscribe", "sunsubscribe", "ping",       "quit",
+                                     "reset",      NULL};
+    for (int i = 0; ok[i]; i++)
+        if (strcmp(spec->name, ok[i]) == 0) return 1;
+    return 0;
+}
+
+void cmd_call(cmd_ctx *c) {
+    cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
+    int64_t start = clock_mono_us();
+    c->replied_error = 0;
+    c->cmd->fn(c);
+    int64_t took = clock_mono_us() - start;
+    if (st) {
+        st->calls++;
+        st->usec += took;
+        if (c->replied_error) st->failed_calls++;
+    }
+    total_commands++;
+    c->s->last_cmd = c->cmd->name;
+}
+
+void cmd_dispatch(session *s, int argc, slice *argv) {
+    cmd_ctx ctx = {
+        .s = s,
+        .argc = argc,
+        .argv = argv,
+        .out = &s->out,
+        .proto = s->proto,
+        .db = s->db,
+        .now_ms = clock_now_ms(),
+    };
+    cmd_ctx *c = &ctx;
+    /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
+    buf scratch;
+    int discard = (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT)) != 0;
+    if (s->flags & SESS_REPLY_SKIP_NEXT) s->flags &= ~SESS_REPLY_SKIP_NEXT;
+    if (discard) {
+        buf_init(&scratch);
+        c->out = &scratch;
+    }
+
+    reg_entry *e = find_entry(argv[0]);
+    if (!e) {
+        reject_unknown(c);
+        goto done;
+    }
+    c->cmd = e->spec;
+    cmd_stats *st = &e->stats;
+    if (e->spec->subcmds) {
+        if (argc >= 2) {
+            reg_entry *sub = find_sub(e, argv[1]);
+            if (!sub) {
+                char upper[64];
+                size_t n = strlen(e->spec->name);
+                for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
+                    upper[i] = (char)toupper((unsigned char)e->spec->name[i]);
+                upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
+                char msg[300];
+                snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                         (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p, upper);
+                reject(c, NULL, msg);
+                goto done;
+            }
+            c->parent = e->spec;
+            c->cmd = sub->spec;
+            st = &sub->stats;
+        } else if (!e->spec->fn) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
+                     e->spec->name);
+            reject(c, st, msg);
+            goto done;
+        }
+    }
+    if (!arity_ok(c->cmd, argc)) {
+        char msg[200];
+        if (c->parent)
+            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s|%s' command",
+                     c->parent->name, c->cmd->name);
+        else
+            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
+                     c->cmd->name);
+        reject(c, st, msg);
+        goto done;
+    }
+    if (!s->authenticated && !(c->cmd->flags & CMD_NO_AUTH) &&
+        !(c->parent && (c->parent->flags & CMD_NO_AUTH) && (c->cmd->flags & CMD_NO_AUTH))) {
+        reject(c, st, "NOAUTH Authentication required.");
+        goto done;
+    }
+    if ((s->flags & SESS_PUBSUB) && s->proto == 2 && !allowed_in_subscribe_mode(c->cmd)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
+                 c->cmd->name);
+        reject(c, st, msg);
+        goto done;
+    }
+    c->stats = st;
+    if (multi_queue_if_needed(c)) goto done;
+    cmd_call(c);
+
+done:
+    if (discard) buf_deinit(&scratch);
+}

@@ -1,0 +1,89 @@
+/* session: the state of one client that commands see, independent of its socket.
+ *
+ * net/ owns the socket and fills the connection facts (address, fd, buffers); cmd/ owns
+ * the protocol state (RESP version, database, auth, MULTI, subscriptions) and the reply
+ * buffer `out`, which net/ flushes once per loop turn. Commands may write into another
+ * session's `out` (PUBLISH) and then call its wake() so net/ schedules a write. Every live
+ * session is on one list (CLIENT LIST, CLIENT KILL, INFO clients). */
+#ifndef MAYFLY_CMD_SESSION_H
+#define MAYFLY_CMD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+struct db;
+struct session;
+
+/* Flags (session.flags). */
+#define SESS_MULTI (1u << 0)        /* inside MULTI: commands are queued */
+#define SESS_DIRTY_CAS (1u << 1)    /* a WATCHed key changed: EXEC fails */
+#define SESS_DIRTY_EXEC (1u << 2)   /* a queued command had an error: EXECABORT */
+#define SESS_CLOSE_AFTER_REPLY (1u << 3) /* QUIT, or a protocol error */
+#define SESS_CLOSE_ASAP (1u << 4)   /* CLIENT KILL, output limit: drop without flushing */
+#define SESS_REPLY_OFF (1u << 5)    /* CLIENT REPLY OFF */
+#define SESS_REPLY_SKIP_NEXT (1u << 6) /* CLIENT REPLY SKIP: skip the next command's reply */
+#define SESS_REPLY_SKIP (1u << 7)   /* the current command's reply is discarded */
+#define SESS_NO_EVICT (1u << 8)     /* CLIENT NO-EVICT on */
+#define SESS_NO_TOUCH (1u << 9)     /* CLIENT NO-TOUCH on */
+#define SESS_PUBSUB (1u << 10)      /* has subscriptions (RESP2: subscribe mode) */
+#define SESS_UNIX (1u << 11)        /* connected through the Unix socket */
+#define SESS_LOOPBACK (1u << 12)    /* peer address is loopback (protected mode) */
+#define SESS_INTERNAL (1u << 13)    /* not a network client (loading, tests) */
+
+/* Callbacks into the connection layer. */
+typedef struct session_ops {
+    void (*wake)(struct session *s);     /* out has new bytes from outside a command */
+    void (*kill)(struct session *s);     /* close soon without flushing (CLIENT KILL) */
+    size_t (*qbuf_len)(const struct session *s); /* bytes in the query buffer */
+} session_ops;
+
+typedef struct session {
+    uint64_t id;             /* CLIENT ID, unique, increasing */
+    int proto;               /* 2 or 3 */
+    int db_id;               /* selected database */
+    struct db *db;
+    int authenticated;       /* 1 if no password is required or AUTH succeeded */
+    uint32_t flags;          /* SESS_* */
+    char *name;              /* CLIENT SETNAME, owned, NULL if none */
+    char *lib_name, *lib_ver; /* CLIENT SETINFO, owned */
+    char *user;              /* authenticated user name ("default") */
+    buf out;                 /* pending reply bytes, flushed by net/ */
+    size_t out_peak;         /* largest out seen (INFO clients) */
+    int64_t obl_soft_since_ms; /* when out first exceeded the soft limit, 0 if under */
+
+    /* Connection facts, filled by net/. */
+    char addr[64];           /* "ip:port" or "/path:0" */
+    char laddr[64];          /* local address */
+    int fd;
+    int64_t ctime_ms;        /* connect time */
+    int64_t last_ms;         /* last interaction */
+    const char *last_cmd;    /* name of the last command run */
+    const session_ops *ops;
+    void *conn;              /* net/'s connection */
+
+    /* State owned by command families (opaque here). */
+    struct multi_state *multi;   /* queued commands and WATCHed keys (cmd_multi.c) */
+    struct pubsub_state *pubsub; /* subscriptions (cmd_pubsub.c) */
+
+    struct session *prev, *next; /* the live list */
+} session;
+
+/* Creates a session on the live list with a new id, RESP2, database 0; authenticated
+ * unless a password is configured. Returns an owned session. */
+session *session_new(const session_ops *ops, void *conn);
+/* Frees a session: unsubscribes, unwatches, drops its list membership. NULL is a no-op. */
+void session_free(session *s);
+/* The first live session (walk with ->next). */
+session *session_first(void);
+/* Number of live sessions. */
+size_t session_count(void);
+/* Finds a live session by id, or NULL. */
+session *session_by_id(uint64_t id);
+
+/* Hooks for families that keep per-session state; called by session_free. */
+void multi_session_free(session *s);
+void pubsub_session_free(session *s);
+
+#endif

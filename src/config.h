@@ -1,0 +1,93 @@
+/* config: every directive, as named in redis.conf, with its parser and printer.
+ *
+ * One table (config.c) drives the config file, the --directive command-line arguments,
+ * CONFIG GET (glob patterns) and CONFIG SET (several parameters at once, all or nothing).
+ * Values live in the global `config` struct that the modules read. */
+#ifndef MAYFLY_CONFIG_H
+#define MAYFLY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define CONFIG_MAX_BIND 16
+
+/* The Redis version whose behaviour Mayfly matches (INFO redis_version, HELLO). */
+#define MAYFLY_REDIS_VERSION "8.0.0"
+
+typedef struct mayfly_config {
+    /* network */
+    int port;
+    char *bind[CONFIG_MAX_BIND]; /* addresses; a leading '-' marks "optional" as in Redis */
+    int bind_count;
+    int protected_mode;
+    int tcp_backlog;
+    int tcp_keepalive;
+    char *unixsocket;
+    int unixsocketperm;
+    int maxclients;
+    int timeout;               /* idle seconds before a client is closed, 0 = never */
+    /* security */
+    char *requirepass;         /* NULL = none */
+    /* limits */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    long long client_obuf_hard[3], client_obuf_soft[3]; /* normal, replica, pubsub */
+    int client_obuf_soft_secs[3];
+    /* keyspace */
+    int databases;
+    int hz;
+    long long maxmemory;
+    int maxmemory_policy;      /* index into config_policy_names */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    int active_expire;         /* DEBUG SET-ACTIVE-EXPIRE */
+    /* persistence */
+    char *dir;
+    char *dbfilename;
+    char *save;                /* "3600 1 300 100 60 10000" or "" */
+    int appendonly;
+    int appendfsync;           /* 0 no, 1 everysec, 2 always */
+    char *appenddirname;
+    char *appendfilename;
+    /* logging and process */
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+    int daemonize;
+    char *notify_keyspace_events;
+    char *config_file;         /* absolute path of the file loaded, NULL if none */
+} mayfly_config;
+
+extern mayfly_config config;
+extern const char *const config_policy_names[];
+
+/* Sets every directive to its default. */
+void config_init(void);
+/* Loads a config file. Returns 0, or -1 after printing Redis's fatal error block (naming
+ * the file, line and directive) to stderr. */
+int config_load_file(const char *path);
+/* Applies "--name value ..." style arguments (argv[i] without "--" is a value). Returns 0
+ * or -1 after printing the error. */
+int config_load_args(int argc, char **argv);
+
+/* CONFIG GET: appends name/value pairs for every directive matching pattern; returns the
+ * number of pairs appended to *names and *values (owned strings, caller frees). */
+size_t config_get(const char *pattern, size_t plen, char ***names, char ***values);
+/* CONFIG SET of one directive. Returns 0, or -1 with *err set to a static message. */
+int config_set(const char *name, const char *value, size_t vlen, const char **err);
+/* 1 if the directive exists (any alias). */
+int config_exists(const char *name);
+/* The canonical name of a directive or alias, NULL if unknown. */
+const char *config_canonical(const char *name);
+/* Appends the value of one directive as CONFIG GET prints it. Returns -1 if unknown. */
+int config_value(const char *name, buf *out);
+/* Rewrites the loaded config file with current values (CONFIG REWRITE). */
+int config_rewrite(const char **err);
+
+/* Called after a live CONFIG SET of the named directive changed something (server.c
+ * registers it to re-arm the cron on `hz`, open listeners on `port`, ...). */
+extern void (*config_on_change)(const char *name);
+
+#endif

@@ -1,0 +1,120 @@
+/* db: the keyspace. Databases 0..N-1, each a dict of keys -> values plus the ordered
+ * index of expiry owners (expire/). Lazy expiry happens here, on lookup.
+ *
+ * A key is one allocation, a dbentry:
+ *
+ *     [ dict_node next | obj *val | expire_ms | expire_item (when, slot) | klen | key... ]
+ *
+ * expire_ms is the key's own TTL (0 = none). exp is filed in the database's expiry
+ * index under the earliest of expire_ms and, for a hash, its earliest field deadline,
+ * so that one index serves key TTLs and field TTLs alike.
+ *
+ * Lookups (db_find) first apply lazy expiry: a key past its TTL is deleted, and a hash's
+ * due fields are reaped (a hash emptied so is deleted), so callers never see an expired
+ * key or field. Time is an argument (now_ms); db/ never reads the clock. */
+#ifndef MAYFLY_DB_DB_H
+#define MAYFLY_DB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expire/expire.h"
+#include "types/object.h"
+#include "util/dict.h"
+#include "util/slice.h"
+
+typedef struct dbentry {
+    dict_node node;     /* link in db->keys; must be first */
+    obj *val;           /* owned value */
+    int64_t expire_ms;  /* key TTL deadline in Unix ms, 0 = none */
+    expire_item exp;    /* filed under min(expire_ms, hash's next field deadline) */
+    uint32_t klen;      /* key length */
+    char key[];         /* key bytes (not NUL-terminated) */
+} dbentry;
+
+typedef struct db {
+    int id;
+    dict keys;              /* dbentry by key */
+    expire_index expires;   /* owners with a deadline */
+    size_t keys_with_ttl;   /* entries with expire_ms != 0 (INFO keyspace expires=) */
+    long long avg_ttl;      /* estimate for INFO keyspace avg_ttl= */
+} db;
+
+/* Counters shown by INFO stats. */
+typedef struct db_stats {
+    long long expired_keys;     /* keys deleted because their TTL passed */
+    long long expired_subkeys;  /* hash fields deleted because their TTL passed */
+    long long keyspace_hits, keyspace_misses;
+    long long expire_cycle_backlog; /* due owners left by the last active slice */
+    long long dirty;            /* changes since the last save (for persistence) */
+} db_stats;
+extern db_stats db_stat;
+
+/* Hooks the upper layers install (all may be NULL). Called for every change, so WATCH,
+ * keyspace notifications and the append-only log hear about lazy and active expiry too. */
+typedef struct db_hooks {
+    /* A key was written, deleted or expired (WATCH). */
+    void (*key_touched)(db *d, const char *key, size_t klen);
+    /* A key expired (lazily or actively); called before it is freed. */
+    void (*key_expired)(db *d, const char *key, size_t klen);
+    /* Fields of a hash expired (one call per hash per reap, names in fields[0..n)). */
+    void (*fields_expired)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
+} db_hooks;
+extern db_hooks db_hook;
+
+/* Creates n databases (databases directive); call once at start-up. */
+void db_init_all(int n);
+/* Frees every database and value (shutdown; tests). */
+void db_free_all(void);
+/* Number of databases. */
+int db_count(void);
+/* Database id (0 <= id < db_count()). */
+db *db_get(int id);
+
+/* Finds key, applying lazy expiry at now_ms; NULL if absent or expired. */
+dbentry *db_find(db *d, slice key, int64_t now_ms);
+/* db_find plus the hit/miss statistics and the access time (read commands). */
+dbentry *db_lookup_read(db *d, slice key, int64_t now_ms);
+/* Adds key (which must be absent) with value val; takes ownership of val. */
+dbentry *db_add(db *d, slice key, obj *val);
+/* Replaces the value of an existing entry (frees the old one); keeps the TTL. */
+void db_replace_value(db *d, dbentry *e, obj *val);
+/* Sets key to val (taking ownership), adding or replacing; clears the TTL unless
+ * keep_ttl. Returns the entry. */
+dbentry *db_set(db *d, slice key, obj *val, int keep_ttl);
+/* Deletes key; returns 1 if it existed. */
+int db_delete(db *d, slice key, int64_t now_ms);
+/* Deletes an entry found by db_find (frees it). */
+void db_delete_entry(db *d, dbentry *e);
+/* Unlinks an entry and returns its value, freeing the entry (RENAME/MOVE). */
+obj *db_take_value(db *d, dbentry *e);
+
+/* Sets the key TTL (0 removes it) and re-files the entry. */
+void db_set_expire(db *d, dbentry *e, int64_t when_ms);
+/* Re-files the entry after its hash's field deadlines changed (call after any write that
+ * sets, clears or removes field TTLs). Deletes nothing. */
+void db_refile(db *d, dbentry *e);
+
+/* Records a write to key: WATCH invalidation and the dirty counter. */
+void db_touch(db *d, slice key);
+
+/* Number of keys (expired-but-unreaped keys may be counted until reaped, as Redis). */
+size_t db_size(const db *d);
+/* Removes all keys (FLUSHDB). */
+void db_flush(db *d);
+/* Swaps the contents of two databases (SWAPDB). */
+void db_swap(db *a, db *b);
+
+/* SCAN step: calls fn for the keys of one cursor step; returns the next cursor. */
+uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx);
+/* A random live key, or NULL if the database is empty. */
+dbentry *db_random(db *d, int64_t now_ms);
+
+/* Active expiry of every database for about budget_us; returns 1 if a backlog remains. */
+int db_active_expire(int64_t now_ms, int64_t budget_us);
+/* Incremental rehash work for about budget_us (cron). */
+void db_rehash(int64_t budget_us);
+
+static inline slice dbentry_key(const dbentry *e) { return (slice){e->key, e->klen}; }
+
+#endif

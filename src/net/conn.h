@@ -1,0 +1,22 @@
+/* conn: client connections on libuv streams (TCP or Unix socket). The only user of libuv
+ * streams: it reads bytes, feeds the RESP parser, dispatches each command to cmd/, and
+ * flushes the session's reply buffer once per loop turn. */
+#ifndef MAYFLY_NET_CONN_H
+#define MAYFLY_NET_CONN_H
+
+#include <stdint.h>
+#include <uv.h>
+
+/* Starts listening per config (bind list, port, unixsocket). Returns 0, or -1 after
+ * logging why (e.g. the port is in use). */
+int conn_listen_all(uv_loop_t *loop);
+/* Closes the listeners (shutdown, or before re-listening on a new port). */
+void conn_close_listeners(void);
+/* Flushes every connection's pending replies (blocking briefly) and closes it. */
+void conn_close_all(void);
+/* Cron work: idle timeouts, output-buffer soft limits, idle buffer shrinking. */
+void conn_cron(int64_t now_ms);
+/* Installs the loop-turn hooks (flush handle); call once after the loop exists. */
+void conn_init(uv_loop_t *loop);
+
+#endif

@@ -1,0 +1,44 @@
+/* object: the common header of every value stored in the keyspace.
+ *
+ * Each type's struct begins with an `obj` (e.g. `struct hash { obj hdr; ... }`), so the
+ * keyspace stores `obj *` and dispatches on hdr.type. The encoding names are Redis's, as
+ * OBJECT ENCODING reports them. */
+#ifndef MAYFLY_TYPES_OBJECT_H
+#define MAYFLY_TYPES_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum obj_type {
+    OBJ_STRING = 0,
+    OBJ_HASH = 1,
+};
+
+enum obj_enc {
+    ENC_RAW = 0,        /* string: bytes */
+    ENC_INT = 1,        /* string: a 64-bit integer */
+    ENC_EMBSTR = 2,     /* string: short bytes stored inline with the object */
+    ENC_LISTPACK = 3,   /* hash: compact, no field TTLs */
+    ENC_LISTPACKEX = 4, /* hash: compact, some field TTLs */
+    ENC_HASHTABLE = 5,  /* hash: hash table */
+};
+
+typedef struct obj {
+    uint8_t type;  /* enum obj_type */
+    uint8_t enc;   /* enum obj_enc */
+    uint16_t pad;  /* reserved */
+    uint32_t lru;  /* seconds clock of last access, for OBJECT IDLETIME and eviction */
+} obj;
+
+/* Frees a value of any type (NULL does nothing). */
+void obj_free(obj *o);
+/* Returns an owned deep copy (COPY). */
+obj *obj_dup(const obj *o);
+/* Approximate bytes used by the value (MEMORY USAGE). */
+size_t obj_memory(const obj *o);
+/* "string" or "hash" (TYPE). */
+const char *obj_type_name(const obj *o);
+/* Redis's encoding name (OBJECT ENCODING). */
+const char *obj_enc_name(const obj *o);
+
+#endif
