@@ -9,7 +9,7 @@
 # the util-linux counterpart of the redis image's gosu step) before starting the server.
 #
 # For mayfly-server it adds, before the user's own options (so that those win):
-#   --bind $MAYFLY_BIND (default 0.0.0.0)  unless the config file sets bind
+#   --bind $MAYFLY_BIND (default "0.0.0.0 -::") unless the config file sets bind
 #   --protected-mode no                    unless the config file sets protected-mode
 #   --requirepass <password>               if MAYFLY_PASSWORD or MAYFLY_PASSWORD_FILE is set
 set -e
@@ -42,7 +42,7 @@ if [ "$1" = 'mayfly-server' ]; then
         extra="--protected-mode no"
     fi
     if ! set_in_config bind; then
-        extra="$extra --bind ${MAYFLY_BIND:-0.0.0.0}"
+        extra="$extra --bind ${MAYFLY_BIND:-0.0.0.0 -::}"
     fi
     if [ -n "${MAYFLY_PASSWORD_FILE:-}" ]; then
         MAYFLY_PASSWORD=$(cat "$MAYFLY_PASSWORD_FILE")
