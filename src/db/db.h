@@ -20,6 +20,7 @@
 
 #include "expire/expire.h"
 #include "types/object.h"
+#include "util/buf.h"
 #include "util/dict.h"
 #include "util/slice.h"
 
@@ -114,6 +115,9 @@ dbentry *db_random(db *d, int64_t now_ms);
 int db_active_expire(int64_t now_ms, int64_t budget_us);
 /* Incremental rehash work for about budget_us (cron). */
 void db_rehash(int64_t budget_us);
+
+/* Writes the INFO keyspace lines ("db0:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n"). */
+void db_info_keyspace(buf *b);
 
 static inline slice dbentry_key(const dbentry *e) { return (slice){e->key, e->klen}; }
 

@@ -1,0 +1,76 @@
+/* cmd_debug: DEBUG, test aids. DEBUG SLEEP blocks the loop (as Redis); DEBUG
+ * SET-ACTIVE-EXPIRE turns the active-expiry cycle off and on; DEBUG CLOCK-OFFSET (Mayfly
+ * only) shifts the server's wall clock so that TTL tests need not sleep. */
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "config.h"
+#include "util/clock.h"
+#include "util/strconv.h"
+
+static void debug_sleep(cmd_ctx *c) {
+    double secs;
+    if (arg_double(c, c->argv[2], &secs) < 0) return;
+    if (secs > 0) {
+        struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    reply_ok(c);
+}
+
+static void debug_set_active_expire(cmd_ctx *c) {
+    long long on;
+    if (arg_ll(c, c->argv[2], &on) < 0) return;
+    config.active_expire = on != 0;
+    reply_ok(c);
+}
+
+static void debug_clock_offset(cmd_ctx *c) {
+    long long ms;
+    if (c->argc == 2) {
+        reply_int(c, clock_get_offset_ms());
+        return;
+    }
+    if (arg_ll(c, c->argv[2], &ms) < 0) return;
+    clock_set_offset_ms(ms);
+    reply_ok(c);
+}
+
+static void debug_help(cmd_ctx *c) {
+    static const char *const lines[] = {
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys and fields in background.",
+        "CLOCK-OFFSET [<milliseconds>]",
+        "    Shift the server's wall clock by <milliseconds> (test aid; Mayfly only).",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    size_t n = 0;
+    while (lines[n]) n++;
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+}
+
+#define DBG (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+static const cmd_spec debug_subcmds[] = {
+    {"sleep", debug_sleep, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Blocks the server.",
+     "seconds", NULL, "@admin @slow @dangerous"},
+    {"set-active-expire", debug_set_active_expire, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Turns active expiry off or on.", "<0|1>", NULL, "@admin @slow @dangerous"},
+    {"clock-offset", debug_clock_offset, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
+     "Shifts the server's wall clock (test aid).", "[milliseconds]", NULL,
+     "@admin @slow @dangerous"},
+    {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "",
+     NULL, "@admin @slow @dangerous"},
+    {0},
+};
+
+const cmd_spec cmd_family_debug[] = {
+    {"debug", NULL, -2, DBG, 0, 0, 0, "server", "1.0.0", "Depends on subcommand.",
+     "A container for debugging commands.", "", debug_subcmds, "@admin @slow @dangerous"},
+    {0},
+};

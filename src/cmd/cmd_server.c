@@ -1,0 +1,525 @@
+/* cmd_server: server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, SHUTDOWN.
+ *
+ * INFO builds its text section by section with Redis's field names; memory figures come
+ * from jemalloc (util/mem), the keyspace lines from db/. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/host.h"
+#include "cmd/info.h"
+#include "config.h"
+#include "db/db.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+static size_t peak_memory;
+
+static void human_bytes(char *out, size_t cap, double n) {
+    const char *units = "BKMGTP";
+    int u = 0;
+    while (n >= 1024 && u < 5) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(out, cap, "%.0fB", n);
+    else snprintf(out, cap, "%.2f%c", n, units[u]);
+}
+
+static void section_server(buf *b, int64_t now_ms) {
+    struct utsname un;
+    uname(&un);
+    int64_t up = (now_ms - host_stat.start_ms) / 1000;
+    buf_printf(b,
+               "# Server\r\n"
+               "redis_version:%s\r\n"
+               "mayfly_version:%s\r\n"
+               "redis_git_sha1:00000000\r\n"
+               "redis_git_dirty:0\r\n"
+               "redis_build_id:0\r\n"
+               "redis_mode:standalone\r\n"
+               "os:%s %s %s\r\n"
+               "arch_bits:%d\r\n"
+               "monotonic_clock:POSIX clock_gettime\r\n"
+               "multiplexing_api:epoll\r\n"
+               "atomicvar_api:c11-builtin\r\n"
+               "gcc_version:%d.%d.%d\r\n"
+               "process_id:%d\r\n"
+               "process_supervised:no\r\n"
+               "run_id:%016llx%016llx%08x\r\n"
+               "tcp_port:%d\r\n"
+               "server_time_usec:%lld\r\n"
+               "uptime_in_seconds:%lld\r\n"
+               "uptime_in_days:%lld\r\n"
+               "hz:%d\r\n"
+               "configured_hz:%d\r\n"
+               "lru_clock:%lld\r\n"
+               "executable:\r\n"
+               "config_file:%s\r\n"
+               "io_threads_active:0\r\n",
+               MAYFLY_REDIS_VERSION, MAYFLY_VERSION, un.sysname, un.release, un.machine,
+               (int)(sizeof(void *) * 8),
+#ifdef __GNUC__
+               __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+               0, 0, 0,
+#endif
+               (int)getpid(), (unsigned long long)host_stat.start_ms * 2654435761ULL,
+               (unsigned long long)getpid() * 40503ULL, (unsigned)host_stat.start_ms,
+               host_stat.tcp_port, (long long)clock_now_us(), (long long)up,
+               (long long)(up / 86400), config.hz, config.hz,
+               (long long)((now_ms / 1000) & ((1 << 24) - 1)),
+               config.config_file ? config.config_file : "");
+}
+
+static void section_clients(buf *b) {
+    size_t max_in = 0, max_out = 0, n = 0, pubsub = 0;
+    for (session *s = session_first(); s; s = s->next) {
+        if (s->flags & SESS_INTERNAL) continue;
+        n++;
+        size_t q = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
+        if (q > max_in) max_in = q;
+        if (s->out.len > max_out) max_out = s->out.len;
+        if (s->flags & SESS_PUBSUB) pubsub++;
+    }
+    buf_printf(b,
+               "# Clients\r\n"
+               "connected_clients:%zu\r\n"
+               "cluster_connections:0\r\n"
+               "maxclients:%d\r\n"
+               "client_recent_max_input_buffer:%zu\r\n"
+               "client_recent_max_output_buffer:%zu\r\n"
+               "blocked_clients:0\r\n"
+               "tracking_clients:0\r\n"
+               "pubsub_clients:%zu\r\n"
+               "watching_clients:0\r\n"
+               "clients_in_timeout_table:0\r\n"
+               "total_watched_keys:0\r\n"
+               "total_blocking_keys:0\r\n"
+               "total_blocking_keys_on_nokey:0\r\n",
+               n, config.maxclients, max_in, max_out, pubsub);
+}
+
+static void section_memory(buf *b) {
+    mem_stats st;
+    mem_get_stats(&st);
+    size_t rss = mem_rss();
+    if (st.allocated > peak_memory) peak_memory = st.allocated;
+    char h_used[32], h_rss[32], h_peak[32], h_max[32], h_sys[32];
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double sys = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
+    human_bytes(h_used, sizeof(h_used), (double)st.allocated);
+    human_bytes(h_rss, sizeof(h_rss), (double)rss);
+    human_bytes(h_peak, sizeof(h_peak), (double)peak_memory);
+    human_bytes(h_max, sizeof(h_max), (double)config.maxmemory);
+    human_bytes(h_sys, sizeof(h_sys), sys);
+    buf_printf(b,
+               "# Memory\r\n"
+               "used_memory:%zu\r\n"
+               "used_memory_human:%s\r\n"
+               "used_memory_rss:%zu\r\n"
+               "used_memory_rss_human:%s\r\n"
+               "used_memory_peak:%zu\r\n"
+               "used_memory_peak_human:%s\r\n"
+               "used_memory_peak_perc:%.2f%%\r\n"
+               "allocator_allocated:%zu\r\n"
+               "allocator_active:%zu\r\n"
+               "allocator_resident:%zu\r\n"
+               "allocator_retained:%zu\r\n"
+               "total_system_memory:%.0f\r\n"
+               "total_system_memory_human:%s\r\n"
+               "maxmemory:%lld\r\n"
+               "maxmemory_human:%s\r\n"
+               "maxmemory_policy:%s\r\n"
+               "mem_fragmentation_ratio:%.2f\r\n"
+               "mem_allocator:%s\r\n",
+               st.allocated, h_used, rss, h_rss, peak_memory, h_peak,
+               peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0,
+               st.allocated, st.active, st.resident, st.retained, sys, h_sys, config.maxmemory,
+               h_max, config_policy_names[config.maxmemory_policy],
+               st.allocated ? (double)rss / (double)st.allocated : 0.0, st.allocator);
+}
+
+static void section_stats(buf *b) {
+    buf_printf(b,
+               "# Stats\r\n"
+               "total_connections_received:%lld\r\n"
+               "total_commands_processed:%lld\r\n"
+               "instantaneous_ops_per_sec:%lld\r\n"
+               "total_net_input_bytes:%lld\r\n"
+               "total_net_output_bytes:%lld\r\n"
+               "rejected_connections:%lld\r\n"
+               "expired_keys:%lld\r\n"
+               "expired_subkeys:%lld\r\n"
+               "expired_stale_perc:0.00\r\n"
+               "expired_time_cap_reached_count:0\r\n"
+               "expire_cycle_cpu_milliseconds:%lld\r\n"
+               "expire_backlog:%lld\r\n"
+               "evicted_keys:0\r\n"
+               "evicted_clients:%lld\r\n"
+               "keyspace_hits:%lld\r\n"
+               "keyspace_misses:%lld\r\n"
+               "total_error_replies:%lld\r\n",
+               host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
+               host_stat.net_input_bytes, host_stat.net_output_bytes,
+               host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
+               host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog,
+               host_stat.evicted_clients, db_stat.keyspace_hits, db_stat.keyspace_misses,
+               cmd_total_errors());
+}
+
+static void section_cpu(buf *b) {
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    buf_printf(b,
+               "# CPU\r\n"
+               "used_cpu_sys:%ld.%06ld\r\n"
+               "used_cpu_user:%ld.%06ld\r\n"
+               "used_cpu_sys_children:0.000000\r\n"
+               "used_cpu_user_children:0.000000\r\n",
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+}
+
+static void section_persistence_default(buf *b) {
+    buf_printf(b,
+               "# Persistence\r\n"
+               "loading:0\r\n"
+               "async_loading:0\r\n"
+               "rdb_changes_since_last_save:%lld\r\n"
+               "rdb_bgsave_in_progress:0\r\n"
+               "rdb_last_bgsave_status:ok\r\n"
+               "aof_enabled:%d\r\n"
+               "aof_rewrite_in_progress:0\r\n"
+               "aof_last_write_status:ok\r\n",
+               db_stat.dirty, config.appendonly);
+}
+void (*info_persistence)(buf *b) = section_persistence_default;
+
+static void section_replication(buf *b) {
+    buf_puts(b, "# Replication\r\n"
+                "role:master\r\n"
+                "connected_slaves:0\r\n"
+                "master_failover_state:no-failover\r\n"
+                "master_replid:0000000000000000000000000000000000000000\r\n"
+                "master_repl_offset:0\r\n"
+                "repl_backlog_active:0\r\n");
+}
+
+static void section_keyspace(buf *b) {
+    buf_puts(b, "# Keyspace\r\n");
+    db_info_keyspace(b);
+}
+
+static void section_commandstats(buf *b) {
+    buf_puts(b, "# Commandstats\r\n");
+    cmd_info_commandstats(b);
+}
+
+static void section_errorstats(buf *b) {
+    buf_puts(b, "# Errorstats\r\n");
+    cmd_info_errorstats(b);
+}
+
+static void section_modules(buf *b) { buf_puts(b, "# Modules\r\n"); }
+static void section_cluster(buf *b) { buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n"); }
+
+typedef struct info_section {
+    const char *name;
+    int in_default; /* part of a bare INFO */
+    int kind;       /* 0: plain, 1: server (needs now), 2: persistence hook */
+    void (*fn)(buf *b);
+} info_section;
+
+static const info_section sections[] = {
+    {"server", 1, 1, NULL},
+    {"clients", 1, 0, section_clients},
+    {"memory", 1, 0, section_memory},
+    {"persistence", 1, 2, NULL},
+    {"stats", 1, 0, section_stats},
+    {"replication", 1, 0, section_replication},
+    {"cpu", 1, 0, section_cpu},
+    {"modules", 1, 0, section_modules},
+    {"commandstats", 0, 0, section_commandstats},
+    {"errorstats", 1, 0, section_errorstats},
+    {"cluster", 1, 0, section_cluster},
+    {"keyspace", 1, 0, section_keyspace},
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
+    int want[NSECTIONS] = {0};
+    if (n == 0) {
+        for (size_t i = 0; i < NSECTIONS; i++) want[i] = sections[i].in_default;
+    }
+    for (int k = 0; k < n; k++) {
+        int all = slice_eq_ci(names[k], "all") || slice_eq_ci(names[k], "everything");
+        int def = slice_eq_ci(names[k], "default");
+        for (size_t i = 0; i < NSECTIONS; i++)
+            if (all || (def && sections[i].in_default) || slice_eq_ci(names[k], sections[i].name))
+                want[i] = 1;
+    }
+    int first = 1;
+    for (size_t i = 0; i < NSECTIONS; i++) {
+        if (!want[i]) continue;
+        if (!first) buf_puts(b, "\r\n");
+        first = 0;
+        if (sections[i].kind == 1) section_server(b, now_ms);
+        else if (sections[i].kind == 2) info_persistence(b);
+        else sections[i].fn(b);
+    }
+}
+
+static void cmd_info(cmd_ctx *c) {
+    buf b;
+    buf_init(&b);
+    info_build(&b, c->argv + 1, c->argc - 1, c->now_ms);
+    reply_verbatim(c, b.data ? b.data : "", b.len);
+    buf_deinit(&b);
+}
+
+static void cmd_dbsize(cmd_ctx *c) { reply_int(c, (long long)db_size(c->db)); }
+
+static int flush_mode_ok(cmd_ctx *c) {
+    if (c->argc == 1) return 1;
+    if (c->argc == 2 && (slice_eq_ci(c->argv[1], "ASYNC") || slice_eq_ci(c->argv[1], "SYNC")))
+        return 1;
+    reply_syntax_error(c);
+    return 0;
+}
+
+static void cmd_flushdb(cmd_ctx *c) {
+    if (!flush_mode_ok(c)) return;
+    db_flush(c->db);
+    reply_ok(c);
+}
+
+static void cmd_flushall(cmd_ctx *c) {
+    if (!flush_mode_ok(c)) return;
+    for (int i = 0; i < db_count(); i++) db_flush(db_get(i));
+    reply_ok(c);
+}
+
+static void cmd_time(cmd_ctx *c) {
+    int64_t us = clock_now_us();
+    reply_array(c, 2);
+    reply_bulk_ll(c, us / 1000000);
+    reply_bulk_ll(c, us % 1000000);
+}
+
+static void cmd_shutdown(cmd_ctx *c) {
+    int flags = 0;
+    for (int i = 1; i < c->argc; i++) {
+        slice a = c->argv[i];
+        if (slice_eq_ci(a, "NOSAVE")) flags |= HOST_SHUTDOWN_NOSAVE;
+        else if (slice_eq_ci(a, "SAVE")) flags |= HOST_SHUTDOWN_SAVE;
+        else if (slice_eq_ci(a, "NOW")) flags |= HOST_SHUTDOWN_NOW;
+        else if (slice_eq_ci(a, "FORCE")) flags |= HOST_SHUTDOWN_FORCE;
+        else if (slice_eq_ci(a, "ABORT")) {
+            reply_error(c, "ERR No shutdown in progress.");
+            return;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if ((flags & HOST_SHUTDOWN_NOSAVE) && (flags & HOST_SHUTDOWN_SAVE)) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (!host.shutdown || host.shutdown(flags) < 0) {
+        reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    /* On success the connection closes without a reply, as with Redis. */
+}
+
+/* ---- CONFIG ---- */
+
+static void config_get_cmd(cmd_ctx *c) {
+    buf names, values;
+    buf_init(&names);
+    buf_init(&values);
+    size_t total = 0;
+    char **all_n = NULL, **all_v = NULL;
+    size_t cap = 0;
+    for (int i = 2; i < c->argc; i++) {
+        char **n, **v;
+        size_t k = config_get(c->argv[i].p, c->argv[i].len, &n, &v);
+        for (size_t j = 0; j < k; j++) {
+            int dup = 0;
+            for (size_t t = 0; t < total; t++)
+                if (strcmp(all_n[t], n[j]) == 0) dup = 1;
+            if (dup) {
+                mem_free(n[j]);
+                mem_free(v[j]);
+                continue;
+            }
+            if (total == cap) {
+                cap = cap ? cap * 2 : 16;
+                all_n = mem_realloc(all_n, cap * sizeof(char *));
+                all_v = mem_realloc(all_v, cap * sizeof(char *));
+            }
+            all_n[total] = n[j];
+            all_v[total] = v[j];
+            total++;
+        }
+        mem_free(n);
+        mem_free(v);
+    }
+    reply_map(c, total);
+    for (size_t t = 0; t < total; t++) {
+        reply_bulk_cstr(c, all_n[t]);
+        reply_bulk_cstr(c, all_v[t]);
+        mem_free(all_n[t]);
+        mem_free(all_v[t]);
+    }
+    mem_free(all_n);
+    mem_free(all_v);
+    buf_deinit(&names);
+    buf_deinit(&values);
+}
+
+static void config_set_cmd(cmd_ctx *c) {
+    if ((c->argc - 2) % 2) {
+        reply_arity_error(c);
+        return;
+    }
+    int pairs = (c->argc - 2) / 2;
+    char *old[64];
+    const char *canon[64];
+    if (pairs > 64) {
+        reply_error(c, "ERR too many parameters");
+        return;
+    }
+    for (int i = 0; i < pairs; i++) {
+        char name[128];
+        slice n = c->argv[2 + 2 * i];
+        snprintf(name, sizeof(name), "%.*s", (int)n.len, n.p);
+        canon[i] = config_canonical(name);
+        if (!canon[i] || n.len >= sizeof(name)) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                         (int)n.len, n.p);
+            return;
+        }
+        for (int j = 0; j < i; j++)
+            if (canon[j] == canon[i]) {
+                reply_errorf(c,
+                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                             "duplicate parameter",
+                             name);
+                return;
+            }
+    }
+    for (int i = 0; i < pairs; i++) {
+        buf b;
+        buf_init(&b);
+        config_value(canon[i], &b);
+        old[i] = mem_strndup(b.data ? b.data : "", b.len);
+        buf_deinit(&b);
+    }
+    int failed = -1;
+    const char *err = NULL;
+    for (int i = 0; i < pairs; i++) {
+        slice v = c->argv[3 + 2 * i];
+        if (config_set(canon[i], v.p, v.len, &err) < 0) {
+            failed = i;
+            break;
+        }
+    }
+    if (failed >= 0) {
+        const char *ignored;
+        for (int i = 0; i < failed; i++) config_set(canon[i], old[i], strlen(old[i]), &ignored);
+        slice n = c->argv[2 + 2 * failed];
+        reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                     (int)n.len, n.p, err);
+    } else {
+        reply_ok(c);
+    }
+    for (int i = 0; i < pairs; i++) mem_free(old[i]);
+}
+
+static void config_resetstat(cmd_ctx *c) {
+    cmd_reset_stats();
+    db_stat.expired_keys = db_stat.expired_subkeys = 0;
+    db_stat.keyspace_hits = db_stat.keyspace_misses = 0;
+    host_stat.total_connections = host_stat.rejected_connections = 0;
+    host_stat.net_input_bytes = host_stat.net_output_bytes = 0;
+    host_stat.expire_cycle_us = 0;
+    peak_memory = 0;
+    reply_ok(c);
+}
+
+static void config_rewrite_cmd(cmd_ctx *c) {
+    const char *err;
+    if (config_rewrite(&err) < 0) reply_errorf(c, "ERR %s", err);
+    else reply_ok(c);
+}
+
+static void config_help(cmd_ctx *c) {
+    static const char *const lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    size_t n = 0;
+    while (lines[n]) n++;
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+}
+
+#define ADMIN (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+static const cmd_spec config_subcmds[] = {
+    {"get", config_get_cmd, -3, ADMIN, 0, 0, 0, "server", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided",
+     "Returns the effective values of configuration parameters.", "parameter [parameter ...]",
+     NULL, "@admin @slow @dangerous"},
+    {"set", config_set_cmd, -4, ADMIN, 0, 0, 0, "server", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided",
+     "Sets configuration parameters in-flight.", "parameter value [parameter value ...]", NULL,
+     "@admin @slow @dangerous"},
+    {"resetstat", config_resetstat, 2, ADMIN, 0, 0, 0, "server", "2.0.0", "O(1)",
+     "Resets the server's statistics.", "", NULL, "@admin @slow @dangerous"},
+    {"rewrite", config_rewrite_cmd, 2, ADMIN, 0, 0, 0, "server", "2.8.0", "O(1)",
+     "Persists the effective configuration to file.", "", NULL, "@admin @slow @dangerous"},
+    {"help", config_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "5.0.0", "O(1)",
+     "Returns helpful text about the different subcommands.", "", NULL, "@slow"},
+    {0},
+};
+
+const cmd_spec cmd_family_server[] = {
+    {"info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Returns information and statistics about the server.", "[section [section ...]]", NULL,
+     "@slow @dangerous"},
+    {"config", NULL, -2, 0, 0, 0, 0, "server", "2.0.0", "Depends on subcommand.",
+     "A container for server configuration commands.", "", config_subcmds, "@slow"},
+    {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Returns the number of keys in the database.", "", NULL, "@keyspace @read @fast"},
+    {"flushdb", cmd_flushdb, -1, CMD_WRITE, 0, 0, 0, "server", "1.0.0",
+     "O(N) where N is the number of keys in the selected database",
+     "Remove all keys from the current database.", "[ASYNC|SYNC]", NULL,
+     "@keyspace @write @slow @dangerous"},
+    {"flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0, "server", "1.0.0",
+     "O(N) where N is the total number of keys in all databases",
+     "Removes all keys from all databases.", "[ASYNC|SYNC]", NULL,
+     "@keyspace @write @slow @dangerous"},
+    {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "server", "2.6.0", "O(1)",
+     "Returns the server time.", "", NULL, "@fast"},
+    {"shutdown", cmd_shutdown, -1, ADMIN | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
+     "1.0.0", "O(N) when saving, where N is the total number of keys in all databases",
+     "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+     "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, "@admin @slow @dangerous"},
+    {0},
+};
