@@ -14,6 +14,9 @@
 #   --requirepass <password>               if MAYFLY_PASSWORD or MAYFLY_PASSWORD_FILE is set
 set -e
 
+# No command at all (an empty CMD): the server.
+[ $# -gt 0 ] || set -- mayfly-server
+
 # First argument is an option (`-x`, `--port`) or a config file: run the server with them.
 if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then
     set -- mayfly-server "$@"

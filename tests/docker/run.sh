@@ -133,6 +133,10 @@ if [ "${1:-}" = "--in-netns" ]; then
         *) bad "default: HTTL k FIELDS 1 f: expected 1..100, got '$ttl'" ;;
     esac
     expect "default: HGET k f" v "$(cli HGET k f)"
+    expect "default: CONFIG GET protected-mode" "protected-mode no" \
+        "$(cli CONFIG GET protected-mode | tr '\n' ' ' | sed 's/ $//')"
+    expect "default: CONFIG GET bind" "bind 0.0.0.0 -::" \
+        "$(cli CONFIG GET bind | tr '\n' ' ' | sed 's/ $//')"
     if healthcheck; then ok "default: HEALTHCHECK passes"; else bad "default: HEALTHCHECK fails"; fi
     users=
     for p in $(server_pids); do
@@ -161,6 +165,7 @@ if [ "${1:-}" = "--in-netns" ]; then
     # --- 4: `docker run mayfly mayfly-server /etc/mayfly/mayfly.conf --hz 20` ---------
     start "config file" -- mayfly-server /etc/mayfly/mayfly.conf --hz 20
     expect "config file: PING" PONG "$(cli PING)"
+    expect "config file: --hz 20 applies" "hz 20" "$(cli CONFIG GET hz | tr '\n' ' ' | sed 's/ $//')"
     finish config
 
     say "$passed passed, $failed failed"
