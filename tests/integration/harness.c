@@ -1,3 +1,387 @@
-/* harness: placeholder until the server lands. */
-int harness_placeholder(void);
-int harness_placeholder(void) { return 0; }
+/* harness: see harness.h. */
+#include "integration/harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+it_server it_srv;
+
+void it_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof(a);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        perror("free_port");
+        exit(2);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int ping_ok(const it_server *s) {
+    struct timeval tv = {0, 200000};
+    redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+    if (!c || c->err) {
+        if (c) redisFree(c);
+        return 0;
+    }
+    redisReply *r = redisCommand(c, "PING");
+    int ok = r && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
+                   (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0));
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return ok;
+}
+
+static void remove_dir(const char *dir) {
+    char cmd[512];
+    if (strncmp(dir, "/tmp/mayfly-it-", 15) != 0) return;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+void it_start_server(it_server *s, const char *const *extra) {
+    memset(s, 0, sizeof(*s));
+    const char *reuse = getenv("TEST_SERVER");
+    if (reuse && s == &it_srv) {
+        const char *colon = strrchr(reuse, ':');
+        snprintf(s->host, sizeof(s->host), "%.*s", (int)(colon ? colon - reuse : 0), reuse);
+        s->port = colon ? atoi(colon + 1) : 6379;
+        return;
+    }
+    const char *bin = getenv("MAYFLY_SERVER");
+    if (!bin) bin = "./mayfly-server";
+    snprintf(s->host, sizeof(s->host), "127.0.0.1");
+    for (int attempt = 0; attempt < 5; attempt++) {
+        snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
+        if (!mkdtemp(s->dir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        s->port = free_port();
+        char port[16], logfile[300];
+        snprintf(port, sizeof(port), "%d", s->port);
+        snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
+        const char *argv[128];
+        int n = 0;
+        argv[n++] = bin;
+        argv[n++] = "--port";
+        argv[n++] = port;
+        argv[n++] = "--bind";
+        argv[n++] = "127.0.0.1";
+        argv[n++] = "--save";
+        argv[n++] = "";
+        argv[n++] = "--dir";
+        argv[n++] = s->dir;
+        argv[n++] = "--logfile";
+        argv[n++] = logfile;
+        for (int i = 0; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
+        argv[n] = NULL;
+        pid_t pid = fork();
+        if (pid == 0) {
+            execv(bin, (char *const *)argv);
+            perror("execv");
+            _exit(127);
+        }
+        s->pid = pid;
+        for (int waited = 0; waited < 10000; waited += 20) {
+            if (ping_ok(s)) return;
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                s->pid = 0;
+                break;
+            }
+            it_sleep_ms(20);
+        }
+        if (s->pid) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, NULL, 0);
+            s->pid = 0;
+        }
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd), "cat '%s' >&2", logfile);
+        if (system(cmd) != 0) fprintf(stderr, "(no server log)\n");
+        remove_dir(s->dir);
+    }
+    fprintf(stderr, "could not start %s\n", bin);
+    exit(2);
+}
+
+void it_start(const char *const *extra) { it_start_server(&it_srv, extra); }
+
+int it_wait_exit(it_server *s, int timeout_ms) {
+    if (!s->pid) return -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        it_sleep_ms(10);
+    }
+    return -1;
+}
+
+void it_stop_server(it_server *s) {
+    if (s->pid) {
+        kill(s->pid, SIGTERM);
+        if (it_wait_exit(s, 10000) < 0 && s->pid) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, NULL, 0);
+        }
+        s->pid = 0;
+    }
+    if (s->dir[0]) remove_dir(s->dir);
+    s->dir[0] = '\0';
+}
+
+void it_stop(void) { it_stop_server(&it_srv); }
+
+redisContext *it_client_to(const it_server *s) {
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+    if (!c || c->err) {
+        fprintf(stderr, "connect %s:%d failed: %s\n", s->host, s->port, c ? c->errstr : "?");
+        exit(2);
+    }
+    redisSetTimeout(c, (struct timeval){30, 0});
+    return c;
+}
+
+redisContext *it_client(void) { return it_client_to(&it_srv); }
+
+static size_t render(const redisReply *r, char *out, size_t cap, size_t pos) {
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        if (pos < cap) {                                                                           \
+            int n_ = snprintf(out + pos, cap - pos, __VA_ARGS__);                                  \
+            if (n_ > 0) pos += (size_t)n_;                                                         \
+        }                                                                                          \
+    } while (0)
+    if (!r) {
+        PUT("<no reply>");
+        return pos;
+    }
+    switch (r->type) {
+    case REDIS_REPLY_INTEGER:
+        PUT("%lld", r->integer);
+        break;
+    case REDIS_REPLY_NIL:
+        PUT("nil");
+        break;
+    case REDIS_REPLY_STATUS:
+        PUT("+%s", r->str);
+        break;
+    case REDIS_REPLY_ERROR:
+        PUT("-%s", r->str);
+        break;
+    case REDIS_REPLY_STRING:
+        PUT("\"");
+        for (size_t i = 0; i < r->len; i++) {
+            unsigned char ch = (unsigned char)r->str[i];
+            if (ch == '"') PUT("\\\"");
+            else if (ch == '\\') PUT("\\\\");
+            else if (ch == '\r') PUT("\\r");
+            else if (ch == '\n') PUT("\\n");
+            else if (ch == '\t') PUT("\\t");
+            else if (ch < 32 || ch > 126) PUT("\\x%02x", ch);
+            else PUT("%c", ch);
+        }
+        PUT("\"");
+        break;
+    case REDIS_REPLY_ARRAY:
+        PUT("[");
+        for (size_t i = 0; i < r->elements; i++) {
+            if (i) PUT(",");
+            pos = render(r->element[i], out, cap, pos);
+        }
+        PUT("]");
+        break;
+    default:
+        PUT("<type %d>", r->type);
+    }
+    return pos;
+#undef PUT
+}
+
+char *it_render(const redisReply *r, char *out, size_t cap) {
+    out[0] = '\0';
+    size_t n = render(r, out, cap, 0);
+    if (n >= cap) n = cap - 1;
+    out[n] = '\0';
+    return out;
+}
+
+static int compare(redisContext *c, redisReply *r, const char *file, int line,
+                   const char *expected, const char *what) {
+    static char got[1 << 16];
+    if (!r) {
+        fprintf(stderr, "%s:%d: %s: connection error: %s\n", file, line, what, c->errstr);
+        return 0;
+    }
+    it_render(r, got, sizeof(got));
+    freeReplyObject(r);
+    if (strcmp(got, expected) == 0) return 1;
+    fprintf(stderr, "%s:%d: %s\n  expected: %s\n  got:      %s\n", file, line, what, expected,
+            got);
+    return 0;
+}
+
+int it_expect(redisContext *c, const char *file, int line, const char *expected,
+              const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    return compare(c, r, file, line, expected, fmt);
+}
+
+int it_expect_argv(redisContext *c, const char *file, int line, const char *expected, int argc,
+                   const char **argv) {
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    return compare(c, r, file, line, expected, argv[0]);
+}
+
+const char *it_run(redisContext *c, const char *fmt, ...) {
+    static char out[1 << 16];
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    it_render(r, out, sizeof(out));
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+long long it_int(redisContext *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : LLONG_MIN;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+long long it_info_field(redisContext *c, const char *field) {
+    redisReply *r = redisCommand(c, "INFO everything");
+    long long v = LLONG_MIN;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        char key[128];
+        snprintf(key, sizeof(key), "\n%s:", field);
+        const char *p = strstr(r->str, key);
+        if (p) v = atoll(p + strlen(key));
+    }
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+int it_raw_connect_to(const it_server *s) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s->port);
+    inet_pton(AF_INET, s->host, &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        perror("raw connect");
+        exit(2);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int it_raw_connect(void) { return it_raw_connect_to(&it_srv); }
+
+void it_raw_send(int fd, const void *p, size_t len) {
+    const char *b = p;
+    while (len) {
+        ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        b += n;
+        len -= (size_t)n;
+    }
+}
+
+size_t it_raw_read(int fd, char *out, size_t len, int timeout_ms) {
+    size_t got = 0;
+    while (got < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int rc = poll(&p, 1, timeout_ms);
+        if (rc <= 0) break;
+        ssize_t n = recv(fd, out + got, len - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+size_t it_raw_read_all(int fd, char *out, size_t cap, int timeout_ms) {
+    size_t got = 0;
+    while (got < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) break;
+        ssize_t n = recv(fd, out + got, cap - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+int it_raw_closed(int fd, int timeout_ms) {
+    char tmp[4096];
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 10) > 0) {
+            ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+            if (n == 0 || (n < 0 && errno == ECONNRESET)) return 1;
+        }
+    }
+    return 0;
+}
+
+int it_expect_raw(int fd, const char *file, int line, const char *send, size_t send_len,
+                  const char *expect, size_t expect_len) {
+    if (send_len) it_raw_send(fd, send, send_len);
+    char *got = malloc(expect_len + 1);
+    size_t n = it_raw_read(fd, got, expect_len, 5000);
+    int ok = n == expect_len && memcmp(got, expect, expect_len) == 0;
+    if (!ok) {
+        fprintf(stderr, "%s:%d: raw reply differs\n  expected: ", file, line);
+        test_print_escaped(expect, expect_len);
+        fprintf(stderr, "\n  got:      ");
+        test_print_escaped(got, n);
+        fputc('\n', stderr);
+    }
+    free(got);
+    return ok;
+}

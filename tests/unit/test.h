@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int test_failed_now;
-static int tests_passed, tests_failed;
+static int test_failed_now __attribute__((unused));
+static int tests_passed __attribute__((unused)), tests_failed __attribute__((unused));
 
 #define TEST(name) static void test_##name(void)
 
@@ -82,7 +82,7 @@ static inline void test_print_escaped(const char *p, size_t n) {
     }
 }
 
-static inline int test_report(void) {
+__attribute__((unused)) static int test_report(void) {
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed ? 1 : 0;
 }

@@ -1,0 +1,125 @@
+/* harness: integration tests against a real mayfly-server over real sockets.
+ *
+ * Each test program starts its own server on a free loopback port (the binary named by
+ * $MAYFLY_SERVER, set by ctest) and stops it at the end; TEST_SERVER=host:port reuses a
+ * running server instead (e.g. one under gdb). Replies are checked through a compact
+ * rendering, so a test is a few lines:
+ *
+ *     TEST(hset_basic) {
+ *         redisContext *c = it_client();
+ *         EXPECT(c, "1", "HSET %s %s %s", "h", "f", "v");
+ *         EXPECT(c, "\"v\"", "HGET h f");
+ *         EXPECT(c, "[\"v\",nil]", "HMGET h f nope");
+ *         EXPECT(c, "-WRONGTYPE Operation against a key holding the wrong kind of value",
+ *                "GET h");
+ *         redisFree(c);
+ *     }
+ *
+ * Rendering: integer 12, bulk "text" (with \r \n \t \\ \" \xNN escapes), status +OK,
+ * error -ERR msg, nil, array [a,b] (nil array: nil).
+ * RESP3 and protocol abuse use raw sockets: it_raw_connect, EXPECT_RAW. */
+#ifndef MAYFLY_IT_HARNESS_H
+#define MAYFLY_IT_HARNESS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "unit/test.h"
+
+typedef struct it_server {
+    pid_t pid;      /* 0 when reusing TEST_SERVER */
+    char host[64];
+    int port;
+    char dir[256];  /* working directory (removed at stop) */
+} it_server;
+
+/* The server the current test program uses (started by it_start). */
+extern it_server it_srv;
+
+/* Starts mayfly-server with extra "--directive value" arguments (NULL-terminated list,
+ * may be NULL) and waits until it answers PING. Exits the process on failure. */
+void it_start(const char *const *extra_args);
+/* Starts a second, independent server (for tests that need their own config). */
+void it_start_server(it_server *s, const char *const *extra_args);
+/* Stops the server: SIGTERM, then SIGKILL after 10 s; removes its directory. */
+void it_stop(void);
+void it_stop_server(it_server *s);
+/* Returns the exit status of a stopped server (after it_stop_server), or -1. */
+int it_wait_exit(it_server *s, int timeout_ms);
+
+/* A new hiredis connection to it_srv (or s); exits on failure. Free with redisFree. */
+redisContext *it_client(void);
+redisContext *it_client_to(const it_server *s);
+
+/* Renders a reply into out (cap bytes) as described above; returns out. */
+char *it_render(const redisReply *r, char *out, size_t cap);
+/* Runs the command and compares its rendering; prints both on mismatch. Returns 1 if
+ * equal. Frees the reply. */
+int it_expect(redisContext *c, const char *file, int line, const char *expected,
+              const char *fmt, ...);
+int it_expect_argv(redisContext *c, const char *file, int line, const char *expected, int argc,
+                   const char **argv);
+/* Runs a command and returns its rendering in a static buffer (for loose checks). */
+const char *it_run(redisContext *c, const char *fmt, ...);
+/* Runs a command expecting an integer reply; returns it (LLONG_MIN if not an integer). */
+long long it_int(redisContext *c, const char *fmt, ...);
+
+#define EXPECT(c, expected, ...)                                                                   \
+    do {                                                                                           \
+        if (!it_expect((c), __FILE__, __LINE__, (expected), __VA_ARGS__)) {                        \
+            test_failed_now = 1;                                                                   \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_ARGV(c, expected, argc, argv)                                                       \
+    do {                                                                                           \
+        if (!it_expect_argv((c), __FILE__, __LINE__, (expected), (argc), (argv))) {                \
+            test_failed_now = 1;                                                                   \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* ---- raw sockets ---- */
+/* Connects a plain TCP socket to the server; exits on failure. */
+int it_raw_connect(void);
+int it_raw_connect_to(const it_server *s);
+/* Sends all bytes. */
+void it_raw_send(int fd, const void *p, size_t len);
+/* Reads until len bytes arrived, the peer closed, or timeout_ms passed; returns the count
+ * read into out (cap >= len). */
+size_t it_raw_read(int fd, char *out, size_t len, int timeout_ms);
+/* Reads whatever arrives until timeout_ms of silence or close; returns the count. */
+size_t it_raw_read_all(int fd, char *out, size_t cap, int timeout_ms);
+/* 1 if the peer closed the connection within timeout_ms (reading and discarding data). */
+int it_raw_closed(int fd, int timeout_ms);
+
+/* Sends `send` and expects exactly the bytes `expect` back (within 5 s). */
+int it_expect_raw(int fd, const char *file, int line, const char *send, size_t send_len,
+                  const char *expect, size_t expect_len);
+#define EXPECT_RAW(fd, send, expect)                                                               \
+    do {                                                                                           \
+        if (!it_expect_raw((fd), __FILE__, __LINE__, (send), strlen(send), (expect),               \
+                           strlen(expect))) {                                                      \
+            test_failed_now = 1;                                                                   \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Polls cond (an expression) every 10 ms until it holds or timeout_ms passes. */
+#define WAIT_FOR(cond, timeout_ms)                                                                 \
+    do {                                                                                           \
+        int waited_ = 0;                                                                           \
+        while (!(cond) && waited_ < (timeout_ms)) {                                                \
+            it_sleep_ms(10);                                                                       \
+            waited_ += 10;                                                                         \
+        }                                                                                          \
+        if (!(cond)) TEST_FAIL("timed out after %d ms waiting for %s", (timeout_ms), #cond);       \
+    } while (0)
+
+void it_sleep_ms(int ms);
+/* Value of an INFO field (e.g. "used_memory") as a long long; LLONG_MIN if absent. */
+long long it_info_field(redisContext *c, const char *field);
+
+#endif
