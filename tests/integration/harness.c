@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,6 +105,8 @@ void it_start_server(it_server *s, const char *const *extra) {
         argv[n] = NULL;
         pid_t pid = fork();
         if (pid == 0) {
+            /* The server dies with the test program, even if the test crashes. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
             execv(bin, (char *const *)argv);
             perror("execv");
             _exit(127);
