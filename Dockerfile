@@ -8,16 +8,14 @@ ARG BASE_IMAGE=debian:bookworm-slim
 
 # ---- build stage: compilers and -dev packages, thrown away afterwards ----
 FROM ${BASE_IMAGE} AS build
-# libhiredis-dev only because CMakeLists.txt requires it at configure time (the tests
-# use it); mayfly-server does not link it and the run stage does not carry it.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         cmake make gcc libc6-dev pkg-config \
-        libuv1-dev libjemalloc-dev libxxhash-dev libhiredis-dev \
+        libuv1-dev libjemalloc-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMAYFLY_TESTS=OFF \
  && cmake --build build --target mayfly-server -j "$(nproc)" \
  && strip build/mayfly-server
 
