@@ -497,43 +497,65 @@ int config_load_args(int argc, char **argv) {
 
 /* ---- CONFIG GET / SET ---- */
 
-static int glob_ci(const char *pat, size_t plen, const char *s) {
-    /* A small case-insensitive glob (*, ?, [..]) sufficient for directive names. */
-    if (plen == 0) return *s == '\0';
-    if (*pat == '*') {
-        for (const char *t = s;; t++) {
-            if (glob_ci(pat + 1, plen - 1, t)) return 1;
-            if (!*t) return 0;
-        }
+/* Matches one pattern element at pat (not '*') against the character c; sets *used to the
+ * element's length in the pattern. Returns 1 on a match. */
+static int glob_one(const char *pat, size_t plen, char c, size_t *used) {
+    int lc = tolower((unsigned char)c);
+    if (*pat == '?') {
+        *used = 1;
+        return 1;
     }
-    if (!*s) return 0;
-    if (*pat == '?') return glob_ci(pat + 1, plen - 1, s + 1);
     if (*pat == '[') {
         size_t i = 1;
         int neg = i < plen && pat[i] == '^';
         if (neg) i++;
         int match = 0;
         while (i < plen && pat[i] != ']') {
-            if (i + 2 < plen && pat[i + 1] == '-') {
-                if (tolower((unsigned char)*s) >= tolower((unsigned char)pat[i]) &&
-                    tolower((unsigned char)*s) <= tolower((unsigned char)pat[i + 2]))
+            if (i + 2 < plen && pat[i + 1] == '-' && pat[i + 2] != ']') {
+                if (lc >= tolower((unsigned char)pat[i]) &&
+                    lc <= tolower((unsigned char)pat[i + 2]))
                     match = 1;
                 i += 3;
             } else {
-                if (tolower((unsigned char)pat[i]) == tolower((unsigned char)*s)) match = 1;
+                if (tolower((unsigned char)pat[i]) == lc) match = 1;
                 i++;
             }
         }
-        if (i >= plen) return 0;
-        if (match == neg) return 0;
-        return glob_ci(pat + i + 1, plen - i - 1, s + 1);
+        *used = i < plen ? i + 1 : plen; /* an unclosed class runs to the end */
+        return match != neg;
     }
     if (*pat == '\\' && plen > 1) {
-        pat++;
-        plen--;
+        *used = 2;
+        return tolower((unsigned char)pat[1]) == lc;
     }
-    if (tolower((unsigned char)*pat) != tolower((unsigned char)*s)) return 0;
-    return glob_ci(pat + 1, plen - 1, s + 1);
+    *used = 1;
+    return tolower((unsigned char)*pat) == lc;
+}
+
+/* Greedy matching with one backtrack point (the last '*'): linear in practice and never
+ * exponential, whatever pattern a client sends. */
+int config_glob(const char *pat, size_t plen, const char *s) {
+    size_t p = 0, star_p = 0;
+    const char *star_s = NULL;
+    while (*s) {
+        size_t used = 0;
+        if (p < plen && pat[p] == '*') {
+            while (p < plen && pat[p] == '*') p++;
+            star_p = p;
+            star_s = s;
+            continue;
+        }
+        if (p < plen && glob_one(pat + p, plen - p, *s, &used)) {
+            p += used;
+            s++;
+            continue;
+        }
+        if (!star_s) return 0;
+        p = star_p;
+        s = ++star_s;
+    }
+    while (p < plen && pat[p] == '*') p++;
+    return p == plen;
 }
 
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values) {
@@ -542,8 +564,8 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
     *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const char *hit = NULL;
-        if (glob_ci(pattern, plen, table[i].name)) hit = table[i].name;
-        else if (table[i].alias && glob_ci(pattern, plen, table[i].alias)) hit = table[i].alias;
+        if (config_glob(pattern, plen, table[i].name)) hit = table[i].name;
+        else if (table[i].alias && config_glob(pattern, plen, table[i].alias)) hit = table[i].alias;
         if (!hit) continue;
         buf b;
         buf_init(&b);

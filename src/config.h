@@ -83,6 +83,9 @@ int config_exists(const char *name);
 const char *config_canonical(const char *name);
 /* Appends the value of one directive as CONFIG GET prints it. Returns -1 if unknown. */
 int config_value(const char *name, buf *out);
+/* Case-insensitive glob match (*, ?, [a-z], [^x], \\x) of pattern (plen bytes) against the
+ * NUL-terminated s; 1 on a match. Used for CONFIG GET and COMMAND LIST FILTERBY PATTERN. */
+int config_glob(const char *pat, size_t plen, const char *s);
 /* Rewrites the loaded config file with current values (CONFIG REWRITE). */
 int config_rewrite(const char **err);
 

@@ -520,6 +520,6 @@ const cmd_spec cmd_family_server[] = {
     {"shutdown", cmd_shutdown, -1, ADMIN | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
      "1.0.0", "O(N) when saving, where N is the total number of keys in all databases",
      "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-     "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, "@admin @slow @dangerous"},
+     "[save-selector: NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, "@admin @slow @dangerous"},
     {0},
 };

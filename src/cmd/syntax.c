@@ -35,6 +35,7 @@ struct node;
 typedef struct seq {
     struct node *items;
     size_t n, cap;
+    char *label; /* "|name: ..." names this alternative, or NULL */
 } seq;
 
 typedef struct node {
@@ -112,6 +113,7 @@ static void seq_free(seq *s) {
     for (size_t i = 0; i < s->n; i++)
         node_free(&s->items[i]);
     mem_free(s->items);
+    mem_free(s->label);
     memset(s, 0, sizeof(*s));
 }
 
@@ -175,23 +177,30 @@ static void rewrite_repeats(seq *s) {
 
 static void parse_seq(parser *ps, seq *out, int depth);
 
-/* Parses a group after its opening mark, up to the closing one. */
-static void parse_group(parser *ps, node *g, char close, int depth) {
-    g->kind = N_GROUP;
-    g->optional = close == ']';
+/* Reads an optional "name:" label at ps->p; returns it (owned) or NULL. */
+static char *read_label(parser *ps) {
     skip_space(ps);
-    /* An optional "name:" label. */
     const char *q = ps->p;
     while (*q && !isspace((unsigned char)*q) && !is_mark(*q))
         q++;
     if (q > ps->p + 1 && q[-1] == ':') {
-        g->label = mem_strndup(ps->p, (size_t)(q - ps->p - 1));
+        char *label = mem_strndup(ps->p, (size_t)(q - ps->p - 1));
         ps->p = q;
+        return label;
     }
+    return NULL;
+}
+
+/* Parses a group after its opening mark, up to the closing one. */
+static void parse_group(parser *ps, node *g, char close, int depth) {
+    g->kind = N_GROUP;
+    g->optional = close == ']';
+    g->label = read_label(ps);
     for (;;) {
         g->alts = mem_realloc(g->alts, (g->nalts + 1) * sizeof(seq));
         seq *alt = &g->alts[g->nalts++];
         memset(alt, 0, sizeof(*alt));
+        if (g->nalts > 1) alt->label = read_label(ps);
         parse_seq(ps, alt, depth + 1);
         if (ps->failed) return;
         if (alt->n == 0) {
@@ -384,7 +393,7 @@ static void convert_node(parser *ps, const node *nd, syn_arg *a) {
         } else {
             arglist l = {0};
             for (size_t i = 0; i < nd->nalts; i++)
-                convert_one(ps, nd->alts[i].items, nd->alts[i].n, NULL, list_push(&l));
+                convert_one(ps, nd->alts[i].items, nd->alts[i].n, nd->alts[i].label, list_push(&l));
             a->type = SYN_ONEOF;
             a->name = nd->label ? mem_strdup(nd->label) : oneof_name(&l);
             a->args = l.v;
@@ -416,8 +425,12 @@ static void convert_seq(parser *ps, const node *items, size_t n, arglist *out) {
             convert_node(ps, &items[i], a);
         } else if (j == i + 2) {
             convert_node(ps, &items[i + 1], a);
-            if (a->token || a->type == SYN_ONEOF) {
-                /* The operand has its own token or is a choice: wrap it. */
+            if (!a->token && (a->type == SYN_ONEOF || a->type == SYN_BLOCK)) {
+                /* "FILTERBY <a|b>": the token introduces the group, which takes its name. */
+                mem_free(a->name);
+                a->name = lower_dup(items[i].word);
+            } else if (a->token) {
+                /* The operand has its own token: wrap it. */
                 arglist l = {0};
                 *list_push(&l) = *a;
                 memset(a, 0, sizeof(*a));
@@ -426,7 +439,6 @@ static void convert_seq(parser *ps, const node *items, size_t n, arglist *out) {
                 a->name = lower_dup(items[i].word);
             }
             a->token = mem_strdup(items[i].word);
-            if (a->flags & SYN_MULTIPLE) a->flags |= SYN_MULTIPLE_TOKEN;
         } else {
             arglist l = {0};
             convert_seq(ps, &items[i + 1], j - i - 1, &l);

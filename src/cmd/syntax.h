@@ -20,8 +20,10 @@
  *                     alone is an optional multiple argument. "TOKEN x [TOKEN x ...]" also
  *                     gets "multiple_token".
  *     [name: ...]     a group may start with a label ("name:") that names the oneof or
- *                     block it makes; without one, names are derived (condition,
- *                     expiration, data, or the members' names joined by "-").
+ *                     block it makes, and an alternative after a '|' may start with one
+ *                     that names it ("<ip:port|new-format: [ID client-id] ...>"); without
+ *                     labels, names are derived (condition, expiration, data, or the
+ *                     members' names joined by "-" for a oneof, "_" for a block).
  *
  * Types from names: "key", "newkey", "destination", "source" are keys (key_spec_index 0)
  * when the command has keys; count, seconds, milliseconds, numfields, numkeys, index,

@@ -98,6 +98,10 @@ TEST(tokens) {
     ASSERT_STR_EQ("auth:block[AUTH]?(username:string password:string)",
                   tree("hello", "[AUTH username password]"));
     ASSERT_STR_EQ("filter:string[FILTER]?+^", tree("x", "[FILTER filter [FILTER filter ...]]"));
+    ASSERT_STR_EQ("filterby:oneof[FILTERBY]?(module-name:string[MODULE] category:string[ACLCAT] "
+                  "pattern:pattern[PATTERN])",
+                  tree("command|list", "[FILTERBY <MODULE module-name|ACLCAT category|PATTERN "
+                                       "pattern>]"));
 }
 
 TEST(hsetex_like_redis8) {
@@ -127,6 +131,13 @@ TEST(labels_and_nesting) {
                   tree("client|setinfo", "<attr: LIB-NAME libname|LIB-VER libver>"));
 }
 
+TEST(alternative_labels) {
+    ASSERT_STR_EQ("filter:oneof(ip:port:string new-format:block(client-id:integer[ID]? "
+                  "skipme:oneof[SKIPME]?(yes:pure-token[YES] no:pure-token[NO])))",
+                  tree("client|kill", "<filter: ip:port | new-format: [ID client-id] "
+                                      "[SKIPME <YES|NO>]>"));
+}
+
 TEST(errors) {
     ASSERT_STR_EQ("ERROR unclosed bracket", tree("x", "[a"));
     ASSERT_STR_EQ("ERROR mismatched bracket", tree("x", "a]"));
@@ -145,6 +156,7 @@ int main(void) {
     RUN(hsetex_like_redis8);
     RUN(hgetex_fields);
     RUN(labels_and_nesting);
+    RUN(alternative_labels);
     RUN(errors);
     return test_report();
 }
