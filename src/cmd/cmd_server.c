@@ -89,7 +89,7 @@ static void section_clients(buf *b) {
                "# Clients\r\n"
                "connected_clients:%zu\r\n"
                "cluster_connections:0\r\n"
-               "maxclients:%d\r\n"
+               "maxclients:%lld\r\n"
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
                "blocked_clients:0\r\n"
@@ -385,7 +385,7 @@ static void config_get_cmd(cmd_ctx *c) {
 
 static void config_set_cmd(cmd_ctx *c) {
     if ((c->argc - 2) % 2) {
-        reply_arity_error(c);
+        reply_syntax_error(c); /* as Redis 7+: an odd count is a syntax error */
         return;
     }
     int pairs = (c->argc - 2) / 2;
@@ -403,6 +403,12 @@ static void config_set_cmd(cmd_ctx *c) {
         if (!canon[i] || n.len >= sizeof(name)) {
             reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
                          (int)n.len, n.p);
+            return;
+        }
+        const char *why;
+        if (config_settable(canon[i], &why) < 0) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                         (int)n.len, n.p, why);
             return;
         }
         for (int j = 0; j < i; j++)
@@ -471,7 +477,7 @@ static void config_help(cmd_ctx *c) {
         "REWRITE",
         "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     size_t n = 0;
     while (lines[n]) n++;

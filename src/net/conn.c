@@ -366,7 +366,7 @@ static void on_connection(uv_stream_t *server, int status) {
             uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)config.tcp_keepalive);
     }
     if (local) s->flags |= SESS_LOOPBACK;
-    if ((int)session_count() > config.maxclients) {
+    if ((long long)session_count() > config.maxclients) {
         host_stat.rejected_connections++;
         buf_puts(&s->out, "-ERR max number of clients reached\r\n");
         s->flags |= SESS_CLOSE_AFTER_REPLY;
