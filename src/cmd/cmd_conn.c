@@ -62,6 +62,7 @@ static void cmd_auth(cmd_ctx *c) {
     }
     if (!password_ok(user, pass) && !(c->argc == 3 && !config.requirepass &&
                                       slice_eq_ci(user, "default"))) {
+        host_stat.auth_denied++;
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
@@ -102,6 +103,7 @@ static void cmd_hello(cmd_ctx *c) {
         if (slice_eq_ci(c->argv[i], "AUTH") && more >= 2) {
             if (!password_ok(c->argv[i + 1], c->argv[i + 2]) &&
                 !(!config.requirepass && slice_eq_ci(c->argv[i + 1], "default"))) {
+                host_stat.auth_denied++;
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
