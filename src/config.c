@@ -604,6 +604,7 @@ int config_load_args(int argc, char **argv) {
             buf shown;
             buf_init(&shown);
             append_repr(&shown, argv[i]);
+            buf_putc(&shown, '\0');
             fatal("file", lineno, shown.data, "Bad directive or wrong number of arguments");
             buf_deinit(&shown);
             return -1;
@@ -624,6 +625,7 @@ int config_load_args(int argc, char **argv) {
                 buf_putc(&shown, ' ');
                 append_repr(&shown, w[k]);
             }
+            buf_putc(&shown, '\0');
             fatal("file", lineno, shown.data, err);
             buf_deinit(&shown);
             return -1;

@@ -91,6 +91,9 @@ void it_start_server(it_server *s, const char *const *extra) {
         const char *argv[128];
         int n = 0;
         argv[n++] = bin;
+        /* A first extra argument that is not an option is the config file. */
+        int first = 0;
+        if (extra && extra[0] && extra[0][0] != '-') argv[n++] = extra[first++];
         argv[n++] = "--port";
         argv[n++] = port;
         argv[n++] = "--bind";
@@ -101,7 +104,7 @@ void it_start_server(it_server *s, const char *const *extra) {
         argv[n++] = s->dir;
         argv[n++] = "--logfile";
         argv[n++] = logfile;
-        for (int i = 0; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
+        for (int i = first; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
         argv[n] = NULL;
         pid_t pid = fork();
         if (pid == 0) {
@@ -407,7 +410,19 @@ int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms
         _exit(127);
     }
     close(pipefd[1]);
-    size_t len = it_raw_read_all(pipefd[0], out, cap > 0 ? cap - 1 : 0, timeout_ms);
+    size_t len = 0;
+    for (int waited = 0; waited < timeout_ms;) {
+        struct pollfd p = {pipefd[0], POLLIN, 0};
+        int r = poll(&p, 1, 50);
+        if (r == 0) {
+            waited += 50;
+            continue;
+        }
+        char tmp[1024];
+        ssize_t k = read(pipefd[0], tmp, sizeof(tmp));
+        if (k <= 0) break;
+        for (ssize_t i = 0; i < k && len + 1 < cap; i++) out[len++] = tmp[i];
+    }
     if (cap) out[len] = '\0';
     close(pipefd[0]);
     for (int waited = 0; waited <= timeout_ms; waited += 10) {

@@ -38,7 +38,8 @@ typedef struct it_server {
 extern it_server it_srv;
 
 /* Starts mayfly-server with extra "--directive value" arguments (NULL-terminated list,
- * may be NULL) and waits until it answers PING. Exits the process on failure. */
+ * may be NULL; a first element not starting with '-' is passed first, as the config file)
+ * and waits until it answers PING. Exits the process on failure. */
 void it_start(const char *const *extra_args);
 /* Starts a second, independent server (for tests that need their own config). */
 void it_start_server(it_server *s, const char *const *extra_args);
