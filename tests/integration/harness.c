@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -108,6 +111,11 @@ void it_start_server(it_server *s, const char *const *extra) {
         argv[n] = NULL;
         pid_t pid = fork();
         if (pid == 0) {
+#ifdef __linux__
+            /* A test program that crashes (an ASan abort) must not leave its server running:
+             * ctest would wait for the server, which holds the test's output pipe. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
             execv(bin, (char *const *)argv);
             perror("execv");
             _exit(127);

@@ -202,7 +202,8 @@ TEST(big_value_100mb) {
 TEST(disconnect_mid_command) {
     for (int i = 0; i < 20; i++) {
         int fd = it_raw_connect();
-        it_raw_send(fd, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc", 33);
+        const char *part = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc";
+        it_raw_send(fd, part, strlen(part));
         close(fd);
     }
     redisContext *c = it_client();
