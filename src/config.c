@@ -827,7 +827,8 @@ int config_rewrite(const char **err) {
         buf v;
         buf_init(&v);
         print_value(&table[i], &v);
-        int same = v.len == strlen(defaults[i]) && memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
+        int same = v.len == strlen(defaults[i]) &&
+                   memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
         buf_deinit(&v);
         if (same) continue;
         if (!header) {

@@ -507,7 +507,8 @@ const cmd_spec cmd_family_conn[] = {
     {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                  CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "6.0.0", "O(1)", "Handshakes with the Redis server.",
-     "[arguments: protover [AUTH username password] [SETNAME clientname]]", NULL, "@fast @connection"},
+     "[arguments: protover [AUTH username password] [SETNAME clientname]]", NULL,
+     "@fast @connection"},
     {"auth", cmd_auth, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user",
