@@ -42,7 +42,7 @@ fuzz: deps
 	    ./build-fuzz/tests/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
 
 bench: build
-	python3 bench/bench.py
+	python3 bench/bench.py $(BENCH_ARGS)
 
 docker-test:
 	sh tests/docker/run.sh

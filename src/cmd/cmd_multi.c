@@ -1,15 +1,365 @@
-/* cmd_multi: placeholder family; MULTI/EXEC arrive with the keyspace issue. */
+/* cmd_multi: transactions (MULTI EXEC DISCARD WATCH UNWATCH), after Redis's multi.c.
+ *
+ * Queue: inside MULTI, dispatch hands every command except EXEC, DISCARD, MULTI, WATCH,
+ * QUIT and RESET to multi_queue_if_needed, which copies its arguments (they are borrowed
+ * from the query buffer) and replies +QUEUED. A command rejected while queueing (unknown,
+ * wrong arity...) flags the transaction, and EXEC then answers EXECABORT.
+ *
+ * WATCH: a registry per database maps each watched key to the sessions watching it:
+ *
+ *     watched[db id]: dict  key ──▶ watch_entry ──▶ watcher(s1) ⇄ watcher(s3) ⇄ ...
+ *     session->multi->watching: [ watcher*, ... ]      (to unwatch in O(own keys))
+ *
+ * db/ calls the key_touched hook on every write, deletion and expiry of a key, and
+ * db_replaced before FLUSHDB/FLUSHALL/SWAPDB; both mark the watching sessions dirty, and
+ * EXEC of a dirty session answers a nil array. A key already logically expired when
+ * watched is remembered as such (Redis's wk->expired): its deletion is no change, while a
+ * watched key that expires before EXEC aborts the transaction. The registry costs one
+ * counter check per write while no client watches anything. */
+#include "cmd/cmd.h"
 #include "cmd/multi.h"
+#include "util/clock.h"
+#include "util/dict.h"
+#include "util/mem.h"
 
-int multi_queue_if_needed(cmd_ctx *c) {
-    (void)c;
+#include <string.h>
+
+typedef struct watcher watcher;
+
+typedef struct watch_entry {
+    dict_node node; /* in watched[db id]; must be first */
+    watcher *head;  /* sessions watching this key */
+    uint32_t klen;
+    char key[];
+} watch_entry;
+
+struct watcher {
+    watcher *prev, *next; /* in entry->head */
+    watch_entry *entry;
+    session *s;
+    int db_id;
+    int expired; /* the key was logically expired when watched */
+};
+
+typedef struct queued {
+    const cmd_spec *cmd, *parent;
+    int argc;
+    slice *argv; /* owned: the slices and their bytes in one block */
+} queued;
+
+struct multi_state {
+    queued *cmds;
+    size_t ncmds, cap;
+    watcher **watching;
+    size_t nwatch, wcap;
+};
+
+static dict *watched; /* one per database, allocated on the first WATCH */
+static size_t total_watchers;
+
+static void entry_key(const dict_node *n, const char **key, size_t *len) {
+    const watch_entry *we = (const watch_entry *)n;
+    *key = we->key;
+    *len = we->klen;
+}
+static const dict_type watch_type = {entry_key};
+
+static struct multi_state *state_of(session *s) {
+    if (!s->multi) s->multi = mem_calloc(1, sizeof(struct multi_state));
+    return s->multi;
+}
+
+static void free_queue(struct multi_state *m) {
+    for (size_t i = 0; i < m->ncmds; i++)
+        mem_free(m->cmds[i].argv);
+    mem_free(m->cmds);
+    m->cmds = NULL;
+    m->ncmds = m->cap = 0;
+}
+
+static void unwatch_all(session *s) {
+    struct multi_state *m = s->multi;
+    if (!m) return;
+    for (size_t i = 0; i < m->nwatch; i++) {
+        watcher *w = m->watching[i];
+        watch_entry *we = w->entry;
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            we->head = w->next;
+        if (w->next) w->next->prev = w->prev;
+        if (!we->head) {
+            dict_unlink(&watched[w->db_id], &we->node);
+            mem_free(we);
+        }
+        mem_free(w);
+        total_watchers--;
+    }
+    mem_free(m->watching);
+    m->watching = NULL;
+    m->nwatch = m->wcap = 0;
+}
+
+/* Ends the transaction: drops the queue, the flags and the watched keys. */
+static void discard(session *s) {
+    if (s->multi) free_queue(s->multi);
+    s->flags &= ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC);
+    unwatch_all(s);
+}
+
+void multi_session_free(session *s) {
+    if (!s->multi) return;
+    free_queue(s->multi);
+    unwatch_all(s);
+    mem_free(s->multi);
+    s->multi = NULL;
+}
+
+void multi_flag_error(session *s) {
+    if (s->flags & SESS_MULTI) s->flags |= SESS_DIRTY_EXEC;
+}
+
+/* ---- hooks from db/ ---- */
+
+static void on_key_touched(db *d, const char *key, size_t klen) {
+    if (total_watchers == 0) return;
+    watch_entry *we = (watch_entry *)dict_find(&watched[d->id], key, klen);
+    if (!we) return;
+    for (watcher *w = we->head; w; w = w->next) {
+        if (w->expired) {
+            /* Watched while logically expired: its deletion changes nothing. */
+            if (!db_find_raw(d, (slice){key, klen})) w->expired = 0;
+            continue;
+        }
+        w->s->flags |= SESS_DIRTY_CAS;
+    }
+}
+
+static void on_db_replaced(db *d, db *with) {
+    if (total_watchers == 0) return;
+    int64_t now = clock_now_ms();
+    dict_iter it;
+    dict_iter_init(&it, &watched[d->id]);
+    dict_node *n;
+    while ((n = dict_iter_next(&it)) != NULL) {
+        watch_entry *we = (watch_entry *)n;
+        slice key = {we->key, we->klen};
+        int in_d = db_find_raw(d, key) != NULL;
+        int in_with = with && db_find_raw(with, key) != NULL;
+        if (!in_d && !in_with) continue;
+        for (watcher *w = we->head; w; w = w->next) {
+            if (w->expired) {
+                if (!in_with) {
+                    w->expired = 0; /* an expired key deleted: no logical change */
+                    continue;
+                }
+                if (db_is_expired(with, key, now)) continue; /* still expired */
+            } else if (!in_d && db_is_expired(with, key, now)) {
+                w->expired = 1; /* a missing key replaced by an expired one */
+                continue;
+            }
+            w->s->flags |= SESS_DIRTY_CAS;
+        }
+    }
+    dict_iter_deinit(&it);
+}
+
+/* Installs the hooks and the registry on the first WATCH. */
+static void ensure_registry(void) {
+    if (watched) return;
+    watched = mem_calloc((size_t)db_count(), sizeof(dict));
+    for (int i = 0; i < db_count(); i++)
+        dict_init(&watched[i], &watch_type);
+    static const db_hooks hooks = {.key_touched = on_key_touched, .db_replaced = on_db_replaced};
+    db_hooks_add(&hooks);
+}
+
+static void watch_key(cmd_ctx *c, slice key) {
+    session *s = c->s;
+    struct multi_state *m = state_of(s);
+    for (size_t i = 0; i < m->nwatch; i++) {
+        watcher *w = m->watching[i];
+        if (w->db_id == c->db->id && w->entry->klen == key.len &&
+            memcmp(w->entry->key, key.p, key.len) == 0)
+            return;
+    }
+    dict *dk = &watched[c->db->id];
+    watch_entry *we = (watch_entry *)dict_find(dk, key.p, key.len);
+    if (!we) {
+        we = mem_alloc(sizeof(watch_entry) + key.len);
+        we->head = NULL;
+        we->klen = (uint32_t)key.len;
+        memcpy(we->key, key.p, key.len);
+        dict_add(dk, &we->node);
+    }
+    watcher *w = mem_alloc(sizeof(watcher));
+    w->entry = we;
+    w->s = s;
+    w->db_id = c->db->id;
+    w->expired = db_is_expired(c->db, key, c->now_ms);
+    w->prev = NULL;
+    w->next = we->head;
+    if (we->head) we->head->prev = w;
+    we->head = w;
+    if (m->nwatch == m->wcap) {
+        m->wcap = m->wcap ? m->wcap * 2 : 4;
+        m->watching = mem_realloc(m->watching, m->wcap * sizeof(*m->watching));
+    }
+    m->watching[m->nwatch++] = w;
+    total_watchers++;
+}
+
+/* 1 if a key that was live when watched has expired since (Redis's isWatchedKeyExpired). */
+static int watched_key_expired(session *s, int64_t now_ms) {
+    if (!s->multi) return 0;
+    for (size_t i = 0; i < s->multi->nwatch; i++) {
+        watcher *w = s->multi->watching[i];
+        if (w->expired) continue;
+        if (db_is_expired(db_get(w->db_id), (slice){w->entry->key, w->entry->klen}, now_ms))
+            return 1;
+    }
     return 0;
 }
 
-void multi_flag_error(session *s) { (void)s; }
+/* ---- commands ---- */
 
-void multi_session_free(session *s) { (void)s; }
+static void cmd_multi(cmd_ctx *c) {
+    if (c->s->flags & SESS_MULTI) {
+        reply_error(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->s->flags |= SESS_MULTI;
+    reply_ok(c);
+}
 
+static void cmd_discard(cmd_ctx *c) {
+    if (!(c->s->flags & SESS_MULTI)) {
+        reply_error(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    discard(c->s);
+    reply_ok(c);
+}
+
+static void cmd_exec(cmd_ctx *c) {
+    session *s = c->s;
+    if (!(s->flags & SESS_MULTI)) {
+        reply_error(c, "ERR EXEC without MULTI");
+        return;
+    }
+    if (watched_key_expired(s, c->now_ms)) s->flags |= SESS_DIRTY_CAS;
+    if (s->flags & SESS_DIRTY_EXEC) {
+        reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
+        discard(s);
+        return;
+    }
+    if (s->flags & SESS_DIRTY_CAS) {
+        reply_null_array(c);
+        discard(s);
+        return;
+    }
+    unwatch_all(s);
+    struct multi_state *m = state_of(s);
+    /* Take the queue first: a queued RESET or a session hook may clear the state. */
+    queued *cmds = m->cmds;
+    size_t n = m->ncmds;
+    m->cmds = NULL;
+    m->ncmds = m->cap = 0;
+    s->flags &= ~SESS_MULTI;
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        cmd_ctx cc = {
+            .s = s,
+            .cmd = cmds[i].cmd,
+            .parent = cmds[i].parent,
+            .argc = cmds[i].argc,
+            .argv = cmds[i].argv,
+            .out = c->out,
+            .proto = s->proto,
+            .db = s->db,
+            .now_ms = c->now_ms, /* one "now" for the whole transaction */
+        };
+        cmd_call(&cc);
+    }
+    for (size_t i = 0; i < n; i++)
+        mem_free(cmds[i].argv);
+    mem_free(cmds);
+    s->flags &= ~(SESS_DIRTY_CAS | SESS_DIRTY_EXEC);
+}
+
+static void cmd_watch(cmd_ctx *c) {
+    if (c->s->flags & SESS_MULTI) {
+        reply_error(c, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    /* No point in watching if the client is already dirty. */
+    if (!(c->s->flags & SESS_DIRTY_CAS)) {
+        ensure_registry();
+        for (int j = 1; j < c->argc; j++)
+            watch_key(c, c->argv[j]);
+    }
+    reply_ok(c);
+}
+
+static void cmd_unwatch(cmd_ctx *c) {
+    unwatch_all(c->s);
+    c->s->flags &= ~SESS_DIRTY_CAS;
+    reply_ok(c);
+}
+
+/* 1 for the commands that run at once even inside MULTI. */
+static int runs_immediately(const cmd_spec *cmd) {
+    if (cmd >= &cmd_family_multi[0] && cmd < &cmd_family_multi[4]) return 1; /* see table */
+    return strcmp(cmd->name, "quit") == 0 || strcmp(cmd->name, "reset") == 0;
+}
+
+int multi_queue_if_needed(cmd_ctx *c) {
+    session *s = c->s;
+    if (!(s->flags & SESS_MULTI) || runs_immediately(c->parent ? c->parent : c->cmd)) return 0;
+    if ((c->cmd->flags & CMD_NO_MULTI) || (c->parent && (c->parent->flags & CMD_NO_MULTI))) {
+        reply_error(c, "ERR Command not allowed inside a transaction");
+        multi_flag_error(s);
+        return 1;
+    }
+    /* An aborted transaction need not hold its commands. */
+    if (!(s->flags & SESS_DIRTY_EXEC)) {
+        struct multi_state *m = state_of(s);
+        size_t bytes = (size_t)c->argc * sizeof(slice);
+        for (int i = 0; i < c->argc; i++)
+            bytes += c->argv[i].len;
+        slice *argv = mem_alloc(bytes ? bytes : 1);
+        char *p = (char *)(argv + c->argc);
+        for (int i = 0; i < c->argc; i++) {
+            if (c->argv[i].len) memcpy(p, c->argv[i].p, c->argv[i].len);
+            argv[i] = (slice){p, c->argv[i].len};
+            p += c->argv[i].len;
+        }
+        if (m->ncmds == m->cap) {
+            m->cap = m->cap ? m->cap * 2 : 4;
+            m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
+        }
+        m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->argc, argv};
+    }
+    reply_simple(c, "QUEUED");
+    return 1;
+}
+
+#define TX (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY)
+
+/* The first four rows run at once inside MULTI (runs_immediately relies on the order). */
 const cmd_spec cmd_family_multi[] = {
+    {"exec", cmd_exec, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_SKIP_SLOWLOG, 0, 0, 0,
+     "transactions", "1.2.0", "Depends on commands in the transaction",
+     "Executes all commands in a transaction.", "", NULL, "@slow @transaction"},
+    {"discard", cmd_discard, 1, TX, 0, 0, 0, "transactions", "2.0.0",
+     "O(N), when N is the number of queued commands", "Discards a transaction.", "", NULL,
+     "@fast @transaction"},
+    {"multi", cmd_multi, 1, TX, 0, 0, 0, "transactions", "1.2.0", "O(1)", "Starts a transaction.",
+     "", NULL, "@fast @transaction"},
+    {"watch", cmd_watch, -2, TX, 1, -1, 1, "transactions", "2.2.0", "O(1) for every key.",
+     "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]", NULL,
+     "@fast @transaction"},
+    {"unwatch", cmd_unwatch, 1, TX, 0, 0, 0, "transactions", "2.2.0", "O(1)",
+     "Forgets about watched keys of a transaction.", "", NULL, "@fast @transaction"},
     {0},
 };

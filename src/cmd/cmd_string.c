@@ -1,6 +1,559 @@
-/* cmd_string: placeholder family; its commands arrive with their issue. */
+/* cmd_string: the string commands (SET GET GETEX GETDEL GETSET SETNX SETEX PSETEX MGET
+ * MSET MSETNX INCR DECR INCRBY DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE).
+ *
+ * Semantics, checks and error texts follow Redis's t_string.c: options are parsed before
+ * the key is looked up, a relative expire is turned into an absolute Unix-ms deadline
+ * with overflow checks, and a value written whole (SET, MSET, GETSET...) is stored in its
+ * most compact encoding, while APPEND and SETRANGE work on a RAW copy. SET and GET are the
+ * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
 #include "cmd/cmd.h"
+#include "cmd/keyspace_int.h"
+#include "config.h"
+#include "types/string.h"
+#include "util/dict.h"
+#include "util/strconv.h"
+
+#include <limits.h>
+#include <math.h>
+
+/* SET/GETEX option flags (Redis's OBJ_* names). */
+#define SET_NX (1u << 0)
+#define SET_XX (1u << 1)
+#define SET_EX (1u << 2)
+#define SET_PX (1u << 3)
+#define SET_KEEPTTL (1u << 4)
+#define SET_GET (1u << 5)
+#define SET_EXAT (1u << 6)
+#define SET_PXAT (1u << 7)
+#define SET_PERSIST (1u << 8)
+#define SET_ANY_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
+
+enum { FOR_SET, FOR_GET };
+
+/* Parses SET options from argv[3] or GETEX options from argv[2]. On success returns 0
+ * with *flags and *expire (the argument index of the time, 0 if none); on error replies
+ * the syntax error and returns -1. Each option is accepted only where Redis accepts it;
+ * conflicting ones are syntax errors. */
+static int parse_string_options(cmd_ctx *c, int kind, unsigned *flags, int *expire) {
+    int j = kind == FOR_GET ? 2 : 3;
+    *flags = 0;
+    *expire = 0;
+    for (; j < c->argc; j++) {
+        slice o = c->argv[j];
+        int has_next = j + 1 < c->argc;
+        unsigned f = *flags;
+        if (slice_eq_ci(o, "NX") && !(f & SET_XX) && kind == FOR_SET) {
+            *flags |= SET_NX;
+        } else if (slice_eq_ci(o, "XX") && !(f & SET_NX) && kind == FOR_SET) {
+            *flags |= SET_XX;
+        } else if (slice_eq_ci(o, "GET") && kind == FOR_SET) {
+            *flags |= SET_GET;
+        } else if (slice_eq_ci(o, "KEEPTTL") && !(f & (SET_PERSIST | SET_ANY_EXPIRE)) &&
+                   kind == FOR_SET) {
+            *flags |= SET_KEEPTTL;
+        } else if (slice_eq_ci(o, "PERSIST") && kind == FOR_GET &&
+                   !(f & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
+            *flags |= SET_PERSIST;
+        } else if (has_next && !(f & (SET_KEEPTTL | SET_PERSIST)) &&
+                   ((slice_eq_ci(o, "EX") && !(f & (SET_EXAT | SET_PX | SET_PXAT))) ||
+                    (slice_eq_ci(o, "PX") && !(f & (SET_EX | SET_EXAT | SET_PXAT))) ||
+                    (slice_eq_ci(o, "EXAT") && !(f & (SET_EX | SET_PX | SET_PXAT))) ||
+                    (slice_eq_ci(o, "PXAT") && !(f & (SET_EX | SET_EXAT | SET_PX))))) {
+            if (slice_eq_ci(o, "EX"))
+                *flags |= SET_EX;
+            else if (slice_eq_ci(o, "PX"))
+                *flags |= SET_PX;
+            else if (slice_eq_ci(o, "EXAT"))
+                *flags |= SET_EXAT;
+            else
+                *flags |= SET_PXAT;
+            *expire = ++j;
+        } else {
+            reply_syntax_error(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Turns the expire argument into an absolute deadline (Redis's
+ * getExpireMillisecondsOrReply): positive, no overflow in unit conversion or when adding
+ * now. Replies and returns -1 on error. */
+static int expire_deadline(cmd_ctx *c, slice arg, unsigned flags, long long *out) {
+    long long v;
+    if (arg_ll(c, arg, &v) < 0) return -1;
+    int seconds = (flags & (SET_EX | SET_EXAT)) != 0;
+    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+        ks_reply_expire_error(c);
+        return -1;
+    }
+    if (seconds) v *= 1000;
+    if (flags & (SET_EX | SET_PX)) {
+        if (v > LLONG_MAX - c->now_ms) {
+            ks_reply_expire_error(c);
+            return -1;
+        }
+        v += c->now_ms;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Replies the string value of key (nil if absent). Returns -1 after a WRONGTYPE reply. */
+static int reply_get(cmd_ctx *c, slice key) {
+    dbentry *e;
+    if (ks_read_string(c, key, &e) < 0) return -1;
+    if (!e) {
+        reply_null(c);
+        return 0;
+    }
+    char tmp[STRCONV_LL_MAX];
+    reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
+    return 0;
+}
+
+/* Stores val under key (found: the entry from the write lookup, or NULL), keeping the TTL
+ * only when keep_ttl. Returns the entry. */
+static dbentry *store(cmd_ctx *c, slice key, uint64_t hash, dbentry *found, string *val,
+                      int keep_ttl) {
+    if (!found) return db_add_h(c->db, key, hash, &val->hdr);
+    db_replace_value(c->db, found, &val->hdr);
+    if (!keep_ttl && found->expire_ms != 0) db_set_expire(c->db, found, 0);
+    return found;
+}
+
+/* The SET family. expire_arg is the index of the time argument (0: none). ok_int: reply
+ * 1/0 (SETNX) instead of +OK/nil. */
+static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int expire_arg,
+                        int ok_int) {
+    long long when = 0;
+    if (expire_arg && expire_deadline(c, c->argv[expire_arg], flags, &when) < 0) return;
+    if ((flags & SET_GET) && reply_get(c, key) < 0) return;
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    if (((flags & SET_NX) && e) || ((flags & SET_XX) && !e)) {
+        if (!(flags & SET_GET)) {
+            if (ok_int)
+                reply_int(c, 0);
+            else
+                reply_null(c);
+        }
+        return;
+    }
+    string *val = string_new(value.p, value.len);
+    e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
+    if (expire_arg) db_set_expire(c->db, e, when);
+    db_touch(c->db, key);
+    if (!(flags & SET_GET)) {
+        if (ok_int)
+            reply_int(c, 1);
+        else
+            reply_ok(c);
+    }
+}
+
+static void cmd_set(cmd_ctx *c) {
+    unsigned flags;
+    int expire;
+    if (parse_string_options(c, FOR_SET, &flags, &expire) < 0) return;
+    set_generic(c, flags, c->argv[1], c->argv[2], expire, 0);
+}
+
+static void cmd_setnx(cmd_ctx *c) {
+    set_generic(c, SET_NX, c->argv[1], c->argv[2], 0, 1);
+}
+static void cmd_setex(cmd_ctx *c) {
+    set_generic(c, SET_EX, c->argv[1], c->argv[3], 2, 0);
+}
+static void cmd_psetex(cmd_ctx *c) {
+    set_generic(c, SET_PX, c->argv[1], c->argv[3], 2, 0);
+}
+
+static void cmd_get(cmd_ctx *c) {
+    dbentry *e = db_lookup(c->db, c->argv[1], c->now_ms, ks_read_flags(c));
+    if (!e) {
+        reply_null(c);
+        return;
+    }
+    if (e->val->type != OBJ_STRING) {
+        reply_wrongtype(c);
+        return;
+    }
+    char tmp[STRCONV_LL_MAX];
+    reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
+}
+
+static void cmd_getex(cmd_ctx *c) {
+    unsigned flags;
+    int expire;
+    if (parse_string_options(c, FOR_GET, &flags, &expire) < 0) return;
+    dbentry *e;
+    if (ks_read_string(c, c->argv[1], &e) < 0) return;
+    if (!e) {
+        reply_null(c);
+        return;
+    }
+    long long when = 0;
+    if (expire && expire_deadline(c, c->argv[expire], flags, &when) < 0) return;
+    char tmp[STRCONV_LL_MAX];
+    reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
+    if ((flags & (SET_EXAT | SET_PXAT)) && when <= c->now_ms) {
+        db_delete_entry(c->db, e); /* an absolute time in the past deletes */
+        db_touch(c->db, c->argv[1]);
+    } else if (expire) {
+        db_set_expire(c->db, e, when);
+        db_touch(c->db, c->argv[1]);
+    } else if ((flags & SET_PERSIST) && e->expire_ms != 0) {
+        db_set_expire(c->db, e, 0);
+        db_touch(c->db, c->argv[1]);
+    }
+}
+
+static void cmd_getdel(cmd_ctx *c) {
+    dbentry *e;
+    if (ks_read_string(c, c->argv[1], &e) < 0) return;
+    if (!e) {
+        reply_null(c);
+        return;
+    }
+    char tmp[STRCONV_LL_MAX];
+    reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
+    db_delete_entry(c->db, e);
+    db_touch(c->db, c->argv[1]);
+}
+
+static void cmd_getset(cmd_ctx *c) {
+    if (reply_get(c, c->argv[1]) < 0) return;
+    slice key = c->argv[1];
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    store(c, key, hash, e, string_new(c->argv[2].p, c->argv[2].len), 0);
+    db_touch(c->db, key);
+}
+
+static void cmd_mget(cmd_ctx *c) {
+    reply_array(c, (size_t)c->argc - 1);
+    for (int j = 1; j < c->argc; j++) {
+        dbentry *e = db_lookup(c->db, c->argv[j], c->now_ms, ks_read_flags(c));
+        if (!e || e->val->type != OBJ_STRING) {
+            reply_null(c);
+            continue;
+        }
+        char tmp[STRCONV_LL_MAX];
+        reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
+    }
+}
+
+static void mset_generic(cmd_ctx *c, int nx) {
+    if (c->argc % 2 == 0) {
+        reply_arity_error(c);
+        return;
+    }
+    if (nx) {
+        for (int j = 1; j < c->argc; j += 2) {
+            if (db_find(c->db, c->argv[j], c->now_ms)) {
+                reply_int(c, 0);
+                return;
+            }
+        }
+    }
+    for (int j = 1; j < c->argc; j += 2) {
+        slice key = c->argv[j];
+        uint64_t hash = dict_hash(key.p, key.len);
+        dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+        store(c, key, hash, e, string_new(c->argv[j + 1].p, c->argv[j + 1].len), 0);
+        db_touch(c->db, key);
+    }
+    if (nx)
+        reply_int(c, 1);
+    else
+        reply_ok(c);
+}
+
+static void cmd_mset(cmd_ctx *c) {
+    mset_generic(c, 0);
+}
+static void cmd_msetnx(cmd_ctx *c) {
+    mset_generic(c, 1);
+}
+
+static void incr_generic(cmd_ctx *c, long long incr) {
+    slice key = c->argv[1];
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    long long value = 0;
+    if (e) {
+        if (e->val->type != OBJ_STRING) {
+            reply_wrongtype(c);
+            return;
+        }
+        if (string_get_ll((const string *)e->val, &value) < 0) {
+            reply_error(c, ERR_NOT_INT);
+            return;
+        }
+    }
+    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+        (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+        reply_error(c, "ERR increment or decrement would overflow");
+        return;
+    }
+    value += incr;
+    if (e && e->val->enc == ENC_INT)
+        string_set_ll((string *)e->val, value);
+    else
+        store(c, key, hash, e, string_from_ll(value), 1);
+    db_touch(c->db, key);
+    reply_int(c, value);
+}
+
+static void cmd_incr(cmd_ctx *c) {
+    incr_generic(c, 1);
+}
+static void cmd_decr(cmd_ctx *c) {
+    incr_generic(c, -1);
+}
+
+static void cmd_incrby(cmd_ctx *c) {
+    long long incr;
+    if (arg_ll(c, c->argv[2], &incr) < 0) return;
+    incr_generic(c, incr);
+}
+
+static void cmd_decrby(cmd_ctx *c) {
+    long long incr;
+    if (arg_ll(c, c->argv[2], &incr) < 0) return;
+    if (incr == LLONG_MIN) {
+        reply_error(c, "ERR decrement would overflow");
+        return;
+    }
+    incr_generic(c, -incr);
+}
+
+static void cmd_incrbyfloat(cmd_ctx *c) {
+    slice key = c->argv[1];
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    long double value = 0, incr;
+    if (e && e->val->type != OBJ_STRING) {
+        reply_wrongtype(c);
+        return;
+    }
+    if ((e && string_get_ld((const string *)e->val, &value) < 0) ||
+        str_to_ld(c->argv[2].p, c->argv[2].len, &incr) < 0) {
+        reply_error(c, ERR_NOT_FLOAT);
+        return;
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char text[STRCONV_LD_MAX];
+    size_t len = ld_to_str(text, sizeof(text), value);
+    store(c, key, hash, e, string_new_text(text, len), 1);
+    db_touch(c->db, key);
+    reply_bulk(c, text, len);
+}
+
+/* Redis's checkStringLength: size + append must fit proto-max-bulk-len. */
+static int check_length(cmd_ctx *c, unsigned long long size, unsigned long long append) {
+    unsigned long long total = size + append;
+    if (total > (unsigned long long)config.proto_max_bulk_len || total < size) {
+        reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the value of e a RAW string that may be modified in place; returns it. */
+static string *unshare(cmd_ctx *c, dbentry *e) {
+    string *s = (string *)e->val;
+    if (s->hdr.enc == ENC_RAW) return s;
+    string *raw = string_dup_raw(s);
+    db_replace_value(c->db, e, &raw->hdr);
+    return raw;
+}
+
+static void cmd_append(cmd_ctx *c) {
+    slice key = c->argv[1], add = c->argv[2];
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    size_t total;
+    if (!e) {
+        string *s = string_new(add.p, add.len);
+        db_add_h(c->db, key, hash, &s->hdr);
+        total = add.len;
+    } else {
+        if (e->val->type != OBJ_STRING) {
+            reply_wrongtype(c);
+            return;
+        }
+        if (check_length(c, string_len((const string *)e->val), add.len) < 0) return;
+        string *s = unshare(c, e);
+        string_append(s, add.p, add.len);
+        total = s->len;
+    }
+    db_touch(c->db, key);
+    reply_int(c, (long long)total);
+}
+
+static void cmd_strlen(cmd_ctx *c) {
+    dbentry *e;
+    if (ks_read_string(c, c->argv[1], &e) < 0) return;
+    reply_int(c, e ? (long long)string_len((const string *)e->val) : 0);
+}
+
+static void cmd_getrange(cmd_ctx *c) {
+    long long start, end;
+    if (arg_ll(c, c->argv[2], &start) < 0 || arg_ll(c, c->argv[3], &end) < 0) return;
+    dbentry *e;
+    if (ks_read_string(c, c->argv[1], &e) < 0) return;
+    if (!e) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    char tmp[STRCONV_LL_MAX];
+    slice s = string_bytes((const string *)e->val, tmp);
+    long long len = (long long)s.len;
+    if (start < 0 && end < 0 && start > end) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    if (start < 0) start = len + start;
+    if (end < 0) end = len + end;
+    if (start < 0) start = 0;
+    if (end < 0) end = 0;
+    if (end >= len) end = len - 1;
+    if (start > end || len == 0)
+        reply_bulk(c, "", 0);
+    else
+        reply_bulk(c, s.p + start, (size_t)(end - start + 1));
+}
+
+static void cmd_setrange(cmd_ctx *c) {
+    long long offset;
+    slice key = c->argv[1], value = c->argv[3];
+    if (arg_ll(c, c->argv[2], &offset) < 0) return;
+    if (offset < 0) {
+        reply_error(c, "ERR offset is out of range");
+        return;
+    }
+    uint64_t hash = dict_hash(key.p, key.len);
+    dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    string *s;
+    if (!e) {
+        if (value.len == 0) {
+            reply_int(c, 0);
+            return;
+        }
+        if (check_length(c, (unsigned long long)offset, value.len) < 0) return;
+        s = string_new_zeros((size_t)offset + value.len);
+        db_add_h(c->db, key, hash, &s->hdr);
+    } else {
+        if (e->val->type != OBJ_STRING) {
+            reply_wrongtype(c);
+            return;
+        }
+        size_t olen = string_len((const string *)e->val);
+        if (value.len == 0) {
+            reply_int(c, (long long)olen);
+            return;
+        }
+        if (check_length(c, (unsigned long long)offset, value.len) < 0) return;
+        s = unshare(c, e);
+    }
+    string_grow_zero(s, (size_t)offset + value.len);
+    string_write(s, (size_t)offset, value.p, value.len);
+    db_touch(c->db, key);
+    reply_int(c, (long long)s->len);
+}
+
+#define W (CMD_WRITE | CMD_DENYOOM)
+#define RO (CMD_READONLY)
 
 const cmd_spec cmd_family_string[] = {
+    {"get", cmd_get, 2, RO | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Returns the string value of a key.", "key", NULL, "@read @string @fast"},
+    {"set", cmd_set, -3, W, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+     "exist.",
+     "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT "
+     "unix-time-milliseconds | KEEPTTL]",
+     NULL, "@write @string @slow"},
+    {"setnx", cmd_setnx, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Set the string value of a key only when the key doesn't exist.", "key value", NULL,
+     "@write @string @fast"},
+    {"setex", cmd_setex, 4, W, 1, 1, 1, "string", "2.0.0", "O(1)",
+     "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+     "key seconds value", NULL, "@write @string @slow"},
+    {"psetex", cmd_psetex, 4, W, 1, 1, 1, "string", "2.6.0", "O(1)",
+     "Sets both string value and expiration time in milliseconds of a key. The key is created "
+     "if it doesn't exist.",
+     "key milliseconds value", NULL, "@write @string @slow"},
+    {"getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "6.2.0", "O(1)",
+     "Returns the string value of a key after setting its expiration time.",
+     "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds "
+     "| PERSIST]",
+     NULL, "@write @string @fast"},
+    {"getdel", cmd_getdel, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "6.2.0", "O(1)",
+     "Returns the string value of a key after deleting the key.", "key", NULL,
+     "@write @string @fast"},
+    {"getset", cmd_getset, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Returns the previous string value of a key after setting it to a new value.", "key value",
+     NULL, "@write @string @fast"},
+    {"mget", cmd_mget, -2, RO | CMD_FAST, 1, -1, 1, "string", "1.0.0",
+     "O(N) where N is the number of keys to retrieve.",
+     "Atomically returns the string values of one or more keys.", "key [key ...]", NULL,
+     "@read @string @fast"},
+    {"mset", cmd_mset, -3, W, 1, -1, 2, "string", "1.0.1",
+     "O(N) where N is the number of keys to set.",
+     "Atomically creates or modifies the string values of one or more keys.",
+     "key value [key value ...]", NULL, "@write @string @slow"},
+    {"msetnx", cmd_msetnx, -3, W, 1, -1, 2, "string", "1.0.1",
+     "O(N) where N is the number of keys to set.",
+     "Atomically modifies the string values of one or more keys only when all keys don't "
+     "exist.",
+     "key value [key value ...]", NULL, "@write @string @slow"},
+    {"incr", cmd_incr, 2, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+     "exist.",
+     "key", NULL, "@write @string @fast"},
+    {"decr", cmd_decr, 2, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+     "exist.",
+     "key", NULL, "@write @string @fast"},
+    {"incrby", cmd_incrby, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+     "doesn't exist.",
+     "key increment", NULL, "@write @string @fast"},
+    {"decrby", cmd_decrby, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
+     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+     "doesn't exist.",
+     "key decrement", NULL, "@write @string @fast"},
+    {"incrbyfloat", cmd_incrbyfloat, 3, W | CMD_FAST, 1, 1, 1, "string", "2.6.0", "O(1)",
+     "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
+     "key doesn't exist.",
+     "key increment", NULL, "@write @string @fast"},
+    {"append", cmd_append, 3, W | CMD_FAST, 1, 1, 1, "string", "2.0.0",
+     "O(1). The amortized time complexity is O(1) assuming the appended value is small and the "
+     "already present value is of any size, since the dynamic string library used by Redis "
+     "will double the free space available on every reallocation.",
+     "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
+     NULL, "@write @string @fast"},
+    {"strlen", cmd_strlen, 2, RO | CMD_FAST, 1, 1, 1, "string", "2.2.0", "O(1)",
+     "Returns the length of a string value.", "key", NULL, "@read @string @fast"},
+    {"getrange", cmd_getrange, 4, RO, 1, 1, 1, "string", "2.4.0",
+     "O(N) where N is the length of the returned string. The complexity is ultimately "
+     "determined by the returned length, but because creating a substring from an existing "
+     "string is very cheap, it can be considered O(1) for small strings.",
+     "Returns a substring of the string stored at a key.", "key start end", NULL,
+     "@read @string @slow"},
+    {"setrange", cmd_setrange, 4, W, 1, 1, 1, "string", "2.2.0",
+     "O(1), not counting the time taken to copy the new string in place. Usually, this string "
+     "is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M "
+     "being the length of the value argument.",
+     "Overwrites a part of a string value with another by an offset. Creates the key if it "
+     "doesn't exist.",
+     "key offset value", NULL, "@write @string @slow"},
     {0},
 };

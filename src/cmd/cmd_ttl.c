@@ -1,6 +1,168 @@
-/* cmd_ttl: placeholder family; its commands arrive with their issue. */
+/* cmd_ttl: key TTL commands (EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME
+ * PEXPIRETIME PERSIST), after Redis's expire.c.
+ *
+ * Deadlines are absolute Unix milliseconds. EXPIRE-family times may be negative; the
+ * conversion to an absolute time is checked for overflow ("invalid expire time in '...'
+ * command"), and a deadline at or before now deletes the key at once (reply 1), as Redis
+ * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
 #include "cmd/cmd.h"
+#include "cmd/keyspace_int.h"
+
+#include <limits.h>
+
+#define EXP_NX (1u << 0)
+#define EXP_XX (1u << 1)
+#define EXP_GT (1u << 2)
+#define EXP_LT (1u << 3)
+
+/* Parses NX|XX|GT|LT from argv[3...]; replies and returns -1 on error. */
+static int parse_expire_flags(cmd_ctx *c, unsigned *flags) {
+    *flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        slice o = c->argv[j];
+        if (slice_eq_ci(o, "NX"))
+            *flags |= EXP_NX;
+        else if (slice_eq_ci(o, "XX"))
+            *flags |= EXP_XX;
+        else if (slice_eq_ci(o, "GT"))
+            *flags |= EXP_GT;
+        else if (slice_eq_ci(o, "LT"))
+            *flags |= EXP_LT;
+        else {
+            reply_errorf(c, "ERR Unsupported option %.*s", (int)o.len, o.p);
+            return -1;
+        }
+    }
+    if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
+        reply_error(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return -1;
+    }
+    if ((*flags & EXP_GT) && (*flags & EXP_LT)) {
+        reply_error(c, "ERR GT and LT options at the same time are not compatible");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if the NX/XX/GT/LT conditions allow replacing current (0 = no TTL) by when. */
+static int expire_allowed(unsigned flags, int64_t current, long long when) {
+    if ((flags & EXP_NX) && current != 0) return 0;
+    if ((flags & EXP_XX) && current == 0) return 0;
+    if ((flags & EXP_GT) && (current == 0 || when <= current)) return 0;
+    if ((flags & EXP_LT) && current != 0 && when >= current) return 0;
+    return 1;
+}
+
+static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
+    unsigned flags;
+    long long when;
+    if (parse_expire_flags(c, &flags) < 0) return;
+    if (arg_ll(c, c->argv[2], &when) < 0) return;
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+            ks_reply_expire_error(c);
+            return;
+        }
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) {
+        ks_reply_expire_error(c);
+        return;
+    }
+    when += basetime;
+    dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
+    if (!e || !expire_allowed(flags, e->expire_ms, when)) {
+        reply_int(c, 0);
+        return;
+    }
+    if (when <= c->now_ms) {
+        db_delete_entry(c->db, e);
+    } else {
+        db_set_expire(c->db, e, when);
+    }
+    db_touch(c->db, c->argv[1]);
+    reply_int(c, 1);
+}
+
+static void cmd_expire(cmd_ctx *c) {
+    expire_generic(c, c->now_ms, 1);
+}
+static void cmd_pexpire(cmd_ctx *c) {
+    expire_generic(c, c->now_ms, 0);
+}
+static void cmd_expireat(cmd_ctx *c) {
+    expire_generic(c, 0, 1);
+}
+static void cmd_pexpireat(cmd_ctx *c) {
+    expire_generic(c, 0, 0);
+}
+
+/* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL. */
+static void ttl_generic(cmd_ctx *c, int ms, int absolute) {
+    dbentry *e = db_lookup(c->db, c->argv[1], c->now_ms, DB_LOOKUP_NOTOUCH);
+    if (!e) {
+        reply_int(c, -2);
+        return;
+    }
+    if (e->expire_ms == 0) {
+        reply_int(c, -1);
+        return;
+    }
+    long long ttl = absolute ? e->expire_ms : e->expire_ms - c->now_ms;
+    if (ttl < 0) ttl = 0;
+    reply_int(c, ms ? ttl : (ttl + 500) / 1000);
+}
+
+static void cmd_ttl(cmd_ctx *c) {
+    ttl_generic(c, 0, 0);
+}
+static void cmd_pttl(cmd_ctx *c) {
+    ttl_generic(c, 1, 0);
+}
+static void cmd_expiretime(cmd_ctx *c) {
+    ttl_generic(c, 0, 1);
+}
+static void cmd_pexpiretime(cmd_ctx *c) {
+    ttl_generic(c, 1, 1);
+}
+
+static void cmd_persist(cmd_ctx *c) {
+    dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
+    if (!e || e->expire_ms == 0) {
+        reply_int(c, 0);
+        return;
+    }
+    db_set_expire(c->db, e, 0);
+    db_touch(c->db, c->argv[1]);
+    reply_int(c, 1);
+}
+
+#define EXPIRE_SYNTAX(t) "key " t " [NX | XX | GT | LT]"
 
 const cmd_spec cmd_family_ttl[] = {
+    {"expire", cmd_expire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "1.0.0", "O(1)",
+     "Sets the expiration time of a key in seconds.", EXPIRE_SYNTAX("seconds"), NULL,
+     "@keyspace @write @fast"},
+    {"pexpire", cmd_pexpire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "2.6.0", "O(1)",
+     "Sets the expiration time of a key in milliseconds.", EXPIRE_SYNTAX("milliseconds"), NULL,
+     "@keyspace @write @fast"},
+    {"expireat", cmd_expireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "1.2.0", "O(1)",
+     "Sets the expiration time of a key to a Unix timestamp.", EXPIRE_SYNTAX("unix-time-seconds"),
+     NULL, "@keyspace @write @fast"},
+    {"pexpireat", cmd_pexpireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "2.6.0", "O(1)",
+     "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+     EXPIRE_SYNTAX("unix-time-milliseconds"), NULL, "@keyspace @write @fast"},
+    {"ttl", cmd_ttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "1.0.0", "O(1)",
+     "Returns the expiration time in seconds of a key.", "key", NULL, "@keyspace @read @fast"},
+    {"pttl", cmd_pttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "2.6.0", "O(1)",
+     "Returns the expiration time in milliseconds of a key.", "key", NULL, "@keyspace @read @fast"},
+    {"expiretime", cmd_expiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "7.0.0", "O(1)",
+     "Returns the expiration time of a key as a Unix timestamp.", "key", NULL,
+     "@keyspace @read @fast"},
+    {"pexpiretime", cmd_pexpiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "7.0.0",
+     "O(1)", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key", NULL,
+     "@keyspace @read @fast"},
+    {"persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "2.2.0", "O(1)",
+     "Removes the expiration time of a key.", "key", NULL, "@keyspace @write @fast"},
     {0},
 };

@@ -1,41 +1,498 @@
-/* db: TEMPORARY minimal keyspace (databases exist, hold no keys) so that the server links
- * and the connection layer can be tested. Replaced wholesale by the keyspace branch. */
+/* db: the keyspace. An array of databases, each a dict of dbentry (key bytes embedded in
+ * the entry) plus an expire_index of the entries that have a deadline.
+ *
+ *     dbs[id] ── keys: dict ──▶ dbentry{ node | val ──▶ obj | expire_ms | exp | key }
+ *             └─ expires: heap of &dbentry.exp, earliest first
+ *
+ * Invariants:
+ *   - an entry is in `expires` iff its filing deadline is not EXPIRE_NONE, where the
+ *     filing deadline is the earlier of expire_ms and, for a hash, its next field deadline;
+ *   - keys_with_ttl and expire_sum count exactly the entries with expire_ms != 0.
+ *
+ * Expiry happens in two places, with the same effect (hooks, expired_keys, free):
+ *   - lazily in db_find, when a command touches a key past its deadline;
+ *   - actively in db_active_expire, which drains each database's heap in deadline order
+ *     within a time budget.
+ * db/ never reads the clock: every entry point that needs "now" takes now_ms. The latest
+ * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
 #include "db/db.h"
 
+#include "types/hash.h"
+#include "util/clock.h"
 #include "util/mem.h"
+#include "util/rand.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <string.h>
 
 db_stats db_stat;
-db_hooks db_hook;
+const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+int db_hook_count;
+
+void db_hooks_add(const db_hooks *hooks) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i] == hooks) return;
+    assert(db_hook_count < DB_MAX_HOOKS);
+    db_hook_sets[db_hook_count++] = hooks;
+}
 
 static db *dbs;
 static int ndbs;
+static int64_t last_now_ms; /* latest time the keyspace was given */
+static int next_expire_db;  /* round-robin start of the active cycle */
+
+#define ENTRY_OF_ITEM(it) ((dbentry *)((char *)(it)-offsetof(dbentry, exp)))
+/* Cap on the due owners counted for INFO's backlog figure. */
+#define BACKLOG_COUNT_CAP 10000
+
+static void key_of(const dict_node *node, const char **key, size_t *len) {
+    const dbentry *e = (const dbentry *)node;
+    *key = e->key;
+    *len = e->klen;
+}
+
+static const dict_type keys_type = {key_of};
+
+static void note_time(int64_t now_ms) {
+    last_now_ms = now_ms;
+}
+
+static uint32_t lru_now(void) {
+    return (uint32_t)(last_now_ms / 1000);
+}
+
+static void db_init_one(db *d, int id) {
+    memset(d, 0, sizeof(*d));
+    d->id = id;
+    dict_init(&d->keys, &keys_type);
+    expire_index_init(&d->expires);
+}
+
+/* The deadline an entry is filed under: its key TTL or its hash's next field deadline,
+ * whichever comes first. */
+static int64_t filing_deadline(const dbentry *e) {
+    int64_t when = e->expire_ms;
+    if (e->val->type == OBJ_HASH) {
+        int64_t f = hash_next_deadline((const hash *)e->val);
+        if (f != EXPIRE_NONE && (when == EXPIRE_NONE || f < when)) when = f;
+    }
+    return when;
+}
+
+/* Keeps d->subexpiry (hashes with field TTLs, INFO keyspace) in step with the value of e:
+ * OBJF_SUBEXPIRY on the value records whether it is counted. counted = 0 uncounts. */
+static void count_subexpiry(db *d, obj *val, int counted) {
+    int was = (val->flags & OBJF_SUBEXPIRY) != 0;
+    if (counted == was) return;
+    if (counted) {
+        val->flags |= OBJF_SUBEXPIRY;
+        d->subexpiry++;
+    } else {
+        val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
+        d->subexpiry--;
+    }
+}
+
+static int has_field_ttls(const obj *val) {
+    return val->type == OBJ_HASH && hash_ttl_count((const hash *)val) > 0;
+}
+
+/* Frees an entry that is no longer linked anywhere. */
+static void free_entry(dbentry *e) {
+    obj_free(e->val);
+    mem_free(e);
+}
+
+/* Removes the entry's TTL bookkeeping (counters and index). */
+static void forget_deadlines(db *d, dbentry *e) {
+    if (e->expire_ms != 0) {
+        d->keys_with_ttl--;
+        d->expire_sum -= (long double)e->expire_ms;
+        e->expire_ms = 0;
+    }
+    expire_index_set(&d->expires, &e->exp, EXPIRE_NONE);
+    count_subexpiry(d, e->val, 0);
+}
+
+/* Unlinks an entry from its database (dict and index); the caller frees it. */
+static void unlink_entry(db *d, dbentry *e) {
+    dict_unlink(&d->keys, &e->node);
+    forget_deadlines(d, e);
+}
+
+/* Deletes an entry because its TTL passed: hooks, statistics, free. */
+static void expire_entry(db *d, dbentry *e) {
+    unlink_entry(d, e);
+    db_stat.expired_keys++;
+    DB_HOOK(key_expired, d, e->key, e->klen);
+    DB_HOOK(key_touched, d, e->key, e->klen);
+    free_entry(e);
+}
 
 void db_init_all(int n) {
-    ndbs = n;
+    if (dbs) db_free_all();
+    assert(n > 0);
     dbs = mem_calloc((size_t)n, sizeof(db));
-    for (int i = 0; i < n; i++) dbs[i].id = i;
+    ndbs = n;
+    for (int i = 0; i < n; i++)
+        db_init_one(&dbs[i], i);
+    next_expire_db = 0;
+}
+
+static void free_node(dict_node *node, void *ctx) {
+    (void)ctx;
+    free_entry((dbentry *)node);
 }
 
 void db_free_all(void) {
+    for (int i = 0; i < ndbs; i++) {
+        dict_clear(&dbs[i].keys, free_node, NULL);
+        dict_deinit(&dbs[i].keys);
+        expire_index_deinit(&dbs[i].expires);
+    }
     mem_free(dbs);
     dbs = NULL;
     ndbs = 0;
 }
 
-int db_count(void) { return ndbs; }
-db *db_get(int id) { return &dbs[id]; }
-size_t db_size(const db *d) {
-    (void)d;
-    return 0;
+int db_count(void) {
+    return ndbs;
 }
-void db_flush(db *d) { (void)d; }
-int db_active_expire(int64_t now_ms, int64_t budget_us) {
-    (void)now_ms;
-    (void)budget_us;
-    return 0;
-}
-void db_rehash(int64_t budget_us) { (void)budget_us; }
-void db_info_keyspace(buf *b) { (void)b; }
 
-/* Until util/dict.c lands. */
-__attribute__((weak)) void dict_set_seed(uint64_t seed) { (void)seed; }
+db *db_get(int id) {
+    assert(id >= 0 && id < ndbs);
+    return &dbs[id];
+}
+
+/* Field names reaped from one hash, packed as [size_t len][bytes]... for the hook. */
+typedef struct reaped_fields {
+    buf names;
+    size_t n;
+} reaped_fields;
+
+static void note_reaped(const char *f, size_t flen, void *ctx) {
+    reaped_fields *r = ctx;
+    buf_append(&r->names, &flen, sizeof(flen));
+    buf_append(&r->names, f, flen);
+    r->n++;
+}
+
+/* 1 if some registered hook set wants reaped field names. */
+static int fields_hooked(void) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i]->fields_expired) return 1;
+    return 0;
+}
+
+/* Hands the reaped names to the fields_expired hooks as one slice array. */
+static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
+    slice *fields = mem_alloc(r->n * sizeof(*fields));
+    size_t off = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t len;
+        memcpy(&len, r->names.data + off, sizeof(len));
+        fields[i] = (slice){r->names.data + off + sizeof(len), len};
+        off += sizeof(len) + len;
+    }
+    DB_HOOK(fields_expired, d, e->key, e->klen, fields, r->n);
+    mem_free(fields);
+}
+
+/* Reaps up to max due fields of the hash in e (deadline order), reporting them through
+ * the fields_expired hooks and counting expired_subkeys. A hash left empty is deleted (a
+ * key deletion: key_touched, no expired_keys) and 1 is returned; otherwise the entry is
+ * re-filed under its next deadline and 0 is returned. *n_out (may be NULL) gets the count. */
+static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *n_out) {
+    hash *h = (hash *)e->val;
+    reaped_fields r = {.n = 0};
+    int report = fields_hooked();
+    if (report) buf_init(&r.names);
+    size_t n = hash_reap(h, now_ms, max, report ? note_reaped : NULL, &r);
+    if (n_out) *n_out = n;
+    db_stat.expired_subkeys += (long long)n;
+    if (n > 0 && report) report_reaped(d, e, &r);
+    if (report) buf_deinit(&r.names);
+    if (n > 0) DB_HOOK(key_touched, d, e->key, e->klen);
+    if (hash_stored(h) == 0) {
+        db_delete_entry(d, e);
+        return 1;
+    }
+    db_refile(d, e);
+    return 0;
+}
+
+static int reap_fields(db *d, dbentry *e, int64_t now_ms, size_t max) {
+    return reap_fields_n(d, e, now_ms, max, NULL);
+}
+
+/* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
+static dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
+    note_time(now_ms);
+    if (!e) return NULL;
+    if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
+        expire_entry(d, e);
+        return NULL;
+    }
+    if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms) {
+        /* Every due field goes at once, so no reader ever sees one. */
+        if (reap_fields(d, e, now_ms, SIZE_MAX)) return NULL;
+    }
+    return e;
+}
+
+dbentry *db_find(db *d, slice key, int64_t now_ms) {
+    return check_live(d, (dbentry *)dict_find(&d->keys, key.p, key.len), now_ms);
+}
+
+dbentry *db_find_h(db *d, slice key, uint64_t khash, int64_t now_ms) {
+    return check_live(d, (dbentry *)dict_find_h(&d->keys, key.p, key.len, khash), now_ms);
+}
+
+dbentry *db_find_raw(db *d, slice key) {
+    return (dbentry *)dict_find(&d->keys, key.p, key.len);
+}
+
+int db_is_expired(db *d, slice key, int64_t now_ms) {
+    dbentry *e = db_find_raw(d, key);
+    return e && e->expire_ms != 0 && e->expire_ms <= now_ms;
+}
+
+dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags) {
+    dbentry *e = db_find(d, key, now_ms);
+    if (!(flags & DB_LOOKUP_NOSTATS)) {
+        if (e)
+            db_stat.keyspace_hits++;
+        else
+            db_stat.keyspace_misses++;
+    }
+    if (e && !(flags & DB_LOOKUP_NOTOUCH)) e->val->lru = (uint32_t)(now_ms / 1000);
+    return e;
+}
+
+dbentry *db_lookup_read(db *d, slice key, int64_t now_ms) {
+    return db_lookup(d, key, now_ms, 0);
+}
+
+/* Allocates an entry for key holding val (not yet linked). */
+static dbentry *new_entry(slice key, obj *val) {
+    assert(key.len <= UINT32_MAX);
+    dbentry *e = mem_alloc(sizeof(dbentry) + key.len);
+    e->node.next = NULL;
+    e->val = val;
+    e->expire_ms = 0;
+    e->exp.when = EXPIRE_NONE;
+    e->exp.slot = 0;
+    e->klen = (uint32_t)key.len;
+    if (key.len) memcpy(e->key, key.p, key.len);
+    if (val->lru == 0) val->lru = lru_now();
+    return e;
+}
+
+/* Files a new entry whose value may carry field deadlines. */
+static void file_new(db *d, dbentry *e) {
+    int64_t when = filing_deadline(e);
+    if (when != EXPIRE_NONE) expire_index_set(&d->expires, &e->exp, when);
+    /* A copied value may carry its original's flag: count it afresh here. */
+    e->val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
+    count_subexpiry(d, e->val, has_field_ttls(e->val));
+}
+
+dbentry *db_add(db *d, slice key, obj *val) {
+    dbentry *e = new_entry(key, val);
+    dict_add(&d->keys, &e->node);
+    file_new(d, e);
+    return e;
+}
+
+dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
+    dbentry *e = new_entry(key, val);
+    dict_add_h(&d->keys, &e->node, khash);
+    file_new(d, e);
+    return e;
+}
+
+void db_replace_value(db *d, dbentry *e, obj *val) {
+    obj *old = e->val;
+    if (val == old) return;
+    if (val->lru == 0) val->lru = lru_now();
+    int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
+    e->val = val;
+    val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
+    count_subexpiry(d, old, 0);
+    obj_free(old);
+    if (refile) db_refile(d, e);
+}
+
+dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
+    dbentry *e = db_find_raw(d, key);
+    if (!e) return db_add(d, key, val);
+    db_replace_value(d, e, val);
+    if (!keep_ttl && e->expire_ms != 0) db_set_expire(d, e, 0);
+    return e;
+}
+
+void db_delete_entry(db *d, dbentry *e) {
+    unlink_entry(d, e);
+    free_entry(e);
+}
+
+int db_delete(db *d, slice key, int64_t now_ms) {
+    dbentry *e = db_find(d, key, now_ms);
+    if (!e) return 0;
+    db_delete_entry(d, e);
+    return 1;
+}
+
+obj *db_take_value(db *d, dbentry *e) {
+    obj *val = e->val;
+    unlink_entry(d, e);
+    mem_free(e);
+    return val;
+}
+
+void db_set_expire(db *d, dbentry *e, int64_t when_ms) {
+    if (e->expire_ms != 0) {
+        d->keys_with_ttl--;
+        d->expire_sum -= (long double)e->expire_ms;
+    }
+    e->expire_ms = when_ms;
+    if (when_ms != 0) {
+        d->keys_with_ttl++;
+        d->expire_sum += (long double)when_ms;
+    }
+    db_refile(d, e);
+}
+
+void db_refile(db *d, dbentry *e) {
+    expire_index_set(&d->expires, &e->exp, filing_deadline(e));
+    count_subexpiry(d, e->val, has_field_ttls(e->val));
+}
+
+void db_touch(db *d, slice key) {
+    db_stat.dirty++;
+    DB_HOOK(key_touched, d, key.p, key.len);
+}
+
+size_t db_size(const db *d) {
+    return dict_size(&d->keys);
+}
+
+void db_flush(db *d) {
+    DB_HOOK(db_replaced, d, NULL);
+    dict_clear(&d->keys, free_node, NULL);
+    expire_index_deinit(&d->expires);
+    d->keys_with_ttl = 0;
+    d->expire_sum = 0;
+    d->subexpiry = 0;
+}
+
+void db_swap(db *a, db *b) {
+    if (a == b) return;
+    DB_HOOK(db_replaced, a, b);
+    DB_HOOK(db_replaced, b, a);
+    db tmp = *a;
+    *a = *b;
+    *b = tmp;
+    /* The ids stay with the slots: sessions keep their database number. */
+    b->id = a->id;
+    a->id = tmp.id;
+}
+
+struct scan_ctx {
+    void (*fn)(dbentry *e, void *ctx);
+    void *ctx;
+};
+
+static void scan_node(dict_node *node, void *arg) {
+    struct scan_ctx *sc = arg;
+    sc->fn((dbentry *)node, sc->ctx);
+}
+
+uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx) {
+    struct scan_ctx sc = {fn, ctx};
+    return dict_scan(&d->keys, cursor, scan_node, &sc);
+}
+
+dbentry *db_random(db *d, int64_t now_ms) {
+    for (;;) {
+        dbentry *e = (dbentry *)dict_random(&d->keys, rand_u64);
+        if (!e) return NULL;
+        /* An expired pick is reaped (shrinking the table), so this loop ends. */
+        if (check_live(d, e, now_ms)) return e;
+    }
+}
+
+/* The active cycle's callback: reaps what is due of one owner. */
+static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, size_t *work,
+                          void *ctx) {
+    db *d = ctx;
+    dbentry *e = ENTRY_OF_ITEM(item);
+    if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
+        expire_entry(d, e);
+        (*work)++;
+        return EXPIRE_NONE;
+    }
+    if (e->val->type == OBJ_HASH) {
+        /* At most work_limit fields per pop: the cycle re-files a hash still due and
+         * checks its budget, so a huge hash drains over several slices. */
+        size_t n = 0;
+        int gone = reap_fields_n(d, e, now_ms, work_limit, &n);
+        *work += n;
+        if (gone) return EXPIRE_NONE;
+    }
+    int64_t next = filing_deadline(e);
+    if (next == EXPIRE_NONE) expire_index_set(&d->expires, item, EXPIRE_NONE);
+    return next;
+}
+
+int db_active_expire(int64_t now_ms, int64_t budget_us) {
+    note_time(now_ms);
+    int backlog = 0;
+    long long due = 0;
+    /* The monotonic clock only measures the budget; deadlines are compared with now_ms. */
+    int64_t start = clock_mono_us();
+    for (int i = 0; i < ndbs; i++) {
+        db *d = &dbs[(next_expire_db + i) % ndbs];
+        /* Each database gets what is left of the budget; expire_cycle returns at once when
+         * nothing is due, so an idle database costs a heap peek. */
+        int64_t left = budget_us - (clock_mono_us() - start);
+        if (left < 1) left = 1;
+        if (expire_cycle(&d->expires, now_ms, left, reap_owner, d)) {
+            backlog = 1;
+            due += (long long)expire_index_count_due(&d->expires, now_ms, BACKLOG_COUNT_CAP);
+            /* Start with this database next time, so none is starved. */
+            next_expire_db = (next_expire_db + i) % ndbs;
+            break;
+        }
+    }
+    db_stat.expire_cycle_backlog = due;
+    return backlog;
+}
+
+void db_rehash(int64_t budget_us) {
+    for (int i = 0; i < ndbs; i++) {
+        dict_maybe_shrink(&dbs[i].keys);
+        dict_rehash_for(&dbs[i].keys, budget_us / ndbs > 0 ? budget_us / ndbs : 1);
+    }
+}
+
+void db_info_keyspace(buf *b) {
+    for (int i = 0; i < ndbs; i++) {
+        db *d = &dbs[i];
+        size_t keys = db_size(d);
+        if (keys == 0) continue;
+        long long avg = 0;
+        if (d->keys_with_ttl > 0) {
+            long double mean = d->expire_sum / (long double)d->keys_with_ttl;
+            avg = (long long)(mean - (long double)last_now_ms);
+            if (avg < 0) avg = 0;
+        }
+        buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld,subexpiry=%zu\r\n", i, keys,
+                   d->keys_with_ttl, avg, d->subexpiry);
+    }
+}
+
+size_t db_entry_memory(const dbentry *e) {
+    return mem_usable(e) + obj_memory(e->val);
+}

@@ -15,22 +15,22 @@
 #ifndef MAYFLY_DB_DB_H
 #define MAYFLY_DB_DB_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "expire/expire.h"
 #include "types/object.h"
 #include "util/buf.h"
 #include "util/dict.h"
 #include "util/slice.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef struct dbentry {
-    dict_node node;     /* link in db->keys; must be first */
-    obj *val;           /* owned value */
-    int64_t expire_ms;  /* key TTL deadline in Unix ms, 0 = none */
-    expire_item exp;    /* filed under min(expire_ms, hash's next field deadline) */
-    uint32_t klen;      /* key length */
-    char key[];         /* key bytes (not NUL-terminated) */
+    dict_node node;    /* link in db->keys; must be first */
+    obj *val;          /* owned value */
+    int64_t expire_ms; /* key TTL deadline in Unix ms, 0 = none */
+    expire_item exp;   /* filed under min(expire_ms, hash's next field deadline) */
+    uint32_t klen;     /* key length */
+    char key[];        /* key bytes (not NUL-terminated) */
 } dbentry;
 
 typedef struct db {
@@ -38,21 +38,23 @@ typedef struct db {
     dict keys;              /* dbentry by key */
     expire_index expires;   /* owners with a deadline */
     size_t keys_with_ttl;   /* entries with expire_ms != 0 (INFO keyspace expires=) */
-    long long avg_ttl;      /* estimate for INFO keyspace avg_ttl= */
+    long double expire_sum; /* sum of expire_ms over those entries (INFO avg_ttl=) */
+    size_t subexpiry;       /* hashes with field TTLs (INFO keyspace subexpiry=) */
 } db;
 
 /* Counters shown by INFO stats. */
 typedef struct db_stats {
-    long long expired_keys;     /* keys deleted because their TTL passed */
-    long long expired_subkeys;  /* hash fields deleted because their TTL passed */
+    long long expired_keys;    /* keys deleted because their TTL passed */
+    long long expired_subkeys; /* hash fields deleted because their TTL passed */
     long long keyspace_hits, keyspace_misses;
     long long expire_cycle_backlog; /* due owners left by the last active slice */
-    long long dirty;            /* changes since the last save (for persistence) */
+    long long dirty;                /* changes since the last save (for persistence) */
 } db_stats;
 extern db_stats db_stat;
 
-/* Hooks the upper layers install (all may be NULL). Called for every change, so WATCH,
- * keyspace notifications and the append-only log hear about lazy and active expiry too. */
+/* Hooks the upper layers register (any member may be NULL). Several sets can be registered
+ * (WATCH, keyspace notifications, the append-only log); each event calls every set, in
+ * registration order, so all of them hear about lazy and active expiry too. */
 typedef struct db_hooks {
     /* A key was written, deleted or expired (WATCH). */
     void (*key_touched)(db *d, const char *key, size_t klen);
@@ -60,8 +62,20 @@ typedef struct db_hooks {
     void (*key_expired)(db *d, const char *key, size_t klen);
     /* Fields of a hash expired (one call per hash per reap, names in fields[0..n)). */
     void (*fields_expired)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
+    /* d's keys are about to be dropped (FLUSHDB/FLUSHALL: with == NULL) or exchanged with
+     * those of `with` (SWAPDB, called once per side). Called before the change (WATCH). */
+    void (*db_replaced)(db *d, db *with);
 } db_hooks;
-extern db_hooks db_hook;
+
+#define DB_MAX_HOOKS 8
+/* Registers a set of hooks; hooks must stay valid for the life of the process (static).
+ * Registering the same set twice has no effect. */
+void db_hooks_add(const db_hooks *hooks);
+/* The registered sets (for db.c's DB_HOOK macro). */
+extern const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+extern int db_hook_count;
+/* Calls member `fn` of every registered set that has it. */
+#define DB_HOOK(fn, ...)                                                                               do {                                                                                                   for (int hk_ = 0; hk_ < db_hook_count; hk_++)                                                          if (db_hook_sets[hk_]->fn) db_hook_sets[hk_]->fn(__VA_ARGS__);                             } while (0)
 
 /* Creates n databases (databases directive); call once at start-up. */
 void db_init_all(int n);
@@ -72,18 +86,32 @@ int db_count(void);
 /* Database id (0 <= id < db_count()). */
 db *db_get(int id);
 
-/* Finds key, applying lazy expiry at now_ms; NULL if absent or expired. */
+/* Finds key, applying lazy expiry at now_ms; NULL if absent or expired. No statistics,
+ * no access time (the write path: Redis's lookupKeyWrite). */
 dbentry *db_find(db *d, slice key, int64_t now_ms);
-/* db_find plus the hit/miss statistics and the access time (read commands). */
+/* db_find with the key's hash already computed by dict_hash (find-then-add paths). */
+dbentry *db_find_h(db *d, slice key, uint64_t hash, int64_t now_ms);
+/* Finds key without applying expiry (WATCH bookkeeping, tests). */
+dbentry *db_find_raw(db *d, slice key);
+/* 1 if key exists with a key TTL at or before now_ms (Redis's keyIsExpired). */
+int db_is_expired(db *d, slice key, int64_t now_ms);
+
+#define DB_LOOKUP_NOTOUCH 1u /* leave the access time alone (TTL, TYPE, OBJECT...) */
+#define DB_LOOKUP_NOSTATS 2u /* do not count a keyspace hit or miss */
+/* The read path: db_find plus keyspace_hits/misses and the access time, as flags allow. */
+dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags);
+/* db_lookup(d, key, now_ms, 0) (read commands). */
 dbentry *db_lookup_read(db *d, slice key, int64_t now_ms);
 /* Adds key (which must be absent) with value val; takes ownership of val. */
 dbentry *db_add(db *d, slice key, obj *val);
+/* db_add with the key's hash already computed by dict_hash. */
+dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val);
 /* Replaces the value of an existing entry (frees the old one); keeps the TTL. */
 void db_replace_value(db *d, dbentry *e, obj *val);
 /* Sets key to val (taking ownership), adding or replacing; clears the TTL unless
  * keep_ttl. Returns the entry. */
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl);
-/* Deletes key; returns 1 if it existed. */
+/* Deletes key (an expired key counts as absent and is reaped); returns 1 if it existed. */
 int db_delete(db *d, slice key, int64_t now_ms);
 /* Deletes an entry found by db_find (frees it). */
 void db_delete_entry(db *d, dbentry *e);
@@ -96,7 +124,7 @@ void db_set_expire(db *d, dbentry *e, int64_t when_ms);
  * sets, clears or removes field TTLs). Deletes nothing. */
 void db_refile(db *d, dbentry *e);
 
-/* Records a write to key: WATCH invalidation and the dirty counter. */
+/* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
 
 /* Number of keys (expired-but-unreaped keys may be counted until reaped, as Redis). */
@@ -106,7 +134,9 @@ void db_flush(db *d);
 /* Swaps the contents of two databases (SWAPDB). */
 void db_swap(db *a, db *b);
 
-/* SCAN step: calls fn for the keys of one cursor step; returns the next cursor. */
+/* SCAN step: calls fn for the keys of one cursor step; returns the next cursor. fn must
+ * not add or delete keys (collect them, then check each with db_find). Expired keys not
+ * yet reaped are visited too. */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx);
 /* A random live key, or NULL if the database is empty. */
 dbentry *db_random(db *d, int64_t now_ms);
@@ -116,9 +146,15 @@ int db_active_expire(int64_t now_ms, int64_t budget_us);
 /* Incremental rehash work for about budget_us (cron). */
 void db_rehash(int64_t budget_us);
 
-/* Writes the INFO keyspace lines ("db0:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n"). */
+/* Writes the INFO keyspace lines (the caller writes "# Keyspace\r\n"): one
+ * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database. avg_ttl
+ * is measured from the latest now_ms the keyspace was given. */
 void db_info_keyspace(buf *b);
+/* Estimated bytes used by an entry: key, entry header and value (MEMORY USAGE). */
+size_t db_entry_memory(const dbentry *e);
 
-static inline slice dbentry_key(const dbentry *e) { return (slice){e->key, e->klen}; }
+static inline slice dbentry_key(const dbentry *e) {
+    return (slice){e->key, e->klen};
+}
 
 #endif

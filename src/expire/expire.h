@@ -39,7 +39,9 @@ void expire_index_set(expire_index *ix, expire_item *item, int64_t when);
 static inline expire_item *expire_index_peek(const expire_index *ix) {
     return ix->len ? ix->heap[0] : NULL;
 }
-static inline size_t expire_index_size(const expire_index *ix) { return ix->len; }
+static inline size_t expire_index_size(const expire_index *ix) {
+    return ix->len;
+}
 
 /* Called by the cycle for a due item; returns the owner's new deadline (> now_ms,
  * re-filed by the cycle), or EXPIRE_NONE if the owner is gone (the callback must
@@ -51,7 +53,10 @@ typedef int64_t (*expire_reap_fn)(expire_item *item, int64_t now_ms, size_t work
 
 /* Pops and reaps due owners of ix until none is due or budget_us (monotonic
  * microseconds) has passed. Returns 1 if due owners remain (a backlog). */
-int expire_cycle(expire_index *ix, int64_t now_ms, int64_t budget_us, expire_reap_fn fn,
-                 void *ctx);
+int expire_cycle(expire_index *ix, int64_t now_ms, int64_t budget_us, expire_reap_fn fn, void *ctx);
+
+/* Number of items due at now_ms, counting at most cap of them (cost O(min(due, cap))).
+ * Used for the INFO backlog figure. */
+size_t expire_index_count_due(const expire_index *ix, int64_t now_ms, size_t cap);
 
 #endif

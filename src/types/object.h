@@ -23,11 +23,15 @@ enum obj_enc {
     ENC_HASHTABLE = 5,  /* hash: hash table */
 };
 
+/* obj.flags */
+#define OBJF_SHARED 1    /* reported as shared by OBJECT REFCOUNT (Redis's shared integers) */
+#define OBJF_SUBEXPIRY 2 /* a hash counted in its database's subexpiry (db/ bookkeeping) */
+
 typedef struct obj {
-    uint8_t type;  /* enum obj_type */
-    uint8_t enc;   /* enum obj_enc */
-    uint16_t pad;  /* reserved */
-    uint32_t lru;  /* seconds clock of last access, for OBJECT IDLETIME and eviction */
+    uint8_t type;   /* enum obj_type */
+    uint8_t enc;    /* enum obj_enc */
+    uint16_t flags; /* OBJF_* */
+    uint32_t lru;   /* seconds clock of last access, for OBJECT IDLETIME and eviction */
 } obj;
 
 /* Frees a value of any type (NULL does nothing). */

@@ -32,10 +32,10 @@ typedef struct dict_type {
 
 typedef struct dict {
     const dict_type *type;
-    dict_node **table[2]; /* table[1] is non-NULL only during a rehash */
-    uint64_t size_exp[2]; /* log2 of bucket counts; table size is 1 << size_exp */
-    size_t used[2];       /* entries in each table */
-    int64_t rehash_idx;   /* next bucket of table[0] to move, -1 when not rehashing */
+    dict_node **table[2];  /* table[1] is non-NULL only during a rehash */
+    uint64_t size_exp[2];  /* log2 of bucket counts; table size is 1 << size_exp */
+    size_t used[2];        /* entries in each table */
+    int64_t rehash_idx;    /* next bucket of table[0] to move, -1 when not rehashing */
     unsigned pause_rehash; /* > 0 while a safe iterator or scan callback runs */
 } dict;
 
@@ -53,7 +53,9 @@ void dict_deinit(dict *d);
 void dict_clear(dict *d, void (*free_fn)(dict_node *, void *), void *ctx);
 
 /* Number of entries. */
-static inline size_t dict_size(const dict *d) { return d->used[0] + d->used[1]; }
+static inline size_t dict_size(const dict *d) {
+    return d->used[0] + d->used[1];
+}
 
 /* Finds the entry with this key, or NULL. */
 dict_node *dict_find(dict *d, const char *key, size_t len);
@@ -67,7 +69,9 @@ dict_node *dict_remove(dict *d, const char *key, size_t len);
 /* Unlinks this exact node (it must be in the dict); it is not freed. */
 void dict_unlink(dict *d, dict_node *node);
 /* Replaces the linked node old with new_node (same key); old is not freed. Used when an
- * entry is reallocated. */
+ * entry is reallocated: new_node must carry old's dict_node (a copy, so new_node->next ==
+ * old->next). old is only compared, never read, so it may already have been freed by
+ * mem_realloc. */
 void dict_replace_node(dict *d, dict_node *old, dict_node *new_node);
 
 /* Moves up to n buckets of an ongoing rehash (also called implicitly by operations).
@@ -75,19 +79,23 @@ void dict_replace_node(dict *d, dict_node *old, dict_node *new_node);
 int dict_rehash_step(dict *d, int n);
 /* Rehashes for about budget_us microseconds (for the server's cron); returns 1 if more. */
 int dict_rehash_for(dict *d, int64_t budget_us);
-/* Shrinks the table if it is much larger than needed (starts an incremental rehash). */
+/* Shrinks the table if it is much larger than needed (starts an incremental rehash).
+ * Does nothing while rehashing or paused; dict_remove and dict_unlink call it. */
 void dict_maybe_shrink(dict *d);
 
-/* Calls fn(node, ctx) for the entries of one or more buckets of the cursor and returns
- * the next cursor (0 when the iteration is complete). fn must not add or remove entries.
- * Emits entries from roughly count buckets' worth of work. */
+/* Calls fn(node, ctx) for the entries of the cursor's bucket (during a rehash: the bucket
+ * of the smaller table and every bucket of the larger table folding onto it) and returns
+ * the next cursor (0 when the iteration is complete). Start with cursor 0. fn must not
+ * add or remove entries; the dict may change freely between calls. One call visits one
+ * bucket even if it is empty: SCAN COUNT loops over calls with its own bound. */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(dict_node *, void *), void *ctx);
 
 /* Returns a random entry, or NULL if empty (uniform enough for RANDOMKEY/HRANDFIELD). */
 dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void));
 
 /* Plain iteration; the dict must not be modified while iterating except by
- * dict_iter_delete of the current entry. */
+ * dict_iter_delete of the current entry. Each entry is returned exactly once. The
+ * iterator pauses rehashing until dict_iter_deinit, which must be called. */
 typedef struct dict_iter {
     dict *d;
     int table;
@@ -97,6 +105,9 @@ typedef struct dict_iter {
 void dict_iter_init(dict_iter *it, dict *d);
 /* Returns the next entry or NULL at the end. */
 dict_node *dict_iter_next(dict_iter *it);
+/* Unlinks the entry last returned by dict_iter_next and returns it (the caller frees it).
+ * The table shrinks, if needed, at dict_iter_deinit. */
+dict_node *dict_iter_delete(dict_iter *it);
 void dict_iter_deinit(dict_iter *it);
 
 #endif

@@ -13,10 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#ifdef __linux__
 #include <sys/prctl.h>
-#endif
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -111,11 +109,8 @@ void it_start_server(it_server *s, const char *const *extra) {
         argv[n] = NULL;
         pid_t pid = fork();
         if (pid == 0) {
-#ifdef __linux__
-            /* A test program that crashes (an ASan abort) must not leave its server running:
-             * ctest would wait for the server, which holds the test's output pipe. */
+            /* The server dies with the test program, even if the test crashes. */
             prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
             execv(bin, (char *const *)argv);
             perror("execv");
             _exit(127);

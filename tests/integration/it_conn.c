@@ -202,8 +202,8 @@ TEST(big_value_100mb) {
 TEST(disconnect_mid_command) {
     for (int i = 0; i < 20; i++) {
         int fd = it_raw_connect();
-        const char *part = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc";
-        it_raw_send(fd, part, strlen(part));
+        const char *partial = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc";
+        it_raw_send(fd, partial, strlen(partial));
         close(fd);
     }
     redisContext *c = it_client();

@@ -1,0 +1,956 @@
+#!/usr/bin/env python3
+"""Mayfly vs Redis benchmark: throughput (redis-benchmark), memory probe, active-expiry probe.
+
+Public tools only: redis-benchmark (Debian redis-tools), redis-server (Debian) as the
+reference, and the Python 3 standard library (a tiny RESP client lives in resp.py).
+
+Both servers run on free loopback ports with `--save '' --appendonly no`. Workloads run in
+interleaved rounds (Mayfly, Redis, Mayfly, Redis, ...); the table shows medians and the
+ratio Mayfly/Redis. Mayfly-only commands (HSETEX, HPEXPIRE, HTTL) are skipped with a note
+when the server under test answers "unknown command" (e.g. when it is a Redis 7.0).
+
+    python3 bench/bench.py               # full run (~10-15 min)
+    python3 bench/bench.py --quick       # smoke test (~2 min)
+    python3 bench/bench.py --mayfly /usr/bin/redis-server --quick   # validate the harness
+See bench/README.md.
+"""
+
+import argparse
+import csv
+import io
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from resp import Client, RespError, UnknownCommand, encode, is_unknown_command, wait_ready  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VALUE = "0123456789abcdef"  # 16-byte value used everywhere
+SMALL_KEYS = 100_000  # -r for the "many small hashes" / SET / GET workloads
+BIG_FIELDS = 1_000_000  # -r for the "one big hash" workloads
+LONG_TTL_MS = 3_600_000  # TTL that never fires during a probe
+BENCH_TTL_MS = 600_000
+
+# Figures from a Redis 8 build (field TTL), bytes per field, used_memory delta / fields.
+REDIS8_REF = {"small_ttl": 48.5, "big_ttl": 90.0}
+TARGETS = {"small_ttl": 36.0, "big_ttl": 67.0}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# Server processes
+# --------------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _child_setup():
+    # Die with the harness even if it is SIGKILLed (Linux PR_SET_PDEATHSIG = 1).
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
+ALL_SERVERS = []  # every Server ever started; stopped in main()'s finally
+
+
+class Server:
+    """One server process on a free loopback port."""
+
+    def __init__(self, side, binary, workdir, extra_args=()):
+        self.side = side
+        self.binary = binary
+        self.workdir = workdir
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+        self.logpath = os.path.join(workdir, "%s.log" % side)
+        ALL_SERVERS.append(self)
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self):
+        last = None
+        for _ in range(3):  # a free port can be taken between probe and bind: retry
+            self.port = free_port()
+            argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no"] + self.extra_args
+            with open(self.logpath, "ab") as logf:
+                logf.write(("\n=== %s\n" % " ".join(shlex.quote(a) for a in argv)).encode())
+                logf.flush()
+                self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, cwd=self.workdir,
+                                             start_new_session=True, preexec_fn=_child_setup)
+            try:
+                wait_ready(self.port, timeout=15.0, proc=self.proc)
+                return self
+            except RuntimeError as e:
+                last = e
+                self.stop()
+        raise RuntimeError("%s (%s) failed to start: %s\n--- log tail:\n%s"
+                           % (self.side, self.binary, last, self.log_tail()))
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.logpath, "rb") as f:
+                return b"".join(f.readlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        try:
+            p.terminate()
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def client(self, timeout=60.0):
+        return Client(self.port, timeout=timeout)
+
+    def reset(self):
+        """Empty the dataset: FLUSHALL, or a fresh process if FLUSHALL is not supported."""
+        if not self.alive():
+            self.start()
+            return
+        try:
+            with self.client() as c:
+                c.call("FLUSHALL")
+        except (RespError, OSError, ConnectionError):
+            self.restart()
+
+    def rss_bytes(self):
+        with open("/proc/%d/statm" % self.pid) as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def mem(self):
+        """(used_memory from INFO memory or None, RSS from /proc/PID/statm)."""
+        with self.client() as c:
+            info = c.info("memory")
+        um = info.get("used_memory")
+        return (int(um) if um is not None and um.isdigit() else None), self.rss_bytes()
+
+
+# --------------------------------------------------------------------------------------
+# Data loading (pipelined, pre-encoded, cached)
+# --------------------------------------------------------------------------------------
+
+_ENC_CACHE = {}
+
+
+def rb_key(prefix, i):
+    """Key/field name as redis-benchmark expands __rand_int__ (12-digit zero padded)."""
+    return "%s%012d" % (prefix, i)
+
+
+def enc_cached(name, gen):
+    if name not in _ENC_CACHE:
+        _ENC_CACHE[name] = list(gen())
+    return _ENC_CACHE[name]
+
+
+def load(server, cmds, batch=1000):
+    with server.client(timeout=120.0) as c:
+        return c.pipeline(cmds, batch=batch)
+
+
+def preload_get(server, _n=SMALL_KEYS):
+    load(server, enc_cached("get", lambda: (encode("SET", rb_key("k:", i), VALUE) for i in range(_n))))
+
+
+def preload_hget(server, _n=SMALL_KEYS):
+    fields = []
+    for j in range(10):
+        fields += ["f%d" % j, VALUE]
+    load(server, enc_cached("hget", lambda: (encode("HSET", rb_key("hg:", i), *fields)
+                                             for i in range(_n))))
+
+
+def preload_hgetall(server):
+    fields = []
+    for j in range(10):
+        fields += ["f%d" % j, VALUE]
+    load(server, [encode("HSET", "hga", *fields)])
+
+
+def preload_hx(server, _n=SMALL_KEYS):
+    """100k small hashes with one field that has a TTL (for HPEXPIRE / HTTL)."""
+    load(server, enc_cached("hx", lambda: (encode("HSET", rb_key("hx:", i), "f", VALUE)
+                                           for i in range(_n))))
+    load(server, enc_cached("hx-ttl", lambda: (encode("HPEXPIRE", rb_key("hx:", i), LONG_TTL_MS,
+                                                      "FIELDS", 1, "f") for i in range(_n))))
+
+
+# --------------------------------------------------------------------------------------
+# Throughput (redis-benchmark)
+# --------------------------------------------------------------------------------------
+
+class Workload:
+    def __init__(self, name, mayfly, redis, r=None, preload=None, big=False, needs=(),
+                 baseline=None, note=""):
+        self.name = name
+        self.args = {"mayfly": mayfly, "redis": redis}  # redis=None: Mayfly-only row
+        self.r = r
+        self.preload = preload
+        self.big = big
+        self.needs = needs  # Mayfly-only commands: probe first, skip row if unknown
+        self.baseline = baseline  # for Mayfly-only rows: compare against this row's Mayfly
+        self.note = note
+
+
+def workloads():
+    hset_small = ["HSET", "hs:__rand_int__", "f", VALUE]
+    hset_big = ["HSET", "big", "f:__rand_int__", VALUE]
+    return [
+        Workload("PING", ["PING"], ["PING"]),
+        Workload("SET", ["SET", "k:__rand_int__", VALUE], ["SET", "k:__rand_int__", VALUE],
+                 r=SMALL_KEYS),
+        Workload("GET (hit)", ["GET", "k:__rand_int__"], ["GET", "k:__rand_int__"],
+                 r=SMALL_KEYS, preload=preload_get),
+        Workload("HSET small hashes", hset_small, hset_small, r=SMALL_KEYS),
+        Workload("HGET (hit)", ["HGET", "hg:__rand_int__", "f5"], ["HGET", "hg:__rand_int__", "f5"],
+                 r=SMALL_KEYS, preload=preload_hget),
+        Workload("HGETALL 10 fields", ["HGETALL", "hga"], ["HGETALL", "hga"],
+                 preload=preload_hgetall),
+        Workload("HSET one big hash", hset_big, hset_big, r=BIG_FIELDS, big=True),
+        Workload("HSETEX PX small | HSET", ["HSETEX", "hs:__rand_int__", "PX", BENCH_TTL_MS,
+                                            "FIELDS", 1, "f", VALUE],
+                 hset_small, r=SMALL_KEYS, needs=("HSETEX",),
+                 note="Mayfly HSETEX vs Redis HSET"),
+        Workload("HSETEX PX big | HSET", ["HSETEX", "big", "PX", BENCH_TTL_MS, "FIELDS", 1,
+                                          "f:__rand_int__", VALUE],
+                 hset_big, r=BIG_FIELDS, big=True, needs=("HSETEX",),
+                 note="Mayfly HSETEX vs Redis HSET"),
+        Workload("HPEXPIRE", ["HPEXPIRE", "hx:__rand_int__", BENCH_TTL_MS, "FIELDS", 1, "f"], None,
+                 r=SMALL_KEYS, preload=preload_hx, needs=("HPEXPIRE",),
+                 baseline="HSET small hashes"),
+        Workload("HTTL", ["HTTL", "hx:__rand_int__", "FIELDS", 1, "f"], None,
+                 r=SMALL_KEYS, preload=preload_hx, needs=("HPEXPIRE", "HTTL"),
+                 baseline="HSET small hashes"),
+    ]
+
+
+PROBES = {
+    "HSETEX": ["HSETEX", "__probe__", "PX", 1000, "FIELDS", 1, "f", "v"],
+    "HPEXPIRE": ["HPEXPIRE", "__probe__", 1000, "FIELDS", 1, "f"],
+    "HTTL": ["HTTL", "__probe__", "FIELDS", 1, "f"],
+}
+
+
+def probe_commands(server):
+    """{command: None if supported else reason}. Leaves the dataset dirty (caller resets)."""
+    out = {}
+    with server.client() as c:
+        c.try_call("HSET", "__probe__", "f", "v")
+        for name, argv in PROBES.items():
+            r = c.try_call(*argv)
+            if isinstance(r, UnknownCommand):
+                out[name] = "unknown command"
+            elif isinstance(r, RespError):
+                out[name] = "error: %s" % r
+            else:
+                out[name] = None
+        c.try_call("DEL", "__probe__")
+    return out
+
+
+class BenchFailed(Exception):
+    pass
+
+
+def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, timeout):
+    cmd = [rb, "-h", "127.0.0.1", "-p", str(server.port), "-c", str(clients), "-n", str(n),
+           "-P", str(pipeline), "--csv"]
+    if r:
+        cmd += ["-r", str(r)]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    cmd += [str(a) for a in argv]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchFailed("redis-benchmark timed out after %.0fs" % timeout)
+    out = p.stdout.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if p.returncode != 0 and is_unknown_command(out + err):
+        raise UnknownCommand("unknown command")
+    rows = [row for row in csv.reader(io.StringIO(out)) if row]
+    data = [row for row in rows if row[0] != "test"]
+    if p.returncode != 0 or not data or not rows or rows[0][0] != "test":
+        msg = (err.strip() or out.strip() or "no output").splitlines()
+        raise BenchFailed("redis-benchmark rc=%d: %s" % (p.returncode, msg[-1][:200]))
+    rec = dict(zip(rows[0], data[-1]))
+    try:
+        return {"rps": float(rec["rps"]), "p50": float(rec["p50_latency_ms"]),
+                "p99": float(rec["p99_latency_ms"])}
+    except (KeyError, ValueError):
+        raise BenchFailed("cannot parse redis-benchmark CSV: %r" % out[:300])
+
+
+def short_err(e):
+    """"ERR unknown command 'HSETEX', with args beginning with: ..." -> up to the first comma."""
+    return str(e).split(", with args")[0][:120]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def throughput(args, servers):
+    wls = [w for w in workloads() if not args.workloads or
+           any(s.lower() in w.name.lower() for s in args.workloads)]
+    skip = {}  # (name, side) -> reason
+    support = probe_commands(servers["mayfly"])
+    for w in wls:
+        for cmd in w.needs:
+            if support.get(cmd):
+                for side in ("mayfly", "redis"):
+                    skip[(w.name, side)] = "%s: %s" % (cmd, support[cmd])
+    res = {}  # (name, P, side) -> [run dicts]
+    total_runs = sum(len(args.pipelines) * sum(1 for s in ("mayfly", "redis")
+                                               if w.args[s] is not None and (w.name, s) not in skip)
+                     for w in wls) * args.rounds
+    k = 0
+    for rnd in range(args.rounds):
+        for w in wls:
+            for P in args.pipelines:
+                for side in ("mayfly", "redis"):  # interleaved A B A B ...
+                    if w.args[side] is None or (w.name, side) in skip:
+                        continue
+                    srv = servers[side]
+                    k += 1
+                    n = (args.big_requests if w.big else
+                         args.requests if P == 1 else args.requests_pipelined)
+                    try:
+                        srv.reset()
+                        if w.preload:
+                            w.preload(srv)
+                        run = run_redis_benchmark(args.redis_benchmark, srv, w.args[side], n,
+                                                  args.clients, P, w.r, args.bench_threads,
+                                                  timeout=max(120.0, n / 2000.0))
+                    except UnknownCommand as e:
+                        reason = "unknown command (%s)" % w.args[side][0]
+                        log("  [%d/%d] round %d %-24s P%-2d %-6s skipped: %s"
+                            % (k, total_runs, rnd + 1, w.name, P, side, reason))
+                        skip[(w.name, side)] = reason
+                        if side == "mayfly" and w.args["redis"] is not None:
+                            skip[(w.name, "redis")] = "Mayfly side skipped"
+                        continue
+                    except (BenchFailed, RespError, OSError, ConnectionError) as e:
+                        log("  [%d/%d] round %d %-24s P%-2d %-6s FAILED: %s"
+                            % (k, total_runs, rnd + 1, w.name, P, side, e))
+                        if not srv.alive():
+                            log("  %s died; log tail:\n%s" % (side, srv.log_tail()))
+                            srv.start()
+                        continue
+                    res.setdefault((w.name, P, side), []).append(run)
+                    log("  [%d/%d] round %d %-24s P%-2d %-6s %10.0f ops/s  p50 %.3f  p99 %.3f ms"
+                        % (k, total_runs, rnd + 1, w.name, P, side, run["rps"], run["p50"],
+                           run["p99"]))
+    return wls, res, skip
+
+
+def fmt_ops(x):
+    return "-" if x is None else "%.0f" % x
+
+
+def fmt_lat(runs):
+    if not runs:
+        return "-"
+    return "%.3f/%.3f" % (median([r["p50"] for r in runs]), median([r["p99"] for r in runs]))
+
+
+def throughput_table(args, wls, res, skip):
+    lines = []
+    hdr = ("%-24s %3s %12s %12s %7s %13s %15s %15s"
+           % ("workload", "-P", "mayfly ops/s", "redis ops/s", "ratio", "round ratios",
+              "mayfly p50/p99", "redis p50/p99"))
+    lines += [hdr, "-" * len(hdr)]
+    rows = []
+    for w in wls:
+        for P in args.pipelines:
+            a = res.get((w.name, P, "mayfly"), [])
+            if w.args["redis"] is not None:
+                b = res.get((w.name, P, "redis"), [])
+                bname = "redis"
+            else:  # Mayfly-only: against Mayfly's own baseline row
+                b = res.get((w.baseline, P, "mayfly"), [])
+                bname = "mayfly " + w.baseline
+            ma = median([r["rps"] for r in a])
+            mb = median([r["rps"] for r in b])
+            ratio = ma / mb if ma and mb else None
+            per_round = [x["rps"] / y["rps"] for x, y in zip(a, b) if y["rps"]]
+            rr = ("%.2f..%.2f" % (min(per_round), max(per_round))) if per_round else "-"
+            why = skip.get((w.name, "mayfly")) or skip.get((w.name, "redis"))
+            if not a and why:
+                lines.append("%-24s %3d   skipped: %s" % (w.name, P, why))
+            else:
+                b_ops = fmt_ops(mb) + ("*" if w.args["redis"] is None else "")
+                lines.append("%-24s %3d %12s %12s %7s %13s %15s %15s"
+                             % (w.name, P, fmt_ops(ma), b_ops,
+                                "-" if ratio is None else "%.2f" % ratio, rr,
+                                fmt_lat(a), fmt_lat(b) if w.args["redis"] is not None else "-"))
+            rows.append({"workload": w.name, "pipeline": P, "mayfly": a, "reference": b,
+                         "reference_is": bname, "mayfly_ops": ma, "reference_ops": mb,
+                         "ratio": ratio, "skipped": why if not a else None})
+    lines.append("")
+    lines.append("ops/s: median over %d interleaved rounds; ratio = median(Mayfly)/median(Redis); "
+                 "round ratios = min..max of per-round ratios (noise gauge)." % args.rounds)
+    lines.append("p50/p99: redis-benchmark latency in ms (median over rounds); with -P 16 it "
+                 "covers the whole pipelined batch.")
+    lines.append("HSETEX rows: Mayfly HSETEX ... PX vs Redis HSET on the same keys. "
+                 "*: Mayfly-only rows (HPEXPIRE, HTTL) are compared with Mayfly's own "
+                 "'HSET small hashes' at the same -P.")
+    return lines, rows
+
+
+# --------------------------------------------------------------------------------------
+# Memory probe
+# --------------------------------------------------------------------------------------
+
+def small_hash_cmds(nkeys, ttl_args, prefix="h:"):
+    """nkeys hashes x 10 fields. ttl_args=None -> HSET; else HSETEX key <ttl_args> FIELDS 10."""
+    fv = []
+    for j in range(10):
+        fv += ["f%d" % j, None]
+    for i in range(nkeys):
+        key = "%s%d" % (prefix, i)
+        pairs = []
+        for j in range(10):
+            pairs += ["f%d" % j, "%016d" % (i * 10 + j)]
+        if ttl_args is None:
+            yield encode("HSET", key, *pairs)
+        else:
+            yield encode("HSETEX", key, *ttl_args, "FIELDS", 10, *pairs)
+
+
+def big_hash_cmds(nfields, ttl_args, per_cmd=1000, key="big"):
+    for start in range(0, nfields, per_cmd):
+        end = min(nfields, start + per_cmd)
+        pairs = []
+        for j in range(start, end):
+            pairs += ["f%d" % j, "%016d" % j]
+        if ttl_args is None:
+            yield encode("HSET", key, *pairs)
+        else:
+            yield encode("HSETEX", key, *ttl_args, "FIELDS", end - start, *pairs)
+
+
+def mem_cases(nfields):
+    nkeys = nfields // 10
+    return [
+        ("small", "%dk hashes x 10 fields" % (nkeys // 1000), False,
+         lambda ttl: small_hash_cmds(nkeys, ttl), nkeys),
+        ("small_ttl", "%dk hashes x 10 fields, TTL" % (nkeys // 1000), True,
+         lambda ttl: small_hash_cmds(nkeys, ttl), nkeys),
+        ("big", "1 hash x %s fields" % human(nfields), False,
+         lambda ttl: big_hash_cmds(nfields, ttl), 1),
+        ("big_ttl", "1 hash x %s fields, TTL" % human(nfields), True,
+         lambda ttl: big_hash_cmds(nfields, ttl), 1),
+    ]
+
+
+def human(n):
+    return "%gM" % (n / 1e6) if n >= 1_000_000 else "%gk" % (n / 1e3)
+
+
+def memory_probe(args, servers):
+    nfields = args.fields
+    out = []
+    servers["mayfly"].restart()
+    hsetex = probe_commands(servers["mayfly"]).get("HSETEX")
+    for cid, label, ttl, gen, nkeys in mem_cases(nfields):
+        for side in ("mayfly", "redis"):
+            srv = servers[side]
+            rec = {"case": cid, "label": label, "side": side, "fields": nfields}
+            if ttl and side == "redis":
+                rec["skipped"] = "Redis 7.0 has no field TTL (see reference figures)"
+                out.append(rec)
+                continue
+            if ttl and hsetex:
+                rec["skipped"] = "HSETEX: %s" % hsetex
+                log("  memory %-32s %-6s skipped: %s" % (label, side, rec["skipped"]))
+                out.append(rec)
+                continue
+            try:
+                srv.restart()  # fresh process per case: allocator state and RSS start clean
+                um0, rss0 = srv.mem()
+                t0 = time.monotonic()
+                load(srv, gen(["PX", LONG_TTL_MS] if ttl else None), batch=200)
+                rec["load_s"] = time.monotonic() - t0
+                with srv.client() as c:
+                    dbsize = c.call("DBSIZE")
+                if dbsize != nkeys:
+                    raise RuntimeError("DBSIZE %s after load, expected %d" % (dbsize, nkeys))
+                time.sleep(0.3)
+                um1, rss1 = srv.mem()
+                rec.update({"used_memory_empty": um0, "used_memory": um1, "rss_empty": rss0,
+                            "rss": rss1,
+                            "used_per_field": (um1 - um0) / nfields if um0 is not None
+                            and um1 is not None else None,
+                            "rss_per_field": (rss1 - rss0) / nfields})
+                log("  memory %-32s %-6s used %s B/field, rss %.1f B/field (load %.1fs)"
+                    % (label, side, "-" if rec["used_per_field"] is None else
+                       "%.1f" % rec["used_per_field"], rec["rss_per_field"], rec["load_s"]))
+            except UnknownCommand as e:
+                rec["skipped"] = short_err(e)
+                log("  memory %-32s %-6s skipped: %s" % (label, side, rec["skipped"]))
+            except (RespError, RuntimeError, OSError, ConnectionError) as e:
+                rec["skipped"] = "FAILED: %s" % e
+                log("  memory %-32s %-6s FAILED: %s" % (label, side, e))
+            out.append(rec)
+    for s in servers.values():
+        s.stop()
+    return out
+
+
+def memory_table(args, recs):
+    by = {(r["case"], r["side"]): r for r in recs}
+    lines = []
+    hdr = ("%-30s %18s %18s %7s   %18s"
+           % ("case (bytes per field)", "mayfly used/rss", "redis used/rss", "ratio",
+              "Redis 8 ref/target"))
+    lines += [hdr, "-" * len(hdr)]
+
+    def cell(r):
+        if r is None:
+            return "-"
+        if r.get("skipped"):
+            return "skipped"
+        u = r.get("used_per_field")
+        return "%s/%.1f" % ("-" if u is None else "%.1f" % u, r["rss_per_field"])
+
+    for cid, label, ttl, _, _ in mem_cases(args.fields):
+        a, b = by.get((cid, "mayfly")), by.get((cid, "redis"))
+        ratio = "-"
+        if ttl:
+            ref = "%.1f / <=%.0f" % (REDIS8_REF[cid], TARGETS[cid])
+            if a and a.get("used_per_field"):
+                ratio = "%.2f" % (a["used_per_field"] / REDIS8_REF[cid])
+            bcell = "n/a (7.0)"
+        else:
+            ref = ""
+            if a and b and a.get("used_per_field") and b.get("used_per_field"):
+                ratio = "%.2f" % (a["used_per_field"] / b["used_per_field"])
+            bcell = cell(b)
+        lines.append("%-30s %18s %18s %7s   %18s" % (label, cell(a), bcell, ratio, ref))
+        if a and a.get("skipped"):
+            lines.append("%-30s   mayfly: %s" % ("", a["skipped"]))
+    lines.append("")
+    lines.append("used = INFO memory used_memory delta over the empty server / %d fields; "
+                 "rss = /proc/PID/statm resident delta / fields. Fresh server per case. 16-byte "
+                 "values; field names f0..f9 (small) or f<N> (big); TTL rows use HSETEX PX."
+                 % args.fields)
+    lines.append("ratio: used Mayfly/Redis 7.0 (no TTL rows); Mayfly/Redis 8 reference (TTL rows,"
+                 " whose Redis 8 figures were measured with 1M fields elsewhere).")
+    if args.fields != 1_000_000:
+        lines.append("NOTE: %d fields (not 1M): quick mode, figures are indicative only."
+                     % args.fields)
+    return lines
+
+
+# --------------------------------------------------------------------------------------
+# Active-expiry probe
+# --------------------------------------------------------------------------------------
+
+DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
+
+
+def plain_key_cmds(n):
+    for i in range(n):
+        k = "k:%d" % i
+        yield encode("SET", k, "%016d" % i)
+        yield encode("PEXPIREAT", k, DEADLINE_TOKEN)
+
+
+def expiry_cases(nfields):
+    nkeys = nfields // 10
+    pxat = ["PXAT", DEADLINE_TOKEN]
+    return [
+        ("keys", "%s plain keys, key-level PEXPIREAT" % human(nfields), ("mayfly", "redis"),
+         lambda: plain_key_cmds(nfields), nfields),
+        ("small", "%dk hashes x 10 fields, HSETEX PXAT" % (nkeys // 1000), ("mayfly",),
+         lambda: small_hash_cmds(nkeys, pxat), nkeys),
+        ("big", "1 hash x %s fields, HSETEX PXAT" % human(nfields), ("mayfly",),
+         lambda: big_hash_cmds(nfields, pxat), 1),
+    ]
+
+
+class PingLoop(threading.Thread):
+    """PING in a loop on its own connection, recording round-trip times (bounded)."""
+
+    def __init__(self, port, max_seconds, max_samples=5_000_000):
+        super().__init__(daemon=True)
+        self.port = port
+        self.max_seconds = max_seconds
+        self.max_samples = max_samples
+        self.samples = []  # (t_send wall-clock seconds, rtt seconds)
+        self.stop_ev = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            ping = b"*1\r\n$4\r\nPING\r\n"
+            end = time.monotonic() + self.max_seconds
+            try:
+                while not self.stop_ev.is_set() and time.monotonic() < end \
+                        and len(self.samples) < self.max_samples:
+                    tw = time.time()
+                    t0 = time.perf_counter()
+                    s.sendall(ping)
+                    buf = b""
+                    while not buf.endswith(b"\r\n"):
+                        chunk = s.recv(64)
+                        if not chunk:
+                            raise ConnectionError("closed")
+                        buf += chunk
+                    self.samples.append((tw, time.perf_counter() - t0))
+            finally:
+                s.close()
+        except Exception as e:  # reported in the table
+            self.error = e
+
+
+def pct(sorted_xs, p):
+    if not sorted_xs:
+        return None
+    i = min(len(sorted_xs) - 1, max(0, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
+    return sorted_xs[i]
+
+
+class DeadlineOverrun(RuntimeError):
+    pass
+
+
+def expiry_run(args, srv, cmds, nkeys, margin):
+    srv.restart()
+    payload = list(cmds)  # encode before choosing the deadline, so loading is short
+    deadline_ms = int(time.time() * 1000 + margin * 1000)
+    tok = b"%013d" % deadline_ms
+    payload = [c.replace(DEADLINE_TOKEN, tok) for c in payload]
+    deadline = deadline_ms / 1000.0
+    t0 = time.monotonic()
+    load(srv, payload, batch=200)
+    del payload
+    rec = {"load_s": time.monotonic() - t0}
+    with srv.client() as c:
+        dbsize = c.call("DBSIZE")
+    if time.time() > deadline - 0.5:
+        raise DeadlineOverrun("load took %.1fs, too close to the %.0fs deadline"
+                              % (rec["load_s"], margin))
+    if dbsize != nkeys:
+        raise RuntimeError("DBSIZE %s after load, expected %d" % (dbsize, nkeys))
+    rec["used_before"], rec["rss_before"] = srv.mem()
+    pinger = PingLoop(srv.port, max_seconds=margin + args.expiry_timeout + 10)
+    pinger.start()
+    gone_at = None
+    last = dbsize
+    polls = 0
+    try:
+        with srv.client() as c:
+            time.sleep(max(0.0, deadline - time.time() - 0.2))
+            hard_end = deadline + args.expiry_timeout
+            while time.time() < hard_end:
+                last = c.call("DBSIZE")
+                polls += 1
+                if last == 0:
+                    gone_at = time.time()
+                    break
+                time.sleep(0.005)
+    finally:
+        pinger.stop_ev.set()
+        pinger.join(timeout=30)
+    rec["polls"] = polls
+    rec["gone_after_s"] = (gone_at - deadline) if gone_at else None
+    rec["left"] = last
+    time.sleep(0.3)
+    rec["used_after"], rec["rss_after"] = srv.mem()
+    end = gone_at if gone_at else time.time()
+    during = sorted(r for t, r in pinger.samples if deadline <= t <= end)
+    before = sorted(r for t, r in pinger.samples if t < deadline)
+    rec["ping_n"] = len(during)
+    rec["ping_p50_ms"] = (pct(during, 50) or 0) * 1000 if during else None
+    rec["ping_p99_ms"] = (pct(during, 99) or 0) * 1000 if during else None
+    rec["ping_max_ms"] = during[-1] * 1000 if during else None
+    rec["ping_base_p99_ms"] = pct(before, 99) * 1000 if before else None
+    if pinger.error:
+        rec["ping_error"] = str(pinger.error)
+    return rec
+
+
+def expiry_probe(args, servers):
+    out = []
+    servers["mayfly"].restart()
+    hsetex = probe_commands(servers["mayfly"]).get("HSETEX")
+    for cid, label, sides, gen, nkeys in expiry_cases(args.fields):
+        for side in ("mayfly", "redis"):
+            rec = {"case": cid, "label": label, "side": side}
+            if side not in sides:
+                continue
+            if cid != "keys" and hsetex:
+                rec["skipped"] = "HSETEX: %s" % hsetex
+                log("  expiry %-40s %-6s skipped: %s" % (label, side, rec["skipped"]))
+                out.append(rec)
+                continue
+            srv = servers[side]
+            try:
+                try:
+                    rec.update(expiry_run(args, srv, gen(), nkeys, args.expiry_margin))
+                except DeadlineOverrun as e:  # slow machine: one retry with a longer margin
+                    log("  expiry %-40s %-6s %s; retrying with %.0fs"
+                        % (label, side, e, 3 * args.expiry_margin))
+                    rec.update(expiry_run(args, srv, gen(), nkeys, 3 * args.expiry_margin))
+                log("  expiry %-40s %-6s gone %s after deadline, PING p99 %s ms"
+                    % (label, side, "-" if rec["gone_after_s"] is None else
+                       "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping_p99_ms"])))
+            except UnknownCommand as e:
+                rec["skipped"] = short_err(e)
+                log("  expiry %-40s %-6s skipped: %s" % (label, side, rec["skipped"]))
+            except (RespError, RuntimeError, OSError, ConnectionError) as e:
+                rec["skipped"] = "FAILED: %s" % e
+                log("  expiry %-40s %-6s FAILED: %s" % (label, side, e))
+            finally:
+                srv.stop()
+            out.append(rec)
+    return out
+
+
+def fmt_ms(x):
+    return "-" if x is None else "%.2f" % x
+
+
+def fmt_mb(x):
+    return "-" if x is None else "%.1f" % (x / 1048576.0)
+
+
+def expiry_table(args, recs):
+    lines = []
+    hdr = ("%-42s %-6s %9s %15s %15s %20s %7s %8s"
+           % ("case", "server", "gone (s)", "used MB bef>aft", "rss MB bef>aft",
+              "PING p50/p99/max ms", "pings", "base p99"))
+    lines += [hdr, "-" * len(hdr)]
+    for r in recs:
+        if r.get("skipped"):
+            lines.append("%-42s %-6s skipped: %s" % (r["label"], r["side"], r["skipped"]))
+            continue
+        gone = ("%.2f" % r["gone_after_s"]) if r["gone_after_s"] is not None else \
+            ">%.0f (%s left)" % (args.expiry_timeout, r["left"])
+        lines.append("%-42s %-6s %9s %15s %15s %20s %7d %8s"
+                     % (r["label"], r["side"], gone,
+                        "%s>%s" % (fmt_mb(r["used_before"]), fmt_mb(r["used_after"])),
+                        "%s>%s" % (fmt_mb(r["rss_before"]), fmt_mb(r["rss_after"])),
+                        "%s/%s/%s" % (fmt_ms(r["ping_p50_ms"]), fmt_ms(r["ping_p99_ms"]),
+                                      fmt_ms(r["ping_max_ms"])),
+                        r["ping_n"], fmt_ms(r["ping_base_p99_ms"])))
+        if r.get("ping_error"):
+            lines.append("%-42s   PING client error: %s" % ("", r["ping_error"]))
+    lines.append("")
+    lines.append("gone: seconds from the common deadline until DBSIZE first reads 0 (polled every "
+                 "~5 ms on its own connection; no reads of the data, so only active expiry "
+                 "counts).")
+    lines.append("PING: round trips of a separate client in this process between the deadline "
+                 "and 'gone'; base p99 = same client before the deadline.")
+    lines.append("Redis 7.0 has no field TTL: its reference is %s plain keys with key-level "
+                 "PEXPIREAT (the same row is run on Mayfly for comparison)." % human(args.fields))
+    if args.fields != 1_000_000:
+        lines.append("NOTE: %d fields (not 1M): quick mode, figures are indicative only."
+                     % args.fields)
+    return lines
+
+
+# --------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--mayfly", default=os.environ.get("MAYFLY_SERVER",
+                                                       os.path.join(REPO, "build", "mayfly-server")),
+                    help="server under test (env MAYFLY_SERVER); may be a redis-server")
+    ap.add_argument("--redis", default=os.environ.get("REDIS_SERVER", "redis-server"),
+                    help="reference server (env REDIS_SERVER)")
+    ap.add_argument("--redis-benchmark", default=os.environ.get("REDIS_BENCHMARK",
+                                                                "redis-benchmark"))
+    ap.add_argument("--mayfly-args", default="", help="extra server arguments (shell-split)")
+    ap.add_argument("--redis-args", default="", help="extra server arguments (shell-split)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: fewer requests and 200k fields in the probes (~2 min)")
+    ap.add_argument("--rounds", type=int,
+                    help="interleaved rounds, medians over them (default 5; quick 3)")
+    ap.add_argument("--requests", type=int, help="requests per run at -P 1 (default 100000)")
+    ap.add_argument("--requests-pipelined", type=int,
+                    help="requests per run at -P 16 (default 500000)")
+    ap.add_argument("--big-requests", type=int,
+                    help="requests per run for the one-big-hash rows (default 300000)")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
+    ap.add_argument("--bench-threads", type=int, default=1, help="redis-benchmark --threads")
+    ap.add_argument("--fields", type=int,
+                    help="fields in the memory/expiry probes (default 1000000; quick 200000)")
+    ap.add_argument("--expiry-margin", type=float,
+                    help="seconds from load start to the common deadline (default 10; quick 3)")
+    ap.add_argument("--expiry-timeout", type=float, default=120.0,
+                    help="give up waiting for active expiry after this many seconds")
+    ap.add_argument("--only", default="throughput,memory,expiry",
+                    help="comma-separated parts to run: throughput,memory,expiry")
+    ap.add_argument("--workloads", nargs="*",
+                    help="only throughput rows whose name contains one of these")
+    ap.add_argument("--json", help="also write all raw results to this JSON file")
+    ap.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir)")
+    a = ap.parse_args(argv)
+    q = a.quick
+    a.rounds = a.rounds or (3 if q else 5)
+    if a.rounds < 1:
+        ap.error("--rounds must be >= 1")
+    a.requests = a.requests or (10_000 if q else 100_000)
+    a.requests_pipelined = a.requests_pipelined or (50_000 if q else 500_000)
+    a.big_requests = a.big_requests or (20_000 if q else 300_000)
+    a.fields = a.fields or (200_000 if q else 1_000_000)
+    if a.fields % 10 or a.fields < 1000:
+        ap.error("--fields must be a multiple of 10 and >= 1000")
+    a.expiry_margin = a.expiry_margin or (3.0 if q else 10.0)
+    if q:
+        a.expiry_timeout = min(a.expiry_timeout, 60.0)
+    a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
+    a.only = {x.strip() for x in a.only.split(",") if x.strip()}
+    return a
+
+
+def resolve(binary, what):
+    path = binary if os.sep in binary else shutil.which(binary)
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
+        hint = " (run `make build` or pass --mayfly PATH)" if what == "mayfly" else ""
+        sys.exit("bench: %s binary not found: %s%s" % (what, binary, hint))
+    return os.path.abspath(path)
+
+
+def server_version(binary):
+    try:
+        p = subprocess.run([binary, "--version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10, stdin=subprocess.DEVNULL)
+        return p.stdout.decode(errors="replace").strip().splitlines()[0][:100]
+    except Exception:
+        return "?"
+
+
+def _on_signal(signum, _frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.mayfly = resolve(args.mayfly, "mayfly")
+    args.redis = resolve(args.redis, "redis")
+    args.redis_benchmark = resolve(args.redis_benchmark, "redis-benchmark")
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    sys.setswitchinterval(0.0005)  # the PING thread must not wait 5 ms for the GIL
+
+    workdir = tempfile.mkdtemp(prefix="mayfly-bench-")
+    t_start = time.monotonic()
+    report = []
+    raw = {"args": {k: v for k, v in vars(args).items() if k != "only"}}
+    ok = False
+    err = 130
+    try:
+        servers = {
+            "mayfly": Server("mayfly", args.mayfly, workdir, shlex.split(args.mayfly_args)),
+            "redis": Server("redis", args.redis, workdir, shlex.split(args.redis_args)),
+        }
+        report.append("Mayfly benchmark  %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
+        report.append("  mayfly: %s  (%s)" % (args.mayfly, server_version(args.mayfly)))
+        report.append("  redis : %s  (%s)" % (args.redis, server_version(args.redis)))
+        report.append("  client: %s (%s); host: %s, %d CPUs, load avg %s"
+                      % (args.redis_benchmark, "-c %d" % args.clients, socket.gethostname(),
+                         os.cpu_count() or 0, "%.2f %.2f %.2f" % os.getloadavg()))
+        report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s"
+                      % (args.rounds, args.requests, args.requests_pipelined, args.big_requests,
+                         ", QUICK MODE" if args.quick else ""))
+        if args.rounds < 3:
+            report.append("  WARNING: fewer than 3 rounds: medians are not robust")
+        report.append("")
+        if "throughput" in args.only:
+            log("== throughput (redis-benchmark) ==")
+            for s in servers.values():
+                s.start()
+            wls, res, skip = throughput(args, servers)
+            lines, rows = throughput_table(args, wls, res, skip)
+            raw["throughput"] = rows
+            report += ["== Throughput =="] + lines + [""]
+            for s in servers.values():
+                s.stop()
+        if "memory" in args.only:
+            log("== memory probe ==")
+            recs = memory_probe(args, servers)
+            raw["memory"] = recs
+            report += ["== Memory per field ==", *memory_table(args, recs), ""]
+        if "expiry" in args.only:
+            log("== active-expiry probe ==")
+            recs = expiry_probe(args, servers)
+            raw["expiry"] = recs
+            report += ["== Active expiry ==", *expiry_table(args, recs), ""]
+        report.append("Total time %.0fs. Shared/noisy machines: trust ratios of interleaved "
+                      "rounds, not absolute numbers; rerun if round ratios spread widely."
+                      % (time.monotonic() - t_start))
+        ok = True
+    except KeyboardInterrupt:
+        log("bench: interrupted, stopping servers")
+    except (RuntimeError, OSError, ConnectionError, RespError) as e:
+        log("bench: error: %s" % e)
+        err = 1
+    finally:
+        for s in ALL_SERVERS:
+            try:
+                s.stop()
+            except Exception as e:  # keep stopping the others
+                log("bench: could not stop %s: %s" % (s.side, e))
+        if args.keep_logs:
+            log("bench: server logs kept in %s" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if report:
+        print("\n".join(report), flush=True)
+    if args.json and ok:
+        with open(args.json, "w") as f:
+            json.dump(raw, f, indent=1, default=str)
+    return 0 if ok else err
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+/* hash: the public API of the hash type, dispatching to its encodings.
+ *
+ *     struct hash (16 B) ──▶ compact blob       ENC_LISTPACK / ENC_LISTPACKEX (hash_lp.c)
+ *                       └──▶ hash_ht            ENC_HASHTABLE (hash_ht.c)
+ *                              ├ dict of hent   one allocation per field
+ *                              └ heap of hent*  fields with a deadline (hash_ttl.c)
+ *
+ * A hash starts compact and converts to a hashtable, once and for good, when hash_set
+ * would exceed hash_limits; the conversion copies every entry with its deadline (due
+ * entries too: they are still reaped and reported later).
+ *
+ * Readers here skip due fields and never modify the hash; writers treat a due field as
+ * absent. Lazy expiry with notifications is hash_reap's job (hash_ttl.c), called by the
+ * command layer before it reads. The struct hash itself never moves, so the keyspace's
+ * pointer stays valid across every call. */
+#include "types/hash.h"
+
+#include "types/hash_int.h"
+#include "util/mem.h"
+#include "util/rand.h"
+
+static hash_ht *ht_of(const hash *h) {
+    return (hash_ht *)h->p;
+}
+static int is_compact(const hash *h) {
+    return h->hdr.enc != ENC_HASHTABLE;
+}
+
+static void lp_view(const lp_ent *e, hash_entry *out) {
+    out->field = (slice){(const char *)e->f, e->flen};
+    out->value = (slice){(const char *)e->v, e->vlen};
+    out->deadline = e->deadline;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+hash *hash_new(void) {
+    hash *h = mem_alloc(sizeof(*h));
+    h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_LISTPACK};
+    h->p = lp_new_blob();
+    return h;
+}
+
+void hash_free(hash *h) {
+    if (!h) return;
+    if (is_compact(h))
+        mem_free(h->p);
+    else
+        ht_free(ht_of(h));
+    mem_free(h);
+}
+
+static hash_ht *dup_ht(hash_ht *src) {
+    hash_ht *t = ht_new();
+    if (src->heap_cap) {
+        t->heap = mem_alloc(src->heap_cap * sizeof(*t->heap));
+        t->heap_cap = src->heap_cap;
+        t->heap_len = src->heap_len;
+    }
+    /* Each copy takes its original's heap slot, so the copied heap is ordered as is. */
+    dict_iter it;
+    dict_iter_init(&it, &src->d);
+    for (dict_node *node; (node = dict_iter_next(&it));) {
+        const hent *e = (const hent *)node;
+        hent_shape s;
+        hent_shape_of(e, &s);
+        size_t size = sizeof(hent) + s.data_off + s.flen + s.vlen;
+        hent *n = mem_alloc(size);
+        memcpy(n, e, size);
+        dict_add(&t->d, &n->node);
+        if (hent_has_ttl(e)) {
+            size_t pos = heap_pos(src, e);
+            t->heap[pos] = n;
+            hent_set_hint(n, pos);
+        }
+    }
+    dict_iter_deinit(&it);
+    return t;
+}
+
+hash *hash_dup(const hash *h) {
+    hash *c = mem_alloc(sizeof(*c));
+    c->hdr = h->hdr;
+    if (is_compact(h)) {
+        size_t used = lp_used(h->p);
+        c->p = mem_alloc(used);
+        memcpy(c->p, h->p, used);
+    } else {
+        c->p = dup_ht(ht_of(h));
+    }
+    return c;
+}
+
+size_t hash_memory(const hash *h) {
+    size_t n = mem_usable(h);
+    if (is_compact(h)) return n + mem_usable(h->p);
+    hash_ht *t = ht_of(h);
+    n += mem_usable(t) + t->heap_cap * sizeof(hent *);
+    for (int i = 0; i < 2; i++)
+        if (t->d.table[i]) n += ((size_t)1 << t->d.size_exp[i]) * sizeof(dict_node *);
+    size_t total = dict_size(&t->d), sampled = 0, bytes = 0;
+    dict_iter it;
+    dict_iter_init(&it, &t->d);
+    for (dict_node *node; sampled < 1024 && (node = dict_iter_next(&it)); sampled++)
+        bytes += mem_usable(node);
+    dict_iter_deinit(&it);
+    return n + (sampled ? (size_t)((double)bytes / (double)sampled * (double)total) : 0);
+}
+
+enum obj_enc hash_encoding(const hash *h) {
+    return (enum obj_enc)h->hdr.enc;
+}
+
+const char *hash_encoding_name(const hash *h) {
+    switch (h->hdr.enc) {
+    case ENC_LISTPACK:
+        return "listpack";
+    case ENC_LISTPACKEX:
+        return "listpackex";
+    default:
+        return "hashtable";
+    }
+}
+
+/* ---- size --------------------------------------------------------------------------- */
+
+size_t hash_len(const hash *h, int64_t now_ms) {
+    if (is_compact(h)) return lp_live(h, now_ms);
+    const hash_ht *t = ht_of(h);
+    size_t n = dict_size(&t->d);
+    int64_t next = hash_next_deadline(h);
+    if (next == HASH_NO_TTL || next > now_ms) return n;
+    return n - heap_count_due(t, now_ms);
+}
+
+size_t hash_stored(const hash *h) {
+    return is_compact(h) ? lp_count(h->p) : dict_size(&ht_of(h)->d);
+}
+
+/* ---- fields ------------------------------------------------------------------------- */
+
+int hash_get(hash *h, int64_t now_ms, slice field, hash_entry *out) {
+    if (is_compact(h)) {
+        lp_ent e;
+        if (!lp_find(h, field, &e) || is_due(e.deadline, now_ms)) return HASH_ENOTFOUND;
+        if (out) lp_view(&e, out);
+        return HASH_OK;
+    }
+    hent *e = ht_find(ht_of(h), field);
+    if (!e || is_due(hent_deadline(e), now_ms)) return HASH_ENOTFOUND;
+    if (out) hent_view(e, out);
+    return HASH_OK;
+}
+
+/* Converts a compact hash to ENC_HASHTABLE, keeping every entry and deadline. */
+static void convert_to_ht(hash *h) {
+    hash_ht *t = ht_new();
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len) {
+        slice f = {(const char *)e.f, e.flen}, v = {(const char *)e.v, e.vlen};
+        ht_add(t, hent_new(f, v, e.deadline));
+    }
+    mem_free(h->p);
+    h->p = t;
+    h->hdr.enc = ENC_HASHTABLE;
+}
+
+int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice value,
+             enum hash_ttl_policy policy, int64_t deadline) {
+    assert(policy != HASH_TTL_SET || (deadline > 0 && deadline <= HASH_DEADLINE_MAX));
+    if (is_compact(h)) {
+        int fits = field.len <= lim->max_listpack_value && value.len <= lim->max_listpack_value;
+        lp_ent e;
+        int found = fits && lp_find(h, field, &e);
+        if (fits) {
+            size_t max_entries = lim->max_listpack_entries;
+            if (max_entries > LP_MAX_ENTRIES) max_entries = LP_MAX_ENTRIES;
+            /* Upper bound of the new size: a 7-byte TTL varint and LPEX_HDR. */
+            size_t grown = lp_used(h->p) + lp_entry_size(0, 0, field.len, value.len, 0) + 7 +
+                           LPEX_HDR - (found ? e.len : 0);
+            fits = (found || lp_count(h->p) < max_entries) && grown <= LP_MAX_BYTES;
+        }
+        if (fits) {
+            int created = !found || is_due(e.deadline, now_ms);
+            int64_t nd = policy == HASH_TTL_SET                ? deadline
+                         : policy == HASH_TTL_KEEP && !created ? e.deadline
+                                                               : HASH_NO_TTL;
+            lp_put(h, found ? &e : NULL, field, value, nd);
+            return created;
+        }
+        convert_to_ht(h);
+    }
+    return ht_put(ht_of(h), now_ms, field, value, policy, deadline);
+}
+
+int hash_del(hash *h, int64_t now_ms, slice field) {
+    if (is_compact(h)) {
+        lp_ent e;
+        if (!lp_find(h, field, &e)) return 0;
+        int live = !is_due(e.deadline, now_ms);
+        lp_delete(h, &e);
+        return live;
+    }
+    hent *e = ht_find(ht_of(h), field);
+    if (!e) return 0;
+    int live = !is_due(hent_deadline(e), now_ms);
+    ht_delete(ht_of(h), e);
+    return live;
+}
+
+/* ---- iteration and scan ------------------------------------------------------------- */
+
+void hash_iter_init(hash_iter *it, hash *h, int64_t now_ms) {
+    it->h = h;
+    it->now_ms = now_ms;
+    it->off = 0;
+    if (is_compact(h))
+        it->off = lp_first(h);
+    else
+        dict_iter_init(&it->di, &ht_of(h)->d);
+}
+
+int hash_iter_next(hash_iter *it, hash_entry *out) {
+    if (is_compact(it->h)) {
+        lp_ent e;
+        while (lp_at(it->h, it->off, &e)) {
+            it->off += e.len;
+            if (is_due(e.deadline, it->now_ms)) continue;
+            lp_view(&e, out);
+            return 1;
+        }
+        return 0;
+    }
+    for (dict_node *node; (node = dict_iter_next(&it->di));) {
+        hent_view((const hent *)node, out);
+        if (!is_due(out->deadline, it->now_ms)) return 1;
+    }
+    return 0;
+}
+
+void hash_iter_deinit(hash_iter *it) {
+    if (!is_compact(it->h)) dict_iter_deinit(&it->di);
+}
+
+typedef struct scan_state {
+    int64_t now_ms;
+    hash_visit_fn fn;
+    void *ctx;
+    size_t emitted;
+} scan_state;
+
+static void scan_node(dict_node *node, void *arg) {
+    scan_state *st = arg;
+    hash_entry e;
+    hent_view((const hent *)node, &e);
+    if (is_due(e.deadline, st->now_ms)) return;
+    st->fn(&e, st->ctx);
+    st->emitted++;
+}
+
+uint64_t hash_scan(hash *h, int64_t now_ms, uint64_t cursor, size_t count, hash_visit_fn fn,
+                   void *ctx) {
+    if (is_compact(h)) {
+        hash_iter it;
+        hash_entry e;
+        hash_iter_init(&it, h, now_ms);
+        while (hash_iter_next(&it, &e))
+            fn(&e, ctx);
+        hash_iter_deinit(&it);
+        return 0;
+    }
+    if (count == 0) count = 1;
+    scan_state st = {now_ms, fn, ctx, 0};
+    size_t steps = 0, max_steps = count * 10;
+    do {
+        cursor = dict_scan(&ht_of(h)->d, cursor, scan_node, &st);
+    } while (cursor != 0 && st.emitted < count && ++steps < max_steps);
+    return cursor;
+}
+
+/* ---- random ------------------------------------------------------------------------- */
+
+/* Emits the k-th live field (0-based) in storage order: O(n), the fallback. */
+static void nth_live(hash *h, int64_t now_ms, size_t k, hash_entry *out) {
+    hash_iter it;
+    hash_iter_init(&it, h, now_ms);
+    for (size_t i = 0; hash_iter_next(&it, out) && i < k; i++) {
+    }
+    hash_iter_deinit(&it);
+}
+
+/* A uniformly random live entry of a hashtable with live > 0 live fields. */
+static const hent *ht_random_live(hash *h, int64_t now_ms, size_t live) {
+    hash_ht *t = ht_of(h);
+    for (int tries = 0; tries < 64; tries++) {
+        const hent *e = (const hent *)dict_random(&t->d, rand_u64);
+        if (e && !is_due(hent_deadline(e), now_ms)) return e;
+    }
+    /* Mostly due fields (the caller did not reap): pick by rank instead. */
+    size_t k = rand_below(live);
+    const hent *found = NULL;
+    dict_iter it;
+    dict_iter_init(&it, &t->d);
+    for (dict_node *node; (node = dict_iter_next(&it));) {
+        if (is_due(hent_deadline((const hent *)node), now_ms)) continue;
+        if (k-- == 0) {
+            found = (const hent *)node;
+            break;
+        }
+    }
+    dict_iter_deinit(&it);
+    assert(found);
+    return found;
+}
+
+int hash_random(hash *h, int64_t now_ms, hash_entry *out) {
+    size_t live = hash_len(h, now_ms);
+    if (live == 0) return HASH_ENOTFOUND;
+    if (is_compact(h))
+        nth_live(h, now_ms, rand_below(live), out);
+    else
+        hent_view(ht_random_live(h, now_ms, live), out);
+    return HASH_OK;
+}
+
+/* Emits exactly k of the live fields, each k-subset equally likely (selection sampling,
+ * Knuth's Algorithm S): one pass, no memory, storage order. */
+static void select_k(hash *h, int64_t now_ms, size_t live, size_t k, hash_visit_fn fn, void *ctx) {
+    hash_iter it;
+    hash_entry e;
+    hash_iter_init(&it, h, now_ms);
+    while (k > 0 && hash_iter_next(&it, &e)) {
+        if (rand_below(live) < k) {
+            fn(&e, ctx);
+            k--;
+        }
+        live--;
+    }
+    hash_iter_deinit(&it);
+}
+
+size_t hash_random_distinct(hash *h, int64_t now_ms, size_t count, hash_visit_fn fn, void *ctx) {
+    size_t live = hash_len(h, now_ms);
+    if (count > live) count = live;
+    if (count == 0) return 0;
+    if (is_compact(h) || count > live / 3) {
+        select_k(h, now_ms, live, count, fn, ctx);
+        return count;
+    }
+    /* Few out of many: draw at random and drop repeats with a small open-addressing set
+     * of entry pointers (capacity a power of two, at least twice count). */
+    size_t cap = 16;
+    while (cap < count * 2)
+        cap *= 2;
+    const hent **seen = mem_calloc(cap, sizeof(*seen));
+    size_t emitted = 0;
+    while (emitted < count) {
+        const hent *e = ht_random_live(h, now_ms, live);
+        size_t i = (size_t)(((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+        while (seen[i] && seen[i] != e)
+            i = (i + 1) & (cap - 1);
+        if (seen[i]) continue;
+        seen[i] = e;
+        hash_entry v;
+        hent_view(e, &v);
+        fn(&v, ctx);
+        emitted++;
+    }
+    mem_free(seen);
+    return count;
+}
+
+size_t hash_random_repeat(hash *h, int64_t now_ms, size_t count, hash_visit_fn fn, void *ctx) {
+    size_t live = hash_len(h, now_ms);
+    if (live == 0 || count == 0) return 0;
+    hash_entry v;
+    if (!is_compact(h)) {
+        for (size_t i = 0; i < count; i++) {
+            hent_view(ht_random_live(h, now_ms, live), &v);
+            fn(&v, ctx);
+        }
+        return count;
+    }
+    /* Index the live entries once, then draw: O(n + count). */
+    uint32_t *offs = mem_alloc(live * sizeof(*offs));
+    size_t n = 0;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        if (!is_due(e.deadline, now_ms)) offs[n++] = (uint32_t)off;
+    for (size_t i = 0; i < count; i++) {
+        lp_at(h, offs[rand_below(n)], &e);
+        lp_view(&e, &v);
+        fn(&v, ctx);
+    }
+    mem_free(offs);
+    return count;
+}

@@ -1,0 +1,201 @@
+/* hash_ht: the hashtable encoding of a hash (ENC_HASHTABLE).
+ *
+ * Each field is one allocation (a hent) that the dict links through its first word, and
+ * that holds everything about the field, so that a 13-byte field with a 16-byte value
+ * fits jemalloc's 48-byte class with or without a TTL:
+ *
+ *     short form (flen < 64, vlen < 256):
+ *       [next 8][tag: TTL|0|flen:6][vlen 1]([deadline u48][heap hint u24])[field][value]
+ *     long form:
+ *       [next 8][tag: TTL|LONG|0][flen varint][vlen varint]( ... same ... )
+ *
+ *     dict buckets ──▶ hent ─▶ hent          heap (hash_ttl.c): hent *[]
+ *                                            ordered by deadline, only the entries
+ *                                            whose tag has HENT_TTL
+ *
+ * The deadline and the 24-bit heap hint (the entry's index in the heap, modulo 2^24, see
+ * hash_ttl.c) exist only in entries with a TTL: adding or removing one rewrites the entry,
+ * in place when the new size fits its block, else into a new block that replaces the old
+ * one in the dict and in the heap. An overwrite whose value fits the block is in place
+ * too, so HSET of a same-sized value does not allocate. */
+#include "types/hash_int.h"
+#include "util/mem.h"
+
+static void hent_key_of(const dict_node *node, const char **key, size_t *len) {
+    const hent *e = (const hent *)node;
+    hent_shape s;
+    hent_shape_of(e, &s);
+    *key = (const char *)e->b + s.data_off;
+    *len = s.flen;
+}
+
+const dict_type hent_dict_type = {hent_key_of};
+
+static int short_form(size_t flen, size_t vlen) {
+    return flen < 64 && vlen < 256;
+}
+
+static size_t hent_bytes(size_t flen, size_t vlen, int ttl) {
+    size_t hdr = short_form(flen, vlen) ? 2 : 1 + varint_len(flen) + varint_len(vlen);
+    return sizeof(hent) + hdr + (ttl ? HENT_TTL_BYTES : 0) + flen + vlen;
+}
+
+/* Writes tag and lengths (and the deadline, hint 0) into e; returns the data offset. */
+static size_t write_header(hent *e, size_t flen, size_t vlen, int64_t deadline) {
+    uint8_t tag = deadline != HASH_NO_TTL ? HENT_TTL : 0;
+    size_t o;
+    if (short_form(flen, vlen)) {
+        e->b[0] = tag | (uint8_t)flen;
+        e->b[1] = (uint8_t)vlen;
+        o = 2;
+    } else {
+        e->b[0] = tag | HENT_LONG;
+        o = 1;
+        o += varint_put(e->b + o, flen);
+        o += varint_put(e->b + o, vlen);
+    }
+    if (deadline != HASH_NO_TTL) {
+        put_le(e->b + o, (uint64_t)deadline, 6);
+        put_le(e->b + o + 6, 0, 3);
+        o += HENT_TTL_BYTES;
+    }
+    return o;
+}
+
+hent *hent_new(slice field, slice value, int64_t deadline) {
+    hent *e = mem_alloc(hent_bytes(field.len, value.len, deadline != HASH_NO_TTL));
+    e->node.next = NULL;
+    size_t o = write_header(e, field.len, value.len, deadline);
+    memcpy(e->b + o, field.p, field.len);
+    if (value.len) memcpy(e->b + o + field.len, value.p, value.len);
+    return e;
+}
+
+void hent_view(const hent *e, hash_entry *out) {
+    hent_shape s;
+    hent_shape_of(e, &s);
+    const char *data = (const char *)e->b + s.data_off;
+    out->field = (slice){data, s.flen};
+    out->value = (slice){data + s.flen, s.vlen};
+    out->deadline = hent_has_ttl(e) ? (int64_t)get_le(e->b + s.ttl_off, 6) : HASH_NO_TTL;
+}
+
+hash_ht *ht_new(void) {
+    hash_ht *t = mem_alloc(sizeof(*t));
+    dict_init(&t->d, &hent_dict_type);
+    t->heap = NULL;
+    t->heap_len = t->heap_cap = 0;
+    return t;
+}
+
+static void free_node(dict_node *node, void *ctx) {
+    (void)ctx;
+    mem_free(node);
+}
+
+void ht_free(hash_ht *t) {
+    dict_clear(&t->d, free_node, NULL);
+    dict_deinit(&t->d);
+    mem_free(t->heap);
+    mem_free(t);
+}
+
+hent *ht_find(hash_ht *t, slice field) {
+    return (hent *)dict_find(&t->d, field.p, field.len);
+}
+
+void ht_add(hash_ht *t, hent *e) {
+    dict_add(&t->d, &e->node);
+    if (hent_has_ttl(e)) heap_push(t, e);
+}
+
+void ht_delete(hash_ht *t, hent *e) {
+    if (hent_has_ttl(e)) heap_remove(t, e);
+    dict_unlink(&t->d, &e->node);
+    mem_free(e);
+}
+
+/* 1 if an entry of new_size bytes may reuse e's block: it fits, and the block is not
+ * left with a whole size class of slack (so removing a TTL does give memory back). */
+static int fits_in_place(const hent *e, size_t new_size) {
+    size_t usable = mem_usable(e);
+    return new_size <= usable && usable - new_size < 16;
+}
+
+/* Moves the heap bookkeeping from old (about to be freed or rewritten) to n, whose
+ * deadline is nd; had/pos describe old's heap membership, old_dl its deadline. */
+static void heap_after_rewrite(hash_ht *t, hent *n, int had, size_t pos, int64_t old_dl,
+                               int64_t nd) {
+    if (had && nd != HASH_NO_TTL) {
+        t->heap[pos] = n;
+        hent_set_hint(n, pos);
+        if (nd != old_dl) heap_fix(t, n);
+    } else if (nd != HASH_NO_TTL) {
+        heap_push(t, n);
+    }
+}
+
+int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
+           int64_t deadline) {
+    uint64_t hv = dict_hash(field.p, field.len);
+    hent *e = (hent *)dict_find_h(&t->d, field.p, field.len, hv);
+    int64_t old_dl = e ? hent_deadline(e) : HASH_NO_TTL;
+    int created = e == NULL || is_due(old_dl, now_ms);
+    int64_t nd = policy == HASH_TTL_SET                ? deadline
+                 : policy == HASH_TTL_KEEP && !created ? old_dl
+                                                       : HASH_NO_TTL;
+    if (!e) {
+        e = hent_new(field, value, nd);
+        dict_add_h(&t->d, &e->node, hv);
+        if (nd != HASH_NO_TTL) heap_push(t, e);
+        return 1;
+    }
+    int had = old_dl != HASH_NO_TTL;
+    size_t pos = 0;
+    if (had && nd == HASH_NO_TTL)
+        heap_remove(t, e);
+    else if (had)
+        pos = heap_pos(t, e);
+    size_t need = hent_bytes(field.len, value.len, nd != HASH_NO_TTL);
+    hent *n = e;
+    if (fits_in_place(e, need)) {
+        size_t o = write_header(e, field.len, value.len, nd);
+        memcpy(e->b + o, field.p, field.len);
+        if (value.len) memcpy(e->b + o + field.len, value.p, value.len);
+    } else {
+        n = hent_new(field, value, nd);
+        n->node = e->node; /* dict_replace_node wants the link copied */
+        dict_replace_node(&t->d, &e->node, &n->node);
+    }
+    heap_after_rewrite(t, n, had, pos, old_dl, nd);
+    if (n != e) mem_free(e);
+    return created;
+}
+
+void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
+    int had = hent_has_ttl(e);
+    if (had && d != HASH_NO_TTL) {
+        hent_set_deadline(e, d);
+        heap_fix(t, e);
+        return;
+    }
+    if (!had && d == HASH_NO_TTL) return;
+    hent_shape s;
+    hent_shape_of(e, &s);
+    if (had) heap_remove(t, e);
+    size_t need = hent_bytes(s.flen, s.vlen, d != HASH_NO_TTL);
+    hent *n = e;
+    if (fits_in_place(e, need)) {
+        /* Shift field and value by the TTL bytes, then rewrite the header. */
+        size_t new_data = s.data_off + (had ? 0 : HENT_TTL_BYTES) - (had ? HENT_TTL_BYTES : 0);
+        memmove(e->b + new_data, e->b + s.data_off, s.flen + s.vlen);
+        write_header(e, s.flen, s.vlen, d);
+    } else {
+        const char *data = (const char *)e->b + s.data_off;
+        n = hent_new((slice){data, s.flen}, (slice){data + s.flen, s.vlen}, d);
+        n->node = e->node; /* dict_replace_node wants the link copied */
+        dict_replace_node(&t->d, &e->node, &n->node);
+        mem_free(e);
+    }
+    if (d != HASH_NO_TTL) heap_push(t, n);
+}

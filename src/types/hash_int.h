@@ -1,0 +1,242 @@
+/* hash_int.h: the private layout of a hash, shared by hash.c (public API and conversion),
+ * hash_lp.c (the compact encodings), hash_ht.c (the hashtable encoding) and hash_ttl.c
+ * (deadlines and reaping). Nothing outside src/types/ includes this file.
+ *
+ * Layouts, in short (each .c file has the long version):
+ *
+ *   struct hash (16 B):  [obj hdr 8][p 8] -> compact blob, or -> hash_ht
+ *
+ *   compact blob:  [used u32][count u16][ttl_count u16]([base u48] if LISTPACKEX)
+ *                  entry*
+ *   entry:         [flen varint][vlen varint]([ttl varint] if LISTPACKEX)[field][value]
+ *                  ttl varint: 0 = no TTL, else deadline - base + 1
+ *
+ *   hashtable entry (hent), one allocation per field:
+ *                  [next 8][tag 1]([vlen 1] | [flen varint][vlen varint])
+ *                  ([deadline u48][heap pos hint u24] if tag & HENT_TTL)[field][value]
+ */
+#ifndef MAYFLY_TYPES_HASH_INT_H
+#define MAYFLY_TYPES_HASH_INT_H
+
+#include "types/hash.h"
+#include "types/object.h"
+#include "util/dict.h"
+#include "util/slice.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct hash {
+    obj hdr; /* type OBJ_HASH; enc says what p points to */
+    void *p; /* ENC_LISTPACK(EX): uint8_t blob; ENC_HASHTABLE: hash_ht */
+};
+
+/* ---- little-endian fixed-width and varint codecs ------------------------------------ */
+
+static inline uint64_t get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* LEB128: 7 bits per byte, low groups first, high bit = more follows. */
+static inline size_t varint_len(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80)
+        v >>= 7, n++;
+    return n;
+}
+
+static inline size_t varint_put(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80)
+        p[n++] = (uint8_t)(v | 0x80), v >>= 7;
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static inline size_t varint_get(const uint8_t *p, uint64_t *out) {
+    uint64_t v = p[0] & 0x7f;
+    size_t n = 1;
+    if (p[0] & 0x80) {
+        int shift = 7;
+        do {
+            v |= (uint64_t)(p[n] & 0x7f) << shift;
+            shift += 7;
+        } while (p[n++] & 0x80);
+    }
+    *out = v;
+    return n;
+}
+
+static inline int is_due(int64_t deadline, int64_t now_ms) {
+    return deadline != HASH_NO_TTL && deadline <= now_ms;
+}
+
+/* ---- compact encoding (hash_lp.c) --------------------------------------------------- */
+
+#define LP_HDR 8    /* used, count, ttl_count */
+#define LPEX_HDR 14 /* ... and the 48-bit base deadline */
+#define LP_MAX_ENTRIES 65535u
+#define LP_MAX_BYTES (1u << 30) /* beyond this a blob converts, whatever the limits say */
+
+/* One decoded compact entry. Pointers are into the blob. */
+typedef struct lp_ent {
+    size_t off;       /* offset of the entry in the blob */
+    size_t len;       /* encoded length of the whole entry */
+    const uint8_t *f; /* field bytes */
+    size_t flen;
+    const uint8_t *v; /* value bytes */
+    size_t vlen;
+    int64_t deadline; /* absolute, or HASH_NO_TTL */
+} lp_ent;
+
+static inline uint32_t lp_used(const uint8_t *b) {
+    return (uint32_t)get_le(b, 4);
+}
+static inline uint32_t lp_count(const uint8_t *b) {
+    return (uint32_t)get_le(b + 4, 2);
+}
+static inline uint32_t lp_ttl_count(const uint8_t *b) {
+    return (uint32_t)get_le(b + 6, 2);
+}
+static inline int64_t lp_base(const hash *h) {
+    return h->hdr.enc == ENC_LISTPACKEX ? (int64_t)get_le((const uint8_t *)h->p + 8, 6) : 0;
+}
+static inline size_t lp_first(const hash *h) {
+    return h->hdr.enc == ENC_LISTPACKEX ? LPEX_HDR : LP_HDR;
+}
+
+/* Returns an owned empty blob for a non-EX compact hash. */
+uint8_t *lp_new_blob(void);
+/* Decodes the entry at off into *e (OUT) and returns 1, or returns 0 if off is the end. */
+int lp_at(const hash *h, size_t off, lp_ent *e);
+/* Finds the entry of field (due or not) into *e (OUT); returns 1 if found. */
+int lp_find(const hash *h, slice field, lp_ent *e);
+/* Replaces entry old (or appends when old is NULL) with (field, value, deadline) and
+ * keeps the base invariant; old is invalid afterwards. */
+void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadline);
+/* Gives entry e the deadline (HASH_NO_TTL clears it), keeping the base invariant; e is
+ * invalid afterwards. The hash must be ENC_LISTPACKEX unless deadline is set. */
+void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline);
+/* Deletes entry e (from lp_find/lp_at); e is invalid afterwards. */
+void lp_delete(hash *h, const lp_ent *e);
+/* Number of live entries. */
+size_t lp_live(const hash *h, int64_t now_ms);
+/* Reaps as hash_reap does. */
+size_t lp_reap(hash *h, int64_t now_ms, size_t max,
+               void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx);
+/* Encoded size of an entry in a blob of this kind. */
+size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t deadline);
+
+/* ---- hashtable encoding (hash_ht.c, heap in hash_ttl.c) ----------------------------- */
+
+typedef struct hent {
+    dict_node node; /* must be first: the dict links entries through it */
+    uint8_t b[];    /* tag, lengths, optional deadline and heap hint, field, value */
+} hent;
+
+#define HENT_TTL 0x80  /* tag bit: a deadline and heap hint follow the lengths */
+#define HENT_LONG 0x40 /* tag bit: lengths are varints (else flen in tag, vlen in 1 byte) */
+#define HENT_TTL_BYTES 9
+
+typedef struct hent_shape {
+    size_t flen, vlen;
+    size_t ttl_off;  /* offset in b of the deadline (if HENT_TTL) */
+    size_t data_off; /* offset in b of the field; the value follows it */
+} hent_shape;
+
+static inline void hent_shape_of(const hent *e, hent_shape *s) {
+    uint8_t tag = e->b[0];
+    size_t o;
+    if (!(tag & HENT_LONG)) {
+        s->flen = tag & 0x3f;
+        s->vlen = e->b[1];
+        o = 2;
+    } else {
+        uint64_t fl, vl;
+        o = 1;
+        o += varint_get(e->b + o, &fl);
+        o += varint_get(e->b + o, &vl);
+        s->flen = (size_t)fl;
+        s->vlen = (size_t)vl;
+    }
+    s->ttl_off = o;
+    s->data_off = o + ((tag & HENT_TTL) ? HENT_TTL_BYTES : 0);
+}
+
+static inline int hent_has_ttl(const hent *e) {
+    return (e->b[0] & HENT_TTL) != 0;
+}
+
+/* Only for entries with HENT_TTL: the 48-bit deadline and the 24-bit heap hint. */
+static inline size_t hent_ttl_off(const hent *e) {
+    if (!(e->b[0] & HENT_LONG)) return 2;
+    hent_shape s;
+    hent_shape_of(e, &s);
+    return s.ttl_off;
+}
+static inline int64_t hent_deadline(const hent *e) {
+    return hent_has_ttl(e) ? (int64_t)get_le(e->b + hent_ttl_off(e), 6) : HASH_NO_TTL;
+}
+static inline void hent_set_deadline(hent *e, int64_t d) {
+    put_le(e->b + hent_ttl_off(e), (uint64_t)d, 6);
+}
+static inline uint32_t hent_hint(const hent *e) {
+    return (uint32_t)get_le(e->b + hent_ttl_off(e) + 6, 3);
+}
+static inline void hent_set_hint(hent *e, size_t pos) {
+    put_le(e->b + hent_ttl_off(e) + 6, pos & 0xffffff, 3);
+}
+
+typedef struct hash_ht {
+    dict d;          /* field -> hent */
+    hent **heap;     /* min-heap on deadline of the entries with a TTL */
+    size_t heap_len; /* entries in heap */
+    size_t heap_cap; /* slots allocated */
+} hash_ht;
+
+extern const dict_type hent_dict_type;
+
+/* Returns an owned entry (not linked anywhere). deadline HASH_NO_TTL gives no TTL. */
+hent *hent_new(slice field, slice value, int64_t deadline);
+/* Fills *out from e. */
+void hent_view(const hent *e, hash_entry *out);
+/* Returns an owned empty hashtable. */
+hash_ht *ht_new(void);
+/* Frees t and all its entries. */
+void ht_free(hash_ht *t);
+/* Finds the entry of field (due or not), or NULL. */
+hent *ht_find(hash_ht *t, slice field);
+/* Sets field as hash_set does (the entry may be reallocated); returns 1 if created. */
+int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
+           int64_t deadline);
+/* Unlinks e from the dict and the heap and frees it. */
+void ht_delete(hash_ht *t, hent *e);
+/* Gives e the deadline d (HASH_NO_TTL clears it); the entry may be reallocated. */
+void ht_set_deadline(hash_ht *t, hent *e, int64_t d);
+/* Adds an entry built elsewhere (conversion): links it in the dict and the heap. */
+void ht_add(hash_ht *t, hent *e);
+
+/* ---- the hashtable's deadline heap (hash_ttl.c) ------------------------------------- */
+
+void heap_push(hash_ht *t, hent *e);
+void heap_remove(hash_ht *t, hent *e);
+/* Restores heap order after e's deadline changed. */
+void heap_fix(hash_ht *t, hent *e);
+/* Makes the heap slot of old point to new_e (the entry moved in memory). */
+void heap_replace(hash_ht *t, const hent *old, hent *new_e);
+/* The heap slot holding e. */
+size_t heap_pos(const hash_ht *t, const hent *e);
+/* Number of entries with deadline <= now_ms, in O(that number). */
+size_t heap_count_due(const hash_ht *t, int64_t now_ms);
+
+#endif

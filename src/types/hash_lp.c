@@ -1,0 +1,308 @@
+/* hash_lp: the compact encodings of a hash (ENC_LISTPACK and ENC_LISTPACKEX).
+ *
+ * A compact hash is one contiguous blob, allocated to its exact used size so that a
+ * 10-field hash sits in one jemalloc size class with no slack beyond the class rounding:
+ *
+ *     0      4        6            8              14 (LISTPACKEX only)
+ *     [used][count u16][ttl_count u16][base u48] [entry][entry]...
+ *
+ *     entry: [flen varint][vlen varint][ttl varint, LISTPACKEX only][field][value]
+ *
+ * Varints are LEB128 (one byte below 128). ENC_LISTPACK entries have no TTL byte at all,
+ * so a hash without TTLs pays nothing. In ENC_LISTPACKEX, base is the earliest deadline
+ * of any field (the invariant, kept exact by every write) and each entry stores
+ * 0 (no TTL) or deadline - base + 1, so fields sharing a deadline cost one byte each and
+ * hash_next_deadline is the header's base. When the earliest field goes away or a new
+ * field undercuts the base, the blob is rebuilt around the new base; when the last TTL
+ * goes, it is rebuilt as ENC_LISTPACK. Both are O(n), like any write to a compact hash.
+ *
+ * Lookups are a linear scan comparing lengths first. Writes splice the blob in place
+ * (memmove plus one realloc to the new exact size). The entry count is at most 65535
+ * (larger configured limits act as 65535) and the blob at most LP_MAX_BYTES. */
+#include "types/hash_int.h"
+#include "util/mem.h"
+
+#include <stdlib.h>
+
+static void set_used(uint8_t *b, size_t v) {
+    put_le(b, v, 4);
+}
+static void set_count(uint8_t *b, size_t v) {
+    put_le(b + 4, v, 2);
+}
+static void set_ttl_count(uint8_t *b, size_t v) {
+    put_le(b + 6, v, 2);
+}
+
+uint8_t *lp_new_blob(void) {
+    uint8_t *b = mem_alloc(LP_HDR);
+    set_used(b, LP_HDR);
+    set_count(b, 0);
+    set_ttl_count(b, 0);
+    return b;
+}
+
+static uint64_t ttl_code(int64_t base, int64_t deadline) {
+    if (deadline == HASH_NO_TTL) return 0;
+    assert(deadline >= base);
+    return (uint64_t)(deadline - base) + 1;
+}
+
+size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t deadline) {
+    size_t n = varint_len(flen) + varint_len(vlen) + flen + vlen;
+    if (ex) n += varint_len(ttl_code(base, deadline));
+    return n;
+}
+
+static size_t encode_entry(uint8_t *dst, int ex, int64_t base, const void *f, size_t flen,
+                           const void *v, size_t vlen, int64_t deadline) {
+    size_t n = varint_put(dst, flen);
+    n += varint_put(dst + n, vlen);
+    if (ex) n += varint_put(dst + n, ttl_code(base, deadline));
+    memcpy(dst + n, f, flen);
+    n += flen;
+    if (vlen) memcpy(dst + n, v, vlen);
+    return n + vlen;
+}
+
+int lp_at(const hash *h, size_t off, lp_ent *e) {
+    const uint8_t *b = h->p;
+    if (off >= lp_used(b)) return 0;
+    uint64_t fl, vl, code = 0;
+    size_t n = off;
+    n += varint_get(b + n, &fl);
+    n += varint_get(b + n, &vl);
+    e->deadline = HASH_NO_TTL;
+    if (h->hdr.enc == ENC_LISTPACKEX) {
+        n += varint_get(b + n, &code);
+        if (code) e->deadline = lp_base(h) + (int64_t)(code - 1);
+    }
+    e->off = off;
+    e->f = b + n;
+    e->flen = (size_t)fl;
+    e->v = e->f + fl;
+    e->vlen = (size_t)vl;
+    e->len = n - off + (size_t)fl + (size_t)vl;
+    return 1;
+}
+
+int lp_find(const hash *h, slice field, lp_ent *e) {
+    const uint8_t *b = h->p;
+    size_t used = lp_used(b), off = lp_first(h);
+    int ex = h->hdr.enc == ENC_LISTPACKEX;
+    while (off < used) {
+        /* Decode only the lengths until the field matches: the common miss is cheap. */
+        uint64_t fl, vl, code;
+        size_t n = off;
+        n += varint_get(b + n, &fl);
+        n += varint_get(b + n, &vl);
+        if (ex) n += varint_get(b + n, &code);
+        if (fl == field.len && memcmp(b + n, field.p, field.len) == 0) return lp_at(h, off, e);
+        off = n + (size_t)fl + (size_t)vl;
+    }
+    return 0;
+}
+
+/* Decodes the entry at off, which must exist (a broken invariant aborts, in release too). */
+static void entry_at(const hash *h, size_t off, lp_ent *e) {
+    if (!lp_at(h, off, e)) abort();
+}
+
+/* Resizes the gap at off from old_len to new_len bytes, moving the tail, and updates
+ * used. Returns the (possibly moved) blob. */
+static uint8_t *splice(hash *h, size_t off, size_t old_len, size_t new_len) {
+    uint8_t *b = h->p;
+    size_t used = lp_used(b);
+    size_t tail = used - off - old_len;
+    size_t new_used = used - old_len + new_len;
+    if (new_len > old_len) {
+        b = mem_realloc(b, new_used);
+        memmove(b + off + new_len, b + off + old_len, tail);
+    } else if (new_len < old_len) {
+        memmove(b + off + new_len, b + off + old_len, tail);
+        b = mem_realloc(b, new_used);
+    }
+    set_used(b, new_used);
+    h->p = b;
+    return b;
+}
+
+/* Re-encodes every entry into a new blob: ENC_LISTPACKEX around base when ex, else
+ * ENC_LISTPACK (which requires that no entry has a TTL). If track is not NULL, *track is
+ * an entry offset (or the end) and is updated (IN/OUT) to where that entry moved. */
+static void rebuild(hash *h, int ex, int64_t base, size_t *track) {
+    const uint8_t *old = h->p;
+    assert(ex || lp_ttl_count(old) == 0);
+    size_t size = ex ? LPEX_HDR : LP_HDR;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        size += lp_entry_size(ex, base, e.flen, e.vlen, e.deadline);
+    uint8_t *b = mem_alloc(size);
+    set_used(b, size);
+    set_count(b, lp_count(old));
+    set_ttl_count(b, lp_ttl_count(old));
+    size_t w = LP_HDR;
+    if (ex) {
+        put_le(b + 8, (uint64_t)base, 6);
+        w = LPEX_HDR;
+    }
+    size_t off = lp_first(h), moved = size;
+    for (; lp_at(h, off, &e); off += e.len) {
+        if (track && *track == off) moved = w;
+        w += encode_entry(b + w, ex, base, e.f, e.flen, e.v, e.vlen, e.deadline);
+    }
+    assert(w == size);
+    if (track) *track = moved;
+    mem_free(h->p);
+    h->p = b;
+    h->hdr.enc = ex ? ENC_LISTPACKEX : ENC_LISTPACK;
+}
+
+/* The earliest deadline of any entry, or HASH_NO_TTL. */
+static int64_t scan_min(const hash *h) {
+    int64_t m = HASH_NO_TTL;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        if (e.deadline != HASH_NO_TTL && (m == HASH_NO_TTL || e.deadline < m)) m = e.deadline;
+    return m;
+}
+
+/* Restores "base is the earliest deadline" after an entry whose deadline was old_dl was
+ * removed or changed, and drops to ENC_LISTPACK when no TTL is left. */
+static void fix_base(hash *h, int64_t old_dl) {
+    if (h->hdr.enc != ENC_LISTPACKEX) return;
+    if (lp_ttl_count(h->p) == 0) {
+        rebuild(h, 0, 0, NULL);
+        return;
+    }
+    if (old_dl == HASH_NO_TTL || old_dl != lp_base(h)) return;
+    int64_t m = scan_min(h);
+    if (m != lp_base(h)) rebuild(h, 1, m, NULL);
+}
+
+void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadline) {
+    int64_t old_dl = old ? old->deadline : HASH_NO_TTL;
+    size_t off = old ? old->off : lp_used(h->p), old_len = old ? old->len : 0;
+    if (deadline != HASH_NO_TTL) {
+        if (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0 || deadline < lp_base(h)) {
+            /* The new deadline undercuts the base (or there is none yet): re-encode every
+             * entry around it first, following the old entry to its new offset. */
+            rebuild(h, 1, deadline, &off);
+        }
+    }
+    int ex = h->hdr.enc == ENC_LISTPACKEX;
+    if (old) {
+        lp_ent cur;
+        entry_at(h, off, &cur);
+        old_len = cur.len;
+    }
+    size_t need = lp_entry_size(ex, lp_base(h), field.len, value.len, deadline);
+    uint8_t *b = splice(h, off, old_len, need);
+    encode_entry(b + off, ex, lp_base(h), field.p, field.len, value.p, value.len, deadline);
+    if (!old) set_count(b, lp_count(b) + 1);
+    size_t ttls = lp_ttl_count(b) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
+    set_ttl_count(b, ttls);
+    if (old_dl != deadline) fix_base(h, old_dl);
+}
+
+void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
+    int64_t old_dl = e->deadline;
+    size_t off = e->off;
+    if (old_dl == deadline) return;
+    if (deadline != HASH_NO_TTL &&
+        (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0 || deadline < lp_base(h)))
+        rebuild(h, 1, deadline, &off);
+    lp_ent cur;
+    entry_at(h, off, &cur);
+    int64_t base = lp_base(h);
+    /* Only the TTL varint changes: splice it, the field and value bytes stay put. */
+    size_t p = off + varint_len(cur.flen) + varint_len(cur.vlen);
+    uint64_t code = ttl_code(base, deadline);
+    uint8_t *b = splice(h, p, varint_len(ttl_code(base, cur.deadline)), varint_len(code));
+    varint_put(b + p, code);
+    size_t ttls = lp_ttl_count(b) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
+    set_ttl_count(b, ttls);
+    fix_base(h, old_dl);
+}
+
+void lp_delete(hash *h, const lp_ent *e) {
+    int64_t old_dl = e->deadline;
+    uint8_t *b = splice(h, e->off, e->len, 0);
+    set_count(b, lp_count(b) - 1);
+    if (old_dl != HASH_NO_TTL) set_ttl_count(b, lp_ttl_count(b) - 1);
+    fix_base(h, old_dl);
+}
+
+size_t lp_live(const hash *h, int64_t now_ms) {
+    const uint8_t *b = h->p;
+    if (lp_ttl_count(b) == 0 || lp_base(h) > now_ms) return lp_count(b);
+    size_t n = 0;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        n += !is_due(e.deadline, now_ms);
+    return n;
+}
+
+#define REAP_CHUNK 64
+
+typedef struct due_ref {
+    int64_t deadline;
+    size_t off;
+} due_ref;
+
+/* Collects into refs (sorted by deadline, then offset) the REAP_CHUNK earliest due
+ * entries; returns how many. */
+static size_t collect_due(const hash *h, int64_t now_ms, due_ref *refs) {
+    size_t n = 0;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len) {
+        if (!is_due(e.deadline, now_ms)) continue;
+        if (n == REAP_CHUNK && e.deadline >= refs[n - 1].deadline) continue;
+        size_t i = n < REAP_CHUNK ? n++ : n - 1;
+        while (i > 0 && refs[i - 1].deadline > e.deadline) {
+            refs[i] = refs[i - 1];
+            i--;
+        }
+        refs[i] = (due_ref){e.deadline, off};
+    }
+    return n;
+}
+
+static int cmp_off_desc(const void *a, const void *b) {
+    size_t x = ((const due_ref *)a)->off, y = ((const due_ref *)b)->off;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+size_t lp_reap(hash *h, int64_t now_ms, size_t max,
+               void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx) {
+    size_t done = 0;
+    due_ref refs[REAP_CHUNK];
+    while (done < max && h->hdr.enc == ENC_LISTPACKEX && lp_base(h) <= now_ms) {
+        size_t n = collect_due(h, now_ms, refs);
+        if (n == 0) break; /* cannot happen while base is exact; be safe */
+        if (n > max - done) n = max - done;
+        lp_ent e;
+        for (size_t i = 0; i < n; i++) {
+            entry_at(h, refs[i].off, &e);
+            if (on_field) on_field((const char *)e.f, e.flen, ctx);
+        }
+        /* Remove from the highest offset down so lower offsets stay valid, then resize
+         * the blob once. */
+        qsort(refs, n, sizeof(refs[0]), cmp_off_desc);
+        uint8_t *b = h->p;
+        size_t used = lp_used(b);
+        for (size_t i = 0; i < n; i++) {
+            entry_at(h, refs[i].off, &e);
+            memmove(b + e.off, b + e.off + e.len, used - e.off - e.len);
+            used -= e.len;
+            set_used(b, used);
+        }
+        h->p = mem_realloc(b, used);
+        b = h->p;
+        set_count(b, lp_count(b) - n);
+        set_ttl_count(b, lp_ttl_count(b) - n);
+        done += n;
+        fix_base(h, lp_base(h));
+    }
+    return done;
+}

@@ -1,0 +1,82 @@
+/* string: the string value type, with Redis's three encodings.
+ *
+ *   INT     a 64-bit integer, for values that are exactly an integer's canonical text
+ *           ("123", "-5"; not "0123" or "+5") of at most 20 bytes;
+ *   EMBSTR  up to STRING_EMBSTR_MAX bytes stored inline after the header (one block);
+ *   RAW     a separate growable buffer (long values, and any value modified in place by
+ *           APPEND or SETRANGE).
+ *
+ * OBJECT ENCODING reports "int", "embstr" and "raw" as Redis does. The struct is public so
+ * that the hot paths (GET, SET) inline their accessors; change it only through this API. */
+#ifndef MAYFLY_TYPES_STRING_H
+#define MAYFLY_TYPES_STRING_H
+
+#include "types/object.h"
+#include "util/slice.h"
+#include "util/strconv.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STRING_EMBSTR_MAX 44     /* Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
+#define STRING_SHARED_INTS 10000 /* integers in [0, this) are "shared" (OBJECT REFCOUNT) */
+
+typedef struct string {
+    obj hdr;    /* type OBJ_STRING */
+    size_t len; /* EMBSTR, RAW: length in bytes (INT: unused) */
+    union {
+        long long ival; /* INT */
+        struct {
+            char *ptr; /* owned, cap bytes */
+            size_t cap;
+        } raw;       /* RAW */
+        char emb[1]; /* EMBSTR: len bytes + NUL, allocated past the struct's end */
+    } u;
+} string;
+
+/* Returns an owned string holding p[0..len), in the most compact encoding (Redis's
+ * tryObjectEncoding: INT when the text is a canonical integer, else EMBSTR or RAW). */
+string *string_new(const char *p, size_t len);
+/* Like string_new but never INT (Redis's createStringObject: EMBSTR or RAW by length). */
+string *string_new_text(const char *p, size_t len);
+/* Returns an owned RAW string of len zero bytes (SETRANGE on a missing key). */
+string *string_new_zeros(size_t len);
+/* Returns an owned INT string. */
+string *string_from_ll(long long v);
+/* Returns an owned RAW copy of s (before modifying a value in place). */
+string *string_dup_raw(const string *s);
+/* Returns an owned copy of s in the same encoding (COPY). */
+string *string_dup(const string *s);
+void string_free(string *s);
+
+/* The bytes of s. For INT, they are written to tmp (at least STRCONV_LL_MAX bytes). */
+static inline slice string_bytes(const string *s, char *tmp) {
+    switch (s->hdr.enc) {
+    case ENC_INT:
+        return (slice){tmp, ll_to_str(tmp, s->u.ival)};
+    case ENC_EMBSTR:
+        return (slice){s->u.emb, s->len};
+    default:
+        return (slice){s->u.raw.ptr, s->len};
+    }
+}
+/* Length of the value's text. */
+size_t string_len(const string *s);
+/* Parses s as a long long with Redis's rules; 0 on success, -1 if it is not one. */
+int string_get_ll(const string *s, long long *out);
+/* Parses s as a long double (INCRBYFLOAT); 0 on success, -1 if it is not one. */
+int string_get_ld(const string *s, long double *out);
+/* Sets the value of an INT string that is not shared (INCR in place). */
+void string_set_ll(string *s, long long v);
+
+/* RAW strings only: grows the value to at least len bytes, zero-filling (SETRANGE). */
+void string_grow_zero(string *s, size_t len);
+/* RAW strings only: writes p[0..len) at offset (offset + len <= current length). */
+void string_write(string *s, size_t offset, const char *p, size_t len);
+/* RAW strings only: appends p[0..len). */
+void string_append(string *s, const char *p, size_t len);
+
+/* Approximate bytes used by the value (MEMORY USAGE). */
+size_t string_memory(const string *s);
+
+#endif

@@ -1,0 +1,534 @@
+/* Unit tests for util/dict: basic operations, a seeded differential test against a
+ * direct-address reference model, the SCAN guarantee across grow and shrink, iterators,
+ * dict_random and dict_rehash_for. Set DICT_TEST_SEED to replay a seed. */
+#include "unit/test.h"
+#include "util/dict.h"
+#include "util/mem.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+/* ---- test entries: the key is "k<id>" ---- */
+
+typedef struct ent {
+    dict_node node; /* first, as dict requires */
+    uint32_t id;
+    uint8_t len;
+    char key[15];
+} ent;
+
+static void ent_key_of(const dict_node *n, const char **key, size_t *len) {
+    const ent *e = (const ent *)n;
+    *key = e->key;
+    *len = e->len;
+}
+
+static const dict_type ent_type = {ent_key_of};
+
+static void make_key(uint32_t id, char *buf, uint8_t *len) {
+    *len = (uint8_t)snprintf(buf, 15, "k%" PRIu32, id);
+}
+
+static ent *ent_new(uint32_t id) {
+    ent *e = mem_alloc(sizeof(*e));
+    e->id = id;
+    make_key(id, e->key, &e->len);
+    return e;
+}
+
+static ent *find_id(dict *d, uint32_t id) {
+    char k[15];
+    uint8_t len;
+    make_key(id, k, &len);
+    return (ent *)dict_find(d, k, len);
+}
+
+static ent *remove_id(dict *d, uint32_t id) {
+    char k[15];
+    uint8_t len;
+    make_key(id, k, &len);
+    return (ent *)dict_remove(d, k, len);
+}
+
+static void free_ent(dict_node *n, void *ctx) {
+    (*(size_t *)ctx)++;
+    mem_free(n);
+}
+
+static int is_rehashing(const dict *d) {
+    return d->rehash_idx != -1;
+}
+static size_t buckets(const dict *d, int t) {
+    return d->table[t] ? (size_t)1 << d->size_exp[t] : 0;
+}
+
+/* ---- a seeded PRNG (splitmix64), so failures replay ---- */
+
+static uint64_t rng_state;
+static uint64_t rng(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t test_seed(void) {
+    const char *s = getenv("DICT_TEST_SEED");
+    if (s) return strtoull(s, NULL, 10);
+    return (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+}
+
+/* Walks the tables and checks the structural invariants; returns a message or NULL. */
+static const char *check_structure(dict *d) {
+    size_t count[2] = {0, 0};
+    for (int t = 0; t < 2; t++) {
+        size_t size = buckets(d, t);
+        if (size && size < 4) return "table smaller than 4";
+        for (size_t i = 0; i < size; i++) {
+            for (dict_node *n = d->table[t][i]; n; n = n->next) {
+                const ent *e = (const ent *)n;
+                if ((dict_hash(e->key, e->len) & (size - 1)) != i) return "node in wrong bucket";
+                if (t == 0 && (int64_t)i < d->rehash_idx) return "moved bucket not empty";
+                count[t]++;
+            }
+        }
+    }
+    if (count[0] != d->used[0] || count[1] != d->used[1]) return "used counts wrong";
+    if (!is_rehashing(d) && d->table[1]) return "table[1] outside a rehash";
+    if (is_rehashing(d) && !d->table[1]) return "rehash without table[1]";
+    if (!is_rehashing(d) && d->table[0] && d->used[0] > buckets(d, 0)) return "load above 1";
+    return NULL;
+}
+
+/* ---- tests ---- */
+
+TEST(hash_is_seeded) {
+    uint64_t a = dict_hash("hello", 5);
+    ASSERT(a == dict_hash("hello", 5));
+    ASSERT(a != dict_hash("hellp", 5));
+    dict_set_seed(12345);
+    ASSERT(a != dict_hash("hello", 5));
+    dict_set_seed(0);
+    ASSERT(a == dict_hash("hello", 5));
+}
+
+TEST(basic_add_find_remove) {
+    dict d;
+    dict_init(&d, &ent_type);
+    ASSERT(find_id(&d, 1) == NULL);
+    ASSERT(remove_id(&d, 1) == NULL);
+    ASSERT_EQ(0, dict_scan(&d, 0, NULL, NULL));
+    for (uint32_t i = 0; i < 1000; i++) {
+        ent *e = ent_new(i);
+        if (i % 2)
+            dict_add(&d, &e->node);
+        else
+            dict_add_h(&d, &e->node, dict_hash(e->key, e->len));
+        ASSERT_EQ(i + 1, dict_size(&d));
+    }
+    for (uint32_t i = 0; i < 1000; i++) {
+        ent *e = find_id(&d, i);
+        ASSERT(e && e->id == i);
+        char k[15];
+        uint8_t len;
+        make_key(i, k, &len);
+        ASSERT(dict_find_h(&d, k, len, dict_hash(k, len)) == &e->node);
+    }
+    ASSERT(find_id(&d, 1000) == NULL);
+    for (uint32_t i = 0; i < 1000; i += 2) {
+        ent *e = remove_id(&d, i);
+        ASSERT(e && e->id == i);
+        mem_free(e);
+        ASSERT(remove_id(&d, i) == NULL);
+    }
+    ASSERT_EQ(500, dict_size(&d));
+    /* dict_unlink of specific nodes. */
+    for (uint32_t i = 1; i < 1000; i += 4) {
+        ent *e = find_id(&d, i);
+        dict_unlink(&d, &e->node);
+        mem_free(e);
+        ASSERT(find_id(&d, i) == NULL);
+    }
+    ASSERT_EQ(250, dict_size(&d));
+    ASSERT(check_structure(&d) == NULL);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(250, freed);
+    ASSERT_EQ(0, dict_size(&d));
+    ASSERT(find_id(&d, 3) == NULL);
+    dict_deinit(&d);
+}
+
+TEST(shrinks_to_minimum) {
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 5000; i++)
+        dict_add(&d, &ent_new(i)->node);
+    ASSERT_EQ(0, dict_rehash_for(&d, 1000 * 1000));
+    ASSERT_EQ(8192, buckets(&d, 0));
+    for (uint32_t i = 0; i < 5000; i++)
+        mem_free(remove_id(&d, i));
+    while (dict_rehash_step(&d, 100)) {
+    }
+    dict_maybe_shrink(&d);
+    ASSERT_EQ(0, dict_size(&d));
+    ASSERT_EQ(4, buckets(&d, 0));
+    ASSERT(!is_rehashing(&d));
+    dict_deinit(&d);
+}
+
+TEST(replace_node) {
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 100; i++)
+        dict_add(&d, &ent_new(i)->node);
+    for (uint32_t i = 0; i < 100; i += 3) {
+        ent *old = find_id(&d, i);
+        /* Realloc to a bigger size moves the block and frees old under ASan. */
+        ent *moved = mem_realloc(old, 4096);
+        dict_replace_node(&d, (dict_node *)old, &moved->node);
+        ASSERT(find_id(&d, i) == moved);
+    }
+    ASSERT_EQ(100, dict_size(&d));
+    ASSERT(check_structure(&d) == NULL);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(100, freed);
+    dict_deinit(&d);
+}
+
+/* Differential test: 100k+ random add/remove/find against an array indexed by id,
+ * growing to about 200k entries and shrinking back, with full checks during rehashes. */
+#define DIFF_IDS 300000
+
+static const char *diff_full_check(dict *d, ent **model, size_t model_size) {
+    const char *err = check_structure(d);
+    if (err) return err;
+    if (dict_size(d) != model_size) return "size differs from model";
+    for (uint32_t id = 0; id < DIFF_IDS; id++)
+        if (find_id(d, id) != model[id]) return "find differs from model";
+    return NULL;
+}
+
+TEST(differential) {
+    uint64_t seed = test_seed();
+    rng_state = seed;
+    ent **model = calloc(DIFF_IDS, sizeof(*model));
+    uint32_t *live = calloc(DIFF_IDS, sizeof(*live)); /* ids present, to pick removals */
+    uint32_t *pos = calloc(DIFF_IDS, sizeof(*pos));   /* index of each present id in live */
+    size_t model_size = 0, checks_rehashing[2] = {0, 0};
+    dict d;
+    dict_init(&d, &ent_type);
+    /* Phase 0 grows (85% adds, 5% removes) to 200k entries, phase 1 shrinks (85% removes,
+     * 5% adds) to 1000; the other 10% are finds. */
+    int phase = 0;
+    size_t max_size = 0, max_buckets = 0;
+    for (long op = 0; phase < 2; op++) {
+        unsigned r = (unsigned)(rng() % 100);
+        int add = phase == 0 ? r < 85 : r < 5;
+        int find = r >= 90;
+        uint32_t id = (uint32_t)(rng() % DIFF_IDS);
+        if (find) {
+            ent *found = find_id(&d, id);
+            if (found != model[id]) TEST_FAIL("seed %" PRIu64 ": find %u wrong", seed, id);
+        } else if (add && !model[id]) {
+            model[id] = ent_new(id);
+            dict_add(&d, &model[id]->node);
+            pos[id] = (uint32_t)model_size;
+            live[model_size++] = id;
+        } else if (!add && model_size > 0) {
+            id = live[rng() % model_size];
+            ent *e = remove_id(&d, id);
+            if (e != model[id]) TEST_FAIL("seed %" PRIu64 ": remove %u wrong", seed, id);
+            mem_free(e);
+            model[id] = NULL;
+            uint32_t last = live[--model_size];
+            live[pos[id]] = last;
+            pos[last] = pos[id];
+        }
+        if (dict_size(&d) != model_size) TEST_FAIL("seed %" PRIu64 ": size differs", seed);
+        if (model_size > max_size) max_size = model_size;
+        if (buckets(&d, 0) > max_buckets) max_buckets = buckets(&d, 0);
+        /* Full checks: a few mid-rehash in each phase, and at every phase change. */
+        int mid_rehash = is_rehashing(&d) && d.rehash_idx > 0 && rng() % 1000 == 0 &&
+                         checks_rehashing[phase] < 4;
+        int end_of_phase = phase == 0 ? model_size >= 200000 : model_size <= 1000;
+        if (mid_rehash || end_of_phase) {
+            const char *err = diff_full_check(&d, model, model_size);
+            if (err) TEST_FAIL("seed %" PRIu64 ": op %ld: %s", seed, op, err);
+            checks_rehashing[phase] += (size_t)mid_rehash;
+        }
+        if (end_of_phase) phase++;
+    }
+    /* Let the rehash finish, then check the table has shrunk back. */
+    while (dict_rehash_step(&d, 1000)) {
+    }
+    dict_maybe_shrink(&d);
+    while (dict_rehash_step(&d, 1000)) {
+    }
+    const char *err = diff_full_check(&d, model, model_size);
+    if (err) TEST_FAIL("seed %" PRIu64 ": after rehash: %s", seed, err);
+    ASSERT(max_size >= 200000);
+    ASSERT(max_buckets >= 262144);
+    ASSERT(buckets(&d, 0) <= 4096);
+    ASSERT(checks_rehashing[0] >= 1 && checks_rehashing[1] >= 1);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(model_size, freed);
+    dict_deinit(&d);
+    free(model);
+    free(live);
+    free(pos);
+}
+
+/* ---- SCAN ---- */
+
+typedef struct scan_seen {
+    unsigned char *seen; /* times each id was emitted (saturating) */
+    size_t calls;
+} scan_seen;
+
+static void mark_seen(dict_node *n, void *ctx) {
+    scan_seen *s = ctx;
+    ent *e = (ent *)n;
+    if (s->seen[e->id] < 255) s->seen[e->id]++;
+    s->calls++;
+}
+
+TEST(scan_stable_table_exactly_once) {
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 3000; i++)
+        dict_add(&d, &ent_new(i)->node);
+    while (dict_rehash_step(&d, 100)) {
+    }
+    scan_seen s = {calloc(3000, 1), 0};
+    uint64_t cursor = 0;
+    size_t steps = 0;
+    do {
+        cursor = dict_scan(&d, cursor, mark_seen, &s);
+        steps++;
+    } while (cursor != 0);
+    ASSERT_EQ(buckets(&d, 0), steps);
+    for (uint32_t i = 0; i < 3000; i++)
+        ASSERT_EQ(1, s.seen[i]);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    dict_deinit(&d);
+    free(s.seen);
+}
+
+/* One scan while other keys come and go between calls. Ids below n_stable stay for the
+ * whole scan and must all be seen. The volatile keys (ids from n_stable) first grow the
+ * dict to about peak entries, then are removed again, so the scan spans a grow and a
+ * shrink with rehashes in progress at many calls. Returns a message or NULL. */
+static const char *scan_under_churn(uint32_t n_stable, uint32_t peak, uint32_t per_call,
+                                    int *saw_grow, int *saw_shrink, int *saw_rehash) {
+    dict d;
+    dict_init(&d, &ent_type);
+    const char *err = NULL;
+    uint32_t max_id = n_stable + peak + 1;
+    scan_seen s = {calloc(max_id, 1), 0};
+    for (uint32_t i = 0; i < n_stable; i++)
+        dict_add(&d, &ent_new(i)->node);
+    uint32_t next_vol = n_stable, oldest_vol = n_stable;
+    int growing = 1;
+    size_t start_buckets = buckets(&d, 0), max_buckets = start_buckets;
+    uint64_t cursor = 0;
+    do {
+        if (is_rehashing(&d)) *saw_rehash = 1;
+        cursor = dict_scan(&d, cursor, mark_seen, &s);
+        /* Churn: random-ish numbers of adds or removes, then maybe some rehash steps. */
+        uint32_t k = (uint32_t)(rng() % (2 * per_call + 1));
+        for (uint32_t j = 0; j < k; j++) {
+            if (growing && next_vol < n_stable + peak) {
+                dict_add(&d, &ent_new(next_vol++)->node);
+            } else if (oldest_vol < next_vol) {
+                growing = 0;
+                ent *e = remove_id(&d, oldest_vol++);
+                mem_free(e);
+            }
+        }
+        if (rng() % 4 == 0) dict_rehash_step(&d, (int)(rng() % 4));
+        if (buckets(&d, 0) > max_buckets) max_buckets = buckets(&d, 0);
+        if (!growing && buckets(&d, 0) < max_buckets) *saw_shrink = 1;
+    } while (cursor != 0);
+    if (max_buckets > start_buckets) *saw_grow = 1;
+    for (uint32_t i = 0; i < n_stable && !err; i++)
+        if (s.seen[i] == 0) err = "stable entry missed by scan";
+    if (!err) err = check_structure(&d);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    dict_deinit(&d);
+    free(s.seen);
+    return err;
+}
+
+TEST(scan_guarantee_across_grow_and_shrink) {
+    uint64_t seed = test_seed();
+    rng_state = seed;
+    int saw_grow = 0, saw_shrink = 0, saw_rehash = 0;
+    for (int round = 0; round < 40; round++) {
+        uint32_t n_stable = 50 + (uint32_t)(rng() % 400);
+        uint32_t peak = 2000 + (uint32_t)(rng() % 20000);
+        uint32_t per_call = 20 + (uint32_t)(rng() % 200);
+        int g = 0, sh = 0, rh = 0;
+        const char *err = scan_under_churn(n_stable, peak, per_call, &g, &sh, &rh);
+        if (err) TEST_FAIL("seed %" PRIu64 ": round %d: %s", seed, round, err);
+        saw_grow |= g;
+        saw_shrink |= sh && g;
+        saw_rehash |= rh;
+    }
+    ASSERT(saw_grow && saw_shrink && saw_rehash);
+}
+
+/* ---- iterators ---- */
+
+TEST(iterator_visits_all_once_during_rehash) {
+    dict d;
+    dict_init(&d, &ent_type);
+    /* 1024 entries fill 1024 buckets; the 1025th add starts a rehash. */
+    for (uint32_t i = 0; i < 1025; i++)
+        dict_add(&d, &ent_new(i)->node);
+    ASSERT(is_rehashing(&d));
+    dict_rehash_step(&d, 10);
+    ASSERT(is_rehashing(&d));
+    unsigned char seen[1025] = {0};
+    dict_iter it;
+    dict_iter_init(&it, &d);
+    dict_node *n;
+    int64_t idx_before = d.rehash_idx;
+    while ((n = dict_iter_next(&it))) {
+        seen[((ent *)n)->id]++;
+        ASSERT(find_id(&d, ((ent *)n)->id) == (ent *)n); /* finds do not move buckets */
+    }
+    ASSERT(dict_iter_next(&it) == NULL);
+    ASSERT_EQ(idx_before, d.rehash_idx);
+    dict_iter_deinit(&it);
+    for (int i = 0; i < 1025; i++)
+        ASSERT_EQ(1, seen[i]);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    dict_deinit(&d);
+}
+
+TEST(iterator_delete_current) {
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 4000; i++)
+        dict_add(&d, &ent_new(i)->node);
+    dict_iter it;
+    dict_iter_init(&it, &d);
+    dict_node *n;
+    size_t visited = 0;
+    while ((n = dict_iter_next(&it))) {
+        visited++;
+        if (((ent *)n)->id % 2 == 0) mem_free(dict_iter_delete(&it));
+    }
+    dict_iter_deinit(&it);
+    ASSERT_EQ(4000, visited);
+    ASSERT_EQ(2000, dict_size(&d));
+    for (uint32_t i = 0; i < 4000; i++)
+        ASSERT((find_id(&d, i) != NULL) == (i % 2 == 1));
+    ASSERT(check_structure(&d) == NULL);
+
+    /* Deleting everything, then the table shrinks once the iterator is done. */
+    size_t before = buckets(&d, 0);
+    dict_iter_init(&it, &d);
+    visited = 0;
+    while ((n = dict_iter_next(&it))) {
+        visited++;
+        mem_free(dict_iter_delete(&it));
+    }
+    dict_iter_deinit(&it);
+    ASSERT_EQ(2000, visited);
+    ASSERT_EQ(0, dict_size(&d));
+    ASSERT(buckets(&d, 0) < before);
+    ASSERT(check_structure(&d) == NULL);
+    dict_deinit(&d);
+}
+
+TEST(iterator_empty_dict) {
+    dict d;
+    dict_init(&d, &ent_type);
+    dict_iter it;
+    dict_iter_init(&it, &d);
+    ASSERT(dict_iter_next(&it) == NULL);
+    dict_iter_deinit(&it);
+    ASSERT_EQ(0, d.pause_rehash);
+    dict_deinit(&d);
+}
+
+/* ---- random ---- */
+
+TEST(random_returns_members) {
+    rng_state = 42;
+    dict d;
+    dict_init(&d, &ent_type);
+    ASSERT(dict_random(&d, rng) == NULL);
+    for (uint32_t i = 0; i < 20; i++)
+        dict_add(&d, &ent_new(i)->node);
+    unsigned hits[20] = {0};
+    for (int k = 0; k < 4000; k++) {
+        ent *e = (ent *)dict_random(&d, rng);
+        ASSERT(e && find_id(&d, e->id) == e);
+        hits[e->id]++;
+    }
+    for (int i = 0; i < 20; i++)
+        ASSERT(hits[i] > 0);
+    /* During a rehash (grow), every draw is still a member. */
+    for (uint32_t i = 20; i < 33; i++)
+        dict_add(&d, &ent_new(i)->node);
+    d.pause_rehash++; /* hold the rehash open */
+    ASSERT(is_rehashing(&d));
+    for (int k = 0; k < 2000; k++) {
+        ent *e = (ent *)dict_random(&d, rng);
+        ASSERT(e && e->id < 33);
+    }
+    d.pause_rehash--;
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    dict_deinit(&d);
+}
+
+/* ---- rehash_for ---- */
+
+TEST(rehash_for_completes) {
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 65537; i++)
+        dict_add(&d, &ent_new(i)->node);
+    ASSERT(is_rehashing(&d));
+    ASSERT_EQ(131072, buckets(&d, 1));
+    d.pause_rehash++;
+    ASSERT_EQ(1, dict_rehash_for(&d, 1000));
+    ASSERT_EQ(1, dict_rehash_step(&d, 1000));
+    d.pause_rehash--;
+    ASSERT_EQ(0, dict_rehash_for(&d, 10 * 1000 * 1000));
+    ASSERT(!is_rehashing(&d));
+    ASSERT_EQ(131072, buckets(&d, 0));
+    ASSERT_EQ(0, dict_rehash_for(&d, 1000));
+    ASSERT(check_structure(&d) == NULL);
+    for (uint32_t i = 0; i < 65537; i++)
+        ASSERT(find_id(&d, i) != NULL);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(65537, freed);
+    dict_deinit(&d);
+}
+
+int main(void) {
+    RUN(hash_is_seeded);
+    RUN(basic_add_find_remove);
+    RUN(shrinks_to_minimum);
+    RUN(replace_node);
+    RUN(differential);
+    RUN(scan_stable_table_exactly_once);
+    RUN(scan_guarantee_across_grow_and_shrink);
+    RUN(iterator_visits_all_once_during_rehash);
+    RUN(iterator_delete_current);
+    RUN(iterator_empty_dict);
+    RUN(random_returns_members);
+    RUN(rehash_for_completes);
+    return test_report();
+}
