@@ -35,7 +35,7 @@ static uv_timer_t cron_timer;
 static uv_idle_t backlog_idle;
 static uv_signal_t sig_int, sig_term;
 static int shutting_down;
-static long long ops_at_last_sample;
+static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
 static int64_t last_sample_us;
 
 static void run_expire_slice(void) {
@@ -64,6 +64,13 @@ static void on_cron(uv_timer_t *t) {
         long long ops = cmd_total_commands();
         host_stat.ops_per_sec =
             (ops - ops_at_last_sample) * 1000000 / (us - last_sample_us ? us - last_sample_us : 1);
+        long long dt = us - last_sample_us;
+        host_stat.input_kbps_x100 =
+            (host_stat.net_input_bytes - in_at_last_sample) * 100000000 / 1024 / dt;
+        host_stat.output_kbps_x100 =
+            (host_stat.net_output_bytes - out_at_last_sample) * 100000000 / 1024 / dt;
+        in_at_last_sample = host_stat.net_input_bytes;
+        out_at_last_sample = host_stat.net_output_bytes;
         ops_at_last_sample = ops;
         last_sample_us = us;
     }

@@ -62,6 +62,7 @@ static void cmd_auth(cmd_ctx *c) {
     }
     if (!password_ok(user, pass) && !(c->argc == 3 && !config.requirepass &&
                                       slice_eq_ci(user, "default"))) {
+        host_stat.auth_denied++;
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
@@ -102,6 +103,7 @@ static void cmd_hello(cmd_ctx *c) {
         if (slice_eq_ci(c->argv[i], "AUTH") && more >= 2) {
             if (!password_ok(c->argv[i + 1], c->argv[i + 2]) &&
                 !(!config.requirepass && slice_eq_ci(c->argv[i + 1], "default"))) {
+                host_stat.auth_denied++;
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
@@ -459,7 +461,7 @@ static const cmd_spec client_subcmds[] = {
      "Returns the name of the connection.", "", NULL, "@slow @connection"},
     {"setinfo", client_setinfo, 4, CONN_FLAGS, 0, 0, 0, "connection", "7.2.0", "O(1)",
      "Sets information specific to the client or connection.",
-     "<LIB-NAME libname|LIB-VER libver>", NULL, "@slow @connection"},
+     "<attr: LIB-NAME libname|LIB-VER libver>", NULL, "@slow @connection"},
     {"info", client_info, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.2.0", "O(1)",
      "Returns information about the connection.", "", NULL, "@slow @connection"},
     {"list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
@@ -469,19 +471,17 @@ static const cmd_spec client_subcmds[] = {
      "@admin @slow @dangerous @connection"},
     {"kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
      "O(N) where N is the number of client connections", "Terminates open connections.",
-     "<ip:port|<[ID client-id]|[TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>]|[USER username]|"
-     "[ADDR ip:port]|[LADDR ip:port]|[SKIPME <YES|NO>]|[MAXAGE maxage]> "
-     "[[ID client-id]|[TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>]|[USER username]|"
-     "[ADDR ip:port]|[LADDR ip:port]|[SKIPME <YES|NO>]|[MAXAGE maxage] ...]>",
+     "<filter: ip:port|new-format: [ID client-id] [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] "
+     "[USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME <YES|NO>] [MAXAGE maxage]>",
      NULL, "@admin @slow @dangerous @connection"},
     {"no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "7.0.0",
-     "O(1)", "Sets the client eviction mode of the connection.", "<ON|OFF>", NULL,
+     "O(1)", "Sets the client eviction mode of the connection.", "<enabled: ON|OFF>", NULL,
      "@admin @slow @dangerous @connection"},
     {"no-touch", client_no_touch, 3, CONN_FLAGS, 0, 0, 0, "connection", "7.2.0", "O(1)",
      "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-     "<ON|OFF>", NULL, "@slow @connection"},
+     "<enabled: ON|OFF>", NULL, "@slow @connection"},
     {"reply", client_reply, 3, CONN_FLAGS, 0, 0, 0, "connection", "3.2.0", "O(1)",
-     "Instructs the server whether to reply to commands.", "<ON|OFF|SKIP>", NULL,
+     "Instructs the server whether to reply to commands.", "<action: ON|OFF|SKIP>", NULL,
      "@slow @connection"},
     {"getredir", client_getredir, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0", "O(1)",
      "Returns the client ID to which the connection's tracking notifications are redirected.",
@@ -507,7 +507,8 @@ const cmd_spec cmd_family_conn[] = {
     {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                  CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "6.0.0", "O(1)", "Handshakes with the Redis server.",
-     "[protover [AUTH username password] [SETNAME clientname]]", NULL, "@fast @connection"},
+     "[arguments: protover [AUTH username password] [SETNAME clientname]]", NULL,
+     "@fast @connection"},
     {"auth", cmd_auth, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user",

@@ -16,6 +16,12 @@ typedef struct host_stats {
     long long expire_cycles;          /* active expiry slices run */
     long long expire_cycle_us;        /* total time spent in them */
     long long ops_per_sec;            /* instantaneous_ops_per_sec, sampled by the cron */
+    long long reads_processed;        /* read callbacks with data (total_reads_processed) */
+    long long writes_processed;       /* socket writes (total_writes_processed) */
+    long long qbuf_limit_disconnections; /* closed by client-query-buffer-limit */
+    long long obuf_limit_disconnections; /* closed by client-output-buffer-limit */
+    long long auth_denied;            /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
+    long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
 } host_stats;
 extern host_stats host_stat;
 

@@ -157,6 +157,7 @@ static void flush(conn *c) {
             return;
         }
         host_stat.net_output_bytes += n;
+        host_stat.writes_processed++;
         if ((size_t)n < s->out.len) {
             /* Hand the unwritten tail to uv_write; replies keep gathering in s->out. */
             buf tmp = c->wbuf;
@@ -242,6 +243,7 @@ static void process_input(conn *c) {
         log_warning("Closing client that reached max query buffer length: id=%llu addr=%s "
                     "(qbuf=%zu)", (unsigned long long)s->id, s->addr, c->in.len);
         s->flags |= SESS_CLOSE_ASAP;
+        host_stat.qbuf_limit_disconnections++;
     }
     if (c->in.len == 0) buf_shrink(&c->in, IDLE_BUF_KEEP);
     mark_pending(c);
@@ -257,6 +259,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     if (nread == 0) return;
     c->in.len += (size_t)nread;
     host_stat.net_input_bytes += nread;
+    host_stat.reads_processed++;
     process_input(c);
 }
 
@@ -281,7 +284,11 @@ static void conn_close(conn *c) {
     uv_close(&c->h.handle, on_closed);
 }
 
-static int is_loopback(const struct sockaddr_storage *ss) {
+int conn_protected_denies(int protected_mode, int has_password, int is_local) {
+    return protected_mode && !has_password && !is_local;
+}
+
+int conn_addr_is_local(const struct sockaddr_storage *ss) {
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
@@ -356,7 +363,7 @@ static void on_connection(uv_stream_t *server, int status) {
         memset(&ss, 0, sizeof(ss));
         if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
             format_addr(&ss, s->addr, sizeof(s->addr));
-            local = is_loopback(&ss);
+            local = conn_addr_is_local(&ss);
         }
         len = sizeof(ss);
         if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
@@ -366,14 +373,14 @@ static void on_connection(uv_stream_t *server, int status) {
             uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)config.tcp_keepalive);
     }
     if (local) s->flags |= SESS_LOOPBACK;
-    if ((int)session_count() > config.maxclients) {
+    if ((long long)session_count() > config.maxclients) {
         host_stat.rejected_connections++;
         buf_puts(&s->out, "-ERR max number of clients reached\r\n");
         s->flags |= SESS_CLOSE_AFTER_REPLY;
         mark_pending(c);
         return;
     }
-    if (config.protected_mode && !config.requirepass && !local) {
+    if (conn_protected_denies(config.protected_mode, config.requirepass != NULL, local)) {
         log_warning("Possible SECURITY ATTACK detected. Protected mode refused a connection "
                     "from %s", s->addr);
         buf_append(&s->out, denied_msg, sizeof(denied_msg) - 1);

@@ -38,7 +38,8 @@ typedef struct it_server {
 extern it_server it_srv;
 
 /* Starts mayfly-server with extra "--directive value" arguments (NULL-terminated list,
- * may be NULL) and waits until it answers PING. Exits the process on failure. */
+ * may be NULL; a first element not starting with '-' is passed first, as the config file)
+ * and waits until it answers PING. Exits the process on failure. */
 void it_start(const char *const *extra_args);
 /* Starts a second, independent server (for tests that need their own config). */
 void it_start_server(it_server *s, const char *const *extra_args);
@@ -106,6 +107,14 @@ int it_expect_raw(int fd, const char *file, int line, const char *send, size_t s
             return;                                                                                \
         }                                                                                          \
     } while (0)
+
+/* Runs the server binary with args (NULL-terminated) and captures its stdout and stderr
+ * into out (cap bytes, NUL-terminated). Returns the exit status, or -1 if it was still
+ * running after timeout_ms (it is then killed). */
+int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms);
+/* Connects to a Unix socket / to [::1]:port; returns the fd or -1. */
+int it_raw_connect_unix(const char *path);
+int it_raw_connect6(int port);
 
 /* Polls cond (an expression) every 10 ms until it holds or timeout_ms passes. */
 #define WAIT_FOR(cond, timeout_ms)                                                                 \
