@@ -153,8 +153,12 @@ static void on_key_expired(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
 }
 
+static const db_hooks notify_hooks = {
+    .key_expired = on_key_expired,
+    .fields_expired = on_fields_expired,
+};
+
 void notify_init(void) {
     buf_init(&emptied.key);
-    db_hook.key_expired = on_key_expired;
-    db_hook.fields_expired = on_fields_expired;
+    db_hooks_add(&notify_hooks);
 }
