@@ -17,7 +17,8 @@ static session *sub;
 
 static void run(session *s, int argc, const char **args) {
     slice argv[8];
-    for (int i = 0; i < argc; i++) argv[i] = slice_of(args[i]);
+    for (int i = 0; i < argc; i++)
+        argv[i] = slice_of(args[i]);
     cmd_dispatch(s, argc, argv);
 }
 
