@@ -122,34 +122,19 @@ void notify_subkey_event(int type, const char *event, slice key, const slice *fi
 
 /* ---- expiry hooks ---- */
 
-/* The hash that the last field reap left empty: db/ deletes it next (reporting it as an
- * expired key), and Redis publishes "del" for it instead of "expired". */
-static struct {
-    const db *d;
-    buf key;
-    int set;
-} emptied;
-
+/* db/ reports reaped fields while the hash entry is still linked; a hash they left empty
+ * is deleted right after (a plain deletion, not an expired key), for which Redis
+ * publishes "del". */
 static void on_fields_expired(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
     slice k = {key, klen};
     notify_keyspace_event(NOTIFY_HASH, "hexpired", k, d->id);
     notify_subkey_event(NOTIFY_HASH, "hexpired", k, fields, n, d->id);
-    emptied.set = 0;
     dbentry *e = db_find_raw(d, k);
-    if (!e || e->val->type != OBJ_HASH || hash_stored((const hash *)e->val) != 0) return;
-    notify_keyspace_event(NOTIFY_GENERIC, "del", k, d->id);
-    emptied.d = d;
-    buf_clear(&emptied.key);
-    buf_append(&emptied.key, key, klen);
-    emptied.set = 1;
+    if (!e || e->val->type != OBJ_HASH || hash_stored((const hash *)e->val) == 0)
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k, d->id);
 }
 
 static void on_key_expired(db *d, const char *key, size_t klen) {
-    if (emptied.set && emptied.d == d && emptied.key.len == klen &&
-        (klen == 0 || memcmp(emptied.key.data, key, klen) == 0)) {
-        emptied.set = 0; /* already published as "del" */
-        return;
-    }
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
 }
 
@@ -159,6 +144,5 @@ static const db_hooks notify_hooks = {
 };
 
 void notify_init(void) {
-    buf_init(&emptied.key);
     db_hooks_add(&notify_hooks);
 }

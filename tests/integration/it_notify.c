@@ -205,6 +205,7 @@ TEST(expired_active_within_a_tick) {
 
 /* 1 if the hash commands are present (they arrive with the hash issue). */
 static int have_hash_commands(void) {
+    flags("");
     redisReply *r = redisCommand(cmd, "HSET probe f v");
     int ok = r && r->type == REDIS_REPLY_INTEGER;
     freeReplyObject(r);
@@ -225,7 +226,7 @@ TEST(hash_events_with_subkeys) {
     EXPECT_EVENT("\"__subkeyspaceitem@9__:h\\nf22\" \"hset\"");
     EXPECT_EVENT("\"__subkeyspaceevent@9__:hset|h\" \"2:f1,3:f22\"");
     flags("EhgT");
-    EXPECT(cmd, "1", "HDEL h f1 nope");
+    EXPECT(cmd, "1", "HDEL h f1");
     EXPECT_EVENT("\"__keyevent@9__:hdel\" \"h\"");
     EXPECT_EVENT("\"__subkeyevent@9__:hdel\" \"1:h|2:f1\"");
     EXPECT(cmd, "5", "HINCRBY h n 5");
@@ -234,7 +235,7 @@ TEST(hash_events_with_subkeys) {
     EXPECT(cmd, "\"6.5\"", "HINCRBYFLOAT h n 1.5");
     EXPECT_EVENT("\"__keyevent@9__:hincrbyfloat\" \"h\"");
     EXPECT_EVENT("\"__subkeyevent@9__:hincrbyfloat\" \"1:h|1:n\"");
-    EXPECT(cmd, "[1,-2]", "HEXPIRE h 100 FIELDS 2 f22 nope");
+    EXPECT(cmd, "[1]", "HEXPIRE h 100 FIELDS 1 f22");
     EXPECT_EVENT("\"__keyevent@9__:hexpire\" \"h\"");
     EXPECT_EVENT("\"__subkeyevent@9__:hexpire\" \"1:h|3:f22\"");
     EXPECT(cmd, "[1]", "HPERSIST h FIELDS 1 f22");
