@@ -66,6 +66,8 @@ static int parse_obuf(const char *v, const char **err);
 static void print_obuf(buf *out);
 static int parse_unixperm(const char *v, const char **err);
 static void print_unixperm(buf *out);
+static int parse_notify(const char *v, const char **err);
+static void print_notify(buf *out);
 
 #define INT(n, p, lo, hi, d) {n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
 #define MEM(n, p, lo, hi, d) {n, NULL, K_MEM, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
@@ -120,7 +122,7 @@ static directive table[] = {
     {"logfile", NULL, K_STR, F_IMMUTABLE, &config.logfile, 0, 0, "", NULL, NULL, NULL},
     STR("pidfile", pidfile, 0, ""),
     {"daemonize", NULL, K_BOOL, F_IMMUTABLE, &config.daemonize, 0, 1, "no", NULL, NULL, NULL},
-    STR("notify-keyspace-events", notify_keyspace_events, 0, ""),
+    SPECIAL("notify-keyspace-events", 0, "", parse_notify, print_notify),
     {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0,
      0, "no", protected_names, NULL, NULL},
     /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
@@ -424,6 +426,45 @@ static void print_obuf(buf *out) {
     for (int c = 0; c < 3; c++)
         buf_printf(out, "%s%s %lld %lld %d", c ? " " : "", obuf_classes[c], config.client_obuf_hard[c],
                    config.client_obuf_soft[c], config.client_obuf_soft_secs[c]);
+}
+
+/* notify-keyspace-events: bit i of config.notify_keyspace_events is letter i of this
+ * string (cmd/notify.h's NOTIFY_* follow the same order). 'A' stands for "g$lshzxetd". */
+static const char notify_letters[] = "KEg$lshzxetmdnocrSTIV";
+#define NOTIFY_BIT(ch) (1 << (strchr(notify_letters, (ch)) - notify_letters))
+
+static int notify_all_bits(void) {
+    int bits = 0;
+    for (const char *p = "g$lshzxetd"; *p; p++) bits |= NOTIFY_BIT(*p);
+    return bits;
+}
+
+static int parse_notify(const char *v, const char **err) {
+    int flags = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == 'A') {
+            flags |= notify_all_bits();
+        } else if (strchr(notify_letters, *p)) {
+            flags |= NOTIFY_BIT(*p);
+        } else {
+            *err = "Invalid event class character. Use 'Ag$lshzxeKEtmdnocrSTIV'.";
+            return -1;
+        }
+    }
+    config.notify_keyspace_events = flags;
+    return 0;
+}
+
+/* Prints the classes as Redis does: 'A' when all of its classes are on (then n, o, c and
+ * r are not shown), else the type letters, followed by K E m and the subkey channels. */
+static void print_notify(buf *out) {
+    int flags = config.notify_keyspace_events, all = notify_all_bits();
+    const char *types = (flags & all) == all ? "" : "g$lshzxetdnocr";
+    if ((flags & all) == all) buf_putc(out, 'A');
+    for (const char *p = types; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
+    for (const char *p = "KEmSTIV"; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
 }
 
 static int parse_unixperm(const char *v, const char **err) {

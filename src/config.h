@@ -56,7 +56,7 @@ typedef struct mayfly_config {
     char *logfile;
     char *pidfile;
     int daemonize;
-    char *notify_keyspace_events;
+    int notify_keyspace_events; /* NOTIFY_* classes (cmd/notify.h) */
     int enable_protected_configs; /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
     char *config_file;         /* absolute path of the file loaded, NULL if none */
 } mayfly_config;

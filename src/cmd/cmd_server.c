@@ -83,7 +83,7 @@ static void section_clients(buf *b) {
         n++;
         size_t q = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
         if (q > max_in) max_in = q;
-        if (s->out.len > max_out) max_out = s->out.len;
+        if (session_pending(s) > max_out) max_out = session_pending(s);
         if (s->flags & SESS_PUBSUB) pubsub++;
     }
     buf_printf(b,

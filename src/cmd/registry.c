@@ -14,6 +14,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/multi.h"
+#include "cmd/notify.h"
 #include "cmd/registry_int.h"
 #include "config.h"
 #include "resp/resp.h"
@@ -77,6 +78,7 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
 }
 
 void cmd_registry_init(void) {
+    notify_init();
     size_t n = 0;
     for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++)
         for (const cmd_spec *s = family_list[f]; s->name; s++) n++;
@@ -306,9 +308,9 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     if ((s->flags & SESS_PUBSUB) && s->proto == 2 && !allowed_in_subscribe_mode(c->cmd)) {
         char msg[200];
         snprintf(msg, sizeof(msg),
-                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
-                 "RESET are allowed in this context",
-                 c->cmd->name);
+                 "ERR Can't execute '%s%s%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                 "QUIT / RESET are allowed in this context",
+                 c->parent ? c->parent->name : "", c->parent ? "|" : "", c->cmd->name);
         reject(c, st, msg);
         goto done;
     }

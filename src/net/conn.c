@@ -101,7 +101,42 @@ static void unmark_pending(conn *c) {
     c->pending = 0;
 }
 
-static void ops_wake(session *s) { mark_pending(s->conn); }
+/* client-output-buffer-limit, as Redis's checkClientOutputBufferLimits: a client whose
+ * pending output (beyond the fixed first chunk) reaches the hard limit, or stays at or
+ * over the soft limit for longer than soft_secs, is closed without flushing. Checked
+ * whenever output is added (after a command, on every pub/sub delivery). Subscribers use
+ * the pubsub class, everyone else the normal one. */
+static void check_obuf_limits(conn *c) {
+    session *s = c->s;
+    if (s->flags & SESS_CLOSE_ASAP) return;
+    int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
+    long long used = (long long)session_omem(s);
+    long long hard = config.client_obuf_hard[cls], soft = config.client_obuf_soft[cls];
+    int over_hard = hard && used >= hard;
+    int over_soft = soft && used >= soft;
+    if (over_soft) {
+        int64_t now = clock_now_ms();
+        if (s->obl_soft_since_ms == 0) {
+            s->obl_soft_since_ms = now;
+            over_soft = 0;
+        } else if (now - s->obl_soft_since_ms <= (int64_t)config.client_obuf_soft_secs[cls] * 1000) {
+            over_soft = 0;
+        }
+    } else {
+        s->obl_soft_since_ms = 0;
+    }
+    if (!over_hard && !over_soft) return;
+    log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
+                "buffer limits.",
+                (unsigned long long)s->id, s->addr);
+    s->flags |= SESS_CLOSE_ASAP;
+    mark_pending(c);
+}
+
+static void ops_wake(session *s) {
+    check_obuf_limits(s->conn);
+    mark_pending(s->conn);
+}
 
 static void ops_kill(session *s) {
     s->flags |= SESS_CLOSE_ASAP;
@@ -128,6 +163,7 @@ static void stop_reading(conn *c) {
 static void on_write(uv_write_t *req, int status) {
     conn *c = req->data;
     c->writing = 0;
+    c->s->out_inflight = 0;
     host_stat.net_output_bytes += (long long)(c->wbuf.len - c->woff);
     buf_clear(&c->wbuf);
     buf_shrink(&c->wbuf, IDLE_BUF_KEEP);
@@ -143,11 +179,12 @@ static void on_write(uv_write_t *req, int status) {
 
 static void flush(conn *c) {
     session *s = c->s;
-    if (c->closing || c->writing) return;
-    if (s->flags & SESS_CLOSE_ASAP) {
+    if (c->closing) return;
+    if (s->flags & SESS_CLOSE_ASAP) { /* even with a write in flight to a stuck peer */
         conn_close(c);
         return;
     }
+    if (c->writing) return;
     if (s->out.len) {
         uv_buf_t b = uv_buf_init(s->out.data, (unsigned)s->out.len);
         int n = uv_try_write(&c->h.stream, &b, 1);
@@ -172,6 +209,7 @@ static void flush(conn *c) {
                 return;
             }
             c->writing = 1;
+            s->out_inflight = c->wbuf.len - c->woff;
             if (c->wbuf.len - c->woff > OUT_PAUSE) stop_reading(c);
             return;
         }
@@ -246,6 +284,7 @@ static void process_input(conn *c) {
         host_stat.qbuf_limit_disconnections++;
     }
     if (c->in.len == 0) buf_shrink(&c->in, IDLE_BUF_KEEP);
+    check_obuf_limits(c);
     mark_pending(c);
 }
 
