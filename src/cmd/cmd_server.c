@@ -11,6 +11,7 @@
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/info.h"
+#include "cmd/pubsub.h"
 #include "config.h"
 #include "db/db.h"
 #include "util/clock.h"
@@ -222,9 +223,9 @@ static void section_stats(buf *b) {
                "current_eviction_exceeded_time:0\r\n"
                "keyspace_hits:%lld\r\n"
                "keyspace_misses:%lld\r\n"
-               "pubsub_channels:0\r\n"
-               "pubsub_patterns:0\r\n"
-               "pubsubshard_channels:0\r\n"
+               "pubsub_channels:%zu\r\n"
+               "pubsub_patterns:%zu\r\n"
+               "pubsubshard_channels:%zu\r\n"
                "latest_fork_usec:0\r\n"
                "total_forks:0\r\n"
                "migrate_cached_sockets:0\r\n"
@@ -259,7 +260,8 @@ static void section_stats(buf *b) {
                (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
                db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
                db_stat.expire_cycle_backlog, host_stat.evicted_clients, db_stat.keyspace_hits,
-               db_stat.keyspace_misses, cmd_total_errors(), host_stat.reads_processed,
+               db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
+               pubsub_shard_channel_count(), cmd_total_errors(), host_stat.reads_processed,
                host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
                host_stat.obuf_limit_disconnections, host_stat.auth_denied);
 }

@@ -129,6 +129,7 @@ static void check_obuf_limits(conn *c) {
     log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
                 "buffer limits.",
                 (unsigned long long)s->id, s->addr);
+    host_stat.obuf_limit_disconnections++;
     s->flags |= SESS_CLOSE_ASAP;
     mark_pending(c);
 }

@@ -1,3 +1,4 @@
+#include <limits.h>
 /* Integration tests: pub/sub (EVENTS issue, items 1, 2 and 5). Frame shapes are checked
  * byte for byte on raw sockets in RESP2 and RESP3 (the bytes were compared with Redis
  * 7.0's), hiredis drives its own subscribe flow, and a subscriber that never reads is
@@ -299,6 +300,7 @@ TEST(reset_and_disconnect_unsubscribe) {
 TEST(slow_subscriber_hard_limit) {
     redisContext *c = it_client();
     EXPECT(c, "+OK", "CONFIG SET client-output-buffer-limit %s", "pubsub 1mb 0 0");
+    long long disc0 = it_info_field(c, "client_output_buffer_limit_disconnections");
     int fd = connect_small_rcvbuf();
     EXPECT_RAW(fd, "SUBSCRIBE flood\r\n", "*3\r\n$9\r\nsubscribe\r\n$5\r\nflood\r\n:1\r\n");
     redisContext *other = it_client();
@@ -315,6 +317,7 @@ TEST(slow_subscriber_hard_limit) {
     }
     free(payload);
     if (!gone) TEST_FAIL("subscriber still attached after %d MB", sent / 16);
+    ASSERT_EQ(disc0 + 1, it_info_field(c, "client_output_buffer_limit_disconnections"));
     EXPECT(c, "[\"flood\",0]", "PUBSUB NUMSUB flood");
     EXPECT(other, "+PONG", "PING");
     EXPECT(other, "+OK", "SET after-flood 1");
@@ -356,6 +359,22 @@ TEST(slow_subscriber_soft_limit) {
     redisFree(c);
 }
 
+TEST(info_counts_subscriptions) {
+    redisContext *c = it_client();
+    long long disc0 = it_info_field(c, "client_output_buffer_limit_disconnections");
+    int fd = it_raw_connect();
+    char buf[512];
+    it_raw_send(fd, "SUBSCRIBE info-a info-b\r\nPSUBSCRIBE info-*\r\n", 46);
+    it_raw_read_all(fd, buf, sizeof(buf), 200);
+    ASSERT_EQ(2, it_info_field(c, "pubsub_channels"));
+    ASSERT_EQ(1, it_info_field(c, "pubsub_patterns"));
+    close(fd);
+    WAIT_FOR(it_info_field(c, "pubsub_channels") == 0, 2000);
+    ASSERT_EQ(0, it_info_field(c, "pubsub_patterns"));
+    ASSERT(disc0 != LLONG_MIN);
+    redisFree(c);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(resp2_subscribe_mode);
@@ -367,6 +386,7 @@ int main(void) {
     RUN(reset_and_disconnect_unsubscribe);
     RUN(slow_subscriber_hard_limit);
     RUN(slow_subscriber_soft_limit);
+    RUN(info_counts_subscriptions);
     it_stop();
     return test_report();
 }
