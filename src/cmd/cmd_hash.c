@@ -98,12 +98,17 @@ static void cmd_hdel(cmd_ctx *c) {
         return;
     }
     long long deleted = 0;
-    for (int j = 2; j < c->argc; j++)
-        deleted += hash_del(hc_hash(e), c->now_ms, c->argv[j]);
+    hc_changed ch;
+    hc_changed_init(&ch);
+    for (int j = 2; j < c->argc; j++) {
+        if (!hash_del(hc_hash(e), c->now_ms, c->argv[j])) continue;
+        deleted++;
+        hc_changed_add(&ch, c->argv[j]);
+    }
     if (deleted) {
         db_touch(c->db, key);
         notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
-        hc_notify_fields(c, "hdel", key, 2, 1, (size_t)c->argc - 2);
+        hc_changed_publish(c, &ch, "hdel", key);
         hc_finish(c, e, key);
     }
     reply_int(c, deleted);

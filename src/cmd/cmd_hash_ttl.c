@@ -216,6 +216,8 @@ static void cmd_hgetex(cmd_ctx *c) {
     hash *h = hc_hash(e);
     int first = fields_at + 2;
     long long updated = 0, deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = first; j < c->argc; j++) {
         slice f = c->argv[j];
@@ -225,19 +227,23 @@ static void cmd_hgetex(cmd_ctx *c) {
             continue;
         }
         reply_bulk_slice(c, he.value); /* copied out before the field changes */
+        int changed = 0;
         if (opt == HX_PERSIST) {
-            updated += hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+            changed = hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+            updated += changed;
         } else if (opt) {
             int r = hash_expire(h, c->now_ms, f, storable(deadline), HASH_COND_NONE);
             updated += r == HASH_EXPIRE_SET;
             deleted += r == HASH_EXPIRE_DELETED;
+            changed = r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED;
         }
+        if (changed) hc_changed_add(&ch, f);
     }
     if (updated == 0 && deleted == 0) return;
     db_touch(c->db, key);
     const char *ev = updated ? (opt == HX_PERSIST ? "hpersist" : "hexpire") : "hdel";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
-    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_changed_publish(c, &ch, ev, key);
     hc_finish(c, e, key);
 }
 
@@ -253,6 +259,8 @@ static void cmd_hgetdel(cmd_ctx *c) {
     }
     hash *h = hc_hash(e);
     long long deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = 4; j < c->argc; j++) {
         hash_entry he;
@@ -261,12 +269,15 @@ static void cmd_hgetdel(cmd_ctx *c) {
             continue;
         }
         reply_bulk_slice(c, he.value);
-        deleted += hash_del(h, c->now_ms, c->argv[j]);
+        if (hash_del(h, c->now_ms, c->argv[j])) {
+            deleted++;
+            hc_changed_add(&ch, c->argv[j]);
+        }
     }
     if (deleted == 0) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
-    hc_notify_fields(c, "hdel", key, 4, 1, (size_t)n);
+    hc_changed_publish(c, &ch, "hdel", key);
     hc_finish(c, e, key);
 }
 
@@ -302,18 +313,21 @@ static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
     }
     hash *h = hc_hash(e);
     long long updated = 0, deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = first; j < c->argc; j++) {
         int r = hash_expire(h, c->now_ms, c->argv[j], storable(deadline), cond);
         updated += r == HASH_EXPIRE_SET;
         deleted += r == HASH_EXPIRE_DELETED;
+        if (r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED) hc_changed_add(&ch, c->argv[j]);
         reply_int(c, r);
     }
     if (updated + deleted == 0) return;
     db_touch(c->db, key);
     const char *ev = deleted ? "hdel" : "hexpire";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
-    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_changed_publish(c, &ch, ev, key);
     hc_finish(c, e, key);
 }
 
@@ -373,15 +387,20 @@ static void cmd_hpersist(cmd_ctx *c) {
     if (n < 0) return;
     reply_array(c, (size_t)n);
     long long changed = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     for (int j = 4; j < c->argc; j++) {
         int r = e ? hash_persist(hc_hash(e), c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
-        changed += r == HASH_PERSIST_OK;
+        if (r == HASH_PERSIST_OK) {
+            changed++;
+            hc_changed_add(&ch, c->argv[j]);
+        }
         reply_int(c, r);
     }
     if (!changed) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hpersist", key, c->db->id);
-    hc_notify_fields(c, "hpersist", key, 4, 1, (size_t)n);
+    hc_changed_publish(c, &ch, "hpersist", key);
     hc_finish(c, e, key);
 }
 

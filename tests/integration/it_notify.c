@@ -241,6 +241,28 @@ TEST(hash_events_with_subkeys) {
     EXPECT(cmd, "[1]", "HPERSIST h FIELDS 1 f22");
     EXPECT_EVENT("\"__keyevent@9__:hpersist\" \"h\"");
     EXPECT_EVENT("\"__subkeyevent@9__:hpersist\" \"1:h|3:f22\"");
+    /* Only the fields a command changed are named, not every field it was given. */
+    EXPECT(cmd, "1", "HDEL h nope1 f22 nope2");
+    EXPECT_EVENT("\"__keyevent@9__:hdel\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hdel\" \"1:h|3:f22\"");
+    EXPECT(cmd, "3", "HSET h a 1 b 2 c 3");
+    EXPECT_EVENT("\"__keyevent@9__:hset\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hset\" \"1:h|1:a,1:b,1:c\"");
+    EXPECT(cmd, "[-2,1,1]", "HEXPIRE h 100 FIELDS 3 nope a b");
+    EXPECT_EVENT("\"__keyevent@9__:hexpire\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hexpire\" \"1:h|1:a,1:b\"");
+    EXPECT(cmd, "[1]", "HEXPIRE h 50 FIELDS 1 a");
+    EXPECT_EVENT("\"__keyevent@9__:hexpire\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hexpire\" \"1:h|1:a\"");
+    EXPECT(cmd, "[0,1]", "HEXPIRE h 80 LT FIELDS 2 a b");
+    EXPECT_EVENT("\"__keyevent@9__:hexpire\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hexpire\" \"1:h|1:b\"");
+    EXPECT(cmd, "[-1,1,-2]", "HPERSIST h FIELDS 3 n a nope");
+    EXPECT_EVENT("\"__keyevent@9__:hpersist\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hpersist\" \"1:h|1:a\"");
+    EXPECT(cmd, "[nil,\"3\"]", "HGETDEL h FIELDS 2 nope c");
+    EXPECT_EVENT("\"__keyevent@9__:hdel\" \"h\"");
+    EXPECT_EVENT("\"__subkeyevent@9__:hdel\" \"1:h|1:c\"");
     EXPECT(cmd, "1", "DEL h");
     EXPECT_EVENT("\"__keyevent@9__:del\" \"h\"");
     EXPECT_NO_MORE_EVENTS();
