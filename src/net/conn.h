@@ -18,5 +18,8 @@ void conn_close_all(void);
 void conn_cron(int64_t now_ms);
 /* Installs the loop-turn hooks (flush handle); call once after the loop exists. */
 void conn_init(uv_loop_t *loop);
+/* Sets a function run once per loop turn just before replies are flushed (the
+ * append-only log's write and group-commit fsync). */
+void conn_set_before_flush(void (*fn)(void));
 
 #endif
