@@ -170,9 +170,8 @@ static void ensure_registry(void) {
     watched = mem_calloc((size_t)db_count(), sizeof(dict));
     for (int i = 0; i < db_count(); i++)
         dict_init(&watched[i], &watch_type);
-    /* TODO(lead): if another family needs these hooks too, fan them out in server.c. */
-    db_hook.key_touched = on_key_touched;
-    db_hook.db_replaced = on_db_replaced;
+    static const db_hooks hooks = {.key_touched = on_key_touched, .db_replaced = on_db_replaced};
+    db_hooks_add(&hooks);
 }
 
 static void watch_key(cmd_ctx *c, slice key) {

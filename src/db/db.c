@@ -26,7 +26,15 @@
 #include <string.h>
 
 db_stats db_stat;
-db_hooks db_hook;
+const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+int db_hook_count;
+
+void db_hooks_add(const db_hooks *hooks) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i] == hooks) return;
+    assert(db_hook_count < DB_MAX_HOOKS);
+    db_hook_sets[db_hook_count++] = hooks;
+}
 
 static db *dbs;
 static int ndbs;
@@ -46,7 +54,7 @@ static void key_of(const dict_node *node, const char **key, size_t *len) {
 static const dict_type keys_type = {key_of};
 
 static void note_time(int64_t now_ms) {
-    if (now_ms > last_now_ms) last_now_ms = now_ms;
+    last_now_ms = now_ms;
 }
 
 static uint32_t lru_now(void) {
@@ -97,8 +105,8 @@ static void unlink_entry(db *d, dbentry *e) {
 static void expire_entry(db *d, dbentry *e) {
     unlink_entry(d, e);
     db_stat.expired_keys++;
-    if (db_hook.key_expired) db_hook.key_expired(d, e->key, e->klen);
-    if (db_hook.key_touched) db_hook.key_touched(d, e->key, e->klen);
+    DB_HOOK(key_expired, d, e->key, e->klen);
+    DB_HOOK(key_touched, d, e->key, e->klen);
     free_entry(e);
 }
 
@@ -225,9 +233,10 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     obj *old = e->val;
     if (val == old) return;
     if (val->lru == 0) val->lru = lru_now();
+    int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
     e->val = val;
     obj_free(old);
-    if (old->type == OBJ_HASH || val->type == OBJ_HASH) db_refile(d, e);
+    if (refile) db_refile(d, e);
 }
 
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
@@ -276,7 +285,7 @@ void db_refile(db *d, dbentry *e) {
 
 void db_touch(db *d, slice key) {
     db_stat.dirty++;
-    if (db_hook.key_touched) db_hook.key_touched(d, key.p, key.len);
+    DB_HOOK(key_touched, d, key.p, key.len);
 }
 
 size_t db_size(const db *d) {
@@ -284,7 +293,7 @@ size_t db_size(const db *d) {
 }
 
 void db_flush(db *d) {
-    if (db_hook.db_replaced) db_hook.db_replaced(d, NULL);
+    DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);
     expire_index_deinit(&d->expires);
     d->keys_with_ttl = 0;
@@ -294,10 +303,8 @@ void db_flush(db *d) {
 
 void db_swap(db *a, db *b) {
     if (a == b) return;
-    if (db_hook.db_replaced) {
-        db_hook.db_replaced(a, b);
-        db_hook.db_replaced(b, a);
-    }
+    DB_HOOK(db_replaced, a, b);
+    DB_HOOK(db_replaced, b, a);
     db tmp = *a;
     *a = *b;
     *b = tmp;

@@ -52,8 +52,9 @@ typedef struct db_stats {
 } db_stats;
 extern db_stats db_stat;
 
-/* Hooks the upper layers install (all may be NULL). Called for every change, so WATCH,
- * keyspace notifications and the append-only log hear about lazy and active expiry too. */
+/* Hooks the upper layers register (any member may be NULL). Several sets can be registered
+ * (WATCH, keyspace notifications, the append-only log); each event calls every set, in
+ * registration order, so all of them hear about lazy and active expiry too. */
 typedef struct db_hooks {
     /* A key was written, deleted or expired (WATCH). */
     void (*key_touched)(db *d, const char *key, size_t klen);
@@ -65,7 +66,16 @@ typedef struct db_hooks {
      * those of `with` (SWAPDB, called once per side). Called before the change (WATCH). */
     void (*db_replaced)(db *d, db *with);
 } db_hooks;
-extern db_hooks db_hook;
+
+#define DB_MAX_HOOKS 8
+/* Registers a set of hooks; hooks must stay valid for the life of the process (static).
+ * Registering the same set twice has no effect. */
+void db_hooks_add(const db_hooks *hooks);
+/* The registered sets (for db.c's DB_HOOK macro). */
+extern const db_hooks *db_hook_sets[DB_MAX_HOOKS];
+extern int db_hook_count;
+/* Calls member `fn` of every registered set that has it. */
+#define DB_HOOK(fn, ...)                                                                               do {                                                                                                   for (int hk_ = 0; hk_ < db_hook_count; hk_++)                                                          if (db_hook_sets[hk_]->fn) db_hook_sets[hk_]->fn(__VA_ARGS__);                             } while (0)
 
 /* Creates n databases (databases directive); call once at start-up. */
 void db_init_all(int n);
