@@ -24,9 +24,6 @@ static buf pending;        /* packed records of the running top-level command */
 static int npending;       /* records in pending */
 static slice *scratch;     /* unpacking space */
 static int scratch_cap;
-static void (*prev_key_expired)(db *d, const char *key, size_t klen);
-static void (*prev_fields_expired)(db *d, const char *key, size_t klen, const slice *fields,
-                                   size_t n);
 
 static void pack(int dbid, int64_t time_ms, int argc, const slice *argv) {
     int32_t id = dbid, ac = argc;
@@ -133,7 +130,6 @@ static int64_t reap_time(void) {
 static void on_key_expired(db *d, const char *key, size_t klen) {
     slice argv[2] = {slice_of("del"), {key, klen}};
     emit(d->id, reap_time(), 2, argv);
-    if (prev_key_expired) prev_key_expired(d, key, klen);
 }
 
 static void on_fields_expired(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
@@ -146,13 +142,11 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
         emit(d->id, reap_time(), (int)(n + 2), argv);
         if (argv != small) mem_free(argv);
     }
-    if (prev_fields_expired) prev_fields_expired(d, key, klen, fields, n);
 }
 
-void propagate_init(void) {
-    if (db_hook.key_expired == on_key_expired) return;
-    prev_key_expired = db_hook.key_expired;
-    prev_fields_expired = db_hook.fields_expired;
-    db_hook.key_expired = on_key_expired;
-    db_hook.fields_expired = on_fields_expired;
-}
+static const db_hooks hooks = {
+    .key_expired = on_key_expired,
+    .fields_expired = on_fields_expired,
+};
+
+void propagate_init(void) { db_hooks_add(&hooks); }

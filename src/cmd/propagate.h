@@ -32,7 +32,7 @@ typedef void propagate_sink(int dbid, int64_t time_ms, int argc, const slice *ar
 /* Where records go; NULL: nowhere (no append-only log). Set by the server. */
 extern propagate_sink *propagate_to;
 
-/* Installs the db/ expiry hooks (chaining to hooks installed before). Call once. */
+/* Registers the db/ expiry hooks. Call once (again: no effect). */
 void propagate_init(void);
 
 /* For handlers: propagate argv (copied) instead of the command's own argv. Each call adds
