@@ -8,6 +8,7 @@
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+#include "cmd/propagate.h"
 #include "config.h"
 #include "types/string.h"
 #include "util/dict.h"
@@ -142,7 +143,13 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     }
     string *val = string_new(value.p, value.len);
     e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
-    if (expire_arg) db_set_expire(c->db, e, when);
+    if (expire_arg) {
+        db_set_expire(c->db, e, when);
+        /* The log gets the absolute deadline: SET key value PXAT when. */
+        char tmp[STRCONV_LL_MAX];
+        slice argv[5] = {slice_of("set"), key, value, slice_of("PXAT"), propagate_ll(tmp, when)};
+        propagate_argv(c, 5, argv);
+    }
     db_touch(c->db, key);
     if (!(flags & SET_GET)) {
         if (ok_int)
@@ -199,9 +206,11 @@ static void cmd_getex(cmd_ctx *c) {
     reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
     if ((flags & (SET_EXAT | SET_PXAT)) && when <= c->now_ms) {
         db_delete_entry(c->db, e); /* an absolute time in the past deletes */
+        propagate_del(c, c->argv[1]);
         db_touch(c->db, c->argv[1]);
     } else if (expire) {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
         db_touch(c->db, c->argv[1]);
     } else if ((flags & SET_PERSIST) && e->expire_ms != 0) {
         db_set_expire(c->db, e, 0);
@@ -351,6 +360,9 @@ static void cmd_incrbyfloat(cmd_ctx *c) {
     char text[STRCONV_LD_MAX];
     size_t len = ld_to_str(text, sizeof(text), value);
     store(c, key, hash, e, string_new_text(text, len), 1);
+    /* Replay must not redo float arithmetic: the log gets the result. */
+    slice argv[4] = {slice_of("set"), key, {text, len}, slice_of("KEEPTTL")};
+    propagate_argv(c, 4, argv);
     db_touch(c->db, key);
     reply_bulk(c, text, len);
 }

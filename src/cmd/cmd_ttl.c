@@ -7,6 +7,7 @@
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+#include "cmd/propagate.h"
 
 #include <limits.h>
 
@@ -75,10 +76,13 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
         reply_int(c, 0);
         return;
     }
+    /* The log gets the effect: DEL, or the absolute PEXPIREAT. */
     if (when <= c->now_ms) {
         db_delete_entry(c->db, e);
+        propagate_del(c, c->argv[1]);
     } else {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
     }
     db_touch(c->db, c->argv[1]);
     reply_int(c, 1);

@@ -40,6 +40,9 @@ void propagate_init(void);
 void propagate_argv(cmd_ctx *c, int argc, const slice *argv);
 /* For handlers: propagate nothing for this command (records already added stay). */
 void propagate_none(cmd_ctx *c);
+/* Shorthands for the common rewrites: "DEL key", "PEXPIREAT key when_ms". */
+void propagate_del(cmd_ctx *c, slice key);
+void propagate_pexpireat(cmd_ctx *c, slice key, int64_t when_ms);
 /* Formats v into tmp (STRCONV_LL_MAX bytes) and returns it as a slice (for argv). */
 slice propagate_ll(char *tmp, long long v);
 
