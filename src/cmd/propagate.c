@@ -108,6 +108,17 @@ slice propagate_ll(char *tmp, long long v) {
     return (slice){tmp, ll_to_str(tmp, v)};
 }
 
+void propagate_del(cmd_ctx *c, slice key) {
+    slice argv[2] = {slice_of("del"), key};
+    propagate_argv(c, 2, argv);
+}
+
+void propagate_pexpireat(cmd_ctx *c, slice key, int64_t when_ms) {
+    char tmp[STRCONV_LL_MAX];
+    slice argv[3] = {slice_of("pexpireat"), key, propagate_ll(tmp, when_ms)};
+    propagate_argv(c, 3, argv);
+}
+
 void propagate_call_begin(cmd_ctx *c) {
     if (depth++ == 0) top_now_ms = c->now_ms;
     c->propagate_replaced = 0;
