@@ -160,4 +160,6 @@ static const db_hooks hooks = {
     .fields_expired = on_fields_expired,
 };
 
-void propagate_init(void) { db_hooks_add(&hooks); }
+void propagate_init(void) {
+    db_hooks_add(&hooks);
+}

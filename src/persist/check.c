@@ -1,6 +1,13 @@
 /* check: the offline log checker; see check.h. */
 #include "persist/check.h"
 
+#include "config.h"
+#include "db/db.h"
+#include "persist/io.h"
+#include "persist/manifest.h"
+#include "persist/record.h"
+#include "persist/snapshot.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -8,13 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "config.h"
-#include "db/db.h"
-#include "persist/io.h"
-#include "persist/manifest.h"
-#include "persist/record.h"
-#include "persist/snapshot.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -33,10 +33,13 @@ static int is_snapshot(const char *path) {
 static int check_snapshot(const char *path) {
     snapshot_loader l;
     int rc = snapshot_load_begin(&l, path, 0);
-    while (rc == SNAP_MORE) rc = snapshot_load_step(&l, 1024);
-    if (rc == SNAP_DONE) printf("Snapshot %s is valid (%lld keys)\n", path, l.keys_loaded);
-    else printf("Snapshot %s is not valid: %s at offset %llu\n", path, l.err,
-                (unsigned long long)l.err_offset);
+    while (rc == SNAP_MORE)
+        rc = snapshot_load_step(&l, 1024);
+    if (rc == SNAP_DONE)
+        printf("Snapshot %s is valid (%lld keys)\n", path, l.keys_loaded);
+    else
+        printf("Snapshot %s is not valid: %s at offset %llu\n", path, l.err,
+               (unsigned long long)l.err_offset);
     snapshot_load_end(&l);
     db_free_all();
     db_init_all(config.databases);
@@ -59,7 +62,8 @@ static int check_log(const char *path, int fix) {
     const char *why = "not a Mayfly log (bad header)";
     int rc = record_read_header(&r, &created);
     if (rc == REC_OK) {
-        while ((rc = record_read(&r, &rec, &why)) == REC_OK) n++;
+        while ((rc = record_read(&r, &rec, &why)) == REC_OK)
+            n++;
     } else {
         rec.offset = 0;
         if (rc == REC_TRUNCATED || rc == REC_EOF) why = "the file ends inside its header";
@@ -77,8 +81,8 @@ static int check_log(const char *path, int fix) {
         printf("AOF %s is valid\n", path);
         return 0;
     }
-    printf("AOF %s is %s at offset %llu: %s\n", path,
-           rc == REC_TRUNCATED ? "truncated" : "corrupt", (unsigned long long)rec.offset, why);
+    printf("AOF %s is %s at offset %llu: %s\n", path, rc == REC_TRUNCATED ? "truncated" : "corrupt",
+           (unsigned long long)rec.offset, why);
     if (!fix) {
         printf("AOF %s is not valid. Use the --fix option to try fixing it.\n", path);
         return 1;

@@ -37,7 +37,8 @@ void record_put(buf *out, int64_t time_ms, int dbid, int argc, const slice *argv
     uint32_t len = (uint32_t)(out->len - start - RECORD_HEADER_LEN);
     char *h = out->data + start;
     u32le_put(h, len);
-    u32le_put(h + 4, check_of(h + RECORD_HEADER_LEN, len));
+    u32le_put(h + 4, ~len);
+    u32le_put(h + 8, check_of(h + RECORD_HEADER_LEN, len));
 }
 
 int record_read_header(pr *r, int64_t *created_ms) {
@@ -73,8 +74,10 @@ int record_read(pr *r, record *rec, const char **why) {
         return REC_TRUNCATED;
     }
     uint32_t len = u32le_get(pr_peek(r));
-    uint32_t check = u32le_get(pr_peek(r) + 4);
-    if (len == 0 || len >= RECORD_MAX_LEN) return bad_or_torn(r, why, "bad record length");
+    uint32_t inverted = u32le_get(pr_peek(r) + 4);
+    uint32_t check = u32le_get(pr_peek(r) + 8);
+    if (len == 0 || len >= RECORD_MAX_LEN || inverted != ~len)
+        return bad_or_torn(r, why, "bad record header");
     rc = pr_need(r, RECORD_HEADER_LEN + (size_t)len);
     if (rc == PR_EIO) return REC_EIO;
     if (rc == PR_SHORT) {

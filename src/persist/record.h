@@ -1,13 +1,15 @@
 /* record: the append-only log's file format (docs/persistence.md, "Log file").
  *
  *     header:  "MAYFLYLG" | version u8 | created_ms u64le                    (17 bytes)
- *     record:  len u32le | check u32le | payload[len]
+ *     record:  len u32le | ~len u32le | check u32le | payload[len]
  *     payload: time_ms varint | dbid varint | argc varint | { arglen varint | arg }*
  *
- * check is the low 32 bits of XXH3-64 of the payload seeded with len, so a damaged length
- * or payload is detected. time_ms is when the command ran: replay runs it with that "now",
- * so that lazy expiry during replay behaves exactly as it did then. Each record names its
- * database, so the log needs no SELECT. */
+ * check is the low 32 bits of XXH3-64 of the payload seeded with len. The length is stored
+ * twice (the second time inverted) so that a damaged length is told from a file cut short:
+ * only a record whose header is intact and whose payload runs past the end of the file is
+ * "truncated"; everything else that does not check out is damage. time_ms is when the command ran:
+ * replay runs it with that "now", so that lazy expiry during replay behaves exactly as it did then.
+ * Each record names its database, so the log needs no SELECT. */
 #ifndef MAYFLY_PERSIST_RECORD_H
 #define MAYFLY_PERSIST_RECORD_H
 
@@ -21,7 +23,7 @@
 #define LOG_MAGIC "MAYFLYLG"
 #define LOG_VERSION 1
 #define LOG_HEADER_LEN 17
-#define RECORD_HEADER_LEN 8
+#define RECORD_HEADER_LEN 12
 #define RECORD_MAX_LEN (1u << 31) /* larger lengths are damage */
 
 /* Appends the file header to out. */
