@@ -1,6 +1,440 @@
-/* cmd_hash: placeholder family; its commands arrive with their issue. */
-#include "cmd/cmd.h"
+/* cmd_hash: the hash commands without field expiry options (HSET HSETNX HMSET HGET HMGET
+ * HDEL HLEN HEXISTS HSTRLEN HKEYS HVALS HGETALL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN),
+ * after Redis 8's t_hash.c: the same argument checks in the same order, the same error
+ * texts, the same RESP2/RESP3 shapes.
+ *
+ * Field TTLs meet these commands in three ways: HSET, HMSET and HSETNX store a field
+ * without a TTL (an overwritten field loses its TTL); HINCRBY and HINCRBYFLOAT keep the
+ * TTL of the field they change; and every lookup has already reaped the hash's due
+ * fields (hash_int.h), so an expired field is absent everywhere: HINCRBY starts it from
+ * 0, HLEN does not count it. */
+#include "cmd/hash_int.h"
+#include "util/glob.h"
+#include "util/strconv.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+
+/* HSET and HMSET: the same work, different replies. */
+static void hset_generic(cmd_ctx *c, int hmset) {
+    if (c->argc % 2 == 1) {
+        reply_arity_error(c);
+        return;
+    }
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    if (!e) e = hc_create(c, key);
+    hash_limits lim = hc_limits();
+    long long created = 0;
+    for (int j = 2; j < c->argc; j += 2)
+        created +=
+            hash_set(hc_hash(e), &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
+    hc_finish(c, e, key);
+    if (hmset)
+        reply_ok(c);
+    else
+        reply_int(c, created);
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, "hset", key, c->db->id);
+    hc_notify_fields(c, "hset", key, 2, 2, (size_t)(c->argc - 2) / 2);
+}
+
+static void cmd_hset(cmd_ctx *c) {
+    hset_generic(c, 0);
+}
+static void cmd_hmset(cmd_ctx *c) {
+    hset_generic(c, 1);
+}
+
+static void cmd_hsetnx(cmd_ctx *c) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    if (e && hash_get(hc_hash(e), c->now_ms, c->argv[2], NULL) == HASH_OK) {
+        reply_int(c, 0);
+        return;
+    }
+    if (!e) e = hc_create(c, key);
+    hash_limits lim = hc_limits();
+    hash_set(hc_hash(e), &lim, c->now_ms, c->argv[2], c->argv[3], HASH_TTL_CLEAR, 0);
+    hc_finish(c, e, key);
+    reply_int(c, 1);
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, "hset", key, c->db->id);
+    hc_notify_fields(c, "hset", key, 2, 1, 1);
+}
+
+/* Replies the value of field in the hash of e (nil if e is NULL or the field absent). */
+static void reply_field(cmd_ctx *c, dbentry *e, slice field) {
+    hash_entry he;
+    if (e && hash_get(hc_hash(e), c->now_ms, field, &he) == HASH_OK)
+        reply_bulk_slice(c, he.value);
+    else
+        reply_null(c);
+}
+
+static void cmd_hget(cmd_ctx *c) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    reply_field(c, e, c->argv[2]);
+}
+
+static void cmd_hmget(cmd_ctx *c) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    reply_array(c, (size_t)c->argc - 2);
+    for (int j = 2; j < c->argc; j++)
+        reply_field(c, e, c->argv[j]);
+}
+
+static void cmd_hdel(cmd_ctx *c) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    if (!e) {
+        reply_int(c, 0);
+        return;
+    }
+    long long deleted = 0;
+    for (int j = 2; j < c->argc; j++)
+        deleted += hash_del(hc_hash(e), c->now_ms, c->argv[j]);
+    if (deleted) {
+        db_touch(c->db, key);
+        notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
+        hc_notify_fields(c, "hdel", key, 2, 1, (size_t)c->argc - 2);
+        hc_finish(c, e, key);
+    }
+    reply_int(c, deleted);
+}
+
+static void cmd_hlen(cmd_ctx *c) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    reply_int(c, e ? (long long)hash_len(hc_hash(e), c->now_ms) : 0);
+}
+
+static void cmd_hexists(cmd_ctx *c) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    reply_int(c, e && hash_get(hc_hash(e), c->now_ms, c->argv[2], NULL) == HASH_OK);
+}
+
+static void cmd_hstrlen(cmd_ctx *c) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    hash_entry he;
+    if (e && hash_get(hc_hash(e), c->now_ms, c->argv[2], &he) == HASH_OK)
+        reply_int(c, (long long)he.value.len);
+    else
+        reply_int(c, 0);
+}
+
+enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
+
+/* HKEYS, HVALS, HGETALL. HGETALL replies a map (a flat array in RESP2). */
+static void getall_generic(cmd_ctx *c, int what) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    int both = what == (WANT_FIELDS | WANT_VALUES);
+    size_t n = e ? hash_len(hc_hash(e), c->now_ms) : 0;
+    if (both)
+        reply_map(c, n);
+    else
+        reply_array(c, n);
+    if (!e) return;
+    hash_iter it;
+    hash_entry he;
+    size_t emitted = 0;
+    hash_iter_init(&it, hc_hash(e), c->now_ms);
+    while (hash_iter_next(&it, &he)) {
+        if (what & WANT_FIELDS) reply_bulk_slice(c, he.field);
+        if (what & WANT_VALUES) reply_bulk_slice(c, he.value);
+        emitted++;
+    }
+    hash_iter_deinit(&it);
+    assert(emitted == n);
+}
+
+static void cmd_hkeys(cmd_ctx *c) {
+    getall_generic(c, WANT_FIELDS);
+}
+static void cmd_hvals(cmd_ctx *c) {
+    getall_generic(c, WANT_VALUES);
+}
+static void cmd_hgetall(cmd_ctx *c) {
+    getall_generic(c, WANT_FIELDS | WANT_VALUES);
+}
+
+/* Stores the new value of an increment, keeping the field's TTL, and notifies event. */
+static void store_incr(cmd_ctx *c, dbentry *e, const char *p, size_t len, const char *event) {
+    slice key = c->argv[1];
+    if (!e) e = hc_create(c, key);
+    hash_limits lim = hc_limits();
+    hash_set(hc_hash(e), &lim, c->now_ms, c->argv[2], (slice){p, len}, HASH_TTL_KEEP, 0);
+    hc_finish(c, e, key);
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, event, key, c->db->id);
+    hc_notify_fields(c, event, key, 2, 1, 1);
+}
+
+static void cmd_hincrby(cmd_ctx *c) {
+    long long incr, value = 0;
+    if (arg_ll(c, c->argv[3], &incr) < 0) return;
+    dbentry *e;
+    if (hc_write(c, c->argv[1], &e) < 0) return;
+    hash_entry he;
+    if (e && hash_get(hc_hash(e), c->now_ms, c->argv[2], &he) == HASH_OK &&
+        str_to_ll(he.value.p, he.value.len, &value) < 0) {
+        reply_error(c, "ERR hash value is not an integer");
+        return;
+    }
+    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+        (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+        reply_error(c, "ERR increment or decrement would overflow");
+        return;
+    }
+    value += incr;
+    char tmp[STRCONV_LL_MAX];
+    size_t len = ll_to_str(tmp, value);
+    store_incr(c, e, tmp, len, "hincrby");
+    reply_int(c, value);
+}
+
+static void cmd_hincrbyfloat(cmd_ctx *c) {
+    long double incr, value = 0;
+    if (str_to_ld(c->argv[3].p, c->argv[3].len, &incr) < 0) {
+        reply_error(c, ERR_NOT_FLOAT);
+        return;
+    }
+    if (isnan(incr) || isinf(incr)) {
+        reply_error(c, "ERR value is NaN or Infinity");
+        return;
+    }
+    dbentry *e;
+    if (hc_write(c, c->argv[1], &e) < 0) return;
+    hash_entry he;
+    if (e && hash_get(hc_hash(e), c->now_ms, c->argv[2], &he) == HASH_OK &&
+        str_to_ld(he.value.p, he.value.len, &value) < 0) {
+        reply_error(c, "ERR hash value is not a float");
+        return;
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char tmp[STRCONV_LD_MAX];
+    size_t len = ld_to_str(tmp, sizeof(tmp), value);
+    store_incr(c, e, tmp, len, "hincrbyfloat");
+    reply_bulk(c, tmp, len);
+}
+
+/* ---- HRANDFIELD ---------------------------------------------------------------------- */
+
+typedef struct rand_reply {
+    cmd_ctx *c;
+    int withvalues;
+} rand_reply;
+
+static void emit_random(const hash_entry *he, void *arg) {
+    rand_reply *r = arg;
+    if (r->withvalues && r->c->proto == 3) reply_array(r->c, 2);
+    reply_bulk_slice(r->c, he->field);
+    if (r->withvalues) reply_bulk_slice(r->c, he->value);
+}
+
+/* HRANDFIELD key count [WITHVALUES]: distinct fields for count >= 0, repetitions allowed
+ * for count < 0. RESP3 nests each field-value pair in its own array. */
+static void hrandfield_count(cmd_ctx *c, long long l, int withvalues) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    if (!e || l == 0) {
+        reply_array(c, 0);
+        return;
+    }
+    hash *h = hc_hash(e);
+    size_t size = hash_len(h, c->now_ms);
+    int uniq = l > 0;
+    size_t count = (size_t)(uniq ? l : -l);
+    size_t n = uniq && count > size ? size : count;
+    reply_array(c, withvalues && c->proto == 2 ? n * 2 : n);
+    rand_reply r = {c, withvalues};
+    size_t emitted = uniq ? hash_random_distinct(h, c->now_ms, count, emit_random, &r)
+                          : hash_random_repeat(h, c->now_ms, count, emit_random, &r);
+    assert(emitted == n);
+}
+
+static void cmd_hrandfield(cmd_ctx *c) {
+    if (c->argc >= 3) {
+        long long l;
+        if (arg_ll(c, c->argv[2], &l) < 0) return;
+        if (l < -LLONG_MAX) {
+            reply_errorf(c, "ERR value is out of range, value must between %lld and %lld",
+                         -LLONG_MAX, LLONG_MAX);
+            return;
+        }
+        if (c->argc > 4 || (c->argc == 4 && !slice_eq_ci(c->argv[3], "WITHVALUES"))) {
+            reply_syntax_error(c);
+            return;
+        }
+        int withvalues = c->argc == 4;
+        if (withvalues && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
+            reply_error(c, "ERR value is out of range");
+            return;
+        }
+        hrandfield_count(c, l, withvalues);
+        return;
+    }
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    hash_entry he;
+    if (!e || hash_random(hc_hash(e), c->now_ms, &he) != HASH_OK) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk_slice(c, he.field);
+}
+
+/* ---- HSCAN --------------------------------------------------------------------------- */
+
+typedef struct hscan_reply {
+    cmd_ctx *c;
+    slice pat;
+    int use_pat, novalues;
+    size_t items; /* bulk strings written */
+} hscan_reply;
+
+static void emit_scanned(const hash_entry *he, void *arg) {
+    hscan_reply *r = arg;
+    if (r->use_pat && !glob_match(r->pat.p, r->pat.len, he->field.p, he->field.len, 0)) return;
+    reply_bulk_slice(r->c, he->field);
+    r->items++;
+    if (!r->novalues) {
+        reply_bulk_slice(r->c, he->value);
+        r->items++;
+    }
+}
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]. As in Redis, the cursor is
+ * checked first, a missing key answers an empty scan before the options are read, and a
+ * compact hash is returned whole with cursor 0. */
+static void cmd_hscan(cmd_ctx *c) {
+    unsigned long long cursor;
+    if (str_to_ull(c->argv[2].p, c->argv[2].len, &cursor) < 0) {
+        reply_error(c, "ERR invalid cursor");
+        return;
+    }
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    if (!e) {
+        reply_array(c, 2);
+        reply_bulk(c, "0", 1);
+        reply_array(c, 0);
+        return;
+    }
+    long long count = 10;
+    hscan_reply r = {.c = c};
+    for (int j = 3; j < c->argc;) {
+        slice o = c->argv[j];
+        int has_value = j + 1 < c->argc;
+        if (slice_eq_ci(o, "COUNT") && has_value) {
+            if (arg_ll(c, c->argv[j + 1], &count) < 0) return;
+            if (count < 1) {
+                reply_syntax_error(c);
+                return;
+            }
+            j += 2;
+        } else if (slice_eq_ci(o, "MATCH") && has_value) {
+            r.pat = c->argv[j + 1];
+            r.use_pat = !(r.pat.len == 1 && r.pat.p[0] == '*');
+            j += 2;
+        } else if (slice_eq_ci(o, "NOVALUES")) {
+            r.novalues = 1;
+            j++;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    /* The items are written aside first: the cursor that precedes them is known only
+     * after the walk. */
+    buf items;
+    buf_init(&items);
+    buf *out = c->out;
+    c->out = &items;
+    size_t step = count > (1LL << 40) ? (size_t)1 << 40 : (size_t)count; /* no overflow */
+    uint64_t next = hash_scan(hc_hash(e), c->now_ms, cursor, step, emit_scanned, &r);
+    c->out = out;
+    char cur[STRCONV_LL_MAX + 1];
+    size_t clen = (size_t)snprintf(cur, sizeof(cur), "%llu", (unsigned long long)next);
+    reply_array(c, 2);
+    reply_bulk(c, cur, clen);
+    reply_array(c, r.items);
+    if (items.len) buf_append(c->out, items.data, items.len);
+    buf_deinit(&items);
+}
+
+#define HASH_RW(acl) "@write @hash " acl
+#define HASH_RO(acl) "@read @hash " acl
 
 const cmd_spec cmd_family_hash[] = {
+    {"hset", cmd_hset, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
+     "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command "
+     "is called with multiple field/value pairs.",
+     "Creates or modifies the value of a field in a hash.", "key field value [field value ...]",
+     NULL, HASH_RW("@fast")},
+    {"hsetnx", cmd_hsetnx, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
+     "Sets the value of a field in a hash only when the field doesn't exist.", "key field value",
+     NULL, HASH_RW("@fast")},
+    {"hmset", cmd_hmset, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the number of fields being set.", "Sets the values of multiple fields.",
+     "key field value [field value ...]", NULL, HASH_RW("@fast")},
+    {"hget", cmd_hget, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
+     "Returns the value of a field in a hash.", "key field", NULL, HASH_RO("@fast")},
+    {"hmget", cmd_hmget, -3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the number of fields being requested.",
+     "Returns the values of all fields in a hash.", "key field [field ...]", NULL,
+     HASH_RO("@fast")},
+    {"hdel", cmd_hdel, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the number of fields to be removed.",
+     "Deletes one or more fields and their values from a hash. Deletes the hash if no fields "
+     "remain.",
+     "key field [field ...]", NULL, HASH_RW("@fast")},
+    {"hlen", cmd_hlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
+     "Returns the number of fields in a hash.", "key", NULL, HASH_RO("@fast")},
+    {"hexists", cmd_hexists, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
+     "Determines whether a field exists in a hash.", "key field", NULL, HASH_RO("@fast")},
+    {"hstrlen", cmd_hstrlen, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "3.2.0", "O(1)",
+     "Returns the length of the value of a field.", "key field", NULL, HASH_RO("@fast")},
+    {"hkeys", cmd_hkeys, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the size of the hash.", "Returns all fields in a hash.", "key", NULL,
+     HASH_RO("@slow")},
+    {"hvals", cmd_hvals, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the size of the hash.", "Returns all values in a hash.", "key", NULL,
+     HASH_RO("@slow")},
+    {"hgetall", cmd_hgetall, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
+     "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", "key",
+     NULL, HASH_RO("@slow")},
+    {"hincrby", cmd_hincrby, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
+     "O(1)",
+     "Increments the integer value of a field in a hash by a number. Uses 0 as initial "
+     "value if the field doesn't exist.",
+     "key field increment", NULL, HASH_RW("@fast")},
+    {"hincrbyfloat", cmd_hincrbyfloat, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash",
+     "2.6.0", "O(1)",
+     "Increments the floating point value of a field by a number. Uses 0 as initial value if "
+     "the field doesn't exist.",
+     "key field increment", NULL, HASH_RW("@fast")},
+    {"hrandfield", cmd_hrandfield, -2, CMD_READONLY, 1, 1, 1, "hash", "6.2.0",
+     "O(N) where N is the number of fields returned",
+     "Returns one or more random fields from a hash.", "key [count [WITHVALUES]]", NULL,
+     HASH_RO("@slow")},
+    {"hscan", cmd_hscan, -3, CMD_READONLY, 1, 1, 1, "hash", "2.8.0",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+     "the cursor to return back to 0. N is the number of elements inside the collection.",
+     "Iterates over fields and values of a hash.",
+     "key cursor [MATCH pattern] [COUNT count] [NOVALUES]", NULL, HASH_RO("@slow")},
     {0},
 };

@@ -1,6 +1,440 @@
-/* cmd_hash_ttl: placeholder family; its commands arrive with their issue. */
-#include "cmd/cmd.h"
+/* cmd_hash_ttl: the hash field expiration commands (HSETEX HGETEX HGETDEL HEXPIRE
+ * HPEXPIRE HEXPIREAT HPEXPIREAT HTTL HPTTL HEXPIRETIME HPEXPIRETIME HPERSIST), after
+ * Redis 8's t_hash.c.
+ *
+ * Times: a relative time is added to the command's now_ms, a seconds value is scaled to
+ * ms, and the result must be a deadline in 0..2^46-1 ms (HASH_DEADLINE_MAX, Redis's
+ * HFE_MAX_ABS_TIME_MSEC); a negative input is "invalid expire time, must be >= 0". A
+ * deadline at or before now deletes the field at once (HEXPIRE replies 2 for it), and a
+ * hash left empty is deleted.
+ *
+ * Argument order follows Redis exactly, because it decides which error a client sees:
+ * HSETEX parses everything before it looks the key up; the others check the key's type
+ * first, then the options, then FIELDS numfields. A missing key is an empty hash: the
+ * per-field commands answer -2 (or nil) for every field. */
+#include "cmd/hash_int.h"
+
+#include <limits.h>
+
+/* Expiration options of HSETEX and HGETEX (Redis's HFE_* flags). */
+#define HX_EX (1u << 0)
+#define HX_PX (1u << 1)
+#define HX_EXAT (1u << 2)
+#define HX_PXAT (1u << 3)
+#define HX_PERSIST (1u << 4)
+#define HX_KEEPTTL (1u << 5)
+#define HX_FXX (1u << 6)
+#define HX_FNX (1u << 7)
+#define HX_ANY_TIME (HX_EX | HX_PX | HX_EXAT | HX_PXAT)
+
+/* Redis's parseExpireTime: argument a in seconds (or ms) relative to base_ms. Writes the
+ * absolute deadline (which may be 0 or in the past) to *out; replies and returns -1 on
+ * error. */
+static int parse_field_time(cmd_ctx *c, slice a, int seconds, int64_t base_ms, int64_t *out) {
+    long long v;
+    if (arg_ll(c, a, &v) < 0) return -1;
+    if (v < 0) {
+        reply_error(c, "ERR invalid expire time, must be >= 0");
+        return -1;
+    }
+    if (seconds) {
+        if (v > HASH_DEADLINE_MAX / 1000) {
+            ks_reply_expire_error(c);
+            return -1;
+        }
+        v *= 1000;
+    }
+    if (v > HASH_DEADLINE_MAX - base_ms) {
+        ks_reply_expire_error(c);
+        return -1;
+    }
+    *out = v + base_ms;
+    return 0;
+}
+
+/* Parses a time option token (EX PX EXAT PXAT) into its flag, 0 if it is none. */
+static unsigned time_option(slice o) {
+    if (slice_eq_ci(o, "EX")) return HX_EX;
+    if (slice_eq_ci(o, "PX")) return HX_PX;
+    if (slice_eq_ci(o, "EXAT")) return HX_EXAT;
+    if (slice_eq_ci(o, "PXAT")) return HX_PXAT;
+    return 0;
+}
+
+/* Parses the time argument of option flag (one of HX_ANY_TIME). */
+static int parse_option_time(cmd_ctx *c, unsigned flag, slice a, int64_t *out) {
+    int seconds = (flag & (HX_EX | HX_EXAT)) != 0;
+    int64_t base = (flag & (HX_EX | HX_PX)) ? c->now_ms : 0;
+    return parse_field_time(c, a, seconds, base, out);
+}
+
+/* A deadline acceptable to the hash type (>= 1); one at or before now is due either way. */
+static int64_t storable(int64_t deadline) {
+    return deadline < 1 ? 1 : deadline;
+}
+
+/* ---- HSETEX -------------------------------------------------------------------------- */
+
+typedef struct hsetex_args {
+    unsigned flags;
+    int64_t deadline;
+    int first; /* argv index of the first field */
+    int n;     /* number of field-value pairs */
+} hsetex_args;
+
+/* Redis's hsetexParseArgs. Returns 0, or -1 after an error reply. */
+static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
+    a->flags = 0;
+    for (int i = 2; i < c->argc; i++) {
+        slice o = c->argv[i];
+        unsigned t = time_option(o);
+        if (slice_eq_ci(o, "FIELDS")) {
+            long long n;
+            if (i >= c->argc - 3) {
+                reply_arity_error(c);
+                return -1;
+            }
+            if (arg_ll_range(c, c->argv[i + 1], 1, INT_MAX, "ERR invalid number of fields", &n) < 0)
+                return -1;
+            int remaining = c->argc - i - 2;
+            if (remaining % 2 != 0 || n != remaining / 2) {
+                reply_arity_error(c);
+                return -1;
+            }
+            a->first = i + 2;
+            a->n = (int)n;
+            return 0;
+        } else if (t || slice_eq_ci(o, "KEEPTTL")) {
+            if (a->flags & (HX_ANY_TIME | HX_KEEPTTL)) {
+                reply_error(c, "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be "
+                               "specified");
+                return -1;
+            }
+            if (!t) {
+                a->flags |= HX_KEEPTTL;
+                continue;
+            }
+            if (i >= c->argc - 1) {
+                reply_error(c, "ERR missing expire time");
+                return -1;
+            }
+            a->flags |= t;
+            if (parse_option_time(c, t, c->argv[++i], &a->deadline) < 0) return -1;
+        } else if (slice_eq_ci(o, "FXX") || slice_eq_ci(o, "FNX")) {
+            if (a->flags & (HX_FXX | HX_FNX)) {
+                reply_error(c, "ERR Only one of FXX or FNX arguments can be specified");
+                return -1;
+            }
+            a->flags |= slice_eq_ci(o, "FXX") ? HX_FXX : HX_FNX;
+        } else {
+            reply_errorf(c, "ERR unknown argument: %.*s", (int)o.len, o.p);
+            return -1;
+        }
+    }
+    /* Unreachable with arity -6 (every path above returns or errs before the end), but a
+     * missing FIELDS must not fall through. */
+    reply_arity_error(c);
+    return -1;
+}
+
+/* 1 if the FNX/FXX condition allows the write. */
+static int hsetex_condition_met(cmd_ctx *c, dbentry *e, const hsetex_args *a) {
+    if (!(a->flags & (HX_FXX | HX_FNX))) return 1;
+    for (int i = 0; i < a->n; i++) {
+        int exists =
+            e && hash_get(hc_hash(e), c->now_ms, c->argv[a->first + 2 * i], NULL) == HASH_OK;
+        if ((a->flags & HX_FXX) && !exists) return 0;
+        if ((a->flags & HX_FNX) && exists) return 0;
+    }
+    return 1;
+}
+
+static void cmd_hsetex(cmd_ctx *c) {
+    hsetex_args a = {0};
+    if (parse_hsetex(c, &a) < 0) return;
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    if (!hsetex_condition_met(c, e, &a)) {
+        reply_int(c, 0);
+        return;
+    }
+    if (!e) e = hc_create(c, key);
+    hash *h = hc_hash(e);
+    hash_limits lim = hc_limits();
+    enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME)  ? HASH_TTL_SET
+                                  : (a.flags & HX_KEEPTTL) ? HASH_TTL_KEEP
+                                                           : HASH_TTL_CLEAR;
+    /* A deadline already past still stores the value first (so the encoding converts as
+     * in Redis), then deletes the field, which is what Redis replicates as HDEL. */
+    int past = (a.flags & HX_ANY_TIME) && a.deadline <= c->now_ms;
+    for (int i = 0; i < a.n; i++) {
+        slice f = c->argv[a.first + 2 * i], v = c->argv[a.first + 2 * i + 1];
+        hash_set(h, &lim, c->now_ms, f, v, policy, storable(a.deadline));
+        if (past) hash_del(h, c->now_ms, f);
+    }
+    reply_int(c, 1);
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, "hset", key, c->db->id);
+    hc_notify_fields(c, "hset", key, a.first, 2, (size_t)a.n);
+    if (a.flags & HX_ANY_TIME) {
+        const char *ev = past ? "hdel" : "hexpire";
+        notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
+        hc_notify_fields(c, ev, key, a.first, 2, (size_t)a.n);
+    }
+    hc_finish(c, e, key);
+}
+
+/* ---- HGETEX, HGETDEL ----------------------------------------------------------------- */
+
+static void reply_nils(cmd_ctx *c, long long n) {
+    reply_array(c, (size_t)n);
+    for (long long i = 0; i < n; i++)
+        reply_null(c);
+}
+
+static void cmd_hgetex(cmd_ctx *c) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    unsigned opt = time_option(c->argv[2]);
+    int fields_at = 2;
+    int64_t deadline = 0;
+    if (opt) {
+        fields_at = 4;
+        if (parse_option_time(c, opt, c->argv[3], &deadline) < 0) return;
+    } else if (slice_eq_ci(c->argv[2], "PERSIST")) {
+        opt = HX_PERSIST;
+        fields_at = 3;
+    }
+    long long n = hc_parse_fields(c, fields_at, HC_NFIELDS_MSG);
+    if (n < 0) return;
+    if (!e) {
+        reply_nils(c, n);
+        return;
+    }
+    hash *h = hc_hash(e);
+    int first = fields_at + 2;
+    long long updated = 0, deleted = 0;
+    reply_array(c, (size_t)n);
+    for (int j = first; j < c->argc; j++) {
+        slice f = c->argv[j];
+        hash_entry he;
+        if (hash_get(h, c->now_ms, f, &he) != HASH_OK) {
+            reply_null(c);
+            continue;
+        }
+        reply_bulk_slice(c, he.value); /* copied out before the field changes */
+        if (opt == HX_PERSIST) {
+            updated += hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+        } else if (opt) {
+            int r = hash_expire(h, c->now_ms, f, storable(deadline), HASH_COND_NONE);
+            updated += r == HASH_EXPIRE_SET;
+            deleted += r == HASH_EXPIRE_DELETED;
+        }
+    }
+    if (updated == 0 && deleted == 0) return;
+    db_touch(c->db, key);
+    const char *ev = updated ? (opt == HX_PERSIST ? "hpersist" : "hexpire") : "hdel";
+    notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
+    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_finish(c, e, key);
+}
+
+static void cmd_hgetdel(cmd_ctx *c) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    long long n = hc_parse_fields(c, 2, HC_NFIELDS_MSG);
+    if (n < 0) return;
+    if (!e) {
+        reply_nils(c, n);
+        return;
+    }
+    hash *h = hc_hash(e);
+    long long deleted = 0;
+    reply_array(c, (size_t)n);
+    for (int j = 4; j < c->argc; j++) {
+        hash_entry he;
+        if (hash_get(h, c->now_ms, c->argv[j], &he) != HASH_OK) {
+            reply_null(c);
+            continue;
+        }
+        reply_bulk_slice(c, he.value);
+        deleted += hash_del(h, c->now_ms, c->argv[j]);
+    }
+    if (deleted == 0) return;
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
+    hc_notify_fields(c, "hdel", key, 4, 1, (size_t)n);
+    hc_finish(c, e, key);
+}
+
+/* ---- HEXPIRE family ------------------------------------------------------------------ */
+
+/* HEXPIRE key time [NX | XX | GT | LT] FIELDS numfields field...: one code per field. */
+static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    int64_t deadline;
+    if (parse_field_time(c, c->argv[2], seconds, base_ms, &deadline) < 0) return;
+    int cond = HASH_COND_NONE;
+    slice o = c->argv[3];
+    if (slice_eq_ci(o, "NX"))
+        cond = HASH_COND_NX;
+    else if (slice_eq_ci(o, "XX"))
+        cond = HASH_COND_XX;
+    else if (slice_eq_ci(o, "GT"))
+        cond = HASH_COND_GT;
+    else if (slice_eq_ci(o, "LT"))
+        cond = HASH_COND_LT;
+    int fields_at = cond ? 4 : 3;
+    long long n =
+        hc_parse_fields(c, fields_at, "ERR Parameter `numFields` should be greater than 0");
+    if (n < 0) return;
+    int first = fields_at + 2;
+    if (!e) {
+        reply_array(c, (size_t)n);
+        for (long long i = 0; i < n; i++)
+            reply_int(c, HASH_EXPIRE_NOFIELD);
+        return;
+    }
+    hash *h = hc_hash(e);
+    long long updated = 0, deleted = 0;
+    reply_array(c, (size_t)n);
+    for (int j = first; j < c->argc; j++) {
+        int r = hash_expire(h, c->now_ms, c->argv[j], storable(deadline), cond);
+        updated += r == HASH_EXPIRE_SET;
+        deleted += r == HASH_EXPIRE_DELETED;
+        reply_int(c, r);
+    }
+    if (updated + deleted == 0) return;
+    db_touch(c->db, key);
+    const char *ev = deleted ? "hdel" : "hexpire";
+    notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
+    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_finish(c, e, key);
+}
+
+static void cmd_hexpire(cmd_ctx *c) {
+    hexpire_generic(c, c->now_ms, 1);
+}
+static void cmd_hpexpire(cmd_ctx *c) {
+    hexpire_generic(c, c->now_ms, 0);
+}
+static void cmd_hexpireat(cmd_ctx *c) {
+    hexpire_generic(c, 0, 1);
+}
+static void cmd_hpexpireat(cmd_ctx *c) {
+    hexpire_generic(c, 0, 0);
+}
+
+/* HTTL HPTTL HEXPIRETIME HPEXPIRETIME: -2 no such field, -1 no TTL, else the time (a
+ * seconds value rounds up, as Redis's (expire + 999 - base) / 1000). */
+static void httl_generic(cmd_ctx *c, int relative, int seconds) {
+    dbentry *e;
+    if (hc_read(c, c->argv[1], &e) < 0) return;
+    long long n = hc_parse_fields(c, 2, HC_NFIELDS_MSG);
+    if (n < 0) return;
+    int64_t base = relative ? c->now_ms : 0;
+    reply_array(c, (size_t)n);
+    for (int j = 4; j < c->argc; j++) {
+        hash_entry he;
+        if (!e || hash_get(hc_hash(e), c->now_ms, c->argv[j], &he) != HASH_OK)
+            reply_int(c, -2);
+        else if (he.deadline == HASH_NO_TTL)
+            reply_int(c, -1);
+        else if (seconds)
+            reply_int(c, (he.deadline + 999 - base) / 1000);
+        else
+            reply_int(c, he.deadline - base);
+    }
+}
+
+static void cmd_httl(cmd_ctx *c) {
+    httl_generic(c, 1, 1);
+}
+static void cmd_hpttl(cmd_ctx *c) {
+    httl_generic(c, 1, 0);
+}
+static void cmd_hexpiretime(cmd_ctx *c) {
+    httl_generic(c, 0, 1);
+}
+static void cmd_hpexpiretime(cmd_ctx *c) {
+    httl_generic(c, 0, 0);
+}
+
+static void cmd_hpersist(cmd_ctx *c) {
+    slice key = c->argv[1];
+    dbentry *e;
+    if (hc_write(c, key, &e) < 0) return;
+    long long n = hc_parse_fields(c, 2, HC_NFIELDS_MSG);
+    if (n < 0) return;
+    reply_array(c, (size_t)n);
+    long long changed = 0;
+    for (int j = 4; j < c->argc; j++) {
+        int r = e ? hash_persist(hc_hash(e), c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
+        changed += r == HASH_PERSIST_OK;
+        reply_int(c, r);
+    }
+    if (!changed) return;
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_HASH, "hpersist", key, c->db->id);
+    hc_notify_fields(c, "hpersist", key, 4, 1, (size_t)n);
+    hc_finish(c, e, key);
+}
+
+#define HFE_RW (CMD_WRITE | CMD_DENYOOM | CMD_FAST)
+#define HFE_N "O(N) where N is the number of specified fields"
+#define HFE_ACL_W "@write @hash @fast"
+#define HFE_ACL_R "@read @hash @fast"
+#define HEXPIRE_SYNTAX(t) "key " t " [NX | XX | GT | LT] FIELDS numfields field [field ...]"
+#define FIELDS_SYNTAX "key FIELDS numfields field [field ...]"
 
 const cmd_spec cmd_family_hash_ttl[] = {
+    {"hsetex", cmd_hsetex, -6, HFE_RW, 1, 1, 1, "hash", "8.0.0",
+     "O(N) where N is the number of fields being set.",
+     "Set the value of one or more fields of a given hash key, and optionally set their "
+     "expiration.",
+     "key [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT "
+     "unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]",
+     NULL, HFE_ACL_W},
+    {"hgetex", cmd_hgetex, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "8.0.0", HFE_N,
+     "Get the value of one or more fields of a given hash key, and optionally set their "
+     "expiration.",
+     "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds "
+     "| PERSIST] FIELDS numfields field [field ...]",
+     NULL, HFE_ACL_W},
+    {"hgetdel", cmd_hgetdel, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "8.0.0", HFE_N,
+     "Returns the value of a field and deletes it from the hash.", FIELDS_SYNTAX, NULL, HFE_ACL_W},
+    {"hexpire", cmd_hexpire, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
+     "O(N) where N is the number of specified fields",
+     "Set expiry for hash field using relative time to expire (seconds)", HEXPIRE_SYNTAX("seconds"),
+     NULL, HFE_ACL_W},
+    {"hpexpire", cmd_hpexpire, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
+     "O(N) where N is the number of specified fields",
+     "Set expiry for hash field using relative time to expire (milliseconds)",
+     HEXPIRE_SYNTAX("milliseconds"), NULL, HFE_ACL_W},
+    {"hexpireat", cmd_hexpireat, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
+     "O(N) where N is the number of specified fields",
+     "Set expiry for hash field using an absolute Unix timestamp (seconds)",
+     HEXPIRE_SYNTAX("unix-time-seconds"), NULL, HFE_ACL_W},
+    {"hpexpireat", cmd_hpexpireat, -6, HFE_RW, 1, 1, 1, "hash", "7.4.0",
+     "O(N) where N is the number of specified fields",
+     "Set expiry for hash field using an absolute Unix timestamp (milliseconds)",
+     HEXPIRE_SYNTAX("unix-time-milliseconds"), NULL, HFE_ACL_W},
+    {"httl", cmd_httl, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Returns the TTL in seconds of a hash field.", FIELDS_SYNTAX, NULL, HFE_ACL_R},
+    {"hpttl", cmd_hpttl, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Returns the TTL in milliseconds of a hash field.", FIELDS_SYNTAX, NULL, HFE_ACL_R},
+    {"hexpiretime", cmd_hexpiretime, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", FIELDS_SYNTAX,
+     NULL, HFE_ACL_R},
+    {"hpexpiretime", cmd_hpexpiretime, -5, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Returns the expiration time of a hash field as a Unix timestamp, in msec.", FIELDS_SYNTAX,
+     NULL, HFE_ACL_R},
+    {"hpersist", cmd_hpersist, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "7.4.0", HFE_N,
+     "Removes the expiration time for each specified field", FIELDS_SYNTAX, NULL, HFE_ACL_W},
     {0},
 };

@@ -17,6 +17,7 @@
  * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
 #include "db/db.h"
 
+#include "types/hash.h"
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/rand.h"
@@ -73,10 +74,28 @@ static void db_init_one(db *d, int id) {
 static int64_t filing_deadline(const dbentry *e) {
     int64_t when = e->expire_ms;
     if (e->val->type == OBJ_HASH) {
-        /* TODO(hashtype): int64_t f = hash_next_deadline((const hash *)e->val);
-         * if (f != EXPIRE_NONE && (when == EXPIRE_NONE || f < when)) when = f; */
+        int64_t f = hash_next_deadline((const hash *)e->val);
+        if (f != EXPIRE_NONE && (when == EXPIRE_NONE || f < when)) when = f;
     }
     return when;
+}
+
+/* Keeps d->subexpiry (hashes with field TTLs, INFO keyspace) in step with the value of e:
+ * OBJF_SUBEXPIRY on the value records whether it is counted. counted = 0 uncounts. */
+static void count_subexpiry(db *d, obj *val, int counted) {
+    int was = (val->flags & OBJF_SUBEXPIRY) != 0;
+    if (counted == was) return;
+    if (counted) {
+        val->flags |= OBJF_SUBEXPIRY;
+        d->subexpiry++;
+    } else {
+        val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
+        d->subexpiry--;
+    }
+}
+
+static int has_field_ttls(const obj *val) {
+    return val->type == OBJ_HASH && hash_ttl_count((const hash *)val) > 0;
 }
 
 /* Frees an entry that is no longer linked anywhere. */
@@ -93,6 +112,7 @@ static void forget_deadlines(db *d, dbentry *e) {
         e->expire_ms = 0;
     }
     expire_index_set(&d->expires, &e->exp, EXPIRE_NONE);
+    count_subexpiry(d, e->val, 0);
 }
 
 /* Unlinks an entry from its database (dict and index); the caller frees it. */
@@ -145,6 +165,67 @@ db *db_get(int id) {
     return &dbs[id];
 }
 
+/* Field names reaped from one hash, packed as [size_t len][bytes]... for the hook. */
+typedef struct reaped_fields {
+    buf names;
+    size_t n;
+} reaped_fields;
+
+static void note_reaped(const char *f, size_t flen, void *ctx) {
+    reaped_fields *r = ctx;
+    buf_append(&r->names, &flen, sizeof(flen));
+    buf_append(&r->names, f, flen);
+    r->n++;
+}
+
+/* 1 if some registered hook set wants reaped field names. */
+static int fields_hooked(void) {
+    for (int i = 0; i < db_hook_count; i++)
+        if (db_hook_sets[i]->fields_expired) return 1;
+    return 0;
+}
+
+/* Hands the reaped names to the fields_expired hooks as one slice array. */
+static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
+    slice *fields = mem_alloc(r->n * sizeof(*fields));
+    size_t off = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t len;
+        memcpy(&len, r->names.data + off, sizeof(len));
+        fields[i] = (slice){r->names.data + off + sizeof(len), len};
+        off += sizeof(len) + len;
+    }
+    DB_HOOK(fields_expired, d, e->key, e->klen, fields, r->n);
+    mem_free(fields);
+}
+
+/* Reaps up to max due fields of the hash in e (deadline order), reporting them through
+ * the fields_expired hooks and counting expired_subkeys. A hash left empty is deleted (a
+ * key deletion: key_touched, no expired_keys) and 1 is returned; otherwise the entry is
+ * re-filed under its next deadline and 0 is returned. *n_out (may be NULL) gets the count. */
+static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *n_out) {
+    hash *h = (hash *)e->val;
+    reaped_fields r = {.n = 0};
+    int report = fields_hooked();
+    if (report) buf_init(&r.names);
+    size_t n = hash_reap(h, now_ms, max, report ? note_reaped : NULL, &r);
+    if (n_out) *n_out = n;
+    db_stat.expired_subkeys += (long long)n;
+    if (n > 0 && report) report_reaped(d, e, &r);
+    if (report) buf_deinit(&r.names);
+    if (n > 0) DB_HOOK(key_touched, d, e->key, e->klen);
+    if (hash_stored(h) == 0) {
+        db_delete_entry(d, e);
+        return 1;
+    }
+    db_refile(d, e);
+    return 0;
+}
+
+static int reap_fields(db *d, dbentry *e, int64_t now_ms, size_t max) {
+    return reap_fields_n(d, e, now_ms, max, NULL);
+}
+
 /* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
 static dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
     note_time(now_ms);
@@ -154,9 +235,8 @@ static dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
         return NULL;
     }
     if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms) {
-        /* TODO(hashtype): reap the due fields (hash_reap with a callback collecting names
-         * for db_hook.fields_expired, counting db_stat.expired_subkeys); delete the key
-         * (expire_entry) if the hash is left empty, else db_refile(d, e). */
+        /* Every due field goes at once, so no reader ever sees one. */
+        if (reap_fields(d, e, now_ms, SIZE_MAX)) return NULL;
     }
     return e;
 }
@@ -165,8 +245,8 @@ dbentry *db_find(db *d, slice key, int64_t now_ms) {
     return check_live(d, (dbentry *)dict_find(&d->keys, key.p, key.len), now_ms);
 }
 
-dbentry *db_find_h(db *d, slice key, uint64_t hash, int64_t now_ms) {
-    return check_live(d, (dbentry *)dict_find_h(&d->keys, key.p, key.len, hash), now_ms);
+dbentry *db_find_h(db *d, slice key, uint64_t khash, int64_t now_ms) {
+    return check_live(d, (dbentry *)dict_find_h(&d->keys, key.p, key.len, khash), now_ms);
 }
 
 dbentry *db_find_raw(db *d, slice key) {
@@ -213,6 +293,9 @@ static dbentry *new_entry(slice key, obj *val) {
 static void file_new(db *d, dbentry *e) {
     int64_t when = filing_deadline(e);
     if (when != EXPIRE_NONE) expire_index_set(&d->expires, &e->exp, when);
+    /* A copied value may carry its original's flag: count it afresh here. */
+    e->val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
+    count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 
 dbentry *db_add(db *d, slice key, obj *val) {
@@ -222,9 +305,9 @@ dbentry *db_add(db *d, slice key, obj *val) {
     return e;
 }
 
-dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val) {
+dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     dbentry *e = new_entry(key, val);
-    dict_add_h(&d->keys, &e->node, hash);
+    dict_add_h(&d->keys, &e->node, khash);
     file_new(d, e);
     return e;
 }
@@ -235,6 +318,8 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     if (val->lru == 0) val->lru = lru_now();
     int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
     e->val = val;
+    val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
+    count_subexpiry(d, old, 0);
     obj_free(old);
     if (refile) db_refile(d, e);
 }
@@ -281,6 +366,7 @@ void db_set_expire(db *d, dbentry *e, int64_t when_ms) {
 
 void db_refile(db *d, dbentry *e) {
     expire_index_set(&d->expires, &e->exp, filing_deadline(e));
+    count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 
 void db_touch(db *d, slice key) {
@@ -342,14 +428,19 @@ static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, 
                           void *ctx) {
     db *d = ctx;
     dbentry *e = ENTRY_OF_ITEM(item);
-    (void)work_limit;
     if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
         expire_entry(d, e);
         (*work)++;
         return EXPIRE_NONE;
     }
-    /* TODO(hashtype): for a hash, reap up to work_limit due fields (as check_live does),
-     * deleting the key when it empties (return EXPIRE_NONE after expire_entry). */
+    if (e->val->type == OBJ_HASH) {
+        /* At most work_limit fields per pop: the cycle re-files a hash still due and
+         * checks its budget, so a huge hash drains over several slices. */
+        size_t n = 0;
+        int gone = reap_fields_n(d, e, now_ms, work_limit, &n);
+        *work += n;
+        if (gone) return EXPIRE_NONE;
+    }
     int64_t next = filing_deadline(e);
     if (next == EXPIRE_NONE) expire_index_set(&d->expires, item, EXPIRE_NONE);
     return next;

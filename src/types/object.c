@@ -1,10 +1,9 @@
 /* object: dispatch on a value's type for the operations every type provides (free, copy,
  * memory, names). Each type's functions live in its own file; this file only switches.
- *
- * The hash type arrives with the `hashtype` branch: its cases below are marked
- * TODO(hashtype) and assert until then, since no hash value can exist before it lands. */
+ */
 #include "types/object.h"
 
+#include "types/hash.h"
 #include "types/string.h"
 
 #include <assert.h>
@@ -16,7 +15,9 @@ void obj_free(obj *o) {
     case OBJ_STRING:
         string_free((string *)o);
         return;
-    case OBJ_HASH: /* TODO(hashtype): hash_free((hash *)o) once types/hash.h lands. */
+    case OBJ_HASH:
+        hash_free((hash *)o);
+        return;
     default:
         assert(!"obj_free: unknown type");
         abort();
@@ -27,7 +28,8 @@ obj *obj_dup(const obj *o) {
     switch (o->type) {
     case OBJ_STRING:
         return &string_dup((const string *)o)->hdr;
-    case OBJ_HASH: /* TODO(hashtype): return &hash_dup((const hash *)o)->hdr; */
+    case OBJ_HASH:
+        return (obj *)hash_dup((const hash *)o); /* the obj header comes first */
     default:
         assert(!"obj_dup: unknown type");
         abort();
@@ -38,7 +40,8 @@ size_t obj_memory(const obj *o) {
     switch (o->type) {
     case OBJ_STRING:
         return string_memory((const string *)o);
-    case OBJ_HASH: /* TODO(hashtype): return hash_memory((const hash *)o); */
+    case OBJ_HASH:
+        return hash_memory((const hash *)o);
     default:
         return 0;
     }

@@ -24,7 +24,8 @@ enum obj_enc {
 };
 
 /* obj.flags */
-#define OBJF_SHARED 1 /* reported as shared by OBJECT REFCOUNT (Redis's shared integers) */
+#define OBJF_SHARED 1    /* reported as shared by OBJECT REFCOUNT (Redis's shared integers) */
+#define OBJF_SUBEXPIRY 2 /* a hash counted in its database's subexpiry (db/ bookkeeping) */
 
 typedef struct obj {
     uint8_t type;   /* enum obj_type */

@@ -1,0 +1,111 @@
+/* hash_int: helpers shared by the hash command families (cmd_hash.c, cmd_hash_ttl.c).
+ * Internal to cmd/.
+ *
+ * Every hash command looks its key up through db_find/db_lookup, which reap all due
+ * fields of the hash first (db.c), so handlers never meet an expired field and a hash
+ * whose fields all expired is already gone. A write ends with hc_finish: it deletes the
+ * key when the hash is empty (Redis deletes a hash with its last field), otherwise it
+ * re-files the hash under its next field deadline. */
+#ifndef MAYFLY_CMD_HASH_INT_H
+#define MAYFLY_CMD_HASH_INT_H
+
+#include "cmd/cmd.h"
+#include "cmd/keyspace_int.h"
+#include "cmd/notify.h"
+#include "config.h"
+#include "types/hash.h"
+#include "util/mem.h"
+
+#include <limits.h>
+
+/* The conversion limits from the live configuration (CONFIG SET applies to later writes). */
+static inline hash_limits hc_limits(void) {
+    hash_limits lim;
+    lim.max_listpack_entries = (size_t)config.hash_max_listpack_entries;
+    lim.max_listpack_value = (size_t)config.hash_max_listpack_value;
+    return lim;
+}
+
+static inline hash *hc_hash(dbentry *e) {
+    return (hash *)e->val;
+}
+
+/* Looks key up for a read command. Returns 0 with *out (NULL if absent), or -1 after a
+ * WRONGTYPE reply. */
+static inline int hc_read(cmd_ctx *c, slice key, dbentry **out) {
+    dbentry *e = db_lookup(c->db, key, c->now_ms, ks_read_flags(c));
+    if (e && e->val->type != OBJ_HASH) {
+        reply_wrongtype(c);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+/* Looks key up for a write command (no hit/miss statistics, as Redis's lookupKeyWrite).
+ * Returns 0 with *out (NULL if absent), or -1 after a WRONGTYPE reply. */
+static inline int hc_write(cmd_ctx *c, slice key, dbentry **out) {
+    dbentry *e = db_find(c->db, key, c->now_ms);
+    if (e && e->val->type != OBJ_HASH) {
+        reply_wrongtype(c);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+/* Adds key with a new empty hash (the caller fills it and calls hc_finish). */
+static inline dbentry *hc_create(cmd_ctx *c, slice key) {
+    return db_add(c->db, key, (obj *)hash_new());
+}
+
+/* Ends a write to the hash of e: deletes the key if the hash is empty (notifying "del")
+ * and returns 1, else re-files it under its next field deadline and returns 0. */
+static inline int hc_finish(cmd_ctx *c, dbentry *e, slice key) {
+    if (hash_stored(hc_hash(e)) == 0) {
+        db_delete_entry(c->db, e);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", key, c->db->id);
+        return 1;
+    }
+    db_refile(c->db, e);
+    return 0;
+}
+
+/* Publishes a field-naming event for the n fields at argv[first], argv[first+stride],...
+ * Builds the list only when notifications are on. */
+static inline void hc_notify_fields(cmd_ctx *c, const char *event, slice key, int first, int stride,
+                                    size_t n) {
+    if (notify_flags == 0 || n == 0) return;
+    slice small[16];
+    slice *fields = n <= 16 ? small : mem_alloc(n * sizeof(*fields));
+    for (size_t i = 0; i < n; i++)
+        fields[i] = c->argv[first + (int)i * stride];
+    notify_subkey_event(NOTIFY_HASH, event, key, fields, n, c->db->id);
+    if (fields != small) mem_free(fields);
+}
+
+/* Parses "FIELDS numfields f1 ... fn" at argv[at], with Redis's texts for the commands
+ * that take field names only (HGETEX HGETDEL HTTL HPERSIST HEXPIRE). nfields_msg is the
+ * error for a count that is not a positive integer. Returns the count, or -1 after an
+ * error reply. */
+static inline long long hc_parse_fields(cmd_ctx *c, int at, const char *nfields_msg) {
+    if (at >= c->argc || !slice_eq_ci(c->argv[at], "FIELDS")) {
+        reply_error(c, "ERR Mandatory argument FIELDS is missing or not at the right position");
+        return -1;
+    }
+    if (at + 1 >= c->argc) {
+        reply_arity_error(c);
+        return -1;
+    }
+    long long n;
+    if (arg_ll_range(c, c->argv[at + 1], 1, LLONG_MAX, nfields_msg, &n) < 0) return -1;
+    if (n != (long long)c->argc - at - 2) {
+        reply_error(c, "ERR The `numfields` parameter must match the number of arguments");
+        return -1;
+    }
+    return n;
+}
+
+#define HC_NFIELDS_MSG "ERR Number of fields must be a positive integer"
+
+#endif

@@ -1,0 +1,150 @@
+/* Unit tests: the keyspace's handling of hashes with field TTLs (db.c): filing under the
+ * earliest deadline, lazy reaping of every due field on lookup, the active cycle's
+ * per-pop work limit, fields_expired hook reports, expired_subkeys and subexpiry. */
+#include "db/db.h"
+#include "types/hash.h"
+#include "unit/test.h"
+
+#include <stdio.h>
+
+static const hash_limits lim = {16, 64}; /* big hashes become hashtables */
+
+/* What the hooks heard. */
+static char heard[4096];
+static size_t heard_len, hook_calls, touched;
+
+static void on_fields_expired(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
+    (void)d;
+    hook_calls++;
+    heard_len +=
+        (size_t)snprintf(heard + heard_len, sizeof(heard) - heard_len, "%.*s:", (int)klen, key);
+    for (size_t i = 0; i < n; i++)
+        heard_len += (size_t)snprintf(heard + heard_len, sizeof(heard) - heard_len, "%.*s,",
+                                      (int)fields[i].len, fields[i].p);
+}
+
+static void on_touched(db *d, const char *key, size_t klen) {
+    (void)d;
+    (void)key;
+    (void)klen;
+    touched++;
+}
+
+static void reset(void) {
+    db_init_all(2);
+    db_stat = (db_stats){0};
+    static const db_hooks hooks = {.fields_expired = on_fields_expired, .key_touched = on_touched};
+    db_hooks_add(&hooks); /* a second call has no effect */
+    heard[0] = '\0';
+    heard_len = hook_calls = touched = 0;
+}
+
+/* Adds key h with fields f0..f(n-1), field i due at deadline0 + i (0: no TTL). */
+static dbentry *add_hash(db *d, const char *key, int n, int64_t deadline0) {
+    hash *h = hash_new();
+    for (int i = 0; i < n; i++) {
+        char f[16];
+        snprintf(f, sizeof(f), "f%d", i);
+        hash_set(h, &lim, 0, slice_of(f), slice_of("v"), deadline0 ? HASH_TTL_SET : HASH_TTL_CLEAR,
+                 deadline0 ? deadline0 + i : 0);
+    }
+    return db_add(d, slice_of(key), (obj *)h);
+}
+
+TEST(filing_and_lazy_reap) {
+    reset();
+    db *d = db_get(0);
+    dbentry *e = add_hash(d, "h", 3, 1000);
+    add_hash(d, "plain", 2, 0);
+    ASSERT_EQ(1, d->subexpiry);
+    ASSERT_EQ(1000, e->exp.when);
+    ASSERT_EQ(1, expire_index_size(&d->expires));
+    /* Nothing due yet: nothing reaped. */
+    ASSERT(db_find(d, slice_of("h"), 999) == e);
+    ASSERT_EQ(0, hook_calls);
+    /* Two due: both go in one lookup, reported in deadline order, and re-filed. */
+    ASSERT(db_find(d, slice_of("h"), 1001) == e);
+    ASSERT_STR_EQ("h:f0,f1,", heard);
+    ASSERT_EQ(2, db_stat.expired_subkeys);
+    ASSERT_EQ(1, touched);
+    ASSERT_EQ(1002, e->exp.when);
+    ASSERT_EQ(1, hash_len((hash *)e->val, 1001));
+    /* The last one: the key goes (a deletion, not a key expiry), and the index with it. */
+    ASSERT(db_find(d, slice_of("h"), 5000) == NULL);
+    ASSERT_EQ(3, db_stat.expired_subkeys);
+    ASSERT_EQ(0, db_stat.expired_keys);
+    ASSERT_EQ(0, d->subexpiry);
+    ASSERT_EQ(0, expire_index_size(&d->expires));
+    ASSERT_EQ(1, db_size(d));
+    db_free_all();
+}
+
+TEST(key_ttl_beside_field_ttls) {
+    reset();
+    db *d = db_get(0);
+    dbentry *e = add_hash(d, "h", 2, 5000);
+    db_set_expire(d, e, 3000);
+    ASSERT_EQ(3000, e->exp.when); /* the earlier of the two */
+    db_set_expire(d, e, 0);
+    ASSERT_EQ(5000, e->exp.when);
+    db_set_expire(d, e, 4000);
+    ASSERT(db_find(d, slice_of("h"), 4000) == NULL); /* the key TTL wins */
+    ASSERT_EQ(1, db_stat.expired_keys);
+    ASSERT_EQ(0, d->subexpiry);
+    db_free_all();
+}
+
+TEST(active_cycle_drains_in_limited_pops) {
+    reset();
+    db *d = db_get(1);
+    dbentry *big = add_hash(d, "big", 300, 100);
+    ASSERT_EQ(ENC_HASHTABLE, big->val->enc);
+    add_hash(d, "small", 2, 100);
+    ASSERT_EQ(2, d->subexpiry);
+    /* Half the big hash is due. */
+    int backlog = db_active_expire(250, 1000000);
+    ASSERT_EQ(0, backlog);
+    ASSERT_EQ(151 + 2, db_stat.expired_subkeys); /* f0..f150 of big (100..250), both small */
+    ASSERT_EQ(1, db_size(d));
+    ASSERT_EQ(1, d->subexpiry);
+    dbentry *e = db_find_raw(d, slice_of("big"));
+    ASSERT(e != NULL);
+    ASSERT_EQ(251, e->exp.when);
+    ASSERT_EQ(149, hash_stored((hash *)e->val));
+    db_active_expire(10000, 1000000);
+    ASSERT_EQ(0, db_size(d));
+    ASSERT_EQ(302, db_stat.expired_subkeys);
+    ASSERT_EQ(0, d->subexpiry);
+    db_free_all();
+}
+
+TEST(copy_move_flush_keep_counts) {
+    reset();
+    db *a = db_get(0), *b = db_get(1);
+    dbentry *e = add_hash(a, "h", 2, 100);
+    db_add(b, slice_of("h"), obj_dup(e->val)); /* COPY: the copy counts afresh */
+    ASSERT_EQ(1, a->subexpiry);
+    ASSERT_EQ(1, b->subexpiry);
+    ASSERT_EQ(100, db_find_raw(b, slice_of("h"))->exp.when);
+    obj *v = db_take_value(a, e); /* MOVE */
+    ASSERT_EQ(0, a->subexpiry);
+    ASSERT_EQ(0, expire_index_size(&a->expires));
+    db_add(a, slice_of("h2"), v);
+    ASSERT_EQ(1, a->subexpiry);
+    db_swap(a, b);
+    ASSERT_EQ(1, a->subexpiry);
+    db_flush(a);
+    ASSERT_EQ(0, a->subexpiry);
+    ASSERT_EQ(0, expire_index_size(&a->expires));
+    db_active_expire(1000000, 1000000);
+    ASSERT_EQ(2, db_stat.expired_subkeys); /* only the hash left in b */
+    db_free_all();
+}
+
+int main(void) {
+    RUN(filing_and_lazy_reap);
+    RUN(key_ttl_beside_field_ttls);
+    RUN(active_cycle_drains_in_limited_pops);
+    RUN(copy_move_flush_keep_counts);
+    return test_report();
+}
