@@ -6,16 +6,16 @@
  * save, client-output-buffer-limit). Immutable rows can only be set at start-up. */
 #include "config.h"
 
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strconv.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/strconv.h"
 
 mayfly_config config;
 void (*config_on_change)(const char *name);
@@ -24,8 +24,8 @@ const char *const config_policy_names[] = {
     "noeviction",     "allkeys-lru",  "allkeys-lfu",     "allkeys-random", "volatile-lru",
     "volatile-lfu",   "volatile-random", "volatile-ttl", NULL};
 static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
-static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
-                                             NULL};
+static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
+                                             "warning", "nothing", NULL};
 
 enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
 #define F_IMMUTABLE 1
@@ -58,7 +58,8 @@ static void print_unixperm(buf *out);
 #define BOOL(n, p, d) {n, NULL, K_BOOL, 0, &config.p, 0, 1, d, NULL, NULL, NULL}
 #define STR(n, p, fl, d) {n, NULL, K_STR, fl, &config.p, 0, 0, d, NULL, NULL, NULL}
 #define ENUM(n, p, names, d) {n, NULL, K_ENUM, 0, &config.p, 0, 0, d, names, NULL, NULL}
-#define SPECIAL(n, fl, d, pa, pr) {n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr}
+#define SPECIAL(n, fl, d, pa, pr)                                                                  \
+    { n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr }
 
 static directive table[] = {
     INT("port", port, 0, 65535, "6379"),
@@ -82,15 +83,15 @@ static directive table[] = {
     ENUM("maxmemory-policy", maxmemory_policy, config_policy_names, "noeviction"),
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_INT, 0,
      &config.hash_max_listpack_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0,
-     &config.hash_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0, &config.hash_max_listpack_value,
+     0, LLONG_MAX, "64", NULL, NULL, NULL},
     STR("dir", dir, 0, "./"),
     STR("dbfilename", dbfilename, 0, "dump.rdb"),
     SPECIAL("save", 0, "3600 1 300 100 60 10000", parse_save, print_save),
     BOOL("appendonly", appendonly, "no"),
     ENUM("appendfsync", appendfsync, fsync_names, "everysec"),
-    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir",
-     NULL, NULL, NULL},
+    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir", NULL,
+     NULL, NULL},
     {"appendfilename", NULL, K_STR, F_IMMUTABLE, &config.appendfilename, 0, 0, "appendonly.aof",
      NULL, NULL, NULL},
     INT("auto-aof-rewrite-percentage", auto_aof_rewrite_percentage, 0, INT_MAX, "100"),
@@ -442,7 +443,8 @@ static int apply_words(char **w, int n, const char **err) {
 int config_load_file(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "Fatal error, can't open config file '%s': %s\n", path, "No such file or directory");
+        fprintf(stderr, "Fatal error, can't open config file '%s': %s\n", path,
+                "No such file or directory");
         return -1;
     }
     char line[4096];
@@ -491,7 +493,8 @@ int config_load_args(int argc, char **argv) {
             char shown[1024];
             size_t len = 0;
             for (int k = 0; k < n; k++)
-                len += (size_t)snprintf(shown + len, sizeof(shown) - len, "%s%s", k ? " " : "", w[k]);
+                len +=
+                    (size_t)snprintf(shown + len, sizeof(shown) - len, "%s%s", k ? " " : "", w[k]);
             fatal("arguments", 1, shown, err);
             return -1;
         }
@@ -546,8 +549,10 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
     *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const char *hit = NULL;
-        if (glob_ci(pattern, plen, table[i].name)) hit = table[i].name;
-        else if (table[i].alias && glob_ci(pattern, plen, table[i].alias)) hit = table[i].alias;
+        if (glob_ci(pattern, plen, table[i].name))
+            hit = table[i].name;
+        else if (table[i].alias && glob_ci(pattern, plen, table[i].alias))
+            hit = table[i].alias;
         if (!hit) continue;
         buf b;
         buf_init(&b);

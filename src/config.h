@@ -53,7 +53,7 @@ typedef struct mayfly_config {
     char *appendfilename;
     int auto_aof_rewrite_percentage; /* 0 = no automatic rewrite */
     long long auto_aof_rewrite_min_size;
-    int aof_load_truncated;    /* load a log whose last record is cut short */
+    int aof_load_truncated; /* load a log whose last record is cut short */
     int stop_writes_on_bgsave_error;
     /* logging and process */
     int loglevel;

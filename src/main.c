@@ -1,10 +1,10 @@
 /* main: read arguments and the config file, then run the server. */
-#include <stdio.h>
-#include <string.h>
-
 #include "config.h"
 #include "persist/check.h"
 #include "server.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static void usage(void) {
     fprintf(stderr,
@@ -43,8 +43,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], "--check-aof") == 0) {
             int fix = argc >= 3 && strcmp(argv[2], "--fix") == 0;
             if (argc < 3 + fix || argc > 4) {
-                fprintf(stderr, "Usage: %s --check-aof [--fix] <file.manifest|file>\n",
-                        argv[0]);
+                fprintf(stderr, "Usage: %s --check-aof [--fix] <file.manifest|file>\n", argv[0]);
                 return 1;
             }
             if (!fix && argc == 4 && strcmp(argv[3], "--fix") == 0) fix = 2;

@@ -6,13 +6,6 @@
  * I/O, so a reaping storm is spread between client requests instead of stalling them. */
 #include "server.h"
 
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <uv.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/info.h"
@@ -27,6 +20,13 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/rand.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
 host_stats host_stat;
 host_ops host;
@@ -120,7 +120,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 /* Records go to the log only while it is open. */
-static void sync_propagation(void) { propagate_to = aof_is_on() ? aof_feed : NULL; }
+static void sync_propagation(void) {
+    propagate_to = aof_is_on() ? aof_feed : NULL;
+}
 
 static void on_config_changed(const char *name) {
     if (strcmp(name, "hz") == 0) start_cron();
@@ -130,7 +132,9 @@ static void on_config_changed(const char *name) {
 
 /* ---- loading ---- */
 
-static void noop_session(session *s) { (void)s; }
+static void noop_session(session *s) {
+    (void)s;
+}
 static size_t no_qbuf(const session *s) {
     (void)s;
     return 0;
@@ -176,8 +180,10 @@ static int start_loading(void) {
     replay_session->authenticated = 1;
     int rc = persist_load_begin(clock_now_ms(), replay);
     if (rc == LOAD_FAILED) return -1;
-    if (rc == LOAD_DONE) loading_done();
-    else uv_idle_start(&load_idle, on_load_idle);
+    if (rc == LOAD_DONE)
+        loading_done();
+    else
+        uv_idle_start(&load_idle, on_load_idle);
     return 0;
 }
 

@@ -89,7 +89,7 @@ typedef struct cmd_ctx {
     int64_t now_ms;        /* one "now" for the whole command */
     int replied_error;     /* set by reply_error */
     cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
-    int propagate_replaced; /* the handler chose what to propagate (cmd/propagate.h) */
+    int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
     long long dirty_at_start; /* db_stat.dirty when the handler started */
 } cmd_ctx;
 

@@ -230,7 +230,7 @@ static void cmd_hincrbyfloat(cmd_ctx *c) {
     size_t len = ld_to_str(tmp, sizeof(tmp), value);
     store_incr(c, e, tmp, len, "hincrbyfloat");
     /* Replay must not redo float arithmetic: log the result, keeping the field's TTL. */
-    slice argv[7] = {slice_of("hsetex"), c->argv[1],   slice_of("KEEPTTL"), slice_of("FIELDS"),
+    slice argv[7] = {slice_of("hsetex"), c->argv[1], slice_of("KEEPTTL"), slice_of("FIELDS"),
                      slice_of("1"),      c->argv[2], {tmp, len}};
     propagate_argv(c, 7, argv);
     reply_bulk(c, tmp, len);

@@ -140,12 +140,10 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
     return -1;
 }
 
-
 /* Logs head[0..nh) followed by count fields taken from argv[from], argv[from + step], ...
  * (the absolute-time forms of HSETEX / HGETEX / HEXPIRE, and their HDEL when the time has
  * already passed). */
-static void propagate_fields(cmd_ctx *c, const slice *head, int nh, int from, int step,
-                             int count) {
+static void propagate_fields(cmd_ctx *c, const slice *head, int nh, int from, int step, int count) {
     int n = nh + count * (step == 2 ? 2 : 1);
     slice small[32];
     slice *v = n <= 32 ? small : mem_alloc(sizeof(slice) * (size_t)n);
@@ -166,7 +164,8 @@ static void propagate_hdel(cmd_ctx *c, int from, int step, int count) {
     slice small[32];
     slice *v = n <= 32 ? small : mem_alloc(sizeof(slice) * (size_t)n);
     memcpy(v, head, sizeof(head));
-    for (int i = 0; i < count; i++) v[2 + i] = c->argv[from + i * step];
+    for (int i = 0; i < count; i++)
+        v[2 + i] = c->argv[from + i * step];
     propagate_argv(c, n, v);
     if (v != small) mem_free(v);
 }
@@ -224,7 +223,7 @@ static void cmd_hsetex(cmd_ctx *c) {
     } else if (a.flags & HX_ANY_TIME) {
         /* The log gets the absolute deadline (FNX/FXX were met: the set is unconditional). */
         char tw[STRCONV_LL_MAX];
-        slice head[6] = {slice_of("hsetex"),  c->argv[1],  slice_of("PXAT"),
+        slice head[6] = {slice_of("hsetex"),           c->argv[1],         slice_of("PXAT"),
                          propagate_ll(tw, a.deadline), slice_of("FIELDS"), c->argv[a.first - 1]};
         propagate_fields(c, head, 6, a.first, 2, a.n);
     }
@@ -289,8 +288,10 @@ static void cmd_hgetex(cmd_ctx *c) {
     }
     if (updated == 0 && deleted == 0) return;
     if (opt && opt != HX_PERSIST) {
-        if (deadline <= c->now_ms) propagate_hdel(c, first, 1, (int)n);
-        else propagate_hpexpireat(c, deadline, (slice){NULL, 0}, first, (int)n);
+        if (deadline <= c->now_ms)
+            propagate_hdel(c, first, 1, (int)n);
+        else
+            propagate_hpexpireat(c, deadline, (slice){NULL, 0}, first, (int)n);
     }
     db_touch(c->db, key);
     const char *ev = updated ? (opt == HX_PERSIST ? "hpersist" : "hexpire") : "hdel";
@@ -368,8 +369,10 @@ static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
         reply_int(c, r);
     }
     if (updated + deleted == 0) return;
-    if (deadline <= c->now_ms) propagate_hdel(c, first, 1, (int)n);
-    else propagate_hpexpireat(c, deadline, cond ? o : (slice){NULL, 0}, first, (int)n);
+    if (deadline <= c->now_ms)
+        propagate_hdel(c, first, 1, (int)n);
+    else
+        propagate_hpexpireat(c, deadline, cond ? o : (slice){NULL, 0}, first, (int)n);
     db_touch(c->db, key);
     const char *ev = deleted ? "hdel" : "hexpire";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);

@@ -180,8 +180,8 @@ static void section_cpu(buf *b) {
                "used_cpu_user:%ld.%06ld\r\n"
                "used_cpu_sys_children:0.000000\r\n"
                "used_cpu_user_children:0.000000\r\n",
-               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
-               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+               (long)self.ru_utime.tv_usec);
 }
 
 static void section_persistence_default(buf *b) {
@@ -224,7 +224,9 @@ static void section_errorstats(buf *b) {
     cmd_info_errorstats(b);
 }
 
-static void section_modules(buf *b) { buf_puts(b, "# Modules\r\n"); }
+static void section_modules(buf *b) {
+    buf_puts(b, "# Modules\r\n");
+}
 static void section_cluster(buf *b) { buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n"); }
 
 typedef struct info_section {

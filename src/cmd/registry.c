@@ -7,11 +7,6 @@
  *
  * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
  * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/multi.h"
@@ -21,6 +16,11 @@
 #include "resp/resp.h"
 #include "util/clock.h"
 #include "util/mem.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 static const cmd_spec *const family_list[] = {
     cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,

@@ -80,7 +80,9 @@ static int nlisteners;
 
 static void conn_close(conn *c);
 
-void conn_set_before_flush(void (*fn)(void)) { before_flush = fn; }
+void conn_set_before_flush(void (*fn)(void)) {
+    before_flush = fn;
+}
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void process_input(conn *c);
@@ -104,7 +106,9 @@ static void unmark_pending(conn *c) {
     c->pending = 0;
 }
 
-static void ops_wake(session *s) { mark_pending(s->conn); }
+static void ops_wake(session *s) {
+    mark_pending(s->conn);
+}
 
 static void ops_kill(session *s) {
     s->flags |= SESS_CLOSE_ASAP;

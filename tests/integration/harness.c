@@ -87,7 +87,8 @@ static int spawn(it_server *s, const char *const *extra) {
     argv[n++] = s->dir;
     argv[n++] = "--logfile";
     argv[n++] = logfile;
-    for (int i = 0; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
+    for (int i = 0; extra && extra[i] && n < 126; i++)
+        argv[n++] = extra[i];
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
@@ -155,7 +156,6 @@ void it_kill_server(it_server *s) {
     waitpid(s->pid, NULL, 0);
     s->pid = 0;
 }
-
 
 void it_start(const char *const *extra) { it_start_server(&it_srv, extra); }
 
