@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <assert.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -114,10 +115,14 @@ static directive table[] = {
     SPECIAL("save", 0, "3600 1 300 100 60 10000", parse_save, print_save),
     BOOL("appendonly", appendonly, "no"),
     ENUM("appendfsync", appendfsync, fsync_names, "everysec"),
-    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir",
-     NULL, NULL, NULL},
+    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir", NULL,
+     NULL, NULL},
     {"appendfilename", NULL, K_STR, F_IMMUTABLE, &config.appendfilename, 0, 0, "appendonly.aof",
      NULL, NULL, NULL},
+    INT("auto-aof-rewrite-percentage", auto_aof_rewrite_percentage, 0, INT_MAX, "100"),
+    MEM("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, 0, LLONG_MAX, "64mb"),
+    BOOL("aof-load-truncated", aof_load_truncated, "yes"),
+    BOOL("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error, "yes"),
     ENUM("loglevel", loglevel, loglevel_names, "notice"),
     {"logfile", NULL, K_STR, F_IMMUTABLE, &config.logfile, 0, 0, "", NULL, NULL, NULL},
     STR("pidfile", pidfile, 0, ""),
@@ -133,7 +138,6 @@ static directive table[] = {
     XBOOL("lazyfree-lazy-user-del", NULL, 0, "no"),
     XBOOL("lazyfree-lazy-user-flush", NULL, 0, "no"),
     XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
-    XBOOL("stop-writes-on-bgsave-error", NULL, 0, "yes"),
     XBOOL("rdbcompression", NULL, 0, "yes"),
     XBOOL("rdbchecksum", NULL, 0, "yes"),
     XBOOL("rdb-del-sync-files", NULL, 0, "no"),
@@ -141,7 +145,6 @@ static directive table[] = {
     XBOOL("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
     XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
     XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
-    XBOOL("aof-load-truncated", NULL, 0, "yes"),
     XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
     XBOOL("cluster-enabled", NULL, F_IMMUTABLE, "no"),
     XBOOL("always-show-logo", NULL, F_IMMUTABLE, "no"),
@@ -173,8 +176,6 @@ static directive table[] = {
     XLL("hll-sparse-max-bytes", NULL, 0, 0, LLONG_MAX, "3000"),
     XLL("stream-node-max-bytes", NULL, 0, 0, LLONG_MAX, "4096"),
     XLL("stream-node-max-entries", NULL, 0, 0, LLONG_MAX, "100"),
-    XINT("auto-aof-rewrite-percentage", NULL, 0, 0, INT_MAX, "100"),
-    XMEM("auto-aof-rewrite-min-size", 0, "64mb"),
     XINT("min-replicas-to-write", "min-slaves-to-write", 0, 0, INT_MAX, "0"),
     XINT("min-replicas-max-lag", "min-slaves-max-lag", 0, 0, INT_MAX, "10"),
     XMEM("repl-backlog-size", 0, "1mb"),

@@ -51,6 +51,10 @@ typedef struct mayfly_config {
     int appendfsync;           /* 0 no, 1 everysec, 2 always */
     char *appenddirname;
     char *appendfilename;
+    int auto_aof_rewrite_percentage; /* 0 = no automatic rewrite */
+    long long auto_aof_rewrite_min_size;
+    int aof_load_truncated; /* load a log whose last record is cut short */
+    int stop_writes_on_bgsave_error;
     /* logging and process */
     int loglevel;
     char *logfile;

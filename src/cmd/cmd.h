@@ -89,6 +89,8 @@ typedef struct cmd_ctx {
     int64_t now_ms;        /* one "now" for the whole command */
     int replied_error;     /* set by reply_error */
     cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
+    int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
+    long long dirty_at_start; /* db_stat.dirty when the handler started */
 } cmd_ctx;
 
 /* ---- Registry and dispatch (registry.c) ---- */
@@ -102,6 +104,8 @@ const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name);
 /* Runs one command for session s: lookup, auth, arity, MULTI queueing, pub/sub mode
  * rules, the handler, statistics. Replies go to s->out. */
 void cmd_dispatch(session *s, int argc, slice *argv);
+/* cmd_dispatch with a given "now" (replaying the append-only log at each record's time). */
+void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
 /* Visits every top-level command (COMMAND, INFO commandstats). */

@@ -9,6 +9,7 @@
  * fields (hash_int.h), so an expired field is absent everywhere: HINCRBY starts it from
  * 0, HLEN does not count it. */
 #include "cmd/hash_int.h"
+#include "cmd/propagate.h"
 #include "util/glob.h"
 #include "util/strconv.h"
 
@@ -233,6 +234,10 @@ static void cmd_hincrbyfloat(cmd_ctx *c) {
     char tmp[STRCONV_LD_MAX];
     size_t len = ld_to_str(tmp, sizeof(tmp), value);
     store_incr(c, e, tmp, len, "hincrbyfloat");
+    /* Replay must not redo float arithmetic: log the result, keeping the field's TTL. */
+    slice argv[7] = {slice_of("hsetex"), c->argv[1], slice_of("KEEPTTL"), slice_of("FIELDS"),
+                     slice_of("1"),      c->argv[2], {tmp, len}};
+    propagate_argv(c, 7, argv);
     reply_bulk(c, tmp, len);
 }
 

@@ -423,12 +423,14 @@ static int flush_mode_ok(cmd_ctx *c) {
 static void cmd_flushdb(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
     db_flush(c->db);
+    db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
 
 static void cmd_flushall(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
     for (int i = 0; i < db_count(); i++) db_flush(db_get(i));
+    db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
 

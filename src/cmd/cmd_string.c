@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
 #include "cmd/notify.h"
+#include "cmd/propagate.h"
 #include "config.h"
 #include "types/string.h"
 #include "util/dict.h"
@@ -143,7 +144,13 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     }
     string *val = string_new(value.p, value.len);
     e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
-    if (expire_arg) db_set_expire(c->db, e, when);
+    if (expire_arg) {
+        db_set_expire(c->db, e, when);
+        /* The log gets the absolute deadline: SET key value PXAT when. */
+        char tmp[STRCONV_LL_MAX];
+        slice argv[5] = {slice_of("set"), key, value, slice_of("PXAT"), propagate_ll(tmp, when)};
+        propagate_argv(c, 5, argv);
+    }
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "set", key, c->db->id);
     if (expire_arg) notify_keyspace_event(NOTIFY_GENERIC, "expire", key, c->db->id);
@@ -202,10 +209,12 @@ static void cmd_getex(cmd_ctx *c) {
     reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
     if ((flags & (SET_EXAT | SET_PXAT)) && when <= c->now_ms) {
         db_delete_entry(c->db, e); /* an absolute time in the past deletes */
+        propagate_del(c, c->argv[1]);
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
     } else if (expire) {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "expire", c->argv[1], c->db->id);
     } else if ((flags & SET_PERSIST) && e->expire_ms != 0) {
@@ -361,6 +370,9 @@ static void cmd_incrbyfloat(cmd_ctx *c) {
     char text[STRCONV_LD_MAX];
     size_t len = ld_to_str(text, sizeof(text), value);
     store(c, key, hash, e, string_new_text(text, len), 1);
+    /* Replay must not redo float arithmetic: the log gets the result. */
+    slice argv[4] = {slice_of("set"), key, {text, len}, slice_of("KEEPTTL")};
+    propagate_argv(c, 4, argv);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", key, c->db->id);
     reply_bulk(c, text, len);

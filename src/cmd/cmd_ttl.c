@@ -8,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
 #include "cmd/notify.h"
+#include "cmd/propagate.h"
 
 #include <limits.h>
 
@@ -76,11 +77,15 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
         reply_int(c, 0);
         return;
     }
+    /* The log gets the effect: DEL, or the absolute PEXPIREAT. */
     int deleted = when <= c->now_ms;
-    if (deleted)
+    if (deleted) {
         db_delete_entry(c->db, e);
-    else
+        propagate_del(c, c->argv[1]);
+    } else {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
+    }
     db_touch(c->db, c->argv[1]);
     notify_keyspace_event(NOTIFY_GENERIC, deleted ? "del" : "expire", c->argv[1], c->db->id);
     reply_int(c, 1);

@@ -7,19 +7,21 @@
  *
  * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
  * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-
 #include "cmd/cmd.h"
+#include "cmd/host.h"
 #include "cmd/multi.h"
 #include "cmd/notify.h"
+#include "cmd/propagate.h"
 #include "cmd/registry_int.h"
 #include "config.h"
 #include "resp/resp.h"
 #include "util/clock.h"
 #include "util/mem.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 static const cmd_spec *const family_list[] = {
     cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
@@ -225,7 +227,9 @@ void cmd_call(cmd_ctx *c) {
     cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
     int64_t start = clock_mono_us();
     c->replied_error = 0;
+    propagate_call_begin(c);
     c->cmd->fn(c);
+    propagate_call_end(c);
     int64_t took = clock_mono_us() - start;
     if (st) {
         st->calls++;
@@ -237,6 +241,20 @@ void cmd_call(cmd_ctx *c) {
 }
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
+    cmd_dispatch_at(s, argc, argv, clock_now_ms());
+}
+
+/* The persistence checks of Redis's processCommand: -LOADING while the dataset loads,
+ * -MISCONF for writes while the disk refuses them. The loader's own session is exempt. */
+static const char *persistence_refusal(const session *s, const cmd_spec *cmd) {
+    if (s->flags & SESS_INTERNAL) return NULL;
+    if (host_stat.loading && !(cmd->flags & CMD_LOADING))
+        return "LOADING Redis is loading the dataset in memory";
+    if ((cmd->flags & CMD_WRITE) && host.write_refusal) return host.write_refusal();
+    return NULL;
+}
+
+void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     cmd_ctx ctx = {
         .s = s,
         .argc = argc,
@@ -244,7 +262,7 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
         .out = &s->out,
         .proto = s->proto,
         .db = s->db,
-        .now_ms = clock_now_ms(),
+        .now_ms = now_ms,
     };
     cmd_ctx *c = &ctx;
     /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
@@ -312,6 +330,11 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
                  "QUIT / RESET are allowed in this context",
                  c->parent ? c->parent->name : "", c->parent ? "|" : "", c->cmd->name);
         reject(c, st, msg);
+        goto done;
+    }
+    const char *refusal = persistence_refusal(s, c->cmd);
+    if (refusal) {
+        reject(c, st, refusal);
         goto done;
     }
     c->stats = st;

@@ -73,11 +73,16 @@ typedef struct listener {
 
 static uv_loop_t *loop;
 static uv_check_t flush_check;
+static void (*before_flush)(void);
 static conn *pending_head;
 static listener *listeners[CONFIG_MAX_BIND + 1];
 static int nlisteners;
 
 static void conn_close(conn *c);
+
+void conn_set_before_flush(void (*fn)(void)) {
+    before_flush = fn;
+}
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void process_input(conn *c);
@@ -222,6 +227,8 @@ static void flush(conn *c) {
 
 static void on_check(uv_check_t *h) {
     (void)h;
+    /* The append-only log is written (and fsynced) before any reply of the turn leaves. */
+    if (before_flush) before_flush();
     while (pending_head) {
         conn *c = pending_head;
         unmark_pending(c);

@@ -24,5 +24,8 @@ int conn_addr_is_local(const struct sockaddr_storage *ss);
 int conn_protected_denies(int protected_mode, int has_password, int is_local);
 /* Installs the loop-turn hooks (flush handle); call once after the loop exists. */
 void conn_init(uv_loop_t *loop);
+/* Sets a function run once per loop turn just before replies are flushed (the
+ * append-only log's write and group-commit fsync). */
+void conn_set_before_flush(void (*fn)(void));
 
 #endif

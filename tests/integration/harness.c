@@ -67,6 +67,63 @@ static void remove_dir(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Starts the binary on s->port with s->dir and waits until it answers PING. Returns 1 if
+ * it does, 0 if it exited or timed out (then killed, its log printed). */
+static int spawn(it_server *s, const char *const *extra) {
+    const char *bin = getenv("MAYFLY_SERVER");
+    if (!bin) bin = "./mayfly-server";
+    char port[16], logfile[300];
+    snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
+    const char *argv[128];
+    int n = 0;
+    argv[n++] = bin;
+    /* A first extra argument that is not an option is the config file. */
+    int first = 0;
+    if (extra && extra[0] && extra[0][0] != '-') argv[n++] = extra[first++];
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--save";
+    argv[n++] = "";
+    argv[n++] = "--dir";
+    argv[n++] = s->dir;
+    argv[n++] = "--logfile";
+    argv[n++] = logfile;
+    for (int i = first; extra && extra[i] && n < 126; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The server dies with the test program, even if the test crashes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(bin, (char *const *)argv);
+        perror("execv");
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int waited = 0; waited < 20000; waited += 20) {
+        if (ping_ok(s)) return 1;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            s->pid = 0;
+            s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            break;
+        }
+        it_sleep_ms(20);
+    }
+    if (s->pid) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "cat '%s' >&2", logfile);
+    if (system(cmd) != 0) fprintf(stderr, "(no server log)\n");
+    return 0;
+}
+
 void it_start_server(it_server *s, const char *const *extra) {
     memset(s, 0, sizeof(*s));
     const char *reuse = getenv("TEST_SERVER");
@@ -76,8 +133,6 @@ void it_start_server(it_server *s, const char *const *extra) {
         s->port = colon ? atoi(colon + 1) : 6379;
         return;
     }
-    const char *bin = getenv("MAYFLY_SERVER");
-    if (!bin) bin = "./mayfly-server";
     snprintf(s->host, sizeof(s->host), "127.0.0.1");
     for (int attempt = 0; attempt < 5; attempt++) {
         snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
@@ -86,57 +141,24 @@ void it_start_server(it_server *s, const char *const *extra) {
             exit(2);
         }
         s->port = free_port();
-        char port[16], logfile[300];
-        snprintf(port, sizeof(port), "%d", s->port);
-        snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
-        const char *argv[128];
-        int n = 0;
-        argv[n++] = bin;
-        /* A first extra argument that is not an option is the config file. */
-        int first = 0;
-        if (extra && extra[0] && extra[0][0] != '-') argv[n++] = extra[first++];
-        argv[n++] = "--port";
-        argv[n++] = port;
-        argv[n++] = "--bind";
-        argv[n++] = "127.0.0.1";
-        argv[n++] = "--save";
-        argv[n++] = "";
-        argv[n++] = "--dir";
-        argv[n++] = s->dir;
-        argv[n++] = "--logfile";
-        argv[n++] = logfile;
-        for (int i = first; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* The server dies with the test program, even if the test crashes. */
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            execv(bin, (char *const *)argv);
-            perror("execv");
-            _exit(127);
-        }
-        s->pid = pid;
-        for (int waited = 0; waited < 10000; waited += 20) {
-            if (ping_ok(s)) return;
-            int status;
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                s->pid = 0;
-                break;
-            }
-            it_sleep_ms(20);
-        }
-        if (s->pid) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, NULL, 0);
-            s->pid = 0;
-        }
-        char cmd[400];
-        snprintf(cmd, sizeof(cmd), "cat '%s' >&2", logfile);
-        if (system(cmd) != 0) fprintf(stderr, "(no server log)\n");
+        if (spawn(s, extra)) return;
         remove_dir(s->dir);
     }
-    fprintf(stderr, "could not start %s\n", bin);
+    fprintf(stderr, "could not start %s\n", getenv("MAYFLY_SERVER"));
     exit(2);
+}
+
+int it_restart_server(it_server *s, const char *const *extra) {
+    if (s->pid) it_kill_server(s);
+    s->exit_status = 0;
+    return spawn(s, extra);
+}
+
+void it_kill_server(it_server *s) {
+    if (!s->pid) return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
 }
 
 void it_start(const char *const *extra) { it_start_server(&it_srv, extra); }

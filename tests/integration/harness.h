@@ -32,6 +32,7 @@ typedef struct it_server {
     char host[64];
     int port;
     char dir[256];  /* working directory (removed at stop) */
+    int exit_status; /* of a server that exited while starting (see it_restart_server) */
 } it_server;
 
 /* The server the current test program uses (started by it_start). */
@@ -43,6 +44,12 @@ extern it_server it_srv;
 void it_start(const char *const *extra_args);
 /* Starts a second, independent server (for tests that need their own config). */
 void it_start_server(it_server *s, const char *const *extra_args);
+/* Kills the server with SIGKILL (a crash) and reaps it; its directory stays. */
+void it_kill_server(it_server *s);
+/* Starts the server again in the same directory (killing it first if it runs), with new
+ * extra arguments. Returns 1 when it answers PING, 0 if it exited (exit_status set) or did
+ * not answer in 20 s (its log is printed). */
+int it_restart_server(it_server *s, const char *const *extra);
 /* Stops the server: SIGTERM, then SIGKILL after 10 s; removes its directory. */
 void it_stop(void);
 void it_stop_server(it_server *s);
