@@ -23,6 +23,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "unit/test.h"
@@ -95,6 +96,8 @@ int it_raw_connect(void);
 int it_raw_connect_to(const it_server *s);
 /* Sends all bytes. */
 void it_raw_send(int fd, const void *p, size_t len);
+/* Sends a NUL-terminated string (no hand-counted lengths). */
+#define it_raw_send_str(fd, s) it_raw_send((fd), (s), strlen(s))
 /* Reads until len bytes arrived, the peer closed, or timeout_ms passed; returns the count
  * read into out (cap >= len). */
 size_t it_raw_read(int fd, char *out, size_t len, int timeout_ms);

@@ -364,7 +364,7 @@ TEST(info_counts_subscriptions) {
     long long disc0 = it_info_field(c, "client_output_buffer_limit_disconnections");
     int fd = it_raw_connect();
     char buf[512];
-    it_raw_send(fd, "SUBSCRIBE info-a info-b\r\nPSUBSCRIBE info-*\r\n", 46);
+    it_raw_send_str(fd, "SUBSCRIBE info-a info-b\r\nPSUBSCRIBE info-*\r\n");
     it_raw_read_all(fd, buf, sizeof(buf), 200);
     ASSERT_EQ(2, it_info_field(c, "pubsub_channels"));
     ASSERT_EQ(1, it_info_field(c, "pubsub_patterns"));
