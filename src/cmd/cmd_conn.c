@@ -414,13 +414,6 @@ static void client_reply(cmd_ctx *c) {
 
 static void client_getredir(cmd_ctx *c) { reply_int(c, -1); }
 
-static void reply_help(cmd_ctx *c, const char *const *lines) {
-    size_t n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
-}
-
 static void client_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
