@@ -16,7 +16,8 @@ if [ -f node_modules/.installed-lock.json ] && cmp -s package-lock.json node_mod
     exit 0
 fi
 echo "npm ci in $dir (npm $(npm --version), node $(node --version 2>/dev/null))"
-if timeout 300 npm ci --no-audit --no-fund --loglevel=error; then
+if timeout 240 npm ci --prefer-offline --no-audit --no-fund --loglevel=error \
+    --fetch-timeout=60000 --fetch-retries=1; then
     cp package-lock.json node_modules/.installed-lock.json
     echo "installed: $(ls node_modules | tr '\n' ' ')"
 else
