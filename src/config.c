@@ -6,12 +6,16 @@
  * save, client-output-buffer-limit). Immutable rows can only be set at start-up. */
 #include "config.h"
 
+#include <assert.h>
+
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/mem.h"
@@ -26,10 +30,21 @@ const char *const config_policy_names[] = {
 static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
                                              NULL};
+static const char *const protected_names[] = {"no", "yes", "local", NULL};
+static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
+static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
+
+/* Enum values in the order Redis lists them in its "must be one of" errors, where that
+ * differs from the order of the index the rest of the server uses. */
+static const char *const policy_shown[] = {
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+    "allkeys-lfu",  "allkeys-random", "noeviction",    NULL};
+static const char *const fsync_shown[] = {"everysec", "always", "no", NULL};
 
 enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
 #define F_IMMUTABLE 1
 #define F_SENSITIVE 2 /* not printed in logs */
+#define F_PROTECTED 4 /* settable only with enable-protected-configs (as Redis's dir) */
 
 typedef struct directive {
     const char *name;
@@ -52,6 +67,8 @@ static int parse_obuf(const char *v, const char **err);
 static void print_obuf(buf *out);
 static int parse_unixperm(const char *v, const char **err);
 static void print_unixperm(buf *out);
+static int parse_notify(const char *v, const char **err);
+static void print_notify(buf *out);
 
 #define INT(n, p, lo, hi, d) {n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
 #define MEM(n, p, lo, hi, d) {n, NULL, K_MEM, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
@@ -59,6 +76,15 @@ static void print_unixperm(buf *out);
 #define STR(n, p, fl, d) {n, NULL, K_STR, fl, &config.p, 0, 0, d, NULL, NULL, NULL}
 #define ENUM(n, p, names, d) {n, NULL, K_ENUM, 0, &config.p, 0, 0, d, names, NULL, NULL}
 #define SPECIAL(n, fl, d, pa, pr) {n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr}
+/* Directives Mayfly accepts and reports (CONFIG GET) but that change nothing here yet:
+ * redis.conf files and tools that read them keep working. Their storage is a static
+ * compound literal. */
+#define XBOOL(n, al, fl, d) {n, al, K_BOOL, fl, &(int){0}, 0, 1, d, NULL, NULL, NULL}
+#define XINT(n, al, fl, lo, hi, d) {n, al, K_INT, fl, &(int){0}, lo, hi, d, NULL, NULL, NULL}
+#define XLL(n, al, fl, lo, hi, d) {n, al, K_INT, fl, &(long long){0}, lo, hi, d, NULL, NULL, NULL}
+#define XMEM(n, fl, d) {n, NULL, K_MEM, fl, &(long long){0}, 0, LLONG_MAX, d, NULL, NULL, NULL}
+#define XSTR(n, al, fl, d) {n, al, K_STR, fl, &(char *){NULL}, 0, 0, d, NULL, NULL, NULL}
+#define XENUM(n, fl, names, d) {n, NULL, K_ENUM, fl, &(int){0}, 0, 0, d, names, NULL, NULL}
 
 static directive table[] = {
     INT("port", port, 0, 65535, "6379"),
@@ -69,7 +95,7 @@ static directive table[] = {
     INT("tcp-keepalive", tcp_keepalive, 0, INT_MAX, "300"),
     {"unixsocket", NULL, K_STR, F_IMMUTABLE, &config.unixsocket, 0, 0, "", NULL, NULL, NULL},
     SPECIAL("unixsocketperm", F_IMMUTABLE, "0", parse_unixperm, print_unixperm),
-    INT("maxclients", maxclients, 1, INT_MAX, "10000"),
+    {"maxclients", NULL, K_INT, 0, &config.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL},
     INT("timeout", timeout, 0, INT_MAX, "0"),
     STR("requirepass", requirepass, F_SENSITIVE, ""),
     MEM("proto-max-bulk-len", proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb"),
@@ -77,27 +103,96 @@ static directive table[] = {
     SPECIAL("client-output-buffer-limit", 0, "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
             parse_obuf, print_obuf),
     {"databases", NULL, K_INT, F_IMMUTABLE, &config.databases, 1, INT_MAX, "16", NULL, NULL, NULL},
-    INT("hz", hz, 1, 500, "10"),
+    INT("hz", hz, 0, INT_MAX, "10"), /* clamped to 1..500 as in Redis */
     MEM("maxmemory", maxmemory, 0, LLONG_MAX, "0"),
     ENUM("maxmemory-policy", maxmemory_policy, config_policy_names, "noeviction"),
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_INT, 0,
      &config.hash_max_listpack_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL},
     {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0,
      &config.hash_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL},
-    STR("dir", dir, 0, "./"),
-    STR("dbfilename", dbfilename, 0, "dump.rdb"),
+    STR("dir", dir, F_PROTECTED, "./"),
+    STR("dbfilename", dbfilename, F_PROTECTED, "dump.rdb"),
     SPECIAL("save", 0, "3600 1 300 100 60 10000", parse_save, print_save),
     BOOL("appendonly", appendonly, "no"),
     ENUM("appendfsync", appendfsync, fsync_names, "everysec"),
-    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir",
-     NULL, NULL, NULL},
+    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir", NULL,
+     NULL, NULL},
     {"appendfilename", NULL, K_STR, F_IMMUTABLE, &config.appendfilename, 0, 0, "appendonly.aof",
      NULL, NULL, NULL},
+    INT("auto-aof-rewrite-percentage", auto_aof_rewrite_percentage, 0, INT_MAX, "100"),
+    MEM("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, 0, LLONG_MAX, "64mb"),
+    BOOL("aof-load-truncated", aof_load_truncated, "yes"),
+    BOOL("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error, "yes"),
     ENUM("loglevel", loglevel, loglevel_names, "notice"),
     {"logfile", NULL, K_STR, F_IMMUTABLE, &config.logfile, 0, 0, "", NULL, NULL, NULL},
     STR("pidfile", pidfile, 0, ""),
     {"daemonize", NULL, K_BOOL, F_IMMUTABLE, &config.daemonize, 0, 1, "no", NULL, NULL, NULL},
-    STR("notify-keyspace-events", notify_keyspace_events, 0, ""),
+    SPECIAL("notify-keyspace-events", 0, "", parse_notify, print_notify),
+    {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0,
+     0, "no", protected_names, NULL, NULL},
+    /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
+    XBOOL("activerehashing", NULL, 0, "yes"),
+    XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-expire", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-server-del", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-user-del", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-user-flush", NULL, 0, "no"),
+    XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
+    XBOOL("rdbcompression", NULL, 0, "yes"),
+    XBOOL("rdbchecksum", NULL, 0, "yes"),
+    XBOOL("rdb-del-sync-files", NULL, 0, "no"),
+    XBOOL("replica-read-only", "slave-read-only", 0, "yes"),
+    XBOOL("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
+    XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
+    XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
+    XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
+    XBOOL("cluster-enabled", NULL, F_IMMUTABLE, "no"),
+    XBOOL("always-show-logo", NULL, F_IMMUTABLE, "no"),
+    XBOOL("set-proc-title", NULL, F_IMMUTABLE, "yes"),
+    XBOOL("syslog-enabled", NULL, F_IMMUTABLE, "no"),
+    XBOOL("dynamic-hz", NULL, 0, "yes"),
+    XBOOL("activedefrag", NULL, 0, "no"),
+    XBOOL("jemalloc-bg-thread", NULL, 0, "yes"),
+    XBOOL("crash-log-enabled", NULL, 0, "yes"),
+    XBOOL("repl-diskless-sync", NULL, 0, "yes"),
+    XBOOL("latency-tracking", NULL, 0, "yes"),
+    XINT("maxmemory-samples", NULL, 0, 1, INT_MAX, "5"),
+    XINT("maxmemory-eviction-tenacity", NULL, 0, 0, 100, "10"),
+    XINT("lfu-log-factor", NULL, 0, 0, INT_MAX, "10"),
+    XINT("lfu-decay-time", NULL, 0, 0, INT_MAX, "1"),
+    XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
+    XLL("slowlog-log-slower-than", NULL, 0, -1, LLONG_MAX, "10000"),
+    XLL("slowlog-max-len", NULL, 0, 0, LLONG_MAX, "128"),
+    XLL("latency-monitor-threshold", NULL, 0, 0, LLONG_MAX, "0"),
+    XLL("busy-reply-threshold", "lua-time-limit", 0, 0, LLONG_MAX, "5000"),
+    XINT("io-threads", NULL, F_IMMUTABLE, 1, 128, "1"),
+    XINT("list-max-listpack-size", "list-max-ziplist-size", 0, INT_MIN, INT_MAX, "-2"),
+    XINT("list-compress-depth", NULL, 0, 0, INT_MAX, "0"),
+    XLL("set-max-intset-entries", NULL, 0, 0, LLONG_MAX, "512"),
+    XLL("set-max-listpack-entries", NULL, 0, 0, LLONG_MAX, "128"),
+    XLL("set-max-listpack-value", NULL, 0, 0, LLONG_MAX, "64"),
+    XLL("zset-max-listpack-entries", "zset-max-ziplist-entries", 0, 0, LLONG_MAX, "128"),
+    XLL("zset-max-listpack-value", "zset-max-ziplist-value", 0, 0, LLONG_MAX, "64"),
+    XLL("hll-sparse-max-bytes", NULL, 0, 0, LLONG_MAX, "3000"),
+    XLL("stream-node-max-bytes", NULL, 0, 0, LLONG_MAX, "4096"),
+    XLL("stream-node-max-entries", NULL, 0, 0, LLONG_MAX, "100"),
+    XINT("min-replicas-to-write", "min-slaves-to-write", 0, 0, INT_MAX, "0"),
+    XINT("min-replicas-max-lag", "min-slaves-max-lag", 0, 0, INT_MAX, "10"),
+    XMEM("repl-backlog-size", 0, "1mb"),
+    XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
+    XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
+    XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
+    XMEM("maxmemory-clients", 0, "0"),
+    XLL("acllog-max-len", NULL, 0, 0, LLONG_MAX, "128"),
+    XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
+    XSTR("replicaof", "slaveof", F_IMMUTABLE, ""),
+    XSTR("masterauth", NULL, F_SENSITIVE, ""),
+    XSTR("masteruser", NULL, 0, ""),
+    XSTR("aclfile", NULL, F_IMMUTABLE, ""),
+    XSTR("syslog-ident", NULL, F_IMMUTABLE, "redis"),
+    XSTR("oom-score-adj", NULL, 0, "no"),
+    XENUM("supervised", F_IMMUTABLE, supervised_names, "no"),
+    XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
 };
 #define NDIRECTIVES (sizeof(table) / sizeof(table[0]))
 
@@ -153,6 +248,7 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
             *err = msg;
             return -1;
         }
+        if (d->ptr == &config.hz) n = n < 1 ? 1 : n > 500 ? 500 : n; /* Redis clamps hz */
         if (d->max <= INT_MAX) *(int *)d->ptr = (int)n;
         else *(long long *)d->ptr = n;
         return 0;
@@ -197,12 +293,14 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
                 *(int *)d->ptr = i;
                 return 0;
             }
-        *err = "argument(s) must be one of the following: ";
         {
+            const char *const *shown = d->names == config_policy_names ? policy_shown
+                                       : d->names == fsync_names       ? fsync_shown
+                                                                       : d->names;
             static char msg[256];
             size_t n = (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
-            for (int i = 0; d->names[i]; i++)
-                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", d->names[i]);
+            for (int i = 0; shown[i] && n < sizeof(msg); i++)
+                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", shown[i]);
             *err = msg;
         }
         return -1;
@@ -331,6 +429,45 @@ static void print_obuf(buf *out) {
                    config.client_obuf_soft[c], config.client_obuf_soft_secs[c]);
 }
 
+/* notify-keyspace-events: bit i of config.notify_keyspace_events is letter i of this
+ * string (cmd/notify.h's NOTIFY_* follow the same order). 'A' stands for "g$lshzxetd". */
+static const char notify_letters[] = "KEg$lshzxetmdnocrSTIV";
+#define NOTIFY_BIT(ch) (1 << (strchr(notify_letters, (ch)) - notify_letters))
+
+static int notify_all_bits(void) {
+    int bits = 0;
+    for (const char *p = "g$lshzxetd"; *p; p++) bits |= NOTIFY_BIT(*p);
+    return bits;
+}
+
+static int parse_notify(const char *v, const char **err) {
+    int flags = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == 'A') {
+            flags |= notify_all_bits();
+        } else if (strchr(notify_letters, *p)) {
+            flags |= NOTIFY_BIT(*p);
+        } else {
+            *err = "Invalid event class character. Use 'Ag$lshzxeKEtmdnocrSTIV'.";
+            return -1;
+        }
+    }
+    config.notify_keyspace_events = flags;
+    return 0;
+}
+
+/* Prints the classes as Redis does: 'A' when all of its classes are on (then n, o, c and
+ * r are not shown), else the type letters, followed by K E m and the subkey channels. */
+static void print_notify(buf *out) {
+    int flags = config.notify_keyspace_events, all = notify_all_bits();
+    const char *types = (flags & all) == all ? "" : "g$lshzxetdnocr";
+    if ((flags & all) == all) buf_putc(out, 'A');
+    for (const char *p = types; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
+    for (const char *p = "KEmSTIV"; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
+}
+
 static int parse_unixperm(const char *v, const char **err) {
     char *end;
     long n = strtol(v, &end, 8);
@@ -346,12 +483,21 @@ static void print_unixperm(buf *out) { buf_printf(out, "%o", config.unixsocketpe
 
 /* ---- loading ---- */
 
+static char *defaults[NDIRECTIVES]; /* each directive's default as CONFIG GET prints it */
+
 void config_init(void) {
     memset(&config, 0, sizeof(config));
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const char *err;
         int rc = set_value(&table[i], table[i].def, strlen(table[i].def), &err);
+        assert(rc == 0);
         (void)rc;
+        buf v;
+        buf_init(&v);
+        print_value(&table[i], &v);
+        mem_free(defaults[i]);
+        defaults[i] = mem_strndup(v.data ? v.data : "", v.len);
+        buf_deinit(&v);
     }
     config.active_expire = 1;
 }
@@ -393,6 +539,8 @@ static int split_line(char *line, char **words, int max) {
     }
     return n;
 }
+
+static int file_lines; /* lines in the config file loaded (error line numbers of options) */
 
 static void fatal(const char *what, int lineno, const char *line, const char *msg) {
     fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Mayfly %s) ***\n", MAYFLY_VERSION);
@@ -438,7 +586,7 @@ static int apply_words(char **w, int n, const char **err) {
 int config_load_file(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "Fatal error, can't open config file '%s': %s\n", path, "No such file or directory");
+        fprintf(stderr, "Fatal error, can't open config file '%s': %s\n", path, strerror(errno));
         return -1;
     }
     char line[4096];
@@ -462,17 +610,45 @@ int config_load_file(const char *path) {
         return -1;
     }
     fclose(f);
+    file_lines = lineno;
     char resolved[4096];
     mem_free(config.config_file);
     config.config_file = mem_strdup(realpath(path, resolved) ? resolved : path);
     return 0;
 }
 
+/* Appends s to out quoted as Redis's sdscatrepr does ("a\"b\n" style). */
+static void append_repr(buf *out, const char *s) {
+    buf_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '\\': buf_puts(out, "\\\\"); break;
+        case '"': buf_puts(out, "\\\""); break;
+        case '\n': buf_puts(out, "\\n"); break;
+        case '\r': buf_puts(out, "\\r"); break;
+        case '\t': buf_puts(out, "\\t"); break;
+        default:
+            if (isprint(*p)) buf_putc(out, (char)*p);
+            else buf_printf(out, "\\x%02x", *p);
+        }
+    }
+    buf_putc(out, '"');
+}
+
 int config_load_args(int argc, char **argv) {
     int i = 0;
+    /* Redis appends the options to the file's text after a newline, one option a line, so
+     * an error names the line the option would have there. */
+    int lineno = file_lines + 1;
     while (i < argc) {
+        lineno++;
         if (strncmp(argv[i], "--", 2) != 0) {
-            fatal("arguments", 1, argv[i], "Bad directive or wrong number of arguments");
+            buf shown;
+            buf_init(&shown);
+            append_repr(&shown, argv[i]);
+            buf_putc(&shown, '\0');
+            fatal("file", lineno, shown.data, "Bad directive or wrong number of arguments");
+            buf_deinit(&shown);
             return -1;
         }
         char *w[64];
@@ -484,11 +660,16 @@ int config_load_args(int argc, char **argv) {
         if (n == 1) w[n++] = "";
         const char *err;
         if (apply_words(w, n, &err) < 0) {
-            char shown[1024];
-            size_t len = 0;
-            for (int k = 0; k < n; k++)
-                len += (size_t)snprintf(shown + len, sizeof(shown) - len, "%s%s", k ? " " : "", w[k]);
-            fatal("arguments", 1, shown, err);
+            buf shown;
+            buf_init(&shown);
+            buf_puts(&shown, w[0]);
+            for (int k = 1; k < n; k++) {
+                buf_putc(&shown, ' ');
+                append_repr(&shown, w[k]);
+            }
+            buf_putc(&shown, '\0');
+            fatal("file", lineno, shown.data, err);
+            buf_deinit(&shown);
             return -1;
         }
     }
@@ -497,43 +678,65 @@ int config_load_args(int argc, char **argv) {
 
 /* ---- CONFIG GET / SET ---- */
 
-static int glob_ci(const char *pat, size_t plen, const char *s) {
-    /* A small case-insensitive glob (*, ?, [..]) sufficient for directive names. */
-    if (plen == 0) return *s == '\0';
-    if (*pat == '*') {
-        for (const char *t = s;; t++) {
-            if (glob_ci(pat + 1, plen - 1, t)) return 1;
-            if (!*t) return 0;
-        }
+/* Matches one pattern element at pat (not '*') against the character c; sets *used to the
+ * element's length in the pattern. Returns 1 on a match. */
+static int glob_one(const char *pat, size_t plen, char c, size_t *used) {
+    int lc = tolower((unsigned char)c);
+    if (*pat == '?') {
+        *used = 1;
+        return 1;
     }
-    if (!*s) return 0;
-    if (*pat == '?') return glob_ci(pat + 1, plen - 1, s + 1);
     if (*pat == '[') {
         size_t i = 1;
         int neg = i < plen && pat[i] == '^';
         if (neg) i++;
         int match = 0;
         while (i < plen && pat[i] != ']') {
-            if (i + 2 < plen && pat[i + 1] == '-') {
-                if (tolower((unsigned char)*s) >= tolower((unsigned char)pat[i]) &&
-                    tolower((unsigned char)*s) <= tolower((unsigned char)pat[i + 2]))
+            if (i + 2 < plen && pat[i + 1] == '-' && pat[i + 2] != ']') {
+                if (lc >= tolower((unsigned char)pat[i]) &&
+                    lc <= tolower((unsigned char)pat[i + 2]))
                     match = 1;
                 i += 3;
             } else {
-                if (tolower((unsigned char)pat[i]) == tolower((unsigned char)*s)) match = 1;
+                if (tolower((unsigned char)pat[i]) == lc) match = 1;
                 i++;
             }
         }
-        if (i >= plen) return 0;
-        if (match == neg) return 0;
-        return glob_ci(pat + i + 1, plen - i - 1, s + 1);
+        *used = i < plen ? i + 1 : plen; /* an unclosed class runs to the end */
+        return match != neg;
     }
     if (*pat == '\\' && plen > 1) {
-        pat++;
-        plen--;
+        *used = 2;
+        return tolower((unsigned char)pat[1]) == lc;
     }
-    if (tolower((unsigned char)*pat) != tolower((unsigned char)*s)) return 0;
-    return glob_ci(pat + 1, plen - 1, s + 1);
+    *used = 1;
+    return tolower((unsigned char)*pat) == lc;
+}
+
+/* Greedy matching with one backtrack point (the last '*'): linear in practice and never
+ * exponential, whatever pattern a client sends. */
+int config_glob(const char *pat, size_t plen, const char *s) {
+    size_t p = 0, star_p = 0;
+    const char *star_s = NULL;
+    while (*s) {
+        size_t used = 0;
+        if (p < plen && pat[p] == '*') {
+            while (p < plen && pat[p] == '*') p++;
+            star_p = p;
+            star_s = s;
+            continue;
+        }
+        if (p < plen && glob_one(pat + p, plen - p, *s, &used)) {
+            p += used;
+            s++;
+            continue;
+        }
+        if (!star_s) return 0;
+        p = star_p;
+        s = ++star_s;
+    }
+    while (p < plen && pat[p] == '*') p++;
+    return p == plen;
 }
 
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values) {
@@ -542,8 +745,8 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
     *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const char *hit = NULL;
-        if (glob_ci(pattern, plen, table[i].name)) hit = table[i].name;
-        else if (table[i].alias && glob_ci(pattern, plen, table[i].alias)) hit = table[i].alias;
+        if (config_glob(pattern, plen, table[i].name)) hit = table[i].name;
+        else if (table[i].alias && config_glob(pattern, plen, table[i].alias)) hit = table[i].alias;
         if (!hit) continue;
         buf b;
         buf_init(&b);
@@ -562,10 +765,7 @@ int config_set(const char *name, const char *value, size_t vlen, const char **er
         *err = "unknown";
         return -1;
     }
-    if (d->flags & F_IMMUTABLE) {
-        *err = "can't set immutable config";
-        return -1;
-    }
+    if (config_settable(name, err) < 0) return -1;
     char *v = mem_strndup(value, vlen);
     int rc = set_value(d, v, vlen, err);
     mem_free(v);
@@ -577,6 +777,23 @@ int config_set(const char *name, const char *value, size_t vlen, const char **er
 }
 
 int config_exists(const char *name) { return find(name) != NULL; }
+
+int config_settable(const char *name, const char **err) {
+    directive *d = find(name);
+    if (!d) {
+        *err = "unknown";
+        return -1;
+    }
+    if (d->flags & F_IMMUTABLE) {
+        *err = "can't set immutable config";
+        return -1;
+    }
+    if ((d->flags & F_PROTECTED) && config.enable_protected_configs == 0) {
+        *err = "can't set protected config";
+        return -1;
+    }
+    return 0;
+}
 
 const char *config_canonical(const char *name) {
     directive *d = find(name);
@@ -590,24 +807,92 @@ int config_value(const char *name, buf *out) {
     return 0;
 }
 
+/* Appends "name value" as a config line: multi-word values (bind, save, buffer limits)
+ * as words, strings quoted when they need it. */
+static void rewrite_line(const directive *d, buf *out) {
+    buf v;
+    buf_init(&v);
+    print_value(d, &v);
+    buf_putc(&v, '\0');
+    /* Multi-word values (bind, save, buffer limits) are written as words; any other value
+     * is quoted unless it is one plain word. */
+    int plain = v.len > 1;
+    for (size_t i = 0; plain && i + 1 < v.len; i++) {
+        char ch = v.data[i];
+        if (ch == '"' || ch == '\'' || ch == '\\' || (!isgraph((unsigned char)ch) &&
+                                                    !(d->kind == K_SPECIAL && ch == ' ')))
+            plain = 0;
+    }
+    buf_puts(out, d->name);
+    buf_putc(out, ' ');
+    if (plain) buf_puts(out, v.data);
+    else append_repr(out, v.data);
+    buf_putc(out, '\n');
+    buf_deinit(&v);
+}
+
+/* CONFIG REWRITE, as Redis does it: the file keeps its comments and unknown lines; the first
+ * line of each directive gets the current value and later duplicates are dropped;
+ * directives not in the file are appended only when they differ from their defaults. The
+ * new text goes to a temporary file renamed over the old one. */
 int config_rewrite(const char **err) {
     if (!config.config_file) {
         *err = "The server is running without a config file";
         return -1;
     }
-    FILE *f = fopen(config.config_file, "w");
-    if (!f) {
-        *err = "Rewriting config file: failed to open the file";
+    static unsigned char written[NDIRECTIVES];
+    memset(written, 0, sizeof(written));
+    buf out;
+    buf_init(&out);
+    FILE *f = fopen(config.config_file, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof(line), f)) {
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", line);
+        char *p = line;
+        while (isspace((unsigned char)*p)) p++;
+        char *w[64];
+        int n = (*p == '#' || *p == '\0') ? 0 : split_line(p, w, 64);
+        directive *d = n > 0 ? find(w[0]) : NULL;
+        if (!d) {
+            if (strcmp(copy, "# Generated by CONFIG REWRITE\n") != 0) buf_puts(&out, copy);
+            continue;
+        }
+        size_t idx = (size_t)(d - table);
+        if (!written[idx]) rewrite_line(d, &out);
+        written[idx] = 1;
+    }
+    if (f) fclose(f);
+    int header = 0;
+    for (size_t i = 0; i < NDIRECTIVES; i++) {
+        if (written[i]) continue;
+        buf v;
+        buf_init(&v);
+        print_value(&table[i], &v);
+        int same = v.len == strlen(defaults[i]) &&
+                   memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
+        buf_deinit(&v);
+        if (same) continue;
+        if (!header) {
+            if (out.len && out.data[out.len - 1] != '\n') buf_putc(&out, '\n');
+            buf_puts(&out, "# Generated by CONFIG REWRITE\n");
+            header = 1;
+        }
+        rewrite_line(&table[i], &out);
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp-rewrite", config.config_file);
+    FILE *o = fopen(tmp, "w");
+    int ok = o && fwrite(out.data ? out.data : "", 1, out.len, o) == out.len;
+    if (o && fclose(o) != 0) ok = 0;
+    if (ok && rename(tmp, config.config_file) != 0) ok = 0;
+    buf_deinit(&out);
+    if (!ok) {
+        unlink(tmp);
+        static char msg[256];
+        snprintf(msg, sizeof(msg), "Rewriting config file: %s", strerror(errno));
+        *err = msg;
         return -1;
     }
-    fprintf(f, "# Written by CONFIG REWRITE (Mayfly %s)\n", MAYFLY_VERSION);
-    for (size_t i = 0; i < NDIRECTIVES; i++) {
-        buf b;
-        buf_init(&b);
-        print_value(&table[i], &b);
-        fprintf(f, "%s \"%.*s\"\n", table[i].name, (int)b.len, b.data ? b.data : "");
-        buf_deinit(&b);
-    }
-    fclose(f);
     return 0;
 }

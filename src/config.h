@@ -26,7 +26,7 @@ typedef struct mayfly_config {
     int tcp_keepalive;
     char *unixsocket;
     int unixsocketperm;
-    int maxclients;
+    long long maxclients;      /* 1..4294967295 as in Redis */
     int timeout;               /* idle seconds before a client is closed, 0 = never */
     /* security */
     char *requirepass;         /* NULL = none */
@@ -51,12 +51,17 @@ typedef struct mayfly_config {
     int appendfsync;           /* 0 no, 1 everysec, 2 always */
     char *appenddirname;
     char *appendfilename;
+    int auto_aof_rewrite_percentage; /* 0 = no automatic rewrite */
+    long long auto_aof_rewrite_min_size;
+    int aof_load_truncated; /* load a log whose last record is cut short */
+    int stop_writes_on_bgsave_error;
     /* logging and process */
     int loglevel;
     char *logfile;
     char *pidfile;
     int daemonize;
-    char *notify_keyspace_events;
+    int notify_keyspace_events; /* NOTIFY_* classes (cmd/notify.h) */
+    int enable_protected_configs; /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
     char *config_file;         /* absolute path of the file loaded, NULL if none */
 } mayfly_config;
 
@@ -77,12 +82,18 @@ int config_load_args(int argc, char **argv);
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values);
 /* CONFIG SET of one directive. Returns 0, or -1 with *err set to a static message. */
 int config_set(const char *name, const char *value, size_t vlen, const char **err);
+/* 0 if CONFIG SET may change the directive, else -1 with *err: "unknown", "can't set
+ * immutable config" or "can't set protected config" (Redis's texts). */
+int config_settable(const char *name, const char **err);
 /* 1 if the directive exists (any alias). */
 int config_exists(const char *name);
 /* The canonical name of a directive or alias, NULL if unknown. */
 const char *config_canonical(const char *name);
 /* Appends the value of one directive as CONFIG GET prints it. Returns -1 if unknown. */
 int config_value(const char *name, buf *out);
+/* Case-insensitive glob match (*, ?, [a-z], [^x], \\x) of pattern (plen bytes) against the
+ * NUL-terminated s; 1 on a match. Used for CONFIG GET and COMMAND LIST FILTERBY PATTERN. */
+int config_glob(const char *pat, size_t plen, const char *s);
 /* Rewrites the loaded config file with current values (CONFIG REWRITE). */
 int config_rewrite(const char **err);
 

@@ -1,16 +1,18 @@
 /* main: read arguments and the config file, then run the server. */
+#include "config.h"
+#include "persist/check.h"
+#include "server.h"
+
 #include <stdio.h>
 #include <string.h>
-
-#include "config.h"
-#include "server.h"
 
 static void usage(void) {
     fprintf(stderr,
             "Usage: ./mayfly-server [/path/to/mayfly.conf] [options] [-]\n"
             "       ./mayfly-server - (read config from stdin)\n"
             "       ./mayfly-server -v or --version\n"
-            "       ./mayfly-server -h or --help\n\n"
+            "       ./mayfly-server -h or --help\n"
+            "       ./mayfly-server --check-aof [--fix] <file.manifest|file>\n\n"
             "Examples:\n"
             "       ./mayfly-server (run the server with default config)\n"
             "       ./mayfly-server /etc/mayfly/6379.conf\n"
@@ -37,6 +39,15 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
             usage();
             return 0;
+        }
+        if (strcmp(argv[1], "--check-aof") == 0) {
+            int fix = argc >= 3 && strcmp(argv[2], "--fix") == 0;
+            if (argc < 3 + fix || argc > 4) {
+                fprintf(stderr, "Usage: %s --check-aof [--fix] <file.manifest|file>\n", argv[0]);
+                return 1;
+            }
+            if (!fix && argc == 4 && strcmp(argv[3], "--fix") == 0) fix = 2;
+            return check_aof_main(argv[fix == 1 ? 3 : 2], fix != 0);
         }
         if (argv[1][0] != '-') {
             if (config_load_file(argv[1]) < 0) return 1;

@@ -14,6 +14,21 @@
  * the madvise calls for hundreds of megabytes never stall the loop. */
 #include "server.h"
 
+#include "cmd/cmd.h"
+#include "cmd/host.h"
+#include "cmd/info.h"
+#include "cmd/propagate.h"
+#include "config.h"
+#include "db/db.h"
+#include "net/conn.h"
+#include "persist/aof.h"
+#include "persist/persist.h"
+#include "util/clock.h"
+#include "util/dict.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/rand.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,31 +36,23 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "config.h"
-#include "db/db.h"
-#include "net/conn.h"
-#include "util/clock.h"
-#include "util/dict.h"
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/rand.h"
-
 host_stats host_stat;
 host_ops host;
 
 #define EXPIRE_SLICE_US 500 /* active-expiry budget per slice (the latency budget) */
 #define REHASH_SLICE_US 250 /* incremental rehash budget per tick */
+#define LOAD_SLICE_US 5000  /* loading work between two polls for I/O */
 #define PURGE_MIN_BYTES ((size_t)8 << 20) /* purge after a drop of at least this much... */
 #define PURGE_MIN_SHARE 8                 /* ...and at least 1/8 of the peak */
 
 static uv_loop_t *loop;
 static uv_timer_t cron_timer;
 static uv_idle_t backlog_idle;
+static uv_idle_t load_idle;
+static session *replay_session; /* runs the logged commands while loading */
 static uv_signal_t sig_int, sig_term;
 static int shutting_down;
-static long long ops_at_last_sample;
+static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
 static int64_t last_sample_us;
 static uv_work_t purge_req;
 static int purge_running; /* a purge is queued or running on the thread pool */
@@ -93,7 +100,8 @@ static void maybe_purge(void) {
 }
 
 static void run_expire_slice(void) {
-    if (!config.active_expire) return;
+    /* Nothing expires while loading: the log replays at its own times. */
+    if (!config.active_expire || host_stat.loading) return;
     int64_t start = clock_mono_us();
     int more = db_active_expire(clock_now_ms(), EXPIRE_SLICE_US);
     host_stat.expire_cycles++;
@@ -116,12 +124,20 @@ static void on_cron(uv_timer_t *t) {
     if (!host_stat.active_expire_running) run_expire_slice();
     db_rehash(REHASH_SLICE_US);
     conn_cron(now);
+    persist_cron(now);
     maybe_purge();
     int64_t us = clock_mono_us();
     if (us - last_sample_us >= 1000000) {
         long long ops = cmd_total_commands();
         host_stat.ops_per_sec =
             (ops - ops_at_last_sample) * 1000000 / (us - last_sample_us ? us - last_sample_us : 1);
+        long long dt = us - last_sample_us;
+        host_stat.input_kbps_x100 =
+            (host_stat.net_input_bytes - in_at_last_sample) * 100000000 / 1024 / dt;
+        host_stat.output_kbps_x100 =
+            (host_stat.net_output_bytes - out_at_last_sample) * 100000000 / 1024 / dt;
+        in_at_last_sample = host_stat.net_input_bytes;
+        out_at_last_sample = host_stat.net_output_bytes;
         ops_at_last_sample = ops;
         last_sample_us = us;
     }
@@ -136,6 +152,8 @@ static void start_cron(void) {
 static void stop_loop_handles(void) {
     uv_timer_stop(&cron_timer);
     uv_idle_stop(&backlog_idle);
+    uv_idle_stop(&load_idle);
+    uv_close((uv_handle_t *)&load_idle, NULL);
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
     uv_close((uv_handle_t *)&cron_timer, NULL);
@@ -145,10 +163,11 @@ static void stop_loop_handles(void) {
 }
 
 static int do_shutdown(int flags) {
-    (void)flags;
     if (shutting_down) return 0;
-    shutting_down = 1;
     log_warning("User requested shutdown...");
+    /* The log is fsynced and the final snapshot written before any client is let go. */
+    if (!host_stat.loading && persist_shutdown(flags) < 0) return -1;
+    shutting_down = 1;
     conn_close_listeners();
     conn_close_all();
     stop_loop_handles();
@@ -160,11 +179,77 @@ static int do_shutdown(int flags) {
 static void on_signal(uv_signal_t *h, int signum) {
     (void)h;
     log_warning("Received %s scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    do_shutdown(0);
+    if (do_shutdown(0) < 0)
+        log_warning("SIGTERM received but errors trying to shut down the server, check the logs "
+                    "for more information");
+}
+
+/* Records go to the log only while it is open. */
+static void sync_propagation(void) {
+    propagate_to = aof_is_on() ? aof_feed : NULL;
 }
 
 static void on_config_changed(const char *name) {
     if (strcmp(name, "hz") == 0) start_cron();
+    persist_config_changed(name);
+    sync_propagation();
+}
+
+/* ---- loading ---- */
+
+static void noop_session(session *s) {
+    (void)s;
+}
+static size_t no_qbuf(const session *s) {
+    (void)s;
+    return 0;
+}
+static const session_ops replay_ops = {noop_session, noop_session, no_qbuf};
+
+/* Runs one logged command at its own time (load_replay_fn). */
+static int replay(int dbid, int64_t time_ms, int argc, slice *argv) {
+    if (!cmd_lookup(argv[0]) || dbid >= db_count()) return -1;
+    session *s = replay_session;
+    s->db_id = dbid;
+    s->db = db_get(dbid);
+    long long errors = cmd_total_errors();
+    cmd_dispatch_at(s, argc, argv, time_ms);
+    buf_clear(&s->out);
+    return cmd_total_errors() != errors;
+}
+
+static void loading_done(void) {
+    uv_idle_stop(&load_idle);
+    if (replay_session) {
+        session_free(replay_session);
+        replay_session = NULL;
+        cmd_reset_stats(); /* replayed commands are not traffic */
+    }
+    sync_propagation();
+    log_notice("Ready to accept connections tcp");
+}
+
+static void on_load_idle(uv_idle_t *h) {
+    (void)h;
+    int rc = persist_load_step(LOAD_SLICE_US);
+    if (rc == LOAD_FAILED) {
+        log_warning("Fatal error loading the DB, check server logs. Exiting.");
+        exit(1);
+    }
+    if (rc == LOAD_DONE) loading_done();
+}
+
+static int start_loading(void) {
+    replay_session = session_new(&replay_ops, NULL);
+    replay_session->flags |= SESS_INTERNAL;
+    replay_session->authenticated = 1;
+    int rc = persist_load_begin(clock_now_ms(), replay);
+    if (rc == LOAD_FAILED) return -1;
+    if (rc == LOAD_DONE)
+        loading_done();
+    else
+        uv_idle_start(&load_idle, on_load_idle);
+    return 0;
 }
 
 int server_run(void) {
@@ -177,11 +262,19 @@ int server_run(void) {
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
     host.config_changed = on_config_changed;
+    host.write_refusal = persist_write_refusal;
+    host.save = persist_save;
+    host.bgsave = persist_bgsave;
+    host.bgrewriteaof = persist_bgrewriteaof;
+    host.lastsave = persist_lastsave;
     config_on_change = on_config_changed;
+    info_persistence = persist_info;
 
     db_init_all(config.databases);
     cmd_registry_init();
+    propagate_init();
     conn_init(loop);
+    conn_set_before_flush(persist_before_reply);
     if (conn_listen_all(loop) < 0) return 1;
 
     log_notice("Mayfly %s started, pid=%d, port=%d", MAYFLY_VERSION, (int)getpid(),
@@ -195,12 +288,17 @@ int server_run(void) {
     }
     uv_timer_init(loop, &cron_timer);
     uv_idle_init(loop, &backlog_idle);
+    uv_idle_init(loop, &load_idle);
     start_cron();
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
-    log_notice("Ready to accept connections tcp");
+    /* Listeners are open: during a long load clients are answered -LOADING. */
+    if (start_loading() < 0) {
+        log_warning("Fatal error loading the DB, check server logs. Exiting.");
+        return 1;
+    }
 
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);

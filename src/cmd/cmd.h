@@ -89,7 +89,9 @@ typedef struct cmd_ctx {
     int64_t now_ms;        /* one "now" for the whole command */
     int replied_error;     /* set by reply_error */
     cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
-    int64_t start_us;      /* monotonic start for the duration statistic (0: cmd_call reads it) */
+    int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
+    long long dirty_at_start; /* db_stat.dirty when the handler started */
+    int64_t start_us;         /* monotonic start for the duration statistic (0: cmd_call reads it) */
 } cmd_ctx;
 
 /* ---- Registry and dispatch (registry.c) ---- */
@@ -104,6 +106,8 @@ const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name);
  * rules, the handler, statistics. Replies go to s->out. Sets s->last_ms to the command's
  * now_ms. */
 void cmd_dispatch(session *s, int argc, slice *argv);
+/* cmd_dispatch with a given "now" (replaying the append-only log at each record's time). */
+void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
 /* Visits every top-level command (COMMAND, INFO commandstats). */
@@ -140,6 +144,8 @@ void reply_set(cmd_ctx *c, size_t n);
 void reply_double(cmd_ctx *c, double v);
 void reply_bool(cmd_ctx *c, int v);
 void reply_verbatim(cmd_ctx *c, const char *p, size_t len); /* "txt" verbatim in RESP3 */
+/* HELP replies: an array of the NULL-terminated lines as simple strings. */
+void reply_help(cmd_ctx *c, const char *const *lines);
 /* Deferred array/map length: mark now, set once known. */
 size_t reply_defer(cmd_ctx *c);
 void reply_defer_array(cmd_ctx *c, size_t mark, size_t n);

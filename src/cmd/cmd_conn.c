@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/host.h"
+#include "cmd/pubsub.h"
 #include "config.h"
 #include "db/db.h"
 #include "resp/resp.h"
@@ -62,6 +63,7 @@ static void cmd_auth(cmd_ctx *c) {
     }
     if (!password_ok(user, pass) && !(c->argc == 3 && !config.requirepass &&
                                       slice_eq_ci(user, "default"))) {
+        host_stat.auth_denied++;
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
@@ -102,6 +104,7 @@ static void cmd_hello(cmd_ctx *c) {
         if (slice_eq_ci(c->argv[i], "AUTH") && more >= 2) {
             if (!password_ok(c->argv[i + 1], c->argv[i + 2]) &&
                 !(!config.requirepass && slice_eq_ci(c->argv[i + 1], "default"))) {
+                host_stat.auth_denied++;
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
@@ -182,13 +185,16 @@ static void client_line(buf *b, const session *s, int64_t now_ms) {
     size_t qbuf = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-               "sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
-               "rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
+               "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
+               "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
                "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                (long long)((now_ms - s->ctime_ms) / 1000), (long long)((now_ms - s->last_ms) / 1000),
-               flags, s->db_id, (s->flags & SESS_MULTI) ? 0 : -1, qbuf, s->out.len,
-               s->out.cap + qbuf, s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default",
+               flags, s->db_id, pubsub_session_channels(s), pubsub_session_patterns(s),
+               pubsub_session_shard_channels(s), (s->flags & SESS_MULTI) ? 0 : -1, qbuf,
+               session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
+               s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
+               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default",
                s->proto, s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 
@@ -408,13 +414,6 @@ static void client_reply(cmd_ctx *c) {
 
 static void client_getredir(cmd_ctx *c) { reply_int(c, -1); }
 
-static void reply_help(cmd_ctx *c, const char *const *lines) {
-    size_t n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
-}
-
 static void client_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -459,7 +458,7 @@ static const cmd_spec client_subcmds[] = {
      "Returns the name of the connection.", "", NULL, "@slow @connection"},
     {"setinfo", client_setinfo, 4, CONN_FLAGS, 0, 0, 0, "connection", "7.2.0", "O(1)",
      "Sets information specific to the client or connection.",
-     "<LIB-NAME libname|LIB-VER libver>", NULL, "@slow @connection"},
+     "<attr: LIB-NAME libname|LIB-VER libver>", NULL, "@slow @connection"},
     {"info", client_info, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.2.0", "O(1)",
      "Returns information about the connection.", "", NULL, "@slow @connection"},
     {"list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
@@ -469,19 +468,17 @@ static const cmd_spec client_subcmds[] = {
      "@admin @slow @dangerous @connection"},
     {"kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
      "O(N) where N is the number of client connections", "Terminates open connections.",
-     "<ip:port|<[ID client-id]|[TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>]|[USER username]|"
-     "[ADDR ip:port]|[LADDR ip:port]|[SKIPME <YES|NO>]|[MAXAGE maxage]> "
-     "[[ID client-id]|[TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>]|[USER username]|"
-     "[ADDR ip:port]|[LADDR ip:port]|[SKIPME <YES|NO>]|[MAXAGE maxage] ...]>",
+     "<filter: ip:port|new-format: [ID client-id] [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] "
+     "[USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME <YES|NO>] [MAXAGE maxage]>",
      NULL, "@admin @slow @dangerous @connection"},
     {"no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "7.0.0",
-     "O(1)", "Sets the client eviction mode of the connection.", "<ON|OFF>", NULL,
+     "O(1)", "Sets the client eviction mode of the connection.", "<enabled: ON|OFF>", NULL,
      "@admin @slow @dangerous @connection"},
     {"no-touch", client_no_touch, 3, CONN_FLAGS, 0, 0, 0, "connection", "7.2.0", "O(1)",
      "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-     "<ON|OFF>", NULL, "@slow @connection"},
+     "<enabled: ON|OFF>", NULL, "@slow @connection"},
     {"reply", client_reply, 3, CONN_FLAGS, 0, 0, 0, "connection", "3.2.0", "O(1)",
-     "Instructs the server whether to reply to commands.", "<ON|OFF|SKIP>", NULL,
+     "Instructs the server whether to reply to commands.", "<action: ON|OFF|SKIP>", NULL,
      "@slow @connection"},
     {"getredir", client_getredir, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0", "O(1)",
      "Returns the client ID to which the connection's tracking notifications are redirected.",
@@ -507,7 +504,8 @@ const cmd_spec cmd_family_conn[] = {
     {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                  CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "6.0.0", "O(1)", "Handshakes with the Redis server.",
-     "[protover [AUTH username password] [SETNAME clientname]]", NULL, "@fast @connection"},
+     "[arguments: protover [AUTH username password] [SETNAME clientname]]", NULL,
+     "@fast @connection"},
     {"auth", cmd_auth, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
                                CMD_ALLOW_BUSY,
      0, 0, 0, "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user",

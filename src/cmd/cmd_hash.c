@@ -9,6 +9,7 @@
  * fields (hash_int.h), so an expired field is absent everywhere: HINCRBY starts it from
  * 0, HLEN does not count it. */
 #include "cmd/hash_int.h"
+#include "cmd/propagate.h"
 #include "util/glob.h"
 #include "util/strconv.h"
 
@@ -98,12 +99,17 @@ static void cmd_hdel(cmd_ctx *c) {
         return;
     }
     long long deleted = 0;
-    for (int j = 2; j < c->argc; j++)
-        deleted += hash_del(hc_hash(e), c->now_ms, c->argv[j]);
+    hc_changed ch;
+    hc_changed_init(&ch);
+    for (int j = 2; j < c->argc; j++) {
+        if (!hash_del(hc_hash(e), c->now_ms, c->argv[j])) continue;
+        deleted++;
+        hc_changed_add(&ch, c->argv[j]);
+    }
     if (deleted) {
         db_touch(c->db, key);
         notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
-        hc_notify_fields(c, "hdel", key, 2, 1, (size_t)c->argc - 2);
+        hc_changed_publish(c, &ch, "hdel", key);
         hc_finish(c, e, key);
     }
     reply_int(c, deleted);
@@ -228,6 +234,10 @@ static void cmd_hincrbyfloat(cmd_ctx *c) {
     char tmp[STRCONV_LD_MAX];
     size_t len = ld_to_str(tmp, sizeof(tmp), value);
     store_incr(c, e, tmp, len, "hincrbyfloat");
+    /* Replay must not redo float arithmetic: log the result, keeping the field's TTL. */
+    slice argv[7] = {slice_of("hsetex"), c->argv[1], slice_of("KEEPTTL"), slice_of("FIELDS"),
+                     slice_of("1"),      c->argv[2], {tmp, len}};
+    propagate_argv(c, 7, argv);
     reply_bulk(c, tmp, len);
 }
 

@@ -13,6 +13,9 @@
  * first, then the options, then FIELDS numfields. A missing key is an empty hash: the
  * per-field commands answer -2 (or nil) for every field. */
 #include "cmd/hash_int.h"
+#include "cmd/propagate.h"
+#include "util/mem.h"
+#include "util/strconv.h"
 
 #include <limits.h>
 
@@ -137,6 +140,47 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
     return -1;
 }
 
+/* Logs head[0..nh) followed by count fields taken from argv[from], argv[from + step], ...
+ * (the absolute-time forms of HSETEX / HGETEX / HEXPIRE, and their HDEL when the time has
+ * already passed). */
+static void propagate_fields(cmd_ctx *c, const slice *head, int nh, int from, int step, int count) {
+    int n = nh + count * (step == 2 ? 2 : 1);
+    slice small[32];
+    slice *v = n <= 32 ? small : mem_alloc(sizeof(slice) * (size_t)n);
+    memcpy(v, head, sizeof(slice) * (size_t)nh);
+    int k = nh;
+    for (int i = 0; i < count; i++) {
+        v[k++] = c->argv[from + i * step];
+        if (step == 2) v[k++] = c->argv[from + i * step + 1];
+    }
+    propagate_argv(c, k, v);
+    if (v != small) mem_free(v);
+}
+
+/* HDEL key f1 f2 ... for count fields at argv[from], argv[from + step], ... */
+static void propagate_hdel(cmd_ctx *c, int from, int step, int count) {
+    slice head[2] = {slice_of("hdel"), c->argv[1]};
+    int n = 2 + count;
+    slice small[32];
+    slice *v = n <= 32 ? small : mem_alloc(sizeof(slice) * (size_t)n);
+    memcpy(v, head, sizeof(head));
+    for (int i = 0; i < count; i++)
+        v[2 + i] = c->argv[from + i * step];
+    propagate_argv(c, n, v);
+    if (v != small) mem_free(v);
+}
+
+/* HPEXPIREAT key when [cond] FIELDS n f... for the fields at argv[first..first+n). */
+static void propagate_hpexpireat(cmd_ctx *c, int64_t when, slice cond, int first, int n) {
+    char tw[STRCONV_LL_MAX], tn[STRCONV_LL_MAX];
+    slice head[6] = {slice_of("hpexpireat"), c->argv[1], propagate_ll(tw, when)};
+    int nh = 3;
+    if (cond.len) head[nh++] = cond;
+    head[nh++] = slice_of("FIELDS");
+    head[nh++] = propagate_ll(tn, n);
+    propagate_fields(c, head, nh, first, 1, n);
+}
+
 /* 1 if the FNX/FXX condition allows the write. */
 static int hsetex_condition_met(cmd_ctx *c, dbentry *e, const hsetex_args *a) {
     if (!(a->flags & (HX_FXX | HX_FNX))) return 1;
@@ -174,6 +218,15 @@ static void cmd_hsetex(cmd_ctx *c) {
         if (past) hash_del(h, c->now_ms, f);
     }
     reply_int(c, 1);
+    if (past) {
+        propagate_hdel(c, a.first, 2, a.n);
+    } else if (a.flags & HX_ANY_TIME) {
+        /* The log gets the absolute deadline (FNX/FXX were met: the set is unconditional). */
+        char tw[STRCONV_LL_MAX];
+        slice head[6] = {slice_of("hsetex"),           c->argv[1],         slice_of("PXAT"),
+                         propagate_ll(tw, a.deadline), slice_of("FIELDS"), c->argv[a.first - 1]};
+        propagate_fields(c, head, 6, a.first, 2, a.n);
+    }
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hset", key, c->db->id);
     hc_notify_fields(c, "hset", key, a.first, 2, (size_t)a.n);
@@ -216,6 +269,8 @@ static void cmd_hgetex(cmd_ctx *c) {
     hash *h = hc_hash(e);
     int first = fields_at + 2;
     long long updated = 0, deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = first; j < c->argc; j++) {
         slice f = c->argv[j];
@@ -225,19 +280,29 @@ static void cmd_hgetex(cmd_ctx *c) {
             continue;
         }
         reply_bulk_slice(c, he.value); /* copied out before the field changes */
+        int changed = 0;
         if (opt == HX_PERSIST) {
-            updated += hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+            changed = hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+            updated += changed;
         } else if (opt) {
             int r = hash_expire(h, c->now_ms, f, storable(deadline), HASH_COND_NONE);
             updated += r == HASH_EXPIRE_SET;
             deleted += r == HASH_EXPIRE_DELETED;
+            changed = r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED;
         }
+        if (changed) hc_changed_add(&ch, f);
     }
     if (updated == 0 && deleted == 0) return;
+    if (opt && opt != HX_PERSIST) {
+        if (deadline <= c->now_ms)
+            propagate_hdel(c, first, 1, (int)n);
+        else
+            propagate_hpexpireat(c, deadline, (slice){NULL, 0}, first, (int)n);
+    }
     db_touch(c->db, key);
     const char *ev = updated ? (opt == HX_PERSIST ? "hpersist" : "hexpire") : "hdel";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
-    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_changed_publish(c, &ch, ev, key);
     hc_finish(c, e, key);
 }
 
@@ -253,6 +318,8 @@ static void cmd_hgetdel(cmd_ctx *c) {
     }
     hash *h = hc_hash(e);
     long long deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = 4; j < c->argc; j++) {
         hash_entry he;
@@ -261,12 +328,15 @@ static void cmd_hgetdel(cmd_ctx *c) {
             continue;
         }
         reply_bulk_slice(c, he.value);
-        deleted += hash_del(h, c->now_ms, c->argv[j]);
+        if (hash_del(h, c->now_ms, c->argv[j])) {
+            deleted++;
+            hc_changed_add(&ch, c->argv[j]);
+        }
     }
     if (deleted == 0) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
-    hc_notify_fields(c, "hdel", key, 4, 1, (size_t)n);
+    hc_changed_publish(c, &ch, "hdel", key);
     hc_finish(c, e, key);
 }
 
@@ -302,18 +372,25 @@ static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
     }
     hash *h = hc_hash(e);
     long long updated = 0, deleted = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = first; j < c->argc; j++) {
         int r = hash_expire(h, c->now_ms, c->argv[j], storable(deadline), cond);
         updated += r == HASH_EXPIRE_SET;
         deleted += r == HASH_EXPIRE_DELETED;
+        if (r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED) hc_changed_add(&ch, c->argv[j]);
         reply_int(c, r);
     }
     if (updated + deleted == 0) return;
+    if (deadline <= c->now_ms)
+        propagate_hdel(c, first, 1, (int)n);
+    else
+        propagate_hpexpireat(c, deadline, cond ? o : (slice){NULL, 0}, first, (int)n);
     db_touch(c->db, key);
     const char *ev = deleted ? "hdel" : "hexpire";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
-    hc_notify_fields(c, ev, key, first, 1, (size_t)n);
+    hc_changed_publish(c, &ch, ev, key);
     hc_finish(c, e, key);
 }
 
@@ -373,15 +450,20 @@ static void cmd_hpersist(cmd_ctx *c) {
     if (n < 0) return;
     reply_array(c, (size_t)n);
     long long changed = 0;
+    hc_changed ch;
+    hc_changed_init(&ch);
     for (int j = 4; j < c->argc; j++) {
         int r = e ? hash_persist(hc_hash(e), c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
-        changed += r == HASH_PERSIST_OK;
+        if (r == HASH_PERSIST_OK) {
+            changed++;
+            hc_changed_add(&ch, c->argv[j]);
+        }
         reply_int(c, r);
     }
     if (!changed) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hpersist", key, c->db->id);
-    hc_notify_fields(c, "hpersist", key, 4, 1, (size_t)n);
+    hc_changed_publish(c, &ch, "hpersist", key);
     hc_finish(c, e, key);
 }
 

@@ -8,6 +8,7 @@
  * least once. */
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+#include "cmd/notify.h"
 #include "config.h"
 #include "util/glob.h"
 #include "util/mem.h"
@@ -22,6 +23,7 @@ static void del_generic(cmd_ctx *c) {
     for (int j = 1; j < c->argc; j++) {
         if (db_delete(c->db, c->argv[j], c->now_ms)) {
             db_touch(c->db, c->argv[j]);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[j], c->db->id);
             n++;
         }
     }
@@ -188,6 +190,8 @@ static void rename_generic(cmd_ctx *c, int nx) {
     move_entry(c->db, e, c->db, to);
     db_touch(c->db, from);
     db_touch(c->db, to);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_from", from, c->db->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_to", to, c->db->id);
     if (nx)
         reply_int(c, 1);
     else
@@ -253,6 +257,7 @@ static void cmd_copy(cmd_ctx *c) {
     dbentry *ne = db_add(dst, to, obj_dup(e->val));
     if (e->expire_ms) db_set_expire(dst, ne, e->expire_ms);
     db_touch(dst, to);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", to, dst->id);
     reply_int(c, 1);
 }
 
@@ -272,6 +277,8 @@ static void cmd_move(cmd_ctx *c) {
     move_entry(c->db, e, dst, key);
     db_touch(c->db, key);
     db_touch(dst, key);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", key, c->db->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", key, dst->id);
     reply_int(c, 1);
 }
 

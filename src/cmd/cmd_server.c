@@ -11,12 +11,14 @@
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/info.h"
+#include "cmd/pubsub.h"
 #include "config.h"
 #include "db/db.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
 static size_t peak_memory;
+static size_t startup_memory; /* used_memory at the first INFO memory (used_memory_startup) */
 
 static void human_bytes(char *out, size_t cap, double n) {
     const char *units = "BKMGTP";
@@ -82,14 +84,14 @@ static void section_clients(buf *b) {
         n++;
         size_t q = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
         if (q > max_in) max_in = q;
-        if (s->out.len > max_out) max_out = s->out.len;
+        if (session_pending(s) > max_out) max_out = session_pending(s);
         if (s->flags & SESS_PUBSUB) pubsub++;
     }
     buf_printf(b,
                "# Clients\r\n"
                "connected_clients:%zu\r\n"
                "cluster_connections:0\r\n"
-               "maxclients:%d\r\n"
+               "maxclients:%lld\r\n"
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
                "blocked_clients:0\r\n"
@@ -116,6 +118,14 @@ static void section_memory(buf *b) {
     human_bytes(h_peak, sizeof(h_peak), (double)peak_memory);
     human_bytes(h_max, sizeof(h_max), (double)config.maxmemory);
     human_bytes(h_sys, sizeof(h_sys), sys);
+    /* Overhead as Redis counts it, roughly: memory at start-up plus client buffers. */
+    size_t clients_mem = 0;
+    for (session *s = session_first(); s; s = s->next)
+        clients_mem += s->out.cap + (s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0);
+    if (!startup_memory) startup_memory = st.allocated;
+    size_t overhead = startup_memory + clients_mem;
+    size_t dataset = st.allocated > overhead ? st.allocated - overhead : 0;
+    size_t net = st.allocated > startup_memory ? st.allocated - startup_memory : 0;
     buf_printf(b,
                "# Memory\r\n"
                "used_memory:%zu\r\n"
@@ -125,22 +135,61 @@ static void section_memory(buf *b) {
                "used_memory_peak:%zu\r\n"
                "used_memory_peak_human:%s\r\n"
                "used_memory_peak_perc:%.2f%%\r\n"
+               "used_memory_overhead:%zu\r\n"
+               "used_memory_startup:%zu\r\n"
+               "used_memory_dataset:%zu\r\n"
+               "used_memory_dataset_perc:%.2f%%\r\n"
                "allocator_allocated:%zu\r\n"
                "allocator_active:%zu\r\n"
                "allocator_resident:%zu\r\n"
                "allocator_retained:%zu\r\n"
                "total_system_memory:%.0f\r\n"
                "total_system_memory_human:%s\r\n"
+               "used_memory_lua:0\r\n"
+               "used_memory_vm_eval:0\r\n"
+               "used_memory_lua_human:0B\r\n"
+               "used_memory_scripts_eval:0\r\n"
+               "number_of_cached_scripts:0\r\n"
+               "number_of_functions:0\r\n"
+               "number_of_libraries:0\r\n"
+               "used_memory_vm_functions:0\r\n"
+               "used_memory_vm_total:0\r\n"
+               "used_memory_vm_total_human:0B\r\n"
+               "used_memory_functions:0\r\n"
+               "used_memory_scripts:0\r\n"
+               "used_memory_scripts_human:0B\r\n"
                "maxmemory:%lld\r\n"
                "maxmemory_human:%s\r\n"
                "maxmemory_policy:%s\r\n"
+               "allocator_frag_ratio:%.2f\r\n"
+               "allocator_frag_bytes:%zu\r\n"
+               "allocator_rss_ratio:%.2f\r\n"
+               "allocator_rss_bytes:%zd\r\n"
                "mem_fragmentation_ratio:%.2f\r\n"
-               "mem_allocator:%s\r\n",
+               "mem_fragmentation_bytes:%zd\r\n"
+               "mem_not_counted_for_evict:0\r\n"
+               "mem_replication_backlog:0\r\n"
+               "mem_total_replication_buffers:0\r\n"
+               "mem_clients_slaves:0\r\n"
+               "mem_clients_normal:%zu\r\n"
+               "mem_cluster_links:0\r\n"
+               "mem_aof_buffer:0\r\n"
+               "mem_allocator:%s\r\n"
+               "active_defrag_running:0\r\n"
+               "lazyfree_pending_objects:0\r\n"
+               "lazyfreed_objects:0\r\n",
                st.allocated, h_used, rss, h_rss, peak_memory, h_peak,
                peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0,
-               st.allocated, st.active, st.resident, st.retained, sys, h_sys, config.maxmemory,
-               h_max, config_policy_names[config.maxmemory_policy],
-               st.allocated ? (double)rss / (double)st.allocated : 0.0, st.allocator);
+               overhead, startup_memory, dataset,
+               net ? 100.0 * (double)dataset / (double)net : 0.0, st.allocated, st.active,
+               st.resident, st.retained, sys, h_sys, config.maxmemory, h_max,
+               config_policy_names[config.maxmemory_policy],
+               st.allocated ? (double)st.active / (double)st.allocated : 0.0,
+               st.active - st.allocated,
+               st.active ? (double)st.resident / (double)st.active : 0.0,
+               (ssize_t)st.resident - (ssize_t)st.active,
+               st.allocated ? (double)rss / (double)st.allocated : 0.0,
+               (ssize_t)rss - (ssize_t)st.allocated, clients_mem, st.allocator);
 }
 
 static void section_stats(buf *b) {
@@ -151,7 +200,16 @@ static void section_stats(buf *b) {
                "instantaneous_ops_per_sec:%lld\r\n"
                "total_net_input_bytes:%lld\r\n"
                "total_net_output_bytes:%lld\r\n"
+               "total_net_repl_input_bytes:0\r\n"
+               "total_net_repl_output_bytes:0\r\n"
+               "instantaneous_input_kbps:%.2f\r\n"
+               "instantaneous_output_kbps:%.2f\r\n"
+               "instantaneous_input_repl_kbps:0.00\r\n"
+               "instantaneous_output_repl_kbps:0.00\r\n"
                "rejected_connections:%lld\r\n"
+               "sync_full:0\r\n"
+               "sync_partial_ok:0\r\n"
+               "sync_partial_err:0\r\n"
                "expired_keys:%lld\r\n"
                "expired_subkeys:%lld\r\n"
                "expired_stale_perc:0.00\r\n"
@@ -160,15 +218,52 @@ static void section_stats(buf *b) {
                "expire_backlog:%lld\r\n"
                "evicted_keys:0\r\n"
                "evicted_clients:%lld\r\n"
+               "evicted_scripts:0\r\n"
+               "total_eviction_exceeded_time:0\r\n"
+               "current_eviction_exceeded_time:0\r\n"
                "keyspace_hits:%lld\r\n"
                "keyspace_misses:%lld\r\n"
-               "total_error_replies:%lld\r\n",
+               "pubsub_channels:%zu\r\n"
+               "pubsub_patterns:%zu\r\n"
+               "pubsubshard_channels:%zu\r\n"
+               "latest_fork_usec:0\r\n"
+               "total_forks:0\r\n"
+               "migrate_cached_sockets:0\r\n"
+               "slave_expires_tracked_keys:0\r\n"
+               "active_defrag_hits:0\r\n"
+               "active_defrag_misses:0\r\n"
+               "active_defrag_key_hits:0\r\n"
+               "active_defrag_key_misses:0\r\n"
+               "total_active_defrag_time:0\r\n"
+               "current_active_defrag_time:0\r\n"
+               "tracking_total_keys:0\r\n"
+               "tracking_total_items:0\r\n"
+               "tracking_total_prefixes:0\r\n"
+               "unexpected_error_replies:0\r\n"
+               "total_error_replies:%lld\r\n"
+               "dump_payload_sanitizations:0\r\n"
+               "total_reads_processed:%lld\r\n"
+               "total_writes_processed:%lld\r\n"
+               "io_threaded_reads_processed:0\r\n"
+               "io_threaded_writes_processed:0\r\n"
+               "client_query_buffer_limit_disconnections:%lld\r\n"
+               "client_output_buffer_limit_disconnections:%lld\r\n"
+               "reply_buffer_shrinks:0\r\n"
+               "reply_buffer_expands:0\r\n"
+               "acl_access_denied_auth:%lld\r\n"
+               "acl_access_denied_cmd:0\r\n"
+               "acl_access_denied_key:0\r\n"
+               "acl_access_denied_channel:0\r\n",
                host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
                host_stat.net_input_bytes, host_stat.net_output_bytes,
-               host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
-               host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog,
-               host_stat.evicted_clients, db_stat.keyspace_hits, db_stat.keyspace_misses,
-               cmd_total_errors());
+               (double)host_stat.input_kbps_x100 / 100.0,
+               (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
+               db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
+               db_stat.expire_cycle_backlog, host_stat.evicted_clients, db_stat.keyspace_hits,
+               db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
+               pubsub_shard_channel_count(), cmd_total_errors(), host_stat.reads_processed,
+               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
+               host_stat.obuf_limit_disconnections, host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b) {
@@ -179,24 +274,17 @@ static void section_cpu(buf *b) {
                "used_cpu_sys:%ld.%06ld\r\n"
                "used_cpu_user:%ld.%06ld\r\n"
                "used_cpu_sys_children:0.000000\r\n"
-               "used_cpu_user_children:0.000000\r\n",
+               "used_cpu_user_children:0.000000\r\n"
+               "used_cpu_sys_main_thread:%ld.%06ld\r\n"
+               "used_cpu_user_main_thread:%ld.%06ld\r\n",
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
                (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
-static void section_persistence_default(buf *b) {
-    buf_printf(b,
-               "# Persistence\r\n"
-               "loading:0\r\n"
-               "async_loading:0\r\n"
-               "rdb_changes_since_last_save:%lld\r\n"
-               "rdb_bgsave_in_progress:0\r\n"
-               "rdb_last_bgsave_status:ok\r\n"
-               "aof_enabled:%d\r\n"
-               "aof_rewrite_in_progress:0\r\n"
-               "aof_last_write_status:ok\r\n",
-               db_stat.dirty, config.appendonly);
-}
+/* Until persistence installs its section (server start-up), a minimal one. */
+static void section_persistence_default(buf *b) { buf_puts(b, "# Persistence\r\nloading:0\r\n"); }
 void (*info_persistence)(buf *b) = section_persistence_default;
 
 static void section_replication(buf *b) {
@@ -205,8 +293,13 @@ static void section_replication(buf *b) {
                 "connected_slaves:0\r\n"
                 "master_failover_state:no-failover\r\n"
                 "master_replid:0000000000000000000000000000000000000000\r\n"
+                "master_replid2:0000000000000000000000000000000000000000\r\n"
                 "master_repl_offset:0\r\n"
-                "repl_backlog_active:0\r\n");
+                "second_repl_offset:-1\r\n"
+                "repl_backlog_active:0\r\n"
+                "repl_backlog_size:1048576\r\n"
+                "repl_backlog_first_byte_offset:0\r\n"
+                "repl_backlog_histlen:0\r\n");
 }
 
 static void section_keyspace(buf *b) {
@@ -225,6 +318,8 @@ static void section_errorstats(buf *b) {
 }
 
 static void section_modules(buf *b) { buf_puts(b, "# Modules\r\n"); }
+/* Per-command latency percentiles are not tracked yet: the section has only its header. */
+static void section_latencystats(buf *b) { buf_puts(b, "# Latencystats\r\n"); }
 static void section_cluster(buf *b) { buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n"); }
 
 typedef struct info_section {
@@ -245,6 +340,7 @@ static const info_section sections[] = {
     {"modules", 1, 0, section_modules},
     {"commandstats", 0, 0, section_commandstats},
     {"errorstats", 1, 0, section_errorstats},
+    {"latencystats", 0, 0, section_latencystats},
     {"cluster", 1, 0, section_cluster},
     {"keyspace", 1, 0, section_keyspace},
 };
@@ -294,12 +390,14 @@ static int flush_mode_ok(cmd_ctx *c) {
 static void cmd_flushdb(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
     db_flush(c->db);
+    db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
 
 static void cmd_flushall(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
     for (int i = 0; i < db_count(); i++) db_flush(db_get(i));
+    db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
 
@@ -385,7 +483,7 @@ static void config_get_cmd(cmd_ctx *c) {
 
 static void config_set_cmd(cmd_ctx *c) {
     if ((c->argc - 2) % 2) {
-        reply_arity_error(c);
+        reply_syntax_error(c); /* as Redis 7+: an odd count is a syntax error */
         return;
     }
     int pairs = (c->argc - 2) / 2;
@@ -403,6 +501,12 @@ static void config_set_cmd(cmd_ctx *c) {
         if (!canon[i] || n.len >= sizeof(name)) {
             reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
                          (int)n.len, n.p);
+            return;
+        }
+        const char *why;
+        if (config_settable(canon[i], &why) < 0) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                         (int)n.len, n.p, why);
             return;
         }
         for (int j = 0; j < i; j++)
@@ -449,6 +553,9 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.total_connections = host_stat.rejected_connections = 0;
     host_stat.net_input_bytes = host_stat.net_output_bytes = 0;
     host_stat.expire_cycle_us = 0;
+    host_stat.reads_processed = host_stat.writes_processed = 0;
+    host_stat.qbuf_limit_disconnections = host_stat.obuf_limit_disconnections = 0;
+    host_stat.auth_denied = 0;
     peak_memory = 0;
     reply_ok(c);
 }
@@ -471,12 +578,9 @@ static void config_help(cmd_ctx *c) {
         "REWRITE",
         "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
-    size_t n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+    reply_help(c, lines);
 }
 
 #define ADMIN (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
@@ -520,6 +624,6 @@ const cmd_spec cmd_family_server[] = {
     {"shutdown", cmd_shutdown, -1, ADMIN | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
      "1.0.0", "O(N) when saving, where N is the total number of keys in all databases",
      "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-     "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, "@admin @slow @dangerous"},
+     "[save-selector: NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, "@admin @slow @dangerous"},
     {0},
 };

@@ -8,6 +8,8 @@
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+#include "cmd/notify.h"
+#include "cmd/propagate.h"
 #include "config.h"
 #include "types/string.h"
 #include "util/dict.h"
@@ -142,8 +144,16 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     }
     string *val = string_new(value.p, value.len);
     e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
-    if (expire_arg) db_set_expire(c->db, e, when);
+    if (expire_arg) {
+        db_set_expire(c->db, e, when);
+        /* The log gets the absolute deadline: SET key value PXAT when. */
+        char tmp[STRCONV_LL_MAX];
+        slice argv[5] = {slice_of("set"), key, value, slice_of("PXAT"), propagate_ll(tmp, when)};
+        propagate_argv(c, 5, argv);
+    }
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "set", key, c->db->id);
+    if (expire_arg) notify_keyspace_event(NOTIFY_GENERIC, "expire", key, c->db->id);
     if (!(flags & SET_GET)) {
         if (ok_int)
             reply_int(c, 1);
@@ -199,13 +209,18 @@ static void cmd_getex(cmd_ctx *c) {
     reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
     if ((flags & (SET_EXAT | SET_PXAT)) && when <= c->now_ms) {
         db_delete_entry(c->db, e); /* an absolute time in the past deletes */
+        propagate_del(c, c->argv[1]);
         db_touch(c->db, c->argv[1]);
+        notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
     } else if (expire) {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
         db_touch(c->db, c->argv[1]);
+        notify_keyspace_event(NOTIFY_GENERIC, "expire", c->argv[1], c->db->id);
     } else if ((flags & SET_PERSIST) && e->expire_ms != 0) {
         db_set_expire(c->db, e, 0);
         db_touch(c->db, c->argv[1]);
+        notify_keyspace_event(NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
     }
 }
 
@@ -220,6 +235,7 @@ static void cmd_getdel(cmd_ctx *c) {
     reply_bulk_slice(c, string_bytes((const string *)e->val, tmp));
     db_delete_entry(c->db, e);
     db_touch(c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
 }
 
 static void cmd_getset(cmd_ctx *c) {
@@ -229,6 +245,7 @@ static void cmd_getset(cmd_ctx *c) {
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
     store(c, key, hash, e, string_new(c->argv[2].p, c->argv[2].len), 0);
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "set", key, c->db->id);
 }
 
 static void cmd_mget(cmd_ctx *c) {
@@ -263,6 +280,7 @@ static void mset_generic(cmd_ctx *c, int nx) {
         dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
         store(c, key, hash, e, string_new(c->argv[j + 1].p, c->argv[j + 1].len), 0);
         db_touch(c->db, key);
+        notify_keyspace_event(NOTIFY_STRING, "set", key, c->db->id);
     }
     if (nx)
         reply_int(c, 1);
@@ -303,6 +321,7 @@ static void incr_generic(cmd_ctx *c, long long incr) {
     else
         store(c, key, hash, e, string_from_ll(value), 1);
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "incrby", key, c->db->id);
     reply_int(c, value);
 }
 
@@ -351,7 +370,11 @@ static void cmd_incrbyfloat(cmd_ctx *c) {
     char text[STRCONV_LD_MAX];
     size_t len = ld_to_str(text, sizeof(text), value);
     store(c, key, hash, e, string_new_text(text, len), 1);
+    /* Replay must not redo float arithmetic: the log gets the result. */
+    slice argv[4] = {slice_of("set"), key, {text, len}, slice_of("KEEPTTL")};
+    propagate_argv(c, 4, argv);
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", key, c->db->id);
     reply_bulk(c, text, len);
 }
 
@@ -394,6 +417,7 @@ static void cmd_append(cmd_ctx *c) {
         total = s->len;
     }
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "append", key, c->db->id);
     reply_int(c, (long long)total);
 }
 
@@ -465,6 +489,7 @@ static void cmd_setrange(cmd_ctx *c) {
     string_grow_zero(s, (size_t)offset + value.len);
     string_write(s, (size_t)offset, value.p, value.len);
     db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_STRING, "setrange", key, c->db->id);
     reply_int(c, (long long)s->len);
 }
 

@@ -7,6 +7,8 @@
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
 #include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
+#include "cmd/notify.h"
+#include "cmd/propagate.h"
 
 #include <limits.h>
 
@@ -75,12 +77,17 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
         reply_int(c, 0);
         return;
     }
-    if (when <= c->now_ms) {
+    /* The log gets the effect: DEL, or the absolute PEXPIREAT. */
+    int deleted = when <= c->now_ms;
+    if (deleted) {
         db_delete_entry(c->db, e);
+        propagate_del(c, c->argv[1]);
     } else {
         db_set_expire(c->db, e, when);
+        propagate_pexpireat(c, c->argv[1], when);
     }
     db_touch(c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, deleted ? "del" : "expire", c->argv[1], c->db->id);
     reply_int(c, 1);
 }
 
@@ -134,6 +141,7 @@ static void cmd_persist(cmd_ctx *c) {
     }
     db_set_expire(c->db, e, 0);
     db_touch(c->db, c->argv[1]);
+    notify_keyspace_event(NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
     reply_int(c, 1);
 }
 

@@ -85,6 +85,42 @@ static inline void hc_notify_fields(cmd_ctx *c, const char *event, slice key, in
     if (fields != small) mem_free(fields);
 }
 
+/* The fields a command actually changed, gathered for one field-naming event (only while
+ * notifications are on: otherwise adding is a flag test). Slices borrow argv. */
+typedef struct hc_changed {
+    slice small[16];
+    slice *v;
+    size_t n, cap;
+    int on;
+} hc_changed;
+
+static inline void hc_changed_init(hc_changed *ch) {
+    ch->v = ch->small;
+    ch->n = 0;
+    ch->cap = 16;
+    ch->on = notify_flags != 0;
+}
+
+static inline void hc_changed_add(hc_changed *ch, slice field) {
+    if (!ch->on) return;
+    if (ch->n == ch->cap) {
+        slice *nv = mem_alloc(2 * ch->cap * sizeof(*nv));
+        memcpy(nv, ch->v, ch->n * sizeof(*nv));
+        if (ch->v != ch->small) mem_free(ch->v);
+        ch->v = nv;
+        ch->cap *= 2;
+    }
+    ch->v[ch->n++] = field;
+}
+
+/* Publishes the field-naming event for the changed fields (if any) and frees the list. */
+static inline void hc_changed_publish(cmd_ctx *c, hc_changed *ch, const char *event, slice key) {
+    if (ch->n) notify_subkey_event(NOTIFY_HASH, event, key, ch->v, ch->n, c->db->id);
+    if (ch->v != ch->small) mem_free(ch->v);
+    ch->v = ch->small;
+    ch->n = 0;
+}
+
 /* Parses "FIELDS numfields f1 ... fn" at argv[at], with Redis's texts for the commands
  * that take field names only (HGETEX HGETDEL HTTL HPERSIST HEXPIRE). nfields_msg is the
  * error for a count that is not a positive integer. Returns the count, or -1 after an

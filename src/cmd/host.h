@@ -16,6 +16,13 @@ typedef struct host_stats {
     long long expire_cycles;          /* active expiry slices run */
     long long expire_cycle_us;        /* total time spent in them */
     long long ops_per_sec;            /* instantaneous_ops_per_sec, sampled by the cron */
+    long long reads_processed;        /* read callbacks with data (total_reads_processed) */
+    long long writes_processed;       /* socket writes (total_writes_processed) */
+    long long qbuf_limit_disconnections; /* closed by client-query-buffer-limit */
+    long long obuf_limit_disconnections; /* closed by client-output-buffer-limit */
+    long long auth_denied;            /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
+    long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
+    int loading;                      /* the dataset is loading: commands get -LOADING */
 } host_stats;
 extern host_stats host_stat;
 
@@ -30,6 +37,15 @@ typedef struct host_ops {
     int (*shutdown)(int flags);
     /* Re-applies a live configuration change (port, hz, ...). */
     void (*config_changed)(const char *name);
+    /* The -MISCONF text when writes must be refused (a failed save or log write), else
+     * NULL. May be NULL itself. */
+    const char *(*write_refusal)(void);
+    /* SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF, LASTSAVE: see persist/persist.h. Each returns
+     * 0 or a negative code, with *msg the reply text. */
+    int (*save)(const char **msg);
+    int (*bgsave)(int schedule, const char **msg);
+    int (*bgrewriteaof)(const char **msg);
+    long long (*lastsave)(void);
 } host_ops;
 extern host_ops host;
 

@@ -1,22 +1,148 @@
-/* notify: placeholder until pub/sub lands: notifications are parsed nowhere yet, so
- * notify_flags stays 0 and nothing is published. */
+/* notify: keyspace and subkey notifications (see notify.h), published through pub/sub.
+ *
+ * Channel names and payloads follow Redis 8.8 (src/notify.c, notifyKeyspaceEventImpl):
+ * the key-level pair first (keyspace, then keyevent), then, when fields are given, the
+ * four subkey families in the order subkeyspace, subkeyevent, subkeyspaceitem (one
+ * message per field), subkeyspaceevent. Events whose name holds '|' skip the two families
+ * that use '|' as a separator, and keys holding '\n' skip subkeyspaceitem.
+ *
+ * Nothing is built when the event's class is off or nobody subscribes to anything.
+ *
+ * Expiry happens inside db/, which reports it through db_hook: a key whose TTL passed
+ * publishes "expired"; fields reaped from a hash publish one "hexpired" naming them all
+ * (lazy and active expiry alike, as Redis's hashTypeExpire), followed by "del" when the
+ * hash was left empty and deleted. */
 #include "cmd/notify.h"
 
-int notify_flags;
+#include "cmd/pubsub.h"
+#include "db/db.h"
+#include "types/hash.h"
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SUBKEY_FAMILIES                                                                            \
+    (NOTIFY_SUBKEYSPACE | NOTIFY_SUBKEYEVENT | NOTIFY_SUBKEYSPACEITEM | NOTIFY_SUBKEYSPACEEVENT)
+
+/* Starts a channel name "__<family>@<db>__:" in b. */
+static void channel_prefix(buf *b, const char *family, int dbid) {
+    buf_clear(b);
+    buf_printf(b, "__%s@%d__:", family, dbid);
+}
+
+static slice slice_of_buf(const buf *b) {
+    return (slice){b->data, b->len};
+}
+
+static int active(int type) {
+    return (notify_flags & type) && !pubsub_idle();
+}
 
 void notify_keyspace_event(int type, const char *event, slice key, int dbid) {
-    (void)type;
-    (void)event;
-    (void)key;
-    (void)dbid;
+    if (!active(type)) return;
+    if (!(notify_flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT))) return;
+    slice ev = slice_of(event);
+    buf chan;
+    buf_init(&chan);
+    if (notify_flags & NOTIFY_KEYSPACE) {
+        channel_prefix(&chan, "keyspace", dbid);
+        buf_append(&chan, key.p, key.len);
+        pubsub_publish(slice_of_buf(&chan), ev);
+    }
+    if (notify_flags & NOTIFY_KEYEVENT) {
+        channel_prefix(&chan, "keyevent", dbid);
+        buf_append(&chan, ev.p, ev.len);
+        pubsub_publish(slice_of_buf(&chan), key);
+    }
+    buf_deinit(&chan);
+}
+
+/* Appends "<len>:<bytes>". */
+static void put_counted(buf *b, const char *p, size_t len) {
+    buf_printf(b, "%zu:", len);
+    buf_append(b, p, len);
+}
+
+/* Appends the field list "<len>:<field>[,<len>:<field>...]". */
+static void put_fields(buf *b, const slice *fields, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (i) buf_putc(b, ',');
+        put_counted(b, fields[i].p, fields[i].len);
+    }
 }
 
 void notify_subkey_event(int type, const char *event, slice key, const slice *fields, size_t n,
                          int dbid) {
-    (void)type;
-    (void)event;
-    (void)key;
-    (void)fields;
-    (void)n;
-    (void)dbid;
+    if (n == 0 || !active(type) || !(notify_flags & SUBKEY_FAMILIES)) return;
+    slice ev = slice_of(event);
+    int has_pipe = strchr(event, '|') != NULL;
+    buf chan, msg;
+    buf_init(&chan);
+    buf_init(&msg);
+    if ((notify_flags & NOTIFY_SUBKEYSPACE) && !has_pipe) {
+        channel_prefix(&chan, "subkeyspace", dbid);
+        buf_append(&chan, key.p, key.len);
+        buf_clear(&msg);
+        buf_append(&msg, ev.p, ev.len);
+        buf_putc(&msg, '|');
+        put_fields(&msg, fields, n);
+        pubsub_publish(slice_of_buf(&chan), slice_of_buf(&msg));
+    }
+    if (notify_flags & NOTIFY_SUBKEYEVENT) {
+        channel_prefix(&chan, "subkeyevent", dbid);
+        buf_append(&chan, ev.p, ev.len);
+        buf_clear(&msg);
+        put_counted(&msg, key.p, key.len);
+        buf_putc(&msg, '|');
+        put_fields(&msg, fields, n);
+        pubsub_publish(slice_of_buf(&chan), slice_of_buf(&msg));
+    }
+    if ((notify_flags & NOTIFY_SUBKEYSPACEITEM) && !memchr(key.p, '\n', key.len)) {
+        for (size_t i = 0; i < n; i++) {
+            channel_prefix(&chan, "subkeyspaceitem", dbid);
+            buf_append(&chan, key.p, key.len);
+            buf_putc(&chan, '\n');
+            buf_append(&chan, fields[i].p, fields[i].len);
+            pubsub_publish(slice_of_buf(&chan), ev);
+        }
+    }
+    if ((notify_flags & NOTIFY_SUBKEYSPACEEVENT) && !has_pipe) {
+        channel_prefix(&chan, "subkeyspaceevent", dbid);
+        buf_append(&chan, ev.p, ev.len);
+        buf_putc(&chan, '|');
+        buf_append(&chan, key.p, key.len);
+        buf_clear(&msg);
+        put_fields(&msg, fields, n);
+        pubsub_publish(slice_of_buf(&chan), slice_of_buf(&msg));
+    }
+    buf_deinit(&chan);
+    buf_deinit(&msg);
+}
+
+/* ---- expiry hooks ---- */
+
+/* db/ reports reaped fields while the hash entry is still linked; a hash they left empty
+ * is deleted right after (a plain deletion, not an expired key), for which Redis
+ * publishes "del". */
+static void on_fields_expired(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
+    slice k = {key, klen};
+    notify_keyspace_event(NOTIFY_HASH, "hexpired", k, d->id);
+    notify_subkey_event(NOTIFY_HASH, "hexpired", k, fields, n, d->id);
+    dbentry *e = db_find_raw(d, k);
+    if (!e || e->val->type != OBJ_HASH || hash_stored((const hash *)e->val) == 0)
+        notify_keyspace_event(NOTIFY_GENERIC, "del", k, d->id);
+}
+
+static void on_key_expired(db *d, const char *key, size_t klen) {
+    notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
+}
+
+static const db_hooks notify_hooks = {
+    .key_expired = on_key_expired,
+    .fields_expired = on_fields_expired,
+};
+
+void notify_init(void) {
+    db_hooks_add(&notify_hooks);
 }

@@ -1,35 +1,58 @@
 /* notify: keyspace notifications (notify-keyspace-events), published on the
- * __keyspace@<db>__:<key> and __keyevent@<db>__:<event> channels, plus Mayfly's
- * field-naming events (Redis 8.8's subkey notifications).
+ * __keyspace@<db>__:<key> and __keyevent@<db>__:<event> channels, plus Redis 8.8's subkey
+ * notifications naming the hash fields a command touched (docs/notifications.md):
  *
- * Commands call these after a successful change, once per key (and, for subkey events,
- * once per command with all the fields it changed). They cost one flag test when
- * notifications are off. */
+ *     __subkeyspace@<db>__:<key>              <event>|<len>:<field>[,<len>:<field>...]
+ *     __subkeyevent@<db>__:<event>            <keylen>:<key>|<len>:<field>[,...]
+ *     __subkeyspaceitem@<db>__:<key>\n<field> <event>          (one per field)
+ *     __subkeyspaceevent@<db>__:<event>|<key> <len>:<field>[,...]
+ *
+ * Commands call notify_keyspace_event after a successful change, once per key; a hash
+ * command that names fields then calls notify_subkey_event for the same event, once per
+ * command with all the fields it changed (Redis's notifyKeyspaceEventWithSubkeys is the
+ * pair of calls, in that order). Both cost one flag test when notifications are off. */
 #ifndef MAYFLY_CMD_NOTIFY_H
 #define MAYFLY_CMD_NOTIFY_H
 
-#include <stddef.h>
-
+#include "config.h"
 #include "util/slice.h"
 
-/* Event classes: Redis's flag letters in notify-keyspace-events. */
-#define NOTIFY_KEYSPACE (1 << 0) /* K */
-#define NOTIFY_KEYEVENT (1 << 1) /* E */
-#define NOTIFY_GENERIC (1 << 2)  /* g */
-#define NOTIFY_STRING (1 << 3)   /* $ */
-#define NOTIFY_LIST (1 << 4)     /* l */
-#define NOTIFY_SET (1 << 5)      /* s */
-#define NOTIFY_HASH (1 << 6)     /* h */
-#define NOTIFY_ZSET (1 << 7)     /* z */
-#define NOTIFY_EXPIRED (1 << 8)  /* x */
-#define NOTIFY_EVICTED (1 << 9)  /* e */
-#define NOTIFY_STREAM (1 << 10)  /* t */
-#define NOTIFY_KEY_MISS (1 << 11) /* m */
-#define NOTIFY_MODULE (1 << 12)  /* d */
-#define NOTIFY_NEW (1 << 13)     /* n */
+#include <stddef.h>
 
-/* The enabled classes (parsed from notify-keyspace-events); 0 when off. */
-extern int notify_flags;
+/* Event classes: Redis's flag letters in notify-keyspace-events. */
+#define NOTIFY_KEYSPACE (1 << 0)          /* K */
+#define NOTIFY_KEYEVENT (1 << 1)          /* E */
+#define NOTIFY_GENERIC (1 << 2)           /* g */
+#define NOTIFY_STRING (1 << 3)            /* $ */
+#define NOTIFY_LIST (1 << 4)              /* l */
+#define NOTIFY_SET (1 << 5)               /* s */
+#define NOTIFY_HASH (1 << 6)              /* h */
+#define NOTIFY_ZSET (1 << 7)              /* z */
+#define NOTIFY_EXPIRED (1 << 8)           /* x */
+#define NOTIFY_EVICTED (1 << 9)           /* e */
+#define NOTIFY_STREAM (1 << 10)           /* t */
+#define NOTIFY_KEY_MISS (1 << 11)         /* m */
+#define NOTIFY_MODULE (1 << 12)           /* d */
+#define NOTIFY_NEW (1 << 13)              /* n */
+#define NOTIFY_OVERWRITTEN (1 << 14)      /* o */
+#define NOTIFY_TYPE_CHANGED (1 << 15)     /* c */
+#define NOTIFY_RATE_LIMIT (1 << 16)       /* r */
+#define NOTIFY_SUBKEYSPACE (1 << 17)      /* S: __subkeyspace@<db>__:<key> */
+#define NOTIFY_SUBKEYEVENT (1 << 18)      /* T: __subkeyevent@<db>__:<event> */
+#define NOTIFY_SUBKEYSPACEITEM (1 << 19)  /* I: __subkeyspaceitem@<db>__:<key>\n<field> */
+#define NOTIFY_SUBKEYSPACEEVENT (1 << 20) /* V: __subkeyspaceevent@<db>__:<event>|<key> */
+/* 'A': every type class but n, o, c, r and m. */
+#define NOTIFY_ALL                                                                                 \
+    (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET |       \
+     NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
+
+/* The enabled classes, parsed from notify-keyspace-events by config.c (whose letter table
+ * follows the bit order above); 0 when off. */
+#define notify_flags (config.notify_keyspace_events)
+
+/* Installs the db hooks that publish "expired", "hexpired" and "del" for lazy and active
+ * expiry. Call once at start-up. */
+void notify_init(void);
 
 /* Publishes event for key in database dbid if class type is enabled. */
 void notify_keyspace_event(int type, const char *event, slice key, int dbid);

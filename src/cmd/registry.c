@@ -7,19 +7,22 @@
  *
  * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
  * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
-#include <assert.h>
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
-#include <strings.h>
-
 #include "cmd/cmd.h"
+#include "cmd/host.h"
 #include "cmd/multi.h"
+#include "cmd/notify.h"
+#include "cmd/propagate.h"
 #include "cmd/registry_int.h"
 #include "config.h"
 #include "resp/resp.h"
 #include "util/clock.h"
 #include "util/mem.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 static const cmd_spec *const family_list[] = {
     cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
@@ -91,6 +94,7 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
 }
 
 void cmd_registry_init(void) {
+    notify_init();
     size_t n = 0;
     for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++)
         for (const cmd_spec *s = family_list[f]; s->name; s++) n++;
@@ -241,7 +245,9 @@ void cmd_call(cmd_ctx *c) {
     int64_t start = c->start_us ? c->start_us : clock_mono_us();
     c->start_us = 0; /* a second cmd_call on this ctx times itself */
     c->replied_error = 0;
+    propagate_call_begin(c);
     c->cmd->fn(c);
+    propagate_call_end(c);
     int64_t took = clock_mono_us() - start;
     if (st) {
         st->calls++;
@@ -249,12 +255,32 @@ void cmd_call(cmd_ctx *c) {
         if (c->replied_error) st->failed_calls++;
     }
     total_commands++;
-    c->s->last_cmd = c->cmd->name;
 }
+
+static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us);
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
     /* One clock read gives the command's "now" and the start of its duration. */
     int64_t start_us = clock_mono_us();
+    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us);
+}
+
+void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
+    dispatch(s, argc, argv, now_ms, 0);
+}
+
+/* The persistence checks of Redis's processCommand: -LOADING while the dataset loads,
+ * -MISCONF for writes while the disk refuses them. The loader's own session is exempt. */
+static const char *persistence_refusal(const session *s, const cmd_spec *cmd) {
+    if (s->flags & SESS_INTERNAL) return NULL;
+    if (host_stat.loading && !(cmd->flags & CMD_LOADING))
+        return "LOADING Redis is loading the dataset in memory";
+    if ((cmd->flags & CMD_WRITE) && host.write_refusal) return host.write_refusal();
+    return NULL;
+}
+
+/* start_us: the monotonic time the caller read for the duration statistic (0: none). */
+static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
     cmd_ctx ctx = {
         .s = s,
         .argc = argc,
@@ -262,7 +288,7 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
         .out = &s->out,
         .proto = s->proto,
         .db = s->db,
-        .now_ms = clock_now_ms_at(start_us),
+        .now_ms = now_ms,
         .start_us = start_us,
     };
     s->last_ms = ctx.now_ms;
@@ -277,6 +303,8 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     }
 
     reg_entry *e = find_entry(argv[0]);
+    s->last_cmd = e ? e->spec->name : NULL;
+    s->last_cmd_parent = NULL;
     if (!e) {
         reject_unknown(c);
         goto done;
@@ -286,6 +314,8 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     if (e->spec->subcmds) {
         if (argc >= 2) {
             reg_entry *sub = find_sub(e, argv[1]);
+            s->last_cmd = sub ? sub->spec->name : NULL;
+            s->last_cmd_parent = sub ? e->spec->name : NULL;
             if (!sub) {
                 char upper[64];
                 size_t n = strlen(e->spec->name);
@@ -328,10 +358,15 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     if ((s->flags & SESS_PUBSUB) && s->proto == 2 && !allowed_in_subscribe_mode(c->cmd)) {
         char msg[200];
         snprintf(msg, sizeof(msg),
-                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
-                 "RESET are allowed in this context",
-                 c->cmd->name);
+                 "ERR Can't execute '%s%s%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                 "QUIT / RESET are allowed in this context",
+                 c->parent ? c->parent->name : "", c->parent ? "|" : "", c->cmd->name);
         reject(c, st, msg);
+        goto done;
+    }
+    const char *refusal = persistence_refusal(s, c->cmd);
+    if (refusal) {
+        reject(c, st, refusal);
         goto done;
     }
     c->stats = st;

@@ -52,6 +52,7 @@ typedef struct session {
     buf out;                 /* pending reply bytes, flushed by net/ */
     size_t out_peak;         /* largest out seen (INFO clients) */
     int64_t obl_soft_since_ms; /* when out first exceeded the soft limit, 0 if under */
+    size_t out_inflight;     /* bytes handed to the socket layer, not yet written (net/) */
 
     /* Connection facts, filled by net/. */
     char addr[64];           /* "ip:port" or "/path:0" */
@@ -59,7 +60,9 @@ typedef struct session {
     int fd;
     int64_t ctime_ms;        /* connect time */
     int64_t last_ms;         /* last interaction */
-    const char *last_cmd;    /* name of the last command run */
+    const char *last_cmd;    /* the last command looked up (CLIENT LIST cmd=), NULL when
+                                unknown; set before it runs, as Redis's c->lastcmd */
+    const char *last_cmd_parent; /* its container ("client" of client|info), or NULL */
     const session_ops *ops;
     void *conn;              /* net/'s connection */
 
@@ -69,6 +72,20 @@ typedef struct session {
 
     struct session *prev, *next; /* the live list */
 } session;
+
+/* Pending output in Redis's terms (CLIENT LIST obl/oll/omem, client-output-buffer-limit):
+ * the first SESSION_REPLY_CHUNK bytes count as Redis's fixed reply buffer (obl), the rest
+ * as its reply list (omem bytes in oll blocks of that size). */
+#define SESSION_REPLY_CHUNK 16384
+static inline size_t session_pending(const session *s) { return s->out.len + s->out_inflight; }
+static inline size_t session_obl(const session *s) {
+    size_t p = session_pending(s);
+    return p < SESSION_REPLY_CHUNK ? p : SESSION_REPLY_CHUNK;
+}
+static inline size_t session_omem(const session *s) { return session_pending(s) - session_obl(s); }
+static inline size_t session_oll(const session *s) {
+    return (session_omem(s) + SESSION_REPLY_CHUNK - 1) / SESSION_REPLY_CHUNK;
+}
 
 /* Creates a session on the live list with a new id, RESP2, database 0; authenticated
  * unless a password is configured. Returns an owned session. */

@@ -73,11 +73,16 @@ typedef struct listener {
 
 static uv_loop_t *loop;
 static uv_check_t flush_check;
+static void (*before_flush)(void);
 static conn *pending_head;
 static listener *listeners[CONFIG_MAX_BIND + 1];
 static int nlisteners;
 
 static void conn_close(conn *c);
+
+void conn_set_before_flush(void (*fn)(void)) {
+    before_flush = fn;
+}
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void process_input(conn *c);
@@ -101,7 +106,43 @@ static void unmark_pending(conn *c) {
     c->pending = 0;
 }
 
-static void ops_wake(session *s) { mark_pending(s->conn); }
+/* client-output-buffer-limit, as Redis's checkClientOutputBufferLimits: a client whose
+ * pending output (beyond the fixed first chunk) reaches the hard limit, or stays at or
+ * over the soft limit for longer than soft_secs, is closed without flushing. Checked
+ * whenever output is added (after a command, on every pub/sub delivery). Subscribers use
+ * the pubsub class, everyone else the normal one. */
+static void check_obuf_limits(conn *c) {
+    session *s = c->s;
+    if (s->flags & SESS_CLOSE_ASAP) return;
+    int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
+    long long used = (long long)session_omem(s);
+    long long hard = config.client_obuf_hard[cls], soft = config.client_obuf_soft[cls];
+    int over_hard = hard && used >= hard;
+    int over_soft = soft && used >= soft;
+    if (over_soft) {
+        int64_t now = clock_now_ms();
+        if (s->obl_soft_since_ms == 0) {
+            s->obl_soft_since_ms = now;
+            over_soft = 0;
+        } else if (now - s->obl_soft_since_ms <= (int64_t)config.client_obuf_soft_secs[cls] * 1000) {
+            over_soft = 0;
+        }
+    } else {
+        s->obl_soft_since_ms = 0;
+    }
+    if (!over_hard && !over_soft) return;
+    log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
+                "buffer limits.",
+                (unsigned long long)s->id, s->addr);
+    host_stat.obuf_limit_disconnections++;
+    s->flags |= SESS_CLOSE_ASAP;
+    mark_pending(c);
+}
+
+static void ops_wake(session *s) {
+    check_obuf_limits(s->conn);
+    mark_pending(s->conn);
+}
 
 static void ops_kill(session *s) {
     s->flags |= SESS_CLOSE_ASAP;
@@ -128,6 +169,7 @@ static void stop_reading(conn *c) {
 static void on_write(uv_write_t *req, int status) {
     conn *c = req->data;
     c->writing = 0;
+    c->s->out_inflight = 0;
     host_stat.net_output_bytes += (long long)(c->wbuf.len - c->woff);
     buf_clear(&c->wbuf);
     buf_shrink(&c->wbuf, IDLE_BUF_KEEP);
@@ -143,11 +185,12 @@ static void on_write(uv_write_t *req, int status) {
 
 static void flush(conn *c) {
     session *s = c->s;
-    if (c->closing || c->writing) return;
-    if (s->flags & SESS_CLOSE_ASAP) {
+    if (c->closing) return;
+    if (s->flags & SESS_CLOSE_ASAP) { /* even with a write in flight to a stuck peer */
         conn_close(c);
         return;
     }
+    if (c->writing) return;
     if (s->out.len) {
         uv_buf_t b = uv_buf_init(s->out.data, (unsigned)s->out.len);
         int n = uv_try_write(&c->h.stream, &b, 1);
@@ -157,6 +200,7 @@ static void flush(conn *c) {
             return;
         }
         host_stat.net_output_bytes += n;
+        host_stat.writes_processed++;
         if ((size_t)n < s->out.len) {
             /* Hand the unwritten tail to uv_write; replies keep gathering in s->out. */
             buf tmp = c->wbuf;
@@ -171,6 +215,7 @@ static void flush(conn *c) {
                 return;
             }
             c->writing = 1;
+            s->out_inflight = c->wbuf.len - c->woff;
             if (c->wbuf.len - c->woff > OUT_PAUSE) stop_reading(c);
             return;
         }
@@ -182,6 +227,8 @@ static void flush(conn *c) {
 
 static void on_check(uv_check_t *h) {
     (void)h;
+    /* The append-only log is written (and fsynced) before any reply of the turn leaves. */
+    if (before_flush) before_flush();
     while (pending_head) {
         conn *c = pending_head;
         unmark_pending(c);
@@ -241,8 +288,10 @@ static void process_input(conn *c) {
         log_warning("Closing client that reached max query buffer length: id=%llu addr=%s "
                     "(qbuf=%zu)", (unsigned long long)s->id, s->addr, c->in.len);
         s->flags |= SESS_CLOSE_ASAP;
+        host_stat.qbuf_limit_disconnections++;
     }
     if (c->in.len == 0) buf_shrink(&c->in, IDLE_BUF_KEEP);
+    check_obuf_limits(c);
     mark_pending(c);
 }
 
@@ -256,6 +305,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     if (nread == 0) return;
     c->in.len += (size_t)nread;
     host_stat.net_input_bytes += nread;
+    host_stat.reads_processed++;
     process_input(c);
 }
 
@@ -280,7 +330,11 @@ static void conn_close(conn *c) {
     uv_close(&c->h.handle, on_closed);
 }
 
-static int is_loopback(const struct sockaddr_storage *ss) {
+int conn_protected_denies(int protected_mode, int has_password, int is_local) {
+    return protected_mode && !has_password && !is_local;
+}
+
+int conn_addr_is_local(const struct sockaddr_storage *ss) {
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
@@ -355,7 +409,7 @@ static void on_connection(uv_stream_t *server, int status) {
         memset(&ss, 0, sizeof(ss));
         if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
             format_addr(&ss, s->addr, sizeof(s->addr));
-            local = is_loopback(&ss);
+            local = conn_addr_is_local(&ss);
         }
         len = sizeof(ss);
         if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
@@ -365,14 +419,14 @@ static void on_connection(uv_stream_t *server, int status) {
             uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)config.tcp_keepalive);
     }
     if (local) s->flags |= SESS_LOOPBACK;
-    if ((int)session_count() > config.maxclients) {
+    if ((long long)session_count() > config.maxclients) {
         host_stat.rejected_connections++;
         buf_puts(&s->out, "-ERR max number of clients reached\r\n");
         s->flags |= SESS_CLOSE_AFTER_REPLY;
         mark_pending(c);
         return;
     }
-    if (config.protected_mode && !config.requirepass && !local) {
+    if (conn_protected_denies(config.protected_mode, config.requirepass != NULL, local)) {
         log_warning("Possible SECURITY ATTACK detected. Protected mode refused a connection "
                     "from %s", s->addr);
         buf_append(&s->out, denied_msg, sizeof(denied_msg) - 1);

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,63 @@ static void remove_dir(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Starts the binary on s->port with s->dir and waits until it answers PING. Returns 1 if
+ * it does, 0 if it exited or timed out (then killed, its log printed). */
+static int spawn(it_server *s, const char *const *extra) {
+    const char *bin = getenv("MAYFLY_SERVER");
+    if (!bin) bin = "./mayfly-server";
+    char port[16], logfile[300];
+    snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
+    const char *argv[128];
+    int n = 0;
+    argv[n++] = bin;
+    /* A first extra argument that is not an option is the config file. */
+    int first = 0;
+    if (extra && extra[0] && extra[0][0] != '-') argv[n++] = extra[first++];
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--save";
+    argv[n++] = "";
+    argv[n++] = "--dir";
+    argv[n++] = s->dir;
+    argv[n++] = "--logfile";
+    argv[n++] = logfile;
+    for (int i = first; extra && extra[i] && n < 126; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The server dies with the test program, even if the test crashes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(bin, (char *const *)argv);
+        perror("execv");
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int waited = 0; waited < 20000; waited += 20) {
+        if (ping_ok(s)) return 1;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            s->pid = 0;
+            s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            break;
+        }
+        it_sleep_ms(20);
+    }
+    if (s->pid) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "cat '%s' >&2", logfile);
+    if (system(cmd) != 0) fprintf(stderr, "(no server log)\n");
+    return 0;
+}
+
 void it_start_server(it_server *s, const char *const *extra) {
     memset(s, 0, sizeof(*s));
     const char *reuse = getenv("TEST_SERVER");
@@ -75,8 +133,6 @@ void it_start_server(it_server *s, const char *const *extra) {
         s->port = colon ? atoi(colon + 1) : 6379;
         return;
     }
-    const char *bin = getenv("MAYFLY_SERVER");
-    if (!bin) bin = "./mayfly-server";
     snprintf(s->host, sizeof(s->host), "127.0.0.1");
     for (int attempt = 0; attempt < 5; attempt++) {
         snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
@@ -85,54 +141,24 @@ void it_start_server(it_server *s, const char *const *extra) {
             exit(2);
         }
         s->port = free_port();
-        char port[16], logfile[300];
-        snprintf(port, sizeof(port), "%d", s->port);
-        snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
-        const char *argv[128];
-        int n = 0;
-        argv[n++] = bin;
-        argv[n++] = "--port";
-        argv[n++] = port;
-        argv[n++] = "--bind";
-        argv[n++] = "127.0.0.1";
-        argv[n++] = "--save";
-        argv[n++] = "";
-        argv[n++] = "--dir";
-        argv[n++] = s->dir;
-        argv[n++] = "--logfile";
-        argv[n++] = logfile;
-        for (int i = 0; extra && extra[i] && n < 126; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* The server dies with the test program, even if the test crashes. */
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            execv(bin, (char *const *)argv);
-            perror("execv");
-            _exit(127);
-        }
-        s->pid = pid;
-        for (int waited = 0; waited < 10000; waited += 20) {
-            if (ping_ok(s)) return;
-            int status;
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                s->pid = 0;
-                break;
-            }
-            it_sleep_ms(20);
-        }
-        if (s->pid) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, NULL, 0);
-            s->pid = 0;
-        }
-        char cmd[400];
-        snprintf(cmd, sizeof(cmd), "cat '%s' >&2", logfile);
-        if (system(cmd) != 0) fprintf(stderr, "(no server log)\n");
+        if (spawn(s, extra)) return;
         remove_dir(s->dir);
     }
-    fprintf(stderr, "could not start %s\n", bin);
+    fprintf(stderr, "could not start %s\n", getenv("MAYFLY_SERVER"));
     exit(2);
+}
+
+int it_restart_server(it_server *s, const char *const *extra) {
+    if (s->pid) it_kill_server(s);
+    s->exit_status = 0;
+    return spawn(s, extra);
+}
+
+void it_kill_server(it_server *s) {
+    if (!s->pid) return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
 }
 
 void it_start(const char *const *extra) { it_start_server(&it_srv, extra); }
@@ -387,4 +413,77 @@ int it_expect_raw(int fd, const char *file, int line, const char *send, size_t s
     }
     free(got);
     return ok;
+}
+
+int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms) {
+    const char *bin = getenv("MAYFLY_SERVER");
+    if (!bin) bin = "./mayfly-server";
+    int pipefd[2];
+    if (pipe(pipefd) < 0) return -1;
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    for (int i = 0; args && args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t len = 0;
+    for (int waited = 0; waited < timeout_ms;) {
+        struct pollfd p = {pipefd[0], POLLIN, 0};
+        int r = poll(&p, 1, 50);
+        if (r == 0) {
+            waited += 50;
+            continue;
+        }
+        char tmp[1024];
+        ssize_t k = read(pipefd[0], tmp, sizeof(tmp));
+        if (k <= 0) break;
+        for (ssize_t i = 0; i < k && len + 1 < cap; i++) out[len++] = tmp[i];
+    }
+    if (cap) out[len] = '\0';
+    close(pipefd[0]);
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        it_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+int it_raw_connect_unix(const char *path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int it_raw_connect6(int port) {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    a.sin6_port = htons((uint16_t)port);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -23,6 +23,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "unit/test.h"
@@ -32,16 +33,24 @@ typedef struct it_server {
     char host[64];
     int port;
     char dir[256];  /* working directory (removed at stop) */
+    int exit_status; /* of a server that exited while starting (see it_restart_server) */
 } it_server;
 
 /* The server the current test program uses (started by it_start). */
 extern it_server it_srv;
 
 /* Starts mayfly-server with extra "--directive value" arguments (NULL-terminated list,
- * may be NULL) and waits until it answers PING. Exits the process on failure. */
+ * may be NULL; a first element not starting with '-' is passed first, as the config file)
+ * and waits until it answers PING. Exits the process on failure. */
 void it_start(const char *const *extra_args);
 /* Starts a second, independent server (for tests that need their own config). */
 void it_start_server(it_server *s, const char *const *extra_args);
+/* Kills the server with SIGKILL (a crash) and reaps it; its directory stays. */
+void it_kill_server(it_server *s);
+/* Starts the server again in the same directory (killing it first if it runs), with new
+ * extra arguments. Returns 1 when it answers PING, 0 if it exited (exit_status set) or did
+ * not answer in 20 s (its log is printed). */
+int it_restart_server(it_server *s, const char *const *extra);
 /* Stops the server: SIGTERM, then SIGKILL after 10 s; removes its directory. */
 void it_stop(void);
 void it_stop_server(it_server *s);
@@ -87,6 +96,8 @@ int it_raw_connect(void);
 int it_raw_connect_to(const it_server *s);
 /* Sends all bytes. */
 void it_raw_send(int fd, const void *p, size_t len);
+/* Sends a NUL-terminated string (no hand-counted lengths). */
+#define it_raw_send_str(fd, s) it_raw_send((fd), (s), strlen(s))
 /* Reads until len bytes arrived, the peer closed, or timeout_ms passed; returns the count
  * read into out (cap >= len). */
 size_t it_raw_read(int fd, char *out, size_t len, int timeout_ms);
@@ -106,6 +117,14 @@ int it_expect_raw(int fd, const char *file, int line, const char *send, size_t s
             return;                                                                                \
         }                                                                                          \
     } while (0)
+
+/* Runs the server binary with args (NULL-terminated) and captures its stdout and stderr
+ * into out (cap bytes, NUL-terminated). Returns the exit status, or -1 if it was still
+ * running after timeout_ms (it is then killed). */
+int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms);
+/* Connects to a Unix socket / to [::1]:port; returns the fd or -1. */
+int it_raw_connect_unix(const char *path);
+int it_raw_connect6(int port);
 
 /* Polls cond (an expression) every 10 ms until it holds or timeout_ms passes. */
 #define WAIT_FOR(cond, timeout_ms)                                                                 \

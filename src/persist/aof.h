@@ -1,0 +1,72 @@
+/* aof: the append-only log while the server runs (appendonly yes).
+ *
+ * Files live in dir/appenddirname and are named by the manifest (manifest.h): a base
+ * snapshot and increments of log records (record.h). Records from propagate (cmd/) are
+ * gathered in a buffer during a loop turn and written by aof_before_reply, which the net
+ * layer runs before it flushes the turn's replies:
+ *
+ *     commands ──aof_feed──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
+ *     replies flushed
+ *
+ * so with appendfsync always no reply leaves before its effect is on disk, with one fsync
+ * per turn for every client (group commit). everysec hands an fsync to the fsync thread at
+ * most once a second; no leaves it to the kernel.
+ *
+ * Compaction (aof_rewrite_*): the parent opens a fresh increment and lists it in the
+ * manifest before forking; the child writes the dataset as of the fork into a temp base;
+ * when it is done the parent renames the base into place, replaces the manifest with (new
+ * base, new increment) and only then removes the older files. A crash at any point leaves
+ * a manifest whose files hold everything. */
+#ifndef MAYFLY_PERSIST_AOF_H
+#define MAYFLY_PERSIST_AOF_H
+
+#include "util/buf.h"
+#include "util/slice.h"
+
+#include <stdint.h>
+
+/* The log directory: dir/appenddirname. */
+void aof_dir(char *out, size_t cap);
+
+/* After loading: opens the log for appending. m_loaded: 1 if the dataset came from the
+ * manifest (whose last increment is reopened), 0 to create a new log (writing a base of
+ * the current dataset first if it is not empty). Returns 0 or -1 after logging why. */
+int aof_open(int m_loaded, int64_t now_ms);
+/* CONFIG SET appendonly yes at run time: starts a log whose manifest is written when its
+ * first rewrite completes (the caller then starts that rewrite). Returns 0 or -1. */
+int aof_begin_enable(int64_t now_ms);
+/* Stops logging (CONFIG SET appendonly no): flushes, fsyncs, closes. */
+void aof_close(void);
+/* 1 while the log is open. */
+int aof_is_on(void);
+/* 1 while the log was enabled at run time and its first rewrite has not completed. */
+int aof_waiting_first_rewrite(void);
+
+/* The propagate sink: appends one record to the buffer. */
+void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* Writes the buffer (and fsyncs with always). Run before replies are flushed. */
+void aof_before_reply(void);
+/* Once per cron tick: everysec fsync, retry of a failed write, fsync errors. */
+void aof_cron(int64_t now_ms);
+/* Writes the buffer and fsyncs on the loop (shutdown). Returns 0 or -1. */
+int aof_flush_sync(void);
+
+/* ---- compaction ---- */
+/* In the parent, before fork: flush and switch to a new increment. Returns 0 or -1. */
+int aof_rewrite_prepare(int64_t now_ms);
+/* In the child: writes the base to its temp name; returns the exit status (0 ok). */
+int aof_rewrite_child(int64_t now_ms);
+/* In the parent, after the child exited (ok = success). */
+void aof_rewrite_done(int ok, int child_pid);
+/* The temp name of the child's base (for cleanup of a killed child). */
+void aof_rewrite_temp_path(char *out, size_t cap, int child_pid);
+/* 1 if an automatic rewrite is due (auto-aof-rewrite-percentage / -min-size). */
+int aof_rewrite_due(void);
+
+/* ---- status ---- */
+/* errno of the last failed write or fsync (0 when the last write succeeded). */
+int aof_last_write_errno(void);
+/* Appends the aof_* INFO fields that Redis shows when the log is on. */
+void aof_info(buf *b);
+
+#endif

@@ -1,0 +1,225 @@
+/* io: buffered reader and writer, varints and file helpers; see io.h. */
+#include "persist/io.h"
+
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PR_MIN_CAP (256 * 1024)
+
+size_t varint_put(char *out, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (char)v;
+    return n;
+}
+
+size_t varint_get(const char *p, size_t len, uint64_t *out) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < len && i < VARINT_MAX; i++) {
+        unsigned char b = (unsigned char)p[i];
+        if (i == VARINT_MAX - 1 && b > 1) return 0; /* more than 64 bits */
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = v;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+int io_write_all(int fd, const void *p, size_t len) {
+    const char *c = p;
+    while (len) {
+        ssize_t n = write(fd, c, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        c += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int io_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+void io_path(char *out, size_t cap, const char *dir, const char *name) {
+    size_t dl = strlen(dir);
+    if (dl == 0)
+        snprintf(out, cap, "%s", name);
+    else
+        snprintf(out, cap, "%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", name);
+}
+
+/* ---- writer ---- */
+
+void pw_init(pw *w, int fd) {
+    w->fd = fd;
+    w->err = 0;
+    w->written = 0;
+    w->len = 0;
+    XXH64_reset(&w->hash, 0);
+}
+
+int pw_flush(pw *w) {
+    if (w->err) return -1;
+    if (w->len && io_write_all(w->fd, w->buf, w->len) < 0) {
+        w->err = errno ? errno : EIO;
+        return -1;
+    }
+    w->len = 0;
+    return 0;
+}
+
+void pw_put(pw *w, const void *p, size_t len) {
+    if (w->err) return;
+    XXH64_update(&w->hash, p, len);
+    w->written += len;
+    if (len >= PW_BUF_SIZE) {
+        if (pw_flush(w) < 0) return;
+        if (io_write_all(w->fd, p, len) < 0) w->err = errno ? errno : EIO;
+        return;
+    }
+    if (w->len + len > PW_BUF_SIZE && pw_flush(w) < 0) return;
+    memcpy(w->buf + w->len, p, len);
+    w->len += len;
+}
+
+void pw_u8(pw *w, uint8_t v) {
+    pw_put(w, &v, 1);
+}
+
+void pw_varint(pw *w, uint64_t v) {
+    char tmp[VARINT_MAX];
+    pw_put(w, tmp, varint_put(tmp, v));
+}
+
+void pw_bytes(pw *w, const void *p, size_t len) {
+    pw_varint(w, len);
+    pw_put(w, p, len);
+}
+
+void pw_u64le(pw *w, uint64_t v) {
+    char tmp[8];
+    for (int i = 0; i < 8; i++)
+        tmp[i] = (char)(v >> (8 * i));
+    pw_put(w, tmp, 8);
+}
+
+uint64_t pw_digest(pw *w) {
+    return XXH64_digest(&w->hash);
+}
+
+/* ---- reader ---- */
+
+void pr_init(pr *r, int fd) {
+    memset(r, 0, sizeof(*r));
+    r->fd = fd;
+    r->cap = PR_MIN_CAP;
+    r->buf = mem_alloc(r->cap);
+    XXH64_reset(&r->hash, 0);
+}
+
+void pr_deinit(pr *r) {
+    mem_free(r->buf);
+    r->buf = NULL;
+}
+
+int pr_need(pr *r, size_t n) {
+    while (r->end - r->pos < n) {
+        if (r->err) return PR_EIO;
+        if (r->eof) return PR_SHORT;
+        if (r->pos > 0) { /* move the unread bytes to the front */
+            memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+            r->base += r->pos;
+            r->end -= r->pos;
+            r->pos = 0;
+        }
+        if (n > r->cap) {
+            r->cap = n + PR_MIN_CAP;
+            r->buf = mem_realloc(r->buf, r->cap);
+        }
+        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            r->err = errno;
+            return PR_EIO;
+        }
+        if (got == 0) r->eof = 1;
+        r->end += (size_t)got;
+    }
+    return PR_OK;
+}
+
+const char *pr_take(pr *r, size_t n) {
+    const char *p = r->buf + r->pos;
+    XXH64_update(&r->hash, p, n);
+    r->pos += n;
+    return p;
+}
+
+int pr_varint(pr *r, uint64_t *out) {
+    for (size_t want = 1; want <= VARINT_MAX; want++) {
+        int rc = pr_need(r, want);
+        if (rc != PR_OK) return rc;
+        size_t used = varint_get(pr_peek(r), want, out);
+        if (used) {
+            pr_take(r, used);
+            return PR_OK;
+        }
+        if (!((unsigned char)pr_peek(r)[want - 1] & 0x80)) return PR_SHORT;
+    }
+    return PR_SHORT;
+}
+
+int pr_u8(pr *r, uint8_t *out) {
+    int rc = pr_need(r, 1);
+    if (rc == PR_OK) *out = (uint8_t)*pr_take(r, 1);
+    return rc;
+}
+
+int pr_u64le(pr *r, uint64_t *out) {
+    int rc = pr_need(r, 8);
+    if (rc != PR_OK) return rc;
+    const char *p = pr_take(r, 8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    *out = v;
+    return PR_OK;
+}
+
+uint64_t pr_digest(pr *r) {
+    return XXH64_digest(&r->hash);
+}
+
+int pr_rest_is_zero(pr *r) {
+    for (;;) {
+        for (size_t i = r->pos; i < r->end; i++)
+            if (r->buf[i]) return 0;
+        pr_take(r, r->end - r->pos);
+        int rc = pr_need(r, 1);
+        if (rc == PR_SHORT) return 1;
+        if (rc != PR_OK) return 0;
+    }
+}

@@ -1,0 +1,112 @@
+/* io: the byte-level pieces every persistence file shares.
+ *
+ *   - a buffered writer (pw) that counts bytes and keeps a running XXH64 of everything
+ *     written, for the snapshot trailer; it uses plain write(2), so a forked child may use
+ *     it without touching the event loop;
+ *   - a buffered reader (pr) that tracks the file offset of every byte (for error messages
+ *     naming the offset) and hashes what it consumes;
+ *   - LEB128 varints, little-endian fixed integers, and the file helpers (write_all,
+ *     fsync of a directory, path joining).
+ *
+ * Neither keeps pointers into its buffer across calls: a pointer returned by pr_take is
+ * valid until the next pr_* call. */
+#ifndef MAYFLY_PERSIST_IO_H
+#define MAYFLY_PERSIST_IO_H
+
+#define XXH_STATIC_LINKING_ONLY
+#include <stddef.h>
+#include <stdint.h>
+#include <xxhash.h>
+
+#define PW_BUF_SIZE (64 * 1024)
+#define VARINT_MAX 10 /* bytes of the longest LEB128 uint64 */
+
+/* Buffered writer. Errors are sticky: after a failed write every call is a no-op and
+ * pw_finish returns -1 with err set to the errno. */
+typedef struct pw {
+    int fd;
+    int err;          /* errno of the first failure, 0 if none */
+    uint64_t written; /* bytes accepted so far (the logical file size) */
+    XXH64_state_t hash;
+    size_t len; /* bytes pending in buf */
+    char buf[PW_BUF_SIZE];
+} pw;
+
+void pw_init(pw *w, int fd);
+void pw_put(pw *w, const void *p, size_t len);
+void pw_u8(pw *w, uint8_t v);
+void pw_varint(pw *w, uint64_t v);
+/* A varint length followed by the bytes. */
+void pw_bytes(pw *w, const void *p, size_t len);
+void pw_u64le(pw *w, uint64_t v);
+/* The XXH64 of every byte put so far. */
+uint64_t pw_digest(pw *w);
+/* Writes what is buffered. Returns 0, or -1 (w->err set). */
+int pw_flush(pw *w);
+
+/* Buffered reader over a file descriptor. */
+typedef struct pr {
+    int fd;
+    char *buf; /* owned */
+    size_t cap;
+    size_t pos, end;    /* unread bytes are buf[pos..end) */
+    uint64_t base;      /* file offset of buf[0] */
+    int eof;            /* read(2) returned 0 */
+    int err;            /* errno of a failed read, 0 if none */
+    XXH64_state_t hash; /* of every byte consumed */
+} pr;
+
+enum {
+    PR_OK = 0,
+    PR_SHORT = -1, /* the file ends before the bytes asked for */
+    PR_EIO = -2,   /* read(2) failed (err) */
+};
+
+void pr_init(pr *r, int fd);
+void pr_deinit(pr *r);
+/* Makes n bytes available at pr_peek. Returns PR_OK, PR_SHORT or PR_EIO. */
+int pr_need(pr *r, size_t n);
+/* The unread bytes (at least as many as the last successful pr_need asked for). */
+static inline const char *pr_peek(const pr *r) {
+    return r->buf + r->pos;
+}
+/* Consumes n available bytes (hashing them); returns a pointer to them. */
+const char *pr_take(pr *r, size_t n);
+/* File offset of the next unread byte. */
+static inline uint64_t pr_offset(const pr *r) {
+    return r->base + r->pos;
+}
+/* Reads a varint / one byte / a u64le. Returns PR_OK, PR_SHORT, PR_EIO, or PR_SHORT for an
+ * over-long varint too (callers treat it as damage). */
+int pr_varint(pr *r, uint64_t *out);
+int pr_u8(pr *r, uint8_t *out);
+int pr_u64le(pr *r, uint64_t *out);
+/* The XXH64 of every byte consumed so far. */
+uint64_t pr_digest(pr *r);
+/* 1 if every byte from the read position to the end of the file is zero (a torn tail
+ * that the file system extended with zeros). Consumes them. */
+int pr_rest_is_zero(pr *r);
+
+/* Encodes v as a varint into out (VARINT_MAX bytes); returns the length. */
+size_t varint_put(char *out, uint64_t v);
+/* Decodes a varint from p[0..len). Returns the bytes used, or 0 if incomplete/over-long. */
+size_t varint_get(const char *p, size_t len, uint64_t *out);
+static inline void u32le_put(char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        p[i] = (char)(v >> (8 * i));
+}
+static inline uint32_t u32le_get(const char *p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)(unsigned char)p[i] << (8 * i);
+    return v;
+}
+
+/* Writes all len bytes (retrying short writes and EINTR). Returns 0 or -1 (errno set). */
+int io_write_all(int fd, const void *p, size_t len);
+/* fsyncs the directory (after a rename in it). Returns 0 or -1 (errno set). */
+int io_fsync_dir(const char *dir);
+/* Writes "dir/name" into out (cap bytes). */
+void io_path(char *out, size_t cap, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,406 @@
+/* persist: the facade over snapshots, the log, loading and the child; see persist.h.
+ *
+ * Save rules ("save 3600 1 300 100 60 10000"): a BGSAVE starts when, for some pair, at
+ * least <changes> writes happened and more than <seconds> passed since the last good save;
+ * after a failure, not sooner than 5 seconds after the previous attempt (Redis's
+ * CONFIG_BGSAVE_RETRY_DELAY). */
+#include "persist/persist.h"
+
+#include "cmd/host.h"
+#include "config.h"
+#include "db/db.h"
+#include "persist/aof.h"
+#include "persist/fsync_thread.h"
+#include "persist/io.h"
+#include "persist/snapshot.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BGSAVE_RETRY_DELAY_MS 5000
+#define MISCONF_SNAPSHOT                                                                           \
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "     \
+    "to disk. Commands that may modify the data set are disabled, because this instance is "       \
+    "configured to report errors during writes if RDB snapshotting fails "                         \
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "     \
+    "RDB error."
+
+enum child_kind { CHILD_NONE, CHILD_SNAPSHOT, CHILD_REWRITE };
+
+static struct {
+    pid_t pid;
+    enum child_kind kind;
+    int64_t start_ms;
+    long long dirty_at_fork;
+} child;
+
+static int64_t lastsave_ms;        /* last successful save */
+static int64_t last_bgsave_try_ms; /* last BGSAVE attempt */
+static int last_bgsave_ok = 1, last_rewrite_ok = 1;
+static long long last_bgsave_secs = -1, last_rewrite_secs = -1;
+static long long saves, rewrites, rewrite_failures_in_row;
+static int bgsave_scheduled, rewrite_scheduled;
+static char misconf_aof[160];
+
+/* ---- loading ---- */
+
+static int loaded(int64_t now_ms) {
+    host_stat.loading = 0;
+    lastsave_ms = now_ms;
+    if (config.appendonly && aof_open(load_used_manifest(), now_ms) < 0) return LOAD_FAILED;
+    return LOAD_DONE;
+}
+
+int persist_load_begin(int64_t now_ms, load_replay_fn *replay) {
+    lastsave_ms = now_ms;
+    host_stat.loading = 1;
+    int rc = load_begin(now_ms, replay);
+    if (rc == LOAD_DONE) return loaded(now_ms);
+    return rc;
+}
+
+int persist_load_step(int64_t budget_us) {
+    int rc = load_step(budget_us);
+    if (rc == LOAD_DONE) return loaded(clock_now_ms());
+    return rc;
+}
+
+/* ---- the child ---- */
+
+static void snapshot_temp_name(char *out, size_t cap, int pid) {
+    snprintf(out, cap, "temp-%d.snap", pid);
+}
+
+static int child_body(enum child_kind kind, int64_t now_ms) {
+    if (kind == CHILD_REWRITE) return aof_rewrite_child(now_ms);
+    char tmp[64];
+    snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
+    return snapshot_save(config.dir, tmp, config.dbfilename, now_ms) < 0 ? 1 : 0;
+}
+
+/* Forks a child of the kind. Returns 0 or -1 (errno set). */
+static int start_child(enum child_kind kind, int64_t now_ms) {
+    long long dirty = db_stat.dirty;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        /* The loop's signal handlers would write to the parent's loop: restore defaults. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+        _exit(child_body(kind, now_ms));
+    }
+    child.pid = pid;
+    child.kind = kind;
+    child.start_ms = now_ms;
+    child.dirty_at_fork = dirty;
+    return 0;
+}
+
+static void child_done(int ok, int64_t now_ms) {
+    long long secs = (now_ms - child.start_ms) / 1000;
+    if (child.kind == CHILD_SNAPSHOT) {
+        last_bgsave_ok = ok;
+        last_bgsave_secs = secs;
+        if (ok) {
+            log_notice("Background saving terminated with success");
+            db_stat.dirty -= child.dirty_at_fork;
+            lastsave_ms = now_ms;
+            saves++;
+        } else {
+            log_warning("Background saving error");
+            char tmp[64], path[4096];
+            snapshot_temp_name(tmp, sizeof(tmp), (int)child.pid);
+            io_path(path, sizeof(path), config.dir, tmp);
+            unlink(path);
+        }
+    } else {
+        aof_rewrite_done(ok, (int)child.pid);
+        last_rewrite_ok = ok;
+        last_rewrite_secs = secs;
+        if (ok) {
+            rewrites++;
+            rewrite_failures_in_row = 0;
+        } else {
+            log_warning("Background AOF rewrite terminated with error");
+            rewrite_failures_in_row++;
+        }
+    }
+    child.pid = 0;
+    child.kind = CHILD_NONE;
+}
+
+static void check_child(int64_t now_ms) {
+    if (!child.pid) return;
+    int status;
+    pid_t r = waitpid(child.pid, &status, WNOHANG);
+    if (r == 0) return;
+    int ok = r == child.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    child_done(ok, now_ms);
+}
+
+/* Stops a running child and removes its temp file (shutdown, appendonly no). */
+static void kill_child(void) {
+    if (!child.pid) return;
+    kill(child.pid, SIGUSR1);
+    waitpid(child.pid, NULL, 0);
+    child_done(0, clock_now_ms());
+}
+
+static int bgsave_now(int64_t now_ms) {
+    last_bgsave_try_ms = now_ms;
+    if (start_child(CHILD_SNAPSHOT, now_ms) < 0) {
+        last_bgsave_ok = 0;
+        log_warning("Can't save in background: fork: %s", strerror(errno));
+        return -1;
+    }
+    log_notice("Background saving started by pid %d", (int)child.pid);
+    return 0;
+}
+
+static int rewrite_now(int64_t now_ms) {
+    rewrite_scheduled = 0;
+    if (aof_rewrite_prepare(now_ms) < 0) {
+        last_rewrite_ok = 0;
+        rewrite_failures_in_row++;
+        return -1;
+    }
+    if (start_child(CHILD_REWRITE, now_ms) < 0) {
+        log_warning("Can't rewrite append only file in background: fork: %s", strerror(errno));
+        last_rewrite_ok = 0;
+        rewrite_failures_in_row++;
+        return -1;
+    }
+    log_notice("Background append only file rewriting started by pid %d", (int)child.pid);
+    return 0;
+}
+
+/* ---- cron ---- */
+
+/* 1 if a save rule says it is time to save. */
+static int save_rule_due(int64_t now_ms) {
+    if (!config.save || !config.save[0]) return 0;
+    if (!last_bgsave_ok && now_ms - last_bgsave_try_ms < BGSAVE_RETRY_DELAY_MS) return 0;
+    const char *p = config.save;
+    char *end;
+    for (;;) {
+        long long secs = strtoll(p, &end, 10);
+        if (end == p) return 0;
+        p = end;
+        long long changes = strtoll(p, &end, 10);
+        if (end == p) return 0;
+        p = end;
+        if (db_stat.dirty >= changes && (now_ms - lastsave_ms) / 1000 > secs) {
+            log_notice("%lld changes in %lld seconds. Saving...", changes, secs);
+            return 1;
+        }
+    }
+}
+
+void persist_cron(int64_t now_ms) {
+    if (host_stat.loading) return;
+    check_child(now_ms);
+    aof_cron(now_ms);
+    if (child.pid) return;
+    if (aof_waiting_first_rewrite() || rewrite_scheduled) {
+        rewrite_now(now_ms);
+        return;
+    }
+    if (bgsave_scheduled || save_rule_due(now_ms)) {
+        bgsave_scheduled = 0;
+        bgsave_now(now_ms);
+        return;
+    }
+    if (aof_rewrite_due()) {
+        log_notice("Starting automatic rewriting of AOF on growth");
+        rewrite_now(now_ms);
+    }
+}
+
+void persist_before_reply(void) {
+    aof_before_reply();
+}
+
+/* ---- shutdown and configuration ---- */
+
+int persist_shutdown(int flags) {
+    kill_child();
+    if (aof_is_on()) {
+        log_notice("Calling fsync() on the AOF file.");
+        if (aof_flush_sync() < 0) log_warning("Error writing the AOF on shutdown");
+        fsync_thread_drain();
+    }
+    int save = (config.save && config.save[0] && !(flags & HOST_SHUTDOWN_NOSAVE)) ||
+               (flags & HOST_SHUTDOWN_SAVE);
+    if (!save) return 0;
+    log_notice("Saving the final snapshot before exiting.");
+    char tmp[64];
+    snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
+    if (snapshot_save(config.dir, tmp, config.dbfilename, clock_now_ms()) < 0) {
+        log_warning("Error trying to save the DB, can't exit: %s", strerror(errno));
+        return (flags & HOST_SHUTDOWN_FORCE) ? 0 : -1;
+    }
+    log_notice("DB saved on disk");
+    return 0;
+}
+
+void persist_config_changed(const char *name) {
+    if (strcmp(name, "appendonly") == 0) {
+        if (config.appendonly && !aof_is_on()) {
+            if (aof_begin_enable(clock_now_ms()) < 0) return;
+            if (child.pid)
+                rewrite_scheduled = 1;
+            else if (rewrite_now(clock_now_ms()) < 0)
+                aof_close();
+        } else if (!config.appendonly && aof_is_on()) {
+            if (child.pid && child.kind == CHILD_REWRITE) kill_child();
+            aof_close();
+        }
+    } else if (strcmp(name, "appendfsync") == 0 && config.appendfsync == 1) {
+        fsync_thread_start();
+    }
+}
+
+/* ---- host ops ---- */
+
+const char *persist_write_refusal(void) {
+    if (config.stop_writes_on_bgsave_error && config.save && config.save[0] && !last_bgsave_ok)
+        return MISCONF_SNAPSHOT;
+    int e = aof_is_on() ? aof_last_write_errno() : 0;
+    if (e) {
+        snprintf(misconf_aof, sizeof(misconf_aof), "MISCONF Errors writing to the AOF file: %s",
+                 strerror(e));
+        return misconf_aof;
+    }
+    return NULL;
+}
+
+int persist_save(const char **msg) {
+    if (child.pid && child.kind == CHILD_SNAPSHOT) {
+        *msg = "ERR Background save already in progress";
+        return -1;
+    }
+    int64_t now = clock_now_ms();
+    char tmp[64];
+    snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
+    if (snapshot_save(config.dir, tmp, config.dbfilename, now) < 0) {
+        log_warning("Failed saving the DB: %s", strerror(errno));
+        last_bgsave_ok = 0;
+        *msg = "ERR";
+        return -1;
+    }
+    log_notice("DB saved on disk");
+    db_stat.dirty = 0;
+    lastsave_ms = now;
+    last_bgsave_ok = 1;
+    saves++;
+    *msg = "OK";
+    return 0;
+}
+
+int persist_bgsave(int schedule, const char **msg) {
+    if (child.pid && child.kind == CHILD_SNAPSHOT) {
+        *msg = "ERR Background save already in progress";
+        return -1;
+    }
+    if (child.pid) {
+        if (!schedule) {
+            *msg = "ERR Another child process is active (AOF?): can't BGSAVE right now. Use "
+                   "BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+            return -1;
+        }
+        bgsave_scheduled = 1;
+        *msg = "Background saving scheduled";
+        return 0;
+    }
+    if (bgsave_now(clock_now_ms()) < 0) {
+        *msg = "ERR Background save failed: can't fork";
+        return -1;
+    }
+    *msg = "Background saving started";
+    return 0;
+}
+
+int persist_bgrewriteaof(const char **msg) {
+    if (child.pid && child.kind == CHILD_REWRITE) {
+        *msg = "ERR Background append only file rewriting already in progress";
+        return -1;
+    }
+    if (!aof_is_on()) {
+        /* Redis rewrites even with appendonly no; Mayfly's log only exists while on. */
+        *msg = "ERR Append only file is not enabled (CONFIG SET appendonly yes first)";
+        return -1;
+    }
+    if (child.pid) {
+        rewrite_scheduled = 1;
+        *msg = "Background append only file rewriting scheduled";
+        return 0;
+    }
+    if (rewrite_now(clock_now_ms()) < 0) {
+        *msg = "ERR Can't rewrite append only file in background";
+        return -1;
+    }
+    *msg = "Background append only file rewriting started";
+    return 0;
+}
+
+long long persist_lastsave(void) {
+    return lastsave_ms / 1000;
+}
+
+/* ---- INFO ---- */
+
+void persist_info(buf *b) {
+    int64_t now = clock_now_ms();
+    int bg = child.pid && child.kind == CHILD_SNAPSHOT;
+    int rw = child.pid && child.kind == CHILD_REWRITE;
+    buf_printf(b,
+               "# Persistence\r\n"
+               "loading:%d\r\n"
+               "async_loading:0\r\n"
+               "current_cow_peak:0\r\n"
+               "current_cow_size:0\r\n"
+               "current_cow_size_age:0\r\n"
+               "current_fork_perc:0.00\r\n"
+               "current_save_keys_processed:0\r\n"
+               "current_save_keys_total:0\r\n"
+               "rdb_changes_since_last_save:%lld\r\n"
+               "rdb_bgsave_in_progress:%d\r\n"
+               "rdb_last_save_time:%lld\r\n"
+               "rdb_last_bgsave_status:%s\r\n"
+               "rdb_last_bgsave_time_sec:%lld\r\n"
+               "rdb_current_bgsave_time_sec:%lld\r\n"
+               "rdb_saves:%lld\r\n"
+               "rdb_last_cow_size:0\r\n"
+               "rdb_last_load_keys_expired:%lld\r\n"
+               "rdb_last_load_keys_loaded:%lld\r\n"
+               "aof_enabled:%d\r\n"
+               "aof_rewrite_in_progress:%d\r\n"
+               "aof_rewrite_scheduled:%d\r\n"
+               "aof_last_rewrite_time_sec:%lld\r\n"
+               "aof_current_rewrite_time_sec:%lld\r\n"
+               "aof_last_bgrewrite_status:%s\r\n"
+               "aof_rewrites:%lld\r\n"
+               "aof_rewrites_consecutive_failures:%lld\r\n"
+               "aof_last_write_status:%s\r\n"
+               "aof_last_cow_size:0\r\n"
+               "module_fork_in_progress:0\r\n"
+               "module_fork_last_cow_size:0\r\n",
+               host_stat.loading, db_stat.dirty, bg, (long long)(lastsave_ms / 1000),
+               last_bgsave_ok ? "ok" : "err", last_bgsave_secs,
+               bg ? (long long)((now - child.start_ms) / 1000) : -1LL, saves, load_keys_expired(),
+               load_keys_loaded(), config.appendonly, rw,
+               rewrite_scheduled || aof_waiting_first_rewrite(), last_rewrite_secs,
+               rw ? (long long)((now - child.start_ms) / 1000) : -1LL,
+               last_rewrite_ok ? "ok" : "err", rewrites, rewrite_failures_in_row,
+               aof_last_write_errno() ? "err" : "ok");
+    if (aof_is_on()) aof_info(b);
+    if (host_stat.loading) load_info(b, now);
+}

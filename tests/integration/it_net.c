@@ -1,0 +1,245 @@
+/* Integration tests: connection limits and lifecycle: maxclients, idle timeout, the Unix
+ * socket, the IPv6 loopback listener, graceful shutdown (SIGTERM, SIGINT, SHUTDOWN), the
+ * query-buffer limit, and backpressure against a client that never reads. Every loop is
+ * bounded in count and time. */
+#include "integration/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+TEST(maxclients) {
+    it_server s;
+    const char *args[] = {"--maxclients", "3", NULL};
+    it_start_server(&s, args);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = it_raw_connect_to(&s);
+        EXPECT_RAW(fds[i], "PING\r\n", "+PONG\r\n");
+    }
+    int extra = it_raw_connect_to(&s);
+    char buf[128];
+    size_t n = it_raw_read_all(extra, buf, sizeof(buf), 1000);
+    const char *want = "-ERR max number of clients reached\r\n";
+    ASSERT_MEM_EQ(want, strlen(want), buf, n);
+    ASSERT(it_raw_closed(extra, 2000));
+    close(extra);
+    close(fds[0]);
+    /* A freed slot is usable again (the close is noticed asynchronously). */
+    int again = -1;
+    for (int i = 0; i < 50 && again < 0; i++) {
+        it_sleep_ms(20);
+        int fd = it_raw_connect_to(&s);
+        it_raw_send(fd, "PING\r\n", 6);
+        n = it_raw_read_all(fd, buf, sizeof(buf), 300);
+        if (n == 7 && memcmp(buf, "+PONG\r\n", 7) == 0)
+            again = fd;
+        else
+            close(fd);
+    }
+    ASSERT(again >= 0);
+    close(again);
+    redisContext *c = NULL;
+    close(fds[1]);
+    it_sleep_ms(50);
+    c = it_client_to(&s);
+    ASSERT(it_info_field(c, "rejected_connections") >= 1);
+    redisFree(c);
+    close(fds[2]);
+    it_stop_server(&s);
+}
+
+TEST(idle_timeout) {
+    it_server s;
+    const char *args[] = {"--timeout", "1", NULL};
+    it_start_server(&s, args);
+    int fd = it_raw_connect_to(&s);
+    EXPECT_RAW(fd, "PING\r\n", "+PONG\r\n");
+    long long start = now_ms();
+    ASSERT(it_raw_closed(fd, 5000));
+    long long took = now_ms() - start;
+    ASSERT(took >= 900);
+    close(fd);
+    it_stop_server(&s);
+}
+
+TEST(unix_socket) {
+    it_server s;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/mayfly.sock", it_srv.dir);
+    const char *args[] = {"--unixsocket", path, "--unixsocketperm", "700", NULL};
+    it_start_server(&s, args);
+    struct stat st;
+    ASSERT(stat(path, &st) == 0);
+    ASSERT_EQ(0700, st.st_mode & 0777);
+    int fd = it_raw_connect_unix(path);
+    ASSERT(fd >= 0);
+    EXPECT_RAW(fd, "PING\r\n", "+PONG\r\n");
+    char buf[2048];
+    it_raw_send(fd, "CLIENT INFO\r\n", 13);
+    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 500);
+    buf[n] = '\0';
+    char want[400];
+    snprintf(want, sizeof(want), "addr=%s:0 ", path);
+    ASSERT(strstr(buf, want) != NULL);
+    close(fd);
+    it_stop_server(&s);
+    ASSERT(stat(path, &st) != 0); /* removed at shutdown */
+}
+
+TEST(ipv6_loopback) {
+    int probe = it_raw_connect6(1);
+    if (probe >= 0) close(probe);
+    it_server s;
+    const char *args[] = {"--bind", "127.0.0.1 -::1", NULL};
+    it_start_server(&s, args);
+    int fd = it_raw_connect6(s.port);
+    if (fd < 0) {
+        fprintf(stderr, "no IPv6 loopback here (%s): skipped\n", strerror(errno));
+        it_stop_server(&s);
+        return;
+    }
+    EXPECT_RAW(fd, "PING\r\n", "+PONG\r\n");
+    close(fd);
+    it_stop_server(&s);
+}
+
+/* Sends a pipeline that keeps the server busy, signals it, and checks every reply arrives
+ * before the close and the exit status is 0. */
+static void graceful(int sig, const char *how) {
+    it_server s;
+    it_start_server(&s, NULL);
+    int fd = it_raw_connect_to(&s);
+    it_raw_send(fd, "DEBUG SLEEP 0.3\r\nPING\r\nECHO done\r\n", 34);
+    it_sleep_ms(100);
+    if (sig) {
+        kill(s.pid, sig);
+    } else {
+        int fd2 = it_raw_connect_to(&s);
+        it_raw_send(fd2, how, strlen(how));
+        it_sleep_ms(10);
+        close(fd2);
+    }
+    char buf[256];
+    size_t n = it_raw_read_all(fd, buf, sizeof(buf), 3000);
+    const char *want = "+OK\r\n+PONG\r\n$4\r\ndone\r\n";
+    if (n != strlen(want) || memcmp(buf, want, n) != 0) {
+        it_stop_server(&s);
+        TEST_FAIL("replies not flushed before shutdown (%s): got %zu bytes", how, n);
+    }
+    ASSERT_EQ(0, it_wait_exit(&s, 5000));
+    close(fd);
+    it_stop_server(&s);
+}
+
+TEST(sigterm_sigint_shutdown) {
+    graceful(SIGTERM, "SIGTERM");
+    if (test_failed_now) return;
+    graceful(SIGINT, "SIGINT");
+    if (test_failed_now) return;
+    graceful(0, "SHUTDOWN NOSAVE\r\n");
+}
+
+TEST(query_buffer_limit) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "CONFIG SET client-query-buffer-limit 1mb");
+    long long before = it_info_field(c, "client_query_buffer_limit_disconnections");
+    int fd = it_raw_connect();
+    const char *head = "*2\r\n$4\r\nECHO\r\n$3000000\r\n";
+    it_raw_send(fd, head, strlen(head));
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof(chunk));
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    size_t sent = 0;
+    long long deadline = now_ms() + 5000;
+    while (sent < 2500000 && now_ms() < deadline) {
+        ssize_t k = write(fd, chunk, sizeof(chunk));
+        if (k > 0)
+            sent += (size_t)k;
+        else if (k < 0 && errno != EAGAIN)
+            break; /* closed by the server */
+        else
+            it_sleep_ms(1);
+    }
+    fcntl(fd, F_SETFL, flags);
+    ASSERT(it_raw_closed(fd, 3000));
+    close(fd);
+    ASSERT_EQ(before + 1, it_info_field(c, "client_query_buffer_limit_disconnections"));
+    EXPECT(c, "+OK", "CONFIG SET client-query-buffer-limit 1gb");
+    redisFree(c);
+}
+
+TEST(backpressure_bounds_memory) {
+    redisContext *c = it_client();
+    long long base_rss = it_info_field(c, "used_memory_rss");
+    int fd = it_raw_connect();
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    static char pings[60000]; /* 10000 inline PINGs */
+    for (size_t i = 0; i + 6 <= sizeof(pings); i += 6)
+        memcpy(pings + i, "PING\r\n", 6);
+    /* Try to push 200 MB without reading; stop after 10 s. */
+    size_t sent = 0;
+    long long deadline = now_ms() + 10000;
+    int stalls = 0;
+    while (sent < 200u * 1024 * 1024 && now_ms() < deadline && stalls < 300) {
+        ssize_t k = write(fd, pings + sent % 6, sizeof(pings) - 6); /* resumes a cut PING */
+        if (k > 0) {
+            sent += (size_t)k;
+            stalls = 0;
+        } else {
+            stalls++;
+            it_sleep_ms(5);
+        }
+    }
+    long long used = it_info_field(c, "used_memory");
+    long long rss = it_info_field(c, "used_memory_rss");
+    fprintf(stderr,
+            "backpressure: client pushed %zu MB; server used_memory %lld MB, rss +%lld MB\n",
+            sent >> 20, used >> 20, (rss - base_rss) >> 20);
+    ASSERT(used < 128LL * 1024 * 1024);
+    ASSERT(rss - base_rss < 192LL * 1024 * 1024);
+    /* The server is still serving others, and the slow client gets every reply once it
+     * reads (bounded by count and time). */
+    EXPECT(c, "+PONG", "PING");
+    size_t want = (sent / 6) * 7, got = 0;
+    static char buf[1 << 16];
+    deadline = now_ms() + 60000;
+    while (got < want && now_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 1000) <= 0) break;
+        ssize_t k = read(fd, buf, sizeof(buf));
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    ASSERT_EQ((long long)want, (long long)got);
+    redisFree(c);
+}
+
+int main(void) {
+    it_start(NULL);
+    RUN(maxclients);
+    RUN(idle_timeout);
+    RUN(unix_socket);
+    RUN(ipv6_loopback);
+    RUN(sigterm_sigint_shutdown);
+    RUN(query_buffer_limit);
+    RUN(backpressure_bounds_memory);
+    it_stop();
+    return test_report();
+}
