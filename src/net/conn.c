@@ -10,6 +10,14 @@
  * (which runs after libuv has polled for I/O) flushes them all, so every pipeline batch
  * read in one loop turn is answered with one write.
  *
+ * Fairness: a read that fills its whole buffer (READ_CHUNK) means more input is waiting,
+ * and libuv would go on reading and we on executing it, up to 32 reads in one go. Instead
+ * the connection stops being read for the rest of the loop turn (resume_read) and starts
+ * again after the flush, so one deep pipeline is executed 16 KB per turn, between the
+ * other clients' requests, as Redis reads 16 KB per client per event. Writes to a hash of
+ * ten million fields cost a few microseconds each in cache misses: unbounded, a 70 KB
+ * batch kept a PING waiting 13 ms.
+ *
  * Backpressure: while a connection has more than OUT_PAUSE bytes of replies in flight it
  * stops being read and its unparsed input waits, so a client that does not read its
  * replies cannot make the server buffer without bound. Pushed output (pub/sub) is bounded
@@ -58,6 +66,7 @@ typedef struct conn {
     int reading;         /* uv_read_start is active */
     int closing;         /* uv_close was called */
     int pending;         /* on the pending list */
+    int resume_read;     /* reading stopped for the rest of this loop turn (fairness) */
     struct conn *pnext, *pprev;
 } conn;
 
@@ -233,6 +242,11 @@ static void on_check(uv_check_t *h) {
         conn *c = pending_head;
         unmark_pending(c);
         flush(c);
+        if (c->resume_read) {
+            c->resume_read = 0;
+            /* With a write in flight, on_write starts reading again. */
+            if (!c->closing && !c->writing) start_reading(c);
+        }
     }
 }
 
@@ -244,7 +258,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
     size_t want = resp_bytes_wanted(&c->parser);
     if (want < READ_CHUNK) want = READ_CHUNK;
     char *p = buf_reserve(&c->in, want);
-    *b = uv_buf_init(p, (unsigned)(c->in.cap - c->in.len));
+    /* No more than wanted even if the buffer has more room: a full read is the sign that
+     * input is waiting (see Fairness above). */
+    size_t room = c->in.cap - c->in.len;
+    *b = uv_buf_init(p, (unsigned)(room < want ? room : want));
 }
 
 static void process_input(conn *c) {
@@ -296,7 +313,6 @@ static void process_input(conn *c) {
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
-    (void)b;
     conn *c = stream->data;
     if (nread < 0) {
         conn_close(c);
@@ -307,6 +323,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b) {
     host_stat.net_input_bytes += nread;
     host_stat.reads_processed++;
     process_input(c);
+    if ((size_t)nread == b->len && c->reading && !c->closing) {
+        stop_reading(c); /* more is waiting: the other clients first (see Fairness) */
+        c->resume_read = 1;
+        mark_pending(c);
+    }
 }
 
 /* ---- lifecycle ---- */
