@@ -174,6 +174,40 @@ static void rebuild_edit(hash *h, int ex, int64_t base, const lp_edit *edit) {
     h->hdr.enc = ex ? ENC_LISTPACKEX : ENC_LISTPACK;
 }
 
+/* The cheap case of a base change: when the blob stays LISTPACKEX, edit replaces an
+ * existing entry with a field and value of the same lengths, and no entry's TTL varint
+ * changes length, every byte stays where it is: rewrite the base, the TTL codes and the
+ * edited value in place, without an allocation. (A one-field hash whose deadline is
+ * refreshed is exactly this.) Returns 1 if done, 0 if a rebuild is needed. */
+static int rebase_in_place(hash *h, int64_t base, const lp_edit *edit) {
+    uint8_t *b = h->p;
+    int64_t old_base = lp_base(h);
+    lp_ent e;
+    size_t off;
+    int seen = 0;
+    for (off = lp_first(h); lp_at(h, off, &e); off += e.len) {
+        int64_t dl = e.deadline;
+        if (off == edit->off) {
+            if (e.flen != edit->field.len || e.vlen != edit->value.len) return 0;
+            dl = edit->deadline;
+            seen = 1;
+        }
+        if (varint_len(ttl_code(old_base, e.deadline)) != varint_len(ttl_code(base, dl)))
+            return 0;
+    }
+    if (!seen) return 0;
+    /* Each entry is decoded (against the old base, still in the header) before its code is
+     * rewritten; the new base goes in last. */
+    for (off = lp_first(h); lp_at(h, off, &e); off += e.len) {
+        size_t p = off + varint_len(e.flen) + varint_len(e.vlen);
+        int64_t dl = off == edit->off ? edit->deadline : e.deadline;
+        varint_put(b + p, ttl_code(base, dl));
+        if (off == edit->off) memmove((uint8_t *)e.v, edit->value.p, e.vlen);
+    }
+    put_le(b + 8, (uint64_t)base, 6);
+    return 1;
+}
+
 static void rebuild(hash *h, int ex, int64_t base) {
     assert(ex || lp_ttl_count(h->p) == 0);
     rebuild_edit(h, ex, base, NULL);
@@ -240,7 +274,8 @@ void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadli
         /* The base moves (or the TTL byte appears or goes): one re-encode, with the write
          * folded in. */
         lp_edit edit = {off, field, value, deadline};
-        rebuild_edit(h, ex, base, &edit);
+        if (!(old && ex && h->hdr.enc == ENC_LISTPACKEX && rebase_in_place(h, base, &edit)))
+            rebuild_edit(h, ex, base, &edit);
     } else {
         size_t need = lp_entry_size(ex, base, field.len, value.len, deadline);
         uint8_t *b = splice(h, off, old_len, need);
@@ -263,7 +298,8 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
         entry_at(h, off, &cur);
         lp_edit edit = {off, {(const char *)cur.f, cur.flen}, {(const char *)cur.v, cur.vlen},
                         deadline};
-        rebuild_edit(h, ex, base, &edit);
+        if (!(ex && h->hdr.enc == ENC_LISTPACKEX && rebase_in_place(h, base, &edit)))
+            rebuild_edit(h, ex, base, &edit);
     } else {
         /* Only the TTL varint changes: splice it, the field and value bytes stay put. */
         lp_ent cur;
