@@ -55,6 +55,7 @@ typedef struct mayfly_config {
     long long auto_aof_rewrite_min_size;
     int aof_load_truncated; /* load a log whose last record is cut short */
     int stop_writes_on_bgsave_error;
+    int key_load_delay;        /* test aid: us slept per key loaded (Redis's hidden directive) */
     /* logging and process */
     int loglevel;
     char *logfile;

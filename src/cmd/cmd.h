@@ -53,6 +53,10 @@ enum cmd_flag_bit {
 #define X(n, s) CMD_##n = 1u << CMD_BIT_##n,
 enum cmd_flag { CMD_FLAG_MAP(X) };
 #undef X
+/* Mayfly-internal (COMMAND does not show it): refused with -MISCONF, as writes are, while
+ * persistence is failing. Redis's processCommand does this for PING alone, so that a
+ * health check sees the error. */
+#define CMD_MISCONF_DENY (1u << 31)
 
 struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);

@@ -245,12 +245,14 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
 }
 
 /* The persistence checks of Redis's processCommand: -LOADING while the dataset loads,
- * -MISCONF for writes while the disk refuses them. The loader's own session is exempt. */
+ * -MISCONF for writes (and PING) while the disk refuses them. The loader's own session is
+ * exempt. */
 static const char *persistence_refusal(const session *s, const cmd_spec *cmd) {
     if (s->flags & SESS_INTERNAL) return NULL;
     if (host_stat.loading && !(cmd->flags & CMD_LOADING))
         return "LOADING Redis is loading the dataset in memory";
-    if ((cmd->flags & CMD_WRITE) && host.write_refusal) return host.write_refusal();
+    if ((cmd->flags & (CMD_WRITE | CMD_MISCONF_DENY)) && host.write_refusal)
+        return host.write_refusal();
     return NULL;
 }
 

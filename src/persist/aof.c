@@ -41,6 +41,7 @@ static uint64_t old_incr_size;      /* bytes in the manifest's other increments 
 static uint64_t base_size;          /* bytes in the base */
 static uint64_t size_after_rewrite; /* aof_current_size after the last rewrite or load */
 static int write_errno;             /* last write or fsync failure, 0 if ok */
+static int write_fault;             /* DEBUG AOF-WRITE-ERROR: every write fails with this */
 static int unsynced;                /* bytes written since the last fsync was queued */
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
@@ -59,6 +60,9 @@ int aof_waiting_first_rewrite(void) {
 }
 int aof_last_write_errno(void) {
     return write_errno;
+}
+void aof_set_write_fault(int err) {
+    write_fault = err;
 }
 
 static uint64_t current_size(void) {
@@ -226,7 +230,8 @@ static int write_pending(void) {
     if (pending.len == 0) return 0;
     if (fd < 0) return -1;
     size_t done = 0;
-    while (done < pending.len) {
+    errno = write_fault;
+    while (!write_fault && done < pending.len) {
         ssize_t n = write(fd, pending.data + done, pending.len - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;

@@ -42,6 +42,10 @@ int aof_is_on(void);
 /* 1 while the log was enabled at run time and its first rewrite has not completed. */
 int aof_waiting_first_rewrite(void);
 
+/* Test aid (DEBUG AOF-WRITE-ERROR): while err is not 0, every write of the log fails with
+ * errno err, as on a full disk; 0 lets writes through again. */
+void aof_set_write_fault(int err);
+
 /* The propagate sink: appends one record to the buffer. */
 void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv);
 /* Writes the buffer (and fsyncs with always). Run before replies are flushed. */
