@@ -19,6 +19,8 @@ Printed per server: load time and rate, memory, the PING round trip idle (p50) a
 load (p50, p99, p99.9, max, counts over 1/5/10/50 ms) and the five worst pauses with the
 key count at that moment (interpolated from the DBSIZE samples). Then a comparison.
 
+Findings and figures: bench/growth_probe.md.
+
 Bounded: each server gets --timeout seconds (default 300) for the load, then the loader is
 killed; every server is stopped (SIGKILL) and its directory removed at the end, also on
 errors and Ctrl-C. Needs only the Python 3 standard library (bench/resp.py).
@@ -251,7 +253,10 @@ def main():
         if not os.path.exists(binaries[name]) and not shutil.which(binaries[name]):
             print("== %s: %s not found, skipped" % (name, binaries[name]))
             continue
-        r = probe(name, binaries[name], args)
+        binary = binaries[name]
+        if os.path.sep in binary:
+            binary = os.path.abspath(binary)  # the server runs in its temp directory
+        r = probe(name, binary, args)
         report(r)
         results.append(r)
         sys.stdout.flush()
