@@ -5,6 +5,9 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
+# ctest shows no output of a skipped test: after a run, print each "SKIP: why" line the
+# client tests (tests/clients/run_client.c) wrote to ctest's log, keeping ctest's status.
+SHOW_SKIPS = rc=$$?; grep -h '^SKIP: ' Testing/Temporary/LastTest.log 2>/dev/null | sort -u; exit $$rc
 
 .PHONY: all deps build run test test-unit asan-test fuzz bench docker-test format clean
 
@@ -23,7 +26,7 @@ run: build
 	./$(BUILD)/mayfly-server --bind 127.0.0.1 --port 6379
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	cd $(BUILD) && { ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS); $(SHOW_SKIPS); }
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -32,7 +35,7 @@ asan-test: deps
 	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 	    -DMAYFLY_SANITIZE=address,undefined -DMAYFLY_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(SAN_BUILD) -j $(JOBS)
-	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	cd $(SAN_BUILD) && { ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS); $(SHOW_SKIPS); }
 
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMAYFLY_FUZZ=ON \

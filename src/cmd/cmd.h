@@ -146,6 +146,8 @@ void reply_set(cmd_ctx *c, size_t n);
 void reply_double(cmd_ctx *c, double v);
 void reply_bool(cmd_ctx *c, int v);
 void reply_verbatim(cmd_ctx *c, const char *p, size_t len); /* "txt" verbatim in RESP3 */
+/* HELP replies: an array of the NULL-terminated lines as simple strings. */
+void reply_help(cmd_ctx *c, const char *const *lines);
 /* Deferred array/map length: mark now, set once known. */
 size_t reply_defer(cmd_ctx *c);
 void reply_defer_array(cmd_ctx *c, size_t mark, size_t n);

@@ -515,12 +515,7 @@ static void command_help(cmd_ctx *c) {
         "HELP",
         "    Print this help.",
         NULL};
-    size_t n = 0;
-    while (lines[n])
-        n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        reply_simple(c, lines[i]);
+    reply_help(c, lines);
 }
 
 #define CMDF (CMD_LOADING | CMD_STALE)

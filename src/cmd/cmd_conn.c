@@ -186,13 +186,15 @@ static void client_line(buf *b, const session *s, int64_t now_ms) {
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
-               "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
+               "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
                "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                (long long)((now_ms - s->ctime_ms) / 1000), (long long)((now_ms - s->last_ms) / 1000),
                flags, s->db_id, pubsub_session_channels(s), pubsub_session_patterns(s),
                pubsub_session_shard_channels(s), (s->flags & SESS_MULTI) ? 0 : -1, qbuf,
-               session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf, s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default",
+               session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
+               s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
+               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default",
                s->proto, s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 
@@ -411,13 +413,6 @@ static void client_reply(cmd_ctx *c) {
 }
 
 static void client_getredir(cmd_ctx *c) { reply_int(c, -1); }
-
-static void reply_help(cmd_ctx *c, const char *const *lines) {
-    size_t n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
-}
 
 static void client_help(cmd_ctx *c) {
     static const char *const lines[] = {

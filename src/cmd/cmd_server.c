@@ -283,41 +283,8 @@ static void section_cpu(buf *b) {
                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
-static void section_persistence_default(buf *b) {
-    buf_printf(b,
-               "# Persistence\r\n"
-               "loading:0\r\n"
-               "async_loading:0\r\n"
-               "current_cow_peak:0\r\n"
-               "current_cow_size:0\r\n"
-               "current_cow_size_age:0\r\n"
-               "current_fork_perc:0.00\r\n"
-               "current_save_keys_processed:0\r\n"
-               "current_save_keys_total:0\r\n"
-               "rdb_changes_since_last_save:%lld\r\n"
-               "rdb_bgsave_in_progress:0\r\n"
-               "rdb_last_save_time:%lld\r\n"
-               "rdb_last_bgsave_status:ok\r\n"
-               "rdb_last_bgsave_time_sec:-1\r\n"
-               "rdb_current_bgsave_time_sec:-1\r\n"
-               "rdb_saves:0\r\n"
-               "rdb_last_cow_size:0\r\n"
-               "rdb_last_load_keys_expired:0\r\n"
-               "rdb_last_load_keys_loaded:0\r\n"
-               "aof_enabled:%d\r\n"
-               "aof_rewrite_in_progress:0\r\n"
-               "aof_rewrite_scheduled:0\r\n"
-               "aof_last_rewrite_time_sec:-1\r\n"
-               "aof_current_rewrite_time_sec:-1\r\n"
-               "aof_last_bgrewrite_status:ok\r\n"
-               "aof_rewrites:0\r\n"
-               "aof_rewrites_consecutive_failures:0\r\n"
-               "aof_last_write_status:ok\r\n"
-               "aof_last_cow_size:0\r\n"
-               "module_fork_in_progress:0\r\n"
-               "module_fork_last_cow_size:0\r\n",
-               db_stat.dirty, (long long)(host_stat.start_ms / 1000), config.appendonly);
-}
+/* Until persistence installs its section (server start-up), a minimal one. */
+static void section_persistence_default(buf *b) { buf_puts(b, "# Persistence\r\nloading:0\r\n"); }
 void (*info_persistence)(buf *b) = section_persistence_default;
 
 static void section_replication(buf *b) {
@@ -613,10 +580,7 @@ static void config_help(cmd_ctx *c) {
         "HELP",
         "    Prints this help.",
         NULL};
-    size_t n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+    reply_help(c, lines);
 }
 
 #define ADMIN (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)

@@ -237,7 +237,6 @@ void cmd_call(cmd_ctx *c) {
         if (c->replied_error) st->failed_calls++;
     }
     total_commands++;
-    c->s->last_cmd = c->cmd->name;
 }
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
@@ -277,6 +276,8 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     }
 
     reg_entry *e = find_entry(argv[0]);
+    s->last_cmd = e ? e->spec->name : NULL;
+    s->last_cmd_parent = NULL;
     if (!e) {
         reject_unknown(c);
         goto done;
@@ -286,6 +287,8 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     if (e->spec->subcmds) {
         if (argc >= 2) {
             reg_entry *sub = find_sub(e, argv[1]);
+            s->last_cmd = sub ? sub->spec->name : NULL;
+            s->last_cmd_parent = sub ? e->spec->name : NULL;
             if (!sub) {
                 char upper[64];
                 size_t n = strlen(e->spec->name);

@@ -52,6 +52,13 @@ void reply_verbatim(cmd_ctx *c, const char *p, size_t len) {
     resp_w_verbatim(c->out, c->proto, "txt", p, len);
 }
 
+void reply_help(cmd_ctx *c, const char *const *lines) {
+    size_t n = 0;
+    while (lines[n]) n++;
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) reply_simple(c, lines[i]);
+}
+
 size_t reply_defer(cmd_ctx *c) { return resp_w_defer(c->out); }
 void reply_defer_array(cmd_ctx *c, size_t mark, size_t n) { resp_w_defer_set(c->out, mark, '*', n); }
 void reply_defer_map(cmd_ctx *c, size_t mark, size_t pairs) {

@@ -60,7 +60,9 @@ typedef struct session {
     int fd;
     int64_t ctime_ms;        /* connect time */
     int64_t last_ms;         /* last interaction */
-    const char *last_cmd;    /* name of the last command run */
+    const char *last_cmd;    /* the last command looked up (CLIENT LIST cmd=), NULL when
+                                unknown; set before it runs, as Redis's c->lastcmd */
+    const char *last_cmd_parent; /* its container ("client" of client|info), or NULL */
     const session_ops *ops;
     void *conn;              /* net/'s connection */
 

@@ -113,12 +113,32 @@ TEST(redis_py_optional) {
     ASSERT_EQ(0, rc);
 }
 
+/* CLIENT INFO/LIST cmd= names the command being run, with its container (client|info),
+ * as Redis does (its c->lastcmd is set before the call). redis-py's client_info() showed
+ * the previous command instead, and "info" for a subcommand. */
+TEST(client_list_cmd_is_current_full_name) {
+    redisContext *a = it_client();
+    redisContext *b = it_client();
+    ASSERT(strstr(it_run(a, "CLIENT INFO"), " cmd=client|info ") != NULL);
+    long long id = it_int(a, "CLIENT ID");
+    EXPECT(a, "+OK", "SET cmdname v");
+    char listing[4096];
+    snprintf(listing, sizeof(listing), "%s", it_run(b, "CLIENT LIST ID %lld", id));
+    ASSERT(strstr(listing, " cmd=set ") != NULL);
+    EXPECT(a, "-ERR unknown command 'NOSUCH', with args beginning with: ", "NOSUCH");
+    ASSERT(strstr(it_run(b, "CLIENT LIST ID %lld", id), " cmd=NULL ") != NULL);
+    ASSERT(strstr(it_run(b, "CLIENT INFO"), " cmd=client|info ") != NULL);
+    redisFree(a);
+    redisFree(b);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(node_redis_resp3);
     RUN(ioredis_lower_case_and_info);
     RUN(redis_py_and_hiredis_select);
     RUN(redis_py_optional);
+    RUN(client_list_cmd_is_current_full_name);
     it_stop();
     return test_report();
 }
