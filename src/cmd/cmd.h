@@ -186,5 +186,10 @@ extern const cmd_spec cmd_family_multi[];   /* cmd_multi.c: MULTI EXEC DISCARD W
 extern const cmd_spec cmd_family_pubsub[];  /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_persist[]; /* cmd_persist.c: SAVE BGSAVE ... */
 extern const cmd_spec cmd_family_debug[];   /* cmd_debug.c: DEBUG, test aids */
+extern const cmd_spec cmd_family_slowlog[]; /* cmd_slowlog.c: SLOWLOG, LATENCY */
+
+/* Records the command in the slow log if it ran for at least slowlog-log-slower-than
+ * microseconds (cmd_slowlog.c; called by cmd_call). */
+void cmd_slowlog_consider(const cmd_ctx *c, long long duration_us);
 
 #endif

@@ -27,6 +27,7 @@ static const cmd_spec *const family_list[] = {
     cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
     cmd_family_ttl,   cmd_family_string,   cmd_family_hash,    cmd_family_hash_ttl,
     cmd_family_multi, cmd_family_pubsub,   cmd_family_persist, cmd_family_debug,
+    cmd_family_slowlog,
 };
 
 typedef struct reg_entry {
@@ -237,6 +238,7 @@ void cmd_call(cmd_ctx *c) {
         if (c->replied_error) st->failed_calls++;
     }
     total_commands++;
+    cmd_slowlog_consider(c, took);
 }
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
