@@ -56,12 +56,15 @@ void aof_cron(int64_t now_ms);
 int aof_flush_sync(void);
 
 /* ---- compaction ---- */
-/* In the parent, before fork: flush and switch to a new increment. Returns 0 or -1. */
+/* In the parent, before fork: flush and switch to a new increment. Returns 0 or -1. With
+ * the log off (BGREWRITEAOF, as Redis) it only makes sure the directory exists. */
 int aof_rewrite_prepare(int64_t now_ms);
 /* In the child: writes the base to its temp name; returns the exit status (0 ok). */
 int aof_rewrite_child(int64_t now_ms);
-/* In the parent, after the child exited (ok = success). */
-void aof_rewrite_done(int ok, int child_pid);
+/* In the parent, after the child exited (ok = success). After a rewrite with the log off,
+ * installs the base with an empty increment under a new manifest, a log that a start
+ * with appendonly yes loads. */
+void aof_rewrite_done(int ok, int child_pid, int64_t now_ms);
 /* The temp name of the child's base (for cleanup of a killed child). */
 void aof_rewrite_temp_path(char *out, size_t cap, int child_pid);
 /* 1 if an automatic rewrite is due (auto-aof-rewrite-percentage / -min-size). */
