@@ -63,8 +63,12 @@ class Server:
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir,
                 "--logfile", os.path.join(self.dir, "server.log")]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     cwd=self.dir)
+        try:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, cwd=self.dir)
+        except OSError:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         try:
             resp.wait_ready(self.port, timeout=20.0, proc=self.proc)
         except RuntimeError:
