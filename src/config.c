@@ -45,6 +45,7 @@ enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
 #define F_IMMUTABLE 1
 #define F_SENSITIVE 2 /* not printed in logs */
 #define F_PROTECTED 4 /* settable only with enable-protected-configs (as Redis's dir) */
+#define F_HIDDEN 8    /* a test aid: CONFIG GET shows it only when asked by its exact name */
 
 typedef struct directive {
     const char *name;
@@ -123,6 +124,16 @@ static directive table[] = {
     MEM("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, 0, LLONG_MAX, "64mb"),
     BOOL("aof-load-truncated", aof_load_truncated, "yes"),
     BOOL("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error, "yes"),
+    {"slowlog-log-slower-than", NULL, K_INT, 0, &config.slowlog_log_slower_than, -1, LLONG_MAX,
+     "10000", NULL, NULL, NULL},
+    {"slowlog-max-len", NULL, K_INT, 0, &config.slowlog_max_len, 0, LLONG_MAX, "128", NULL, NULL,
+     NULL},
+    {"latency-monitor-threshold", NULL, K_INT, 0, &config.latency_monitor_threshold, 0, LLONG_MAX,
+     "0", NULL, NULL, NULL},
+    /* Redis's hidden test aid: microseconds to sleep after each key (or log record) loaded;
+     * negative -N sleeps 1 us once every N keys on average. */
+    {"key-load-delay", NULL, K_INT, F_HIDDEN, &config.key_load_delay, INT_MIN, INT_MAX, "0", NULL,
+     NULL, NULL},
     ENUM("loglevel", loglevel, loglevel_names, "notice"),
     {"logfile", NULL, K_STR, F_IMMUTABLE, &config.logfile, 0, 0, "", NULL, NULL, NULL},
     STR("pidfile", pidfile, 0, ""),
@@ -161,9 +172,6 @@ static directive table[] = {
     XINT("lfu-log-factor", NULL, 0, 0, INT_MAX, "10"),
     XINT("lfu-decay-time", NULL, 0, 0, INT_MAX, "1"),
     XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
-    XLL("slowlog-log-slower-than", NULL, 0, -1, LLONG_MAX, "10000"),
-    XLL("slowlog-max-len", NULL, 0, 0, LLONG_MAX, "128"),
-    XLL("latency-monitor-threshold", NULL, 0, 0, LLONG_MAX, "0"),
     XLL("busy-reply-threshold", "lua-time-limit", 0, 0, LLONG_MAX, "5000"),
     XINT("io-threads", NULL, F_IMMUTABLE, 1, 128, "1"),
     XINT("list-max-listpack-size", "list-max-ziplist-size", 0, INT_MIN, INT_MAX, "-2"),
@@ -745,6 +753,9 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
     *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const char *hit = NULL;
+        if ((table[i].flags & F_HIDDEN) &&
+            (strlen(table[i].name) != plen || strncasecmp(pattern, table[i].name, plen) != 0))
+            continue;
         if (config_glob(pattern, plen, table[i].name)) hit = table[i].name;
         else if (table[i].alias && config_glob(pattern, plen, table[i].alias)) hit = table[i].alias;
         if (!hit) continue;

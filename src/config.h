@@ -55,6 +55,10 @@ typedef struct mayfly_config {
     long long auto_aof_rewrite_min_size;
     int aof_load_truncated; /* load a log whose last record is cut short */
     int stop_writes_on_bgsave_error;
+    long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; only LATENCY DOCTOR's text reads it */
+    int key_load_delay;        /* test aid: us slept per key loaded (Redis's hidden directive) */
     /* logging and process */
     int loglevel;
     char *logfile;

@@ -267,6 +267,7 @@ int server_run(void) {
     host.bgsave = persist_bgsave;
     host.bgrewriteaof = persist_bgrewriteaof;
     host.lastsave = persist_lastsave;
+    host.aof_write_fault = aof_set_write_fault;
     config_on_change = on_config_changed;
     info_persistence = persist_info;
 

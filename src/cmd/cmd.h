@@ -53,6 +53,10 @@ enum cmd_flag_bit {
 #define X(n, s) CMD_##n = 1u << CMD_BIT_##n,
 enum cmd_flag { CMD_FLAG_MAP(X) };
 #undef X
+/* Mayfly-internal (COMMAND does not show it): refused with -MISCONF, as writes are, while
+ * persistence is failing. Redis's processCommand does this for PING alone, so that a
+ * health check sees the error. */
+#define CMD_MISCONF_DENY (1u << 31)
 
 struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);
@@ -184,5 +188,10 @@ extern const cmd_spec cmd_family_multi[];   /* cmd_multi.c: MULTI EXEC DISCARD W
 extern const cmd_spec cmd_family_pubsub[];  /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_persist[]; /* cmd_persist.c: SAVE BGSAVE ... */
 extern const cmd_spec cmd_family_debug[];   /* cmd_debug.c: DEBUG, test aids */
+extern const cmd_spec cmd_family_slowlog[]; /* cmd_slowlog.c: SLOWLOG, LATENCY */
+
+/* Records the command in the slow log if it ran for at least slowlog-log-slower-than
+ * microseconds (cmd_slowlog.c; called by cmd_call). */
+void cmd_slowlog_consider(const cmd_ctx *c, long long duration_us);
 
 #endif

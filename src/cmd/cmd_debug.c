@@ -1,9 +1,13 @@
 /* cmd_debug: DEBUG, test aids. DEBUG SLEEP blocks the loop (as Redis); DEBUG
  * SET-ACTIVE-EXPIRE turns the active-expiry cycle off and on; DEBUG CLOCK-OFFSET (Mayfly
- * only) shifts the server's wall clock so that TTL tests need not sleep. */
+ * only) shifts the server's wall clock so that TTL tests need not sleep; DEBUG
+ * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
+ * so that -MISCONF and the recovery can be tested. */
+#include <errno.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/host.h"
 #include "config.h"
 #include "util/clock.h"
 #include "util/strconv.h"
@@ -36,6 +40,13 @@ static void debug_clock_offset(cmd_ctx *c) {
     reply_ok(c);
 }
 
+static void debug_aof_write_error(cmd_ctx *c) {
+    long long on;
+    if (arg_ll(c, c->argv[2], &on) < 0) return;
+    if (host.aof_write_fault) host.aof_write_fault(on ? ENOSPC : 0);
+    reply_ok(c);
+}
+
 static void debug_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -45,6 +56,8 @@ static void debug_help(cmd_ctx *c) {
         "    Setting it to 0 disables expiring keys and fields in background.",
         "CLOCK-OFFSET [<milliseconds>]",
         "    Shift the server's wall clock by <milliseconds> (test aid; Mayfly only).",
+        "AOF-WRITE-ERROR <0|1>",
+        "    1: every append-only file write fails with ENOSPC until 0 (test aid; Mayfly only).",
         "HELP",
         "    Print this help.",
         NULL};
@@ -61,6 +74,8 @@ static const cmd_spec debug_subcmds[] = {
     {"clock-offset", debug_clock_offset, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Shifts the server's wall clock (test aid).", "[milliseconds]", NULL,
      "@admin @slow @dangerous"},
+    {"aof-write-error", debug_aof_write_error, 3, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
+     "Makes append-only file writes fail (test aid).", "<0|1>", NULL, "@admin @slow @dangerous"},
     {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "",
      NULL, "@admin @slow @dangerous"},
     {0},

@@ -46,6 +46,8 @@ typedef struct host_ops {
     int (*bgsave)(int schedule, const char **msg);
     int (*bgrewriteaof)(const char **msg);
     long long (*lastsave)(void);
+    /* DEBUG AOF-WRITE-ERROR: makes every log write fail with errno err (0: stop). */
+    void (*aof_write_fault)(int err);
 } host_ops;
 extern host_ops host;
 

@@ -28,6 +28,7 @@ static const cmd_spec *const family_list[] = {
     cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
     cmd_family_ttl,   cmd_family_string,   cmd_family_hash,    cmd_family_hash_ttl,
     cmd_family_multi, cmd_family_pubsub,   cmd_family_persist, cmd_family_debug,
+    cmd_family_slowlog,
 };
 
 typedef struct reg_entry {
@@ -255,6 +256,7 @@ void cmd_call(cmd_ctx *c) {
         if (c->replied_error) st->failed_calls++;
     }
     total_commands++;
+    cmd_slowlog_consider(c, took);
 }
 
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us);
@@ -270,12 +272,14 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
 }
 
 /* The persistence checks of Redis's processCommand: -LOADING while the dataset loads,
- * -MISCONF for writes while the disk refuses them. The loader's own session is exempt. */
+ * -MISCONF for writes (and PING) while the disk refuses them. The loader's own session is
+ * exempt. */
 static const char *persistence_refusal(const session *s, const cmd_spec *cmd) {
     if (s->flags & SESS_INTERNAL) return NULL;
     if (host_stat.loading && !(cmd->flags & CMD_LOADING))
         return "LOADING Redis is loading the dataset in memory";
-    if ((cmd->flags & CMD_WRITE) && host.write_refusal) return host.write_refusal();
+    if ((cmd->flags & (CMD_WRITE | CMD_MISCONF_DENY)) && host.write_refusal)
+        return host.write_refusal();
     return NULL;
 }
 

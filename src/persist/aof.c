@@ -41,11 +41,13 @@ static uint64_t old_incr_size;      /* bytes in the manifest's other increments 
 static uint64_t base_size;          /* bytes in the base */
 static uint64_t size_after_rewrite; /* aof_current_size after the last rewrite or load */
 static int write_errno;             /* last write or fsync failure, 0 if ok */
+static int write_fault;             /* DEBUG AOF-WRITE-ERROR: every write fails with this */
 static int unsynced;                /* bytes written since the last fsync was queued */
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
 static long new_base_seq; /* rewrite in progress: seq of the base it will install */
 static long new_incr_lo;  /* rewrite in progress: the increment opened at the fork */
+static int offline;       /* rewrite in progress with the log off (BGREWRITEAOF, as Redis) */
 
 void aof_dir(char *out, size_t cap) {
     io_path(out, cap, config.dir, config.appenddirname);
@@ -59,6 +61,9 @@ int aof_waiting_first_rewrite(void) {
 }
 int aof_last_write_errno(void) {
     return write_errno;
+}
+void aof_set_write_fault(int err) {
+    write_fault = err;
 }
 
 static uint64_t current_size(void) {
@@ -226,7 +231,8 @@ static int write_pending(void) {
     if (pending.len == 0) return 0;
     if (fd < 0) return -1;
     size_t done = 0;
-    while (done < pending.len) {
+    errno = write_fault;
+    while (!write_fault && done < pending.len) {
         ssize_t n = write(fd, pending.data + done, pending.len - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
@@ -316,7 +322,14 @@ void aof_rewrite_temp_path(char *out, size_t cap, int child_pid) {
 int aof_rewrite_prepare(int64_t now_ms) {
     char dir[4096];
     aof_dir(dir, sizeof(dir));
-    if (!on || (fd >= 0 && write_pending() < 0)) return -1;
+    if (!on) {
+        /* BGREWRITEAOF with the log off: the child writes a base; install_offline does the
+         * rest when it is done. */
+        offline = 1;
+        return ensure_dir(dir);
+    }
+    offline = 0;
+    if (fd >= 0 && write_pending() < 0) return -1;
     /* First rewrite: what was fed before the fork is in the base the child writes. */
     if (fd < 0) buf_clear(&pending);
     long seq = m.incr_hi + 1;
@@ -356,11 +369,43 @@ int aof_rewrite_child(int64_t now_ms) {
     return rc;
 }
 
-void aof_rewrite_done(int ok, int child_pid) {
+/* The log is off: the new base becomes a complete log with an empty increment after
+ * it, which `appendonly yes` at the next start loads and appends to. The old manifest
+ * stays in charge until the new one replaces it; then the files only it named go. */
+static void install_offline(const char *dir, const char *tmp, int64_t now_ms) {
+    manifest old = {0, 1, 0};
+    char err[256], name[1100], path[4096];
+    int had_old = manifest_load(dir, &old, err, sizeof(err)) == MANIFEST_OK;
+    manifest nm = {old.base_seq + 1, old.incr_hi + 1, old.incr_hi + 1};
+    manifest_base_name(name, sizeof(name), nm.base_seq);
+    io_path(path, sizeof(path), dir, name);
+    if (rename(tmp, path) < 0) {
+        log_warning("Can't install the rewritten AOF base: %s", strerror(errno));
+        unlink(tmp);
+        return;
+    }
+    int f = create_incr(dir, nm.incr_hi, now_ms);
+    if (f >= 0) close(f);
+    if (f < 0 || io_fsync_dir(dir) < 0 || manifest_save(dir, &nm) < 0) {
+        log_warning("Can't write the AOF manifest after a rewrite: %s", strerror(errno));
+        unlink(path);
+        return;
+    }
+    if (had_old) remove_unlisted(dir, &old, &nm);
+    log_notice("Background AOF rewrite finished successfully");
+}
+
+void aof_rewrite_done(int ok, int child_pid, int64_t now_ms) {
     char dir[4096], tmp[4096], name[1100], path[4096];
     aof_dir(dir, sizeof(dir));
     aof_rewrite_temp_path(tmp, sizeof(tmp), child_pid);
-    if (!ok || !on) {
+    int was_offline = offline;
+    offline = 0;
+    if (ok && was_offline && !on) {
+        install_offline(dir, tmp, now_ms);
+        return;
+    }
+    if (!ok || !on || was_offline) {
         unlink(tmp);
         return;
     }

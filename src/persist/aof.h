@@ -42,6 +42,10 @@ int aof_is_on(void);
 /* 1 while the log was enabled at run time and its first rewrite has not completed. */
 int aof_waiting_first_rewrite(void);
 
+/* Test aid (DEBUG AOF-WRITE-ERROR): while err is not 0, every write of the log fails with
+ * errno err, as on a full disk; 0 lets writes through again. */
+void aof_set_write_fault(int err);
+
 /* The propagate sink: appends one record to the buffer. */
 void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv);
 /* Writes the buffer (and fsyncs with always). Run before replies are flushed. */
@@ -52,12 +56,15 @@ void aof_cron(int64_t now_ms);
 int aof_flush_sync(void);
 
 /* ---- compaction ---- */
-/* In the parent, before fork: flush and switch to a new increment. Returns 0 or -1. */
+/* In the parent, before fork: flush and switch to a new increment. Returns 0 or -1. With
+ * the log off (BGREWRITEAOF, as Redis) it only makes sure the directory exists. */
 int aof_rewrite_prepare(int64_t now_ms);
 /* In the child: writes the base to its temp name; returns the exit status (0 ok). */
 int aof_rewrite_child(int64_t now_ms);
-/* In the parent, after the child exited (ok = success). */
-void aof_rewrite_done(int ok, int child_pid);
+/* In the parent, after the child exited (ok = success). After a rewrite with the log off,
+ * installs the base with an empty increment under a new manifest, a log that a start
+ * with appendonly yes loads. */
+void aof_rewrite_done(int ok, int child_pid, int64_t now_ms);
 /* The temp name of the child's base (for cleanup of a killed child). */
 void aof_rewrite_temp_path(char *out, size_t cap, int child_pid);
 /* 1 if an automatic rewrite is due (auto-aof-rewrite-percentage / -min-size). */

@@ -18,12 +18,14 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/rand.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECORDS_PER_CHECK 256
@@ -232,6 +234,16 @@ static void finish(void) {
     sources = NULL;
 }
 
+/* key-load-delay: Redis's debugDelay. A short sleep costs a context switch however short,
+ * so a negative -N sleeps 1 us once every N keys on average instead. */
+static void key_load_delay(int us) {
+    if (us < 0) us = rand_u64() % (uint64_t)(-(long long)us) == 0 ? 1 : 0;
+    if (us > 0) {
+        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int load_step(int64_t budget_us) {
     int64_t start = clock_mono_us();
     if (cur < 0) {
@@ -242,8 +254,11 @@ int load_step(int64_t budget_us) {
         }
     }
     for (;;) {
-        int rc = sources[cur].is_snapshot ? step_snapshot(RECORDS_PER_CHECK)
-                                          : step_log(RECORDS_PER_CHECK);
+        /* With key-load-delay, one key at a time so the slice still ends on time. */
+        int delay = config.key_load_delay;
+        int n = delay ? 1 : RECORDS_PER_CHECK;
+        int rc = sources[cur].is_snapshot ? step_snapshot(n) : step_log(n);
+        if (delay && rc == LOAD_MORE) key_load_delay(delay);
         if (rc == LOAD_FAILED) return LOAD_FAILED;
         if (rc == LOAD_DONE) {
             int last = cur == nsources - 1;

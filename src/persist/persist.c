@@ -122,7 +122,7 @@ static void child_done(int ok, int64_t now_ms) {
             unlink(path);
         }
     } else {
-        aof_rewrite_done(ok, (int)child.pid);
+        aof_rewrite_done(ok, (int)child.pid, now_ms);
         last_rewrite_ok = ok;
         last_rewrite_secs = secs;
         if (ok) {
@@ -254,6 +254,8 @@ int persist_shutdown(int flags) {
 void persist_config_changed(const char *name) {
     if (strcmp(name, "appendonly") == 0) {
         if (config.appendonly && !aof_is_on()) {
+            /* A rewrite started with the log off would install a log of its own. */
+            if (child.pid && child.kind == CHILD_REWRITE) kill_child();
             if (aof_begin_enable(clock_now_ms()) < 0) return;
             if (child.pid)
                 rewrite_scheduled = 1;
@@ -333,18 +335,14 @@ int persist_bgrewriteaof(const char **msg) {
         *msg = "ERR Background append only file rewriting already in progress";
         return -1;
     }
-    if (!aof_is_on()) {
-        /* Redis rewrites even with appendonly no; Mayfly's log only exists while on. */
-        *msg = "ERR Append only file is not enabled (CONFIG SET appendonly yes first)";
-        return -1;
-    }
     if (child.pid) {
         rewrite_scheduled = 1;
         *msg = "Background append only file rewriting scheduled";
         return 0;
     }
     if (rewrite_now(clock_now_ms()) < 0) {
-        *msg = "ERR Can't rewrite append only file in background";
+        *msg = "ERR Can't execute an AOF background rewriting. Please check the server logs "
+               "for more information.";
         return -1;
     }
     *msg = "Background append only file rewriting started";

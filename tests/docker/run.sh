@@ -11,7 +11,9 @@
 #      `--bind 0.0.0.0` reaches nothing else), runs the image's entrypoint with
 #      `buildah run --isolation chroot` and checks it from the host with redis-cli:
 #      PING, HSETEX/HTTL round trip, the HEALTHCHECK script, the non-root user, the
-#      MAYFLY_PASSWORD variable, the config-file form and a clean stop on SIGTERM;
+#      MAYFLY_PASSWORD variable, the config-file form, a clean stop on SIGTERM, and that
+#      a hash with field TTLs written to a host directory mounted as /data comes back,
+#      same deadlines, in a new container (snapshot on SIGTERM; and --appendonly yes);
 #   5. stops and removes every container and process it started. The built images and
 #      the cached base stay, so a rerun takes seconds (MAYFLY_DOCKER_CLEAN=1 removes the
 #      images too).
@@ -73,10 +75,15 @@ if [ "${1:-}" = "--in-netns" ]; then
         runpid=
     }
 
+    datadirs=
     cleanup() {
         stop_server || true
         [ -n "$ctr" ] && timeout 60 buildah rm "$ctr" >/dev/null 2>&1 || true
         ctr=
+        for d in $datadirs; do
+            case $d in */mayfly-docker-data.*) rm -rf --one-file-system "$d" ;; esac
+        done
+        datadirs=
     }
     trap cleanup EXIT
     trap 'exit 130' INT TERM
@@ -93,6 +100,12 @@ if [ "${1:-}" = "--in-netns" ]; then
         opts=
         while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
         shift
+        # `docker run -v DIR:/data` replaces the image's VOLUME /data with DIR. buildah run
+        # (1.28) instead mounts its own copy of the image's /data over DIR, so drop the
+        # declared volume from this container first.
+        case "$opts " in
+            *:/data\ *) timeout 60 buildah config --volume /data- "$ctr" ;;
+        esac
         # shellcheck disable=SC2086
         timeout 600 buildah run --isolation chroot $opts "$ctr" -- \
             docker-entrypoint.sh "$@" >"$SERVER_LOG" 2>&1 &
@@ -176,6 +189,51 @@ if [ "${1:-}" = "--in-netns" ]; then
     expect "config file: --hz 20 applies" "hz 20" "$(cli CONFIG GET hz | tr '\n' ' ' | sed 's/ $//')"
     finish config
     drop
+
+    # --- 5, 6: data in /data survives a new container: snapshot, then append-only log ---
+    # A host directory is mounted as /data (as `docker run -v /srv/mayfly:/data`); the
+    # first container writes a hash with field TTLs and stops on SIGTERM, a second one
+    # started on the same directory must show the same fields and the same absolute
+    # deadlines (HPEXPIRETIME, so the check does not depend on how long the restart took).
+    persist_case() { # persist_case LABEL FILE-EXPECTED FILE-NOT-EXPECTED [server options]
+        plabel=$1
+        want_file=$2
+        no_file=$3
+        shift 3
+        datadir=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-docker-data.XXXXXX")
+        datadirs="$datadirs $datadir"
+        start "$plabel (1st container)" --volume "$datadir:/data" -- mayfly-server "$@"
+        expect "$plabel: HSETEX h PX 3600000 FIELDS 2 a 1 b 2" 1 \
+            "$(cli HSETEX h PX 3600000 FIELDS 2 a 1 b 2)"
+        expect "$plabel: HSETEX h PX 7200000 FIELDS 1 c 3" 1 "$(cli HSETEX h PX 7200000 FIELDS 1 c 3)"
+        expect "$plabel: HSET h plain x" 1 "$(cli HSET h plain x)"
+        deadlines=$(cli HPEXPIRETIME h FIELDS 4 a b c plain | tr '\n' ' ')
+        case $deadlines in
+            1[0-9]*\ 1[0-9]*\ 1[0-9]*\ -1\ ) ok "$plabel: HPEXPIRETIME h -> $deadlines" ;;
+            *) bad "$plabel: HPEXPIRETIME h: got '$deadlines'" ;;
+        esac
+        finish "$plabel (1st container)"
+        drop
+        if [ -e "$datadir/$want_file" ]; then ok "$plabel: /data has $want_file after the stop"
+        else bad "$plabel: no $want_file in /data: $(ls -A "$datadir" | tr '\n' ' ')"; fi
+        if [ -e "$datadir/$no_file" ]; then bad "$plabel: /data has $no_file"
+        else ok "$plabel: /data has no $no_file"; fi
+        start "$plabel (2nd container, same /data)" --volume "$datadir:/data" -- mayfly-server "$@"
+        expect "$plabel: after restart, HPEXPIRETIME h is unchanged" "$deadlines" \
+            "$(cli HPEXPIRETIME h FIELDS 4 a b c plain | tr '\n' ' ')"
+        expect "$plabel: after restart, HMGET h a b c plain" "1 2 3 x " \
+            "$(cli HMGET h a b c plain | tr '\n' ' ')"
+        ttl=$(cli HTTL h FIELDS 1 c)
+        case $ttl in
+            71[0-9][0-9] | 7200) ok "$plabel: after restart, HTTL h FIELDS 1 c -> $ttl" ;;
+            *) bad "$plabel: after restart, HTTL h FIELDS 1 c: expected 7100..7200, got '$ttl'" ;;
+        esac
+        finish "$plabel (2nd container)"
+        drop
+    }
+    persist_case "snapshot" dump.rdb appendonlydir
+    # save "": no snapshot at all, so what comes back can only come from the log.
+    persist_case "appendonly" appendonlydir/appendonly.aof.manifest dump.rdb --appendonly yes --save ""
 
     say "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

@@ -45,7 +45,7 @@ static int free_port(void) {
     return ntohs(a.sin_port);
 }
 
-static int ping_ok(const it_server *s) {
+static int ping_ok(const it_server *s, int loading_ok) {
     struct timeval tv = {0, 200000};
     redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
     if (!c || c->err) {
@@ -54,7 +54,9 @@ static int ping_ok(const it_server *s) {
     }
     redisReply *r = redisCommand(c, "PING");
     int ok = r && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
-                   (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0));
+                   (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0) ||
+                   (loading_ok && r->type == REDIS_REPLY_ERROR &&
+                    strncmp(r->str, "LOADING", 7) == 0));
     if (r) freeReplyObject(r);
     redisFree(c);
     return ok;
@@ -67,9 +69,10 @@ static void remove_dir(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
-/* Starts the binary on s->port with s->dir and waits until it answers PING. Returns 1 if
- * it does, 0 if it exited or timed out (then killed, its log printed). */
-static int spawn(it_server *s, const char *const *extra) {
+/* Starts the binary on s->port with s->dir and waits until it answers PING (or, with
+ * loading_ok, -LOADING). Returns 1 if it does, 0 if it exited or timed out (then killed,
+ * its log printed). */
+static int spawn(it_server *s, const char *const *extra, int loading_ok) {
     const char *bin = getenv("MAYFLY_SERVER");
     if (!bin) bin = "./mayfly-server";
     char port[16], logfile[300];
@@ -104,7 +107,7 @@ static int spawn(it_server *s, const char *const *extra) {
     }
     s->pid = pid;
     for (int waited = 0; waited < 20000; waited += 20) {
-        if (ping_ok(s)) return 1;
+        if (ping_ok(s, loading_ok)) return 1;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             s->pid = 0;
@@ -141,7 +144,7 @@ void it_start_server(it_server *s, const char *const *extra) {
             exit(2);
         }
         s->port = free_port();
-        if (spawn(s, extra)) return;
+        if (spawn(s, extra, 0)) return;
         remove_dir(s->dir);
     }
     fprintf(stderr, "could not start %s\n", getenv("MAYFLY_SERVER"));
@@ -151,7 +154,13 @@ void it_start_server(it_server *s, const char *const *extra) {
 int it_restart_server(it_server *s, const char *const *extra) {
     if (s->pid) it_kill_server(s);
     s->exit_status = 0;
-    return spawn(s, extra);
+    return spawn(s, extra, 0);
+}
+
+int it_restart_server_loading(it_server *s, const char *const *extra) {
+    if (s->pid) it_kill_server(s);
+    s->exit_status = 0;
+    return spawn(s, extra, 1);
 }
 
 void it_kill_server(it_server *s) {

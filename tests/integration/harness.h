@@ -51,6 +51,9 @@ void it_kill_server(it_server *s);
  * extra arguments. Returns 1 when it answers PING, 0 if it exited (exit_status set) or did
  * not answer in 20 s (its log is printed). */
 int it_restart_server(it_server *s, const char *const *extra);
+/* As it_restart_server, but returns as soon as the server answers at all, -LOADING
+ * included: for tests that watch a slow load. */
+int it_restart_server_loading(it_server *s, const char *const *extra);
 /* Stops the server: SIGTERM, then SIGKILL after 10 s; removes its directory. */
 void it_stop(void);
 void it_stop_server(it_server *s);
