@@ -90,6 +90,20 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
+/* Decimal digits of u (u >= 10 here), by comparisons: a division per digit would cost as
+ * much as the formatting itself. */
+static size_t count_digits(unsigned long long u) {
+    size_t n = 1;
+    for (;;) {
+        if (u < 10) return n;
+        if (u < 100) return n + 1;
+        if (u < 1000) return n + 2;
+        if (u < 10000) return n + 3;
+        u /= 10000;
+        n += 4;
+    }
+}
+
 size_t ll_to_str(char *dst, long long v) {
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     size_t len = 0;
@@ -99,8 +113,7 @@ size_t ll_to_str(char *dst, long long v) {
         dst[len] = '\0';
         return len;
     }
-    size_t digits = 2;
-    for (unsigned long long t = u / 100; t; t /= 10) digits++;
+    size_t digits = count_digits(u);
     size_t end = len + digits, i = end;
     while (u >= 100) {
         unsigned idx = (unsigned)(u % 100) * 2;
