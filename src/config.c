@@ -6,8 +6,11 @@
  * save, client-output-buffer-limit). Immutable rows can only be set at start-up. */
 #include "config.h"
 
-#include <assert.h>
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strconv.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,28 +20,24 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/strconv.h"
-
 mayfly_config config;
 void (*config_on_change)(const char *name);
 
-const char *const config_policy_names[] = {
-    "noeviction",     "allkeys-lru",  "allkeys-lfu",     "allkeys-random", "volatile-lru",
-    "volatile-lfu",   "volatile-random", "volatile-ttl", NULL};
+const char *const config_policy_names[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
+                                           "allkeys-random",  "volatile-lru", "volatile-lfu",
+                                           "volatile-random", "volatile-ttl", NULL};
 static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
-static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
-                                             NULL};
+static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
+                                             "warning", "nothing", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
 
 /* Enum values in the order Redis lists them in its "must be one of" errors, where that
  * differs from the order of the index the rest of the server uses. */
-static const char *const policy_shown[] = {
-    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-    "allkeys-lfu",  "allkeys-random", "noeviction",    NULL};
+static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
+                                           "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+                                           "allkeys-random", "noeviction",   NULL};
 static const char *const fsync_shown[] = {"everysec", "always", "no", NULL};
 
 enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
@@ -55,9 +54,9 @@ typedef struct directive {
     void *ptr; /* int*, long long*, char** */
     long long min, max;
     const char *def;
-    const char *const *names; /* K_ENUM */
+    const char *const *names;                      /* K_ENUM */
     int (*parse)(const char *v, const char **err); /* K_SPECIAL */
-    void (*print)(buf *out);                        /* K_SPECIAL */
+    void (*print)(buf *out);                       /* K_SPECIAL */
 } directive;
 
 static int parse_bind(const char *v, const char **err);
@@ -71,21 +70,33 @@ static void print_unixperm(buf *out);
 static int parse_notify(const char *v, const char **err);
 static void print_notify(buf *out);
 
-#define INT(n, p, lo, hi, d) {n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
-#define MEM(n, p, lo, hi, d) {n, NULL, K_MEM, 0, &config.p, lo, hi, d, NULL, NULL, NULL}
-#define BOOL(n, p, d) {n, NULL, K_BOOL, 0, &config.p, 0, 1, d, NULL, NULL, NULL}
-#define STR(n, p, fl, d) {n, NULL, K_STR, fl, &config.p, 0, 0, d, NULL, NULL, NULL}
-#define ENUM(n, p, names, d) {n, NULL, K_ENUM, 0, &config.p, 0, 0, d, names, NULL, NULL}
-#define SPECIAL(n, fl, d, pa, pr) {n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr}
+#define INT(n, p, lo, hi, d)                                                                       \
+    { n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL }
+#define MEM(n, p, lo, hi, d)                                                                       \
+    { n, NULL, K_MEM, 0, &config.p, lo, hi, d, NULL, NULL, NULL }
+#define BOOL(n, p, d)                                                                              \
+    { n, NULL, K_BOOL, 0, &config.p, 0, 1, d, NULL, NULL, NULL }
+#define STR(n, p, fl, d)                                                                           \
+    { n, NULL, K_STR, fl, &config.p, 0, 0, d, NULL, NULL, NULL }
+#define ENUM(n, p, names, d)                                                                       \
+    { n, NULL, K_ENUM, 0, &config.p, 0, 0, d, names, NULL, NULL }
+#define SPECIAL(n, fl, d, pa, pr)                                                                  \
+    { n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr }
 /* Directives Mayfly accepts and reports (CONFIG GET) but that change nothing here yet:
  * redis.conf files and tools that read them keep working. Their storage is a static
  * compound literal. */
-#define XBOOL(n, al, fl, d) {n, al, K_BOOL, fl, &(int){0}, 0, 1, d, NULL, NULL, NULL}
-#define XINT(n, al, fl, lo, hi, d) {n, al, K_INT, fl, &(int){0}, lo, hi, d, NULL, NULL, NULL}
-#define XLL(n, al, fl, lo, hi, d) {n, al, K_INT, fl, &(long long){0}, lo, hi, d, NULL, NULL, NULL}
-#define XMEM(n, fl, d) {n, NULL, K_MEM, fl, &(long long){0}, 0, LLONG_MAX, d, NULL, NULL, NULL}
-#define XSTR(n, al, fl, d) {n, al, K_STR, fl, &(char *){NULL}, 0, 0, d, NULL, NULL, NULL}
-#define XENUM(n, fl, names, d) {n, NULL, K_ENUM, fl, &(int){0}, 0, 0, d, names, NULL, NULL}
+#define XBOOL(n, al, fl, d)                                                                        \
+    { n, al, K_BOOL, fl, &(int){0}, 0, 1, d, NULL, NULL, NULL }
+#define XINT(n, al, fl, lo, hi, d)                                                                 \
+    { n, al, K_INT, fl, &(int){0}, lo, hi, d, NULL, NULL, NULL }
+#define XLL(n, al, fl, lo, hi, d)                                                                  \
+    { n, al, K_INT, fl, &(long long){0}, lo, hi, d, NULL, NULL, NULL }
+#define XMEM(n, fl, d)                                                                             \
+    { n, NULL, K_MEM, fl, &(long long){0}, 0, LLONG_MAX, d, NULL, NULL, NULL }
+#define XSTR(n, al, fl, d)                                                                         \
+    { n, al, K_STR, fl, &(char *){NULL}, 0, 0, d, NULL, NULL, NULL }
+#define XENUM(n, fl, names, d)                                                                     \
+    { n, NULL, K_ENUM, fl, &(int){0}, 0, 0, d, names, NULL, NULL }
 
 static directive table[] = {
     INT("port", port, 0, 65535, "6379"),
@@ -109,8 +120,8 @@ static directive table[] = {
     ENUM("maxmemory-policy", maxmemory_policy, config_policy_names, "noeviction"),
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_INT, 0,
      &config.hash_max_listpack_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0,
-     &config.hash_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0, &config.hash_max_listpack_value,
+     0, LLONG_MAX, "64", NULL, NULL, NULL},
     STR("dir", dir, F_PROTECTED, "./"),
     STR("dbfilename", dbfilename, F_PROTECTED, "dump.rdb"),
     SPECIAL("save", 0, "3600 1 300 100 60 10000", parse_save, print_save),
@@ -139,8 +150,8 @@ static directive table[] = {
     STR("pidfile", pidfile, 0, ""),
     {"daemonize", NULL, K_BOOL, F_IMMUTABLE, &config.daemonize, 0, 1, "no", NULL, NULL, NULL},
     SPECIAL("notify-keyspace-events", 0, "", parse_notify, print_notify),
-    {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0,
-     0, "no", protected_names, NULL, NULL},
+    {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0, 0,
+     "no", protected_names, NULL, NULL},
     /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
     XBOOL("activerehashing", NULL, 0, "yes"),
     XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
@@ -219,8 +230,11 @@ static int parse_memory(const char *v, long long *out) {
     static const struct {
         const char *suffix;
         long long mul;
-    } units[] = {{"kb", 1024LL},          {"k", 1000LL},          {"mb", 1024LL * 1024},
-                 {"m", 1000LL * 1000},    {"gb", 1024LL * 1024 * 1024},
+    } units[] = {{"kb", 1024LL},
+                 {"k", 1000LL},
+                 {"mb", 1024LL * 1024},
+                 {"m", 1000LL * 1000},
+                 {"gb", 1024LL * 1024 * 1024},
                  {"g", 1000LL * 1000 * 1000}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         size_t sl = strlen(units[i].suffix);
@@ -257,8 +271,10 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
             return -1;
         }
         if (d->ptr == &config.hz) n = n < 1 ? 1 : n > 500 ? 500 : n; /* Redis clamps hz */
-        if (d->max <= INT_MAX) *(int *)d->ptr = (int)n;
-        else *(long long *)d->ptr = n;
+        if (d->max <= INT_MAX)
+            *(int *)d->ptr = (int)n;
+        else
+            *(long long *)d->ptr = n;
         return 0;
     }
     case K_MEM: {
@@ -278,8 +294,10 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
         return 0;
     }
     case K_BOOL:
-        if (strcasecmp(v, "yes") == 0) *(int *)d->ptr = 1;
-        else if (strcasecmp(v, "no") == 0) *(int *)d->ptr = 0;
+        if (strcasecmp(v, "yes") == 0)
+            *(int *)d->ptr = 1;
+        else if (strcasecmp(v, "no") == 0)
+            *(int *)d->ptr = 0;
         else {
             *err = "argument must be 'yes' or 'no'";
             return -1;
@@ -306,7 +324,8 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
                                        : d->names == fsync_names       ? fsync_shown
                                                                        : d->names;
             static char msg[256];
-            size_t n = (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
+            size_t n =
+                (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
             for (int i = 0; shown[i] && n < sizeof(msg); i++)
                 n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", shown[i]);
             *err = msg;
@@ -321,8 +340,10 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
 static void print_value(const directive *d, buf *out) {
     switch (d->kind) {
     case K_INT:
-        if (d->max <= INT_MAX) buf_printf(out, "%d", *(int *)d->ptr);
-        else buf_printf(out, "%lld", *(long long *)d->ptr);
+        if (d->max <= INT_MAX)
+            buf_printf(out, "%d", *(int *)d->ptr);
+        else
+            buf_printf(out, "%lld", *(long long *)d->ptr);
         break;
     case K_MEM:
         buf_printf(out, "%lld", *(long long *)d->ptr);
@@ -359,8 +380,10 @@ static int parse_bind(const char *v, const char **err) {
         }
         addrs[n++] = t;
     }
-    for (int i = 0; i < config.bind_count; i++) mem_free(config.bind[i]);
-    for (int i = 0; i < n; i++) config.bind[i] = mem_strdup(addrs[i]);
+    for (int i = 0; i < config.bind_count; i++)
+        mem_free(config.bind[i]);
+    for (int i = 0; i < n; i++)
+        config.bind[i] = mem_strdup(addrs[i]);
     config.bind_count = n;
     return 0;
 }
@@ -393,7 +416,9 @@ static int parse_save(const char *v, const char **err) {
     return 0;
 }
 
-static void print_save(buf *out) { buf_puts(out, config.save ? config.save : ""); }
+static void print_save(buf *out) {
+    buf_puts(out, config.save ? config.save : "");
+}
 
 static const char *const obuf_classes[] = {"normal", "slave", "pubsub"};
 
@@ -433,8 +458,9 @@ static int parse_obuf(const char *v, const char **err) {
 
 static void print_obuf(buf *out) {
     for (int c = 0; c < 3; c++)
-        buf_printf(out, "%s%s %lld %lld %d", c ? " " : "", obuf_classes[c], config.client_obuf_hard[c],
-                   config.client_obuf_soft[c], config.client_obuf_soft_secs[c]);
+        buf_printf(out, "%s%s %lld %lld %d", c ? " " : "", obuf_classes[c],
+                   config.client_obuf_hard[c], config.client_obuf_soft[c],
+                   config.client_obuf_soft_secs[c]);
 }
 
 /* notify-keyspace-events: bit i of config.notify_keyspace_events is letter i of this
@@ -444,7 +470,8 @@ static const char notify_letters[] = "KEg$lshzxetmdnocrSTIV";
 
 static int notify_all_bits(void) {
     int bits = 0;
-    for (const char *p = "g$lshzxetd"; *p; p++) bits |= NOTIFY_BIT(*p);
+    for (const char *p = "g$lshzxetd"; *p; p++)
+        bits |= NOTIFY_BIT(*p);
     return bits;
 }
 
@@ -487,7 +514,9 @@ static int parse_unixperm(const char *v, const char **err) {
     return 0;
 }
 
-static void print_unixperm(buf *out) { buf_printf(out, "%o", config.unixsocketperm); }
+static void print_unixperm(buf *out) {
+    buf_printf(out, "%o", config.unixsocketperm);
+}
 
 /* ---- loading ---- */
 
@@ -515,7 +544,8 @@ static int split_line(char *line, char **words, int max) {
     int n = 0;
     char *p = line;
     while (*p) {
-        while (*p && isspace((unsigned char)*p)) p++;
+        while (*p && isspace((unsigned char)*p))
+            p++;
         if (!*p) break;
         if (n == max) return -1;
         char *w = p, *o = p;
@@ -525,10 +555,17 @@ static int split_line(char *line, char **words, int max) {
                 if (q == '"' && *p == '\\' && p[1]) {
                     p++;
                     switch (*p) {
-                    case 'n': *o++ = '\n'; break;
-                    case 'r': *o++ = '\r'; break;
-                    case 't': *o++ = '\t'; break;
-                    default: *o++ = *p;
+                    case 'n':
+                        *o++ = '\n';
+                        break;
+                    case 'r':
+                        *o++ = '\r';
+                        break;
+                    case 't':
+                        *o++ = '\t';
+                        break;
+                    default:
+                        *o++ = *p;
                     }
                     p++;
                 } else {
@@ -539,7 +576,8 @@ static int split_line(char *line, char **words, int max) {
             p++;
             if (*p && !isspace((unsigned char)*p)) return -1;
         } else {
-            while (*p && !isspace((unsigned char)*p)) *o++ = *p++;
+            while (*p && !isspace((unsigned char)*p))
+                *o++ = *p++;
         }
         if (*p) p++;
         *o = '\0';
@@ -602,17 +640,21 @@ int config_load_file(const char *path) {
     while (fgets(line, sizeof(line), f)) {
         lineno++;
         size_t len = strlen(line);
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
         char copy[4096];
         memcpy(copy, line, len + 1);
         char *p = line;
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         if (*p == '#' || *p == '\0') continue;
         char *w[64];
         int n = split_line(p, w, 64);
         const char *err = NULL;
-        if (n < 0) err = "Unbalanced quotes in configuration line";
-        else if (apply_words(w, n, &err) == 0) continue;
+        if (n < 0)
+            err = "Unbalanced quotes in configuration line";
+        else if (apply_words(w, n, &err) == 0)
+            continue;
         fatal("file", lineno, copy, err);
         fclose(f);
         return -1;
@@ -630,14 +672,26 @@ static void append_repr(buf *out, const char *s) {
     buf_putc(out, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '\\': buf_puts(out, "\\\\"); break;
-        case '"': buf_puts(out, "\\\""); break;
-        case '\n': buf_puts(out, "\\n"); break;
-        case '\r': buf_puts(out, "\\r"); break;
-        case '\t': buf_puts(out, "\\t"); break;
+        case '\\':
+            buf_puts(out, "\\\\");
+            break;
+        case '"':
+            buf_puts(out, "\\\"");
+            break;
+        case '\n':
+            buf_puts(out, "\\n");
+            break;
+        case '\r':
+            buf_puts(out, "\\r");
+            break;
+        case '\t':
+            buf_puts(out, "\\t");
+            break;
         default:
-            if (isprint(*p)) buf_putc(out, (char)*p);
-            else buf_printf(out, "\\x%02x", *p);
+            if (isprint(*p))
+                buf_putc(out, (char)*p);
+            else
+                buf_printf(out, "\\x%02x", *p);
         }
     }
     buf_putc(out, '"');
@@ -663,7 +717,8 @@ int config_load_args(int argc, char **argv) {
         int n = 0;
         w[n++] = argv[i] + 2;
         i++;
-        while (i < argc && strncmp(argv[i], "--", 2) != 0 && n < 64) w[n++] = argv[i++];
+        while (i < argc && strncmp(argv[i], "--", 2) != 0 && n < 64)
+            w[n++] = argv[i++];
         /* "--save ''" means an empty value. */
         if (n == 1) w[n++] = "";
         const char *err;
@@ -729,7 +784,8 @@ int config_glob(const char *pat, size_t plen, const char *s) {
     while (*s) {
         size_t used = 0;
         if (p < plen && pat[p] == '*') {
-            while (p < plen && pat[p] == '*') p++;
+            while (p < plen && pat[p] == '*')
+                p++;
             star_p = p;
             star_s = s;
             continue;
@@ -743,7 +799,8 @@ int config_glob(const char *pat, size_t plen, const char *s) {
         p = star_p;
         s = ++star_s;
     }
-    while (p < plen && pat[p] == '*') p++;
+    while (p < plen && pat[p] == '*')
+        p++;
     return p == plen;
 }
 
@@ -756,8 +813,10 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
         if ((table[i].flags & F_HIDDEN) &&
             (strlen(table[i].name) != plen || strncasecmp(pattern, table[i].name, plen) != 0))
             continue;
-        if (config_glob(pattern, plen, table[i].name)) hit = table[i].name;
-        else if (table[i].alias && config_glob(pattern, plen, table[i].alias)) hit = table[i].alias;
+        if (config_glob(pattern, plen, table[i].name))
+            hit = table[i].name;
+        else if (table[i].alias && config_glob(pattern, plen, table[i].alias))
+            hit = table[i].alias;
         if (!hit) continue;
         buf b;
         buf_init(&b);
@@ -787,7 +846,9 @@ int config_set(const char *name, const char *value, size_t vlen, const char **er
     return rc;
 }
 
-int config_exists(const char *name) { return find(name) != NULL; }
+int config_exists(const char *name) {
+    return find(name) != NULL;
+}
 
 int config_settable(const char *name, const char **err) {
     directive *d = find(name);
@@ -830,14 +891,16 @@ static void rewrite_line(const directive *d, buf *out) {
     int plain = v.len > 1;
     for (size_t i = 0; plain && i + 1 < v.len; i++) {
         char ch = v.data[i];
-        if (ch == '"' || ch == '\'' || ch == '\\' || (!isgraph((unsigned char)ch) &&
-                                                    !(d->kind == K_SPECIAL && ch == ' ')))
+        if (ch == '"' || ch == '\'' || ch == '\\' ||
+            (!isgraph((unsigned char)ch) && !(d->kind == K_SPECIAL && ch == ' ')))
             plain = 0;
     }
     buf_puts(out, d->name);
     buf_putc(out, ' ');
-    if (plain) buf_puts(out, v.data);
-    else append_repr(out, v.data);
+    if (plain)
+        buf_puts(out, v.data);
+    else
+        append_repr(out, v.data);
     buf_putc(out, '\n');
     buf_deinit(&v);
 }
@@ -861,7 +924,8 @@ int config_rewrite(const char **err) {
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", line);
         char *p = line;
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         char *w[64];
         int n = (*p == '#' || *p == '\0') ? 0 : split_line(p, w, 64);
         directive *d = n > 0 ? find(w[0]) : NULL;
@@ -880,8 +944,8 @@ int config_rewrite(const char **err) {
         buf v;
         buf_init(&v);
         print_value(&table[i], &v);
-        int same = v.len == strlen(defaults[i]) &&
-                   memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
+        int same =
+            v.len == strlen(defaults[i]) && memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
         buf_deinit(&v);
         if (same) continue;
         if (!header) {

@@ -6,10 +6,10 @@
 #ifndef MAYFLY_CONFIG_H
 #define MAYFLY_CONFIG_H
 
+#include "util/buf.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "util/buf.h"
 
 #define CONFIG_MAX_BIND 16
 
@@ -26,10 +26,10 @@ typedef struct mayfly_config {
     int tcp_keepalive;
     char *unixsocket;
     int unixsocketperm;
-    long long maxclients;      /* 1..4294967295 as in Redis */
-    int timeout;               /* idle seconds before a client is closed, 0 = never */
+    long long maxclients; /* 1..4294967295 as in Redis */
+    int timeout;          /* idle seconds before a client is closed, 0 = never */
     /* security */
-    char *requirepass;         /* NULL = none */
+    char *requirepass; /* NULL = none */
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
@@ -39,16 +39,16 @@ typedef struct mayfly_config {
     int databases;
     int hz;
     long long maxmemory;
-    int maxmemory_policy;      /* index into config_policy_names */
+    int maxmemory_policy; /* index into config_policy_names */
     long long hash_max_listpack_entries;
     long long hash_max_listpack_value;
-    int active_expire;         /* DEBUG SET-ACTIVE-EXPIRE */
+    int active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
     /* persistence */
     char *dir;
     char *dbfilename;
-    char *save;                /* "3600 1 300 100 60 10000" or "" */
+    char *save; /* "3600 1 300 100 60 10000" or "" */
     int appendonly;
-    int appendfsync;           /* 0 no, 1 everysec, 2 always */
+    int appendfsync; /* 0 no, 1 everysec, 2 always */
     char *appenddirname;
     char *appendfilename;
     int auto_aof_rewrite_percentage; /* 0 = no automatic rewrite */
@@ -58,15 +58,15 @@ typedef struct mayfly_config {
     long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
     long long slowlog_max_len;
     long long latency_monitor_threshold; /* ms; only LATENCY DOCTOR's text reads it */
-    int key_load_delay;        /* test aid: us slept per key loaded (Redis's hidden directive) */
+    int key_load_delay; /* test aid: us slept per key loaded (Redis's hidden directive) */
     /* logging and process */
     int loglevel;
     char *logfile;
     char *pidfile;
     int daemonize;
-    int notify_keyspace_events; /* NOTIFY_* classes (cmd/notify.h) */
+    int notify_keyspace_events;   /* NOTIFY_* classes (cmd/notify.h) */
     int enable_protected_configs; /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
-    char *config_file;         /* absolute path of the file loaded, NULL if none */
+    char *config_file;            /* absolute path of the file loaded, NULL if none */
 } mayfly_config;
 
 extern mayfly_config config;

@@ -39,9 +39,9 @@
 host_stats host_stat;
 host_ops host;
 
-#define EXPIRE_SLICE_US 500 /* active-expiry budget per slice (the latency budget) */
-#define REHASH_SLICE_US 250 /* incremental rehash budget per tick */
-#define LOAD_SLICE_US 5000  /* loading work between two polls for I/O */
+#define EXPIRE_SLICE_US 500               /* active-expiry budget per slice (the latency budget) */
+#define REHASH_SLICE_US 250               /* incremental rehash budget per tick */
+#define LOAD_SLICE_US 5000                /* loading work between two polls for I/O */
 #define PURGE_MIN_BYTES ((size_t)8 << 20) /* purge after a drop of at least this much... */
 #define PURGE_MIN_SHARE 8                 /* ...and at least 1/8 of the peak */
 

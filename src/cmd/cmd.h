@@ -17,13 +17,13 @@
 #ifndef MAYFLY_CMD_CMD_H
 #define MAYFLY_CMD_CMD_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "cmd/session.h"
 #include "db/db.h"
 #include "util/buf.h"
 #include "util/slice.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* Command flags: X(enum suffix, name in COMMAND INFO). */
 #define CMD_FLAG_MAP(X)                                                                            \
@@ -62,18 +62,18 @@ struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);
 
 typedef struct cmd_spec {
-    const char *name;       /* lower case; for a subcommand, just the subcommand ("info") */
-    cmd_fn *fn;             /* NULL for a container whose subcmds do the work */
-    int arity;              /* N exact, -N at least N (argv[0] included) */
-    uint32_t flags;         /* CMD_* */
+    const char *name; /* lower case; for a subcommand, just the subcommand ("info") */
+    cmd_fn *fn;       /* NULL for a container whose subcmds do the work */
+    int arity;        /* N exact, -N at least N (argv[0] included) */
+    uint32_t flags;   /* CMD_* */
     int first_key, last_key, key_step; /* key positions (0 = none; last -1 = to the end) */
-    const char *group;      /* "string", "hash", "generic", "connection", "server", ... */
-    const char *since;      /* Redis version that introduced it */
+    const char *group; /* "string", "hash", "generic", "connection", "server", ... */
+    const char *since; /* Redis version that introduced it */
     const char *complexity;
     const char *summary;
-    const char *syntax;     /* argument grammar after the name, for COMMAND DOCS */
+    const char *syntax;             /* argument grammar after the name, for COMMAND DOCS */
     const struct cmd_spec *subcmds; /* container commands: rows ending in {0} */
-    const char *acl;        /* ACL categories, e.g. "@write @hash @fast" */
+    const char *acl;                /* ACL categories, e.g. "@write @hash @fast" */
 } cmd_spec;
 
 /* Per-command statistics (INFO commandstats). */
@@ -83,19 +83,19 @@ typedef struct cmd_stats {
 
 typedef struct cmd_ctx {
     session *s;
-    const cmd_spec *cmd;   /* the command (or subcommand) being run */
+    const cmd_spec *cmd;    /* the command (or subcommand) being run */
     const cmd_spec *parent; /* the container for a subcommand, else NULL */
     int argc;
-    slice *argv;           /* borrowed until the handler returns: copy what you keep */
-    buf *out;              /* where replies go (the session's out) */
-    int proto;             /* 2 or 3 */
-    db *db;                /* the session's selected database */
-    int64_t now_ms;        /* one "now" for the whole command */
-    int replied_error;     /* set by reply_error */
-    cmd_stats *stats;      /* the command's statistics slot (set by dispatch; NULL: looked up) */
+    slice *argv;              /* borrowed until the handler returns: copy what you keep */
+    buf *out;                 /* where replies go (the session's out) */
+    int proto;                /* 2 or 3 */
+    db *db;                   /* the session's selected database */
+    int64_t now_ms;           /* one "now" for the whole command */
+    int replied_error;        /* set by reply_error */
+    cmd_stats *stats;         /* the command's statistics slot (set by dispatch; NULL: looked up) */
     int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
     long long dirty_at_start; /* db_stat.dirty when the handler started */
-    int64_t start_us;         /* monotonic start for the duration statistic (0: cmd_call reads it) */
+    int64_t start_us; /* monotonic start for the duration statistic (0: cmd_call reads it) */
 } cmd_ctx;
 
 /* ---- Registry and dispatch (registry.c) ---- */
@@ -176,19 +176,19 @@ int arg_ll_range(cmd_ctx *c, slice a, long long min, long long max, const char *
 int arg_double(cmd_ctx *c, slice a, double *out);
 
 /* The families (one per file, each ending in {0}). */
-extern const cmd_spec cmd_family_conn[];    /* cmd_conn.c: PING ECHO HELLO AUTH SELECT ... */
-extern const cmd_spec cmd_family_server[];  /* cmd_server.c: INFO CONFIG DBSIZE FLUSH* ... */
-extern const cmd_spec cmd_family_command[]; /* cmd_command.c: COMMAND and its subcommands */
-extern const cmd_spec cmd_family_keys[];    /* cmd_keys.c: DEL EXISTS TYPE SCAN RENAME ... */
-extern const cmd_spec cmd_family_ttl[];     /* cmd_ttl.c: EXPIRE TTL PERSIST ... */
-extern const cmd_spec cmd_family_string[];  /* cmd_string.c */
-extern const cmd_spec cmd_family_hash[];    /* cmd_hash.c */
+extern const cmd_spec cmd_family_conn[];     /* cmd_conn.c: PING ECHO HELLO AUTH SELECT ... */
+extern const cmd_spec cmd_family_server[];   /* cmd_server.c: INFO CONFIG DBSIZE FLUSH* ... */
+extern const cmd_spec cmd_family_command[];  /* cmd_command.c: COMMAND and its subcommands */
+extern const cmd_spec cmd_family_keys[];     /* cmd_keys.c: DEL EXISTS TYPE SCAN RENAME ... */
+extern const cmd_spec cmd_family_ttl[];      /* cmd_ttl.c: EXPIRE TTL PERSIST ... */
+extern const cmd_spec cmd_family_string[];   /* cmd_string.c */
+extern const cmd_spec cmd_family_hash[];     /* cmd_hash.c */
 extern const cmd_spec cmd_family_hash_ttl[]; /* cmd_hash_ttl.c: HSETEX HGETEX HEXPIRE ... */
-extern const cmd_spec cmd_family_multi[];   /* cmd_multi.c: MULTI EXEC DISCARD WATCH */
-extern const cmd_spec cmd_family_pubsub[];  /* cmd_pubsub.c */
-extern const cmd_spec cmd_family_persist[]; /* cmd_persist.c: SAVE BGSAVE ... */
-extern const cmd_spec cmd_family_debug[];   /* cmd_debug.c: DEBUG, test aids */
-extern const cmd_spec cmd_family_slowlog[]; /* cmd_slowlog.c: SLOWLOG, LATENCY */
+extern const cmd_spec cmd_family_multi[];    /* cmd_multi.c: MULTI EXEC DISCARD WATCH */
+extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
+extern const cmd_spec cmd_family_persist[];  /* cmd_persist.c: SAVE BGSAVE ... */
+extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
+extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
 
 /* Records the command in the slow log if it ran for at least slowlog-log-slower-than
  * microseconds (cmd_slowlog.c; called by cmd_call). */

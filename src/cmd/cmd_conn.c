@@ -2,10 +2,6 @@
  *
  * These change the session (protocol, database, authentication, name, reply mode); none
  * touches the keyspace. */
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/pubsub.h"
@@ -16,6 +12,10 @@
 #include "util/mem.h"
 #include "util/strconv.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
 static void cmd_ping(cmd_ctx *c) {
     if (c->argc > 2) {
         reply_arity_error(c);
@@ -24,15 +24,21 @@ static void cmd_ping(cmd_ctx *c) {
     if ((c->s->flags & SESS_PUBSUB) && c->proto == 2) {
         reply_array(c, 2);
         reply_bulk(c, "pong", 4);
-        if (c->argc == 2) reply_bulk_slice(c, c->argv[1]);
-        else reply_bulk(c, "", 0);
+        if (c->argc == 2)
+            reply_bulk_slice(c, c->argv[1]);
+        else
+            reply_bulk(c, "", 0);
         return;
     }
-    if (c->argc == 2) reply_bulk_slice(c, c->argv[1]);
-    else reply_simple(c, "PONG");
+    if (c->argc == 2)
+        reply_bulk_slice(c, c->argv[1]);
+    else
+        reply_simple(c, "PONG");
 }
 
-static void cmd_echo(cmd_ctx *c) { reply_bulk_slice(c, c->argv[1]); }
+static void cmd_echo(cmd_ctx *c) {
+    reply_bulk_slice(c, c->argv[1]);
+}
 
 static void cmd_quit(cmd_ctx *c) {
     reply_ok(c);
@@ -45,7 +51,8 @@ static int password_ok(slice user, slice pass) {
     size_t n = strlen(config.requirepass);
     if (pass.len != n) return 0;
     unsigned char diff = 0;
-    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(pass.p[i] ^ config.requirepass[i]);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(pass.p[i] ^ config.requirepass[i]);
     return diff == 0;
 }
 
@@ -61,8 +68,8 @@ static void cmd_auth(cmd_ctx *c) {
                        "default user. Are you sure your configuration is correct?");
         return;
     }
-    if (!password_ok(user, pass) && !(c->argc == 3 && !config.requirepass &&
-                                      slice_eq_ci(user, "default"))) {
+    if (!password_ok(user, pass) &&
+        !(c->argc == 3 && !config.requirepass && slice_eq_ci(user, "default"))) {
         host_stat.auth_denied++;
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
@@ -189,16 +196,19 @@ static void client_line(buf *b, const session *s, int64_t now_ms) {
                "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
                "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
-               (long long)((now_ms - s->ctime_ms) / 1000), (long long)((now_ms - s->last_ms) / 1000),
-               flags, s->db_id, pubsub_session_channels(s), pubsub_session_patterns(s),
+               (long long)((now_ms - s->ctime_ms) / 1000),
+               (long long)((now_ms - s->last_ms) / 1000), flags, s->db_id,
+               pubsub_session_channels(s), pubsub_session_patterns(s),
                pubsub_session_shard_channels(s), (s->flags & SESS_MULTI) ? 0 : -1, qbuf,
                session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
                s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
-               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default",
-               s->proto, s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
+               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default", s->proto,
+               s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 
-static void client_id(cmd_ctx *c) { reply_int(c, (long long)c->s->id); }
+static void client_id(cmd_ctx *c) {
+    reply_int(c, (long long)c->s->id);
+}
 
 static void client_setname(cmd_ctx *c) {
     if (!valid_client_name(c->argv[2])) {
@@ -210,15 +220,19 @@ static void client_setname(cmd_ctx *c) {
 }
 
 static void client_getname(cmd_ctx *c) {
-    if (c->s->name) reply_bulk_cstr(c, c->s->name);
-    else reply_null(c);
+    if (c->s->name)
+        reply_bulk_cstr(c, c->s->name);
+    else
+        reply_null(c);
 }
 
 static void client_setinfo(cmd_ctx *c) {
     slice attr = c->argv[2], val = c->argv[3];
     char **slot;
-    if (slice_eq_ci(attr, "lib-name")) slot = &c->s->lib_name;
-    else if (slice_eq_ci(attr, "lib-ver")) slot = &c->s->lib_ver;
+    if (slice_eq_ci(attr, "lib-name"))
+        slot = &c->s->lib_name;
+    else if (slice_eq_ci(attr, "lib-ver"))
+        slot = &c->s->lib_ver;
     else {
         reply_errorf(c, "ERR Unrecognized option '%.*s'", (int)attr.len, attr.p);
         return;
@@ -247,8 +261,10 @@ static void client_list(cmd_ctx *c) {
     int first_id = 0;
     if (c->argc >= 4 && slice_eq_ci(c->argv[2], "TYPE") && c->argc == 4) {
         slice t = c->argv[3];
-        if (slice_eq_ci(t, "normal")) want_pubsub = 0;
-        else if (slice_eq_ci(t, "pubsub")) want_pubsub = 1;
+        if (slice_eq_ci(t, "normal"))
+            want_pubsub = 0;
+        else if (slice_eq_ci(t, "pubsub"))
+            want_pubsub = 1;
         else if (slice_eq_ci(t, "master") || slice_eq_ci(t, "replica") || slice_eq_ci(t, "slave"))
             want_pubsub = 2;
         else {
@@ -291,8 +307,10 @@ static void client_list(cmd_ctx *c) {
 }
 
 static void kill_session(cmd_ctx *c, session *s) {
-    if (s == c->s) s->flags |= SESS_CLOSE_AFTER_REPLY;
-    else if (s->ops && s->ops->kill) s->ops->kill(s);
+    if (s == c->s)
+        s->flags |= SESS_CLOSE_AFTER_REPLY;
+    else if (s->ops && s->ops->kill)
+        s->ops->kill(s);
 }
 
 static void client_kill(cmd_ctx *c) {
@@ -322,17 +340,22 @@ static void client_kill(cmd_ctx *c) {
                 reply_error(c, "ERR client-id should be greater than 0");
                 return;
             }
-        } else if (slice_eq_ci(k, "ADDR")) addr = v;
-        else if (slice_eq_ci(k, "LADDR")) laddr = v;
-        else if (slice_eq_ci(k, "USER")) user = v;
+        } else if (slice_eq_ci(k, "ADDR"))
+            addr = v;
+        else if (slice_eq_ci(k, "LADDR"))
+            laddr = v;
+        else if (slice_eq_ci(k, "USER"))
+            user = v;
         else if (slice_eq_ci(k, "MAXAGE")) {
             if (str_to_ll(v.p, v.len, &maxage) < 0) {
                 reply_error(c, ERR_NOT_INT);
                 return;
             }
         } else if (slice_eq_ci(k, "TYPE")) {
-            if (slice_eq_ci(v, "normal")) type = 0;
-            else if (slice_eq_ci(v, "pubsub")) type = 1;
+            if (slice_eq_ci(v, "normal"))
+                type = 0;
+            else if (slice_eq_ci(v, "pubsub"))
+                type = 1;
             else if (slice_eq_ci(v, "master") || slice_eq_ci(v, "replica") ||
                      slice_eq_ci(v, "slave"))
                 type = 2;
@@ -341,8 +364,10 @@ static void client_kill(cmd_ctx *c) {
                 return;
             }
         } else if (slice_eq_ci(k, "SKIPME")) {
-            if (slice_eq_ci(v, "yes")) skipme = 1;
-            else if (slice_eq_ci(v, "no")) skipme = 0;
+            if (slice_eq_ci(v, "yes"))
+                skipme = 1;
+            else if (slice_eq_ci(v, "no"))
+                skipme = 0;
             else {
                 reply_syntax_error(c);
                 return;
@@ -358,7 +383,8 @@ static void client_kill(cmd_ctx *c) {
         if (id && s->id != (uint64_t)id) continue;
         if (addr.p && !(strlen(s->addr) == addr.len && memcmp(s->addr, addr.p, addr.len) == 0))
             continue;
-        if (laddr.p && !(strlen(s->laddr) == laddr.len && memcmp(s->laddr, laddr.p, laddr.len) == 0))
+        if (laddr.p &&
+            !(strlen(s->laddr) == laddr.len && memcmp(s->laddr, laddr.p, laddr.len) == 0))
             continue;
         if (user.p && !slice_eq(user, slice_of(s->user ? s->user : "default"))) continue;
         if (type == 2) continue;
@@ -372,8 +398,10 @@ static void client_kill(cmd_ctx *c) {
 }
 
 static int on_off(cmd_ctx *c, slice v, int *out) {
-    if (slice_eq_ci(v, "on")) *out = 1;
-    else if (slice_eq_ci(v, "off")) *out = 0;
+    if (slice_eq_ci(v, "on"))
+        *out = 1;
+    else if (slice_eq_ci(v, "off"))
+        *out = 0;
     else {
         reply_syntax_error(c);
         return -1;
@@ -384,16 +412,20 @@ static int on_off(cmd_ctx *c, slice v, int *out) {
 static void client_no_evict(cmd_ctx *c) {
     int on;
     if (on_off(c, c->argv[2], &on) < 0) return;
-    if (on) c->s->flags |= SESS_NO_EVICT;
-    else c->s->flags &= ~SESS_NO_EVICT;
+    if (on)
+        c->s->flags |= SESS_NO_EVICT;
+    else
+        c->s->flags &= ~SESS_NO_EVICT;
     reply_ok(c);
 }
 
 static void client_no_touch(cmd_ctx *c) {
     int on;
     if (on_off(c, c->argv[2], &on) < 0) return;
-    if (on) c->s->flags |= SESS_NO_TOUCH;
-    else c->s->flags &= ~SESS_NO_TOUCH;
+    if (on)
+        c->s->flags |= SESS_NO_TOUCH;
+    else
+        c->s->flags &= ~SESS_NO_TOUCH;
     reply_ok(c);
 }
 
@@ -412,7 +444,9 @@ static void client_reply(cmd_ctx *c) {
     }
 }
 
-static void client_getredir(cmd_ctx *c) { reply_int(c, -1); }
+static void client_getredir(cmd_ctx *c) {
+    reply_int(c, -1);
+}
 
 static void client_help(cmd_ctx *c) {
     static const char *const lines[] = {
@@ -462,8 +496,7 @@ static const cmd_spec client_subcmds[] = {
     {"info", client_info, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.2.0", "O(1)",
      "Returns information about the connection.", "", NULL, "@slow @connection"},
     {"list", client_list, -2, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
-     "O(N) where N is the number of client connections",
-     "Lists open connections.",
+     "O(N) where N is the number of client connections", "Lists open connections.",
      "[TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID client-id [client-id ...]]", NULL,
      "@admin @slow @dangerous @connection"},
     {"kill", client_kill, -3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "2.4.0",
@@ -471,8 +504,8 @@ static const cmd_spec client_subcmds[] = {
      "<filter: ip:port|new-format: [ID client-id] [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] "
      "[USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME <YES|NO>] [MAXAGE maxage]>",
      NULL, "@admin @slow @dangerous @connection"},
-    {"no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "7.0.0",
-     "O(1)", "Sets the client eviction mode of the connection.", "<enabled: ON|OFF>", NULL,
+    {"no-evict", client_no_evict, 3, CMD_ADMIN | CONN_FLAGS, 0, 0, 0, "connection", "7.0.0", "O(1)",
+     "Sets the client eviction mode of the connection.", "<enabled: ON|OFF>", NULL,
      "@admin @slow @dangerous @connection"},
     {"no-touch", client_no_touch, 3, CONN_FLAGS, 0, 0, 0, "connection", "7.2.0", "O(1)",
      "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
@@ -481,8 +514,8 @@ static const cmd_spec client_subcmds[] = {
      "Instructs the server whether to reply to commands.", "<action: ON|OFF|SKIP>", NULL,
      "@slow @connection"},
     {"getredir", client_getredir, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0", "O(1)",
-     "Returns the client ID to which the connection's tracking notifications are redirected.",
-     "", NULL, "@slow @connection"},
+     "Returns the client ID to which the connection's tracking notifications are redirected.", "",
+     NULL, "@slow @connection"},
     {"help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection", "5.0.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@slow @connection"},
     {0},
@@ -493,27 +526,24 @@ const cmd_spec cmd_family_conn[] = {
      "Returns the server's liveliness response.", "[message]", NULL, "@fast @connection"},
     {"echo", cmd_echo, 2, CMD_FAST, 0, 0, 0, "connection", "1.0.0", "O(1)",
      "Returns the given string.", "message", NULL, "@fast @connection"},
-    {"quit", cmd_quit, -1, CMD_ALLOW_BUSY | CMD_NO_AUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE |
-                               CMD_FAST,
-     0, 0, 0, "connection", "1.0.0", "O(1)", "Closes the connection.", "", NULL,
-     "@fast @connection"},
-    {"reset", cmd_reset, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
-                                CMD_ALLOW_BUSY,
-     0, 0, 0, "connection", "6.2.0", "O(1)", "Resets the connection.", "", NULL,
-     "@fast @connection"},
-    {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
-                                 CMD_ALLOW_BUSY,
-     0, 0, 0, "connection", "6.0.0", "O(1)", "Handshakes with the Redis server.",
+    {"quit", cmd_quit, -1,
+     CMD_ALLOW_BUSY | CMD_NO_AUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
+     "connection", "1.0.0", "O(1)", "Closes the connection.", "", NULL, "@fast @connection"},
+    {"reset", cmd_reset, 1,
+     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0,
+     "connection", "6.2.0", "O(1)", "Resets the connection.", "", NULL, "@fast @connection"},
+    {"hello", cmd_hello, -1,
+     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0,
+     "connection", "6.0.0", "O(1)", "Handshakes with the Redis server.",
      "[arguments: protover [AUTH username password] [SETNAME clientname]]", NULL,
      "@fast @connection"},
-    {"auth", cmd_auth, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
-                               CMD_ALLOW_BUSY,
-     0, 0, 0, "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user",
+    {"auth", cmd_auth, -2,
+     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0,
+     "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user",
      "Authenticates the connection.", "[username] password", NULL, "@fast @connection"},
     {"select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
      "O(1)", "Changes the selected database.", "index", NULL, "@fast @connection"},
-    {"client", NULL, -2, CMD_SKIP_SLOWLOG, 0, 0, 0, "connection", "2.4.0",
-     "Depends on subcommand.", "A container for client connection commands.", "",
-     client_subcmds, "@slow"},
+    {"client", NULL, -2, CMD_SKIP_SLOWLOG, 0, 0, 0, "connection", "2.4.0", "Depends on subcommand.",
+     "A container for client connection commands.", "", client_subcmds, "@slow"},
     {0},
 };

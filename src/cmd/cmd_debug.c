@@ -3,14 +3,14 @@
  * only) shifts the server's wall clock so that TTL tests need not sleep; DEBUG
  * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
  * so that -MISCONF and the recovery can be tested. */
-#include <errno.h>
-#include <time.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "config.h"
 #include "util/clock.h"
 #include "util/strconv.h"
+
+#include <errno.h>
+#include <time.h>
 
 static void debug_sleep(cmd_ctx *c) {
     double secs;
@@ -76,8 +76,8 @@ static const cmd_spec debug_subcmds[] = {
      "@admin @slow @dangerous"},
     {"aof-write-error", debug_aof_write_error, 3, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Makes append-only file writes fail (test aid).", "<0|1>", NULL, "@admin @slow @dangerous"},
-    {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "",
-     NULL, "@admin @slow @dangerous"},
+    {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
+     "@admin @slow @dangerous"},
     {0},
 };
 

@@ -2,12 +2,6 @@
  *
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
-#include <stdio.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/info.h"
@@ -16,6 +10,12 @@
 #include "db/db.h"
 #include "util/clock.h"
 #include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 static size_t peak_memory;
 static size_t startup_memory; /* used_memory at the first INFO memory (used_memory_startup) */
@@ -27,8 +27,10 @@ static void human_bytes(char *out, size_t cap, double n) {
         n /= 1024;
         u++;
     }
-    if (u == 0) snprintf(out, cap, "%.0fB", n);
-    else snprintf(out, cap, "%.2f%c", n, units[u]);
+    if (u == 0)
+        snprintf(out, cap, "%.0fB", n);
+    else
+        snprintf(out, cap, "%.2f%c", n, units[u]);
 }
 
 static void section_server(buf *b, int64_t now_ms) {
@@ -179,14 +181,12 @@ static void section_memory(buf *b) {
                "lazyfree_pending_objects:0\r\n"
                "lazyfreed_objects:0\r\n",
                st.allocated, h_used, rss, h_rss, peak_memory, h_peak,
-               peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0,
-               overhead, startup_memory, dataset,
-               net ? 100.0 * (double)dataset / (double)net : 0.0, st.allocated, st.active,
-               st.resident, st.retained, sys, h_sys, config.maxmemory, h_max,
-               config_policy_names[config.maxmemory_policy],
+               peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0, overhead,
+               startup_memory, dataset, net ? 100.0 * (double)dataset / (double)net : 0.0,
+               st.allocated, st.active, st.resident, st.retained, sys, h_sys, config.maxmemory,
+               h_max, config_policy_names[config.maxmemory_policy],
                st.allocated ? (double)st.active / (double)st.allocated : 0.0,
-               st.active - st.allocated,
-               st.active ? (double)st.resident / (double)st.active : 0.0,
+               st.active - st.allocated, st.active ? (double)st.resident / (double)st.active : 0.0,
                (ssize_t)st.resident - (ssize_t)st.active,
                st.allocated ? (double)rss / (double)st.allocated : 0.0,
                (ssize_t)rss - (ssize_t)st.allocated, clients_mem, st.allocator);
@@ -277,14 +277,15 @@ static void section_cpu(buf *b) {
                "used_cpu_user_children:0.000000\r\n"
                "used_cpu_sys_main_thread:%ld.%06ld\r\n"
                "used_cpu_user_main_thread:%ld.%06ld\r\n",
-               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
-               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
-               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+               (long)self.ru_utime.tv_usec, (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
 /* Until persistence installs its section (server start-up), a minimal one. */
-static void section_persistence_default(buf *b) { buf_puts(b, "# Persistence\r\nloading:0\r\n"); }
+static void section_persistence_default(buf *b) {
+    buf_puts(b, "# Persistence\r\nloading:0\r\n");
+}
 void (*info_persistence)(buf *b) = section_persistence_default;
 
 static void section_replication(buf *b) {
@@ -317,10 +318,16 @@ static void section_errorstats(buf *b) {
     cmd_info_errorstats(b);
 }
 
-static void section_modules(buf *b) { buf_puts(b, "# Modules\r\n"); }
+static void section_modules(buf *b) {
+    buf_puts(b, "# Modules\r\n");
+}
 /* Per-command latency percentiles are not tracked yet: the section has only its header. */
-static void section_latencystats(buf *b) { buf_puts(b, "# Latencystats\r\n"); }
-static void section_cluster(buf *b) { buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n"); }
+static void section_latencystats(buf *b) {
+    buf_puts(b, "# Latencystats\r\n");
+}
+static void section_cluster(buf *b) {
+    buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n");
+}
 
 typedef struct info_section {
     const char *name;
@@ -349,7 +356,8 @@ static const info_section sections[] = {
 void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
     int want[NSECTIONS] = {0};
     if (n == 0) {
-        for (size_t i = 0; i < NSECTIONS; i++) want[i] = sections[i].in_default;
+        for (size_t i = 0; i < NSECTIONS; i++)
+            want[i] = sections[i].in_default;
     }
     for (int k = 0; k < n; k++) {
         int all = slice_eq_ci(names[k], "all") || slice_eq_ci(names[k], "everything");
@@ -363,9 +371,12 @@ void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
         if (!want[i]) continue;
         if (!first) buf_puts(b, "\r\n");
         first = 0;
-        if (sections[i].kind == 1) section_server(b, now_ms);
-        else if (sections[i].kind == 2) info_persistence(b);
-        else sections[i].fn(b);
+        if (sections[i].kind == 1)
+            section_server(b, now_ms);
+        else if (sections[i].kind == 2)
+            info_persistence(b);
+        else
+            sections[i].fn(b);
     }
 }
 
@@ -377,7 +388,9 @@ static void cmd_info(cmd_ctx *c) {
     buf_deinit(&b);
 }
 
-static void cmd_dbsize(cmd_ctx *c) { reply_int(c, (long long)db_size(c->db)); }
+static void cmd_dbsize(cmd_ctx *c) {
+    reply_int(c, (long long)db_size(c->db));
+}
 
 static int flush_mode_ok(cmd_ctx *c) {
     if (c->argc == 1) return 1;
@@ -396,7 +409,8 @@ static void cmd_flushdb(cmd_ctx *c) {
 
 static void cmd_flushall(cmd_ctx *c) {
     if (!flush_mode_ok(c)) return;
-    for (int i = 0; i < db_count(); i++) db_flush(db_get(i));
+    for (int i = 0; i < db_count(); i++)
+        db_flush(db_get(i));
     db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
@@ -412,10 +426,14 @@ static void cmd_shutdown(cmd_ctx *c) {
     int flags = 0;
     for (int i = 1; i < c->argc; i++) {
         slice a = c->argv[i];
-        if (slice_eq_ci(a, "NOSAVE")) flags |= HOST_SHUTDOWN_NOSAVE;
-        else if (slice_eq_ci(a, "SAVE")) flags |= HOST_SHUTDOWN_SAVE;
-        else if (slice_eq_ci(a, "NOW")) flags |= HOST_SHUTDOWN_NOW;
-        else if (slice_eq_ci(a, "FORCE")) flags |= HOST_SHUTDOWN_FORCE;
+        if (slice_eq_ci(a, "NOSAVE"))
+            flags |= HOST_SHUTDOWN_NOSAVE;
+        else if (slice_eq_ci(a, "SAVE"))
+            flags |= HOST_SHUTDOWN_SAVE;
+        else if (slice_eq_ci(a, "NOW"))
+            flags |= HOST_SHUTDOWN_NOW;
+        else if (slice_eq_ci(a, "FORCE"))
+            flags |= HOST_SHUTDOWN_FORCE;
         else if (slice_eq_ci(a, "ABORT")) {
             reply_error(c, "ERR No shutdown in progress.");
             return;
@@ -536,14 +554,16 @@ static void config_set_cmd(cmd_ctx *c) {
     }
     if (failed >= 0) {
         const char *ignored;
-        for (int i = 0; i < failed; i++) config_set(canon[i], old[i], strlen(old[i]), &ignored);
+        for (int i = 0; i < failed; i++)
+            config_set(canon[i], old[i], strlen(old[i]), &ignored);
         slice n = c->argv[2 + 2 * failed];
         reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
                      (int)n.len, n.p, err);
     } else {
         reply_ok(c);
     }
-    for (int i = 0; i < pairs; i++) mem_free(old[i]);
+    for (int i = 0; i < pairs; i++)
+        mem_free(old[i]);
 }
 
 static void config_resetstat(cmd_ctx *c) {
@@ -562,8 +582,10 @@ static void config_resetstat(cmd_ctx *c) {
 
 static void config_rewrite_cmd(cmd_ctx *c) {
     const char *err;
-    if (config_rewrite(&err) < 0) reply_errorf(c, "ERR %s", err);
-    else reply_ok(c);
+    if (config_rewrite(&err) < 0)
+        reply_errorf(c, "ERR %s", err);
+    else
+        reply_ok(c);
 }
 
 static void config_help(cmd_ctx *c) {
@@ -588,8 +610,8 @@ static void config_help(cmd_ctx *c) {
 static const cmd_spec config_subcmds[] = {
     {"get", config_get_cmd, -3, ADMIN, 0, 0, 0, "server", "2.0.0",
      "O(N) when N is the number of configuration parameters provided",
-     "Returns the effective values of configuration parameters.", "parameter [parameter ...]",
-     NULL, "@admin @slow @dangerous"},
+     "Returns the effective values of configuration parameters.", "parameter [parameter ...]", NULL,
+     "@admin @slow @dangerous"},
     {"set", config_set_cmd, -4, ADMIN, 0, 0, 0, "server", "2.0.0",
      "O(N) when N is the number of configuration parameters provided",
      "Sets configuration parameters in-flight.", "parameter value [parameter value ...]", NULL,

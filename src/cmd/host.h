@@ -6,23 +6,23 @@
 #include <stdint.h>
 
 typedef struct host_stats {
-    int64_t start_ms;                 /* process start, wall clock */
-    long long total_connections;      /* accepted since start */
-    long long rejected_connections;   /* refused by maxclients */
+    int64_t start_ms;               /* process start, wall clock */
+    long long total_connections;    /* accepted since start */
+    long long rejected_connections; /* refused by maxclients */
     long long net_input_bytes, net_output_bytes;
     long long evicted_clients;
-    int tcp_port;                     /* the port actually listened on */
-    int active_expire_running;        /* a backlog slice is scheduled */
-    long long expire_cycles;          /* active expiry slices run */
-    long long expire_cycle_us;        /* total time spent in them */
-    long long ops_per_sec;            /* instantaneous_ops_per_sec, sampled by the cron */
-    long long reads_processed;        /* read callbacks with data (total_reads_processed) */
-    long long writes_processed;       /* socket writes (total_writes_processed) */
+    int tcp_port;                        /* the port actually listened on */
+    int active_expire_running;           /* a backlog slice is scheduled */
+    long long expire_cycles;             /* active expiry slices run */
+    long long expire_cycle_us;           /* total time spent in them */
+    long long ops_per_sec;               /* instantaneous_ops_per_sec, sampled by the cron */
+    long long reads_processed;           /* read callbacks with data (total_reads_processed) */
+    long long writes_processed;          /* socket writes (total_writes_processed) */
     long long qbuf_limit_disconnections; /* closed by client-query-buffer-limit */
     long long obuf_limit_disconnections; /* closed by client-output-buffer-limit */
-    long long auth_denied;            /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
+    long long auth_denied;               /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
     long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
-    int loading;                      /* the dataset is loading: commands get -LOADING */
+    int loading;                                 /* the dataset is loading: commands get -LOADING */
 } host_stats;
 extern host_stats host_stat;
 

@@ -2,10 +2,10 @@
 #ifndef MAYFLY_CMD_INFO_H
 #define MAYFLY_CMD_INFO_H
 
-#include <stdint.h>
-
 #include "util/buf.h"
 #include "util/slice.h"
+
+#include <stdint.h>
 
 /* Appends the INFO text for the named sections (none: the default set) to b. */
 void info_build(buf *b, const slice *names, int n, int64_t now_ms);

@@ -25,10 +25,9 @@
 #include <strings.h>
 
 static const cmd_spec *const family_list[] = {
-    cmd_family_conn,  cmd_family_server,   cmd_family_command, cmd_family_keys,
-    cmd_family_ttl,   cmd_family_string,   cmd_family_hash,    cmd_family_hash_ttl,
-    cmd_family_multi, cmd_family_pubsub,   cmd_family_persist, cmd_family_debug,
-    cmd_family_slowlog,
+    cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,  cmd_family_ttl,
+    cmd_family_string,  cmd_family_hash,   cmd_family_hash_ttl, cmd_family_multi, cmd_family_pubsub,
+    cmd_family_persist, cmd_family_debug,  cmd_family_slowlog,
 };
 
 typedef struct reg_entry {
@@ -98,7 +97,8 @@ void cmd_registry_init(void) {
     notify_init();
     size_t n = 0;
     for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++)
-        for (const cmd_spec *s = family_list[f]; s->name; s++) n++;
+        for (const cmd_spec *s = family_list[f]; s->name; s++)
+            n++;
     entries = mem_calloc(n, sizeof(reg_entry));
     for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++) {
         for (const cmd_spec *s = family_list[f]; s->name; s++) {
@@ -108,13 +108,16 @@ void cmd_registry_init(void) {
             for (size_t i = 0; i < e->name_len; i++)
                 assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
             if (s->subcmds) {
-                for (const cmd_spec *sub = s->subcmds; sub->name; sub++) e->nsubs++;
+                for (const cmd_spec *sub = s->subcmds; sub->name; sub++)
+                    e->nsubs++;
                 e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
-                for (size_t i = 0; i < e->nsubs; i++) e->subs[i].spec = &s->subcmds[i];
+                for (size_t i = 0; i < e->nsubs; i++)
+                    e->subs[i].spec = &s->subcmds[i];
             }
             uint64_t h = hash_name_ci(s->name, strlen(s->name));
             size_t i = 0;
-            while (slots[(h + i) & (TABLE_SIZE - 1)]) i++;
+            while (slots[(h + i) & (TABLE_SIZE - 1)])
+                i++;
             slots[(h + i) & (TABLE_SIZE - 1)] = e;
         }
     }
@@ -133,10 +136,13 @@ const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name) {
 }
 
 void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx) {
-    for (size_t i = 0; i < nentries; i++) fn(entries[i].spec, ctx);
+    for (size_t i = 0; i < nentries; i++)
+        fn(entries[i].spec, ctx);
 }
 
-size_t cmd_count(void) { return nentries; }
+size_t cmd_count(void) {
+    return nentries;
+}
 
 cmd_stats *cmd_stats_of(const cmd_spec *spec) {
     for (size_t i = 0; i < nentries; i++) {
@@ -175,8 +181,12 @@ void cmd_reset_stats(void) {
     total_commands = 0;
 }
 
-long long cmd_total_errors(void) { return total_errors; }
-long long cmd_total_commands(void) { return total_commands; }
+long long cmd_total_errors(void) {
+    return total_errors;
+}
+long long cmd_total_commands(void) {
+    return total_commands;
+}
 
 static void stat_line(buf *b, const char *name, const char *sub, const cmd_stats *st) {
     if (st->calls == 0 && st->rejected_calls == 0 && st->failed_calls == 0) return;
@@ -233,9 +243,9 @@ static int arity_ok(const cmd_spec *spec, int argc) {
 }
 
 static int allowed_in_subscribe_mode(const cmd_spec *spec) {
-    static const char *const ok[] = {"subscribe",  "psubscribe",  "unsubscribe", "punsubscribe",
-                                     "ssubscribe", "sunsubscribe", "ping",       "quit",
-                                     "reset",      NULL};
+    static const char *const ok[] = {
+        "subscribe",    "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
+        "sunsubscribe", "ping",       "quit",        "reset",        NULL};
     for (int i = 0; ok[i]; i++)
         if (strcmp(spec->name, ok[i]) == 0) return 1;
     return 0;

@@ -5,8 +5,8 @@
 #include "db/db.h"
 #include "util/mem.h"
 
-static session *head;    /* newest first */
-static size_t live;      /* sessions on the list */
+static session *head; /* newest first */
+static size_t live;   /* sessions on the list */
 static uint64_t next_id = 1;
 
 session *session_new(const session_ops *ops, void *conn) {
@@ -32,8 +32,10 @@ void session_free(session *s) {
     if (!s) return;
     multi_session_free(s);
     pubsub_session_free(s);
-    if (s->prev) s->prev->next = s->next;
-    else head = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        head = s->next;
     if (s->next) s->next->prev = s->prev;
     live--;
     buf_deinit(&s->out);
@@ -44,8 +46,12 @@ void session_free(session *s) {
     mem_free(s);
 }
 
-session *session_first(void) { return head; }
-size_t session_count(void) { return live; }
+session *session_first(void) {
+    return head;
+}
+size_t session_count(void) {
+    return live;
+}
 
 session *session_by_id(uint64_t id) {
     for (session *s = head; s; s = s->next)

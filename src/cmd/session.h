@@ -8,63 +8,63 @@
 #ifndef MAYFLY_CMD_SESSION_H
 #define MAYFLY_CMD_SESSION_H
 
+#include "util/buf.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "util/buf.h"
 
 struct db;
 struct session;
 
 /* Flags (session.flags). */
-#define SESS_MULTI (1u << 0)        /* inside MULTI: commands are queued */
-#define SESS_DIRTY_CAS (1u << 1)    /* a WATCHed key changed: EXEC fails */
-#define SESS_DIRTY_EXEC (1u << 2)   /* a queued command had an error: EXECABORT */
+#define SESS_MULTI (1u << 0)             /* inside MULTI: commands are queued */
+#define SESS_DIRTY_CAS (1u << 1)         /* a WATCHed key changed: EXEC fails */
+#define SESS_DIRTY_EXEC (1u << 2)        /* a queued command had an error: EXECABORT */
 #define SESS_CLOSE_AFTER_REPLY (1u << 3) /* QUIT, or a protocol error */
-#define SESS_CLOSE_ASAP (1u << 4)   /* CLIENT KILL, output limit: drop without flushing */
-#define SESS_REPLY_OFF (1u << 5)    /* CLIENT REPLY OFF */
-#define SESS_REPLY_SKIP_NEXT (1u << 6) /* CLIENT REPLY SKIP: skip the next command's reply */
-#define SESS_REPLY_SKIP (1u << 7)   /* the current command's reply is discarded */
-#define SESS_NO_EVICT (1u << 8)     /* CLIENT NO-EVICT on */
-#define SESS_NO_TOUCH (1u << 9)     /* CLIENT NO-TOUCH on */
-#define SESS_PUBSUB (1u << 10)      /* has subscriptions (RESP2: subscribe mode) */
-#define SESS_UNIX (1u << 11)        /* connected through the Unix socket */
-#define SESS_LOOPBACK (1u << 12)    /* peer address is loopback (protected mode) */
-#define SESS_INTERNAL (1u << 13)    /* not a network client (loading, tests) */
+#define SESS_CLOSE_ASAP (1u << 4)        /* CLIENT KILL, output limit: drop without flushing */
+#define SESS_REPLY_OFF (1u << 5)         /* CLIENT REPLY OFF */
+#define SESS_REPLY_SKIP_NEXT (1u << 6)   /* CLIENT REPLY SKIP: skip the next command's reply */
+#define SESS_REPLY_SKIP (1u << 7)        /* the current command's reply is discarded */
+#define SESS_NO_EVICT (1u << 8)          /* CLIENT NO-EVICT on */
+#define SESS_NO_TOUCH (1u << 9)          /* CLIENT NO-TOUCH on */
+#define SESS_PUBSUB (1u << 10)           /* has subscriptions (RESP2: subscribe mode) */
+#define SESS_UNIX (1u << 11)             /* connected through the Unix socket */
+#define SESS_LOOPBACK (1u << 12)         /* peer address is loopback (protected mode) */
+#define SESS_INTERNAL (1u << 13)         /* not a network client (loading, tests) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
-    void (*wake)(struct session *s);     /* out has new bytes from outside a command */
-    void (*kill)(struct session *s);     /* close soon without flushing (CLIENT KILL) */
+    void (*wake)(struct session *s);             /* out has new bytes from outside a command */
+    void (*kill)(struct session *s);             /* close soon without flushing (CLIENT KILL) */
     size_t (*qbuf_len)(const struct session *s); /* bytes in the query buffer */
 } session_ops;
 
 typedef struct session {
-    uint64_t id;             /* CLIENT ID, unique, increasing */
-    int proto;               /* 2 or 3 */
-    int db_id;               /* selected database */
+    uint64_t id; /* CLIENT ID, unique, increasing */
+    int proto;   /* 2 or 3 */
+    int db_id;   /* selected database */
     struct db *db;
-    int authenticated;       /* 1 if no password is required or AUTH succeeded */
-    uint32_t flags;          /* SESS_* */
-    char *name;              /* CLIENT SETNAME, owned, NULL if none */
-    char *lib_name, *lib_ver; /* CLIENT SETINFO, owned */
-    char *user;              /* authenticated user name ("default") */
-    buf out;                 /* pending reply bytes, flushed by net/ */
-    size_t out_peak;         /* largest out seen (INFO clients) */
+    int authenticated;         /* 1 if no password is required or AUTH succeeded */
+    uint32_t flags;            /* SESS_* */
+    char *name;                /* CLIENT SETNAME, owned, NULL if none */
+    char *lib_name, *lib_ver;  /* CLIENT SETINFO, owned */
+    char *user;                /* authenticated user name ("default") */
+    buf out;                   /* pending reply bytes, flushed by net/ */
+    size_t out_peak;           /* largest out seen (INFO clients) */
     int64_t obl_soft_since_ms; /* when out first exceeded the soft limit, 0 if under */
-    size_t out_inflight;     /* bytes handed to the socket layer, not yet written (net/) */
+    size_t out_inflight;       /* bytes handed to the socket layer, not yet written (net/) */
 
     /* Connection facts, filled by net/. */
-    char addr[64];           /* "ip:port" or "/path:0" */
-    char laddr[64];          /* local address */
+    char addr[64];  /* "ip:port" or "/path:0" */
+    char laddr[64]; /* local address */
     int fd;
-    int64_t ctime_ms;        /* connect time */
-    int64_t last_ms;         /* last interaction */
-    const char *last_cmd;    /* the last command looked up (CLIENT LIST cmd=), NULL when
-                                unknown; set before it runs, as Redis's c->lastcmd */
+    int64_t ctime_ms;            /* connect time */
+    int64_t last_ms;             /* last interaction */
+    const char *last_cmd;        /* the last command looked up (CLIENT LIST cmd=), NULL when
+                                    unknown; set before it runs, as Redis's c->lastcmd */
     const char *last_cmd_parent; /* its container ("client" of client|info), or NULL */
     const session_ops *ops;
-    void *conn;              /* net/'s connection */
+    void *conn; /* net/'s connection */
 
     /* State owned by command families (opaque here). */
     struct multi_state *multi;   /* queued commands and WATCHed keys (cmd_multi.c) */
@@ -77,12 +77,16 @@ typedef struct session {
  * the first SESSION_REPLY_CHUNK bytes count as Redis's fixed reply buffer (obl), the rest
  * as its reply list (omem bytes in oll blocks of that size). */
 #define SESSION_REPLY_CHUNK 16384
-static inline size_t session_pending(const session *s) { return s->out.len + s->out_inflight; }
+static inline size_t session_pending(const session *s) {
+    return s->out.len + s->out_inflight;
+}
 static inline size_t session_obl(const session *s) {
     size_t p = session_pending(s);
     return p < SESSION_REPLY_CHUNK ? p : SESSION_REPLY_CHUNK;
 }
-static inline size_t session_omem(const session *s) { return session_pending(s) - session_obl(s); }
+static inline size_t session_omem(const session *s) {
+    return session_pending(s) - session_obl(s);
+}
 static inline size_t session_oll(const session *s) {
     return (session_omem(s) + SESSION_REPLY_CHUNK - 1) / SESSION_REPLY_CHUNK;
 }

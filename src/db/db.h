@@ -75,7 +75,11 @@ void db_hooks_add(const db_hooks *hooks);
 extern const db_hooks *db_hook_sets[DB_MAX_HOOKS];
 extern int db_hook_count;
 /* Calls member `fn` of every registered set that has it. */
-#define DB_HOOK(fn, ...)                                                                               do {                                                                                                   for (int hk_ = 0; hk_ < db_hook_count; hk_++)                                                          if (db_hook_sets[hk_]->fn) db_hook_sets[hk_]->fn(__VA_ARGS__);                             } while (0)
+#define DB_HOOK(fn, ...)                                                                           \
+    do {                                                                                           \
+        for (int hk_ = 0; hk_ < db_hook_count; hk_++)                                              \
+            if (db_hook_sets[hk_]->fn) db_hook_sets[hk_]->fn(__VA_ARGS__);                         \
+    } while (0)
 
 /* Creates n databases (databases directive); call once at start-up. */
 void db_init_all(int n);

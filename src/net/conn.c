@@ -26,14 +26,6 @@
  * Lifetimes: a conn is freed only in its uv_close callback; its session with it. */
 #include "net/conn.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include "cmd/cmd.h"
 #include "cmd/host.h"
 #include "cmd/session.h"
@@ -43,9 +35,17 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #define READ_CHUNK (16 * 1024)
-#define OUT_PAUSE (8 * 1024 * 1024)  /* stop reading while this much output is unsent */
-#define IDLE_BUF_KEEP (32 * 1024)    /* larger idle buffers are freed */
+#define OUT_PAUSE (8 * 1024 * 1024) /* stop reading while this much output is unsent */
+#define IDLE_BUF_KEEP (32 * 1024)   /* larger idle buffers are freed */
 
 typedef struct conn {
     union {
@@ -55,18 +55,18 @@ typedef struct conn {
         uv_pipe_t pipe;
     } h;
     session *s;
-    buf in;              /* unparsed input */
+    buf in; /* unparsed input */
     resp_parser parser;
-    slice *argv;         /* argument slices for the command being dispatched */
+    slice *argv; /* argument slices for the command being dispatched */
     int argv_cap;
-    buf wbuf;            /* bytes owned by the uv_write in flight */
-    size_t woff;         /* where the in-flight bytes start in wbuf */
+    buf wbuf;    /* bytes owned by the uv_write in flight */
+    size_t woff; /* where the in-flight bytes start in wbuf */
     uv_write_t wreq;
-    int writing;         /* a uv_write is in flight */
-    int reading;         /* uv_read_start is active */
-    int closing;         /* uv_close was called */
-    int pending;         /* on the pending list */
-    int resume_read;     /* reading stopped for the rest of this loop turn (fairness) */
+    int writing;     /* a uv_write is in flight */
+    int reading;     /* uv_read_start is active */
+    int closing;     /* uv_close was called */
+    int pending;     /* on the pending list */
+    int resume_read; /* reading stopped for the rest of this loop turn (fairness) */
     struct conn *pnext, *pprev;
 } conn;
 
@@ -109,8 +109,10 @@ static void mark_pending(conn *c) {
 
 static void unmark_pending(conn *c) {
     if (!c->pending) return;
-    if (c->pprev) c->pprev->pnext = c->pnext;
-    else pending_head = c->pnext;
+    if (c->pprev)
+        c->pprev->pnext = c->pnext;
+    else
+        pending_head = c->pnext;
     if (c->pnext) c->pnext->pprev = c->pprev;
     c->pending = 0;
 }
@@ -133,7 +135,8 @@ static void check_obuf_limits(conn *c) {
         if (s->obl_soft_since_ms == 0) {
             s->obl_soft_since_ms = now;
             over_soft = 0;
-        } else if (now - s->obl_soft_since_ms <= (int64_t)config.client_obuf_soft_secs[cls] * 1000) {
+        } else if (now - s->obl_soft_since_ms <=
+                   (int64_t)config.client_obuf_soft_secs[cls] * 1000) {
             over_soft = 0;
         }
     } else {
@@ -158,7 +161,9 @@ static void ops_kill(session *s) {
     mark_pending(s->conn);
 }
 
-static size_t ops_qbuf(const session *s) { return ((const conn *)s->conn)->in.len; }
+static size_t ops_qbuf(const session *s) {
+    return ((const conn *)s->conn)->in.len;
+}
 
 static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf};
 
@@ -303,7 +308,8 @@ static void process_input(conn *c) {
     buf_consume(&c->in, pos);
     if ((long long)c->in.len > config.client_query_buffer_limit) {
         log_warning("Closing client that reached max query buffer length: id=%llu addr=%s "
-                    "(qbuf=%zu)", (unsigned long long)s->id, s->addr, c->in.len);
+                    "(qbuf=%zu)",
+                    (unsigned long long)s->id, s->addr, c->in.len);
         s->flags |= SESS_CLOSE_ASAP;
         host_stat.qbuf_limit_disconnections++;
     }
@@ -402,8 +408,10 @@ static void on_connection(uv_stream_t *server, int status) {
     if (status < 0) return;
     listener *l = server->data;
     conn *c = mem_calloc(1, sizeof(*c));
-    if (l->is_unix) uv_pipe_init(loop, &c->h.pipe, 0);
-    else uv_tcp_init(loop, &c->h.tcp);
+    if (l->is_unix)
+        uv_pipe_init(loop, &c->h.pipe, 0);
+    else
+        uv_tcp_init(loop, &c->h.tcp);
     c->h.handle.data = c;
     resp_parser_init(&c->parser);
     c->parser.limits.max_bulk_len = config.proto_max_bulk_len;
@@ -449,7 +457,8 @@ static void on_connection(uv_stream_t *server, int status) {
     }
     if (conn_protected_denies(config.protected_mode, config.requirepass != NULL, local)) {
         log_warning("Possible SECURITY ATTACK detected. Protected mode refused a connection "
-                    "from %s", s->addr);
+                    "from %s",
+                    s->addr);
         buf_append(&s->out, denied_msg, sizeof(denied_msg) - 1);
         s->flags |= SESS_CLOSE_AFTER_REPLY;
         mark_pending(c);
@@ -491,8 +500,9 @@ static int listen_tcp(const char *addr, int optional) {
     if (config.port == 0) {
         int len = sizeof(ss);
         uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &len);
-        host_stat.tcp_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                           : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        host_stat.tcp_port =
+            ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
     } else {
         host_stat.tcp_port = config.port;
     }

@@ -145,10 +145,8 @@ static void rebuild_edit(hash *h, int ex, int64_t base, const lp_edit *edit) {
     lp_ent e;
     size_t off;
     for (off = lp_first(h); lp_at(h, off, &e); off += e.len)
-        if (!edit || edit->off != off)
-            size += lp_entry_size(ex, base, e.flen, e.vlen, e.deadline);
-    if (edit)
-        size += lp_entry_size(ex, base, edit->field.len, edit->value.len, edit->deadline);
+        if (!edit || edit->off != off) size += lp_entry_size(ex, base, e.flen, e.vlen, e.deadline);
+    if (edit) size += lp_entry_size(ex, base, edit->field.len, edit->value.len, edit->deadline);
     uint8_t *b = mem_alloc(size);
     set_used(b, size);
     set_count(b, lp_count(old));
@@ -192,8 +190,7 @@ static int rebase_in_place(hash *h, int64_t base, const lp_edit *edit) {
             dl = edit->deadline;
             seen = 1;
         }
-        if (varint_len(ttl_code(old_base, e.deadline)) != varint_len(ttl_code(base, dl)))
-            return 0;
+        if (varint_len(ttl_code(old_base, e.deadline)) != varint_len(ttl_code(base, dl))) return 0;
     }
     if (!seen) return 0;
     /* Each entry is decoded (against the old base, still in the header) before its code is
@@ -296,8 +293,8 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
     if (!layout_is(h, ex, base)) {
         lp_ent cur;
         entry_at(h, off, &cur);
-        lp_edit edit = {off, {(const char *)cur.f, cur.flen}, {(const char *)cur.v, cur.vlen},
-                        deadline};
+        lp_edit edit = {
+            off, {(const char *)cur.f, cur.flen}, {(const char *)cur.v, cur.vlen}, deadline};
         if (!(ex && h->hdr.enc == ENC_LISTPACKEX && rebase_in_place(h, base, &edit)))
             rebuild_edit(h, ex, base, &edit);
     } else {

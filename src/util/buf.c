@@ -1,10 +1,10 @@
 /* buf: growable byte buffer. Growth doubles the capacity, so n appends cost O(n). */
 #include "util/buf.h"
 
+#include "util/mem.h"
+
 #include <stdio.h>
 #include <string.h>
-
-#include "util/mem.h"
 
 void buf_init(buf *b) {
     b->data = NULL;
@@ -20,7 +20,8 @@ void buf_deinit(buf *b) {
 char *buf_grow(buf *b, size_t extra) {
     if (b->cap - b->len < extra) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len < extra) cap *= 2;
+        while (cap - b->len < extra)
+            cap *= 2;
         b->data = mem_realloc(b->data, cap);
         b->cap = cap;
     }
@@ -33,7 +34,9 @@ void buf_append(buf *b, const void *p, size_t len) {
     b->len += len;
 }
 
-void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+void buf_puts(buf *b, const char *s) {
+    buf_append(b, s, strlen(s));
+}
 
 void buf_putc(buf *b, char c) {
     *buf_reserve(b, 1) = c;

@@ -35,7 +35,9 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap) __attribute__((format(prin
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void buf_consume(buf *b, size_t n);
 /* Sets len to 0, keeping the storage. */
-static inline void buf_clear(buf *b) { b->len = 0; }
+static inline void buf_clear(buf *b) {
+    b->len = 0;
+}
 /* Frees the storage if it is larger than keep bytes and empty (shrinks idle buffers). */
 void buf_shrink(buf *b, size_t keep);
 

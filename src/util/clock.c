@@ -11,7 +11,9 @@ int64_t clock_now_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + offset_ms * 1000;
 }
 
-int64_t clock_now_ms(void) { return clock_now_us() / 1000; }
+int64_t clock_now_ms(void) {
+    return clock_now_us() / 1000;
+}
 
 static int64_t wall_minus_mono_us; /* wall - monotonic at the last resync */
 static int64_t synced_at_us = -1;  /* monotonic time of the last resync, -1 = never */
@@ -38,5 +40,9 @@ int64_t clock_mono_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void clock_set_offset_ms(int64_t ms) { offset_ms = ms; }
-int64_t clock_get_offset_ms(void) { return offset_ms; }
+void clock_set_offset_ms(int64_t ms) {
+    offset_ms = ms;
+}
+int64_t clock_get_offset_ms(void) {
+    return offset_ms;
+}

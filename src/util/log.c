@@ -31,8 +31,12 @@ int log_level_parse(const char *name) {
     return -1;
 }
 
-const char *log_level_name(enum log_level level) { return names[level]; }
-enum log_level log_get_level(void) { return min_level; }
+const char *log_level_name(enum log_level level) {
+    return names[level];
+}
+enum log_level log_get_level(void) {
+    return min_level;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...) {
     if (level < min_level || level >= LOG_NOTHING) return;

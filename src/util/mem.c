@@ -78,7 +78,9 @@ char *mem_strndup(const char *p, size_t len) {
     return s;
 }
 
-char *mem_strdup(const char *s) { return mem_strndup(s, strlen(s)); }
+char *mem_strdup(const char *s) {
+    return mem_strndup(s, strlen(s));
+}
 
 size_t mem_usable(const void *ptr) {
 #ifdef MAYFLY_JEMALLOC

@@ -23,10 +23,10 @@ char *mem_strdup(const char *s);
 size_t mem_usable(const void *ptr);
 
 typedef struct mem_stats {
-    size_t allocated; /* bytes the application holds (jemalloc stats.allocated) */
-    size_t active;    /* bytes in active pages */
-    size_t resident;  /* bytes resident in allocator-owned pages */
-    size_t retained;  /* bytes retained by the allocator, not returned to the OS */
+    size_t allocated;      /* bytes the application holds (jemalloc stats.allocated) */
+    size_t active;         /* bytes in active pages */
+    size_t resident;       /* bytes resident in allocator-owned pages */
+    size_t retained;       /* bytes retained by the allocator, not returned to the OS */
     const char *allocator; /* "jemalloc-5.3.0" or "libc" */
 } mem_stats;
 

@@ -20,10 +20,13 @@ void rand_seed(uint64_t seed) {
         if (!f || fread(&seed, sizeof(seed), 1, f) != 1) seed = (uint64_t)time(NULL);
         if (f) fclose(f);
     }
-    for (int i = 0; i < 4; i++) state[i] = splitmix(&seed);
+    for (int i = 0; i < 4; i++)
+        state[i] = splitmix(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 uint64_t rand_u64(void) {
     uint64_t result = rotl(state[1] * 5, 7) * 9;
@@ -40,7 +43,8 @@ uint64_t rand_u64(void) {
 uint64_t rand_below(uint64_t n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t r;
-    do r = rand_u64();
+    do
+        r = rand_u64();
     while (r >= limit);
     return r % n;
 }

@@ -11,7 +11,9 @@ typedef struct slice {
     size_t len;
 } slice;
 
-static inline slice slice_of(const char *s) { return (slice){s, strlen(s)}; }
+static inline slice slice_of(const char *s) {
+    return (slice){s, strlen(s)};
+}
 
 /* 1 if s equals the C string word, ignoring ASCII case (option names like "EX"). */
 static inline int slice_eq_ci(slice s, const char *word) {

@@ -77,8 +77,7 @@ int str_to_d(const char *s, size_t len, double *out) {
     errno = 0;
     double v = strtod(tmp, &end);
     if (*end != '\0') return -1;
-    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO))
-        return -1;
+    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) return -1;
     if (isnan(v)) return -1;
     *out = v;
     return 0;
@@ -141,7 +140,8 @@ size_t ld_to_str(char *dst, size_t cap, long double v) {
     if (n < 0 || (size_t)n >= cap) return 0;
     size_t len = (size_t)n;
     if (memchr(dst, '.', len)) {
-        while (len && dst[len - 1] == '0') len--;
+        while (len && dst[len - 1] == '0')
+            len--;
         if (len && dst[len - 1] == '.') len--;
     }
     if (len == 2 && dst[0] == '-' && dst[1] == '0') {

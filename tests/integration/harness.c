@@ -53,10 +53,10 @@ static int ping_ok(const it_server *s, int loading_ok) {
         return 0;
     }
     redisReply *r = redisCommand(c, "PING");
-    int ok = r && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
-                   (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0) ||
-                   (loading_ok && r->type == REDIS_REPLY_ERROR &&
-                    strncmp(r->str, "LOADING", 7) == 0));
+    int ok =
+        r && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
+              (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0) ||
+              (loading_ok && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0));
     if (r) freeReplyObject(r);
     redisFree(c);
     return ok;
@@ -170,7 +170,9 @@ void it_kill_server(it_server *s) {
     s->pid = 0;
 }
 
-void it_start(const char *const *extra) { it_start_server(&it_srv, extra); }
+void it_start(const char *const *extra) {
+    it_start_server(&it_srv, extra);
+}
 
 int it_wait_exit(it_server *s, int timeout_ms) {
     if (!s->pid) return -1;
@@ -198,7 +200,9 @@ void it_stop_server(it_server *s) {
     s->dir[0] = '\0';
 }
 
-void it_stop(void) { it_stop_server(&it_srv); }
+void it_stop(void) {
+    it_stop_server(&it_srv);
+}
 
 redisContext *it_client_to(const it_server *s) {
     struct timeval tv = {5, 0};
@@ -211,7 +215,9 @@ redisContext *it_client_to(const it_server *s) {
     return c;
 }
 
-redisContext *it_client(void) { return it_client_to(&it_srv); }
+redisContext *it_client(void) {
+    return it_client_to(&it_srv);
+}
 
 static size_t render(const redisReply *r, char *out, size_t cap, size_t pos) {
 #define PUT(...)                                                                                   \
@@ -242,13 +248,20 @@ static size_t render(const redisReply *r, char *out, size_t cap, size_t pos) {
         PUT("\"");
         for (size_t i = 0; i < r->len; i++) {
             unsigned char ch = (unsigned char)r->str[i];
-            if (ch == '"') PUT("\\\"");
-            else if (ch == '\\') PUT("\\\\");
-            else if (ch == '\r') PUT("\\r");
-            else if (ch == '\n') PUT("\\n");
-            else if (ch == '\t') PUT("\\t");
-            else if (ch < 32 || ch > 126) PUT("\\x%02x", ch);
-            else PUT("%c", ch);
+            if (ch == '"')
+                PUT("\\\"");
+            else if (ch == '\\')
+                PUT("\\\\");
+            else if (ch == '\r')
+                PUT("\\r");
+            else if (ch == '\n')
+                PUT("\\n");
+            else if (ch == '\t')
+                PUT("\\t");
+            else if (ch < 32 || ch > 126)
+                PUT("\\x%02x", ch);
+            else
+                PUT("%c", ch);
         }
         PUT("\"");
         break;
@@ -275,8 +288,8 @@ char *it_render(const redisReply *r, char *out, size_t cap) {
     return out;
 }
 
-static int compare(redisContext *c, redisReply *r, const char *file, int line,
-                   const char *expected, const char *what) {
+static int compare(redisContext *c, redisReply *r, const char *file, int line, const char *expected,
+                   const char *what) {
     static char got[1 << 16];
     if (!r) {
         fprintf(stderr, "%s:%d: %s: connection error: %s\n", file, line, what, c->errstr);
@@ -285,13 +298,12 @@ static int compare(redisContext *c, redisReply *r, const char *file, int line,
     it_render(r, got, sizeof(got));
     freeReplyObject(r);
     if (strcmp(got, expected) == 0) return 1;
-    fprintf(stderr, "%s:%d: %s\n  expected: %s\n  got:      %s\n", file, line, what, expected,
-            got);
+    fprintf(stderr, "%s:%d: %s\n  expected: %s\n  got:      %s\n", file, line, what, expected, got);
     return 0;
 }
 
-int it_expect(redisContext *c, const char *file, int line, const char *expected,
-              const char *fmt, ...) {
+int it_expect(redisContext *c, const char *file, int line, const char *expected, const char *fmt,
+              ...) {
     va_list ap;
     va_start(ap, fmt);
     redisReply *r = redisvCommand(c, fmt, ap);
@@ -355,7 +367,9 @@ int it_raw_connect_to(const it_server *s) {
     return fd;
 }
 
-int it_raw_connect(void) { return it_raw_connect_to(&it_srv); }
+int it_raw_connect(void) {
+    return it_raw_connect_to(&it_srv);
+}
 
 void it_raw_send(int fd, const void *p, size_t len) {
     const char *b = p;
@@ -432,7 +446,8 @@ int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms
     const char *argv[64];
     int n = 0;
     argv[n++] = bin;
-    for (int i = 0; args && args[i] && n < 63; i++) argv[n++] = args[i];
+    for (int i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
@@ -455,7 +470,8 @@ int it_run_binary(const char *const *args, char *out, size_t cap, int timeout_ms
         char tmp[1024];
         ssize_t k = read(pipefd[0], tmp, sizeof(tmp));
         if (k <= 0) break;
-        for (ssize_t i = 0; i < k && len + 1 < cap; i++) out[len++] = tmp[i];
+        for (ssize_t i = 0; i < k && len + 1 < cap; i++)
+            out[len++] = tmp[i];
     }
     if (cap) out[len] = '\0';
     close(pipefd[0]);

@@ -21,18 +21,18 @@
 #ifndef MAYFLY_IT_HARNESS_H
 #define MAYFLY_IT_HARNESS_H
 
+#include "unit/test.h"
+
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/types.h>
 
-#include "unit/test.h"
-
 typedef struct it_server {
-    pid_t pid;      /* 0 when reusing TEST_SERVER */
+    pid_t pid; /* 0 when reusing TEST_SERVER */
     char host[64];
     int port;
-    char dir[256];  /* working directory (removed at stop) */
+    char dir[256];   /* working directory (removed at stop) */
     int exit_status; /* of a server that exited while starting (see it_restart_server) */
 } it_server;
 
@@ -68,8 +68,8 @@ redisContext *it_client_to(const it_server *s);
 char *it_render(const redisReply *r, char *out, size_t cap);
 /* Runs the command and compares its rendering; prints both on mismatch. Returns 1 if
  * equal. Frees the reply. */
-int it_expect(redisContext *c, const char *file, int line, const char *expected,
-              const char *fmt, ...);
+int it_expect(redisContext *c, const char *file, int line, const char *expected, const char *fmt,
+              ...);
 int it_expect_argv(redisContext *c, const char *file, int line, const char *expected, int argc,
                    const char **argv);
 /* Runs a command and returns its rendering in a static buffer (for loose checks). */

@@ -1,9 +1,9 @@
 /* Integration tests: connection commands, protocol handling and pipelining (issue 2). */
+#include "integration/harness.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "integration/harness.h"
 
 TEST(ping_echo) {
     redisContext *c = it_client();
@@ -162,14 +162,16 @@ TEST(pipeline_10000_in_one_write) {
     const char *one = "*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
     size_t len = strlen(one), n = 10000;
     char *req = malloc(len * n);
-    for (size_t i = 0; i < n; i++) memcpy(req + i * len, one, len);
+    for (size_t i = 0; i < n; i++)
+        memcpy(req + i * len, one, len);
     it_raw_send(fd, req, len * n);
     const char *rep = "$5\r\nhello\r\n";
     size_t rlen = strlen(rep);
     char *got = malloc(rlen * n);
     size_t r = it_raw_read(fd, got, rlen * n, 10000);
     ASSERT_EQ(rlen * n, r);
-    for (size_t i = 0; i < n; i++) ASSERT(memcmp(got + i * rlen, rep, rlen) == 0);
+    for (size_t i = 0; i < n; i++)
+        ASSERT(memcmp(got + i * rlen, rep, rlen) == 0);
     free(req);
     free(got);
     close(fd);
@@ -190,7 +192,8 @@ TEST(big_value_100mb) {
     redisContext *c = it_client();
     size_t len = 100u * 1024 * 1024;
     char *v = malloc(len);
-    for (size_t i = 0; i < len; i++) v[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < len; i++)
+        v[i] = (char)('a' + i % 26);
     redisReply *r = redisCommand(c, "ECHO %b", v, len);
     ASSERT(r && r->type == REDIS_REPLY_STRING && r->len == len && memcmp(r->str, v, len) == 0);
     freeReplyObject(r);

@@ -116,8 +116,8 @@ TEST(save_bgsave_lastsave_info) {
 TEST(failed_bgsave_gives_misconf) {
     it_server s;
     /* dir is a protected config, as in Redis 7: CONFIG SET needs it enabled. */
-    static const char *const args[] = {"--enable-protected-configs", "yes", "--save",
-                                       "3600 1", NULL};
+    static const char *const args[] = {"--enable-protected-configs", "yes", "--save", "3600 1",
+                                       NULL};
     it_start_server(&s, args);
     redisContext *c = it_client_to(&s);
     EXPECT(c, "+OK", "SET a 1");

@@ -75,10 +75,14 @@ static int tests_passed __attribute__((unused)), tests_failed __attribute__((unu
 static inline void test_print_escaped(const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '\r') fputs("\\r", stderr);
-        else if (c == '\n') fputs("\\n", stderr);
-        else if (c < 32 || c > 126) fprintf(stderr, "\\x%02x", c);
-        else fputc(c, stderr);
+        if (c == '\r')
+            fputs("\\r", stderr);
+        else if (c == '\n')
+            fputs("\\n", stderr);
+        else if (c < 32 || c > 126)
+            fprintf(stderr, "\\x%02x", c);
+        else
+            fputc(c, stderr);
     }
 }
 

@@ -2,7 +2,9 @@
 #include "unit/test.h"
 #include "util/strconv.h"
 
-static int ll(const char *s, long long *v) { return str_to_ll(s, strlen(s), v); }
+static int ll(const char *s, long long *v) {
+    return str_to_ll(s, strlen(s), v);
+}
 
 TEST(integers_accepted) {
     long long v;
@@ -18,8 +20,18 @@ TEST(integers_accepted) {
 
 TEST(integers_refused) {
     long long v;
-    const char *bad[] = {"", "-", "+1", " 1", "1 ", "01", "-0", "1a", "9223372036854775808",
-                         "-9223372036854775809", "1.0", "99999999999999999999"};
+    const char *bad[] = {"",
+                         "-",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "01",
+                         "-0",
+                         "1a",
+                         "9223372036854775808",
+                         "-9223372036854775809",
+                         "1.0",
+                         "99999999999999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (ll(bad[i], &v) == 0) TEST_FAIL("accepted \"%s\"", bad[i]);
 }
@@ -64,9 +76,28 @@ TEST(format_human) {
  * 19/20-digit boundary where the overflow check starts. */
 TEST(integer_round_trips) {
     char b[STRCONV_LL_MAX], want[32];
-    long long cases[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 12345, 99999, 100000,
-                         4294967296LL, 999999999999999999LL, 1000000000000000000LL,
-                         INT64_MAX, INT64_MIN, -1, -10, -99, -100, INT64_MIN + 1};
+    long long cases[] = {0,
+                         1,
+                         9,
+                         10,
+                         99,
+                         100,
+                         101,
+                         999,
+                         1000,
+                         12345,
+                         99999,
+                         100000,
+                         4294967296LL,
+                         999999999999999999LL,
+                         1000000000000000000LL,
+                         INT64_MAX,
+                         INT64_MIN,
+                         -1,
+                         -10,
+                         -99,
+                         -100,
+                         INT64_MIN + 1};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n = ll_to_str(b, cases[i]);
         snprintf(want, sizeof(want), "%lld", cases[i]);
