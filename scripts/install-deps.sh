@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages Mayfly builds and tests with, only those missing.
 set -e
-PKGS="cmake make gcc clang pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
+PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
 libxxhash-dev redis-tools redis-server python3"
 missing=""
 for p in $PKGS; do
