@@ -28,5 +28,13 @@ if [ -n "$optional" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
         $optional || echo "could not install$optional: those client tests will be skipped"
 fi
-# Debian starts a redis-server service on install; Mayfly's default port is the same.
-if command -v service >/dev/null 2>&1; then $SUDO service redis-server stop >/dev/null 2>&1 || true; fi
+# Debian starts a redis-server service when it installs the package (the benchmarks' reference
+# server); it would hold Mayfly's default port, so stop the one we just installed, never a
+# server that was there before.
+case " $missing " in
+*" redis-server "*)
+    if command -v service >/dev/null 2>&1; then
+        $SUDO service redis-server stop >/dev/null 2>&1 || true
+    fi
+    ;;
+esac
