@@ -174,6 +174,12 @@ int arg_ll_range(cmd_ctx *c, slice a, long long min, long long max, const char *
                  long long *out);
 /* Parses a double, replying ERR_NOT_FLOAT on failure. */
 int arg_double(cmd_ctx *c, slice a, double *out);
+/* Parses a SCAN/HSCAN cursor, replying "ERR invalid cursor" on failure. */
+int arg_cursor(cmd_ctx *c, slice a, unsigned long long *out);
+/* INCRBYFLOAT arithmetic: writes base + incr as Redis prints it into out (STRCONV_LD_MAX
+ * bytes) and returns the length, or replies "increment would produce NaN or Infinity" and
+ * returns 0. */
+size_t incr_float_format(cmd_ctx *c, long double base, long double incr, char *out);
 
 /* The families (one per file, each ending in {0}). */
 extern const cmd_spec cmd_family_conn[];     /* cmd_conn.c: PING ECHO HELLO AUTH SELECT ... */

@@ -226,13 +226,9 @@ static void cmd_hincrbyfloat(cmd_ctx *c) {
         reply_error(c, "ERR hash value is not a float");
         return;
     }
-    value += incr;
-    if (isnan(value) || isinf(value)) {
-        reply_error(c, "ERR increment would produce NaN or Infinity");
-        return;
-    }
     char tmp[STRCONV_LD_MAX];
-    size_t len = ld_to_str(tmp, sizeof(tmp), value);
+    size_t len = incr_float_format(c, value, incr, tmp);
+    if (!len) return;
     store_incr(c, e, tmp, len, "hincrbyfloat");
     /* Replay must not redo float arithmetic: log the result, keeping the field's TTL. */
     slice argv[7] = {slice_of("hsetex"), c->argv[1], slice_of("KEEPTTL"), slice_of("FIELDS"),
@@ -332,10 +328,7 @@ static void emit_scanned(const hash_entry *he, void *arg) {
  * compact hash is returned whole with cursor 0. */
 static void cmd_hscan(cmd_ctx *c) {
     unsigned long long cursor;
-    if (str_to_ull(c->argv[2].p, c->argv[2].len, &cursor) < 0) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
+    if (arg_cursor(c, c->argv[2], &cursor) < 0) return;
     dbentry *e;
     if (hc_read(c, c->argv[1], &e) < 0) return;
     if (!e) {

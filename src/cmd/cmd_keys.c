@@ -95,10 +95,7 @@ static void scan_collect(dbentry *e, void *arg) {
 
 static void cmd_scan(cmd_ctx *c) {
     unsigned long long cursor;
-    if (str_to_ull(c->argv[1].p, c->argv[1].len, &cursor) < 0) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
+    if (arg_cursor(c, c->argv[1], &cursor) < 0) return;
     long long count = 10;
     slice type = {NULL, 0};
     scan_batch sb = {.use_pat = 0};

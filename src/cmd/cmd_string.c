@@ -16,7 +16,6 @@
 #include "util/strconv.h"
 
 #include <limits.h>
-#include <math.h>
 
 /* SET/GETEX option flags (Redis's OBJ_* names). */
 #define SET_NX (1u << 0)
@@ -362,13 +361,9 @@ static void cmd_incrbyfloat(cmd_ctx *c) {
         reply_error(c, ERR_NOT_FLOAT);
         return;
     }
-    value += incr;
-    if (isnan(value) || isinf(value)) {
-        reply_error(c, "ERR increment would produce NaN or Infinity");
-        return;
-    }
     char text[STRCONV_LD_MAX];
-    size_t len = ld_to_str(text, sizeof(text), value);
+    size_t len = incr_float_format(c, value, incr, text);
+    if (!len) return;
     store(c, key, hash, e, string_new_text(text, len), 1);
     /* Replay must not redo float arithmetic: the log gets the result. */
     slice argv[4] = {slice_of("set"), key, {text, len}, slice_of("KEEPTTL")};

@@ -5,6 +5,7 @@
 #include "resp/resp.h"
 #include "util/strconv.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,4 +140,19 @@ int arg_double(cmd_ctx *c, slice a, double *out) {
     if (str_to_d(a.p, a.len, out) == 0) return 0;
     reply_error(c, ERR_NOT_FLOAT);
     return -1;
+}
+
+int arg_cursor(cmd_ctx *c, slice a, unsigned long long *out) {
+    if (str_to_ull(a.p, a.len, out) == 0) return 0;
+    reply_error(c, "ERR invalid cursor");
+    return -1;
+}
+
+size_t incr_float_format(cmd_ctx *c, long double base, long double incr, char *out) {
+    long double value = base + incr;
+    if (isnan(value) || isinf(value)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return 0;
+    }
+    return ld_to_str(out, STRCONV_LD_MAX, value);
 }
