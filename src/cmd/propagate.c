@@ -126,9 +126,18 @@ void propagate_call_begin(cmd_ctx *c) {
 }
 
 void propagate_call_end(cmd_ctx *c) {
-    if (!c->propagate_replaced && (c->cmd->flags & CMD_WRITE) && db_stat.dirty != c->dirty_at_start)
-        emit(c->db->id, c->now_ms, c->argc, c->argv);
-    if (--depth == 0) flush_pending();
+    if (!c->propagate_replaced && (c->cmd->flags & CMD_WRITE) &&
+        db_stat.dirty != c->dirty_at_start && propagate_to) {
+        if (depth == 1 && npending == 0) {
+            /* The common case, a top-level command with one record of its own argv: hand it
+             * to the sink directly, without packing and unpacking it. */
+            depth = 0;
+            propagate_to(c->db->id, c->now_ms, c->argc, c->argv);
+            return;
+        }
+        pack(c->db->id, c->now_ms, c->argc, c->argv);
+    }
+    if (--depth == 0 && npending) flush_pending();
 }
 
 /* ---- expiry hooks ---- */
