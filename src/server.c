@@ -262,6 +262,7 @@ int server_run(void) {
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
     host.config_changed = on_config_changed;
+    host.after_fork_child = conn_close_fds_in_child;
     host.write_refusal = persist_write_refusal;
     host.save = persist_save;
     host.bgsave = persist_bgsave;

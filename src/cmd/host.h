@@ -48,6 +48,9 @@ typedef struct host_ops {
     long long (*lastsave)(void);
     /* DEBUG AOF-WRITE-ERROR: makes every log write fail with errno err (0: stop). */
     void (*aof_write_fault)(int err);
+    /* In a forked child (snapshot, log rewrite): closes the inherited listening and client
+     * sockets, so that a child outliving a killed server never holds its port. */
+    void (*after_fork_child)(void);
 } host_ops;
 extern host_ops host;
 

@@ -563,6 +563,15 @@ void conn_close_listeners(void) {
     nlisteners = 0;
 }
 
+void conn_close_fds_in_child(void) {
+    for (int i = 0; i < nlisteners; i++) {
+        uv_os_fd_t fd;
+        if (uv_fileno(&listeners[i]->h.handle, &fd) == 0) close(fd);
+    }
+    for (session *s = session_first(); s; s = s->next)
+        if (s->ops == &conn_ops && s->fd >= 0) close(s->fd);
+}
+
 void conn_close_all(void) {
     for (session *s = session_first(); s; s = s->next) {
         if (s->ops != &conn_ops) continue;

@@ -14,6 +14,9 @@ int conn_listen_all(uv_loop_t *loop);
 void conn_close_listeners(void);
 /* Flushes every connection's pending replies (blocking briefly) and closes it. */
 void conn_close_all(void);
+/* In a forked child: closes the file descriptors of the listeners and of every client
+ * connection (plain close(2): the child never runs the loop). */
+void conn_close_fds_in_child(void);
 /* Cron work: idle timeouts, output-buffer soft limits, idle buffer shrinking. */
 void conn_cron(int64_t now_ms);
 /* 1 if a peer address counts as local for protected mode: 127.0.0.0/8 and ::1 (as Redis

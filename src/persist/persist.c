@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,6 +96,9 @@ static int start_child(enum child_kind kind, int64_t now_ms) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGUSR1, SIG_DFL);
+        /* Die with the server, and let go of its sockets. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (host.after_fork_child) host.after_fork_child();
         _exit(child_body(kind, now_ms));
     }
     child.pid = pid;

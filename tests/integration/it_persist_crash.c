@@ -168,9 +168,33 @@ TEST(bgsave_under_write_load) {
     it_stop_server(&s);
 }
 
+/* A snapshot child still writing when the server is killed must not keep the server's port
+ * (it closes the inherited sockets and dies with its parent): the restart binds at once. */
+TEST(killed_during_bgsave_restarts_on_its_port) {
+    static const char *const args[] = {"--save", "", NULL};
+    enum { N = 60000 };
+    it_server s;
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    static char value[1024];
+    memset(value, 'v', sizeof(value) - 1);
+    for (int i = 0; i < N; i++)
+        redisAppendCommand(c, "SET big:%d %s", i, value);
+    if (read_replies(c, N) != N) TEST_FAIL("load");
+    EXPECT(c, "+Background saving started", "BGSAVE");
+    it_kill_server(&s);
+    redisFree(c);
+    if (!it_restart_server(&s, args)) TEST_FAIL("restart on the same port failed");
+    c = it_client_to(&s);
+    EXPECT(c, "+PONG", "PING");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 int main(void) {
     RUN(always_loses_no_acknowledged_write);
     RUN(everysec_loses_at_most_about_a_second);
     RUN(bgsave_under_write_load);
+    RUN(killed_during_bgsave_restarts_on_its_port);
     return test_report();
 }
