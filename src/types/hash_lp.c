@@ -318,6 +318,23 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
         put_le((uint8_t *)h->p + 8, (uint64_t)deadline, 6);
         return;
     }
+    if (h->hdr.enc == ENC_LISTPACK && deadline != HASH_NO_TTL && lp_count(h->p) == 1) {
+        /* The first TTL of a one-field hash: widen the header to LISTPACKEX and insert the
+         * entry's TTL code (1: it is the base) after its lengths, in place. */
+        uint8_t *b = h->p;
+        size_t used = lp_used(b), lens = varint_len(e->flen) + varint_len(e->vlen);
+        size_t grow = LPEX_HDR - LP_HDR + 1;
+        b = mem_realloc(b, used + grow);
+        memmove(b + LPEX_HDR + lens + 1, b + LP_HDR + lens, used - LP_HDR - lens);
+        memmove(b + LPEX_HDR, b + LP_HDR, lens);
+        b[LPEX_HDR + lens] = 1;
+        set_used(b, used + grow);
+        set_ttl_count(b, 1);
+        put_le(b + 8, (uint64_t)deadline, 6);
+        h->p = b;
+        h->hdr.enc = ENC_LISTPACKEX;
+        return;
+    }
     size_t ttls = lp_ttl_count(h->p) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
     int ex;
     int64_t base;
