@@ -277,9 +277,12 @@ void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadli
         return;
     }
     if (!old && deadline != HASH_NO_TTL && h->hdr.enc == ENC_LISTPACK && lp_count(h->p) == 0) {
-        /* The first field of a new hash: grow the empty header to LISTPACKEX in place. */
+        /* The first field of a new hash: encode it straight into a LISTPACKEX blob. */
         size_t need = LPEX_HDR + lp_entry_size(1, deadline, field.len, value.len, deadline);
-        uint8_t *b = mem_realloc(h->p, need);
+        /* A fresh allocation: jemalloc's realloc across size classes costs several times a
+         * malloc plus a free of a header this small. */
+        uint8_t *b = mem_alloc(need);
+        mem_free(h->p);
         set_used(b, need);
         set_count(b, 1);
         set_ttl_count(b, 1);
@@ -321,13 +324,15 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
     if (h->hdr.enc == ENC_LISTPACK && deadline != HASH_NO_TTL && lp_count(h->p) == 1) {
         /* The first TTL of a one-field hash: widen the header to LISTPACKEX and insert the
          * entry's TTL code (1: it is the base) after its lengths, in place. */
-        uint8_t *b = h->p;
-        size_t used = lp_used(b), lens = varint_len(e->flen) + varint_len(e->vlen);
+        const uint8_t *old = h->p;
+        size_t used = lp_used(old), lens = varint_len(e->flen) + varint_len(e->vlen);
         size_t grow = LPEX_HDR - LP_HDR + 1;
-        b = mem_realloc(b, used + grow);
-        memmove(b + LPEX_HDR + lens + 1, b + LP_HDR + lens, used - LP_HDR - lens);
-        memmove(b + LPEX_HDR, b + LP_HDR, lens);
+        uint8_t *b = mem_alloc(used + grow); /* not realloc: see lp_put */
+        memcpy(b, old, LP_HDR);
+        memcpy(b + LPEX_HDR, old + LP_HDR, lens);
         b[LPEX_HDR + lens] = 1;
+        memcpy(b + LPEX_HDR + lens + 1, old + LP_HDR + lens, used - LP_HDR - lens);
+        mem_free(h->p);
         set_used(b, used + grow);
         set_ttl_count(b, 1);
         put_le(b + 8, (uint64_t)deadline, 6);
