@@ -15,6 +15,9 @@
  * hash_next_deadline is the header's base. When the earliest field goes away or a new
  * field undercuts the base, the blob is rebuilt around the new base; when the last TTL
  * goes, it is rebuilt as ENC_LISTPACK. Both are O(n), like any write to a compact hash.
+ * Fast paths skip the rebuild where the layout is known: a write to the only entry with a
+ * TTL (its code stays 1, only the base moves), and the first TTL of an empty or one-field
+ * hash.
  *
  * Lookups are a linear scan comparing lengths first. Writes splice the blob in place
  * (memmove plus one realloc to the new exact size). The entry count is at most 65535
