@@ -78,6 +78,44 @@ static int64_t storable(int64_t deadline) {
 
 /* ---- HSETEX -------------------------------------------------------------------------- */
 
+#define HX_FIELDS (1u << 8) /* the FIELDS keyword: not a flag, ends the options */
+
+/* 1 if s is the all-letters lowercase word w (n bytes) in any case: or-ing 0x20 folds a
+ * letter's case and maps no other byte onto a lowercase letter. */
+static int word_ci(slice s, const char *w, size_t n) {
+    if (s.len != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((s.p[i] | 0x20) != w[i]) return 0;
+    return 1;
+}
+
+/* Classifies an HSETEX token by length and first letter before comparing it: its HX_*
+ * flag (HX_FIELDS for FIELDS), 0 if it is no option. */
+static unsigned hsetex_option(slice o) {
+    if (o.len < 2) return 0;
+    switch (o.p[0] | 0x20) {
+    case 'f':
+        if (o.len == 6) return word_ci(o, "fields", 6) ? HX_FIELDS : 0;
+        if (word_ci(o, "fxx", 3)) return HX_FXX;
+        return word_ci(o, "fnx", 3) ? HX_FNX : 0;
+    case 'p':
+        if (word_ci(o, "px", 2)) return HX_PX;
+        return word_ci(o, "pxat", 4) ? HX_PXAT : 0;
+    case 'e':
+        if (word_ci(o, "ex", 2)) return HX_EX;
+        return word_ci(o, "exat", 4) ? HX_EXAT : 0;
+    case 'k':
+        return word_ci(o, "keepttl", 7) ? HX_KEEPTTL : 0;
+    default:
+        return 0;
+    }
+}
+
+/* A small count: one digit 1-9 without the general integer parser, else -1. */
+static long long small_count(slice a) {
+    return a.len == 1 && a.p[0] >= '1' && a.p[0] <= '9' ? a.p[0] - '0' : -1;
+}
+
 typedef struct hsetex_args {
     unsigned flags;
     int64_t deadline;
@@ -90,14 +128,16 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
     a->flags = 0;
     for (int i = 2; i < c->argc; i++) {
         slice o = c->argv[i];
-        unsigned t = time_option(o);
-        if (slice_eq_ci(o, "FIELDS")) {
-            long long n;
+        unsigned opt = hsetex_option(o);
+        unsigned t = opt & HX_ANY_TIME;
+        if (opt == HX_FIELDS) {
             if (i >= c->argc - 3) {
                 reply_arity_error(c);
                 return -1;
             }
-            if (arg_ll_range(c, c->argv[i + 1], 1, INT_MAX, "ERR invalid number of fields", &n) < 0)
+            long long n = small_count(c->argv[i + 1]);
+            if (n < 0 &&
+                arg_ll_range(c, c->argv[i + 1], 1, INT_MAX, "ERR invalid number of fields", &n) < 0)
                 return -1;
             int remaining = c->argc - i - 2;
             if (remaining % 2 != 0 || n != remaining / 2) {
@@ -107,7 +147,7 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
             a->first = i + 2;
             a->n = (int)n;
             return 0;
-        } else if (t || slice_eq_ci(o, "KEEPTTL")) {
+        } else if (t || opt == HX_KEEPTTL) {
             if (a->flags & (HX_ANY_TIME | HX_KEEPTTL)) {
                 reply_error(c, "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be "
                                "specified");
@@ -123,12 +163,12 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
             }
             a->flags |= t;
             if (parse_option_time(c, t, c->argv[++i], &a->deadline) < 0) return -1;
-        } else if (slice_eq_ci(o, "FXX") || slice_eq_ci(o, "FNX")) {
+        } else if (opt == HX_FXX || opt == HX_FNX) {
             if (a->flags & (HX_FXX | HX_FNX)) {
                 reply_error(c, "ERR Only one of FXX or FNX arguments can be specified");
                 return -1;
             }
-            a->flags |= slice_eq_ci(o, "FXX") ? HX_FXX : HX_FNX;
+            a->flags |= opt;
         } else {
             reply_errorf(c, "ERR unknown argument: %.*s", (int)o.len, o.p);
             return -1;

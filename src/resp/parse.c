@@ -186,6 +186,25 @@ static int parse_count(resp_parser *p, const char *data, size_t len) {
 
 /* Reads the "$L\r\n" header at pos into bulk_len. */
 static int parse_bulk_header(resp_parser *p, const char *data, size_t len) {
+    /* Fast path for a complete header of 1-9 plain digits (no leading zero), which is
+     * nearly every request: the first '\r' is the one right after the digits, so the
+     * result is the general path's without the memchr. */
+    const char *s = data + p->pos;
+    size_t avail = len - p->pos, i = 1;
+    if (avail >= 4 && s[0] == '$' && (s[1] != '0' || s[2] == '\r')) {
+        long long v = 0;
+        for (; i < avail && i <= 9; i++) {
+            unsigned d = (unsigned)(unsigned char)s[i] - '0';
+            if (d > 9) break;
+            v = v * 10 + d;
+        }
+        if (i > 1 && i + 1 < avail && s[i] == '\r' && v <= p->limits.max_bulk_len &&
+            !(p->limits.unauthenticated && v > RESP_UNAUTH_MAX_BULK)) {
+            advance_to(p, p->pos + i + 2);
+            p->bulk_len = v;
+            return RESP_OK;
+        }
+    }
     size_t eol;
     int rc = find_header_end(p, data, len, &eol, "Protocol error: too big bulk count string");
     if (rc != RESP_OK) return rc;

@@ -15,6 +15,9 @@
  * hash_next_deadline is the header's base. When the earliest field goes away or a new
  * field undercuts the base, the blob is rebuilt around the new base; when the last TTL
  * goes, it is rebuilt as ENC_LISTPACK. Both are O(n), like any write to a compact hash.
+ * Fast paths skip the rebuild where the layout is known: a write to the only entry with a
+ * TTL (its code stays 1, only the base moves), and the first TTL of an empty or one-field
+ * hash.
  *
  * Lookups are a linear scan comparing lengths first. Writes splice the blob in place
  * (memmove plus one realloc to the new exact size). The entry count is at most 65535
@@ -259,8 +262,39 @@ static void fix_base(hash *h, int64_t old_dl) {
     if (m != lp_base(h)) rebuild(h, 1, m);
 }
 
+/* 1 if the entry (deadline old_dl) is the blob's only TTL and keeps one (new_dl): then it
+ * alone holds the base, its TTL code is 1 before and after, and every other code is 0, so
+ * a base move needs no re-encode. (A one-field hash refreshed with a later deadline.) */
+static int sole_ttl_stays(const hash *h, int64_t old_dl, int64_t new_dl) {
+    return h->hdr.enc == ENC_LISTPACKEX && old_dl != HASH_NO_TTL && new_dl != HASH_NO_TTL &&
+           lp_ttl_count(h->p) == 1;
+}
+
 void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadline) {
     int64_t old_dl = old ? old->deadline : HASH_NO_TTL;
+    if (old && sole_ttl_stays(h, old_dl, deadline)) {
+        size_t need = lp_entry_size(1, deadline, field.len, value.len, deadline);
+        uint8_t *b = splice(h, old->off, old->len, need);
+        encode_entry(b + old->off, 1, deadline, field.p, field.len, value.p, value.len, deadline);
+        put_le(b + 8, (uint64_t)deadline, 6);
+        return;
+    }
+    if (!old && deadline != HASH_NO_TTL && h->hdr.enc == ENC_LISTPACK && lp_count(h->p) == 0) {
+        /* The first field of a new hash: encode it straight into a LISTPACKEX blob. */
+        size_t need = LPEX_HDR + lp_entry_size(1, deadline, field.len, value.len, deadline);
+        /* A fresh allocation: jemalloc's realloc across size classes costs several times a
+         * malloc plus a free of a header this small. */
+        uint8_t *b = mem_alloc(need);
+        mem_free(h->p);
+        set_used(b, need);
+        set_count(b, 1);
+        set_ttl_count(b, 1);
+        put_le(b + 8, (uint64_t)deadline, 6);
+        encode_entry(b + LPEX_HDR, 1, deadline, field.p, field.len, value.p, value.len, deadline);
+        h->p = b;
+        h->hdr.enc = ENC_LISTPACKEX;
+        return;
+    }
     size_t off = old ? old->off : lp_used(h->p), old_len = old ? old->len : 0;
     size_t ttls = lp_ttl_count(h->p) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
     size_t count = lp_count(h->p) + (old ? 0 : 1);
@@ -286,6 +320,29 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline) {
     int64_t old_dl = e->deadline;
     size_t off = e->off;
     if (old_dl == deadline) return;
+    if (sole_ttl_stays(h, old_dl, deadline)) {
+        put_le((uint8_t *)h->p + 8, (uint64_t)deadline, 6);
+        return;
+    }
+    if (h->hdr.enc == ENC_LISTPACK && deadline != HASH_NO_TTL && lp_count(h->p) == 1) {
+        /* The first TTL of a one-field hash: widen the header to LISTPACKEX and insert the
+         * entry's TTL code (1: it is the base) after its lengths, in place. */
+        const uint8_t *old = h->p;
+        size_t used = lp_used(old), lens = varint_len(e->flen) + varint_len(e->vlen);
+        size_t grow = LPEX_HDR - LP_HDR + 1;
+        uint8_t *b = mem_alloc(used + grow); /* not realloc: see lp_put */
+        memcpy(b, old, LP_HDR);
+        memcpy(b + LPEX_HDR, old + LP_HDR, lens);
+        b[LPEX_HDR + lens] = 1;
+        memcpy(b + LPEX_HDR + lens + 1, old + LP_HDR + lens, used - LP_HDR - lens);
+        mem_free(h->p);
+        set_used(b, used + grow);
+        set_ttl_count(b, 1);
+        put_le(b + 8, (uint64_t)deadline, 6);
+        h->p = b;
+        h->hdr.enc = ENC_LISTPACKEX;
+        return;
+    }
     size_t ttls = lp_ttl_count(h->p) + (deadline != HASH_NO_TTL) - (old_dl != HASH_NO_TTL);
     int ex;
     int64_t base;
