@@ -43,6 +43,7 @@ struct watcher {
 
 typedef struct queued {
     const cmd_spec *cmd, *parent;
+    cmd_stats *stats; /* the command's statistics slot, found by dispatch */
     int argc;
     slice *argv; /* owned: the slices and their bytes in one block */
 } queued;
@@ -272,6 +273,7 @@ static void cmd_exec(cmd_ctx *c) {
             .s = s,
             .cmd = cmds[i].cmd,
             .parent = cmds[i].parent,
+            .stats = cmds[i].stats,
             .argc = cmds[i].argc,
             .argv = cmds[i].argv,
             .out = c->out,
@@ -338,7 +340,7 @@ int multi_queue_if_needed(cmd_ctx *c) {
             m->cap = m->cap ? m->cap * 2 : 4;
             m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
         }
-        m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->argc, argv};
+        m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->argc, argv};
     }
     reply_simple(c, "QUEUED");
     return 1;

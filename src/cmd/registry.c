@@ -238,6 +238,11 @@ static void reject_unknown(cmd_ctx *c) {
     reject(c, NULL, msg);
 }
 
+void registry_arity_message(const cmd_spec *parent, const cmd_spec *cmd, char *out, size_t cap) {
+    snprintf(out, cap, "ERR wrong number of arguments for '%s%s%s' command",
+             parent ? parent->name : "", parent ? "|" : "", cmd->name);
+}
+
 static int arity_ok(const cmd_spec *spec, int argc) {
     return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;
 }
@@ -347,25 +352,18 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
             st = &sub->stats;
         } else if (!e->spec->fn) {
             char msg[200];
-            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
-                     e->spec->name);
+            registry_arity_message(NULL, e->spec, msg, sizeof(msg));
             reject(c, st, msg);
             goto done;
         }
     }
     if (!arity_ok(c->cmd, argc)) {
         char msg[200];
-        if (c->parent)
-            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s|%s' command",
-                     c->parent->name, c->cmd->name);
-        else
-            snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
-                     c->cmd->name);
+        registry_arity_message(c->parent, c->cmd, msg, sizeof(msg));
         reject(c, st, msg);
         goto done;
     }
-    if (!s->authenticated && !(c->cmd->flags & CMD_NO_AUTH) &&
-        !(c->parent && (c->parent->flags & CMD_NO_AUTH) && (c->cmd->flags & CMD_NO_AUTH))) {
+    if (!s->authenticated && !(c->cmd->flags & CMD_NO_AUTH)) {
         reject(c, st, "NOAUTH Authentication required.");
         goto done;
     }

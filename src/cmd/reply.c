@@ -112,11 +112,9 @@ void reply_syntax_error(cmd_ctx *c) {
 }
 
 void reply_arity_error(cmd_ctx *c) {
-    if (c->parent)
-        reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", c->parent->name,
-                     c->cmd->name);
-    else
-        reply_errorf(c, "ERR wrong number of arguments for '%s' command", c->cmd->name);
+    char msg[200];
+    registry_arity_message(c->parent, c->cmd, msg, sizeof(msg));
+    reply_error(c, msg);
 }
 
 int arg_ll(cmd_ctx *c, slice a, long long *out) {

@@ -232,6 +232,32 @@ TEST(watch_race_counter) {
     redisFree(c[1]);
 }
 
+/* Commands run by EXEC are counted under their own name in INFO commandstats. */
+static long long incr_calls(redisContext *c) {
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    long long calls = -1;
+    const char *p =
+        r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_incr:calls=") : NULL;
+    if (p)
+        calls = atoll(p + strlen("cmdstat_incr:calls="));
+    else if (r && r->type == REDIS_REPLY_STRING)
+        calls = 0;
+    freeReplyObject(r);
+    return calls;
+}
+
+TEST(exec_counts_queued_commands) {
+    redisContext *c = fresh();
+    long long before = incr_calls(c);
+    ASSERT(before >= 0);
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "+QUEUED", "INCR stats:x");
+    EXPECT(c, "+QUEUED", "INCR stats:x");
+    EXPECT(c, "[1,2]", "EXEC");
+    ASSERT_EQ(before + 2, incr_calls(c));
+    redisFree(c);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(multi_exec_basic);
@@ -243,6 +269,7 @@ int main(void) {
     RUN(watch_and_flush_swapdb);
     RUN(exec_nulls_resp2_resp3);
     RUN(watch_race_counter);
+    RUN(exec_counts_queued_commands);
     it_stop();
     return test_report();
 }
