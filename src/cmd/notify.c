@@ -138,9 +138,14 @@ static void on_key_expired(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
 }
 
+static int fields_wanted(void) {
+    return notify_flags != 0;
+}
+
 static const db_hooks notify_hooks = {
     .key_expired = on_key_expired,
     .fields_expired = on_fields_expired,
+    .fields_wanted = fields_wanted,
 };
 
 void notify_init(void) {

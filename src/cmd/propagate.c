@@ -164,9 +164,14 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
     }
 }
 
+static int fields_wanted(void) {
+    return propagate_to != NULL;
+}
+
 static const db_hooks hooks = {
     .key_expired = on_key_expired,
     .fields_expired = on_fields_expired,
+    .fields_wanted = fields_wanted,
 };
 
 void propagate_init(void) {

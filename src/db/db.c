@@ -182,10 +182,15 @@ static void note_reaped(const char *f, size_t flen, void *ctx) {
     r->n++;
 }
 
-/* 1 if some registered hook set wants reaped field names. */
+/* 1 if the hook set h wants reaped field names now. */
+static int set_wants_fields(const db_hooks *h) {
+    return h->fields_expired && (!h->fields_wanted || h->fields_wanted());
+}
+
+/* 1 if some registered hook set wants reaped field names now. */
 static int fields_hooked(void) {
     for (int i = 0; i < db_hook_count; i++)
-        if (db_hook_sets[i]->fields_expired) return 1;
+        if (set_wants_fields(db_hook_sets[i])) return 1;
     return 0;
 }
 
@@ -199,7 +204,9 @@ static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
         fields[i] = (slice){r->names.data + off + sizeof(len), len};
         off += sizeof(len) + len;
     }
-    DB_HOOK(fields_expired, d, e->key, e->klen, fields, r->n);
+    for (int i = 0; i < db_hook_count; i++)
+        if (set_wants_fields(db_hook_sets[i]))
+            db_hook_sets[i]->fields_expired(d, e->key, e->klen, fields, r->n);
     mem_free(fields);
 }
 

@@ -62,6 +62,10 @@ typedef struct db_hooks {
     void (*key_expired)(db *d, const char *key, size_t klen);
     /* Fields of a hash expired (one call per hash per reap, names in fields[0..n)). */
     void (*fields_expired)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
+    /* Whether fields_expired is wanted right now (NULL: always). Reaping gathers field names
+     * only when some set wants them, so a server without notifications or a log reaps
+     * without copying a byte. */
+    int (*fields_wanted)(void);
     /* d's keys are about to be dropped (FLUSHDB/FLUSHALL: with == NULL) or exchanged with
      * those of `with` (SWAPDB, called once per side). Called before the change (WATCH). */
     void (*db_replaced)(db *d, db *with);
