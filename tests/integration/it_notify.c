@@ -203,20 +203,7 @@ TEST(expired_active_within_a_tick) {
     flags("");
 }
 
-/* 1 if the hash commands are present (they arrive with the hash issue). */
-static int have_hash_commands(void) {
-    flags("");
-    redisReply *r = redisCommand(cmd, "HSET probe f v");
-    int ok = r && r->type == REDIS_REPLY_INTEGER;
-    freeReplyObject(r);
-    r = redisCommand(cmd, "DEL probe");
-    freeReplyObject(r);
-    if (!ok) printf("SKIP hash notification tests: no hash commands yet\n");
-    return ok;
-}
-
 TEST(hash_events_with_subkeys) {
-    if (!have_hash_commands()) return;
     flags("EhgSTIV");
     EXPECT(cmd, "2", "HSET h f1 v1 f22 v2");
     EXPECT_EVENT("\"__keyevent@9__:hset\" \"h\"");
@@ -270,7 +257,6 @@ TEST(hash_events_with_subkeys) {
 }
 
 TEST(hexpired_lazy_and_active) {
-    if (!have_hash_commands()) return;
     flags("EhgT");
     EXPECT(cmd, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
     EXPECT(cmd, "3", "HSET hx a 1 b 2 c 3");
