@@ -4,11 +4,11 @@
  * its value lives and its bounds. Kinds: integer, memory (accepts 1gb, 512mb, 100k ...),
  * yes/no, string, enum, and "special" rows with their own parse/print functions (bind,
  * save, client-output-buffer-limit). Immutable rows can only be set at start-up. */
-#include "config.h"
+#include "mayfly/config.h"
 
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "mayfly/util/log.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <assert.h>
 #include <ctype.h>

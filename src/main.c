@@ -1,7 +1,7 @@
 /* main: read arguments and the config file, then run the server. */
-#include "config.h"
-#include "persist/check.h"
-#include "server.h"
+#include "mayfly/config.h"
+#include "mayfly/persist/check.h"
+#include "mayfly/server.h"
 
 #include <stdio.h>
 #include <string.h>

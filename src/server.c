@@ -12,22 +12,22 @@
  * dirty pages for its decay time (10 s). When allocated memory has dropped well below its
  * peak since the last purge, the cron asks jemalloc to purge on a libuv worker thread, so
  * the madvise calls for hundreds of megabytes never stall the loop. */
-#include "server.h"
+#include "mayfly/server.h"
 
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "cmd/info.h"
-#include "cmd/propagate.h"
-#include "config.h"
-#include "db/db.h"
-#include "net/conn.h"
-#include "persist/aof.h"
-#include "persist/persist.h"
-#include "util/clock.h"
-#include "util/dict.h"
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/rand.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/cmd/info.h"
+#include "mayfly/cmd/propagate.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/net/conn.h"
+#include "mayfly/persist/aof.h"
+#include "mayfly/persist/persist.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/log.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -8,10 +8,10 @@
  * flags (write: RW update, read-only: RO access) unless the side table `extras` below
  * says otherwise. That table also holds the command tips (Redis's "request_policy:...",
  * "nondeterministic_output"), which the rows have no column for. */
-#include "cmd/cmd.h"
-#include "cmd/syntax.h"
-#include "config.h"
-#include "util/log.h"
+#include "cmd/syntax_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
+#include "mayfly/util/log.h"
 
 #include <ctype.h>
 #include <stdio.h>

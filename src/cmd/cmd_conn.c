@@ -2,15 +2,15 @@
  *
  * These change the session (protocol, database, authentication, name, reply mode); none
  * touches the keyspace. */
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "cmd/pubsub.h"
-#include "config.h"
-#include "db/db.h"
-#include "resp/resp.h"
-#include "util/clock.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "cmd/pubsub_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <ctype.h>
 #include <stdio.h>

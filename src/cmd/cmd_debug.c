@@ -3,11 +3,11 @@
  * only) shifts the server's wall clock so that TTL tests need not sleep; DEBUG
  * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
  * so that -MISCONF and the recovery can be tested. */
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "config.h"
-#include "util/clock.h"
-#include "util/strconv.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/config.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/strconv.h"
 
 #include <errno.h>
 #include <time.h>

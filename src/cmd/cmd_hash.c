@@ -9,9 +9,9 @@
  * fields (hash_int.h), so an expired field is absent everywhere: HINCRBY starts it from
  * 0, HLEN does not count it. */
 #include "cmd/hash_int.h"
-#include "cmd/propagate.h"
-#include "util/glob.h"
-#include "util/strconv.h"
+#include "mayfly/cmd/propagate.h"
+#include "mayfly/util/glob.h"
+#include "mayfly/util/strconv.h"
 
 #include <assert.h>
 #include <math.h>

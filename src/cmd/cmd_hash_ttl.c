@@ -13,9 +13,9 @@
  * first, then the options, then FIELDS numfields. A missing key is an empty hash: the
  * per-field commands answer -2 (or nil) for every field. */
 #include "cmd/hash_int.h"
-#include "cmd/propagate.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "mayfly/cmd/propagate.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <limits.h>
 

@@ -6,13 +6,13 @@
  * SCAN collects one cursor step's keys and then checks each one, reaping the expired ones,
  * so it keeps Redis's guarantee: every key present for the whole iteration is returned at
  * least once. */
-#include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
-#include "cmd/notify.h"
-#include "config.h"
-#include "util/glob.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "cmd/notify_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
+#include "mayfly/util/glob.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -16,11 +16,11 @@
  * watched is remembered as such (Redis's wk->expired): its deletion is no change, while a
  * watched key that expires before EXEC aborts the transaction. The registry costs one
  * counter check per write while no client watches anything. */
-#include "cmd/cmd.h"
-#include "cmd/multi.h"
-#include "util/clock.h"
-#include "util/dict.h"
-#include "util/mem.h"
+#include "cmd/multi_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/mem.h"
 
 #include <string.h>
 

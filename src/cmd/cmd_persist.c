@@ -3,8 +3,8 @@
  * The work is done by persist/ through host ops (server.c fills them in), so that cmd/
  * does not depend on the layer that replays the log through cmd/. Each op returns 0 with a
  * status text or a negative code with an error text, which are Redis's replies. */
-#include "cmd/cmd.h"
-#include "cmd/host.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
 
 static void reply_outcome(cmd_ctx *c, int rc, const char *msg) {
     if (rc < 0)

@@ -14,11 +14,11 @@
  * output and wakes its connection (net/ applies client-output-buffer-limit there).
  * RESP2 and RESP3 frames differ only in their first byte ('*' or '>'), so one encoding
  * serves both. A topic is freed when its last subscriber leaves. */
-#include "cmd/cmd.h"
-#include "cmd/pubsub.h"
-#include "resp/resp.h"
-#include "util/glob.h"
-#include "util/mem.h"
+#include "cmd/pubsub_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/glob.h"
+#include "mayfly/util/mem.h"
 
 #include <string.h>
 

@@ -2,14 +2,14 @@
  *
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "cmd/info.h"
-#include "cmd/pubsub.h"
-#include "config.h"
-#include "db/db.h"
-#include "util/clock.h"
-#include "util/mem.h"
+#include "cmd/pubsub_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/cmd/info.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -14,9 +14,9 @@
  * LATENCY is an empty-but-valid latency monitor: Mayfly records no latency events yet,
  * so LATEST, HISTORY and HISTOGRAM reply empty, RESET resets nothing (0), GRAPH has no
  * samples and DOCTOR gives Redis's report for a monitor that is off or saw nothing. */
-#include "cmd/cmd.h"
-#include "config.h"
-#include "util/mem.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
+#include "mayfly/util/mem.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -6,14 +6,14 @@
  * with overflow checks, and a value written whole (SET, MSET, GETSET...) is stored in its
  * most compact encoding, while APPEND and SETRANGE work on a RAW copy. SET and GET are the
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
-#include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
-#include "cmd/notify.h"
-#include "cmd/propagate.h"
-#include "config.h"
-#include "types/string.h"
-#include "util/dict.h"
-#include "util/strconv.h"
+#include "cmd/notify_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/propagate.h"
+#include "mayfly/config.h"
+#include "mayfly/types/string.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/strconv.h"
 
 #include <limits.h>
 

@@ -5,10 +5,10 @@
  * conversion to an absolute time is checked for overflow ("invalid expire time in '...'
  * command"), and a deadline at or before now deletes the key at once (reply 1), as Redis
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
-#include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
-#include "cmd/notify.h"
-#include "cmd/propagate.h"
+#include "cmd/notify_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/propagate.h"
 
 #include <limits.h>
 

@@ -9,12 +9,12 @@
 #ifndef MAYFLY_CMD_HASH_INT_H
 #define MAYFLY_CMD_HASH_INT_H
 
-#include "cmd/cmd.h"
 #include "cmd/keyspace_int.h"
-#include "cmd/notify.h"
-#include "config.h"
-#include "types/hash.h"
-#include "util/mem.h"
+#include "cmd/notify_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/util/mem.h"
 
 #include <limits.h>
 

@@ -3,9 +3,9 @@
 #ifndef MAYFLY_CMD_KEYSPACE_INT_H
 #define MAYFLY_CMD_KEYSPACE_INT_H
 
-#include "cmd/cmd.h"
-#include "db/db.h"
-#include "types/string.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/db/db.h"
+#include "mayfly/types/string.h"
 
 /* Lookup flags for a read by this client: CLIENT NO-TOUCH leaves access times alone. */
 static inline unsigned ks_read_flags(const cmd_ctx *c) {

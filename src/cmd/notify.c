@@ -12,12 +12,11 @@
  * publishes "expired"; fields reaped from a hash publish one "hexpired" naming them all
  * (lazy and active expiry alike, as Redis's hashTypeExpire), followed by "del" when the
  * hash was left empty and deleted. */
-#include "cmd/notify.h"
-
-#include "cmd/pubsub.h"
-#include "db/db.h"
-#include "types/hash.h"
-#include "util/buf.h"
+#include "cmd/notify_int.h"
+#include "cmd/pubsub_int.h"
+#include "mayfly/db/db.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/util/buf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,13 +6,13 @@
  *
  * and unpacked into argv slices when the command returns. depth counts nested calls
  * (EXEC runs its queued commands through cmd_call). */
-#include "cmd/propagate.h"
+#include "mayfly/cmd/propagate.h"
 
-#include "db/db.h"
-#include "util/buf.h"
-#include "util/clock.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "mayfly/db/db.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <string.h>
 

@@ -7,16 +7,16 @@
  *
  * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
  * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "cmd/multi.h"
-#include "cmd/notify.h"
-#include "cmd/propagate.h"
+#include "cmd/multi_int.h"
+#include "cmd/notify_int.h"
 #include "cmd/registry_int.h"
-#include "config.h"
-#include "resp/resp.h"
-#include "util/clock.h"
-#include "util/mem.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/cmd/propagate.h"
+#include "mayfly/config.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -1,9 +1,9 @@
 /* reply: the reply helpers handlers use; they pick RESP2 or RESP3 forms from the
  * session's protocol and count error replies for INFO errorstats. */
-#include "cmd/cmd.h"
 #include "cmd/registry_int.h"
-#include "resp/resp.h"
-#include "util/strconv.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/strconv.h"
 
 #include <math.h>
 #include <stdarg.h>

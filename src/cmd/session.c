@@ -1,9 +1,9 @@
 /* session: client state and the live list; see session.h. */
-#include "cmd/session.h"
+#include "mayfly/cmd/session.h"
 
-#include "config.h"
-#include "db/db.h"
-#include "util/mem.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/util/mem.h"
 
 static session *head; /* newest first */
 static size_t live;   /* sessions on the list */

@@ -18,9 +18,8 @@
  * Invariants: the node tree owns copies of the words; conversion allocates a fresh
  * syn_arg tree, so the node tree is freed before returning. Depth is bounded by
  * MAX_DEPTH and the text by MAX_TEXT, so a malformed row cannot recurse without end. */
-#include "cmd/syntax.h"
-
-#include "util/mem.h"
+#include "cmd/syntax_int.h"
+#include "mayfly/util/mem.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -17,12 +17,12 @@
  *     within a time budget.
  * db/ never reads the clock: every entry point that needs "now" takes now_ms. The latest
  * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
-#include "db/db.h"
+#include "mayfly/db/db.h"
 
-#include "types/hash.h"
-#include "util/clock.h"
-#include "util/mem.h"
-#include "util/rand.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
 
 #include <assert.h>
 #include <stddef.h>

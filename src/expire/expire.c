@@ -15,10 +15,10 @@
  *
  * expire_cycle pops due owners in deadline order. It reads the monotonic clock only to
  * keep to its time budget; deadlines are compared with the caller's now_ms. */
-#include "expire/expire.h"
+#include "mayfly/expire/expire.h"
 
-#include "util/clock.h"
-#include "util/mem.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
 
 #include <assert.h>
 

@@ -24,16 +24,16 @@
  * by client-output-buffer-limit instead.
  *
  * Lifetimes: a conn is freed only in its uv_close callback; its session with it. */
-#include "net/conn.h"
+#include "mayfly/net/conn.h"
 
-#include "cmd/cmd.h"
-#include "cmd/host.h"
-#include "cmd/session.h"
-#include "config.h"
-#include "resp/resp.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/mem.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/cmd/session.h"
+#include "mayfly/config.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/log.h"
+#include "mayfly/util/mem.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -8,16 +8,16 @@
  * the file never ends in half a record, the bytes stay buffered and are retried by the
  * cron, and until a write succeeds writes are refused with -MISCONF. With appendfsync
  * always the process exits instead, since replies already promised durability. */
-#include "persist/aof.h"
+#include "mayfly/persist/aof.h"
 
-#include "config.h"
-#include "db/db.h"
-#include "persist/fsync_thread.h"
-#include "persist/io.h"
-#include "persist/manifest.h"
-#include "persist/record.h"
-#include "persist/snapshot.h"
-#include "util/log.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/util/log.h"
+#include "persist/fsync_thread_int.h"
+#include "persist/io_int.h"
+#include "persist/manifest_int.h"
+#include "persist/record_int.h"
+#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,12 @@
 /* check: the offline log checker; see check.h. */
-#include "persist/check.h"
+#include "mayfly/persist/check.h"
 
-#include "config.h"
-#include "db/db.h"
-#include "persist/io.h"
-#include "persist/manifest.h"
-#include "persist/record.h"
-#include "persist/snapshot.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "persist/io_int.h"
+#include "persist/manifest_int.h"
+#include "persist/record_int.h"
+#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

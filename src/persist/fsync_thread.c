@@ -3,7 +3,7 @@
  *     loop ──submit──▶ jobs[head..tail) ──▶ thread: fsync, maybe close, running--
  *
  * One mutex guards the ring and the counters; the thread sleeps on a condition variable. */
-#include "persist/fsync_thread.h"
+#include "persist/fsync_thread_int.h"
 
 #include <errno.h>
 #include <unistd.h>

@@ -1,7 +1,6 @@
 /* io: buffered reader and writer, varints and file helpers; see io.h. */
-#include "persist/io.h"
-
-#include "util/mem.h"
+#include "mayfly/util/mem.h"
+#include "persist/io_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

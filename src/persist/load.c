@@ -7,18 +7,18 @@
  *
  * A slice resumes the current file where the last one stopped: the snapshot loader and
  * the record reader keep their own position. */
-#include "persist/load.h"
+#include "mayfly/persist/load.h"
 
-#include "config.h"
-#include "persist/aof.h"
-#include "persist/io.h"
-#include "persist/manifest.h"
-#include "persist/record.h"
-#include "persist/snapshot.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/mem.h"
-#include "util/rand.h"
+#include "mayfly/config.h"
+#include "mayfly/persist/aof.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/log.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
+#include "persist/io_int.h"
+#include "persist/manifest_int.h"
+#include "persist/record_int.h"
+#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,8 @@
 /* manifest: reading and atomically replacing the log's manifest; see manifest.h. */
-#include "persist/manifest.h"
-
-#include "config.h"
-#include "persist/io.h"
-#include "util/buf.h"
+#include "mayfly/config.h"
+#include "mayfly/util/buf.h"
+#include "persist/io_int.h"
+#include "persist/manifest_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

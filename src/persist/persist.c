@@ -4,17 +4,17 @@
  * least <changes> writes happened and more than <seconds> passed since the last good save;
  * after a failure, not sooner than 5 seconds after the previous attempt (Redis's
  * CONFIG_BGSAVE_RETRY_DELAY). */
-#include "persist/persist.h"
+#include "mayfly/persist/persist.h"
 
-#include "cmd/host.h"
-#include "config.h"
-#include "db/db.h"
-#include "persist/aof.h"
-#include "persist/fsync_thread.h"
-#include "persist/io.h"
-#include "persist/snapshot.h"
-#include "util/clock.h"
-#include "util/log.h"
+#include "mayfly/cmd/host.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/persist/aof.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/log.h"
+#include "persist/fsync_thread_int.h"
+#include "persist/io_int.h"
+#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <signal.h>

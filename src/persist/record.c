@@ -1,7 +1,6 @@
 /* record: encoding and decoding of log records; see record.h. */
-#include "persist/record.h"
-
-#include "util/mem.h"
+#include "mayfly/util/mem.h"
+#include "persist/record_int.h"
 
 #include <string.h>
 

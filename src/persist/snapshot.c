@@ -7,13 +7,12 @@
  * The loader checks every length against what remains plausible, every deadline against
  * HASH_DEADLINE_MAX, every database id against `databases`, and a duplicate key as damage;
  * the trailer's checksum covers the whole file. */
-#include "persist/snapshot.h"
-
-#include "config.h"
-#include "db/db.h"
-#include "types/hash.h"
-#include "types/string.h"
-#include "util/mem.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/types/string.h"
+#include "mayfly/util/mem.h"
+#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

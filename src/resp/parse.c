@@ -22,9 +22,9 @@
  * for 64 KB and then fail with "too big ..."; we search with memchr, so "*1\0\r\n" fails at
  * once with "invalid multibulk length", and an inline line may contain NUL bytes, which
  * split as ordinary characters. */
-#include "resp/resp.h"
-#include "util/mem.h"
-#include "util/strconv.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 
 #include <assert.h>
 #include <limits.h>

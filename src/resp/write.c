@@ -12,8 +12,8 @@
  *     before:  ... [*?\r\n][elem 1][elem 2] ... [elem 12]
  *     after:   ... [*12\r\n][elem 1][elem 2] ... [elem 12]      (tail moved by 1)
  */
-#include "resp/resp.h"
-#include "util/strconv.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/strconv.h"
 
 #include <assert.h>
 #include <limits.h>

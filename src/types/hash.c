@@ -13,11 +13,11 @@
  * absent. Lazy expiry with notifications is hash_reap's job (hash_ttl.c), called by the
  * command layer before it reads. The struct hash itself never moves, so the keyspace's
  * pointer stays valid across every call. */
-#include "types/hash.h"
+#include "mayfly/types/hash.h"
 
+#include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
 #include "types/hash_int.h"
-#include "util/mem.h"
-#include "util/rand.h"
 
 static hash_ht *ht_of(const hash *h) {
     return (hash_ht *)h->p;

@@ -18,8 +18,8 @@
  * in place when the new size fits its block, else into a new block that replaces the old
  * one in the dict and in the heap. An overwrite whose value fits the block is in place
  * too, so HSET of a same-sized value does not allocate. */
+#include "mayfly/util/mem.h"
 #include "types/hash_int.h"
-#include "util/mem.h"
 
 static void hent_key_of(const dict_node *node, const char **key, size_t *len) {
     const hent *e = (const hent *)node;

@@ -18,10 +18,10 @@
 #ifndef MAYFLY_TYPES_HASH_INT_H
 #define MAYFLY_TYPES_HASH_INT_H
 
-#include "types/hash.h"
-#include "types/object.h"
-#include "util/dict.h"
-#include "util/slice.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/types/object.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/slice.h"
 
 #include <assert.h>
 #include <stddef.h>

@@ -22,8 +22,8 @@
  * Lookups are a linear scan comparing lengths first. Writes splice the blob in place
  * (memmove plus one realloc to the new exact size). The entry count is at most 65535
  * (larger configured limits act as 65535) and the blob at most LP_MAX_BYTES. */
+#include "mayfly/util/mem.h"
 #include "types/hash_int.h"
-#include "util/mem.h"
 
 #include <stdlib.h>
 

@@ -19,8 +19,8 @@
  *
  * Costs: earliest deadline O(1); add, remove or change a deadline O(log n); reaping k due
  * fields O(k log n), in deadline order; counting the due fields O(due). */
+#include "mayfly/util/mem.h"
 #include "types/hash_int.h"
-#include "util/mem.h"
 
 #define HINT_SPAN ((size_t)1 << 24)
 

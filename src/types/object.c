@@ -1,10 +1,10 @@
 /* object: dispatch on a value's type for the operations every type provides (free, copy,
  * memory, names). Each type's functions live in its own file; this file only switches.
  */
-#include "types/object.h"
+#include "mayfly/types/object.h"
 
-#include "types/hash.h"
-#include "types/string.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/types/string.h"
 
 #include <assert.h>
 #include <stdlib.h>

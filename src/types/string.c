@@ -10,9 +10,9 @@
  * into RAW (string_dup_raw, as Redis's dbUnshareStringValue), whose buffer grows
  * geometrically so that repeated APPENDs are amortised O(1). The RAW buffer always has a
  * spare byte for a terminating NUL, kept so that the bytes can be passed to strtold. */
-#include "types/string.h"
+#include "mayfly/types/string.h"
 
-#include "util/mem.h"
+#include "mayfly/util/mem.h"
 
 #include <assert.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* buf: growable byte buffer. Growth doubles the capacity, so n appends cost O(n). */
-#include "util/buf.h"
+#include "mayfly/util/buf.h"
 
-#include "util/mem.h"
+#include "mayfly/util/mem.h"
 
 #include <stdio.h>
 #include <string.h>

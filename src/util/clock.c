@@ -1,5 +1,5 @@
 /* clock: wall and monotonic time; see clock.h. */
-#include "util/clock.h"
+#include "mayfly/util/clock.h"
 
 #include <time.h>
 

@@ -30,10 +30,10 @@
  * from the same cursor without skipping any bucket still to visit (a shrink may repeat
  * some). During a rehash it visits the bucket of the smaller table and every bucket of
  * the larger one that folds onto it. */
-#include "util/dict.h"
+#include "mayfly/util/dict.h"
 
-#include "util/clock.h"
-#include "util/mem.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
 
 #include <assert.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * out of subject without matching, no longer skip can match either, so a shared flag
  * stops every pending '*' at once: this keeps patterns like "a*a*a*a*b" polynomial.
  * Recursion deeper than GLOB_MAX_NESTING stars fails the match, bounding the stack. */
-#include "util/glob.h"
+#include "mayfly/util/glob.h"
 
 #include <ctype.h>
 

@@ -1,5 +1,5 @@
 /* log: see log.h. Lines are written whole with one fwrite and flushed. */
-#include "util/log.h"
+#include "mayfly/util/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * With MAYFLY_JEMALLOC, jemalloc is linked in and replaces malloc for the whole process
  * (libuv and libc allocations included), so its statistics cover everything. Without it
  * (sanitizer builds) the figures come from a counter of the blocks allocated here. */
-#include "util/mem.h"
+#include "mayfly/util/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

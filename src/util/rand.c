@@ -1,5 +1,5 @@
 /* rand: xoshiro256** seeded by splitmix64; see rand.h. */
-#include "util/rand.h"
+#include "mayfly/util/rand.h"
 
 #include <stdio.h>
 #include <time.h>

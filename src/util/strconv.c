@@ -1,5 +1,5 @@
 /* strconv: see strconv.h. */
-#include "util/strconv.h"
+#include "mayfly/util/strconv.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,8 +12,8 @@
  * on how much was buffered (as in Redis): then the run that stopped must have produced a
  * prefix of the other's commands. Every command is also written back with the reply
  * writer as an array of bulks and parsed again, which must give the same arguments. */
-#include "resp/resp.h"
-#include "util/buf.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* Unit tests for the command table: every row of every family (including rows other
  * branches add later) must have the documentary fields COMMAND DOCS prints and a syntax
  * string that cmd/syntax.c accepts, and names must be lower case and unique. */
-#include "cmd/cmd.h"
-#include "cmd/syntax.h"
+#include "cmd/syntax_int.h"
+#include "mayfly/cmd/cmd.h"
 #include "unit/test.h"
 
 #include <ctype.h>

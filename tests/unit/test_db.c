@@ -1,11 +1,11 @@
 /* Unit tests for db/: the key table and its expiry against a trivial model, under random
  * operations (through table growth, shrinking and incremental rehashing), with a seed
  * printed on failure. */
-#include "db/db.h"
-#include "types/string.h"
+#include "mayfly/db/db.h"
+#include "mayfly/types/string.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/rand.h"
 #include "unit/test.h"
-#include "util/dict.h"
-#include "util/rand.h"
 
 #include <stdio.h>
 

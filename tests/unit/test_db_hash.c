@@ -1,8 +1,8 @@
 /* Unit tests: the keyspace's handling of hashes with field TTLs (db.c): filing under the
  * earliest deadline, lazy reaping of every due field on lookup, the active cycle's
  * per-pop work limit, fields_expired hook reports, expired_subkeys and subexpiry. */
-#include "db/db.h"
-#include "types/hash.h"
+#include "mayfly/db/db.h"
+#include "mayfly/types/hash.h"
 #include "unit/test.h"
 
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* Unit tests for util/dict: basic operations, a seeded differential test against a
  * direct-address reference model, the SCAN guarantee across grow and shrink, iterators,
  * dict_random and dict_rehash_for. Set DICT_TEST_SEED to replay a seed. */
+#include "mayfly/util/dict.h"
+#include "mayfly/util/mem.h"
 #include "unit/test.h"
-#include "util/dict.h"
-#include "util/mem.h"
 
 #include <inttypes.h>
 #include <time.h>

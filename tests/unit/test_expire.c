@@ -1,7 +1,7 @@
 /* Unit tests for expire/: the deadline heap against a sorted model, and the cycle. */
-#include "expire/expire.h"
+#include "mayfly/expire/expire.h"
+#include "mayfly/util/rand.h"
 #include "unit/test.h"
-#include "util/rand.h"
 
 #define N 2000
 

@@ -1,6 +1,6 @@
 /* Unit tests for util/glob: Redis's stringmatchlen rules, edge cases included. */
+#include "mayfly/util/glob.h"
 #include "unit/test.h"
-#include "util/glob.h"
 
 static int m(const char *pat, const char *str) {
     return glob_match(pat, strlen(pat), str, strlen(str), 0);

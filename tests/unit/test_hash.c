@@ -1,9 +1,9 @@
 /* Unit tests of types/hash: both encodings, field TTLs, conversion, reaping, sampling,
  * a seeded differential test against a naive model, and the memory targets. */
+#include "mayfly/types/hash.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
 #include "test.h"
-#include "types/hash.h"
-#include "util/mem.h"
-#include "util/rand.h"
 
 #include <inttypes.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* Unit tests of the per-hash expiry index (types/hash_ttl.c) at a larger scale than the
  * differential test: heap order under churn, reaping in steps, and sampling uniformity. */
+#include "mayfly/types/hash.h"
+#include "mayfly/util/rand.h"
 #include "test.h"
-#include "types/hash.h"
-#include "util/rand.h"
 
 #include <inttypes.h>
 #include <stdint.h>

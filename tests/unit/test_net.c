@@ -1,7 +1,7 @@
 /* Unit tests for net/conn.c's protected-mode decision. A second, non-loopback client
  * address cannot be produced in a test that may only use 127.0.0.1 and ::1, so the
  * decision and the address classification are tested here directly. */
-#include "net/conn.h"
+#include "mayfly/net/conn.h"
 #include "unit/test.h"
 
 #include <arpa/inet.h>

@@ -3,11 +3,11 @@
  * notify-keyspace-events parsing and normalisation as CONFIG GET shows it. No sockets: a
  * session without a connection subscribes through cmd_dispatch and its output buffer is
  * inspected. */
-#include "cmd/cmd.h"
-#include "cmd/notify.h"
-#include "cmd/pubsub.h"
-#include "config.h"
-#include "db/db.h"
+#include "cmd/notify_int.h"
+#include "cmd/pubsub_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
+#include "mayfly/db/db.h"
 #include "unit/test.h"
 
 #include <stdio.h>

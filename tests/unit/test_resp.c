@@ -5,10 +5,10 @@
  * a protocol error as !message, and leftover bytes of a partial command as ~. Each case
  * is fed whole, one byte at a time and split in two at every offset, the way a socket may
  * deliver it (after picohttpparser's and hiredis's reader tests); all must agree. */
-#include "resp/resp.h"
+#include "mayfly/resp/resp.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/mem.h"
 #include "unit/test.h"
-#include "util/buf.h"
-#include "util/mem.h"
 
 #include <limits.h>
 

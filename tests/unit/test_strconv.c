@@ -1,6 +1,6 @@
 /* Unit tests for util/strconv: Redis's strict integer and float rules. */
+#include "mayfly/util/strconv.h"
 #include "unit/test.h"
-#include "util/strconv.h"
 
 static int ll(const char *s, long long *v) {
     return str_to_ll(s, strlen(s), v);

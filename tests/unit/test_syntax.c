@@ -1,7 +1,7 @@
 /* Unit tests for cmd/syntax.c: each syntax string is parsed and its argument tree rendered
  * compactly as name:type, then [TOKEN] if it has a token, then the flags (? optional,
  * + multiple, ^ multiple_token, #N key_spec_index), then (members) for oneof and block. */
-#include "cmd/syntax.h"
+#include "cmd/syntax_int.h"
 #include "unit/test.h"
 
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #ifndef MAYFLY_PERSIST_SNAPSHOT_H
 #define MAYFLY_PERSIST_SNAPSHOT_H
 
-#include "persist/io.h"
+#include "persist/io_int.h"
 
 #include <stddef.h>
 #include <stdint.h>

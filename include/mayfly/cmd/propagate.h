@@ -20,8 +20,8 @@
 #ifndef MAYFLY_CMD_PROPAGATE_H
 #define MAYFLY_CMD_PROPAGATE_H
 
-#include "cmd/cmd.h"
-#include "util/slice.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/util/slice.h"
 
 #include <stdint.h>
 

@@ -13,9 +13,9 @@
 #ifndef MAYFLY_PERSIST_RECORD_H
 #define MAYFLY_PERSIST_RECORD_H
 
-#include "persist/io.h"
-#include "util/buf.h"
-#include "util/slice.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
+#include "persist/io_int.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -25,9 +25,9 @@
 #ifndef MAYFLY_TYPES_HASH_H
 #define MAYFLY_TYPES_HASH_H
 
-#include "types/object.h"
-#include "util/dict.h"
-#include "util/slice.h"
+#include "mayfly/types/object.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 #include <stdint.h>

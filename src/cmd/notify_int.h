@@ -14,8 +14,8 @@
 #ifndef MAYFLY_CMD_NOTIFY_H
 #define MAYFLY_CMD_NOTIFY_H
 
-#include "config.h"
-#include "util/slice.h"
+#include "mayfly/config.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 

@@ -17,10 +17,10 @@
 #ifndef MAYFLY_CMD_CMD_H
 #define MAYFLY_CMD_CMD_H
 
-#include "cmd/session.h"
-#include "db/db.h"
-#include "util/buf.h"
-#include "util/slice.h"
+#include "mayfly/cmd/session.h"
+#include "mayfly/db/db.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 #include <stdint.h>

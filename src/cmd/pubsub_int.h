@@ -5,7 +5,7 @@
 #ifndef MAYFLY_CMD_PUBSUB_H
 #define MAYFLY_CMD_PUBSUB_H
 
-#include "util/slice.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 

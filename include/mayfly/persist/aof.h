@@ -20,8 +20,8 @@
 #ifndef MAYFLY_PERSIST_AOF_H
 #define MAYFLY_PERSIST_AOF_H
 
-#include "util/buf.h"
-#include "util/slice.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stdint.h>
 

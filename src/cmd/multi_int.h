@@ -2,7 +2,7 @@
 #ifndef MAYFLY_CMD_MULTI_H
 #define MAYFLY_CMD_MULTI_H
 
-#include "cmd/cmd.h"
+#include "mayfly/cmd/cmd.h"
 
 /* If c->s is inside MULTI and c->cmd is not one that runs at once (EXEC, DISCARD, MULTI,
  * WATCH, QUIT, RESET), queues a copy of the command, replies +QUEUED and returns 1;

@@ -25,7 +25,7 @@
 #ifndef MAYFLY_RESP_RESP_H
 #define MAYFLY_RESP_RESP_H
 
-#include "util/buf.h"
+#include "mayfly/util/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>

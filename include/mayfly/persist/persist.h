@@ -10,8 +10,8 @@
 #ifndef MAYFLY_PERSIST_PERSIST_H
 #define MAYFLY_PERSIST_PERSIST_H
 
-#include "persist/load.h"
-#include "util/buf.h"
+#include "mayfly/persist/load.h"
+#include "mayfly/util/buf.h"
 
 #include <stdint.h>
 

@@ -16,8 +16,8 @@
 #ifndef MAYFLY_PERSIST_LOAD_H
 #define MAYFLY_PERSIST_LOAD_H
 
-#include "util/buf.h"
-#include "util/slice.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stdint.h>
 

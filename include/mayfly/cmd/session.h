@@ -8,7 +8,7 @@
 #ifndef MAYFLY_CMD_SESSION_H
 #define MAYFLY_CMD_SESSION_H
 
-#include "util/buf.h"
+#include "mayfly/util/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>

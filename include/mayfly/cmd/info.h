@@ -2,8 +2,8 @@
 #ifndef MAYFLY_CMD_INFO_H
 #define MAYFLY_CMD_INFO_H
 
-#include "util/buf.h"
-#include "util/slice.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stdint.h>
 

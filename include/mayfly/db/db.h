@@ -15,11 +15,11 @@
 #ifndef MAYFLY_DB_DB_H
 #define MAYFLY_DB_DB_H
 
-#include "expire/expire.h"
-#include "types/object.h"
-#include "util/buf.h"
-#include "util/dict.h"
-#include "util/slice.h"
+#include "mayfly/expire/expire.h"
+#include "mayfly/types/object.h"
+#include "mayfly/util/buf.h"
+#include "mayfly/util/dict.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
 #ifndef MAYFLY_CONFIG_H
 #define MAYFLY_CONFIG_H
 
-#include "util/buf.h"
+#include "mayfly/util/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>

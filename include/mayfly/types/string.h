@@ -11,9 +11,9 @@
 #ifndef MAYFLY_TYPES_STRING_H
 #define MAYFLY_TYPES_STRING_H
 
-#include "types/object.h"
-#include "util/slice.h"
-#include "util/strconv.h"
+#include "mayfly/types/object.h"
+#include "mayfly/util/slice.h"
+#include "mayfly/util/strconv.h"
 
 #include <stddef.h>
 #include <stdint.h>

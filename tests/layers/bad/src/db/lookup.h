@@ -1,0 +1,1 @@
+/* A header under src/ that is not private (*_int.h). */
