@@ -20,7 +20,7 @@
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
-#include "mayfly/net/conn.h"
+#include "mayfly/net/net.h"
 #include "mayfly/persist/aof.h"
 #include "mayfly/persist/persist.h"
 #include "mayfly/util/clock.h"
@@ -123,7 +123,7 @@ static void on_cron(uv_timer_t *t) {
      * would double the pause of this loop turn. */
     if (!host_stat.active_expire_running) run_expire_slice();
     db_rehash(REHASH_SLICE_US);
-    conn_cron(now);
+    net_cron(now);
     persist_cron(now);
     maybe_purge();
     int64_t us = clock_mono_us();
@@ -168,8 +168,8 @@ static int do_shutdown(int flags) {
     /* The log is fsynced and the final snapshot written before any client is let go. */
     if (!host_stat.loading && persist_shutdown(flags) < 0) return -1;
     shutting_down = 1;
-    conn_close_listeners();
-    conn_close_all();
+    net_close_listeners();
+    net_close_all();
     stop_loop_handles();
     if (config.pidfile && config.pidfile[0]) unlink(config.pidfile);
     log_warning("Mayfly is now ready to exit, bye bye...");
@@ -262,7 +262,7 @@ int server_run(void) {
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
     host.config_changed = on_config_changed;
-    host.after_fork_child = conn_close_fds_in_child;
+    host.after_fork_child = net_close_fds_in_child;
     host.write_refusal = persist_write_refusal;
     host.save = persist_save;
     host.bgsave = persist_bgsave;
@@ -275,9 +275,9 @@ int server_run(void) {
     db_init_all(config.databases);
     cmd_registry_init();
     propagate_init();
-    conn_init(loop);
-    conn_set_before_flush(persist_before_reply);
-    if (conn_listen_all(loop) < 0) return 1;
+    net_init(loop);
+    net_set_before_flush(persist_before_reply);
+    if (net_listen() < 0) return 1;
 
     log_notice("Mayfly %s started, pid=%d, port=%d", MAYFLY_VERSION, (int)getpid(),
                host_stat.tcp_port);

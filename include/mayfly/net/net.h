@@ -1,0 +1,30 @@
+/* net: listeners, client connections and peers, on one libuv loop. This is what the
+ * composition root (server.c) drives; owners of streams use transport.h, peer.h and
+ * conn.h. */
+#ifndef MAYFLY_NET_NET_H
+#define MAYFLY_NET_NET_H
+
+#include <stdint.h>
+#include <uv.h>
+
+/* Installs the loop-turn hooks (one flush of every connection and peer per loop turn)
+ * on loop; call once, before anything else here. */
+void net_init(uv_loop_t *loop);
+/* Sets a function run once per loop turn just before replies are flushed (the
+ * append-only log's write and group-commit fsync). */
+void net_set_before_flush(void (*fn)(void));
+/* Starts listening per config (bind list, port, unixsocket). Returns 0, or -1 after
+ * logging why (e.g. the port is in use). */
+int net_listen(void);
+/* Closes the listeners (shutdown). */
+void net_close_listeners(void);
+/* Graceful end: a last best-effort write of every client's pending replies, then every
+ * client connection and peer is closed (peers report closed with UV_ECANCELED). */
+void net_close_all(void);
+/* In a forked child: closes the file descriptors of the listeners, client connections
+ * and peers (plain close(2): the child never runs the loop). */
+void net_close_fds_in_child(void);
+/* Cron work: idle timeouts, output-buffer soft limits, idle buffer shrinking. */
+void net_cron(int64_t now_ms);
+
+#endif
