@@ -82,7 +82,7 @@ void peer_set_read_timeout(peer *pe, uint64_t ms);
 
 /* The owner's pointer given to peer_connect / conn_handover. */
 void *peer_data(const peer *pe);
-/* The other side as "ip:port" (TCP), or "" before the connection is made. */
+/* The other side as "ip:port" once an address is being tried (TCP), else "". */
 const char *peer_addr(const peer *pe);
 /* The transport once connected, else NULL (for facts such as transport_fd). */
 transport *peer_transport(const peer *pe);
