@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages Mayfly builds and tests with, only those missing.
 set -e
 PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
-libxxhash-dev redis-tools redis-server python3"
+libxxhash-dev libssl-dev openssl redis-tools redis-server python3"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,0 +1,166 @@
+/* check: may this user run this command on these keys and channels?
+ *
+ * Redis's ACLCheckAllUserCommandPerm: each selector is tried in turn and the first that
+ * allows the command, every key (for the access the command needs) and every channel
+ * wins. When none does, the most specific denial is reported (channel > key > command),
+ * and among equal ones the latest argument position, so ACL LOG names the argument no
+ * selector could accept. The command's key and channel positions are asked for once, and
+ * only when some selector restricts keys or channels. */
+#include "acl/acl_int.h"
+#include "mayfly/util/glob.h"
+#include "mayfly/util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct ref_cache {
+    int loaded;
+    int n;
+    acl_ref *refs;
+    acl_ref small[16];
+} ref_cache;
+
+static void load_refs(ref_cache *rc, acl_refs_fn *fn, void *ctx) {
+    if (rc->loaded) return;
+    rc->loaded = 1;
+    rc->refs = rc->small;
+    rc->n = fn ? fn(ctx, rc->small, 16) : 0;
+    if (rc->n > 16) {
+        rc->refs = mem_alloc(sizeof(acl_ref) * (size_t)rc->n);
+        int again = fn(ctx, rc->refs, rc->n);
+        if (again < rc->n) rc->n = again;
+    }
+}
+
+static void free_refs(ref_cache *rc) {
+    if (rc->loaded && rc->refs != rc->small) mem_free(rc->refs);
+}
+
+static int key_ok(const acl_selector *s, slice key, unsigned need) {
+    if (s->flags & SEL_ALLKEYS) return 1;
+    need &= ACL_PERM_ALL;
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const acl_pattern *k = &s->keys[i];
+        if ((k->perms & need) != need) continue;
+        if (glob_match(k->p, k->len, key.p, key.len, 0)) return 1;
+    }
+    return 0;
+}
+
+static int channel_in(const acl_pattern *list, size_t n, slice ch, int is_pattern) {
+    for (size_t i = 0; i < n; i++) {
+        const acl_pattern *c = &list[i];
+        if (is_pattern ? (c->len == ch.len && memcmp(c->p, ch.p, ch.len) == 0)
+                       : glob_match(c->p, c->len, ch.p, ch.len, 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int firstarg_ok(const acl_selector *s, int id, const acl_command *c, int argc,
+                       const slice *argv) {
+    int idx = c->parent >= 0 ? 2 : 1;
+    if (argc <= idx) return 0;
+    for (size_t i = 0; i < s->nfa; i++) {
+        if (s->fa[i].id != id) continue;
+        for (size_t j = 0; j < s->fa[i].n; j++) {
+            const char *a = s->fa[i].args[j];
+            if (strlen(a) == argv[idx].len && strncasecmp(a, argv[idx].p, argv[idx].len) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int selector_check(const acl_selector *s, int id, const acl_command *c, int argc,
+                          const slice *argv, ref_cache *rc, acl_refs_fn *fn, void *ctx, int *pos) {
+    if (!(s->flags & SEL_ALLCOMMANDS) && !(c->flags & ACL_CMD_NO_AUTH) &&
+        !selector_has_command(s, id) && !firstarg_ok(s, id, c, argc, argv))
+        return ACL_DENIED_CMD;
+    int keys = !(s->flags & SEL_ALLKEYS) && (c->flags & ACL_CMD_HAS_KEYS);
+    int chans = !(s->flags & SEL_ALLCHANNELS) && (c->flags & ACL_CMD_HAS_CHANNELS);
+    if (!keys && !chans) return ACL_OK;
+    load_refs(rc, fn, ctx);
+    for (int i = 0; keys && i < rc->n; i++) {
+        const acl_ref *r = &rc->refs[i];
+        if (r->flags & ACL_REF_CHANNEL) continue;
+        if (r->pos < 0 || r->pos >= argc) continue;
+        if (!key_ok(s, argv[r->pos], r->flags)) {
+            *pos = r->pos;
+            return ACL_DENIED_KEY;
+        }
+    }
+    for (int i = 0; chans && i < rc->n; i++) {
+        const acl_ref *r = &rc->refs[i];
+        if (!(r->flags & ACL_REF_CHANNEL)) continue;
+        if (r->pos < 0 || r->pos >= argc) continue;
+        if (!channel_in(s->chans, s->nchans, argv[r->pos], (r->flags & ACL_REF_PATTERN) != 0)) {
+            *pos = r->pos;
+            return ACL_DENIED_CHANNEL;
+        }
+    }
+    return ACL_OK;
+}
+
+int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_fn *refs, void *ctx,
+              int *errpos) {
+    if (u->unrestricted) return ACL_OK;
+    const acl_command *c = acl_cmd(id);
+    ref_cache rc = {0};
+    int relevant = ACL_DENIED_CMD, last = 0;
+    for (size_t i = 0; i < u->nsel; i++) {
+        int pos = 0;
+        int r = selector_check(&u->sel[i], id, c, argc, argv, &rc, refs, ctx, &pos);
+        if (r == ACL_OK) {
+            free_refs(&rc);
+            return ACL_OK;
+        }
+        if (r > relevant || (r == relevant && pos > last)) {
+            relevant = r;
+            last = pos;
+        }
+    }
+    free_refs(&rc);
+    if (errpos) *errpos = last;
+    return relevant;
+}
+
+int acl_check_key(const acl_user *u, slice key, unsigned flags) {
+    for (size_t i = 0; i < u->nsel; i++)
+        if (key_ok(&u->sel[i], key, flags)) return ACL_OK;
+    return ACL_DENIED_KEY;
+}
+
+int acl_check_channel(const acl_user *u, slice channel, int is_pattern) {
+    for (size_t i = 0; i < u->nsel; i++) {
+        const acl_selector *s = &u->sel[i];
+        if (s->flags & SEL_ALLCHANNELS) return ACL_OK;
+        if (channel_in(s->chans, s->nchans, channel, is_pattern)) return ACL_OK;
+    }
+    return ACL_DENIED_CHANNEL;
+}
+
+void acl_denial_message(int result, const acl_user *u, int id, slice object, int verbose,
+                        buf *out) {
+    switch (result) {
+    case ACL_DENIED_CMD:
+        buf_printf(out, "User %s has no permissions to run the '%s' command", u->name,
+                   acl_command_name(id));
+        break;
+    case ACL_DENIED_KEY:
+    case ACL_DENIED_CHANNEL: {
+        const char *what = result == ACL_DENIED_KEY ? "key" : "channel";
+        if (verbose) {
+            buf_printf(out, "User %s has no permissions to access the '", u->name);
+            buf_append(out, object.p, object.len);
+            buf_printf(out, "' %s", what);
+        } else {
+            buf_printf(out, "No permissions to access a %s", what);
+        }
+        break;
+    }
+    default:
+        buf_puts(out, "No permissions");
+    }
+}
