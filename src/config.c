@@ -22,6 +22,9 @@
 
 mayfly_config config;
 void (*config_on_change)(const char *name);
+int (*config_apply)(const char *name, const char **err);
+int (*config_user_line)(int argc, char **argv, const char **err);
+void (*config_rewrite_users)(buf *out);
 
 const char *const config_policy_names[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
                                            "allkeys-random",  "volatile-lru", "volatile-lfu",
@@ -32,6 +35,8 @@ static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
+static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
+static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
 /* Enum values in the order Redis lists them in its "must be one of" errors, where that
  * differs from the order of the index the rest of the server uses. */
@@ -39,12 +44,14 @@ static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "vo
                                            "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
                                            "allkeys-random", "noeviction",   NULL};
 static const char *const fsync_shown[] = {"everysec", "always", "no", NULL};
+static const char *const pubsub_default_shown[] = {"allchannels", "resetchannels", NULL};
 
 enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
 #define F_IMMUTABLE 1
-#define F_SENSITIVE 2 /* not printed in logs */
-#define F_PROTECTED 4 /* settable only with enable-protected-configs (as Redis's dir) */
-#define F_HIDDEN 8    /* a test aid: CONFIG GET shows it only when asked by its exact name */
+#define F_SENSITIVE 2   /* not printed in logs */
+#define F_PROTECTED 4   /* settable only with enable-protected-configs (as Redis's dir) */
+#define F_HIDDEN 8      /* a test aid: CONFIG GET shows it only when asked by its exact name */
+#define F_EMPTY_NULL 16 /* a string whose empty value is stored as NULL (unset) */
 
 typedef struct directive {
     const char *name;
@@ -110,6 +117,30 @@ static directive table[] = {
     {"maxclients", NULL, K_INT, 0, &config.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL},
     INT("timeout", timeout, 0, INT_MAX, "0"),
     STR("requirepass", requirepass, F_SENSITIVE, ""),
+    {"aclfile", NULL, K_STR, F_IMMUTABLE, &config.aclfile, 0, 0, "", NULL, NULL, NULL},
+    {"acllog-max-len", NULL, K_INT, 0, &config.acllog_max_len, 0, LLONG_MAX, "128", NULL, NULL,
+     NULL},
+    ENUM("acl-pubsub-default", acl_pubsub_default, pubsub_default_names, "resetchannels"),
+    INT("tls-port", tls_port, 0, 65535, "0"),
+    STR("tls-cert-file", tls_cert_file, F_EMPTY_NULL, ""),
+    STR("tls-key-file", tls_key_file, F_EMPTY_NULL, ""),
+    STR("tls-key-file-pass", tls_key_file_pass, F_SENSITIVE | F_EMPTY_NULL, ""),
+    STR("tls-client-cert-file", tls_client_cert_file, F_EMPTY_NULL, ""),
+    STR("tls-client-key-file", tls_client_key_file, F_EMPTY_NULL, ""),
+    STR("tls-client-key-file-pass", tls_client_key_file_pass, F_SENSITIVE | F_EMPTY_NULL, ""),
+    STR("tls-dh-params-file", tls_dh_params_file, F_EMPTY_NULL, ""),
+    STR("tls-ca-cert-file", tls_ca_cert_file, F_EMPTY_NULL, ""),
+    STR("tls-ca-cert-dir", tls_ca_cert_dir, F_EMPTY_NULL, ""),
+    STR("tls-protocols", tls_protocols, F_EMPTY_NULL, ""),
+    STR("tls-ciphers", tls_ciphers, F_EMPTY_NULL, ""),
+    STR("tls-ciphersuites", tls_ciphersuites, F_EMPTY_NULL, ""),
+    BOOL("tls-prefer-server-ciphers", tls_prefer_server_ciphers, "no"),
+    BOOL("tls-session-caching", tls_session_caching, "yes"),
+    INT("tls-session-cache-size", tls_session_cache_size, 0, INT_MAX, "20480"),
+    INT("tls-session-cache-timeout", tls_session_cache_timeout, 0, INT_MAX, "300"),
+    ENUM("tls-auth-clients", tls_auth_clients, tls_auth_names, "yes"),
+    BOOL("tls-replication", tls_replication, "no"),
+    BOOL("tls-cluster", tls_cluster, "no"),
     MEM("proto-max-bulk-len", proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb"),
     MEM("client-query-buffer-limit", client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb"),
     SPECIAL("client-output-buffer-limit", 0, "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
@@ -202,12 +233,10 @@ static directive table[] = {
     XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
     XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
     XMEM("maxmemory-clients", 0, "0"),
-    XLL("acllog-max-len", NULL, 0, 0, LLONG_MAX, "128"),
     XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
     XSTR("replicaof", "slaveof", F_IMMUTABLE, ""),
     XSTR("masterauth", NULL, F_SENSITIVE, ""),
     XSTR("masteruser", NULL, 0, ""),
-    XSTR("aclfile", NULL, F_IMMUTABLE, ""),
     XSTR("syslog-ident", NULL, F_IMMUTABLE, "redis"),
     XSTR("oom-score-adj", NULL, 0, "no"),
     XENUM("supervised", F_IMMUTABLE, supervised_names, "no"),
@@ -306,7 +335,8 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
     case K_STR: {
         char **p = d->ptr;
         mem_free(*p);
-        *p = (vlen == 0 && d->ptr == &config.requirepass) ? NULL : mem_strndup(v, vlen);
+        int to_null = vlen == 0 && (d->ptr == &config.requirepass || (d->flags & F_EMPTY_NULL));
+        *p = to_null ? NULL : mem_strndup(v, vlen);
         if (d->ptr == &config.unixsocket && vlen == 0) {
             mem_free(*p);
             *p = NULL;
@@ -320,9 +350,10 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
                 return 0;
             }
         {
-            const char *const *shown = d->names == config_policy_names ? policy_shown
-                                       : d->names == fsync_names       ? fsync_shown
-                                                                       : d->names;
+            const char *const *shown = d->names == config_policy_names    ? policy_shown
+                                       : d->names == fsync_names          ? fsync_shown
+                                       : d->names == pubsub_default_names ? pubsub_default_shown
+                                                                          : d->names;
             static char msg[256];
             size_t n =
                 (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
@@ -597,6 +628,8 @@ static void fatal(const char *what, int lineno, const char *line, const char *ms
 
 /* Applies one directive line (already split). Returns 0 or -1 with *err. */
 static int apply_words(char **w, int n, const char **err) {
+    if (strcasecmp(w[0], "user") == 0 && n >= 2 && config_user_line)
+        return config_user_line(n, w, err);
     directive *d = find(w[0]);
     if (!d) {
         *err = "Bad directive or wrong number of arguments";
@@ -837,8 +870,18 @@ int config_set(const char *name, const char *value, size_t vlen, const char **er
     }
     if (config_settable(name, err) < 0) return -1;
     char *v = mem_strndup(value, vlen);
+    buf old;
+    buf_init(&old);
+    print_value(d, &old);
+    buf_putc(&old, '\0');
     int rc = set_value(d, v, vlen, err);
     mem_free(v);
+    if (rc == 0 && config_apply && config_apply(d->name, err) < 0) {
+        const char *ignored;
+        set_value(d, old.data, old.len - 1, &ignored);
+        rc = -1;
+    }
+    buf_deinit(&old);
     if (rc == 0) {
         if (d->ptr == &config.loglevel) log_setup((enum log_level)config.loglevel, config.logfile);
         if (config_on_change) config_on_change(d->name);
@@ -916,6 +959,7 @@ int config_rewrite(const char **err) {
     }
     static unsigned char written[NDIRECTIVES];
     memset(written, 0, sizeof(written));
+    int users_written = 0;
     buf out;
     buf_init(&out);
     FILE *f = fopen(config.config_file, "r");
@@ -928,6 +972,13 @@ int config_rewrite(const char **err) {
             p++;
         char *w[64];
         int n = (*p == '#' || *p == '\0') ? 0 : split_line(p, w, 64);
+        if (n > 0 && strcasecmp(w[0], "user") == 0) {
+            /* The users are written where the first `user` line was; others go. */
+            if (!users_written && config_rewrite_users && !(config.aclfile && config.aclfile[0]))
+                config_rewrite_users(&out);
+            users_written = 1;
+            continue;
+        }
         directive *d = n > 0 ? find(w[0]) : NULL;
         if (!d) {
             if (strcmp(copy, "# Generated by CONFIG REWRITE\n") != 0) buf_puts(&out, copy);
@@ -954,6 +1005,17 @@ int config_rewrite(const char **err) {
             header = 1;
         }
         rewrite_line(&table[i], &out);
+    }
+    if (!users_written && config_rewrite_users && !(config.aclfile && config.aclfile[0])) {
+        buf users;
+        buf_init(&users);
+        config_rewrite_users(&users);
+        if (users.len && !header) {
+            if (out.len && out.data[out.len - 1] != '\n') buf_putc(&out, '\n');
+            buf_puts(&out, "# Generated by CONFIG REWRITE\n");
+        }
+        if (users.len) buf_append(&out, users.data, users.len);
+        buf_deinit(&users);
     }
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp-rewrite", config.config_file);

@@ -30,6 +30,19 @@ typedef struct mayfly_config {
     int timeout;          /* idle seconds before a client is closed, 0 = never */
     /* security */
     char *requirepass; /* NULL = none */
+    char *aclfile;     /* "" = none */
+    long long acllog_max_len;
+    int acl_pubsub_default; /* 0 resetchannels, 1 allchannels */
+    /* TLS (net/tls.c); strings are NULL when unset */
+    int tls_port;
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
+    char *tls_dh_params_file, *tls_ca_cert_file, *tls_ca_cert_dir;
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_prefer_server_ciphers, tls_session_caching;
+    int tls_session_cache_size, tls_session_cache_timeout;
+    int tls_auth_clients; /* 0 no, 1 yes, 2 optional */
+    int tls_replication, tls_cluster;
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
@@ -104,5 +117,14 @@ int config_rewrite(const char **err);
 /* Called after a live CONFIG SET of the named directive changed something (server.c
  * registers it to re-arm the cron on `hz`, open listeners on `port`, ...). */
 extern void (*config_on_change)(const char *name);
+/* Called by CONFIG SET right after a directive's new value is stored, before
+ * config_on_change: returns 0 to keep it, or -1 with *err (a static text) to refuse it, in
+ * which case the old value is put back (TLS: a certificate that does not load). */
+extern int (*config_apply)(const char *name, const char **err);
+/* Handles a `user <name> <rules...>` line of the config file or arguments (acl/ registers
+ * it through server.c). Returns 0, or -1 with *err (static or valid until the next call). */
+extern int (*config_user_line)(int argc, char **argv, const char **err);
+/* Appends the `user` lines CONFIG REWRITE writes (NULL: none). */
+extern void (*config_rewrite_users)(buf *out);
 
 #endif
