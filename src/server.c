@@ -21,6 +21,7 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/net/net.h"
+#include "mayfly/net/tls.h"
 #include "mayfly/persist/aof.h"
 #include "mayfly/persist/persist.h"
 #include "mayfly/util/clock.h"
@@ -195,6 +196,33 @@ static void on_config_changed(const char *name) {
     sync_propagation();
 }
 
+/* ---- TLS ---- */
+
+static int tls_wanted(void) {
+    return config.tls_port || config.tls_replication || config.tls_cluster;
+}
+
+/* CONFIG SET of a tls-* directive: rebuild the contexts (applyTlsCfg / applyTLSPort of
+ * Redis), refusing the value if they do not build or the port cannot be listened on. */
+static int apply_config(const char *name, const char **err) {
+    if (strncmp(name, "tls-", 4) != 0 || strcmp(name, "tls-auth-clients") == 0) return 0;
+    int is_port = strcmp(name, "tls-port") == 0;
+    if ((is_port ? !tls_configured() && config.tls_port : tls_wanted())) {
+        char *why = NULL;
+        if (net_tls_configure(&why) < 0) {
+            log_warning("%s", why);
+            mem_free(why);
+            *err = "Unable to update TLS configuration. Check server logs.";
+            return -1;
+        }
+    }
+    if (is_port && net_listen_tls() < 0) {
+        *err = "Unable to listen on this port. Check server logs.";
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- loading ---- */
 
 static void noop_session(session *s) {
@@ -270,6 +298,7 @@ int server_run(void) {
     host.lastsave = persist_lastsave;
     host.aof_write_fault = aof_set_write_fault;
     config_on_change = on_config_changed;
+    config_apply = apply_config;
     info_persistence = persist_info;
 
     db_init_all(config.databases);
@@ -277,6 +306,15 @@ int server_run(void) {
     propagate_init();
     net_init(loop);
     net_set_before_flush(persist_before_reply);
+    if (tls_wanted()) {
+        char *why = NULL;
+        if (net_tls_configure(&why) < 0) {
+            log_warning("%s", why);
+            log_warning("Failed to configure TLS. Check logs for more info.");
+            mem_free(why);
+            return 1;
+        }
+    }
     if (net_listen() < 0) return 1;
 
     log_notice("Mayfly %s started, pid=%d, port=%d", MAYFLY_VERSION, (int)getpid(),

@@ -39,7 +39,7 @@ typedef struct listener {
     const transport_type *type; /* of the connections it accepts */
 } listener;
 
-static listener *listeners[CONFIG_MAX_BIND + 1];
+static listener *listeners[2 * CONFIG_MAX_BIND + 1]; /* TCP, TLS, Unix */
 static int nlisteners;
 
 int listener_protected_denies(int protected_mode, int has_password, int is_local) {
@@ -169,9 +169,11 @@ static void free_handle(uv_handle_t *h) {
     mem_free(h->data);
 }
 
-static void record_port(listener *l) {
-    if (config.port != 0) {
-        host_stat.tcp_port = config.port;
+/* INFO's tcp_port: the plain port, else the TLS port (as Redis). */
+static void record_port(listener *l, int port) {
+    if (l->type == &transport_tls && config.port != 0) return;
+    if (port != 0) {
+        host_stat.tcp_port = port;
         return;
     }
     struct sockaddr_storage ss;
@@ -181,14 +183,14 @@ static void record_port(listener *l) {
                                                        : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static int listen_tcp(const char *addr, int optional, const transport_type *type) {
+static int listen_tcp(const char *addr, int optional, int port, const transport_type *type) {
     struct sockaddr_storage ss;
     const char *a = addr;
     if (strcmp(a, "*") == 0) a = "0.0.0.0";
     if (strcmp(a, "::*") == 0) a = "::";
     int v6 = strchr(a, ':') != NULL;
-    int rc = v6 ? uv_ip6_addr(a, config.port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(a, config.port, (struct sockaddr_in *)&ss);
+    int rc = v6 ? uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss)
+                : uv_ip4_addr(a, port, (struct sockaddr_in *)&ss);
     if (rc < 0) {
         log_warning("Invalid bind address '%s'", addr);
         return optional ? 0 : -1;
@@ -205,12 +207,12 @@ static int listen_tcp(const char *addr, int optional, const transport_type *type
             log_notice("Skipping optional bind address %s: %s", addr, uv_strerror(rc));
             return 0;
         }
-        log_warning("Warning: Could not create server TCP listening socket %s:%d: %s", a,
-                    config.port, uv_strerror(rc));
+        log_warning("Warning: Could not create server TCP listening socket %s:%d: %s", a, port,
+                    uv_strerror(rc));
         return -1;
     }
     listeners[nlisteners++] = l;
-    record_port(l);
+    record_port(l, port);
     return 0;
 }
 
@@ -237,16 +239,48 @@ int net_listen(void) {
         for (int i = 0; i < config.bind_count; i++) {
             const char *a = config.bind[i];
             int optional = a[0] == '-';
-            if (listen_tcp(optional ? a + 1 : a, optional, &transport_tcp) < 0) return -1;
+            if (listen_tcp(optional ? a + 1 : a, optional, config.port, &transport_tcp) < 0)
+                return -1;
         }
         if (nlisteners == 0) {
             log_warning("Failed listening on any bind address");
             return -1;
         }
     }
+    if (config.tls_port != 0 && net_listen_tls() < 0) return -1;
     if (config.unixsocket && listen_unix(config.unixsocket) < 0) return -1;
     if (nlisteners == 0) {
         log_warning("Configured to not listen anywhere, exiting.");
+        return -1;
+    }
+    return 0;
+}
+
+static void close_tls_listeners(void) {
+    int keep = 0;
+    for (int i = 0; i < nlisteners; i++) {
+        if (listeners[i]->type == &transport_tls)
+            uv_close(&listeners[i]->h.handle, free_handle);
+        else
+            listeners[keep++] = listeners[i];
+    }
+    nlisteners = keep;
+}
+
+int net_listen_tls(void) {
+    close_tls_listeners();
+    if (config.tls_port == 0) return 0;
+    int before = nlisteners;
+    for (int i = 0; i < config.bind_count; i++) {
+        const char *a = config.bind[i];
+        int optional = a[0] == '-';
+        if (listen_tcp(optional ? a + 1 : a, optional, config.tls_port, &transport_tls) < 0) {
+            close_tls_listeners();
+            return -1;
+        }
+    }
+    if (nlisteners == before) {
+        log_warning("Failed listening on any bind address for TLS");
         return -1;
     }
     return 0;

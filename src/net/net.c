@@ -27,6 +27,7 @@ void net_set_before_flush(void (*fn)(void)) {
 static void on_check(uv_check_t *h) {
     (void)h;
     uv_idle_stop(&kick_idle);
+    tls_run_deferred();
     if (before_flush) before_flush();
     conn_flush_pending();
     peer_flush_pending();

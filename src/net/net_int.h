@@ -22,6 +22,10 @@ extern uv_loop_t *net_loop;
 /* listener.c */
 void listener_close_fds(void);
 
+/* tls_stream.c: runs what TLS transports deferred to the loop (plaintext to deliver, a
+ * completed write, a client's first handshake flight); net.c calls it once per turn. */
+void tls_run_deferred(void);
+
 /* conn.c: client connections. */
 
 /* Makes a client connection around an accepted (and handshaken) transport, taking it

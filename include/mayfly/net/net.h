@@ -16,6 +16,12 @@ void net_set_before_flush(void (*fn)(void));
 /* Starts listening per config (bind list, port, unixsocket). Returns 0, or -1 after
  * logging why (e.g. the port is in use). */
 int net_listen(void);
+/* Builds the TLS contexts from the tls-* directives (net/tls.c), all or nothing. Returns
+ * 0, or -1 with *err an owned message for the log. */
+int net_tls_configure(char **err);
+/* Moves the TLS listeners to config.tls_port on the bind addresses (0: none). Returns 0,
+ * or -1 after logging why. */
+int net_listen_tls(void);
 /* Closes the listeners (shutdown). */
 void net_close_listeners(void);
 /* Graceful end: a last best-effort write of every client's pending replies, then every

@@ -100,6 +100,8 @@ struct transport {
 /* Plain transports: TCP (IPv4 or IPv6) and Unix domain sockets. */
 extern const transport_type transport_tcp;
 extern const transport_type transport_unix;
+/* TLS over TCP (net/tls_stream.c), on the contexts net_tls_configure made. */
+extern const transport_type transport_tls;
 
 /* Allocates a transport of the given type on the loop, with no owner yet: set one with
  * transport_set_owner before the first event can happen (before read_start, handshake or
