@@ -28,7 +28,7 @@ void it_sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-static int free_port(void) {
+int it_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
     memset(&a, 0, sizeof(a));
@@ -38,7 +38,7 @@ static int free_port(void) {
     socklen_t len = sizeof(a);
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
         getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        perror("free_port");
+        perror("it_free_port");
         exit(2);
     }
     close(fd);
@@ -143,7 +143,7 @@ void it_start_server(it_server *s, const char *const *extra) {
             perror("mkdtemp");
             exit(2);
         }
-        s->port = free_port();
+        s->port = it_free_port();
         if (spawn(s, extra, 0)) return;
         remove_dir(s->dir);
     }

@@ -141,6 +141,8 @@ int it_raw_connect6(int port);
     } while (0)
 
 void it_sleep_ms(int ms);
+/* A loopback TCP port that was free a moment ago (for a second listener, e.g. tls-port). */
+int it_free_port(void);
 /* Value of an INFO field (e.g. "used_memory") as a long long; LLONG_MIN if absent. */
 long long it_info_field(redisContext *c, const char *field);
 
