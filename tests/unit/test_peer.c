@@ -139,7 +139,7 @@ TEST(ping_pong_and_queued_before_connected) {
     ASSERT(peer_transport(o.pe) == NULL);
     char want[32];
     snprintf(want, sizeof(want), "127.0.0.1:%d", server_port);
-    ASSERT_STR_EQ(want, peer_addr(o.pe)); /* known once an address is being tried */
+    ASSERT_STR_EQ(want, peer_addr(o.pe));     /* known once an address is being tried */
     peer_write(o.pe, "PING\r\nPING\r\n", 12); /* queued before the connection exists */
     ASSERT_EQ(12, peer_pending_out(o.pe));
     ASSERT(wait_flag(&o.connected, WAIT_MS));
