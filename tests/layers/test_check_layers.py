@@ -16,8 +16,8 @@ spec.loader.exec_module(cl)
 real = cl.check(repo)
 bad = cl.check(os.path.join(here, "bad"))
 expected = [
-    ("src/db/db.c:3:", "private to cmd/"),
-    ("src/db/db.c:4:", "db/ may not include cmd/"),
+    ("src/db/db.c:5:", "private to cmd/"),
+    ("src/db/db.c:6:", "db/ may not include cmd/"),
     ("src/db/lookup.h:", "must be private"),
 ]
 ok = True
