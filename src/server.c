@@ -17,9 +17,9 @@
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
-#include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/journal/journal.h"
 #include "mayfly/net/net.h"
 #include "mayfly/net/tls.h"
 #include "mayfly/persist/aof.h"
@@ -185,9 +185,23 @@ static void on_signal(uv_signal_t *h, int signum) {
                     "for more information");
 }
 
+/* The append-only log as a journal sink: its records name their database, so it is framed
+ * TAGGED (SELECT only inside MULTI ... EXEC). */
+static size_t log_record(journal_sink *s, const journal_rec *r) {
+    (void)s;
+    aof_feed(r->dbid, r->time_ms, r->argc, r->argv);
+    return 0;
+}
+
+static journal_sink log_sink = {
+    .name = "aof", .framing = JOURNAL_FRAME_TAGGED, .record = log_record};
+
 /* Records go to the log only while it is open. */
 static void sync_propagation(void) {
-    propagate_to = aof_is_on() ? aof_feed : NULL;
+    if (aof_is_on())
+        journal_sink_add(&log_sink);
+    else
+        journal_sink_remove(&log_sink);
 }
 
 static void on_config_changed(const char *name) {
@@ -303,7 +317,7 @@ int server_run(void) {
 
     db_init_all(config.databases);
     cmd_registry_init();
-    propagate_init();
+    journal_init();
     net_init(loop);
     net_set_before_flush(persist_before_reply);
     if (tls_wanted()) {

@@ -184,7 +184,7 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
  * (the absolute-time forms of HSETEX / HGETEX / HEXPIRE, and their HDEL when the time has
  * already passed). */
 static void propagate_fields(cmd_ctx *c, const slice *head, int nh, int from, int step, int count) {
-    if (!propagate_to) return; /* no log: skip building the record */
+    if (!propagate_wanted()) return; /* no log: skip building the record */
     int n = nh + count * (step == 2 ? 2 : 1);
     slice small[32];
     slice *v = n <= 32 ? small : mem_alloc(sizeof(slice) * (size_t)n);
@@ -200,7 +200,7 @@ static void propagate_fields(cmd_ctx *c, const slice *head, int nh, int from, in
 
 /* HDEL key f1 f2 ... for count fields at argv[from], argv[from + step], ... */
 static void propagate_hdel(cmd_ctx *c, int from, int step, int count) {
-    if (!propagate_to) return;
+    if (!propagate_wanted()) return;
     slice head[2] = {slice_of("hdel"), c->argv[1]};
     int n = 2 + count;
     slice small[32];
@@ -214,7 +214,7 @@ static void propagate_hdel(cmd_ctx *c, int from, int step, int count) {
 
 /* HPEXPIREAT key when [cond] FIELDS n f... for the fields at argv[first..first+n). */
 static void propagate_hpexpireat(cmd_ctx *c, int64_t when, slice cond, int first, int n) {
-    if (!propagate_to) return;
+    if (!propagate_wanted()) return;
     char tw[STRCONV_LL_MAX], tn[STRCONV_LL_MAX];
     slice head[6] = {slice_of("hpexpireat"), c->argv[1], propagate_ll(tw, when)};
     int nh = 3;
@@ -263,7 +263,7 @@ static void cmd_hsetex(cmd_ctx *c) {
     reply_int(c, 1);
     if (past) {
         propagate_hdel(c, a.first, 2, a.n);
-    } else if ((a.flags & HX_ANY_TIME) && propagate_to) {
+    } else if ((a.flags & HX_ANY_TIME) && propagate_wanted()) {
         /* The log gets the absolute deadline (FNX/FXX were met: the set is unconditional). */
         char tw[STRCONV_LL_MAX];
         slice head[6] = {slice_of("hsetex"),           c->argv[1],         slice_of("PXAT"),

@@ -216,7 +216,7 @@ static void section_stats(buf *b) {
                "expired_time_cap_reached_count:0\r\n"
                "expire_cycle_cpu_milliseconds:%lld\r\n"
                "expire_backlog:%lld\r\n"
-               "evicted_keys:0\r\n"
+               "evicted_keys:%lld\r\n"
                "evicted_clients:%lld\r\n"
                "evicted_scripts:0\r\n"
                "total_eviction_exceeded_time:0\r\n"
@@ -259,11 +259,12 @@ static void section_stats(buf *b) {
                (double)host_stat.input_kbps_x100 / 100.0,
                (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
                db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
-               db_stat.expire_cycle_backlog, host_stat.evicted_clients, db_stat.keyspace_hits,
-               db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
-               pubsub_shard_channel_count(), cmd_total_errors(), host_stat.reads_processed,
-               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
-               host_stat.obuf_limit_disconnections, host_stat.auth_denied);
+               db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
+               db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
+               pubsub_pattern_count(), pubsub_shard_channel_count(), cmd_total_errors(),
+               host_stat.reads_processed, host_stat.writes_processed,
+               host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
+               host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b) {
@@ -568,7 +569,7 @@ static void config_set_cmd(cmd_ctx *c) {
 
 static void config_resetstat(cmd_ctx *c) {
     cmd_reset_stats();
-    db_stat.expired_keys = db_stat.expired_subkeys = 0;
+    db_stat.expired_keys = db_stat.expired_subkeys = db_stat.evicted_keys = 0;
     db_stat.keyspace_hits = db_stat.keyspace_misses = 0;
     host_stat.total_connections = host_stat.rejected_connections = 0;
     host_stat.net_input_bytes = host_stat.net_output_bytes = 0;

@@ -11,7 +11,7 @@
  * Expiry happens inside db/, which reports it through db_hook: a key whose TTL passed
  * publishes "expired"; fields reaped from a hash publish one "hexpired" naming them all
  * (lazy and active expiry alike, as Redis's hashTypeExpire), followed by "del" when the
- * hash was left empty and deleted. */
+ * hash was left empty and deleted. A key evicted by db_evict publishes "evicted". */
 #include "cmd/notify_int.h"
 #include "cmd/pubsub_int.h"
 #include "mayfly/db/db.h"
@@ -137,12 +137,17 @@ static void on_key_expired(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
 }
 
+static void on_key_evicted(db *d, const char *key, size_t klen) {
+    notify_keyspace_event(NOTIFY_EVICTED, "evicted", (slice){key, klen}, d->id);
+}
+
 static int fields_wanted(void) {
     return notify_flags != 0;
 }
 
 static const db_hooks notify_hooks = {
     .key_expired = on_key_expired,
+    .key_evicted = on_key_evicted,
     .fields_expired = on_fields_expired,
     .fields_wanted = fields_wanted,
 };

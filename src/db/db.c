@@ -355,6 +355,14 @@ int db_delete(db *d, slice key, int64_t now_ms) {
     return 1;
 }
 
+void db_evict(db *d, dbentry *e) {
+    unlink_entry(d, e);
+    db_stat.evicted_keys++;
+    DB_HOOK(key_evicted, d, e->key, e->klen);
+    DB_HOOK(key_touched, d, e->key, e->klen);
+    free_entry(e);
+}
+
 obj *db_take_value(db *d, dbentry *e) {
     obj *val = e->val;
     unlink_entry(d, e);

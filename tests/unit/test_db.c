@@ -181,8 +181,47 @@ TEST(random_key_skips_expired) {
     db_free_all();
 }
 
+/* db_evict runs key_evicted then key_touched while the key is still readable, counts
+ * evicted_keys (not expired_keys) and leaves no trace of the entry. */
+static char evicted_name[32];
+static int evict_calls, touch_after_evict;
+static void on_evicted(db *d, const char *key, size_t klen) {
+    (void)d;
+    snprintf(evicted_name, sizeof(evicted_name), "%.*s", (int)klen, key);
+    evict_calls++;
+}
+static void on_touch_after(db *d, const char *key, size_t klen) {
+    (void)d;
+    (void)key;
+    (void)klen;
+    if (evict_calls) touch_after_evict++;
+}
+
+TEST(evict_runs_the_hooks) {
+    db_init_all(1);
+    static const db_hooks hooks = {.key_evicted = on_evicted, .key_touched = on_touch_after};
+    db_hooks_add(&hooks);
+    db *d = db_get(0);
+    dbentry *e = db_add(d, slice_of("victim"), &string_new("v", 1)->hdr);
+    db_set_expire(d, e, 99999);
+    db_add(d, slice_of("other"), &string_new("w", 1)->hdr);
+    long long evicted = db_stat.evicted_keys, expired = db_stat.expired_keys;
+    db_evict(d, db_find(d, slice_of("victim"), 1));
+    ASSERT_STR_EQ("victim", evicted_name);
+    ASSERT_EQ(1, evict_calls);
+    ASSERT_EQ(1, touch_after_evict);
+    ASSERT_EQ(evicted + 1, db_stat.evicted_keys);
+    ASSERT_EQ(expired, db_stat.expired_keys);
+    ASSERT_EQ(1, db_size(d));
+    ASSERT_EQ(0, d->keys_with_ttl);
+    ASSERT_EQ(0, expire_index_size(&d->expires));
+    ASSERT(db_find_raw(d, slice_of("victim")) == NULL);
+    db_free_all();
+}
+
 int main(void) {
     RUN(random_ops_against_model);
+    RUN(evict_runs_the_hooks);
     RUN(take_swap_flush);
     RUN(random_key_skips_expired);
     return test_report();

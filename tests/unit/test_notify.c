@@ -8,6 +8,7 @@
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/types/string.h"
 #include "unit/test.h"
 
 #include <stdio.h>
@@ -157,6 +158,21 @@ TEST(subkey_binary_and_safeguards) {
     set_flags("");
 }
 
+TEST(eviction_publishes_evicted) {
+    buf_clear(&sub->out);
+    set_flags("KEe");
+    db *d = db_get(1);
+    dbentry *e = db_add(d, slice_of("ev"), &string_new("v", 1)->hdr);
+    db_evict(d, e);
+    buf want;
+    buf_init(&want);
+    expect_pmessage(&want, "__keyspace@1__:ev", 17, "evicted", 7);
+    expect_pmessage(&want, "__keyevent@1__:evicted", 22, "ev", 2);
+    ASSERT_MEM_EQ(want.data, want.len, sub->out.data, sub->out.len);
+    buf_deinit(&want);
+    set_flags("");
+}
+
 TEST(resp3_subscriber_gets_push) {
     session *s3 = session_new(NULL, NULL);
     const char *hello[] = {"HELLO", "3"};
@@ -187,6 +203,7 @@ int main(void) {
     RUN(key_level_events);
     RUN(subkey_families_exact_bytes);
     RUN(subkey_binary_and_safeguards);
+    RUN(eviction_publishes_evicted);
     RUN(resp3_subscriber_gets_push);
     session_free(sub);
     db_free_all();

@@ -46,6 +46,7 @@ typedef struct db {
 typedef struct db_stats {
     long long expired_keys;    /* keys deleted because their TTL passed */
     long long expired_subkeys; /* hash fields deleted because their TTL passed */
+    long long evicted_keys;    /* keys deleted by db_evict (maxmemory) */
     long long keyspace_hits, keyspace_misses;
     long long expire_cycle_backlog; /* due owners left by the last active slice */
     long long dirty;                /* changes since the last save (for persistence) */
@@ -54,12 +55,14 @@ extern db_stats db_stat;
 
 /* Hooks the upper layers register (any member may be NULL). Several sets can be registered
  * (WATCH, keyspace notifications, the append-only log); each event calls every set, in
- * registration order, so all of them hear about lazy and active expiry too. */
+ * registration order, so all of them hear about lazy and active expiry and eviction too. */
 typedef struct db_hooks {
     /* A key was written, deleted or expired (WATCH). */
     void (*key_touched)(db *d, const char *key, size_t klen);
     /* A key expired (lazily or actively); called before it is freed. */
     void (*key_expired)(db *d, const char *key, size_t klen);
+    /* A key is being evicted (db_evict); called before it is freed. */
+    void (*key_evicted)(db *d, const char *key, size_t klen);
     /* Fields of a hash expired (one call per hash per reap, names in fields[0..n)). */
     void (*fields_expired)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
     /* Whether fields_expired is wanted right now (NULL: always). Reaping gathers field names
@@ -125,6 +128,10 @@ int db_delete(db *d, slice key, int64_t now_ms);
 void db_delete_entry(db *d, dbentry *e);
 /* Unlinks an entry and returns its value, freeing the entry (RENAME/MOVE). */
 obj *db_take_value(db *d, dbentry *e);
+/* Evicts an entry found by db_find or sampled by an eviction policy (maxmemory): counts
+ * evicted_keys, runs the key_evicted and key_touched hooks (notifications, the journal's DEL,
+ * WATCH), then frees it. The one way evict/ deletes a key. */
+void db_evict(db *d, dbentry *e);
 
 /* Sets the key TTL (0 removes it) and re-files the entry. */
 void db_set_expire(db *d, dbentry *e, int64_t when_ms);

@@ -1,0 +1,144 @@
+/* journal: the effect stream. Every change to the dataset is told here once, as records,
+ * and the journal hands them to its sinks (the append-only log now; the replication
+ * backlog, and whatever else wants the stream, later).
+ *
+ *     commands ─┐                                 ┌─▶ sink "aof"      (its own framing)
+ *     expiry  ──┼─▶ records ─▶ units ─▶ framing ──┼─▶ sink "backlog"  (its own framing)
+ *     eviction ─┘   (dbid, time, argv)            └─▶ ...
+ *     primary's stream ──────── pass-on (verbatim) ──▶ sinks that take it
+ *
+ * A record is the effect of one change in time-independent form: (database, the time its
+ * command ran, argv). Relative times are already absolute, reaps are DEL / HDEL.
+ *
+ * A unit is what must apply all or nothing: the records of one top-level command, of the
+ * commands an EXEC or a script runs, and of the reaps done on their behalf. Units nest (the
+ * cmd layer opens one around every command call, EXEC's queued calls included); records
+ * are held until the outermost unit ends, then each sink gets them, wrapped in MULTI ...
+ * EXEC when there is more than one. A record appended outside any unit (the active-expiry
+ * cycle, eviction from the cron) is a unit of its own and goes out at once.
+ *
+ * Framing is done here, in one place, per sink: each sink has a stream position (the
+ * database its stream has selected, and an offset), so a SELECT is inserted into a stream
+ * exactly when the next record's database differs from what that stream selected; two
+ * sinks added at different times each get a correct stream.
+ *
+ * Nothing here needs a command context: expiry, eviction, scripts and a replica applying
+ * its primary's stream all append records the same way. The cmd layer keeps a thin helper
+ * (cmd/propagate.h) for "propagate my effect instead of my argv".
+ *
+ * A replica passes its primary's stream on verbatim: while following (journal_follow),
+ * sinks flagged JOURNAL_SINK_PASS_ON take the primary's bytes or already-framed records
+ * (journal_pass_on*) instead of the records the replica's own execution makes; the other
+ * sinks (the replica's log) keep getting those records. */
+#ifndef MAYFLY_JOURNAL_JOURNAL_H
+#define MAYFLY_JOURNAL_JOURNAL_H
+
+#include "mayfly/util/slice.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a record is: an effect, or framing the journal (or the upstream) added. */
+enum journal_rec_kind {
+    JOURNAL_REC_CMD = 0, /* an effect: argv is a write command */
+    JOURNAL_REC_SELECT,  /* "select <dbid>" */
+    JOURNAL_REC_MULTI,   /* "multi": a unit of several records begins */
+    JOURNAL_REC_EXEC,    /* "exec": it ends */
+};
+
+/* One record as a sink receives it; everything is borrowed for the call. */
+typedef struct journal_rec {
+    enum journal_rec_kind kind;
+    int dbid;          /* the database it applies to (MULTI/EXEC: the unit's first) */
+    int64_t time_ms;   /* when its command ran: the "now" a replay must use */
+    int argc;          /* >= 1 */
+    const slice *argv; /* argv[0] is the command name (as the client sent it, or lower case) */
+} journal_rec;
+
+/* How a sink's stream names databases. */
+enum journal_framing {
+    /* A stream of plain commands (RESP AOF, replication): a SELECT record precedes every
+     * record whose database differs from the one the stream last selected; MULTI and EXEC
+     * need none. */
+    JOURNAL_FRAME_SELECT = 0,
+    /* Each record is replayed in its own database (Mayfly's log names it in every record);
+     * only inside MULTI ... EXEC, which replay runs in one session, a change of database is
+     * framed with SELECT. */
+    JOURNAL_FRAME_TAGGED = 1,
+};
+
+/* Sink flags. */
+#define JOURNAL_SINK_PASS_ON 1u /* while following a primary: takes its stream, not ours */
+
+typedef struct journal_sink journal_sink;
+struct journal_sink {
+    const char *name; /* for logs and tests */
+    enum journal_framing framing;
+    unsigned flags; /* JOURNAL_SINK_* */
+    /* Takes one record (framing records included). Returns how many bytes the sink's stream
+     * grew by (its encoding; 0 if it does not count), which advances `offset`. */
+    size_t (*record)(journal_sink *s, const journal_rec *r);
+    /* Takes already-framed bytes of the primary's stream (journal_pass_on_bytes), verbatim;
+     * NULL: the sink cannot take bytes. */
+    void (*bytes)(journal_sink *s, const char *p, size_t len);
+    void *ctx; /* the sink's own */
+    /* ---- kept by the journal ---- */
+    int cur_db;      /* the database this stream has selected, -1: none yet */
+    uint64_t offset; /* bytes handed to this sink since it was added (or set) */
+    int added;       /* 1 while in the sink list */
+};
+
+/* Registers the db hooks that turn reaps and evictions into DEL / HDEL records. Call once
+ * (again: no effect). */
+void journal_init(void);
+
+/* ---- sinks ---- */
+
+/* Adds s to the list (no effect if it is there): from now on it gets every unit. Its
+ * stream starts with no database selected, so its first record is preceded by a SELECT
+ * (JOURNAL_FRAME_SELECT); offset is left as it is. s must stay valid until removed. */
+void journal_sink_add(journal_sink *s);
+/* Removes s (no effect if it is not there). */
+void journal_sink_remove(journal_sink *s);
+/* Forgets the database s's stream selected, so the next record is preceded by a SELECT
+ * (a sink that starts a new file or a new replica stream calls it). */
+void journal_sink_reset_db(journal_sink *s);
+/* 1 when some sink takes records now. Callers may skip building a record otherwise:
+ * journal_append does nothing then. */
+int journal_on(void);
+
+/* ---- units and records ---- */
+
+/* Opens a unit at time_ms (nested: only the outermost one's time counts, see journal_now). */
+void journal_begin_unit(int64_t time_ms);
+/* Closes a unit; closing the outermost one hands its records to the sinks. */
+void journal_end_unit(void);
+/* journal_append(dbid, time_ms, argc, argv) then journal_end_unit(). When this record is
+ * all the outermost unit holds (a command that propagates its own argv), it goes to the
+ * sinks without being copied. */
+void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* Appends one record (argv is copied when the unit holds it). Outside a unit it goes to
+ * the sinks at once. Nothing happens when !journal_on(). */
+void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* The time a record made now should carry: the outermost unit's, else the clock's (the
+ * active-expiry cycle and other work outside commands). */
+int64_t journal_now(void);
+/* Nesting depth of units (0: outside any). */
+int journal_depth(void);
+
+/* ---- passing a primary's stream on ---- */
+
+/* Starts (on = 1) or stops following a primary. While following, JOURNAL_SINK_PASS_ON sinks
+ * get no records of our own units; they get what journal_pass_on* hands over. Stopping
+ * resets their selected database (the last SELECT of the primary's stream is unknown). */
+void journal_follow(int on);
+/* 1 while following. */
+int journal_following(void);
+/* Hands an already-framed record of the primary's stream (a SELECT, MULTI and EXEC are
+ * records too) to every JOURNAL_SINK_PASS_ON sink as it is. */
+void journal_pass_on(const journal_rec *r);
+/* Hands len bytes of the primary's stream to every JOURNAL_SINK_PASS_ON sink that takes
+ * bytes, verbatim; their offsets advance by len, as the primary's did. */
+void journal_pass_on_bytes(const char *p, size_t len);
+
+#endif
