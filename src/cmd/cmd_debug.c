@@ -2,10 +2,12 @@
  * SET-ACTIVE-EXPIRE turns the active-expiry cycle off and on; DEBUG CLOCK-OFFSET (Mayfly
  * only) shifts the server's wall clock so that TTL tests need not sleep; DEBUG
  * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
- * so that -MISCONF and the recovery can be tested. */
+ * so that -MISCONF and the recovery can be tested; DEBUG EXPIRE-MODE (Mayfly only) switches
+ * the keyspace to a replica's expiry (due keys and fields hidden, never deleted) and back. */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
+#include "mayfly/db/db.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/strconv.h"
 
@@ -47,6 +49,26 @@ static void debug_aof_write_error(cmd_ctx *c) {
     reply_ok(c);
 }
 
+static void debug_expire_mode(cmd_ctx *c) {
+    if (c->argc == 2) {
+        reply_bulk_cstr(c, db_get_expire_mode() == DB_EXPIRE_HIDE ? "hide" : "reap");
+        return;
+    }
+    if (c->argc != 3) {
+        reply_arity_error(c);
+        return;
+    }
+    if (slice_eq_ci(c->argv[2], "reap"))
+        db_set_expire_mode(DB_EXPIRE_REAP);
+    else if (slice_eq_ci(c->argv[2], "hide"))
+        db_set_expire_mode(DB_EXPIRE_HIDE);
+    else {
+        reply_syntax_error(c);
+        return;
+    }
+    reply_ok(c);
+}
+
 static void debug_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -58,6 +80,9 @@ static void debug_help(cmd_ctx *c) {
         "    Shift the server's wall clock by <milliseconds> (test aid; Mayfly only).",
         "AOF-WRITE-ERROR <0|1>",
         "    1: every append-only file write fails with ENOSPC until 0 (test aid; Mayfly only).",
+        "EXPIRE-MODE [REAP|HIDE]",
+        "    HIDE: due keys and fields are hidden, never deleted, as on a replica; REAP: the",
+        "    default (test aid; Mayfly only).",
         "HELP",
         "    Print this help.",
         NULL};
@@ -76,6 +101,9 @@ static const cmd_spec debug_subcmds[] = {
      "@admin @slow @dangerous"},
     {"aof-write-error", debug_aof_write_error, 3, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Makes append-only file writes fail (test aid).", "<0|1>", NULL, "@admin @slow @dangerous"},
+    {"expire-mode", debug_expire_mode, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
+     "Hides due keys and fields instead of deleting them (test aid).", "[REAP|HIDE]", NULL,
+     "@admin @slow @dangerous"},
     {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
      "@admin @slow @dangerous"},
     {0},

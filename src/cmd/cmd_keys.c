@@ -67,7 +67,7 @@ static void cmd_keys(cmd_ctx *c) {
     while ((node = dict_iter_next(&it)) != NULL) {
         dbentry *e = (dbentry *)node;
         if (!all && !glob_match(pat.p, pat.len, e->key, e->klen, 0)) continue;
-        if (e->expire_ms != 0 && e->expire_ms <= c->now_ms) continue;
+        if (!db_entry_live(e, c->now_ms)) continue;
         reply_bulk(c, e->key, e->klen);
         n++;
     }

@@ -304,9 +304,11 @@ static void section_replication(buf *b) {
                 "repl_backlog_histlen:0\r\n");
 }
 
+static int64_t info_now_ms; /* the running INFO's "now" (info_build) */
+
 static void section_keyspace(buf *b) {
     buf_puts(b, "# Keyspace\r\n");
-    db_info_keyspace(b);
+    db_info_keyspace(b, info_now_ms);
 }
 
 static void section_commandstats(buf *b) {
@@ -356,6 +358,7 @@ static const info_section sections[] = {
 
 void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
     int want[NSECTIONS] = {0};
+    info_now_ms = now_ms;
     if (n == 0) {
         for (size_t i = 0; i < NSECTIONS; i++)
             want[i] = sections[i].in_default;
@@ -390,7 +393,7 @@ static void cmd_info(cmd_ctx *c) {
 }
 
 static void cmd_dbsize(cmd_ctx *c) {
-    reply_int(c, (long long)db_size(c->db));
+    reply_int(c, (long long)db_size_visible(c->db, c->now_ms));
 }
 
 static int flush_mode_ok(cmd_ctx *c) {

@@ -15,6 +15,12 @@
  *   - lazily in db_find, when a command touches a key past its deadline;
  *   - actively in db_active_expire, which drains each database's heap in deadline order
  *     within a time budget.
+ * In DB_EXPIRE_HIDE mode (a replica) neither happens: check_live answers "absent" for a key
+ * past its TTL or a hash without a live field, and leaves them stored; db_add drops such a
+ * hidden entry when a write overwrites its key; counts (db_size_visible) subtract what is
+ * hidden by walking the due part of the expiry index. The REAP path pays nothing for this:
+ * the mode is tested only once something is found due.
+ *
  * db/ never reads the clock: every entry point that needs "now" takes now_ms. The latest
  * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
 #include "mayfly/db/db.h"
@@ -42,7 +48,8 @@ void db_hooks_add(const db_hooks *hooks) {
 static db *dbs;
 static int ndbs;
 static int64_t last_now_ms; /* latest time the keyspace was given */
-static int next_expire_db;  /* round-robin start of the active cycle */
+static enum db_expire_mode expire_mode;
+static int next_expire_db; /* round-robin start of the active cycle */
 
 #define ENTRY_OF_ITEM(it) ((dbentry *)((char *)(it)-offsetof(dbentry, exp)))
 /* Cap on the due owners counted for INFO's backlog figure. Each count walks heap items
@@ -59,7 +66,15 @@ static void key_of(const dict_node *node, const char **key, size_t *len) {
 static const dict_type keys_type = {key_of};
 
 static void note_time(int64_t now_ms) {
-    last_now_ms = now_ms;
+    if (now_ms != DB_NOW_NOTHING_DUE) last_now_ms = now_ms;
+}
+
+void db_set_expire_mode(enum db_expire_mode mode) {
+    expire_mode = mode;
+}
+
+enum db_expire_mode db_get_expire_mode(void) {
+    return expire_mode;
 }
 
 static uint32_t lru_now(void) {
@@ -237,19 +252,36 @@ static int reap_fields(db *d, dbentry *e, int64_t now_ms, size_t max) {
     return reap_fields_n(d, e, now_ms, max, NULL);
 }
 
+int db_entry_live(const dbentry *e, int64_t now_ms) {
+    if (e->expire_ms != 0 && e->expire_ms <= now_ms) return 0;
+    if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms)
+        return hash_has_live((const hash *)e->val, now_ms);
+    return 1;
+}
+
 /* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
 static dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
     note_time(now_ms);
     if (!e) return NULL;
     if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
+        if (expire_mode == DB_EXPIRE_HIDE) return NULL;
         expire_entry(d, e);
         return NULL;
     }
     if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms) {
+        /* Hidden: readers skip due fields themselves (hash_field_live). */
+        if (expire_mode == DB_EXPIRE_HIDE) return db_entry_live(e, now_ms) ? e : NULL;
         /* Every due field goes at once, so no reader ever sees one. */
         if (reap_fields(d, e, now_ms, SIZE_MAX)) return NULL;
     }
     return e;
+}
+
+/* DB_EXPIRE_HIDE: a write is about to add key, which may be stored but hidden; the write
+ * overwrites it, so the hidden entry goes (no hooks: nothing expired, the key is written). */
+static void drop_hidden(db *d, slice key, uint64_t khash) {
+    dbentry *e = (dbentry *)dict_find_h(&d->keys, key.p, key.len, khash);
+    if (e) db_delete_entry(d, e);
 }
 
 dbentry *db_find(db *d, slice key, int64_t now_ms) {
@@ -310,6 +342,7 @@ static void file_new(db *d, dbentry *e) {
 }
 
 dbentry *db_add(db *d, slice key, obj *val) {
+    if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, dict_hash(key.p, key.len));
     dbentry *e = new_entry(key, val);
     dict_add(&d->keys, &e->node);
     file_new(d, e);
@@ -317,6 +350,7 @@ dbentry *db_add(db *d, slice key, obj *val) {
 }
 
 dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
+    if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, khash);
     dbentry *e = new_entry(key, val);
     dict_add_h(&d->keys, &e->node, khash);
     file_new(d, e);
@@ -405,6 +439,26 @@ size_t db_size(const db *d) {
     return dict_size(&d->keys);
 }
 
+static void count_hidden(expire_item *item, void *arg) {
+    struct {
+        int64_t now_ms;
+        size_t n;
+    } *h = arg;
+    h->n += !db_entry_live(ENTRY_OF_ITEM(item), h->now_ms);
+}
+
+size_t db_size_visible(const db *d, int64_t now_ms) {
+    size_t n = dict_size(&d->keys);
+    if (expire_mode != DB_EXPIRE_HIDE) return n;
+    /* A hidden entry is filed at or before its deadline, so it is among the due items. */
+    struct {
+        int64_t now_ms;
+        size_t n;
+    } h = {now_ms, 0};
+    expire_index_visit_due(&d->expires, now_ms, count_hidden, &h);
+    return n - h.n;
+}
+
 void db_flush(db *d) {
     DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);
@@ -441,13 +495,39 @@ uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void
     return dict_scan(&d->keys, cursor, scan_node, &sc);
 }
 
+struct first_live {
+    int64_t now_ms;
+    dbentry *found;
+};
+
+static void note_first_live(dict_node *node, void *arg) {
+    struct first_live *fl = arg;
+    if (!fl->found && db_entry_live((dbentry *)node, fl->now_ms)) fl->found = (dbentry *)node;
+}
+
+#define RANDOM_HIDDEN_TRIES 100
+
 dbentry *db_random(db *d, int64_t now_ms) {
-    for (;;) {
+    for (int tries = 0;; tries++) {
         dbentry *e = (dbentry *)dict_random(&d->keys, rand_u64);
         if (!e) return NULL;
-        /* An expired pick is reaped (shrinking the table), so this loop ends. */
+        /* An expired pick is reaped (shrinking the table), so this loop ends; a hidden one
+         * is not, so after a while the table is walked from the pick for a live key. */
         if (check_live(d, e, now_ms)) return e;
+        if (expire_mode == DB_EXPIRE_HIDE && tries == RANDOM_HIDDEN_TRIES) break;
     }
+    /* From a random cursor to the end of the table, then, if need be, the whole of it. */
+    struct first_live fl = {now_ms, NULL};
+    uint64_t cursor = rand_u64();
+    do
+        cursor = dict_scan(&d->keys, cursor, note_first_live, &fl);
+    while (!fl.found && cursor != 0);
+    if (!fl.found) {
+        do
+            cursor = dict_scan(&d->keys, cursor, note_first_live, &fl);
+        while (!fl.found && cursor != 0);
+    }
+    return fl.found;
 }
 
 /* The active cycle's callback: reaps what is due of one owner. */
@@ -475,6 +555,10 @@ static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, 
 
 int db_active_expire(int64_t now_ms, int64_t budget_us) {
     note_time(now_ms);
+    if (expire_mode == DB_EXPIRE_HIDE) {
+        db_stat.expire_cycle_backlog = 0;
+        return 0;
+    }
     int backlog = 0;
     long long due = 0;
     /* The monotonic clock only measures the budget; deadlines are compared with now_ms. */
@@ -504,10 +588,11 @@ void db_rehash(int64_t budget_us) {
     }
 }
 
-void db_info_keyspace(buf *b) {
+void db_info_keyspace(buf *b, int64_t now_ms) {
+    note_time(now_ms);
     for (int i = 0; i < ndbs; i++) {
         db *d = &dbs[i];
-        size_t keys = db_size(d);
+        size_t keys = db_size_visible(d, now_ms);
         if (keys == 0) continue;
         long long avg = 0;
         if (d->keys_with_ttl > 0) {

@@ -146,3 +146,19 @@ size_t expire_index_count_due(const expire_index *ix, int64_t now_ms, size_t cap
     }
     return count;
 }
+
+void expire_index_visit_due(const expire_index *ix, int64_t now_ms,
+                            void (*fn)(expire_item *item, void *ctx), void *ctx) {
+    /* Depth-first, pruned at items not yet due. The stack holds at most one pending
+     * sibling per level plus the two children just pushed: 2 * 64 slots suffice for any
+     * heap that fits in memory. */
+    size_t stack[64 * 2], sp = 0;
+    if (ix->len == 0 || ix->heap[0]->when > now_ms) return;
+    stack[sp++] = 1;
+    while (sp > 0) {
+        size_t k = stack[--sp];
+        fn(ix->heap[k - 1], ctx);
+        for (size_t child = 2 * k; child <= 2 * k + 1 && child <= ix->len; child++)
+            if (ix->heap[child - 1]->when <= now_ms) stack[sp++] = child;
+    }
+}

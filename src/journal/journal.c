@@ -38,11 +38,11 @@ static int nsinks;
 static int record_sinks; /* sinks that take our records now (journal_on) */
 static int following;
 
-static int depth;          /* unit nesting */
-static int64_t unit_ms;    /* time of the outermost unit */
-static buf pending;        /* packed records of the outermost unit */
-static int npending;       /* records in pending */
-static slice *scratch;     /* unpacking space */
+static int depth;       /* unit nesting */
+static int64_t unit_ms; /* time of the outermost unit */
+static buf pending;     /* packed records of the outermost unit */
+static int npending;    /* records in pending */
+static slice *scratch;  /* unpacking space */
 static int scratch_cap;
 
 /* 1 if s takes the records our own units make. */
@@ -117,8 +117,7 @@ static void put_framed(journal_sink *s, int in_multi, int dbid, int64_t time_ms,
 
 /* Opens or closes the MULTI ... EXEC around a unit of several records. A TAGGED stream
  * replays MULTI in the unit's first database, so that is the database it has selected. */
-static void put_wrap(journal_sink *s, enum journal_rec_kind kind, int first_db,
-                     int64_t first_ms) {
+static void put_wrap(journal_sink *s, enum journal_rec_kind kind, int first_db, int64_t first_ms) {
     slice word = slice_of(kind == JOURNAL_REC_MULTI ? "multi" : "exec");
     if (s->framing == JOURNAL_FRAME_TAGGED) s->cur_db = first_db;
     put(s, kind, first_db, first_ms, 1, &word);

@@ -133,6 +133,16 @@ size_t hash_len(const hash *h, int64_t now_ms) {
     return n - heap_count_due(t, now_ms);
 }
 
+int hash_has_live(const hash *h, int64_t now_ms) {
+    int64_t next = hash_next_deadline(h);
+    if (next == HASH_NO_TTL || next > now_ms) return hash_stored(h) > 0;
+    if (!is_compact(h)) return hash_len(h, now_ms) > 0;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        if (!is_due(e.deadline, now_ms)) return 1;
+    return 0;
+}
+
 size_t hash_stored(const hash *h) {
     return is_compact(h) ? lp_count(h->p) : dict_size(&ht_of(h)->d);
 }

@@ -78,7 +78,7 @@ static inline size_t varint_get(const uint8_t *p, uint64_t *out) {
 }
 
 static inline int is_due(int64_t deadline, int64_t now_ms) {
-    return deadline != HASH_NO_TTL && deadline <= now_ms;
+    return !hash_field_live(deadline, now_ms);
 }
 
 /* ---- compact encoding (hash_lp.c) --------------------------------------------------- */

@@ -160,7 +160,7 @@ TEST(take_swap_flush) {
     buf out;
     buf_init(&out);
     db_add(db_get(2), slice_of("w"), &string_new("3", 1)->hdr);
-    db_info_keyspace(&out);
+    db_info_keyspace(&out, 1000);
     buf_putc(&out, '\0');
     ASSERT_STR_EQ("db2:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n", out.data);
     buf_deinit(&out);

@@ -11,7 +11,18 @@
  *
  * Lookups (db_find) first apply lazy expiry: a key past its TTL is deleted, and a hash's
  * due fields are reaped (a hash emptied so is deleted), so callers never see an expired
- * key or field. Time is an argument (now_ms); db/ never reads the clock. */
+ * key or field. Time is an argument (now_ms); db/ never reads the clock.
+ *
+ * Expiry modes (db_set_expire_mode), for every database at once:
+ *
+ *     DB_EXPIRE_REAP  lookups delete what is due (hooks report it), the active cycle runs
+ *     DB_EXPIRE_HIDE  a replica's: due keys and fields stay stored until its primary's
+ *                     DEL / HDEL arrive, but no lookup, count or iteration shows them;
+ *                     nothing is deleted on its own (no lazy reaping, no active cycle)
+ *
+ * A replica applies its primary's commands at now_ms = DB_NOW_NOTHING_DUE: then no key or
+ * field is due, so they see, and delete, exactly what is stored, as the primary did (as
+ * Redis's master client sees logically expired keys as live). */
 #ifndef MAYFLY_DB_DB_H
 #define MAYFLY_DB_DB_H
 
@@ -88,6 +99,19 @@ extern int db_hook_count;
             if (db_hook_sets[hk_]->fn) db_hook_sets[hk_]->fn(__VA_ARGS__);                         \
     } while (0)
 
+enum db_expire_mode {
+    DB_EXPIRE_REAP = 0, /* the default: lazy and active expiry delete what is due */
+    DB_EXPIRE_HIDE = 1, /* due keys and fields are invisible, never deleted by db/ itself */
+};
+/* The "now" before every deadline: lookups at this time see everything stored as live (a
+ * replica applying its primary's stream). It is not taken as the time of day (access
+ * times, INFO avg_ttl). */
+#define DB_NOW_NOTHING_DUE ((int64_t)0)
+
+/* Sets the expiry mode of every database (default DB_EXPIRE_REAP). */
+void db_set_expire_mode(enum db_expire_mode mode);
+enum db_expire_mode db_get_expire_mode(void);
+
 /* Creates n databases (databases directive); call once at start-up. */
 void db_init_all(int n);
 /* Frees every database and value (shutdown; tests). */
@@ -104,6 +128,9 @@ dbentry *db_find(db *d, slice key, int64_t now_ms);
 dbentry *db_find_h(db *d, slice key, uint64_t hash, int64_t now_ms);
 /* Finds key without applying expiry (WATCH bookkeeping, tests). */
 dbentry *db_find_raw(db *d, slice key);
+/* 1 if the stored entry e is logically live at now_ms: its key TTL is not due and, for a
+ * hash, some field is live. No side effects (iterations that must not delete: KEYS). */
+int db_entry_live(const dbentry *e, int64_t now_ms);
 /* 1 if key exists with a key TTL at or before now_ms (Redis's keyIsExpired). */
 int db_is_expired(db *d, slice key, int64_t now_ms);
 
@@ -113,7 +140,8 @@ int db_is_expired(db *d, slice key, int64_t now_ms);
 dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags);
 /* db_lookup(d, key, now_ms, 0) (read commands). */
 dbentry *db_lookup_read(db *d, slice key, int64_t now_ms);
-/* Adds key (which must be absent) with value val; takes ownership of val. */
+/* Adds key (absent, or hidden in DB_EXPIRE_HIDE mode: the hidden entry is dropped, as
+ * the write overwrites it) with value val; takes ownership of val. */
 dbentry *db_add(db *d, slice key, obj *val);
 /* db_add with the key's hash already computed by dict_hash. */
 dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val);
@@ -149,8 +177,11 @@ void db_refile_fields(db *d, dbentry *e);
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
 
-/* Number of keys (expired-but-unreaped keys may be counted until reaped, as Redis). */
+/* Number of stored keys (expired-but-unreaped keys may be counted until reaped, as Redis;
+ * in DB_EXPIRE_HIDE mode, hidden ones too). */
 size_t db_size(const db *d);
+/* DBSIZE: db_size, minus, in DB_EXPIRE_HIDE mode, the keys hidden at now_ms (O(due)). */
+size_t db_size_visible(const db *d, int64_t now_ms);
 /* Removes all keys (FLUSHDB). */
 void db_flush(db *d);
 /* Swaps the contents of two databases (SWAPDB). */
@@ -160,18 +191,19 @@ void db_swap(db *a, db *b);
  * not add or delete keys (collect them, then check each with db_find). Expired keys not
  * yet reaped are visited too. */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx);
-/* A random live key, or NULL if the database is empty. */
+/* A random live key, or NULL if the database holds none. */
 dbentry *db_random(db *d, int64_t now_ms);
 
-/* Active expiry of every database for about budget_us; returns 1 if a backlog remains. */
+/* Active expiry of every database for about budget_us; returns 1 if a backlog remains.
+ * Does nothing in DB_EXPIRE_HIDE mode. */
 int db_active_expire(int64_t now_ms, int64_t budget_us);
 /* Incremental rehash work for about budget_us (cron). */
 void db_rehash(int64_t budget_us);
 
 /* Writes the INFO keyspace lines (the caller writes "# Keyspace\r\n"): one
- * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database. avg_ttl
- * is measured from the latest now_ms the keyspace was given. */
-void db_info_keyspace(buf *b);
+ * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database, keys
+ * as db_size_visible at now_ms. avg_ttl is measured from now_ms. */
+void db_info_keyspace(buf *b, int64_t now_ms);
 /* Estimated bytes used by an entry: key, entry header and value (MEMORY USAGE). */
 size_t db_entry_memory(const dbentry *e);
 

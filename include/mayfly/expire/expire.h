@@ -58,5 +58,9 @@ int expire_cycle(expire_index *ix, int64_t now_ms, int64_t budget_us, expire_rea
 /* Number of items due at now_ms, counting at most cap of them (cost O(min(due, cap))).
  * Used for the INFO backlog figure. */
 size_t expire_index_count_due(const expire_index *ix, int64_t now_ms, size_t cap);
+/* Calls fn(item, ctx) for every item due at now_ms, in no particular order, in O(due). fn
+ * must not change the index. */
+void expire_index_visit_due(const expire_index *ix, int64_t now_ms,
+                            void (*fn)(expire_item *item, void *ctx), void *ctx);
 
 #endif

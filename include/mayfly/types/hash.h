@@ -94,6 +94,14 @@ enum {
     HASH_PERSIST_OK = 1,       /* the TTL was removed */
 };
 
+/* 1 if a field with this deadline is logically live at now_ms (no deadline, or a later
+ * one). Every reader decides what it may return with this, so whether a due field was
+ * reaped already (lazily, actively, in bounded steps or not at all, as on a replica) never
+ * changes what a reader sees. */
+static inline int hash_field_live(int64_t deadline, int64_t now_ms) {
+    return deadline == HASH_NO_TTL || deadline > now_ms;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 /* Returns an owned, empty hash (ENC_LISTPACK). The keyspace never stores an empty hash:
@@ -117,6 +125,9 @@ const char *hash_encoding_name(const hash *h);
 /* Number of live fields (HLEN): due fields are not counted. O(1) when nothing is due,
  * otherwise O(n) for a compact hash and O(due) for a hashtable. */
 size_t hash_len(const hash *h, int64_t now_ms);
+/* 1 if some field is live at now_ms (hash_len(h, now_ms) > 0, stopping at the first live
+ * field of a compact hash). */
+int hash_has_live(const hash *h, int64_t now_ms);
 /* Number of stored fields, due ones included (for the expiry cycle and tests). O(1). */
 size_t hash_stored(const hash *h);
 /* Number of stored fields that have a deadline, due ones included. O(1). */
