@@ -293,8 +293,8 @@ static int check_counts(db *d) {
         stored += (size_t)m[i].present;
     }
     if (db_size(d) != stored || db_size_visible(d, now) != visible) {
-        fprintf(stderr, "sizes: db %zu/%zu, model %zu/%zu\n", db_size(d),
-                db_size_visible(d, now), stored, visible);
+        fprintf(stderr, "sizes: db %zu/%zu, model %zu/%zu\n", db_size(d), db_size_visible(d, now),
+                stored, visible);
         return -1;
     }
     for (int r = 0; r < 4; r++) {
@@ -349,7 +349,8 @@ static void run_random(uint64_t seed, int steps) {
     }
     if (test_failed_now) return;
     for (int i = 0; i < NK; i++)
-        if (check_key(d, i) < 0) TEST_FAIL("final check k%d, seed %llu", i, (unsigned long long)seed);
+        if (check_key(d, i) < 0)
+            TEST_FAIL("final check k%d, seed %llu", i, (unsigned long long)seed);
     /* Back to REAP: lookups reap exactly what the model says is hidden. */
     long long want_keys = 0, want_fields = 0;
     for (int i = 0; i < NK; i++) {
