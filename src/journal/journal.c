@@ -35,14 +35,12 @@
 
 static journal_sink *sinks[MAX_SINKS];
 static int nsinks;
-static int record_sinks; /* sinks that take our records now (journal_on) */
 static int following;
 
-static int depth;       /* unit nesting */
-static int64_t unit_ms; /* time of the outermost unit */
-static buf pending;     /* packed records of the outermost unit */
-static int npending;    /* records in pending */
-static slice *scratch;  /* unpacking space */
+journal_state journal_st;
+
+static buf pending;    /* packed records of the outermost unit */
+static slice *scratch; /* unpacking space */
 static int scratch_cap;
 
 /* 1 if s takes the records our own units make. */
@@ -51,9 +49,9 @@ static int takes_records(const journal_sink *s) {
 }
 
 static void count_record_sinks(void) {
-    record_sinks = 0;
+    journal_st.record_sinks = 0;
     for (int i = 0; i < nsinks; i++)
-        record_sinks += takes_records(sinks[i]);
+        journal_st.record_sinks += takes_records(sinks[i]);
 }
 
 void journal_sink_add(journal_sink *s) {
@@ -81,16 +79,8 @@ void journal_sink_reset_db(journal_sink *s) {
     s->cur_db = -1;
 }
 
-int journal_on(void) {
-    return record_sinks > 0;
-}
-
-int journal_depth(void) {
-    return depth;
-}
-
 int64_t journal_now(void) {
-    return depth > 0 ? unit_ms : clock_now_ms();
+    return journal_st.depth > 0 ? journal_st.unit_ms : clock_now_ms();
 }
 
 /* ---- delivery ---- */
@@ -101,18 +91,19 @@ static void put(journal_sink *s, enum journal_rec_kind kind, int dbid, int64_t t
     s->offset += s->record(s, &r);
 }
 
+static void put_select(journal_sink *s, int dbid, int64_t time_ms) {
+    char tmp[STRCONV_LL_MAX];
+    slice sel[2] = {slice_of("select"), {tmp, ll_to_str(tmp, dbid)}};
+    put(s, JOURNAL_REC_SELECT, dbid, time_ms, 2, sel);
+}
+
 /* Hands one effect to s, preceded by a SELECT where its stream needs one. in_multi: the
  * record is inside MULTI ... EXEC. */
-static void put_framed(journal_sink *s, int in_multi, int dbid, int64_t time_ms, int argc,
-                       const slice *argv) {
-    int want_select = s->framing == JOURNAL_FRAME_SELECT || in_multi;
-    if (want_select && s->cur_db != dbid) {
-        char tmp[STRCONV_LL_MAX];
-        slice sel[2] = {slice_of("select"), {tmp, ll_to_str(tmp, dbid)}};
-        put(s, JOURNAL_REC_SELECT, dbid, time_ms, 2, sel);
-    }
-    s->cur_db = dbid;
-    put(s, JOURNAL_REC_CMD, dbid, time_ms, argc, argv);
+static inline void put_framed(journal_sink *s, const journal_rec *r, int in_multi) {
+    if ((s->framing == JOURNAL_FRAME_SELECT || in_multi) && s->cur_db != r->dbid)
+        put_select(s, r->dbid, r->time_ms);
+    s->cur_db = r->dbid;
+    s->offset += s->record(s, r);
 }
 
 /* Opens or closes the MULTI ... EXEC around a unit of several records. A TAGGED stream
@@ -124,9 +115,9 @@ static void put_wrap(journal_sink *s, enum journal_rec_kind kind, int first_db, 
 }
 
 /* A unit of one record, from the caller's argv. */
-static void deliver_one(int dbid, int64_t time_ms, int argc, const slice *argv) {
+static void deliver_one(const journal_rec *r) {
     for (int i = 0; i < nsinks; i++)
-        if (takes_records(sinks[i])) put_framed(sinks[i], 0, dbid, time_ms, argc, argv);
+        if (takes_records(sinks[i])) put_framed(sinks[i], r, 0);
 }
 
 /* Decodes the packed record at p into its fields (argv into scratch); returns the next. */
@@ -157,28 +148,28 @@ static const char *unpack(const char *p, int *dbid, int64_t *time_ms, int *argc)
 /* Hands the packed unit to one sink. */
 static void deliver_packed_to(journal_sink *s) {
     const char *p = pending.data, *end = pending.data + pending.len;
-    int wrap = npending > 1;
+    int wrap = journal_st.npending > 1;
     int32_t first_db;
     int64_t first_ms;
     memcpy(&first_db, p, sizeof(first_db));
     memcpy(&first_ms, p + sizeof(first_db), sizeof(first_ms));
     if (wrap) put_wrap(s, JOURNAL_REC_MULTI, first_db, first_ms);
     while (p < end) {
-        int dbid, argc;
-        int64_t t;
-        p = unpack(p, &dbid, &t, &argc);
-        put_framed(s, wrap, dbid, t, argc, scratch);
+        journal_rec r = {.kind = JOURNAL_REC_CMD};
+        p = unpack(p, &r.dbid, &r.time_ms, &r.argc);
+        r.argv = scratch; /* unpack may have moved it */
+        put_framed(s, &r, wrap);
     }
     if (wrap) put_wrap(s, JOURNAL_REC_EXEC, first_db, first_ms);
 }
 
-static void flush_pending(void) {
-    if (npending > 0)
+void journal_flush_unit(void) {
+    if (journal_st.npending > 0)
         for (int i = 0; i < nsinks; i++)
             if (takes_records(sinks[i])) deliver_packed_to(sinks[i]);
     buf_clear(&pending);
     buf_shrink(&pending, 64 * 1024);
-    npending = 0;
+    journal_st.npending = 0;
 }
 
 /* ---- units and records ---- */
@@ -203,31 +194,25 @@ static void pack(int dbid, int64_t time_ms, int argc, const slice *argv) {
         p += len;
     }
     pending.len += need;
-    npending++;
-}
-
-void journal_begin_unit(int64_t time_ms) {
-    if (depth++ == 0) unit_ms = time_ms;
-}
-
-void journal_end_unit(void) {
-    assert(depth > 0);
-    if (--depth == 0 && npending) flush_pending();
+    journal_st.npending++;
 }
 
 void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv) {
-    if (!record_sinks) return;
-    if (depth > 0)
+    if (!journal_st.record_sinks) return;
+    if (journal_st.depth > 0) {
         pack(dbid, time_ms, argc, argv);
-    else
-        deliver_one(dbid, time_ms, argc, argv);
+    } else {
+        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv};
+        deliver_one(&r);
+    }
 }
 
 void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv) {
-    if (depth == 1 && npending == 0) {
+    if (journal_st.depth == 1 && journal_st.npending == 0) {
         /* The whole outermost unit is this one record: no packing, no MULTI. */
-        depth = 0;
-        if (record_sinks) deliver_one(dbid, time_ms, argc, argv);
+        journal_st.depth = 0;
+        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv};
+        if (journal_st.record_sinks) deliver_one(&r);
         return;
     }
     journal_append(dbid, time_ms, argc, argv);
@@ -274,7 +259,7 @@ static void on_key_gone(db *d, const char *key, size_t klen) {
 }
 
 static void on_fields_expired(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
-    if (!record_sinks || n == 0) return;
+    if (!journal_st.record_sinks || n == 0) return;
     slice small[16];
     slice *argv = n + 2 <= 16 ? small : mem_alloc(sizeof(slice) * (n + 2));
     argv[0] = slice_of("hdel");
@@ -284,11 +269,15 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
     if (argv != small) mem_free(argv);
 }
 
+static int fields_wanted(void) {
+    return journal_on();
+}
+
 static const db_hooks hooks = {
     .key_expired = on_key_gone,
     .key_evicted = on_key_gone,
     .fields_expired = on_fields_expired,
-    .fields_wanted = journal_on,
+    .fields_wanted = fields_wanted,
 };
 
 void journal_init(void) {

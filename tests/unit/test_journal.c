@@ -193,6 +193,33 @@ TEST(nested_units_flush_once_and_lone_record_is_not_copied) {
     tsink_done(a);
 }
 
+/* A unit whose later record has more arguments than any before it (the unpacking space
+ * grows while the unit is delivered). */
+TEST(large_records_in_a_unit) {
+    tsink *a = &sink_a;
+    tsink_init(a, "a", JOURNAL_FRAME_TAGGED, 0);
+    journal_sink_add(&a->s);
+    enum { N = 301 };
+    static slice argv[N];
+    static char words[N][8];
+    argv[0] = slice_of("hdel");
+    for (int i = 1; i < N; i++) {
+        snprintf(words[i], sizeof(words[i]), "w%d", i);
+        argv[i] = slice_of(words[i]);
+    }
+    for (int round = 0; round < 2; round++) {
+        buf_clear(&a->text);
+        journal_begin_unit(9);
+        rec(0, 9, 3, set_a);
+        journal_append(0, 9, N, argv);
+        journal_end_unit();
+        const char *t = text_of(a);
+        ASSERT(strncmp(t, "M:0|9 multi\n0|9 set a 1\n0|9 hdel w1 w2 w3 ", 40) == 0);
+        ASSERT(strstr(t, " w299 w300\nE:0|9 exec\n") != NULL);
+    }
+    tsink_done(a);
+}
+
 static session *client;
 
 static void run(int argc, const char **words) {
@@ -311,6 +338,7 @@ int main(void) {
     RUN(select_framing_is_per_sink);
     RUN(multi_exec_wraps_units_of_several_records);
     RUN(nested_units_flush_once_and_lone_record_is_not_copied);
+    RUN(large_records_in_a_unit);
     RUN(exec_nests_its_commands_in_one_unit);
     RUN(reaps_and_evictions_become_records);
     RUN(following_passes_the_primary_stream_on);

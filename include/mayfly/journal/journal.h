@@ -35,6 +35,7 @@
 
 #include "mayfly/util/slice.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,6 +89,18 @@ struct journal_sink {
     int added;       /* 1 while in the sink list */
 };
 
+/* The journal's counters, read by the inline fast paths below (every command call opens
+ * and closes a unit). Callers use the functions, never these fields. */
+typedef struct journal_state {
+    int depth;        /* unit nesting */
+    int npending;     /* records held for the outermost unit */
+    int record_sinks; /* sinks that take our records now */
+    int64_t unit_ms;  /* time of the outermost unit */
+} journal_state;
+extern journal_state journal_st;
+/* Hands the held records to the sinks (journal_end_unit's slow path). */
+void journal_flush_unit(void);
+
 /* Registers the db hooks that turn reaps and evictions into DEL / HDEL records. Call once
  * (again: no effect). */
 void journal_init(void);
@@ -105,14 +118,21 @@ void journal_sink_remove(journal_sink *s);
 void journal_sink_reset_db(journal_sink *s);
 /* 1 when some sink takes records now. Callers may skip building a record otherwise:
  * journal_append does nothing then. */
-int journal_on(void);
+static inline int journal_on(void) {
+    return journal_st.record_sinks > 0;
+}
 
 /* ---- units and records ---- */
 
 /* Opens a unit at time_ms (nested: only the outermost one's time counts, see journal_now). */
-void journal_begin_unit(int64_t time_ms);
+static inline void journal_begin_unit(int64_t time_ms) {
+    if (journal_st.depth++ == 0) journal_st.unit_ms = time_ms;
+}
 /* Closes a unit; closing the outermost one hands its records to the sinks. */
-void journal_end_unit(void);
+static inline void journal_end_unit(void) {
+    assert(journal_st.depth > 0);
+    if (--journal_st.depth == 0 && journal_st.npending) journal_flush_unit();
+}
 /* journal_append(dbid, time_ms, argc, argv) then journal_end_unit(). When this record is
  * all the outermost unit holds (a command that propagates its own argv), it goes to the
  * sinks without being copied. */
@@ -124,7 +144,9 @@ void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv);
  * active-expiry cycle and other work outside commands). */
 int64_t journal_now(void);
 /* Nesting depth of units (0: outside any). */
-int journal_depth(void);
+static inline int journal_depth(void) {
+    return journal_st.depth;
+}
 
 /* ---- passing a primary's stream on ---- */
 
