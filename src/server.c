@@ -15,6 +15,7 @@
 #include "mayfly/server.h"
 
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
@@ -294,6 +295,15 @@ static int start_loading(void) {
     return 0;
 }
 
+/* The dispatch gates, in Redis's order (cmd/gate.h): each subsystem brings its own. */
+static void add_gates(void) {
+    cmd_gate_add(&cmd_gate_auth);
+    cmd_gate_add(&cmd_gate_no_multi);
+    cmd_gate_add(&persist_gate_misconf);
+    cmd_gate_add(&cmd_gate_pubsub);
+    cmd_gate_add(&persist_gate_loading);
+}
+
 int server_run(void) {
     signal(SIGPIPE, SIG_IGN);
     rand_seed(0);
@@ -305,7 +315,6 @@ int server_run(void) {
     host.shutdown = do_shutdown;
     host.config_changed = on_config_changed;
     host.after_fork_child = net_close_fds_in_child;
-    host.write_refusal = persist_write_refusal;
     host.save = persist_save;
     host.bgsave = persist_bgsave;
     host.bgrewriteaof = persist_bgrewriteaof;
@@ -317,6 +326,7 @@ int server_run(void) {
 
     db_init_all(config.databases);
     cmd_registry_init();
+    add_gates();
     journal_init();
     net_init(loop);
     net_set_before_flush(persist_before_reply);

@@ -3,11 +3,9 @@
  *
  * Everything is derived from the cmd_spec rows: COMMAND INFO from the flags, arity, key
  * positions and ACL string; COMMAND DOCS from summary/since/group/complexity and the
- * `syntax` string, which cmd/syntax.c turns into the argument tree. Key specs are derived
- * from first/last/step: one "index" + "range" spec whose flags come from the command's
- * flags (write: RW update, read-only: RO access) unless the side table `extras` below
- * says otherwise. That table also holds the command tips (Redis's "request_policy:...",
- * "nondeterministic_output"), which the rows have no column for. */
+ * `syntax` string, which cmd/syntax.c turns into the argument tree. Key specs, COMMAND
+ * GETKEYS and GETKEYSANDFLAGS come from the rows' key specs through cmd/keyspec.h, the
+ * extraction dispatch gates use too. The side table `extras` holds the command tips. */
 #include "cmd/syntax_int.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
@@ -17,41 +15,30 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Tips and key-spec flags for commands that need them; full names ("config|set"). */
+/* Command tips (Redis's "request_policy:...", "nondeterministic_output"), which the rows
+ * have no column for; full names ("config|set"). */
 typedef struct cmd_extra {
     const char *name;
-    const char *tips;      /* space-separated */
-    const char *key_flags; /* space-separated, replaces the derived key-spec flags */
+    const char *tips; /* space-separated */
 } cmd_extra;
 
 static const cmd_extra extras[] = {
-    {"command", "nondeterministic_output_order", NULL},
-    {"command|docs", "nondeterministic_output_order", NULL},
-    {"command|info", "nondeterministic_output_order", NULL},
-    {"command|list", "nondeterministic_output_order", NULL},
-    {"info", "nondeterministic_output", NULL},
-    {"time", "nondeterministic_output", NULL},
-    {"ping", "request_policy:all_shards response_policy:all_succeeded", NULL},
-    {"dbsize", "request_policy:all_shards response_policy:agg_sum", NULL},
-    {"flushdb", "request_policy:all_shards response_policy:all_succeeded", NULL},
-    {"flushall", "request_policy:all_shards response_policy:all_succeeded", NULL},
-    {"config|set", "request_policy:all_nodes response_policy:all_succeeded", NULL},
-    {"config|resetstat", "request_policy:all_nodes response_policy:all_succeeded", NULL},
-    {"config|rewrite", "request_policy:all_nodes response_policy:all_succeeded", NULL},
-    {"client|list", "nondeterministic_output", NULL},
-    {"client|info", "nondeterministic_output", NULL},
-    {"client|id", "nondeterministic_output", NULL},
-    {"del", NULL, "RM delete"},
-    {"unlink", NULL, "RM delete"},
-    {"getdel", NULL, "RW access delete"},
-    {"hgetdel", NULL, "RW access delete"},
-    {"hgetex", NULL, "RW access update"},
-    {"set", NULL, "RW access update variable_flags"},
-    {"mset", NULL, "OW update"},
-    {"exists", NULL, "RO"},
-    {"type", NULL, "RO"},
-    {"ttl", NULL, "RO access"},
-    {"expire", NULL, "RW update"},
+    {"command", "nondeterministic_output_order"},
+    {"command|docs", "nondeterministic_output_order"},
+    {"command|info", "nondeterministic_output_order"},
+    {"command|list", "nondeterministic_output_order"},
+    {"info", "nondeterministic_output"},
+    {"time", "nondeterministic_output"},
+    {"ping", "request_policy:all_shards response_policy:all_succeeded"},
+    {"dbsize", "request_policy:all_shards response_policy:agg_sum"},
+    {"flushdb", "request_policy:all_shards response_policy:all_succeeded"},
+    {"flushall", "request_policy:all_shards response_policy:all_succeeded"},
+    {"config|set", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"config|resetstat", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"config|rewrite", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"client|list", "nondeterministic_output"},
+    {"client|info", "nondeterministic_output"},
+    {"client|id", "nondeterministic_output"},
 };
 
 /* Command flags in the order Redis prints them (may_replicate is hidden, as in Redis). */
@@ -72,6 +59,7 @@ static const struct {
     {CMD_SKIP_SLOWLOG, "skip_slowlog"},
     {CMD_FAST, "fast"},
     {CMD_NO_AUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
     {CMD_NO_MULTI, "no_multi"},
     {CMD_MOVABLE_KEYS, "movablekeys"},
     {CMD_ALLOW_BUSY, "allow_busy"},
@@ -125,46 +113,79 @@ static void reply_words(cmd_ctx *c, const char *s, int as_status) {
     }
 }
 
-static const char *key_flags_of(const cmd_spec *spec, const cmd_extra *ex) {
-    if (ex && ex->key_flags) return ex->key_flags;
-    if (spec->flags & CMD_WRITE) return "RW update";
-    if (spec->flags & CMD_READONLY) return "RO access";
-    return "RW access";
+/* Replies a set of key-spec flags (KS_*) as status strings in Redis's order. */
+static void reply_key_flags(cmd_ctx *c, uint32_t flags) {
+    size_t n = 0;
+    for (int i = 0; i < KS_NFLAGS; i++)
+        if (flags & (1u << i)) n++;
+    reply_set(c, n);
+    for (int i = 0; i < KS_NFLAGS; i++)
+        if (flags & (1u << i)) reply_simple(c, ks_flag_name(i));
 }
 
-/* The key spec derived from first/last/step: relative last key, as Redis's range spec. */
-static void reply_key_specs(cmd_ctx *c, const cmd_spec *spec, const cmd_extra *ex) {
-    if (spec->first_key <= 0) {
-        reply_array(c, 0);
-        return;
-    }
-    const char *flags = key_flags_of(spec, ex);
-    int lastkey = spec->last_key < 0 ? spec->last_key : spec->last_key - spec->first_key;
-    reply_array(c, 1);
-    reply_map(c, 3);
-    reply_bulk_cstr(c, "flags");
-    reply_set(c, count_words(flags));
-    reply_words(c, flags, 1);
+static void reply_begin_search(cmd_ctx *c, const cmd_key_spec *ks) {
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
+    if (ks->begin == KS_BEGIN_KEYWORD) {
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, "spec");
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, ks->keyword);
+        reply_bulk_cstr(c, "startfrom");
+        reply_int(c, ks->startfrom);
+        return;
+    }
     reply_bulk_cstr(c, "index");
     reply_bulk_cstr(c, "spec");
     reply_map(c, 1);
     reply_bulk_cstr(c, "index");
-    reply_int(c, spec->first_key);
+    reply_int(c, ks->index);
+}
+
+static void reply_find_keys(cmd_ctx *c, const cmd_key_spec *ks) {
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, ks->find == KS_FIND_KEYNUM ? "keynum" : "range");
     reply_bulk_cstr(c, "spec");
     reply_map(c, 3);
+    if (ks->find == KS_FIND_KEYNUM) {
+        reply_bulk_cstr(c, "keynumidx");
+        reply_int(c, ks->keynumidx);
+        reply_bulk_cstr(c, "firstkey");
+        reply_int(c, ks->firstkey);
+        reply_bulk_cstr(c, "keystep");
+        reply_int(c, ks->step);
+        return;
+    }
     reply_bulk_cstr(c, "lastkey");
-    reply_int(c, lastkey);
+    reply_int(c, ks->lastkey);
     reply_bulk_cstr(c, "keystep");
-    reply_int(c, spec->key_step);
+    reply_int(c, ks->step);
     reply_bulk_cstr(c, "limit");
-    reply_int(c, 0);
+    reply_int(c, ks->limit);
+}
+
+/* The command's key specs as Redis 7+ prints them (notes, flags, begin_search, find_keys). */
+static void reply_key_specs(cmd_ctx *c, const cmd_spec *spec) {
+    cmd_key_spec tmp;
+    const cmd_key_spec *specs;
+    size_t n = cmd_key_specs(spec, &specs, &tmp);
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        const cmd_key_spec *ks = &specs[i];
+        reply_map(c, 3 + (ks->notes != NULL));
+        if (ks->notes) {
+            reply_bulk_cstr(c, "notes");
+            reply_bulk_cstr(c, ks->notes);
+        }
+        reply_bulk_cstr(c, "flags");
+        reply_key_flags(c, ks->flags);
+        reply_begin_search(c, ks);
+        reply_find_keys(c, ks);
+    }
 }
 
 static size_t count_subcmds(const cmd_spec *spec) {
@@ -197,7 +218,7 @@ static void reply_info(cmd_ctx *c, const cmd_spec *spec, const cmd_spec *parent)
     const char *tips = ex ? ex->tips : NULL;
     reply_set(c, count_words(tips));
     reply_words(c, tips, 0);
-    reply_key_specs(c, spec, ex);
+    reply_key_specs(c, spec);
     reply_array(c, count_subcmds(spec));
     for (const cmd_spec *s = spec->subcmds; s && s->name; s++)
         reply_info(c, s, spec);
@@ -443,45 +464,40 @@ static void command_list(cmd_ctx *c) {
 
 /* ---- GETKEYS ---- */
 
-/* Resolves argv[2..] to a command and replies the keys (with flags when with_flags). */
+/* Resolves argv[2..] to a command and replies its keys (with flags when with_flags), with
+ * Redis's checks in its order: unknown command, no keys, arity, arguments that do not fit
+ * the key specs. */
 static void getkeys(cmd_ctx *c, int with_flags) {
     int argc = c->argc - 2;
     slice *argv = c->argv + 2;
-    const cmd_spec *parent = NULL;
     const cmd_spec *spec = cmd_lookup(argv[0]);
-    if (spec && spec->subcmds && argc >= 2) {
-        parent = spec;
-        spec = cmd_lookup_sub(parent, argv[1]);
-    }
+    if (spec && spec->subcmds && argc >= 2) spec = cmd_lookup_sub(spec, argv[1]);
     if (!spec) {
         reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!cmd_has_keys(spec)) {
+        reply_error(c, "ERR The command has no key arguments");
         return;
     }
     if (spec->arity > 0 ? argc != spec->arity : argc < -spec->arity) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (spec->first_key <= 0) {
-        reply_error(c, "ERR The command has no key arguments");
-        return;
-    }
-    int last = spec->last_key < 0 ? argc + spec->last_key : spec->last_key;
-    int step = spec->key_step > 0 ? spec->key_step : 1;
-    size_t n = 0;
-    for (int i = spec->first_key; i <= last && i < argc; i += step)
-        n++;
-    char name[160];
-    full_name(spec, parent, name, sizeof(name));
-    const char *flags = key_flags_of(spec, extra_of(name));
-    reply_array(c, n);
-    for (int i = spec->first_key; i <= last && i < argc; i += step) {
-        if (with_flags) reply_array(c, 2);
-        reply_bulk_slice(c, argv[i]);
-        if (with_flags) {
-            reply_set(c, count_words(flags));
-            reply_words(c, flags, 1);
+    cmd_key_list keys;
+    cmd_key_list_init(&keys);
+    int n = cmd_get_keys(spec, argc, argv, &keys);
+    if (n <= 0 && !(spec->flags & CMD_NO_MANDATORY_KEYS)) {
+        reply_error(c, "ERR Invalid arguments specified for command");
+    } else {
+        reply_array(c, n > 0 ? (size_t)n : 0);
+        for (int i = 0; i < n; i++) {
+            if (with_flags) reply_array(c, 2);
+            reply_bulk_slice(c, argv[keys.v[i].pos]);
+            if (with_flags) reply_key_flags(c, keys.v[i].flags);
         }
     }
+    cmd_key_list_deinit(&keys);
 }
 
 static void command_getkeys(cmd_ctx *c) {

@@ -415,7 +415,7 @@ static void memory_help(cmd_ctx *c) {
 #define OBJ_ROW(n, fn, summary)                                                                    \
     {                                                                                              \
         n, fn, 3, KEY_RO, 2, 2, 1, "generic", "2.2.3", "O(1)", summary, "key", NULL,               \
-            "@keyspace @read @slow"                                                                \
+            "@keyspace @read @slow", KS_RO                                                         \
     }
 
 static const cmd_spec object_subcmds[] = {
@@ -425,7 +425,7 @@ static const cmd_spec object_subcmds[] = {
             "Returns the time since the last access to a Redis object."),
     {"freq", object_freq, 3, KEY_RO, 2, 2, 1, "generic", "4.0.0", "O(1)",
      "Returns the logarithmic access frequency counter of a Redis object.", "key", NULL,
-     "@keyspace @read @slow"},
+     "@keyspace @read @slow", KS_RO},
     {"help", object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "6.2.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@keyspace @slow"},
     {0},
@@ -434,7 +434,7 @@ static const cmd_spec object_subcmds[] = {
 static const cmd_spec memory_subcmds[] = {
     {"usage", memory_usage, -3, KEY_RO, 2, 2, 1, "server", "4.0.0",
      "O(N) where N is the number of samples.", "Estimates the memory usage of a key.",
-     "key [SAMPLES count]", NULL, "@read @slow"},
+     "key [SAMPLES count]", NULL, "@read @slow", KS_RO},
     {"help", memory_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "4.0.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@slow"},
     {0},
@@ -442,23 +442,42 @@ static const cmd_spec memory_subcmds[] = {
 
 #define WR (CMD_WRITE)
 
+/* Key specs of the two-key commands: the source is read (COPY) or moved away (RENAME), the
+ * destination overwritten (or only created, RENAMENX). */
+static const cmd_key_spec copy_keys[] = {
+    KS_RANGE(KS_RO | KS_ACCESS, 1, 0, 1),
+    KS_RANGE(KS_OW | KS_UPDATE, 2, 0, 1),
+    {0},
+};
+static const cmd_key_spec rename_keys[] = {
+    KS_RANGE(KS_RW | KS_ACCESS | KS_DELETE, 1, 0, 1),
+    KS_RANGE(KS_OW | KS_UPDATE, 2, 0, 1),
+    {0},
+};
+static const cmd_key_spec renamenx_keys[] = {
+    KS_RANGE(KS_RW | KS_ACCESS | KS_DELETE, 1, 0, 1),
+    KS_RANGE(KS_OW | KS_INSERT, 2, 0, 1),
+    {0},
+};
+
 const cmd_spec cmd_family_keys[] = {
     {"del", cmd_del, -2, WR, 1, -1, 1, "generic", "1.0.0",
      "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys.",
-     "key [key ...]", NULL, "@keyspace @write @slow"},
+     "key [key ...]", NULL, "@keyspace @write @slow", KS_RM | KS_DELETE},
     {"unlink", cmd_unlink, -2, WR | CMD_FAST, 1, -1, 1, "generic", "4.0.0",
      "O(1) for each key removed regardless of its size.",
-     "Asynchronously deletes one or more keys.", "key [key ...]", NULL, "@keyspace @write @fast"},
+     "Asynchronously deletes one or more keys.", "key [key ...]", NULL, "@keyspace @write @fast",
+     KS_RM | KS_DELETE},
     {"exists", cmd_exists, -2, KEY_RO | CMD_FAST, 1, -1, 1, "generic", "1.0.0",
      "O(N) where N is the number of keys to check.", "Determines whether one or more keys exist.",
-     "key [key ...]", NULL, "@keyspace @read @fast"},
+     "key [key ...]", NULL, "@keyspace @read @fast", KS_RO},
     {"type", cmd_type, 2, KEY_RO | CMD_FAST, 1, 1, 1, "generic", "1.0.0", "O(1)",
-     "Determines the type of value stored at a key.", "key", NULL, "@keyspace @read @fast"},
+     "Determines the type of value stored at a key.", "key", NULL, "@keyspace @read @fast", KS_RO},
     {"touch", cmd_touch, -2, KEY_RO | CMD_FAST, 1, -1, 1, "generic", "3.2.1",
      "O(N) where N is the number of keys that will be touched.",
      "Returns the number of existing keys out of those specified after updating the time they "
      "were last accessed.",
-     "key [key ...]", NULL, "@keyspace @read @fast"},
+     "key [key ...]", NULL, "@keyspace @read @fast", KS_RO},
     {"keys", cmd_keys, 2, KEY_RO, 0, 0, 0, "generic", "1.0.0",
      "O(N) with N being the number of keys in the database, under the assumption that the key "
      "names in the database and the given pattern have limited length.",
@@ -472,17 +491,19 @@ const cmd_spec cmd_family_keys[] = {
     {"randomkey", cmd_randomkey, 1, KEY_RO, 0, 0, 0, "generic", "1.0.0", "O(1)",
      "Returns a random key name from the database.", "", NULL, "@keyspace @read @slow"},
     {"rename", cmd_rename, 3, WR, 1, 2, 1, "generic", "1.0.0", "O(1)",
-     "Renames a key and overwrites the destination.", "key newkey", NULL, "@keyspace @write @slow"},
+     "Renames a key and overwrites the destination.", "key newkey", NULL, "@keyspace @write @slow",
+     0, rename_keys},
     {"renamenx", cmd_renamenx, 3, WR | CMD_FAST, 1, 2, 1, "generic", "1.0.0", "O(1)",
      "Renames a key only when the target key name doesn't exist.", "key newkey", NULL,
-     "@keyspace @write @fast"},
+     "@keyspace @write @fast", 0, renamenx_keys},
     {"copy", cmd_copy, -3, WR | CMD_DENYOOM, 1, 2, 1, "generic", "6.2.0",
      "O(N) worst case for collections, where N is the number of nested items. O(1) for string "
      "values.",
      "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]",
-     NULL, "@keyspace @write @slow"},
+     NULL, "@keyspace @write @slow", 0, copy_keys},
     {"move", cmd_move, 3, WR | CMD_FAST, 1, 1, 1, "generic", "1.0.0", "O(1)",
-     "Moves a key to another database.", "key db", NULL, "@keyspace @write @fast"},
+     "Moves a key to another database.", "key db", NULL, "@keyspace @write @fast",
+     KS_RW | KS_ACCESS | KS_UPDATE},
     {"swapdb", cmd_swapdb, 3, WR | CMD_FAST, 0, 0, 0, "server", "4.0.0",
      "O(N) where N is the count of clients watching or blocking on keys from both databases.",
      "Swaps two Redis databases.", "index1 index2", NULL, "@keyspace @write @fast @dangerous"},

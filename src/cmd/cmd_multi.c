@@ -51,6 +51,8 @@ typedef struct queued {
 struct multi_state {
     queued *cmds;
     size_t ncmds, cap;
+    uint32_t flags_any;     /* CMD_* flags some queued command has */
+    uint32_t flags_missing; /* CMD_* flags some queued command lacks */
     watcher **watching;
     size_t nwatch, wcap;
 };
@@ -76,6 +78,7 @@ static void free_queue(struct multi_state *m) {
     mem_free(m->cmds);
     m->cmds = NULL;
     m->ncmds = m->cap = 0;
+    m->flags_any = m->flags_missing = 0;
 }
 
 static void unwatch_all(session *s) {
@@ -118,6 +121,24 @@ void multi_session_free(session *s) {
 
 void multi_flag_error(session *s) {
     if (s->flags & SESS_MULTI) s->flags |= SESS_DIRTY_EXEC;
+}
+
+int multi_is_exec(const cmd_spec *cmd) {
+    return cmd == &cmd_family_multi[0];
+}
+
+uint32_t multi_exec_flags(const session *s, uint32_t exec_flags) {
+    const struct multi_state *m = s->multi;
+    if (!(s->flags & SESS_MULTI) || !m) return exec_flags;
+    uint32_t any = CMD_WRITE | CMD_READONLY | CMD_DENYOOM | CMD_MAY_REPLICATE;
+    uint32_t all = CMD_LOADING | CMD_STALE;
+    return (exec_flags | (m->flags_any & any)) & ~(m->flags_missing & all);
+}
+
+void multi_exec_abort(cmd_ctx *c, const char *msg) {
+    discard(c->s);
+    if (strncmp(msg, "ERR ", 4) == 0) msg += 4;
+    reply_errorf(c, "EXECABORT Transaction discarded because of: %s", msg);
 }
 
 /* ---- hooks from db/ ---- */
@@ -266,8 +287,10 @@ static void cmd_exec(cmd_ctx *c) {
     size_t n = m->ncmds;
     m->cmds = NULL;
     m->ncmds = m->cap = 0;
+    m->flags_any = m->flags_missing = 0;
     s->flags &= ~SESS_MULTI;
     reply_array(c, n);
+    cmd_key_list keys; /* storage for cmd_ctx_keys, released by cmd_call */
     for (size_t i = 0; i < n; i++) {
         cmd_ctx cc = {
             .s = s,
@@ -280,6 +303,8 @@ static void cmd_exec(cmd_ctx *c) {
             .proto = s->proto,
             .db = s->db,
             .now_ms = c->now_ms, /* one "now" for the whole transaction */
+            .flags = cmds[i].cmd->flags,
+            .keys = &keys,
         };
         cmd_call(&cc);
     }
@@ -318,11 +343,6 @@ static int runs_immediately(const cmd_spec *cmd) {
 int multi_queue_if_needed(cmd_ctx *c) {
     session *s = c->s;
     if (!(s->flags & SESS_MULTI) || runs_immediately(c->parent ? c->parent : c->cmd)) return 0;
-    if ((c->cmd->flags & CMD_NO_MULTI) || (c->parent && (c->parent->flags & CMD_NO_MULTI))) {
-        reply_error(c, "ERR Command not allowed inside a transaction");
-        multi_flag_error(s);
-        return 1;
-    }
     /* An aborted transaction need not hold its commands. */
     if (!(s->flags & SESS_DIRTY_EXEC)) {
         struct multi_state *m = state_of(s);
@@ -341,6 +361,8 @@ int multi_queue_if_needed(cmd_ctx *c) {
             m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
         }
         m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->argc, argv};
+        m->flags_any |= c->cmd->flags;
+        m->flags_missing |= ~c->cmd->flags;
     }
     reply_simple(c, "QUEUED");
     return 1;
@@ -360,7 +382,7 @@ const cmd_spec cmd_family_multi[] = {
      "", NULL, "@fast @transaction"},
     {"watch", cmd_watch, -2, TX, 1, -1, 1, "transactions", "2.2.0", "O(1) for every key.",
      "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]", NULL,
-     "@fast @transaction"},
+     "@fast @transaction", KS_RO},
     {"unwatch", cmd_unwatch, 1, TX, 0, 0, 0, "transactions", "2.2.0", "O(1)",
      "Forgets about watched keys of a transaction.", "", NULL, "@fast @transaction"},
     {0},

@@ -491,89 +491,123 @@ static void cmd_setrange(cmd_ctx *c) {
 #define W (CMD_WRITE | CMD_DENYOOM)
 #define RO (CMD_READONLY)
 
+/* SET reads the old value only with GET: its spec says RW access update with
+ * variable_flags, and set_getkeys gives each call's flags (OW update without GET), as
+ * Redis's setGetKeys. */
+static const cmd_key_spec set_keys[] = {
+    {.flags = KS_RW | KS_ACCESS | KS_UPDATE | KS_VARIABLE_FLAGS,
+     .notes = "RW and ACCESS due to the optional `GET` argument",
+     .begin = KS_BEGIN_INDEX,
+     .index = 1,
+     .find = KS_FIND_RANGE,
+     .lastkey = 0,
+     .step = 1},
+    {0},
+};
+
+static int set_getkeys(const cmd_spec *cmd, int argc, const slice *argv, cmd_key_list *out) {
+    (void)cmd;
+    uint32_t flags = KS_OW | KS_UPDATE;
+    for (int i = 3; i < argc; i++)
+        if (slice_eq_ci(argv[i], "GET")) flags = KS_RW | KS_ACCESS | KS_UPDATE;
+    cmd_key_list_push(out, 1, flags);
+    return 1;
+}
+
+static const cmd_key_spec getex_keys[] = {
+    {.flags = KS_RW | KS_ACCESS | KS_UPDATE,
+     .notes = "RW and UPDATE because it changes the TTL",
+     .begin = KS_BEGIN_INDEX,
+     .index = 1,
+     .find = KS_FIND_RANGE,
+     .lastkey = 0,
+     .step = 1},
+    {0},
+};
+
 const cmd_spec cmd_family_string[] = {
     {"get", cmd_get, 2, RO | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
-     "Returns the string value of a key.", "key", NULL, "@read @string @fast"},
+     "Returns the string value of a key.", "key", NULL, "@read @string @fast", KS_RO | KS_ACCESS},
     {"set", cmd_set, -3, W, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
      "exist.",
      "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT "
      "unix-time-milliseconds | KEEPTTL]",
-     NULL, "@write @string @slow"},
+     NULL, "@write @string @slow", 0, set_keys, set_getkeys},
     {"setnx", cmd_setnx, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Set the string value of a key only when the key doesn't exist.", "key value", NULL,
-     "@write @string @fast"},
+     "@write @string @fast", KS_OW | KS_INSERT},
     {"setex", cmd_setex, 4, W, 1, 1, 1, "string", "2.0.0", "O(1)",
      "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-     "key seconds value", NULL, "@write @string @slow"},
+     "key seconds value", NULL, "@write @string @slow", KS_OW | KS_UPDATE},
     {"psetex", cmd_psetex, 4, W, 1, 1, 1, "string", "2.6.0", "O(1)",
      "Sets both string value and expiration time in milliseconds of a key. The key is created "
      "if it doesn't exist.",
-     "key milliseconds value", NULL, "@write @string @slow"},
+     "key milliseconds value", NULL, "@write @string @slow", KS_OW | KS_UPDATE},
     {"getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "6.2.0", "O(1)",
      "Returns the string value of a key after setting its expiration time.",
      "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds "
      "| PERSIST]",
-     NULL, "@write @string @fast"},
+     NULL, "@write @string @fast", 0, getex_keys},
     {"getdel", cmd_getdel, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "6.2.0", "O(1)",
      "Returns the string value of a key after deleting the key.", "key", NULL,
-     "@write @string @fast"},
+     "@write @string @fast", KS_RW | KS_ACCESS | KS_DELETE},
     {"getset", cmd_getset, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Returns the previous string value of a key after setting it to a new value.", "key value",
-     NULL, "@write @string @fast"},
+     NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"mget", cmd_mget, -2, RO | CMD_FAST, 1, -1, 1, "string", "1.0.0",
      "O(N) where N is the number of keys to retrieve.",
      "Atomically returns the string values of one or more keys.", "key [key ...]", NULL,
-     "@read @string @fast"},
+     "@read @string @fast", KS_RO | KS_ACCESS},
     {"mset", cmd_mset, -3, W, 1, -1, 2, "string", "1.0.1",
      "O(N) where N is the number of keys to set.",
      "Atomically creates or modifies the string values of one or more keys.",
-     "key value [key value ...]", NULL, "@write @string @slow"},
+     "key value [key value ...]", NULL, "@write @string @slow", KS_OW | KS_UPDATE},
     {"msetnx", cmd_msetnx, -3, W, 1, -1, 2, "string", "1.0.1",
      "O(N) where N is the number of keys to set.",
      "Atomically modifies the string values of one or more keys only when all keys don't "
      "exist.",
-     "key value [key value ...]", NULL, "@write @string @slow"},
+     "key value [key value ...]", NULL, "@write @string @slow", KS_OW | KS_INSERT},
     {"incr", cmd_incr, 2, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
      "exist.",
-     "key", NULL, "@write @string @fast"},
+     "key", NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"decr", cmd_decr, 2, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
      "exist.",
-     "key", NULL, "@write @string @fast"},
+     "key", NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"incrby", cmd_incrby, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
      "doesn't exist.",
-     "key increment", NULL, "@write @string @fast"},
+     "key increment", NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"decrby", cmd_decrby, 3, W | CMD_FAST, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
      "doesn't exist.",
-     "key decrement", NULL, "@write @string @fast"},
+     "key decrement", NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"incrbyfloat", cmd_incrbyfloat, 3, W | CMD_FAST, 1, 1, 1, "string", "2.6.0", "O(1)",
      "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
      "key doesn't exist.",
-     "key increment", NULL, "@write @string @fast"},
+     "key increment", NULL, "@write @string @fast", KS_RW | KS_ACCESS | KS_UPDATE},
     {"append", cmd_append, 3, W | CMD_FAST, 1, 1, 1, "string", "2.0.0",
      "O(1). The amortized time complexity is O(1) assuming the appended value is small and the "
      "already present value is of any size, since the dynamic string library used by Redis "
      "will double the free space available on every reallocation.",
      "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
-     NULL, "@write @string @fast"},
+     NULL, "@write @string @fast", KS_RW | KS_INSERT},
     {"strlen", cmd_strlen, 2, RO | CMD_FAST, 1, 1, 1, "string", "2.2.0", "O(1)",
-     "Returns the length of a string value.", "key", NULL, "@read @string @fast"},
+     "Returns the length of a string value.", "key", NULL, "@read @string @fast", KS_RO},
     {"getrange", cmd_getrange, 4, RO, 1, 1, 1, "string", "2.4.0",
      "O(N) where N is the length of the returned string. The complexity is ultimately "
      "determined by the returned length, but because creating a substring from an existing "
      "string is very cheap, it can be considered O(1) for small strings.",
      "Returns a substring of the string stored at a key.", "key start end", NULL,
-     "@read @string @slow"},
+     "@read @string @slow", KS_RO | KS_ACCESS},
     {"setrange", cmd_setrange, 4, W, 1, 1, 1, "string", "2.2.0",
      "O(1), not counting the time taken to copy the new string in place. Usually, this string "
      "is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M "
      "being the length of the value argument.",
      "Overwrites a part of a string value with another by an offset. Creates the key if it "
      "doesn't exist.",
-     "key offset value", NULL, "@write @string @slow"},
+     "key offset value", NULL, "@write @string @slow", KS_RW | KS_UPDATE},
     {0},
 };

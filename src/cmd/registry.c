@@ -5,13 +5,14 @@
  * lower-cased on the fly. Each entry carries the command's statistics; a container
  * command (CONFIG, CLIENT, COMMAND, OBJECT, ...) keeps its subcommands in a small array.
  *
- * cmd_dispatch follows Redis's order of checks: unknown command, unknown subcommand,
- * arity, authentication, the RESP2 subscribe-mode rule, MULTI queueing, then the handler. */
+ * cmd_dispatch follows Redis's processCommand: unknown command, unknown subcommand, arity,
+ * then the gates (gate.h: authentication, ACL, ..., loading) in their registered order,
+ * MULTI queueing, then the handler. */
 #include "cmd/multi_int.h"
 #include "cmd/notify_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/cmd/cmd.h"
-#include "mayfly/cmd/host.h"
+#include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/resp/resp.h"
@@ -33,6 +34,7 @@ static const cmd_spec *const family_list[] = {
 typedef struct reg_entry {
     const cmd_spec *spec;
     size_t name_len; /* strlen(spec->name), so a lookup compares lengths first */
+    uint32_t gates;  /* the dispatch gates that concern this command (gate.c's ranks) */
     cmd_stats stats;
     struct reg_entry *subs; /* container: subcommands */
     size_t nsubs;
@@ -120,6 +122,15 @@ void cmd_registry_init(void) {
                 i++;
             slots[(h + i) & (TABLE_SIZE - 1)] = e;
         }
+    }
+    registry_gates_changed();
+}
+
+void registry_gates_changed(void) {
+    for (size_t i = 0; i < nentries; i++) {
+        entries[i].gates = gate_mask(entries[i].spec->flags);
+        for (size_t j = 0; j < entries[i].nsubs; j++)
+            entries[i].subs[j].gates = gate_mask(entries[i].subs[j].spec->flags);
     }
 }
 
@@ -212,12 +223,17 @@ void cmd_info_errorstats(buf *b) {
         buf_printf(b, "errorstat_%s:count=%lld\r\n", errors[i].code, errors[i].count);
 }
 
-/* Rejects a command before it runs: the error reply, the rejected-call count, and the
- * EXECABORT flag inside MULTI. */
+/* Rejects a command before it runs, as Redis's rejectCommand: the error reply, the
+ * rejected-call count, the EXECABORT flag inside MULTI; a rejected EXEC discards its
+ * transaction instead. */
 static void reject(cmd_ctx *c, cmd_stats *st, const char *msg) {
-    reply_error(c, msg);
     if (st) st->rejected_calls++;
-    if (c->s->flags & SESS_MULTI) multi_flag_error(c->s);
+    if (c->cmd && multi_is_exec(c->cmd)) {
+        multi_exec_abort(c, msg);
+        return;
+    }
+    reply_error(c, msg);
+    multi_flag_error(c->s);
 }
 
 static void reject_unknown(cmd_ctx *c) {
@@ -247,15 +263,6 @@ static int arity_ok(const cmd_spec *spec, int argc) {
     return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;
 }
 
-static int allowed_in_subscribe_mode(const cmd_spec *spec) {
-    static const char *const ok[] = {
-        "subscribe",    "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
-        "sunsubscribe", "ping",       "quit",        "reset",        NULL};
-    for (int i = 0; ok[i]; i++)
-        if (strcmp(spec->name, ok[i]) == 0) return 1;
-    return 0;
-}
-
 void cmd_call(cmd_ctx *c) {
     cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
     int64_t start = c->start_us ? c->start_us : clock_mono_us();
@@ -264,6 +271,7 @@ void cmd_call(cmd_ctx *c) {
     propagate_call_begin(c);
     c->cmd->fn(c);
     propagate_call_end(c);
+    keyspec_release_ctx(c);
     int64_t took = clock_mono_us() - start;
     if (st) {
         st->calls++;
@@ -286,20 +294,9 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     dispatch(s, argc, argv, now_ms, 0);
 }
 
-/* The persistence checks of Redis's processCommand: -LOADING while the dataset loads,
- * -MISCONF for writes (and PING) while the disk refuses them. The loader's own session is
- * exempt. */
-static const char *persistence_refusal(const session *s, const cmd_spec *cmd) {
-    if (s->flags & SESS_INTERNAL) return NULL;
-    if (host_stat.loading && !(cmd->flags & CMD_LOADING))
-        return "LOADING Redis is loading the dataset in memory";
-    if ((cmd->flags & (CMD_WRITE | CMD_MISCONF_DENY)) && host.write_refusal)
-        return host.write_refusal();
-    return NULL;
-}
-
 /* start_us: the monotonic time the caller read for the duration statistic (0: none). */
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
+    cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
     cmd_ctx ctx = {
         .s = s,
         .argc = argc,
@@ -309,6 +306,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         .db = s->db,
         .now_ms = now_ms,
         .start_us = start_us,
+        .keys = &keys,
     };
     s->last_ms = ctx.now_ms;
     cmd_ctx *c = &ctx;
@@ -330,6 +328,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     }
     c->cmd = e->spec;
     cmd_stats *st = &e->stats;
+    const reg_entry *e_cmd = e;
     if (e->spec->subcmds) {
         if (argc >= 2) {
             reg_entry *sub = find_sub(e, argv[1]);
@@ -350,6 +349,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
             c->parent = e->spec;
             c->cmd = sub->spec;
             st = &sub->stats;
+            e_cmd = sub;
         } else if (!e->spec->fn) {
             char msg[200];
             registry_arity_message(NULL, e->spec, msg, sizeof(msg));
@@ -363,28 +363,27 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         reject(c, st, msg);
         goto done;
     }
-    if (!s->authenticated && !(c->cmd->flags & CMD_NO_AUTH)) {
-        reject(c, st, "NOAUTH Authentication required.");
-        goto done;
+    c->flags = c->cmd->flags;
+    uint32_t gates = e_cmd->gates;
+    if (s->flags & SESS_INTERNAL) {
+        gates = 0; /* the log replay is not checked, as Redis's fake AOF client */
+    } else if ((s->flags & SESS_MULTI) && multi_is_exec(c->cmd)) {
+        c->flags = multi_exec_flags(s, c->flags);
+        gates = gate_mask(c->flags);
     }
-    if ((s->flags & SESS_PUBSUB) && s->proto == 2 && !allowed_in_subscribe_mode(c->cmd)) {
-        char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "ERR Can't execute '%s%s%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-                 "QUIT / RESET are allowed in this context",
-                 c->parent ? c->parent->name : "", c->parent ? "|" : "", c->cmd->name);
-        reject(c, st, msg);
-        goto done;
-    }
-    const char *refusal = persistence_refusal(s, c->cmd);
-    if (refusal) {
-        reject(c, st, refusal);
-        goto done;
+    if (gates) {
+        char msg[512];
+        const char *refusal = gate_run(c, gates, msg, sizeof(msg));
+        if (refusal) {
+            if (refusal != CMD_GATE_HANDLED) reject(c, st, refusal);
+            goto done;
+        }
     }
     c->stats = st;
     if (multi_queue_if_needed(c)) goto done;
     cmd_call(c);
 
 done:
+    keyspec_release_ctx(c);
     if (discard) buf_deinit(&scratch);
 }

@@ -6,6 +6,7 @@
  * CONFIG_BGSAVE_RETRY_DELAY). */
 #include "mayfly/persist/persist.h"
 
+#include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -287,6 +288,28 @@ const char *persist_write_refusal(void) {
     }
     return NULL;
 }
+
+/* ---- dispatch gates ---- */
+
+static const char *check_misconf(cmd_ctx *c, char *msg, size_t cap) {
+    (void)c;
+    (void)msg;
+    (void)cap;
+    return persist_write_refusal();
+}
+
+static const char *check_loading(cmd_ctx *c, char *msg, size_t cap) {
+    (void)c;
+    (void)msg;
+    (void)cap;
+    return host_stat.loading ? "LOADING Redis is loading the dataset in memory" : NULL;
+}
+
+/* Writes (and PING, as Redis does, so a health check sees the error) while the disk
+ * refuses them; any command without the loading flag while the dataset loads. */
+const cmd_gate persist_gate_misconf = {"misconf", CMD_GATE_MISCONF, CMD_WRITE | CMD_MISCONF_DENY, 0,
+                                       check_misconf};
+const cmd_gate persist_gate_loading = {"loading", CMD_GATE_LOADING, 0, CMD_LOADING, check_loading};
 
 int persist_save(const char **msg) {
     if (child.pid && child.kind == CHILD_SNAPSHOT) {

@@ -72,9 +72,12 @@ static void remove_dir(const char *dir) {
 /* Starts the binary on s->port with s->dir and waits until it answers PING (or, with
  * loading_ok, -LOADING). Returns 1 if it does, 0 if it exited or timed out (then killed,
  * its log printed). */
-static int spawn(it_server *s, const char *const *extra, int loading_ok) {
+static const char *mayfly_binary(void) {
     const char *bin = getenv("MAYFLY_SERVER");
-    if (!bin) bin = "./mayfly-server";
+    return bin ? bin : "./mayfly-server";
+}
+
+static int spawn_binary(it_server *s, const char *bin, const char *const *extra, int loading_ok) {
     char port[16], logfile[300];
     snprintf(port, sizeof(port), "%d", s->port);
     snprintf(logfile, sizeof(logfile), "%s/server.log", s->dir);
@@ -127,6 +130,10 @@ static int spawn(it_server *s, const char *const *extra, int loading_ok) {
     return 0;
 }
 
+static int spawn(it_server *s, const char *const *extra, int loading_ok) {
+    return spawn_binary(s, mayfly_binary(), extra, loading_ok);
+}
+
 void it_start_server(it_server *s, const char *const *extra) {
     memset(s, 0, sizeof(*s));
     const char *reuse = getenv("TEST_SERVER");
@@ -147,8 +154,21 @@ void it_start_server(it_server *s, const char *const *extra) {
         if (spawn(s, extra, 0)) return;
         remove_dir(s->dir);
     }
-    fprintf(stderr, "could not start %s\n", getenv("MAYFLY_SERVER"));
+    fprintf(stderr, "could not start %s\n", mayfly_binary());
     exit(2);
+}
+
+int it_start_binary(it_server *s, const char *bin, const char *const *extra) {
+    memset(s, 0, sizeof(*s));
+    snprintf(s->host, sizeof(s->host), "127.0.0.1");
+    for (int attempt = 0; attempt < 3; attempt++) {
+        snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
+        if (!mkdtemp(s->dir)) return 0;
+        s->port = free_port();
+        if (spawn_binary(s, bin, extra, 0)) return 1;
+        remove_dir(s->dir);
+    }
+    return 0;
 }
 
 int it_restart_server(it_server *s, const char *const *extra) {

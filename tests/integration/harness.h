@@ -45,6 +45,10 @@ extern it_server it_srv;
 void it_start(const char *const *extra_args);
 /* Starts a second, independent server (for tests that need their own config). */
 void it_start_server(it_server *s, const char *const *extra_args);
+/* Starts another server binary (a reference redis-server) the same way, in its own
+ * directory on a free port. Returns 1 when it answers PING, 0 if it could not start. Stop
+ * it with it_stop_server. */
+int it_start_binary(it_server *s, const char *bin, const char *const *extra);
 /* Kills the server with SIGKILL (a crash) and reaps it; its directory stays. */
 void it_kill_server(it_server *s);
 /* Starts the server again in the same directory (killing it first if it runs), with new

@@ -17,6 +17,7 @@
 #ifndef MAYFLY_CMD_CMD_H
 #define MAYFLY_CMD_CMD_H
 
+#include "mayfly/cmd/keyspec.h"
 #include "mayfly/cmd/session.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/buf.h"
@@ -42,6 +43,7 @@
     X(NO_AUTH, "no_auth")                                                                          \
     X(MAY_REPLICATE, "may_replicate")                                                              \
     X(NO_MULTI, "no_multi")                                                                        \
+    X(NO_MANDATORY_KEYS, "no_mandatory_keys")                                                      \
     X(ALLOW_BUSY, "allow_busy")                                                                    \
     X(MOVABLE_KEYS, "movablekeys")
 
@@ -74,6 +76,13 @@ typedef struct cmd_spec {
     const char *syntax;             /* argument grammar after the name, for COMMAND DOCS */
     const struct cmd_spec *subcmds; /* container commands: rows ending in {0} */
     const char *acl;                /* ACL categories, e.g. "@write @hash @fast" */
+    /* Keys (cmd/keyspec.h): the KS_* flags of the keys at first_key..last_key; or, for a
+     * command whose keys need several specs, key_specs (rows ending in {0}; first/last/step
+     * then only feed COMMAND INFO's legacy fields); getkeys for keys at computed positions
+     * or with per-call flags. */
+    uint32_t key_flags;
+    const cmd_key_spec *key_specs;
+    cmd_getkeys_fn *getkeys;
 } cmd_spec;
 
 /* Per-command statistics (INFO commandstats). */
@@ -95,8 +104,18 @@ typedef struct cmd_ctx {
     cmd_stats *stats;         /* the command's statistics slot (set by dispatch; NULL: looked up) */
     int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
     long long dirty_at_start; /* db_stat.dirty when the handler started */
-    int64_t start_us; /* monotonic start for the duration statistic (0: cmd_call reads it) */
+    int64_t start_us;   /* monotonic start for the duration statistic (0: cmd_call reads it) */
+    uint32_t flags;     /* CMD_* as the gates see them: the command's, or for EXEC those of its
+                           transaction (write/readonly/denyoom/may_replicate if any queued
+                           command has them; loading/stale only if all have them) */
+    cmd_key_list *keys; /* storage for cmd_ctx_keys (set by dispatch and EXEC) */
+    int keys_state;     /* 0: not extracted yet, 1: keys holds them, -1: argv does not fit */
 } cmd_ctx;
+
+/* The keys of c's command (cmd_get_keys), extracted on the first call and kept for the
+ * rest of the command (gates such as ACL and cluster share one extraction). NULL when the
+ * arguments do not fit the command's key specs. */
+const cmd_key_list *cmd_ctx_keys(cmd_ctx *c);
 
 /* ---- Registry and dispatch (registry.c) ---- */
 

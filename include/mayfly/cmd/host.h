@@ -37,9 +37,6 @@ typedef struct host_ops {
     int (*shutdown)(int flags);
     /* Re-applies a live configuration change (port, hz, ...). */
     void (*config_changed)(const char *name);
-    /* The -MISCONF text when writes must be refused (a failed save or log write), else
-     * NULL. May be NULL itself. */
-    const char *(*write_refusal)(void);
     /* SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF, LASTSAVE: see persist/persist.h. Each returns
      * 0 or a negative code, with *msg the reply text. */
     int (*save)(const char **msg);

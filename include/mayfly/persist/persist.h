@@ -30,8 +30,15 @@ int persist_shutdown(int flags);
 /* A re-applied directive (appendonly, appendfsync). */
 void persist_config_changed(const char *name);
 
-/* The host ops (cmd/host.h). */
+/* The -MISCONF text while writes must be refused (a failed background save with
+ * stop-writes-on-bgsave-error, a failing log write), else NULL. */
 const char *persist_write_refusal(void);
+/* Dispatch gates (cmd/gate.h) that server.c adds: -MISCONF for writes and PING while
+ * writes are refused, -LOADING while the dataset loads. */
+extern const struct cmd_gate persist_gate_misconf;
+extern const struct cmd_gate persist_gate_loading;
+
+/* The host ops (cmd/host.h). */
 int persist_save(const char **msg);
 int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);

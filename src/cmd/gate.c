@@ -1,0 +1,112 @@
+/* gate: the table of dispatch gates and the gates cmd/ itself provides (see gate.h).
+ *
+ * The table is an array kept sorted by order (a stable insertion), at most CMD_GATE_MAX
+ * long, so a gate's rank is a bit position: the command table caches for each command the
+ * mask of gates whose flag filters concern it (registry_gates_changed recomputes them when
+ * the table changes, at start-up), and gate_run walks the set bits of that mask in rank
+ * order. */
+#include "mayfly/cmd/gate.h"
+
+#include "cmd/multi_int.h"
+#include "cmd/registry_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char cmd_gate_handled[] = "";
+
+static const cmd_gate *gates[CMD_GATE_MAX];
+static size_t ngates;
+
+int cmd_gate_add(const cmd_gate *g) {
+    if (ngates == CMD_GATE_MAX || !g->name || !g->check) return -1;
+    for (size_t i = 0; i < ngates; i++)
+        if (strcmp(gates[i]->name, g->name) == 0) return -1;
+    size_t at = ngates;
+    while (at > 0 && gates[at - 1]->order > g->order)
+        at--;
+    memmove(&gates[at + 1], &gates[at], (ngates - at) * sizeof(gates[0]));
+    gates[at] = g;
+    ngates++;
+    registry_gates_changed();
+    return 0;
+}
+
+int cmd_gate_remove(const char *name) {
+    for (size_t i = 0; i < ngates; i++) {
+        if (strcmp(gates[i]->name, name) != 0) continue;
+        memmove(&gates[i], &gates[i + 1], (ngates - i - 1) * sizeof(gates[0]));
+        ngates--;
+        registry_gates_changed();
+        return 0;
+    }
+    return -1;
+}
+
+size_t cmd_gate_count(void) {
+    return ngates;
+}
+
+const cmd_gate *cmd_gate_at(size_t i) {
+    return i < ngates ? gates[i] : NULL;
+}
+
+uint32_t gate_mask(uint32_t flags) {
+    uint32_t mask = 0;
+    for (size_t i = 0; i < ngates; i++) {
+        const cmd_gate *g = gates[i];
+        if (g->when_any && !(flags & g->when_any)) continue;
+        if (flags & g->unless_any) continue;
+        mask |= 1u << i;
+    }
+    return mask;
+}
+
+const char *gate_run(cmd_ctx *c, uint32_t mask, char *msg, size_t cap) {
+    while (mask) {
+        const cmd_gate *g = gates[__builtin_ctz(mask)];
+        mask &= mask - 1;
+        const char *why = g->check(c, msg, cap);
+        if (why) return why;
+    }
+    return NULL;
+}
+
+/* ---- the gates of cmd/ ---- */
+
+static const char *check_auth(cmd_ctx *c, char *msg, size_t cap) {
+    (void)msg;
+    (void)cap;
+    return c->s->authenticated ? NULL : "NOAUTH Authentication required.";
+}
+
+const cmd_gate cmd_gate_auth = {"auth", CMD_GATE_AUTH, 0, CMD_NO_AUTH, check_auth};
+
+static const char *check_no_multi(cmd_ctx *c, char *msg, size_t cap) {
+    (void)msg;
+    (void)cap;
+    return (c->s->flags & SESS_MULTI) ? "ERR Command not allowed inside a transaction" : NULL;
+}
+
+const cmd_gate cmd_gate_no_multi = {"no-multi", CMD_GATE_NO_MULTI, CMD_NO_MULTI, 0, check_no_multi};
+
+static int allowed_in_subscribe_mode(const cmd_spec *spec) {
+    static const char *const ok[] = {
+        "subscribe",    "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
+        "sunsubscribe", "ping",       "quit",        "reset",        NULL};
+    for (int i = 0; ok[i]; i++)
+        if (strcmp(spec->name, ok[i]) == 0) return 1;
+    return 0;
+}
+
+static const char *check_pubsub(cmd_ctx *c, char *msg, size_t cap) {
+    if (!(c->s->flags & SESS_PUBSUB) || c->s->proto != 2) return NULL;
+    if (!c->parent && allowed_in_subscribe_mode(c->cmd)) return NULL;
+    snprintf(msg, cap,
+             "ERR Can't execute '%s%s%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+             "RESET are allowed in this context",
+             c->parent ? c->parent->name : "", c->parent ? "|" : "", c->cmd->name);
+    return msg;
+}
+
+const cmd_gate cmd_gate_pubsub = {"pubsub", CMD_GATE_PUBSUB, 0, 0, check_pubsub};
