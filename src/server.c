@@ -285,7 +285,7 @@ static void on_load_idle(uv_idle_t *h) {
 static int start_loading(void) {
     replay_session = session_new(&replay_ops, NULL);
     replay_session->flags |= SESS_INTERNAL;
-    replay_session->authenticated = 1;
+    session_set_authenticated(replay_session, 1);
     int rc = persist_load_begin(clock_now_ms(), replay);
     if (rc == LOAD_FAILED) return -1;
     if (rc == LOAD_DONE)

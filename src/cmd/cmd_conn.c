@@ -74,7 +74,7 @@ static void cmd_auth(cmd_ctx *c) {
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    c->s->authenticated = 1;
+    session_set_authenticated(c->s, 1);
     reply_ok(c);
 }
 
@@ -115,7 +115,7 @@ static void cmd_hello(cmd_ctx *c) {
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
-            c->s->authenticated = 1;
+            session_set_authenticated(c->s, 1);
             i += 2;
         } else if (slice_eq_ci(c->argv[i], "SETNAME") && more >= 1) {
             setname = c->argv[i + 1];
@@ -181,7 +181,7 @@ static void cmd_reset(cmd_ctx *c) {
     s->db = c->db = db_get(0);
     s->proto = c->proto = 2;
     set_name(s, (slice){NULL, 0});
-    s->authenticated = config.requirepass == NULL;
+    session_set_authenticated(s, config.requirepass == NULL);
     reply_simple(c, "RESET");
 }
 

@@ -63,7 +63,7 @@ static const dict_type sub_type = {sub_key};
 
 static dict topics[K_COUNT];
 static int topics_ready;
-static size_t subscribed_sessions; /* sessions with a pubsub_state */
+int pubsub_sessions; /* sessions with a pubsub_state */
 
 static void init_topics(void) {
     if (topics_ready) return;
@@ -92,7 +92,7 @@ static struct pubsub_state *state_of(session *s) {
         s->pubsub = mem_calloc(1, sizeof(*s->pubsub));
         for (int k = 0; k < K_COUNT; k++)
             dict_init(&s->pubsub->subs[k], &sub_type);
-        subscribed_sessions++;
+        pubsub_sessions++;
     }
     return s->pubsub;
 }
@@ -144,7 +144,7 @@ static void free_state_if_empty(session *s) {
         dict_deinit(&s->pubsub->subs[k]);
     mem_free(s->pubsub);
     s->pubsub = NULL;
-    subscribed_sessions--;
+    pubsub_sessions--;
 }
 
 /* Writes one (un)subscribe confirmation: [verb, name or nil, count]. */
@@ -253,7 +253,7 @@ long long pubsub_publish(slice channel, slice msg) {
 }
 
 int pubsub_idle(void) {
-    return subscribed_sessions == 0;
+    return pubsub_sessions == 0;
 }
 
 size_t pubsub_channel_count(void) {

@@ -3,11 +3,11 @@
  * The table is an array kept sorted by order (a stable insertion), at most CMD_GATE_MAX
  * long, so a gate's rank is a bit position: the command table caches for each command the
  * mask of gates whose flag filters concern it (registry_gates_changed recomputes them when
- * the table changes, at start-up), and gate_run walks the set bits of that mask in rank
- * order. */
+ * the table changes, at start-up), and gate_run (registry_int.h, inlined into dispatch)
+ * walks the set bits of that mask in rank order over a flat copy of switches and checks. */
 #include "mayfly/cmd/gate.h"
 
-#include "cmd/multi_int.h"
+#include "cmd/pubsub_int.h"
 #include "cmd/registry_int.h"
 
 #include <stdio.h>
@@ -17,6 +17,16 @@ const char cmd_gate_handled[] = "";
 
 static const cmd_gate *gates[CMD_GATE_MAX];
 static size_t ngates;
+gate_slot gate_slots[CMD_GATE_MAX];
+static const int always_armed = 1;
+
+/* The table changed: rebuild the flat walk array and every command's gate mask. */
+static void table_changed(void) {
+    for (size_t i = 0; i < ngates; i++)
+        gate_slots[i] =
+            (gate_slot){gates[i]->armed ? gates[i]->armed : &always_armed, gates[i]->check};
+    registry_gates_changed();
+}
 
 int cmd_gate_add(const cmd_gate *g) {
     if (ngates == CMD_GATE_MAX || !g->name || !g->check) return -1;
@@ -28,7 +38,7 @@ int cmd_gate_add(const cmd_gate *g) {
     memmove(&gates[at + 1], &gates[at], (ngates - at) * sizeof(gates[0]));
     gates[at] = g;
     ngates++;
-    registry_gates_changed();
+    table_changed();
     return 0;
 }
 
@@ -37,7 +47,7 @@ int cmd_gate_remove(const char *name) {
         if (strcmp(gates[i]->name, name) != 0) continue;
         memmove(&gates[i], &gates[i + 1], (ngates - i - 1) * sizeof(gates[0]));
         ngates--;
-        registry_gates_changed();
+        table_changed();
         return 0;
     }
     return -1;
@@ -62,16 +72,6 @@ uint32_t gate_mask(uint32_t flags) {
     return mask;
 }
 
-const char *gate_run(cmd_ctx *c, uint32_t mask, char *msg, size_t cap) {
-    while (mask) {
-        const cmd_gate *g = gates[__builtin_ctz(mask)];
-        mask &= mask - 1;
-        const char *why = g->check(c, msg, cap);
-        if (why) return why;
-    }
-    return NULL;
-}
-
 /* ---- the gates of cmd/ ---- */
 
 static const char *check_auth(cmd_ctx *c, char *msg, size_t cap) {
@@ -80,7 +80,11 @@ static const char *check_auth(cmd_ctx *c, char *msg, size_t cap) {
     return c->s->authenticated ? NULL : "NOAUTH Authentication required.";
 }
 
-const cmd_gate cmd_gate_auth = {"auth", CMD_GATE_AUTH, 0, CMD_NO_AUTH, check_auth};
+const cmd_gate cmd_gate_auth = {.name = "auth",
+                                .order = CMD_GATE_AUTH,
+                                .unless_any = CMD_NO_AUTH,
+                                .armed = &session_unauthenticated,
+                                .check = check_auth};
 
 static const char *check_no_multi(cmd_ctx *c, char *msg, size_t cap) {
     (void)msg;
@@ -88,7 +92,10 @@ static const char *check_no_multi(cmd_ctx *c, char *msg, size_t cap) {
     return (c->s->flags & SESS_MULTI) ? "ERR Command not allowed inside a transaction" : NULL;
 }
 
-const cmd_gate cmd_gate_no_multi = {"no-multi", CMD_GATE_NO_MULTI, CMD_NO_MULTI, 0, check_no_multi};
+const cmd_gate cmd_gate_no_multi = {.name = "no-multi",
+                                    .order = CMD_GATE_NO_MULTI,
+                                    .when_any = CMD_NO_MULTI,
+                                    .check = check_no_multi};
 
 static int allowed_in_subscribe_mode(const cmd_spec *spec) {
     static const char *const ok[] = {
@@ -109,4 +116,5 @@ static const char *check_pubsub(cmd_ctx *c, char *msg, size_t cap) {
     return msg;
 }
 
-const cmd_gate cmd_gate_pubsub = {"pubsub", CMD_GATE_PUBSUB, 0, 0, check_pubsub};
+const cmd_gate cmd_gate_pubsub = {
+    .name = "pubsub", .order = CMD_GATE_PUBSUB, .armed = &pubsub_sessions, .check = check_pubsub};

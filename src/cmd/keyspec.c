@@ -164,8 +164,7 @@ const cmd_key_list *cmd_ctx_keys(cmd_ctx *c) {
     return c->keys_state > 0 ? c->keys : NULL;
 }
 
-void keyspec_release_ctx(cmd_ctx *c) {
-    if (c->keys_state == 0) return;
+void keyspec_release(cmd_ctx *c) {
     cmd_key_list_deinit(c->keys);
     c->keys_state = 0;
 }

@@ -18,6 +18,9 @@ struct session;
 long long pubsub_publish(slice channel, slice msg);
 /* 1 if no session subscribes to anything (notifications skip building their messages). */
 int pubsub_idle(void);
+/* Number of sessions with at least one subscription (the RESP2 subscribe-mode gate's
+ * switch); read-only outside the pub/sub code. */
+extern int pubsub_sessions;
 
 /* Counts for INFO stats: channels and shard channels with subscribers, distinct patterns. */
 size_t pubsub_channel_count(void);

@@ -3,6 +3,7 @@
 #define MAYFLY_CMD_REGISTRY_INT_H
 
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/gate.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,11 +21,31 @@ void registry_arity_message(const struct cmd_spec *parent, const struct cmd_spec
 void registry_gates_changed(void);
 /* The mask of gates that concern a command with these CMD_* flags (bit i: rank i). */
 uint32_t gate_mask(uint32_t flags);
-/* Runs the gates of mask in order; NULL if all let the command through, else the first
- * refusal's text (or CMD_GATE_HANDLED). */
-const char *gate_run(cmd_ctx *c, uint32_t mask, char *msg, size_t cap);
+/* What the walk needs of the gate of each rank, in one flat array: its switch (pointing at
+ * a constant 1 for gates that are always armed) and its check. */
+typedef struct gate_slot {
+    const int *armed;
+    cmd_gate_fn *check;
+} gate_slot;
+extern gate_slot gate_slots[CMD_GATE_MAX];
+
+/* Runs the armed gates of mask in rank order; NULL if all let the command through, else
+ * the first refusal's text (or CMD_GATE_HANDLED). Inline: dispatch's hot path. */
+static inline const char *gate_run(cmd_ctx *c, uint32_t mask, char *msg, size_t cap) {
+    while (mask) {
+        const gate_slot *g = &gate_slots[__builtin_ctz(mask)];
+        mask &= mask - 1;
+        if (!*g->armed) continue;
+        const char *why = g->check(c, msg, cap);
+        if (why) return why;
+    }
+    return NULL;
+}
 
 /* Frees what cmd_ctx_keys extracted for c (cmd_call and dispatch call it when done). */
-void keyspec_release_ctx(cmd_ctx *c);
+void keyspec_release(cmd_ctx *c);
+static inline void keyspec_release_ctx(cmd_ctx *c) {
+    if (c->keys_state) keyspec_release(c);
+}
 
 #endif

@@ -8,6 +8,14 @@
 static session *head; /* newest first */
 static size_t live;   /* sessions on the list */
 static uint64_t next_id = 1;
+int session_unauthenticated;
+
+void session_set_authenticated(session *s, int yes) {
+    yes = yes != 0;
+    if (s->authenticated == yes) return;
+    s->authenticated = yes;
+    session_unauthenticated += yes ? -1 : 1;
+}
 
 session *session_new(const session_ops *ops, void *conn) {
     session *s = mem_calloc(1, sizeof(*s));
@@ -15,7 +23,8 @@ session *session_new(const session_ops *ops, void *conn) {
     s->proto = 2;
     s->db_id = 0;
     s->db = db_get(0);
-    s->authenticated = config.requirepass == NULL;
+    s->authenticated = 1;
+    session_set_authenticated(s, config.requirepass == NULL);
     s->user = mem_strdup("default");
     s->fd = -1;
     s->ops = ops;
@@ -32,6 +41,7 @@ void session_free(session *s) {
     if (!s) return;
     multi_session_free(s);
     pubsub_session_free(s);
+    session_set_authenticated(s, 1);
     if (s->prev)
         s->prev->next = s->next;
     else

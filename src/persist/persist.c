@@ -307,9 +307,15 @@ static const char *check_loading(cmd_ctx *c, char *msg, size_t cap) {
 
 /* Writes (and PING, as Redis does, so a health check sees the error) while the disk
  * refuses them; any command without the loading flag while the dataset loads. */
-const cmd_gate persist_gate_misconf = {"misconf", CMD_GATE_MISCONF, CMD_WRITE | CMD_MISCONF_DENY, 0,
-                                       check_misconf};
-const cmd_gate persist_gate_loading = {"loading", CMD_GATE_LOADING, 0, CMD_LOADING, check_loading};
+const cmd_gate persist_gate_misconf = {.name = "misconf",
+                                       .order = CMD_GATE_MISCONF,
+                                       .when_any = CMD_WRITE | CMD_MISCONF_DENY,
+                                       .check = check_misconf};
+const cmd_gate persist_gate_loading = {.name = "loading",
+                                       .order = CMD_GATE_LOADING,
+                                       .unless_any = CMD_LOADING,
+                                       .armed = &host_stat.loading,
+                                       .check = check_loading};
 
 int persist_save(const char **msg) {
     if (child.pid && child.kind == CHILD_SNAPSHOT) {

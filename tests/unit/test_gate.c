@@ -61,10 +61,10 @@ static const char *pass_d(cmd_ctx *c, char *m, size_t cap) {
     return NULL;
 }
 
-static const cmd_gate gate_a = {"a", 500, 0, 0, pass_a};
-static const cmd_gate gate_b = {"b", 100, 0, 0, pass_b};
-static const cmd_gate gate_c = {"c", 300, 0, 0, pass_c};
-static const cmd_gate gate_d = {"d", 300, 0, 0, pass_d};
+static const cmd_gate gate_a = {.name = "a", .order = 500, .check = pass_a};
+static const cmd_gate gate_b = {.name = "b", .order = 100, .check = pass_b};
+static const cmd_gate gate_c = {.name = "c", .order = 300, .check = pass_c};
+static const cmd_gate gate_d = {.name = "d", .order = 300, .check = pass_d};
 
 static void clear_gates(void) {
     while (cmd_gate_count())
@@ -116,8 +116,10 @@ static const char *not_loading(cmd_ctx *c, char *m, size_t cap) {
 
 TEST(flag_filters_choose_the_commands) {
     clear_gates();
-    static const cmd_gate w = {"w", 100, CMD_WRITE, 0, only_writes};
-    static const cmd_gate l = {"l", 200, 0, CMD_LOADING, not_loading};
+    static const cmd_gate w = {
+        .name = "w", .order = 100, .when_any = CMD_WRITE, .check = only_writes};
+    static const cmd_gate l = {
+        .name = "l", .order = 200, .unless_any = CMD_LOADING, .check = not_loading};
     ASSERT_EQ(0, cmd_gate_add(&w));
     ASSERT_EQ(0, cmd_gate_add(&l));
     session *s = session_new(NULL, NULL);
@@ -146,7 +148,8 @@ static const char *refuse(cmd_ctx *c, char *m, size_t cap) {
 
 TEST(refusals_are_counted_and_abort_transactions) {
     clear_gates();
-    static const cmd_gate g = {"refuse", 100, CMD_WRITE, 0, refuse};
+    static const cmd_gate g = {
+        .name = "refuse", .order = 100, .when_any = CMD_WRITE, .check = refuse};
     ASSERT_EQ(0, cmd_gate_add(&g));
     session *s = session_new(NULL, NULL);
     cmd_reset_stats();
@@ -193,7 +196,8 @@ static const char *handle(cmd_ctx *c, char *m, size_t cap) {
 
 TEST(handled_commands_stop_without_counting) {
     clear_gates();
-    static const cmd_gate g = {"handle", 100, CMD_WRITE, 0, handle};
+    static const cmd_gate g = {
+        .name = "handle", .order = 100, .when_any = CMD_WRITE, .check = handle};
     ASSERT_EQ(0, cmd_gate_add(&g));
     session *s = session_new(NULL, NULL);
     cmd_reset_stats();
@@ -223,7 +227,7 @@ static const char *look_at_keys(cmd_ctx *c, char *m, size_t cap) {
 
 TEST(gates_share_one_key_extraction) {
     clear_gates();
-    static const cmd_gate g = {"keys", 100, 0, 0, look_at_keys};
+    static const cmd_gate g = {.name = "keys", .order = 100, .check = look_at_keys};
     ASSERT_EQ(0, cmd_gate_add(&g));
     session *s = session_new(NULL, NULL);
     run(s, "MSET a 1 b 2");
@@ -258,14 +262,14 @@ TEST(builtin_gates_keep_redis_texts) {
     ASSERT_EQ(0, cmd_gate_add(&cmd_gate_no_multi));
     ASSERT_EQ(0, cmd_gate_add(&cmd_gate_pubsub));
     session *s = session_new(NULL, NULL);
-    s->authenticated = 0;
+    session_set_authenticated(s, 0);
     run(s, "GET k");
     ASSERT(out_is(s, "-NOAUTH Authentication required.\r\n"));
     run(s, "PING"); /* not NO_AUTH: refused too */
     ASSERT(out_is(s, "-NOAUTH Authentication required.\r\n"));
     run(s, "HELLO 2"); /* NO_AUTH: the handler runs and answers with its own text */
     ASSERT(s->out.len > 30 && memcmp(s->out.data, "-NOAUTH HELLO must", 18) == 0);
-    s->authenticated = 1;
+    session_set_authenticated(s, 1);
     run(s, "MULTI");
     run(s, "SAVE");
     ASSERT(out_is(s, "-ERR Command not allowed inside a transaction\r\n"));

@@ -18,11 +18,12 @@
  * transaction and answers "EXECABORT Transaction discarded because of: <error>" (a leading
  * "ERR " dropped). The text may be static or written into msg (cap bytes).
  *
- * Fast path: a gate names the commands it concerns by their flags. The command table caches,
- * per command, the bit set of gates that concern it, so dispatch calls only those: no
- * allocation, one bit walk. For EXEC the flags are those of the transaction (see
- * cmd_ctx.flags), as Redis's is_write_command etc. Sessions marked SESS_INTERNAL (the
- * append-only-log replay, like Redis's fake AOF client) skip the gates. */
+ * Fast path: a gate names the commands it concerns by their flags, and may name a switch
+ * (`armed`) that is 0 while it cannot refuse anything. The command table caches, per
+ * command, the bit set of gates that concern it; dispatch walks those bits and calls only
+ * armed gates: no allocation, a few loads and branches per gate. For EXEC the flags are those of
+ * the transaction (see cmd_ctx.flags), as Redis's is_write_command etc. Sessions marked
+ * SESS_INTERNAL (the append-only-log replay, like Redis's fake AOF client) skip the gates. */
 #ifndef MAYFLY_CMD_GATE_H
 #define MAYFLY_CMD_GATE_H
 
@@ -62,6 +63,9 @@ typedef struct cmd_gate {
     int order;           /* CMD_GATE_*: lower runs first; equal orders run in adding order */
     uint32_t when_any;   /* run only for commands with one of these CMD_* flags; 0: any */
     uint32_t unless_any; /* never for commands with one of these flags (CMD_NO_AUTH, ...) */
+    const int *armed;    /* the gate is skipped while *armed is 0 (NULL: always armed): a
+                            flag or count its subsystem keeps, e.g. "the dataset is loading",
+                            so an idle gate costs one load, not a call */
     cmd_gate_fn *check;
 } cmd_gate;
 

@@ -44,7 +44,8 @@ typedef struct session {
     int proto;   /* 2 or 3 */
     int db_id;   /* selected database */
     struct db *db;
-    int authenticated;         /* 1 if no password is required or AUTH succeeded */
+    int authenticated;         /* 1 if no password is required or AUTH succeeded (read-only:
+                                  session_set_authenticated changes it) */
     uint32_t flags;            /* SESS_* */
     char *name;                /* CLIENT SETNAME, owned, NULL if none */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO, owned */
@@ -90,6 +91,13 @@ static inline size_t session_omem(const session *s) {
 static inline size_t session_oll(const session *s) {
     return (session_omem(s) + SESSION_REPLY_CHUNK - 1) / SESSION_REPLY_CHUNK;
 }
+
+/* Live sessions that are not authenticated (the auth gate's switch); read-only outside
+ * session.c: change a session's state with session_set_authenticated. */
+extern int session_unauthenticated;
+/* Marks s authenticated (AUTH, HELLO AUTH) or not (a new session, RESET, while a password
+ * is required). */
+void session_set_authenticated(session *s, int yes);
 
 /* Creates a session on the live list with a new id, RESP2, database 0; authenticated
  * unless a password is configured. Returns an owned session. */
