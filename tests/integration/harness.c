@@ -164,7 +164,7 @@ int it_start_binary(it_server *s, const char *bin, const char *const *extra) {
     for (int attempt = 0; attempt < 3; attempt++) {
         snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
         if (!mkdtemp(s->dir)) return 0;
-        s->port = free_port();
+        s->port = it_free_port();
         if (spawn_binary(s, bin, extra, 0)) return 1;
         remove_dir(s->dir);
     }
