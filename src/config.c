@@ -37,6 +37,8 @@ static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
 static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
+static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas",
+                                                      NULL};
 
 /* Enum values in the order Redis lists them in its "must be one of" errors, where that
  * differs from the order of the index the rest of the server uses. */
@@ -76,6 +78,12 @@ static int parse_unixperm(const char *v, const char **err);
 static void print_unixperm(buf *out);
 static int parse_notify(const char *v, const char **err);
 static void print_notify(buf *out);
+static int parse_maxmemory_clients(const char *v, const char **err);
+static void print_maxmemory_clients(buf *out);
+static int parse_sigint(const char *v, const char **err);
+static void print_sigint(buf *out);
+static int parse_sigterm(const char *v, const char **err);
+static void print_sigterm(buf *out);
 
 #define INT(n, p, lo, hi, d)                                                                       \
     { n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL }
@@ -183,6 +191,18 @@ static directive table[] = {
     SPECIAL("notify-keyspace-events", 0, "", parse_notify, print_notify),
     {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0, 0,
      "no", protected_names, NULL, NULL},
+    {"always-show-logo", NULL, K_BOOL, F_IMMUTABLE, &config.always_show_logo, 0, 1, "no", NULL,
+     NULL, NULL},
+    {"enable-debug-command", NULL, K_ENUM, F_IMMUTABLE, &config.enable_debug_command, 0, 0, "no",
+     protected_names, NULL, NULL},
+    /* Mayfly has no modules: the directive is kept (and logged at start-up when set) so that
+     * redis.conf files load; see docs/config.md. */
+    {"enable-module-command", NULL, K_ENUM, F_IMMUTABLE, &config.enable_module_command, 0, 0, "no",
+     protected_names, NULL, NULL},
+    ENUM("propagation-error-behavior", propagation_error_behavior, propagation_error_names,
+         "ignore"),
+    SPECIAL("shutdown-on-sigint", 0, "default", parse_sigint, print_sigint),
+    SPECIAL("shutdown-on-sigterm", 0, "default", parse_sigterm, print_sigterm),
     /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
     XBOOL("activerehashing", NULL, 0, "yes"),
     XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
@@ -200,7 +220,6 @@ static directive table[] = {
     XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
     XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
     XBOOL("cluster-enabled", NULL, F_IMMUTABLE, "no"),
-    XBOOL("always-show-logo", NULL, F_IMMUTABLE, "no"),
     XBOOL("set-proc-title", NULL, F_IMMUTABLE, "yes"),
     XBOOL("syslog-enabled", NULL, F_IMMUTABLE, "no"),
     XBOOL("dynamic-hz", NULL, 0, "yes"),
@@ -208,6 +227,7 @@ static directive table[] = {
     XBOOL("jemalloc-bg-thread", NULL, 0, "yes"),
     XBOOL("crash-log-enabled", NULL, 0, "yes"),
     XBOOL("repl-diskless-sync", NULL, 0, "yes"),
+    XINT("repl-diskless-sync-delay", NULL, 0, 0, INT_MAX, "5"),
     XBOOL("latency-tracking", NULL, 0, "yes"),
     XINT("maxmemory-samples", NULL, 0, 1, INT_MAX, "5"),
     XINT("maxmemory-eviction-tenacity", NULL, 0, 0, 100, "10"),
@@ -232,13 +252,14 @@ static directive table[] = {
     XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
     XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
     XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
-    XMEM("maxmemory-clients", 0, "0"),
+    SPECIAL("maxmemory-clients", 0, "0", parse_maxmemory_clients, print_maxmemory_clients),
     XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
     XSTR("replicaof", "slaveof", F_IMMUTABLE, ""),
     XSTR("masterauth", NULL, F_SENSITIVE, ""),
     XSTR("masteruser", NULL, 0, ""),
     XSTR("syslog-ident", NULL, F_IMMUTABLE, "redis"),
     XSTR("oom-score-adj", NULL, 0, "no"),
+    XSTR("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     XENUM("supervised", F_IMMUTABLE, supervised_names, "no"),
     XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
 };
@@ -534,6 +555,103 @@ static void print_notify(buf *out) {
         if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
 }
 
+/* shutdown-on-sigint / shutdown-on-sigterm: any of save, nosave, now, force ("default" adds
+ * nothing), not both save and nosave. Printed as Redis prints a flags enum. */
+static const struct {
+    const char *name;
+    int bit;
+} sig_flags[] = {{"default", 0},
+                 {"save", CONFIG_SHUTDOWN_SAVE},
+                 {"nosave", CONFIG_SHUTDOWN_NOSAVE},
+                 {"now", CONFIG_SHUTDOWN_NOW},
+                 {"force", CONFIG_SHUTDOWN_FORCE}};
+#define NSIG_FLAGS (sizeof(sig_flags) / sizeof(sig_flags[0]))
+
+static int parse_sig_flags(const char *v, int *out, const char **err) {
+    static const char *const bad =
+        "argument(s) must be one of the following: default, save, nosave, now, force";
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s", v);
+    int flags = 0, words = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(tmp, " ", &save); t; t = strtok_r(NULL, " ", &save), words++) {
+        size_t i = 0;
+        while (i < NSIG_FLAGS && strcasecmp(t, sig_flags[i].name) != 0)
+            i++;
+        if (i == NSIG_FLAGS) {
+            *err = bad;
+            return -1;
+        }
+        flags |= sig_flags[i].bit;
+    }
+    if (words == 0) {
+        *err = bad;
+        return -1;
+    }
+    if ((flags & CONFIG_SHUTDOWN_SAVE) && (flags & CONFIG_SHUTDOWN_NOSAVE)) {
+        *err = "shutdown options SAVE and NOSAVE can't be used simultaneously";
+        return -1;
+    }
+    *out = flags;
+    return 0;
+}
+
+static void print_sig_flags(int flags, buf *out) {
+    if (flags == 0) {
+        buf_puts(out, "default");
+        return;
+    }
+    int first = 1;
+    for (size_t i = 1; i < NSIG_FLAGS; i++)
+        if (flags & sig_flags[i].bit) {
+            buf_printf(out, "%s%s", first ? "" : " ", sig_flags[i].name);
+            first = 0;
+        }
+}
+
+static int parse_sigint(const char *v, const char **err) {
+    return parse_sig_flags(v, &config.shutdown_on_sigint, err);
+}
+static void print_sigint(buf *out) {
+    print_sig_flags(config.shutdown_on_sigint, out);
+}
+static int parse_sigterm(const char *v, const char **err) {
+    return parse_sig_flags(v, &config.shutdown_on_sigterm, err);
+}
+static void print_sigterm(buf *out) {
+    print_sig_flags(config.shutdown_on_sigterm, out);
+}
+
+/* maxmemory-clients: a memory value, or "N%" of maxmemory (kept negative, as Redis does).
+ * Accepted and reported; Mayfly does not evict clients (docs/config.md). */
+static long long maxmemory_clients;
+
+static int parse_maxmemory_clients(const char *v, const char **err) {
+    size_t len = strlen(v);
+    long long n;
+    if (len > 1 && v[len - 1] == '%') {
+        if (str_to_ll(v, len - 1, &n) < 0 || n < 0) {
+            *err = "argument must be a memory or percent value";
+            return -1;
+        }
+        maxmemory_clients = -n;
+        return 0;
+    }
+    if (parse_memory(v, &n) < 0) {
+        *err = "argument must be a memory or percent value";
+        return -1;
+    }
+    maxmemory_clients = n;
+    return 0;
+}
+
+static void print_maxmemory_clients(buf *out) {
+    if (maxmemory_clients < 0)
+        buf_printf(out, "%lld%%", -maxmemory_clients);
+    else
+        buf_printf(out, "%lld", maxmemory_clients);
+}
+
 static int parse_unixperm(const char *v, const char **err) {
     char *end;
     long n = strtol(v, &end, 8);
@@ -635,6 +753,7 @@ static int apply_words(char **w, int n, const char **err) {
         *err = "Bad directive or wrong number of arguments";
         return -1;
     }
+    if (d->kind == K_SPECIAL && n == 1) return d->parse("", err); /* "save" alone: none */
     if (d->kind == K_SPECIAL && n >= 2) {
         /* Multi-word values (bind a b, save 900 1 300 10) are joined back. */
         char joined[1024];
@@ -730,46 +849,71 @@ static void append_repr(buf *out, const char *s) {
     buf_putc(out, '"');
 }
 
-int config_load_args(int argc, char **argv) {
-    int i = 0;
-    /* Redis appends the options to the file's text after a newline, one option a line, so
-     * an error names the line the option would have there. */
-    int lineno = file_lines + 1;
-    while (i < argc) {
-        lineno++;
-        if (strncmp(argv[i], "--", 2) != 0) {
-            buf shown;
-            buf_init(&shown);
-            append_repr(&shown, argv[i]);
-            buf_putc(&shown, '\0');
-            fatal("file", lineno, shown.data, "Bad directive or wrong number of arguments");
-            buf_deinit(&shown);
-            return -1;
-        }
-        char *w[64];
-        int n = 0;
-        w[n++] = argv[i] + 2;
-        i++;
-        while (i < argc && strncmp(argv[i], "--", 2) != 0 && n < 64)
-            w[n++] = argv[i++];
-        /* "--save ''" means an empty value. */
-        if (n == 1) w[n++] = "";
-        const char *err;
-        if (apply_words(w, n, &err) < 0) {
-            buf shown;
-            buf_init(&shown);
-            buf_puts(&shown, w[0]);
-            for (int k = 1; k < n; k++) {
-                buf_putc(&shown, ' ');
-                append_repr(&shown, w[k]);
+/* 1 if arg, split as a config line, is a single word ("--port", not "--port 6380"). */
+static int one_word(const char *arg) {
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", arg);
+    char *w[2];
+    return split_line(tmp, w, 2) == 1;
+}
+
+/* Turns the command line into config text as Redis does: each "--name" argument starts a
+ * line (its text after "--" taken as written, so "--maxmemory 700mb" is a whole line) and
+ * every other argument is appended quoted. Right after a bare "--name" the next argument
+ * is its value even if it starts with "--"; "--save" followed by an option or by nothing
+ * means an empty save. Words before the first "--name" make a line of their own. */
+static void args_to_text(int argc, char **argv, buf *text) {
+    int want_value = 0; /* the last "--name" still waits for its value */
+    for (int j = 0; j < argc; j++) {
+        const char *a = argv[j];
+        if (!want_value && a[0] == '-' && a[1] == '-') {
+            if (text->len) buf_putc(text, '\n');
+            buf_puts(text, a + 2);
+            buf_putc(text, ' ');
+            if (!one_word(a)) continue;
+            want_value = 1;
+            int next_opt = j + 1 < argc && argv[j + 1][0] == '-' && argv[j + 1][1] == '-';
+            if (strcasecmp(a, "--save") == 0 && (next_opt || j == argc - 1)) {
+                buf_puts(text, "\"\"");
+                want_value = 0;
             }
-            buf_putc(&shown, '\0');
-            fatal("file", lineno, shown.data, err);
-            buf_deinit(&shown);
-            return -1;
+        } else {
+            append_repr(text, a);
+            buf_putc(text, ' ');
+            want_value = 0;
         }
     }
-    return 0;
+}
+
+int config_load_args(int argc, char **argv) {
+    buf text;
+    buf_init(&text);
+    args_to_text(argc, argv, &text);
+    buf_putc(&text, '\0');
+    /* Redis appends this text to the file's after a newline, so an error names the line the
+     * option has there. */
+    int lineno = file_lines + 1, rc = 0;
+    char *save = NULL;
+    for (char *line = text.len > 1 ? strtok_r(text.data, "\n", &save) : NULL; line && rc == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        size_t len = strlen(line);
+        while (len && isspace((unsigned char)line[len - 1]))
+            line[--len] = '\0';
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", line);
+        char *w[64];
+        int n = split_line(line, w, 64);
+        const char *err = NULL;
+        if (n < 0)
+            err = "Unbalanced quotes in configuration line";
+        else if (n == 0 || apply_words(w, n, &err) == 0)
+            continue;
+        fatal("file", lineno, copy, err);
+        rc = -1;
+    }
+    buf_deinit(&text);
+    return rc;
 }
 
 /* ---- CONFIG GET / SET ---- */
@@ -837,27 +981,31 @@ int config_glob(const char *pat, size_t plen, const char *s) {
     return p == plen;
 }
 
+/* Appends one name/value pair to the CONFIG GET result. */
+static void add_pair(const directive *d, const char *name, char **names, char **values, size_t *n) {
+    buf b;
+    buf_init(&b);
+    print_value(d, &b);
+    names[*n] = mem_strdup(name);
+    values[*n] = mem_strndup(b.data ? b.data : "", b.len);
+    buf_deinit(&b);
+    (*n)++;
+}
+
+/* As Redis 7+, a pattern matches names and aliases alike: "*of" gives replicaof and
+ * slaveof, "*" every name and every alias. */
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values) {
     size_t n = 0;
     *names = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
-        const char *hit = NULL;
         if ((table[i].flags & F_HIDDEN) &&
             (strlen(table[i].name) != plen || strncasecmp(pattern, table[i].name, plen) != 0))
             continue;
         if (config_glob(pattern, plen, table[i].name))
-            hit = table[i].name;
-        else if (table[i].alias && config_glob(pattern, plen, table[i].alias))
-            hit = table[i].alias;
-        if (!hit) continue;
-        buf b;
-        buf_init(&b);
-        print_value(&table[i], &b);
-        (*names)[n] = mem_strdup(hit);
-        (*values)[n] = mem_strndup(b.data ? b.data : "", b.len);
-        buf_deinit(&b);
-        n++;
+            add_pair(&table[i], table[i].name, *names, *values, &n);
+        if (table[i].alias && config_glob(pattern, plen, table[i].alias))
+            add_pair(&table[i], table[i].alias, *names, *values, &n);
     }
     return n;
 }

@@ -178,10 +178,19 @@ static int do_shutdown(int flags) {
     return 0;
 }
 
+_Static_assert(CONFIG_SHUTDOWN_NOSAVE == HOST_SHUTDOWN_NOSAVE &&
+                   CONFIG_SHUTDOWN_SAVE == HOST_SHUTDOWN_SAVE &&
+                   CONFIG_SHUTDOWN_NOW == HOST_SHUTDOWN_NOW &&
+                   CONFIG_SHUTDOWN_FORCE == HOST_SHUTDOWN_FORCE,
+               "shutdown-on-sig* flags are SHUTDOWN's");
+
+/* SIGINT and SIGTERM shut down as SHUTDOWN would with the flags of shutdown-on-sigint /
+ * shutdown-on-sigterm (default: save if save points are configured). */
 static void on_signal(uv_signal_t *h, int signum) {
     (void)h;
     log_warning("Received %s scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    if (do_shutdown(0) < 0)
+    int flags = signum == SIGINT ? config.shutdown_on_sigint : config.shutdown_on_sigterm;
+    if (do_shutdown(flags) < 0)
         log_warning("SIGTERM received but errors trying to shut down the server, check the logs "
                     "for more information");
 }
@@ -257,8 +266,18 @@ static int replay(int dbid, int64_t time_ms, int argc, slice *argv) {
     s->db = db_get(dbid);
     long long errors = cmd_total_errors();
     cmd_dispatch_at(s, argc, argv, time_ms);
+    int failed = cmd_total_errors() != errors;
+    /* propagation-error-behavior panic: a command of the log that fails stops the server
+     * (Redis's AOF-loading client), rather than loading a dataset that differs from the
+     * one that was logged. */
+    if (failed && config.propagation_error_behavior == 1) {
+        log_warning("This server panicked sending an error to its AOF-loading-client after "
+                    "processing the command '%.*s'",
+                    (int)argv[0].len, argv[0].p);
+        exit(1);
+    }
     buf_clear(&s->out);
-    return cmd_total_errors() != errors;
+    return failed;
 }
 
 static void loading_done(void) {
@@ -295,8 +314,28 @@ static int start_loading(void) {
     return 0;
 }
 
+/* The start-up lines tools wait for: Redis's test framework looks for " PID: <pid>" (its
+ * logo, shown with always-show-logo), others for "Server initialized" and "Ready to accept
+ * connections". */
+static void log_startup_banner(void) {
+    int pid = (int)getpid();
+    log_notice("Mayfly %s (Redis %s compatible) pid=%d, just started", MAYFLY_VERSION,
+               MAYFLY_REDIS_VERSION, pid);
+    if (config.always_show_logo) {
+        log_notice("Mayfly %s, 64 bit, standalone mode", MAYFLY_VERSION);
+        log_notice("    Port: %d", host_stat.tcp_port);
+        log_notice("    PID: %d", pid);
+    } else {
+        log_notice("Running mode=standalone, port=%d.", host_stat.tcp_port);
+    }
+    if (config.enable_module_command != CONFIG_PROTECTED_NO)
+        log_notice("enable-module-command has no effect: Mayfly has no modules");
+    log_notice("Server initialized");
+}
+
 /* The dispatch gates, in Redis's order (cmd/gate.h): each subsystem brings its own. */
 static void add_gates(void) {
+    cmd_gate_add(&cmd_gate_protected);
     cmd_gate_add(&cmd_gate_auth);
     cmd_gate_add(&cmd_gate_no_multi);
     cmd_gate_add(&persist_gate_misconf);
@@ -341,8 +380,7 @@ int server_run(void) {
     }
     if (net_listen() < 0) return 1;
 
-    log_notice("Mayfly %s started, pid=%d, port=%d", MAYFLY_VERSION, (int)getpid(),
-               host_stat.tcp_port);
+    log_startup_banner();
     if (config.pidfile && config.pidfile[0]) {
         FILE *f = fopen(config.pidfile, "w");
         if (f) {

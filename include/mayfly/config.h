@@ -16,6 +16,18 @@
 /* The Redis version whose behaviour Mayfly matches (INFO redis_version, HELLO). */
 #define MAYFLY_REDIS_VERSION "8.0.0"
 
+/* Bits of shutdown-on-sigint / shutdown-on-sigterm, the same as cmd/host.h's
+ * HOST_SHUTDOWN_* (server.c checks that they agree). */
+#define CONFIG_SHUTDOWN_NOSAVE 1
+#define CONFIG_SHUTDOWN_SAVE 2
+#define CONFIG_SHUTDOWN_NOW 4
+#define CONFIG_SHUTDOWN_FORCE 8
+
+/* The enable-protected-configs / enable-debug-command values. */
+#define CONFIG_PROTECTED_NO 0
+#define CONFIG_PROTECTED_YES 1
+#define CONFIG_PROTECTED_LOCAL 2
+
 typedef struct mayfly_config {
     /* network */
     int port;
@@ -77,8 +89,15 @@ typedef struct mayfly_config {
     char *logfile;
     char *pidfile;
     int daemonize;
+    int always_show_logo; /* log the start-up banner with " PID: <pid>" (Redis's logo) */
     int notify_keyspace_events;   /* NOTIFY_* classes (cmd/notify.h) */
     int enable_protected_configs; /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
+    int enable_debug_command;     /* 0 no, 1 yes, 2 local: who may run DEBUG */
+    int enable_module_command;    /* accepted as in Redis; Mayfly has no MODULE command */
+    int propagation_error_behavior; /* 0 ignore, 1 panic, 2 panic-on-replicas: an error
+                                       replaying the append-only log */
+    int shutdown_on_sigint;  /* CONFIG_SHUTDOWN_* flags for the signal, 0 = default */
+    int shutdown_on_sigterm; /* (the flags of SHUTDOWN's NOSAVE, SAVE, NOW, FORCE) */
     char *config_file;            /* absolute path of the file loaded, NULL if none */
 } mayfly_config;
 

@@ -89,7 +89,7 @@ static void debug_help(cmd_ctx *c) {
     reply_help(c, lines);
 }
 
-#define DBG (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define DBG (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_PROTECTED)
 
 static const cmd_spec debug_subcmds[] = {
     {"sleep", debug_sleep, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Blocks the server.",

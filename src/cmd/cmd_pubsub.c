@@ -15,6 +15,7 @@
  * RESP2 and RESP3 frames differ only in their first byte ('*' or '>'), so one encoding
  * serves both. A topic is freed when its last subscriber leaves. */
 #include "cmd/pubsub_int.h"
+#include "cmd/registry_int.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/glob.h"
@@ -147,16 +148,19 @@ static void free_state_if_empty(session *s) {
     pubsub_sessions--;
 }
 
-/* Writes one (un)subscribe confirmation: [verb, name or nil, count]. */
+/* Writes one (un)subscribe confirmation: [verb, name or nil, count]. Confirmations are
+ * pushes, as Redis's CLIENT_PUSHING replies: they go to the session's out even while
+ * CLIENT REPLY OFF or SKIP drops the command's reply. */
 static void reply_confirm(cmd_ctx *c, const char *verb, const char *name, size_t len, int nil,
                           size_t count) {
-    resp_w_push(c->out, c->proto, 3);
-    resp_w_bulk_cstr(c->out, verb);
+    buf *out = &c->s->out;
+    resp_w_push(out, c->proto, 3);
+    resp_w_bulk_cstr(out, verb);
     if (nil)
-        resp_w_null(c->out, c->proto);
+        resp_w_null(out, c->proto);
     else
-        resp_w_bulk(c->out, name, len);
-    resp_w_int(c->out, (long long)count);
+        resp_w_bulk(out, name, len);
+    resp_w_int(out, (long long)count);
 }
 
 /* Replies to an unsubscribe from b (already unlinked from the session's dict) and drops it. */
@@ -205,11 +209,13 @@ static long long deliver(const topic *t, const buf *frame) {
     for (size_t i = 0; i < t->nsubs; i++) {
         session *s = t->subs[i]->s;
         if (s->flags & SESS_CLOSE_ASAP) continue;
+        buf *self = registry_self_push_buf(s);
+        buf *out = self ? self : &s->out;
         if (s->proto == 3) {
-            buf_putc(&s->out, '>');
-            buf_append(&s->out, frame->data + 1, frame->len - 1);
+            buf_putc(out, '>');
+            buf_append(out, frame->data + 1, frame->len - 1);
         } else {
-            buf_append(&s->out, frame->data, frame->len);
+            buf_append(out, frame->data, frame->len);
         }
         if (s->ops && s->ops->wake) s->ops->wake(s);
     }

@@ -9,6 +9,7 @@
 
 #include "cmd/pubsub_int.h"
 #include "cmd/registry_int.h"
+#include "mayfly/config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,25 @@ uint32_t gate_mask(uint32_t flags) {
 }
 
 /* ---- the gates of cmd/ ---- */
+
+/* Redis's protected-action check, before authentication: DEBUG runs only as
+ * enable-debug-command allows (no, yes, or local: loopback and Unix-socket clients). */
+static const char *check_protected(cmd_ctx *c, char *msg, size_t cap) {
+    (void)msg;
+    (void)cap;
+    int allowed = config.enable_debug_command == CONFIG_PROTECTED_YES ||
+                  (config.enable_debug_command == CONFIG_PROTECTED_LOCAL &&
+                   (c->s->flags & (SESS_UNIX | SESS_LOOPBACK)));
+    return allowed ? NULL
+                   : "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                     "to \"local\", you can run it from a local connection, otherwise you need "
+                     "to set this option in the configuration file, and then restart the server.";
+}
+
+const cmd_gate cmd_gate_protected = {.name = "protected",
+                                     .order = CMD_GATE_PROTECTED,
+                                     .when_any = CMD_PROTECTED,
+                                     .check = check_protected};
 
 static const char *check_auth(cmd_ctx *c, char *msg, size_t cap) {
     (void)msg;

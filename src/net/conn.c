@@ -98,7 +98,9 @@ static void check_obuf_limits(conn *c) {
     int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
     long long used = (long long)session_omem(s);
     long long hard = config.client_obuf_hard[cls], soft = config.client_obuf_soft[cls];
-    int over_hard = hard && used >= hard;
+    /* As Redis: a client that has not authenticated may not queue more than 1 KB beyond
+     * the first chunk (it could otherwise fill memory without ever reading a reply). */
+    int over_hard = (hard && used >= hard) || (used > 1024 && !s->authenticated);
     int over_soft = soft && used >= soft;
     if (over_soft) {
         int64_t now = clock_now_ms();

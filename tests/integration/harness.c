@@ -97,6 +97,9 @@ static int spawn_binary(it_server *s, const char *bin, const char *const *extra,
     argv[n++] = s->dir;
     argv[n++] = "--logfile";
     argv[n++] = logfile;
+    /* The tests move time and pause expiry with DEBUG (refused by default, as in Redis). */
+    argv[n++] = "--enable-debug-command";
+    argv[n++] = "yes";
     for (int i = first; extra && extra[i] && n < 126; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -102,9 +102,19 @@ TEST(resp3_push_frames) {
     EXPECT_RAW(fd, "PING\r\n", "+PONG\r\n");
     EXPECT(pub, "1", "PUBLISH r3 m1");
     EXPECT_RAW(fd, "", ">3\r\n$7\r\nmessage\r\n$2\r\nr3\r\n$2\r\nm1\r\n");
-    /* Publishing to itself: the push comes before PUBLISH's own reply, as in Redis. */
+    /* Publishing to itself: PUBLISH's own reply comes first, then the push (Redis 7.2+). */
     EXPECT_RAW(fd, "PUBLISH r3 self\r\n",
-               ">3\r\n$7\r\nmessage\r\n$2\r\nr3\r\n$4\r\nself\r\n:1\r\n");
+               ":1\r\n>3\r\n$7\r\nmessage\r\n$2\r\nr3\r\n$4\r\nself\r\n");
+    /* Inside MULTI the pushes follow the whole EXEC array (issue 21: they used to land
+     * between its elements). */
+    EXPECT_RAW(fd, "MULTI\r\n", "+OK\r\n");
+    EXPECT_RAW(fd, "PING abc\r\n", "+QUEUED\r\n");
+    EXPECT_RAW(fd, "PUBLISH r3 bar\r\n", "+QUEUED\r\n");
+    EXPECT_RAW(fd, "PUBLISH r3 vaz\r\n", "+QUEUED\r\n");
+    EXPECT_RAW(fd, "EXEC\r\n",
+               "*3\r\n$3\r\nabc\r\n:1\r\n:1\r\n"
+               ">3\r\n$7\r\nmessage\r\n$2\r\nr3\r\n$3\r\nbar\r\n"
+               ">3\r\n$7\r\nmessage\r\n$2\r\nr3\r\n$3\r\nvaz\r\n");
     EXPECT_RAW(fd, "PSUBSCRIBE r*\r\n", ">3\r\n$10\r\npsubscribe\r\n$2\r\nr*\r\n:2\r\n");
     EXPECT(pub, "2", "PUBLISH r3 m2");
     EXPECT_RAW(fd, "",
@@ -375,8 +385,46 @@ TEST(info_counts_subscriptions) {
     redisFree(c);
 }
 
+/* Issue 21: (un)subscribe confirmations are pushes, sent even while CLIENT REPLY OFF or
+ * SKIP drops replies (Redis's tests waited forever for them). */
+TEST(reply_off_keeps_confirmations) {
+    redisContext *pub = it_client();
+    for (int proto = 2; proto <= 3; proto++) {
+        int fd = it_raw_connect();
+        if (proto == 3) {
+            it_raw_send(fd, "HELLO 3\r\n", 9);
+            drain(fd);
+        }
+        const char *arr = proto == 3 ? ">3" : "*3";
+        char want[256];
+        snprintf(want, sizeof(want), "%s\r\n$9\r\nsubscribe\r\n$3\r\nro1\r\n:1\r\n", arr);
+        EXPECT_RAW(fd, "CLIENT REPLY OFF\r\nSUBSCRIBE ro1\r\n", want);
+        snprintf(want, sizeof(want), "%s\r\n$10\r\npsubscribe\r\n$3\r\nro*\r\n:2\r\n", arr);
+        EXPECT_RAW(fd, "PSUBSCRIBE ro*\r\n", want);
+        EXPECT(pub, "2", "PUBLISH ro1 hi");
+        snprintf(want, sizeof(want),
+                 "%s\r\n$7\r\nmessage\r\n$3\r\nro1\r\n$2\r\nhi\r\n"
+                 "%c4\r\n$8\r\npmessage\r\n$3\r\nro*\r\n$3\r\nro1\r\n$2\r\nhi\r\n",
+                 arr, arr[0]);
+        EXPECT_RAW(fd, "", want);
+        snprintf(want, sizeof(want), "%s\r\n$11\r\nunsubscribe\r\n$3\r\nro1\r\n:1\r\n",
+                 arr);
+        EXPECT_RAW(fd, "UNSUBSCRIBE ro1\r\n", want);
+        if (proto == 3) {
+            /* SKIP too: the confirmation goes out, the skipped command's own reply not. */
+            EXPECT_RAW(fd, "CLIENT REPLY ON\r\n", "+OK\r\n");
+            snprintf(want, sizeof(want),
+                     ">3\r\n$12\r\npunsubscribe\r\n$3\r\nro*\r\n:0\r\n+PONG\r\n");
+            EXPECT_RAW(fd, "CLIENT REPLY SKIP\r\nPUNSUBSCRIBE ro*\r\nPING\r\n", want);
+        }
+        close(fd);
+    }
+    redisFree(pub);
+}
+
 int main(void) {
     it_start(NULL);
+    RUN(reply_off_keeps_confirmations);
     RUN(resp2_subscribe_mode);
     RUN(resp3_push_frames);
     RUN(pattern_matching);

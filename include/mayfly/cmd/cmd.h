@@ -59,6 +59,8 @@ enum cmd_flag { CMD_FLAG_MAP(X) };
  * persistence is failing. Redis's processCommand does this for PING alone, so that a
  * health check sees the error. */
 #define CMD_MISCONF_DENY (1u << 31)
+/* Mayfly-internal, hidden as in Redis: allowed only as enable-debug-command says (DEBUG). */
+#define CMD_PROTECTED (1u << 30)
 
 struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);

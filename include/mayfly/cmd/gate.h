@@ -6,7 +6,7 @@
  * subsystems arriving later register themselves at the right place (from server.c) without
  * editing cmd/:
  *
- *     AUTH 100 · NO_MULTI 200 · ACL 300 · CLUSTER 400 · OOM 500 · MISCONF 600 ·
+ *     PROTECTED 50 · AUTH 100 · NO_MULTI 200 · ACL 300 · CLUSTER 400 · OOM 500 · MISCONF 600 ·
  *     MIN_REPLICAS 700 · READONLY 800 · PUBSUB 900 · MASTERDOWN 1000 · LOADING 1100 ·
  *     BUSY 1200 · REPLICA_KEYSPACE 1300 · PAUSE 1400  ->  MULTI queueing  ->  handler
  *
@@ -34,6 +34,7 @@
 
 /* Order keys after Redis's processCommand. */
 enum cmd_gate_order {
+    CMD_GATE_PROTECTED = 50,          /* DEBUG per enable-debug-command (cmd_gate_protected) */
     CMD_GATE_AUTH = 100,              /* NOAUTH (cmd: cmd_gate_auth) */
     CMD_GATE_NO_MULTI = 200,          /* CMD_NO_MULTI inside MULTI (cmd: cmd_gate_no_multi) */
     CMD_GATE_ACL = 300,               /* NOPERM */
@@ -81,6 +82,8 @@ size_t cmd_gate_count(void);
 const cmd_gate *cmd_gate_at(size_t i);
 
 /* The gates cmd/ provides (server.c adds them; ACL may replace "auth"). */
+extern const cmd_gate cmd_gate_protected; /* CMD_PROTECTED (DEBUG) as enable-debug-command
+                                             allows: yes, or local for loopback and Unix */
 extern const cmd_gate cmd_gate_auth;     /* NOAUTH unless authenticated (not CMD_NO_AUTH) */
 extern const cmd_gate cmd_gate_no_multi; /* "Command not allowed inside a transaction" */
 extern const cmd_gate cmd_gate_pubsub;   /* RESP2 subscribe mode allows (P|S)(UN)SUBSCRIBE,

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Runs Redis's own Tcl test suite (Debian's redis 7.0.15 source package) against Mayfly.
+#
+#   tests/redis/run.sh path/to/mayfly-server [unit ...]
+#
+# The source package is fetched once with `apt-get source redis` (a deb-src entry is added
+# to apt's sources if none serves it) and cached beside the binary in redis-src/; it is
+# never committed. Each unit runs in spawn mode: the framework starts the server itself
+# (src/redis-server is a link to mayfly-server) with its default.conf and each test's
+# overrides, so the tests that restart servers, pass command-line arguments or read the
+# log run too (external mode would skip them). Units run as separate framework processes,
+# REDIS_SUITE_JOBS at a time, each in its own work directory and port range, which gives
+# exact per-unit counts. Tests named in tests/redis/skiplist.txt are skipped; every entry
+# there must still name a test of the units run (a stale entry fails the run).
+#
+# A hang is a failure: the framework gives up on a unit that makes no progress for
+# REDIS_SUITE_STALL seconds, and each unit is killed after REDIS_SUITE_UNIT_TIMEOUT.
+# Exit status 0 only when no test failed, no unit was cut short and the skip list is exact.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || {
+    echo "usage: $0 path/to/mayfly-server [unit ...]" >&2
+    exit 2
+}
+server=$(realpath "$1")
+shift
+[ -x "$server" ] || {
+    echo "no server binary at $server" >&2
+    exit 2
+}
+build=$(dirname "$server")
+jobs=${REDIS_SUITE_JOBS:-3}
+stall=${REDIS_SUITE_STALL:-60}
+unit_timeout=${REDIS_SUITE_UNIT_TIMEOUT:-300}
+skiplist="$here/skiplist.txt"
+version=7.0.15
+
+# The units that cover what Mayfly implements (issue 21). aof, rdb, replication and cluster
+# join as those features land.
+default_units="unit/type/hash unit/expire unit/keyspace unit/type/string unit/type/incr
+unit/multi unit/pubsub unit/pubsubshard unit/info unit/info-command unit/protocol unit/auth
+unit/querybuf unit/introspection unit/introspection-2 unit/latency-monitor unit/limits
+unit/networking"
+if [ $# -gt 0 ]; then units="$*"; else units=$default_units; fi
+
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+
+# Adds deb-src entries mirroring apt's deb ones, unless some source already serves redis.
+ensure_deb_src() {
+    apt-cache showsrc redis 2>/dev/null | grep -q "^Version: " && return 0
+    local d=/etc/apt/sources.list.d
+    if [ -f $d/debian.sources ]; then
+        sed 's/^Types: deb$/Types: deb-src/' $d/debian.sources |
+            $sudo_cmd tee $d/mayfly-deb-src.sources >/dev/null
+    elif [ -f /etc/apt/sources.list ]; then
+        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list |
+            $sudo_cmd tee $d/mayfly-deb-src.list >/dev/null
+    fi
+    $sudo_cmd apt-get update -qq
+}
+
+src="$build/redis-src/redis-$version"
+if [ ! -f "$src/tests/test_helper.tcl" ]; then
+    ensure_deb_src
+    rm -rf "$build/redis-src"
+    mkdir -p "$build/redis-src"
+    (cd "$build/redis-src" && apt-get source -qq redis >/dev/null 2>&1) || {
+        echo "apt-get source redis failed (is a deb-src entry reachable?)" >&2
+        exit 1
+    }
+    [ -f "$src/tests/test_helper.tcl" ] || {
+        echo "apt-get source redis did not give redis $version" >&2
+        ls "$build/redis-src" >&2
+        exit 1
+    }
+fi
+
+# The skip list without its comments, one test name (or /regexp) a line.
+work="$build/redis-suite"
+rm -rf "$work"
+mkdir -p "$work"
+grep -v -e '^#' -e '^[[:space:]]*$' "$skiplist" >"$work/skip.txt" || true
+
+# One work directory per unit: links to the source's tests/ entries, a private tmp/ (the
+# framework deletes tmp/*.conf and tmp/server.* when it starts) and src/ pointing at Mayfly.
+prepare() {
+    local dir=$1
+    mkdir -p "$dir/tests/tmp" "$dir/src"
+    for e in "$src/tests"/*; do
+        [ "$(basename "$e")" = tmp ] || ln -s "$e" "$dir/tests/$(basename "$e")"
+    done
+    ln -s "$server" "$dir/src/redis-server"
+    for tool in redis-cli redis-benchmark; do
+        command -v $tool >/dev/null && ln -s "$(command -v $tool)" "$dir/src/$tool"
+    done
+}
+
+# Kills what is left of one unit's servers: processes running our binary whose working
+# directory is inside that unit's work directory (the framework starts each in its tmp/).
+reap() {
+    local dir=$1 p cwd
+    for p in /proc/[0-9]*; do
+        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+        case "$cwd" in "$dir"/*) ;; *) continue ;; esac
+        [ "$(readlink "$p/exe" 2>/dev/null)" = "$server" ] && kill -9 "${p#/proc/}" 2>/dev/null
+    done
+    return 0
+}
+
+run_unit() {
+    local unit=$1 idx=$2 name dir start rc
+    name=$(echo "$unit" | tr / _)
+    dir="$work/$name"
+    prepare "$dir"
+    start=$(date +%s)
+    rc=0
+    (cd "$dir" && TERM=dumb timeout -k 10 "$unit_timeout" tclsh8.6 tests/test_helper.tcl \
+        --single "$unit" --clients 1 --durable --timeout "$stall" \
+        --baseport $((21000 + idx * 400)) --portcount 380 \
+        --skipfile "$work/skip.txt" >"$dir/log" 2>&1) || rc=$?
+    reap "$dir"
+    echo "$rc $(($(date +%s) - start))" >"$dir/status"
+}
+
+export -f run_unit prepare reap
+export work src server unit_timeout stall
+
+started=$(date +%s)
+i=0
+for u in $units; do
+    echo "$u $i"
+    i=$((i + 1))
+done | xargs -P "$jobs" -L 1 bash -c 'run_unit "$0" "$1"'
+
+# Per-unit report from the framework's status lines.
+total_ok=0 total_err=0 total_skip=0 total_ign=0 bad_units=""
+printf '%-28s %6s %6s %7s %7s %5s\n' unit passed failed skipped ignored secs
+for u in $units; do
+    dir="$work/$(echo "$u" | tr / _)"
+    log="$dir/log"
+    read -r rc secs <"$dir/status"
+    ok=$(grep -c '^\[ok\]: ' "$log" || true)
+    err=$(grep -c '^\[err\]: ' "$log" || true)
+    skip=$(grep -c '^\[skip\]: ' "$log" || true)
+    ign=$(grep -c '^\[ignore\]: ' "$log" || true)
+    # A unit that did not reach the framework's end (timeout, exception, crash) is a failure
+    # even if no test reported one.
+    if [ "$rc" -ne 0 ] && [ "$err" -eq 0 ]; then err=1; fi
+    if ! grep -q 'All tests passed without errors\|The following tests failed' "$log"; then
+        bad_units="$bad_units $u"
+    fi
+    printf '%-28s %6d %6d %7d %7d %5d\n' "$u" "$ok" "$err" "$skip" "$ign" "$secs"
+    total_ok=$((total_ok + ok))
+    total_err=$((total_err + err))
+    total_skip=$((total_skip + skip))
+    total_ign=$((total_ign + ign))
+done
+
+status=0
+for u in $units; do
+    log="$work/$(echo "$u" | tr / _)/log"
+    if grep -q '^\[err\]: \|^\[exception\]\|TIMEOUT' "$log" || [ -n "$(echo "$bad_units" | grep -w -- "$u")" ]; then
+        echo
+        echo "=== $u: failures (full log: $log)"
+        grep -A12 '^\[err\]: \|^\[exception\]\|TIMEOUT' "$log" | head -200 || tail -40 "$log"
+        status=1
+    fi
+done
+
+# Every skip-list entry must still name a skipped test (only checked on the full set).
+if [ $# -eq 0 ]; then
+    cat "$work"/*/log | sed -n 's/^\[skip\]: //p' | sort -u >"$work/skipped.txt"
+    stale=0
+    while IFS= read -r entry; do
+        case "$entry" in
+        /*) grep -q -- "${entry#/}" "$work/skipped.txt" && continue ;;
+        *) grep -qxF -- "$entry" "$work/skipped.txt" && continue ;;
+        esac
+        [ $stale -eq 0 ] && echo && echo "=== skip-list entries that match no test (remove them):"
+        echo "  $entry"
+        stale=1
+        status=1
+    done <"$work/skip.txt"
+fi
+
+echo
+echo "redis test suite: $(($(date +%s) - started)) s, skip list $(wc -l <"$work/skip.txt") entries"
+echo "$total_ok passed, $total_err failed, $total_skip skipped"
+exit $status
