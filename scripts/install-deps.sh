@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages Mayfly builds and tests with, only those missing.
+# tcl, tcl-tls and dpkg-dev (apt-get source) serve Redis's own test suite, tests/redis/.
 set -e
 PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
-libxxhash-dev libssl-dev openssl redis-tools redis-server python3"
+libxxhash-dev libssl-dev openssl redis-tools redis-server python3
+tcl tcl-tls dpkg-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

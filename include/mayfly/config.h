@@ -89,16 +89,16 @@ typedef struct mayfly_config {
     char *logfile;
     char *pidfile;
     int daemonize;
-    int always_show_logo; /* log the start-up banner with " PID: <pid>" (Redis's logo) */
-    int notify_keyspace_events;   /* NOTIFY_* classes (cmd/notify.h) */
-    int enable_protected_configs; /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
-    int enable_debug_command;     /* 0 no, 1 yes, 2 local: who may run DEBUG */
-    int enable_module_command;    /* accepted as in Redis; Mayfly has no MODULE command */
+    int always_show_logo;           /* log the start-up banner with " PID: <pid>" (Redis's logo) */
+    int notify_keyspace_events;     /* NOTIFY_* classes (cmd/notify.h) */
+    int enable_protected_configs;   /* 0 no, 1 yes, 2 local: CONFIG SET of dir, dbfilename */
+    int enable_debug_command;       /* 0 no, 1 yes, 2 local: who may run DEBUG */
+    int enable_module_command;      /* accepted as in Redis; Mayfly has no MODULE command */
     int propagation_error_behavior; /* 0 ignore, 1 panic, 2 panic-on-replicas: an error
                                        replaying the append-only log */
-    int shutdown_on_sigint;  /* CONFIG_SHUTDOWN_* flags for the signal, 0 = default */
-    int shutdown_on_sigterm; /* (the flags of SHUTDOWN's NOSAVE, SAVE, NOW, FORCE) */
-    char *config_file;            /* absolute path of the file loaded, NULL if none */
+    int shutdown_on_sigint;         /* CONFIG_SHUTDOWN_* flags for the signal, 0 = default */
+    int shutdown_on_sigterm;        /* (the flags of SHUTDOWN's NOSAVE, SAVE, NOW, FORCE) */
+    char *config_file;              /* absolute path of the file loaded, NULL if none */
 } mayfly_config;
 
 extern mayfly_config config;

@@ -407,8 +407,7 @@ TEST(reply_off_keeps_confirmations) {
                  "%c4\r\n$8\r\npmessage\r\n$3\r\nro*\r\n$3\r\nro1\r\n$2\r\nhi\r\n",
                  arr, arr[0]);
         EXPECT_RAW(fd, "", want);
-        snprintf(want, sizeof(want), "%s\r\n$11\r\nunsubscribe\r\n$3\r\nro1\r\n:1\r\n",
-                 arr);
+        snprintf(want, sizeof(want), "%s\r\n$11\r\nunsubscribe\r\n$3\r\nro1\r\n:1\r\n", arr);
         EXPECT_RAW(fd, "UNSUBSCRIBE ro1\r\n", want);
         if (proto == 3) {
             /* SKIP too: the confirmation goes out, the skipped command's own reply not. */
