@@ -87,6 +87,7 @@ void dict_init(dict *d, const dict_type *type) {
     d->used[0] = d->used[1] = 0;
     d->rehash_idx = -1;
     d->pause_rehash = 0;
+    d->max_chain[0] = d->max_chain[1] = 0;
 }
 
 void dict_deinit(dict *d) {
@@ -110,6 +111,15 @@ void dict_clear(dict *d, void (*free_fn)(dict_node *, void *), void *ctx) {
     dict_deinit(d);
 }
 
+/* Raises table t's longest-chain bound to the length of the chain starting at head. The
+ * bound only falls when the table is replaced (a resize), which keeps it an upper bound. */
+static inline void note_chain(dict *d, int t, const dict_node *head) {
+    size_t len = 0;
+    for (const dict_node *n = head; n; n = n->next)
+        len++;
+    if (len > d->max_chain[t]) d->max_chain[t] = len;
+}
+
 /* Ends a rehash: the new table replaces the old, now empty, one. */
 static void finish_rehash(dict *d) {
     assert(d->used[0] == 0);
@@ -117,9 +127,11 @@ static void finish_rehash(dict *d) {
     d->table[0] = d->table[1];
     d->size_exp[0] = d->size_exp[1];
     d->used[0] = d->used[1];
+    d->max_chain[0] = d->max_chain[1];
     d->table[1] = NULL;
     d->size_exp[1] = 0;
     d->used[1] = 0;
+    d->max_chain[1] = 0;
     d->rehash_idx = -1;
 }
 
@@ -129,6 +141,7 @@ static void start_resize(dict *d, uint64_t exp) {
     d->table[1] = mem_calloc((size_t)1 << exp, sizeof(dict_node *));
     d->size_exp[1] = exp;
     d->used[1] = 0;
+    d->max_chain[1] = 0;
     d->rehash_idx = 0;
     if (d->used[0] == 0) finish_rehash(d);
 }
@@ -143,6 +156,7 @@ static void move_bucket(dict *d) {
         size_t idx = (size_t)hash_node(d, n) & mask;
         n->next = d->table[1][idx];
         d->table[1][idx] = n;
+        note_chain(d, 1, n);
         d->used[0]--;
         d->used[1]++;
         n = next;
@@ -227,6 +241,7 @@ void dict_add_h(dict *d, dict_node *node, uint64_t hash) {
     size_t idx = (size_t)hash & table_mask(d, t);
     node->next = d->table[t][idx];
     d->table[t][idx] = node;
+    note_chain(d, t, node);
     d->used[t]++;
 }
 
@@ -346,29 +361,21 @@ uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(dict_node *, void *), vo
 dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void)) {
     if (dict_size(d) == 0) return NULL;
     rehash_tick(d);
-    dict_node *head;
-    if (!is_rehashing(d)) {
-        uint64_t mask = table_mask(d, 0);
-        do
-            head = d->table[0][rand_fn() & mask];
-        while (!head);
-    } else {
-        /* Buckets below rehash_idx are empty: draw among the rest of table[0] and all of
-         * table[1], as one range. */
-        uint64_t s0 = table_size(d, 0), start = (uint64_t)d->rehash_idx;
-        uint64_t span = s0 - start + table_size(d, 1);
-        do {
-            uint64_t i = start + rand_fn() % span;
-            head = i < s0 ? d->table[0][i] : d->table[1][i - s0];
-        } while (!head);
+    /* Buckets of table[0] below rehash_idx are empty: draw among the rest of table[0] and
+     * all of table[1], as one range. */
+    uint64_t start = is_rehashing(d) ? (uint64_t)d->rehash_idx : 0;
+    uint64_t s0 = table_size(d, 0);
+    uint64_t span = s0 - start + (is_rehashing(d) ? table_size(d, 1) : 0);
+    size_t bound = d->max_chain[0] > d->max_chain[1] ? d->max_chain[0] : d->max_chain[1];
+    for (;;) {
+        uint64_t i = start + rand_fn() % span;
+        dict_node *n = i < s0 ? d->table[0][i] : d->table[1][i - s0];
+        /* Each (bucket, position < bound) pair is equally likely; an entry is returned
+         * only for the pair naming it, so every entry has the same chance. */
+        for (size_t pos = (size_t)(rand_fn() % bound); n && pos; pos--)
+            n = n->next;
+        if (n) return n;
     }
-    size_t len = 0;
-    for (dict_node *n = head; n; n = n->next)
-        len++;
-    size_t pick = (size_t)(rand_fn() % len);
-    while (pick--)
-        head = head->next;
-    return head;
 }
 
 void dict_iter_init(dict_iter *it, dict *d) {

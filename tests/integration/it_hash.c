@@ -243,6 +243,49 @@ static int hscan_all(redisContext *c, const char *extra, int n, int novalues) {
     return distinct;
 }
 
+/* Chi-square of per-field counts of HRANDFIELD's reply elements (fields f0..f9). */
+static double field_chi_square(const redisReply *r) {
+    unsigned hits[10] = {0};
+    for (size_t i = 0; i < r->elements; i++)
+        hits[atoi(r->element[i]->str + 1)]++;
+    double expect = (double)r->elements / 10, chi = 0;
+    for (int i = 0; i < 10; i++)
+        chi += (hits[i] - expect) * (hits[i] - expect) / expect;
+    return chi;
+}
+
+/* Issue 21: on a hashtable-encoded hash HRANDFIELD picked a random bucket, then a random
+ * entry of it, so fields sharing a bucket came up less often (chi-square in the
+ * thousands over 20,000 draws). df = 9: 40 is a 1-in-100,000 event for a fair draw. */
+TEST(hrandfield_uniform_on_hashtable) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "CONFIG SET hash-max-listpack-entries 0");
+    for (int i = 0; i < 10; i++)
+        freeReplyObject(redisCommand(c, "HSET rnd f%d v", i));
+    EXPECT(c, "\"hashtable\"", "OBJECT ENCODING rnd");
+    EXPECT(c, "+OK", "CONFIG SET hash-max-listpack-entries 512");
+    redisReply *r = redisCommand(c, "HRANDFIELD rnd -20000");
+    ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 20000);
+    double chi = field_chi_square(r);
+    if (chi >= 40) fprintf(stderr, "HRANDFIELD -20000: chi-square %.1f\n", chi);
+    ASSERT(chi < 40);
+    freeReplyObject(r);
+    /* Plain HRANDFIELD, one field a call. */
+    for (int i = 0; i < 5000; i++)
+        redisAppendCommand(c, "HRANDFIELD rnd");
+    redisReply all = {.type = REDIS_REPLY_ARRAY, .elements = 5000};
+    all.element = calloc(5000, sizeof(redisReply *));
+    for (int i = 0; i < 5000; i++)
+        ASSERT(redisGetReply(c, (void **)&all.element[i]) == REDIS_OK);
+    chi = field_chi_square(&all);
+    if (chi >= 40) fprintf(stderr, "HRANDFIELD x5000: chi-square %.1f\n", chi);
+    for (int i = 0; i < 5000; i++)
+        freeReplyObject(all.element[i]);
+    free(all.element);
+    ASSERT(chi < 40);
+    redisFree(c);
+}
+
 TEST(hscan) {
     redisContext *c = fresh();
     EXPECT(c, "[\"0\",[]]", "HSCAN nokey 0");
@@ -333,6 +376,7 @@ TEST(resp3_shapes) {
 int main(void) {
     it_start(NULL);
     RUN(hset_hget_basic);
+    RUN(hrandfield_uniform_on_hashtable);
     RUN(hsetnx_hdel_hexists_hstrlen);
     RUN(hkeys_hvals_hgetall);
     RUN(wrongtype);

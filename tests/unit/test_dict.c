@@ -6,6 +6,8 @@
 #include "unit/test.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* ---- test entries: the key is "k<id>" ---- */
@@ -491,6 +493,44 @@ TEST(random_returns_members) {
     dict_deinit(&d);
 }
 
+/* Pearson's chi-square of draws over n equally likely outcomes. */
+static double chi_square(const unsigned *hits, int n, int draws) {
+    double expect = (double)draws / n, chi = 0;
+    for (int i = 0; i < n; i++)
+        chi += (hits[i] - expect) * (hits[i] - expect) / expect;
+    return chi;
+}
+
+/* Issue 21: a random bucket then a random entry of its chain favoured entries alone in
+ * their bucket (10 entries in 16 buckets gave chi-square in the hundreds). df = 9: 40 is
+ * a 1-in-100,000 event for a fair draw; also during a rehash. */
+TEST(random_is_uniform) {
+    rng_state = 7;
+    dict d;
+    dict_init(&d, &ent_type);
+    for (uint32_t i = 0; i < 10; i++)
+        dict_add(&d, &ent_new(i)->node);
+    unsigned hits[17] = {0};
+    for (int k = 0; k < 20000; k++)
+        hits[((ent *)dict_random(&d, rng))->id]++;
+    double chi = chi_square(hits, 10, 20000);
+    if (chi >= 40) fprintf(stderr, "chi-square %.1f\n", chi);
+    ASSERT(chi < 40);
+    for (uint32_t i = 10; i < 17; i++)
+        dict_add(&d, &ent_new(i)->node);
+    d.pause_rehash++;
+    ASSERT(is_rehashing(&d));
+    memset(hits, 0, sizeof(hits));
+    for (int k = 0; k < 34000; k++)
+        hits[((ent *)dict_random(&d, rng))->id]++;
+    d.pause_rehash--;
+    chi = chi_square(hits, 17, 34000);
+    if (chi >= 50) fprintf(stderr, "chi-square during rehash %.1f\n", chi);
+    ASSERT(chi < 50); /* df = 16 */
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+}
+
 /* ---- rehash_for ---- */
 
 TEST(rehash_for_completes) {
@@ -529,6 +569,7 @@ int main(void) {
     RUN(iterator_delete_current);
     RUN(iterator_empty_dict);
     RUN(random_returns_members);
+    RUN(random_is_uniform);
     RUN(rehash_for_completes);
     return test_report();
 }

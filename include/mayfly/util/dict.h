@@ -37,6 +37,7 @@ typedef struct dict {
     size_t used[2];        /* entries in each table */
     int64_t rehash_idx;    /* next bucket of table[0] to move, -1 when not rehashing */
     unsigned pause_rehash; /* > 0 while a safe iterator or scan callback runs */
+    size_t max_chain[2];   /* at least the longest chain of each table (dict_random) */
 } dict;
 
 /* Hashes key bytes with XXH3 and the process seed (set once by dict_set_seed). */
@@ -90,7 +91,9 @@ void dict_maybe_shrink(dict *d);
  * bucket even if it is empty: SCAN COUNT loops over calls with its own bound. */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(dict_node *, void *), void *ctx);
 
-/* Returns a random entry, or NULL if empty (uniform enough for RANDOMKEY/HRANDFIELD). */
+/* Returns a uniformly random entry, or NULL if empty: a random bucket and position below
+ * the longest chain, retried when that position is past the chain's end (rejection
+ * sampling), so an entry in a long chain is as likely as one alone in its bucket. */
 dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void));
 
 /* Plain iteration; the dict must not be modified while iterating except by
