@@ -54,6 +54,9 @@ enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
 #define F_PROTECTED 4   /* settable only with enable-protected-configs (as Redis's dir) */
 #define F_HIDDEN 8      /* a test aid: CONFIG GET shows it only when asked by its exact name */
 #define F_EMPTY_NULL 16 /* a string whose empty value is stored as NULL (unset) */
+#define F_BINARY 32     /* a string that may hold NUL bytes (Redis's requirepass, masterauth) */
+
+#define NDIRECTIVES_MAX 256
 
 typedef struct directive {
     const char *name;
@@ -124,7 +127,7 @@ static directive table[] = {
     SPECIAL("unixsocketperm", F_IMMUTABLE, "0", parse_unixperm, print_unixperm),
     {"maxclients", NULL, K_INT, 0, &config.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL},
     INT("timeout", timeout, 0, INT_MAX, "0"),
-    STR("requirepass", requirepass, F_SENSITIVE, ""),
+    STR("requirepass", requirepass, F_SENSITIVE | F_BINARY, ""),
     {"aclfile", NULL, K_STR, F_IMMUTABLE, &config.aclfile, 0, 0, "", NULL, NULL, NULL},
     {"acllog-max-len", NULL, K_INT, 0, &config.acllog_max_len, 0, LLONG_MAX, "128", NULL, NULL,
      NULL},
@@ -255,7 +258,7 @@ static directive table[] = {
     SPECIAL("maxmemory-clients", 0, "0", parse_maxmemory_clients, print_maxmemory_clients),
     XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
     XSTR("replicaof", "slaveof", F_IMMUTABLE, ""),
-    XSTR("masterauth", NULL, F_SENSITIVE, ""),
+    XSTR("masterauth", NULL, F_SENSITIVE | F_BINARY, ""),
     XSTR("masteruser", NULL, 0, ""),
     XSTR("syslog-ident", NULL, F_IMMUTABLE, "redis"),
     XSTR("oom-score-adj", NULL, 0, "no"),
@@ -264,6 +267,7 @@ static directive table[] = {
     XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
 };
 #define NDIRECTIVES (sizeof(table) / sizeof(table[0]))
+_Static_assert(NDIRECTIVES <= NDIRECTIVES_MAX, "raise NDIRECTIVES_MAX");
 
 static directive *find(const char *name) {
     for (size_t i = 0; i < NDIRECTIVES; i++)
@@ -301,8 +305,11 @@ static int parse_memory(const char *v, long long *out) {
     return 0;
 }
 
+static size_t str_len[NDIRECTIVES_MAX]; /* length of each K_STR value (F_BINARY may hold NULs) */
+
 static int set_value(directive *d, const char *v, size_t vlen, const char **err) {
-    if (memchr(v, '\0', vlen)) {
+    /* Other strings refuse a NUL (Redis cuts them short at it without a word). */
+    if (!(d->flags & F_BINARY) && memchr(v, '\0', vlen)) {
         *err = "argument contains a NUL byte";
         return -1;
     }
@@ -358,6 +365,8 @@ static int set_value(directive *d, const char *v, size_t vlen, const char **err)
         mem_free(*p);
         int to_null = vlen == 0 && (d->ptr == &config.requirepass || (d->flags & F_EMPTY_NULL));
         *p = to_null ? NULL : mem_strndup(v, vlen);
+        str_len[d - table] = vlen;
+        if (d->ptr == &config.requirepass) config.requirepass_len = vlen;
         if (d->ptr == &config.unixsocket && vlen == 0) {
             mem_free(*p);
             *p = NULL;
@@ -405,7 +414,7 @@ static void print_value(const directive *d, buf *out) {
         break;
     case K_STR: {
         char *s = *(char **)d->ptr;
-        if (s) buf_puts(out, s);
+        if (s) buf_append(out, s, str_len[d - table]);
         break;
     }
     case K_ENUM:
@@ -820,9 +829,10 @@ int config_load_file(const char *path) {
 }
 
 /* Appends s to out quoted as Redis's sdscatrepr does ("a\"b\n" style). */
-static void append_repr(buf *out, const char *s) {
+static void append_repr(buf *out, const char *s, size_t len) {
     buf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + len;
+         p++) {
         switch (*p) {
         case '\\':
             buf_puts(out, "\\\\");
@@ -878,7 +888,7 @@ static void args_to_text(int argc, char **argv, buf *text) {
                 want_value = 0;
             }
         } else {
-            append_repr(text, a);
+            append_repr(text, a, strlen(a));
             buf_putc(text, ' ');
             want_value = 0;
         }
@@ -1091,7 +1101,7 @@ static void rewrite_line(const directive *d, buf *out) {
     if (plain)
         buf_puts(out, v.data);
     else
-        append_repr(out, v.data);
+        append_repr(out, v.data, v.len - 1);
     buf_putc(out, '\n');
     buf_deinit(&v);
 }

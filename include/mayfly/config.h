@@ -41,7 +41,8 @@ typedef struct mayfly_config {
     long long maxclients; /* 1..4294967295 as in Redis */
     int timeout;          /* idle seconds before a client is closed, 0 = never */
     /* security */
-    char *requirepass; /* NULL = none */
+    char *requirepass;      /* NULL = none; may hold NUL bytes (binary safe, as Redis's) */
+    size_t requirepass_len; /* its length */
     char *aclfile;     /* "" = none */
     long long acllog_max_len;
     int acl_pubsub_default; /* 0 resetchannels, 1 allchannels */

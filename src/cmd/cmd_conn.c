@@ -48,7 +48,7 @@ static void cmd_quit(cmd_ctx *c) {
 /* Checks a password against requirepass in constant time for equal lengths. */
 static int password_ok(slice user, slice pass) {
     if (!slice_eq_ci(user, "default") || !config.requirepass) return 0;
-    size_t n = strlen(config.requirepass);
+    size_t n = config.requirepass_len;
     if (pass.len != n) return 0;
     unsigned char diff = 0;
     for (size_t i = 0; i < n; i++)

@@ -493,7 +493,12 @@ static void config_get_cmd(cmd_ctx *c) {
     reply_map(c, total);
     for (size_t t = 0; t < total; t++) {
         reply_bulk_cstr(c, all_n[t]);
-        reply_bulk_cstr(c, all_v[t]);
+        /* The value again, with its length: requirepass may hold a NUL byte. */
+        buf v;
+        buf_init(&v);
+        config_value(all_n[t], &v);
+        reply_bulk(c, v.data ? v.data : "", v.len);
+        buf_deinit(&v);
         mem_free(all_n[t]);
         mem_free(all_v[t]);
     }

@@ -4,7 +4,10 @@
  * tests/unit/test_net.c, and here we check that loopback clients are accepted with it on. */
 #include "integration/harness.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WRONGPASS "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
@@ -83,6 +86,53 @@ TEST(unauthenticated_limits) {
     close(fd);
 }
 
+/* Issue 21: an unauthenticated client that never reads its -NOAUTH replies is cut off once
+ * they pass 1 KB beyond the first reply chunk, as Redis does (Redis's auth.tcl hung on it:
+ * the server queued replies without bound). Writes are non-blocking and bounded by time. */
+TEST(unauthenticated_output_is_limited) {
+    int fd = it_raw_connect();
+    int rcv = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    char chunk[9 * 1000];
+    for (size_t i = 0; i < sizeof(chunk); i += 9)
+        memcpy(chunk + i, "SET x 5\r\n", 9);
+    int closed = 0;
+    time_t deadline = time(NULL) + 5;
+    while (!closed && time(NULL) < deadline) {
+        ssize_t n = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) closed = 1;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) it_sleep_ms(5);
+    }
+    if (!closed) closed = it_raw_closed(fd, 2000);
+    ASSERT(closed);
+    close(fd);
+}
+
+/* Issue 21: requirepass may hold a NUL byte (Redis's is binary safe); AUTH compares all of
+ * it and CONFIG GET shows all of it. */
+TEST(binary_password) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "AUTH s3cret");
+    redisReply *r = redisCommand(c, "CONFIG SET requirepass %b", "abc\0def", (size_t)7);
+    ASSERT(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0);
+    freeReplyObject(r);
+    r = redisCommand(c, "CONFIG GET requirepass");
+    ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    ASSERT(r->element[1]->len == 7 && memcmp(r->element[1]->str, "abc\0def", 7) == 0);
+    freeReplyObject(r);
+    int fd = it_raw_connect();
+    EXPECT_RAW(fd, "AUTH abc\r\n", WRONGPASS);
+    /* String literals with a NUL inside: their length is sizeof - 1, not strlen. */
+    static const char almost[] = "*2\r\n$4\r\nAUTH\r\n$7\r\nabc\0de!\r\n";
+    static const char right[] = "*2\r\n$4\r\nAUTH\r\n$7\r\nabc\0def\r\n";
+    ASSERT(it_expect_raw(fd, __FILE__, __LINE__, almost, sizeof(almost) - 1, WRONGPASS,
+                         strlen(WRONGPASS)));
+    ASSERT(it_expect_raw(fd, __FILE__, __LINE__, right, sizeof(right) - 1, "+OK\r\n", 5));
+    EXPECT_RAW(fd, "CONFIG SET requirepass s3cret\r\n", "+OK\r\n");
+    close(fd);
+    redisFree(c);
+}
+
 TEST(no_password_configured) {
     it_server s;
     it_start_server(&s, NULL);
@@ -117,6 +167,8 @@ int main(void) {
     RUN(hello_auth);
     RUN(quit_and_reset_without_auth);
     RUN(unauthenticated_limits);
+    RUN(unauthenticated_output_is_limited);
+    RUN(binary_password);
     RUN(no_password_configured);
     it_stop();
     return test_report();
