@@ -344,9 +344,14 @@ static void client_kill(cmd_ctx *c) {
             addr = v;
         else if (slice_eq_ci(k, "LADDR"))
             laddr = v;
-        else if (slice_eq_ci(k, "USER"))
+        else if (slice_eq_ci(k, "USER")) {
+            /* The only user until ACLs exist (issue 16) is "default". */
+            if (!slice_eq(v, slice_of("default"))) {
+                reply_errorf(c, "ERR No such user '%.*s'", (int)v.len, v.p);
+                return;
+            }
             user = v;
-        else if (slice_eq_ci(k, "MAXAGE")) {
+        } else if (slice_eq_ci(k, "MAXAGE")) {
             if (str_to_ll(v.p, v.len, &maxage) < 0) {
                 reply_error(c, ERR_NOT_INT);
                 return;

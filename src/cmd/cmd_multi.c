@@ -18,6 +18,7 @@
  * counter check per write while no client watches anything. */
 #include "cmd/multi_int.h"
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
@@ -291,6 +292,7 @@ static void cmd_exec(cmd_ctx *c) {
     s->flags &= ~SESS_MULTI;
     reply_array(c, n);
     cmd_key_list keys; /* storage for cmd_ctx_keys, released by cmd_call */
+    host_stat.in_exec = 1;
     for (size_t i = 0; i < n; i++) {
         cmd_ctx cc = {
             .s = s,
@@ -308,6 +310,7 @@ static void cmd_exec(cmd_ctx *c) {
         };
         cmd_call(&cc);
     }
+    host_stat.in_exec = 0;
     for (size_t i = 0; i < n; i++)
         mem_free(cmds[i].argv);
     mem_free(cmds);

@@ -226,8 +226,8 @@ static void section_stats(buf *b) {
                "pubsub_channels:%zu\r\n"
                "pubsub_patterns:%zu\r\n"
                "pubsubshard_channels:%zu\r\n"
-               "latest_fork_usec:0\r\n"
-               "total_forks:0\r\n"
+               "latest_fork_usec:%lld\r\n"
+               "total_forks:%lld\r\n"
                "migrate_cached_sockets:0\r\n"
                "slave_expires_tracked_keys:0\r\n"
                "active_defrag_hits:0\r\n"
@@ -261,7 +261,8 @@ static void section_stats(buf *b) {
                db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
                db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
                db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
-               pubsub_pattern_count(), pubsub_shard_channel_count(), cmd_total_errors(),
+               pubsub_pattern_count(), pubsub_shard_channel_count(), host_stat.latest_fork_usec,
+               host_stat.total_forks, cmd_total_errors(),
                host_stat.reads_processed, host_stat.writes_processed,
                host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
                host_stat.auth_denied);

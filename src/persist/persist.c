@@ -90,8 +90,13 @@ static int child_body(enum child_kind kind, int64_t now_ms) {
 /* Forks a child of the kind. Returns 0 or -1 (errno set). */
 static int start_child(enum child_kind kind, int64_t now_ms) {
     long long dirty = db_stat.dirty;
+    int64_t fork_start = clock_mono_us();
     pid_t pid = fork();
     if (pid < 0) return -1;
+    if (pid > 0) {
+        host_stat.total_forks++;
+        host_stat.latest_fork_usec = clock_mono_us() - fork_start;
+    }
     if (pid == 0) {
         /* The loop's signal handlers would write to the parent's loop: restore defaults. */
         signal(SIGINT, SIG_DFL);
@@ -262,9 +267,15 @@ void persist_config_changed(const char *name) {
             /* A rewrite started with the log off would install a log of its own. */
             if (child.pid && child.kind == CHILD_REWRITE) kill_child();
             if (aof_begin_enable(clock_now_ms()) < 0) return;
-            if (child.pid)
+            if (child.pid || host_stat.in_exec) {
                 rewrite_scheduled = 1;
-            else if (rewrite_now(clock_now_ms()) < 0)
+                log_warning(host_stat.in_exec
+                                ? "AOF was enabled during a transaction. An AOF background was "
+                                  "scheduled to start when possible."
+                                : "AOF was enabled but there is already another background "
+                                  "operation. An AOF background was scheduled to start when "
+                                  "possible.");
+            } else if (rewrite_now(clock_now_ms()) < 0)
                 aof_close();
         } else if (!config.appendonly && aof_is_on()) {
             if (child.pid && child.kind == CHILD_REWRITE) kill_child();
@@ -345,8 +356,8 @@ int persist_bgsave(int schedule, const char **msg) {
         *msg = "ERR Background save already in progress";
         return -1;
     }
-    if (child.pid) {
-        if (!schedule) {
+    if (child.pid || host_stat.in_exec) {
+        if (!schedule && !host_stat.in_exec) {
             *msg = "ERR Another child process is active (AOF?): can't BGSAVE right now. Use "
                    "BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
             return -1;
@@ -368,7 +379,8 @@ int persist_bgrewriteaof(const char **msg) {
         *msg = "ERR Background append only file rewriting already in progress";
         return -1;
     }
-    if (child.pid) {
+    /* Inside EXEC, as Redis: no fork in the middle of a transaction; the cron starts it. */
+    if (child.pid || host_stat.in_exec) {
         rewrite_scheduled = 1;
         *msg = "Background append only file rewriting scheduled";
         return 0;

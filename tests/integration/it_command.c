@@ -121,6 +121,11 @@ TEST(getkeys) {
     }
     if (strcmp(it_run(c, "COMMAND INFO mset"), "[nil]") != 0)
         EXPECT(c, "[\"a\",\"b\"]", "COMMAND GETKEYS mset a 1 b 2");
+    /* Issue 21: SET's key flags depend on the call (variable_flags): it overwrites unless
+     * GET reads the old value, as Redis's setGetKeys says. */
+    EXPECT(c, "[[\"k1\",[+OW,+update]]]", "COMMAND GETKEYSANDFLAGS set k1 v1");
+    EXPECT(c, "[[\"k1\",[+RW,+access,+update]]]", "COMMAND GETKEYSANDFLAGS set k1 v1 get");
+    EXPECT(c, "[[\"k1\",[+OW,+update]]]", "COMMAND GETKEYSANDFLAGS set k1 v1 EX 10");
     redisFree(c);
 }
 

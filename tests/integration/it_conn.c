@@ -91,6 +91,9 @@ TEST(client_kill) {
     ASSERT(r == NULL); /* the connection was closed */
     EXPECT(a, "-ERR No such client", "CLIENT KILL 1.2.3.4:5");
     EXPECT(a, "-ERR syntax error", "CLIENT KILL ID 1 SKIPME");
+    /* Issue 21: an unknown user is an error, not 0 clients killed. */
+    EXPECT(a, "-ERR No such user 'wrong_user'", "CLIENT KILL USER wrong_user");
+    EXPECT(a, "0", "CLIENT KILL USER default SKIPME yes ID 999999");
     redisFree(a);
     redisFree(b);
 }

@@ -286,6 +286,34 @@ TEST(enable_aof_at_runtime) {
     it_stop_server(&s);
 }
 
+/* Issue 21: inside EXEC a fork is never started mid-transaction; BGREWRITEAOF answers
+ * "scheduled" and CONFIG SET appendonly yes logs that its rewrite was scheduled, and the
+ * cron starts them right after (INFO total_forks counts each fork). */
+TEST(transaction_schedules_forks) {
+    it_server s;
+    it_start_server(&s, NULL);
+    redisContext *c = it_client_to(&s);
+    ASSERT_EQ(0, it_info_field(c, "total_forks"));
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "+QUEUED", "SET foo bar");
+    EXPECT(c, "+QUEUED", "CONFIG SET appendonly yes");
+    EXPECT(c, "[+OK,+OK]", "EXEC");
+    if (!pu_log_has(&s, "AOF was enabled during a transaction. An AOF background was "
+                        "scheduled to start when possible."))
+        TEST_FAIL("no scheduling line in the log");
+    WAIT_FOR(it_info_field(c, "total_forks") == 1, 5000);
+    if (!pu_wait_zero(c, "aof_rewrite_in_progress")) TEST_FAIL("first rewrite never finished");
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "+QUEUED", "SET foo bar");
+    EXPECT(c, "+QUEUED", "BGREWRITEAOF");
+    EXPECT(c, "[+OK,+Background append only file rewriting scheduled]", "EXEC");
+    WAIT_FOR(it_info_field(c, "total_forks") == 2, 5000);
+    if (!pu_wait_zero(c, "aof_rewrite_in_progress")) TEST_FAIL("rewrite never finished");
+    ASSERT(it_info_field(c, "latest_fork_usec") > 0);
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 /* Field TTLs come back exactly from the log and from a snapshot; fields that expired while
  * the server was down do not come back, even when a later write touched their hash. */
 TEST(hash_field_ttls_survive_restarts) {
@@ -341,5 +369,6 @@ int main(void) {
     RUN(truncated_tail_is_cut_off);
     RUN(corrupt_middle_refuses_to_start);
     RUN(enable_aof_at_runtime);
+    RUN(transaction_schedules_forks);
     return test_report();
 }

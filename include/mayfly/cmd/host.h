@@ -23,6 +23,9 @@ typedef struct host_stats {
     long long auth_denied;               /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
     long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
     int loading;                                 /* the dataset is loading: commands get -LOADING */
+    int in_exec; /* EXEC is running its queue: forks wait for the cron (Redis's in_exec) */
+    long long total_forks;      /* snapshot and rewrite children forked */
+    long long latest_fork_usec; /* how long the last fork() call took */
 } host_stats;
 extern host_stats host_stat;
 
