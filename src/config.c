@@ -37,8 +37,7 @@ static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
 static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
-static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas",
-                                                      NULL};
+static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas", NULL};
 
 /* Enum values in the order Redis lists them in its "must be one of" errors, where that
  * differs from the order of the index the rest of the server uses. */

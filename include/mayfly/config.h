@@ -43,7 +43,7 @@ typedef struct mayfly_config {
     /* security */
     char *requirepass;      /* NULL = none; may hold NUL bytes (binary safe, as Redis's) */
     size_t requirepass_len; /* its length */
-    char *aclfile;     /* "" = none */
+    char *aclfile;          /* "" = none */
     long long acllog_max_len;
     int acl_pubsub_default; /* 0 resetchannels, 1 allchannels */
     /* TLS (net/tls.c); strings are NULL when unset */
