@@ -141,11 +141,17 @@ static void on_key_evicted(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EVICTED, "evicted", (slice){key, klen}, d->id);
 }
 
+/* Redis's "new" event (class n), published when a key is created. */
+static void on_key_added(db *d, const char *key, size_t klen) {
+    notify_keyspace_event(NOTIFY_NEW, "new", (slice){key, klen}, d->id);
+}
+
 static int fields_wanted(void) {
     return notify_flags != 0;
 }
 
 static const db_hooks notify_hooks = {
+    .key_added = on_key_added,
     .key_expired = on_key_expired,
     .key_evicted = on_key_evicted,
     .fields_expired = on_fields_expired,

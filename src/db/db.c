@@ -346,6 +346,7 @@ dbentry *db_add(db *d, slice key, obj *val) {
     dbentry *e = new_entry(key, val);
     dict_add(&d->keys, &e->node);
     file_new(d, e);
+    DB_HOOK(key_added, d, key.p, key.len);
     return e;
 }
 
@@ -354,6 +355,7 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     dbentry *e = new_entry(key, val);
     dict_add_h(&d->keys, &e->node, khash);
     file_new(d, e);
+    DB_HOOK(key_added, d, key.p, key.len);
     return e;
 }
 

@@ -304,6 +304,24 @@ static void process_input(conn *c) {
     mark_pending(c);
 }
 
+/* Redis reads an argument of 32 KB or more into a buffer of its own and checks
+ * client-query-buffer-limit against it, trailing CRLF included, before running the
+ * command: a 1 MB value under a 1 MB limit closes the client. Returns 1 if c was closed. */
+static int big_arg_over_limit(conn *c) {
+    size_t off, bulk;
+    if (c->handover || !resp_payload_at(&c->parser, &off, &bulk) || bulk < NET_BIG_ARG) return 0;
+    size_t have = c->in.len - off, full = bulk + 2;
+    if ((long long)(have < full ? have : full) <= config.client_query_buffer_limit) return 0;
+    session *s = c->s;
+    log_warning("Closing client that reached max query buffer length: id=%llu addr=%s "
+                "(qbuf=%zu)",
+                (unsigned long long)s->id, s->addr, have < full ? have : full);
+    s->flags |= SESS_CLOSE_ASAP;
+    host_stat.qbuf_limit_disconnections++;
+    mark_pending(c);
+    return 1;
+}
+
 static void on_read(transport *t, ssize_t nread, const uv_buf_t *b) {
     conn *c = t->data;
     if (nread < 0) {
@@ -314,6 +332,7 @@ static void on_read(transport *t, ssize_t nread, const uv_buf_t *b) {
     c->in.len += (size_t)nread;
     host_stat.net_input_bytes += nread;
     host_stat.reads_processed++;
+    if (big_arg_over_limit(c)) return;
     process_input(c);
     if ((size_t)nread == b->len && t->reading && !c->closing) {
         transport_read_stop(t); /* more is waiting: the other clients first (see Fairness) */

@@ -13,6 +13,8 @@
 
 #define NET_READ_CHUNK (16 * 1024)    /* bytes asked for per read (fairness, see conn.c) */
 #define NET_IDLE_BUF_KEEP (32 * 1024) /* larger idle buffers are freed */
+#define NET_BIG_ARG                                                                                \
+    (32 * 1024) /* Redis's PROTO_MBULK_BIG_ARG: client-query-buffer-limit (conn.c) */
 
 typedef struct conn conn;
 

@@ -396,3 +396,10 @@ size_t resp_bytes_wanted(const resp_parser *p) {
     size_t end = p->pos + (size_t)p->bulk_len + 2;
     return end > p->seen ? end - p->seen : 0;
 }
+
+int resp_payload_at(const resp_parser *p, size_t *off, size_t *bulk_len) {
+    if (p->state != RESP_ST_ARGS || p->bulk_len < 0) return 0;
+    *off = p->pos;
+    *bulk_len = (size_t)p->bulk_len;
+    return 1;
+}

@@ -186,6 +186,48 @@ TEST(query_buffer_limit) {
     redisFree(c);
 }
 
+/* Sends SET k <n bytes> whole on a fresh connection; returns 1 if the server replied +OK,
+ * 0 if it closed the connection instead. */
+static int set_of_size(size_t n) {
+    int fd = it_raw_connect();
+    char head[64];
+    snprintf(head, sizeof(head), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", n);
+    char *msg = malloc(strlen(head) + n + 2);
+    size_t len = strlen(head);
+    memcpy(msg, head, len);
+    memset(msg + len, 'v', n);
+    memcpy(msg + len + n, "\r\n", 2);
+    len += n + 2;
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t k = send(fd, msg + sent, len - sent, MSG_NOSIGNAL);
+        if (k <= 0) break;
+        sent += (size_t)k;
+    }
+    free(msg);
+    char got[16] = {0};
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t k = recv(fd, got, sizeof(got) - 1, 0);
+    close(fd);
+    return k == 5 && memcmp(got, "+OK\r\n", 5) == 0;
+}
+
+/* Issue 21: the limit counts a large argument with its trailing CRLF, as Redis's query
+ * buffer holds it: a 1,048,576-byte value under a 1,048,576-byte limit closes the client
+ * (Mayfly used to accept it); two bytes fewer is accepted. */
+TEST(query_buffer_limit_counts_the_crlf) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "CONFIG SET client-query-buffer-limit 1048576");
+    long long before = it_info_field(c, "client_query_buffer_limit_disconnections");
+    ASSERT(!set_of_size(1048576));
+    ASSERT_EQ(before + 1, it_info_field(c, "client_query_buffer_limit_disconnections"));
+    ASSERT(set_of_size(1048574));
+    EXPECT(c, "1048574", "STRLEN k");
+    EXPECT(c, "+OK", "CONFIG SET client-query-buffer-limit 1gb");
+    redisFree(c);
+}
+
 TEST(backpressure_bounds_memory) {
     redisContext *c = it_client();
     long long base_rss = it_info_field(c, "used_memory_rss");
@@ -243,6 +285,7 @@ int main(void) {
     RUN(ipv6_loopback);
     RUN(sigterm_sigint_shutdown);
     RUN(query_buffer_limit);
+    RUN(query_buffer_limit_counts_the_crlf);
     RUN(backpressure_bounds_memory);
     it_stop();
     return test_report();

@@ -161,6 +161,30 @@ TEST(move_events_name_both_databases) {
     flags("");
 }
 
+/* Issue 21: class n was accepted but "new" never published, so a client waiting for it
+ * waited forever. A key's creation publishes "new" (SET, HSET of a new hash, RENAME and
+ * COPY to a new name); writing an existing key does not. */
+TEST(new_key_events) {
+    flags("En");
+    EXPECT(cmd, "+OK", "SET newk1 a");
+    EXPECT_EVENT("\"__keyevent@9__:new\" \"newk1\"");
+    EXPECT(cmd, "+OK", "SET newk1 b");
+    EXPECT(cmd, "1", "HSET newh f v");
+    EXPECT_EVENT("\"__keyevent@9__:new\" \"newh\"");
+    EXPECT(cmd, "0", "HSET newh f w");
+    EXPECT(cmd, "+OK", "RENAME newk1 newk2");
+    EXPECT_EVENT("\"__keyevent@9__:new\" \"newk2\"");
+    EXPECT(cmd, "1", "COPY newk2 newk3");
+    EXPECT_EVENT("\"__keyevent@9__:new\" \"newk3\"");
+    EXPECT_NO_MORE_EVENTS();
+    flags("Kn");
+    EXPECT(cmd, "1", "INCR newk4");
+    EXPECT_EVENT("\"__keyspace@9__:newk4\" \"new\"");
+    EXPECT_NO_MORE_EVENTS();
+    EXPECT(cmd, "4", "DEL newk2 newk3 newk4 newh");
+    flags("");
+}
+
 TEST(expired_lazy) {
     flags("Ex");
     EXPECT(cmd, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
@@ -300,6 +324,7 @@ int main(void) {
     RUN(config_get_normalises_flags);
     RUN(string_and_generic_events);
     RUN(move_events_name_both_databases);
+    RUN(new_key_events);
     RUN(expired_lazy);
     RUN(expired_active_within_a_tick);
     RUN(hash_events_with_subkeys);

@@ -70,6 +70,9 @@ extern db_stats db_stat;
 typedef struct db_hooks {
     /* A key was written, deleted or expired (WATCH). */
     void (*key_touched)(db *d, const char *key, size_t klen);
+    /* A key was created (db_add: SET of a new key, HSET creating a hash, RENAME/MOVE/COPY
+     * to a new name): keyspace notifications' "new" event. */
+    void (*key_added)(db *d, const char *key, size_t klen);
     /* A key expired (lazily or actively); called before it is freed. */
     void (*key_expired)(db *d, const char *key, size_t klen);
     /* A key is being evicted (db_evict); called before it is freed. */

@@ -106,6 +106,11 @@ static inline const char *resp_arg_ptr(const resp_parser *p, const char *data, i
  * allocation. */
 size_t resp_bytes_wanted(const resp_parser *p);
 
+/* After RESP_INCOMPLETE inside a bulk payload: 1 with the payload's offset from the start
+ * of the command in *off and its length in *bulk_len (OUT); 0 when not inside a payload.
+ * The connection measures client-query-buffer-limit on a large argument as Redis does. */
+int resp_payload_at(const resp_parser *p, size_t *off, size_t *bulk_len);
+
 /* ---- Reply writer. proto is 2 or 3. ---- */
 
 /* +s. CR and LF inside s would break the framing: they are written as spaces. */
