@@ -53,6 +53,10 @@ static uv_idle_t backlog_idle;
 static uv_idle_t load_idle;
 static session *replay_session; /* runs the logged commands while loading */
 static uv_signal_t sig_int, sig_term;
+static uv_prepare_t cycle_prepare; /* ends each loop turn: INFO eventloop_* */
+static int64_t cycle_last_us;      /* monotonic time and loop idle time (ns) at the last turn */
+static uint64_t cycle_last_idle_ns;
+static long long cycles_at_sample, cycle_us_at_sample;
 static int shutting_down;
 static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
 static int64_t last_sample_us;
@@ -118,6 +122,30 @@ static void run_expire_slice(void) {
     }
 }
 
+/* Runs once per loop turn, just before the loop waits for I/O: counts the turn and the
+ * time since the last one less the time libuv spent waiting (its idle-time metric), which
+ * is Redis's eventloop_duration_sum. */
+static void on_cycle_end(uv_prepare_t *h) {
+    int64_t now = clock_mono_us();
+    uint64_t idle = uv_metrics_idle_time(h->loop);
+    int64_t busy = (now - cycle_last_us) - (int64_t)((idle - cycle_last_idle_ns) / 1000);
+    host_stat.eventloop_cycles++;
+    host_stat.eventloop_us += busy > 0 ? busy : 0;
+    cycle_last_us = now;
+    cycle_last_idle_ns = idle;
+}
+
+/* The instantaneous_eventloop_* figures over the last second (called by the cron). */
+static void sample_cycles(long long dt_us) {
+    long long cycles = host_stat.eventloop_cycles - cycles_at_sample;
+    long long us = host_stat.eventloop_us - cycle_us_at_sample;
+    if (cycles < 0 || us < 0) cycles = us = 0; /* CONFIG RESETSTAT in between */
+    host_stat.eventloop_cycles_per_sec = cycles * 1000000 / (dt_us ? dt_us : 1);
+    host_stat.eventloop_cycle_us = cycles ? us / cycles : 0;
+    cycles_at_sample = host_stat.eventloop_cycles;
+    cycle_us_at_sample = host_stat.eventloop_us;
+}
+
 static void on_cron(uv_timer_t *t) {
     (void)t;
     int64_t now = clock_now_ms();
@@ -141,6 +169,7 @@ static void on_cron(uv_timer_t *t) {
         in_at_last_sample = host_stat.net_input_bytes;
         out_at_last_sample = host_stat.net_output_bytes;
         ops_at_last_sample = ops;
+        sample_cycles(dt);
         last_sample_us = us;
     }
 }
@@ -156,6 +185,8 @@ static void stop_loop_handles(void) {
     uv_idle_stop(&backlog_idle);
     uv_idle_stop(&load_idle);
     uv_close((uv_handle_t *)&load_idle, NULL);
+    uv_prepare_stop(&cycle_prepare);
+    uv_close((uv_handle_t *)&cycle_prepare, NULL);
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
     uv_close((uv_handle_t *)&cron_timer, NULL);
@@ -349,6 +380,7 @@ int server_run(void) {
     dict_set_seed(rand_u64());
     log_setup((enum log_level)config.loglevel, config.logfile);
     loop = uv_default_loop();
+    uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
     host_stat.start_ms = clock_now_ms();
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
@@ -388,6 +420,9 @@ int server_run(void) {
             fclose(f);
         }
     }
+    cycle_last_us = clock_mono_us();
+    uv_prepare_init(loop, &cycle_prepare);
+    uv_prepare_start(&cycle_prepare, on_cycle_end);
     uv_timer_init(loop, &cron_timer);
     uv_idle_init(loop, &backlog_idle);
     uv_idle_init(loop, &load_idle);

@@ -58,6 +58,15 @@ struct multi_state {
     size_t nwatch, wcap;
 };
 
+long long multi_queued_count(const session *s) {
+    if (!(s->flags & SESS_MULTI)) return -1;
+    return s->multi ? (long long)s->multi->ncmds : 0;
+}
+
+size_t multi_watched_count(const session *s) {
+    return s->multi ? s->multi->nwatch : 0;
+}
+
 static dict *watched; /* one per database, allocated on the first WATCH */
 static size_t total_watchers;
 

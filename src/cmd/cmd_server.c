@@ -250,6 +250,11 @@ static void section_stats(buf *b) {
                "client_output_buffer_limit_disconnections:%lld\r\n"
                "reply_buffer_shrinks:0\r\n"
                "reply_buffer_expands:0\r\n"
+               "eventloop_cycles:%lld\r\n"
+               "eventloop_duration_sum:%lld\r\n"
+               "eventloop_duration_cmd_sum:%lld\r\n"
+               "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
+               "instantaneous_eventloop_duration_usec:%lld\r\n"
                "acl_access_denied_auth:%lld\r\n"
                "acl_access_denied_cmd:0\r\n"
                "acl_access_denied_key:0\r\n"
@@ -265,6 +270,8 @@ static void section_stats(buf *b) {
                host_stat.total_forks, cmd_total_errors(),
                host_stat.reads_processed, host_stat.writes_processed,
                host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
+               host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
+               host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
                host_stat.auth_denied);
 }
 
@@ -586,6 +593,8 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.reads_processed = host_stat.writes_processed = 0;
     host_stat.qbuf_limit_disconnections = host_stat.obuf_limit_disconnections = 0;
     host_stat.auth_denied = 0;
+    host_stat.total_forks = 0;
+    host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
     peak_memory = 0;
     reply_ok(c);
 }

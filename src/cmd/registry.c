@@ -52,7 +52,7 @@ typedef struct err_count {
 #define MAX_ERROR_CODES 128 /* as Redis: beyond this, errors are not tracked by code */
 static err_count errors[MAX_ERROR_CODES];
 static size_t nerrors;
-static long long total_errors, total_commands;
+static long long total_errors, total_commands, total_usec;
 
 /* ASCII lower case, without the locale lookups of tolower(): command names are ASCII, and
  * this runs for every byte of every command name. */
@@ -190,10 +190,14 @@ void cmd_reset_stats(void) {
     nerrors = 0;
     total_errors = 0;
     total_commands = 0;
+    total_usec = 0;
 }
 
 long long cmd_total_errors(void) {
     return total_errors;
+}
+long long cmd_total_usec(void) {
+    return total_usec;
 }
 long long cmd_total_commands(void) {
     return total_commands;
@@ -279,6 +283,7 @@ void cmd_call(cmd_ctx *c) {
         if (c->replied_error) st->failed_calls++;
     }
     total_commands++;
+    total_usec += took;
     cmd_slowlog_consider(c, took);
 }
 

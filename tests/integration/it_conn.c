@@ -82,6 +82,22 @@ TEST(client_commands) {
     redisFree(c);
 }
 
+/* Issue 21: CLIENT LIST / INFO carry watch= (keys WATCHed) after multi= (commands queued,
+ * -1 outside MULTI), as Redis 7.4+ prints them. */
+TEST(client_list_watch_and_multi) {
+    redisContext *a = it_client(), *b = it_client();
+    long long bid = it_int(b, "CLIENT ID");
+    ASSERT(strstr(it_run(b, "CLIENT INFO"), " multi=-1 watch=0 qbuf=") != NULL);
+    EXPECT(b, "+OK", "WATCH wk1 wk2");
+    EXPECT(b, "+OK", "MULTI");
+    EXPECT(b, "+QUEUED", "GET wk1");
+    ASSERT(strstr(it_run(a, "CLIENT LIST ID %lld", bid), " multi=1 watch=2 qbuf=") != NULL);
+    EXPECT(b, "[nil]", "EXEC");
+    ASSERT(strstr(it_run(a, "CLIENT LIST ID %lld", bid), " multi=-1 watch=0 qbuf=") != NULL);
+    redisFree(a);
+    redisFree(b);
+}
+
 TEST(client_kill) {
     redisContext *a = it_client(), *b = it_client();
     long long bid = it_int(b, "CLIENT ID");
@@ -235,6 +251,7 @@ int main(void) {
     RUN(hello_resp3_raw);
     RUN(client_commands);
     RUN(client_kill);
+    RUN(client_list_watch_and_multi);
     RUN(client_reply_off_skip);
     RUN(quit_closes);
     RUN(reset_restores_defaults);

@@ -90,6 +90,26 @@ TEST(commandstats_and_errorstats) {
     redisFree(c);
 }
 
+/* Issue 21: INFO stats carries Redis 7.2+'s event-loop figures: turns, time spent in them
+ * (I/O waits excluded), time in commands, and their per-second samples (cron, 1 s). */
+TEST(eventloop_stats) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "CONFIG RESETSTAT");
+    long long cycles = it_info_field(c, "eventloop_cycles");
+    ASSERT(cycles >= 1);
+    for (int i = 0; i < 20; i++)
+        EXPECT(c, "+OK", "SET el%d x", i);
+    ASSERT(it_info_field(c, "eventloop_cycles") >= cycles + 20);
+    ASSERT(it_info_field(c, "eventloop_duration_sum") > 0);
+    long long cmd_sum = it_info_field(c, "eventloop_duration_cmd_sum");
+    ASSERT(cmd_sum > 0 && cmd_sum <= it_info_field(c, "eventloop_duration_sum"));
+    WAIT_FOR(it_info_field(c, "instantaneous_eventloop_cycles_per_sec") > 0, 3000);
+    ASSERT(it_info_field(c, "instantaneous_eventloop_duration_usec") >= 0);
+    EXPECT(c, "+OK", "CONFIG RESETSTAT");
+    ASSERT(it_info_field(c, "eventloop_cycles") < cycles + 20);
+    redisFree(c);
+}
+
 TEST(resp3_verbatim) {
     int fd = it_raw_connect();
     char buf[65536];
@@ -116,6 +136,7 @@ int main(void) {
     RUN(clients_memory_stats);
     RUN(commandstats_and_errorstats);
     RUN(resp3_verbatim);
+    RUN(eventloop_stats);
     it_stop();
     return test_report();
 }

@@ -149,6 +149,8 @@ void cmd_info_errorstats(buf *b);
 /* Total error replies (INFO stats total_error_replies) and commands processed. */
 long long cmd_total_errors(void);
 long long cmd_total_commands(void);
+/* Microseconds spent running commands (INFO eventloop_duration_cmd_sum). */
+long long cmd_total_usec(void);
 
 /* ---- Replies (reply.c) ---- */
 void reply_ok(cmd_ctx *c);

@@ -25,7 +25,10 @@ typedef struct host_stats {
     int loading;                                 /* the dataset is loading: commands get -LOADING */
     int in_exec; /* EXEC is running its queue: forks wait for the cron (Redis's in_exec) */
     long long total_forks;      /* snapshot and rewrite children forked */
-    long long latest_fork_usec; /* how long the last fork() call took */
+    long long eventloop_cycles; /* loop turns (INFO eventloop_cycles) */
+    long long eventloop_us;     /* time spent in them, waiting for I/O excluded */
+    long long eventloop_cycles_per_sec, eventloop_cycle_us; /* instantaneous_*, cron-sampled */
+    long long latest_fork_usec;                             /* how long the last fork() call took */
 } host_stats;
 extern host_stats host_stat;
 
