@@ -642,6 +642,10 @@ static int parse_maxmemory_clients(const char *v, const char **err) {
             *err = "argument must be a memory or percent value";
             return -1;
         }
+        if (n > 100) {
+            *err = "percentage argument must be less or equal to 100";
+            return -1;
+        }
         maxmemory_clients = -n;
         return 0;
     }

@@ -22,6 +22,8 @@ TEST(get_patterns) {
     EXPECT(c, "[\"hash-max-ziplist-entries\",\"512\"]", "CONFIG GET hash-max-ziplist-entries");
     EXPECT(c, "[\"slowlog-max-len\",\"128\"]", "CONFIG GET slowlog-max-len");
     EXPECT(c, "-ERR wrong number of arguments for 'config|get' command", "CONFIG GET");
+    /* Issue 21: a pattern matches aliases too, as in Redis 7+ (slaveof beside replicaof). */
+    EXPECT(c, "[\"replicaof\",\"\",\"slaveof\",\"\"]", "CONFIG GET *of");
     /* A pathological pattern must not take exponential time. */
     EXPECT(c, "[]", "CONFIG GET *a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b");
     redisFree(c);
@@ -172,6 +174,128 @@ TEST(startup_errors) {
     ASSERT(strstr(out, "argument(s) must be one of the following: volatile-lru") != NULL);
 }
 
+/* Issue 21: the command line is read as Redis reads it (config lines: "--name" starts one,
+ * other words are its values, even one that starts with "--" right after a bare name). */
+TEST(command_line_like_redis) {
+    char out[4096];
+    const char *a1[] = {"--port", "--bla", "--loglevel", "verbose", NULL};
+    ASSERT_EQ(1, it_run_binary(a1, out, sizeof(out), 5000));
+    ASSERT(strstr(out, ">>> 'port \"--bla\"'\nargument couldn't be parsed into an integer") !=
+           NULL);
+    const char *a2[] = {"--logfile", "--my--log--file", "--loglevel", "--bla", NULL};
+    ASSERT_EQ(1, it_run_binary(a2, out, sizeof(out), 5000));
+    ASSERT(strstr(out, ">>> 'loglevel \"--bla\"'\nargument(s) must be one of the following") !=
+           NULL);
+    const char *a3[] = {"--shutdown-on-sigint", NULL};
+    ASSERT_EQ(1, it_run_binary(a3, out, sizeof(out), 5000));
+    ASSERT(strstr(out, ">>> 'shutdown-on-sigint'\nargument(s) must be one of the following") !=
+           NULL);
+    const char *a4[] = {"--port", "6379", "6380", NULL};
+    ASSERT_EQ(1, it_run_binary(a4, out, sizeof(out), 5000));
+    ASSERT(strstr(out, ">>> 'port \"6379\" \"6380\"'") != NULL);
+    /* Bare words after the config file make a line of their own, "--name value" given as
+     * one argument is a whole line: both accepted, so the error is the last line's. */
+    char path[300];
+    snprintf(path, sizeof(path), "%s/cl.conf", it_srv.dir);
+    ASSERT(write_file(path, "port 0\nsave\n") == 0);
+    const char *a5[] = {path, "loglevel", "verbose", "--maxmemory 700mb", "--hz", "abc", NULL};
+    ASSERT_EQ(1, it_run_binary(a5, out, sizeof(out), 5000));
+    ASSERT(strstr(out, "at line 6\n>>> 'hz \"abc\"'") != NULL);
+    /* And a server started that way has the values. */
+    snprintf(path, sizeof(path), "%s/cl2.conf", it_srv.dir);
+    ASSERT(write_file(path, "save\nmaxmemory-clients 10%\n") == 0);
+    it_server s;
+    const char *args[] = {path,
+                          "--maxmemory 700mb",
+                          "--maxmemory-policy volatile-lru",
+                          "--save",
+                          "--proc-title-template",
+                          "--my--title",
+                          "--loglevel",
+                          "verbose",
+                          NULL};
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "[\"maxmemory\",\"734003200\"]", "CONFIG GET maxmemory");
+    EXPECT(c, "[\"maxmemory-policy\",\"volatile-lru\"]", "CONFIG GET maxmemory-policy");
+    EXPECT(c, "[\"save\",\"\"]", "CONFIG GET save");
+    EXPECT(c, "[\"proc-title-template\",\"--my--title\"]", "CONFIG GET proc-title-template");
+    EXPECT(c, "[\"loglevel\",\"verbose\"]", "CONFIG GET loglevel");
+    EXPECT(c, "[\"maxmemory-clients\",\"10%\"]", "CONFIG GET maxmemory-clients");
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+           "percentage argument must be less or equal to 100",
+           "CONFIG SET maxmemory-clients 200%%");
+    EXPECT(c, "+OK", "CONFIG SET maxmemory-clients 1mb");
+    EXPECT(c, "[\"maxmemory-clients\",\"1048576\"]", "CONFIG GET maxmemory-clients");
+    EXPECT(c, "+OK", "CONFIG SET shutdown-on-sigterm %s", "nosave force");
+    EXPECT(c, "[\"shutdown-on-sigterm\",\"nosave force\"]", "CONFIG GET shutdown-on-sigterm");
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigint') - "
+           "shutdown options SAVE and NOSAVE can't be used simultaneously",
+           "CONFIG SET shutdown-on-sigint %s", "save nosave");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
+/* Issue 21: the directives of Redis's test-suite default.conf are accepted with their
+ * effect, and the start-up lines tools wait for are logged (" PID: <pid>" with
+ * always-show-logo, "Server initialized", "Ready to accept connections"). */
+TEST(redis_test_suite_directives) {
+    char path[300];
+    snprintf(path, sizeof(path), "%s/suite.conf", it_srv.dir);
+    ASSERT(write_file(path, "always-show-logo yes\nrepl-diskless-sync-delay 0\n"
+                            "enable-module-command yes\n"
+                            "propagation-error-behavior panic\nshutdown-on-sigterm nosave\n") == 0);
+    it_server s;
+    /* After the harness's own "--enable-debug-command yes". */
+    const char *args[] = {path, "--enable-debug-command", "local", NULL};
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "[\"enable-debug-command\",\"local\"]", "CONFIG GET enable-debug-command");
+    EXPECT(c, "[\"propagation-error-behavior\",\"panic\"]",
+           "CONFIG GET propagation-error-behavior");
+    EXPECT(c, "[\"repl-diskless-sync-delay\",\"0\"]", "CONFIG GET repl-diskless-sync-delay");
+    /* local: a loopback client may run DEBUG. */
+    EXPECT(c, "+OK", "DEBUG SET-ACTIVE-EXPIRE 1");
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - "
+           "can't set immutable config",
+           "CONFIG SET enable-debug-command yes");
+    long long pid = it_info_field(c, "process_id");
+    redisFree(c);
+    char logpath[400], log[8192], want[64];
+    snprintf(logpath, sizeof(logpath), "%s/server.log", s.dir);
+    FILE *f = fopen(logpath, "r");
+    ASSERT(f != NULL);
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    snprintf(want, sizeof(want), " PID: %lld\n", pid);
+    ASSERT(strstr(log, want) != NULL);
+    ASSERT(strstr(log, "Server initialized\n") != NULL);
+    ASSERT(strstr(log, "Ready to accept connections") != NULL);
+    ASSERT(strstr(log, "enable-module-command has no effect") != NULL);
+    it_stop_server(&s);
+}
+
+/* Issue 21: DEBUG is refused unless enable-debug-command allows it (Redis's default is
+ * no); the error is Redis's. */
+TEST(debug_is_refused_by_default) {
+    it_server s;
+    const char *args[] = {"--enable-debug-command", "no", NULL};
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c,
+           "-ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+           "\"local\", you can run it from a local connection, otherwise you need to set this "
+           "option in the configuration file, and then restart the server.",
+           "DEBUG SET-ACTIVE-EXPIRE 1");
+    EXPECT(c, "[\"enable-debug-command\",\"no\"]", "CONFIG GET enable-debug-command");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 TEST(version_and_help) {
     char out[4096];
     const char *v[] = {"--version", NULL};
@@ -213,6 +337,9 @@ int main(void) {
     RUN(help);
     RUN(rewrite_keeps_comments);
     RUN(startup_errors);
+    RUN(command_line_like_redis);
+    RUN(redis_test_suite_directives);
+    RUN(debug_is_refused_by_default);
     RUN(version_and_help);
     RUN(sample_config_loads);
     it_stop();

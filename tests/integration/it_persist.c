@@ -86,6 +86,37 @@ TEST(shutdown_nosave_and_sigterm) {
     it_stop_server(&s);
 }
 
+/* Issue 21: shutdown-on-sigterm / shutdown-on-sigint give the signal SHUTDOWN's flags:
+ * "nosave" drops what a default SIGTERM would have saved; "save" saves without save
+ * points. Set live with CONFIG SET, as Redis allows. */
+TEST(shutdown_on_signal_flags) {
+    it_server s;
+    it_start_server(&s, snap_args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "SET kept 1");
+    EXPECT(c, "+OK", "SAVE");
+    EXPECT(c, "+OK", "SET dropped 1");
+    EXPECT(c, "+OK", "CONFIG SET shutdown-on-sigterm nosave");
+    redisFree(c);
+    kill(s.pid, SIGTERM);
+    if (it_wait_exit(&s, 10000) != 0) TEST_FAIL("exit after SIGTERM");
+    static const char *const nosnap[] = {"--save", "", NULL};
+    if (!it_restart_server(&s, nosnap)) TEST_FAIL("restart");
+    c = it_client_to(&s);
+    EXPECT(c, "1", "EXISTS kept");
+    EXPECT(c, "0", "EXISTS dropped");
+    EXPECT(c, "+OK", "SET saved 1");
+    EXPECT(c, "+OK", "CONFIG SET shutdown-on-sigint save");
+    redisFree(c);
+    kill(s.pid, SIGINT);
+    if (it_wait_exit(&s, 10000) != 0) TEST_FAIL("exit after SIGINT");
+    if (!it_restart_server(&s, nosnap)) TEST_FAIL("restart 2");
+    c = it_client_to(&s);
+    EXPECT(c, "1", "EXISTS saved");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 TEST(save_bgsave_lastsave_info) {
     it_server s;
     it_start_server(&s, snap_args);
@@ -362,6 +393,7 @@ int main(void) {
     RUN(hash_field_ttls_survive_restarts);
     RUN(snapshot_on_shutdown_keeps_exact_ttls);
     RUN(shutdown_nosave_and_sigterm);
+    RUN(shutdown_on_signal_flags);
     RUN(save_bgsave_lastsave_info);
     RUN(failed_bgsave_gives_misconf);
     RUN(aof_keeps_exact_ttls_and_effects);
