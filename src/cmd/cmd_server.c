@@ -267,12 +267,11 @@ static void section_stats(buf *b) {
                db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
                db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
                pubsub_pattern_count(), pubsub_shard_channel_count(), host_stat.latest_fork_usec,
-               host_stat.total_forks, cmd_total_errors(),
-               host_stat.reads_processed, host_stat.writes_processed,
-               host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
-               host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
-               host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
-               host_stat.auth_denied);
+               host_stat.total_forks, cmd_total_errors(), host_stat.reads_processed,
+               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
+               host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles,
+               host_stat.eventloop_us, cmd_total_usec(), host_stat.eventloop_cycles_per_sec,
+               host_stat.eventloop_cycle_us, host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b) {

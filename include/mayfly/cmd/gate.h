@@ -84,9 +84,9 @@ const cmd_gate *cmd_gate_at(size_t i);
 /* The gates cmd/ provides (server.c adds them; ACL may replace "auth"). */
 extern const cmd_gate cmd_gate_protected; /* CMD_PROTECTED (DEBUG) as enable-debug-command
                                              allows: yes, or local for loopback and Unix */
-extern const cmd_gate cmd_gate_auth;     /* NOAUTH unless authenticated (not CMD_NO_AUTH) */
-extern const cmd_gate cmd_gate_no_multi; /* "Command not allowed inside a transaction" */
-extern const cmd_gate cmd_gate_pubsub;   /* RESP2 subscribe mode allows (P|S)(UN)SUBSCRIBE,
-                                            PING, QUIT, RESET only */
+extern const cmd_gate cmd_gate_auth;      /* NOAUTH unless authenticated (not CMD_NO_AUTH) */
+extern const cmd_gate cmd_gate_no_multi;  /* "Command not allowed inside a transaction" */
+extern const cmd_gate cmd_gate_pubsub;    /* RESP2 subscribe mode allows (P|S)(UN)SUBSCRIBE,
+                                             PING, QUIT, RESET only */
 
 #endif
