@@ -10,30 +10,6 @@
 
 #define PR_MIN_CAP (256 * 1024)
 
-size_t varint_put(char *out, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (char)v;
-    return n;
-}
-
-size_t varint_get(const char *p, size_t len, uint64_t *out) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < len && i < VARINT_MAX; i++) {
-        unsigned char b = (unsigned char)p[i];
-        if (i == VARINT_MAX - 1 && b > 1) return 0; /* more than 64 bits */
-        v |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *out = v;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 int io_write_all(int fd, const void *p, size_t len) {
     const char *c = p;
     while (len) {
@@ -181,7 +157,7 @@ int pr_varint(pr *r, uint64_t *out) {
     for (size_t want = 1; want <= VARINT_MAX; want++) {
         int rc = pr_need(r, want);
         if (rc != PR_OK) return rc;
-        size_t used = varint_get(pr_peek(r), want, out);
+        size_t used = varint_get_checked(pr_peek(r), want, out);
         if (used) {
             pr_take(r, used);
             return PR_OK;

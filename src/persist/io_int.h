@@ -5,13 +5,15 @@
  *     it without touching the event loop;
  *   - a buffered reader (pr) that tracks the file offset of every byte (for error messages
  *     naming the offset) and hashes what it consumes;
- *   - LEB128 varints, little-endian fixed integers, and the file helpers (write_all,
- *     fsync of a directory, path joining).
+ *   - LEB128 varints (util/varint.h) on both, little-endian fixed integers, and the file helpers
+ * (write_all, fsync of a directory, path joining).
  *
  * Neither keeps pointers into its buffer across calls: a pointer returned by pr_take is
  * valid until the next pr_* call. */
 #ifndef MAYFLY_PERSIST_IO_H
 #define MAYFLY_PERSIST_IO_H
+
+#include "mayfly/util/varint.h"
 
 #define XXH_STATIC_LINKING_ONLY
 #include <stddef.h>
@@ -19,7 +21,6 @@
 #include <xxhash.h>
 
 #define PW_BUF_SIZE (64 * 1024)
-#define VARINT_MAX 10 /* bytes of the longest LEB128 uint64 */
 
 /* Buffered writer. Errors are sticky: after a failed write every call is a no-op and
  * pw_finish returns -1 with err set to the errno. */
@@ -87,10 +88,6 @@ uint64_t pr_digest(pr *r);
  * that the file system extended with zeros). Consumes them. */
 int pr_rest_is_zero(pr *r);
 
-/* Encodes v as a varint into out (VARINT_MAX bytes); returns the length. */
-size_t varint_put(char *out, uint64_t v);
-/* Decodes a varint from p[0..len). Returns the bytes used, or 0 if incomplete/over-long. */
-size_t varint_get(const char *p, size_t len, uint64_t *out);
 static inline void u32le_put(char *p, uint32_t v) {
     for (int i = 0; i < 4; i++)
         p[i] = (char)(v >> (8 * i));

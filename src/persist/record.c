@@ -22,15 +22,6 @@ void record_put_header(buf *out, int64_t created_ms) {
     buf_append(out, h, sizeof(h));
 }
 
-static inline char *put_varint(char *p, uint64_t v) {
-    while (v >= 0x80) {
-        *p++ = (char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (char)v;
-    return p;
-}
-
 void record_put(buf *out, int64_t time_ms, int dbid, int argc, const slice *argv) {
     /* One reservation for the worst case, then the record is encoded in place. */
     size_t need = RECORD_HEADER_LEN + 3 * VARINT_MAX;
@@ -38,11 +29,11 @@ void record_put(buf *out, int64_t time_ms, int dbid, int argc, const slice *argv
         need += VARINT_MAX + argv[i].len;
     char *h = buf_reserve(out, need);
     char *payload = h + RECORD_HEADER_LEN, *p = payload;
-    p = put_varint(p, (uint64_t)time_ms);
-    p = put_varint(p, (uint64_t)dbid);
-    p = put_varint(p, (uint64_t)argc);
+    p += varint_put(p, (uint64_t)time_ms);
+    p += varint_put(p, (uint64_t)dbid);
+    p += varint_put(p, (uint64_t)argc);
     for (int i = 0; i < argc; i++) {
-        p = put_varint(p, argv[i].len);
+        p += varint_put(p, argv[i].len);
         if (argv[i].len) memcpy(p, argv[i].p, argv[i].len);
         p += argv[i].len;
     }
@@ -105,11 +96,11 @@ int record_read(pr *r, record *rec, const char **why) {
     /* The payload is checked: anything malformed in it now is a bug or deliberate damage. */
     size_t pos = 0, n;
     uint64_t ts, dbid, argc;
-    if (!(n = varint_get(p, len, &ts))) goto bad;
+    if (!(n = varint_get_checked(p, len, &ts))) goto bad;
     pos += n;
-    if (!(n = varint_get(p + pos, len - pos, &dbid))) goto bad;
+    if (!(n = varint_get_checked(p + pos, len - pos, &dbid))) goto bad;
     pos += n;
-    if (!(n = varint_get(p + pos, len - pos, &argc))) goto bad;
+    if (!(n = varint_get_checked(p + pos, len - pos, &argc))) goto bad;
     pos += n;
     if (argc == 0 || argc > len || dbid > INT32_MAX || ts > (uint64_t)INT64_MAX) goto bad;
     if ((int)argc > rec->argv_cap) {
@@ -118,7 +109,7 @@ int record_read(pr *r, record *rec, const char **why) {
     }
     for (uint64_t i = 0; i < argc; i++) {
         uint64_t alen;
-        if (!(n = varint_get(p + pos, len - pos, &alen))) goto bad;
+        if (!(n = varint_get_checked(p + pos, len - pos, &alen))) goto bad;
         pos += n;
         if (alen > len - pos) goto bad;
         rec->argv[i] = (slice){p + pos, alen};

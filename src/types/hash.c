@@ -52,11 +52,7 @@ void hash_free(hash *h) {
 
 static hash_ht *dup_ht(hash_ht *src) {
     hash_ht *t = ht_new();
-    if (src->heap_cap) {
-        t->heap = mem_alloc(src->heap_cap * sizeof(*t->heap));
-        t->heap_cap = src->heap_cap;
-        t->heap_len = src->heap_len;
-    }
+    heap_init_sized(&t->ttl, src->ttl.len, src->ttl.cap);
     /* Each copy takes its original's heap slot, so the copied heap is ordered as is. */
     dict_iter it;
     dict_iter_init(&it, &src->d);
@@ -69,9 +65,7 @@ static hash_ht *dup_ht(hash_ht *src) {
         memcpy(n, e, size);
         dict_add(&t->d, &n->node);
         if (hent_has_ttl(e)) {
-            size_t pos = heap_pos(src, e);
-            t->heap[pos] = n;
-            hent_set_hint(n, pos);
+            ttl_put_at(t, ttl_pos(src, e), n);
         }
     }
     dict_iter_deinit(&it);
@@ -95,7 +89,7 @@ size_t hash_memory(const hash *h) {
     size_t n = mem_usable(h);
     if (is_compact(h)) return n + mem_usable(h->p);
     hash_ht *t = ht_of(h);
-    n += mem_usable(t) + t->heap_cap * sizeof(hent *);
+    n += mem_usable(t) + t->ttl.cap * sizeof(void *);
     for (int i = 0; i < 2; i++)
         if (t->d.table[i]) n += ((size_t)1 << t->d.size_exp[i]) * sizeof(dict_node *);
     size_t total = dict_size(&t->d), sampled = 0, bytes = 0;
@@ -130,7 +124,7 @@ size_t hash_len(const hash *h, int64_t now_ms) {
     size_t n = dict_size(&t->d);
     int64_t next = hash_next_deadline(h);
     if (next == HASH_NO_TTL || next > now_ms) return n;
-    return n - heap_count_due(t, now_ms);
+    return n - ttl_count_due(t, now_ms);
 }
 
 int hash_has_live(const hash *h, int64_t now_ms) {

@@ -83,8 +83,7 @@ void hent_view(const hent *e, hash_entry *out) {
 hash_ht *ht_new(void) {
     hash_ht *t = mem_alloc(sizeof(*t));
     dict_init(&t->d, &hent_dict_type);
-    t->heap = NULL;
-    t->heap_len = t->heap_cap = 0;
+    heap_init(&t->ttl);
     return t;
 }
 
@@ -96,7 +95,7 @@ static void free_node(dict_node *node, void *ctx) {
 void ht_free(hash_ht *t) {
     dict_clear(&t->d, free_node, NULL);
     dict_deinit(&t->d);
-    mem_free(t->heap);
+    heap_deinit(&t->ttl);
     mem_free(t);
 }
 
@@ -106,11 +105,11 @@ hent *ht_find(hash_ht *t, slice field) {
 
 void ht_add(hash_ht *t, hent *e) {
     dict_add(&t->d, &e->node);
-    if (hent_has_ttl(e)) heap_push(t, e);
+    if (hent_has_ttl(e)) ttl_push(t, e);
 }
 
 void ht_delete(hash_ht *t, hent *e) {
-    if (hent_has_ttl(e)) heap_remove(t, e);
+    if (hent_has_ttl(e)) ttl_remove(t, e);
     dict_unlink(&t->d, &e->node);
     mem_free(e);
 }
@@ -127,11 +126,10 @@ static int fits_in_place(const hent *e, size_t new_size) {
 static void heap_after_rewrite(hash_ht *t, hent *n, int had, size_t pos, int64_t old_dl,
                                int64_t nd) {
     if (had && nd != HASH_NO_TTL) {
-        t->heap[pos] = n;
-        hent_set_hint(n, pos);
-        if (nd != old_dl) heap_fix(t, n);
+        ttl_put_at(t, pos, n);
+        if (nd != old_dl) ttl_fix(t, n);
     } else if (nd != HASH_NO_TTL) {
-        heap_push(t, n);
+        ttl_push(t, n);
     }
 }
 
@@ -147,15 +145,15 @@ int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_p
     if (!e) {
         e = hent_new(field, value, nd);
         dict_add_h(&t->d, &e->node, hv);
-        if (nd != HASH_NO_TTL) heap_push(t, e);
+        if (nd != HASH_NO_TTL) ttl_push(t, e);
         return 1;
     }
     int had = old_dl != HASH_NO_TTL;
     size_t pos = 0;
     if (had && nd == HASH_NO_TTL)
-        heap_remove(t, e);
+        ttl_remove(t, e);
     else if (had)
-        pos = heap_pos(t, e);
+        pos = ttl_pos(t, e);
     size_t need = hent_bytes(field.len, value.len, nd != HASH_NO_TTL);
     hent *n = e;
     if (fits_in_place(e, need)) {
@@ -176,13 +174,13 @@ void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
     int had = hent_has_ttl(e);
     if (had && d != HASH_NO_TTL) {
         hent_set_deadline(e, d);
-        heap_fix(t, e);
+        ttl_fix(t, e);
         return;
     }
     if (!had && d == HASH_NO_TTL) return;
     hent_shape s;
     hent_shape_of(e, &s);
-    if (had) heap_remove(t, e);
+    if (had) ttl_remove(t, e);
     size_t need = hent_bytes(s.flen, s.vlen, d != HASH_NO_TTL);
     hent *n = e;
     if (fits_in_place(e, need)) {
@@ -197,5 +195,5 @@ void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
         dict_replace_node(&t->d, &e->node, &n->node);
         mem_free(e);
     }
-    if (d != HASH_NO_TTL) heap_push(t, n);
+    if (d != HASH_NO_TTL) ttl_push(t, n);
 }

@@ -21,7 +21,9 @@
 #include "mayfly/types/hash.h"
 #include "mayfly/types/object.h"
 #include "mayfly/util/dict.h"
+#include "mayfly/util/heap.h"
 #include "mayfly/util/slice.h"
+#include "mayfly/util/varint.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -33,7 +35,7 @@ struct hash {
     void *p; /* ENC_LISTPACK(EX): uint8_t blob; ENC_HASHTABLE: hash_ht */
 };
 
-/* ---- little-endian fixed-width and varint codecs ------------------------------------ */
+/* ---- little-endian fixed-width codec (varints: util/varint.h) ------------------------- */
 
 static inline uint64_t get_le(const uint8_t *p, int n) {
     uint64_t v = 0;
@@ -45,36 +47,6 @@ static inline uint64_t get_le(const uint8_t *p, int n) {
 static inline void put_le(uint8_t *p, uint64_t v, int n) {
     for (int i = 0; i < n; i++, v >>= 8)
         p[i] = (uint8_t)v;
-}
-
-/* LEB128: 7 bits per byte, low groups first, high bit = more follows. */
-static inline size_t varint_len(uint64_t v) {
-    size_t n = 1;
-    while (v >= 0x80)
-        v >>= 7, n++;
-    return n;
-}
-
-static inline size_t varint_put(uint8_t *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80)
-        p[n++] = (uint8_t)(v | 0x80), v >>= 7;
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static inline size_t varint_get(const uint8_t *p, uint64_t *out) {
-    uint64_t v = p[0] & 0x7f;
-    size_t n = 1;
-    if (p[0] & 0x80) {
-        int shift = 7;
-        do {
-            v |= (uint64_t)(p[n] & 0x7f) << shift;
-            shift += 7;
-        } while (p[n++] & 0x80);
-    }
-    *out = v;
-    return n;
 }
 
 static inline int is_due(int64_t deadline, int64_t now_ms) {
@@ -198,10 +170,8 @@ static inline void hent_set_hint(hent *e, size_t pos) {
 }
 
 typedef struct hash_ht {
-    dict d;          /* field -> hent */
-    hent **heap;     /* min-heap on deadline of the entries with a TTL */
-    size_t heap_len; /* entries in heap */
-    size_t heap_cap; /* slots allocated */
+    dict d;   /* field -> hent */
+    heap ttl; /* min-heap (util/heap.h) on deadline of the entries with a TTL */
 } hash_ht;
 
 extern const dict_type hent_dict_type;
@@ -228,15 +198,15 @@ void ht_add(hash_ht *t, hent *e);
 
 /* ---- the hashtable's deadline heap (hash_ttl.c) ------------------------------------- */
 
-void heap_push(hash_ht *t, hent *e);
-void heap_remove(hash_ht *t, hent *e);
+void ttl_push(hash_ht *t, hent *e);
+void ttl_remove(hash_ht *t, hent *e);
 /* Restores heap order after e's deadline changed. */
-void heap_fix(hash_ht *t, hent *e);
-/* Makes the heap slot of old point to new_e (the entry moved in memory). */
-void heap_replace(hash_ht *t, const hent *old, hent *new_e);
+void ttl_fix(hash_ht *t, hent *e);
+/* Puts n in heap slot pos (n replaces the entry there: it moved in memory, or is a copy). */
+void ttl_put_at(hash_ht *t, size_t pos, hent *n);
 /* The heap slot holding e. */
-size_t heap_pos(const hash_ht *t, const hent *e);
+size_t ttl_pos(const hash_ht *t, const hent *e);
 /* Number of entries with deadline <= now_ms, in O(that number). */
-size_t heap_count_due(const hash_ht *t, int64_t now_ms);
+size_t ttl_count_due(const hash_ht *t, int64_t now_ms);
 
 #endif

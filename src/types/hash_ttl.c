@@ -3,7 +3,8 @@
  * A compact hash needs no index: its blob header holds the exact earliest deadline (the
  * base of the per-entry deltas, see hash_lp.c) and reaping scans the blob.
  *
- * A hashtable keeps a binary min-heap of pointers to the entries that have a deadline.
+ * A hashtable keeps a binary min-heap (util/heap.h) of pointers to the entries that have a
+ * deadline.
  * Each such entry stores its heap index in a 24-bit hint (to stay within its 48-byte size
  * class), and the heap is an array of 8-byte pointers, so a TTL costs about 8 B per field
  * beyond the deadline bytes in the entry:
@@ -30,106 +31,48 @@ static inline int64_t dl(const hent *e) {
     return hent_deadline(e);
 }
 
-static inline void place(hash_ht *t, size_t i, hent *e) {
-    t->heap[i] = e;
-    hent_set_hint(e, i);
-}
+HEAP_GENERATE(fields, hent, dl, hent_set_hint)
 
-static void sift_up(hash_ht *t, size_t i) {
-    hent *e = t->heap[i];
-    int64_t d = dl(e);
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (dl(t->heap[p]) <= d) break;
-        place(t, i, t->heap[p]);
-        i = p;
-    }
-    place(t, i, e);
-}
-
-static void sift_down(hash_ht *t, size_t i) {
-    hent *e = t->heap[i];
-    int64_t d = dl(e);
-    size_t n = t->heap_len;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        int64_t dc = dl(t->heap[c]);
-        if (c + 1 < n) {
-            int64_t dr = dl(t->heap[c + 1]);
-            if (dr < dc) c++, dc = dr;
-        }
-        if (dc >= d) break;
-        place(t, i, t->heap[c]);
-        i = c;
-    }
-    place(t, i, e);
-}
-
-size_t heap_pos(const hash_ht *t, const hent *e) {
+size_t ttl_pos(const hash_ht *t, const hent *e) {
     size_t p = hent_hint(e);
-    while (p < t->heap_len && t->heap[p] != e)
+    while (p < t->ttl.len && t->ttl.a[p] != e)
         p += HINT_SPAN;
-    assert(p < t->heap_len);
+    assert(p < t->ttl.len);
     return p;
 }
 
-void heap_push(hash_ht *t, hent *e) {
-    if (t->heap_len == t->heap_cap) {
-        t->heap_cap = t->heap_cap ? t->heap_cap * 2 : 8;
-        t->heap = mem_realloc(t->heap, t->heap_cap * sizeof(*t->heap));
-    }
-    place(t, t->heap_len++, e);
-    sift_up(t, t->heap_len - 1);
+void ttl_push(hash_ht *t, hent *e) {
+    fields_push(&t->ttl, e);
 }
 
 /* Removes the entry at index i, keeping the heap ordered; shrinks the array when it is
  * mostly empty so that clearing TTLs gives memory back. */
 static void remove_at(hash_ht *t, size_t i) {
-    hent *last = t->heap[--t->heap_len];
-    if (i < t->heap_len) {
-        place(t, i, last);
-        if (i > 0 && dl(t->heap[(i - 1) / 2]) > dl(last))
-            sift_up(t, i);
-        else
-            sift_down(t, i);
-    }
-    if (t->heap_len == 0) {
-        mem_free(t->heap);
-        t->heap = NULL;
-        t->heap_cap = 0;
-    } else if (t->heap_cap > 64 && t->heap_len < t->heap_cap / 4) {
-        t->heap_cap /= 2;
-        t->heap = mem_realloc(t->heap, t->heap_cap * sizeof(*t->heap));
-    }
+    fields_remove_at(&t->ttl, i);
+    heap_trim(&t->ttl);
 }
 
-void heap_remove(hash_ht *t, hent *e) {
-    remove_at(t, heap_pos(t, e));
+void ttl_remove(hash_ht *t, hent *e) {
+    remove_at(t, ttl_pos(t, e));
 }
 
-void heap_fix(hash_ht *t, hent *e) {
-    size_t i = heap_pos(t, e);
-    if (i > 0 && dl(t->heap[(i - 1) / 2]) > dl(e))
-        sift_up(t, i);
-    else
-        sift_down(t, i);
+void ttl_fix(hash_ht *t, hent *e) {
+    fields_fix(&t->ttl, ttl_pos(t, e));
 }
 
-static size_t count_due_from(const hash_ht *t, size_t i, int64_t now_ms) {
-    if (i >= t->heap_len || dl(t->heap[i]) > now_ms) return 0;
-    return 1 + count_due_from(t, 2 * i + 1, now_ms) + count_due_from(t, 2 * i + 2, now_ms);
+void ttl_put_at(hash_ht *t, size_t pos, hent *n) {
+    fields_place(&t->ttl, pos, n);
 }
 
-size_t heap_count_due(const hash_ht *t, int64_t now_ms) {
-    return count_due_from(t, 0, now_ms);
+size_t ttl_count_due(const hash_ht *t, int64_t now_ms) {
+    return fields_visit_upto(&t->ttl, now_ms, SIZE_MAX, NULL, NULL);
 }
 
 static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
                       void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx) {
     size_t n = 0;
-    while (n < max && t->heap_len > 0 && dl(t->heap[0]) <= now_ms) {
-        hent *e = t->heap[0];
+    while (n < max && t->ttl.len > 0 && dl(fields_at(&t->ttl, 0)) <= now_ms) {
+        hent *e = fields_at(&t->ttl, 0);
         remove_at(t, 0);
         dict_unlink(&t->d, &e->node);
         if (on_field) {
@@ -146,14 +89,14 @@ static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
 /* ---- public TTL API ------------------------------------------------------------------ */
 
 size_t hash_ttl_count(const hash *h) {
-    if (h->hdr.enc == ENC_HASHTABLE) return ((const hash_ht *)h->p)->heap_len;
+    if (h->hdr.enc == ENC_HASHTABLE) return ((const hash_ht *)h->p)->ttl.len;
     return lp_ttl_count(h->p);
 }
 
 int64_t hash_next_deadline(const hash *h) {
     if (h->hdr.enc == ENC_HASHTABLE) {
         const hash_ht *t = h->p;
-        return t->heap_len ? dl(t->heap[0]) : HASH_NO_TTL;
+        return t->ttl.len ? dl(fields_at(&t->ttl, 0)) : HASH_NO_TTL;
     }
     return h->hdr.enc == ENC_LISTPACKEX && lp_ttl_count(h->p) ? lp_base(h) : HASH_NO_TTL;
 }

@@ -15,9 +15,10 @@ static owner owners[N];
 
 /* Checks the heap property and the slot back-pointers. */
 static int heap_ok(const expire_index *ix) {
-    for (size_t k = 1; k <= ix->len; k++) {
-        if (ix->heap[k - 1]->slot != k) return 0;
-        if (k > 1 && ix->heap[k / 2 - 1]->when > ix->heap[k - 1]->when) return 0;
+    expire_item *const *a = (expire_item *const *)ix->h.a;
+    for (size_t k = 1; k <= ix->h.len; k++) {
+        if (a[k - 1]->slot != k) return 0;
+        if (k > 1 && a[k / 2 - 1]->when > a[k - 1]->when) return 0;
     }
     return 1;
 }

@@ -2,8 +2,9 @@
  *
  * An owner is anything with a deadline: a key with a TTL, or a hash keyed by the earliest
  * deadline among its fields (both at once for a hash with a key TTL: the earlier wins).
- * Owners embed an expire_item; the index is a binary min-heap of pointers to those items,
- * each item remembering its heap slot so that updates and removals are O(log n):
+ * Owners embed an expire_item; the index is the server's binary min-heap (util/heap.h) of
+ * pointers to those items, each item remembering its heap slot so that updates and
+ * removals are O(log n):
  *
  *     heap: [ item@100 | item@250 | item@180 | item@900 | ... ]   (when, ms)
  *              slot 1     slot 2     slot 3     slot 4
@@ -14,6 +15,8 @@
  * slices without stalling the loop. expire/ knows nothing of keys or hashes. */
 #ifndef MAYFLY_EXPIRE_EXPIRE_H
 #define MAYFLY_EXPIRE_EXPIRE_H
+
+#include "mayfly/util/heap.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +29,7 @@ typedef struct expire_item {
 } expire_item;
 
 typedef struct expire_index {
-    expire_item **heap; /* owned array; heap[0] is the earliest */
-    size_t len, cap;
+    heap h; /* of expire_item pointers, earliest first */
 } expire_index;
 
 void expire_index_init(expire_index *ix);
@@ -37,10 +39,10 @@ void expire_index_deinit(expire_index *ix);
 void expire_index_set(expire_index *ix, expire_item *item, int64_t when);
 /* The earliest item, or NULL when empty. */
 static inline expire_item *expire_index_peek(const expire_index *ix) {
-    return ix->len ? ix->heap[0] : NULL;
+    return ix->h.len ? (expire_item *)ix->h.a[0] : NULL;
 }
 static inline size_t expire_index_size(const expire_index *ix) {
-    return ix->len;
+    return ix->h.len;
 }
 
 /* Called by the cycle for a due item; returns the owner's new deadline (> now_ms,
