@@ -259,21 +259,26 @@ int db_entry_live(const dbentry *e, int64_t now_ms) {
     return 1;
 }
 
-/* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
-static dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
-    note_time(now_ms);
-    if (!e) return NULL;
+/* check_live's rare case: e is due (its key TTL, or its hash's earliest field deadline).
+ * Applies lazy expiry, or, in DB_EXPIRE_HIDE mode, only hides. */
+static dbentry *found_due(db *d, dbentry *e, int64_t now_ms) {
     if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
-        if (expire_mode == DB_EXPIRE_HIDE) return NULL;
-        expire_entry(d, e);
+        if (expire_mode != DB_EXPIRE_HIDE) expire_entry(d, e);
         return NULL;
     }
-    if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms) {
-        /* Hidden: readers skip due fields themselves (hash_field_live). */
-        if (expire_mode == DB_EXPIRE_HIDE) return db_entry_live(e, now_ms) ? e : NULL;
-        /* Every due field goes at once, so no reader ever sees one. */
-        if (reap_fields(d, e, now_ms, SIZE_MAX)) return NULL;
-    }
+    /* Hidden: readers skip due fields themselves (hash_field_live). */
+    if (expire_mode == DB_EXPIRE_HIDE) return db_entry_live(e, now_ms) ? e : NULL;
+    /* Every due field goes at once, so no reader ever sees one. */
+    return reap_fields(d, e, now_ms, SIZE_MAX) ? NULL : e;
+}
+
+/* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
+static inline dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
+    note_time(now_ms);
+    if (!e) return NULL;
+    if ((e->expire_ms != 0 && e->expire_ms <= now_ms) ||
+        (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms))
+        return found_due(d, e, now_ms);
     return e;
 }
 

@@ -62,7 +62,7 @@ void heap_trim(heap *h);
         h->a[i] = e;                                                                               \
         set_pos(e, i);                                                                             \
     }                                                                                              \
-    /* Moves a[i] towards the root while its parent's key is greater. */                          \
+    /* Moves a[i] towards the root while its parent's key is greater. */                           \
     static inline void name##_sift_up(heap *h, size_t i) {                                         \
         type *e = name##_at(h, i);                                                                 \
         int64_t k = key_of(e);                                                                     \
@@ -75,7 +75,7 @@ void heap_trim(heap *h);
         }                                                                                          \
         name##_place(h, i, e);                                                                     \
     }                                                                                              \
-    /* Moves a[i] towards the leaves while a child's key is less. */                              \
+    /* Moves a[i] towards the leaves while a child's key is less. */                               \
     static inline void name##_sift_down(heap *h, size_t i) {                                       \
         type *e = name##_at(h, i);                                                                 \
         int64_t k = key_of(e);                                                                     \
@@ -94,7 +94,7 @@ void heap_trim(heap *h);
         }                                                                                          \
         name##_place(h, i, e);                                                                     \
     }                                                                                              \
-    /* Restores the order after a[i]'s key changed, either way. */                                \
+    /* Restores the order after a[i]'s key changed, either way. */                                 \
     static inline void name##_fix(heap *h, size_t i) {                                             \
         if (i > 0 && key_of(name##_at(h, (i - 1) / 2)) > key_of(name##_at(h, i)))                  \
             name##_sift_up(h, i);                                                                  \
@@ -106,7 +106,7 @@ void heap_trim(heap *h);
         name##_place(h, h->len++, e);                                                              \
         name##_sift_up(h, h->len - 1);                                                             \
     }                                                                                              \
-    /* Removes a[i] (its position is not reported again: the caller forgets it). */              \
+    /* Removes a[i] (its position is not reported again: the caller forgets it). */                \
     static inline void name##_remove_at(heap *h, size_t i) {                                       \
         type *last = name##_at(h, --h->len);                                                       \
         if (i < h->len) {                                                                          \
@@ -114,8 +114,8 @@ void heap_trim(heap *h);
             name##_fix(h, i);                                                                      \
         }                                                                                          \
     }                                                                                              \
-    /* Calls fn(e, ctx) (fn may be NULL) for elements whose key is <= bound, in no particular  \
-     * order, stopping after cap of them; returns how many. O(min(that number, cap)). fn must  \
+    /* Calls fn(e, ctx) (fn may be NULL) for elements whose key is <= bound, in no particular      \
+     * order, stopping after cap of them; returns how many. O(min(that number, cap)). fn must      \
      * not change the heap. */                                                                     \
     static inline size_t name##_visit_upto(const heap *h, int64_t bound, size_t cap,               \
                                            void (*fn)(type * e, void *ctx), void *ctx) {           \

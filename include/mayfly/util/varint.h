@@ -24,11 +24,12 @@ static inline size_t varint_len(uint64_t v) {
 /* Encodes v at out (room for varint_len(v) bytes); returns the bytes written. */
 static inline size_t varint_put(void *out, uint64_t v) {
     uint8_t *p = out;
-    size_t n = 0;
-    while (v >= 0x80)
-        p[n++] = (uint8_t)(v | 0x80), v >>= 7;
-    p[n++] = (uint8_t)v;
-    return n;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return (size_t)(p - (uint8_t *)out);
 }
 
 /* Decodes the varint at p into *out and returns its length. Only for memory this process
