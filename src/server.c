@@ -25,6 +25,7 @@
 #include "mayfly/net/tls.h"
 #include "mayfly/persist/aof.h"
 #include "mayfly/persist/persist.h"
+#include "mayfly/script/script.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/log.h"
@@ -61,7 +62,10 @@ static int shutting_down;
 static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
 static int64_t last_sample_us;
 static uv_work_t purge_req;
-static int purge_running; /* a purge is queued or running on the thread pool */
+static int purge_running;           /* a purge is queued or running on the thread pool */
+static int script_busy;             /* a script runs past busy-reply-threshold: the cron waits */
+static int signal_shutdown_pending; /* SIGTERM/SIGINT arrived while a script was busy */
+static uv_timer_t deferred_shutdown;
 static size_t purge_peak; /* highest allocated figure seen since the last purge */
 
 static void purge_work(uv_work_t *req) {
@@ -106,8 +110,9 @@ static void maybe_purge(void) {
 }
 
 static void run_expire_slice(void) {
-    /* Nothing expires while loading: the log replays at its own times. */
-    if (!config.active_expire || host_stat.loading) return;
+    /* Nothing expires while loading (the log replays at its own times) or while a busy
+     * script is suspended in the middle of its work. */
+    if (!config.active_expire || host_stat.loading || script_busy) return;
     int64_t start = clock_mono_us();
     int more = db_active_expire(clock_now_ms(), EXPIRE_SLICE_US);
     host_stat.expire_cycles++;
@@ -148,6 +153,9 @@ static void sample_cycles(long long dt_us) {
 
 static void on_cron(uv_timer_t *t) {
     (void)t;
+    /* A busy script is in the middle of its work: no expiry, rehashing, saves or client
+     * timeouts until it ends (Redis runs no cron while it serves clients from a script). */
+    if (script_busy) return;
     int64_t now = clock_now_ms();
     /* During a backlog the idle handle already runs slices back to back: one more here
      * would double the pause of this loop turn. */
@@ -190,6 +198,8 @@ static void stop_loop_handles(void) {
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
     uv_close((uv_handle_t *)&cron_timer, NULL);
+    uv_timer_stop(&deferred_shutdown);
+    uv_close((uv_handle_t *)&deferred_shutdown, NULL);
     uv_close((uv_handle_t *)&backlog_idle, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -215,12 +225,27 @@ _Static_assert(CONFIG_SHUTDOWN_NOSAVE == HOST_SHUTDOWN_NOSAVE &&
                    CONFIG_SHUTDOWN_FORCE == HOST_SHUTDOWN_FORCE,
                "shutdown-on-sig* flags are SHUTDOWN's");
 
+static int signal_shutdown_flags; /* the flags of a signal that came while a script was busy */
+
+static void on_deferred_shutdown(uv_timer_t *t) {
+    (void)t;
+    if (do_shutdown(signal_shutdown_flags) < 0)
+        log_warning("SIGTERM received but errors trying to shut down the server, check the logs "
+                    "for more information");
+}
+
 /* SIGINT and SIGTERM shut down as SHUTDOWN would with the flags of shutdown-on-sigint /
  * shutdown-on-sigterm (default: save if save points are configured). */
 static void on_signal(uv_signal_t *h, int signum) {
     (void)h;
     log_warning("Received %s scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
     int flags = signum == SIGINT ? config.shutdown_on_sigint : config.shutdown_on_sigterm;
+    if (script_busy) {
+        /* Saving now would store half of the script's effects: after it ends. */
+        signal_shutdown_pending = 1;
+        signal_shutdown_flags = flags;
+        return;
+    }
     if (do_shutdown(flags) < 0)
         log_warning("SIGTERM received but errors trying to shut down the server, check the logs "
                     "for more information");
@@ -278,6 +303,27 @@ static int apply_config(const char *name, const char **err) {
     return 0;
 }
 
+/* ---- busy scripts (src/script/script.c explains why a nested turn is sound) ---- */
+
+static void serve_while_busy(void) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    /* SHUTDOWN NOSAVE during the turn: the log is synced and the clients are gone; exit
+     * from here, as Redis does, before the script's effects reach the log. */
+    if (shutting_down) {
+        log_warning("Mayfly is now ready to exit, bye bye...");
+        exit(0);
+    }
+}
+
+static void script_busy_changed(int busy) {
+    script_busy = busy;
+    if (!busy && signal_shutdown_pending) {
+        signal_shutdown_pending = 0;
+        /* The script's command is still returning: shut down on the next loop turn. */
+        uv_timer_start(&deferred_shutdown, on_deferred_shutdown, 0, 0);
+    }
+}
+
 /* ---- loading ---- */
 
 static void noop_session(session *s) {
@@ -287,7 +333,7 @@ static size_t no_qbuf(const session *s) {
     (void)s;
     return 0;
 }
-static const session_ops replay_ops = {noop_session, noop_session, no_qbuf};
+static const session_ops replay_ops = {noop_session, noop_session, no_qbuf, NULL};
 
 /* Runs one logged command at its own time (load_replay_fn). */
 static int replay(int dbid, int64_t time_ms, int argc, slice *argv) {
@@ -372,6 +418,7 @@ static void add_gates(void) {
     cmd_gate_add(&persist_gate_misconf);
     cmd_gate_add(&cmd_gate_pubsub);
     cmd_gate_add(&persist_gate_loading);
+    cmd_gate_add(&script_gate_busy);
 }
 
 int server_run(void) {
@@ -391,14 +438,20 @@ int server_run(void) {
     host.bgrewriteaof = persist_bgrewriteaof;
     host.lastsave = persist_lastsave;
     host.aof_write_fault = aof_set_write_fault;
+    host.busy_refusal = script_busy_error;
     config_on_change = on_config_changed;
     config_apply = apply_config;
     info_persistence = persist_info;
 
     db_init_all(config.databases);
+    cmd_registry_add_family(cmd_family_eval);
+    cmd_registry_add_family(cmd_family_function);
     cmd_registry_init();
     add_gates();
     journal_init();
+    static const script_host script_hooks = {serve_while_busy, script_busy_changed,
+                                             persist_write_refusal};
+    script_init(&script_hooks);
     net_init(loop);
     net_set_before_flush(persist_before_reply);
     if (tls_wanted()) {
@@ -424,6 +477,7 @@ int server_run(void) {
     uv_prepare_init(loop, &cycle_prepare);
     uv_prepare_start(&cycle_prepare, on_cycle_end);
     uv_timer_init(loop, &cron_timer);
+    uv_timer_init(loop, &deferred_shutdown);
     uv_idle_init(loop, &backlog_idle);
     uv_idle_init(loop, &load_idle);
     start_cron();
@@ -439,6 +493,7 @@ int server_run(void) {
 
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    script_shutdown();
     db_free_all();
     return 0;
 }

@@ -83,6 +83,7 @@ typedef struct mayfly_config {
     int stop_writes_on_bgsave_error;
     long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
     long long slowlog_max_len;
+    long long busy_reply_threshold;      /* ms a script runs before other clients get -BUSY */
     long long latency_monitor_threshold; /* ms; only LATENCY DOCTOR's text reads it */
     int key_load_delay; /* test aid: us slept per key loaded (Redis's hidden directive) */
     /* logging and process */

@@ -457,6 +457,12 @@ static void cmd_shutdown(cmd_ctx *c) {
         reply_syntax_error(c);
         return;
     }
+    /* While a script is busy, only SHUTDOWN NOSAVE: a save would store half its effects. */
+    const char *busy = host.busy_refusal ? host.busy_refusal() : NULL;
+    if (busy && !(flags & HOST_SHUTDOWN_NOSAVE)) {
+        reply_error(c, busy);
+        return;
+    }
     if (!host.shutdown || host.shutdown(flags) < 0) {
         reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;

@@ -10,6 +10,7 @@
 
 void propagate_argv(cmd_ctx *c, int argc, const slice *argv) {
     c->propagate_replaced = 1;
+    if (c->no_propagate) return;
     journal_append(c->db->id, c->now_ms, argc, argv);
 }
 
@@ -39,7 +40,7 @@ void propagate_call_begin(cmd_ctx *c) {
 }
 
 void propagate_call_end(cmd_ctx *c) {
-    if (!c->propagate_replaced && (c->cmd->flags & CMD_WRITE) &&
+    if (!c->propagate_replaced && !c->no_propagate && (c->cmd->flags & CMD_WRITE) &&
         db_stat.dirty != c->dirty_at_start && journal_on())
         journal_end_unit_with(c->db->id, c->now_ms, c->argc, c->argv);
     else

@@ -25,11 +25,18 @@
 #include <string.h>
 #include <strings.h>
 
-static const cmd_spec *const family_list[] = {
+#define MAX_FAMILIES 32
+static const cmd_spec *family_list[MAX_FAMILIES] = {
     cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,  cmd_family_ttl,
     cmd_family_string,  cmd_family_hash,   cmd_family_hash_ttl, cmd_family_multi, cmd_family_pubsub,
     cmd_family_persist, cmd_family_debug,  cmd_family_slowlog,
 };
+static size_t nfamilies = 13;
+
+void cmd_registry_add_family(const cmd_spec *family) {
+    assert(nfamilies < MAX_FAMILIES);
+    family_list[nfamilies++] = family;
+}
 
 typedef struct reg_entry {
     const cmd_spec *spec;
@@ -98,11 +105,11 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
 void cmd_registry_init(void) {
     notify_init();
     size_t n = 0;
-    for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++)
+    for (size_t f = 0; f < nfamilies; f++)
         for (const cmd_spec *s = family_list[f]; s->name; s++)
             n++;
     entries = mem_calloc(n, sizeof(reg_entry));
-    for (size_t f = 0; f < sizeof(family_list) / sizeof(family_list[0]); f++) {
+    for (size_t f = 0; f < nfamilies; f++) {
         for (const cmd_spec *s = family_list[f]; s->name; s++) {
             reg_entry *e = &entries[nentries++];
             e->spec = s;

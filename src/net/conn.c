@@ -55,6 +55,9 @@ struct conn {
     int closing;     /* transport_close was called */
     int pending;     /* on the pending list */
     int resume_read; /* reading stopped for the rest of this loop turn (fairness) */
+    int protected;   /* a busy script of this connection runs: no reading, no closing */
+    int close_deferred;      /* closed while protected: close when the script ends */
+    int read_before_protect; /* it was being read when protected */
     peer *handover;  /* conn_handover was asked: the peer that takes the transport */
     struct conn *pnext, *pprev;
 };
@@ -137,12 +140,34 @@ static size_t ops_qbuf(const session *s) {
     return ((const conn *)s->conn)->in.len;
 }
 
-static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf};
+static void start_reading(conn *c);
+
+/* A busy script serves other clients from inside this connection's read (or write)
+ * callback: its input must stay where it is (the script's arguments point into it), so
+ * it is neither read nor freed until the script ends. */
+static void ops_protect(session *s, int on) {
+    conn *c = s->conn;
+    if (on) {
+        c->read_before_protect = c->t->reading;
+        transport_read_stop(c->t);
+        c->protected = 1;
+        return;
+    }
+    c->protected = 0;
+    if (c->close_deferred) {
+        c->close_deferred = 0;
+        conn_close(c);
+    } else if (c->read_before_protect) {
+        start_reading(c);
+    }
+}
+
+static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect};
 
 /* ---- writing ---- */
 
 static void start_reading(conn *c) {
-    if (c->closing || c->handover) return;
+    if (c->closing || c->handover || c->protected) return;
     transport_read_start(c->t);
 }
 
@@ -156,7 +181,9 @@ static void on_write_done(transport *t, int status) {
         conn_close(c);
         return;
     }
-    /* Input left unparsed by backpressure is served now. */
+    /* Input left unparsed by backpressure is served now (not while a busy script of this
+     * connection runs: its command is still in the buffer). */
+    if (c->protected) return;
     if (c->in.len && !c->handover) process_input(c);
     if (!c->closing) start_reading(c);
     mark_pending(c);
@@ -359,6 +386,11 @@ static const transport_events conn_events = {on_alloc, on_read, on_write_done, o
 
 static void conn_close(conn *c) {
     if (c->closing) return;
+    if (c->protected) {
+        c->close_deferred = 1;
+        c->s->flags |= SESS_CLOSE_ASAP;
+        return;
+    }
     c->closing = 1;
     unmark_pending(c);
     transport_close(c->t);

@@ -48,8 +48,7 @@ static void compress(uint32_t h[5], const unsigned char *b) {
 }
 
 void sha1_init(sha1_ctx *c) {
-    static const uint32_t iv[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u,
-                                   0xC3D2E1F0u};
+    static const uint32_t iv[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
     memcpy(c->h, iv, sizeof(iv));
     c->total = 0;
     c->fill = 0;

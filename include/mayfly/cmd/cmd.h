@@ -105,6 +105,7 @@ typedef struct cmd_ctx {
     int replied_error;        /* set by reply_error */
     cmd_stats *stats;         /* the command's statistics slot (set by dispatch; NULL: looked up) */
     int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
+    int no_propagate;         /* log nothing of this command (a script's redis.set_repl) */
     long long dirty_at_start; /* db_stat.dirty when the handler started */
     int64_t start_us;   /* monotonic start for the duration statistic (0: cmd_call reads it) */
     uint32_t flags;     /* CMD_* as the gates see them: the command's, or for EXEC those of its
@@ -121,6 +122,8 @@ const cmd_key_list *cmd_ctx_keys(cmd_ctx *c);
 
 /* ---- Registry and dispatch (registry.c) ---- */
 
+/* Adds a family of a subsystem above cmd/ (scripting); call before cmd_registry_init. */
+void cmd_registry_add_family(const cmd_spec *family);
 /* Builds the lookup table; call once before dispatching. */
 void cmd_registry_init(void);
 /* Finds a top-level command by name, ignoring case; NULL if unknown. */

@@ -54,6 +54,9 @@ typedef struct host_ops {
     /* In a forked child (snapshot, log rewrite): closes the inherited listening and client
      * sockets, so that a child outliving a killed server never holds its port. */
     void (*after_fork_child)(void);
+    /* While a script is busy: the -BUSY text (without '-') every command without the
+     * allow-busy flag is refused with; NULL otherwise. May be NULL itself. */
+    const char *(*busy_refusal)(void);
 } host_ops;
 extern host_ops host;
 

@@ -37,6 +37,10 @@ typedef struct session_ops {
     void (*wake)(struct session *s);             /* out has new bytes from outside a command */
     void (*kill)(struct session *s);             /* close soon without flushing (CLIENT KILL) */
     size_t (*qbuf_len)(const struct session *s); /* bytes in the query buffer */
+    /* on=1: a command of s is suspended (a busy script serves other clients meanwhile):
+     * stop reading s and defer closing it, since its query buffer holds the command's
+     * arguments; on=0: resume. May be NULL (sessions without a connection). */
+    void (*protect)(struct session *s, int on);
 } session_ops;
 
 typedef struct session {
