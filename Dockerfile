@@ -11,7 +11,7 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         cmake make gcc libc6-dev pkg-config \
-        libuv1-dev libjemalloc-dev libxxhash-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
+        libuv1-dev libjemalloc-dev libxxhash-dev liblua5.1-0-dev lua-cjson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -27,7 +27,7 @@ RUN groupadd --system --gid 999 mayfly \
         --shell /usr/sbin/nologin mayfly
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libuv1 libjemalloc2 libxxhash0 liblua5.1-0 lua-cjson lua-bitop \
+        libuv1 libjemalloc2 libxxhash0 liblua5.1-0 lua-cjson \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log
 COPY --from=build /src/build/mayfly-server /usr/local/bin/mayfly-server
 COPY docker/docker-entrypoint.sh docker/docker-healthcheck /usr/local/bin/

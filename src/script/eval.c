@@ -9,9 +9,8 @@
  * As in Redis 8, at most 500 scripts that arrived through EVAL are kept: adding one more
  * evicts the least recently run (INFO evicted_scripts). SCRIPT FLUSH drops the cache and
  * the whole interpreter, so no state of old scripts survives it. */
-#include "mayfly/script/script.h"
-
 #include "mayfly/resp/resp.h"
+#include "mayfly/script/script.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/sha1.h"
@@ -159,10 +158,12 @@ int script_shebang_flags(const char *body, size_t len, int *flags, size_t *sheba
             const char *stop = comma ? comma : end;
             const script_flag_name *fl = script_flag_names;
             for (; fl->name; fl++)
-                if (strlen(fl->name) == (size_t)(stop - s) && memcmp(fl->name, s, (size_t)(stop - s)) == 0)
+                if (strlen(fl->name) == (size_t)(stop - s) &&
+                    memcmp(fl->name, s, (size_t)(stop - s)) == 0)
                     break;
             if (!fl->name) {
-                snprintf(err, cap, "ERR Unexpected flag in script shebang: %.*s", (int)(stop - s), s);
+                snprintf(err, cap, "ERR Unexpected flag in script shebang: %.*s", (int)(stop - s),
+                         s);
                 goto done;
             }
             f |= fl->flag;
@@ -206,8 +207,7 @@ static cached *create_script(cmd_ctx *c, slice body, int from_eval) {
         return NULL;
     }
     /* The shebang's line feed stays, so line numbers match the script as sent. */
-    if (luaenv_compile(L, body.p + skip, body.len - skip, "@user_script", err, sizeof(err)) <
-        0) {
+    if (luaenv_compile(L, body.p + skip, body.len - skip, "@user_script", err, sizeof(err)) < 0) {
         reply_errorf(c, "ERR Error compiling script (new function): %s", err);
         luaenv_gc_step(L, &gc_count);
         return NULL;
@@ -403,9 +403,8 @@ static const cmd_spec script_subcommands[] = {
      "@slow @scripting"},
     {"help", script_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "scripting", "5.0.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@slow @scripting"},
-    {"kill", script_kill_cmd, 2, SCRIPTING(CMD_ALLOW_BUSY), 0, 0, 0, "scripting", "2.6.0",
-     "O(1)", "Terminates a server-side Lua script during execution.", "", NULL,
-     "@slow @scripting"},
+    {"kill", script_kill_cmd, 2, SCRIPTING(CMD_ALLOW_BUSY), 0, 0, 0, "scripting", "2.6.0", "O(1)",
+     "Terminates a server-side Lua script during execution.", "", NULL, "@slow @scripting"},
     {"load", script_load, 3, SCRIPTING(CMD_STALE), 0, 0, 0, "scripting", "2.6.0",
      "O(N) with N being the length in bytes of the script body.",
      "Loads a server-side Lua script to the script cache.", "script", NULL, "@slow @scripting"},
@@ -419,14 +418,13 @@ const cmd_spec cmd_family_eval[] = {
      "Depends on the script that is executed.", "Executes a server-side Lua script.",
      "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
     {"evalsha", cmd_evalsha, -3, EVAL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0",
-     "Depends on the script that is executed.",
-     "Executes a server-side Lua script by SHA1 digest.",
+     "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.",
      "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
     {"eval_ro", cmd_eval_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the script that is executed.", "Executes a read-only server-side Lua script.",
      "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
-    {"evalsha_ro", cmd_evalsha_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting",
-     "7.0.0", "Depends on the script that is executed.",
+    {"evalsha_ro", cmd_evalsha_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
+     "Depends on the script that is executed.",
      "Executes a read-only server-side Lua script by SHA1 digest.",
      "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
     {"script", NULL, -2, 0, 0, 0, 0, "scripting", "2.6.0", "Depends on subcommand.",

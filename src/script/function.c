@@ -9,10 +9,9 @@
  * the library replaces or joins the others only once it compiled, registered at least one
  * function and clashes with no function of another library. Function names are matched
  * ignoring case, library names exactly, as in Redis. */
-#include "mayfly/script/script.h"
-
 #include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
+#include "mayfly/script/script.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/glob.h"
@@ -149,7 +148,7 @@ static int valid_name(const char *s, size_t len) {
 }
 
 #define BAD_NAME                                                                                   \
-    "Library names can only contain letters, numbers, or underscores(_) and must be at least "    \
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least "     \
     "one character long"
 
 /* ---- redis.register_function ---- */
@@ -196,7 +195,8 @@ static const char *read_named(lua_State *Ls, reg_args *a) {
                "Lua table (representing named arguments).";
     lua_pushnil(Ls);
     while (lua_next(Ls, 1)) {
-        if (!lua_isstring(Ls, -2)) return "named argument key given to redis.register_function is not a string";
+        if (!lua_isstring(Ls, -2))
+            return "named argument key given to redis.register_function is not a string";
         const char *key = lua_tostring(Ls, -2);
         if (strcasecmp(key, "function_name") == 0) {
             if (!lua_isstring(Ls, -1))
@@ -230,9 +230,12 @@ static const char *read_named(lua_State *Ls, reg_args *a) {
 }
 
 static int api_register_function(lua_State *Ls) {
-    if (!loading) return register_error(Ls, "redis.register_function can only be called on FUNCTION LOAD command");
+    if (!loading)
+        return register_error(
+            Ls, "redis.register_function can only be called on FUNCTION LOAD command");
     int argc = lua_gettop(Ls);
-    if (argc < 1 || argc > 2) return register_error(Ls, "wrong number of arguments to redis.register_function");
+    if (argc < 1 || argc > 2)
+        return register_error(Ls, "wrong number of arguments to redis.register_function");
     reg_args a = {0};
     const char *err = NULL;
     if (argc == 1) {
@@ -338,7 +341,8 @@ static int parse_metadata(const char *code, size_t len, lib_meta *md, char *err,
     for (int i = 1; i < n; i++) {
         if (parts[i].len >= 5 && strncasecmp(parts[i].p, "name=", 5) == 0) {
             if (md->name.p) {
-                snprintf(err, cap, "ERR Invalid metadata value, name argument was given multiple times");
+                snprintf(err, cap,
+                         "ERR Invalid metadata value, name argument was given multiple times");
                 return -1;
             }
             md->name = (slice){parts[i].p + 5, parts[i].len - 5};
@@ -406,7 +410,8 @@ int function_create(const char *code, size_t len, int replace, int timeout_ms, c
         snprintf(err, cap, "ERR %s", BAD_NAME);
         goto done;
     }
-    if (md.engine.len != strlen(ENGINE_NAME) || strncasecmp(md.engine.p, ENGINE_NAME, md.engine.len)) {
+    if (md.engine.len != strlen(ENGINE_NAME) ||
+        strncasecmp(md.engine.p, ENGINE_NAME, md.engine.len)) {
         snprintf(err, cap, "ERR Engine '%.*s' not found", (int)md.engine.len, md.engine.p);
         goto done;
     }

@@ -339,7 +339,8 @@ static void decode_fixed(lua_State *L, cursor *c, unsigned char tag) {
 
 static void decode_value(lua_State *L, cursor *c) {
     if (!need(c, 1)) return;
-    luaL_checkstack(L, 1, "too many return values at once; use unpack_one or unpack_limit instead.");
+    luaL_checkstack(L, 1,
+                    "too many return values at once; use unpack_one or unpack_limit instead.");
     unsigned char tag = c->p[0];
     size_t len;
     switch (tag) {

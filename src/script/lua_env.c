@@ -30,6 +30,7 @@
 #include "script/script_int.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,6 @@
 #include <time.h>
 
 int luaopen_cjson(lua_State *L); /* Debian's lua-cjson */
-int luaopen_bit(lua_State *L);   /* Debian's lua-bitop */
 
 /* Light userdata keys: scripts cannot make light userdata, so they cannot name these. */
 static char real_key, shown_key, globals_key, proxy_key, meta_key, libapi_key;
@@ -46,9 +46,9 @@ static char real_key, shown_key, globals_key, proxy_key, meta_key, libapi_key;
 
 /* ---- the original C functions the wrappers fall back to ---- */
 
-static lua_CFunction orig_next, orig_ipairsaux, orig_pairs, orig_ipairs, orig_rawget,
-    orig_rawset, orig_unpack, orig_setmetatable, orig_getmetatable, orig_tinsert, orig_tremove,
-    orig_tsort, orig_tconcat, orig_tmaxn, orig_tgetn, orig_tforeach, orig_tforeachi;
+static lua_CFunction orig_next, orig_ipairsaux, orig_pairs, orig_ipairs, orig_rawget, orig_rawset,
+    orig_unpack, orig_setmetatable, orig_getmetatable, orig_tinsert, orig_tremove, orig_tsort,
+    orig_tconcat, orig_tmaxn, orig_tgetn, orig_tforeach, orig_tforeachi;
 
 /* If the value at idx is a read-only proxy, pushes its real table and returns 1. */
 static int push_real(lua_State *L, int idx) {
@@ -223,12 +223,20 @@ static int w_loadstring(lua_State *L) {
     return load_result(L, lua_load(L, read_text, &r, name));
 }
 
+/* The chunk name stays on the stack (slot 2) while Lua parses: Lua 5.1's parser does not
+ * anchor it, and a reader function can run the collector meanwhile (CVE-2025-49844,
+ * fixed in Redis's copy, not in Debian's 5.1.5). Strings are interned, so the parser's
+ * copy is this very string. */
 static int w_load(lua_State *L) {
-    const char *name = luaL_optstring(L, 2, "=(load)");
+    luaL_optstring(L, 2, "=(load)");
     luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_pushliteral(L, "=(load)");
+    }
     lua_settop(L, 3); /* function, name, a slot for the current piece */
     text_reader r = {0, NULL, 0, L, 1};
-    return load_result(L, lua_load(L, read_text, &r, name));
+    return load_result(L, lua_load(L, read_text, &r, lua_tostring(L, 2)));
 }
 
 int luaenv_compile(lua_State *L, const char *code, size_t len, const char *chunkname, char *err,
@@ -238,6 +246,89 @@ int luaenv_compile(lua_State *L, const char *code, size_t len, const char *chunk
     snprintf(err, cap, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
     return -1;
+}
+
+/* ---- cjson with a size guard ----
+ *
+ * Debian's lua-cjson 2.1.0 sizes its buffers with int: encoding a string of more than
+ * ~350 MB (6 bytes per escaped byte) or decoding more than 2 GB overflows them (Redis fixed
+ * its copy, CVE-2022-24834). encode and decode check the size first; the original
+ * functions then run in the wrappers' own frames, so their errors read the same. */
+
+#define JSON_LIMIT ((size_t)INT_MAX / 2)
+
+static lua_CFunction orig_json_encode, orig_json_decode, orig_json_new;
+
+/* An upper bound of the encoded size of the value at idx, stopping once over JSON_LIMIT
+ * (cjson itself refuses nesting deeper than 1000). */
+static size_t json_bound(lua_State *L, int idx, int depth, size_t acc) {
+    if (acc > JSON_LIMIT || depth > 1001) return acc;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        return acc + 6 * lua_objlen(L, idx) + 2;
+    case LUA_TTABLE:
+        if (!lua_checkstack(L, 3)) return acc;
+        acc += 2;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            int top = lua_gettop(L);
+            acc = json_bound(L, top - 1, depth + 1, acc + 2);
+            acc = json_bound(L, top, depth + 1, acc);
+            lua_pop(L, 1); /* the value */
+            if (acc > JSON_LIMIT) {
+                lua_pop(L, 1); /* the key: stop iterating */
+                break;
+            }
+        }
+        return acc;
+    default:
+        return acc + 32;
+    }
+}
+
+static int guarded_encode(lua_State *L) {
+    if (lua_gettop(L) == 1) {
+        int top = lua_gettop(L);
+        size_t bound = json_bound(L, 1, 0, 0);
+        lua_settop(L, top);
+        if (bound > JSON_LIMIT) return luaL_error(L, "Cannot serialise: output too large");
+    }
+    return orig_json_encode(L);
+}
+
+static int guarded_decode(lua_State *L) {
+    if (lua_type(L, 1) == LUA_TSTRING && lua_objlen(L, 1) > JSON_LIMIT)
+        return luaL_error(L, "Cannot parse: input too large");
+    return orig_json_decode(L);
+}
+
+static void guard_json_table(lua_State *L, int idx);
+
+static int guarded_new(lua_State *L) {
+    int n = orig_json_new(L);
+    if (n >= 1 && lua_istable(L, -1)) guard_json_table(L, lua_gettop(L));
+    return n;
+}
+
+/* Replaces t.name (a cjson closure whose upvalue is its configuration) by fn with the
+ * same upvalue. */
+static void rewrap(lua_State *L, int t, const char *name, lua_CFunction fn, lua_CFunction *orig) {
+    lua_getfield(L, t, name);
+    if (!lua_iscfunction(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!*orig) *orig = lua_tocfunction(L, -1);
+    int nup = lua_getupvalue(L, -1, 1) ? 1 : 0;
+    lua_pushcclosure(L, fn, nup);
+    lua_setfield(L, t, name);
+    lua_pop(L, 1);
+}
+
+static void guard_json_table(lua_State *L, int idx) {
+    rewrap(L, idx, "encode", guarded_encode, &orig_json_encode);
+    rewrap(L, idx, "decode", guarded_decode, &orig_json_decode);
+    rewrap(L, idx, "new", guarded_new, &orig_json_new);
 }
 
 /* ---- pcall, os.clock, the error handler ---- */
@@ -274,7 +365,8 @@ static int os_clock(lua_State *L) {
 static int error_handler(lua_State *L) {
     lua_Debug ar;
     int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "nSl", &ar);
-    if (have && strcmp(ar.what, "C") == 0) have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "nSl", &ar);
+    if (have && strcmp(ar.what, "C") == 0)
+        have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "nSl", &ar);
     if (!lua_istable(L, 1)) {
         lua_settop(L, 1);
         lua_getfield(L, LUA_REGISTRYINDEX, "mayfly.tostring");
@@ -448,8 +540,9 @@ static void push_proxy(lua_State *L, int idx, int shown_idx) {
 
 /* Replaces every table in the real globals (G at idx) by a read-only proxy. */
 static void protect_libraries(lua_State *L, int g) {
-    static const char *const libs[] = {"string", "table", "math",     "os",  "coroutine",
-                                       "cjson",  "bit",   "cmsgpack", "struct", "redis", NULL};
+    static const char *const libs[] = {"string",    "table", "math", "os",
+                                       "coroutine", "cjson", "bit",  "cmsgpack",
+                                       "struct",    "redis", NULL};
     for (int i = 0; libs[i]; i++) {
         lua_getfield(L, g, libs[i]);
         if (!lua_istable(L, -1)) {
@@ -499,11 +592,19 @@ lua_State *luaenv_new(int kind) {
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, "cjson", luaopen_cjson);
+    lua_getglobal(L, "cjson");
+    guard_json_table(L, lua_gettop(L));
+    lua_pop(L, 1);
     open_lib(L, "struct", luaopen_struct);
     open_lib(L, "cmsgpack", luaopen_cmsgpack);
     open_lib(L, "bit", luaopen_bit);
     lua_getglobal(L, "tostring");
     lua_setfield(L, LUA_REGISTRYINDEX, "mayfly.tostring");
+    /* EVAL's error handler is a global in Redis (scripts can see it in _G). */
+    if (kind == LUAENV_EVAL) {
+        lua_pushcfunction(L, error_handler);
+        lua_setglobal(L, "__redis__err__handler");
+    }
     install_wrappers(L);
     lua_newtable(L);
     luaapi_register(L, kind);
@@ -523,7 +624,7 @@ lua_State *luaenv_new(int kind) {
     lua_pushcfunction(L, nonexistent_global);
     lua_setfield(L, -2, "__index");
     push_proxy(L, -1, 0);
-    lua_remove(L, -2);        /* g+2: decoy */
+    lua_remove(L, -2);       /* g+2: decoy */
     push_proxy(L, g, g + 2); /* g+3: P */
     lua_pushvalue(L, -1);
     lua_setfield(L, g, "_G");

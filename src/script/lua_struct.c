@@ -274,7 +274,8 @@ static int struct_unpack(lua_State *L) {
         }
         case 'c':
             if (size == 0) {
-                if (n == 0 || !lua_isnumber(L, -1)) luaL_error(L, "format 'c0' needs a previous size");
+                if (n == 0 || !lua_isnumber(L, -1))
+                    luaL_error(L, "format 'c0' needs a previous size");
                 size = (size_t)lua_tonumber(L, -1);
                 lua_pop(L, 1);
                 n--;
@@ -310,9 +311,9 @@ static int struct_size(lua_State *L) {
         size_t size = option_size(L, opt, &fmt);
         pos += padding_for(pos, &h, opt, size);
         if (opt == 's')
-            luaL_argerror(L, 1, "options 's' has no fixed size");
+            luaL_argerror(L, 1, "option 's' has no fixed size");
         else if (opt == 'c' && size == 0)
-            luaL_argerror(L, 1, "options 'c0' has no fixed size");
+            luaL_argerror(L, 1, "option 'c0' has no fixed size");
         if (!isalnum((unsigned char)opt)) control_option(L, opt, &fmt, &h);
         pos += size;
     }

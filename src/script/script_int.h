@@ -39,12 +39,12 @@ extern const script_flag_name script_flag_names[]; /* ends with {0, NULL} */
 
 /* One running script: EVAL's or FCALL's context while the Lua code runs. */
 typedef struct script_run {
-    cmd_ctx *caller;     /* the EVAL/FCALL command (its session, reply buffer, argv) */
-    session *sess;       /* the engine's script session that runs redis.call commands */
-    const char *name;    /* the script's sha1 or the function's name */
-    int flags;           /* RUN_* */
-    int repl;            /* REPL_TO_* (redis.set_repl) */
-    int64_t start_us;    /* monotonic start, for busy-reply-threshold */
+    cmd_ctx *caller;      /* the EVAL/FCALL command (its session, reply buffer, argv) */
+    session *sess;        /* the engine's script session that runs redis.call commands */
+    const char *name;     /* the script's sha1 or the function's name */
+    int flags;            /* RUN_* */
+    int repl;             /* REPL_TO_* (redis.set_repl) */
+    int64_t start_us;     /* monotonic start, for busy-reply-threshold */
     int64_t next_poll_us; /* while timed out: when the hook next serves other clients */
 } script_run;
 
@@ -71,8 +71,8 @@ int script_shebang_flags(const char *body, size_t len, int *flags, size_t *sheba
 script_run *script_current(void);
 /* Checks the script flags against the server state (Redis's scriptPrepareForRun) and
  * starts a run: replies the error to caller and returns -1 if the script may not run. */
-int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char *name,
-                     int sflags, int read_only, int eval_mode);
+int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char *name, int sflags,
+                     int read_only, int eval_mode);
 /* Ends the run begun by script_run_begin (whatever the script did). */
 void script_run_end(script_run *run);
 /* Runs one redis.call/pcall command in the script session: the checks of Redis's
@@ -152,8 +152,9 @@ void luareply_from_lua(cmd_ctx *c, lua_State *L, int script_proto);
  * out has at least 32 bytes; returns the length. */
 size_t luareply_fmt_double(char *out, double d);
 
-/* ---- Debian's and our own Lua modules ---- */
+/* ---- our own Lua modules (cjson is Debian's) ---- */
 int luaopen_struct(lua_State *L);   /* lua_struct.c */
+int luaopen_bit(lua_State *L);      /* lua_bit.c */
 int luaopen_cmsgpack(lua_State *L); /* lua_cmsgpack.c */
 
 #endif
