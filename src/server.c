@@ -309,10 +309,7 @@ static void serve_while_busy(void) {
     uv_run(loop, UV_RUN_NOWAIT);
     /* SHUTDOWN NOSAVE during the turn: the log is synced and the clients are gone; exit
      * from here, as Redis does, before the script's effects reach the log. */
-    if (shutting_down) {
-        log_warning("Mayfly is now ready to exit, bye bye...");
-        exit(0);
-    }
+    if (shutting_down) exit(0);
 }
 
 static void script_busy_changed(int busy) {
