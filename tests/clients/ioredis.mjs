@@ -160,6 +160,30 @@ scenario('keyspace notification for a hash field expiry (hexpired)', async () =>
     await c.config('SET', 'notify-keyspace-events', '');
 });
 
+scenario('defineCommand (EVALSHA, EVAL after NOSCRIPT, pipelines)', async () => {
+    const x = await connect();
+    x.defineCommand('echoKeys', {
+        numberOfKeys: 2,
+        lua: 'return {KEYS[1], KEYS[2], ARGV[1], ARGV[2]}',
+    });
+    x.defineCommand('touchField', {
+        numberOfKeys: 1,
+        lua:
+            "redis.call('HSETEX', KEYS[1], 'PX', ARGV[1], 'FIELDS', 1, 'f', 'v') " +
+            "return redis.call('HPTTL', KEYS[1], 'FIELDS', 1, 'f')[1] > 0",
+    });
+    assert.deepEqual(await x.echoKeys('io:k1', 'io:k2', 'a1', 'a2'), ['io:k1', 'io:k2', 'a1', 'a2']);
+    await x.script('FLUSH');
+    assert.deepEqual(await x.echoKeys('io:k1', 'io:k2', 'b1', 'b2'), ['io:k1', 'io:k2', 'b1', 'b2']);
+    assert.equal(await x.touchField('io:script', 60000), 1);
+    const res = await x.pipeline().echoKeys('a', 'b', 'c', 'd').touchField('io:script', 1000).exec();
+    assert.deepEqual(res, [[null, ['a', 'b', 'c', 'd']], [null, 1]]);
+    await assert.rejects(x.eval("return redis.call('nosuch')", 0), /Unknown Redis command called from script/);
+    // RESP3 inside the script: the map reaches ioredis as its flat array
+    const m = await x.eval("redis.setresp(3) return redis.call('HGETALL', KEYS[1])", 1, 'io:script');
+    assert.deepEqual(m, ['f', 'v']);
+});
+
 scenario('quit() answers OK and closes', async () => {
     const q = await connect();
     const ended = waitFor('end event', 3000, (done) => q.once('end', () => done(true)));

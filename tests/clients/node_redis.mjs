@@ -6,7 +6,7 @@
 // "ok - name"; the first failure prints "not ok - name: why" and exits 1. The whole run is
 // bounded by a 30 s timer.
 import assert from 'node:assert/strict';
-import { createClient, WatchError } from 'redis';
+import { createClient, defineScript, WatchError } from 'redis';
 
 const port = Number(process.env.MAYFLY_PORT);
 if (!port) {
@@ -148,6 +148,49 @@ scenario('keyspace notification for a hash field expiry (hexpired)', async () =>
     assert.deepEqual(seen, ['hset', 'hexpire', 'hexpired']);
     assert.deepEqual({ ...(await c.hGetAll('nr:exp')) }, { keep: 'k' });
     await c.configSet('notify-keyspace-events', '');
+});
+
+scenario('scripts and functions (EVALSHA, EVAL after NOSCRIPT, FCALL)', async () => {
+    const x = await connect({
+        scripts: {
+            addAndTtl: defineScript({
+                SCRIPT:
+                    "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) " +
+                    "redis.call('HSETEX', KEYS[2], 'EX', 100, 'FIELDS', 1, 'n', v) " +
+                    "return {v, redis.call('HTTL', KEYS[2], 'FIELDS', 1, 'n')[1]}",
+                NUMBER_OF_KEYS: 2,
+                parseCommand(parser, counter, hash, by) {
+                    parser.pushKey(counter);
+                    parser.pushKey(hash);
+                    parser.push(String(by));
+                },
+                transformReply: (reply) => reply,
+            }),
+        },
+        functions: {
+            nrlib: {
+                nrget: {
+                    NUMBER_OF_KEYS: 1,
+                    IS_READ_ONLY: true,
+                    parseCommand(parser, key) {
+                        parser.pushKey(key);
+                    },
+                    transformReply: (reply) => reply,
+                },
+            },
+        },
+    });
+    assert.deepEqual(await x.addAndTtl('nr:cnt', 'nr:h', 3), [3, 100]);
+    await x.scriptFlush();
+    assert.deepEqual(await x.addAndTtl('nr:cnt', 'nr:h', 4), [7, 100]);
+    const lib =
+        '#!lua name=nrlib\n' +
+        "redis.register_function{function_name='nrget', flags={'no-writes'}, " +
+        "callback=function(k) return redis.call('GET', k[1]) end}";
+    assert.equal(await x.functionLoad(lib, { REPLACE: true }), 'nrlib');
+    assert.equal(await x.nrlib.nrget('nr:cnt'), '7');
+    const [a, b] = await x.multi().addAndTtl('nr:cnt', 'nr:h', 1).addAndTtl('nr:cnt', 'nr:h', 1).exec();
+    assert.deepEqual([a, b], [[8, 100], [9, 100]]);
 });
 
 let failed = false;

@@ -209,6 +209,59 @@ def keyspace_notification_hexpired():
     ps.close()
 
 
+@scenario
+def lock_acquire_extend_release():
+    # redis-py's Lock releases, extends and reacquires through Lua scripts (EVALSHA).
+    from redis.exceptions import LockNotOwnedError
+    lock = r.lock("py:lock", timeout=5, blocking_timeout=1)
+    eq(True, lock.acquire(), "acquire")
+    other = r.lock("py:lock", timeout=5)
+    eq(False, other.acquire(blocking=False), "second acquire")
+    eq(True, lock.extend(10), "extend")
+    assert 5000 < r.pttl("py:lock") <= 15000, "extend added to the TTL"
+    eq(True, lock.reacquire(), "reacquire")
+    assert 0 < r.pttl("py:lock") <= 5000, "reacquire reset the TTL"
+    eq(True, lock.owned(), "owned")
+    lock.release()
+    eq(False, lock.locked(), "released")
+    eq(True, other.acquire(blocking=False), "acquire after release")
+    stale = r.lock("py:lock", timeout=5)
+    stale.local.token = b"not-the-owner"
+    try:
+        stale.release()
+        raise AssertionError("release by another token succeeded")
+    except LockNotOwnedError:
+        pass
+    other.release()
+    with r.lock("py:lock2", timeout=2):
+        eq(1, r.exists("py:lock2"), "context manager holds the lock")
+    eq(0, r.exists("py:lock2"), "context manager released the lock")
+
+
+@scenario
+def register_script_and_functions():
+    incr_by = r.register_script(
+        "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+        "redis.call('HSETEX', KEYS[2], 'PX', 60000, 'FIELDS', 1, 'n', v) "
+        "return {v, redis.call('HTTL', KEYS[2], 'FIELDS', 1, 'n')[1]}")
+    eq([5, 60], incr_by(keys=["py:cnt", "py:h"], args=[5]), "first call (EVALSHA, then EVAL)")
+    eq([7, 60], incr_by(keys=["py:cnt", "py:h"], args=[2]), "second call (EVALSHA)")
+    r.script_flush()
+    eq([8, 60], incr_by(keys=["py:cnt", "py:h"], args=[1]), "after SCRIPT FLUSH")
+    pipe = r.pipeline()
+    incr_by(keys=["py:cnt", "py:h"], args=[1], client=pipe)
+    incr_by(keys=["py:cnt", "py:h"], args=[1], client=pipe)
+    eq([[9, 60], [10, 60]], pipe.execute(), "in a pipeline")
+    eq([True], r.script_exists(incr_by.sha), "SCRIPT EXISTS")
+    eq("pylib", r.function_load(
+        "#!lua name=pylib\n"
+        "redis.register_function{function_name='pyget', flags={'no-writes'}, "
+        "callback=function(k, a) return redis.call('GET', k[1]) end}",
+        replace=True), "FUNCTION LOAD")
+    eq("10", r.fcall("pyget", 1, "py:cnt"), "FCALL")
+    eq("10", r.fcall_ro("pyget", 1, "py:cnt"), "FCALL_RO of a no-writes function")
+
+
 failed = False
 for fn in SCENARIOS:
     try:
