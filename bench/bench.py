@@ -16,6 +16,7 @@ See bench/README.md.
 """
 
 import argparse
+import hashlib
 import csv
 import io
 import json
@@ -230,6 +231,18 @@ class Workload:
         self.note = note
 
 
+# A small hash script run by EVALSHA (the cache is filled by the preload, after FLUSHALL).
+EVAL_SCRIPT = ("local n = redis.call('HINCRBY', KEYS[1], 'n', 1) "
+               "redis.call('HSET', KEYS[1], 'v', ARGV[1]) "
+               "return {n, redis.call('HGET', KEYS[1], 'v')}")
+EVAL_SHA = hashlib.sha1(EVAL_SCRIPT.encode()).hexdigest()
+
+
+def preload_script(server):
+    with server.client() as c:
+        c.call("SCRIPT", "LOAD", EVAL_SCRIPT)
+
+
 def workloads():
     hset_small = ["HSET", "hs:__rand_int__", "f", VALUE]
     hset_big = ["HSET", "big", "f:__rand_int__", VALUE]
@@ -256,6 +269,10 @@ def workloads():
         Workload("HPEXPIRE", ["HPEXPIRE", "hx:__rand_int__", BENCH_TTL_MS, "FIELDS", 1, "f"], None,
                  r=SMALL_KEYS, preload=preload_hx, needs=("HPEXPIRE",),
                  baseline="HSET small hashes"),
+        Workload("EVALSHA small hash script",
+                 ["EVALSHA", EVAL_SHA, 1, "ev:__rand_int__", VALUE],
+                 ["EVALSHA", EVAL_SHA, 1, "ev:__rand_int__", VALUE],
+                 r=SMALL_KEYS, preload=preload_script),
         Workload("HTTL", ["HTTL", "hx:__rand_int__", "FIELDS", 1, "f"], None,
                  r=SMALL_KEYS, preload=preload_hx, needs=("HPEXPIRE", "HTTL"),
                  baseline="HSET small hashes"),
