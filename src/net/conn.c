@@ -50,15 +50,15 @@ struct conn {
     resp_parser parser;
     slice *argv; /* argument slices for the command being dispatched */
     int argv_cap;
-    buf wbuf;        /* bytes owned by the transport_write in flight */
-    size_t woff;     /* where the in-flight bytes start in wbuf */
-    int closing;     /* transport_close was called */
-    int pending;     /* on the pending list */
-    int resume_read; /* reading stopped for the rest of this loop turn (fairness) */
-    int protected;   /* a busy script of this connection runs: no reading, no closing */
+    buf wbuf;                /* bytes owned by the transport_write in flight */
+    size_t woff;             /* where the in-flight bytes start in wbuf */
+    int closing;             /* transport_close was called */
+    int pending;             /* on the pending list */
+    int resume_read;         /* reading stopped for the rest of this loop turn (fairness) */
+    int protected;           /* a busy script of this connection runs: no reading, no closing */
     int close_deferred;      /* closed while protected: close when the script ends */
     int read_before_protect; /* it was being read when protected */
-    peer *handover;  /* conn_handover was asked: the peer that takes the transport */
+    peer *handover;          /* conn_handover was asked: the peer that takes the transport */
     struct conn *pnext, *pprev;
 };
 

@@ -193,8 +193,9 @@ TEST(busy_eval_killed) {
     EXPECT(c, "+OK", "DISCARD");
     /* A new connection is served too. */
     redisContext *c2 = it_client();
-    EXPECT(c2, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-               "NOSAVE.",
+    EXPECT(c2,
+           "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+           "NOSAVE.",
            "PING");
     redisFree(c2);
     EXPECT(c, "+OK", "SCRIPT KILL");
@@ -240,8 +241,7 @@ static const char *const aof_args[] = {"--appendonly", "yes", "--appendfsync", "
  * script's effects reach the log. */
 TEST(busy_unkillable_then_shutdown_nosave) {
     it_server s;
-    static const char *const args[] = {"--appendonly", "yes", "--busy-reply-threshold", "50",
-                                       NULL};
+    static const char *const args[] = {"--appendonly", "yes", "--busy-reply-threshold", "50", NULL};
     it_start_server(&s, args);
     redisContext *c = it_client_to(&s);
     EXPECT(c, "+OK", "SET before 1");
@@ -294,8 +294,9 @@ TEST(effects_in_the_log) {
            "redis.call('SET', KEYS[2], 'x', 'EX', 1000) "
            "redis.set_repl(redis.REPL_NONE) redis.call('SET', 'unlogged', 1) "
            "redis.set_repl(redis.REPL_ALL) redis.call('INCR', 'n') return {a, b}");
-    redisReply *r = redisCommand(c, "EVAL %s 0", "redis.call('SET', 'partial', 1) "
-                                                "redis.call('nosuch')");
+    redisReply *r = redisCommand(c, "EVAL %s 0",
+                                 "redis.call('SET', 'partial', 1) "
+                                 "redis.call('nosuch')");
     ASSERT(r && r->type == REDIS_REPLY_ERROR);
     freeReplyObject(r);
     long long fexp = 0, kexp = it_int(c, "PEXPIRETIME k");
