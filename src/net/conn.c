@@ -181,9 +181,14 @@ static void on_write_done(transport *t, int status) {
         conn_close(c);
         return;
     }
-    /* Input left unparsed by backpressure is served now (not while a busy script of this
-     * connection runs: its command is still in the buffer). */
-    if (c->protected) return;
+    /* Input left unparsed by backpressure is served now; not while a busy script of this
+     * connection runs (its command is still in the buffer): the script's own command loop
+     * goes on with that input, and reading resumes when the script ends. */
+    if (c->protected) {
+        c->read_before_protect = 1;
+        mark_pending(c);
+        return;
+    }
     if (c->in.len && !c->handover) process_input(c);
     if (!c->closing) start_reading(c);
     mark_pending(c);
