@@ -5,6 +5,7 @@
 #include "integration/harness.h"
 #include "integration/persist_util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,8 +71,8 @@ TEST(sandbox_as_redis8) {
            "return (load(function() if done then return nil end done = true return s end))");
     /* A huge cjson output is refused instead of overflowing Debian's cjson buffers. */
     EXPECT(c, "1", "EVAL %s 0",
-           "local s = string.rep('x', 64 * 1024 * 1024) local t = {} for i = 1, 8 do t[i] = s "
-           "end local ok, e = pcall(cjson.encode, t) return (not ok) and "
+           "local s = 'x' for i = 1, 23 do s = s .. s end local t = {} for i = 1, 30 do "
+           "t[i] = s end local ok, e = pcall(cjson.encode, t) return (not ok) and "
            "string.find(e, 'too large') ~= nil");
     EXPECT(c, "\"[1,\\\"a\\\"]\"", "EVAL %s 0", "return cjson.new().encode({1, 'a'})");
     redisFree(c);
@@ -160,11 +161,21 @@ static int wait_busy(redisContext *c) {
     return 0;
 }
 
+static char last_read[4096];
+
+/* Reads until needle (and what follows within 50 ms) arrived, for at most 5 s. */
 static int read_contains(int fd, const char *needle) {
-    static char buf[4096];
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 2000);
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
+    size_t got = 0;
+    last_read[0] = '\0';
+    for (int waited = 0; waited < 5000 && !strstr(last_read, needle); waited += 50) {
+        got += it_raw_read_all(fd, last_read + got, sizeof(last_read) - 1 - got, 50);
+        last_read[got] = '\0';
+    }
+    if (strstr(last_read, needle)) {
+        got += it_raw_read_all(fd, last_read + got, sizeof(last_read) - 1 - got, 50);
+        last_read[got] = '\0';
+    }
+    return strstr(last_read, needle) != NULL;
 }
 
 TEST(busy_eval_killed) {
@@ -200,7 +211,8 @@ TEST(busy_eval_killed) {
     redisFree(c2);
     EXPECT(c, "+OK", "SCRIPT KILL");
     /* The caller gets the kill error, then its pipelined PING is answered. */
-    ASSERT(read_contains(fd, "-ERR Script killed by user with SCRIPT KILL... script: "));
+    ASSERT(read_contains(fd, "-ERR Script killed by user with SCRIPT KILL... script: ") &&
+           strstr(strstr(last_read, "SCRIPT KILL..."), "+PONG\r\n") != NULL);
     close(fd);
     EXPECT(c, "+PONG", "PING");
     EXPECT(c, "-NOTBUSY No scripts in execution right now.", "SCRIPT KILL");
@@ -233,6 +245,37 @@ TEST(busy_function_killed) {
     EXPECT(c, "+PONG", "PING");
     EXPECT(c, "+OK", "CONFIG SET busy-reply-threshold 5000");
     redisFree(c);
+}
+
+/* The client whose script is busy hangs up: the connection is closed only once the
+ * script has ended, and the server goes on. SIGTERM during a busy script waits for it. */
+TEST(busy_caller_gone_and_sigterm) {
+    it_server s;
+    static const char *const args[] = {"--busy-reply-threshold", "50", NULL};
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    int fd = it_raw_connect_to(&s);
+    it_raw_send_str(fd, "EVAL \"while true do end\" 0\r\n");
+    if (!wait_busy(c)) TEST_FAIL("the script never became busy");
+    close(fd);
+    it_sleep_ms(50);
+    EXPECT(c, "+OK", "SCRIPT KILL");
+    EXPECT(c, "+PONG", "PING");
+    fd = it_raw_connect_to(&s);
+    it_raw_send_str(fd, "EVAL \"while true do end\" 0\r\n");
+    if (!wait_busy(c)) TEST_FAIL("the second script never became busy");
+    kill(s.pid, SIGTERM);
+    it_sleep_ms(100);
+    EXPECT(c,
+           "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+           "NOSAVE.",
+           "PING");
+    EXPECT(c, "+OK", "SCRIPT KILL");
+    ASSERT(read_contains(fd, "-ERR Script killed by user with SCRIPT KILL..."));
+    close(fd);
+    redisFree(c);
+    ASSERT_EQ(0, it_wait_exit(&s, 10000));
+    it_stop_server(&s);
 }
 
 static const char *const aof_args[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
@@ -359,6 +402,7 @@ int main(void) {
     RUN(busy_function_killed);
     it_stop();
     RUN(busy_unkillable_then_shutdown_nosave);
+    RUN(busy_caller_gone_and_sigterm);
     RUN(effects_in_the_log);
     RUN(functions_survive_restart);
     return test_report();
