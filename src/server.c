@@ -439,6 +439,7 @@ int server_run(void) {
     config_on_change = on_config_changed;
     config_apply = apply_config;
     info_persistence = persist_info;
+    info_scripting_fill = script_info_fill;
 
     db_init_all(config.databases);
     cmd_registry_add_family(cmd_family_eval);

@@ -107,6 +107,39 @@ static void section_clients(buf *b) {
                n, config.maxclients, max_in, max_out, pubsub);
 }
 
+static long long scripting_evicted(void) {
+    info_scripting f = {0};
+    if (info_scripting_fill) info_scripting_fill(&f);
+    return f.evicted_scripts;
+}
+
+/* The scripting lines of INFO memory, from the figures scripting reports (zeros without). */
+static void scripting_memory_lines(buf *b) {
+    info_scripting f = {0};
+    if (info_scripting_fill) info_scripting_fill(&f);
+    char h_eval[32], h_total[32], h_scripts[32];
+    human_bytes(h_eval, sizeof(h_eval), (double)f.eval_vm);
+    human_bytes(h_total, sizeof(h_total), (double)(f.eval_vm + f.functions_vm));
+    human_bytes(h_scripts, sizeof(h_scripts), (double)(f.eval_scripts + f.functions));
+    buf_printf(b,
+               "used_memory_lua:%zu\r\n"
+               "used_memory_vm_eval:%zu\r\n"
+               "used_memory_lua_human:%s\r\n"
+               "used_memory_scripts_eval:%zu\r\n"
+               "number_of_cached_scripts:%zu\r\n"
+               "number_of_functions:%zu\r\n"
+               "number_of_libraries:%zu\r\n"
+               "used_memory_vm_functions:%zu\r\n"
+               "used_memory_vm_total:%zu\r\n"
+               "used_memory_vm_total_human:%s\r\n"
+               "used_memory_functions:%zu\r\n"
+               "used_memory_scripts:%zu\r\n"
+               "used_memory_scripts_human:%s\r\n",
+               f.eval_vm, f.eval_vm, h_eval, f.eval_scripts, f.cached_scripts, f.function_count,
+               f.library_count, f.functions_vm, f.eval_vm + f.functions_vm, h_total, f.functions,
+               f.eval_scripts + f.functions, h_scripts);
+}
+
 static void section_memory(buf *b) {
     mem_stats st;
     mem_get_stats(&st);
@@ -128,6 +161,9 @@ static void section_memory(buf *b) {
     size_t overhead = startup_memory + clients_mem;
     size_t dataset = st.allocated > overhead ? st.allocated - overhead : 0;
     size_t net = st.allocated > startup_memory ? st.allocated - startup_memory : 0;
+    buf scripting;
+    buf_init(&scripting);
+    scripting_memory_lines(&scripting);
     buf_printf(b,
                "# Memory\r\n"
                "used_memory:%zu\r\n"
@@ -147,19 +183,7 @@ static void section_memory(buf *b) {
                "allocator_retained:%zu\r\n"
                "total_system_memory:%.0f\r\n"
                "total_system_memory_human:%s\r\n"
-               "used_memory_lua:0\r\n"
-               "used_memory_vm_eval:0\r\n"
-               "used_memory_lua_human:0B\r\n"
-               "used_memory_scripts_eval:0\r\n"
-               "number_of_cached_scripts:0\r\n"
-               "number_of_functions:0\r\n"
-               "number_of_libraries:0\r\n"
-               "used_memory_vm_functions:0\r\n"
-               "used_memory_vm_total:0\r\n"
-               "used_memory_vm_total_human:0B\r\n"
-               "used_memory_functions:0\r\n"
-               "used_memory_scripts:0\r\n"
-               "used_memory_scripts_human:0B\r\n"
+               "%s"
                "maxmemory:%lld\r\n"
                "maxmemory_human:%s\r\n"
                "maxmemory_policy:%s\r\n"
@@ -183,95 +207,97 @@ static void section_memory(buf *b) {
                st.allocated, h_used, rss, h_rss, peak_memory, h_peak,
                peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0, overhead,
                startup_memory, dataset, net ? 100.0 * (double)dataset / (double)net : 0.0,
-               st.allocated, st.active, st.resident, st.retained, sys, h_sys, config.maxmemory,
-               h_max, config_policy_names[config.maxmemory_policy],
+               st.allocated, st.active, st.resident, st.retained, sys, h_sys,
+               scripting.data ? scripting.data : "", config.maxmemory, h_max,
+               config_policy_names[config.maxmemory_policy],
                st.allocated ? (double)st.active / (double)st.allocated : 0.0,
                st.active - st.allocated, st.active ? (double)st.resident / (double)st.active : 0.0,
                (ssize_t)st.resident - (ssize_t)st.active,
                st.allocated ? (double)rss / (double)st.allocated : 0.0,
                (ssize_t)rss - (ssize_t)st.allocated, clients_mem, st.allocator);
+    buf_deinit(&scripting);
 }
 
 static void section_stats(buf *b) {
-    buf_printf(b,
-               "# Stats\r\n"
-               "total_connections_received:%lld\r\n"
-               "total_commands_processed:%lld\r\n"
-               "instantaneous_ops_per_sec:%lld\r\n"
-               "total_net_input_bytes:%lld\r\n"
-               "total_net_output_bytes:%lld\r\n"
-               "total_net_repl_input_bytes:0\r\n"
-               "total_net_repl_output_bytes:0\r\n"
-               "instantaneous_input_kbps:%.2f\r\n"
-               "instantaneous_output_kbps:%.2f\r\n"
-               "instantaneous_input_repl_kbps:0.00\r\n"
-               "instantaneous_output_repl_kbps:0.00\r\n"
-               "rejected_connections:%lld\r\n"
-               "sync_full:0\r\n"
-               "sync_partial_ok:0\r\n"
-               "sync_partial_err:0\r\n"
-               "expired_keys:%lld\r\n"
-               "expired_subkeys:%lld\r\n"
-               "expired_stale_perc:0.00\r\n"
-               "expired_time_cap_reached_count:0\r\n"
-               "expire_cycle_cpu_milliseconds:%lld\r\n"
-               "expire_backlog:%lld\r\n"
-               "evicted_keys:%lld\r\n"
-               "evicted_clients:%lld\r\n"
-               "evicted_scripts:0\r\n"
-               "total_eviction_exceeded_time:0\r\n"
-               "current_eviction_exceeded_time:0\r\n"
-               "keyspace_hits:%lld\r\n"
-               "keyspace_misses:%lld\r\n"
-               "pubsub_channels:%zu\r\n"
-               "pubsub_patterns:%zu\r\n"
-               "pubsubshard_channels:%zu\r\n"
-               "latest_fork_usec:%lld\r\n"
-               "total_forks:%lld\r\n"
-               "migrate_cached_sockets:0\r\n"
-               "slave_expires_tracked_keys:0\r\n"
-               "active_defrag_hits:0\r\n"
-               "active_defrag_misses:0\r\n"
-               "active_defrag_key_hits:0\r\n"
-               "active_defrag_key_misses:0\r\n"
-               "total_active_defrag_time:0\r\n"
-               "current_active_defrag_time:0\r\n"
-               "tracking_total_keys:0\r\n"
-               "tracking_total_items:0\r\n"
-               "tracking_total_prefixes:0\r\n"
-               "unexpected_error_replies:0\r\n"
-               "total_error_replies:%lld\r\n"
-               "dump_payload_sanitizations:0\r\n"
-               "total_reads_processed:%lld\r\n"
-               "total_writes_processed:%lld\r\n"
-               "io_threaded_reads_processed:0\r\n"
-               "io_threaded_writes_processed:0\r\n"
-               "client_query_buffer_limit_disconnections:%lld\r\n"
-               "client_output_buffer_limit_disconnections:%lld\r\n"
-               "reply_buffer_shrinks:0\r\n"
-               "reply_buffer_expands:0\r\n"
-               "eventloop_cycles:%lld\r\n"
-               "eventloop_duration_sum:%lld\r\n"
-               "eventloop_duration_cmd_sum:%lld\r\n"
-               "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
-               "instantaneous_eventloop_duration_usec:%lld\r\n"
-               "acl_access_denied_auth:%lld\r\n"
-               "acl_access_denied_cmd:0\r\n"
-               "acl_access_denied_key:0\r\n"
-               "acl_access_denied_channel:0\r\n",
-               host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
-               host_stat.net_input_bytes, host_stat.net_output_bytes,
-               (double)host_stat.input_kbps_x100 / 100.0,
-               (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
-               db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
-               db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
-               db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
-               pubsub_pattern_count(), pubsub_shard_channel_count(), host_stat.latest_fork_usec,
-               host_stat.total_forks, cmd_total_errors(), host_stat.reads_processed,
-               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
-               host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles,
-               host_stat.eventloop_us, cmd_total_usec(), host_stat.eventloop_cycles_per_sec,
-               host_stat.eventloop_cycle_us, host_stat.auth_denied);
+    buf_printf(
+        b,
+        "# Stats\r\n"
+        "total_connections_received:%lld\r\n"
+        "total_commands_processed:%lld\r\n"
+        "instantaneous_ops_per_sec:%lld\r\n"
+        "total_net_input_bytes:%lld\r\n"
+        "total_net_output_bytes:%lld\r\n"
+        "total_net_repl_input_bytes:0\r\n"
+        "total_net_repl_output_bytes:0\r\n"
+        "instantaneous_input_kbps:%.2f\r\n"
+        "instantaneous_output_kbps:%.2f\r\n"
+        "instantaneous_input_repl_kbps:0.00\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\n"
+        "rejected_connections:%lld\r\n"
+        "sync_full:0\r\n"
+        "sync_partial_ok:0\r\n"
+        "sync_partial_err:0\r\n"
+        "expired_keys:%lld\r\n"
+        "expired_subkeys:%lld\r\n"
+        "expired_stale_perc:0.00\r\n"
+        "expired_time_cap_reached_count:0\r\n"
+        "expire_cycle_cpu_milliseconds:%lld\r\n"
+        "expire_backlog:%lld\r\n"
+        "evicted_keys:%lld\r\n"
+        "evicted_clients:%lld\r\n"
+        "evicted_scripts:%lld\r\n"
+        "total_eviction_exceeded_time:0\r\n"
+        "current_eviction_exceeded_time:0\r\n"
+        "keyspace_hits:%lld\r\n"
+        "keyspace_misses:%lld\r\n"
+        "pubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\n"
+        "pubsubshard_channels:%zu\r\n"
+        "latest_fork_usec:%lld\r\n"
+        "total_forks:%lld\r\n"
+        "migrate_cached_sockets:0\r\n"
+        "slave_expires_tracked_keys:0\r\n"
+        "active_defrag_hits:0\r\n"
+        "active_defrag_misses:0\r\n"
+        "active_defrag_key_hits:0\r\n"
+        "active_defrag_key_misses:0\r\n"
+        "total_active_defrag_time:0\r\n"
+        "current_active_defrag_time:0\r\n"
+        "tracking_total_keys:0\r\n"
+        "tracking_total_items:0\r\n"
+        "tracking_total_prefixes:0\r\n"
+        "unexpected_error_replies:0\r\n"
+        "total_error_replies:%lld\r\n"
+        "dump_payload_sanitizations:0\r\n"
+        "total_reads_processed:%lld\r\n"
+        "total_writes_processed:%lld\r\n"
+        "io_threaded_reads_processed:0\r\n"
+        "io_threaded_writes_processed:0\r\n"
+        "client_query_buffer_limit_disconnections:%lld\r\n"
+        "client_output_buffer_limit_disconnections:%lld\r\n"
+        "reply_buffer_shrinks:0\r\n"
+        "reply_buffer_expands:0\r\n"
+        "eventloop_cycles:%lld\r\n"
+        "eventloop_duration_sum:%lld\r\n"
+        "eventloop_duration_cmd_sum:%lld\r\n"
+        "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
+        "instantaneous_eventloop_duration_usec:%lld\r\n"
+        "acl_access_denied_auth:%lld\r\n"
+        "acl_access_denied_cmd:0\r\n"
+        "acl_access_denied_key:0\r\n"
+        "acl_access_denied_channel:0\r\n",
+        host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
+        host_stat.net_input_bytes, host_stat.net_output_bytes,
+        (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
+        host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
+        host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog, db_stat.evicted_keys,
+        host_stat.evicted_clients, scripting_evicted(), db_stat.keyspace_hits,
+        db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
+        pubsub_shard_channel_count(), host_stat.latest_fork_usec, host_stat.total_forks,
+        cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
+        host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
+        host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
+        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b) {
@@ -295,6 +321,7 @@ static void section_persistence_default(buf *b) {
     buf_puts(b, "# Persistence\r\nloading:0\r\n");
 }
 void (*info_persistence)(buf *b) = section_persistence_default;
+void (*info_scripting_fill)(info_scripting *out);
 
 static void section_replication(buf *b) {
     buf_puts(b, "# Replication\r\n"

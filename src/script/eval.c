@@ -411,22 +411,72 @@ static const cmd_spec script_subcommands[] = {
     {0},
 };
 
-#define EVAL_FLAGS (CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_STALE | CMD_MOVABLE_KEYS)
+#define EVAL_FLAGS                                                                                 \
+    (CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_MOVABLE_KEYS)
+
+/* The keys follow numkeys (Redis's key specs, with its notes). */
+const cmd_key_spec script_keys_rw[] = {
+    {.flags = KS_RW | KS_ACCESS | KS_UPDATE,
+     .notes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE",
+     .begin = KS_BEGIN_INDEX,
+     .index = 2,
+     .find = KS_FIND_KEYNUM,
+     .keynumidx = 0,
+     .firstkey = 1,
+     .step = 1},
+    {0},
+};
+const cmd_key_spec script_keys_ro[] = {
+    {.flags = KS_RO | KS_ACCESS,
+     .notes = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS",
+     .begin = KS_BEGIN_INDEX,
+     .index = 2,
+     .find = KS_FIND_KEYNUM,
+     .keynumidx = 0,
+     .firstkey = 1,
+     .step = 1},
+    {0},
+};
+/* EVALSHA's specs carry no notes. */
+static const cmd_key_spec sha_keys_rw[] = {
+    {.flags = KS_RW | KS_ACCESS | KS_UPDATE,
+     .begin = KS_BEGIN_INDEX,
+     .index = 2,
+     .find = KS_FIND_KEYNUM,
+     .keynumidx = 0,
+     .firstkey = 1,
+     .step = 1},
+    {0},
+};
+static const cmd_key_spec sha_keys_ro[] = {
+    {.flags = KS_RO | KS_ACCESS,
+     .begin = KS_BEGIN_INDEX,
+     .index = 2,
+     .find = KS_FIND_KEYNUM,
+     .keynumidx = 0,
+     .firstkey = 1,
+     .step = 1},
+    {0},
+};
 
 const cmd_spec cmd_family_eval[] = {
     {"eval", cmd_eval, -3, EVAL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0",
      "Depends on the script that is executed.", "Executes a server-side Lua script.",
-     "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = script_keys_rw},
     {"evalsha", cmd_evalsha, -3, EVAL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0",
      "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.",
-     "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = sha_keys_rw},
     {"eval_ro", cmd_eval_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the script that is executed.", "Executes a read-only server-side Lua script.",
-     "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = script_keys_ro},
     {"evalsha_ro", cmd_evalsha_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the script that is executed.",
      "Executes a read-only server-side Lua script by SHA1 digest.",
-     "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = sha_keys_ro},
     {"script", NULL, -2, 0, 0, 0, 0, "scripting", "2.6.0", "Depends on subcommand.",
      "A container for Lua scripts management commands.", "", script_subcommands, "@slow"},
     {0},

@@ -719,6 +719,16 @@ size_t function_lua_memory(void) {
     return luaenv_memory(L);
 }
 
+size_t function_memory_overhead(void) {
+    size_t n = dict_size(&functions) * sizeof(void *);
+    for (library *l = libs; l; l = l->next) {
+        n += sizeof(*l) + strlen(l->name) + 1 + l->code_len + 1;
+        for (function *f = l->fns; f; f = f->next_in_lib)
+            n += sizeof(*f) + 2 * (strlen(f->name) + 1) + (f->desc ? strlen(f->desc) + 1 : 0);
+    }
+    return n;
+}
+
 void function_flush_all(void) {
     function_reset();
 }
@@ -746,15 +756,18 @@ static const cmd_spec function_subcommands[] = {
     {0},
 };
 
-#define FCALL_FLAGS (CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_STALE | CMD_MOVABLE_KEYS)
+#define FCALL_FLAGS                                                                                \
+    (CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_MOVABLE_KEYS)
 
 const cmd_spec cmd_family_function[] = {
     {"fcall", cmd_fcall, -3, FCALL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the function that is executed.", "Invokes a function.",
-     "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = script_keys_rw},
     {"fcall_ro", cmd_fcall_ro, -3, FCALL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the function that is executed.", "Invokes a read-only function.",
-     "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting"},
+     "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
+     .key_specs = script_keys_ro},
     {"function", NULL, -2, 0, 0, 0, 0, "scripting", "7.0.0", "Depends on subcommand.",
      "A container for function commands.", "", function_subcommands, "@slow"},
     {0},

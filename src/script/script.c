@@ -34,6 +34,7 @@
 
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
+#include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
@@ -71,6 +72,17 @@ void script_init(const script_host *h) {
     if (h) script_set_host(h);
     eval_init();
     function_init();
+}
+
+void script_info_fill(info_scripting *out) {
+    out->eval_vm = eval_lua_memory();
+    out->eval_scripts = eval_scripts_memory();
+    out->cached_scripts = eval_scripts_count();
+    out->function_count = function_count();
+    out->library_count = function_libraries_count();
+    out->functions_vm = function_lua_memory();
+    out->functions = function_memory_overhead();
+    out->evicted_scripts = script_evicted_scripts;
 }
 
 void script_shutdown(void) {

@@ -90,6 +90,10 @@ void script_session_free(session *s);
  * the script's command failed), but counting the command as failed. msg has no '-'. */
 void script_reply_error_nostats(cmd_ctx *c, const char *msg, size_t len);
 
+/* EVAL's and FCALL's key specs (eval.c): numkeys, then the keys. */
+extern const cmd_key_spec script_keys_rw[];
+extern const cmd_key_spec script_keys_ro[];
+
 /* ---- lua_env.c: the sandboxed interpreter ---- */
 
 #define LUAENV_EVAL 0

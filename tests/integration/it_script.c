@@ -126,6 +126,40 @@ TEST(statistics) {
     redisFree(c);
 }
 
+/* INFO's scripting figures, and Redis 8's eviction of EVAL scripts past 500 (never of those
+ * SCRIPT LOAD added). */
+TEST(info_and_script_eviction) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "SCRIPT FLUSH");
+    EXPECT(c, "+OK", "FUNCTION FLUSH");
+    EXPECT(c, "\"831718c21eb8cace8e6f31e7782a9d8e38ed5600\"", "SCRIPT LOAD %s", "return 'kept'");
+    for (int i = 0; i < 501; i++)
+        freeReplyObject(redisCommand(c, "EVAL %s 0", i == 0 ? "return 0" : "return 1 + 0"));
+    char body[64];
+    for (int i = 2; i <= 500; i++) {
+        snprintf(body, sizeof(body), "return %d", i);
+        freeReplyObject(redisCommand(c, "EVAL %s 0", body));
+    }
+    /* 1 loaded + 501 distinct EVAL scripts ("return 0", "return 1 + 0", "return 2".."return
+     * 500"): the oldest EVAL script went. */
+    ASSERT_EQ(501, stat_of(c, "memory", "number_of_cached_scripts:"));
+    ASSERT_EQ(1, stat_of(c, "stats", "evicted_scripts:"));
+    EXPECT(c, "-NOSCRIPT No matching script. Please use EVAL.", "EVALSHA %s 0",
+           "06d3d9b2060dd51343d5f19f0e531f15c507e3d1");
+    EXPECT(c, "\"kept\"", "EVALSHA 831718c21eb8cace8e6f31e7782a9d8e38ed5600 0");
+    ASSERT(stat_of(c, "memory", "used_memory_vm_eval:") > 0);
+    EXPECT(c, "\"infolib\"", "FUNCTION LOAD %s",
+           "#!lua name=infolib\nredis.register_function('a', function() return 1 end)\n"
+           "redis.register_function('b', function() return 2 end)");
+    ASSERT_EQ(2, stat_of(c, "memory", "number_of_functions:"));
+    ASSERT_EQ(1, stat_of(c, "memory", "number_of_libraries:"));
+    EXPECT(c, "+OK", "SCRIPT FLUSH");
+    ASSERT_EQ(0, stat_of(c, "memory", "number_of_cached_scripts:"));
+    EXPECT(c, "+OK", "FUNCTION FLUSH");
+    ASSERT_EQ(0, stat_of(c, "memory", "number_of_functions:"));
+    redisFree(c);
+}
+
 /* "Read these fields, extend those TTLs, count the rest" in one round trip. */
 TEST(hash_field_ttls_in_scripts) {
     redisContext *c = it_client();
@@ -398,6 +432,7 @@ int main(void) {
     RUN(sandbox_as_redis8);
     RUN(statistics);
     RUN(hash_field_ttls_in_scripts);
+    RUN(info_and_script_eviction);
     RUN(busy_eval_killed);
     RUN(busy_function_killed);
     it_stop();

@@ -58,6 +58,10 @@ size_t eval_scripts_memory(void);
 size_t function_libraries_count(void);
 size_t function_count(void);
 size_t function_lua_memory(void);
+size_t function_memory_overhead(void);
 extern long long script_evicted_scripts;
+/* Fills INFO's scripting figures (cmd/info.h's info_scripting_fill). */
+struct info_scripting;
+void script_info_fill(struct info_scripting *out);
 
 #endif
