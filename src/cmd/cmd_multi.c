@@ -373,8 +373,8 @@ int multi_queue_if_needed(cmd_ctx *c) {
             m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
         }
         m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->argc, argv};
-        m->flags_any |= c->cmd->flags;
-        m->flags_missing |= ~c->cmd->flags;
+        m->flags_any |= c->flags; /* as dispatch saw them (EVAL's may depend on its script) */
+        m->flags_missing |= ~c->flags;
     }
     reply_simple(c, "QUEUED");
     return 1;

@@ -386,6 +386,10 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     }
     c->flags = c->cmd->flags;
     uint32_t gates = e_cmd->gates;
+    if (c->cmd->flags_of) {
+        c->flags = c->cmd->flags_of(c);
+        gates = gate_mask(c->flags);
+    }
     if (s->flags & SESS_INTERNAL) {
         gates = 0; /* the log replay is not checked, as Redis's fake AOF client */
     } else if ((s->flags & SESS_MULTI) && multi_is_exec(c->cmd)) {

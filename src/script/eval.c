@@ -234,6 +234,56 @@ static cached *create_script(cmd_ctx *c, slice body, int from_eval) {
 
 /* ---- EVAL and EVALSHA ---- */
 
+static void cmd_eval(cmd_ctx *c);
+static void cmd_evalsha(cmd_ctx *c);
+
+static cached *find_sha_arg(slice arg) {
+    char sha[41];
+    for (int i = 0; i < 40; i++) {
+        char ch = arg.p[i];
+        sha[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + ('a' - 'A')) : ch;
+    }
+    sha[40] = '\0';
+    return find_sha(sha);
+}
+
+static void cmd_evalsha_ro(cmd_ctx *c);
+
+static int is_evalsha(const cmd_ctx *c) {
+    return c->cmd->fn == cmd_evalsha || c->cmd->fn == cmd_evalsha_ro;
+}
+
+/* Dispatch's view of EVAL's flags (Redis's evalGetCommandFlags): those of the cached
+ * script, or of the shebang of a script not cached yet; the script found is left for
+ * the handler in c->cmd_cache. */
+static uint32_t eval_flags_of(cmd_ctx *c) {
+    uint32_t f = c->cmd->flags;
+    int sha = is_evalsha(c);
+    if (c->argc < 2 || (sha && c->argv[1].len != 40)) return f;
+    cached *s;
+    int sflags;
+    if (sha) {
+        s = find_sha_arg(c->argv[1]);
+        if (!s) return f;
+        sflags = s->flags;
+    } else {
+        char hex[41];
+        sha1_hex(hex, c->argv[1].p, c->argv[1].len);
+        s = find_sha(hex);
+        if (s) {
+            sflags = s->flags;
+        } else {
+            size_t skip;
+            char err[256];
+            if (script_shebang_flags(c->argv[1].p, c->argv[1].len, &sflags, &skip, err,
+                                     sizeof(err)) < 0)
+                return f;
+        }
+    }
+    c->cmd_cache = s;
+    return script_cmd_flags(f, sflags);
+}
+
 static void eval_generic(cmd_ctx *c, int evalsha, int ro) {
     if (evalsha && c->argv[1].len != 40) {
         reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
@@ -249,20 +299,14 @@ static void eval_generic(cmd_ctx *c, int evalsha, int ro) {
         reply_error(c, "ERR Number of keys can't be negative");
         return;
     }
-    cached *s;
-    if (evalsha) {
-        char sha[41];
-        for (int i = 0; i < 40; i++) {
-            char ch = c->argv[1].p[i];
-            sha[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + ('a' - 'A')) : ch;
-        }
-        sha[40] = '\0';
-        s = find_sha(sha);
+    cached *s = c->cmd_cache;
+    if (!s && evalsha) {
+        s = find_sha_arg(c->argv[1]);
         if (!s) {
             reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
             return;
         }
-    } else {
+    } else if (!s) {
         s = create_script(c, c->argv[1], 1);
         if (!s) return;
     }
@@ -275,7 +319,7 @@ static void eval_generic(cmd_ctx *c, int evalsha, int ro) {
     lua_pop(L, 1); /* the error handler */
     script_run_end(&run);
     luaenv_gc_step(L, &gc_count);
-    /* The script may have been evicted meanwhile? No: nothing runs EVAL inside a script. */
+    /* Nothing inside a script can evict from the cache (EVAL is refused there). */
     if (s->from_eval) {
         lru_unlink(s);
         lru_push(s);
@@ -463,20 +507,20 @@ const cmd_spec cmd_family_eval[] = {
     {"eval", cmd_eval, -3, EVAL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0",
      "Depends on the script that is executed.", "Executes a server-side Lua script.",
      "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = script_keys_rw},
+     .key_specs = script_keys_rw, .flags_of = eval_flags_of},
     {"evalsha", cmd_evalsha, -3, EVAL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0",
      "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.",
      "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = sha_keys_rw},
+     .key_specs = sha_keys_rw, .flags_of = eval_flags_of},
     {"eval_ro", cmd_eval_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the script that is executed.", "Executes a read-only server-side Lua script.",
      "script numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = script_keys_ro},
+     .key_specs = script_keys_ro, .flags_of = eval_flags_of},
     {"evalsha_ro", cmd_evalsha_ro, -3, EVAL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the script that is executed.",
      "Executes a read-only server-side Lua script by SHA1 digest.",
      "sha1 numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = sha_keys_ro},
+     .key_specs = sha_keys_ro, .flags_of = eval_flags_of},
     {"script", NULL, -2, 0, 0, 0, 0, "scripting", "2.6.0", "Depends on subcommand.",
      "A container for Lua scripts management commands.", "", script_subcommands, "@slow"},
     {0},

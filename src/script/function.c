@@ -454,8 +454,17 @@ done:
 
 /* ---- FCALL ---- */
 
-static void fcall_generic(cmd_ctx *c, int ro) {
+/* Dispatch's view of FCALL's flags: the function's (Redis's fcallGetCommandFlags). */
+static uint32_t fcall_flags_of(cmd_ctx *c) {
+    if (c->argc < 2) return c->cmd->flags;
     function *f = find_function(c->argv[1].p, c->argv[1].len);
+    if (!f) return c->cmd->flags;
+    c->cmd_cache = f;
+    return script_cmd_flags(c->cmd->flags, f->flags);
+}
+
+static void fcall_generic(cmd_ctx *c, int ro) {
+    function *f = c->cmd_cache ? c->cmd_cache : find_function(c->argv[1].p, c->argv[1].len);
     if (!f) {
         reply_error(c, "ERR Function not found");
         return;
@@ -763,11 +772,11 @@ const cmd_spec cmd_family_function[] = {
     {"fcall", cmd_fcall, -3, FCALL_FLAGS | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the function that is executed.", "Invokes a function.",
      "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = script_keys_rw},
+     .key_specs = script_keys_rw, .flags_of = fcall_flags_of},
     {"fcall_ro", cmd_fcall_ro, -3, FCALL_FLAGS | CMD_READONLY, 0, 0, 0, "scripting", "7.0.0",
      "Depends on the function that is executed.", "Invokes a read-only function.",
      "function numkeys [key [key ...]] [arg [arg ...]]", NULL, "@slow @scripting",
-     .key_specs = script_keys_ro},
+     .key_specs = script_keys_ro, .flags_of = fcall_flags_of},
     {"function", NULL, -2, 0, 0, 0, 0, "scripting", "7.0.0", "Depends on subcommand.",
      "A container for function commands.", "", function_subcommands, "@slow"},
     {0},

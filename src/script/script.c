@@ -153,6 +153,15 @@ void script_reply_error_nostats(cmd_ctx *c, const char *msg, size_t len) {
     c->replied_error = 1;
 }
 
+uint32_t script_cmd_flags(uint32_t cmd_flags, int sflags) {
+    if (sflags & SFLAG_EVAL_COMPAT) return cmd_flags;
+    cmd_flags &= ~(uint32_t)(CMD_STALE | CMD_DENYOOM | CMD_WRITE | CMD_MAY_REPLICATE);
+    if (!(sflags & (SFLAG_ALLOW_OOM | SFLAG_NO_WRITES))) cmd_flags |= CMD_DENYOOM;
+    if (!(sflags & SFLAG_NO_WRITES)) cmd_flags |= CMD_WRITE;
+    if (sflags & SFLAG_ALLOW_STALE) cmd_flags |= CMD_STALE;
+    return cmd_flags;
+}
+
 /* ---- beginning and ending a run ---- */
 
 static const char *misconf_for_scripts(const char *refusal, char *tmp, size_t cap) {

@@ -67,6 +67,10 @@ int script_split_line(struct resp_parser *p, const char *line, size_t len, slice
 int script_shebang_flags(const char *body, size_t len, int *flags, size_t *shebang_len, char *err,
                          size_t cap);
 
+/* The flags dispatch sees for EVAL/FCALL of a script with these flags (Redis's
+ * scriptFlagsToCmdFlags): a script that declared flags is a write (deny-oom) command unless
+ * no-writes (allow-oom); an EVAL without a shebang keeps the command's own flags. */
+uint32_t script_cmd_flags(uint32_t cmd_flags, int sflags);
 /* The running script, or NULL. */
 script_run *script_current(void);
 /* Checks the script flags against the server state (Redis's scriptPrepareForRun) and

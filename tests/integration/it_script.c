@@ -406,6 +406,53 @@ TEST(effects_in_the_log) {
     it_stop_server(&s);
 }
 
+/* While the log cannot be written: a script that declared it may write is refused at
+ * dispatch like any write command; a no-writes script runs; a script without a shebang
+ * runs and its write command fails inside it (Redis's rules). */
+TEST(misconf_and_script_flags) {
+    it_server s;
+    static const char *const args[] = {"--appendonly", "yes", NULL}; /* everysec: survives */
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "SET x 1");
+    EXPECT(c, "\"mc\"", "FUNCTION LOAD %s",
+           "#!lua name=mc\nredis.register_function('w', function() return 1 end)\n"
+           "redis.register_function{function_name='r', flags={'no-writes'}, "
+           "callback=function() return 2 end}");
+    EXPECT(c, "+OK", "DEBUG AOF-WRITE-ERROR 1");
+    /* A write fails in the log (after its reply); from then on writes are refused. */
+    redisReply *r = NULL;
+    for (int i = 0; i < 200; i++) {
+        if (r) freeReplyObject(r);
+        r = redisCommand(c, "SET x 2");
+        if (r && r->type == REDIS_REPLY_ERROR) break;
+        it_sleep_ms(10);
+    }
+    ASSERT(r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "MISCONF ", 8) == 0);
+    char misconf[256];
+    snprintf(misconf, sizeof(misconf), "-%s", r->str);
+    freeReplyObject(r);
+    EXPECT(c, misconf, "EVAL %s 0", "#!lua\nreturn 1");
+    EXPECT(c, misconf, "FCALL w 0");
+    EXPECT(c, "2", "FCALL_RO r 0");
+    EXPECT(c, "\"2\"", "EVAL %s 0", "#!lua flags=no-writes\nreturn redis.call('get', 'x')");
+    EXPECT(c, "1", "EVAL %s 0", "return 1");
+    r = redisCommand(c, "EVAL %s 0", "return redis.call('set', 'x', 3)");
+    ASSERT(r && r->type == REDIS_REPLY_ERROR);
+    char want[300];
+    snprintf(want, sizeof(want), "%s script: ", misconf + 1);
+    ASSERT(strncmp(r->str, want, strlen(want)) == 0);
+    freeReplyObject(r);
+    /* In MULTI the script is refused as it is queued, as a write command would be. */
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, misconf, "EVAL %s 0", "#!lua\nreturn 1");
+    EXPECT(c, "+QUEUED", "EVAL %s 0", "#!lua flags=no-writes\nreturn 1");
+    EXPECT(c, "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    redisFree(c);
+    it_kill_server(&s);
+    it_stop_server(&s);
+}
+
 /* Functions come back after a restart from the log (FUNCTION LOAD is logged). */
 TEST(functions_survive_restart) {
     it_server s;
@@ -439,6 +486,7 @@ int main(void) {
     RUN(busy_unkillable_then_shutdown_nosave);
     RUN(busy_caller_gone_and_sigterm);
     RUN(effects_in_the_log);
+    RUN(misconf_and_script_flags);
     RUN(functions_survive_restart);
     return test_report();
 }

@@ -64,6 +64,9 @@ enum cmd_flag { CMD_FLAG_MAP(X) };
 
 struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);
+/* The flags of a command whose flags depend on its arguments (EVAL of a script with a
+ * shebang may write; Redis's getCommandFlags). It may leave a lookup in c->cmd_cache. */
+typedef uint32_t cmd_flags_fn(struct cmd_ctx *c);
 
 typedef struct cmd_spec {
     const char *name; /* lower case; for a subcommand, just the subcommand ("info") */
@@ -85,6 +88,7 @@ typedef struct cmd_spec {
     uint32_t key_flags;
     const cmd_key_spec *key_specs;
     cmd_getkeys_fn *getkeys;
+    cmd_flags_fn *flags_of; /* NULL: the flags above, whatever the arguments */
 } cmd_spec;
 
 /* Per-command statistics (INFO commandstats). */
@@ -113,6 +117,8 @@ typedef struct cmd_ctx {
                            command has them; loading/stale only if all have them) */
     cmd_key_list *keys; /* storage for cmd_ctx_keys (set by dispatch and EXEC) */
     int keys_state;     /* 0: not extracted yet, 1: keys holds them, -1: argv does not fit */
+    void *cmd_cache;    /* what the command's flags_of looked up, for its handler (Redis's
+                           c->cur_script); valid for this dispatch only */
 } cmd_ctx;
 
 /* The keys of c's command (cmd_get_keys), extracted on the first call and kept for the
