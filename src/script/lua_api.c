@@ -107,12 +107,27 @@ static int call_generic(lua_State *L, int raise) {
         push_error_cstr(L, msg);
         return 1;
     }
-    if (!lua_checkstack(L, 8)) return luaL_error(L, "reached lua stack limit");
+    /* The reply needs stack room: with thousands of arguments (unpack of a big table)
+     * there may be none left, so copy them out and free their slots, as Redis does. */
+    char *copy = NULL;
+    if (!lua_checkstack(L, 8)) {
+        size_t total = 0;
+        for (int j = 0; j < argc; j++)
+            total += call_argv[j].len;
+        copy = mem_alloc(total ? total : 1);
+        for (int j = 0, at = 0; j < argc; j++) {
+            memcpy(copy + at, call_argv[j].p, call_argv[j].len);
+            call_argv[j].p = copy + at;
+            at += (int)call_argv[j].len;
+        }
+        lua_settop(L, 0);
+    }
     call_inuse = 1;
     char err[512];
     buf *out = &run->sess->out;
     int rc = script_run_command(run, argc, call_argv, err, sizeof(err));
     call_inuse = 0;
+    mem_free(copy);
     if (rc < 0) {
         push_error_cstr(L, err);
         lua_pushboolean(L, 1);

@@ -47,8 +47,8 @@ static char real_key, shown_key, globals_key, proxy_key, meta_key, libapi_key;
 /* ---- the original C functions the wrappers fall back to ---- */
 
 static lua_CFunction orig_next, orig_ipairsaux, orig_pairs, orig_ipairs, orig_rawget, orig_rawset,
-    orig_unpack, orig_setmetatable, orig_getmetatable, orig_tinsert, orig_tremove, orig_tsort,
-    orig_tconcat, orig_tmaxn, orig_tgetn, orig_tforeach, orig_tforeachi;
+    orig_setmetatable, orig_getmetatable, orig_tinsert, orig_tremove, orig_tsort, orig_tconcat,
+    orig_tmaxn, orig_tgetn, orig_tforeach, orig_tforeachi;
 
 /* If the value at idx is a read-only proxy, pushes its real table and returns 1. */
 static int push_real(lua_State *L, int idx) {
@@ -112,9 +112,20 @@ static int w_ipairsaux(lua_State *L) {
     unwrap_arg(L, 1);
     return orig_ipairsaux(L);
 }
+/* Lua 5.1.5's unpack overflows computing e - i + 1 for ranges such as (-2, 2^31-1) (Redis
+ * patched its copy; Debian's crashes): counted in unsigned arithmetic here, as Lua 5.2 does. */
 static int w_unpack(lua_State *L) {
     unwrap_arg(L, 1);
-    return orig_unpack(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int i = luaL_optint(L, 2, 1);
+    int e = lua_isnoneornil(L, 3) ? (int)lua_objlen(L, 1) : luaL_checkint(L, 3);
+    if (i > e) return 0;
+    unsigned n = (unsigned)e - (unsigned)i; /* one less than the count */
+    if (n >= (unsigned)INT_MAX || !lua_checkstack(L, (int)n + 1))
+        return luaL_error(L, "too many results to unpack");
+    for (unsigned k = 0; k <= n; k++)
+        lua_rawgeti(L, 1, (int)((unsigned)i + k));
+    return (int)n + 1;
 }
 static int w_setmetatable(lua_State *L) {
     if (is_proxy(L, 1)) return ro_error_plain(L);
@@ -446,7 +457,6 @@ static void find_originals(lua_State *L) {
     orig_ipairs = global_cfunction(L, NULL, "ipairs");
     orig_rawget = global_cfunction(L, NULL, "rawget");
     orig_rawset = global_cfunction(L, NULL, "rawset");
-    orig_unpack = global_cfunction(L, NULL, "unpack");
     orig_setmetatable = global_cfunction(L, NULL, "setmetatable");
     orig_getmetatable = global_cfunction(L, NULL, "getmetatable");
     orig_tinsert = global_cfunction(L, "table", "insert");
