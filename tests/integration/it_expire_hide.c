@@ -173,6 +173,22 @@ TEST(active_expiry_stays_off_while_hidden) {
     redisFree(c);
 }
 
+/* REAP mode too: KEYS (which cannot reap while it iterates) skips a hash whose every field
+ * is due, as it skips a key past its TTL, before anything reaps them. */
+TEST(keys_skips_what_is_due_in_reap_mode) {
+    redisContext *c = fresh();
+    run(c, "DEBUG SET-ACTIVE-EXPIRE 0");
+    run(c, "HSETEX gone PX 1000 FIELDS 2 a 1 b 2");
+    run(c, "SET old v PX 1000");
+    run(c, "SET kept v");
+    run(c, "DEBUG CLOCK-OFFSET 5000");
+    EXPECT(c, "[\"kept\"]", "KEYS *");
+    ASSERT_EQ(0, it_info_field(c, "expired_keys"));
+    ASSERT_EQ(0, it_info_field(c, "expired_subkeys"));
+    run(c, "DEBUG SET-ACTIVE-EXPIRE 1");
+    redisFree(c);
+}
+
 int main(void) {
     const char *args[] = {"--hz", "100", NULL};
     it_start(args);
@@ -180,6 +196,7 @@ int main(void) {
     RUN(hidden_keys_and_fields_are_never_read);
     RUN(client_writes_overwrite_what_is_hidden);
     RUN(active_expiry_stays_off_while_hidden);
+    RUN(keys_skips_what_is_due_in_reap_mode);
     it_stop();
     return test_report();
 }

@@ -1,9 +1,9 @@
 /* aof: the append-only log while the server runs (appendonly yes).
  *
  * Files live in dir/appenddirname and are named by the manifest (manifest.h): a base
- * snapshot and increments of log records (record.h). Records from propagate (cmd/) are
- * gathered in a buffer during a loop turn and written by aof_before_reply, which the net
- * layer runs before it flushes the turn's replies:
+ * snapshot and increments of log records (record.h). Records from the journal (the log is
+ * a sink that server.c adds while the log is open) are gathered in a buffer during a loop turn and
+ * written by aof_before_reply, which the net layer runs before it flushes the turn's replies:
  *
  *     commands ──aof_feed──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
  *     replies flushed
