@@ -37,12 +37,17 @@ asan-test: deps
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && { ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS); $(SHOW_SKIPS); }
 
+# Each target runs FUZZ_SECONDS (default 60) from its committed seed corpus.
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMAYFLY_FUZZ=ON \
 	    -DMAYFLY_SANITIZE=address,undefined
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_resp
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_resp fuzz_resp_reader
 	mkdir -p build-fuzz/corpus && cp tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null; \
 	    ./build-fuzz/tests/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+	mkdir -p build-fuzz/corpus_reader && \
+	    cp tests/fuzz/corpus_reader/* build-fuzz/corpus_reader/ 2>/dev/null; \
+	    ./build-fuzz/tests/fuzz/fuzz_resp_reader -max_total_time=$${FUZZ_SECONDS:-60} \
+	    build-fuzz/corpus_reader
 
 bench: build
 	python3 bench/bench.py $(BENCH_ARGS)
