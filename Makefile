@@ -9,7 +9,7 @@ CTEST_FLAGS ?=
 # client tests (tests/clients/run_client.c) wrote to ctest's log, keeping ctest's status.
 SHOW_SKIPS = rc=$$?; grep -h '^SKIP: ' Testing/Temporary/LastTest.log 2>/dev/null | sort -u; exit $$rc
 
-.PHONY: all deps build run test test-unit asan-test fuzz bench docker-test format clean
+.PHONY: all deps build run test test-unit asan-test fuzz tidy bench docker-test format clean
 
 all: build
 
@@ -49,6 +49,14 @@ fuzz: deps
 	    ./build-fuzz/tests/fuzz/fuzz_resp_reader -max_total_time=$${FUZZ_SECONDS:-60} \
 	    build-fuzz/corpus_reader
 
+# clang-tidy over src/ (.clang-tidy, with the ratchet of scripts/tidy-ratchet.txt). Only
+# configures build-tidy for its compile_commands.json; TIDY_ARGS="--changed main" limits
+# the run to the files that differ from main.
+tidy: deps
+	cmake -S . -B build-tidy -DCMAKE_C_COMPILER=clang -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+	    -DMAYFLY_TESTS=OFF > /dev/null
+	python3 scripts/tidy.py --build build-tidy $(TIDY_ARGS)
+
 bench: build
 	python3 bench/bench.py $(BENCH_ARGS)
 
@@ -59,4 +67,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz build-tidy

@@ -5,6 +5,8 @@ set -e
 PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
 libxxhash-dev libssl-dev openssl liblua5.1-0-dev lua-cjson-dev redis-tools redis-server python3
 tcl tcl-tls dpkg-dev"
+# clang-tidy: `make tidy` (.clang-tidy, scripts/tidy.py).
+PKGS="$PKGS clang-tidy"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -165,11 +165,10 @@ static void on_cron(uv_timer_t *t) {
     persist_cron(now);
     maybe_purge();
     int64_t us = clock_mono_us();
-    if (us - last_sample_us >= 1000000) {
+    long long dt = us - last_sample_us;
+    if (dt >= 1000000) {
         long long ops = cmd_total_commands();
-        host_stat.ops_per_sec =
-            (ops - ops_at_last_sample) * 1000000 / (us - last_sample_us ? us - last_sample_us : 1);
-        long long dt = us - last_sample_us;
+        host_stat.ops_per_sec = (ops - ops_at_last_sample) * 1000000 / dt;
         host_stat.input_kbps_x100 =
             (host_stat.net_input_bytes - in_at_last_sample) * 100000000 / 1024 / dt;
         host_stat.output_kbps_x100 =

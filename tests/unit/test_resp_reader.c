@@ -38,8 +38,8 @@ static void put_quoted(buf *out, const char *p, size_t len) {
 
 static uint32_t render(const resp_reader *r, const char *data, uint32_t i, buf *out);
 
-static void render_children(const resp_reader *r, const char *data, uint32_t i, buf *out,
-                            char open, char close) {
+static void render_children(const resp_reader *r, const char *data, uint32_t i, buf *out, char open,
+                            char close) {
     const resp_node *n = &r->nodes[i];
     if (n->flags & RESP_NODE_STREAMED) buf_putc(out, '?');
     buf_putc(out, open);
@@ -258,15 +258,13 @@ TEST(resp3_attributes) {
     CHECK("|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n"
           "*2\r\n:2039123\r\n:9543892\r\n",
           "|{+\"key-popularity\" %{\"a\" ,0.1923 \"b\" ,0.0012}} *[:2039123 :9543892]");
-    CHECK("*3\r\n:1\r\n:2\r\n|1\r\n+ttl\r\n:3600\r\n:3\r\n",
-          "*[:1 :2 |{+\"ttl\" :3600} :3]");
+    CHECK("*3\r\n:1\r\n:2\r\n|1\r\n+ttl\r\n:3600\r\n:3\r\n", "*[:1 :2 |{+\"ttl\" :3600} :3]");
     CHECK("|1\r\n+a\r\n+b\r\n|1\r\n+c\r\n+d\r\n:1\r\n", "|{+\"a\" +\"b\"} |{+\"c\" +\"d\"} :1");
     CHECK("|1\r\n+a\r\n", "<partial>");
 }
 
 TEST(resp3_streamed) {
-    CHECK("$?\r\n;4\r\nHell\r\n;5\r\no wor\r\n;1\r\nd\r\n;0\r\n",
-          "$?[\"Hell\" \"o wor\" \"d\"]");
+    CHECK("$?\r\n;4\r\nHell\r\n;5\r\no wor\r\n;1\r\nd\r\n;0\r\n", "$?[\"Hell\" \"o wor\" \"d\"]");
     CHECK("$?\r\n;0\r\n", "$?[]");
     CHECK("*?\r\n:1\r\n:2\r\n.\r\n", "*?[:1 :2]");
     CHECK("%?\r\n+a\r\n:1\r\n.\r\n", "%?{+\"a\" :1}");
@@ -345,8 +343,7 @@ TEST(limits) {
     resp_reader_limits nodes = lim;
     nodes.max_nodes = 3;
     CHECK_LIM(&nodes, "*2\r\n:1\r\n:2\r\n", "*[:1 :2]");
-    CHECK_LIM(&nodes, "*3\r\n:1\r\n:2\r\n:3\r\n",
-              "!!Protocol error: reply has too many elements");
+    CHECK_LIM(&nodes, "*3\r\n:1\r\n:2\r\n:3\r\n", "!!Protocol error: reply has too many elements");
     CHECK_LIM(&nodes, "*4\r\n", "!!Protocol error: invalid aggregate length");
     CHECK_LIM(&nodes, "*?\r\n:1\r\n:2\r\n:3\r\n.\r\n",
               "!!Protocol error: reply has too many elements");

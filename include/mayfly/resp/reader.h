@@ -62,14 +62,14 @@ enum resp_type {
 #define RESP_NODE_NULL_ARRAY 4u /* RESP_T_NULL read from RESP2's *-1 */
 
 typedef struct resp_node {
-    char type;      /* enum resp_type */
-    uint8_t flags;  /* RESP_NODE_* */
-    uint32_t end;   /* index just past this node's subtree */
-    size_t off;     /* payload: offset from the reply's first byte */
-    size_t len;     /* payload length; a streamed string: the sum of its chunks */
-    long long i;    /* integer, boolean; aggregates: elements (pairs for % and |); a
-                       streamed string: its chunks */
-    double d;       /* double */
+    char type;     /* enum resp_type */
+    uint8_t flags; /* RESP_NODE_* */
+    uint32_t end;  /* index just past this node's subtree */
+    size_t off;    /* payload: offset from the reply's first byte */
+    size_t len;    /* payload length; a streamed string: the sum of its chunks */
+    long long i;   /* integer, boolean; aggregates: elements (pairs for % and |); a
+                      streamed string: its chunks */
+    double d;      /* double */
 } resp_node;
 
 typedef struct resp_reader_limits {
@@ -84,14 +84,14 @@ typedef struct resp_reader {
     /* Output of the last RESP_READ_OK. */
     resp_node *nodes; /* owned; the reply in pre-order */
     uint32_t nnodes;
-    size_t consumed;   /* bytes the reply used, its last CRLF included */
-    const char *err;   /* message for RESP_READ_EPROTO, "Protocol error: ..."; no CR/LF */
+    size_t consumed; /* bytes the reply used, its last CRLF included */
+    const char *err; /* message for RESP_READ_EPROTO, "Protocol error: ..."; no CR/LF */
     /* Progress through a partial reply (private). */
-    int state;         /* READ_* in reader.c */
-    size_t pos;        /* bytes of the current reply already parsed */
-    size_t scan;       /* bytes already searched for the current line's end */
-    uint32_t cap;      /* nodes allocated */
-    uint32_t payload;  /* the node whose payload is awaited (state READ_PAYLOAD) */
+    int state;                /* READ_* in reader.c */
+    size_t pos;               /* bytes of the current reply already parsed */
+    size_t scan;              /* bytes already searched for the current line's end */
+    uint32_t cap;             /* nodes allocated */
+    uint32_t payload;         /* the node whose payload is awaited (state READ_PAYLOAD) */
     struct resp_frame *stack; /* open aggregates, innermost last; owned */
     int depth;
     int stack_cap;
