@@ -142,7 +142,6 @@ static int split_words(const char *s, size_t len, char ***out, size_t **lens) {
                     buf_putc(&w, s[++i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i]);
                 } else if (ch == '"') {
                     if (i + 1 < len && s[i + 1] != ' ') goto bad;
-                    inq = 0;
                     i++;
                     break;
                 } else {
@@ -151,7 +150,6 @@ static int split_words(const char *s, size_t len, char ***out, size_t **lens) {
             } else if (ins) {
                 if (ch == '\'') {
                     if (i + 1 < len && s[i + 1] != ' ') goto bad;
-                    ins = 0;
                     i++;
                     break;
                 }

@@ -55,10 +55,10 @@ int tls_parse_protocols(const char *s);
 typedef struct tls_session tls_session;
 
 /* Results of tls_session_handshake / tls_session_read (besides byte counts). */
-#define TLS_WANT 0    /* needs more ciphertext (or nothing to read yet) */
-#define TLS_DONE 1    /* handshake complete */
-#define TLS_CLOSED -1 /* the peer sent close_notify */
-#define TLS_ERROR -2  /* protocol or certificate error: close the connection */
+#define TLS_WANT 0      /* needs more ciphertext (or nothing to read yet) */
+#define TLS_DONE 1      /* handshake complete */
+#define TLS_CLOSED (-1) /* the peer sent close_notify */
+#define TLS_ERROR (-2)  /* protocol or certificate error: close the connection */
 
 /* A session on the current context: server side checks client certificates per
  * auth_clients; client side (server_side 0) uses the client context if there is one and
