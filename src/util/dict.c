@@ -367,6 +367,7 @@ dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void)) {
     uint64_t s0 = table_size(d, 0);
     uint64_t span = s0 - start + (is_rehashing(d) ? table_size(d, 1) : 0);
     size_t bound = d->max_chain[0] > d->max_chain[1] ? d->max_chain[0] : d->max_chain[1];
+    assert(span > 0 && bound > 0); /* a dict with entries has buckets and a longest chain */
     for (;;) {
         uint64_t i = start + rand_fn() % span;
         dict_node *n = i < s0 ? d->table[0][i] : d->table[1][i - s0];
