@@ -54,6 +54,8 @@ void heap_trim(heap *h);
  * sibling per level, plus the two children just pushed. */
 #define HEAP_WALK_STACK (2 * 64)
 
+/* `type` is a type name, which cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define HEAP_GENERATE(name, type, key_of, set_pos)                                                 \
     static inline type *name##_at(const heap *h, size_t i) {                                       \
         return (type *)h->a[i];                                                                    \
@@ -134,5 +136,6 @@ void heap_trim(heap *h);
         }                                                                                          \
         return n;                                                                                  \
     }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 #endif
