@@ -411,7 +411,7 @@ int function_create(const char *code, size_t len, int replace, int timeout_ms, c
         goto done;
     }
     if (md.engine.len != strlen(ENGINE_NAME) ||
-        strncasecmp(md.engine.p, ENGINE_NAME, md.engine.len)) {
+        strncasecmp(md.engine.p, ENGINE_NAME, md.engine.len) != 0) {
         snprintf(err, cap, "ERR Engine '%.*s' not found", (int)md.engine.len, md.engine.p);
         goto done;
     }
