@@ -425,6 +425,47 @@ TEST(handover_fails_when_client_goes_first) {
     owner_deinit(&srv);
 }
 
+/* A handover asked from a command handler, as PSYNC will: the command's reply goes out,
+ * the rest of the pipeline read with it is not executed but reaches the new owner. The
+ * test registers its own command family for this (XHANDOVER). */
+static owner *xh_owner;
+static void cmd_xhandover(cmd_ctx *c) {
+    xh_owner->pe = conn_handover(c->s, &events, xh_owner);
+    reply_simple(c, xh_owner->pe ? "FULLRESYNC" : "REFUSED");
+}
+static const cmd_spec test_family[] = {
+    {"xhandover", cmd_xhandover, 1, CMD_ADMIN, 0, 0, 0, "server", "0.0.0", "O(1)",
+     "Hands the connection over (unit test aid).", "", NULL, "@admin"},
+    {0},
+};
+
+TEST(handover_from_a_command) {
+    owner cli, srv;
+    owner_init(&cli);
+    owner_init(&srv);
+    xh_owner = &srv;
+    srv.greeting = "$3\r\nrdb";
+    ASSERT_EQ(0, connect_to_server(&cli, "127.0.0.1", NULL));
+    const char *pipeline = "PING\r\nXHANDOVER\r\nPING\r\nREPLCONF ACK 0\r\n";
+    peer_write(cli.pe, pipeline, strlen(pipeline));
+    ASSERT(wait_flag(&srv.connected, WAIT_MS));
+    const char *rest = "PING\r\nREPLCONF ACK 0\r\n";
+    ASSERT(wait_bytes(&srv, strlen(rest)));
+    ASSERT(got_is(&srv, rest));
+    const char *seen = "+PONG\r\n+FULLRESYNC\r\n$3\r\nrdb";
+    ASSERT(wait_bytes(&cli, strlen(seen)));
+    run_for(30);
+    ASSERT(got_is(&cli, seen)); /* the second PING never ran */
+    ASSERT_EQ(0, (long long)session_count());
+    peer_close(srv.pe); /* the new owner ends it: the client hears EOF */
+    srv.pe = NULL;
+    ASSERT(wait_flag(&cli.closed, WAIT_MS));
+    ASSERT_EQ(UV_EOF, cli.status);
+    ASSERT_EQ(0, srv.closed);
+    owner_deinit(&cli);
+    owner_deinit(&srv);
+}
+
 /* Shutdown closes every peer with UV_ECANCELED (last: the server is gone after it). */
 TEST(shutdown_closes_peers) {
     owner o;
@@ -443,6 +484,7 @@ int main(void) {
     uv_timer_init(&loop, &deadline);
     config_init();
     db_init_all(16);
+    cmd_registry_add_family(test_family);
     cmd_registry_init();
     net_init(&loop);
     server_port = free_port();
@@ -460,6 +502,7 @@ int main(void) {
     RUN(server_closes_and_close_in_readable);
     RUN(handover_carries_unparsed_input);
     RUN(handover_fails_when_client_goes_first);
+    RUN(handover_from_a_command);
     RUN(shutdown_closes_peers);
     uv_close((uv_handle_t *)&deadline, NULL);
     uv_run(&loop, UV_RUN_NOWAIT);
