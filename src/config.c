@@ -1,11 +1,16 @@
-/* config: the directive table and its parsers; see config.h.
+/* config: the directive engine; see config.h.
  *
- * Each row names a directive (and an alias, e.g. hash-max-ziplist-entries), its kind, where
- * its value lives and its bounds. Kinds: integer, memory (accepts 1gb, 512mb, 100k ...),
- * yes/no, string, enum, and "special" rows with their own parse/print functions (bind,
- * save, client-output-buffer-limit). Immutable rows can only be set at start-up. */
+ * Registered rows are kept in one array of entries in registration order (CONFIG GET and
+ * CONFIG REWRITE list them in that order); each entry remembers its default as CONFIG GET
+ * prints it (CONFIG REWRITE leaves out values equal to it) and how many lines of the file
+ * or the arguments set it (CONFIG_LINES_ADD). Lookups are linear and case-insensitive on
+ * names and aliases: they happen at start-up and for CONFIG commands only.
+ *
+ * This file also holds the directives of the process itself (logging, pidfile, databases,
+ * maxmemory, protected configs) and the rows accepted for compatibility. */
 #include "mayfly/config.h"
 
+#include "mayfly/util/glob.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -22,547 +27,62 @@
 
 mayfly_config config;
 void (*config_on_change)(const char *name);
-int (*config_apply)(const char *name, const char **err);
 int (*config_user_line)(int argc, char **argv, const char **err);
 void (*config_rewrite_users)(buf *out);
+
+/* ---- the process's own directives and the compatibility rows ---- */
 
 const char *const config_policy_names[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
                                            "allkeys-random",  "volatile-lru", "volatile-lfu",
                                            "volatile-random", "volatile-ttl", NULL};
-static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
+/* The order Redis lists them in its "must be one of" error. */
+static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
+                                           "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+                                           "allkeys-random", "noeviction",   NULL};
 static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
                                              "warning", "nothing", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
-static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
-static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
-static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas", NULL};
 
-/* Enum values in the order Redis lists them in its "must be one of" errors, where that
- * differs from the order of the index the rest of the server uses. */
-static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
-                                           "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-                                           "allkeys-random", "noeviction",   NULL};
-static const char *const fsync_shown[] = {"everysec", "always", "no", NULL};
-static const char *const pubsub_default_shown[] = {"allchannels", "resetchannels", NULL};
+static int apply_loglevel(const char **err) {
+    (void)err;
+    log_setup((enum log_level)config.loglevel, config.logfile);
+    return 0;
+}
 
-enum cfg_kind { K_INT, K_MEM, K_BOOL, K_STR, K_ENUM, K_SPECIAL };
-#define F_IMMUTABLE 1
-#define F_SENSITIVE 2   /* not printed in logs */
-#define F_PROTECTED 4   /* settable only with enable-protected-configs (as Redis's dir) */
-#define F_HIDDEN 8      /* a test aid: CONFIG GET shows it only when asked by its exact name */
-#define F_EMPTY_NULL 16 /* a string whose empty value is stored as NULL (unset) */
-#define F_BINARY 32     /* a string that may hold NUL bytes (Redis's requirepass, masterauth) */
-
-#define NDIRECTIVES_MAX 256
-
-typedef struct directive {
-    const char *name;
-    const char *alias;
-    enum cfg_kind kind;
-    int flags;
-    void *ptr; /* int*, long long*, char** */
-    long long min, max;
-    const char *def;
-    const char *const *names;                      /* K_ENUM */
-    int (*parse)(const char *v, const char **err); /* K_SPECIAL */
-    void (*print)(buf *out);                       /* K_SPECIAL */
-} directive;
-
-static int parse_bind(const char *v, const char **err);
-static void print_bind(buf *out);
-static int parse_save(const char *v, const char **err);
-static void print_save(buf *out);
-static int parse_obuf(const char *v, const char **err);
-static void print_obuf(buf *out);
-static int parse_unixperm(const char *v, const char **err);
-static void print_unixperm(buf *out);
-static int parse_notify(const char *v, const char **err);
-static void print_notify(buf *out);
-static int parse_maxmemory_clients(const char *v, const char **err);
-static void print_maxmemory_clients(buf *out);
-static int parse_sigint(const char *v, const char **err);
-static void print_sigint(buf *out);
-static int parse_sigterm(const char *v, const char **err);
-static void print_sigterm(buf *out);
-
-#define INT(n, p, lo, hi, d)                                                                       \
-    { n, NULL, K_INT, 0, &config.p, lo, hi, d, NULL, NULL, NULL }
-#define MEM(n, p, lo, hi, d)                                                                       \
-    { n, NULL, K_MEM, 0, &config.p, lo, hi, d, NULL, NULL, NULL }
-#define BOOL(n, p, d)                                                                              \
-    { n, NULL, K_BOOL, 0, &config.p, 0, 1, d, NULL, NULL, NULL }
-#define STR(n, p, fl, d)                                                                           \
-    { n, NULL, K_STR, fl, &config.p, 0, 0, d, NULL, NULL, NULL }
-#define ENUM(n, p, names, d)                                                                       \
-    { n, NULL, K_ENUM, 0, &config.p, 0, 0, d, names, NULL, NULL }
-#define SPECIAL(n, fl, d, pa, pr)                                                                  \
-    { n, NULL, K_SPECIAL, fl, NULL, 0, 0, d, NULL, pa, pr }
-/* Directives Mayfly accepts and reports (CONFIG GET) but that change nothing here yet:
- * redis.conf files and tools that read them keep working. Their storage is a static
- * compound literal. */
+/* Accepted for compatibility: stored in a static compound literal, shown by CONFIG GET,
+ * no effect in Mayfly yet (docs/config.md). */
 #define XBOOL(n, al, fl, d)                                                                        \
-    { n, al, K_BOOL, fl, &(int){0}, 0, 1, d, NULL, NULL, NULL }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_BOOL, .flags = (fl) | CONFIG_COMPAT,            \
+        .ptr = &(int){0}, .max = 1, .def = (d)                                                     \
+    }
 #define XINT(n, al, fl, lo, hi, d)                                                                 \
-    { n, al, K_INT, fl, &(int){0}, lo, hi, d, NULL, NULL, NULL }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_INT, .flags = (fl) | CONFIG_COMPAT,             \
+        .ptr = &(int){0}, .min = (lo), .max = (hi), .def = (d)                                     \
+    }
 #define XLL(n, al, fl, lo, hi, d)                                                                  \
-    { n, al, K_INT, fl, &(long long){0}, lo, hi, d, NULL, NULL, NULL }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_INT, .flags = (fl) | CONFIG_COMPAT,             \
+        .ptr = &(long long){0}, .min = (lo), .max = (hi), .def = (d)                               \
+    }
 #define XMEM(n, fl, d)                                                                             \
-    { n, NULL, K_MEM, fl, &(long long){0}, 0, LLONG_MAX, d, NULL, NULL, NULL }
+    {                                                                                              \
+        .name = (n), .kind = CONFIG_MEM, .flags = (fl) | CONFIG_COMPAT, .ptr = &(long long){0},    \
+        .max = LLONG_MAX, .def = (d)                                                               \
+    }
 #define XSTR(n, al, fl, d)                                                                         \
-    { n, al, K_STR, fl, &(char *){NULL}, 0, 0, d, NULL, NULL, NULL }
-#define XENUM(n, fl, names, d)                                                                     \
-    { n, NULL, K_ENUM, fl, &(int){0}, 0, 0, d, names, NULL, NULL }
-
-static directive table[] = {
-    INT("port", port, 0, 65535, "6379"),
-    SPECIAL("bind", 0, "127.0.0.1 -::1", parse_bind, print_bind),
-    BOOL("protected-mode", protected_mode, "yes"),
-    {"tcp-backlog", NULL, K_INT, F_IMMUTABLE, &config.tcp_backlog, 0, INT_MAX, "511", NULL, NULL,
-     NULL},
-    INT("tcp-keepalive", tcp_keepalive, 0, INT_MAX, "300"),
-    {"unixsocket", NULL, K_STR, F_IMMUTABLE, &config.unixsocket, 0, 0, "", NULL, NULL, NULL},
-    SPECIAL("unixsocketperm", F_IMMUTABLE, "0", parse_unixperm, print_unixperm),
-    {"maxclients", NULL, K_INT, 0, &config.maxclients, 1, 4294967295LL, "10000", NULL, NULL, NULL},
-    INT("timeout", timeout, 0, INT_MAX, "0"),
-    STR("requirepass", requirepass, F_SENSITIVE | F_BINARY, ""),
-    {"aclfile", NULL, K_STR, F_IMMUTABLE, &config.aclfile, 0, 0, "", NULL, NULL, NULL},
-    {"acllog-max-len", NULL, K_INT, 0, &config.acllog_max_len, 0, LLONG_MAX, "128", NULL, NULL,
-     NULL},
-    ENUM("acl-pubsub-default", acl_pubsub_default, pubsub_default_names, "resetchannels"),
-    INT("tls-port", tls_port, 0, 65535, "0"),
-    STR("tls-cert-file", tls_cert_file, F_EMPTY_NULL, ""),
-    STR("tls-key-file", tls_key_file, F_EMPTY_NULL, ""),
-    STR("tls-key-file-pass", tls_key_file_pass, F_SENSITIVE | F_EMPTY_NULL, ""),
-    STR("tls-client-cert-file", tls_client_cert_file, F_EMPTY_NULL, ""),
-    STR("tls-client-key-file", tls_client_key_file, F_EMPTY_NULL, ""),
-    STR("tls-client-key-file-pass", tls_client_key_file_pass, F_SENSITIVE | F_EMPTY_NULL, ""),
-    STR("tls-dh-params-file", tls_dh_params_file, F_EMPTY_NULL, ""),
-    STR("tls-ca-cert-file", tls_ca_cert_file, F_EMPTY_NULL, ""),
-    STR("tls-ca-cert-dir", tls_ca_cert_dir, F_EMPTY_NULL, ""),
-    STR("tls-protocols", tls_protocols, F_EMPTY_NULL, ""),
-    STR("tls-ciphers", tls_ciphers, F_EMPTY_NULL, ""),
-    STR("tls-ciphersuites", tls_ciphersuites, F_EMPTY_NULL, ""),
-    BOOL("tls-prefer-server-ciphers", tls_prefer_server_ciphers, "no"),
-    BOOL("tls-session-caching", tls_session_caching, "yes"),
-    INT("tls-session-cache-size", tls_session_cache_size, 0, INT_MAX, "20480"),
-    INT("tls-session-cache-timeout", tls_session_cache_timeout, 0, INT_MAX, "300"),
-    ENUM("tls-auth-clients", tls_auth_clients, tls_auth_names, "yes"),
-    BOOL("tls-replication", tls_replication, "no"),
-    BOOL("tls-cluster", tls_cluster, "no"),
-    MEM("proto-max-bulk-len", proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb"),
-    MEM("client-query-buffer-limit", client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb"),
-    SPECIAL("client-output-buffer-limit", 0, "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
-            parse_obuf, print_obuf),
-    {"databases", NULL, K_INT, F_IMMUTABLE, &config.databases, 1, INT_MAX, "16", NULL, NULL, NULL},
-    INT("hz", hz, 0, INT_MAX, "10"), /* clamped to 1..500 as in Redis */
-    MEM("maxmemory", maxmemory, 0, LLONG_MAX, "0"),
-    ENUM("maxmemory-policy", maxmemory_policy, config_policy_names, "noeviction"),
-    {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_INT, 0,
-     &config.hash_max_listpack_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", K_MEM, 0, &config.hash_max_listpack_value,
-     0, LLONG_MAX, "64", NULL, NULL, NULL},
-    STR("dir", dir, F_PROTECTED, "./"),
-    STR("dbfilename", dbfilename, F_PROTECTED, "dump.rdb"),
-    SPECIAL("save", 0, "3600 1 300 100 60 10000", parse_save, print_save),
-    BOOL("appendonly", appendonly, "no"),
-    ENUM("appendfsync", appendfsync, fsync_names, "everysec"),
-    {"appenddirname", NULL, K_STR, F_IMMUTABLE, &config.appenddirname, 0, 0, "appendonlydir", NULL,
-     NULL, NULL},
-    {"appendfilename", NULL, K_STR, F_IMMUTABLE, &config.appendfilename, 0, 0, "appendonly.aof",
-     NULL, NULL, NULL},
-    INT("auto-aof-rewrite-percentage", auto_aof_rewrite_percentage, 0, INT_MAX, "100"),
-    MEM("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, 0, LLONG_MAX, "64mb"),
-    BOOL("aof-load-truncated", aof_load_truncated, "yes"),
-    BOOL("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error, "yes"),
-    {"slowlog-log-slower-than", NULL, K_INT, 0, &config.slowlog_log_slower_than, -1, LLONG_MAX,
-     "10000", NULL, NULL, NULL},
-    {"slowlog-max-len", NULL, K_INT, 0, &config.slowlog_max_len, 0, LLONG_MAX, "128", NULL, NULL,
-     NULL},
-    {"latency-monitor-threshold", NULL, K_INT, 0, &config.latency_monitor_threshold, 0, LLONG_MAX,
-     "0", NULL, NULL, NULL},
-    /* Redis's hidden test aid: microseconds to sleep after each key (or log record) loaded;
-     * negative -N sleeps 1 us once every N keys on average. */
-    {"key-load-delay", NULL, K_INT, F_HIDDEN, &config.key_load_delay, INT_MIN, INT_MAX, "0", NULL,
-     NULL, NULL},
-    ENUM("loglevel", loglevel, loglevel_names, "notice"),
-    {"logfile", NULL, K_STR, F_IMMUTABLE, &config.logfile, 0, 0, "", NULL, NULL, NULL},
-    STR("pidfile", pidfile, 0, ""),
-    {"daemonize", NULL, K_BOOL, F_IMMUTABLE, &config.daemonize, 0, 1, "no", NULL, NULL, NULL},
-    SPECIAL("notify-keyspace-events", 0, "", parse_notify, print_notify),
-    {"enable-protected-configs", NULL, K_ENUM, F_IMMUTABLE, &config.enable_protected_configs, 0, 0,
-     "no", protected_names, NULL, NULL},
-    {"always-show-logo", NULL, K_BOOL, F_IMMUTABLE, &config.always_show_logo, 0, 1, "no", NULL,
-     NULL, NULL},
-    {"enable-debug-command", NULL, K_ENUM, F_IMMUTABLE, &config.enable_debug_command, 0, 0, "no",
-     protected_names, NULL, NULL},
-    /* Mayfly has no modules: the directive is kept (and logged at start-up when set) so that
-     * redis.conf files load; see docs/config.md. */
-    {"enable-module-command", NULL, K_ENUM, F_IMMUTABLE, &config.enable_module_command, 0, 0, "no",
-     protected_names, NULL, NULL},
-    ENUM("propagation-error-behavior", propagation_error_behavior, propagation_error_names,
-         "ignore"),
-    SPECIAL("shutdown-on-sigint", 0, "default", parse_sigint, print_sigint),
-    SPECIAL("shutdown-on-sigterm", 0, "default", parse_sigterm, print_sigterm),
-    /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
-    XBOOL("activerehashing", NULL, 0, "yes"),
-    XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-expire", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-server-del", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-user-del", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-user-flush", NULL, 0, "no"),
-    XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
-    XBOOL("rdbcompression", NULL, 0, "yes"),
-    XBOOL("rdbchecksum", NULL, 0, "yes"),
-    XBOOL("rdb-del-sync-files", NULL, 0, "no"),
-    XBOOL("replica-read-only", "slave-read-only", 0, "yes"),
-    XBOOL("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
-    XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
-    XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
-    XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
-    XBOOL("cluster-enabled", NULL, F_IMMUTABLE, "no"),
-    XBOOL("set-proc-title", NULL, F_IMMUTABLE, "yes"),
-    XBOOL("syslog-enabled", NULL, F_IMMUTABLE, "no"),
-    XBOOL("dynamic-hz", NULL, 0, "yes"),
-    XBOOL("activedefrag", NULL, 0, "no"),
-    XBOOL("jemalloc-bg-thread", NULL, 0, "yes"),
-    XBOOL("crash-log-enabled", NULL, 0, "yes"),
-    XBOOL("repl-diskless-sync", NULL, 0, "yes"),
-    XINT("repl-diskless-sync-delay", NULL, 0, 0, INT_MAX, "5"),
-    XBOOL("latency-tracking", NULL, 0, "yes"),
-    XINT("maxmemory-samples", NULL, 0, 1, INT_MAX, "5"),
-    XINT("maxmemory-eviction-tenacity", NULL, 0, 0, 100, "10"),
-    XINT("lfu-log-factor", NULL, 0, 0, INT_MAX, "10"),
-    XINT("lfu-decay-time", NULL, 0, 0, INT_MAX, "1"),
-    XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
-    {"busy-reply-threshold", "lua-time-limit", K_INT, 0, &config.busy_reply_threshold, 0, LLONG_MAX,
-     "5000", NULL, NULL, NULL},
-    XINT("io-threads", NULL, F_IMMUTABLE, 1, 128, "1"),
-    XINT("list-max-listpack-size", "list-max-ziplist-size", 0, INT_MIN, INT_MAX, "-2"),
-    XINT("list-compress-depth", NULL, 0, 0, INT_MAX, "0"),
-    XLL("set-max-intset-entries", NULL, 0, 0, LLONG_MAX, "512"),
-    XLL("set-max-listpack-entries", NULL, 0, 0, LLONG_MAX, "128"),
-    XLL("set-max-listpack-value", NULL, 0, 0, LLONG_MAX, "64"),
-    XLL("zset-max-listpack-entries", "zset-max-ziplist-entries", 0, 0, LLONG_MAX, "128"),
-    XLL("zset-max-listpack-value", "zset-max-ziplist-value", 0, 0, LLONG_MAX, "64"),
-    XLL("hll-sparse-max-bytes", NULL, 0, 0, LLONG_MAX, "3000"),
-    XLL("stream-node-max-bytes", NULL, 0, 0, LLONG_MAX, "4096"),
-    XLL("stream-node-max-entries", NULL, 0, 0, LLONG_MAX, "100"),
-    XINT("min-replicas-to-write", "min-slaves-to-write", 0, 0, INT_MAX, "0"),
-    XINT("min-replicas-max-lag", "min-slaves-max-lag", 0, 0, INT_MAX, "10"),
-    XMEM("repl-backlog-size", 0, "1mb"),
-    XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
-    XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
-    XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
-    SPECIAL("maxmemory-clients", 0, "0", parse_maxmemory_clients, print_maxmemory_clients),
-    XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
-    XSTR("replicaof", "slaveof", F_IMMUTABLE, ""),
-    XSTR("masterauth", NULL, F_SENSITIVE | F_BINARY, ""),
-    XSTR("masteruser", NULL, 0, ""),
-    XSTR("syslog-ident", NULL, F_IMMUTABLE, "redis"),
-    XSTR("oom-score-adj", NULL, 0, "no"),
-    XSTR("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
-    XENUM("supervised", F_IMMUTABLE, supervised_names, "no"),
-    XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
-};
-#define NDIRECTIVES (sizeof(table) / sizeof(table[0]))
-_Static_assert(NDIRECTIVES <= NDIRECTIVES_MAX, "raise NDIRECTIVES_MAX");
-
-static directive *find(const char *name) {
-    for (size_t i = 0; i < NDIRECTIVES; i++)
-        if (strcasecmp(table[i].name, name) == 0 ||
-            (table[i].alias && strcasecmp(table[i].alias, name) == 0))
-            return &table[i];
-    return NULL;
-}
-
-/* Parses Redis memory units: "10", "1k" (1000), "1kb" (1024), m/mb, g/gb. */
-static int parse_memory(const char *v, long long *out) {
-    size_t len = strlen(v), digits = len;
-    long long mul = 1;
-    static const struct {
-        const char *suffix;
-        long long mul;
-    } units[] = {{"kb", 1024LL},
-                 {"k", 1000LL},
-                 {"mb", 1024LL * 1024},
-                 {"m", 1000LL * 1000},
-                 {"gb", 1024LL * 1024 * 1024},
-                 {"g", 1000LL * 1000 * 1000}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        size_t sl = strlen(units[i].suffix);
-        if (len > sl && strcasecmp(v + len - sl, units[i].suffix) == 0) {
-            mul = units[i].mul;
-            digits = len - sl;
-            break;
-        }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_STR, .flags = (fl) | CONFIG_COMPAT,             \
+        .ptr = &(char *){NULL}, .def = (d)                                                         \
     }
-    long long n;
-    if (str_to_ll(v, digits, &n) < 0 || n < 0) return -1;
-    if (n > LLONG_MAX / mul) return -1;
-    *out = n * mul;
-    return 0;
-}
-
-static size_t str_len[NDIRECTIVES_MAX]; /* length of each K_STR value (F_BINARY may hold NULs) */
-
-static int set_value(directive *d, const char *v, size_t vlen, const char **err) {
-    /* Other strings refuse a NUL (Redis cuts them short at it without a word). */
-    if (!(d->flags & F_BINARY) && memchr(v, '\0', vlen)) {
-        *err = "argument contains a NUL byte";
-        return -1;
+#define XENUM(n, fl, values, d)                                                                    \
+    {                                                                                              \
+        .name = (n), .kind = CONFIG_ENUM, .flags = (fl) | CONFIG_COMPAT, .ptr = &(int){0},         \
+        .names = (values), .def = (d)                                                              \
     }
-    switch (d->kind) {
-    case K_INT: {
-        long long n;
-        if (str_to_ll(v, vlen, &n) < 0) {
-            *err = "argument couldn't be parsed into an integer";
-            return -1;
-        }
-        if (n < d->min || n > d->max) {
-            static char msg[128];
-            snprintf(msg, sizeof(msg), "argument must be between %lld and %lld inclusive", d->min,
-                     d->max);
-            *err = msg;
-            return -1;
-        }
-        if (d->ptr == &config.hz) n = n < 1 ? 1 : n > 500 ? 500 : n; /* Redis clamps hz */
-        if (d->max <= INT_MAX)
-            *(int *)d->ptr = (int)n;
-        else
-            *(long long *)d->ptr = n;
-        return 0;
-    }
-    case K_MEM: {
-        long long n;
-        if (parse_memory(v, &n) < 0) {
-            *err = "argument must be a memory value";
-            return -1;
-        }
-        if (n < d->min || n > d->max) {
-            static char msg[128];
-            snprintf(msg, sizeof(msg), "argument must be between %lld and %lld inclusive", d->min,
-                     d->max);
-            *err = msg;
-            return -1;
-        }
-        *(long long *)d->ptr = n;
-        return 0;
-    }
-    case K_BOOL:
-        if (strcasecmp(v, "yes") == 0)
-            *(int *)d->ptr = 1;
-        else if (strcasecmp(v, "no") == 0)
-            *(int *)d->ptr = 0;
-        else {
-            *err = "argument must be 'yes' or 'no'";
-            return -1;
-        }
-        return 0;
-    case K_STR: {
-        char **p = d->ptr;
-        mem_free(*p);
-        int to_null = vlen == 0 && (d->ptr == &config.requirepass || (d->flags & F_EMPTY_NULL));
-        *p = to_null ? NULL : mem_strndup(v, vlen);
-        str_len[d - table] = vlen;
-        if (d->ptr == &config.requirepass) config.requirepass_len = vlen;
-        if (d->ptr == &config.unixsocket && vlen == 0) {
-            mem_free(*p);
-            *p = NULL;
-        }
-        return 0;
-    }
-    case K_ENUM:
-        for (int i = 0; d->names[i]; i++)
-            if (strcasecmp(d->names[i], v) == 0) {
-                *(int *)d->ptr = i;
-                return 0;
-            }
-        {
-            const char *const *shown = d->names == config_policy_names    ? policy_shown
-                                       : d->names == fsync_names          ? fsync_shown
-                                       : d->names == pubsub_default_names ? pubsub_default_shown
-                                                                          : d->names;
-            static char msg[256];
-            size_t n =
-                (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
-            for (int i = 0; shown[i] && n < sizeof(msg); i++)
-                n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", shown[i]);
-            *err = msg;
-        }
-        return -1;
-    case K_SPECIAL:
-        return d->parse(v, err);
-    }
-    return -1;
-}
-
-static void print_value(const directive *d, buf *out) {
-    switch (d->kind) {
-    case K_INT:
-        if (d->max <= INT_MAX)
-            buf_printf(out, "%d", *(int *)d->ptr);
-        else
-            buf_printf(out, "%lld", *(long long *)d->ptr);
-        break;
-    case K_MEM:
-        buf_printf(out, "%lld", *(long long *)d->ptr);
-        break;
-    case K_BOOL:
-        buf_puts(out, *(int *)d->ptr ? "yes" : "no");
-        break;
-    case K_STR: {
-        char *s = *(char **)d->ptr;
-        if (s) buf_append(out, s, str_len[d - table]);
-        break;
-    }
-    case K_ENUM:
-        buf_puts(out, d->names[*(int *)d->ptr]);
-        break;
-    case K_SPECIAL:
-        d->print(out);
-        break;
-    }
-}
-
-/* ---- special directives ---- */
-
-static int parse_bind(const char *v, const char **err) {
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s", v);
-    int n = 0;
-    char *save = NULL;
-    char *addrs[CONFIG_MAX_BIND];
-    for (char *t = strtok_r(tmp, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        if (n == CONFIG_MAX_BIND) {
-            *err = "Too many bind addresses specified.";
-            return -1;
-        }
-        addrs[n++] = t;
-    }
-    for (int i = 0; i < config.bind_count; i++)
-        mem_free(config.bind[i]);
-    for (int i = 0; i < n; i++)
-        config.bind[i] = mem_strdup(addrs[i]);
-    config.bind_count = n;
-    return 0;
-}
-
-static void print_bind(buf *out) {
-    for (int i = 0; i < config.bind_count; i++)
-        buf_printf(out, "%s%s", i ? " " : "", config.bind[i]);
-}
-
-static int parse_save(const char *v, const char **err) {
-    /* "" disables; otherwise pairs of positive integers. */
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s", v);
-    int count = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(tmp, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        long long n;
-        if (str_to_ll(t, strlen(t), &n) < 0 || n < 0) {
-            *err = "Invalid save parameters";
-            return -1;
-        }
-        count++;
-    }
-    if (count % 2) {
-        *err = "Invalid save parameters";
-        return -1;
-    }
-    mem_free(config.save);
-    config.save = mem_strdup(v);
-    return 0;
-}
-
-static void print_save(buf *out) {
-    buf_puts(out, config.save ? config.save : "");
-}
-
-static const char *const obuf_classes[] = {"normal", "slave", "pubsub"};
-
-static int parse_obuf(const char *v, const char **err) {
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s", v);
-    char *tok[64];
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(tmp, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
-        tok[n++] = t;
-    if (n == 0 || n % 4) {
-        *err = "Wrong number of arguments in buffer limit configuration.";
-        return -1;
-    }
-    for (int i = 0; i < n; i += 4) {
-        int cls = -1;
-        for (int c = 0; c < 3; c++)
-            if (strcasecmp(tok[i], obuf_classes[c]) == 0) cls = c;
-        if (strcasecmp(tok[i], "replica") == 0) cls = 1;
-        long long hard, soft, secs;
-        if (cls < 0) {
-            *err = "Invalid client class specified in buffer limit configuration.";
-            return -1;
-        }
-        if (parse_memory(tok[i + 1], &hard) < 0 || parse_memory(tok[i + 2], &soft) < 0 ||
-            str_to_ll(tok[i + 3], strlen(tok[i + 3]), &secs) < 0 || secs < 0 || secs > INT_MAX) {
-            *err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-            return -1;
-        }
-        config.client_obuf_hard[cls] = hard;
-        config.client_obuf_soft[cls] = soft;
-        config.client_obuf_soft_secs[cls] = (int)secs;
-    }
-    return 0;
-}
-
-static void print_obuf(buf *out) {
-    for (int c = 0; c < 3; c++)
-        buf_printf(out, "%s%s %lld %lld %d", c ? " " : "", obuf_classes[c],
-                   config.client_obuf_hard[c], config.client_obuf_soft[c],
-                   config.client_obuf_soft_secs[c]);
-}
-
-/* notify-keyspace-events: bit i of config.notify_keyspace_events is letter i of this
- * string (cmd/notify.h's NOTIFY_* follow the same order). 'A' stands for "g$lshzxetd". */
-static const char notify_letters[] = "KEg$lshzxetmdnocrSTIV";
-#define NOTIFY_BIT(ch) (1 << (strchr(notify_letters, (ch)) - notify_letters))
-
-static int notify_all_bits(void) {
-    int bits = 0;
-    for (const char *p = "g$lshzxetd"; *p; p++)
-        bits |= NOTIFY_BIT(*p);
-    return bits;
-}
-
-static int parse_notify(const char *v, const char **err) {
-    int flags = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p == 'A') {
-            flags |= notify_all_bits();
-        } else if (strchr(notify_letters, *p)) {
-            flags |= NOTIFY_BIT(*p);
-        } else {
-            *err = "Invalid event class character. Use 'Ag$lshzxeKEtmdnocrSTIV'.";
-            return -1;
-        }
-    }
-    config.notify_keyspace_events = flags;
-    return 0;
-}
-
-/* Prints the classes as Redis does: 'A' when all of its classes are on (then n, o, c and
- * r are not shown), else the type letters, followed by K E m and the subkey channels. */
-static void print_notify(buf *out) {
-    int flags = config.notify_keyspace_events, all = notify_all_bits();
-    const char *types = (flags & all) == all ? "" : "g$lshzxetdnocr";
-    if ((flags & all) == all) buf_putc(out, 'A');
-    for (const char *p = types; *p; p++)
-        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
-    for (const char *p = "KEmSTIV"; *p; p++)
-        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
-}
 
 /* shutdown-on-sigint / shutdown-on-sigterm: any of save, nosave, now, force ("default" adds
  * nothing), not both save and nosave. Printed as Redis prints a flags enum. */
@@ -650,7 +170,7 @@ static int parse_maxmemory_clients(const char *v, const char **err) {
         maxmemory_clients = -n;
         return 0;
     }
-    if (parse_memory(v, &n) < 0) {
+    if (config_parse_memory(v, &n) < 0) {
         *err = "argument must be a memory or percent value";
         return -1;
     }
@@ -665,40 +185,386 @@ static void print_maxmemory_clients(buf *out) {
         buf_printf(out, "%lld", maxmemory_clients);
 }
 
-static int parse_unixperm(const char *v, const char **err) {
-    char *end;
-    long n = strtol(v, &end, 8);
-    if (*v == '\0' || *end || n < 0 || n > 0777) {
-        *err = "Invalid socket file permissions";
-        return -1;
+static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas", NULL};
+static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
+static const char *const pubsub_default_shown[] = {"allchannels", "resetchannels", NULL};
+
+static const config_row process_rows[] = {
+    /* Security: acl/ may take these over with rows of its own. */
+    {.name = "requirepass",
+     .kind = CONFIG_STR,
+     .flags = CONFIG_SENSITIVE | CONFIG_EMPTY_NULL | CONFIG_BINARY,
+     .ptr = &config.requirepass,
+     .len = &config.requirepass_len,
+     .def = ""},
+    CONFIG_STR_ROW("aclfile", &config.aclfile, CONFIG_IMMUTABLE, ""),
+    CONFIG_INT_ROW("acllog-max-len", &config.acllog_max_len, 0, LLONG_MAX, "128"),
+    {.name = "acl-pubsub-default",
+     .kind = CONFIG_ENUM,
+     .ptr = &config.acl_pubsub_default,
+     .names = pubsub_default_names,
+     .shown = pubsub_default_shown,
+     .def = "resetchannels"},
+    /* The process. */
+    {.name = "databases",
+     .kind = CONFIG_INT,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.databases,
+     .min = 1,
+     .max = INT_MAX,
+     .def = "16"},
+    CONFIG_MEM_ROW("maxmemory", &config.maxmemory, 0, LLONG_MAX, "0"),
+    {.name = "maxmemory-policy",
+     .kind = CONFIG_ENUM,
+     .ptr = &config.maxmemory_policy,
+     .names = config_policy_names,
+     .shown = policy_shown,
+     .def = "noeviction"},
+    {.name = "loglevel",
+     .kind = CONFIG_ENUM,
+     .ptr = &config.loglevel,
+     .names = loglevel_names,
+     .def = "notice",
+     .apply = apply_loglevel},
+    CONFIG_STR_ROW("logfile", &config.logfile, CONFIG_IMMUTABLE, ""),
+    CONFIG_STR_ROW("pidfile", &config.pidfile, 0, ""),
+    {.name = "daemonize",
+     .kind = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.daemonize,
+     .max = 1,
+     .def = "no"},
+    {.name = "enable-protected-configs",
+     .kind = CONFIG_ENUM,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.enable_protected_configs,
+     .names = protected_names,
+     .def = "no"},
+    {.name = "always-show-logo",
+     .kind = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.always_show_logo,
+     .max = 1,
+     .def = "no"},
+    {.name = "enable-debug-command",
+     .kind = CONFIG_ENUM,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.enable_debug_command,
+     .names = protected_names,
+     .def = "no"},
+    /* Mayfly has no modules: the directive is kept (and logged at start-up when set) so that
+     * redis.conf files load; see docs/config.md. */
+    {.name = "enable-module-command",
+     .kind = CONFIG_ENUM,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.enable_module_command,
+     .names = protected_names,
+     .def = "no"},
+    CONFIG_ENUM_ROW("propagation-error-behavior", &config.propagation_error_behavior,
+                    propagation_error_names, "ignore"),
+    {.name = "shutdown-on-sigint",
+     .kind = CONFIG_SPECIAL,
+     .def = "default",
+     .parse = parse_sigint,
+     .print = print_sigint},
+    {.name = "shutdown-on-sigterm",
+     .kind = CONFIG_SPECIAL,
+     .def = "default",
+     .parse = parse_sigterm,
+     .print = print_sigterm},
+    {.name = "maxmemory-clients",
+     .kind = CONFIG_SPECIAL,
+     .def = "0",
+     .parse = parse_maxmemory_clients,
+     .print = print_maxmemory_clients},
+    /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
+    XBOOL("activerehashing", NULL, 0, "yes"),
+    XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-expire", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-server-del", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-user-del", NULL, 0, "no"),
+    XBOOL("lazyfree-lazy-user-flush", NULL, 0, "no"),
+    XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
+    XBOOL("rdbcompression", NULL, 0, "yes"),
+    XBOOL("rdbchecksum", NULL, 0, "yes"),
+    XBOOL("rdb-del-sync-files", NULL, 0, "no"),
+    XBOOL("replica-read-only", "slave-read-only", 0, "yes"),
+    XBOOL("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
+    XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
+    XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
+    XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
+    XBOOL("cluster-enabled", NULL, CONFIG_IMMUTABLE, "no"),
+    XBOOL("set-proc-title", NULL, CONFIG_IMMUTABLE, "yes"),
+    XBOOL("syslog-enabled", NULL, CONFIG_IMMUTABLE, "no"),
+    XBOOL("dynamic-hz", NULL, 0, "yes"),
+    XBOOL("activedefrag", NULL, 0, "no"),
+    XBOOL("jemalloc-bg-thread", NULL, 0, "yes"),
+    XBOOL("crash-log-enabled", NULL, 0, "yes"),
+    XBOOL("repl-diskless-sync", NULL, 0, "yes"),
+    XINT("repl-diskless-sync-delay", NULL, 0, 0, INT_MAX, "5"),
+    XBOOL("latency-tracking", NULL, 0, "yes"),
+    XINT("maxmemory-samples", NULL, 0, 1, INT_MAX, "5"),
+    XINT("maxmemory-eviction-tenacity", NULL, 0, 0, 100, "10"),
+    XINT("lfu-log-factor", NULL, 0, 0, INT_MAX, "10"),
+    XINT("lfu-decay-time", NULL, 0, 0, INT_MAX, "1"),
+    XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
+    XLL("busy-reply-threshold", "lua-time-limit", 0, 0, LLONG_MAX, "5000"),
+    XINT("io-threads", NULL, CONFIG_IMMUTABLE, 1, 128, "1"),
+    XINT("list-max-listpack-size", "list-max-ziplist-size", 0, INT_MIN, INT_MAX, "-2"),
+    XINT("list-compress-depth", NULL, 0, 0, INT_MAX, "0"),
+    XLL("set-max-intset-entries", NULL, 0, 0, LLONG_MAX, "512"),
+    XLL("set-max-listpack-entries", NULL, 0, 0, LLONG_MAX, "128"),
+    XLL("set-max-listpack-value", NULL, 0, 0, LLONG_MAX, "64"),
+    XLL("zset-max-listpack-entries", "zset-max-ziplist-entries", 0, 0, LLONG_MAX, "128"),
+    XLL("zset-max-listpack-value", "zset-max-ziplist-value", 0, 0, LLONG_MAX, "64"),
+    XLL("hll-sparse-max-bytes", NULL, 0, 0, LLONG_MAX, "3000"),
+    XLL("stream-node-max-bytes", NULL, 0, 0, LLONG_MAX, "4096"),
+    XLL("stream-node-max-entries", NULL, 0, 0, LLONG_MAX, "100"),
+    XINT("min-replicas-to-write", "min-slaves-to-write", 0, 0, INT_MAX, "0"),
+    XINT("min-replicas-max-lag", "min-slaves-max-lag", 0, 0, INT_MAX, "10"),
+    XMEM("repl-backlog-size", 0, "1mb"),
+    XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
+    XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
+    XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
+    XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
+    XSTR("replicaof", "slaveof", CONFIG_IMMUTABLE, ""),
+    XSTR("masterauth", NULL, CONFIG_SENSITIVE | CONFIG_BINARY, ""),
+    XSTR("masteruser", NULL, 0, ""),
+    XSTR("syslog-ident", NULL, CONFIG_IMMUTABLE, "redis"),
+    XSTR("oom-score-adj", NULL, 0, "no"),
+    XSTR("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
+    XENUM("supervised", CONFIG_IMMUTABLE, supervised_names, "no"),
+    XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
+    {0},
+};
+
+/* ---- the registry of rows ---- */
+
+typedef struct entry {
+    const config_row *row;
+    size_t str_len;  /* CONFIG_STR: the value's length (CONFIG_BINARY ones may hold NULs) */
+    char *def_shown; /* the default as CONFIG GET prints it (set by config_init) */
+    int lines;       /* CONFIG_LINES_ADD: lines of the file / arguments that set it */
+} entry;
+
+static entry *entries;
+static size_t nentries, cap_entries;
+static int initialized; /* config_init ran: rows added later get their defaults at once */
+
+static entry *find(const char *name) {
+    for (size_t i = 0; i < nentries; i++) {
+        const config_row *r = entries[i].row;
+        if (strcasecmp(r->name, name) == 0 || (r->alias && strcasecmp(r->alias, name) == 0))
+            return &entries[i];
     }
-    config.unixsocketperm = (int)n;
+    return NULL;
+}
+
+static void set_default(entry *e);
+
+/* The engine's own rows come first, on the first use of the registry. */
+static void add_own_rows(void) {
+    static int added;
+    if (added) return;
+    added = 1;
+    config_add(process_rows);
+}
+
+int config_add(const config_row *rows) {
+    add_own_rows();
+    for (const config_row *r = rows; r->name; r++) {
+        entry *e = find(r->name);
+        entry *a = r->alias ? find(r->alias) : NULL;
+        if ((e && !(e->row->flags & CONFIG_COMPAT)) || (a && !(a->row->flags & CONFIG_COMPAT)))
+            return -1;
+        for (const config_row *q = rows; q < r; q++)
+            if (strcasecmp(q->name, r->name) == 0) return -1;
+    }
+    for (const config_row *r = rows; r->name; r++) {
+        entry *e = find(r->name);
+        if (!e) {
+            if (nentries == cap_entries) {
+                cap_entries = cap_entries ? cap_entries * 2 : 64;
+                entries = mem_realloc(entries, cap_entries * sizeof(entry));
+            }
+            e = &entries[nentries++];
+            *e = (entry){NULL, 0, NULL, 0};
+        }
+        e->row = r; /* a compatibility row is replaced in place, keeping its position */
+        if (initialized) set_default(e);
+    }
     return 0;
 }
 
-static void print_unixperm(buf *out) {
-    buf_printf(out, "%o", config.unixsocketperm);
+/* ---- values ---- */
+
+int config_parse_memory(const char *v, long long *out) {
+    size_t len = strlen(v), digits = len;
+    long long mul = 1;
+    static const struct {
+        const char *suffix;
+        long long mul;
+    } units[] = {{"kb", 1024LL},
+                 {"k", 1000LL},
+                 {"mb", 1024LL * 1024},
+                 {"m", 1000LL * 1000},
+                 {"gb", 1024LL * 1024 * 1024},
+                 {"g", 1000LL * 1000 * 1000}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t sl = strlen(units[i].suffix);
+        if (len > sl && strcasecmp(v + len - sl, units[i].suffix) == 0) {
+            mul = units[i].mul;
+            digits = len - sl;
+            break;
+        }
+    }
+    long long n;
+    if (str_to_ll(v, digits, &n) < 0 || n < 0) return -1;
+    if (n > LLONG_MAX / mul) return -1;
+    *out = n * mul;
+    return 0;
+}
+
+static int out_of_range(const config_row *r, long long n, const char **err) {
+    if (n >= r->min && n <= r->max) return 0;
+    static char msg[128];
+    snprintf(msg, sizeof(msg), "argument must be between %lld and %lld inclusive", r->min, r->max);
+    *err = msg;
+    return -1;
+}
+
+/* Integers are stored in an int when the row's maximum fits one, else a long long. */
+static void store_integer(const config_row *r, long long n) {
+    if (r->max <= INT_MAX)
+        *(int *)r->ptr = (int)n;
+    else
+        *(long long *)r->ptr = n;
+}
+
+static int set_enum(const config_row *r, const char *v, const char **err) {
+    for (int i = 0; r->names[i]; i++)
+        if (strcasecmp(r->names[i], v) == 0) {
+            *(int *)r->ptr = i;
+            return 0;
+        }
+    const char *const *shown = r->shown ? r->shown : r->names;
+    static char msg[256];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "argument(s) must be one of the following: ");
+    for (int i = 0; shown[i] && n < sizeof(msg); i++)
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", shown[i]);
+    *err = msg;
+    return -1;
+}
+
+static int store(entry *e, const char *v, size_t vlen, const char **err) {
+    const config_row *r = e->row;
+    long long n;
+    switch (r->kind) {
+    case CONFIG_INT:
+        if (str_to_ll(v, vlen, &n) < 0) {
+            *err = "argument couldn't be parsed into an integer";
+            return -1;
+        }
+        if (out_of_range(r, n, err) < 0) return -1;
+        store_integer(r, n);
+        return 0;
+    case CONFIG_MEM:
+        if (config_parse_memory(v, &n) < 0) {
+            *err = "argument must be a memory value";
+            return -1;
+        }
+        if (out_of_range(r, n, err) < 0) return -1;
+        *(long long *)r->ptr = n;
+        return 0;
+    case CONFIG_BOOL:
+        if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
+            *err = "argument must be 'yes' or 'no'";
+            return -1;
+        }
+        *(int *)r->ptr = strcasecmp(v, "yes") == 0;
+        return 0;
+    case CONFIG_STR: {
+        char **p = r->ptr;
+        mem_free(*p);
+        *p = (vlen == 0 && (r->flags & CONFIG_EMPTY_NULL)) ? NULL : mem_strndup(v, vlen);
+        e->str_len = vlen;
+        if (r->len) *r->len = vlen;
+        return 0;
+    }
+    case CONFIG_ENUM:
+        return set_enum(r, v, err);
+    case CONFIG_SPECIAL:
+        return r->parse(v, err);
+    }
+    return -1;
+}
+
+/* Stores v (vlen bytes, NUL-terminated) into the entry's row, then lets the row normalise
+ * it. */
+static int set_value(entry *e, const char *v, size_t vlen, const char **err) {
+    /* Other strings refuse a NUL (Redis cuts them short at it without a word). */
+    if (!(e->row->flags & CONFIG_BINARY) && memchr(v, '\0', vlen)) {
+        *err = "argument contains a NUL byte";
+        return -1;
+    }
+    if (store(e, v, vlen, err) < 0) return -1;
+    if (e->row->stored) e->row->stored();
+    return 0;
+}
+
+static void print_value(const entry *e, buf *out) {
+    const config_row *r = e->row;
+    switch (r->kind) {
+    case CONFIG_INT:
+        if (r->max <= INT_MAX)
+            buf_printf(out, "%d", *(int *)r->ptr);
+        else
+            buf_printf(out, "%lld", *(long long *)r->ptr);
+        break;
+    case CONFIG_MEM:
+        buf_printf(out, "%lld", *(long long *)r->ptr);
+        break;
+    case CONFIG_BOOL:
+        buf_puts(out, *(int *)r->ptr ? "yes" : "no");
+        break;
+    case CONFIG_STR: {
+        char *s = *(char **)r->ptr;
+        if (s) buf_append(out, s, e->str_len);
+        break;
+    }
+    case CONFIG_ENUM:
+        buf_puts(out, r->names[*(int *)r->ptr]);
+        break;
+    case CONFIG_SPECIAL:
+        r->print(out);
+        break;
+    }
 }
 
 /* ---- loading ---- */
 
-static char *defaults[NDIRECTIVES]; /* each directive's default as CONFIG GET prints it */
+static void set_default(entry *e) {
+    const char *err;
+    int rc = set_value(e, e->row->def, strlen(e->row->def), &err);
+    assert(rc == 0);
+    (void)rc;
+    buf v;
+    buf_init(&v);
+    print_value(e, &v);
+    mem_free(e->def_shown);
+    e->def_shown = mem_strndup(v.data ? v.data : "", v.len);
+    buf_deinit(&v);
+}
 
 void config_init(void) {
+    add_own_rows();
     memset(&config, 0, sizeof(config));
-    for (size_t i = 0; i < NDIRECTIVES; i++) {
-        const char *err;
-        int rc = set_value(&table[i], table[i].def, strlen(table[i].def), &err);
-        assert(rc == 0);
-        (void)rc;
-        buf v;
-        buf_init(&v);
-        print_value(&table[i], &v);
-        mem_free(defaults[i]);
-        defaults[i] = mem_strndup(v.data ? v.data : "", v.len);
-        buf_deinit(&v);
+    for (size_t i = 0; i < nentries; i++) {
+        entries[i].lines = 0;
+        set_default(&entries[i]);
     }
     config.active_expire = 1;
+    initialized = 1;
 }
 
 /* Splits a config line into words with Redis's quoting rules; returns the count or -1. */
@@ -761,13 +627,14 @@ static void fatal(const char *what, int lineno, const char *line, const char *ms
 static int apply_words(char **w, int n, const char **err) {
     if (strcasecmp(w[0], "user") == 0 && n >= 2 && config_user_line)
         return config_user_line(n, w, err);
-    directive *d = find(w[0]);
-    if (!d) {
+    entry *e = find(w[0]);
+    if (!e) {
         *err = "Bad directive or wrong number of arguments";
         return -1;
     }
-    if (d->kind == K_SPECIAL && n == 1) return d->parse("", err); /* "save" alone: none */
-    if (d->kind == K_SPECIAL && n >= 2) {
+    const config_row *r = e->row;
+    if (r->kind == CONFIG_SPECIAL && n == 1) return set_value(e, "", 0, err); /* "save": none */
+    if (r->kind == CONFIG_SPECIAL && n >= 2) {
         /* Multi-word values (bind a b, save 900 1 300 10) are joined back. */
         char joined[1024];
         size_t len = 0;
@@ -775,23 +642,28 @@ static int apply_words(char **w, int n, const char **err) {
         for (int i = 1; i < n; i++)
             len += (size_t)snprintf(joined + len, sizeof(joined) - len, "%s%s", i > 1 ? " " : "",
                                     w[i]);
-        /* Repeated "save" lines accumulate, as in redis.conf. */
-        if (d->parse == parse_save && config.save && config.save[0] && n > 1 && w[1][0]) {
-            static int first_save_line = 1;
-            if (!first_save_line) {
-                char both[1100];
-                snprintf(both, sizeof(both), "%s %s", config.save, joined);
-                return parse_save(both, err);
+        /* CONFIG_LINES_ADD: the first line replaces the default, later ones add to it. */
+        if ((r->flags & CONFIG_LINES_ADD) && w[1][0]) {
+            buf cur;
+            buf_init(&cur);
+            print_value(e, &cur);
+            buf_putc(&cur, '\0');
+            int add = cur.data[0] && e->lines++ > 0;
+            if (add) {
+                char both[2100];
+                snprintf(both, sizeof(both), "%s %s", cur.data, joined);
+                buf_deinit(&cur);
+                return set_value(e, both, strlen(both), err);
             }
-            first_save_line = 0;
+            buf_deinit(&cur);
         }
-        return d->parse(joined, err);
+        return set_value(e, joined, strlen(joined), err);
     }
     if (n != 2) {
         *err = "Bad directive or wrong number of arguments";
         return -1;
     }
-    return set_value(d, w[1], strlen(w[1]), err);
+    return set_value(e, w[1], strlen(w[1]), err);
 }
 
 int config_load_file(const char *path) {
@@ -932,74 +804,11 @@ int config_load_args(int argc, char **argv) {
 
 /* ---- CONFIG GET / SET ---- */
 
-/* Matches one pattern element at pat (not '*') against the character c; sets *used to the
- * element's length in the pattern. Returns 1 on a match. */
-static int glob_one(const char *pat, size_t plen, char c, size_t *used) {
-    int lc = tolower((unsigned char)c);
-    if (*pat == '?') {
-        *used = 1;
-        return 1;
-    }
-    if (*pat == '[') {
-        size_t i = 1;
-        int neg = i < plen && pat[i] == '^';
-        if (neg) i++;
-        int match = 0;
-        while (i < plen && pat[i] != ']') {
-            if (i + 2 < plen && pat[i + 1] == '-' && pat[i + 2] != ']') {
-                if (lc >= tolower((unsigned char)pat[i]) &&
-                    lc <= tolower((unsigned char)pat[i + 2]))
-                    match = 1;
-                i += 3;
-            } else {
-                if (tolower((unsigned char)pat[i]) == lc) match = 1;
-                i++;
-            }
-        }
-        *used = i < plen ? i + 1 : plen; /* an unclosed class runs to the end */
-        return match != neg;
-    }
-    if (*pat == '\\' && plen > 1) {
-        *used = 2;
-        return tolower((unsigned char)pat[1]) == lc;
-    }
-    *used = 1;
-    return tolower((unsigned char)*pat) == lc;
-}
-
-/* Greedy matching with one backtrack point (the last '*'): linear in practice and never
- * exponential, whatever pattern a client sends. */
-int config_glob(const char *pat, size_t plen, const char *s) {
-    size_t p = 0, star_p = 0;
-    const char *star_s = NULL;
-    while (*s) {
-        size_t used = 0;
-        if (p < plen && pat[p] == '*') {
-            while (p < plen && pat[p] == '*')
-                p++;
-            star_p = p;
-            star_s = s;
-            continue;
-        }
-        if (p < plen && glob_one(pat + p, plen - p, *s, &used)) {
-            p += used;
-            s++;
-            continue;
-        }
-        if (!star_s) return 0;
-        p = star_p;
-        s = ++star_s;
-    }
-    while (p < plen && pat[p] == '*')
-        p++;
-    return p == plen;
-}
-
 /* Appends one name/value pair to the CONFIG GET result. */
-static void add_pair(const directive *d, const char *name, char **names, char **values, size_t *n) {
+static void add_pair(const entry *e, const char *name, char **names, char **values, size_t *n) {
     buf b;
     buf_init(&b);
-    print_value(d, &b);
+    print_value(e, &b);
     names[*n] = mem_strdup(name);
     values[*n] = mem_strndup(b.data ? b.data : "", b.len);
     buf_deinit(&b);
@@ -1010,44 +819,43 @@ static void add_pair(const directive *d, const char *name, char **names, char **
  * slaveof, "*" every name and every alias. */
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values) {
     size_t n = 0;
-    *names = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
-    *values = mem_alloc(sizeof(char *) * NDIRECTIVES * 2);
-    for (size_t i = 0; i < NDIRECTIVES; i++) {
-        if ((table[i].flags & F_HIDDEN) &&
-            (strlen(table[i].name) != plen || strncasecmp(pattern, table[i].name, plen) != 0))
+    *names = mem_alloc(sizeof(char *) * (2 * nentries + 1));
+    *values = mem_alloc(sizeof(char *) * (2 * nentries + 1));
+    for (size_t i = 0; i < nentries; i++) {
+        const config_row *r = entries[i].row;
+        if ((r->flags & CONFIG_HIDDEN) &&
+            (strlen(r->name) != plen || strncasecmp(pattern, r->name, plen) != 0))
             continue;
-        if (config_glob(pattern, plen, table[i].name))
-            add_pair(&table[i], table[i].name, *names, *values, &n);
-        if (table[i].alias && config_glob(pattern, plen, table[i].alias))
-            add_pair(&table[i], table[i].alias, *names, *values, &n);
+        if (glob_match(pattern, plen, r->name, strlen(r->name), 1))
+            add_pair(&entries[i], r->name, *names, *values, &n);
+        if (r->alias && glob_match(pattern, plen, r->alias, strlen(r->alias), 1))
+            add_pair(&entries[i], r->alias, *names, *values, &n);
     }
     return n;
 }
 
 int config_set(const char *name, const char *value, size_t vlen, const char **err) {
-    directive *d = find(name);
-    if (!d) {
+    entry *e = find(name);
+    if (!e) {
         *err = "unknown";
         return -1;
     }
+    const config_row *r = e->row;
     if (config_settable(name, err) < 0) return -1;
     char *v = mem_strndup(value, vlen);
     buf old;
     buf_init(&old);
-    print_value(d, &old);
+    print_value(e, &old);
     buf_putc(&old, '\0');
-    int rc = set_value(d, v, vlen, err);
+    int rc = set_value(e, v, vlen, err);
     mem_free(v);
-    if (rc == 0 && config_apply && config_apply(d->name, err) < 0) {
+    if (rc == 0 && r->apply && r->apply(err) < 0) {
         const char *ignored;
-        set_value(d, old.data, old.len - 1, &ignored);
+        set_value(e, old.data, old.len - 1, &ignored);
         rc = -1;
     }
     buf_deinit(&old);
-    if (rc == 0) {
-        if (d->ptr == &config.loglevel) log_setup((enum log_level)config.loglevel, config.logfile);
-        if (config_on_change) config_on_change(d->name);
-    }
+    if (rc == 0 && config_on_change) config_on_change(r->name);
     return rc;
 }
 
@@ -1056,16 +864,16 @@ int config_exists(const char *name) {
 }
 
 int config_settable(const char *name, const char **err) {
-    directive *d = find(name);
-    if (!d) {
+    entry *e = find(name);
+    if (!e) {
         *err = "unknown";
         return -1;
     }
-    if (d->flags & F_IMMUTABLE) {
+    if (e->row->flags & CONFIG_IMMUTABLE) {
         *err = "can't set immutable config";
         return -1;
     }
-    if ((d->flags & F_PROTECTED) && config.enable_protected_configs == 0) {
+    if ((e->row->flags & CONFIG_PROTECTED) && config.enable_protected_configs == 0) {
         *err = "can't set protected config";
         return -1;
     }
@@ -1073,23 +881,24 @@ int config_settable(const char *name, const char **err) {
 }
 
 const char *config_canonical(const char *name) {
-    directive *d = find(name);
-    return d ? d->name : NULL;
+    entry *e = find(name);
+    return e ? e->row->name : NULL;
 }
 
 int config_value(const char *name, buf *out) {
-    directive *d = find(name);
-    if (!d) return -1;
-    print_value(d, out);
+    entry *e = find(name);
+    if (!e) return -1;
+    print_value(e, out);
     return 0;
 }
 
 /* Appends "name value" as a config line: multi-word values (bind, save, buffer limits)
  * as words, strings quoted when they need it. */
-static void rewrite_line(const directive *d, buf *out) {
+static void rewrite_line(const entry *e, buf *out) {
+    const config_row *d = e->row;
     buf v;
     buf_init(&v);
-    print_value(d, &v);
+    print_value(e, &v);
     buf_putc(&v, '\0');
     /* Multi-word values (bind, save, buffer limits) are written as words; any other value
      * is quoted unless it is one plain word. */
@@ -1097,7 +906,7 @@ static void rewrite_line(const directive *d, buf *out) {
     for (size_t i = 0; plain && i + 1 < v.len; i++) {
         char ch = v.data[i];
         if (ch == '"' || ch == '\'' || ch == '\\' ||
-            (!isgraph((unsigned char)ch) && !(d->kind == K_SPECIAL && ch == ' ')))
+            (!isgraph((unsigned char)ch) && !(d->kind == CONFIG_SPECIAL && ch == ' ')))
             plain = 0;
     }
     buf_puts(out, d->name);
@@ -1119,8 +928,7 @@ int config_rewrite(const char **err) {
         *err = "The server is running without a config file";
         return -1;
     }
-    static unsigned char written[NDIRECTIVES];
-    memset(written, 0, sizeof(written));
+    unsigned char *written = mem_calloc(nentries ? nentries : 1, 1);
     int users_written = 0;
     buf out;
     buf_init(&out);
@@ -1141,24 +949,24 @@ int config_rewrite(const char **err) {
             users_written = 1;
             continue;
         }
-        directive *d = n > 0 ? find(w[0]) : NULL;
+        entry *d = n > 0 ? find(w[0]) : NULL;
         if (!d) {
             if (strcmp(copy, "# Generated by CONFIG REWRITE\n") != 0) buf_puts(&out, copy);
             continue;
         }
-        size_t idx = (size_t)(d - table);
+        size_t idx = (size_t)(d - entries);
         if (!written[idx]) rewrite_line(d, &out);
         written[idx] = 1;
     }
     if (f) fclose(f);
     int header = 0;
-    for (size_t i = 0; i < NDIRECTIVES; i++) {
+    for (size_t i = 0; i < nentries; i++) {
         if (written[i]) continue;
+        const char *def = entries[i].def_shown ? entries[i].def_shown : "";
         buf v;
         buf_init(&v);
-        print_value(&table[i], &v);
-        int same =
-            v.len == strlen(defaults[i]) && memcmp(v.data ? v.data : "", defaults[i], v.len) == 0;
+        print_value(&entries[i], &v);
+        int same = v.len == strlen(def) && memcmp(v.data ? v.data : "", def, v.len) == 0;
         buf_deinit(&v);
         if (same) continue;
         if (!header) {
@@ -1166,8 +974,9 @@ int config_rewrite(const char **err) {
             buf_puts(&out, "# Generated by CONFIG REWRITE\n");
             header = 1;
         }
-        rewrite_line(&table[i], &out);
+        rewrite_line(&entries[i], &out);
     }
+    mem_free(written);
     if (!users_written && config_rewrite_users && !(config.aclfile && config.aclfile[0])) {
         buf users;
         buf_init(&users);

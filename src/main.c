@@ -23,7 +23,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    config_init();
+    server_init();
     int i = 1;
     if (argc >= 2) {
         if (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -269,36 +269,20 @@ static void sync_propagation(void) {
         journal_sink_remove(&log_sink);
 }
 
+/* After any CONFIG SET: the log may have been opened or closed (appendonly). */
 static void on_config_changed(const char *name) {
-    if (strcmp(name, "hz") == 0) start_cron();
-    persist_config_changed(name);
+    (void)name;
     sync_propagation();
 }
 
-/* ---- TLS ---- */
-
-static int tls_wanted(void) {
-    return config.tls_port || config.tls_replication || config.tls_cluster;
+/* hz: clamped to 1..500 as in Redis; a change re-arms the cron. */
+static void clamp_hz(void) {
+    config.hz = config.hz < 1 ? 1 : config.hz > 500 ? 500 : config.hz;
 }
 
-/* CONFIG SET of a tls-* directive: rebuild the contexts (applyTlsCfg / applyTLSPort of
- * Redis), refusing the value if they do not build or the port cannot be listened on. */
-static int apply_config(const char *name, const char **err) {
-    if (strncmp(name, "tls-", 4) != 0 || strcmp(name, "tls-auth-clients") == 0) return 0;
-    int is_port = strcmp(name, "tls-port") == 0;
-    if ((is_port ? !tls_configured() && config.tls_port : tls_wanted())) {
-        char *why = NULL;
-        if (net_tls_configure(&why) < 0) {
-            log_warning("%s", why);
-            mem_free(why);
-            *err = "Unable to update TLS configuration. Check server logs.";
-            return -1;
-        }
-    }
-    if (is_port && net_listen_tls() < 0) {
-        *err = "Unable to listen on this port. Check server logs.";
-        return -1;
-    }
+static int apply_hz(const char **err) {
+    (void)err;
+    if (loop) start_cron();
     return 0;
 }
 
@@ -319,6 +303,16 @@ static void script_busy_changed(int busy) {
         uv_timer_start(&deferred_shutdown, on_deferred_shutdown, 0, 0);
     }
 }
+static const config_row server_config_rows[] = {
+    {.name = "hz",
+     .kind = CONFIG_INT,
+     .ptr = &config.hz,
+     .max = INT_MAX,
+     .def = "10",
+     .stored = clamp_hz,
+     .apply = apply_hz},
+    {0},
+};
 
 /* ---- loading ---- */
 
@@ -406,8 +400,31 @@ static void log_startup_banner(void) {
     log_notice("Server initialized");
 }
 
-/* The dispatch gates, in Redis's order (cmd/gate.h): each subsystem brings its own. */
-static void add_gates(void) {
+/* ---- registration: each subsystem's directives, commands, gates and INFO sections ---- */
+
+void server_init(void) {
+    static int done;
+    if (done) return;
+    done = 1;
+    /* Directives (config.h), in the order CONFIG GET lists them; then their defaults. */
+    config_add(net_config_rows);
+    config_add(server_config_rows);
+    config_add(cmd_hash_config_rows);
+    config_add(persist_config_rows);
+    config_add(cmd_slowlog_config_rows);
+    config_add(cmd_notify_config_rows);
+    config_add(script_config_rows);
+    config_init();
+    /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
+    static const cmd_spec *const families[] = {
+        cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,
+        cmd_family_ttl,     cmd_family_string, cmd_family_hash,     cmd_family_hash_ttl,
+        cmd_family_multi,   cmd_family_pubsub, persist_commands,    cmd_family_debug,
+        cmd_family_slowlog, cmd_family_eval,   cmd_family_function,
+    };
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+        cmd_family_add(families[i]);
+    /* Dispatch gates (cmd/gate.h): each brings its order key from Redis's processCommand. */
     cmd_gate_add(&cmd_gate_protected);
     cmd_gate_add(&cmd_gate_auth);
     cmd_gate_add(&cmd_gate_no_multi);
@@ -415,6 +432,12 @@ static void add_gates(void) {
     cmd_gate_add(&cmd_gate_pubsub);
     cmd_gate_add(&persist_gate_loading);
     cmd_gate_add(&script_gate_busy);
+    /* INFO sections (cmd/info.h). */
+    for (const info_section *s = cmd_info_sections; s->name; s++)
+        info_section_add(s);
+    info_section_add(&persist_info_section);
+    /* db hooks of the command layer. */
+    notify_init();
 }
 
 int server_run(void) {
@@ -427,31 +450,20 @@ int server_run(void) {
     host_stat.start_ms = clock_now_ms();
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
-    host.config_changed = on_config_changed;
     host.after_fork_child = net_close_fds_in_child;
-    host.save = persist_save;
-    host.bgsave = persist_bgsave;
-    host.bgrewriteaof = persist_bgrewriteaof;
-    host.lastsave = persist_lastsave;
     host.aof_write_fault = aof_set_write_fault;
     host.busy_refusal = script_busy_error;
     config_on_change = on_config_changed;
-    config_apply = apply_config;
-    info_persistence = persist_info;
     info_scripting_fill = script_info_fill;
 
     db_init_all(config.databases);
-    cmd_registry_add_family(cmd_family_eval);
-    cmd_registry_add_family(cmd_family_function);
-    cmd_registry_init();
-    add_gates();
     journal_init();
     static const script_host script_hooks = {serve_while_busy, script_busy_changed,
                                              persist_write_refusal};
     script_init(&script_hooks);
     net_init(loop);
     net_set_before_flush(persist_before_reply);
-    if (tls_wanted()) {
+    if (net_tls_wanted()) {
         char *why = NULL;
         if (net_tls_configure(&why) < 0) {
             log_warning("%s", why);

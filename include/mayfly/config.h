@@ -1,8 +1,22 @@
-/* config: every directive, as named in redis.conf, with its parser and printer.
+/* config: the directive engine. Each subsystem registers a table of rows (config_add), as
+ * named in redis.conf, with where the value lives, its kind, bounds and default; the engine
+ * drives the config file, the --directive command-line arguments, CONFIG GET (glob
+ * patterns), CONFIG SET (several parameters at once, all or nothing, done in cmd/) and
+ * CONFIG REWRITE over every registered row.
  *
- * One table (config.c) drives the config file, the --directive command-line arguments,
- * CONFIG GET (glob patterns) and CONFIG SET (several parameters at once, all or nothing).
- * Values live in the global `config` struct that the modules read. */
+ *     static const config_row net_rows[] = {
+ *         CONFIG_INT_ROW("port", &config.port, 0, 65535, "6379"),
+ *         {.name = "bind", .kind = CONFIG_SPECIAL, .def = "127.0.0.1 -::1",
+ *          .parse = parse_bind, .print = print_bind},
+ *         {0},
+ *     };
+ *     config_add(net_rows);            (server.c, before config_init)
+ *
+ * Values may live anywhere the row points; the existing directives keep theirs in the
+ * global `config` struct below, which the modules read. config.c itself holds the process
+ * directives (hz, loglevel, databases, ...) and the rows accepted for compatibility
+ * (CONFIG_COMPAT: stored and shown, no effect yet); a subsystem that makes one of those
+ * real registers a row of the same name, which takes its place. */
 #ifndef MAYFLY_CONFIG_H
 #define MAYFLY_CONFIG_H
 
@@ -106,7 +120,75 @@ typedef struct mayfly_config {
 extern mayfly_config config;
 extern const char *const config_policy_names[];
 
-/* Sets every directive to its default. */
+/* ---- rows ---- */
+
+enum config_kind {
+    CONFIG_INT,     /* an integer in [min, max]: int when max <= INT_MAX, else long long */
+    CONFIG_MEM,     /* a long long with units: 1k (1000), 1kb (1024), m, mb, g, gb */
+    CONFIG_BOOL,    /* yes / no, an int 1 / 0 */
+    CONFIG_STR,     /* a char *, owned by the engine */
+    CONFIG_ENUM,    /* one of `names`, an int index */
+    CONFIG_SPECIAL, /* parse / print functions of its own (bind, save, buffer limits) */
+};
+
+/* Row flags. */
+#define CONFIG_IMMUTABLE 1   /* set only at start-up: CONFIG SET says "can't set immutable" */
+#define CONFIG_SENSITIVE 2   /* a secret: never logged */
+#define CONFIG_PROTECTED 4   /* CONFIG SET needs enable-protected-configs (as Redis's dir) */
+#define CONFIG_HIDDEN 8      /* a test aid: CONFIG GET shows it only when asked by its name */
+#define CONFIG_EMPTY_NULL 16 /* CONFIG_STR: the empty value is stored as NULL (unset) */
+/* CONFIG_COMPAT: accepted for compatibility, no effect yet; a row of the same name added
+ * later replaces it. CONFIG_LINES_ADD (CONFIG_SPECIAL): repeated lines in a file or the
+ * arguments add to the first one's value ("save 900 1" / "save 300 10"). CONFIG_BINARY
+ * (CONFIG_STR): may hold NUL bytes (requirepass, masterauth); other strings refuse them
+ * ("argument contains a NUL byte"). */
+#define CONFIG_COMPAT 32
+#define CONFIG_LINES_ADD 64
+#define CONFIG_BINARY 128
+
+typedef struct config_row {
+    const char *name;
+    const char *alias; /* another accepted name (hash-max-ziplist-entries), or NULL */
+    enum config_kind kind;
+    int flags;     /* CONFIG_* */
+    void *ptr;     /* where the value lives (not for CONFIG_SPECIAL) */
+    size_t *len;   /* CONFIG_STR: where its length goes too, or NULL (CONFIG_BINARY values) */
+    long long min; /* CONFIG_INT / CONFIG_MEM bounds */
+    long long max;
+    const char *def;                               /* default, as written in a config file */
+    const char *const *names;                      /* CONFIG_ENUM values, NULL-terminated */
+    const char *const *shown;                      /* their order in "must be one of" errors
+                                                      where it differs (NULL: names) */
+    int (*parse)(const char *v, const char **err); /* CONFIG_SPECIAL: store v or fail */
+    void (*print)(buf *out);                       /* CONFIG_SPECIAL: the value as CONFIG GET
+                                                      shows it */
+    void (*stored)(void);                          /* after every successful store (defaults,
+                                                      file, arguments, CONFIG SET): normalise
+                                                      the value (hz is clamped to 1..500) */
+    int (*apply)(const char **err);                /* after CONFIG SET stored a new value: put
+                                                      it into effect; -1 with *err refuses it
+                                                      and the old value is put back */
+} config_row;
+
+/* Row shorthands for the common kinds. */
+#define CONFIG_INT_ROW(n, p, lo, hi, d)                                                            \
+    { .name = (n), .kind = CONFIG_INT, .ptr = (p), .min = (lo), .max = (hi), .def = (d) }
+#define CONFIG_MEM_ROW(n, p, lo, hi, d)                                                            \
+    { .name = (n), .kind = CONFIG_MEM, .ptr = (p), .min = (lo), .max = (hi), .def = (d) }
+#define CONFIG_BOOL_ROW(n, p, d)                                                                   \
+    { .name = (n), .kind = CONFIG_BOOL, .ptr = (p), .max = 1, .def = (d) }
+#define CONFIG_STR_ROW(n, p, fl, d)                                                                \
+    { .name = (n), .kind = CONFIG_STR, .flags = (fl), .ptr = (p), .def = (d) }
+#define CONFIG_ENUM_ROW(n, p, values, d)                                                           \
+    { .name = (n), .kind = CONFIG_ENUM, .ptr = (p), .names = (values), .def = (d) }
+
+/* Registers a table of rows ending in {0} (borrowed: static storage). A row replaces a
+ * CONFIG_COMPAT row of the same name; any other duplicate name (or alias) is refused with
+ * -1 and nothing of the table is added. Rows added after config_init get their defaults at
+ * once. Returns 0. */
+int config_add(const config_row *rows);
+
+/* Sets every registered directive to its default. */
 void config_init(void);
 /* Loads a config file. Returns 0, or -1 after printing Redis's fatal error block (naming
  * the file, line and directive) to stderr. */
@@ -115,10 +197,15 @@ int config_load_file(const char *path);
  * or -1 after printing the error. */
 int config_load_args(int argc, char **argv);
 
+/* Parses Redis memory units ("10", "1k" = 1000, "1kb" = 1024, m/mb, g/gb) into *out;
+ * returns 0, or -1 for anything else (negative, overflow, other suffixes). */
+int config_parse_memory(const char *v, long long *out);
+
 /* CONFIG GET: appends name/value pairs for every directive matching pattern; returns the
  * number of pairs appended to *names and *values (owned strings, caller frees). */
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values);
-/* CONFIG SET of one directive. Returns 0, or -1 with *err set to a static message. */
+/* CONFIG SET of one directive: stores, runs the row's apply, then config_on_change.
+ * Returns 0, or -1 with *err set to a static message. */
 int config_set(const char *name, const char *value, size_t vlen, const char **err);
 /* 0 if CONFIG SET may change the directive, else -1 with *err: "unknown", "can't set
  * immutable config" or "can't set protected config" (Redis's texts). */
@@ -129,19 +216,12 @@ int config_exists(const char *name);
 const char *config_canonical(const char *name);
 /* Appends the value of one directive as CONFIG GET prints it. Returns -1 if unknown. */
 int config_value(const char *name, buf *out);
-/* Case-insensitive glob match (*, ?, [a-z], [^x], \\x) of pattern (plen bytes) against the
- * NUL-terminated s; 1 on a match. Used for CONFIG GET and COMMAND LIST FILTERBY PATTERN. */
-int config_glob(const char *pat, size_t plen, const char *s);
 /* Rewrites the loaded config file with current values (CONFIG REWRITE). */
 int config_rewrite(const char **err);
 
-/* Called after a live CONFIG SET of the named directive changed something (server.c
- * registers it to re-arm the cron on `hz`, open listeners on `port`, ...). */
+/* Called after a live CONFIG SET of the named directive succeeded (server.c: the log sink
+ * follows appendonly). Row-specific reactions belong in the row's apply. */
 extern void (*config_on_change)(const char *name);
-/* Called by CONFIG SET right after a directive's new value is stored, before
- * config_on_change: returns 0 to keep it, or -1 with *err (a static text) to refuse it, in
- * which case the old value is put back (TLS: a certificate that does not load). */
-extern int (*config_apply)(const char *name, const char **err);
 /* Handles a `user <name> <rules...>` line of the config file or arguments (acl/ registers
  * it through server.c). Returns 0, or -1 with *err (static or valid until the next call). */
 extern int (*config_user_line)(int argc, char **argv, const char **err);

@@ -9,6 +9,7 @@
 #include "cmd/syntax_int.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
+#include "mayfly/util/glob.h"
 #include "mayfly/util/log.h"
 
 #include <ctype.h>
@@ -429,7 +430,7 @@ static void list_one(list_walk *w, const cmd_spec *spec, const cmd_spec *parent)
     else if (w->filter == FILTER_ACLCAT)
         ok = has_category(spec, w->arg);
     else if (w->filter == FILTER_PATTERN)
-        ok = config_glob(w->arg.p, w->arg.len, name);
+        ok = glob_match(w->arg.p, w->arg.len, name, strlen(name), 1);
     if (!ok) return;
     reply_bulk_cstr(w->c, name);
     w->count++;

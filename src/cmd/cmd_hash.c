@@ -443,3 +443,20 @@ const cmd_spec cmd_family_hash[] = {
      KS_RO | KS_ACCESS},
     {0},
 };
+
+/* The conversion limits of the compact encoding, read by hc_limits (hash_int.h). */
+const config_row cmd_hash_config_rows[] = {
+    {.name = "hash-max-listpack-entries",
+     .alias = "hash-max-ziplist-entries",
+     .kind = CONFIG_INT,
+     .ptr = &config.hash_max_listpack_entries,
+     .max = LLONG_MAX,
+     .def = "512"},
+    {.name = "hash-max-listpack-value",
+     .alias = "hash-max-ziplist-value",
+     .kind = CONFIG_MEM,
+     .ptr = &config.hash_max_listpack_value,
+     .max = LLONG_MAX,
+     .def = "64"},
+    {0},
+};

@@ -79,7 +79,8 @@ static void section_server(buf *b, int64_t now_ms) {
                config.config_file ? config.config_file : "");
 }
 
-static void section_clients(buf *b) {
+static void section_clients(buf *b, int64_t now_ms) {
+    (void)now_ms;
     size_t max_in = 0, max_out = 0, n = 0, pubsub = 0;
     for (session *s = session_first(); s; s = s->next) {
         if (s->flags & SESS_INTERNAL) continue;
@@ -140,7 +141,8 @@ static void scripting_memory_lines(buf *b) {
                f.eval_scripts + f.functions, h_scripts);
 }
 
-static void section_memory(buf *b) {
+static void section_memory(buf *b, int64_t now_ms) {
+    (void)now_ms;
     mem_stats st;
     mem_get_stats(&st);
     size_t rss = mem_rss();
@@ -218,7 +220,8 @@ static void section_memory(buf *b) {
     buf_deinit(&scripting);
 }
 
-static void section_stats(buf *b) {
+static void section_stats(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_printf(
         b,
         "# Stats\r\n"
@@ -300,7 +303,8 @@ static void section_stats(buf *b) {
         host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, host_stat.auth_denied);
 }
 
-static void section_cpu(buf *b) {
+static void section_cpu(buf *b, int64_t now_ms) {
+    (void)now_ms;
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
     buf_printf(b,
@@ -316,14 +320,10 @@ static void section_cpu(buf *b) {
                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
-/* Until persistence installs its section (server start-up), a minimal one. */
-static void section_persistence_default(buf *b) {
-    buf_puts(b, "# Persistence\r\nloading:0\r\n");
-}
-void (*info_persistence)(buf *b) = section_persistence_default;
 void (*info_scripting_fill)(info_scripting *out);
 
-static void section_replication(buf *b) {
+static void section_replication(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Replication\r\n"
                 "role:master\r\n"
                 "connected_slaves:0\r\n"
@@ -338,83 +338,91 @@ static void section_replication(buf *b) {
                 "repl_backlog_histlen:0\r\n");
 }
 
-static int64_t info_now_ms; /* the running INFO's "now" (info_build) */
-
-static void section_keyspace(buf *b) {
+static void section_keyspace(buf *b, int64_t now_ms) {
     buf_puts(b, "# Keyspace\r\n");
-    db_info_keyspace(b, info_now_ms);
+    db_info_keyspace(b, now_ms);
 }
 
-static void section_commandstats(buf *b) {
+static void section_commandstats(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Commandstats\r\n");
     cmd_info_commandstats(b);
 }
 
-static void section_errorstats(buf *b) {
+static void section_errorstats(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Errorstats\r\n");
     cmd_info_errorstats(b);
 }
 
-static void section_modules(buf *b) {
+static void section_modules(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Modules\r\n");
 }
 /* Per-command latency percentiles are not tracked yet: the section has only its header. */
-static void section_latencystats(buf *b) {
+static void section_latencystats(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Latencystats\r\n");
 }
-static void section_cluster(buf *b) {
+static void section_cluster(buf *b, int64_t now_ms) {
+    (void)now_ms;
     buf_puts(b, "# Cluster\r\ncluster_enabled:0\r\n");
 }
 
-typedef struct info_section {
-    const char *name;
-    int in_default; /* part of a bare INFO */
-    int kind;       /* 0: plain, 1: server (needs now), 2: persistence hook */
-    void (*fn)(buf *b);
-} info_section;
-
-static const info_section sections[] = {
-    {"server", 1, 1, NULL},
-    {"clients", 1, 0, section_clients},
-    {"memory", 1, 0, section_memory},
-    {"persistence", 1, 2, NULL},
-    {"stats", 1, 0, section_stats},
-    {"replication", 1, 0, section_replication},
-    {"cpu", 1, 0, section_cpu},
-    {"modules", 1, 0, section_modules},
-    {"commandstats", 0, 0, section_commandstats},
-    {"errorstats", 1, 0, section_errorstats},
-    {"latencystats", 0, 0, section_latencystats},
-    {"cluster", 1, 0, section_cluster},
-    {"keyspace", 1, 0, section_keyspace},
+const info_section cmd_info_sections[] = {
+    {"server", INFO_SERVER, 1, section_server},
+    {"clients", INFO_CLIENTS, 1, section_clients},
+    {"memory", INFO_MEMORY, 1, section_memory},
+    {"stats", INFO_STATS, 1, section_stats},
+    {"replication", INFO_REPLICATION, 1, section_replication},
+    {"cpu", INFO_CPU, 1, section_cpu},
+    {"modules", INFO_MODULES, 1, section_modules},
+    {"commandstats", INFO_COMMANDSTATS, 0, section_commandstats},
+    {"errorstats", INFO_ERRORSTATS, 1, section_errorstats},
+    {"latencystats", INFO_LATENCYSTATS, 0, section_latencystats},
+    {"cluster", INFO_CLUSTER, 1, section_cluster},
+    {"keyspace", INFO_KEYSPACE, 1, section_keyspace},
+    {0},
 };
-#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static const info_section *sections[INFO_SECTIONS_MAX];
+static size_t nsections;
+
+int info_section_add(const info_section *s) {
+    for (size_t i = 0; i < nsections; i++)
+        if (strcmp(sections[i]->name, s->name) == 0) {
+            sections[i] = s;
+            return 0;
+        }
+    if (nsections == INFO_SECTIONS_MAX) return -1;
+    size_t at = nsections;
+    while (at > 0 && sections[at - 1]->order > s->order)
+        at--;
+    memmove(&sections[at + 1], &sections[at], (nsections - at) * sizeof(sections[0]));
+    sections[at] = s;
+    nsections++;
+    return 0;
+}
 
 void info_build(buf *b, const slice *names, int n, int64_t now_ms) {
-    int want[NSECTIONS] = {0};
-    info_now_ms = now_ms;
+    int want[INFO_SECTIONS_MAX] = {0};
     if (n == 0) {
-        for (size_t i = 0; i < NSECTIONS; i++)
-            want[i] = sections[i].in_default;
+        for (size_t i = 0; i < nsections; i++)
+            want[i] = sections[i]->in_default;
     }
     for (int k = 0; k < n; k++) {
         int all = slice_eq_ci(names[k], "all") || slice_eq_ci(names[k], "everything");
         int def = slice_eq_ci(names[k], "default");
-        for (size_t i = 0; i < NSECTIONS; i++)
-            if (all || (def && sections[i].in_default) || slice_eq_ci(names[k], sections[i].name))
+        for (size_t i = 0; i < nsections; i++)
+            if (all || (def && sections[i]->in_default) || slice_eq_ci(names[k], sections[i]->name))
                 want[i] = 1;
     }
     int first = 1;
-    for (size_t i = 0; i < NSECTIONS; i++) {
+    for (size_t i = 0; i < nsections; i++) {
         if (!want[i]) continue;
         if (!first) buf_puts(b, "\r\n");
         first = 0;
-        if (sections[i].kind == 1)
-            section_server(b, now_ms);
-        else if (sections[i].kind == 2)
-            info_persistence(b);
-        else
-            sections[i].fn(b);
+        sections[i]->write(b, now_ms);
     }
 }
 

@@ -283,3 +283,12 @@ const cmd_spec cmd_family_slowlog[] = {
      "A container for latency diagnostics commands.", "", latency_subcmds, "@slow"},
     {0},
 };
+
+const config_row cmd_slowlog_config_rows[] = {
+    CONFIG_INT_ROW("slowlog-log-slower-than", &config.slowlog_log_slower_than, -1, LLONG_MAX,
+                   "10000"),
+    CONFIG_INT_ROW("slowlog-max-len", &config.slowlog_max_len, 0, LLONG_MAX, "128"),
+    CONFIG_INT_ROW("latency-monitor-threshold", &config.latency_monitor_threshold, 0, LLONG_MAX,
+                   "0"),
+    {0},
+};

@@ -14,6 +14,8 @@
  * hash was left empty and deleted. A key evicted by db_evict publishes "evicted". */
 #include "cmd/notify_int.h"
 #include "cmd/pubsub_int.h"
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/types/hash.h"
 #include "mayfly/util/buf.h"
@@ -161,3 +163,54 @@ static const db_hooks notify_hooks = {
 void notify_init(void) {
     db_hooks_add(&notify_hooks);
 }
+
+/* ---- notify-keyspace-events ---- */
+
+/* Bit i of config.notify_keyspace_events is letter i of this string (the NOTIFY_* bits
+ * follow the same order). 'A' stands for "g$lshzxetd". */
+static const char notify_letters[] = "KEg$lshzxetmdnocrSTIV";
+#define NOTIFY_BIT(ch) (1 << (strchr(notify_letters, (ch)) - notify_letters))
+
+static int notify_all_bits(void) {
+    int bits = 0;
+    for (const char *p = "g$lshzxetd"; *p; p++)
+        bits |= NOTIFY_BIT(*p);
+    return bits;
+}
+
+static int parse_notify(const char *v, const char **err) {
+    int flags = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == 'A') {
+            flags |= notify_all_bits();
+        } else if (strchr(notify_letters, *p)) {
+            flags |= NOTIFY_BIT(*p);
+        } else {
+            *err = "Invalid event class character. Use 'Ag$lshzxeKEtmdnocrSTIV'.";
+            return -1;
+        }
+    }
+    config.notify_keyspace_events = flags;
+    return 0;
+}
+
+/* Prints the classes as Redis does: 'A' when all of its classes are on (then n, o, c and
+ * r are not shown), else the type letters, followed by K E m and the subkey channels. */
+static void print_notify(buf *out) {
+    int flags = config.notify_keyspace_events, all = notify_all_bits();
+    const char *types = (flags & all) == all ? "" : "g$lshzxetdnocr";
+    if ((flags & all) == all) buf_putc(out, 'A');
+    for (const char *p = types; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
+    for (const char *p = "KEmSTIV"; *p; p++)
+        if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
+}
+
+const config_row cmd_notify_config_rows[] = {
+    {.name = "notify-keyspace-events",
+     .kind = CONFIG_SPECIAL,
+     .def = "",
+     .parse = parse_notify,
+     .print = print_notify},
+    {0},
+};

@@ -46,13 +46,9 @@
     (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET |       \
      NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
 
-/* The enabled classes, parsed from notify-keyspace-events by config.c (whose letter table
- * follows the bit order above); 0 when off. */
+/* The enabled classes, parsed from notify-keyspace-events by notify.c's directive (whose
+ * letter table follows the bit order above); 0 when off. */
 #define notify_flags (config.notify_keyspace_events)
-
-/* Installs the db hooks that publish "expired", "hexpired" and "del" for lazy and active
- * expiry. Call once at start-up. */
-void notify_init(void);
 
 /* Publishes event for key in database dbid if class type is enabled. */
 void notify_keyspace_event(int type, const char *event, slice key, int dbid);

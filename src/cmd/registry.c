@@ -1,6 +1,7 @@
 /* registry: the command table and dispatch.
  *
- * At start-up every family's rows are entered into an open-addressing table keyed by the
+ * At start-up server.c adds every family's rows (cmd_family_add); they enter an
+ * open-addressing table keyed by the
  * lower-case name (FNV-1a), so a lookup is one hash of the name as the client sent it,
  * lower-cased on the fly. Each entry carries the command's statistics; a container
  * command (CONFIG, CLIENT, COMMAND, OBJECT, ...) keeps its subcommands in a small array.
@@ -9,7 +10,6 @@
  * then the gates (gate.h: authentication, ACL, ..., loading) in their registered order,
  * MULTI queueing, then the handler. */
 #include "cmd/multi_int.h"
-#include "cmd/notify_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
@@ -25,19 +25,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_FAMILIES 32
-static const cmd_spec *family_list[MAX_FAMILIES] = {
-    cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,  cmd_family_ttl,
-    cmd_family_string,  cmd_family_hash,   cmd_family_hash_ttl, cmd_family_multi, cmd_family_pubsub,
-    cmd_family_persist, cmd_family_debug,  cmd_family_slowlog,
-};
-static size_t nfamilies = 13;
-
-void cmd_registry_add_family(const cmd_spec *family) {
-    assert(nfamilies < MAX_FAMILIES);
-    family_list[nfamilies++] = family;
-}
-
 typedef struct reg_entry {
     const cmd_spec *spec;
     size_t name_len; /* strlen(spec->name), so a lookup compares lengths first */
@@ -49,8 +36,8 @@ typedef struct reg_entry {
 
 #define TABLE_SIZE 1024 /* power of two, well above twice the number of commands */
 static reg_entry *slots[TABLE_SIZE];
-static reg_entry *entries;
-static size_t nentries;
+static reg_entry **entries; /* every top-level command, in the order families were added */
+static size_t nentries, cap_entries;
 
 typedef struct err_count {
     char code[32];
@@ -102,42 +89,50 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
     return NULL;
 }
 
-void cmd_registry_init(void) {
-    notify_init();
+int cmd_family_add(const cmd_spec *rows) {
     size_t n = 0;
-    for (size_t f = 0; f < nfamilies; f++)
-        for (const cmd_spec *s = family_list[f]; s->name; s++)
-            n++;
-    entries = mem_calloc(n, sizeof(reg_entry));
-    for (size_t f = 0; f < nfamilies; f++) {
-        for (const cmd_spec *s = family_list[f]; s->name; s++) {
-            reg_entry *e = &entries[nentries++];
-            e->spec = s;
-            e->name_len = strlen(s->name);
-            for (size_t i = 0; i < e->name_len; i++)
-                assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
-            if (s->subcmds) {
-                for (const cmd_spec *sub = s->subcmds; sub->name; sub++)
-                    e->nsubs++;
-                e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
-                for (size_t i = 0; i < e->nsubs; i++)
-                    e->subs[i].spec = &s->subcmds[i];
-            }
-            uint64_t h = hash_name_ci(s->name, strlen(s->name));
-            size_t i = 0;
-            while (slots[(h + i) & (TABLE_SIZE - 1)])
-                i++;
-            slots[(h + i) & (TABLE_SIZE - 1)] = e;
+    for (const cmd_spec *s = rows; s->name; s++) {
+        if (find_entry(slice_of(s->name))) return -1;
+        for (const cmd_spec *t = rows; t < s; t++)
+            if (strcmp(t->name, s->name) == 0) return -1;
+        n++;
+    }
+    if (n == 0) return 0;
+    if (nentries + n > TABLE_SIZE / 2) return -1;
+    if (nentries + n > cap_entries) {
+        cap_entries = (nentries + n) * 2;
+        entries = mem_realloc(entries, cap_entries * sizeof(reg_entry *));
+    }
+    reg_entry *block = mem_calloc(n, sizeof(reg_entry)); /* lives as long as the process */
+    for (const cmd_spec *s = rows; s->name; s++) {
+        reg_entry *e = block++;
+        entries[nentries++] = e;
+        e->spec = s;
+        e->name_len = strlen(s->name);
+        for (size_t i = 0; i < e->name_len; i++)
+            assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
+        if (s->subcmds) {
+            for (const cmd_spec *sub = s->subcmds; sub->name; sub++)
+                e->nsubs++;
+            e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
+            for (size_t i = 0; i < e->nsubs; i++)
+                e->subs[i].spec = &s->subcmds[i];
         }
+        uint64_t h = hash_name_ci(s->name, e->name_len);
+        size_t i = 0;
+        while (slots[(h + i) & (TABLE_SIZE - 1)])
+            i++;
+        slots[(h + i) & (TABLE_SIZE - 1)] = e;
     }
     registry_gates_changed();
+    return 0;
 }
 
 void registry_gates_changed(void) {
     for (size_t i = 0; i < nentries; i++) {
-        entries[i].gates = gate_mask(entries[i].spec->flags);
-        for (size_t j = 0; j < entries[i].nsubs; j++)
-            entries[i].subs[j].gates = gate_mask(entries[i].subs[j].spec->flags);
+        entries[i]->gates = gate_mask(entries[i]->spec->flags);
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            entries[i]->subs[j].gates = gate_mask(entries[i]->subs[j].spec->flags);
     }
 }
 
@@ -155,7 +150,7 @@ const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name) {
 
 void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx) {
     for (size_t i = 0; i < nentries; i++)
-        fn(entries[i].spec, ctx);
+        fn(entries[i]->spec, ctx);
 }
 
 size_t cmd_count(void) {
@@ -164,9 +159,9 @@ size_t cmd_count(void) {
 
 cmd_stats *cmd_stats_of(const cmd_spec *spec) {
     for (size_t i = 0; i < nentries; i++) {
-        if (entries[i].spec == spec) return &entries[i].stats;
-        for (size_t j = 0; j < entries[i].nsubs; j++)
-            if (entries[i].subs[j].spec == spec) return &entries[i].subs[j].stats;
+        if (entries[i]->spec == spec) return &entries[i]->stats;
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            if (entries[i]->subs[j].spec == spec) return &entries[i]->subs[j].stats;
     }
     return NULL;
 }
@@ -190,9 +185,9 @@ void registry_count_error(const char *msg, size_t len) {
 
 void cmd_reset_stats(void) {
     for (size_t i = 0; i < nentries; i++) {
-        memset(&entries[i].stats, 0, sizeof(cmd_stats));
-        for (size_t j = 0; j < entries[i].nsubs; j++)
-            memset(&entries[i].subs[j].stats, 0, sizeof(cmd_stats));
+        memset(&entries[i]->stats, 0, sizeof(cmd_stats));
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            memset(&entries[i]->subs[j].stats, 0, sizeof(cmd_stats));
     }
     nerrors = 0;
     total_errors = 0;
@@ -222,10 +217,10 @@ static void stat_line(buf *b, const char *name, const char *sub, const cmd_stats
 
 void cmd_info_commandstats(buf *b) {
     for (size_t i = 0; i < nentries; i++) {
-        stat_line(b, entries[i].spec->name, NULL, &entries[i].stats);
-        for (size_t j = 0; j < entries[i].nsubs; j++)
-            stat_line(b, entries[i].spec->name, entries[i].subs[j].spec->name,
-                      &entries[i].subs[j].stats);
+        stat_line(b, entries[i]->spec->name, NULL, &entries[i]->stats);
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            stat_line(b, entries[i]->spec->name, entries[i]->subs[j].spec->name,
+                      &entries[i]->subs[j].stats);
     }
 }
 

@@ -43,6 +43,7 @@
 #include "mayfly/util/mem.h"
 #include "script/script_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -360,3 +361,13 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
     cmd_call(&ctx);
     return 0;
 }
+
+const config_row script_config_rows[] = {
+    {.name = "busy-reply-threshold",
+     .alias = "lua-time-limit",
+     .kind = CONFIG_INT,
+     .ptr = &config.busy_reply_threshold,
+     .max = LLONG_MAX,
+     .def = "5000"},
+    {0},
+};

@@ -3,6 +3,7 @@
  * string that cmd/syntax.c accepts, and names must be lower case and unique. */
 #include "cmd/syntax_int.h"
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/server.h"
 #include "unit/test.h"
 
 #include <ctype.h>
@@ -71,7 +72,7 @@ TEST(lookup_ignores_case_and_finds_subcommands) {
 }
 
 int main(void) {
-    cmd_registry_init();
+    server_init();
     RUN(every_row_is_documented);
     RUN(lookup_ignores_case_and_finds_subcommands);
     return test_report();

@@ -8,6 +8,7 @@
 #include "mayfly/cmd/gate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/server.h"
 #include "unit/test.h"
 
 #include <stdio.h>
@@ -288,9 +289,8 @@ TEST(builtin_gates_keep_redis_texts) {
 }
 
 int main(void) {
-    config_init();
+    server_init();
     db_init_all(config.databases);
-    cmd_registry_init();
     RUN(gates_run_in_order_and_insert_between);
     RUN(flag_filters_choose_the_commands);
     RUN(refusals_are_counted_and_abort_transactions);

@@ -7,6 +7,7 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/journal/journal.h"
+#include "mayfly/server.h"
 #include "mayfly/types/string.h"
 #include "unit/test.h"
 
@@ -328,9 +329,8 @@ TEST(following_passes_the_primary_stream_on) {
 }
 
 int main(void) {
-    config_init();
+    server_init();
     db_init_all(16);
-    cmd_registry_init();
     journal_init();
     client = session_new(NULL, NULL);
     RUN(nothing_without_sinks);

@@ -4,6 +4,7 @@
  * getkeys function; then the real table: every command with key positions declares its
  * key flags. */
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/server.h"
 #include "unit/test.h"
 
 #include <stdio.h>
@@ -134,7 +135,7 @@ TEST(every_keyed_command_declares_its_flags) {
 }
 
 int main(void) {
-    cmd_registry_init();
+    server_init();
     RUN(ranges);
     RUN(keynum_and_keyword);
     RUN(flags_not_keys_and_fallbacks);

@@ -8,6 +8,7 @@
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/server.h"
 #include "mayfly/types/string.h"
 #include "unit/test.h"
 
@@ -192,9 +193,8 @@ TEST(resp3_subscriber_gets_push) {
 }
 
 int main(void) {
-    config_init();
+    server_init();
     db_init_all(16);
-    cmd_registry_init();
     sub = session_new(NULL, NULL);
     const char *ps[] = {"PSUBSCRIBE", "*"};
     run(sub, 2, ps);

@@ -10,6 +10,7 @@
 #include "mayfly/net/net.h"
 #include "mayfly/net/peer.h"
 #include "mayfly/resp/resp.h"
+#include "mayfly/server.h"
 #include "mayfly/util/buf.h"
 #include "unit/test.h"
 
@@ -482,10 +483,12 @@ TEST(shutdown_closes_peers) {
 int main(void) {
     uv_loop_init(&loop);
     uv_timer_init(&loop, &deadline);
-    config_init();
+    server_init();
     db_init_all(16);
-    cmd_registry_add_family(test_family);
-    cmd_registry_init();
+    if (cmd_family_add(test_family) != 0) {
+        fprintf(stderr, "cannot register the test family\n");
+        return 1;
+    }
     net_init(&loop);
     server_port = free_port();
     config.port = server_port;

@@ -13,12 +13,14 @@
  *         {0},
  *     };
  *
- * and registry.c lists the families. Names are lower case; lookup ignores case. */
+ * and server.c adds it with cmd_family_add(cmd_family_string). Names are lower case; lookup
+ * ignores case. */
 #ifndef MAYFLY_CMD_CMD_H
 #define MAYFLY_CMD_CMD_H
 
 #include "mayfly/cmd/keyspec.h"
 #include "mayfly/cmd/session.h"
+#include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/buf.h"
 #include "mayfly/util/slice.h"
@@ -128,10 +130,10 @@ const cmd_key_list *cmd_ctx_keys(cmd_ctx *c);
 
 /* ---- Registry and dispatch (registry.c) ---- */
 
-/* Adds a family of a subsystem above cmd/ (scripting); call before cmd_registry_init. */
-void cmd_registry_add_family(const cmd_spec *family);
-/* Builds the lookup table; call once before dispatching. */
-void cmd_registry_init(void);
+/* Adds a family of commands (rows ending in {0}, borrowed: static storage) to the table;
+ * server.c adds every family at start-up, in the order COMMAND lists them. Returns 0, or -1
+ * (nothing added) if a name is already taken or the table is full. */
+int cmd_family_add(const cmd_spec *rows);
 /* Finds a top-level command by name, ignoring case; NULL if unknown. */
 const cmd_spec *cmd_lookup(slice name);
 /* Finds a subcommand of a container, ignoring case; NULL if unknown. */
@@ -224,9 +226,18 @@ extern const cmd_spec cmd_family_hash[];     /* cmd_hash.c */
 extern const cmd_spec cmd_family_hash_ttl[]; /* cmd_hash_ttl.c: HSETEX HGETEX HEXPIRE ... */
 extern const cmd_spec cmd_family_multi[];    /* cmd_multi.c: MULTI EXEC DISCARD WATCH */
 extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
-extern const cmd_spec cmd_family_persist[];  /* cmd_persist.c: SAVE BGSAVE ... */
 extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
 extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
+
+/* Installs the db hooks that publish the "expired", "hexpired" and "del" keyspace
+ * notifications for lazy and active expiry (notify.c). Call once at start-up. */
+void notify_init(void);
+
+/* The directives of cmd/: slowlog-* and latency-monitor-threshold (cmd_slowlog.c),
+ * notify-keyspace-events (notify.c), hash-max-listpack-* (cmd_hash.c). */
+extern const config_row cmd_hash_config_rows[];
+extern const config_row cmd_slowlog_config_rows[];
+extern const config_row cmd_notify_config_rows[];
 
 /* Records the command in the slow log if it ran for at least slowlog-log-slower-than
  * microseconds (cmd_slowlog.c; called by cmd_call). */

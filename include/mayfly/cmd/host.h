@@ -41,14 +41,6 @@ typedef struct host_ops {
     /* Starts a graceful shutdown: listeners close, replies are flushed, the process exits
      * with status 0. Returns 0, or -1 if it cannot (e.g. a final save failed). */
     int (*shutdown)(int flags);
-    /* Re-applies a live configuration change (port, hz, ...). */
-    void (*config_changed)(const char *name);
-    /* SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF, LASTSAVE: see persist/persist.h. Each returns
-     * 0 or a negative code, with *msg the reply text. */
-    int (*save)(const char **msg);
-    int (*bgsave)(int schedule, const char **msg);
-    int (*bgrewriteaof)(const char **msg);
-    long long (*lastsave)(void);
     /* DEBUG AOF-WRITE-ERROR: makes every log write fail with errno err (0: stop). */
     void (*aof_write_fault)(int err);
     /* In a forked child (snapshot, log rewrite): closes the inherited listening and client

@@ -4,6 +4,8 @@
 #ifndef MAYFLY_NET_NET_H
 #define MAYFLY_NET_NET_H
 
+#include "mayfly/config.h"
+
 #include <stdint.h>
 #include <uv.h>
 
@@ -22,6 +24,10 @@ int net_tls_configure(char **err);
 /* Moves the TLS listeners to config.tls_port on the bind addresses (0: none). Returns 0,
  * or -1 after logging why. */
 int net_listen_tls(void);
+/* 1 when TLS is configured for anything (tls-port, tls-replication, tls-cluster). */
+int net_tls_wanted(void);
+/* The network directives (net_config.c): port, bind, unixsocket, client limits, tls-*. */
+extern const config_row net_config_rows[];
 /* Closes the listeners (shutdown). */
 void net_close_listeners(void);
 /* Graceful end: a last best-effort write of every client's pending replies, then every

@@ -10,6 +10,9 @@
 #ifndef MAYFLY_PERSIST_PERSIST_H
 #define MAYFLY_PERSIST_PERSIST_H
 
+#include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/info.h"
+#include "mayfly/config.h"
 #include "mayfly/persist/load.h"
 #include "mayfly/util/buf.h"
 
@@ -27,8 +30,8 @@ void persist_before_reply(void);
 /* The final save on shutdown (flags: HOST_SHUTDOWN_*). Returns 0, or -1 if the save failed
  * and the server must keep running. */
 int persist_shutdown(int flags);
-/* A re-applied directive (appendonly, appendfsync). */
-void persist_config_changed(const char *name);
+/* The persistence directives (dir, save, appendonly, ...), with their CONFIG SET effects. */
+extern const config_row persist_config_rows[];
 
 /* The -MISCONF text while writes must be refused (a failed background save with
  * stop-writes-on-bgsave-error, a failing log write), else NULL. */
@@ -38,13 +41,16 @@ const char *persist_write_refusal(void);
 extern const struct cmd_gate persist_gate_misconf;
 extern const struct cmd_gate persist_gate_loading;
 
-/* The host ops (cmd/host.h). */
+/* SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF, LASTSAVE: each returns 0 or a negative code, with
+ * *msg the reply text. */
 int persist_save(const char **msg);
 int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);
 long long persist_lastsave(void);
 
-/* Writes the "# Persistence" INFO section. */
-void persist_info(buf *b);
+/* The command family SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (persist_cmd.c). */
+extern const cmd_spec persist_commands[];
+/* The "# Persistence" INFO section (cmd/info.h). */
+extern const info_section persist_info_section;
 
 #endif

@@ -29,6 +29,9 @@ void script_shutdown(void);
  * FUNCTION. */
 extern const cmd_spec cmd_family_eval[];
 extern const cmd_spec cmd_family_function[];
+/* The scripting directive busy-reply-threshold (alias lua-time-limit), replacing config.c's
+ * compatibility row. */
+extern const config_row script_config_rows[];
 
 /* The dispatch gate (cmd/gate.h, order CMD_GATE_BUSY) that answers -BUSY to every command
  * without CMD_ALLOW_BUSY while a script is busy; server.c adds it. */

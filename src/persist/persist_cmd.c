@@ -1,10 +1,8 @@
-/* cmd_persist: SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF.
- *
- * The work is done by persist/ through host ops (server.c fills them in), so that cmd/
- * does not depend on the layer that replays the log through cmd/. Each op returns 0 with a
+/* persist_cmd: the persistence commands SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF, a command
+ * family of persist/ that server.c adds to the table. Each persist_* call returns 0 with a
  * status text or a negative code with an error text, which are Redis's replies. */
 #include "mayfly/cmd/cmd.h"
-#include "mayfly/cmd/host.h"
+#include "mayfly/persist/persist.h"
 
 static void reply_outcome(cmd_ctx *c, int rc, const char *msg) {
     if (rc < 0)
@@ -14,8 +12,8 @@ static void reply_outcome(cmd_ctx *c, int rc, const char *msg) {
 }
 
 static void cmd_save(cmd_ctx *c) {
-    const char *msg = "ERR persistence is not available";
-    int rc = host.save ? host.save(&msg) : -1;
+    const char *msg;
+    int rc = persist_save(&msg);
     reply_outcome(c, rc, msg);
 }
 
@@ -31,24 +29,24 @@ static void cmd_bgsave(cmd_ctx *c) {
         reply_syntax_error(c);
         return;
     }
-    const char *msg = "ERR persistence is not available";
-    int rc = host.bgsave ? host.bgsave(schedule, &msg) : -1;
+    const char *msg;
+    int rc = persist_bgsave(schedule, &msg);
     reply_outcome(c, rc, msg);
 }
 
 static void cmd_bgrewriteaof(cmd_ctx *c) {
-    const char *msg = "ERR persistence is not available";
-    int rc = host.bgrewriteaof ? host.bgrewriteaof(&msg) : -1;
+    const char *msg;
+    int rc = persist_bgrewriteaof(&msg);
     reply_outcome(c, rc, msg);
 }
 
 static void cmd_lastsave(cmd_ctx *c) {
-    reply_int(c, host.lastsave ? host.lastsave() : 0);
+    reply_int(c, persist_lastsave());
 }
 
 #define ADMIN (CMD_ADMIN | CMD_NOSCRIPT)
 
-const cmd_spec cmd_family_persist[] = {
+const cmd_spec persist_commands[] = {
     {"save", cmd_save, 1, ADMIN | CMD_NO_MULTI, 0, 0, 0, "server", "1.0.0",
      "O(N) where N is the total number of keys in all databases",
      "Synchronously saves the database(s) to disk.", "", NULL, "@admin @slow @dangerous"},
