@@ -14,6 +14,8 @@
  * the madvise calls for hundreds of megabytes never stall the loop. */
 #include "mayfly/server.h"
 
+#include "mayfly/client/notify.h"
+#include "mayfly/client/session.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
@@ -412,7 +414,7 @@ void server_init(void) {
     config_add(cmd_hash_config_rows);
     config_add(persist_config_rows);
     config_add(cmd_slowlog_config_rows);
-    config_add(cmd_notify_config_rows);
+    config_add(notify_config_rows);
     config_add(script_config_rows);
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
@@ -436,8 +438,9 @@ void server_init(void) {
     for (const info_section *s = cmd_info_sections; s->name; s++)
         info_section_add(s);
     info_section_add(&persist_info_section);
-    /* db hooks of the command layer. */
+    /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
+    session_release_hook = multi_session_free;
 }
 
 int server_run(void) {

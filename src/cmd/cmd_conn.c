@@ -3,7 +3,8 @@
  * These change the session (protocol, database, authentication, name, reply mode); none
  * touches the keyspace. */
 #include "cmd/multi_int.h"
-#include "cmd/pubsub_int.h"
+#include "mayfly/client/pubsub.h"
+#include "mayfly/client/watch.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
@@ -175,6 +176,7 @@ static void cmd_select(cmd_ctx *c) {
 static void cmd_reset(cmd_ctx *c) {
     session *s = c->s;
     multi_session_free(s);
+    watch_clear(s);
     pubsub_session_free(s);
     s->flags &= ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF |
                   SESS_REPLY_SKIP_NEXT | SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB);
@@ -191,21 +193,21 @@ static void cmd_reset(cmd_ctx *c) {
 static void client_line(buf *b, const session *s, int64_t now_ms) {
     const char *flags = (s->flags & SESS_MULTI) ? "x" : (s->flags & SESS_PUBSUB) ? "P" : "N";
     size_t qbuf = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
-    buf_printf(
-        b,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-        "sub=%zu psub=%zu ssub=%zu multi=%lld watch=%zu qbuf=%zu qbuf-free=0 argv-mem=0 "
-        "multi-mem=0 "
-        "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
-        "redir=-1 resp=%d lib-name=%s lib-ver=%s",
-        (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
-        (long long)((now_ms - s->ctime_ms) / 1000), (long long)((now_ms - s->last_ms) / 1000),
-        flags, s->db_id, pubsub_session_channels(s), pubsub_session_patterns(s),
-        pubsub_session_shard_channels(s), multi_queued_count(s), multi_watched_count(s), qbuf,
-        session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
-        s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
-        s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default", s->proto,
-        s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+               "sub=%zu psub=%zu ssub=%zu multi=%lld watch=%zu qbuf=%zu qbuf-free=0 argv-mem=0 "
+               "multi-mem=0 "
+               "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
+               "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+               (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
+               (long long)((now_ms - s->ctime_ms) / 1000),
+               (long long)((now_ms - s->last_ms) / 1000), flags, s->db_id,
+               pubsub_session_channels(s), pubsub_session_patterns(s),
+               pubsub_session_shard_channels(s), multi_queued_count(s), watch_count(s), qbuf,
+               session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
+               s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
+               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default", s->proto,
+               s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 
 static void client_id(cmd_ctx *c) {

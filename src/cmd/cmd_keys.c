@@ -7,7 +7,7 @@
  * so it keeps Redis's guarantee: every key present for the whole iteration is returned at
  * least once. */
 #include "cmd/keyspace_int.h"
-#include "cmd/notify_int.h"
+#include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/util/glob.h"

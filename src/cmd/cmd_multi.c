@@ -5,18 +5,10 @@
  * from the query buffer) and replies +QUEUED. A command rejected while queueing (unknown,
  * wrong arity...) flags the transaction, and EXEC then answers EXECABORT.
  *
- * WATCH: a registry per database maps each watched key to the sessions watching it:
- *
- *     watched[db id]: dict  key ──▶ watch_entry ──▶ watcher(s1) ⇄ watcher(s3) ⇄ ...
- *     session->multi->watching: [ watcher*, ... ]      (to unwatch in O(own keys))
- *
- * db/ calls the key_touched hook on every write, deletion and expiry of a key, and
- * db_replaced before FLUSHDB/FLUSHALL/SWAPDB; both mark the watching sessions dirty, and
- * EXEC of a dirty session answers a nil array. A key already logically expired when
- * watched is remembered as such (Redis's wk->expired): its deletion is no change, while a
- * watched key that expires before EXEC aborts the transaction. The registry costs one
- * counter check per write while no client watches anything. */
+ * WATCH: the table of watched keys is client/watch.c's; a change to a watched key marks
+ * the session SESS_DIRTY_CAS and EXEC of a dirty session answers a nil array. */
 #include "cmd/multi_int.h"
+#include "mayfly/client/watch.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/util/clock.h"
@@ -24,23 +16,6 @@
 #include "mayfly/util/mem.h"
 
 #include <string.h>
-
-typedef struct watcher watcher;
-
-typedef struct watch_entry {
-    dict_node node; /* in watched[db id]; must be first */
-    watcher *head;  /* sessions watching this key */
-    uint32_t klen;
-    char key[];
-} watch_entry;
-
-struct watcher {
-    watcher *prev, *next; /* in entry->head */
-    watch_entry *entry;
-    session *s;
-    int db_id;
-    int expired; /* the key was logically expired when watched */
-};
 
 typedef struct queued {
     const cmd_spec *cmd, *parent;
@@ -54,28 +29,12 @@ struct multi_state {
     size_t ncmds, cap;
     uint32_t flags_any;     /* CMD_* flags some queued command has */
     uint32_t flags_missing; /* CMD_* flags some queued command lacks */
-    watcher **watching;
-    size_t nwatch, wcap;
 };
 
 long long multi_queued_count(const session *s) {
     if (!(s->flags & SESS_MULTI)) return -1;
     return s->multi ? (long long)s->multi->ncmds : 0;
 }
-
-size_t multi_watched_count(const session *s) {
-    return s->multi ? s->multi->nwatch : 0;
-}
-
-static dict *watched; /* one per database, allocated on the first WATCH */
-static size_t total_watchers;
-
-static void entry_key(const dict_node *n, const char **key, size_t *len) {
-    const watch_entry *we = (const watch_entry *)n;
-    *key = we->key;
-    *len = we->klen;
-}
-static const dict_type watch_type = {entry_key};
 
 static struct multi_state *state_of(session *s) {
     if (!s->multi) s->multi = mem_calloc(1, sizeof(struct multi_state));
@@ -91,40 +50,16 @@ static void free_queue(struct multi_state *m) {
     m->flags_any = m->flags_missing = 0;
 }
 
-static void unwatch_all(session *s) {
-    struct multi_state *m = s->multi;
-    if (!m) return;
-    for (size_t i = 0; i < m->nwatch; i++) {
-        watcher *w = m->watching[i];
-        watch_entry *we = w->entry;
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            we->head = w->next;
-        if (w->next) w->next->prev = w->prev;
-        if (!we->head) {
-            dict_unlink(&watched[w->db_id], &we->node);
-            mem_free(we);
-        }
-        mem_free(w);
-        total_watchers--;
-    }
-    mem_free(m->watching);
-    m->watching = NULL;
-    m->nwatch = m->wcap = 0;
-}
-
 /* Ends the transaction: drops the queue, the flags and the watched keys. */
 static void discard(session *s) {
     if (s->multi) free_queue(s->multi);
     s->flags &= ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC);
-    unwatch_all(s);
+    watch_clear(s);
 }
 
 void multi_session_free(session *s) {
     if (!s->multi) return;
     free_queue(s->multi);
-    unwatch_all(s);
     mem_free(s->multi);
     s->multi = NULL;
 }
@@ -149,108 +84,6 @@ void multi_exec_abort(cmd_ctx *c, const char *msg) {
     discard(c->s);
     if (strncmp(msg, "ERR ", 4) == 0) msg += 4;
     reply_errorf(c, "EXECABORT Transaction discarded because of: %s", msg);
-}
-
-/* ---- hooks from db/ ---- */
-
-static void on_key_touched(db *d, const char *key, size_t klen) {
-    if (total_watchers == 0) return;
-    watch_entry *we = (watch_entry *)dict_find(&watched[d->id], key, klen);
-    if (!we) return;
-    for (watcher *w = we->head; w; w = w->next) {
-        if (w->expired) {
-            /* Watched while logically expired: its deletion changes nothing. */
-            if (!db_find_raw(d, (slice){key, klen})) w->expired = 0;
-            continue;
-        }
-        w->s->flags |= SESS_DIRTY_CAS;
-    }
-}
-
-static void on_db_replaced(db *d, db *with) {
-    if (total_watchers == 0) return;
-    int64_t now = clock_now_ms();
-    dict_iter it;
-    dict_iter_init(&it, &watched[d->id]);
-    dict_node *n;
-    while ((n = dict_iter_next(&it)) != NULL) {
-        watch_entry *we = (watch_entry *)n;
-        slice key = {we->key, we->klen};
-        int in_d = db_find_raw(d, key) != NULL;
-        int in_with = with && db_find_raw(with, key) != NULL;
-        if (!in_d && !in_with) continue;
-        for (watcher *w = we->head; w; w = w->next) {
-            if (w->expired) {
-                if (!in_with) {
-                    w->expired = 0; /* an expired key deleted: no logical change */
-                    continue;
-                }
-                if (db_is_expired(with, key, now)) continue; /* still expired */
-            } else if (!in_d && db_is_expired(with, key, now)) {
-                w->expired = 1; /* a missing key replaced by an expired one */
-                continue;
-            }
-            w->s->flags |= SESS_DIRTY_CAS;
-        }
-    }
-    dict_iter_deinit(&it);
-}
-
-/* Installs the hooks and the registry on the first WATCH. */
-static void ensure_registry(void) {
-    if (watched) return;
-    watched = mem_calloc((size_t)db_count(), sizeof(dict));
-    for (int i = 0; i < db_count(); i++)
-        dict_init(&watched[i], &watch_type);
-    static const db_hooks hooks = {.key_touched = on_key_touched, .db_replaced = on_db_replaced};
-    db_hooks_add(&hooks);
-}
-
-static void watch_key(cmd_ctx *c, slice key) {
-    session *s = c->s;
-    struct multi_state *m = state_of(s);
-    for (size_t i = 0; i < m->nwatch; i++) {
-        watcher *w = m->watching[i];
-        if (w->db_id == c->db->id && w->entry->klen == key.len &&
-            memcmp(w->entry->key, key.p, key.len) == 0)
-            return;
-    }
-    dict *dk = &watched[c->db->id];
-    watch_entry *we = (watch_entry *)dict_find(dk, key.p, key.len);
-    if (!we) {
-        we = mem_alloc(sizeof(watch_entry) + key.len);
-        we->head = NULL;
-        we->klen = (uint32_t)key.len;
-        memcpy(we->key, key.p, key.len);
-        dict_add(dk, &we->node);
-    }
-    watcher *w = mem_alloc(sizeof(watcher));
-    w->entry = we;
-    w->s = s;
-    w->db_id = c->db->id;
-    w->expired = db_is_expired(c->db, key, c->now_ms);
-    w->prev = NULL;
-    w->next = we->head;
-    if (we->head) we->head->prev = w;
-    we->head = w;
-    if (m->nwatch == m->wcap) {
-        m->wcap = m->wcap ? m->wcap * 2 : 4;
-        m->watching = mem_realloc(m->watching, m->wcap * sizeof(*m->watching));
-    }
-    m->watching[m->nwatch++] = w;
-    total_watchers++;
-}
-
-/* 1 if a key that was live when watched has expired since (Redis's isWatchedKeyExpired). */
-static int watched_key_expired(session *s, int64_t now_ms) {
-    if (!s->multi) return 0;
-    for (size_t i = 0; i < s->multi->nwatch; i++) {
-        watcher *w = s->multi->watching[i];
-        if (w->expired) continue;
-        if (db_is_expired(db_get(w->db_id), (slice){w->entry->key, w->entry->klen}, now_ms))
-            return 1;
-    }
-    return 0;
 }
 
 /* ---- commands ---- */
@@ -279,7 +112,7 @@ static void cmd_exec(cmd_ctx *c) {
         reply_error(c, "ERR EXEC without MULTI");
         return;
     }
-    if (watched_key_expired(s, c->now_ms)) s->flags |= SESS_DIRTY_CAS;
+    if (watch_expired_since(s, c->now_ms)) s->flags |= SESS_DIRTY_CAS;
     if (s->flags & SESS_DIRTY_EXEC) {
         reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
         discard(s);
@@ -290,7 +123,7 @@ static void cmd_exec(cmd_ctx *c) {
         discard(s);
         return;
     }
-    unwatch_all(s);
+    watch_clear(s);
     struct multi_state *m = state_of(s);
     /* Take the queue first: a queued RESET or a session hook may clear the state. */
     queued *cmds = m->cmds;
@@ -333,15 +166,14 @@ static void cmd_watch(cmd_ctx *c) {
     }
     /* No point in watching if the client is already dirty. */
     if (!(c->s->flags & SESS_DIRTY_CAS)) {
-        ensure_registry();
         for (int j = 1; j < c->argc; j++)
-            watch_key(c, c->argv[j]);
+            watch_add(c->s, c->db, c->argv[j], c->now_ms);
     }
     reply_ok(c);
 }
 
 static void cmd_unwatch(cmd_ctx *c) {
-    unwatch_all(c->s);
+    watch_clear(c->s);
     c->s->flags &= ~SESS_DIRTY_CAS;
     reply_ok(c);
 }

@@ -2,7 +2,7 @@
  *
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
-#include "cmd/pubsub_int.h"
+#include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"

@@ -7,7 +7,7 @@
  * most compact encoding, while APPEND and SETRANGE work on a RAW copy. SET and GET are the
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
 #include "cmd/keyspace_int.h"
-#include "cmd/notify_int.h"
+#include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"

@@ -6,7 +6,7 @@
  * command"), and a deadline at or before now deletes the key at once (reply 1), as Redis
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
 #include "cmd/keyspace_int.h"
-#include "cmd/notify_int.h"
+#include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/propagate.h"
 

@@ -7,8 +7,8 @@
  * walks the set bits of that mask in rank order over a flat copy of switches and checks. */
 #include "mayfly/cmd/gate.h"
 
-#include "cmd/pubsub_int.h"
 #include "cmd/registry_int.h"
+#include "mayfly/client/pubsub.h"
 #include "mayfly/config.h"
 
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #define MAYFLY_CMD_HASH_INT_H
 
 #include "cmd/keyspace_int.h"
-#include "cmd/notify_int.h"
+#include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/types/hash.h"

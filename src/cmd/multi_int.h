@@ -8,9 +8,9 @@
  * WATCH, QUIT, RESET), queues a copy of the command, replies +QUEUED and returns 1;
  * otherwise returns 0. */
 int multi_queue_if_needed(cmd_ctx *c);
-/* CLIENT LIST multi= and watch=: commands queued (-1 outside MULTI) and keys watched. */
+/* CLIENT LIST multi=: commands queued (-1 outside MULTI). */
 long long multi_queued_count(const session *s);
-size_t multi_watched_count(const session *s);
+
 /* A command was rejected while queueing (unknown, arity, auth): EXEC will abort. */
 void multi_flag_error(session *s);
 /* 1 if cmd is EXEC. */

@@ -301,13 +301,6 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     dispatch(s, argc, argv, now_ms, 0);
 }
 
-static session *executing; /* the session whose (top-level) command is running */
-static buf self_pushes;    /* pushes for it, appended to its out after the reply */
-
-buf *registry_self_push_buf(const session *s) {
-    return s == executing ? &self_pushes : NULL;
-}
-
 /* start_us: the monotonic time the caller read for the duration statistic (0: none). */
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
@@ -324,8 +317,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     };
     s->last_ms = ctx.now_ms;
     cmd_ctx *c = &ctx;
-    int top = executing == NULL;
-    if (top) executing = s;
+    int top = session_command_begin(s);
     /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
     buf scratch;
     int discard = (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT)) != 0;
@@ -406,11 +398,5 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
 done:
     keyspec_release_ctx(c);
     if (discard) buf_deinit(&scratch);
-    if (top) {
-        executing = NULL;
-        if (self_pushes.len) {
-            buf_append(&s->out, self_pushes.data, self_pushes.len);
-            buf_clear(&self_pushes);
-        }
-    }
+    session_command_end(s, top);
 }

@@ -11,14 +11,6 @@
 /* Counts one error reply under its code (the first word of msg) for INFO errorstats. */
 void registry_count_error(const char *msg, size_t len);
 
-struct session;
-struct buf;
-/* Where a push message (pub/sub message, keyspace event) for s goes while s's own command
- * runs: a buffer sent after that command's reply (after the whole EXEC array), as Redis
- * 7.2+ does, so a client publishing to itself reads the PUBLISH reply first. NULL when s
- * is not the session running a command (write to its out directly). */
-struct buf *registry_self_push_buf(const struct session *s);
-
 struct cmd_spec;
 /* Writes Redis's arity error for cmd (a subcommand of parent, or top level when parent is
  * NULL): "ERR wrong number of arguments for 'config|get' command". */

@@ -3,7 +3,7 @@
 #ifndef MAYFLY_NET_NET_INT_H
 #define MAYFLY_NET_NET_INT_H
 
-#include "mayfly/cmd/session.h"
+#include "mayfly/client/session.h"
 #include "mayfly/net/peer.h"
 #include "mayfly/net/transport.h"
 

@@ -3,8 +3,8 @@
  * notify-keyspace-events parsing and normalisation as CONFIG GET shows it. No sockets: a
  * session without a connection subscribes through cmd_dispatch and its output buffer is
  * inspected. */
-#include "cmd/notify_int.h"
-#include "cmd/pubsub_int.h"
+#include "mayfly/client/notify.h"
+#include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"

@@ -2,8 +2,8 @@
  * server's own listener, connections and commands run on a private loop, and peers
  * connect to it over loopback TCP as a replica or a MIGRATE would. Every wait is bounded
  * by a deadline on the loop. */
+#include "mayfly/client/session.h"
 #include "mayfly/cmd/cmd.h"
-#include "mayfly/cmd/session.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/net/conn.h"

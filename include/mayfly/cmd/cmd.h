@@ -18,8 +18,8 @@
 #ifndef MAYFLY_CMD_CMD_H
 #define MAYFLY_CMD_CMD_H
 
+#include "mayfly/client/session.h"
 #include "mayfly/cmd/keyspec.h"
-#include "mayfly/cmd/session.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/buf.h"
@@ -229,15 +229,14 @@ extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
 extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
 
-/* Installs the db hooks that publish the "expired", "hexpired" and "del" keyspace
- * notifications for lazy and active expiry (notify.c). Call once at start-up. */
-void notify_init(void);
+/* Frees what cmd/ keeps in a session, its MULTI queue (RESET; server.c makes it the
+ * session_release_hook that session_free calls). */
+void multi_session_free(session *s);
 
 /* The directives of cmd/: slowlog-* and latency-monitor-threshold (cmd_slowlog.c),
- * notify-keyspace-events (notify.c), hash-max-listpack-* (cmd_hash.c). */
+ * hash-max-listpack-* (cmd_hash.c). */
 extern const config_row cmd_hash_config_rows[];
 extern const config_row cmd_slowlog_config_rows[];
-extern const config_row cmd_notify_config_rows[];
 
 /* Records the command in the slow log if it ran for at least slowlog-log-slower-than
  * microseconds (cmd_slowlog.c; called by cmd_call). */

@@ -4,7 +4,7 @@
 #ifndef MAYFLY_NET_CONN_H
 #define MAYFLY_NET_CONN_H
 
-#include "mayfly/cmd/session.h"
+#include "mayfly/client/session.h"
 #include "mayfly/net/peer.h"
 
 /* Hands the client connection of session s over to a new owner as a peer, as Redis turns

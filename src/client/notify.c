@@ -12,9 +12,9 @@
  * publishes "expired"; fields reaped from a hash publish one "hexpired" naming them all
  * (lazy and active expiry alike, as Redis's hashTypeExpire), followed by "del" when the
  * hash was left empty and deleted. A key evicted by db_evict publishes "evicted". */
-#include "cmd/notify_int.h"
-#include "cmd/pubsub_int.h"
-#include "mayfly/cmd/cmd.h"
+#include "mayfly/client/notify.h"
+
+#include "mayfly/client/pubsub.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/types/hash.h"
@@ -206,7 +206,7 @@ static void print_notify(buf *out) {
         if (flags & NOTIFY_BIT(*p)) buf_putc(out, *p);
 }
 
-const config_row cmd_notify_config_rows[] = {
+const config_row notify_config_rows[] = {
     {.name = "notify-keyspace-events",
      .kind = CONFIG_SPECIAL,
      .def = "",

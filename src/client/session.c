@@ -1,6 +1,12 @@
-/* session: client state and the live list; see session.h. */
-#include "mayfly/cmd/session.h"
+/* session: client state and the live list; see session.h.
+ *
+ * The list is doubly linked, newest first; lookups by id walk it (CLIENT KILL ID, CLIENT
+ * LIST ID are rare). A session's parts owned by other files are freed by session_free:
+ * the layer above through session_release_hook, subscriptions and watched keys here. */
+#include "mayfly/client/session.h"
 
+#include "mayfly/client/pubsub.h"
+#include "mayfly/client/watch.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/mem.h"
@@ -9,6 +15,29 @@ static session *head; /* newest first */
 static size_t live;   /* sessions on the list */
 static uint64_t next_id = 1;
 int session_unauthenticated;
+void (*session_release_hook)(session *s);
+
+static session *executing; /* the session whose top-level command is running */
+static buf self_pushes;    /* pushes to it, appended to its out after the reply */
+
+int session_command_begin(session *s) {
+    if (executing) return 0;
+    executing = s;
+    return 1;
+}
+
+void session_command_end(session *s, int top) {
+    if (!top) return;
+    executing = NULL;
+    if (self_pushes.len) {
+        buf_append(&s->out, self_pushes.data, self_pushes.len);
+        buf_clear(&self_pushes);
+    }
+}
+
+buf *session_push_out(session *s) {
+    return s == executing ? &self_pushes : &s->out;
+}
 
 void session_set_authenticated(session *s, int yes) {
     yes = yes != 0;
@@ -39,8 +68,9 @@ session *session_new(const session_ops *ops, void *conn) {
 
 void session_free(session *s) {
     if (!s) return;
-    multi_session_free(s);
+    if (session_release_hook) session_release_hook(s);
     pubsub_session_free(s);
+    watch_clear(s);
     session_set_authenticated(s, 1);
     if (s->prev)
         s->prev->next = s->next;

@@ -11,8 +11,8 @@
  * command that names fields then calls notify_subkey_event for the same event, once per
  * command with all the fields it changed (Redis's notifyKeyspaceEventWithSubkeys is the
  * pair of calls, in that order). Both cost one flag test when notifications are off. */
-#ifndef MAYFLY_CMD_NOTIFY_H
-#define MAYFLY_CMD_NOTIFY_H
+#ifndef MAYFLY_CLIENT_NOTIFY_H
+#define MAYFLY_CLIENT_NOTIFY_H
 
 #include "mayfly/config.h"
 #include "mayfly/util/slice.h"
@@ -49,6 +49,12 @@
 /* The enabled classes, parsed from notify-keyspace-events by notify.c's directive (whose
  * letter table follows the bit order above); 0 when off. */
 #define notify_flags (config.notify_keyspace_events)
+
+/* Installs the db hooks that publish "expired", "hexpired", "new" and "del" for lazy and
+ * active expiry and key creation. Call once at start-up (server.c). */
+void notify_init(void);
+/* The notify-keyspace-events directive (config.h). */
+extern const config_row notify_config_rows[];
 
 /* Publishes event for key in database dbid if class type is enabled. */
 void notify_keyspace_event(int type, const char *event, slice key, int dbid);

@@ -1,12 +1,14 @@
-/* session: the state of one client that commands see, independent of its socket.
+/* session: the client registry: the state of one client that commands see, independent of
+ * its socket, and the list of every live client.
  *
- * net/ owns the socket and fills the connection facts (address, fd, buffers); cmd/ owns
- * the protocol state (RESP version, database, auth, MULTI, subscriptions) and the reply
- * buffer `out`, which net/ flushes once per loop turn. Commands may write into another
+ * net/ owns the socket and fills the connection facts (address, fd, buffers); client/
+ * owns the protocol state (RESP version, database, auth, subscriptions, watched keys) and
+ * the reply buffer `out`, which net/ flushes once per loop turn; cmd/ keeps its MULTI
+ * queue here too, released through session_release_hook. Commands may write into another
  * session's `out` (PUBLISH) and then call its wake() so net/ schedules a write. Every live
  * session is on one list (CLIENT LIST, CLIENT KILL, INFO clients). */
-#ifndef MAYFLY_CMD_SESSION_H
-#define MAYFLY_CMD_SESSION_H
+#ifndef MAYFLY_CLIENT_SESSION_H
+#define MAYFLY_CLIENT_SESSION_H
 
 #include "mayfly/util/buf.h"
 
@@ -72,8 +74,9 @@ typedef struct session {
     void *conn; /* net/'s connection */
 
     /* State owned by command families (opaque here). */
-    struct multi_state *multi;   /* queued commands and WATCHed keys (cmd_multi.c) */
-    struct pubsub_state *pubsub; /* subscriptions (cmd_pubsub.c) */
+    struct multi_state *multi;   /* the MULTI queue (cmd/cmd_multi.c, opaque here) */
+    struct pubsub_state *pubsub; /* subscriptions (client/pubsub.c) */
+    struct watch_state *watch;   /* WATCHed keys (client/watch.c) */
 
     struct session *prev, *next; /* the live list */
 } session;
@@ -115,8 +118,18 @@ size_t session_count(void);
 /* Finds a live session by id, or NULL. */
 session *session_by_id(uint64_t id);
 
-/* Hooks for families that keep per-session state; called by session_free. */
-void multi_session_free(session *s);
-void pubsub_session_free(session *s);
+/* Frees what layers above client/ keep in a session (cmd/'s MULTI queue); session_free
+ * calls it first. Set once at start-up (server.c); NULL: nothing to free. */
+extern void (*session_release_hook)(session *s);
+
+/* Pushes to the client whose command is running (a PUBLISH to its own channel, a keyspace
+ * event) follow that command's reply (after the whole EXEC array), as in Redis 7.2+, so a
+ * client publishing to itself reads the PUBLISH reply first. Dispatch brackets each top-level
+ * command with these; session_push_out gives the buffer a push to s goes to: the running session's
+ * deferred pushes, or s->out. session_command_end appends the deferred pushes to s->out. Returns 1
+ * for a top-level command (begin) and is a no-op for nested ones. */
+int session_command_begin(session *s);
+void session_command_end(session *s, int top);
+buf *session_push_out(session *s);
 
 #endif
