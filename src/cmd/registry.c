@@ -89,14 +89,42 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
     return NULL;
 }
 
-int cmd_family_add(const cmd_spec *rows) {
+/* Number of rows before the terminator, or (size_t)-1 when a row's name is already
+ * registered or repeated within the family. */
+static size_t family_count(const cmd_spec *rows) {
     size_t n = 0;
     for (const cmd_spec *s = rows; s->name; s++) {
-        if (find_entry(slice_of(s->name))) return -1;
+        if (find_entry(slice_of(s->name))) return (size_t)-1;
         for (const cmd_spec *t = rows; t < s; t++)
-            if (strcmp(t->name, s->name) == 0) return -1;
+            if (strcmp(t->name, s->name) == 0) return (size_t)-1;
         n++;
     }
+    return n;
+}
+
+/* Fills entry e for row s (its subcommands too) and puts it in the open-addressed table. */
+static void entry_insert(reg_entry *e, const cmd_spec *s) {
+    e->spec = s;
+    e->name_len = strlen(s->name);
+    for (size_t i = 0; i < e->name_len; i++)
+        assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
+    if (s->subcmds) {
+        for (const cmd_spec *sub = s->subcmds; sub->name; sub++)
+            e->nsubs++;
+        e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
+        for (size_t i = 0; i < e->nsubs; i++)
+            e->subs[i].spec = &s->subcmds[i];
+    }
+    uint64_t h = hash_name_ci(s->name, e->name_len);
+    size_t i = 0;
+    while (slots[(h + i) & (TABLE_SIZE - 1)])
+        i++;
+    slots[(h + i) & (TABLE_SIZE - 1)] = e;
+}
+
+int cmd_family_add(const cmd_spec *rows) {
+    size_t n = family_count(rows);
+    if (n == (size_t)-1) return -1;
     if (n == 0) return 0;
     if (nentries + n > TABLE_SIZE / 2) return -1;
     if (nentries + n > cap_entries) {
@@ -107,22 +135,7 @@ int cmd_family_add(const cmd_spec *rows) {
     for (const cmd_spec *s = rows; s->name; s++) {
         reg_entry *e = block++;
         entries[nentries++] = e;
-        e->spec = s;
-        e->name_len = strlen(s->name);
-        for (size_t i = 0; i < e->name_len; i++)
-            assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
-        if (s->subcmds) {
-            for (const cmd_spec *sub = s->subcmds; sub->name; sub++)
-                e->nsubs++;
-            e->subs = mem_calloc(e->nsubs ? e->nsubs : 1, sizeof(reg_entry));
-            for (size_t i = 0; i < e->nsubs; i++)
-                e->subs[i].spec = &s->subcmds[i];
-        }
-        uint64_t h = hash_name_ci(s->name, e->name_len);
-        size_t i = 0;
-        while (slots[(h + i) & (TABLE_SIZE - 1)])
-            i++;
-        slots[(h + i) & (TABLE_SIZE - 1)] = e;
+        entry_insert(e, s);
     }
     registry_gates_changed();
     return 0;
