@@ -13,6 +13,7 @@
  * first, then the options, then FIELDS numfields. A missing key is an empty hash: the
  * per-field commands answer -2 (or nil) for every field. */
 #include "cmd/hash_int.h"
+#include "cmd/opt_int.h"
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -30,45 +31,22 @@
 #define HX_FNX (1u << 7)
 #define HX_ANY_TIME (HX_EX | HX_PX | HX_EXAT | HX_PXAT)
 
-/* Redis's parseExpireTime: argument a in seconds (or ms) relative to base_ms. Writes the
- * absolute deadline (which may be 0 or in the past) to *out; replies and returns -1 on
- * error. */
-static int parse_field_time(cmd_ctx *c, slice a, int seconds, int64_t base_ms, int64_t *out) {
-    long long v;
+/* Redis's parseExpireTime: the time argument a of option t (EX PX EXAT PXAT) as an absolute
+ * deadline (which may be 0 or in the past), in 0..HASH_DEADLINE_MAX. Replies and returns
+ * -1 on error. */
+static int parse_field_time(cmd_ctx *c, slice a, enum opt_token t, int64_t *out) {
+    long long v, when;
     if (arg_ll(c, a, &v) < 0) return -1;
     if (v < 0) {
         reply_error(c, "ERR invalid expire time, must be >= 0");
         return -1;
     }
-    if (seconds) {
-        if (v > HASH_DEADLINE_MAX / 1000) {
-            ks_reply_expire_error(c);
-            return -1;
-        }
-        v *= 1000;
-    }
-    if (v > HASH_DEADLINE_MAX - base_ms) {
+    if (opt_deadline(t, v, c->now_ms, HASH_DEADLINE_MAX, &when) < 0) {
         ks_reply_expire_error(c);
         return -1;
     }
-    *out = v + base_ms;
+    *out = when;
     return 0;
-}
-
-/* Parses a time option token (EX PX EXAT PXAT) into its flag, 0 if it is none. */
-static unsigned time_option(slice o) {
-    if (slice_eq_ci(o, "EX")) return HX_EX;
-    if (slice_eq_ci(o, "PX")) return HX_PX;
-    if (slice_eq_ci(o, "EXAT")) return HX_EXAT;
-    if (slice_eq_ci(o, "PXAT")) return HX_PXAT;
-    return 0;
-}
-
-/* Parses the time argument of option flag (one of HX_ANY_TIME). */
-static int parse_option_time(cmd_ctx *c, unsigned flag, slice a, int64_t *out) {
-    int seconds = (flag & (HX_EX | HX_EXAT)) != 0;
-    int64_t base = (flag & (HX_EX | HX_PX)) ? c->now_ms : 0;
-    return parse_field_time(c, a, seconds, base, out);
 }
 
 /* A deadline acceptable to the hash type (>= 1); one at or before now is due either way. */
@@ -80,35 +58,15 @@ static int64_t storable(int64_t deadline) {
 
 #define HX_FIELDS (1u << 8) /* the FIELDS keyword: not a flag, ends the options */
 
-/* 1 if s is the all-letters lowercase word w (n bytes) in any case: or-ing 0x20 folds a
- * letter's case and maps no other byte onto a lowercase letter. */
-static int word_ci(slice s, const char *w, size_t n) {
-    if (s.len != n) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s.p[i] | 0x20) != w[i]) return 0;
-    return 1;
-}
-
-/* Classifies an HSETEX token by length and first letter before comparing it: its HX_*
- * flag (HX_FIELDS for FIELDS), 0 if it is no option. */
-static unsigned hsetex_option(slice o) {
-    if (o.len < 2) return 0;
-    switch (o.p[0] | 0x20) {
-    case 'f':
-        if (o.len == 6) return word_ci(o, "fields", 6) ? HX_FIELDS : 0;
-        if (word_ci(o, "fxx", 3)) return HX_FXX;
-        return word_ci(o, "fnx", 3) ? HX_FNX : 0;
-    case 'p':
-        if (word_ci(o, "px", 2)) return HX_PX;
-        return word_ci(o, "pxat", 4) ? HX_PXAT : 0;
-    case 'e':
-        if (word_ci(o, "ex", 2)) return HX_EX;
-        return word_ci(o, "exat", 4) ? HX_EXAT : 0;
-    case 'k':
-        return word_ci(o, "keepttl", 7) ? HX_KEEPTTL : 0;
-    default:
-        return 0;
-    }
+/* The HSETEX/HGETEX flag of an option token (HX_FIELDS for FIELDS), 0 if it is none of
+ * theirs. */
+static unsigned hx_flag(enum opt_token t) {
+    static const unsigned flags[] = {
+        [OPT_EX] = HX_EX,     [OPT_PX] = HX_PX,           [OPT_EXAT] = HX_EXAT,
+        [OPT_PXAT] = HX_PXAT, [OPT_KEEPTTL] = HX_KEEPTTL, [OPT_PERSIST] = HX_PERSIST,
+        [OPT_FNX] = HX_FNX,   [OPT_FXX] = HX_FXX,         [OPT_FIELDS] = HX_FIELDS,
+    };
+    return (size_t)t < sizeof(flags) / sizeof(flags[0]) ? flags[t] : 0;
 }
 
 /* A small count: one digit 1-9 without the general integer parser, else -1. */
@@ -128,7 +86,8 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
     a->flags = 0;
     for (int i = 2; i < c->argc; i++) {
         slice o = c->argv[i];
-        unsigned opt = hsetex_option(o);
+        enum opt_token tok = opt_token(o);
+        unsigned opt = hx_flag(tok);
         unsigned t = opt & HX_ANY_TIME;
         if (opt == HX_FIELDS) {
             if (i >= c->argc - 3) {
@@ -162,7 +121,7 @@ static int parse_hsetex(cmd_ctx *c, hsetex_args *a) {
                 return -1;
             }
             a->flags |= t;
-            if (parse_option_time(c, t, c->argv[++i], &a->deadline) < 0) return -1;
+            if (parse_field_time(c, c->argv[++i], tok, &a->deadline) < 0) return -1;
         } else if (opt == HX_FXX || opt == HX_FNX) {
             if (a->flags & (HX_FXX | HX_FNX)) {
                 reply_error(c, "ERR Only one of FXX or FNX arguments can be specified");
@@ -293,13 +252,15 @@ static void cmd_hgetex(cmd_ctx *c) {
     slice key = c->argv[1];
     dbentry *e;
     if (hc_write(c, key, &e) < 0) return;
-    unsigned opt = time_option(c->argv[2]);
+    enum opt_token tok = opt_token(c->argv[2]);
+    unsigned opt = 0;
     int fields_at = 2;
     int64_t deadline = 0;
-    if (opt) {
+    if (opt_is_time(tok)) {
+        opt = hx_flag(tok);
         fields_at = 4;
-        if (parse_option_time(c, opt, c->argv[3], &deadline) < 0) return;
-    } else if (slice_eq_ci(c->argv[2], "PERSIST")) {
+        if (parse_field_time(c, c->argv[3], tok, &deadline) < 0) return;
+    } else if (tok == OPT_PERSIST) {
         opt = HX_PERSIST;
         fields_at = 3;
     }
@@ -385,23 +346,30 @@ static void cmd_hgetdel(cmd_ctx *c) {
 
 /* ---- HEXPIRE family ------------------------------------------------------------------ */
 
+/* The hash condition of an option token; HASH_COND_NONE if it is no NX/XX/GT/LT. */
+static int hash_cond(enum opt_token t) {
+    switch (t) {
+    case OPT_NX:
+        return HASH_COND_NX;
+    case OPT_XX:
+        return HASH_COND_XX;
+    case OPT_GT:
+        return HASH_COND_GT;
+    case OPT_LT:
+        return HASH_COND_LT;
+    default:
+        return HASH_COND_NONE;
+    }
+}
+
 /* HEXPIRE key time [NX | XX | GT | LT] FIELDS numfields field...: one code per field. */
-static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
+static void hexpire_generic(cmd_ctx *c, enum opt_token t) {
     slice key = c->argv[1];
     dbentry *e;
     if (hc_write(c, key, &e) < 0) return;
     int64_t deadline;
-    if (parse_field_time(c, c->argv[2], seconds, base_ms, &deadline) < 0) return;
-    int cond = HASH_COND_NONE;
-    slice o = c->argv[3];
-    if (slice_eq_ci(o, "NX"))
-        cond = HASH_COND_NX;
-    else if (slice_eq_ci(o, "XX"))
-        cond = HASH_COND_XX;
-    else if (slice_eq_ci(o, "GT"))
-        cond = HASH_COND_GT;
-    else if (slice_eq_ci(o, "LT"))
-        cond = HASH_COND_LT;
+    if (parse_field_time(c, c->argv[2], t, &deadline) < 0) return;
+    int cond = hash_cond(opt_token(c->argv[3]));
     int fields_at = cond ? 4 : 3;
     long long n =
         hc_parse_fields(c, fields_at, "ERR Parameter `numFields` should be greater than 0");
@@ -429,7 +397,7 @@ static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
     if (deadline <= c->now_ms)
         propagate_hdel(c, first, 1, (int)n);
     else
-        propagate_hpexpireat(c, deadline, cond ? o : (slice){NULL, 0}, first, (int)n);
+        propagate_hpexpireat(c, deadline, cond ? c->argv[3] : (slice){NULL, 0}, first, (int)n);
     db_touch(c->db, key);
     const char *ev = deleted ? "hdel" : "hexpire";
     notify_keyspace_event(NOTIFY_HASH, ev, key, c->db->id);
@@ -438,16 +406,16 @@ static void hexpire_generic(cmd_ctx *c, int64_t base_ms, int seconds) {
 }
 
 static void cmd_hexpire(cmd_ctx *c) {
-    hexpire_generic(c, c->now_ms, 1);
+    hexpire_generic(c, OPT_EX);
 }
 static void cmd_hpexpire(cmd_ctx *c) {
-    hexpire_generic(c, c->now_ms, 0);
+    hexpire_generic(c, OPT_PX);
 }
 static void cmd_hexpireat(cmd_ctx *c) {
-    hexpire_generic(c, 0, 1);
+    hexpire_generic(c, OPT_EXAT);
 }
 static void cmd_hpexpireat(cmd_ctx *c) {
-    hexpire_generic(c, 0, 0);
+    hexpire_generic(c, OPT_PXAT);
 }
 
 /* HTTL HPTTL HEXPIRETIME HPEXPIRETIME: -2 no such field, -1 no TTL, else the time (a
@@ -518,13 +486,8 @@ static void cmd_hpersist(cmd_ctx *c) {
 #define FIELDS_SYNTAX "key FIELDS numfields field [field ...]"
 
 static const cmd_key_spec hgetex_keys[] = {
-    {.flags = KS_RW | KS_ACCESS | KS_UPDATE,
-     .notes = "RW and UPDATE because it changes the TTL",
-     .begin = KS_BEGIN_INDEX,
-     .index = 1,
-     .find = KS_FIND_RANGE,
-     .lastkey = 0,
-     .step = 1},
+    KS_RANGE_NOTES(KS_RW | KS_ACCESS | KS_UPDATE, "RW and UPDATE because it changes the TTL", 1, 0,
+                   1),
     {0},
 };
 

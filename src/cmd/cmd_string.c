@@ -7,6 +7,7 @@
  * most compact encoding, while APPEND and SETRANGE work on a RAW copy. SET and GET are the
  * hottest commands: one hash of the key, one lookup, no copy beyond the stored value. */
 #include "cmd/keyspace_int.h"
+#include "cmd/opt_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/propagate.h"
@@ -31,72 +32,64 @@
 
 enum { FOR_SET, FOR_GET };
 
+/* The SET/GETEX flag of a time option. */
+static unsigned time_flag(enum opt_token t) {
+    return t == OPT_EX ? SET_EX : t == OPT_PX ? SET_PX : t == OPT_EXAT ? SET_EXAT : SET_PXAT;
+}
+
 /* Parses SET options from argv[3] or GETEX options from argv[2]. On success returns 0
  * with *flags and *expire (the argument index of the time, 0 if none); on error replies
  * the syntax error and returns -1. Each option is accepted only where Redis accepts it;
- * conflicting ones are syntax errors. */
+ * conflicting ones are syntax errors (a time option may be repeated: the last counts). */
 static int parse_string_options(cmd_ctx *c, int kind, unsigned *flags, int *expire) {
     int j = kind == FOR_GET ? 2 : 3;
     *flags = 0;
     *expire = 0;
     for (; j < c->argc; j++) {
-        slice o = c->argv[j];
-        int has_next = j + 1 < c->argc;
-        unsigned f = *flags;
-        if (slice_eq_ci(o, "NX") && !(f & SET_XX) && kind == FOR_SET) {
-            *flags |= SET_NX;
-        } else if (slice_eq_ci(o, "XX") && !(f & SET_NX) && kind == FOR_SET) {
-            *flags |= SET_XX;
-        } else if (slice_eq_ci(o, "GET") && kind == FOR_SET) {
-            *flags |= SET_GET;
-        } else if (slice_eq_ci(o, "KEEPTTL") && !(f & (SET_PERSIST | SET_ANY_EXPIRE)) &&
-                   kind == FOR_SET) {
-            *flags |= SET_KEEPTTL;
-        } else if (slice_eq_ci(o, "PERSIST") && kind == FOR_GET &&
-                   !(f & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
-            *flags |= SET_PERSIST;
-        } else if (has_next && !(f & (SET_KEEPTTL | SET_PERSIST)) &&
-                   ((slice_eq_ci(o, "EX") && !(f & (SET_EXAT | SET_PX | SET_PXAT))) ||
-                    (slice_eq_ci(o, "PX") && !(f & (SET_EX | SET_EXAT | SET_PXAT))) ||
-                    (slice_eq_ci(o, "EXAT") && !(f & (SET_EX | SET_PX | SET_PXAT))) ||
-                    (slice_eq_ci(o, "PXAT") && !(f & (SET_EX | SET_EXAT | SET_PX))))) {
-            if (slice_eq_ci(o, "EX"))
-                *flags |= SET_EX;
-            else if (slice_eq_ci(o, "PX"))
-                *flags |= SET_PX;
-            else if (slice_eq_ci(o, "EXAT"))
-                *flags |= SET_EXAT;
-            else
-                *flags |= SET_PXAT;
+        enum opt_token t = opt_token(c->argv[j]);
+        unsigned f = *flags, add = 0;
+        if (t == OPT_NX && kind == FOR_SET && !(f & SET_XX))
+            add = SET_NX;
+        else if (t == OPT_XX && kind == FOR_SET && !(f & SET_NX))
+            add = SET_XX;
+        else if (t == OPT_GET && kind == FOR_SET)
+            add = SET_GET;
+        else if (t == OPT_KEEPTTL && kind == FOR_SET && !(f & (SET_PERSIST | SET_ANY_EXPIRE)))
+            add = SET_KEEPTTL;
+        else if (t == OPT_PERSIST && kind == FOR_GET && !(f & (SET_ANY_EXPIRE | SET_KEEPTTL)))
+            add = SET_PERSIST;
+        else if (opt_is_time(t) && j + 1 < c->argc && !(f & (SET_KEEPTTL | SET_PERSIST)) &&
+                 !(f & SET_ANY_EXPIRE & ~time_flag(t))) {
+            add = time_flag(t);
             *expire = ++j;
-        } else {
+        }
+        if (!add) {
             reply_syntax_error(c);
             return -1;
         }
+        *flags |= add;
     }
     return 0;
 }
 
-/* Turns the expire argument into an absolute deadline (Redis's
+/* The time option of SET/GETEX flags. */
+static enum opt_token time_token(unsigned flags) {
+    return (flags & SET_EX)     ? OPT_EX
+           : (flags & SET_PX)   ? OPT_PX
+           : (flags & SET_EXAT) ? OPT_EXAT
+                                : OPT_PXAT;
+}
+
+/* Turns the expire argument of the time option in flags into an absolute deadline (Redis's
  * getExpireMillisecondsOrReply): positive, no overflow in unit conversion or when adding
  * now. Replies and returns -1 on error. */
 static int expire_deadline(cmd_ctx *c, slice arg, unsigned flags, long long *out) {
     long long v;
     if (arg_ll(c, arg, &v) < 0) return -1;
-    int seconds = (flags & (SET_EX | SET_EXAT)) != 0;
-    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+    if (v <= 0 || opt_deadline(time_token(flags), v, c->now_ms, LLONG_MAX, out) < 0) {
         ks_reply_expire_error(c);
         return -1;
     }
-    if (seconds) v *= 1000;
-    if (flags & (SET_EX | SET_PX)) {
-        if (v > LLONG_MAX - c->now_ms) {
-            ks_reply_expire_error(c);
-            return -1;
-        }
-        v += c->now_ms;
-    }
-    *out = v;
     return 0;
 }
 
@@ -495,13 +488,8 @@ static void cmd_setrange(cmd_ctx *c) {
  * variable_flags, and set_getkeys gives each call's flags (OW update without GET), as
  * Redis's setGetKeys. */
 static const cmd_key_spec set_keys[] = {
-    {.flags = KS_RW | KS_ACCESS | KS_UPDATE | KS_VARIABLE_FLAGS,
-     .notes = "RW and ACCESS due to the optional `GET` argument",
-     .begin = KS_BEGIN_INDEX,
-     .index = 1,
-     .find = KS_FIND_RANGE,
-     .lastkey = 0,
-     .step = 1},
+    KS_RANGE_NOTES(KS_RW | KS_ACCESS | KS_UPDATE | KS_VARIABLE_FLAGS,
+                   "RW and ACCESS due to the optional `GET` argument", 1, 0, 1),
     {0},
 };
 
@@ -509,19 +497,14 @@ static int set_getkeys(const cmd_spec *cmd, int argc, const slice *argv, cmd_key
     (void)cmd;
     uint32_t flags = KS_OW | KS_UPDATE;
     for (int i = 3; i < argc; i++)
-        if (slice_eq_ci(argv[i], "GET")) flags = KS_RW | KS_ACCESS | KS_UPDATE;
+        if (opt_token(argv[i]) == OPT_GET) flags = KS_RW | KS_ACCESS | KS_UPDATE;
     cmd_key_list_push(out, 1, flags);
     return 1;
 }
 
 static const cmd_key_spec getex_keys[] = {
-    {.flags = KS_RW | KS_ACCESS | KS_UPDATE,
-     .notes = "RW and UPDATE because it changes the TTL",
-     .begin = KS_BEGIN_INDEX,
-     .index = 1,
-     .find = KS_FIND_RANGE,
-     .lastkey = 0,
-     .step = 1},
+    KS_RANGE_NOTES(KS_RW | KS_ACCESS | KS_UPDATE, "RW and UPDATE because it changes the TTL", 1, 0,
+                   1),
     {0},
 };
 

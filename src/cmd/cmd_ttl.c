@@ -6,6 +6,7 @@
  * command"), and a deadline at or before now deletes the key at once (reply 1), as Redis
  * does on a primary. The NX/XX/GT/LT conditions treat "no TTL" as an infinite TTL. */
 #include "cmd/keyspace_int.h"
+#include "cmd/opt_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/propagate.h"
@@ -21,19 +22,12 @@
 static int parse_expire_flags(cmd_ctx *c, unsigned *flags) {
     *flags = 0;
     for (int j = 3; j < c->argc; j++) {
-        slice o = c->argv[j];
-        if (slice_eq_ci(o, "NX"))
-            *flags |= EXP_NX;
-        else if (slice_eq_ci(o, "XX"))
-            *flags |= EXP_XX;
-        else if (slice_eq_ci(o, "GT"))
-            *flags |= EXP_GT;
-        else if (slice_eq_ci(o, "LT"))
-            *flags |= EXP_LT;
-        else {
-            reply_errorf(c, "ERR Unsupported option %.*s", (int)o.len, o.p);
+        enum opt_token t = opt_token(c->argv[j]);
+        if (!opt_is_condition(t)) {
+            reply_errorf(c, "ERR Unsupported option %.*s", (int)c->argv[j].len, c->argv[j].p);
             return -1;
         }
+        *flags |= t == OPT_NX ? EXP_NX : t == OPT_XX ? EXP_XX : t == OPT_GT ? EXP_GT : EXP_LT;
     }
     if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
         reply_error(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
@@ -55,23 +49,16 @@ static int expire_allowed(unsigned flags, int64_t current, long long when) {
     return 1;
 }
 
-static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
+/* EXPIRE (t = OPT_EX), PEXPIRE (PX), EXPIREAT (EXAT), PEXPIREAT (PXAT). */
+static void expire_generic(cmd_ctx *c, enum opt_token t) {
     unsigned flags;
     long long when;
     if (parse_expire_flags(c, &flags) < 0) return;
     if (arg_ll(c, c->argv[2], &when) < 0) return;
-    if (seconds) {
-        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
-            ks_reply_expire_error(c);
-            return;
-        }
-        when *= 1000;
-    }
-    if (when > LLONG_MAX - basetime) {
+    if (opt_deadline(t, when, c->now_ms, LLONG_MAX, &when) < 0) {
         ks_reply_expire_error(c);
         return;
     }
-    when += basetime;
     dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
     if (!e || !expire_allowed(flags, e->expire_ms, when)) {
         reply_int(c, 0);
@@ -92,16 +79,16 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds) {
 }
 
 static void cmd_expire(cmd_ctx *c) {
-    expire_generic(c, c->now_ms, 1);
+    expire_generic(c, OPT_EX);
 }
 static void cmd_pexpire(cmd_ctx *c) {
-    expire_generic(c, c->now_ms, 0);
+    expire_generic(c, OPT_PX);
 }
 static void cmd_expireat(cmd_ctx *c) {
-    expire_generic(c, 0, 1);
+    expire_generic(c, OPT_EXAT);
 }
 static void cmd_pexpireat(cmd_ctx *c) {
-    expire_generic(c, 0, 0);
+    expire_generic(c, OPT_PXAT);
 }
 
 /* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL. */

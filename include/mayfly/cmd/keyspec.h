@@ -83,6 +83,12 @@ typedef struct cmd_key_spec {
         .flags = (fl), .begin = KS_BEGIN_INDEX, .index = (idx), .find = KS_FIND_RANGE,             \
         .lastkey = (last), .step = (stp)                                                           \
     }
+/* KS_RANGE with the notes COMMAND INFO shows (SET's and GETEX's "RW and ... because"). */
+#define KS_RANGE_NOTES(fl, text, idx, last, stp)                                                   \
+    {                                                                                              \
+        .flags = (fl), .notes = (text), .begin = KS_BEGIN_INDEX, .index = (idx),                   \
+        .find = KS_FIND_RANGE, .lastkey = (last), .step = (stp)                                    \
+    }
 #define KS_KEYNUM(fl, idx, numidx, first, stp)                                                     \
     {                                                                                              \
         .flags = (fl), .begin = KS_BEGIN_INDEX, .index = (idx), .find = KS_FIND_KEYNUM,            \
