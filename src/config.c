@@ -32,13 +32,10 @@ void (*config_rewrite_users)(buf *out);
 
 /* ---- the process's own directives and the compatibility rows ---- */
 
+/* maxmemory-policy's values (its row is evict/'s), in evict_policy's order. */
 const char *const config_policy_names[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
                                            "allkeys-random",  "volatile-lru", "volatile-lfu",
                                            "volatile-random", "volatile-ttl", NULL};
-/* The order Redis lists them in its "must be one of" error. */
-static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
-                                           "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-                                           "allkeys-random", "noeviction",   NULL};
 static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
                                              "warning", "nothing", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
@@ -213,13 +210,6 @@ static const config_row process_rows[] = {
      .min = 1,
      .max = INT_MAX,
      .def = "16"},
-    CONFIG_MEM_ROW("maxmemory", &config.maxmemory, 0, LLONG_MAX, "0"),
-    {.name = "maxmemory-policy",
-     .kind = CONFIG_ENUM,
-     .ptr = &config.maxmemory_policy,
-     .names = config_policy_names,
-     .shown = policy_shown,
-     .def = "noeviction"},
     {.name = "loglevel",
      .kind = CONFIG_ENUM,
      .ptr = &config.loglevel,
@@ -279,11 +269,6 @@ static const config_row process_rows[] = {
      .print = print_maxmemory_clients},
     /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
     XBOOL("activerehashing", NULL, 0, "yes"),
-    XBOOL("lazyfree-lazy-eviction", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-expire", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-server-del", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-user-del", NULL, 0, "no"),
-    XBOOL("lazyfree-lazy-user-flush", NULL, 0, "no"),
     XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
     XBOOL("rdbcompression", NULL, 0, "yes"),
     XBOOL("rdbchecksum", NULL, 0, "yes"),
@@ -303,10 +288,6 @@ static const config_row process_rows[] = {
     XBOOL("repl-diskless-sync", NULL, 0, "yes"),
     XINT("repl-diskless-sync-delay", NULL, 0, 0, INT_MAX, "5"),
     XBOOL("latency-tracking", NULL, 0, "yes"),
-    XINT("maxmemory-samples", NULL, 0, 1, INT_MAX, "5"),
-    XINT("maxmemory-eviction-tenacity", NULL, 0, 0, 100, "10"),
-    XINT("lfu-log-factor", NULL, 0, 0, INT_MAX, "10"),
-    XINT("lfu-decay-time", NULL, 0, 0, INT_MAX, "1"),
     XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
     XLL("busy-reply-threshold", "lua-time-limit", 0, 0, LLONG_MAX, "5000"),
     XINT("io-threads", NULL, CONFIG_IMMUTABLE, 1, 128, "1"),

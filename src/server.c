@@ -22,6 +22,8 @@
 #include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
+#include "mayfly/evict/lazyfree.h"
 #include "mayfly/journal/journal.h"
 #include "mayfly/net/net.h"
 #include "mayfly/net/tls.h"
@@ -54,6 +56,7 @@ static uv_loop_t *loop;
 static uv_timer_t cron_timer;
 static uv_idle_t backlog_idle;
 static uv_idle_t load_idle;
+static uv_idle_t evict_idle;    /* continues an eviction that ran out of time (evict_pending) */
 static session *replay_session; /* runs the logged commands while loading */
 static uv_signal_t sig_int, sig_term;
 static uv_prepare_t cycle_prepare; /* ends each loop turn: INFO eventloop_* */
@@ -129,6 +132,19 @@ static void run_expire_slice(void) {
     }
 }
 
+/* An eviction ran out of its time (maxmemory-eviction-tenacity), or maxmemory was lowered:
+ * evict_perform runs again right after each I/O poll until memory is under the limit or
+ * nothing is left to evict (Redis's evictionTimeProc), clients being served in between. */
+static void on_evict_idle(uv_idle_t *h) {
+    if (evict_pending) evict_perform(clock_now_ms());
+    if (!evict_pending) uv_idle_stop(h);
+}
+
+static void maybe_continue_eviction(void) {
+    if (evict_pending && !uv_is_active((uv_handle_t *)&evict_idle))
+        uv_idle_start(&evict_idle, on_evict_idle);
+}
+
 /* Runs once per loop turn, just before the loop waits for I/O: counts the turn and the
  * time since the last one less the time libuv spent waiting (its idle-time metric), which
  * is Redis's eventloop_duration_sum. */
@@ -138,6 +154,7 @@ static void on_cycle_end(uv_prepare_t *h) {
     int64_t busy = (now - cycle_last_us) - (int64_t)((idle - cycle_last_idle_ns) / 1000);
     host_stat.eventloop_cycles++;
     host_stat.eventloop_us += busy > 0 ? busy : 0;
+    maybe_continue_eviction();
     cycle_last_us = now;
     cycle_last_idle_ns = idle;
 }
@@ -165,6 +182,7 @@ static void on_cron(uv_timer_t *t) {
     db_rehash(REHASH_SLICE_US);
     net_cron(now);
     persist_cron(now);
+    evict_sample_peak();
     maybe_purge();
     int64_t us = clock_mono_us();
     long long dt = us - last_sample_us;
@@ -194,6 +212,8 @@ static void stop_loop_handles(void) {
     uv_idle_stop(&backlog_idle);
     uv_idle_stop(&load_idle);
     uv_close((uv_handle_t *)&load_idle, NULL);
+    uv_idle_stop(&evict_idle);
+    uv_close((uv_handle_t *)&evict_idle, NULL);
     uv_prepare_stop(&cycle_prepare);
     uv_close((uv_handle_t *)&cycle_prepare, NULL);
     uv_signal_stop(&sig_int);
@@ -416,6 +436,7 @@ void server_init(void) {
     config_add(cmd_slowlog_config_rows);
     config_add(notify_config_rows);
     config_add(script_config_rows);
+    config_add(evict_config_rows);
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
     static const cmd_spec *const families[] = {
@@ -430,6 +451,8 @@ void server_init(void) {
     cmd_gate_add(&cmd_gate_protected);
     cmd_gate_add(&cmd_gate_auth);
     cmd_gate_add(&cmd_gate_no_multi);
+    cmd_gate_add(&cmd_gate_oom);
+    cmd_gate_add(&cmd_gate_oom);
     cmd_gate_add(&persist_gate_misconf);
     cmd_gate_add(&cmd_gate_pubsub);
     cmd_gate_add(&persist_gate_loading);
@@ -443,7 +466,30 @@ void server_init(void) {
     session_release_hook = multi_session_free;
 }
 
+/* ---- the memory ceiling ---- */
+
+/* Nothing is evicted while the dataset loads or while a busy script serves other clients
+ * from inside its command (Redis's isSafeToPerformEvictions). */
+static int may_evict(void) {
+    return !host_stat.loading && !script_busy;
+}
+
+static size_t aof_buffer_bytes(void) {
+    return aof_is_on() ? aof_buffered() : 0;
+}
+
+static void start_eviction(void) {
+    static const evict_host evict_hooks = {may_evict};
+    evict_set_host(&evict_hooks);
+    evict_set_uncounted(EVICT_UNCOUNTED_AOF, aof_buffer_bytes);
+    db_set_value_freer(lazyfree_db_freer);
+    db_set_grow_check(evict_table_may_grow);
+    lazyfree_start();
+    evict_config_changed();
+}
+
 int server_run(void) {
+    mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
     rand_seed(0);
     dict_set_seed(rand_u64());
@@ -460,6 +506,7 @@ int server_run(void) {
     info_scripting_fill = script_info_fill;
 
     db_init_all(config.databases);
+    start_eviction();
     journal_init();
     static const script_host script_hooks = {serve_while_busy, script_busy_changed,
                                              persist_write_refusal};
@@ -492,6 +539,7 @@ int server_run(void) {
     uv_timer_init(loop, &deferred_shutdown);
     uv_idle_init(loop, &backlog_idle);
     uv_idle_init(loop, &load_idle);
+    uv_idle_init(loop, &evict_idle);
     start_cron();
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
@@ -503,8 +551,10 @@ int server_run(void) {
         return 1;
     }
 
+    evict_mark_startup();
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+    lazyfree_stop();
     script_shutdown();
     db_free_all();
     return 0;

@@ -61,8 +61,8 @@ static void sub_key(const dict_node *n, const char **key, size_t *len) {
     *len = b->t->len;
 }
 
-static const dict_type topic_type = {topic_key};
-static const dict_type sub_type = {sub_key};
+static const dict_type topic_type = {.key_of = topic_key};
+static const dict_type sub_type = {.key_of = sub_key};
 
 static dict topics[K_COUNT];
 static int topics_ready;

@@ -49,7 +49,7 @@ static void entry_key(const dict_node *n, const char **key, size_t *len) {
     *key = we->key;
     *len = we->klen;
 }
-static const dict_type watch_type = {entry_key};
+static const dict_type watch_type = {.key_of = entry_key};
 
 static struct watch_state *state_of(session *s) {
     if (!s->watch) s->watch = mem_calloc(1, sizeof(struct watch_state));

@@ -7,9 +7,11 @@
  * so it keeps Redis's guarantee: every key present for the whole iteration is returned at
  * least once. */
 #include "cmd/keyspace_int.h"
+#include "cmd/memory_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
+#include "mayfly/evict/evict.h"
 #include "mayfly/util/glob.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -18,10 +20,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static void del_generic(cmd_ctx *c) {
+/* DEL frees by lazyfree-lazy-user-del, UNLINK always lazily (big values on the lazy-free
+ * thread). */
+static void del_generic(cmd_ctx *c, enum db_free_why why) {
     long long n = 0;
     for (int j = 1; j < c->argc; j++) {
-        if (db_delete(c->db, c->argv[j], c->now_ms)) {
+        if (db_delete_why(c->db, c->argv[j], c->now_ms, why)) {
             db_touch(c->db, c->argv[j]);
             notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[j], c->db->id);
             n++;
@@ -31,10 +35,10 @@ static void del_generic(cmd_ctx *c) {
 }
 
 static void cmd_del(cmd_ctx *c) {
-    del_generic(c);
+    del_generic(c, DB_FREE_USER);
 }
 static void cmd_unlink(cmd_ctx *c) {
-    del_generic(c);
+    del_generic(c, DB_FREE_UNLINK);
 }
 
 static void cmd_exists(cmd_ctx *c) {
@@ -300,8 +304,7 @@ static void cmd_swapdb(cmd_ctx *c) {
 
 /* ---- OBJECT ---- */
 
-/* Writes Redis's help reply: a header naming the command, the lines, and the HELP entry. */
-static void reply_help_lines(cmd_ctx *c, const char *cmd, const char *const *lines) {
+void reply_help_lines(cmd_ctx *c, const char *cmd, const char *const *lines) {
     size_t n = 0;
     while (lines[n])
         n++;
@@ -323,11 +326,6 @@ static dbentry *inspect_key(cmd_ctx *c) {
     return e;
 }
 
-static int lfu_policy(void) {
-    const char *p = config_policy_names[config.maxmemory_policy];
-    return strstr(p, "lfu") != NULL;
-}
-
 static void object_encoding(cmd_ctx *c) {
     dbentry *e = inspect_key(c);
     if (e) reply_bulk_cstr(c, obj_enc_name(e->val));
@@ -341,27 +339,26 @@ static void object_refcount(cmd_ctx *c) {
 static void object_idletime(cmd_ctx *c) {
     dbentry *e = inspect_key(c);
     if (!e) return;
-    if (lfu_policy()) {
+    if (evict_policy_is_lfu(config.maxmemory_policy)) {
         reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
                        "note that when switching between policies at runtime LRU and LFU data "
                        "will take some time to adjust.");
         return;
     }
-    long long idle = c->now_ms / 1000 - (long long)e->val->lru;
-    reply_int(c, idle > 0 ? idle : 0);
+    reply_int(c, evict_idle_seconds(db_entry_lru(e), c->now_ms));
 }
 
 static void object_freq(cmd_ctx *c) {
     dbentry *e = inspect_key(c);
     if (!e) return;
-    if (!lfu_policy()) {
+    if (!evict_policy_is_lfu(config.maxmemory_policy)) {
         reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
                        "tracked. Please note that when switching between policies at runtime "
                        "LRU and LFU data will take some time to adjust.");
         return;
     }
-    /* TODO(keyspace): track LFU counters once eviction lands; a fresh key's is 5 in Redis. */
-    reply_int(c, 5);
+    /* The counter after the decay due now (not stored: only an access updates it). */
+    reply_int(c, evict_lfu_freq(db_entry_lru(e), c->now_ms));
 }
 
 static void object_help(cmd_ctx *c) {
@@ -382,35 +379,6 @@ static void object_help(cmd_ctx *c) {
     reply_help_lines(c, "OBJECT", lines);
 }
 
-/* ---- MEMORY ---- */
-
-static void memory_usage(cmd_ctx *c) {
-    for (int j = 3; j < c->argc; j++) {
-        long long samples;
-        if (slice_eq_ci(c->argv[j], "SAMPLES") && j + 1 < c->argc) {
-            if (arg_ll(c, c->argv[j + 1], &samples) < 0) return;
-            if (samples < 0) {
-                reply_syntax_error(c);
-                return;
-            }
-            j++; /* sizes are exact here: the sample count only changes Redis's estimate */
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
-    dbentry *e = inspect_key(c);
-    if (e) reply_int(c, (long long)db_entry_memory(e));
-}
-
-static void memory_help(cmd_ctx *c) {
-    static const char *const lines[] = {
-        "USAGE <key> [SAMPLES <count>]",
-        "    Return memory in bytes used by <key> and its value. Nested values are",
-        "    sampled up to <count> times (default: 5, 0 means sample all).", NULL};
-    reply_help_lines(c, "MEMORY", lines);
-}
-
 #define KEY_RO (CMD_READONLY)
 #define OBJ_ROW(n, fn, summary)                                                                    \
     {                                                                                              \
@@ -428,15 +396,6 @@ static const cmd_spec object_subcmds[] = {
      "@keyspace @read @slow", KS_RO},
     {"help", object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "6.2.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@keyspace @slow"},
-    {0},
-};
-
-static const cmd_spec memory_subcmds[] = {
-    {"usage", memory_usage, -3, KEY_RO, 2, 2, 1, "server", "4.0.0",
-     "O(N) where N is the number of samples.", "Estimates the memory usage of a key.",
-     "key [SAMPLES count]", NULL, "@read @slow", KS_RO},
-    {"help", memory_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "4.0.0", "O(1)",
-     "Returns helpful text about the different subcommands.", "", NULL, "@slow"},
     {0},
 };
 

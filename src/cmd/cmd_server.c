@@ -2,12 +2,15 @@
  *
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
+#include "cmd/memory_int.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
+#include "mayfly/evict/lazyfree.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
 
@@ -16,9 +19,6 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-static size_t peak_memory;
-static size_t startup_memory; /* used_memory at the first INFO memory (used_memory_startup) */
 
 static void human_bytes(char *out, size_t cap, double n) {
     const char *units = "BKMGTP";
@@ -143,26 +143,16 @@ static void scripting_memory_lines(buf *b) {
 
 static void section_memory(buf *b, int64_t now_ms) {
     (void)now_ms;
-    mem_stats st;
-    mem_get_stats(&st);
-    size_t rss = mem_rss();
-    if (st.allocated > peak_memory) peak_memory = st.allocated;
+    mem_overhead m;
+    mem_overhead_get(&m);
     char h_used[32], h_rss[32], h_peak[32], h_max[32], h_sys[32];
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     double sys = pages > 0 && psize > 0 ? (double)pages * (double)psize : 0;
-    human_bytes(h_used, sizeof(h_used), (double)st.allocated);
-    human_bytes(h_rss, sizeof(h_rss), (double)rss);
-    human_bytes(h_peak, sizeof(h_peak), (double)peak_memory);
+    human_bytes(h_used, sizeof(h_used), (double)m.total);
+    human_bytes(h_rss, sizeof(h_rss), (double)m.rss);
+    human_bytes(h_peak, sizeof(h_peak), (double)m.peak);
     human_bytes(h_max, sizeof(h_max), (double)config.maxmemory);
     human_bytes(h_sys, sizeof(h_sys), sys);
-    /* Overhead as Redis counts it, roughly: memory at start-up plus client buffers. */
-    size_t clients_mem = 0;
-    for (session *s = session_first(); s; s = s->next)
-        clients_mem += s->out.cap + (s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0);
-    if (!startup_memory) startup_memory = st.allocated;
-    size_t overhead = startup_memory + clients_mem;
-    size_t dataset = st.allocated > overhead ? st.allocated - overhead : 0;
-    size_t net = st.allocated > startup_memory ? st.allocated - startup_memory : 0;
     buf scripting;
     buf_init(&scripting);
     scripting_memory_lines(&scripting);
@@ -182,7 +172,7 @@ static void section_memory(buf *b, int64_t now_ms) {
                "allocator_allocated:%zu\r\n"
                "allocator_active:%zu\r\n"
                "allocator_resident:%zu\r\n"
-               "allocator_retained:%zu\r\n"
+               "allocator_muzzy:%zu\r\n"
                "total_system_memory:%.0f\r\n"
                "total_system_memory_human:%s\r\n"
                "%s"
@@ -190,117 +180,119 @@ static void section_memory(buf *b, int64_t now_ms) {
                "maxmemory_human:%s\r\n"
                "maxmemory_policy:%s\r\n"
                "allocator_frag_ratio:%.2f\r\n"
-               "allocator_frag_bytes:%zu\r\n"
+               "allocator_frag_bytes:%lld\r\n"
                "allocator_rss_ratio:%.2f\r\n"
-               "allocator_rss_bytes:%zd\r\n"
+               "allocator_rss_bytes:%lld\r\n"
+               "rss_overhead_ratio:%.2f\r\n"
+               "rss_overhead_bytes:%lld\r\n"
                "mem_fragmentation_ratio:%.2f\r\n"
-               "mem_fragmentation_bytes:%zd\r\n"
-               "mem_not_counted_for_evict:0\r\n"
-               "mem_replication_backlog:0\r\n"
+               "mem_fragmentation_bytes:%lld\r\n"
+               "mem_not_counted_for_evict:%zu\r\n"
+               "mem_replication_backlog:%zu\r\n"
                "mem_total_replication_buffers:0\r\n"
-               "mem_clients_slaves:0\r\n"
+               "mem_clients_slaves:%zu\r\n"
                "mem_clients_normal:%zu\r\n"
                "mem_cluster_links:0\r\n"
-               "mem_aof_buffer:0\r\n"
+               "mem_aof_buffer:%zu\r\n"
                "mem_allocator:%s\r\n"
+               "mem_overhead_db_hashtable_rehashing:%zu\r\n"
                "active_defrag_running:0\r\n"
-               "lazyfree_pending_objects:0\r\n"
-               "lazyfreed_objects:0\r\n",
-               st.allocated, h_used, rss, h_rss, peak_memory, h_peak,
-               peak_memory ? 100.0 * (double)st.allocated / (double)peak_memory : 100.0, overhead,
-               startup_memory, dataset, net ? 100.0 * (double)dataset / (double)net : 0.0,
-               st.allocated, st.active, st.resident, st.retained, sys, h_sys,
+               "lazyfree_pending_objects:%zu\r\n"
+               "lazyfreed_objects:%zu\r\n",
+               m.total, h_used, m.rss, h_rss, m.peak, h_peak, m.peak_perc, m.overhead, m.startup,
+               m.dataset, m.dataset_perc, m.allocated, m.active, m.resident, m.muzzy, sys, h_sys,
                scripting.data ? scripting.data : "", config.maxmemory, h_max,
-               config_policy_names[config.maxmemory_policy],
-               st.allocated ? (double)st.active / (double)st.allocated : 0.0,
-               st.active - st.allocated, st.active ? (double)st.resident / (double)st.active : 0.0,
-               (ssize_t)st.resident - (ssize_t)st.active,
-               st.allocated ? (double)rss / (double)st.allocated : 0.0,
-               (ssize_t)rss - (ssize_t)st.allocated, clients_mem, st.allocator);
+               config_policy_names[config.maxmemory_policy], m.allocator_frag,
+               m.allocator_frag_bytes, m.allocator_rss, m.allocator_rss_bytes, m.rss_extra,
+               m.rss_extra_bytes, m.total_frag, m.total_frag_bytes, evict_not_counted(),
+               m.repl_backlog, m.clients_slaves, m.clients_normal, m.aof_buffer, m.allocator,
+               m.rehashing, lazyfree_pending(), lazyfree_freed());
     buf_deinit(&scripting);
+    mem_overhead_deinit(&m);
 }
 
 static void section_stats(buf *b, int64_t now_ms) {
     (void)now_ms;
-    buf_printf(
-        b,
-        "# Stats\r\n"
-        "total_connections_received:%lld\r\n"
-        "total_commands_processed:%lld\r\n"
-        "instantaneous_ops_per_sec:%lld\r\n"
-        "total_net_input_bytes:%lld\r\n"
-        "total_net_output_bytes:%lld\r\n"
-        "total_net_repl_input_bytes:0\r\n"
-        "total_net_repl_output_bytes:0\r\n"
-        "instantaneous_input_kbps:%.2f\r\n"
-        "instantaneous_output_kbps:%.2f\r\n"
-        "instantaneous_input_repl_kbps:0.00\r\n"
-        "instantaneous_output_repl_kbps:0.00\r\n"
-        "rejected_connections:%lld\r\n"
-        "sync_full:0\r\n"
-        "sync_partial_ok:0\r\n"
-        "sync_partial_err:0\r\n"
-        "expired_keys:%lld\r\n"
-        "expired_subkeys:%lld\r\n"
-        "expired_stale_perc:0.00\r\n"
-        "expired_time_cap_reached_count:0\r\n"
-        "expire_cycle_cpu_milliseconds:%lld\r\n"
-        "expire_backlog:%lld\r\n"
-        "evicted_keys:%lld\r\n"
-        "evicted_clients:%lld\r\n"
-        "evicted_scripts:%lld\r\n"
-        "total_eviction_exceeded_time:0\r\n"
-        "current_eviction_exceeded_time:0\r\n"
-        "keyspace_hits:%lld\r\n"
-        "keyspace_misses:%lld\r\n"
-        "pubsub_channels:%zu\r\n"
-        "pubsub_patterns:%zu\r\n"
-        "pubsubshard_channels:%zu\r\n"
-        "latest_fork_usec:%lld\r\n"
-        "total_forks:%lld\r\n"
-        "migrate_cached_sockets:0\r\n"
-        "slave_expires_tracked_keys:0\r\n"
-        "active_defrag_hits:0\r\n"
-        "active_defrag_misses:0\r\n"
-        "active_defrag_key_hits:0\r\n"
-        "active_defrag_key_misses:0\r\n"
-        "total_active_defrag_time:0\r\n"
-        "current_active_defrag_time:0\r\n"
-        "tracking_total_keys:0\r\n"
-        "tracking_total_items:0\r\n"
-        "tracking_total_prefixes:0\r\n"
-        "unexpected_error_replies:0\r\n"
-        "total_error_replies:%lld\r\n"
-        "dump_payload_sanitizations:0\r\n"
-        "total_reads_processed:%lld\r\n"
-        "total_writes_processed:%lld\r\n"
-        "io_threaded_reads_processed:0\r\n"
-        "io_threaded_writes_processed:0\r\n"
-        "client_query_buffer_limit_disconnections:%lld\r\n"
-        "client_output_buffer_limit_disconnections:%lld\r\n"
-        "reply_buffer_shrinks:0\r\n"
-        "reply_buffer_expands:0\r\n"
-        "eventloop_cycles:%lld\r\n"
-        "eventloop_duration_sum:%lld\r\n"
-        "eventloop_duration_cmd_sum:%lld\r\n"
-        "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
-        "instantaneous_eventloop_duration_usec:%lld\r\n"
-        "acl_access_denied_auth:%lld\r\n"
-        "acl_access_denied_cmd:0\r\n"
-        "acl_access_denied_key:0\r\n"
-        "acl_access_denied_channel:0\r\n",
-        host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
-        host_stat.net_input_bytes, host_stat.net_output_bytes,
-        (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
-        host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
-        host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog, db_stat.evicted_keys,
-        host_stat.evicted_clients, scripting_evicted(), db_stat.keyspace_hits,
-        db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
-        pubsub_shard_channel_count(), host_stat.latest_fork_usec, host_stat.total_forks,
-        cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
-        host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
-        host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
-        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, host_stat.auth_denied);
+    buf_printf(b,
+               "# Stats\r\n"
+               "total_connections_received:%lld\r\n"
+               "total_commands_processed:%lld\r\n"
+               "instantaneous_ops_per_sec:%lld\r\n"
+               "total_net_input_bytes:%lld\r\n"
+               "total_net_output_bytes:%lld\r\n"
+               "total_net_repl_input_bytes:0\r\n"
+               "total_net_repl_output_bytes:0\r\n"
+               "instantaneous_input_kbps:%.2f\r\n"
+               "instantaneous_output_kbps:%.2f\r\n"
+               "instantaneous_input_repl_kbps:0.00\r\n"
+               "instantaneous_output_repl_kbps:0.00\r\n"
+               "rejected_connections:%lld\r\n"
+               "sync_full:0\r\n"
+               "sync_partial_ok:0\r\n"
+               "sync_partial_err:0\r\n"
+               "expired_keys:%lld\r\n"
+               "expired_subkeys:%lld\r\n"
+               "expired_stale_perc:0.00\r\n"
+               "expired_time_cap_reached_count:0\r\n"
+               "expire_cycle_cpu_milliseconds:%lld\r\n"
+               "expire_backlog:%lld\r\n"
+               "evicted_keys:%lld\r\n"
+               "evicted_clients:%lld\r\n"
+               "evicted_scripts:%lld\r\n"
+               "total_eviction_exceeded_time:%lld\r\n"
+               "current_eviction_exceeded_time:%lld\r\n"
+               "keyspace_hits:%lld\r\n"
+               "keyspace_misses:%lld\r\n"
+               "pubsub_channels:%zu\r\n"
+               "pubsub_patterns:%zu\r\n"
+               "pubsubshard_channels:%zu\r\n"
+               "latest_fork_usec:%lld\r\n"
+               "total_forks:%lld\r\n"
+               "migrate_cached_sockets:0\r\n"
+               "slave_expires_tracked_keys:0\r\n"
+               "active_defrag_hits:0\r\n"
+               "active_defrag_misses:0\r\n"
+               "active_defrag_key_hits:0\r\n"
+               "active_defrag_key_misses:0\r\n"
+               "total_active_defrag_time:0\r\n"
+               "current_active_defrag_time:0\r\n"
+               "tracking_total_keys:0\r\n"
+               "tracking_total_items:0\r\n"
+               "tracking_total_prefixes:0\r\n"
+               "unexpected_error_replies:0\r\n"
+               "total_error_replies:%lld\r\n"
+               "dump_payload_sanitizations:0\r\n"
+               "total_reads_processed:%lld\r\n"
+               "total_writes_processed:%lld\r\n"
+               "io_threaded_reads_processed:0\r\n"
+               "io_threaded_writes_processed:0\r\n"
+               "client_query_buffer_limit_disconnections:%lld\r\n"
+               "client_output_buffer_limit_disconnections:%lld\r\n"
+               "reply_buffer_shrinks:0\r\n"
+               "reply_buffer_expands:0\r\n"
+               "eventloop_cycles:%lld\r\n"
+               "eventloop_duration_sum:%lld\r\n"
+               "eventloop_duration_cmd_sum:%lld\r\n"
+               "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
+               "instantaneous_eventloop_duration_usec:%lld\r\n"
+               "acl_access_denied_auth:%lld\r\n"
+               "acl_access_denied_cmd:0\r\n"
+               "acl_access_denied_key:0\r\n"
+               "acl_access_denied_channel:0\r\n",
+               host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
+               host_stat.net_input_bytes, host_stat.net_output_bytes,
+               (double)host_stat.input_kbps_x100 / 100.0,
+               (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
+               db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
+               db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
+               scripting_evicted(), evict_exceeded_total_ms(), evict_exceeded_current_ms(),
+               db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
+               pubsub_pattern_count(), pubsub_shard_channel_count(), host_stat.latest_fork_usec,
+               host_stat.total_forks, cmd_total_errors(), host_stat.reads_processed,
+               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
+               host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles,
+               host_stat.eventloop_us, cmd_total_usec(), host_stat.eventloop_cycles_per_sec,
+               host_stat.eventloop_cycle_us, host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b, int64_t now_ms) {
@@ -438,25 +430,36 @@ static void cmd_dbsize(cmd_ctx *c) {
     reply_int(c, (long long)db_size_visible(c->db, c->now_ms));
 }
 
-static int flush_mode_ok(cmd_ctx *c) {
-    if (c->argc == 1) return 1;
-    if (c->argc == 2 && (slice_eq_ci(c->argv[1], "ASYNC") || slice_eq_ci(c->argv[1], "SYNC")))
-        return 1;
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: 1 to free on the lazy-free thread (ASYNC, or neither
+ * and lazyfree-lazy-user-flush), 0 to free now, -1 after a syntax error reply. */
+static int flush_mode(cmd_ctx *c) {
+    if (c->argc == 1) return evict_conf.lazy_user_flush;
+    if (c->argc == 2 && slice_eq_ci(c->argv[1], "ASYNC")) return 1;
+    if (c->argc == 2 && slice_eq_ci(c->argv[1], "SYNC")) return 0;
     reply_syntax_error(c);
-    return 0;
+    return -1;
+}
+
+static void flush_one(db *d, int lazy) {
+    if (lazy)
+        lazyfree_db(db_flush_detached(d));
+    else
+        db_flush(d);
 }
 
 static void cmd_flushdb(cmd_ctx *c) {
-    if (!flush_mode_ok(c)) return;
-    db_flush(c->db);
+    int lazy = flush_mode(c);
+    if (lazy < 0) return;
+    flush_one(c->db, lazy);
     db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
 
 static void cmd_flushall(cmd_ctx *c) {
-    if (!flush_mode_ok(c)) return;
+    int lazy = flush_mode(c);
+    if (lazy < 0) return;
     for (int i = 0; i < db_count(); i++)
-        db_flush(db_get(i));
+        flush_one(db_get(i), lazy);
     db_stat.dirty++; /* always propagated, as in Redis */
     reply_ok(c);
 }
@@ -626,6 +629,8 @@ static void config_set_cmd(cmd_ctx *c) {
 static void config_resetstat(cmd_ctx *c) {
     cmd_reset_stats();
     db_stat.expired_keys = db_stat.expired_subkeys = db_stat.evicted_keys = 0;
+    evict_reset_stats();
+    lazyfree_reset_stats();
     db_stat.keyspace_hits = db_stat.keyspace_misses = 0;
     host_stat.total_connections = host_stat.rejected_connections = 0;
     host_stat.net_input_bytes = host_stat.net_output_bytes = 0;
@@ -635,7 +640,7 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.auth_denied = 0;
     host_stat.total_forks = 0;
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
-    peak_memory = 0;
+    host_stat.evicted_clients = 0;
     reply_ok(c);
 }
 

@@ -291,6 +291,7 @@ static void incr_generic(cmd_ctx *c, long long incr) {
     slice key = c->argv[1];
     uint64_t hash = dict_hash(key.p, key.len);
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    ks_write_access(c, e);
     long long value = 0;
     if (e) {
         if (e->val->type != OBJ_STRING) {
@@ -344,6 +345,7 @@ static void cmd_incrbyfloat(cmd_ctx *c) {
     slice key = c->argv[1];
     uint64_t hash = dict_hash(key.p, key.len);
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    ks_write_access(c, e);
     long double value = 0, incr;
     if (e && e->val->type != OBJ_STRING) {
         reply_wrongtype(c);
@@ -389,6 +391,7 @@ static void cmd_append(cmd_ctx *c) {
     slice key = c->argv[1], add = c->argv[2];
     uint64_t hash = dict_hash(key.p, key.len);
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    ks_write_access(c, e);
     size_t total;
     if (!e) {
         string *s = string_new(add.p, add.len);
@@ -452,6 +455,7 @@ static void cmd_setrange(cmd_ctx *c) {
     }
     uint64_t hash = dict_hash(key.p, key.len);
     dbentry *e = db_find_h(c->db, key, hash, c->now_ms);
+    ks_write_access(c, e);
     string *s;
     if (!e) {
         if (value.len == 0) {

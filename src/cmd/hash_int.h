@@ -50,6 +50,7 @@ static inline int hc_write(cmd_ctx *c, slice key, dbentry **out) {
         reply_wrongtype(c);
         return -1;
     }
+    ks_write_access(c, e);
     *out = e;
     return 0;
 }

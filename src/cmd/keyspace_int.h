@@ -12,6 +12,12 @@ static inline unsigned ks_read_flags(const cmd_ctx *c) {
     return (c->s->flags & SESS_NO_TOUCH) ? DB_LOOKUP_NOTOUCH : 0;
 }
 
+/* A write command found e: the access counts for LRU/LFU as a read does (Redis's
+ * lookupKeyWrite), unless the client is CLIENT NO-TOUCH. */
+static inline void ks_write_access(const cmd_ctx *c, dbentry *e) {
+    if (e && !(c->s->flags & SESS_NO_TOUCH)) db_accessed(e, c->now_ms);
+}
+
 /* Redis's addReplyErrorExpireTime: "ERR invalid expire time in '<cmd>' command". */
 static inline void ks_reply_expire_error(cmd_ctx *c) {
     if (c->parent)
@@ -20,6 +26,10 @@ static inline void ks_reply_expire_error(cmd_ctx *c) {
     else
         reply_errorf(c, "ERR invalid expire time in '%s' command", c->cmd->name);
 }
+
+/* Writes Redis's help reply: a header naming the command, the lines (NULL-terminated), and
+ * the HELP entry (OBJECT HELP, MEMORY HELP; cmd_keys.c). */
+void reply_help_lines(cmd_ctx *c, const char *cmd, const char *const *lines);
 
 /* Looks up key for reading. Returns 0 with *out = the string (NULL if the key is absent),
  * or -1 after replying WRONGTYPE. */

@@ -63,7 +63,17 @@ static void key_of(const dict_node *node, const char **key, size_t *len) {
     *len = e->klen;
 }
 
-static const dict_type keys_type = {key_of};
+static int (*grow_check)(size_t more_bytes, double load);
+
+static int keys_grow_allowed(size_t more_bytes, double load) {
+    return !grow_check || grow_check(more_bytes, load);
+}
+
+void db_set_grow_check(int (*fn)(size_t more_bytes, double load)) {
+    grow_check = fn;
+}
+
+static const dict_type keys_type = {.key_of = key_of, .grow_allowed = keys_grow_allowed};
 
 static void note_time(int64_t now_ms) {
     if (now_ms != DB_NOW_NOTHING_DUE) last_now_ms = now_ms;
@@ -77,8 +87,49 @@ enum db_expire_mode db_get_expire_mode(void) {
     return expire_mode;
 }
 
-static uint32_t lru_now(void) {
+/* ---- access clocks ---- */
+
+static db_clock_fn clock_on_access; /* NULL: the LRU clock, seconds */
+static db_clock_fn clock_on_create;
+
+void db_set_access_clock(db_clock_fn on_access, db_clock_fn on_create) {
+    clock_on_access = on_access;
+    clock_on_create = on_create;
+}
+
+/* The time an access happens at: now_ms, or the latest real time for the replica's
+ * DB_NOW_NOTHING_DUE. */
+static inline int64_t access_ms(int64_t now_ms) {
+    return now_ms != DB_NOW_NOTHING_DUE ? now_ms : last_now_ms;
+}
+
+static inline uint32_t clock_touched(uint32_t old, int64_t now_ms) {
+    if (clock_on_access) return clock_on_access(old, access_ms(now_ms));
+    return (uint32_t)(access_ms(now_ms) / 1000);
+}
+
+static uint32_t clock_new(void) {
+    if (clock_on_create) return clock_on_create(0, last_now_ms);
     return (uint32_t)(last_now_ms / 1000);
+}
+
+void db_accessed(dbentry *e, int64_t now_ms) {
+    e->val->lru = clock_touched(e->val->lru, now_ms);
+}
+
+/* ---- freeing values ---- */
+
+static void (*value_freer)(obj *val, enum db_free_why why);
+
+void db_set_value_freer(void (*fn)(obj *val, enum db_free_why why)) {
+    value_freer = fn;
+}
+
+static void drop_value(obj *val, enum db_free_why why) {
+    if (value_freer)
+        value_freer(val, why);
+    else
+        obj_free(val);
 }
 
 static void db_init_one(db *d, int id) {
@@ -117,9 +168,9 @@ static int has_field_ttls(const obj *val) {
     return val->type == OBJ_HASH && hash_ttl_count((const hash *)val) > 0;
 }
 
-/* Frees an entry that is no longer linked anywhere. */
-static void free_entry(dbentry *e) {
-    obj_free(e->val);
+/* Frees an entry that is no longer linked anywhere; its value goes by drop_value. */
+static void free_entry(dbentry *e, enum db_free_why why) {
+    drop_value(e->val, why);
     mem_free(e);
 }
 
@@ -146,7 +197,7 @@ static void expire_entry(db *d, dbentry *e) {
     db_stat.expired_keys++;
     DB_HOOK(key_expired, d, e->key, e->klen);
     DB_HOOK(key_touched, d, e->key, e->klen);
-    free_entry(e);
+    free_entry(e, DB_FREE_EXPIRE);
 }
 
 void db_init_all(int n) {
@@ -159,9 +210,12 @@ void db_init_all(int n) {
     next_expire_db = 0;
 }
 
+/* Frees an entry and its value at once (flushes, shutdown, detached contents). */
 static void free_node(dict_node *node, void *ctx) {
     (void)ctx;
-    free_entry((dbentry *)node);
+    dbentry *e = (dbentry *)node;
+    obj_free(e->val);
+    mem_free(e);
 }
 
 void db_free_all(void) {
@@ -314,7 +368,7 @@ dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags) {
         else
             db_stat.keyspace_misses++;
     }
-    if (e && !(flags & DB_LOOKUP_NOTOUCH)) e->val->lru = (uint32_t)(now_ms / 1000);
+    if (e && !(flags & DB_LOOKUP_NOTOUCH)) e->val->lru = clock_touched(e->val->lru, now_ms);
     return e;
 }
 
@@ -333,7 +387,7 @@ static dbentry *new_entry(slice key, obj *val) {
     e->exp.slot = 0;
     e->klen = (uint32_t)key.len;
     if (key.len) memcpy(e->key, key.p, key.len);
-    if (val->lru == 0) val->lru = lru_now();
+    if (val->lru == 0) val->lru = clock_new();
     return e;
 }
 
@@ -367,12 +421,14 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
 void db_replace_value(db *d, dbentry *e, obj *val) {
     obj *old = e->val;
     if (val == old) return;
-    if (val->lru == 0) val->lru = lru_now();
+    /* The write counts as an access, and the new value inherits the key's clock (an LFU
+     * counter is not reset by SET), as Redis's dbSetValue. */
+    val->lru = clock_touched(old->lru, last_now_ms);
     int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
     e->val = val;
     val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
     count_subexpiry(d, old, 0);
-    obj_free(old);
+    drop_value(old, DB_FREE_SERVER);
     if (refile) db_refile(d, e);
 }
 
@@ -386,13 +442,18 @@ dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
 
 void db_delete_entry(db *d, dbentry *e) {
     unlink_entry(d, e);
-    free_entry(e);
+    free_entry(e, DB_FREE_SERVER);
 }
 
 int db_delete(db *d, slice key, int64_t now_ms) {
+    return db_delete_why(d, key, now_ms, DB_FREE_SERVER);
+}
+
+int db_delete_why(db *d, slice key, int64_t now_ms, enum db_free_why why) {
     dbentry *e = db_find(d, key, now_ms);
     if (!e) return 0;
-    db_delete_entry(d, e);
+    unlink_entry(d, e);
+    free_entry(e, why);
     return 1;
 }
 
@@ -401,7 +462,7 @@ void db_evict(db *d, dbentry *e) {
     db_stat.evicted_keys++;
     DB_HOOK(key_evicted, d, e->key, e->klen);
     DB_HOOK(key_touched, d, e->key, e->klen);
-    free_entry(e);
+    free_entry(e, DB_FREE_EVICT);
 }
 
 obj *db_take_value(db *d, dbentry *e) {
@@ -475,6 +536,36 @@ void db_flush(db *d) {
     d->subexpiry = 0;
 }
 
+struct db_detached {
+    dict keys;
+    expire_index expires;
+};
+
+db_detached *db_flush_detached(db *d) {
+    DB_HOOK(db_replaced, d, NULL);
+    db_detached *x = mem_alloc(sizeof(*x));
+    x->keys = d->keys;
+    x->expires = d->expires;
+    dict_init(&d->keys, &keys_type);
+    expire_index_init(&d->expires);
+    d->keys_with_ttl = 0;
+    d->expire_sum = 0;
+    d->subexpiry = 0;
+    return x;
+}
+
+size_t db_detached_size(const db_detached *x) {
+    return dict_size(&x->keys);
+}
+
+void db_detached_free(db_detached *x) {
+    if (!x) return;
+    dict_clear(&x->keys, free_node, NULL);
+    dict_deinit(&x->keys);
+    expire_index_deinit(&x->expires);
+    mem_free(x);
+}
+
 void db_swap(db *a, db *b) {
     if (a == b) return;
     DB_HOOK(db_replaced, a, b);
@@ -513,6 +604,53 @@ static void note_first_live(dict_node *node, void *arg) {
 }
 
 #define RANDOM_HIDDEN_TRIES 100
+
+/* ---- eviction sampling ---- */
+
+size_t db_sample(db *d, dbentry **out, size_t n) {
+    return dict_sample(&d->keys, (dict_node **)out, n, rand_u64);
+}
+
+/* Draws per wanted entry before giving up: the index also holds hashes filed only for
+ * their field deadlines, which are not volatile keys. */
+#define VOLATILE_TRIES 4
+
+/* An entry of the expiry index at a random position, or NULL when it is empty. */
+static dbentry *random_filed(db *d) {
+    size_t len = expire_index_size(&d->expires);
+    if (len == 0) return NULL;
+    return ENTRY_OF_ITEM((expire_item *)d->expires.h.a[rand_u64() % len]);
+}
+
+size_t db_sample_volatile(db *d, dbentry **out, size_t n) {
+    size_t got = 0;
+    if (d->keys_with_ttl == 0) return 0;
+    for (size_t tries = 0; got < n && tries < n * VOLATILE_TRIES; tries++) {
+        dbentry *e = random_filed(d);
+        if (e && e->expire_ms != 0) out[got++] = e;
+    }
+    return got;
+}
+
+dbentry *db_random_entry(db *d) {
+    return (dbentry *)dict_random(&d->keys, rand_u64);
+}
+
+dbentry *db_random_volatile(db *d) {
+    if (d->keys_with_ttl == 0) return NULL;
+    for (int tries = 0; tries < 64; tries++) {
+        dbentry *e = random_filed(d);
+        if (e && e->expire_ms != 0) return e;
+    }
+    /* Few keys with a TTL among many hashes filed for their fields: walk the index from a
+     * random position (keys_with_ttl > 0, so one is found). */
+    size_t len = expire_index_size(&d->expires), at = rand_u64() % len;
+    for (size_t i = 0; i < len; i++) {
+        dbentry *e = ENTRY_OF_ITEM((expire_item *)d->expires.h.a[(at + i) % len]);
+        if (e->expire_ms != 0) return e;
+    }
+    return NULL;
+}
 
 dbentry *db_random(db *d, int64_t now_ms) {
     for (int tries = 0;; tries++) {
@@ -610,6 +748,14 @@ void db_info_keyspace(buf *b, int64_t now_ms) {
         buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld,subexpiry=%zu\r\n", i, keys,
                    d->keys_with_ttl, avg, d->subexpiry);
     }
+}
+
+void db_overhead(const db *d, size_t *main, size_t *expires, size_t *rehashing) {
+    *main = dict_buckets_memory(&d->keys) + dict_size(&d->keys) * sizeof(dbentry);
+    *expires = d->expires.h.cap * sizeof(void *);
+    *rehashing = 0;
+    if (dict_is_rehashing(&d->keys) && d->keys.table[0])
+        *rehashing = ((size_t)1 << d->keys.size_exp[0]) * sizeof(dict_node *);
 }
 
 size_t db_entry_memory(const dbentry *e) {

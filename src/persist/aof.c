@@ -456,3 +456,7 @@ void aof_info(buf *b) {
                (unsigned long long)current_size(), (unsigned long long)size_after_rewrite,
                pending.len, fsync_thread_pending(), delayed_fsync);
 }
+
+size_t aof_buffered(void) {
+    return pending.cap;
+}

@@ -37,7 +37,7 @@ static void cached_key(const dict_node *n, const char **key, size_t *len) {
     *key = ((const cached *)n)->sha;
     *len = 40;
 }
-static const dict_type cached_type = {cached_key};
+static const dict_type cached_type = {.key_of = cached_key};
 
 static lua_State *L;
 static session *eval_session;

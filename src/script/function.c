@@ -54,7 +54,7 @@ static void fn_key(const dict_node *n, const char **key, size_t *len) {
     *key = f->key;
     *len = strlen(f->key);
 }
-static const dict_type fn_type = {fn_key};
+static const dict_type fn_type = {.key_of = fn_key};
 
 static lua_State *L;
 static session *fn_session;

@@ -37,6 +37,7 @@
 #include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
@@ -179,6 +180,12 @@ static const char *misconf_for_scripts(const char *refusal, char *tmp, size_t ca
     return tmp;
 }
 
+/* 1 when the OOM state found before the command binds the session: maxmemory is set, it
+ * was over the limit with nothing to evict, and the session is not the log's replay. */
+static int oom_applies(const session *s) {
+    return config.maxmemory && evict_oom_at_start && !(s->flags & SESS_INTERNAL);
+}
+
 int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char *name, int sflags,
                      int read_only, int eval_mode) {
     if (!(sflags & SFLAG_EVAL_COMPAT) && !(sflags & SFLAG_NO_WRITES)) {
@@ -192,6 +199,14 @@ int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char
             reply_error(caller, "ERR Can not execute a script with write flag using *_ro command.");
             return -1;
         }
+    }
+    /* Memory was over maxmemory with nothing to evict when the command started: a script
+     * that may write must say allow-oom (no-writes implies it). */
+    if (!(sflags & SFLAG_EVAL_COMPAT) && !(sflags & (SFLAG_ALLOW_OOM | SFLAG_NO_WRITES)) &&
+        oom_applies(caller->s)) {
+        reply_error(caller, "OOM allow-oom flag is not set on the script, can not run it when "
+                            "used memory > 'maxmemory'");
+        return -1;
     }
     memset(run, 0, sizeof(*run));
     run->caller = caller;
@@ -338,6 +353,11 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
             return reject(spec, msg, err, cap);
         }
     }
+    /* Past maxmemory a script may still finish what it started: only a deny-oom command
+     * before any write is refused (Redis's scriptVerifyOOM). */
+    if (!(run->flags & (RUN_ALLOW_OOM | RUN_WRITE_DIRTY)) && (spec->flags & CMD_DENYOOM) &&
+        oom_applies(run->caller->s))
+        return reject(spec, "-OOM command not allowed when used memory > 'maxmemory'.", err, cap);
     if (spec->flags & CMD_WRITE) run->flags |= RUN_WRITE_DIRTY;
 
     session *s = run->sess;

@@ -29,7 +29,7 @@ static void hent_key_of(const dict_node *node, const char **key, size_t *len) {
     *len = s.flen;
 }
 
-const dict_type hent_dict_type = {hent_key_of};
+const dict_type hent_dict_type = {.key_of = hent_key_of};
 
 static int short_form(size_t flen, size_t vlen) {
     return flen < 64 && vlen < 256;

@@ -17,6 +17,8 @@
 #include <assert.h>
 #include <string.h>
 
+int string_share_ints = 1;
+
 #define STRING_EMB_HDR offsetof(string, u)
 #define STRING_MAX_PREALLOC (1024 * 1024) /* growth beyond this is linear, as sds's */
 
@@ -146,7 +148,7 @@ int string_get_ld(const string *s, long double *out) {
 void string_set_ll(string *s, long long v) {
     assert(s->hdr.enc == ENC_INT);
     s->u.ival = v;
-    s->hdr.flags = (v >= 0 && v < STRING_SHARED_INTS) ? OBJF_SHARED : 0;
+    s->hdr.flags = (string_share_ints && v >= 0 && v < STRING_SHARED_INTS) ? OBJF_SHARED : 0;
 }
 
 /* Makes room in a RAW string for len bytes plus the NUL, growing geometrically. */

@@ -229,12 +229,19 @@ dict_node *dict_find(dict *d, const char *key, size_t len) {
     return dict_find_h(d, key, len, dict_hash(key, len));
 }
 
+/* The type's say on growing table[0] now (grow_allowed). */
+static int may_grow(const dict *d) {
+    if (!d->type->grow_allowed) return 1;
+    size_t more = ((size_t)1 << exp_for(d->used[0])) * sizeof(dict_node *);
+    return d->type->grow_allowed(more, (double)d->used[0] / (double)table_size(d, 0));
+}
+
 void dict_add_h(dict *d, dict_node *node, uint64_t hash) {
     rehash_tick(d);
     if (d->table[0] == NULL) {
         d->table[0] = mem_calloc((size_t)1 << DICT_MIN_EXP, sizeof(dict_node *));
         d->size_exp[0] = DICT_MIN_EXP;
-    } else if (!is_rehashing(d) && d->used[0] >= table_size(d, 0)) {
+    } else if (!is_rehashing(d) && d->used[0] >= table_size(d, 0) && may_grow(d)) {
         start_resize(d, exp_for(d->used[0]));
     }
     int t = is_rehashing(d) ? 1 : 0;
@@ -377,6 +384,38 @@ dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void)) {
             n = n->next;
         if (n) return n;
     }
+}
+
+size_t dict_buckets_memory(const dict *d) {
+    size_t n = 0;
+    for (int t = 0; t < 2; t++)
+        if (d->table[t]) n += table_size(d, t) * sizeof(dict_node *);
+    return n;
+}
+
+int dict_is_rehashing(const dict *d) {
+    return is_rehashing(d);
+}
+
+size_t dict_sample(dict *d, dict_node **out, size_t n, uint64_t (*rand_fn)(void)) {
+    if (dict_size(d) == 0 || n == 0) return 0;
+    rehash_tick(d);
+    /* The same range as dict_random: the rest of table[0], then table[1]. */
+    uint64_t start = is_rehashing(d) ? (uint64_t)d->rehash_idx : 0;
+    uint64_t s0 = table_size(d, 0);
+    uint64_t span = s0 - start + (is_rehashing(d) ? table_size(d, 1) : 0);
+    assert(span > 0); /* a dict with entries has buckets */
+    uint64_t off = rand_fn() % span;
+    size_t got = 0;
+    uint64_t steps = (uint64_t)n * 10;
+    if (steps > span) steps = span;
+    for (uint64_t k = 0; k < steps && got < n; k++) {
+        uint64_t i = start + (off + k) % span;
+        for (dict_node *e = i < s0 ? d->table[0][i] : d->table[1][i - s0]; e && got < n;
+             e = e->next)
+            out[got++] = e;
+    }
+    return got;
 }
 
 void dict_iter_init(dict_iter *it, dict *d) {

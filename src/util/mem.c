@@ -2,12 +2,29 @@
  *
  * With MAYFLY_JEMALLOC, jemalloc is linked in and replaces malloc for the whole process
  * (libuv and libc allocations included), so its statistics cover everything. Without it
- * (sanitizer builds) the figures come from a counter of the blocks allocated here. */
+ * (sanitizer builds) the figures come from a counter of the blocks allocated here.
+ *
+ * mem_used, the figure maxmemory is checked against before every command, must cost a few
+ * loads: jemalloc's stats.allocated needs an "epoch" refresh that merges every arena's
+ * statistics under their locks. Instead each thread that may allocate or free in bulk
+ * registers the addresses of jemalloc's per-thread byte counters (thread.allocatedp and
+ * thread.deallocatedp, kept by jemalloc on its fast path anyway), and mem_used sums
+ * allocated - deallocated over them, plus the balance left by threads that unregistered:
+ *
+ *     threads[0] main:     allocated 900 MB, deallocated 300 MB  ─┐
+ *     threads[1] lazyfree: allocated   0 MB, deallocated 200 MB  ─┼─▶ mem_used = 400 MB
+ *     retired: 0                                                  ─┘
+ *
+ * A thread that frees blocks another allocated has a negative balance: the sum is right,
+ * not each term. */
 #include "mayfly/util/mem.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #ifdef MAYFLY_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -24,8 +41,27 @@
 const char *malloc_conf = "oversize_threshold:0,background_thread:true";
 #else
 #include <malloc.h>
-static size_t libc_used; /* bytes allocated through this module (sanitizer builds) */
+/* Bytes allocated through this module (sanitizer builds); atomic, as the lazy-free thread
+ * frees too. */
+static _Atomic long long libc_used;
 #endif
+
+typedef struct thread_counters {
+    const uint64_t *allocated; /* jemalloc's thread.allocatedp of the thread */
+    const uint64_t *deallocated;
+    uv_thread_t id;
+} thread_counters;
+
+static thread_counters threads[MEM_THREADS_MAX];
+static _Atomic int nthreads;
+static _Atomic long long retired; /* balance of the threads that unregistered */
+static uv_mutex_t threads_lock;
+static uv_once_t threads_once = UV_ONCE_INIT;
+static _Thread_local int registered_here; /* the calling thread is in threads[] */
+
+static void init_threads_lock(void) {
+    uv_mutex_init(&threads_lock);
+}
 
 static void oom(size_t size) {
     fprintf(stderr, "mayfly: out of memory allocating %zu bytes\n", size);
@@ -37,7 +73,7 @@ void *mem_alloc(size_t size) {
     void *p = malloc(size ? size : 1);
     if (!p) oom(size);
 #ifndef MAYFLY_JEMALLOC
-    libc_used += malloc_usable_size(p);
+    atomic_fetch_add_explicit(&libc_used, (long long)malloc_usable_size(p), memory_order_relaxed);
 #endif
     return p;
 }
@@ -46,7 +82,7 @@ void *mem_calloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) oom(count * size);
 #ifndef MAYFLY_JEMALLOC
-    libc_used += malloc_usable_size(p);
+    atomic_fetch_add_explicit(&libc_used, (long long)malloc_usable_size(p), memory_order_relaxed);
 #endif
     return p;
 }
@@ -58,7 +94,8 @@ void *mem_realloc(void *ptr, size_t size) {
     void *p = realloc(ptr, size ? size : 1);
     if (!p) oom(size);
 #ifndef MAYFLY_JEMALLOC
-    libc_used += malloc_usable_size(p) - old;
+    atomic_fetch_add_explicit(&libc_used, (long long)malloc_usable_size(p) - (long long)old,
+                              memory_order_relaxed);
 #endif
     return p;
 }
@@ -66,7 +103,7 @@ void *mem_realloc(void *ptr, size_t size) {
 void mem_free(void *ptr) {
     if (!ptr) return;
 #ifndef MAYFLY_JEMALLOC
-    libc_used -= malloc_usable_size(ptr);
+    atomic_fetch_sub_explicit(&libc_used, (long long)malloc_usable_size(ptr), memory_order_relaxed);
 #endif
     free(ptr);
 }
@@ -101,6 +138,11 @@ void mem_get_stats(mem_stats *out) {
     mallctl("stats.active", &out->active, &sz, NULL, 0);
     mallctl("stats.resident", &out->resident, &sz, NULL, 0);
     mallctl("stats.retained", &out->retained, &sz, NULL, 0);
+    size_t pmuzzy = 0, page = 0;
+    sz = sizeof(size_t);
+    if (mallctl("stats.arenas.4096.pmuzzy", &pmuzzy, &sz, NULL, 0) == 0 &&
+        mallctl("arenas.page", &page, &sz, NULL, 0) == 0)
+        out->muzzy = pmuzzy * page;
     const char *version = "unknown";
     size_t vsz = sizeof(version);
     mallctl("version", &version, &vsz, NULL, 0);
@@ -108,10 +150,77 @@ void mem_get_stats(mem_stats *out) {
     snprintf(name, sizeof(name), "jemalloc-%.*s", (int)strcspn(version, "-"), version);
     out->allocator = name;
 #else
-    out->allocated = libc_used;
-    out->active = libc_used;
-    out->resident = libc_used;
+    long long used = atomic_load_explicit(&libc_used, memory_order_relaxed);
+    out->allocated = used > 0 ? (size_t)used : 0;
+    out->active = out->allocated;
+    out->resident = out->allocated;
     out->allocator = "libc";
+#endif
+}
+
+void mem_thread_register(void) {
+    if (registered_here) return;
+    uv_once(&threads_once, init_threads_lock);
+    uv_thread_t self = uv_thread_self();
+    uv_mutex_lock(&threads_lock);
+    int n = atomic_load(&nthreads);
+    for (int i = 0; i < n; i++) {
+        if (uv_thread_equal(&threads[i].id, &self)) {
+            uv_mutex_unlock(&threads_lock);
+            return;
+        }
+    }
+    if (n < MEM_THREADS_MAX) {
+        thread_counters *t = &threads[n];
+        t->id = self;
+        t->allocated = t->deallocated = NULL;
+#ifdef MAYFLY_JEMALLOC
+        uint64_t *p = NULL;
+        size_t sz = sizeof(p);
+        if (mallctl("thread.allocatedp", &p, &sz, NULL, 0) == 0) t->allocated = p;
+        sz = sizeof(p);
+        if (mallctl("thread.deallocatedp", &p, &sz, NULL, 0) == 0) t->deallocated = p;
+#endif
+        atomic_store(&nthreads, n + 1);
+        registered_here = 1;
+    }
+    uv_mutex_unlock(&threads_lock);
+}
+
+/* The byte balance of one registered thread. */
+static long long balance_of(const thread_counters *t) {
+    if (!t->allocated || !t->deallocated) return 0;
+    return (long long)(__atomic_load_n(t->allocated, __ATOMIC_RELAXED) -
+                       __atomic_load_n(t->deallocated, __ATOMIC_RELAXED));
+}
+
+void mem_thread_unregister(void) {
+    uv_once(&threads_once, init_threads_lock);
+    uv_thread_t self = uv_thread_self();
+    uv_mutex_lock(&threads_lock);
+    int n = atomic_load(&nthreads);
+    for (int i = 0; i < n; i++) {
+        if (!uv_thread_equal(&threads[i].id, &self)) continue;
+        atomic_fetch_add(&retired, balance_of(&threads[i]));
+        threads[i] = threads[n - 1];
+        atomic_store(&nthreads, n - 1);
+        registered_here = 0;
+        break;
+    }
+    uv_mutex_unlock(&threads_lock);
+}
+
+size_t mem_used(void) {
+#ifdef MAYFLY_JEMALLOC
+    if (!registered_here) mem_thread_register();
+    int n = atomic_load_explicit(&nthreads, memory_order_acquire);
+    long long sum = atomic_load_explicit(&retired, memory_order_relaxed);
+    for (int i = 0; i < n; i++)
+        sum += balance_of(&threads[i]);
+    return sum > 0 ? (size_t)sum : 0;
+#else
+    long long used = atomic_load_explicit(&libc_used, memory_order_relaxed);
+    return used > 0 ? (size_t)used : 0;
 #endif
 }
 
@@ -124,8 +233,42 @@ size_t mem_rss(void) {
     return n == 2 ? (size_t)rss * 4096u : 0;
 }
 
-void mem_purge(void) {
+int mem_purge(void) {
 #ifdef MAYFLY_JEMALLOC
-    mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
+    /* 4096 is MALLCTL_ARENAS_ALL: every arena. */
+    return mallctl("arena.4096.purge", NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+#else
+    return 0;
+#endif
+}
+
+void mem_flush_thread_cache(void) {
+#ifdef MAYFLY_JEMALLOC
+    /* Fails harmlessly when the thread has no cache. */
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+#endif
+}
+
+#ifdef MAYFLY_JEMALLOC
+struct report_ctx {
+    void (*write)(const char *text, void *ctx);
+    void *ctx;
+};
+
+static void report_piece(void *arg, const char *text) {
+    struct report_ctx *r = arg;
+    r->write(text, r->ctx);
+}
+#endif
+
+int mem_stats_report(void (*write)(const char *text, void *ctx), void *ctx) {
+#ifdef MAYFLY_JEMALLOC
+    struct report_ctx r = {write, ctx};
+    malloc_stats_print(report_piece, &r, NULL);
+    return 0;
+#else
+    (void)write;
+    (void)ctx;
+    return -1;
 #endif
 }

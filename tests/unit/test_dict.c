@@ -3,6 +3,7 @@
  * dict_random and dict_rehash_for. Set DICT_TEST_SEED to replay a seed. */
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/rand.h"
 #include "unit/test.h"
 
 #include <inttypes.h>
@@ -25,7 +26,7 @@ static void ent_key_of(const dict_node *n, const char **key, size_t *len) {
     *len = e->len;
 }
 
-static const dict_type ent_type = {ent_key_of};
+static const dict_type ent_type = {.key_of = ent_key_of};
 
 static void make_key(uint32_t id, char *buf, uint8_t *len) {
     *len = (uint8_t)snprintf(buf, 15, "k%" PRIu32, id);
@@ -557,6 +558,68 @@ TEST(rehash_for_completes) {
     dict_deinit(&d);
 }
 
+/* dict_sample: entries of the dict, never more than asked, none twice in one call. */
+TEST(sample_returns_distinct_members) {
+    dict d;
+    dict_init(&d, &ent_type);
+    dict_node *out[16];
+    ASSERT_EQ(0, (long long)dict_sample(&d, out, 16, rand_u64));
+    for (uint32_t i = 0; i < 1000; i++)
+        dict_add(&d, &ent_new(i)->node);
+    for (int round = 0; round < 200; round++) {
+        size_t n = dict_sample(&d, out, 16, rand_u64);
+        ASSERT(n >= 1 && n <= 16);
+        for (size_t i = 0; i < n; i++) {
+            ent *e = (ent *)out[i];
+            ASSERT(find_id(&d, e->id) == e);
+            for (size_t j = 0; j < i; j++)
+                ASSERT(out[j] != out[i]);
+        }
+    }
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(1000, (long long)freed);
+}
+
+static int grow_ok = 1;
+static size_t grow_asked_bytes;
+static double grow_asked_load;
+static int ask_grow(size_t more, double load) {
+    grow_asked_bytes = more;
+    grow_asked_load = load;
+    return grow_ok || load > 1.618;
+}
+static const dict_type guarded_type = {.key_of = ent_key_of, .grow_allowed = ask_grow};
+
+/* A type may put growth off; the table then fills past load 1 until it allows it. */
+TEST(grow_check_puts_growth_off) {
+    dict d;
+    dict_init(&d, &guarded_type);
+    for (uint32_t i = 0; i < 64; i++)
+        dict_add(&d, &ent_new(i)->node);
+    dict_rehash_for(&d, 100000);
+    size_t size = (size_t)1 << d.size_exp[0];
+    grow_ok = 0;
+    uint32_t id = 64;
+    while (d.used[0] < size)
+        dict_add(&d, &ent_new(id++)->node);
+    dict_add(&d, &ent_new(id++)->node); /* at load 1: asked, refused */
+    ASSERT_EQ(0, is_rehashing(&d));
+    ASSERT_EQ((long long)(2 * size * sizeof(dict_node *)), (long long)grow_asked_bytes);
+    while ((double)d.used[0] / (double)size <= 1.618)
+        dict_add(&d, &ent_new(id++)->node);
+    ASSERT_EQ(0, is_rehashing(&d));
+    dict_add(&d, &ent_new(id++)->node); /* past 1.618: the type lets it grow */
+    ASSERT(grow_asked_load > 1.618);
+    ASSERT(is_rehashing(&d) || ((size_t)1 << d.size_exp[0]) > size);
+    for (uint32_t i = 0; i < id; i++)
+        ASSERT(find_id(&d, i) != NULL);
+    grow_ok = 1;
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ((long long)id, (long long)freed);
+}
+
 int main(void) {
     RUN(hash_is_seeded);
     RUN(basic_add_find_remove);
@@ -571,5 +634,7 @@ int main(void) {
     RUN(random_returns_members);
     RUN(random_is_uniform);
     RUN(rehash_for_completes);
+    RUN(sample_returns_distinct_members);
+    RUN(grow_check_puts_growth_off);
     return test_report();
 }

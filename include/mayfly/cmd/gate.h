@@ -88,5 +88,8 @@ extern const cmd_gate cmd_gate_auth;      /* NOAUTH unless authenticated (not CM
 extern const cmd_gate cmd_gate_no_multi;  /* "Command not allowed inside a transaction" */
 extern const cmd_gate cmd_gate_pubsub;    /* RESP2 subscribe mode allows (P|S)(UN)SUBSCRIBE,
                                              PING, QUIT, RESET only */
+extern const cmd_gate cmd_gate_oom;       /* maxmemory: evicts, then -OOM for deny-oom
+                                             commands when nothing is left to evict
+                                             (cmd_memory.c, armed while maxmemory is set) */
 
 #endif

@@ -115,6 +115,44 @@ enum db_expire_mode {
 void db_set_expire_mode(enum db_expire_mode mode);
 enum db_expire_mode db_get_expire_mode(void);
 
+/* The access clock of an entry (seconds, for OBJECT IDLETIME and eviction's LRU): 32 bits
+ * kept with the value. */
+static inline uint32_t db_entry_lru(const dbentry *e) {
+    return e->val->lru;
+}
+static inline void db_entry_set_lru(dbentry *e, uint32_t v) {
+    e->val->lru = v;
+}
+
+/* How an access (a read without DB_LOOKUP_NOTOUCH, a write through db_accessed, a value
+ * replaced) and a new value set the clock: on_access(old, now_ms) returns the new clock,
+ * on_create(0, now_ms) a new value's. NULL for both (the default) is the LRU clock: the
+ * access time in seconds. An LFU policy installs its counters (evict/). */
+typedef uint32_t (*db_clock_fn)(uint32_t old, int64_t now_ms);
+void db_set_access_clock(db_clock_fn on_access, db_clock_fn on_create);
+/* Records an access to e by a write command at now_ms (Redis's lookupKeyWrite touches the
+ * key as a read does). */
+void db_accessed(dbentry *e, int64_t now_ms);
+
+/* Installs the check the key tables ask before growing (dict_type.grow_allowed; NULL, the
+ * default: always). evict/ puts growth off while it would cross maxmemory. */
+void db_set_grow_check(int (*fn)(size_t more_bytes, double load));
+
+/* Why the keyspace lets a value go: lazy freeing (lazyfree-lazy-*) decides per reason
+ * whether a big value is freed on the loop or on a background thread. */
+enum db_free_why {
+    DB_FREE_SERVER = 0, /* overwritten or deleted by the server (SET over a key, RENAME's
+                           destination, a hash emptied): lazyfree-lazy-server-del */
+    DB_FREE_USER = 1,   /* DEL: lazyfree-lazy-user-del */
+    DB_FREE_UNLINK = 2, /* UNLINK: always lazily when big */
+    DB_FREE_EXPIRE = 3, /* its TTL passed: lazyfree-lazy-expire */
+    DB_FREE_EVICT = 4,  /* evicted (maxmemory): lazyfree-lazy-eviction */
+};
+/* Installs the function that frees values the keyspace drops (NULL, the default: obj_free
+ * at once). It must free val, now or later (on another thread: values own no keyspace
+ * state once dropped). */
+void db_set_value_freer(void (*fn)(obj *val, enum db_free_why why));
+
 /* Creates n databases (databases directive); call once at start-up. */
 void db_init_all(int n);
 /* Frees every database and value (shutdown; tests). */
@@ -155,6 +193,8 @@ void db_replace_value(db *d, dbentry *e, obj *val);
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl);
 /* Deletes key (an expired key counts as absent and is reaped); returns 1 if it existed. */
 int db_delete(db *d, slice key, int64_t now_ms);
+/* db_delete with the reason lazy freeing goes by (DEL: DB_FREE_USER, UNLINK: DB_FREE_UNLINK). */
+int db_delete_why(db *d, slice key, int64_t now_ms, enum db_free_why why);
 /* Deletes an entry found by db_find (frees it). */
 void db_delete_entry(db *d, dbentry *e);
 /* Unlinks an entry and returns its value, freeing the entry (RENAME/MOVE). */
@@ -187,6 +227,15 @@ size_t db_size(const db *d);
 size_t db_size_visible(const db *d, int64_t now_ms);
 /* Removes all keys (FLUSHDB). */
 void db_flush(db *d);
+/* The former contents of a database, detached by db_flush_detached to be freed elsewhere. */
+typedef struct db_detached db_detached;
+/* Empties d as db_flush does (hooks included) and returns its former keys and index
+ * (owned), to be freed with db_detached_free, on any thread (FLUSHDB ASYNC). */
+db_detached *db_flush_detached(db *d);
+/* Number of keys in x. */
+size_t db_detached_size(const db_detached *x);
+/* Frees x and every key and value in it; touches nothing else, so any thread may call it. */
+void db_detached_free(db_detached *x);
 /* Swaps the contents of two databases (SWAPDB). */
 void db_swap(db *a, db *b);
 
@@ -194,6 +243,23 @@ void db_swap(db *a, db *b);
  * not add or delete keys (collect them, then check each with db_find). Expired keys not
  * yet reaped are visited too. */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx);
+/* Eviction sampling (evict/). None of these applies lazy expiry or changes anything. */
+/* Fills out[0..n) with up to n entries found near a random place of d's table (dict_sample);
+ * returns how many. */
+size_t db_sample(db *d, dbentry **out, size_t n);
+/* Fills out[0..n) with up to n entries drawn at random among those with a key TTL (Redis's
+ * db->expires: a hash whose fields have TTLs but the key none is not one of them); returns
+ * how many (an entry may appear twice). */
+size_t db_sample_volatile(db *d, dbentry **out, size_t n);
+/* A uniformly random entry (allkeys-random), or NULL when d is empty. */
+dbentry *db_random_entry(db *d);
+/* A random entry with a key TTL (volatile-random), or NULL when d has none. */
+dbentry *db_random_volatile(db *d);
+/* Number of entries with a key TTL. */
+static inline size_t db_volatile_count(const db *d) {
+    return d->keys_with_ttl;
+}
+
 /* A random live key, or NULL if the database holds none. */
 dbentry *db_random(db *d, int64_t now_ms);
 
@@ -207,6 +273,10 @@ void db_rehash(int64_t budget_us);
  * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database, keys
  * as db_size_visible at now_ms. avg_ttl is measured from now_ms. */
 void db_info_keyspace(buf *b, int64_t now_ms);
+/* Bookkeeping bytes of d (MEMORY STATS overhead.hashtable.*): the key table's buckets and
+ * entry headers (main), the expiry index's array (expires); *rehashing gets the bucket
+ * bytes of a table being rehashed away from (0 if none). */
+void db_overhead(const db *d, size_t *main, size_t *expires, size_t *rehashing);
 /* Estimated bytes used by an entry: key, entry header and value (MEMORY USAGE). */
 size_t db_entry_memory(const dbentry *e);
 

@@ -75,5 +75,8 @@ int aof_rewrite_due(void);
 int aof_last_write_errno(void);
 /* Appends the aof_* INFO fields that Redis shows when the log is on. */
 void aof_info(buf *b);
+/* Bytes allocated for records not yet written (INFO mem_aof_buffer; not counted against
+ * maxmemory). */
+size_t aof_buffered(void);
 
 #endif

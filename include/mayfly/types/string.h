@@ -20,6 +20,9 @@
 
 #define STRING_EMBSTR_MAX 44     /* Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
 #define STRING_SHARED_INTS 10000 /* integers in [0, this) are "shared" (OBJECT REFCOUNT) */
+/* 1 (the default) while small integers count as shared; evict/ sets 0 under maxmemory with
+ * an LRU or LFU policy, where Redis gives every value its own object (and access clock). */
+extern int string_share_ints;
 
 typedef struct string {
     obj hdr;    /* type OBJ_STRING */

@@ -28,6 +28,10 @@ typedef struct dict_node {
 typedef struct dict_type {
     /* Extracts the key bytes of an entry (OUT: *key, *len). */
     void (*key_of)(const dict_node *node, const char **key, size_t *len);
+    /* May be NULL. Asked before the table grows by more_bytes of buckets at load factor
+     * load (entries per bucket, >= 1); 0 puts the growth off to a later insert (the
+     * keyspace under maxmemory, Redis's dictExpandAllowed). */
+    int (*grow_allowed)(size_t more_bytes, double load);
 } dict_type;
 
 typedef struct dict {
@@ -57,6 +61,11 @@ void dict_clear(dict *d, void (*free_fn)(dict_node *, void *), void *ctx);
 static inline size_t dict_size(const dict *d) {
     return d->used[0] + d->used[1];
 }
+
+/* Bytes of the bucket arrays (MEMORY STATS overhead). */
+size_t dict_buckets_memory(const dict *d);
+/* 1 while an incremental rehash is in progress. */
+int dict_is_rehashing(const dict *d);
 
 /* Finds the entry with this key, or NULL. */
 dict_node *dict_find(dict *d, const char *key, size_t len);
@@ -95,6 +104,13 @@ uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(dict_node *, void *), vo
  * the longest chain, retried when that position is past the chain's end (rejection
  * sampling), so an entry in a long chain is as likely as one alone in its bucket. */
 dict_node *dict_random(dict *d, uint64_t (*rand_fn)(void));
+
+/* Fills out[0..n) with up to n entries found near a random place (Redis's dictGetSomeKeys):
+ * whole chains of consecutive buckets from a random one, wrapping around, visiting at most
+ * 10 * n buckets. Returns the number stored (fewer than n when the table is small or
+ * sparse; 0 only when it is empty). Cheaper than n dict_random calls, for sampling
+ * (eviction), not for uniform picks: an entry may be stored at most once per call. */
+size_t dict_sample(dict *d, dict_node **out, size_t n, uint64_t (*rand_fn)(void));
 
 /* Plain iteration; the dict must not be modified while iterating except by
  * dict_iter_delete of the current entry. Each entry is returned exactly once. The

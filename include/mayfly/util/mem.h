@@ -27,14 +27,40 @@ typedef struct mem_stats {
     size_t active;         /* bytes in active pages */
     size_t resident;       /* bytes resident in allocator-owned pages */
     size_t retained;       /* bytes retained by the allocator, not returned to the OS */
+    size_t muzzy;          /* bytes in pages purged lazily (MADV_FREE), still resident */
     const char *allocator; /* "jemalloc-5.3.0" or "libc" */
 } mem_stats;
+
+/* The bytes the process holds through the allocator right now (INFO used_memory; what
+ * maxmemory is checked against), cheap enough to read before every command: with jemalloc,
+ * the sum over the registered threads of jemalloc's own per-thread counters of bytes
+ * allocated less bytes freed (no statistics refresh, no lock); without it, a counter of
+ * the blocks allocated through this module. Call it from the main thread only (its first
+ * call registers that thread, see mem_thread_register). */
+size_t mem_used(void);
+/* Adds the calling thread's counters to mem_used. The thread calling mem_used is registered
+ * by its first call; a thread that frees blocks other threads allocated (lazy freeing)
+ * registers itself, else the memory it frees would stay counted. At most MEM_THREADS_MAX
+ * threads; registering twice has no effect. */
+#define MEM_THREADS_MAX 8
+void mem_thread_register(void);
+/* Removes the calling thread's counters, keeping their balance in mem_used; call it
+ * before the thread ends, while the main thread waits for it (joins): mem_used reads the
+ * counters without a lock. */
+void mem_thread_unregister(void);
 
 /* Fills *out (OUT) with the allocator's current figures. */
 void mem_get_stats(mem_stats *out);
 /* The process resident set size in bytes, from /proc (0 if unknown). */
 size_t mem_rss(void);
-/* Asks the allocator to return unused pages to the OS. */
-void mem_purge(void);
+/* Asks the allocator to return unused pages to the OS; returns 0, or -1 if it failed (MEMORY
+ * PURGE's "Error purging dirty pages"). */
+int mem_purge(void);
+/* Flushes the calling thread's cache of freed blocks back to the allocator's arenas (a
+ * thread that frees in bulk, so the pages can be purged). */
+void mem_flush_thread_cache(void);
+/* Calls write(text, ctx) with pieces of the allocator's statistics report (MEMORY
+ * MALLOC-STATS); returns 0, or -1 when the allocator has none (libc). */
+int mem_stats_report(void (*write)(const char *text, void *ctx), void *ctx);
 
 #endif

@@ -1,0 +1,428 @@
+/* Integration tests: maxmemory and the eviction policies (issue 15), against a real server.
+ *
+ * Each test sets its own limit relative to the memory the server uses when it starts, so
+ * the figures do not depend on the allocator's start-up footprint. Writes go in pipelined
+ * batches; every loop is bounded by a count and a deadline. Access ages are made with
+ * DEBUG CLOCK-OFFSET, never by sleeping. */
+#include "integration/harness.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static redisContext *c;
+
+static long long now_ms(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Memory as maxmemory counts it. */
+static long long counted(void) {
+    return it_info_field(c, "used_memory") - it_info_field(c, "mem_not_counted_for_evict");
+}
+
+static void ok(const char *fmt, const char *arg) {
+    redisReply *r = redisCommand(c, fmt, arg);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "command failed: %s %s: %s\n", fmt, arg, r ? r->str : "(no reply)");
+        exit(1);
+    }
+    freeReplyObject(r);
+}
+
+/* Resets the server between tests: no limit, the default policy, an empty keyspace. */
+static void reset(void) {
+    ok("CONFIG SET maxmemory %s", "0");
+    ok("CONFIG SET maxmemory-policy %s", "noeviction");
+    ok("CONFIG SET maxmemory-eviction-tenacity %s", "10");
+    ok("CONFIG SET lfu-log-factor %s", "10");
+    ok("CONFIG SET lfu-decay-time %s", "1");
+    ok("CONFIG SET notify-keyspace-events %s", "");
+    ok("DEBUG CLOCK-OFFSET %s", "0");
+    ok("FLUSHALL %s", "SYNC");
+    ok("CONFIG RESETSTAT%s", "");
+}
+
+/* Writes n keys prefix:<i> with values of size bytes (SETEX ttl_s when ttl_s > 0) in
+ * pipelined batches; returns the number of error replies. */
+static long long fill(const char *prefix, long long from, long long n, size_t size, int ttl_s) {
+    char *val = malloc(size + 1);
+    memset(val, 'x', size);
+    val[size] = '\0';
+    long long errors = 0;
+    for (long long i = from; i < from + n;) {
+        long long batch = 0;
+        for (; batch < 100 && i < from + n; batch++, i++) {
+            if (ttl_s > 0)
+                redisAppendCommand(c, "SETEX %s:%lld %d %s", prefix, i, ttl_s, val);
+            else
+                redisAppendCommand(c, "SET %s:%lld %s", prefix, i, val);
+        }
+        for (long long k = 0; k < batch; k++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+                fprintf(stderr, "connection lost while filling\n");
+                exit(1);
+            }
+            errors += r->type == REDIS_REPLY_ERROR;
+            freeReplyObject(r);
+        }
+    }
+    free(val);
+    return errors;
+}
+
+/* How many of prefix:<from..from+n) exist. */
+static long long present(const char *prefix, long long from, long long n) {
+    long long found = 0;
+    for (long long i = from; i < from + n; i++)
+        redisAppendCommand(c, "EXISTS %s:%lld", prefix, i);
+    for (long long i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) exit(1);
+        found += r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+    }
+    return found;
+}
+
+static void set_limit(long long bytes) {
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", bytes);
+    ok("CONFIG SET maxmemory %s", v);
+}
+
+TEST(noeviction_refuses_only_denyoom_commands) {
+    reset();
+    EXPECT(c, "+OK", "SET a 1");
+    ok("CONFIG SET maxmemory %s", "1");
+    EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "SET b 1");
+    EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "HSET h f v");
+    EXPECT(c, "\"1\"", "GET a");
+    EXPECT(c, "1", "EXISTS a");
+    /* Deletions and reads go on; DISCARD is not refused. */
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "SET c 1");
+    EXPECT(c, "+OK", "DISCARD");
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "+QUEUED", "GET a");
+    EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "INCR a");
+    EXPECT(c, "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    EXPECT(c, "1", "DEL a");
+    ASSERT_EQ(0, it_info_field(c, "evicted_keys"));
+    const char *stats = it_run(c, "INFO errorstats");
+    ASSERT(strstr(stats, "errorstat_OOM:count=4") != NULL);
+    const char *cs = it_run(c, "INFO commandstats");
+    ASSERT(strstr(cs, "cmdstat_set:calls=1,") != NULL);
+    ASSERT(strstr(cs, "rejected_calls=2,failed_calls=0") != NULL);
+    /* The time spent over the limit is counted while it lasts. */
+    ASSERT(it_info_field(c, "current_eviction_exceeded_time") >= 0);
+    reset();
+    ASSERT_EQ(0, it_info_field(c, "current_eviction_exceeded_time"));
+}
+
+/* Under a limit 4 MB above the empty server, writes 4 times that; memory stays within a
+ * small margin of the limit all along, for every allkeys-* policy. */
+TEST(allkeys_policies_hold_the_limit) {
+    static const char *const policies[] = {"allkeys-lru", "allkeys-lfu", "allkeys-random", NULL};
+    for (int p = 0; policies[p]; p++) {
+        reset();
+        long long limit = counted() + (4 << 20), worst = 0;
+        set_limit(limit);
+        ok("CONFIG SET maxmemory-policy %s", policies[p]);
+        for (int round = 0; round < 16; round++) {
+            ASSERT_EQ(0, fill("k", round * 1000LL, 1000, 1000, 0));
+            long long over = counted() - limit;
+            if (over > worst) worst = over;
+        }
+        if (worst > 200 * 1024) TEST_FAIL("%s: %lld bytes over the limit", policies[p], worst);
+        ASSERT(it_info_field(c, "evicted_keys") > 8000);
+    }
+}
+
+/* volatile-*: only keys with a TTL go. A hash whose fields have TTLs but the key none is
+ * not volatile (Redis 8 samples db->expires, which holds key TTLs only). When no volatile
+ * key is left, writes are refused. */
+TEST(volatile_policies_keep_persistent_keys) {
+    static const char *const policies[] = {"volatile-lru", "volatile-lfu", "volatile-random",
+                                           "volatile-ttl", NULL};
+    for (int p = 0; policies[p]; p++) {
+        reset();
+        long long base = counted();
+        ASSERT_EQ(0, fill("p", 0, 500, 1000, 0));
+        EXPECT(c, "1", "HSETEX fh PX 100000000 FIELDS 1 f v");
+        long long limit = base + (3 << 20);
+        set_limit(limit);
+        ok("CONFIG SET maxmemory-policy %s", policies[p]);
+        ASSERT_EQ(0, fill("v", 0, 2000, 1000, 100000));
+        ASSERT_EQ(0, fill("v", 2000, 2000, 1000, 100000));
+        ASSERT_EQ(500, present("p", 0, 500));
+        EXPECT(c, "1", "EXISTS fh");
+        ASSERT(it_info_field(c, "evicted_keys") > 1000);
+        ASSERT(counted() <= limit + 200 * 1024);
+        /* Persistent writes beyond what the volatile keys can free are refused. */
+        long long errors = fill("q", 0, 8000, 1000, 0);
+        ASSERT(errors > 0);
+        ASSERT_EQ(500, present("p", 0, 500));
+        EXPECT(c, "1", "EXISTS fh");
+        EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "SET one more");
+    }
+}
+
+/* volatile-ttl evicts the keys that expire soonest first: with the limit at the memory
+ * in use, 500 more keys push out about 500 of those with the nearer deadline. */
+TEST(volatile_ttl_evicts_soonest_first) {
+    reset();
+    ASSERT_EQ(0, fill("late", 0, 1000, 1000, 100000));
+    ASSERT_EQ(0, fill("soon", 0, 1000, 1000, 1000));
+    set_limit(counted());
+    ok("CONFIG SET maxmemory-policy %s", "volatile-ttl");
+    ASSERT_EQ(0, fill("late", 1000, 500, 1000, 100000));
+    long long soon = present("soon", 0, 1000), late = present("late", 0, 1500);
+    if (!(soon < 600 && late >= 1490)) TEST_FAIL("soon kept %lld, late kept %lld", soon, late);
+}
+
+/* LRU keeps a hot set: keys read recently survive while older ones go. */
+TEST(lru_keeps_the_hot_set) {
+    reset();
+    long long base = counted();
+    ASSERT_EQ(0, fill("cold", 0, 4000, 1000, 0));
+    ASSERT_EQ(0, fill("hot", 0, 500, 1000, 0));
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lru");
+    set_limit(base + (6 << 20));
+    /* Everything written so far is now 1000 s old; the hot keys are read. */
+    ok("DEBUG CLOCK-OFFSET %s", "1000000");
+    for (long long i = 0; i < 500; i++)
+        redisAppendCommand(c, "GET hot:%lld", i);
+    for (long long i = 0; i < 500; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK) exit(1);
+        freeReplyObject(r);
+    }
+    long long idle = it_int(c, "OBJECT IDLETIME cold:1");
+    ASSERT(idle >= 1000 && idle <= 1060); /* plus the real time the fill took */
+    EXPECT(c, "0", "OBJECT IDLETIME hot:1");
+    ASSERT_EQ(0, fill("new", 0, 3000, 1000, 0));
+    long long hot = present("hot", 0, 500), cold = present("cold", 0, 4000);
+    if (!(hot >= 490 && cold < 2400))
+        TEST_FAIL("hot kept %lld of 500, cold kept %lld of 4000", hot, cold);
+}
+
+/* LFU keeps frequently used keys, and OBJECT FREQ shows the counter (lfu-log-factor 0
+ * counts every access; the counter loses one per lfu-decay-time minutes). */
+TEST(lfu_keeps_frequent_keys) {
+    reset();
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lfu");
+    ok("CONFIG SET lfu-log-factor %s", "0");
+    ok("CONFIG SET lfu-decay-time %s", "0");
+    long long base = counted();
+    EXPECT(c, "+OK", "SET f x");
+    EXPECT(c, "5", "OBJECT FREQ f");
+    EXPECT(c, "\"x\"", "GET f");
+    EXPECT(c, "\"x\"", "GET f");
+    EXPECT(c, "\"x\"", "GET f");
+    EXPECT(c, "8", "OBJECT FREQ f");
+    EXPECT(c,
+           "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
+           "when switching between policies at runtime LRU and LFU data will take some time "
+           "to adjust.",
+           "OBJECT IDLETIME f");
+    ok("CONFIG SET lfu-decay-time %s", "1");
+    ok("DEBUG CLOCK-OFFSET %s", "300000"); /* 5 minutes */
+    EXPECT(c, "3", "OBJECT FREQ f");
+    ok("DEBUG CLOCK-OFFSET %s", "0");
+    ok("CONFIG SET lfu-decay-time %s", "0");
+    ASSERT_EQ(0, fill("rare", 0, 3000, 1000, 0));
+    ASSERT_EQ(0, fill("often", 0, 500, 1000, 0));
+    for (int round = 0; round < 5; round++) {
+        for (long long i = 0; i < 500; i++)
+            redisAppendCommand(c, "GET often:%lld", i);
+        for (long long i = 0; i < 500; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK) exit(1);
+            freeReplyObject(r);
+        }
+    }
+    set_limit(base + (4 << 20));
+    ASSERT_EQ(0, fill("new", 0, 2000, 1000, 0));
+    long long often = present("often", 0, 500);
+    if (often < 490) TEST_FAIL("frequent keys kept: %lld of 500", often);
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lru");
+    EXPECT(c,
+           "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+           "note that when switching between policies at runtime LRU and LFU data will take "
+           "some time to adjust.",
+           "OBJECT FREQ f");
+}
+
+/* A lower limit set at run time is reached within a bounded time by the loop alone, while
+ * clients keep being answered promptly. */
+TEST(lowering_the_limit_at_run_time) {
+    reset();
+    long long base = counted();
+    ASSERT_EQ(0, fill("k", 0, 30000, 1000, 0));
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-random");
+    ok("CONFIG SET maxmemory-eviction-tenacity %s", "0");
+    long long limit = base + (5 << 20);
+    set_limit(limit);
+    long long start = now_ms(), worst_ping = 0;
+    /* INFO's own text is allocated while it reports: allow for it. */
+    while (counted() > limit + 16384 && now_ms() - start < 10000) {
+        long long t = now_ms();
+        EXPECT(c, "+PONG", "PING");
+        if (now_ms() - t > worst_ping) worst_ping = now_ms() - t;
+    }
+    ASSERT(counted() <= limit + 16384);
+    long long took = now_ms() - start;
+    if (took > 5000) TEST_FAIL("memory took %lld ms to come down", took);
+    if (worst_ping > 500) TEST_FAIL("a PING waited %lld ms", worst_ping);
+    ASSERT(it_info_field(c, "evicted_keys") > 20000);
+}
+
+/* Every eviction publishes "evicted": as many events as evicted_keys. */
+TEST(evicted_events_match_evicted_keys) {
+    reset();
+    redisContext *sub = it_client();
+    redisReply *r = redisCommand(sub, "SUBSCRIBE __keyevent@0__:evicted");
+    freeReplyObject(r);
+    ok("CONFIG SET notify-keyspace-events %s", "Ee");
+    long long base = counted();
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lru");
+    set_limit(base + (2 << 20));
+    ASSERT_EQ(0, fill("k", 0, 5000, 1000, 0));
+    long long evicted = it_info_field(c, "evicted_keys");
+    ASSERT(evicted > 2000);
+    redisSetTimeout(sub, (struct timeval){2, 0});
+    long long events = 0;
+    while (events < evicted) {
+        r = NULL;
+        if (redisGetReply(sub, (void **)&r) != REDIS_OK || !r) break;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            strncmp(r->element[2]->str, "k:", 2) == 0)
+            events++;
+        freeReplyObject(r);
+    }
+    redisFree(sub);
+    ASSERT_EQ(evicted, events);
+}
+
+/* Scripts under OOM (Redis's scriptPrepareForRun / scriptVerifyOOM). */
+TEST(scripts_and_allow_oom) {
+    reset();
+    EXPECT(c, "+OK", "SET x 123");
+    ok("CONFIG SET maxmemory %s", "1");
+    const char *e = it_run(c, "EVAL %s 1 x", "redis.call('set','x',1) return 1");
+    const char *want = "-OOM command not allowed when used memory > 'maxmemory'. script: ";
+    ASSERT(strncmp(e, want, strlen(want)) == 0);
+    EXPECT(c, "\"123\"", "EVAL %s 1 x", "return redis.call('get','x')");
+    /* A script with flags but not allow-oom may write: refused at dispatch, as in Redis. */
+    EXPECT(c, "-OOM command not allowed when used memory > 'maxmemory'.", "EVAL %s 0",
+           "#!lua flags=\nreturn 1");
+    EXPECT(c, "1", "EVAL %s 1 x", "#!lua flags=allow-oom\nredis.call('set','x',1) return 1");
+    EXPECT(c, "1", "EVAL %s 0", "#!lua flags=no-writes\nredis.call('get','x') return 1");
+    EXPECT(c, "1", "EVAL %s 1 x",
+           "local t = redis.pcall('set','x','y') if t['err'] == \"OOM command not allowed when "
+           "used memory > 'maxmemory'.\" then return 1 else return 0 end");
+    reset();
+}
+
+/* UNLINK and FLUSHALL ASYNC free on the lazy-free thread; the counters show it. */
+TEST(lazy_freeing) {
+    reset();
+    for (int batch = 0; batch < 10; batch++) {
+        for (int i = 0; i < 1000; i++)
+            redisAppendCommand(c, "HSET big f%d v%d", batch * 1000 + i, i);
+        for (int i = 0; i < 1000; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK) exit(1);
+            freeReplyObject(r);
+        }
+    }
+    EXPECT(c, "+OK", "SET small x");
+    long long before = it_info_field(c, "used_memory");
+    EXPECT(c, "2", "UNLINK big small");
+    WAIT_FOR(it_info_field(c, "lazyfree_pending_objects") == 0, 5000);
+    ASSERT_EQ(1, it_info_field(c, "lazyfreed_objects"));
+    ASSERT(it_info_field(c, "used_memory") < before - 200000);
+    ASSERT_EQ(0, fill("k", 0, 300, 10, 0));
+    EXPECT(c, "+OK", "FLUSHALL ASYNC");
+    EXPECT(c, "0", "DBSIZE");
+    WAIT_FOR(it_info_field(c, "lazyfree_pending_objects") == 0, 5000);
+    ASSERT_EQ(301, it_info_field(c, "lazyfreed_objects"));
+    /* lazyfree-lazy-user-flush makes a plain FLUSHDB asynchronous; SYNC overrides it. */
+    ok("CONFIG SET lazyfree-lazy-user-flush %s", "yes");
+    ASSERT_EQ(0, fill("k", 0, 10, 10, 0));
+    EXPECT(c, "+OK", "FLUSHDB");
+    WAIT_FOR(it_info_field(c, "lazyfree_pending_objects") == 0, 5000);
+    ASSERT_EQ(311, it_info_field(c, "lazyfreed_objects"));
+    ASSERT_EQ(0, fill("k", 0, 10, 10, 0));
+    EXPECT(c, "+OK", "FLUSHDB SYNC");
+    ASSERT_EQ(311, it_info_field(c, "lazyfreed_objects"));
+    ok("CONFIG SET lazyfree-lazy-user-flush %s", "no");
+    EXPECT(c, "-ERR syntax error", "FLUSHALL LATER");
+    ok("CONFIG RESETSTAT%s", "");
+    ASSERT_EQ(0, it_info_field(c, "lazyfreed_objects"));
+}
+
+/* MEMORY's replies have Redis's shapes. */
+TEST(memory_command) {
+    reset();
+    EXPECT(c, "+OK", "SET k v");
+    redisReply *r = redisCommand(c, "MEMORY STATS");
+    ASSERT(r && r->type == REDIS_REPLY_ARRAY);
+    ASSERT_EQ(64, (long long)r->elements); /* 31 fields plus db.0 */
+    ASSERT_STR_EQ("peak.allocated", r->element[0]->str);
+    ASSERT_STR_EQ("db.0", r->element[20]->str);
+    ASSERT_STR_EQ("overhead.hashtable.main", r->element[21]->element[0]->str);
+    ASSERT_STR_EQ("fragmentation.bytes", r->element[62]->str);
+    freeReplyObject(r);
+    const char *doc = it_run(c, "MEMORY DOCTOR");
+    ASSERT(strstr(doc, "Hi Sam") != NULL);
+    EXPECT(c, "+OK", "MEMORY PURGE");
+    const char *ms = it_run(c, "MEMORY MALLOC-STATS");
+    ASSERT(strstr(ms, "jemalloc") != NULL || strstr(ms, "Stats not supported") != NULL);
+    ASSERT(it_int(c, "MEMORY USAGE k") > 0);
+    ASSERT(it_int(c, "MEMORY USAGE k SAMPLES 0") > 0);
+    EXPECT(c, "nil", "MEMORY USAGE nokey");
+    EXPECT(c, "-ERR syntax error", "MEMORY USAGE k SAMPLES");
+    EXPECT(c, "-ERR unknown subcommand 'NOPE'. Try MEMORY HELP.", "MEMORY NOPE");
+    ASSERT(it_info_field(c, "used_memory_dataset") >= 0);
+    ASSERT(it_info_field(c, "maxmemory") == 0);
+}
+
+/* Small integers are not shared under maxmemory with an LRU or LFU policy (Redis's
+ * OBJECT REFCOUNT). */
+TEST(shared_integers) {
+    reset();
+    EXPECT(c, "+OK", "SET a 1");
+    EXPECT(c, "2147483647", "OBJECT REFCOUNT a");
+    ok("CONFIG SET maxmemory %s", "1073741824");
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lru");
+    EXPECT(c, "+OK", "SET b 1");
+    EXPECT(c, "1", "OBJECT REFCOUNT b");
+    reset();
+}
+
+int main(void) {
+    it_start(NULL);
+    c = it_client();
+    RUN(noeviction_refuses_only_denyoom_commands);
+    RUN(allkeys_policies_hold_the_limit);
+    RUN(volatile_policies_keep_persistent_keys);
+    RUN(volatile_ttl_evicts_soonest_first);
+    RUN(lru_keeps_the_hot_set);
+    RUN(lfu_keeps_frequent_keys);
+    RUN(lowering_the_limit_at_run_time);
+    RUN(evicted_events_match_evicted_keys);
+    RUN(scripts_and_allow_oom);
+    RUN(lazy_freeing);
+    RUN(memory_command);
+    RUN(shared_integers);
+    redisFree(c);
+    it_stop();
+    return test_report();
+}
