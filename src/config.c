@@ -33,9 +33,9 @@ void (*config_rewrite_users)(buf *out);
 /* ---- the process's own directives and the compatibility rows ---- */
 
 /* maxmemory-policy's values (its row is evict/'s), in evict_policy's order. */
-const char *const config_policy_names[] = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
-                                           "allkeys-random",  "volatile-lru", "volatile-lfu",
-                                           "volatile-random", "volatile-ttl", NULL};
+const char *const config_policy_names[] = {
+    "noeviction",   "allkeys-lru",     "allkeys-lfu",  "allkeys-random",   "volatile-lru",
+    "volatile-lfu", "volatile-random", "volatile-ttl", "volatile-soonest", NULL};
 static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
                                              "warning", "nothing", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};

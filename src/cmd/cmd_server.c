@@ -213,86 +213,87 @@ static void section_memory(buf *b, int64_t now_ms) {
 
 static void section_stats(buf *b, int64_t now_ms) {
     (void)now_ms;
-    buf_printf(b,
-               "# Stats\r\n"
-               "total_connections_received:%lld\r\n"
-               "total_commands_processed:%lld\r\n"
-               "instantaneous_ops_per_sec:%lld\r\n"
-               "total_net_input_bytes:%lld\r\n"
-               "total_net_output_bytes:%lld\r\n"
-               "total_net_repl_input_bytes:0\r\n"
-               "total_net_repl_output_bytes:0\r\n"
-               "instantaneous_input_kbps:%.2f\r\n"
-               "instantaneous_output_kbps:%.2f\r\n"
-               "instantaneous_input_repl_kbps:0.00\r\n"
-               "instantaneous_output_repl_kbps:0.00\r\n"
-               "rejected_connections:%lld\r\n"
-               "sync_full:0\r\n"
-               "sync_partial_ok:0\r\n"
-               "sync_partial_err:0\r\n"
-               "expired_keys:%lld\r\n"
-               "expired_subkeys:%lld\r\n"
-               "expired_stale_perc:0.00\r\n"
-               "expired_time_cap_reached_count:0\r\n"
-               "expire_cycle_cpu_milliseconds:%lld\r\n"
-               "expire_backlog:%lld\r\n"
-               "evicted_keys:%lld\r\n"
-               "evicted_clients:%lld\r\n"
-               "evicted_scripts:%lld\r\n"
-               "total_eviction_exceeded_time:%lld\r\n"
-               "current_eviction_exceeded_time:%lld\r\n"
-               "keyspace_hits:%lld\r\n"
-               "keyspace_misses:%lld\r\n"
-               "pubsub_channels:%zu\r\n"
-               "pubsub_patterns:%zu\r\n"
-               "pubsubshard_channels:%zu\r\n"
-               "latest_fork_usec:%lld\r\n"
-               "total_forks:%lld\r\n"
-               "migrate_cached_sockets:0\r\n"
-               "slave_expires_tracked_keys:0\r\n"
-               "active_defrag_hits:0\r\n"
-               "active_defrag_misses:0\r\n"
-               "active_defrag_key_hits:0\r\n"
-               "active_defrag_key_misses:0\r\n"
-               "total_active_defrag_time:0\r\n"
-               "current_active_defrag_time:0\r\n"
-               "tracking_total_keys:0\r\n"
-               "tracking_total_items:0\r\n"
-               "tracking_total_prefixes:0\r\n"
-               "unexpected_error_replies:0\r\n"
-               "total_error_replies:%lld\r\n"
-               "dump_payload_sanitizations:0\r\n"
-               "total_reads_processed:%lld\r\n"
-               "total_writes_processed:%lld\r\n"
-               "io_threaded_reads_processed:0\r\n"
-               "io_threaded_writes_processed:0\r\n"
-               "client_query_buffer_limit_disconnections:%lld\r\n"
-               "client_output_buffer_limit_disconnections:%lld\r\n"
-               "reply_buffer_shrinks:0\r\n"
-               "reply_buffer_expands:0\r\n"
-               "eventloop_cycles:%lld\r\n"
-               "eventloop_duration_sum:%lld\r\n"
-               "eventloop_duration_cmd_sum:%lld\r\n"
-               "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
-               "instantaneous_eventloop_duration_usec:%lld\r\n"
-               "acl_access_denied_auth:%lld\r\n"
-               "acl_access_denied_cmd:0\r\n"
-               "acl_access_denied_key:0\r\n"
-               "acl_access_denied_channel:0\r\n",
-               host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
-               host_stat.net_input_bytes, host_stat.net_output_bytes,
-               (double)host_stat.input_kbps_x100 / 100.0,
-               (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
-               db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
-               db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
-               scripting_evicted(), evict_exceeded_total_ms(), evict_exceeded_current_ms(),
-               db_stat.keyspace_hits, db_stat.keyspace_misses, pubsub_channel_count(),
-               pubsub_pattern_count(), pubsub_shard_channel_count(), host_stat.latest_fork_usec,
-               host_stat.total_forks, cmd_total_errors(), host_stat.reads_processed,
-               host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
-               host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles,
-               host_stat.eventloop_us, cmd_total_usec(), host_stat.eventloop_cycles_per_sec,
-               host_stat.eventloop_cycle_us, host_stat.auth_denied);
+    buf_printf(
+        b,
+        "# Stats\r\n"
+        "total_connections_received:%lld\r\n"
+        "total_commands_processed:%lld\r\n"
+        "instantaneous_ops_per_sec:%lld\r\n"
+        "total_net_input_bytes:%lld\r\n"
+        "total_net_output_bytes:%lld\r\n"
+        "total_net_repl_input_bytes:0\r\n"
+        "total_net_repl_output_bytes:0\r\n"
+        "instantaneous_input_kbps:%.2f\r\n"
+        "instantaneous_output_kbps:%.2f\r\n"
+        "instantaneous_input_repl_kbps:0.00\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\n"
+        "rejected_connections:%lld\r\n"
+        "sync_full:0\r\n"
+        "sync_partial_ok:0\r\n"
+        "sync_partial_err:0\r\n"
+        "expired_keys:%lld\r\n"
+        "expired_subkeys:%lld\r\n"
+        "expired_stale_perc:0.00\r\n"
+        "expired_time_cap_reached_count:0\r\n"
+        "expire_cycle_cpu_milliseconds:%lld\r\n"
+        "expire_backlog:%lld\r\n"
+        "evicted_keys:%lld\r\n"
+        "evicted_clients:%lld\r\n"
+        "evicted_scripts:%lld\r\n"
+        "mayfly_evicted_fields:%lld\r\n"
+        "total_eviction_exceeded_time:%lld\r\n"
+        "current_eviction_exceeded_time:%lld\r\n"
+        "keyspace_hits:%lld\r\n"
+        "keyspace_misses:%lld\r\n"
+        "pubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\n"
+        "pubsubshard_channels:%zu\r\n"
+        "latest_fork_usec:%lld\r\n"
+        "total_forks:%lld\r\n"
+        "migrate_cached_sockets:0\r\n"
+        "slave_expires_tracked_keys:0\r\n"
+        "active_defrag_hits:0\r\n"
+        "active_defrag_misses:0\r\n"
+        "active_defrag_key_hits:0\r\n"
+        "active_defrag_key_misses:0\r\n"
+        "total_active_defrag_time:0\r\n"
+        "current_active_defrag_time:0\r\n"
+        "tracking_total_keys:0\r\n"
+        "tracking_total_items:0\r\n"
+        "tracking_total_prefixes:0\r\n"
+        "unexpected_error_replies:0\r\n"
+        "total_error_replies:%lld\r\n"
+        "dump_payload_sanitizations:0\r\n"
+        "total_reads_processed:%lld\r\n"
+        "total_writes_processed:%lld\r\n"
+        "io_threaded_reads_processed:0\r\n"
+        "io_threaded_writes_processed:0\r\n"
+        "client_query_buffer_limit_disconnections:%lld\r\n"
+        "client_output_buffer_limit_disconnections:%lld\r\n"
+        "reply_buffer_shrinks:0\r\n"
+        "reply_buffer_expands:0\r\n"
+        "eventloop_cycles:%lld\r\n"
+        "eventloop_duration_sum:%lld\r\n"
+        "eventloop_duration_cmd_sum:%lld\r\n"
+        "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
+        "instantaneous_eventloop_duration_usec:%lld\r\n"
+        "acl_access_denied_auth:%lld\r\n"
+        "acl_access_denied_cmd:0\r\n"
+        "acl_access_denied_key:0\r\n"
+        "acl_access_denied_channel:0\r\n",
+        host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
+        host_stat.net_input_bytes, host_stat.net_output_bytes,
+        (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
+        host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
+        host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog, db_stat.evicted_keys,
+        host_stat.evicted_clients, scripting_evicted(), db_stat.evicted_fields,
+        evict_exceeded_total_ms(), evict_exceeded_current_ms(), db_stat.keyspace_hits,
+        db_stat.keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(),
+        pubsub_shard_channel_count(), host_stat.latest_fork_usec, host_stat.total_forks,
+        cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
+        host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
+        host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
+        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, host_stat.auth_denied);
 }
 
 static void section_cpu(buf *b, int64_t now_ms) {
@@ -629,6 +630,7 @@ static void config_set_cmd(cmd_ctx *c) {
 static void config_resetstat(cmd_ctx *c) {
     cmd_reset_stats();
     db_stat.expired_keys = db_stat.expired_subkeys = db_stat.evicted_keys = 0;
+    db_stat.evicted_fields = 0;
     evict_reset_stats();
     lazyfree_reset_stats();
     db_stat.keyspace_hits = db_stat.keyspace_misses = 0;

@@ -465,6 +465,44 @@ void db_evict(db *d, dbentry *e) {
     free_entry(e, DB_FREE_EVICT);
 }
 
+dbentry *db_soonest(db *d, int64_t *when) {
+    /* Each pass either answers or files one early entry under its true deadline for good
+     * (until its next write), so this ends after at most one pass per filed entry. */
+    for (;;) {
+        expire_item *item = expire_index_peek(&d->expires);
+        if (!item) return NULL;
+        dbentry *e = ENTRY_OF_ITEM(item);
+        int64_t exact = filing_deadline(e);
+        if (exact == item->when) {
+            *when = exact;
+            return e;
+        }
+        db_refile(d, e);
+    }
+}
+
+void db_evict_field(db *d, dbentry *e) {
+    hash *h = (hash *)e->val;
+    if (hash_stored(h) <= 1 || hash_ttl_count(h) == 0) {
+        db_evict(d, e);
+        return;
+    }
+    reaped_fields r = {.n = 0};
+    buf_init(&r.names);
+    /* The earliest field is the one due at its own deadline. */
+    size_t n = hash_reap(h, hash_next_deadline(h), 1, note_reaped, &r);
+    if (n > 0) {
+        size_t len;
+        memcpy(&len, r.names.data, sizeof(len));
+        slice field = {r.names.data + sizeof(len), len};
+        db_stat.evicted_fields++;
+        DB_HOOK(fields_evicted, d, e->key, e->klen, &field, 1);
+        DB_HOOK(key_touched, d, e->key, e->klen);
+    }
+    buf_deinit(&r.names);
+    db_refile(d, e);
+}
+
 obj *db_take_value(db *d, dbentry *e) {
     obj *val = e->val;
     unlink_entry(d, e);

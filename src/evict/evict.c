@@ -16,7 +16,9 @@
  * inverse of the deadline); the best candidate that still exists is evicted. The pool
  * keeps key names, not pointers (keys come and go between calls), and is emptied when the
  * policy changes. Random policies take db_random_entry / db_random_volatile from the
- * databases in turn.
+ * databases in turn. Mayfly's volatile-soonest samples nothing: it takes the owner of the
+ * earliest deadline from each database's expiry index and evicts the key, or, when a hash
+ * field's deadline is the earliest, that one field (db_evict_field).
  *
  * Bounded: maxmemory-eviction-tenacity gives the time one call may spend (50 us per step
  * up to 10, then +15% per step, unlimited at 100). When it runs out, evict_pending asks
@@ -316,7 +318,47 @@ static dbentry *pick_random(int policy, db **where) {
     return NULL;
 }
 
+/* ---- volatile-soonest ---- */
+
+/* Evicts what expires soonest in any database (Mayfly's volatile-soonest): the owner of the
+ * earliest deadline of each database's expiry index, exactly, no sampling. A key whose TTL
+ * comes first goes whole; else its hash's earliest field goes alone (db_evict_field).
+ * Returns 0 when nothing has a deadline. */
+static int evict_soonest(void) {
+    db *best_db = NULL;
+    dbentry *best = NULL;
+    int64_t best_when = 0;
+    for (int i = 0; i < db_count(); i++) {
+        int64_t when;
+        dbentry *e = db_soonest(db_get(i), &when);
+        if (e && (!best || when < best_when)) {
+            best = e;
+            best_db = db_get(i);
+            best_when = when;
+        }
+    }
+    if (!best) return 0;
+    if (best->expire_ms != 0 && best->expire_ms <= best_when)
+        db_evict(best_db, best);
+    else
+        db_evict_field(best_db, best);
+    return 1;
+}
+
 /* ---- evicting ---- */
+
+/* Evicts one key (or, under volatile-soonest, possibly one hash field) by the policy;
+ * returns 0 when nothing may be evicted. */
+static int evict_one(int policy, int64_t now_ms) {
+    if (policy == EVICT_VOLATILE_SOONEST) return evict_soonest();
+    db *d = NULL;
+    dbentry *e = policy == EVICT_ALLKEYS_RANDOM || policy == EVICT_VOLATILE_RANDOM
+                     ? pick_random(policy, &d)
+                     : pick_sampled(policy, now_ms, &d);
+    if (!e) return 0;
+    db_evict(d, e);
+    return 1;
+}
 
 /* maxmemory-eviction-tenacity as a time limit (Redis's evictionTimeLimitUs). */
 static int64_t time_limit_us(void) {
@@ -360,16 +402,11 @@ int evict_perform(int64_t now_ms) {
     long long freed = 0, keys = 0;
     int result = EVICT_OK;
     while (freed < (long long)tofree) {
-        db *d = NULL;
-        dbentry *e = policy == EVICT_ALLKEYS_RANDOM || policy == EVICT_VOLATILE_RANDOM
-                         ? pick_random(policy, &d)
-                         : pick_sampled(policy, now_ms, &d);
-        if (!e) {
+        size_t before = mem_used();
+        if (!evict_one(policy, now_ms)) {
             result = wait_for_lazyfree(start, limit);
             break;
         }
-        size_t before = mem_used();
-        db_evict(d, e);
         freed += (long long)before - (long long)mem_used();
         if (++keys % 16 != 0) continue;
         /* A value freed on the lazy thread is not in `freed`: check the real figure. */
@@ -427,10 +464,10 @@ static int apply_changed(const char **err) {
     return 0;
 }
 
-/* The order Redis lists the policies in its "must be one of" error. */
-static const char *const policy_shown[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
-                                           "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-                                           "allkeys-random", "noeviction",   NULL};
+/* The order Redis lists the policies in its "must be one of" error; Mayfly's own last. */
+static const char *const policy_shown[] = {
+    "volatile-lru", "volatile-lfu",   "volatile-random", "volatile-ttl",     "allkeys-lru",
+    "allkeys-lfu",  "allkeys-random", "noeviction",      "volatile-soonest", NULL};
 
 #define EVICT_INT_ROW(n, p, lo, hi, d, fn)                                                         \
     {                                                                                              \

@@ -277,6 +277,7 @@ static const db_hooks hooks = {
     .key_expired = on_key_gone,
     .key_evicted = on_key_gone,
     .fields_expired = on_fields_expired,
+    .fields_evicted = on_fields_expired, /* the same HDEL */
     .fields_wanted = fields_wanted,
 };
 

@@ -186,6 +186,76 @@ TEST(volatile_ttl_evicts_soonest_first) {
     if (!(soon < 600 && late >= 1490)) TEST_FAIL("soon kept %lld, late kept %lld", soon, late);
 }
 
+/* Sends fmt with (i, base + i * step) for i in from..from+n, pipelined; exits on a lost
+ * reply, returns the number of error replies. */
+static long long pipeline_ll(const char *fmt, long long from, long long n, long long base,
+                             long long step) {
+    long long errors = 0;
+    for (long long i = from; i < from + n; i++)
+        redisAppendCommand(c, fmt, i, base + i * step);
+    for (long long i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) exit(1);
+        errors += r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    return errors;
+}
+
+#define SOONEST_N 400
+
+/* volatile-soonest (Mayfly's own) evicts exactly in deadline order, hash fields with a TTL
+ * one by one beside keys with a TTL, and never a key or field without one: the survivors
+ * are every item due after some instant. */
+TEST(volatile_soonest_evicts_in_deadline_order) {
+    reset();
+    long long t0 = now_ms() + 3600000;
+    char *val = malloc(1001);
+    memset(val, 'v', 1000);
+    val[1000] = '\0';
+    for (long long i = 0; i < SOONEST_N; i++)
+        redisAppendCommand(c, "HSET hf f%lld %s", i, val);
+    for (long long i = 0; i < SOONEST_N; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) exit(1);
+        freeReplyObject(r);
+    }
+    free(val);
+    EXPECT(c, "1", "HSET hf persistent x");
+    /* Field i is due at t0 + 2000 i, key k:i at t0 + 2000 i + 1000: interleaved. */
+    for (long long i = 0; i < SOONEST_N; i++)
+        redisAppendCommand(c, "HPEXPIREAT hf %lld FIELDS 1 f%lld", t0 + 2000 * i, i);
+    for (long long i = 0; i < SOONEST_N; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) exit(1);
+        ASSERT(r->type == REDIS_REPLY_ARRAY && r->element[0]->integer == 1);
+        freeReplyObject(r);
+    }
+    ASSERT_EQ(0, fill("k", 0, SOONEST_N, 1000, 0));
+    ASSERT_EQ(0, pipeline_ll("PEXPIREAT k:%lld %lld", 0, SOONEST_N, t0 + 1000, 2000));
+    ASSERT_EQ(0, fill("keep", 0, 200, 1000, 0));
+    set_limit(counted());
+    ok("CONFIG SET maxmemory-policy %s", "volatile-soonest");
+    EXPECT(c, "[\"maxmemory-policy\",\"volatile-soonest\"]", "CONFIG GET maxmemory-policy");
+    ASSERT_EQ(0, fill("new", 0, 300, 1000, 0));
+    /* Walk items in deadline order: once one is present, every later one must be. */
+    long long gone = 0, first_kept = -1;
+    for (long long i = 0; i < 2 * SOONEST_N; i++) {
+        long long there =
+            i % 2 == 0 ? it_int(c, "HEXISTS hf f%lld", i / 2) : it_int(c, "EXISTS k:%lld", i / 2);
+        if (there && first_kept < 0) first_kept = i;
+        if (!there && first_kept >= 0)
+            TEST_FAIL("item %lld gone after item %lld kept", i, first_kept);
+        gone += !there;
+    }
+    if (gone < 200) TEST_FAIL("only %lld items evicted", gone);
+    ASSERT_EQ(gone, it_info_field(c, "evicted_keys") + it_info_field(c, "mayfly_evicted_fields"));
+    ASSERT(it_info_field(c, "mayfly_evicted_fields") > 0);
+    ASSERT_EQ(200, present("keep", 0, 200));
+    ASSERT_EQ(300, present("new", 0, 300));
+    EXPECT(c, "\"x\"", "HGET hf persistent");
+}
+
 /* LRU keeps a hot set: keys read recently survive while older ones go. */
 TEST(lru_keeps_the_hot_set) {
     reset();
@@ -414,6 +484,7 @@ int main(void) {
     RUN(allkeys_policies_hold_the_limit);
     RUN(volatile_policies_keep_persistent_keys);
     RUN(volatile_ttl_evicts_soonest_first);
+    RUN(volatile_soonest_evicts_in_deadline_order);
     RUN(lru_keeps_the_hot_set);
     RUN(lfu_keeps_frequent_keys);
     RUN(lowering_the_limit_at_run_time);

@@ -58,6 +58,7 @@ typedef struct db_stats {
     long long expired_keys;    /* keys deleted because their TTL passed */
     long long expired_subkeys; /* hash fields deleted because their TTL passed */
     long long evicted_keys;    /* keys deleted by db_evict (maxmemory) */
+    long long evicted_fields;  /* hash fields deleted by db_evict_field (volatile-soonest) */
     long long keyspace_hits, keyspace_misses;
     long long expire_cycle_backlog; /* due owners left by the last active slice */
     long long dirty;                /* changes since the last save (for persistence) */
@@ -79,6 +80,9 @@ typedef struct db_hooks {
     void (*key_evicted)(db *d, const char *key, size_t klen);
     /* Fields of a hash expired (one call per hash per reap, names in fields[0..n)). */
     void (*fields_expired)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
+    /* A hash field is being evicted (db_evict_field, the volatile-soonest policy); called
+     * before it is freed, names in fields[0..n). */
+    void (*fields_evicted)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
     /* Whether fields_expired is wanted right now (NULL: always). Reaping gathers field names
      * only when some set wants them, so a server without notifications or a log reaps
      * without copying a byte. */
@@ -203,6 +207,14 @@ obj *db_take_value(db *d, dbentry *e);
  * evicted_keys, runs the key_evicted and key_touched hooks (notifications, the journal's DEL,
  * WATCH), then frees it. The one way evict/ deletes a key. */
 void db_evict(db *d, dbentry *e);
+/* The entry owning d's earliest deadline, a key TTL or a hash field's, due ones included,
+ * with that deadline in *when; NULL when d has none. Exact: an entry filed earlier than its
+ * deadline (db_refile_fields) is re-filed first. */
+dbentry *db_soonest(db *d, int64_t *when);
+/* Evicts the field of the hash in e with the earliest deadline (volatile-soonest): counts
+ * evicted_fields, runs the fields_evicted hooks (the journal's HDEL, notifications) and
+ * key_touched, re-files the entry. The hash's last field takes the key with it: db_evict. */
+void db_evict_field(db *d, dbentry *e);
 
 /* Sets the key TTL (0 removes it) and re-files the entry. */
 void db_set_expire(db *d, dbentry *e, int64_t when_ms);
