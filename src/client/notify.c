@@ -143,6 +143,14 @@ static void on_key_evicted(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EVICTED, "evicted", (slice){key, klen}, d->id);
 }
 
+/* A field evicted alone (Mayfly's volatile-soonest): "hevicted" in the evicted class, and
+ * its field-naming event. */
+static void on_fields_evicted(db *d, const char *key, size_t klen, const slice *fields, size_t n) {
+    slice k = {key, klen};
+    notify_keyspace_event(NOTIFY_EVICTED, "hevicted", k, d->id);
+    notify_subkey_event(NOTIFY_EVICTED, "hevicted", k, fields, n, d->id);
+}
+
 /* Redis's "new" event (class n), published when a key is created. */
 static void on_key_added(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_NEW, "new", (slice){key, klen}, d->id);
@@ -157,6 +165,7 @@ static const db_hooks notify_hooks = {
     .key_expired = on_key_expired,
     .key_evicted = on_key_evicted,
     .fields_expired = on_fields_expired,
+    .fields_evicted = on_fields_evicted,
     .fields_wanted = fields_wanted,
 };
 

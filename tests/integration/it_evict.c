@@ -234,6 +234,9 @@ TEST(volatile_soonest_evicts_in_deadline_order) {
     ASSERT_EQ(0, fill("k", 0, SOONEST_N, 1000, 0));
     ASSERT_EQ(0, pipeline_ll("PEXPIREAT k:%lld %lld", 0, SOONEST_N, t0 + 1000, 2000));
     ASSERT_EQ(0, fill("keep", 0, 200, 1000, 0));
+    redisContext *sub = it_client();
+    freeReplyObject(redisCommand(sub, "SUBSCRIBE __keyevent@0__:hevicted"));
+    ok("CONFIG SET notify-keyspace-events %s", "Ee");
     set_limit(counted());
     ok("CONFIG SET maxmemory-policy %s", "volatile-soonest");
     EXPECT(c, "[\"maxmemory-policy\",\"volatile-soonest\"]", "CONFIG GET maxmemory-policy");
@@ -254,6 +257,19 @@ TEST(volatile_soonest_evicts_in_deadline_order) {
     ASSERT_EQ(200, present("keep", 0, 200));
     ASSERT_EQ(300, present("new", 0, 300));
     EXPECT(c, "\"x\"", "HGET hf persistent");
+    /* One "hevicted" event naming hf per field evicted alone. */
+    long long fields = it_info_field(c, "mayfly_evicted_fields"), events = 0;
+    redisSetTimeout(sub, (struct timeval){2, 0});
+    while (events < fields) {
+        redisReply *r = NULL;
+        if (redisGetReply(sub, (void **)&r) != REDIS_OK || !r) break;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            strcmp(r->element[2]->str, "hf") == 0)
+            events++;
+        freeReplyObject(r);
+    }
+    redisFree(sub);
+    ASSERT_EQ(fields, events);
 }
 
 /* LRU keeps a hot set: keys read recently survive while older ones go. */
