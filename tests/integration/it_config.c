@@ -48,8 +48,8 @@ TEST(set_errors_like_redis) {
     EXPECT(c,
            SET_FAILED "'maxmemory-policy') - argument(s) must be one of the following: "
                       "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, "
-                      "allkeys-lfu, allkeys-random, noeviction",
-           "CONFIG SET maxmemory-policy foo");
+                      "allkeys-lfu, allkeys-random, noeviction, volatile-soonest",
+           "CONFIG SET maxmemory-policy foo"); /* Mayfly's own policy last */
     EXPECT(c, SET_FAILED "'protected-mode') - argument must be 'yes' or 'no'",
            "CONFIG SET protected-mode maybe");
     EXPECT(c, SET_FAILED "'save') - Invalid save parameters", "CONFIG SET save 1");
