@@ -291,7 +291,8 @@ TEST(lru_keeps_the_hot_set) {
     }
     long long idle = it_int(c, "OBJECT IDLETIME cold:1");
     ASSERT(idle >= 1000 && idle <= 1060); /* plus the real time the fill took */
-    EXPECT(c, "0", "OBJECT IDLETIME hot:1");
+    /* Read just now: 0, or a few seconds when the reads are slow (ASan, a loaded machine). */
+    ASSERT(it_int(c, "OBJECT IDLETIME hot:1") <= 5);
     ASSERT_EQ(0, fill("new", 0, 3000, 1000, 0));
     long long hot = present("hot", 0, 500), cold = present("cold", 0, 4000);
     if (!(hot >= 490 && cold < 2400))
