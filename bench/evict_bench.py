@@ -160,7 +160,7 @@ def hit_rate(args, binaries, workdir):
     policies = ["allkeys-lru", "allkeys-lfu"]
     if args.ttl:
         policies = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-soonest"]
-    res = {}
+    res, held_at = {}, {}
     for policy in policies:
         for side, binary in binaries:
             srv = start(side, binary, workdir, args.zipf_maxmemory, "noeviction")
@@ -173,9 +173,12 @@ def hit_rate(args, binaries, workdir):
                 t0 = time.monotonic()
                 hits, gets = run_cache(srv, keys, ttls, value, args.batch)
                 used, ev = used_and_evicted(srv)
+                with srv.client() as c:
+                    held = c.call("DBSIZE")
                 res[(side, policy)] = hits / gets
-                log("%s %s: hit rate %.4f (%d/%d), evicted %d, used %s, %.1fs"
-                    % (side, policy, hits / gets, hits, gets, ev, mb(used),
+                held_at[(side, policy)] = held
+                log("%s %s: hit rate %.4f (%d/%d), evicted %d, keys held %d, used %s, %.1fs"
+                    % (side, policy, hits / gets, hits, gets, ev, held, mb(used),
                        time.monotonic() - t0))
             finally:
                 srv.stop()
@@ -185,12 +188,15 @@ def hit_rate(args, binaries, workdir):
                                args.requests_zipf,
                                ", fills with EX in [%d, %d] s" % (args.ttl // 2, args.ttl)
                                if args.ttl else ""))
-    print("| policy | Mayfly | Redis |")
-    print("| --- | ---: | ---: |")
+    print("| policy | Mayfly hit rate | Redis hit rate | Mayfly keys held | Redis keys held |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for policy in policies:
-        m, r = res.get(("mayfly", policy)), res.get(("redis", policy))
-        print("| %s | %s | %s |" % (policy, "%.4f" % m if m is not None else "n/a",
-                                     "%.4f" % r if r is not None else "n/a"))
+        cells = []
+        for fmt, table in (("%.4f", res), ("%d", held_at)):
+            for side in ("mayfly", "redis"):
+                v = table.get((side, policy))
+                cells.append(fmt % v if v is not None else "n/a")
+        print("| %s | %s |" % (policy, " | ".join(cells[i] for i in (0, 1, 2, 3))))
 
 
 def parse_args(argv):
