@@ -397,6 +397,49 @@ TEST(evicted_events_match_evicted_keys) {
     ASSERT_EQ(evicted, events);
 }
 
+/* Evictions reach the append-only log (DEL for a key, HDEL for a field evicted alone):
+ * after a crash and a restart from the log, what was evicted stays gone. */
+TEST(evictions_reach_the_log) {
+    static const char *const aof[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
+    it_server s;
+    it_start_server(&s, aof);
+    redisContext *main_c = c;
+    c = it_client_to(&s);
+    long long base = counted();
+    ok("CONFIG SET maxmemory-policy %s", "allkeys-lru");
+    set_limit(base + (2 << 20));
+    ASSERT_EQ(0, fill("k", 0, 4000, 1000, 0));
+    long long evicted = it_info_field(c, "evicted_keys");
+    ASSERT(evicted > 1000);
+    /* volatile-soonest: a hash's fields with TTLs go one by one. */
+    long long t0 = now_ms() + 3600000;
+    for (long long i = 0; i < 1000; i++)
+        redisAppendCommand(
+            c, "HSETEX hf PXAT %lld FIELDS 1 f%lld %s", t0 + i, i,
+            "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
+    for (long long i = 0; i < 1000; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) exit(1);
+        freeReplyObject(r);
+    }
+    ok("CONFIG SET maxmemory-policy %s", "volatile-soonest");
+    set_limit(counted() - 30000);
+    EXPECT(c, "+PONG", "PING"); /* the gate evicts before this command */
+    long long fields = it_info_field(c, "mayfly_evicted_fields");
+    long long hlen = it_int(c, "HLEN hf"), keys = it_int(c, "DBSIZE");
+    ASSERT(fields > 0 && hlen > 0 && hlen < 1000);
+    it_kill_server(&s);
+    redisFree(c);
+    if (!it_restart_server(&s, aof)) TEST_FAIL("restart from the log");
+    c = it_client_to(&s);
+    ASSERT_EQ(keys, it_int(c, "DBSIZE"));
+    ASSERT_EQ(hlen, it_int(c, "HLEN hf"));
+    EXPECT(c, "0", "HEXISTS hf f0"); /* the earliest field was the first to go */
+    redisFree(c);
+    it_stop_server(&s);
+    c = main_c;
+}
+
 /* Scripts under OOM (Redis's scriptPrepareForRun / scriptVerifyOOM). */
 TEST(scripts_and_allow_oom) {
     reset();
@@ -506,6 +549,7 @@ int main(void) {
     RUN(lfu_keeps_frequent_keys);
     RUN(lowering_the_limit_at_run_time);
     RUN(evicted_events_match_evicted_keys);
+    RUN(evictions_reach_the_log);
     RUN(scripts_and_allow_oom);
     RUN(lazy_freeing);
     RUN(memory_command);
