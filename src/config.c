@@ -278,7 +278,6 @@ static const config_row process_rows[] = {
     XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
     XBOOL("aof-use-rdb-preamble", NULL, 0, "yes"),
     XBOOL("aof-timestamp-enabled", NULL, 0, "no"),
-    XBOOL("cluster-enabled", NULL, CONFIG_IMMUTABLE, "no"),
     XBOOL("set-proc-title", NULL, CONFIG_IMMUTABLE, "yes"),
     XBOOL("syslog-enabled", NULL, CONFIG_IMMUTABLE, "no"),
     XBOOL("dynamic-hz", NULL, 0, "yes"),

@@ -16,6 +16,7 @@
 
 #include "mayfly/client/notify.h"
 #include "mayfly/client/session.h"
+#include "mayfly/cluster/cluster.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
@@ -181,6 +182,7 @@ static void on_cron(uv_timer_t *t) {
     if (!host_stat.active_expire_running) run_expire_slice();
     db_rehash(REHASH_SLICE_US);
     net_cron(now);
+    cluster_cron(now);
     persist_cron(now);
     evict_sample_peak();
     maybe_purge();
@@ -231,6 +233,7 @@ static int do_shutdown(int flags) {
     log_warning("User requested shutdown...");
     /* The log is fsynced and the final snapshot written before any client is let go. */
     if (!host_stat.loading && persist_shutdown(flags) < 0) return -1;
+    cluster_shutdown();
     shutting_down = 1;
     net_close_listeners();
     net_close_all();
@@ -411,15 +414,24 @@ static void log_startup_banner(void) {
     log_notice("Mayfly %s (Redis %s compatible) pid=%d, just started", MAYFLY_VERSION,
                MAYFLY_REDIS_VERSION, pid);
     if (config.always_show_logo) {
-        log_notice("Mayfly %s, 64 bit, standalone mode", MAYFLY_VERSION);
+        log_notice("Mayfly %s, 64 bit, %s mode", MAYFLY_VERSION,
+                   config.cluster_enabled ? "cluster" : "standalone");
         log_notice("    Port: %d", host_stat.tcp_port);
         log_notice("    PID: %d", pid);
     } else {
-        log_notice("Running mode=standalone, port=%d.", host_stat.tcp_port);
+        log_notice("Running mode=%s, port=%d.", config.cluster_enabled ? "cluster" : "standalone",
+                   host_stat.tcp_port);
     }
     if (config.enable_module_command != CONFIG_PROTECTED_NO)
         log_notice("enable-module-command has no effect: Mayfly has no modules");
     log_notice("Server initialized");
+}
+
+/* Once per loop turn before replies go out: the log's write and group commit, then
+ * nodes.conf if the cluster's configuration changed during the turn. */
+static void before_flush(void) {
+    persist_before_reply();
+    cluster_before_sleep();
 }
 
 /* ---- registration: each subsystem's directives, commands, gates and INFO sections ---- */
@@ -437,13 +449,14 @@ void server_init(void) {
     config_add(notify_config_rows);
     config_add(script_config_rows);
     config_add(evict_config_rows);
+    config_add(cluster_config_rows);
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
     static const cmd_spec *const families[] = {
         cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,
         cmd_family_ttl,     cmd_family_string, cmd_family_hash,     cmd_family_hash_ttl,
         cmd_family_multi,   cmd_family_pubsub, persist_commands,    cmd_family_debug,
-        cmd_family_slowlog, cmd_family_eval,   cmd_family_function,
+        cmd_family_slowlog, cmd_family_eval,   cmd_family_function, cluster_family,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);
@@ -453,6 +466,7 @@ void server_init(void) {
     cmd_gate_add(&cmd_gate_no_multi);
     cmd_gate_add(&cmd_gate_oom);
     cmd_gate_add(&cmd_gate_oom);
+    cmd_gate_add(&cluster_gate_redirect);
     cmd_gate_add(&persist_gate_misconf);
     cmd_gate_add(&cmd_gate_pubsub);
     cmd_gate_add(&persist_gate_loading);
@@ -461,6 +475,7 @@ void server_init(void) {
     for (const info_section *s = cmd_info_sections; s->name; s++)
         info_section_add(s);
     info_section_add(&persist_info_section);
+    info_section_add(&cluster_info_section);
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
     session_release_hook = multi_session_free;
@@ -512,7 +527,7 @@ int server_run(void) {
                                              persist_write_refusal};
     script_init(&script_hooks);
     net_init(loop);
-    net_set_before_flush(persist_before_reply);
+    net_set_before_flush(before_flush);
     if (net_tls_wanted()) {
         char *why = NULL;
         if (net_tls_configure(&why) < 0) {
@@ -523,6 +538,8 @@ int server_run(void) {
         }
     }
     if (net_listen() < 0) return 1;
+    if (cluster_init(clock_now_ms()) < 0) return 1;
+    cluster_gate_arm();
 
     log_startup_banner();
     if (config.pidfile && config.pidfile[0]) {

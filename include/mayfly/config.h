@@ -77,6 +77,7 @@ typedef struct mayfly_config {
     int client_obuf_soft_secs[3];
     /* keyspace */
     int databases;
+    int cluster_enabled; /* cluster-enabled (cluster/ owns the directive): one database only */
     int hz;
     long long maxmemory;
     int maxmemory_policy; /* index into config_policy_names */

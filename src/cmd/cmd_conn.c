@@ -163,6 +163,10 @@ static void cmd_hello(cmd_ctx *c) {
 static void cmd_select(cmd_ctx *c) {
     long long id;
     if (arg_ll(c, c->argv[1], &id) < 0) return;
+    if (config.cluster_enabled && id != 0) {
+        reply_error(c, "ERR SELECT is not allowed in cluster mode");
+        return;
+    }
     if (id < 0 || id >= db_count()) {
         reply_error(c, "ERR DB index is out of range");
         return;
@@ -179,7 +183,8 @@ static void cmd_reset(cmd_ctx *c) {
     watch_clear(s);
     pubsub_session_free(s);
     s->flags &= ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF |
-                  SESS_REPLY_SKIP_NEXT | SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB);
+                  SESS_REPLY_SKIP_NEXT | SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB |
+                  SESS_ASKING | SESS_READONLY);
     s->db_id = 0;
     s->db = c->db = db_get(0);
     s->proto = c->proto = 2;

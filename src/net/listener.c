@@ -37,9 +37,10 @@ typedef struct listener {
         uv_pipe_t pipe;
     } h;
     const transport_type *type; /* of the connections it accepts */
+    const peer_events *peer_ev; /* NULL: clients; else accepted connections become peers */
 } listener;
 
-static listener *listeners[2 * CONFIG_MAX_BIND + 1]; /* TCP, TLS, Unix */
+static listener *listeners[3 * CONFIG_MAX_BIND + 1]; /* TCP, TLS, cluster bus, Unix */
 static int nlisteners;
 
 int listener_protected_denies(int protected_mode, int has_password, int is_local) {
@@ -136,6 +137,16 @@ static void pre_write_done(transport *t, int status) {
 }
 static const transport_events pre_events = {pre_alloc, pre_read, pre_write_done, NULL};
 
+/* An accepted connection of a peer listener (the cluster bus) becomes a peer. */
+static void admit_peer(transport *t, const peer_events *ev) {
+    transport_tune_tcp(t, 1, config.tcp_keepalive);
+    peer *pe = peer_new_pending(ev, NULL);
+    buf none;
+    buf_init(&none);
+    peer_adopt(pe, t, &none);
+    buf_deinit(&none);
+}
+
 static void on_handshake(transport *t, int status) {
     if (status < 0) {
         log_verbose("Handshake failed on an accepted %s connection: %s", t->type->name,
@@ -143,7 +154,11 @@ static void on_handshake(transport *t, int status) {
         transport_close(t);
         return;
     }
-    admit(t);
+    const peer_events *ev = t->data;
+    if (ev)
+        admit_peer(t, ev);
+    else
+        admit(t);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -157,9 +172,13 @@ static void on_connection(uv_stream_t *server, int status) {
         return;
     }
     if (!t->type->handshake) {
-        admit(t);
+        if (l->peer_ev)
+            admit_peer(t, l->peer_ev);
+        else
+            admit(t);
         return;
     }
+    t->data = (void *)l->peer_ev; /* read back by on_handshake */
     if (transport_handshake(t, 1, on_handshake) < 0) transport_close(t);
 }
 
@@ -183,7 +202,8 @@ static void record_port(listener *l, int port) {
                                                        : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static int listen_tcp(const char *addr, int optional, int port, const transport_type *type) {
+static int listen_tcp(const char *addr, int optional, int port, const transport_type *type,
+                      const peer_events *peer_ev) {
     struct sockaddr_storage ss;
     const char *a = addr;
     if (strcmp(a, "*") == 0) a = "0.0.0.0";
@@ -197,6 +217,7 @@ static int listen_tcp(const char *addr, int optional, int port, const transport_
     }
     listener *l = mem_calloc(1, sizeof(*l));
     l->type = type;
+    l->peer_ev = peer_ev;
     uv_tcp_init(net_loop, &l->h.tcp);
     l->h.handle.data = l;
     rc = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
@@ -212,7 +233,7 @@ static int listen_tcp(const char *addr, int optional, int port, const transport_
         return -1;
     }
     listeners[nlisteners++] = l;
-    record_port(l, port);
+    if (!peer_ev) record_port(l, port);
     return 0;
 }
 
@@ -239,7 +260,7 @@ int net_listen(void) {
         for (int i = 0; i < config.bind_count; i++) {
             const char *a = config.bind[i];
             int optional = a[0] == '-';
-            if (listen_tcp(optional ? a + 1 : a, optional, config.port, &transport_tcp) < 0)
+            if (listen_tcp(optional ? a + 1 : a, optional, config.port, &transport_tcp, NULL) < 0)
                 return -1;
         }
         if (nlisteners == 0) {
@@ -256,10 +277,25 @@ int net_listen(void) {
     return 0;
 }
 
+int net_listen_peers(int port, const peer_events *ev) {
+    const transport_type *type = config.tls_cluster ? &transport_tls : &transport_tcp;
+    int before = nlisteners;
+    for (int i = 0; i < config.bind_count; i++) {
+        const char *a = config.bind[i];
+        int optional = a[0] == '-';
+        if (listen_tcp(optional ? a + 1 : a, optional, port, type, ev) < 0) return -1;
+    }
+    if (nlisteners == before) {
+        log_warning("Failed listening on any bind address for the cluster bus");
+        return -1;
+    }
+    return 0;
+}
+
 static void close_tls_listeners(void) {
     int keep = 0;
     for (int i = 0; i < nlisteners; i++) {
-        if (listeners[i]->type == &transport_tls)
+        if (listeners[i]->type == &transport_tls && !listeners[i]->peer_ev)
             uv_close(&listeners[i]->h.handle, free_handle);
         else
             listeners[keep++] = listeners[i];
@@ -274,7 +310,7 @@ int net_listen_tls(void) {
     for (int i = 0; i < config.bind_count; i++) {
         const char *a = config.bind[i];
         int optional = a[0] == '-';
-        if (listen_tcp(optional ? a + 1 : a, optional, config.tls_port, &transport_tls) < 0) {
+        if (listen_tcp(optional ? a + 1 : a, optional, config.tls_port, &transport_tls, NULL) < 0) {
             close_tls_listeners();
             return -1;
         }

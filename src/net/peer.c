@@ -482,6 +482,10 @@ void *peer_data(const peer *pe) {
     return pe->data;
 }
 
+void peer_set_data(peer *pe, void *data) {
+    pe->data = data;
+}
+
 const char *peer_addr(const peer *pe) {
     return pe->addr;
 }

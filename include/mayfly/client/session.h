@@ -33,6 +33,8 @@ struct session;
 #define SESS_UNIX (1u << 11)             /* connected through the Unix socket */
 #define SESS_LOOPBACK (1u << 12)         /* peer address is loopback (protected mode) */
 #define SESS_INTERNAL (1u << 13)         /* not a network client (loading, tests) */
+#define SESS_ASKING (1u << 20)           /* ASKING: the next command may use an importing slot */
+#define SESS_READONLY (1u << 21)         /* READONLY: a cluster replica serves its reads */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {

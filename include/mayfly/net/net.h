@@ -28,6 +28,12 @@ int net_listen_tls(void);
 int net_tls_wanted(void);
 /* The network directives (net_config.c): port, bind, unixsocket, client limits, tls-*. */
 extern const config_row net_config_rows[];
+/* Listens on port (the bind addresses; TLS when tls-cluster is set) for connections that are
+ * peers, not clients (the cluster bus): each accepted connection becomes a peer with events
+ * ev, whose `connected` runs first (the owner attaches its state with peer_set_data).
+ * Returns 0, or -1 after logging why. */
+struct peer_events;
+int net_listen_peers(int port, const struct peer_events *ev);
 /* Closes the listeners (shutdown). */
 void net_close_listeners(void);
 /* Graceful end: a last best-effort write of every client's pending replies, then every

@@ -80,8 +80,10 @@ void peer_resume(peer *pe);
  * turns it off. Every read restarts the count. */
 void peer_set_read_timeout(peer *pe, uint64_t ms);
 
-/* The owner's pointer given to peer_connect / conn_handover. */
+/* The owner's pointer given to peer_connect / conn_handover, or set by peer_set_data. */
 void *peer_data(const peer *pe);
+/* Replaces the owner's pointer (an accepted peer gets its owner's state in `connected`). */
+void peer_set_data(peer *pe, void *data);
 /* The other side as "ip:port" once an address is being tried (TCP), else "". */
 const char *peer_addr(const peer *pe);
 /* The transport once connected, else NULL (for facts such as transport_fd). */
