@@ -517,6 +517,7 @@ int server_run(void) {
     host.after_fork_child = net_close_fds_in_child;
     host.aof_write_fault = aof_set_write_fault;
     host.busy_refusal = script_busy_error;
+    host.publish = cluster_publish;
     config_on_change = on_config_changed;
     info_scripting_fill = script_info_fill;
 

@@ -291,8 +291,7 @@ static void send_ping(cluster_link *l, int type) {
     }
     /* Redis 7.0 logs every extension type it does not know: the shard id goes to nodes
      * that sent one (7.2+) and to nodes not heard from yet. */
-    if (!l->node || l->node->sent_shard_ext || !(l->node->flags & CN_EXTENSIONS) ||
-        l->node->flags & CN_HANDSHAKE) {
+    if (!l->node || l->node->sent_shard_ext || !l->node->heard) {
         put_ext(&b, EXT_SHARDID, me->shard_id, CLUSTER_NAMELEN);
         exts++;
     }
@@ -601,7 +600,8 @@ static void process_extensions(const msg *m) {
         }
         off += el;
     }
-    sender->flags |= CN_EXTENSIONS;
+    sender->heard = 1;
+    if (m->p[H_MFLAGS] & MFLAG0_EXT_DATA) sender->flags |= CN_EXTENSIONS;
     cluster_set_hostname(sender, host ? host : "", host ? host_len : 0);
     cluster_set_human_nodename(sender, human ? human : "", human ? human_len : 0);
     if (shard) {

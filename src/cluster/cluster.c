@@ -758,10 +758,11 @@ int cluster_init(int64_t now_ms) {
     int rc = load_config();
     if (rc < 0) return -1;
     if (rc == 0) {
-        cl.myself = cluster_node_new(NULL, CN_MYSELF | CN_MASTER);
+        cl.myself = cluster_node_new(NULL, CN_MYSELF | CN_MASTER | CN_EXTENSIONS);
         cluster_node_add(cl.myself);
         log_notice("No cluster configuration found, I'm %.40s", cl.myself->name);
     }
+    cl.myself->flags |= CN_EXTENSIONS;
     apply_announced();
     if (cluster_save_config(1) < 0) {
         log_warning("Fatal: can't update cluster config file.");

@@ -127,6 +127,11 @@ static void write_info(buf *b, int64_t now_ms) {
 
 const info_section cluster_info_section = {"cluster", INFO_CLUSTER, 1, write_info};
 
+void cluster_publish(slice channel, slice msg, int shard) {
+    if (!config.cluster_enabled || !cl.myself) return;
+    bus_send_publish(channel.p, channel.len, msg.p, msg.len, shard);
+}
+
 /* ---- cron ---- */
 
 void cluster_cron(int64_t now_ms) {

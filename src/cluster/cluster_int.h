@@ -59,6 +59,7 @@ typedef struct cluster_node {
     fail_report *reports;       /* owned array */
     int nreports;
     int sent_shard_ext; /* it sent us a shard-id extension: it knows the type */
+    int heard;          /* a PING/PONG/MEET of its own was processed */
 } cluster_node;
 
 struct cluster_link {

@@ -3,6 +3,7 @@
  * subscriptions and the delivery of messages are client/pubsub.c's. */
 #include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
 #include "mayfly/resp/resp.h"
 
 #include <string.h>
@@ -82,10 +83,12 @@ static void cmd_sunsubscribe(cmd_ctx *c) {
 
 static void cmd_publish(cmd_ctx *c) {
     reply_int(c, pubsub_publish_to(PUBSUB_CHANNEL, c->argv[1], c->argv[2]));
+    if (host.publish) host.publish(c->argv[1], c->argv[2], 0);
 }
 
 static void cmd_spublish(cmd_ctx *c) {
     reply_int(c, pubsub_publish_to(PUBSUB_SHARD, c->argv[1], c->argv[2]));
+    if (host.publish) host.publish(c->argv[1], c->argv[2], 1);
 }
 
 typedef struct list_ctx {

@@ -37,6 +37,9 @@ extern const info_section cluster_info_section;
 int cluster_init(int64_t now_ms);
 /* Arms the redirect gate when cluster mode is on (after cluster_init). */
 void cluster_gate_arm(void);
+/* PUBLISH / SPUBLISH on this node: the bus carries it to every node (shard 0) or to this
+ * node's shard (1); nothing outside cluster mode (server.c sets it as host.publish). */
+void cluster_publish(slice channel, slice msg, int shard);
 /* Called by the cron; runs the bus's 100 ms cron when it is due. */
 void cluster_cron(int64_t now_ms);
 /* Once per loop turn: saves nodes.conf / updates the state when a change asked for it. */

@@ -49,6 +49,9 @@ typedef struct host_ops {
     /* While a script is busy: the -BUSY text (without '-') every command without the
      * allow-busy flag is refused with; NULL otherwise. May be NULL itself. */
     const char *(*busy_refusal)(void);
+    /* After PUBLISH (shard 0) or SPUBLISH (shard 1) delivered locally: the cluster bus
+     * carries the message to the other nodes (all of them, or the shard's). May be NULL. */
+    void (*publish)(slice channel, slice msg, int shard);
 } host_ops;
 extern host_ops host;
 
