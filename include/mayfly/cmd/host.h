@@ -3,6 +3,8 @@
 #ifndef MAYFLY_CMD_HOST_H
 #define MAYFLY_CMD_HOST_H
 
+#include "mayfly/util/slice.h"
+
 #include <stdint.h>
 
 typedef struct host_stats {
