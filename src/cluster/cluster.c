@@ -483,6 +483,17 @@ const char *cluster_node_endpoint(const cluster_node *n) {
 
 /* ---- nodes.conf ---- */
 
+/* nodes.conf's path: cluster-config-file, relative to `dir` unless absolute (Mayfly does
+ * not chdir into `dir` as Redis does; the effect is the same). */
+static void conf_path(char *out, size_t cap) {
+    const char *f = cluster_cfg.config_file ? cluster_cfg.config_file : "nodes.conf";
+    const char *d = config.dir ? config.dir : ".";
+    if (f[0] == '/')
+        snprintf(out, cap, "%s", f);
+    else
+        snprintf(out, cap, "%s%s%s", d, d[0] && d[strlen(d) - 1] == '/' ? "" : "/", f);
+}
+
 int cluster_save_config(int do_fsync) {
     cl.todo &= ~CLUSTER_TODO_SAVE;
     buf b;
@@ -494,9 +505,9 @@ int cluster_save_config(int do_fsync) {
     }
     buf_printf(&b, "vars currentEpoch %llu lastVoteEpoch %llu\n",
                (unsigned long long)cl.current_epoch, (unsigned long long)cl.last_vote_epoch);
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%d-%lld", cluster_cfg.config_file, (int)getpid(),
-             (long long)clock_now_ms());
+    char path[4096], tmp[4200];
+    conf_path(path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d-%lld", path, (int)getpid(), (long long)clock_now_ms());
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
@@ -518,7 +529,7 @@ int cluster_save_config(int do_fsync) {
         log_warning("Could not sync tmp cluster config file: %s", strerror(errno));
         goto out;
     }
-    if (rename(tmp, cluster_cfg.config_file) < 0) {
+    if (rename(tmp, path) < 0) {
         log_warning("Could not rename tmp cluster config file: %s", strerror(errno));
         goto out;
     }
@@ -687,11 +698,12 @@ static int load_line(char *line) {
 
 /* Returns 1 when loaded, 0 when there is no file (or it is empty), -1 on a corrupt file. */
 static int load_config(void) {
-    FILE *f = fopen(cluster_cfg.config_file, "r");
+    char path[4096];
+    conf_path(path, sizeof(path));
+    FILE *f = fopen(path, "r");
     if (!f) {
         if (errno == ENOENT) return 0;
-        log_warning("Loading the cluster node config from %s: %s", cluster_cfg.config_file,
-                    strerror(errno));
+        log_warning("Loading the cluster node config from %s: %s", path, strerror(errno));
         return -1;
     }
     size_t cap = 1024 + (size_t)CLUSTER_SLOTS * 128;
@@ -709,8 +721,7 @@ static int load_config(void) {
     fclose(f);
     if (rc == 0 && lines == 0) return 0;
     if (rc < 0 || !cl.myself) {
-        log_warning("Unrecoverable error: corrupted cluster config file \"%s\".",
-                    cluster_cfg.config_file);
+        log_warning("Unrecoverable error: corrupted cluster config file \"%s\".", path);
         return -1;
     }
     /* Replicas share their master's shard. */
