@@ -23,7 +23,6 @@
  * reconnects, pings, and turns silent nodes into PFAIL; failure reports from a majority of
  * masters turn PFAIL into FAIL, broadcast to everyone. */
 #include "cluster/cluster_int.h"
-
 #include "mayfly/client/pubsub.h"
 #include "mayfly/config.h"
 #include "mayfly/net/net.h"
@@ -88,10 +87,12 @@ static void put16(uint8_t *p, unsigned v) {
     p[1] = (uint8_t)v;
 }
 static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
 }
 static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 static unsigned get16(const uint8_t *p) {
     return (unsigned)p[0] << 8 | p[1];
@@ -101,13 +102,14 @@ static uint32_t get32(const uint8_t *p) {
 }
 static uint64_t get64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
     return v;
 }
 
-static const char *const type_names[MSG_TYPES] = {
-    "ping",           "pong",   "meet",     "fail",   "publish",      "auth-req",
-    "auth-ack",       "update", "mfstart",  "module", "publishshard"};
+static const char *const type_names[MSG_TYPES] = {"ping",    "pong",     "meet",        "fail",
+                                                  "publish", "auth-req", "auth-ack",    "update",
+                                                  "mfstart", "module",   "publishshard"};
 
 const char *bus_type_name(int type) {
     return type >= 0 && type < MSG_TYPES ? type_names[type] : "unknown";
@@ -244,62 +246,70 @@ static int gossip_wanted(const cluster_node *n, cluster_link *l) {
     return !(l->node && l->node == n);
 }
 
-/* Redis's clusterSendPing: a PING, PONG or MEET with gossip about about a tenth of the
- * nodes (at least 3) picked at random, plus every node in PFAIL, then the extensions. */
-static void send_ping(cluster_link *l, int type) {
-    int64_t now = clock_now_ms();
+static int is_pfail_entry(const cluster_node *n) {
+    return (n->flags & CN_PFAIL) && !(n->flags & (CN_HANDSHAKE | CN_NOADDR));
+}
+
+/* Picks the nodes a PING to l gossips about (Redis's choice): about a tenth of the nodes
+ * (at least 3) at random, then every node in PFAIL. Returns the count; picked has room
+ * for every node. */
+static int pick_gossip(cluster_link *l, cluster_node **picked) {
     int fresh = cl.nnodes - 2;
     int wanted = cl.nnodes / 10;
     if (wanted < 3) wanted = 3;
     if (wanted > fresh) wanted = fresh;
-    int pfail = 0;
-    for (int i = 0; i < cl.nnodes; i++)
-        if ((cl.nodes[i]->flags & CN_PFAIL) && !(cl.nodes[i]->flags & (CN_HANDSHAKE | CN_NOADDR)))
-            pfail++;
-    buf b;
-    msg_start(&b, type, 0);
-    cluster_node **picked = mem_calloc((size_t)cl.nnodes + 1, sizeof(*picked));
     int count = 0;
     for (int iter = 0; wanted > 0 && count < wanted && iter < wanted * 3; iter++) {
         cluster_node *n = cl.nodes[rand_below((uint64_t)cl.nnodes)];
         if (!gossip_wanted(n, l)) continue;
         int dup = 0;
-        for (int j = 0; j < count; j++) dup |= picked[j] == n;
-        if (dup) continue;
-        picked[count++] = n;
+        for (int j = 0; j < count; j++)
+            dup |= picked[j] == n;
+        if (!dup) picked[count++] = n;
     }
-    for (int i = 0; i < cl.nnodes && pfail > 0; i++) {
-        cluster_node *n = cl.nodes[i];
-        if (!(n->flags & CN_PFAIL) || (n->flags & (CN_HANDSHAKE | CN_NOADDR))) continue;
-        picked[count++] = n;
-        pfail--;
-    }
-    for (int j = 0; j < count; j++) {
-        put_gossip((uint8_t *)buf_reserve(&b, GOSSIP_LEN), picked[j]);
-        b.len += GOSSIP_LEN;
-    }
-    mem_free(picked);
+    for (int i = 0; i < cl.nnodes; i++)
+        if (is_pfail_entry(cl.nodes[i])) picked[count++] = cl.nodes[i];
+    return count;
+}
+
+/* Appends myself's extensions (hostname, human nodename, shard id); returns their count. */
+static int put_extensions(buf *b, const cluster_link *l) {
     int exts = 0;
     const cluster_node *me = cl.myself;
     if (me->hostname[0]) {
-        put_ext(&b, EXT_HOSTNAME, me->hostname, strlen(me->hostname) + 1);
+        put_ext(b, EXT_HOSTNAME, me->hostname, strlen(me->hostname) + 1);
         exts++;
     }
     if (me->human_nodename[0]) {
-        put_ext(&b, EXT_HUMAN_NODENAME, me->human_nodename, strlen(me->human_nodename) + 1);
+        put_ext(b, EXT_HUMAN_NODENAME, me->human_nodename, strlen(me->human_nodename) + 1);
         exts++;
     }
     /* Redis 7.0 logs every extension type it does not know: the shard id goes to nodes
      * that sent one (7.2+) and to nodes not heard from yet. */
     if (!l->node || l->node->sent_shard_ext || !l->node->heard) {
-        put_ext(&b, EXT_SHARDID, me->shard_id, CLUSTER_NAMELEN);
+        put_ext(b, EXT_SHARDID, me->shard_id, CLUSTER_NAMELEN);
         exts++;
     }
+    return exts;
+}
+
+/* Redis's clusterSendPing: a PING, PONG or MEET with its gossip and extensions. */
+static void send_ping(cluster_link *l, int type) {
+    buf b;
+    msg_start(&b, type, 0);
+    cluster_node **picked = mem_calloc((size_t)cl.nnodes * 2 + 1, sizeof(*picked));
+    int count = pick_gossip(l, picked);
+    for (int j = 0; j < count; j++) {
+        put_gossip((uint8_t *)buf_reserve(&b, GOSSIP_LEN), picked[j]);
+        b.len += GOSSIP_LEN;
+    }
+    mem_free(picked);
+    int exts = put_extensions(&b, l);
     uint8_t *m = (uint8_t *)b.data;
     put16(m + H_COUNT, (unsigned)count);
     put16(m + H_EXTENSIONS, (unsigned)exts);
     if (exts) m[H_MFLAGS] |= MFLAG0_EXT_DATA;
-    if (l->node && type == MSG_PING && l->node->ping_sent == 0) l->node->ping_sent = now;
+    if (l->node && type == MSG_PING && l->node->ping_sent == 0) l->node->ping_sent = clock_now_ms();
     send_raw(l, &b, type);
     buf_deinit(&b);
 }
@@ -491,8 +501,8 @@ static int update_address(cluster_node *n, const msg *m) {
     n->cport = cport;
     if (n->link) bus_link_free(n->link);
     n->flags &= ~CN_NOADDR;
-    log_notice("Address updated for node %.40s (%s), now %s:%d", n->name, n->human_nodename,
-               n->ip, config.tls_cluster ? n->tls_port : n->tcp_port);
+    log_notice("Address updated for node %.40s (%s), now %s:%d", n->name, n->human_nodename, n->ip,
+               config.tls_cluster ? n->tls_port : n->tcp_port);
     return 1;
 }
 
@@ -514,56 +524,67 @@ static void learn_my_ip(const msg *m) {
     cluster_todo(CLUSTER_TODO_SAVE);
 }
 
+/* What one gossip entry says about a node we know (Redis's clusterProcessGossipSection). */
+static void gossip_known(const msg *m, cluster_node *n, const uint8_t *g) {
+    cluster_node *sender = m->sender;
+    int flags = (int)get16(g + 98);
+    int failing = (flags & (CN_FAIL | CN_PFAIL)) != 0;
+    if (sender && (sender->flags & CN_MASTER)) {
+        if (failing) {
+            if (cluster_report_add(n, sender, m->now))
+                log_verbose("Node %.40s reported node %.40s as not reachable.", sender->name,
+                            n->name);
+            bus_mark_failing_if_needed(n, m->now);
+        } else if (cluster_report_del(n, sender)) {
+            log_verbose("Node %.40s reported node %.40s is back online.", sender->name, n->name);
+        }
+    }
+    if (!failing && n->ping_sent == 0 && n->nreports == 0) {
+        int64_t pong = (int64_t)get32(g + 44) * 1000;
+        if (pong <= m->now + 500 && pong > n->pong_received) n->pong_received = pong;
+    }
+    /* A node we cannot reach, seen at another address by a node that can: move to it. */
+    if (!(n->flags & (CN_FAIL | CN_PFAIL)) || (flags & CN_NOADDR) || failing) return;
+    char ip[CLUSTER_IPLEN] = {0};
+    memcpy(ip, g + 48, CLUSTER_IPLEN - 1);
+    int port = (int)get16(g + 94), pport = (int)get16(g + 100), cport = (int)get16(g + 96);
+    int tcp = config.tls_cluster ? pport : port, tls = config.tls_cluster ? port : pport;
+    if (strcasecmp(n->ip, ip) == 0 && n->tcp_port == tcp && n->tls_port == tls && n->cport == cport)
+        return;
+    if (n->link) bus_link_free(n->link);
+    memcpy(n->ip, ip, sizeof(n->ip));
+    n->tcp_port = tcp;
+    n->tls_port = tls;
+    n->cport = cport;
+    n->flags &= ~CN_NOADDR;
+}
+
+/* A node gossiped by a node we know: added with the name and address given. */
+static void gossip_new(const msg *m, const uint8_t *g) {
+    int flags = (int)get16(g + 98);
+    if (!m->sender || (flags & CN_NOADDR) || cluster_ban_exists((const char *)g, m->now) ||
+        cl.nnodes >= CLUSTER_MAX_NODES)
+        return;
+    cluster_node *n = cluster_node_new((const char *)g, flags & (CN_MASTER | CN_SLAVE));
+    memcpy(n->ip, g + 48, CLUSTER_IPLEN - 1);
+    int port = (int)get16(g + 94), pport = (int)get16(g + 100);
+    n->tcp_port = config.tls_cluster ? pport : port;
+    n->tls_port = config.tls_cluster ? port : pport;
+    n->cport = (int)get16(g + 96);
+    cluster_node_add(n);
+    cluster_todo(CLUSTER_TODO_SAVE);
+}
+
 static void process_gossip(const msg *m) {
     unsigned count = get16(m->p + H_COUNT);
-    cluster_node *sender = m->sender;
     for (unsigned i = 0; i < count; i++) {
         const uint8_t *g = m->p + H_DATA + (size_t)i * GOSSIP_LEN;
-        const char *name = (const char *)g;
-        if (!cluster_name_valid(name, CLUSTER_NAMELEN)) return;
-        int flags = (int)get16(g + 98);
-        int port = (int)get16(g + 94), pport = (int)get16(g + 100), cport = (int)get16(g + 96);
-        char ip[CLUSTER_IPLEN] = {0};
-        memcpy(ip, g + 48, CLUSTER_IPLEN - 1);
-        cluster_node *n = cluster_lookup(name);
-        if (n && n != cl.myself) {
-            if (sender && (sender->flags & CN_MASTER)) {
-                if (flags & (CN_FAIL | CN_PFAIL)) {
-                    if (cluster_report_add(n, sender, m->now))
-                        log_verbose("Node %.40s reported node %.40s as not reachable.",
-                                    sender->name, n->name);
-                    bus_mark_failing_if_needed(n, m->now);
-                } else if (cluster_report_del(n, sender)) {
-                    log_verbose("Node %.40s reported node %.40s is back online.", sender->name,
-                                n->name);
-                }
-            }
-            if (!(flags & (CN_FAIL | CN_PFAIL)) && n->ping_sent == 0 && n->nreports == 0) {
-                int64_t pong = (int64_t)get32(g + 44) * 1000;
-                if (pong <= m->now + 500 && pong > n->pong_received) n->pong_received = pong;
-            }
-            int tcp = config.tls_cluster ? pport : port, tls = config.tls_cluster ? port : pport;
-            if ((n->flags & (CN_FAIL | CN_PFAIL)) && !(flags & CN_NOADDR) &&
-                !(flags & (CN_FAIL | CN_PFAIL)) &&
-                (strcasecmp(n->ip, ip) || n->tcp_port != tcp || n->tls_port != tls ||
-                 n->cport != cport)) {
-                if (n->link) bus_link_free(n->link);
-                memcpy(n->ip, ip, sizeof(n->ip));
-                n->tcp_port = tcp;
-                n->tls_port = tls;
-                n->cport = cport;
-                n->flags &= ~CN_NOADDR;
-            }
-        } else if (!n && sender && !(flags & CN_NOADDR) && !cluster_ban_exists(name, m->now) &&
-                   cl.nnodes < CLUSTER_MAX_NODES) {
-            n = cluster_node_new(name, flags & (CN_MASTER | CN_SLAVE));
-            memcpy(n->ip, ip, sizeof(n->ip));
-            n->tcp_port = config.tls_cluster ? pport : port;
-            n->tls_port = config.tls_cluster ? port : pport;
-            n->cport = cport;
-            cluster_node_add(n);
-            cluster_todo(CLUSTER_TODO_SAVE);
-        }
+        if (!cluster_name_valid((const char *)g, CLUSTER_NAMELEN)) return;
+        cluster_node *n = cluster_lookup((const char *)g);
+        if (n && n != cl.myself)
+            gossip_known(m, n, g);
+        else if (!n)
+            gossip_new(m, g);
     }
 }
 
@@ -622,7 +643,8 @@ static int finish_handshake(msg *m) {
     if (m->sender) {
         log_verbose("Handshake: we already know node %.40s, updating the address if needed.",
                     m->sender->name);
-        if (update_address(m->sender, m)) cluster_todo(CLUSTER_TODO_SAVE | CLUSTER_TODO_UPDATE_STATE);
+        if (update_address(m->sender, m))
+            cluster_todo(CLUSTER_TODO_SAVE | CLUSTER_TODO_UPDATE_STATE);
         cluster_node_del(l->node);
         return 0;
     }
@@ -694,6 +716,22 @@ static void process_slots(msg *m) {
     }
 }
 
+/* A reply on our outbound link: completes a handshake, or finds that another node now
+ * answers at that address. Returns 0 when the link was freed. */
+static int check_outbound(msg *m) {
+    cluster_link *l = m->link;
+    if (l->node->flags & CN_HANDSHAKE) return finish_handshake(m);
+    if (memcmp(l->node->name, m->p + H_SENDER, CLUSTER_NAMELEN) == 0) return 1;
+    log_debug("PONG contains mismatching sender ID. About node %.40s", l->node->name);
+    cluster_node *n = l->node;
+    n->flags |= CN_NOADDR;
+    n->ip[0] = '\0';
+    n->tcp_port = n->tls_port = n->cport = 0;
+    bus_link_free(l);
+    cluster_todo(CLUSTER_TODO_SAVE);
+    return 0;
+}
+
 /* PING, PONG and MEET. Returns 0 when the link was freed. */
 static int process_ping(msg *m) {
     cluster_link *l = m->link;
@@ -709,26 +747,14 @@ static int process_ping(msg *m) {
         }
         send_ping(l, MSG_PONG);
     }
-    if (!l->inbound) {
-        if (l->node->flags & CN_HANDSHAKE) {
-            if (!finish_handshake(m)) return 0;
-        } else if (memcmp(l->node->name, m->p + H_SENDER, CLUSTER_NAMELEN) != 0) {
-            log_debug("PONG contains mismatching sender ID. About node %.40s", l->node->name);
-            cluster_node *n = l->node;
-            n->flags |= CN_NOADDR;
-            n->ip[0] = '\0';
-            n->tcp_port = n->tls_port = n->cport = 0;
-            bus_link_free(l);
-            cluster_todo(CLUSTER_TODO_SAVE);
-            return 0;
-        }
-    }
+    if (!l->inbound && l->node && !check_outbound(m)) return 0;
     cluster_node *sender = m->sender;
     if (sender) {
         sender->flags &= ~CN_NOFAILOVER;
         sender->flags |= m->flags & CN_NOFAILOVER;
     }
-    if (sender && m->type == MSG_PING && !(sender->flags & CN_HANDSHAKE) && update_address(sender, m))
+    if (sender && m->type == MSG_PING && !(sender->flags & CN_HANDSHAKE) &&
+        update_address(sender, m))
         cluster_todo(CLUSTER_TODO_SAVE | CLUSTER_TODO_UPDATE_STATE);
     if (!l->inbound && m->type == MSG_PONG && l->node) {
         l->node->pong_received = m->now;

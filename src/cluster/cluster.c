@@ -14,7 +14,6 @@
  * that replaces the old one by rename, so a crash leaves the old or the new file, never a
  * mix; Redis 7.0's lines without aux fields load too. */
 #include "cluster/cluster_int.h"
-
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/clock.h"
@@ -39,10 +38,12 @@ static int nbans;
 
 int cluster_keyslot(const char *key, size_t len) {
     size_t s = 0;
-    while (s < len && key[s] != '{') s++;
+    while (s < len && key[s] != '{')
+        s++;
     if (s < len) {
         size_t e = s + 1;
-        while (e < len && key[e] != '}') e++;
+        while (e < len && key[e] != '}')
+            e++;
         /* A tag only when "{...}" is closed and not empty. */
         if (e < len && e != s + 1) return crc16(key + s + 1, e - s - 1) & (CLUSTER_SLOTS - 1);
     }
@@ -53,7 +54,8 @@ int cluster_keyslot(const char *key, size_t len) {
 
 void cluster_random_name(char *out) {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < CLUSTER_NAMELEN; i++) out[i] = hex[rand_below(16)];
+    for (int i = 0; i < CLUSTER_NAMELEN; i++)
+        out[i] = hex[rand_below(16)];
     out[CLUSTER_NAMELEN] = '\0';
 }
 
@@ -122,7 +124,8 @@ void cluster_node_del(cluster_node *n) {
         if (o->master == n) o->master = NULL;
     }
     if (n->master) cluster_node_remove_replica(n->master, n);
-    for (int i = 0; i < n->nreplicas; i++) n->replicas[i]->master = NULL;
+    for (int i = 0; i < n->nreplicas; i++)
+        n->replicas[i]->master = NULL;
     if (n->link) bus_link_free(n->link);
     if (n->inbound_link) bus_link_free(n->inbound_link);
     for (int i = 0; i < cl.nnodes; i++) {
@@ -304,7 +307,8 @@ static void become_replica_of(cluster_node *m) {
     if (me->flags & CN_MASTER) {
         me->flags &= ~(CN_MASTER | CN_MIGRATE_TO);
         me->flags |= CN_SLAVE;
-        for (int s = 0; s < CLUSTER_SLOTS; s++) cl.migrating_to[s] = cl.importing_from[s] = NULL;
+        for (int s = 0; s < CLUSTER_SLOTS; s++)
+            cl.migrating_to[s] = cl.importing_from[s] = NULL;
     } else if (me->master) {
         cluster_node_remove_replica(me->master, me);
     }
@@ -412,9 +416,10 @@ static void describe_flags(buf *b, int flags) {
     static const struct {
         int flag;
         const char *name;
-    } names[] = {{CN_MYSELF, "myself"},    {CN_MASTER, "master"},   {CN_SLAVE, "slave"},
-                 {CN_PFAIL, "fail?"},      {CN_FAIL, "fail"},       {CN_HANDSHAKE, "handshake"},
-                 {CN_NOADDR, "noaddr"},    {CN_NOFAILOVER, "nofailover"}};
+    } names[] = {{CN_MYSELF, "myself"}, {CN_MASTER, "master"},
+                 {CN_SLAVE, "slave"},   {CN_PFAIL, "fail?"},
+                 {CN_FAIL, "fail"},     {CN_HANDSHAKE, "handshake"},
+                 {CN_NOADDR, "noaddr"}, {CN_NOFAILOVER, "nofailover"}};
     int any = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!(flags & names[i].flag)) continue;
@@ -545,7 +550,8 @@ out:
 /* Splits s at spaces into at most max words (in place). */
 static int split_words(char *s, char **w, int max) {
     int n = 0;
-    for (char *p = strtok(s, " \t\r\n"); p && n < max; p = strtok(NULL, " \t\r\n")) w[n++] = p;
+    for (char *p = strtok(s, " \t\r\n"); p && n < max; p = strtok(NULL, " \t\r\n"))
+        w[n++] = p;
     return n;
 }
 
@@ -554,6 +560,30 @@ static int parse_port(const char *s, int *out) {
     long v = strtol(s, &end, 10);
     if (end == s || v < 0 || v > 65535) return -1;
     *out = (int)v;
+    return 0;
+}
+
+/* The aux fields of a nodes.conf address: shard-id, nodename, tcp-port, tls-port. */
+static int load_aux(cluster_node *n, char *next) {
+    for (char *f = next; f && *f; f = next) {
+        next = strchr(f, ',');
+        if (next) *next++ = '\0';
+        char *eq = strchr(f, '=');
+        if (!eq) return -1;
+        *eq++ = '\0';
+        if (strcmp(f, "shard-id") == 0) {
+            if (!cluster_name_valid(eq, strlen(eq))) return -1;
+            memcpy(n->shard_id, eq, CLUSTER_NAMELEN);
+        } else if (strcmp(f, "nodename") == 0) {
+            cluster_set_human_nodename(n, eq, strlen(eq));
+        } else if (strcmp(f, "tcp-port") == 0) {
+            if (parse_port(eq, &n->tcp_port) < 0) return -1;
+        } else if (strcmp(f, "tls-port") == 0) {
+            if (parse_port(eq, &n->tls_port) < 0) return -1;
+        } else {
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -580,28 +610,8 @@ static int load_address(cluster_node *n, char *addr) {
     char *next = strchr(aux, ',');
     if (next) *next++ = '\0';
     cluster_set_hostname(n, aux, strlen(aux));
-    for (char *f = next; f && *f; f = next) {
-        next = strchr(f, ',');
-        if (next) *next++ = '\0';
-        char *eq = strchr(f, '=');
-        if (!eq) return -1;
-        *eq++ = '\0';
-        if (strcmp(f, "shard-id") == 0) {
-            if (!cluster_name_valid(eq, strlen(eq))) return -1;
-            memcpy(n->shard_id, eq, CLUSTER_NAMELEN);
-        } else if (strcmp(f, "nodename") == 0) {
-            cluster_set_human_nodename(n, eq, strlen(eq));
-        } else if (strcmp(f, "tcp-port") == 0) {
-            if (parse_port(eq, &n->tcp_port) < 0) return -1;
-        } else if (strcmp(f, "tls-port") == 0) {
-            if (parse_port(eq, &n->tls_port) < 0) return -1;
-        } else {
-            return -1;
-        }
-    }
-    return 0;
+    return load_aux(n, next);
 }
-
 static int load_flags(cluster_node *n, char *s) {
     for (char *f = strtok(s, ","); f; f = strtok(NULL, ",")) {
         if (strcmp(f, "myself") == 0) {
@@ -658,7 +668,8 @@ static int load_slot_word(cluster_node *n, char *w) {
     char *dash = strchr(w, '-');
     int start = atoi(w), stop = dash ? atoi(dash + 1) : start;
     if (start < 0 || stop >= CLUSTER_SLOTS || start > stop) return -1;
-    for (int s = start; s <= stop; s++) cluster_add_slot(n, s);
+    for (int s = start; s <= stop; s++)
+        cluster_add_slot(n, s);
     return 0;
 }
 
@@ -742,13 +753,8 @@ static void apply_announced(void) {
     }
     int port = cluster_cfg.announce_port ? cluster_cfg.announce_port : config.port;
     int tls_port = cluster_cfg.announce_tls_port ? cluster_cfg.announce_tls_port : config.tls_port;
-    if (config.tls_cluster) {
-        me->tcp_port = port;
-        me->tls_port = tls_port;
-    } else {
-        me->tcp_port = port;
-        me->tls_port = tls_port;
-    }
+    me->tcp_port = port;
+    me->tls_port = tls_port;
     int cport = cluster_cfg.port ? cluster_cfg.port : config.port + CLUSTER_PORT_INCR;
     me->cport = cluster_cfg.announce_bus_port ? cluster_cfg.announce_bus_port : cport;
     const char *h = cluster_cfg.announce_hostname ? cluster_cfg.announce_hostname : "";
@@ -818,7 +824,8 @@ void cluster_reset(int hard) {
         me->flags &= ~CN_SLAVE;
         me->flags |= CN_MASTER;
     }
-    for (int s = 0; s < CLUSTER_SLOTS; s++) cl.migrating_to[s] = cl.importing_from[s] = NULL;
+    for (int s = 0; s < CLUSTER_SLOTS; s++)
+        cl.migrating_to[s] = cl.importing_from[s] = NULL;
     for (int s = 0; s < CLUSTER_SLOTS; s++)
         if (cl.slots[s]) cluster_del_slot(s);
     memset(me->slots, 0, sizeof(me->slots));

@@ -9,7 +9,6 @@
  * client that sent ASKING; a down cluster refuses (-CLUSTERDOWN) unless reads are allowed.
  * Texts and order are Redis's. */
 #include "cluster/cluster_int.h"
-
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -42,8 +41,7 @@ const config_row cluster_config_rows[] = {
      .ptr = &config.cluster_enabled,
      .max = 1,
      .def = "no"},
-    CONFIG_STR_ROW("cluster-config-file", &cluster_cfg.config_file, CONFIG_IMMUTABLE,
-                   "nodes.conf"),
+    CONFIG_STR_ROW("cluster-config-file", &cluster_cfg.config_file, CONFIG_IMMUTABLE, "nodes.conf"),
     {.name = "cluster-port",
      .kind = CONFIG_INT,
      .flags = CONFIG_IMMUTABLE,
@@ -58,8 +56,8 @@ const config_row cluster_config_rows[] = {
      .def = "15000"},
     CONFIG_BOOL_ROW("cluster-require-full-coverage", &cluster_cfg.require_full_coverage, "yes"),
     CONFIG_BOOL_ROW("cluster-allow-reads-when-down", &cluster_cfg.allow_reads_when_down, "no"),
-    CONFIG_BOOL_ROW("cluster-allow-pubsubshard-when-down",
-                    &cluster_cfg.allow_pubsubshard_when_down, "yes"),
+    CONFIG_BOOL_ROW("cluster-allow-pubsubshard-when-down", &cluster_cfg.allow_pubsubshard_when_down,
+                    "yes"),
     {.name = "cluster-replica-validity-factor",
      .alias = "cluster-slave-validity-factor",
      .kind = CONFIG_INT,
@@ -67,8 +65,7 @@ const config_row cluster_config_rows[] = {
      .max = INT_MAX,
      .def = "10"},
     CONFIG_INT_ROW("cluster-migration-barrier", &cluster_cfg.migration_barrier, 0, INT_MAX, "1"),
-    CONFIG_BOOL_ROW("cluster-allow-replica-migration", &cluster_cfg.allow_replica_migration,
-                    "yes"),
+    CONFIG_BOOL_ROW("cluster-allow-replica-migration", &cluster_cfg.allow_replica_migration, "yes"),
     {.name = "cluster-replica-no-failover",
      .alias = "cluster-slave-no-failover",
      .kind = CONFIG_BOOL,
@@ -297,7 +294,7 @@ static void slots_node(cmd_ctx *c, const cluster_node *n) {
     reply_bulk_cstr(c, cluster_node_endpoint(n));
     reply_int(c, port);
     reply_bulk(c, n->name, CLUSTER_NAMELEN);
-    reply_map(c, (size_t)(with_host + with_ip));
+    reply_map(c, (size_t)with_host + (size_t)with_ip);
     if (with_ip) {
         reply_bulk_cstr(c, "ip");
         reply_bulk_cstr(c, n->ip);
@@ -312,7 +309,7 @@ static void slots_range(cmd_ctx *c, const cluster_node *n, int start, int end) {
     int nrep = 0;
     for (int i = 0; i < n->nreplicas; i++)
         if (!(n->replicas[i]->flags & CN_FAIL)) nrep++;
-    reply_array(c, (size_t)(3 + nrep));
+    reply_array(c, 3 + (size_t)nrep);
     reply_int(c, start);
     reply_int(c, end);
     slots_node(c, n);
@@ -393,9 +390,10 @@ static void cl_shards(cmd_ctx *c) {
         }
         reply_defer_array(c, smark, nb);
         reply_bulk_cstr(c, "nodes");
-        reply_array(c, (size_t)(1 + m->nreplicas));
+        reply_array(c, 1 + (size_t)m->nreplicas);
         shard_node(c, m);
-        for (int r = 0; r < m->nreplicas; r++) shard_node(c, m->replicas[r]);
+        for (int r = 0; r < m->nreplicas; r++)
+            shard_node(c, m->replicas[r]);
     }
     reply_defer_array(c, mark, shards);
 }
@@ -491,8 +489,7 @@ static cluster_node *setslot_target(cmd_ctx *c, int node_form) {
         if (node_form)
             reply_errorf(c, "ERR Unknown node %.*s", (int)c->argv[4].len, c->argv[4].p);
         else
-            reply_errorf(c, "ERR I don't know about node %.*s", (int)c->argv[4].len,
-                         c->argv[4].p);
+            reply_errorf(c, "ERR I don't know about node %.*s", (int)c->argv[4].len, c->argv[4].p);
         return NULL;
     }
     if (n->flags & CN_SLAVE) {
@@ -579,21 +576,19 @@ static void cl_meet(cmd_ctx *c) {
     }
     long long port, cport;
     if (str_to_ll(c->argv[3].p, c->argv[3].len, &port) < 0) {
-        reply_errorf(c, "ERR Invalid base port specified: %.*s", (int)c->argv[3].len,
-                     c->argv[3].p);
+        reply_errorf(c, "ERR Invalid base port specified: %.*s", (int)c->argv[3].len, c->argv[3].p);
         return;
     }
     cport = port + CLUSTER_PORT_INCR;
     if (c->argc == 5 && str_to_ll(c->argv[4].p, c->argv[4].len, &cport) < 0) {
-        reply_errorf(c, "ERR Invalid bus port specified: %.*s", (int)c->argv[4].len,
-                     c->argv[4].p);
+        reply_errorf(c, "ERR Invalid bus port specified: %.*s", (int)c->argv[4].len, c->argv[4].p);
         return;
     }
     char ip[CLUSTER_IPLEN] = {0};
     const char *err = NULL;
     if (c->argv[2].len >= sizeof(ip) || port < 0 || port > 65535 || cport < 0 || cport > 65535 ||
-        (memcpy(ip, c->argv[2].p, c->argv[2].len), bus_start_handshake(ip, (int)port, (int)cport,
-                                                                        &err) < 0)) {
+        (memcpy(ip, c->argv[2].p, c->argv[2].len),
+         bus_start_handshake(ip, (int)port, (int)cport, &err) < 0)) {
         reply_errorf(c, "ERR Invalid node address specified: %.*s:%.*s", (int)c->argv[2].len,
                      c->argv[2].p, (int)c->argv[3].len, c->argv[3].p);
         return;
@@ -879,10 +874,8 @@ static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
     return msg;
 }
 
-const cmd_gate cluster_gate_redirect = {.name = "cluster",
-                                        .order = CMD_GATE_CLUSTER,
-                                        .armed = &gate_armed,
-                                        .check = check_redirect};
+const cmd_gate cluster_gate_redirect = {
+    .name = "cluster", .order = CMD_GATE_CLUSTER, .armed = &gate_armed, .check = check_redirect};
 
 void cluster_gate_arm(void) {
     gate_armed = config.cluster_enabled && cl.myself;
@@ -893,9 +886,7 @@ void cluster_gate_arm(void) {
 #define CL_ADM (CMD_ADMIN | CMD_STALE | CMD_NOSCRIPT)
 #define CL_RO (CMD_LOADING | CMD_STALE)
 #define ROW(name, fn, arity, flags, since, summary, syntax, acl)                                   \
-    {                                                                                              \
-        name, fn, arity, flags, 0, 0, 0, "cluster", since, "O(1)", summary, syntax, NULL, acl      \
-    }
+    { name, fn, arity, flags, 0, 0, 0, "cluster", since, "O(1)", summary, syntax, NULL, acl }
 
 static const cmd_spec cluster_subcmds[] = {
     ROW("addslots", cl_addslots, -3, CL_ADM, "3.0.0", "Assigns new hash slots to a node.",
@@ -903,22 +894,22 @@ static const cmd_spec cluster_subcmds[] = {
     ROW("addslotsrange", cl_addslotsrange, -4, CL_ADM, "7.0.0",
         "Assigns new hash slot ranges to a node.", "start-slot end-slot [start-slot end-slot ...]",
         "@admin @slow @dangerous"),
-    ROW("bumpepoch", cl_bumpepoch, 2, CL_ADM, "3.0.0",
-        "Advances the cluster config epoch.", "", "@admin @slow @dangerous"),
+    ROW("bumpepoch", cl_bumpepoch, 2, CL_ADM, "3.0.0", "Advances the cluster config epoch.", "",
+        "@admin @slow @dangerous"),
     ROW("count-failure-reports", cl_count_failure_reports, 3, CL_ADM, "3.0.0",
         "Returns the number of active failure reports active for a node.", "node-id",
         "@admin @slow @dangerous"),
     ROW("countkeysinslot", cl_countkeysinslot, 3, CMD_STALE, "3.0.0",
         "Returns the number of keys in a hash slot.", "slot", "@slow"),
-    ROW("delslots", cl_delslots, -3, CL_ADM, "3.0.0",
-        "Sets hash slots as unbound for a node.", "slot [slot ...]", "@admin @slow @dangerous"),
+    ROW("delslots", cl_delslots, -3, CL_ADM, "3.0.0", "Sets hash slots as unbound for a node.",
+        "slot [slot ...]", "@admin @slow @dangerous"),
     ROW("delslotsrange", cl_delslotsrange, -4, CL_ADM, "7.0.0",
         "Sets hash slot ranges as unbound for a node.",
         "start-slot end-slot [start-slot end-slot ...]", "@admin @slow @dangerous"),
     ROW("flushslots", cl_flushslots, 2, CL_ADM, "3.0.0",
         "Deletes all slots information from a node.", "", "@admin @slow @dangerous"),
-    ROW("forget", cl_forget, 3, CL_ADM, "3.0.0", "Removes a node from the nodes table.",
-        "node-id", "@admin @slow @dangerous"),
+    ROW("forget", cl_forget, 3, CL_ADM, "3.0.0", "Removes a node from the nodes table.", "node-id",
+        "@admin @slow @dangerous"),
     ROW("getkeysinslot", cl_getkeysinslot, 4, CMD_STALE, "3.0.0",
         "Returns the key names in a hash slot.", "slot count", "@slow"),
     ROW("help", cl_help, 2, CL_RO, "5.0.0", "Returns helpful text about the different subcommands.",
@@ -945,10 +936,10 @@ static const cmd_spec cluster_subcmds[] = {
     ROW("setslot", cl_setslot, -4, CL_ADM, "3.0.0", "Binds a hash slot to a node.",
         "slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>",
         "@admin @slow @dangerous"),
-    ROW("shards", cl_shards, 2, CL_RO, "7.0.0",
-        "Returns the mapping of cluster slots to shards.", "", "@slow"),
-    ROW("slots", cl_slots, 2, CL_RO, "3.0.0",
-        "Returns the mapping of cluster slots to nodes.", "", "@slow"),
+    ROW("shards", cl_shards, 2, CL_RO, "7.0.0", "Returns the mapping of cluster slots to shards.",
+        "", "@slow"),
+    ROW("slots", cl_slots, 2, CL_RO, "3.0.0", "Returns the mapping of cluster slots to nodes.", "",
+        "@slow"),
     {0},
 };
 
@@ -956,13 +947,12 @@ const cmd_spec cluster_family[] = {
     {"cluster", NULL, -2, 0, 0, 0, 0, "cluster", "3.0.0", "Depends on subcommand.",
      "A container for Redis Cluster commands.", "", cluster_subcmds, "@slow"},
     {"asking", cmd_asking, 1, CMD_FAST, 0, 0, 0, "cluster", "3.0.0", "O(1)",
-     "Signals that a cluster client is following an -ASK redirect.", "", NULL,
-     "@fast @connection"},
+     "Signals that a cluster client is following an -ASK redirect.", "", NULL, "@fast @connection"},
     {"readonly", cmd_readonly, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "cluster", "3.0.0",
      "O(1)", "Enables read-only queries for a connection to a Redis Cluster replica node.", "",
      NULL, "@fast @connection"},
-    {"readwrite", cmd_readwrite, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "cluster",
-     "3.0.0", "O(1)", "Enables read-write queries for a connection to a Reids Cluster replica node.",
-     "", NULL, "@fast @connection"},
+    {"readwrite", cmd_readwrite, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "cluster", "3.0.0",
+     "O(1)", "Enables read-write queries for a connection to a Reids Cluster replica node.", "",
+     NULL, "@fast @connection"},
     {0},
 };

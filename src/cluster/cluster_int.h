@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLUSTER_NAMELEN 40   /* node names and shard ids: 40 hex characters */
-#define CLUSTER_IPLEN 46     /* NET_IP_STR_LEN of Redis: the ip fields of the bus */
+#define CLUSTER_NAMELEN 40 /* node names and shard ids: 40 hex characters */
+#define CLUSTER_IPLEN 46   /* NET_IP_STR_LEN of Redis: the ip fields of the bus */
 #define CLUSTER_PORT_INCR 10000
 #define CLUSTER_MAX_NODES 1024 /* nodes we keep track of (bounds gossip and MEET floods) */
 

@@ -182,9 +182,9 @@ static void cmd_reset(cmd_ctx *c) {
     multi_session_free(s);
     watch_clear(s);
     pubsub_session_free(s);
-    s->flags &= ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF |
-                  SESS_REPLY_SKIP_NEXT | SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB |
-                  SESS_ASKING | SESS_READONLY);
+    s->flags &=
+        ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT |
+          SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB | SESS_ASKING | SESS_READONLY);
     s->db_id = 0;
     s->db = c->db = db_get(0);
     s->proto = c->proto = 2;

@@ -24,8 +24,16 @@ static const char *node_args[NODES + 2][12];
 /* The arguments of node i (kept for restarts). */
 static const char *const *args_of(int i, int bport) {
     snprintf(port_args[i], sizeof(port_args[i]), "%d", bport);
-    const char *a[] = {"--cluster-enabled", "yes", "--cluster-port", port_args[i],
-                       "--cluster-node-timeout", "1000", "--save", "", "--appendonly", "no",
+    const char *a[] = {"--cluster-enabled",
+                       "yes",
+                       "--cluster-port",
+                       port_args[i],
+                       "--cluster-node-timeout",
+                       "1000",
+                       "--save",
+                       "",
+                       "--appendonly",
+                       "no",
                        NULL};
     memcpy(node_args[i], a, sizeof(a));
     return node_args[i];
@@ -52,8 +60,7 @@ static const char *nodes_of(const it_server *s) {
     redisContext *c = it_client_to(s);
     redisReply *r = redisCommand(c, "CLUSTER NODES");
     out[0] = '\0';
-    if (r && (r->type == REDIS_REPLY_STRING))
-        snprintf(out, sizeof(out), "%s", r->str);
+    if (r && (r->type == REDIS_REPLY_STRING)) snprintf(out, sizeof(out), "%s", r->str);
     if (r) freeReplyObject(r);
     redisFree(c);
     return out;
@@ -130,8 +137,19 @@ TEST(keyslot_matches_redis) {
     int bp;
     start_node(&r, &bp, "/usr/bin/redis-server");
     redisContext *rc = it_client_to(&r);
-    const char *keys[] = {"foo", "somekey", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap",
-                          "foo{bar}{zap}", "{}", "{", "}", "a{b", "x}{y}", "", "\xff\xfe"};
+    const char *keys[] = {"foo",
+                          "somekey",
+                          "{user1000}.following",
+                          "foo{}{bar}",
+                          "foo{{bar}}zap",
+                          "foo{bar}{zap}",
+                          "{}",
+                          "{",
+                          "}",
+                          "a{b",
+                          "x}{y}",
+                          "",
+                          "\xff\xfe"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *argv[] = {"CLUSTER", "KEYSLOT", keys[i]};
         redisReply *a = redisCommandArgv(rc, 3, argv, NULL);
@@ -213,9 +231,12 @@ TEST(cli_create_and_redirects) {
     int rc = sh(cmd, out, sizeof(out));
     if (rc != 0 || !strstr(out, "[OK] All 16384 slots covered.")) fprintf(stderr, "%s\n", out);
     ASSERT_EQ(rc, 0);
-    for (int i = 0; i < NODES; i++) WAIT_FOR(strcmp(info_field(&mf[i], "cluster_state"), "ok") == 0, 10000);
-    for (int i = 0; i < NODES; i++) ASSERT_STR_EQ(info_field(&mf[i], "cluster_state"), "ok");
-    for (int i = 0; i < NODES; i++) WAIT_FOR(knows_all(&mf[i], 3), 10000);
+    for (int i = 0; i < NODES; i++)
+        WAIT_FOR(strcmp(info_field(&mf[i], "cluster_state"), "ok") == 0, 10000);
+    for (int i = 0; i < NODES; i++)
+        ASSERT_STR_EQ(info_field(&mf[i], "cluster_state"), "ok");
+    for (int i = 0; i < NODES; i++)
+        WAIT_FOR(knows_all(&mf[i], 3), 10000);
     snprintf(cmd, sizeof(cmd), "redis-cli --cluster check 127.0.0.1:%d", mf[1].port);
     rc = sh(cmd, out, sizeof(out));
     if (rc != 0 || !strstr(out, "[OK] All nodes agree about slots configuration.") ||
@@ -268,8 +289,9 @@ TEST(cli_create_and_redirects) {
     EXPECT(c0, "+OK", "ASKING");
     EXPECT(c0, "nil", "GET {foo}x");
     EXPECT(c0, want, "GET {foo}x");
-    EXPECT(c2, "-ERR Can't assign hashslot 12182 to a different node while I still hold keys "
-               "for this hash slot.",
+    EXPECT(c2,
+           "-ERR Can't assign hashslot 12182 to a different node while I still hold keys "
+           "for this hash slot.",
            "CLUSTER SETSLOT 12182 NODE %s", id0);
     EXPECT(c2, "+OK", "CLUSTER SETSLOT 12182 STABLE");
     EXPECT(c0, "+OK", "CLUSTER SETSLOT 12182 STABLE");
@@ -329,12 +351,14 @@ int main(void) {
     it_start(NULL);
     RUN(cluster_disabled_refuses);
     it_stop();
-    for (int i = 0; i < NODES; i++) start_node(&mf[i], &bus_port[i], NULL);
+    for (int i = 0; i < NODES; i++)
+        start_node(&mf[i], &bus_port[i], NULL);
     RUN(keyslot_matches_redis);
     RUN(meet_redis70);
     RUN(cli_create_and_redirects);
     RUN(nodes_conf_survives_restart);
     RUN(failure_detection);
-    for (int i = 0; i < NODES; i++) it_stop_server(&mf[i]);
+    for (int i = 0; i < NODES; i++)
+        it_stop_server(&mf[i]);
     return test_report();
 }
