@@ -581,7 +581,7 @@ static void process_gossip(const msg *m) {
         const uint8_t *g = m->p + H_DATA + (size_t)i * GOSSIP_LEN;
         if (!cluster_name_valid((const char *)g, CLUSTER_NAMELEN)) return;
         cluster_node *n = cluster_lookup((const char *)g);
-        if (n && n != cl.myself)
+        if (n && n != cl.myself && n != m->sender)
             gossip_known(m, n, g);
         else if (!n)
             gossip_new(m, g);
@@ -942,6 +942,9 @@ static void connect_node(cluster_node *n) {
     }
     l->pe = pe;
     n->link = l;
+    /* As Redis does: count the PING this link will carry from now, so that a node whose
+     * connections keep failing still times out (PFAIL). */
+    if (n->ping_sent == 0) n->ping_sent = clock_now_ms();
 }
 
 /* Ping the least recently ponged of 5 random nodes (once a second). */
