@@ -691,6 +691,29 @@ static void cl_reset(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* CLUSTER REPLICAS / SLAVES <master-id>: the CLUSTER NODES lines of its replicas. */
+static void cl_replicas(cmd_ctx *c) {
+    if (!enabled_or_reply(c)) return;
+    cluster_node *n = lookup_arg(c->argv[2]);
+    if (!n) {
+        reply_errorf(c, "ERR Unknown node %.*s", (int)c->argv[2].len, c->argv[2].p);
+        return;
+    }
+    if (n->flags & CN_SLAVE) {
+        reply_error(c, "ERR The specified node is not a master");
+        return;
+    }
+    reply_array(c, (size_t)n->nreplicas);
+    buf b;
+    buf_init(&b);
+    for (int i = 0; i < n->nreplicas; i++) {
+        buf_clear(&b);
+        cluster_describe_node(&b, n->replicas[i], 0);
+        reply_bulk(c, b.data, b.len);
+    }
+    buf_deinit(&b);
+}
+
 static void cl_links(cmd_ctx *c) {
     if (!enabled_or_reply(c)) return;
     size_t mark = reply_defer(c);
@@ -927,6 +950,8 @@ static const cmd_spec cluster_subcmds[] = {
         "@slow"),
     ROW("nodes", cl_nodes, 2, CMD_STALE, "3.0.0", "Returns the cluster configuration for a node.",
         "", "@slow"),
+    ROW("replicas", cl_replicas, 3, CL_RO, "5.0.0", "Lists the replica nodes of a master node.",
+        "node-id", "@admin @slow @dangerous"),
     ROW("reset", cl_reset, -2, CL_ADM, "3.0.0", "Resets a node.", "[HARD|SOFT]",
         "@admin @slow @dangerous"),
     ROW("saveconfig", cl_saveconfig, 2, CL_ADM, "3.0.0",
@@ -938,6 +963,8 @@ static const cmd_spec cluster_subcmds[] = {
         "@admin @slow @dangerous"),
     ROW("shards", cl_shards, 2, CL_RO, "7.0.0", "Returns the mapping of cluster slots to shards.",
         "", "@slow"),
+    ROW("slaves", cl_replicas, 3, CL_RO, "3.0.0", "Lists the replica nodes of a master node.",
+        "node-id", "@admin @slow @dangerous"),
     ROW("slots", cl_slots, 2, CL_RO, "3.0.0", "Returns the mapping of cluster slots to nodes.", "",
         "@slow"),
     {0},

@@ -276,12 +276,15 @@ TEST(cli_create_and_redirects) {
     EXPECT(c2, "-ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
            "CLUSTER SETSLOT 1 bogus");
     EXPECT(c2, "-ERR I'm not the owner of hash slot 1", "CLUSTER SETSLOT 1 MIGRATING x");
+    EXPECT(c2, "-ERR Unknown node x", "CLUSTER REPLICAS x");
 
     /* A slot being moved from node 2 to node 0: -ASK for missing keys, -TRYAGAIN for a mix,
      * ASKING lets node 0 serve it once. */
     char id0[41], id2[41];
     myid(&mf[0], id0);
     myid(&mf[2], id2);
+    EXPECT(c2, "[]", "CLUSTER REPLICAS %s", id0);
+    EXPECT(c2, "[]", "CLUSTER SLAVES %s", id0);
     EXPECT(c2, "+OK", "CLUSTER SETSLOT 12182 MIGRATING %s", id0);
     EXPECT(c0, "+OK", "CLUSTER SETSLOT 12182 IMPORTING %s", id2);
     EXPECT(c2, "\"bar\"", "GET foo");
