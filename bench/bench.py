@@ -78,13 +78,16 @@ ALL_SERVERS = []  # every Server ever started; stopped in main()'s finally
 class Server:
     """One server process on a free loopback port."""
 
-    def __init__(self, side, binary, workdir, extra_args=()):
+    def __init__(self, side, binary, workdir, extra_args=(), tls=None, bench_args=()):
         self.side = side
         self.binary = binary
         self.workdir = workdir
         self.extra_args = list(extra_args)
+        self.tls = tls  # certificate directory: also listen on a TLS port (--tls)
+        self.bench_args = list(bench_args)  # extra redis-benchmark arguments (--user, -a)
         self.proc = None
         self.port = None
+        self.tls_port = None
         self.logpath = os.path.join(workdir, "%s.log" % side)
         ALL_SERVERS.append(self)
 
@@ -98,6 +101,12 @@ class Server:
             self.port = free_port()
             argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                     "--save", "", "--appendonly", "no"] + self.extra_args
+            if self.tls:
+                self.tls_port = free_port()
+                argv += ["--tls-port", str(self.tls_port),
+                         "--tls-cert-file", os.path.join(self.tls, "server.crt"),
+                         "--tls-key-file", os.path.join(self.tls, "server.key"),
+                         "--tls-ca-cert-file", os.path.join(self.tls, "ca.crt")]
             with open(self.logpath, "ab") as logf:
                 logf.write(("\n=== %s\n" % " ".join(shlex.quote(a) for a in argv)).encode())
                 logf.flush()
@@ -308,8 +317,13 @@ class BenchFailed(Exception):
 
 
 def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, timeout):
-    cmd = [rb, "-h", "127.0.0.1", "-p", str(server.port), "-c", str(clients), "-n", str(n),
-           "-P", str(pipeline), "--csv"]
+    port = server.tls_port if server.tls else server.port
+    cmd = [rb, "-h", "127.0.0.1", "-p", str(port), "-c", str(clients), "-n", str(n),
+           "-P", str(pipeline), "--csv"] + server.bench_args
+    if server.tls:
+        cmd += ["--tls", "--cacert", os.path.join(server.tls, "ca.crt"),
+                "--cert", os.path.join(server.tls, "client.crt"),
+                "--key", os.path.join(server.tls, "client.key")]
     if r:
         cmd += ["-r", str(r)]
     if threads > 1:
@@ -955,6 +969,15 @@ def parse_args(argv):
                     help="only throughput rows whose name contains one of these")
     ap.add_argument("--json", help="also write all raw results to this JSON file")
     ap.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir)")
+    ap.add_argument("--tls", action="store_true",
+                    help="throughput over TLS: certificates are made at start "
+                         "(tests/tls/gen-certs.sh), both servers get a tls-port and "
+                         "redis-benchmark --tls uses it (preloading stays on the plain port)")
+    ap.add_argument("--mayfly-bench-args", default="",
+                    help="extra redis-benchmark arguments for the Mayfly side (shell-split), "
+                         "e.g. \"--user app -a secret\" to run as a restricted ACL user")
+    ap.add_argument("--redis-bench-args", default="",
+                    help="extra redis-benchmark arguments for the reference side")
     a = ap.parse_args(argv)
     q = a.quick
     a.rounds = a.rounds or (3 if q else 5)
@@ -1015,9 +1038,16 @@ def main(argv=None):
     ok = False
     err = 130
     try:
+        certs = None
+        if args.tls:
+            certs = os.path.join(workdir, "certs")
+            subprocess.run(["sh", os.path.join(REPO, "tests", "tls", "gen-certs.sh"), certs],
+                           check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         servers = {
-            "mayfly": Server("mayfly", args.mayfly, workdir, shlex.split(args.mayfly_args)),
-            "redis": Server("redis", args.redis, workdir, shlex.split(args.redis_args)),
+            "mayfly": Server("mayfly", args.mayfly, workdir, shlex.split(args.mayfly_args),
+                             certs, shlex.split(args.mayfly_bench_args)),
+            "redis": Server("redis", args.redis, workdir, shlex.split(args.redis_args),
+                            certs, shlex.split(args.redis_bench_args)),
         }
         report.append("Mayfly benchmark  %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
         report.append("  mayfly: %s  (%s)" % (args.mayfly, server_version(args.mayfly)))
@@ -1025,9 +1055,13 @@ def main(argv=None):
         report.append("  client: %s (%s); host: %s, %d CPUs, load avg %s"
                       % (args.redis_benchmark, "-c %d" % args.clients, socket.gethostname(),
                          os.cpu_count() or 0, "%.2f %.2f %.2f" % os.getloadavg()))
-        report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s"
+        report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s%s"
                       % (args.rounds, args.requests, args.requests_pipelined, args.big_requests,
-                         ", QUICK MODE" if args.quick else ""))
+                         ", QUICK MODE" if args.quick else "", ", OVER TLS" if args.tls else ""))
+        for side in ("mayfly", "redis"):
+            extra = getattr(args, side + "_args") + " " + getattr(args, side + "_bench_args")
+            if extra.strip():
+                report.append("  %s extra: %s" % (side, extra.strip()))
         if args.rounds < 3:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
