@@ -14,6 +14,7 @@
  * the madvise calls for hundreds of megabytes never stall the loop. */
 #include "mayfly/server.h"
 
+#include "mayfly/acl/acl.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/client/session.h"
 #include "mayfly/cluster/cluster.h"
@@ -294,9 +295,62 @@ static void sync_propagation(void) {
         journal_sink_remove(&log_sink);
 }
 
-/* After any CONFIG SET: the log may have been opened or closed (appendonly). */
+/* ---- ACL ---- */
+
+/* A `user` line of the config file: validated now, applied once the commands exist. */
+static int config_user(int argc, char **argv, const char **err) {
+    static char msg[512];
+    slice words[64];
+    if (argc > 64) argc = 64;
+    for (int i = 0; i < argc; i++)
+        words[i] = slice_of(argv[i]);
+    char *why = NULL;
+    if (acl_config_user(argc, words, &why) == 0) return 0;
+    snprintf(msg, sizeof(msg), "%s", why);
+    mem_free(why);
+    *err = msg;
+    return -1;
+}
+
+/* The users: the default user (requirepass), then `user` lines or the ACL file (not both),
+ * as Redis's ACLLoadUsersAtStartup. Returns 0, or -1 after logging why. */
+static int load_users(void) {
+    acl_set_pubsub_default(config.acl_pubsub_default);
+    acl_init();
+    if (config.requirepass) acl_set_default_password(config.requirepass, config.requirepass_len);
+    int have_file = config.aclfile && config.aclfile[0];
+    if (have_file && acl_config_users_pending()) {
+        log_warning("Configuring Redis with users defined in redis.conf and at the same setting "
+                    "an ACL file path is invalid. This setup is very likely to lead to "
+                    "configuration errors and security holes, please define either an ACL file "
+                    "or declare users directly in your redis.conf, but not both.");
+        return -1;
+    }
+    char *err = NULL;
+    if (acl_load_config_users(&err) < 0) {
+        log_warning("%s", err);
+        log_warning("Critical error while loading ACLs. Exiting.");
+        mem_free(err);
+        return -1;
+    }
+    if (have_file) {
+        acl_userset *old = acl_load_file(config.aclfile, &err);
+        if (!old) {
+            log_warning("Aborting Redis startup because of ACL errors: %s", err);
+            mem_free(err);
+            return -1;
+        }
+        acl_userset_free(old);
+    }
+    return 0;
+}
+
+/* After any CONFIG SET: the log may have been opened or closed (appendonly); requirepass
+ * is the default user's password. */
 static void on_config_changed(const char *name) {
-    (void)name;
+    if (strcmp(name, "requirepass") == 0)
+        acl_set_default_password(config.requirepass, config.requirepass_len);
+    if (strcmp(name, "acl-pubsub-default") == 0) acl_set_pubsub_default(config.acl_pubsub_default);
     sync_propagation();
 }
 
@@ -457,12 +511,14 @@ void server_init(void) {
         cmd_family_ttl,     cmd_family_string, cmd_family_hash,     cmd_family_hash_ttl,
         cmd_family_multi,   cmd_family_pubsub, persist_commands,    cmd_family_debug,
         cmd_family_slowlog, cmd_family_eval,   cmd_family_function, cluster_family,
+        cmd_family_acl,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);
     /* Dispatch gates (cmd/gate.h): each brings its order key from Redis's processCommand. */
     cmd_gate_add(&cmd_gate_protected);
     cmd_gate_add(&cmd_gate_auth);
+    cmd_gate_add(&cmd_gate_acl);
     cmd_gate_add(&cmd_gate_no_multi);
     cmd_gate_add(&cmd_gate_oom);
     cmd_gate_add(&cmd_gate_oom);
@@ -479,6 +535,10 @@ void server_init(void) {
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
     session_release_hook = multi_session_free;
+    session_auth = (session_auth_ops){cmd_acl_session_start, cmd_acl_auth_required};
+    /* acl/: `user` lines of the config file, and CONFIG REWRITE of them. */
+    config_user_line = config_user;
+    config_rewrite_users = acl_write_users;
 }
 
 /* ---- the memory ceiling ---- */
@@ -522,6 +582,7 @@ int server_run(void) {
     info_scripting_fill = script_info_fill;
 
     db_init_all(config.databases);
+    if (load_users() < 0) return 1;
     start_eviction();
     journal_init();
     static const script_host script_hooks = {serve_while_busy, script_busy_changed,

@@ -214,6 +214,7 @@ void acl_init(void) {
 }
 
 acl_user *acl_default_user(void) {
+    if (!acl_default) acl_init(); /* sessions made before start-up (unit tests) */
     return acl_default;
 }
 

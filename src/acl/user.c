@@ -391,14 +391,14 @@ acl_user *acl_authenticate(slice name, slice password) {
     return NULL;
 }
 
-void acl_set_default_password(const char *password) {
+void acl_set_default_password(const char *password, size_t len) {
     user_apply(acl_default, "resetpass", 9);
     if (!password) {
         user_apply(acl_default, "nopass", 6);
         return;
     }
     char hash[65];
-    acl_hash_password(password, strlen(password), hash);
+    acl_hash_password(password, len, hash);
     char op[66];
     op[0] = '#';
     memcpy(op + 1, hash, 65);

@@ -273,6 +273,21 @@ size_t pubsub_session_shard_channels(const session *s) {
     return count_of(s, K_SHARD);
 }
 
+int pubsub_session_each(session *s, int (*fn)(void *ctx, slice name, int is_pattern), void *ctx) {
+    if (!s->pubsub) return 0;
+    int rc = 0;
+    for (int k = 0; k < K_COUNT && !rc; k++) {
+        dict_iter it;
+        dict_iter_init(&it, &s->pubsub->subs[k]);
+        for (dict_node *n; !rc && (n = dict_iter_next(&it));) {
+            const sub *b = (const sub *)n;
+            rc = fn(ctx, (slice){b->t->name, b->t->len}, k == K_PATTERN);
+        }
+        dict_iter_deinit(&it);
+    }
+    return rc;
+}
+
 void pubsub_topics(int kind, const slice *pattern, void (*each)(void *ctx, slice name), void *ctx) {
     init_topics();
     dict_iter it;

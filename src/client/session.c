@@ -16,6 +16,7 @@ static size_t live;   /* sessions on the list */
 static uint64_t next_id = 1;
 int session_unauthenticated;
 void (*session_release_hook)(session *s);
+session_auth_ops session_auth;
 
 static session *executing; /* the session whose top-level command is running */
 static buf self_pushes;    /* pushes to it, appended to its out after the reply */
@@ -53,8 +54,10 @@ session *session_new(const session_ops *ops, void *conn) {
     s->db_id = 0;
     s->db = db_get(0);
     s->authenticated = 1;
-    session_set_authenticated(s, config.requirepass == NULL);
-    s->user = mem_strdup("default");
+    if (session_auth.start)
+        session_auth.start(s);
+    else
+        session_set_authenticated(s, config.requirepass == NULL);
     s->fd = -1;
     s->ops = ops;
     s->conn = conn;
@@ -82,8 +85,12 @@ void session_free(session *s) {
     mem_free(s->name);
     mem_free(s->lib_name);
     mem_free(s->lib_ver);
-    mem_free(s->user);
     mem_free(s);
+}
+
+int session_auth_required(const session *s) {
+    if (s->authenticated) return 0;
+    return session_auth.required ? session_auth.required() : config.requirepass != NULL;
 }
 
 session *session_first(void) {

@@ -2,7 +2,9 @@
  *
  * These change the session (protocol, database, authentication, name, reply mode); none
  * touches the keyspace. */
+#include "cmd/cmdacl_int.h"
 #include "cmd/multi_int.h"
+#include "mayfly/acl/acl.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/watch.h"
 #include "mayfly/cmd/cmd.h"
@@ -47,17 +49,9 @@ static void cmd_quit(cmd_ctx *c) {
     c->s->flags |= SESS_CLOSE_AFTER_REPLY;
 }
 
-/* Checks a password against requirepass in constant time for equal lengths. */
-static int password_ok(slice user, slice pass) {
-    if (!slice_eq_ci(user, "default") || !config.requirepass) return 0;
-    size_t n = config.requirepass_len;
-    if (pass.len != n) return 0;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(pass.p[i] ^ config.requirepass[i]);
-    return diff == 0;
-}
+static const char wrongpass[] = "WRONGPASS invalid username-password pair or user is disabled.";
 
+/* AUTH <password> (the default user) or AUTH <username> <password>. */
 static void cmd_auth(cmd_ctx *c) {
     if (c->argc > 3) {
         reply_syntax_error(c);
@@ -65,18 +59,15 @@ static void cmd_auth(cmd_ctx *c) {
     }
     slice user = c->argc == 3 ? c->argv[1] : slice_of("default");
     slice pass = c->argv[c->argc - 1];
-    if (c->argc == 2 && !config.requirepass) {
+    if (c->argc == 2 && acl_user_nopass(acl_default_user())) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the "
                        "default user. Are you sure your configuration is correct?");
         return;
     }
-    if (!password_ok(user, pass) &&
-        !(c->argc == 3 && !config.requirepass && slice_eq_ci(user, "default"))) {
-        host_stat.auth_denied++;
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+    if (cmd_acl_authenticate(c, user, pass) < 0) {
+        reply_error(c, wrongpass);
         return;
     }
-    session_set_authenticated(c->s, 1);
     reply_ok(c);
 }
 
@@ -106,18 +97,13 @@ static void cmd_hello(cmd_ctx *c) {
         }
         i = 2;
     }
-    slice setname = {NULL, 0};
+    slice setname = {NULL, 0}, user = {NULL, 0}, pass = {NULL, 0};
     int has_setname = 0;
     for (; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (slice_eq_ci(c->argv[i], "AUTH") && more >= 2) {
-            if (!password_ok(c->argv[i + 1], c->argv[i + 2]) &&
-                !(!config.requirepass && slice_eq_ci(c->argv[i + 1], "default"))) {
-                host_stat.auth_denied++;
-                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-                return;
-            }
-            session_set_authenticated(c->s, 1);
+            user = c->argv[i + 1]; /* the last AUTH wins, as in Redis */
+            pass = c->argv[i + 2];
             i += 2;
         } else if (slice_eq_ci(c->argv[i], "SETNAME") && more >= 1) {
             setname = c->argv[i + 1];
@@ -133,6 +119,10 @@ static void cmd_hello(cmd_ctx *c) {
                          c->argv[i].p);
             return;
         }
+    }
+    if (user.p && cmd_acl_authenticate(c, user, pass) < 0) {
+        reply_error(c, wrongpass);
+        return;
     }
     if (!c->s->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
@@ -189,13 +179,13 @@ static void cmd_reset(cmd_ctx *c) {
     s->db = c->db = db_get(0);
     s->proto = c->proto = 2;
     set_name(s, (slice){NULL, 0});
-    session_set_authenticated(s, config.requirepass == NULL);
+    cmd_acl_session_start(s);
     reply_simple(c, "RESET");
 }
 
 /* ---- CLIENT ---- */
 
-static void client_line(buf *b, const session *s, int64_t now_ms) {
+void client_info_line(buf *b, const session *s, int64_t now_ms) {
     const char *flags = (s->flags & SESS_MULTI) ? "x" : (s->flags & SESS_PUBSUB) ? "P" : "N";
     size_t qbuf = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
     buf_printf(b,
@@ -211,8 +201,8 @@ static void client_line(buf *b, const session *s, int64_t now_ms) {
                pubsub_session_shard_channels(s), multi_queued_count(s), watch_count(s), qbuf,
                session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
                s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
-               s->last_cmd ? s->last_cmd : "NULL", s->user ? s->user : "default", s->proto,
-               s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
+               s->last_cmd ? s->last_cmd : "NULL", s->user ? acl_user_name(s->user) : "default",
+               s->proto, s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 
 static void client_id(cmd_ctx *c) {
@@ -259,7 +249,7 @@ static void client_setinfo(cmd_ctx *c) {
 static void client_info(cmd_ctx *c) {
     buf b;
     buf_init(&b);
-    client_line(&b, c->s, c->now_ms);
+    client_info_line(&b, c->s, c->now_ms);
     buf_putc(&b, '\n');
     reply_verbatim(c, b.data, b.len);
     buf_deinit(&b);
@@ -308,7 +298,7 @@ static void client_list(cmd_ctx *c) {
             }
             if (!hit) continue;
         }
-        client_line(&b, s, c->now_ms);
+        client_info_line(&b, s, c->now_ms);
         buf_putc(&b, '\n');
     }
     reply_verbatim(c, b.data ? b.data : "", b.len);
@@ -400,7 +390,8 @@ static void client_kill(cmd_ctx *c) {
         if (laddr.p &&
             !(strlen(s->laddr) == laddr.len && memcmp(s->laddr, laddr.p, laddr.len) == 0))
             continue;
-        if (user.p && !slice_eq(user, slice_of(s->user ? s->user : "default"))) continue;
+        if (user.p && !slice_eq(user, slice_of(s->user ? acl_user_name(s->user) : "default")))
+            continue;
         if (type == 2) continue;
         if (type >= 0 && type != !!(s->flags & SESS_PUBSUB)) continue;
         if (maxage && (c->now_ms - s->ctime_ms) / 1000 < maxage) continue;

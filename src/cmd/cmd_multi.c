@@ -7,7 +7,10 @@
  *
  * WATCH: the table of watched keys is client/watch.c's; a change to a watched key marks
  * the session SESS_DIRTY_CAS and EXEC of a dirty session answers a nil array. */
+#include "cmd/cmdacl_int.h"
 #include "cmd/multi_int.h"
+#include "cmd/registry_int.h"
+#include "mayfly/acl/acl.h"
 #include "mayfly/client/watch.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
@@ -20,6 +23,7 @@
 typedef struct queued {
     const cmd_spec *cmd, *parent;
     cmd_stats *stats; /* the command's statistics slot, found by dispatch */
+    int acl_id;       /* its ACL catalog id, checked again at EXEC */
     int argc;
     slice *argv; /* owned: the slices and their bytes in one block */
 } queued;
@@ -106,6 +110,26 @@ static void cmd_discard(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* ACL rules may have changed since a command was queued: Redis checks again at EXEC and
+ * answers a command no longer allowed with an error in its place. Returns 1 to run it. */
+static int acl_recheck(cmd_ctx *cc) {
+    int pos = 0;
+    int r = cmd_acl_check(cc, &pos);
+    if (r == ACL_OK) return 1;
+    cmd_acl_log(cc, r, pos, ACL_CTX_MULTI);
+    const char *why = r == ACL_DENIED_CMD   ? "no permission to execute the command or subcommand"
+                      : r == ACL_DENIED_KEY ? "no permission to touch the specified keys"
+                                            : "no permission to access one of the channels used "
+                                              "as arguments";
+    reply_errorf(cc,
+                 "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                 "and the EXEC call. This command is no longer allowed for the following "
+                 "reason: %s",
+                 why);
+    keyspec_release_ctx(cc);
+    return 0;
+}
+
 static void cmd_exec(cmd_ctx *c) {
     session *s = c->s;
     if (!(s->flags & SESS_MULTI)) {
@@ -149,8 +173,9 @@ static void cmd_exec(cmd_ctx *c) {
             .now_ms = c->now_ms, /* one "now" for the whole transaction */
             .flags = cmds[i].cmd->flags,
             .keys = &keys,
+            .acl_id = cmds[i].acl_id,
         };
-        cmd_call(&cc);
+        if (acl_recheck(&cc)) cmd_call(&cc);
     }
     host_stat.in_exec = 0;
     for (size_t i = 0; i < n; i++)
@@ -204,7 +229,7 @@ int multi_queue_if_needed(cmd_ctx *c) {
             m->cap = m->cap ? m->cap * 2 : 4;
             m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
         }
-        m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->argc, argv};
+        m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->acl_id, c->argc, argv};
         m->flags_any |= c->flags; /* as dispatch saw them (EVAL's may depend on its script) */
         m->flags_missing |= ~c->flags;
     }

@@ -3,6 +3,7 @@
  * INFO builds its text section by section with Redis's field names; memory figures come
  * from jemalloc (util/mem), the keyspace lines from db/. */
 #include "cmd/memory_int.h"
+#include "mayfly/acl/acl.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
@@ -278,9 +279,9 @@ static void section_stats(buf *b, int64_t now_ms) {
         "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
         "instantaneous_eventloop_duration_usec:%lld\r\n"
         "acl_access_denied_auth:%lld\r\n"
-        "acl_access_denied_cmd:0\r\n"
-        "acl_access_denied_key:0\r\n"
-        "acl_access_denied_channel:0\r\n",
+        "acl_access_denied_cmd:%lld\r\n"
+        "acl_access_denied_key:%lld\r\n"
+        "acl_access_denied_channel:%lld\r\n",
         host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
         host_stat.net_input_bytes, host_stat.net_output_bytes,
         (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
@@ -293,7 +294,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
         host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
         host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
-        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, host_stat.auth_denied);
+        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, acl_stat.denied_auth,
+        acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
 }
 
 static void section_cpu(buf *b, int64_t now_ms) {
@@ -639,7 +641,7 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.expire_cycle_us = 0;
     host_stat.reads_processed = host_stat.writes_processed = 0;
     host_stat.qbuf_limit_disconnections = host_stat.obuf_limit_disconnections = 0;
-    host_stat.auth_denied = 0;
+    memset(&acl_stat, 0, sizeof(acl_stat));
     host_stat.total_forks = 0;
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
     host_stat.evicted_clients = 0;

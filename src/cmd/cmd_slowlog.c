@@ -95,14 +95,17 @@ void cmd_slowlog_consider(const cmd_ctx *c, long long duration_us) {
     e->argc = c->argc < SLOWLOG_MAX_ARGC ? c->argc : SLOWLOG_MAX_ARGC;
     e->argv = mem_alloc(sizeof(char *) * (size_t)e->argc);
     e->lens = mem_alloc(sizeof(size_t) * (size_t)e->argc);
-    int redact = (c->cmd->flags & CMD_NO_AUTH) != 0;
+    /* Credentials never reach the log: AUTH/HELLO arguments, ACL SETUSER & co. */
+    int redact_from = (c->cmd->flags & CMD_NO_AUTH)       ? 1
+                      : (c->cmd->flags & CMD_REDACT_ARGS) ? (c->parent ? 2 : 1)
+                                                          : c->argc;
     char note[96];
     for (int i = 0; i < e->argc; i++) {
         slice a = c->argv[i];
         if (e->argc != c->argc && i == e->argc - 1) {
             int n = snprintf(note, sizeof(note), "... (%d more arguments)", c->argc - e->argc + 1);
             e->argv[i] = copy(note, (size_t)n, &e->lens[i]);
-        } else if (redact && i > 0) {
+        } else if (i >= redact_from) {
             e->argv[i] = copy("(redacted)", 10, &e->lens[i]);
         } else if (a.len > SLOWLOG_MAX_STRING) {
             int n =

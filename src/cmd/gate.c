@@ -7,6 +7,7 @@
  * walks the set bits of that mask in rank order over a flat copy of switches and checks. */
 #include "mayfly/cmd/gate.h"
 
+#include "cmd/cmdacl_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/config.h"
@@ -97,7 +98,9 @@ const cmd_gate cmd_gate_protected = {.name = "protected",
 static const char *check_auth(cmd_ctx *c, char *msg, size_t cap) {
     (void)msg;
     (void)cap;
-    return c->s->authenticated ? NULL : "NOAUTH Authentication required.";
+    /* Redis's authRequired: while the default user is "on nopass", nobody needs AUTH. */
+    if (c->s->authenticated || !cmd_acl_auth_required()) return NULL;
+    return "NOAUTH Authentication required.";
 }
 
 const cmd_gate cmd_gate_auth = {.name = "auth",

@@ -9,8 +9,10 @@
  * cmd_dispatch follows Redis's processCommand: unknown command, unknown subcommand, arity,
  * then the gates (gate.h: authentication, ACL, ..., loading) in their registered order,
  * MULTI queueing, then the handler. */
+#include "cmd/cmdacl_int.h"
 #include "cmd/multi_int.h"
 #include "cmd/registry_int.h"
+#include "mayfly/acl/acl.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/propagate.h"
@@ -29,6 +31,7 @@ typedef struct reg_entry {
     const cmd_spec *spec;
     size_t name_len; /* strlen(spec->name), so a lookup compares lengths first */
     uint32_t gates;  /* the dispatch gates that concern this command (gate.c's ranks) */
+    int acl_id;      /* the command's id in the ACL catalog */
     cmd_stats stats;
     struct reg_entry *subs; /* container: subcommands */
     size_t nsubs;
@@ -89,6 +92,8 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
     return NULL;
 }
 
+static void register_acl(reg_entry *e);
+
 /* Number of rows before the terminator, or (size_t)-1 when a row's name is already
  * registered or repeated within the family. */
 static size_t family_count(const cmd_spec *rows) {
@@ -136,9 +141,30 @@ int cmd_family_add(const cmd_spec *rows) {
         reg_entry *e = block++;
         entries[nentries++] = e;
         entry_insert(e, s);
+        register_acl(e);
     }
     registry_gates_changed();
     return 0;
+}
+
+/* Enters a new command and its subcommands in the ACL catalog (ids in table order). The
+ * catalog is complete once server_init has added every family, before acl_init. */
+static void register_acl(reg_entry *e) {
+    e->acl_id = cmd_acl_register(e->spec, NULL, -1);
+    assert(e->acl_id >= 0);
+    for (size_t j = 0; j < e->nsubs; j++) {
+        e->subs[j].acl_id = cmd_acl_register(e->subs[j].spec, e->spec, e->acl_id);
+        assert(e->subs[j].acl_id >= 0);
+    }
+}
+
+int cmd_acl_id(const cmd_spec *spec) {
+    for (size_t i = 0; i < nentries; i++) {
+        if (entries[i]->spec == spec) return entries[i]->acl_id;
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            if (entries[i]->subs[j].spec == spec) return entries[i]->subs[j].acl_id;
+    }
+    return -1;
 }
 
 void registry_gates_changed(void) {
@@ -385,6 +411,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         goto done;
     }
     c->flags = c->cmd->flags;
+    c->acl_id = e_cmd->acl_id;
     uint32_t gates = e_cmd->gates;
     if (c->cmd->flags_of) {
         c->flags = c->cmd->flags_of(c);

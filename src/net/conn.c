@@ -307,7 +307,7 @@ static void process_input(conn *c) {
             transport_read_stop(c->t); /* backpressure: resume in on_write_done */
             break;
         }
-        c->parser.limits.unauthenticated = !s->authenticated;
+        c->parser.limits.unauthenticated = session_auth_required(s);
         int rc = resp_parse(&c->parser, c->in.data + pos, c->in.len - pos);
         if (rc == RESP_INCOMPLETE) break;
         if (rc == RESP_EPROTO) {

@@ -14,6 +14,7 @@
  * the same path (and, over TLS, encrypted) as any reply. */
 #include "mayfly/net/listener.h"
 
+#include "mayfly/acl/acl.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/net/net.h"
@@ -109,7 +110,8 @@ static void admit(transport *t) {
         conn_refuse(c, maxclients_msg, sizeof(maxclients_msg) - 1);
         return;
     }
-    if (listener_protected_denies(config.protected_mode, config.requirepass != NULL, local)) {
+    if (listener_protected_denies(config.protected_mode, !acl_user_nopass(acl_default_user()),
+                                  local)) {
         log_warning("Possible SECURITY ATTACK detected. Protected mode refused a connection "
                     "from %s",
                     s->addr);

@@ -32,6 +32,7 @@
  * own handle is neither read (its buffer must not move) nor closed until the script ends. */
 #include "mayfly/script/script.h"
 
+#include "mayfly/acl/acl.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
@@ -132,7 +133,7 @@ session *script_session_new(void) {
     s->db = db_get(0);
     s->authenticated = 1;
     s->flags = SESS_INTERNAL;
-    s->user = mem_strdup("default");
+    s->user = acl_default_user();
     s->fd = -1;
     s->ops = &script_session_ops;
     snprintf(s->addr, sizeof(s->addr), "%s", "lua");
@@ -143,7 +144,6 @@ session *script_session_new(void) {
 void script_session_free(session *s) {
     if (!s) return;
     buf_deinit(&s->out);
-    mem_free(s->user);
     mem_free(s);
 }
 

@@ -409,11 +409,11 @@ TEST(unlink_and_listing) {
 
 TEST(requirepass) {
     catalog();
-    acl_set_default_password("s3cret");
+    acl_set_default_password("s3cret", 6);
     ASSERT(acl_authenticate(slice_of("default"), slice_of("s3cret")) != NULL);
     ASSERT(acl_authenticate(slice_of("default"), slice_of("nope")) == NULL);
     ASSERT(!acl_user_nopass(acl_default_user()));
-    acl_set_default_password(NULL);
+    acl_set_default_password(NULL, 0);
     ASSERT(acl_user_nopass(acl_default_user()));
     ASSERT_STR_EQ("on nopass sanitize-payload ~* &* +@all", describe("default"));
 }
@@ -489,7 +489,7 @@ TEST(acl_file_round_trip) {
             "on #34344e4d60c2b6d639b7bd22e18f2b0b91bc34bf0ac5f9952744435093cfb4e6 -@all "
             "+@hash +config|get ~session:*",
             NULL);
-    acl_set_default_password("pw");
+    acl_set_default_password("pw", 2);
     char *err = NULL;
     ASSERT_EQ(0, acl_save_file(path, &err));
     buf before;

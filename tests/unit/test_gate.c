@@ -4,6 +4,7 @@
  * the key extraction gates share, and the internal session that skips them. Commands run
  * through cmd_dispatch on sessions without a connection; replies are read from their
  * output buffers. */
+#include "mayfly/acl/acl.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/config.h"
@@ -262,8 +263,9 @@ TEST(builtin_gates_keep_redis_texts) {
     ASSERT_EQ(0, cmd_gate_add(&cmd_gate_auth));
     ASSERT_EQ(0, cmd_gate_add(&cmd_gate_no_multi));
     ASSERT_EQ(0, cmd_gate_add(&cmd_gate_pubsub));
+    acl_set_default_password("pw", 2); /* NOAUTH only while the default user needs one */
     session *s = session_new(NULL, NULL);
-    session_set_authenticated(s, 0);
+    ASSERT_EQ(0, s->authenticated);
     run(s, "GET k");
     ASSERT(out_is(s, "-NOAUTH Authentication required.\r\n"));
     run(s, "PING"); /* not NO_AUTH: refused too */
@@ -271,6 +273,7 @@ TEST(builtin_gates_keep_redis_texts) {
     run(s, "HELLO 2"); /* NO_AUTH: the handler runs and answers with its own text */
     ASSERT(s->out.len > 30 && memcmp(s->out.data, "-NOAUTH HELLO must", 18) == 0);
     session_set_authenticated(s, 1);
+    acl_set_default_password(NULL, 0);
     run(s, "MULTI");
     run(s, "SAVE");
     ASSERT(out_is(s, "-ERR Command not allowed inside a transaction\r\n"));

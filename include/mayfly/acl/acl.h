@@ -131,8 +131,9 @@ void acl_user_free(acl_user *u);
 /* Checks a user name and password. Returns the user if it exists, is on, and is nopass or
  * has this password; else NULL (unknown user, disabled, wrong password). */
 acl_user *acl_authenticate(slice name, slice password);
-/* requirepass: the default user's passwords become just this one (NULL: nopass). */
-void acl_set_default_password(const char *password);
+/* requirepass: the default user's passwords become just this one, len bytes (it may hold
+ * NUL bytes); NULL: nopass. */
+void acl_set_default_password(const char *password, size_t len);
 /* acl-pubsub-default: whether users created from now on start with allchannels (1) or
  * resetchannels (0, the default). */
 void acl_set_pubsub_default(int allchannels);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct acl_user;
 struct db;
 struct session;
 
@@ -57,7 +58,8 @@ typedef struct session {
     uint32_t flags;            /* SESS_* */
     char *name;                /* CLIENT SETNAME, owned, NULL if none */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO, owned */
-    char *user;                /* authenticated user name ("default") */
+    struct acl_user *user;     /* the ACL user (acl.h): "default" until AUTH/HELLO AUTH;
+                                  NULL without session_auth (unit tests) */
     buf out;                   /* pending reply bytes, flushed by net/ */
     size_t out_peak;           /* largest out seen (INFO clients) */
     int64_t obl_soft_since_ms; /* when out first exceeded the soft limit, 0 if under */
@@ -108,9 +110,23 @@ extern int session_unauthenticated;
  * is required). */
 void session_set_authenticated(session *s, int yes);
 
-/* Creates a session on the live list with a new id, RESP2, database 0; authenticated
- * unless a password is configured. Returns an owned session. */
+/* Authentication as the layers above have it (server.c fills this at start-up with
+ * cmd/'s, which asks acl/): start gives a new or RESET session its user (the default
+ * user) and authenticates it unless that user needs a password; required tells whether an
+ * unauthenticated session may run only AUTH/HELLO (the default user needs a password or
+ * is off). Left empty (unit tests): no user, and only requirepass asks for a password. */
+typedef struct session_auth_ops {
+    void (*start)(session *s);
+    int (*required)(void);
+} session_auth_ops;
+extern session_auth_ops session_auth;
+
+/* Creates a session on the live list with a new id, RESP2, database 0, started by
+ * session_auth (the default ACL user). Returns an owned session. */
 session *session_new(const session_ops *ops, void *conn);
+/* 1 if s must authenticate before running anything but AUTH/HELLO (Redis's authRequired:
+ * not authenticated, and the default user needs a password or is off). */
+int session_auth_required(const session *s);
 /* Frees a session: unsubscribes, unwatches, drops its list membership. NULL is a no-op. */
 void session_free(session *s);
 /* The first live session (walk with ->next). */

@@ -63,6 +63,9 @@ enum cmd_flag { CMD_FLAG_MAP(X) };
 #define CMD_MISCONF_DENY (1u << 31)
 /* Mayfly-internal, hidden as in Redis: allowed only as enable-debug-command says (DEBUG). */
 #define CMD_PROTECTED (1u << 30)
+/* Mayfly-internal: SLOWLOG shows the arguments after the (sub)command name as
+ * "(redacted)" (ACL SETUSER, DELUSER, GETUSER), as Redis's redactClientCommandArgument. */
+#define CMD_REDACT_ARGS (1u << 29)
 
 struct cmd_ctx;
 typedef void cmd_fn(struct cmd_ctx *c);
@@ -121,6 +124,7 @@ typedef struct cmd_ctx {
     int keys_state;     /* 0: not extracted yet, 1: keys holds them, -1: argv does not fit */
     void *cmd_cache;    /* what the command's flags_of looked up, for its handler (Redis's
                            c->cur_script); valid for this dispatch only */
+    int acl_id;         /* the command's id in the ACL catalog (acl.h; set by dispatch) */
 } cmd_ctx;
 
 /* The keys of c's command (cmd_get_keys), extracted on the first call and kept for the
@@ -146,6 +150,14 @@ void cmd_dispatch(session *s, int argc, slice *argv);
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
+/* The ACL catalog id of a command or subcommand (acl.h), or -1. */
+int cmd_acl_id(const cmd_spec *spec);
+/* session_auth (client/session.h) as ACL has it, installed by server.c: a new or RESET
+ * session starts as the default user, authenticated unless that user needs a password;
+ * while the default user requires a password (or is off), unauthenticated sessions may run
+ * only NO_AUTH commands (Redis's authRequired). */
+void cmd_acl_session_start(session *s);
+int cmd_acl_auth_required(void);
 /* Visits every top-level command (COMMAND, INFO commandstats). */
 void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx);
 /* The statistics slot of a command or subcommand. */
@@ -228,6 +240,7 @@ extern const cmd_spec cmd_family_multi[];    /* cmd_multi.c: MULTI EXEC DISCARD 
 extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
 extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
+extern const cmd_spec cmd_family_acl[];      /* cmd_acl.c: ACL */
 
 /* Frees what cmd/ keeps in a session, its MULTI queue (RESET; server.c makes it the
  * session_release_hook that session_free calls). */

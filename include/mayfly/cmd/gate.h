@@ -86,6 +86,7 @@ extern const cmd_gate cmd_gate_protected; /* CMD_PROTECTED (DEBUG) as enable-deb
                                              allows: yes, or local for loopback and Unix */
 extern const cmd_gate cmd_gate_auth;      /* NOAUTH unless authenticated (not CMD_NO_AUTH) */
 extern const cmd_gate cmd_gate_no_multi;  /* "Command not allowed inside a transaction" */
+extern const cmd_gate cmd_gate_acl;       /* NOPERM per the session's ACL user (cmd_acl.c) */
 extern const cmd_gate cmd_gate_pubsub;    /* RESP2 subscribe mode allows (P|S)(UN)SUBSCRIBE,
                                              PING, QUIT, RESET only */
 extern const cmd_gate cmd_gate_oom;       /* maxmemory: evicts, then -OOM for deny-oom

@@ -22,7 +22,6 @@ typedef struct host_stats {
     long long writes_processed;          /* socket writes (total_writes_processed) */
     long long qbuf_limit_disconnections; /* closed by client-query-buffer-limit */
     long long obuf_limit_disconnections; /* closed by client-output-buffer-limit */
-    long long auth_denied;               /* failed AUTH / HELLO AUTH (acl_access_denied_auth) */
     long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
     int loading;                                 /* the dataset is loading: commands get -LOADING */
     int in_exec; /* EXEC is running its queue: forks wait for the cron (Redis's in_exec) */
