@@ -30,8 +30,9 @@ static const char *const category_names[ACL_CAT_COUNT] = {
 #undef X
 };
 
-static acl_command *commands;
+acl_command *acl_commands_tab;
 static int ncommands;
+#define commands acl_commands_tab
 
 struct acl_userset acl_users;
 acl_user *acl_default;
@@ -96,13 +97,18 @@ int acl_command_add(const char *name, int parent, const char *categories, unsign
     return ncommands++;
 }
 
-const acl_command *acl_cmd(int id) {
-    assert(id >= 0 && id < ncommands);
-    return &commands[id];
-}
-
 int acl_command_count(void) {
     return ncommands;
+}
+
+void acl_command_set_key_range(int id, int first, int last, int step, unsigned need, int variable) {
+    acl_command *c = &commands[id];
+    c->key_range = 1;
+    c->key_variable = variable;
+    c->key_first = first;
+    c->key_last = last;
+    c->key_step = step > 0 ? step : 1;
+    c->key_need = need & (ACL_REF_READ | ACL_REF_WRITE);
 }
 
 const char *acl_command_name(int id) {
@@ -247,9 +253,6 @@ int acl_user_enabled(const acl_user *u) {
 }
 int acl_user_nopass(const acl_user *u) {
     return (u->flags & USER_NOPASS) != 0;
-}
-int acl_user_unrestricted(const acl_user *u) {
-    return u->unrestricted;
 }
 
 int acl_has_spaces(const char *p, size_t len) {

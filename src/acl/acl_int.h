@@ -27,12 +27,24 @@
 #define ACL_PERM_WRITE ACL_REF_WRITE
 #define ACL_PERM_ALL (ACL_PERM_READ | ACL_PERM_WRITE)
 
+/* How a pattern is matched: most ACL patterns are a literal or a literal followed by one
+ * '*' ("session:*"), which a length check and memcmp decide; anything else goes to the
+ * glob matcher (util/glob.h). */
+enum acl_match { MATCH_GLOB, MATCH_EXACT, MATCH_PREFIX };
+
 /* A key pattern (perms: ACL_PERM_*) or a channel pattern (perms unused). */
 typedef struct acl_pattern {
     char *p; /* NUL-terminated copy */
     size_t len;
     unsigned perms;
+    int match;         /* enum acl_match */
+    size_t prefix_len; /* MATCH_PREFIX: bytes before the '*' */
 } acl_pattern;
+
+/* Fills in how pattern k is matched (after p and len are set). */
+void acl_pattern_classify(acl_pattern *k);
+/* 1 if subject[0..len) matches k, as the glob matcher would say. */
+static inline int acl_pattern_match(const acl_pattern *k, const char *s, size_t len);
 
 /* The first arguments allowed for an otherwise denied command ("+select|0"). */
 typedef struct acl_firstargs {
@@ -57,14 +69,14 @@ typedef struct acl_selector {
 } acl_selector;
 
 struct acl_user {
-    char *name; /* NUL-terminated copy */
+    struct acl_user_head head; /* first: unrestricted, read inline (acl.h) */
+    char *name;                /* NUL-terminated copy */
     size_t name_len;
     uint32_t flags; /* USER_* */
     char (*pass)[65];
     size_t npass;
     acl_selector *sel; /* sel[0] is the root selector */
     size_t nsel;
-    int unrestricted; /* one selector with every command, key and channel */
 };
 
 /* ---- catalog (acl.c) ---- */
@@ -75,8 +87,15 @@ typedef struct acl_command {
     unsigned flags; /* ACL_CMD_* */
     int *subs;      /* ids of the subcommands of a container */
     size_t nsubs;
+    int key_range;    /* keys are key_first..key_last every key_step (set_key_range) */
+    int key_variable; /* ... whose access depends on the arguments */
+    int key_first, key_last, key_step;
+    unsigned key_need; /* ACL_REF_READ/WRITE each of them needs */
 } acl_command;
-const acl_command *acl_cmd(int id);
+extern acl_command *acl_commands_tab;
+static inline const acl_command *acl_cmd(int id) {
+    return &acl_commands_tab[id];
+}
 /* Finds a command by full name; a name with '|' is a container's subcommand. */
 int acl_cmd_lookup(const char *name, size_t len);
 
@@ -104,7 +123,9 @@ int selector_apply(acl_selector *s, const char *op, size_t len);
 /* Appends the selector as ACL LIST shows it (keys, channels, command rules). */
 void selector_describe(const acl_selector *s, buf *out);
 void selector_describe_commands(const acl_selector *s, buf *out);
-int selector_has_command(const acl_selector *s, int id);
+static inline int selector_has_command(const acl_selector *s, int id) {
+    return (s->allowed[id / 64] >> (id % 64)) & 1;
+}
 
 /* ---- users (user.c) ---- */
 acl_user *user_new(const char *name, size_t len);
@@ -133,5 +154,26 @@ acl_user *userset_find(const struct acl_userset *set, const char *name, size_t l
 void userset_insert(struct acl_userset *set, acl_user *u);
 acl_user *userset_remove(struct acl_userset *set, const char *name, size_t len);
 void userset_clear(struct acl_userset *set);
+
+#include "mayfly/util/glob.h"
+
+#include <string.h>
+
+static inline int acl_pattern_match(const acl_pattern *k, const char *s, size_t len) {
+    switch (k->match) {
+    case MATCH_EXACT:
+        return len == k->len && (len == 0 || memcmp(s, k->p, len) == 0);
+    case MATCH_PREFIX: {
+        /* As the glob matcher: "*" does not match the empty subject. */
+        if (len < k->prefix_len || len == 0) return 0;
+        if (k->prefix_len > 16) return memcmp(s, k->p, k->prefix_len) == 0;
+        for (size_t i = 0; i < k->prefix_len; i++) /* short prefixes: no call */
+            if (s[i] != k->p[i]) return 0;
+        return 1;
+    }
+    default:
+        return glob_match(k->p, k->len, s, len, 0);
+    }
+}
 
 #endif

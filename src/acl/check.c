@@ -7,7 +7,6 @@
  * selector could accept. The command's key and channel positions are asked for once, and
  * only when some selector restricts keys or channels. */
 #include "acl/acl_int.h"
-#include "mayfly/util/glob.h"
 #include "mayfly/util/mem.h"
 
 #include <stdio.h>
@@ -37,22 +36,36 @@ static void free_refs(ref_cache *rc) {
     if (rc->loaded && rc->refs != rc->small) mem_free(rc->refs);
 }
 
-static int key_ok(const acl_selector *s, slice key, unsigned need) {
+static inline int key_ok(const acl_selector *s, slice key, unsigned need) {
     if (s->flags & SEL_ALLKEYS) return 1;
     need &= ACL_PERM_ALL;
     for (size_t i = 0; i < s->nkeys; i++) {
         const acl_pattern *k = &s->keys[i];
         if ((k->perms & need) != need) continue;
-        if (glob_match(k->p, k->len, key.p, key.len, 0)) return 1;
+        if (acl_pattern_match(k, key.p, key.len)) return 1;
     }
     return 0;
+}
+
+/* For a key whose access depends on the arguments: 1 if a pattern with read and write
+ * access matches (any access is allowed), 0 if no pattern matches (none is), -1 if only
+ * partial patterns match (the exact access decides). */
+static inline int key_any_access(const acl_selector *s, slice key) {
+    int partial = 0;
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const acl_pattern *k = &s->keys[i];
+        if (!acl_pattern_match(k, key.p, key.len)) continue;
+        if (k->perms == ACL_PERM_ALL) return 1;
+        partial = 1;
+    }
+    return partial ? -1 : 0;
 }
 
 static int channel_in(const acl_pattern *list, size_t n, slice ch, int is_pattern) {
     for (size_t i = 0; i < n; i++) {
         const acl_pattern *c = &list[i];
-        if (is_pattern ? (c->len == ch.len && memcmp(c->p, ch.p, ch.len) == 0)
-                       : glob_match(c->p, c->len, ch.p, ch.len, 0))
+        if (is_pattern ? (c->len == ch.len && (ch.len == 0 || memcmp(c->p, ch.p, ch.len) == 0))
+                       : acl_pattern_match(c, ch.p, ch.len))
             return 1;
     }
     return 0;
@@ -81,6 +94,20 @@ static int selector_check(const acl_selector *s, int id, const acl_command *c, i
     int keys = !(s->flags & SEL_ALLKEYS) && (c->flags & ACL_CMD_HAS_KEYS);
     int chans = !(s->flags & SEL_ALLCHANNELS) && (c->flags & ACL_CMD_HAS_CHANNELS);
     if (!keys && !chans) return ACL_OK;
+    if (keys && c->key_range && !c->key_variable) {
+        /* The common shape: the positions come from the catalog, not the callback. An
+         * argv that does not reach the range names no keys, as the extraction says. */
+        int last = c->key_last < 0 ? argc + c->key_last : c->key_last;
+        if (last < argc && last >= c->key_first && c->key_first < argc) {
+            for (int i = c->key_first; i <= last; i += c->key_step)
+                if (!key_ok(s, argv[i], c->key_need)) {
+                    *pos = i;
+                    return ACL_DENIED_KEY;
+                }
+        }
+        if (!chans) return ACL_OK;
+        keys = 0;
+    }
     load_refs(rc, fn, ctx);
     for (int i = 0; keys && i < rc->n; i++) {
         const acl_ref *r = &rc->refs[i];
@@ -103,11 +130,13 @@ static int selector_check(const acl_selector *s, int id, const acl_command *c, i
     return ACL_OK;
 }
 
-int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_fn *refs, void *ctx,
-              int *errpos) {
-    if (u->unrestricted) return ACL_OK;
-    const acl_command *c = acl_cmd(id);
-    ref_cache rc = {0};
+/* Every selector, with the refs callback: the general case. */
+static __attribute__((noinline)) int check_selectors(const acl_user *u, int id,
+                                                     const acl_command *c, int argc,
+                                                     const slice *argv, acl_refs_fn *refs,
+                                                     void *ctx, int *errpos) {
+    ref_cache rc;
+    rc.loaded = 0;
     int relevant = ACL_DENIED_CMD, last = 0;
     for (size_t i = 0; i < u->nsel; i++) {
         int pos = 0;
@@ -124,6 +153,34 @@ int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_f
     free_refs(&rc);
     if (errpos) *errpos = last;
     return relevant;
+}
+
+int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_fn *refs, void *ctx,
+              int *errpos) {
+    if (!u || u->head.unrestricted) return ACL_OK;
+    const acl_command *c = acl_cmd(id);
+    /* The common case, answered here: one selector that allows the command, whose keys
+     * (if it restricts keys) are a plain range, and no channels to look at. */
+    const acl_selector *s = &u->sel[0];
+    if (u->nsel == 1 && !(c->flags & ACL_CMD_HAS_CHANNELS) &&
+        ((s->flags & SEL_ALLCOMMANDS) || selector_has_command(s, id))) {
+        if ((s->flags & SEL_ALLKEYS) || !(c->flags & ACL_CMD_HAS_KEYS)) return ACL_OK;
+        if (c->key_range) {
+            int last = c->key_last < 0 ? argc + c->key_last : c->key_last;
+            if (last >= argc || last < c->key_first || c->key_first >= argc) return ACL_OK;
+            for (int i = c->key_first; i <= last; i += c->key_step) {
+                int ok =
+                    c->key_variable ? key_any_access(s, argv[i]) : key_ok(s, argv[i], c->key_need);
+                if (ok < 0) return check_selectors(u, id, c, argc, argv, refs, ctx, errpos);
+                if (!ok) {
+                    if (errpos) *errpos = i;
+                    return ACL_DENIED_KEY;
+                }
+            }
+            return ACL_OK;
+        }
+    }
+    return check_selectors(u, id, c, argc, argv, refs, ctx, errpos);
 }
 
 int acl_check_key(const acl_user *u, slice key, unsigned flags) {

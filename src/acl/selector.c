@@ -122,10 +122,6 @@ void selector_copy(acl_selector *dst, const acl_selector *src) {
 
 /* ---- command bits ---- */
 
-int selector_has_command(const acl_selector *s, int id) {
-    return (s->allowed[id / 64] >> (id % 64)) & 1;
-}
-
 static void set_bit(acl_selector *s, int id, int allow) {
     if (allow) {
         s->allowed[id / 64] |= 1ULL << (id % 64);
@@ -209,6 +205,21 @@ static void update_rules(acl_selector *s, const char *rule, size_t len, int allo
 
 /* ---- rules ---- */
 
+void acl_pattern_classify(acl_pattern *k) {
+    k->match = MATCH_EXACT;
+    k->prefix_len = 0;
+    for (size_t i = 0; i < k->len; i++) {
+        char ch = k->p[i];
+        if (ch == '*' && i == k->len - 1) {
+            k->match = MATCH_PREFIX;
+            k->prefix_len = i;
+        } else if (ch == '*' || ch == '?' || ch == '[' || ch == '\\') {
+            k->match = MATCH_GLOB;
+            return;
+        }
+    }
+}
+
 static int op_is(const char *op, size_t len, const char *word) {
     return strlen(word) == len && strncasecmp(op, word, len) == 0;
 }
@@ -246,7 +257,8 @@ static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
             return RULE_OK;
         }
     s->keys = mem_realloc(s->keys, sizeof(acl_pattern) * (s->nkeys + 1));
-    s->keys[s->nkeys++] = (acl_pattern){mem_strndup(p, plen), plen, perms};
+    s->keys[s->nkeys] = (acl_pattern){mem_strndup(p, plen), plen, perms, MATCH_GLOB, 0};
+    acl_pattern_classify(&s->keys[s->nkeys++]);
     return RULE_OK;
 }
 
@@ -258,7 +270,8 @@ static int add_channel_pattern(acl_selector *s, const char *op, size_t len) {
     for (size_t i = 0; i < s->nchans; i++)
         if (s->chans[i].len == plen && memcmp(s->chans[i].p, p, plen) == 0) return RULE_OK;
     s->chans = mem_realloc(s->chans, sizeof(acl_pattern) * (s->nchans + 1));
-    s->chans[s->nchans++] = (acl_pattern){mem_strndup(p, plen), plen, 0};
+    s->chans[s->nchans] = (acl_pattern){mem_strndup(p, plen), plen, 0, MATCH_GLOB, 0};
+    acl_pattern_classify(&s->chans[s->nchans++]);
     return RULE_OK;
 }
 

@@ -55,9 +55,9 @@ void user_copy_rules(acl_user *dst, const acl_user *src) {
 
 void user_refresh(acl_user *u) {
     const uint32_t all = SEL_ALLCOMMANDS | SEL_ALLKEYS | SEL_ALLCHANNELS;
-    u->unrestricted = 0;
+    u->head.unrestricted = 0;
     for (size_t i = 0; i < u->nsel; i++)
-        if ((u->sel[i].flags & all) == all) u->unrestricted = 1;
+        if ((u->sel[i].flags & all) == all) u->head.unrestricted = 1;
 }
 
 void user_make_default(acl_user *u) {

@@ -135,7 +135,27 @@ static int apply_spec(const cmd_spec *cmd, const cmd_key_spec *s, int argc, cons
     return (s->flags & KS_INCOMPLETE) ? -1 : 0;
 }
 
+/* The common row shape, one range in first_key/last_key/key_step and no getkeys function:
+ * the same keys apply_spec finds, without building a spec (ACL checks it per command). */
+static int simple_range(const cmd_spec *cmd, int argc, cmd_key_list *out) {
+    long long first = cmd->first_key;
+    long long last = cmd->last_key < 0 ? (long long)argc + cmd->last_key : cmd->last_key;
+    if (last >= argc || last < first || first >= argc) return -1;
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    for (long long i = first; i <= last; i += step) {
+        if (out->n < out->cap)
+            out->v[out->n++] = (cmd_key){(int)i, cmd->key_flags};
+        else
+            cmd_key_list_push(out, (int)i, cmd->key_flags);
+    }
+    return out->n;
+}
+
 int cmd_get_keys(const cmd_spec *cmd, int argc, const slice *argv, cmd_key_list *out) {
+    out->n = 0;
+    if (!cmd->key_specs && !cmd->getkeys && cmd->first_key > 0 &&
+        !(cmd->key_flags & (KS_NOT_KEY | KS_VARIABLE_FLAGS | KS_INCOMPLETE)))
+        return simple_range(cmd, argc, out);
     cmd_key_spec tmp;
     const cmd_key_spec *specs;
     size_t n = cmd_key_specs(cmd, &specs, &tmp);

@@ -203,6 +203,60 @@ TEST(key_permissions) {
     redisFree(c);
 }
 
+/* acl-v2.tcl's DRYRUN key tables, for the commands Mayfly has: which access each needs. */
+TEST(dryrun_key_access) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "ACL SETUSER ct on nopass +@all %%R~read* %%W~write* %%RW~rw*");
+    /* Commands whose key needs no access flag: any matching pattern will do. */
+    const char *any[][2] = {{"HEXISTS", "foo"}, {"HSTRLEN", "foo"}, {"STRLEN", NULL},
+                            {"HLEN", NULL},     {"TOUCH", NULL},    {"EXISTS", NULL},
+                            {"TYPE", NULL}};
+    const char *keys[] = {"read", "write", "rw", "nothing"};
+    for (size_t i = 0; i < sizeof(any) / sizeof(any[0]); i++) {
+        for (int k = 0; k < 4; k++) {
+            const char *argv[6] = {"ACL", "DRYRUN", "ct", any[i][0], keys[k], any[i][1]};
+            int argc = any[i][1] ? 6 : 5;
+            const char *want = k < 3 ? "+OK"
+                                     : "\"User ct has no permissions to access the 'nothing' "
+                                       "key\"";
+            EXPECT_ARGV(c, want, argc, argv);
+        }
+    }
+    EXPECT(c, "+OK", "ACL DRYRUN ct MEMORY USAGE write");
+    EXPECT(c, "+OK", "ACL DRYRUN ct MEMORY USAGE read");
+    EXPECT(c, "+OK", "ACL DRYRUN ct COPY read write");
+    EXPECT(c, "\"User ct has no permissions to access the 'write' key\"",
+           "ACL DRYRUN ct COPY write read"); /* the source needs read access */
+    EXPECT(c, "+OK", "ACL DRYRUN ct SET write v");
+    EXPECT(c, "\"User ct has no permissions to access the 'write' key\"",
+           "ACL DRYRUN ct SET write v GET");
+    EXPECT(c, "\"User ct has no permissions to access the 'write' key\"",
+           "ACL DRYRUN ct SET write v EX GET"); /* as Redis: GET anywhere after the value */
+    EXPECT(c, "+OK", "ACL DRYRUN ct SET rw v GET");
+    EXPECT(c, "\"User ct has no permissions to access the 'read' key\"",
+           "ACL DRYRUN ct SET read v");
+    EXPECT(c, "+OK", "ACL DRYRUN ct MGET read1 read2 rw3");
+    EXPECT(c, "\"User ct has no permissions to access the 'write4' key\"",
+           "ACL DRYRUN ct MGET read1 read2 write4");
+    EXPECT(c, "+OK", "ACL DRYRUN ct MSET write1 v rw2 v");
+    EXPECT(c, "\"User ct has no permissions to access the 'read2' key\"",
+           "ACL DRYRUN ct MSET write1 v read2 v");
+    EXPECT(c, "+OK", "ACL DRYRUN ct DEL write1 rw2");
+    EXPECT(c, "+OK", "ACL DRYRUN ct HGET read f");
+    EXPECT(c, "+OK", "ACL DRYRUN ct HSET write f v");
+    EXPECT(c, "\"User ct has no permissions to access the 'write' key\"",
+           "ACL DRYRUN ct HGETALL write");
+    /* The same answers through two selectors (the general path, not the one-selector one). */
+    EXPECT(c, "+OK", "ACL SETUSER ct2 on nopass +@all %%R~read* (%%W~write* +@all)");
+    EXPECT(c, "+OK", "ACL DRYRUN ct2 SET write v");
+    EXPECT(c, "\"User ct2 has no permissions to access the 'write' key\"",
+           "ACL DRYRUN ct2 SET write v GET");
+    EXPECT(c, "\"User ct2 has no permissions to access the 'read' key\"",
+           "ACL DRYRUN ct2 SET read v");
+    EXPECT(c, "2", "ACL DELUSER ct ct2");
+    redisFree(c);
+}
+
 TEST(selectors) {
     redisContext *c = it_client();
     EXPECT(c, "+OK", "ACL SETUSER sel on nopass -@all resetkeys");
@@ -602,6 +656,7 @@ int main(void) {
     RUN(session_user);
     RUN(command_rules);
     RUN(key_permissions);
+    RUN(dryrun_key_access);
     RUN(selectors);
     RUN(getuser_list_dryrun_cat);
     RUN(acl_log);

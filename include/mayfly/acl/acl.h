@@ -76,6 +76,14 @@ enum acl_context { ACL_CTX_TOPLEVEL, ACL_CTX_MULTI, ACL_CTX_LUA, ACL_CTX_MODULE 
  * command table's list ("@write @hash @fast"). Returns the command's id, or -1 if a
  * category is unknown or the catalog is full. */
 int acl_command_add(const char *name, int parent, const char *categories, unsigned flags);
+/* Declares that command id's keys are one range of arguments: from first to last (an
+ * index, or negative from the end: -1 the last argument) every step-th, each needing
+ * `need` (ACL_REF_READ/WRITE, or 0) or, when variable is set, an access that depends on
+ * the arguments (SET ... GET). acl_check then finds them itself instead of asking the refs
+ * callback (for a variable command, it still asks when only a read-only or write-only
+ * pattern matches). Registered from the command table's key specs, never instead of
+ * them. */
+void acl_command_set_key_range(int id, int first, int last, int step, unsigned need, int variable);
 /* Finds a command by full name ("get", "config|get"), ignoring case; -1 if unknown. */
 int acl_command_find(const char *name, size_t len);
 /* The full name ("config|get") of a registered command. */
@@ -111,8 +119,15 @@ size_t acl_user_name_len(const acl_user *u);
 int acl_user_enabled(const acl_user *u);
 /* 1 if the user is "nopass". */
 int acl_user_nopass(const acl_user *u);
+/* What hot paths read of a user without a call (the first member of every acl_user; the
+ * rest is private to acl/). */
+struct acl_user_head {
+    int unrestricted; /* one selector allows every command, key and channel */
+};
 /* 1 if the user may run every command on every key and channel (checks can be skipped). */
-int acl_user_unrestricted(const acl_user *u);
+static inline int acl_user_unrestricted(const acl_user *u) {
+    return ((const struct acl_user_head *)(const void *)u)->unrestricted;
+}
 
 /* 1 if a user name (or key pattern) has a space or NUL byte, which ACL names refuse. */
 int acl_has_spaces(const char *p, size_t len);
