@@ -334,7 +334,9 @@ static int load_users(void) {
         return -1;
     }
     if (have_file) {
-        acl_userset *old = acl_load_file(config.aclfile, &err);
+        char path[4096];
+        acl_file_path(config.aclfile, config.dir, path, sizeof(path));
+        acl_userset *old = acl_load_file(path, config.aclfile, &err);
         if (!old) {
             log_warning("Aborting Redis startup because of ACL errors: %s", err);
             mem_free(err);

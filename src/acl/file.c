@@ -227,12 +227,22 @@ static void free_set(struct acl_userset *set) {
     memset(set, 0, sizeof(*set));
 }
 
-acl_userset *acl_load_file(const char *path, char **err) {
+const char *acl_file_path(const char *aclfile, const char *dir, char *out, size_t cap) {
+    if (aclfile[0] == '/' || !dir || !dir[0])
+        snprintf(out, cap, "%s", aclfile);
+    else
+        snprintf(out, cap, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", aclfile);
+    return out;
+}
+
+acl_userset *acl_load_file(const char *path, const char *shown, char **err) {
     *err = NULL;
+    const char *fname = path;
+    if (shown) fname = shown;
     buf text;
     buf_init(&text);
     if (read_all(path, &text) < 0) {
-        *err = errorf("Error loading ACLs, opening file '%s': %s", path, strerror(errno));
+        *err = errorf("Error loading ACLs, opening file '%s': %s", fname, strerror(errno));
         buf_deinit(&text);
         return NULL;
     }
@@ -247,7 +257,7 @@ acl_userset *acl_load_file(const char *path, char **err) {
         slice line = trim((slice){text.data + start, i - start}, " \t\r\n");
         start = i + 1;
         if (line.len == 0) continue;
-        load_line(&fresh, line, path, lineno, &errors);
+        load_line(&fresh, line, fname, lineno, &errors);
     }
     buf_deinit(&text);
     if (errors.len) {

@@ -229,7 +229,7 @@ static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
     unsigned perms = 0;
     size_t off = 1;
     if (op[0] == '%') {
-        int tilde = 0;
+        /* "%R~p", "%W~p", "%RW~p"; as Redis, "%RW" without '~' is an empty pattern. */
         for (; off < len; off++) {
             char ch = (char)toupper((unsigned char)op[off]);
             if (ch == 'R' && !(perms & ACL_PERM_READ)) {
@@ -238,13 +238,12 @@ static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
                 perms |= ACL_PERM_WRITE;
             } else if (op[off] == '~' && perms) {
                 off++;
-                tilde = 1;
                 break;
             } else {
                 return RULE_EINVAL;
             }
         }
-        if (!tilde) return RULE_EINVAL;
+        if (!perms) return RULE_EINVAL;
     } else {
         perms = ACL_PERM_ALL;
     }

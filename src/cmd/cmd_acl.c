@@ -358,7 +358,9 @@ static int aclfile_set(cmd_ctx *c) {
 static void acl_load_cmd(cmd_ctx *c) {
     if (!aclfile_set(c)) return;
     char *err = NULL;
-    acl_userset *old = acl_load_file(config.aclfile, &err);
+    char path[4096];
+    acl_file_path(config.aclfile, config.dir, path, sizeof(path));
+    acl_userset *old = acl_load_file(path, config.aclfile, &err);
     if (!old) {
         reply_errorf(c, "ERR %s", err);
         mem_free(err);
@@ -385,7 +387,8 @@ static void acl_load_cmd(cmd_ctx *c) {
 static void acl_save_cmd(cmd_ctx *c) {
     if (!aclfile_set(c)) return;
     char *err = NULL;
-    if (acl_save_file(config.aclfile, &err) < 0) {
+    char path[4096];
+    if (acl_save_file(acl_file_path(config.aclfile, config.dir, path, sizeof(path)), &err) < 0) {
         log_warning("%s", err);
         mem_free(err);
         reply_error(c, "ERR There was an error trying to save the ACLs. Please check the server "

@@ -299,8 +299,12 @@ TEST(key_patterns) {
     mem_free(err);
     ASSERT_EQ(-1, setuser("rw", "%RR~a", &err));
     mem_free(err);
-    ASSERT_EQ(-1, setuser("rw", "%R", &err));
+    ASSERT_EQ(-1, setuser("rw", "%", &err));
     mem_free(err);
+    ASSERT_EQ(-1, setuser("rw", "%~x", &err));
+    mem_free(err);
+    ASSERT_EQ(0, setuser("rw", "%RW", NULL)); /* accepted by Redis: an empty pattern */
+    ASSERT_STR_EQ("~foo ~bar ~", keys_of("rw", 0));
     ASSERT_EQ(0, setuser("rw", "allkeys", NULL));
     ASSERT_EQ(-1, setuser("rw", "~foo", &err));
     ASSERT(strstr(err, "Try 'resetkeys'") != NULL);
@@ -498,7 +502,7 @@ TEST(acl_file_round_trip) {
     acl_user *def = acl_default_user();
     acl_init(); /* forget everyone */
     def = acl_default_user();
-    acl_userset *old = acl_load_file(path, &err);
+    acl_userset *old = acl_load_file(path, NULL, &err);
     ASSERT(old != NULL);
     ASSERT(acl_default_user() == def);
     acl_userset_free(old);
@@ -521,7 +525,7 @@ TEST(acl_file_errors) {
     write_file(path, "user alice on nopass ~* +@all\n# comment\nuser alice off\n"
                      "user carl on +nosuch +alsonosuch bogus bogus2\nuser dan (~a +get\n");
     char *err = NULL;
-    ASSERT(acl_load_file(path, &err) == NULL);
+    ASSERT(acl_load_file(path, NULL, &err) == NULL);
     char expect[1024];
     snprintf(expect, sizeof(expect),
              "%s:2 should start with user keyword followed by the username. WARNING: Duplicate "
@@ -537,7 +541,7 @@ TEST(acl_file_errors) {
     /* Without a default user in the file, the default user gets its built-in rules. */
     setuser("default", "resetchannels", NULL);
     write_file(path, "\n  user alice on nopass ~* -@all +get  \n\n");
-    acl_userset *old = acl_load_file(path, &err);
+    acl_userset *old = acl_load_file(path, NULL, &err);
     ASSERT(old != NULL);
     ASSERT(acl_userset_has(old, acl_user_find(slice_of("keep"))) == 0); /* already detached */
     acl_userset_free(old);
@@ -545,7 +549,7 @@ TEST(acl_file_errors) {
     ASSERT_STR_EQ("on nopass sanitize-payload ~* &* +@all", describe("default"));
     ASSERT_STR_EQ("on nopass sanitize-payload ~* resetchannels -@all +get", describe("alice"));
     unlink(path);
-    ASSERT(acl_load_file("/nonexistent/dir/x.acl", &err) == NULL);
+    ASSERT(acl_load_file("/nonexistent/dir/x.acl", NULL, &err) == NULL);
     ASSERT(strstr(err, "Error loading ACLs, opening file '/nonexistent/dir/x.acl'") != NULL);
     mem_free(err);
 }

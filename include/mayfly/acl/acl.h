@@ -245,15 +245,19 @@ int acl_config_users_pending(void);
  * changes. On success the table holds the file's users (the default user object keeps its
  * identity and takes the file's rules) and the previous users are returned detached, for
  * the caller to move sessions by name (acl_user_find) and then free with
- * acl_userset_free. Returns NULL with *err owned on failure. */
+ * acl_userset_free. Returns NULL with *err owned on failure; messages name the file as
+ * `shown` (the aclfile directive as given; NULL: path). */
 typedef struct acl_userset acl_userset;
-acl_userset *acl_load_file(const char *path, char **err);
+acl_userset *acl_load_file(const char *path, const char *shown, char **err);
 void acl_userset_free(acl_userset *set);
 /* 1 if user u belongs to the detached set (its sessions must move or close). */
 int acl_userset_has(const acl_userset *set, const acl_user *u);
 /* Writes every user to path (temp file, fsync, rename). Returns 0, or -1 with *err owned
  * (an strerror text). */
 int acl_save_file(const char *path, char **err);
+/* The path of the ACL file: aclfile itself when absolute, else relative to dir (Redis
+ * changes into `dir` at start-up, so a relative aclfile lives there). Writes into out. */
+const char *acl_file_path(const char *aclfile, const char *dir, char *out, size_t cap);
 /* Appends "user <name> <rules>\n" for every user (CONFIG REWRITE without an aclfile). */
 void acl_write_users(buf *out);
 
