@@ -36,6 +36,14 @@ static int ncommands;
 
 struct acl_userset acl_users;
 acl_user *acl_default;
+int acl_restricted_users;
+
+void acl_recount(void) {
+    int n = 0;
+    for (size_t i = 0; i < acl_users.n; i++)
+        if (!acl_users.users[i]->head.unrestricted) n++;
+    acl_restricted_users = n;
+}
 
 /* ---- catalog ---- */
 
@@ -217,6 +225,7 @@ void acl_init(void) {
     acl_default = user_new("default", 7);
     user_make_default(acl_default);
     userset_insert(&acl_users, acl_default);
+    acl_recount();
 }
 
 acl_user *acl_default_user(void) {
@@ -239,7 +248,9 @@ acl_user *acl_user_at(size_t i) {
 acl_user *acl_user_unlink(slice name) {
     acl_user *u = userset_find(&acl_users, name.p, name.len);
     if (!u || u == acl_default) return NULL;
-    return userset_remove(&acl_users, name.p, name.len);
+    userset_remove(&acl_users, name.p, name.len);
+    acl_recount();
+    return u;
 }
 
 const char *acl_user_name(const acl_user *u) {

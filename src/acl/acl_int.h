@@ -154,6 +154,8 @@ acl_user *userset_find(const struct acl_userset *set, const char *name, size_t l
 void userset_insert(struct acl_userset *set, acl_user *u);
 acl_user *userset_remove(struct acl_userset *set, const char *name, size_t len);
 void userset_clear(struct acl_userset *set);
+/* Recounts acl_restricted_users after the table or a user changed. */
+void acl_recount(void);
 
 #include "mayfly/util/glob.h"
 

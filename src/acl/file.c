@@ -128,6 +128,7 @@ int acl_load_config_users(char **err) {
         }
     }
     clear_pending();
+    acl_recount();
     return *err ? -1 : 0;
 }
 
@@ -283,6 +284,7 @@ acl_userset *acl_load_file(const char *path, const char *shown, char **err) {
     *old = acl_users;
     userset_remove(old, "default", 7);
     acl_users = fresh;
+    acl_recount();
     return old;
 }
 

@@ -371,6 +371,7 @@ int acl_setuser(slice name, int argc, const slice *ops, char **err) {
     } else {
         userset_insert(&acl_users, tmp);
     }
+    acl_recount();
     return 0;
 }
 
@@ -395,6 +396,7 @@ void acl_set_default_password(const char *password, size_t len) {
     user_apply(acl_default, "resetpass", 9);
     if (!password) {
         user_apply(acl_default, "nopass", 6);
+        acl_recount();
         return;
     }
     char hash[65];
@@ -403,6 +405,7 @@ void acl_set_default_password(const char *password, size_t len) {
     op[0] = '#';
     memcpy(op + 1, hash, 65);
     user_apply(acl_default, op, 65);
+    acl_recount();
 }
 
 /* ---- descriptions ---- */

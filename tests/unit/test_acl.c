@@ -134,6 +134,13 @@ TEST(default_user) {
     ASSERT_STR_EQ("on nopass sanitize-payload ~* &* +@all", describe("default"));
     ASSERT(acl_user_unrestricted(acl_default_user()));
     ASSERT_EQ(1, acl_user_count());
+    ASSERT_EQ(0, acl_restricted_users); /* the ACL gate's switch is off */
+    ASSERT_EQ(0, setuser("r", "on nopass", NULL));
+    ASSERT_EQ(1, acl_restricted_users);
+    ASSERT_EQ(0, setuser("r", "+@all ~* &*", NULL));
+    ASSERT_EQ(0, acl_restricted_users);
+    ASSERT_EQ(0, setuser("default", "-get", NULL));
+    ASSERT_EQ(1, acl_restricted_users);
     ASSERT(acl_authenticate(slice_of("default"), slice_of("anything")) != NULL);
 }
 

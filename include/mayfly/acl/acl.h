@@ -129,6 +129,10 @@ static inline int acl_user_unrestricted(const acl_user *u) {
     return ((const struct acl_user_head *)(const void *)u)->unrestricted;
 }
 
+/* Users in the table that are not unrestricted: while 0, every session may run anything
+ * (the ACL gate's switch). */
+extern int acl_restricted_users;
+
 /* 1 if a user name (or key pattern) has a space or NUL byte, which ACL names refuse. */
 int acl_has_spaces(const char *p, size_t len);
 
