@@ -378,6 +378,13 @@ void tls_session_in_commit(tls_session *s, size_t n) {
     s->in.len += n;
 }
 
+void tls_session_shrink(tls_session *s, size_t keep) {
+    if (s->in_off == s->in.len) {
+        s->in.len = s->in_off = 0;
+        buf_shrink(&s->in, keep);
+    }
+}
+
 size_t tls_session_in_len(const tls_session *s) {
     return s->in.len - s->in_off;
 }

@@ -30,7 +30,7 @@
 
 #include <string.h>
 
-#define READ_ROOM (64 * 1024)      /* ciphertext room offered to each socket read */
+#define READ_ROOM (32 * 1024)      /* ciphertext room offered to each socket read */
 #define TRY_WRITE_MAX (256 * 1024) /* plaintext encrypted by one try_write */
 
 typedef struct tls_impl {
@@ -276,7 +276,10 @@ static void deliver(transport *t) {
             continue;
         }
         if (flush_out(t, 1) < 0) n = TLS_ERROR; /* a reply to a key update, say */
-        if (n == TLS_WANT && !m->read_err) return;
+        if (n == TLS_WANT && !m->read_err) {
+            tls_session_shrink(m->sess, NET_IDLE_BUF_KEEP);
+            return;
+        }
         int err = n == TLS_WANT ? m->read_err : n == TLS_CLOSED ? UV_EOF : UV_EPROTO;
         if (n == TLS_ERROR) log_verbose("TLS read failed: %s", tls_session_error(m->sess));
         m->read_err = 0;

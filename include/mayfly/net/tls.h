@@ -72,6 +72,9 @@ void tls_session_feed(tls_session *s, const char *p, size_t len);
  * into it); *room gets the room size. Then tls_session_in_commit the bytes received. */
 char *tls_session_in_room(tls_session *s, size_t want, size_t *room);
 void tls_session_in_commit(tls_session *s, size_t n);
+/* Frees the input buffer's storage beyond keep bytes while it holds nothing (idle
+ * connections keep little memory). */
+void tls_session_shrink(tls_session *s, size_t keep);
 /* Bytes of ciphertext received and not consumed yet. */
 size_t tls_session_in_len(const tls_session *s);
 
