@@ -198,6 +198,47 @@ static const char *check_acl(cmd_ctx *c, char *msg, size_t cap) {
 const cmd_gate cmd_gate_acl = {
     .name = "acl", .order = CMD_GATE_ACL, .unless_any = CMD_NO_AUTH, .check = check_acl};
 
+int cmd_acl_allows(const acl_user *u, const cmd_spec *cmd, const cmd_spec *parent, int argc,
+                   slice *argv) {
+    if (!u || acl_user_unrestricted(u)) return 1;
+    cmd_key_list keys;
+    session probe;
+    memset(&probe, 0, sizeof(probe));
+    probe.user = (acl_user *)u;
+    cmd_ctx dc = {.s = &probe,
+                  .cmd = cmd,
+                  .parent = parent,
+                  .argc = argc,
+                  .argv = argv,
+                  .keys = &keys,
+                  .acl_id = cmd_acl_id(cmd)};
+    int pos = 0;
+    int r = acl_check(u, dc.acl_id, argc, argv, refs_of, &dc, &pos);
+    keyspec_release_ctx(&dc);
+    return r == ACL_OK;
+}
+
+int cmd_acl_check_script(cmd_ctx *c, const session *caller, char *msg, size_t cap) {
+    const acl_user *u = c->s->user;
+    if (!acl_restricted_users || !u || acl_user_unrestricted(u)) return 0;
+    int pos = 0;
+    int r = acl_check(u, c->acl_id, c->argc, c->argv, refs_of, c, &pos);
+    if (r == ACL_OK) return 0; /* keys extracted stay for the command (cmd_call frees) */
+    /* As Redis: the entry names the script's user and the client that ran the script. */
+    slice object = r == ACL_DENIED_CMD ? slice_of(acl_command_name(c->acl_id)) : c->argv[pos];
+    buf info;
+    buf_init(&info);
+    client_info_line(&info, caller, c->now_ms);
+    buf_putc(&info, '\0');
+    acl_log_add(r, ACL_CTX_LUA, object, user_name(u), info.data, c->now_ms, config.acllog_max_len);
+    buf_clear(&info);
+    acl_denial_message(r, u, c->acl_id, c->argv[pos], 0, &info);
+    snprintf(msg, cap, "ACL failure in script: %.*s", (int)info.len, info.data);
+    buf_deinit(&info);
+    keyspec_release_ctx(c); /* the command will not run */
+    return -1;
+}
+
 /* ---- effects on sessions ---- */
 
 /* Redis's deauthenticateAndCloseClient: the caller's own session closes after its reply,
@@ -519,7 +560,8 @@ static void acl_dryrun_cmd(cmd_ctx *c) {
         return;
     }
     cmd_key_list keys;
-    session probe = *c->s; /* only ->user is read */
+    session probe;
+    memset(&probe, 0, sizeof(probe));
     probe.user = (acl_user *)u;
     cmd_ctx dc = {.s = &probe,
                   .cmd = cmd,

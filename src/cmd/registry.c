@@ -93,6 +93,7 @@ static reg_entry *find_sub(reg_entry *parent, slice name) {
 }
 
 static void register_acl(reg_entry *e);
+static int find_acl_id(const cmd_spec *spec);
 
 /* Number of rows before the terminator, or (size_t)-1 when a row's name is already
  * registered or repeated within the family. */
@@ -159,6 +160,22 @@ static void register_acl(reg_entry *e) {
 }
 
 int cmd_acl_id(const cmd_spec *spec) {
+    /* Scripts ask for every redis.call: a small direct-mapped cache before the search. */
+    static struct {
+        const cmd_spec *spec;
+        int id;
+    } cache[64];
+    size_t h = ((size_t)spec >> 4) & 63;
+    if (cache[h].spec == spec) return cache[h].id;
+    int id = find_acl_id(spec);
+    if (id >= 0) { /* a family added later may still bring spec */
+        cache[h].spec = spec;
+        cache[h].id = id;
+    }
+    return id;
+}
+
+static int find_acl_id(const cmd_spec *spec) {
     for (size_t i = 0; i < nentries; i++) {
         if (entries[i]->spec == spec) return entries[i]->acl_id;
         for (size_t j = 0; j < entries[i]->nsubs; j++)

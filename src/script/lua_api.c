@@ -204,18 +204,22 @@ static int api_set_repl(lua_State *L) {
     return 0;
 }
 
-/* Without ACL every connection acts as the default user, who may run every command: the
- * answer is true for any command the server knows. */
+/* redis.acl_check_cmd: may the script's caller run this command with these arguments? */
 static int api_acl_check_cmd(lua_State *L) {
     int argc = lua_gettop(L);
     if (argc == 0)
         return raise_error_cstr(L, "Please specify at least one argument for this redis lib call");
     if (build_argv(L, argc) < 0)
         return raise_error_cstr(L, "Lua redis lib command arguments must be strings or integers");
-    const cmd_spec *spec = cmd_lookup(call_argv[0]);
-    if (spec && spec->subcmds && argc >= 2) spec = cmd_lookup_sub(spec, call_argv[1]);
+    const cmd_spec *spec = cmd_lookup(call_argv[0]), *parent = NULL;
+    if (spec && spec->subcmds && argc >= 2) {
+        parent = spec;
+        spec = cmd_lookup_sub(spec, call_argv[1]);
+    }
     if (!spec) return raise_error_cstr(L, "Invalid command passed to redis.acl_check_cmd()");
-    lua_pushboolean(L, 1);
+    script_run *run = script_current();
+    const struct acl_user *u = run ? run->caller->s->user : NULL;
+    lua_pushboolean(L, cmd_acl_allows(u, spec, parent, argc, call_argv));
     return 1;
 }
 

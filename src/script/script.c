@@ -133,7 +133,7 @@ session *script_session_new(void) {
     s->db = db_get(0);
     s->authenticated = 1;
     s->flags = SESS_INTERNAL;
-    s->user = acl_default_user();
+    s->user = acl_default_user(); /* a run takes its caller's user (script_run_begin) */
     s->fd = -1;
     s->ops = &script_session_ops;
     snprintf(s->addr, sizeof(s->addr), "%s", "lua");
@@ -342,6 +342,27 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
         return reject(spec, "Wrong number of args calling Redis command from script", err, cap);
     if (spec->flags & CMD_NOSCRIPT)
         return reject(spec, "This Redis command is not allowed from script", err, cap);
+    session *s = run->sess;
+    cmd_key_list keys;
+    cmd_ctx ctx = {
+        .s = s,
+        .cmd = spec,
+        .parent = parent,
+        .argc = argc,
+        .argv = argv,
+        .out = &s->out,
+        .proto = s->proto,
+        .db = s->db,
+        .now_ms = run->caller->now_ms,
+        .stats = stats_for(spec),
+        .keys = &keys,
+        .acl_id = cmd_acl_id(spec),
+    };
+    /* ACL, as Redis's scriptVerifyACL: the commands run as the script's caller. */
+    s->user = run->caller->s->user;
+    char acl_msg[600];
+    if (cmd_acl_check_script(&ctx, run->caller->s, acl_msg, sizeof(acl_msg)) < 0)
+        return reject(spec, acl_msg, err, cap);
     if ((run->flags & RUN_READ_ONLY) && (spec->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return reject(spec, "Write commands are not allowed from read-only scripts.", err, cap);
     if ((spec->flags & CMD_WRITE) && !(run->flags & RUN_WRITE_DIRTY) && hooks.write_refusal &&
@@ -360,19 +381,6 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
         return reject(spec, "-OOM command not allowed when used memory > 'maxmemory'.", err, cap);
     if (spec->flags & CMD_WRITE) run->flags |= RUN_WRITE_DIRTY;
 
-    session *s = run->sess;
-    cmd_ctx ctx = {
-        .s = s,
-        .cmd = spec,
-        .parent = parent,
-        .argc = argc,
-        .argv = argv,
-        .out = &s->out,
-        .proto = s->proto,
-        .db = s->db,
-        .now_ms = run->caller->now_ms,
-        .stats = stats_for(spec),
-    };
     s->last_cmd = spec->name;
     s->last_cmd_parent = parent ? parent->name : NULL;
     /* redis.set_repl: without REPL_AOF the command's effects are not logged (there are no

@@ -635,6 +635,35 @@ TEST(config_rewrite_users) {
     unlink(conf);
 }
 
+/* Scripts run their commands as their caller's user (Redis's scriptVerifyACL). */
+TEST(scripts_run_as_the_caller) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "ACL SETUSER scr on >pw +eval +get ~a*");
+    EXPECT(c, "+OK", "ACL LOG RESET");
+    redisContext *u = as("scr", "pw");
+    EXPECT(u, "nil", "EVAL %s 1 a1", "return redis.call('get', KEYS[1])");
+    const char *r = it_run(u, "EVAL %s 0", "return redis.call('incr','foo')");
+    ASSERT(strstr(r, "ACL failure in script: User scr has no permissions to run the 'incr' "
+                     "command") != NULL);
+    ASSERT_STR_EQ("\"lua\"", log_field(c, 0, "context"));
+    ASSERT_STR_EQ("\"incr\"", log_field(c, 0, "object"));
+    ASSERT_STR_EQ("\"scr\"", log_field(c, 0, "username"));
+    ASSERT(strstr(log_field(c, 0, "client-info"), "cmd=eval") != NULL);
+    r = it_run(u, "EVAL %s 0", "return redis.call('get','b1')");
+    ASSERT(strstr(r, "ACL failure in script: No permissions to access a key") != NULL);
+    ASSERT_STR_EQ("\"key\"", log_field(c, 0, "reason"));
+    /* redis.acl_check_cmd answers for the caller. */
+    EXPECT(u, "1", "EVAL %s 0", "return redis.acl_check_cmd('get','a2')");
+    EXPECT(u, "nil", "EVAL %s 0", "return redis.acl_check_cmd('get','b2')");
+    EXPECT(u, "nil", "EVAL %s 0", "return redis.acl_check_cmd('set','a2','v')");
+    EXPECT(c, "1", "EVAL %s 0", "return redis.acl_check_cmd('set','a2','v')");
+    /* EVAL's own keys are checked at dispatch. */
+    EXPECT(u, NOPERM_KEY, "EVAL %s 1 b1", "return 1");
+    EXPECT(c, "1", "ACL DELUSER scr");
+    redisFree(u);
+    redisFree(c);
+}
+
 /* requirepass is the default user's password (and protected mode's "password set"). */
 TEST(requirepass_is_default_password) {
     redisContext *c = it_client();
@@ -667,6 +696,7 @@ int main(void) {
     RUN(aclfile_round_trip);
     RUN(config_users);
     RUN(config_rewrite_users);
+    RUN(scripts_run_as_the_caller);
     RUN(requirepass_is_default_password);
     it_stop();
     return test_report();

@@ -158,6 +158,17 @@ int cmd_acl_id(const cmd_spec *spec);
  * only NO_AUTH commands (Redis's authRequired). */
 void cmd_acl_session_start(session *s);
 int cmd_acl_auth_required(void);
+/* ACL for commands that do not come through dispatch (scripts, cmd_acl.c). */
+struct acl_user;
+/* 1 if user u may run cmd (a subcommand of parent, or top level) with these arguments
+ * (redis.acl_check_cmd, ACL DRYRUN). */
+int cmd_acl_allows(const struct acl_user *u, const cmd_spec *cmd, const cmd_spec *parent, int argc,
+                   slice *argv);
+/* Checks c's command (c->acl_id set, e.g. from cmd_acl_id) against c's session's user, for
+ * a command a script runs on behalf of caller: on a denial it is logged in ACL LOG with
+ * context "lua" (the caller's client line) and msg gets Redis's text, "ACL failure in
+ * script: <reason>". Returns 0 to go on, -1 when denied. */
+int cmd_acl_check_script(cmd_ctx *c, const session *caller, char *msg, size_t cap);
 /* Visits every top-level command (COMMAND, INFO commandstats). */
 void cmd_foreach(void (*fn)(const cmd_spec *spec, void *ctx), void *ctx);
 /* The statistics slot of a command or subcommand. */
