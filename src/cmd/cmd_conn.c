@@ -344,8 +344,7 @@ static void client_kill(cmd_ctx *c) {
         else if (slice_eq_ci(k, "LADDR"))
             laddr = v;
         else if (slice_eq_ci(k, "USER")) {
-            /* The only user until ACLs exist (issue 16) is "default". */
-            if (!slice_eq(v, slice_of("default"))) {
+            if (!acl_user_find(v)) {
                 reply_errorf(c, "ERR No such user '%.*s'", (int)v.len, v.p);
                 return;
             }
@@ -390,8 +389,7 @@ static void client_kill(cmd_ctx *c) {
         if (laddr.p &&
             !(strlen(s->laddr) == laddr.len && memcmp(s->laddr, laddr.p, laddr.len) == 0))
             continue;
-        if (user.p && !slice_eq(user, slice_of(s->user ? acl_user_name(s->user) : "default")))
-            continue;
+        if (user.p && s->user != acl_user_find(user)) continue;
         if (type == 2) continue;
         if (type >= 0 && type != !!(s->flags & SESS_PUBSUB)) continue;
         if (maxage && (c->now_ms - s->ctime_ms) / 1000 < maxage) continue;

@@ -452,6 +452,16 @@ TEST(deluser_closes_sessions) {
     ASSERT(r == NULL);
     redisFree(m);
     redisFree(self);
+    /* CLIENT KILL USER closes a user's connections (ACL SETUSER off does not). */
+    EXPECT(c, "+OK", "ACL SETUSER killme on >pw +ping");
+    redisContext *k = as("killme", "pw");
+    EXPECT(c, "+OK", "ACL SETUSER killme off");
+    EXPECT(k, "+PONG", "PING");
+    EXPECT(c, "1", "CLIENT KILL USER killme");
+    ASSERT(redisCommand(k, "PING") == NULL);
+    redisFree(k);
+    EXPECT(c, "-ERR No such user 'nobody'", "CLIENT KILL USER nobody");
+    EXPECT(c, "1", "ACL DELUSER killme");
     /* A user nobody uses: nobody is closed. */
     EXPECT(c, "+OK", "ACL SETUSER not_used on >passwd");
     EXPECT(c, "1", "ACL DELUSER not_used");
