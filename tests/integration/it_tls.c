@@ -1,7 +1,8 @@
 /* Integration tests: TLS on tls-port, with certificates made at test time
  * (tests/tls/gen-certs.sh). Clients: a small blocking OpenSSL client written here (raw
- * RESP over TLS), Debian's redis-cli --tls, and redis-py with ssl=True. The server also
- * listens on a plain port, which the harness and the admin connection use. */
+ * RESP over TLS), Debian's redis-cli --tls, and redis-py with ssl=True (also as an ACL
+ * user). The server also listens on a plain port, which the harness and the admin
+ * connection use. */
 #include "integration/harness.h"
 #include "mayfly/util/buf.h"
 
@@ -481,6 +482,55 @@ TEST(redis_py_tls) {
     ASSERT_STR_EQ("ok True\n", out);
 }
 
+/* An ACL user over TLS with real clients: redis-cli --tls --user/--pass and redis-py with
+ * ssl=True and username/password. The user's limits hold on the TLS port (NOPERM outside
+ * its keys and commands), a wrong password is refused, and CLIENT LIST names the user of a
+ * TLS connection. */
+TEST(acl_user_over_tls) {
+    redisContext *r = it_client();
+    EXPECT(r, "+OK", "ACL SETUSER tlsapp on >s3cret ~app:* -@all +@string +@connection +client");
+    char cli[1024], cmd[8192], out[4096];
+    snprintf(cli, sizeof(cli),
+             "redis-cli -p %d --tls --cacert %s --cert %s --key %s --no-auth-warning --user "
+             "tlsapp",
+             tls_port, cert("ca.crt"), cert("client.crt"), cert("client.key"));
+    snprintf(cmd, sizeof(cmd),
+             "%s --pass s3cret SET app:1 fromcli 2>&1; %s --pass s3cret GET app:1 2>&1; "
+             "%s --pass s3cret GET other 2>&1; %s --pass s3cret HSET app:h f v 2>&1; "
+             "%s --pass s3cret ACL WHOAMI 2>&1",
+             cli, cli, cli, cli, cli);
+    run(cmd, out, sizeof(out));
+    /* redis-cli (raw output) follows an error with an empty line. */
+    ASSERT_STR_EQ("OK\nfromcli\nNOPERM No permissions to access a key\n\n"
+                  "NOPERM User tlsapp has no permissions to run the 'hset' command\n\n"
+                  "NOPERM User tlsapp has no permissions to run the 'acl|whoami' command\n\n",
+                  out);
+    snprintf(cmd, sizeof(cmd), "%s --pass wrong PING 2>&1", cli);
+    run(cmd, out, sizeof(out));
+    ASSERT(strstr(out, "WRONGPASS invalid username-password pair or user is disabled.") != NULL);
+
+    if (run("/usr/bin/python3 -c 'import redis' 2>&1", out, sizeof(out)) != 0) {
+        printf("SKIP: redis-py is not installed\n");
+    } else {
+        snprintf(cmd, sizeof(cmd),
+                 "/usr/bin/python3 -c 'import redis\n"
+                 "r = redis.Redis(host=\"localhost\", port=%d, ssl=True, ssl_ca_certs=\"%s\", "
+                 "ssl_certfile=\"%s\", ssl_keyfile=\"%s\", username=\"tlsapp\", "
+                 "password=\"s3cret\")\n"
+                 "r.set(\"app:py\", \"ok\")\n"
+                 "print(r.get(\"app:py\").decode(), r.client_info()[\"user\"])\n"
+                 "try:\n  r.get(\"other\")\n"
+                 "except redis.exceptions.NoPermissionError as e:\n  print(\"denied:\", e)\n"
+                 "' 2>&1",
+                 tls_port, cert("ca.crt"), cert("client.crt"), cert("client.key"));
+        ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+        ASSERT_STR_EQ("ok tlsapp\ndenied: No permissions to access a key\n", out);
+    }
+    EXPECT(r, "\"fromcli\"", "GET app:1");
+    EXPECT(r, "1", "ACL DELUSER tlsapp");
+    redisFree(r);
+}
+
 /* Reads one bulk reply ("$N\r\n" + N bytes + "\r\n") into out; returns N or -1. */
 static long read_bulk(tcli *c, char *out, size_t cap) {
     char hdr[32];
@@ -565,6 +615,7 @@ int main(void) {
     RUN(stalled_handshake);
     RUN(redis_cli_tls);
     RUN(redis_py_tls);
+    RUN(acl_user_over_tls);
     RUN(tls_only_server);
     it_stop();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", certs);
