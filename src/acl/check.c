@@ -86,33 +86,38 @@ static int firstarg_ok(const acl_selector *s, int id, const acl_command *c, int 
     return 0;
 }
 
-static int selector_check(const acl_selector *s, int id, const acl_command *c, int argc,
-                          const slice *argv, ref_cache *rc, acl_refs_fn *fn, void *ctx, int *pos) {
-    if (!(s->flags & SEL_ALLCOMMANDS) && !(c->flags & ACL_CMD_NO_AUTH) &&
-        !selector_has_command(s, id) && !firstarg_ok(s, id, c, argc, argv))
-        return ACL_DENIED_CMD;
-    int keys = !(s->flags & SEL_ALLKEYS) && (c->flags & ACL_CMD_HAS_KEYS);
-    int chans = !(s->flags & SEL_ALLCHANNELS) && (c->flags & ACL_CMD_HAS_CHANNELS);
-    if (!keys && !chans) return ACL_OK;
-    if (keys && c->key_range && !c->key_variable) {
-        /* The common shape: the positions come from the catalog, not the callback. An
-         * argv that does not reach the range names no keys, as the extraction says. */
-        int last = c->key_last < 0 ? argc + c->key_last : c->key_last;
-        if (last < argc && last >= c->key_first && c->key_first < argc) {
-            for (int i = c->key_first; i <= last; i += c->key_step)
-                if (!key_ok(s, argv[i], c->key_need)) {
-                    *pos = i;
-                    return ACL_DENIED_KEY;
-                }
+/* 1 if selector s allows command id as such or for these first arguments ("+select|0"). */
+static int selector_allows(const acl_selector *s, int id, const acl_command *c, int argc,
+                           const slice *argv) {
+    return (s->flags & SEL_ALLCOMMANDS) || (c->flags & ACL_CMD_NO_AUTH) ||
+           selector_has_command(s, id) || firstarg_ok(s, id, c, argc, argv);
+}
+
+/* The keys of c's plain key range in argv against s: ACL_OK, ACL_DENIED_KEY (*errpos the
+ * argument), or -1 when only partial patterns match a key whose access depends on the
+ * arguments (the general path decides). An argv that does not reach the range names no
+ * keys, as the extraction says. */
+static inline int range_check(const acl_selector *s, const acl_command *c, int argc,
+                              const slice *argv, int *errpos) {
+    int last = c->key_last < 0 ? argc + c->key_last : c->key_last;
+    if (last >= argc || last < c->key_first || c->key_first >= argc) return ACL_OK;
+    for (int i = c->key_first; i <= last; i += c->key_step) {
+        int ok = c->key_variable ? key_any_access(s, argv[i]) : key_ok(s, argv[i], c->key_need);
+        if (ok < 0) return -1;
+        if (!ok) {
+            if (errpos) *errpos = i;
+            return ACL_DENIED_KEY;
         }
-        if (!chans) return ACL_OK;
-        keys = 0;
     }
-    load_refs(rc, fn, ctx);
+    return ACL_OK;
+}
+
+/* The keys (if keys) and channels (if chans) the refs name, against s. */
+static int refs_check(const acl_selector *s, int keys, int chans, int argc, const slice *argv,
+                      const ref_cache *rc, int *pos) {
     for (int i = 0; keys && i < rc->n; i++) {
         const acl_ref *r = &rc->refs[i];
-        if (r->flags & ACL_REF_CHANNEL) continue;
-        if (r->pos < 0 || r->pos >= argc) continue;
+        if ((r->flags & ACL_REF_CHANNEL) || r->pos < 0 || r->pos >= argc) continue;
         if (!key_ok(s, argv[r->pos], r->flags)) {
             *pos = r->pos;
             return ACL_DENIED_KEY;
@@ -120,14 +125,29 @@ static int selector_check(const acl_selector *s, int id, const acl_command *c, i
     }
     for (int i = 0; chans && i < rc->n; i++) {
         const acl_ref *r = &rc->refs[i];
-        if (!(r->flags & ACL_REF_CHANNEL)) continue;
-        if (r->pos < 0 || r->pos >= argc) continue;
+        if (!(r->flags & ACL_REF_CHANNEL) || r->pos < 0 || r->pos >= argc) continue;
         if (!channel_in(s->chans, s->nchans, argv[r->pos], (r->flags & ACL_REF_PATTERN) != 0)) {
             *pos = r->pos;
             return ACL_DENIED_CHANNEL;
         }
     }
     return ACL_OK;
+}
+
+static int selector_check(const acl_selector *s, int id, const acl_command *c, int argc,
+                          const slice *argv, ref_cache *rc, acl_refs_fn *fn, void *ctx, int *pos) {
+    if (!selector_allows(s, id, c, argc, argv)) return ACL_DENIED_CMD;
+    int keys = !(s->flags & SEL_ALLKEYS) && (c->flags & ACL_CMD_HAS_KEYS);
+    int chans = !(s->flags & SEL_ALLCHANNELS) && (c->flags & ACL_CMD_HAS_CHANNELS);
+    if (!keys && !chans) return ACL_OK;
+    if (keys && c->key_range && !c->key_variable) {
+        /* The common shape: the positions come from the catalog, not the callback. */
+        int r = range_check(s, c, argc, argv, pos);
+        if (r != ACL_OK || !chans) return r;
+        keys = 0;
+    }
+    load_refs(rc, fn, ctx);
+    return refs_check(s, keys, chans, argc, argv, rc, pos);
 }
 
 /* Every selector, with the refs callback: the general case. */
@@ -166,18 +186,8 @@ int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_f
         ((s->flags & SEL_ALLCOMMANDS) || selector_has_command(s, id))) {
         if ((s->flags & SEL_ALLKEYS) || !(c->flags & ACL_CMD_HAS_KEYS)) return ACL_OK;
         if (c->key_range) {
-            int last = c->key_last < 0 ? argc + c->key_last : c->key_last;
-            if (last >= argc || last < c->key_first || c->key_first >= argc) return ACL_OK;
-            for (int i = c->key_first; i <= last; i += c->key_step) {
-                int ok =
-                    c->key_variable ? key_any_access(s, argv[i]) : key_ok(s, argv[i], c->key_need);
-                if (ok < 0) return check_selectors(u, id, c, argc, argv, refs, ctx, errpos);
-                if (!ok) {
-                    if (errpos) *errpos = i;
-                    return ACL_DENIED_KEY;
-                }
-            }
-            return ACL_OK;
+            int r = range_check(s, c, argc, argv, errpos);
+            if (r >= 0) return r;
         }
     }
     return check_selectors(u, id, c, argc, argv, refs, ctx, errpos);

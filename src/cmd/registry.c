@@ -357,6 +357,19 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     dispatch(s, argc, argv, now_ms, 0);
 }
 
+/* "unknown subcommand" of the container named name (Redis names it upper case). */
+static void reject_unknown_sub(cmd_ctx *c, const char *name, slice sub) {
+    char upper[64];
+    size_t n = strlen(name);
+    for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)toupper((unsigned char)name[i]);
+    upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
+    char msg[300];
+    snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
+             (int)(sub.len < 128 ? sub.len : 128), sub.p, upper);
+    reject(c, NULL, msg);
+}
+
 /* start_us: the monotonic time the caller read for the duration statistic (0: none). */
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
@@ -399,15 +412,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
             s->last_cmd = sub ? sub->spec->name : NULL;
             s->last_cmd_parent = sub ? e->spec->name : NULL;
             if (!sub) {
-                char upper[64];
-                size_t n = strlen(e->spec->name);
-                for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
-                    upper[i] = (char)toupper((unsigned char)e->spec->name[i]);
-                upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
-                char msg[300];
-                snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                         (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p, upper);
-                reject(c, NULL, msg);
+                reject_unknown_sub(c, e->spec->name, argv[1]);
                 goto done;
             }
             c->parent = e->spec;
