@@ -147,6 +147,15 @@ class Server:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self):
+        """User + system CPU time the server process has used (Linux /proc), or None."""
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+
     def client(self, timeout=60.0):
         return Client(self.port, timeout=timeout)
 
@@ -389,9 +398,13 @@ def throughput(args, servers):
                         srv.reset()
                         if w.preload:
                             w.preload(srv)
+                        cpu0 = srv.cpu_seconds()
                         run = run_redis_benchmark(args.redis_benchmark, srv, w.args[side], n,
                                                   args.clients, P, w.r, args.bench_threads,
                                                   timeout=max(120.0, n / 2000.0))
+                        cpu1 = srv.cpu_seconds()
+                        if cpu0 is not None and cpu1 is not None:
+                            run["cpu_us"] = (cpu1 - cpu0) / n * 1e6
                     except UnknownCommand as e:
                         reason = "unknown command (%s)" % w.args[side][0]
                         log("  [%d/%d] round %d %-24s P%-2d %-6s skipped: %s"
@@ -424,11 +437,16 @@ def fmt_lat(runs):
     return "%.3f/%.3f" % (median([r["p50"] for r in runs]), median([r["p99"] for r in runs]))
 
 
+def fmt_cpu(runs):
+    xs = [r["cpu_us"] for r in runs if "cpu_us" in r]
+    return "-" if not xs else "%.2f" % median(xs)
+
+
 def throughput_table(args, wls, res, skip):
     lines = []
-    hdr = ("%-24s %3s %12s %12s %7s %13s %15s %15s"
+    hdr = ("%-24s %3s %12s %12s %7s %13s %15s %15s %11s"
            % ("workload", "-P", "mayfly ops/s", "redis ops/s", "ratio", "round ratios",
-              "mayfly p50/p99", "redis p50/p99"))
+              "mayfly p50/p99", "redis p50/p99", "cpu us m/r"))
     lines += [hdr, "-" * len(hdr)]
     rows = []
     for w in wls:
@@ -450,10 +468,11 @@ def throughput_table(args, wls, res, skip):
                 lines.append("%-24s %3d   skipped: %s" % (w.name, P, why))
             else:
                 b_ops = fmt_ops(mb) + ("*" if w.args["redis"] is None else "")
-                lines.append("%-24s %3d %12s %12s %7s %13s %15s %15s"
+                lines.append("%-24s %3d %12s %12s %7s %13s %15s %15s %11s"
                              % (w.name, P, fmt_ops(ma), b_ops,
                                 "-" if ratio is None else "%.2f" % ratio, rr,
-                                fmt_lat(a), fmt_lat(b) if w.args["redis"] is not None else "-"))
+                                fmt_lat(a), fmt_lat(b) if w.args["redis"] is not None else "-",
+                                fmt_cpu(a) + "/" + fmt_cpu(b)))
             rows.append({"workload": w.name, "pipeline": P, "mayfly": a, "reference": b,
                          "reference_is": bname, "mayfly_ops": ma, "reference_ops": mb,
                          "ratio": ratio, "skipped": why if not a else None})
@@ -462,6 +481,8 @@ def throughput_table(args, wls, res, skip):
                  "round ratios = min..max of per-round ratios (noise gauge)." % args.rounds)
     lines.append("p50/p99: redis-benchmark latency in ms (median over rounds); with -P 16 it "
                  "covers the whole pipelined batch.")
+    lines.append("cpu us m/r: the server's own CPU time (user + system, /proc) per request, "
+                 "Mayfly/reference (median over rounds); steadier than ops/s on a busy machine.")
     lines.append("HSETEX rows: Mayfly HSETEX ... PX vs Redis HSET on the same keys. "
                  "*: Mayfly-only rows (HPEXPIRE, HTTL) are compared with Mayfly's own "
                  "'HSET small hashes' at the same -P.")
