@@ -3,7 +3,7 @@
 # tcl, tcl-tls and dpkg-dev (apt-get source) serve Redis's own test suite, tests/redis/.
 set -e
 PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
-libxxhash-dev libssl-dev openssl liblua5.1-0-dev lua-cjson-dev redis-tools redis-server python3
+libxxhash-dev libssl-dev liblzf-dev openssl liblua5.1-0-dev lua-cjson-dev redis-tools redis-server python3
 tcl tcl-tls dpkg-dev"
 # clang-tidy: `make tidy` (.clang-tidy, scripts/tidy.py).
 PKGS="$PKGS clang-tidy"

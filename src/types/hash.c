@@ -19,6 +19,8 @@
 #include "mayfly/util/rand.h"
 #include "types/hash_int.h"
 
+#include <stdlib.h>
+
 static hash_ht *ht_of(const hash *h) {
     return (hash_ht *)h->p;
 }
@@ -83,6 +85,81 @@ hash *hash_dup(const hash *h) {
         c->p = dup_ht(ht_of(h));
     }
     return c;
+}
+
+static int cmp_field(const void *a, const void *b) {
+    const hash_entry *x = *(const hash_entry *const *)a, *y = *(const hash_entry *const *)b;
+    if (x->field.len != y->field.len) return x->field.len < y->field.len ? -1 : 1;
+    return x->field.len ? memcmp(x->field.p, y->field.p, x->field.len) : 0;
+}
+
+/* 1 if two of the n entries have the same field: pairwise for a few, else by sorting. */
+static int has_duplicate(const hash_entry *e, size_t n) {
+    if (n <= 8) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                if (slice_eq(e[i].field, e[j].field)) return 1;
+        return 0;
+    }
+    const hash_entry **v = mem_alloc(n * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = &e[i];
+    qsort(v, n, sizeof(*v), cmp_field);
+    int dup = 0;
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = slice_eq(v[i - 1]->field, v[i]->field);
+    mem_free(v);
+    return dup;
+}
+
+/* The compact size of the entries, or 0 when they must be a hashtable under lim. */
+static size_t compact_size(const hash_limits *lim, const hash_entry *e, size_t n, int *ex,
+                           int64_t *base) {
+    size_t max_entries = lim->max_listpack_entries;
+    if (max_entries > LP_MAX_ENTRIES) max_entries = LP_MAX_ENTRIES;
+    *ex = 0;
+    *base = HASH_NO_TTL;
+    if (n > max_entries) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].field.len > lim->max_listpack_value || e[i].value.len > lim->max_listpack_value)
+            return 0;
+        if (e[i].deadline != HASH_NO_TTL && (*base == HASH_NO_TTL || e[i].deadline < *base))
+            *base = e[i].deadline;
+    }
+    *ex = *base != HASH_NO_TTL;
+    size_t size = *ex ? LPEX_HDR : LP_HDR;
+    for (size_t i = 0; i < n && size <= LP_MAX_BYTES; i++)
+        size += lp_entry_size(*ex, *base, e[i].field.len, e[i].value.len, e[i].deadline);
+    return size <= LP_MAX_BYTES ? size : 0;
+}
+
+hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        assert(e[i].deadline >= 0 && e[i].deadline <= HASH_DEADLINE_MAX);
+    int ex;
+    int64_t base;
+    size_t size = compact_size(lim, e, n, &ex, &base);
+    hash *h = mem_alloc(sizeof(*h));
+    if (size) {
+        if (has_duplicate(e, n)) {
+            mem_free(h);
+            return NULL;
+        }
+        h->hdr = (obj){.type = OBJ_HASH, .enc = ex ? ENC_LISTPACKEX : ENC_LISTPACK};
+        h->p = lp_build(e, n, ex, base, size);
+        return h;
+    }
+    hash_ht *t = ht_new();
+    h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
+    h->p = t;
+    for (size_t i = 0; i < n; i++) {
+        if (ht_find(t, e[i].field)) {
+            hash_free(h);
+            return NULL;
+        }
+        ht_add(t, hent_new(e[i].field, e[i].value, e[i].deadline));
+    }
+    return h;
 }
 
 size_t hash_memory(const hash *h) {

@@ -89,6 +89,10 @@ static inline size_t lp_first(const hash *h) {
 
 /* Returns an owned empty blob for a non-EX compact hash. */
 uint8_t *lp_new_blob(void);
+/* Returns an owned blob of the n entries, ENC_LISTPACKEX around base when ex (base is the
+ * earliest deadline), else ENC_LISTPACK; size is its exact size (lp_entry_size summed over
+ * the entries, plus the header). Duplicates are the caller's to rule out. */
+uint8_t *lp_build(const hash_entry *e, size_t n, int ex, int64_t base, size_t size);
 /* Decodes the entry at off into *e (OUT) and returns 1, or returns 0 if off is the end. */
 int lp_at(const hash *h, size_t off, lp_ent *e);
 /* Finds the entry of field (due or not) into *e (OUT); returns 1 if found. */

@@ -68,6 +68,22 @@ static size_t encode_entry(uint8_t *dst, int ex, int64_t base, const void *f, si
     return n + vlen;
 }
 
+uint8_t *lp_build(const hash_entry *e, size_t n, int ex, int64_t base, size_t size) {
+    uint8_t *b = mem_alloc(size);
+    size_t w = ex ? LPEX_HDR : LP_HDR, ttls = 0;
+    if (ex) put_le(b + 8, (uint64_t)base, 6);
+    for (size_t i = 0; i < n; i++) {
+        w += encode_entry(b + w, ex, base, e[i].field.p, e[i].field.len, e[i].value.p,
+                          e[i].value.len, e[i].deadline);
+        ttls += e[i].deadline != HASH_NO_TTL;
+    }
+    assert(w == size && (ex || ttls == 0));
+    set_used(b, size);
+    set_count(b, n);
+    set_ttl_count(b, ttls);
+    return b;
+}
+
 int lp_at(const hash *h, size_t off, lp_ent *e) {
     const uint8_t *b = h->p;
     if (off >= lp_used(b)) return 0;

@@ -107,6 +107,13 @@ static inline int hash_field_live(int64_t deadline, int64_t now_ms) {
 /* Returns an owned, empty hash (ENC_LISTPACK). The keyspace never stores an empty hash:
  * the command layer deletes the key when hash_len reaches 0. */
 hash *hash_new(void);
+/* Builds a hash holding the n given entries in one go (loading a snapshot, RESTORE): one
+ * allocation for a compact hash instead of a lookup and a splice per field. Fields and
+ * values are copied; each deadline is HASH_NO_TTL or in 1..HASH_DEADLINE_MAX (due or not:
+ * nothing is dropped here). The encoding is the one hash_set would reach adding the
+ * entries one by one under lim. Returns an owned hash, or NULL (nothing kept) when two
+ * entries have the same field. O(n log n) for a compact hash, O(n) for a hashtable. */
+hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n);
 /* Frees h and everything it holds; hash_free(NULL) does nothing. */
 void hash_free(hash *h);
 /* Returns an owned deep copy of h (COPY), with the same encoding, fields and deadlines

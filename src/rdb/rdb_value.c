@@ -1,0 +1,440 @@
+/* rdb_value: decoding RDB strings and values (the part a file and a DUMP payload share).
+ *
+ * Strings come plain, as small integers (RDB_ENC_INT8/16/32, turned back into their
+ * decimal text) or LZF-compressed; the latter two are written into the arena, so a decoded
+ * string is a reference to the input or to the arena (rdb_str). A hash of any encoding is
+ * gathered as a list of (field, value, deadline) references and built at once with
+ * hash_from_entries, which also refuses duplicate fields:
+ *
+ *     type  4 hash                 len { field value }*
+ *     type 24 hash-metadata        min_ms u64le len { ttl field value }*
+ *                                  ttl: 0 none, else deadline - min_ms + 1 (an RDB length)
+ *     type 22 (Redis 7.4 RC)       len { deadline field value }*   (deadline: RDB length)
+ *     type 22 (Valkey 9, hash_2)   len { field value deadline i64le }*  (-1: none)
+ *     type 16 hash-listpack        listpack { field value }*
+ *     type 25 hash-listpack-ex     min_ms u64le listpack { field value deadline }*  (0: none)
+ *     type 23 (Redis 7.4 RC)       listpack { field value deadline }*
+ *     type 13 hash-ziplist, 9 hash-zipmap: older compact blobs of pairs
+ *
+ * Fields whose deadline is at or before drop_before_ms are dropped and counted. Facts
+ * from Redis's rdb.c (rdbLoadObject, rdbGenericLoadStringObject) and Valkey's rdb.c. */
+#include "mayfly/types/string.h"
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
+#include "rdb/rdb_int.h"
+
+#include <lzf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LZF_MAX_RATIO 90 /* an LZF back-reference of 3 bytes yields at most 264 bytes */
+
+/* ---- input --------------------------------------------------------------------------- */
+
+void rdb_in_init(rdb_in *in, const char *p, size_t len, char *err, size_t errcap) {
+    in->start = in->p = (const unsigned char *)p;
+    in->end = in->start + len;
+    in->status = RDB_OK;
+    in->need = 0;
+    in->err = err;
+    in->errcap = errcap;
+}
+
+int rdb_in_fail(rdb_in *in, int status, const char *fmt, ...) {
+    if (in->status != RDB_OK) return -1;
+    in->status = status;
+    if (in->err && in->errcap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(in->err, in->errcap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+const unsigned char *rdb_in_take(rdb_in *in, size_t n) {
+    if (in->status != RDB_OK) return NULL;
+    size_t have = (size_t)(in->end - in->p);
+    if (n > have) {
+        size_t pos = rdb_in_pos(in);
+        in->status = RDB_MORE;
+        in->need = n > SIZE_MAX - pos ? SIZE_MAX : pos + n;
+        return NULL;
+    }
+    const unsigned char *p = in->p;
+    in->p += n;
+    return p;
+}
+
+int rdb_in_u8(rdb_in *in) {
+    const unsigned char *p = rdb_in_take(in, 1);
+    return p ? p[0] : -1;
+}
+
+int rdb_in_i64le(rdb_in *in, int64_t *out) {
+    const unsigned char *p = rdb_in_take(in, 8);
+    if (!p) return -1;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    *out = (int64_t)v;
+    return 0;
+}
+
+int rdb_in_len(rdb_in *in, uint64_t *len, int *encoded) {
+    if (encoded) *encoded = 0;
+    int b = rdb_in_u8(in);
+    if (b < 0) return -1;
+    int kind = (b & 0xC0) >> 6;
+    const unsigned char *p;
+    if (kind == RDB_ENCVAL) {
+        if (!encoded) return rdb_in_fail(in, RDB_ECORRUPT, "a length is a string encoding");
+        *encoded = 1;
+        *len = (uint64_t)(b & 0x3F);
+    } else if (kind == RDB_6BITLEN) {
+        *len = (uint64_t)(b & 0x3F);
+    } else if (kind == RDB_14BITLEN) {
+        if (!(p = rdb_in_take(in, 1))) return -1;
+        *len = ((uint64_t)(b & 0x3F) << 8) | p[0];
+    } else if (b == RDB_32BITLEN || b == RDB_64BITLEN) {
+        int n = b == RDB_32BITLEN ? 4 : 8;
+        if (!(p = rdb_in_take(in, (size_t)n))) return -1;
+        uint64_t v = 0;
+        for (int i = 0; i < n; i++)
+            v = (v << 8) | p[i]; /* big endian */
+        *len = v;
+    } else {
+        return rdb_in_fail(in, RDB_ECORRUPT, "unknown length encoding 0x%02x", b);
+    }
+    return 0;
+}
+
+static int lzf_string(rdb_in *in, buf *arena, rdb_str *out) {
+    uint64_t clen, ulen;
+    if (rdb_in_len(in, &clen, NULL) < 0 || rdb_in_len(in, &ulen, NULL) < 0) return -1;
+    if (ulen > clen * LZF_MAX_RATIO + 64 || clen > UINT32_MAX || ulen > UINT32_MAX)
+        return rdb_in_fail(in, RDB_ECORRUPT, "LZF string lengths out of range (%llu -> %llu)",
+                           (unsigned long long)clen, (unsigned long long)ulen);
+    const unsigned char *c = rdb_in_take(in, (size_t)clen);
+    if (!c) return -1;
+    char *dst = buf_reserve(arena, (size_t)ulen + 1);
+    unsigned got = ulen ? lzf_decompress(c, (unsigned)clen, dst, (unsigned)ulen) : 0;
+    if (got != ulen) return rdb_in_fail(in, RDB_ECORRUPT, "invalid LZF compressed string");
+    *out = (rdb_str){arena->len, (size_t)ulen, 1};
+    arena->len += (size_t)ulen;
+    return 0;
+}
+
+int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out) {
+    uint64_t len;
+    int enc;
+    if (rdb_in_len(in, &len, &enc) < 0) return -1;
+    if (enc) {
+        if (len == RDB_ENC_LZF) return lzf_string(in, arena, out);
+        if (len > RDB_ENC_INT32)
+            return rdb_in_fail(in, RDB_ECORRUPT, "unknown string encoding %llu",
+                               (unsigned long long)len);
+        int n = 1 << len; /* 1, 2 or 4 bytes, little endian, signed */
+        const unsigned char *p = rdb_in_take(in, (size_t)n);
+        if (!p) return -1;
+        uint64_t u = 0;
+        for (int i = n - 1; i >= 0; i--)
+            u = (u << 8) | p[i];
+        uint64_t m = (uint64_t)1 << (8 * n - 1);
+        long long v = (long long)((u ^ m) - m);
+        char *dst = buf_reserve(arena, STRCONV_LL_MAX);
+        *out = (rdb_str){arena->len, ll_to_str(dst, v), 1};
+        arena->len += out->len;
+        return 0;
+    }
+    const unsigned char *p = rdb_in_take(in, len > SIZE_MAX ? SIZE_MAX : (size_t)len);
+    if (!p) return -1;
+    *out = (rdb_str){(size_t)(p - in->start), (size_t)len, 0};
+    return 0;
+}
+
+/* ---- hashes -------------------------------------------------------------------------- */
+
+typedef struct fref {
+    rdb_str f, v;
+    int64_t deadline; /* HASH_NO_TTL or a deadline to keep */
+} fref;
+
+typedef struct hash_acc {
+    rdb_in *in;
+    rdb_vctx *v;
+    size_t n;
+} hash_acc;
+
+static fref *acc_slot(hash_acc *a) {
+    if (a->n == *a->v->refs_cap) {
+        size_t cap = *a->v->refs_cap ? *a->v->refs_cap * 2 : 64;
+        *a->v->refs = mem_realloc(*a->v->refs, cap * sizeof(fref));
+        *a->v->refs_cap = cap;
+    }
+    return &((fref *)*a->v->refs)[a->n];
+}
+
+/* Adds a field; has_ttl with a deadline that has passed (or drop_before_ms reached) drops
+ * it instead. */
+static int acc_add(hash_acc *a, rdb_str f, rdb_str v, int has_ttl, int64_t deadline) {
+    if (has_ttl) {
+        if (deadline > HASH_DEADLINE_MAX)
+            return rdb_in_fail(a->in, RDB_ECORRUPT, "field deadline %lld out of range",
+                               (long long)deadline);
+        if (deadline <= 0 || deadline <= a->v->o->drop_before_ms) {
+            a->v->dropped++;
+            return 0;
+        }
+    }
+    fref *r = acc_slot(a);
+    *r = (fref){f, v, has_ttl ? deadline : HASH_NO_TTL};
+    a->n++;
+    return 0;
+}
+
+/* Builds the hash from the gathered fields; NULL (with no error) when all were dropped. */
+static int acc_build(hash_acc *a, obj **val) {
+    *val = NULL;
+    if (a->in->status != RDB_OK) return -1;
+    if (a->n == 0) return 0;
+    fref *r = *a->v->refs;
+    hash_entry *e = mem_alloc(a->n * sizeof(*e));
+    for (size_t i = 0; i < a->n; i++) {
+        e[i].field = rdb_str_slice(a->in, a->v->arena, r[i].f);
+        e[i].value = rdb_str_slice(a->in, a->v->arena, r[i].v);
+        e[i].deadline = r[i].deadline;
+    }
+    hash *h = hash_from_entries(&a->v->o->lim, e, a->n);
+    mem_free(e);
+    if (!h) return rdb_in_fail(a->in, RDB_ECORRUPT, "hash with duplicate fields");
+    *val = (obj *)h;
+    return 0;
+}
+
+/* A listpack, ziplist or zipmap element as a string reference: into the blob (in the
+ * input or the arena), or its integer's text appended to the arena. The caller reserved
+ * room for every integer beforehand, so the arena does not move while a blob is read. */
+static rdb_str elem_str(hash_acc *a, int blob_in_arena, const rdb_elem *e) {
+    buf *arena = a->v->arena;
+    if (e->s) {
+        const unsigned char *base =
+            blob_in_arena ? (const unsigned char *)arena->data : a->in->start;
+        return (rdb_str){(size_t)(e->s - base), e->len, blob_in_arena};
+    }
+    char *dst = arena->data + arena->len;
+    rdb_str s = {arena->len, ll_to_str(dst, (long long)e->v), 1};
+    arena->len += s.len;
+    return s;
+}
+
+/* Reads the blob of a compact type into *b. */
+static int read_blob(rdb_in *in, rdb_vctx *v, rdb_str *blob, slice *b) {
+    if (rdb_in_string(in, v->arena, blob) < 0) return -1;
+    *b = rdb_str_slice(in, v->arena, *blob);
+    return 0;
+}
+
+/* Makes arena room for the text of every integer element of a validated blob, so that
+ * elem_str never moves the arena (and the blob, when it is there) while it is read. */
+static void reserve_ints(rdb_vctx *v, int type, const rdb_str *blob, slice *b) {
+    const unsigned char *p = (const unsigned char *)b->p;
+    size_t pos = 0, ints = 0;
+    rdb_elem e;
+    if (type == RDB_TYPE_HASH_ZIPMAP) return; /* zipmaps hold strings only */
+    if (type == RDB_TYPE_HASH_ZIPLIST) {
+        while (rdb_zl_next(p, &pos, &e))
+            ints += e.s == NULL;
+    } else {
+        while (rdb_lp_next(p, &pos, &e))
+            ints += e.s == NULL;
+    }
+    if (!ints) return;
+    buf_reserve(v->arena, ints * STRCONV_LL_MAX);
+    if (blob->in_arena) b->p = v->arena->data + blob->off;
+}
+
+/* Types 4, 22 (both meanings) and 24: fields one by one. */
+static int read_plain_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
+    hash_acc a = {in, v, 0};
+    int64_t min_ms = 0;
+    uint64_t n;
+    int valkey_2 = type == RDB_TYPE_HASH_METADATA_PRE_GA && v->valkey;
+    int ttl_first =
+        type == RDB_TYPE_HASH_METADATA || (type == RDB_TYPE_HASH_METADATA_PRE_GA && !valkey_2);
+    if (type == RDB_TYPE_HASH_METADATA && rdb_in_i64le(in, &min_ms) < 0) return -1;
+    if (min_ms < 0 || min_ms > RDB_FIELD_EXPIRE_MAX + 1)
+        return rdb_in_fail(in, RDB_ECORRUPT, "bad minimum field deadline");
+    if (rdb_in_len(in, &n, NULL) < 0) return -1;
+    for (uint64_t i = 0; i < n && in->status == RDB_OK; i++) {
+        rdb_str f, s;
+        uint64_t ttl = 0;
+        int64_t deadline = 0;
+        int has_ttl = 0;
+        if (ttl_first) rdb_in_len(in, &ttl, NULL);
+        rdb_in_string(in, v->arena, &f);
+        rdb_in_string(in, v->arena, &s);
+        if (valkey_2) {
+            if (rdb_in_i64le(in, &deadline) < 0) break;
+            if (deadline < -1) return rdb_in_fail(in, RDB_ECORRUPT, "bad field expiry");
+            has_ttl = deadline != -1;
+        } else if (ttl) {
+            has_ttl = 1;
+            uint64_t base = type == RDB_TYPE_HASH_METADATA ? (uint64_t)min_ms - 1 : 0;
+            if (ttl > (uint64_t)RDB_FIELD_EXPIRE_MAX - base)
+                return rdb_in_fail(in, RDB_ECORRUPT, "field deadline out of range");
+            deadline = (int64_t)(base + ttl);
+        }
+        if (in->status == RDB_OK) acc_add(&a, f, s, has_ttl, deadline);
+    }
+    return acc_build(&a, val);
+}
+
+/* Types 16, 23 (Redis RC) and 25: a listpack of pairs or triplets. */
+static int read_listpack_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
+    hash_acc a = {in, v, 0};
+    int64_t min_ms;
+    int triplets = type != RDB_TYPE_HASH_LISTPACK;
+    if (type == RDB_TYPE_HASH_LISTPACK_EX && rdb_in_i64le(in, &min_ms) < 0) return -1;
+    rdb_str blob;
+    slice b;
+    if (read_blob(in, v, &blob, &b) < 0) return -1;
+    const unsigned char *lp = (const unsigned char *)b.p;
+    long count = rdb_lp_validate(lp, b.len);
+    if (count < 0 || count % (triplets ? 3 : 2) != 0)
+        return rdb_in_fail(in, RDB_ECORRUPT, "hash listpack integrity check failed");
+    reserve_ints(v, type, &blob, &b);
+    lp = (const unsigned char *)b.p;
+    size_t pos = 0;
+    rdb_elem f, s, t;
+    while (in->status == RDB_OK && rdb_lp_next(lp, &pos, &f)) {
+        rdb_lp_next(lp, &pos, &s);
+        int64_t deadline = 0;
+        if (triplets) {
+            rdb_lp_next(lp, &pos, &t);
+            if (t.s || t.v < 0 || t.v > RDB_FIELD_EXPIRE_MAX)
+                return rdb_in_fail(in, RDB_ECORRUPT, "bad field deadline in a listpack");
+            deadline = t.v;
+        }
+        acc_add(&a, elem_str(&a, blob.in_arena, &f), elem_str(&a, blob.in_arena, &s), deadline != 0,
+                deadline);
+    }
+    return acc_build(&a, val);
+}
+
+/* Types 13 (ziplist of pairs) and 9 (zipmap). */
+static int read_old_compact_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
+    hash_acc a = {in, v, 0};
+    rdb_str blob;
+    slice b;
+    if (read_blob(in, v, &blob, &b) < 0) return -1;
+    const unsigned char *p = (const unsigned char *)b.p;
+    long count =
+        type == RDB_TYPE_HASH_ZIPLIST ? rdb_zl_validate(p, b.len) : rdb_zm_validate(p, b.len);
+    if (count < 0 || (type == RDB_TYPE_HASH_ZIPLIST && count % 2 != 0))
+        return rdb_in_fail(in, RDB_ECORRUPT, "hash %s integrity check failed",
+                           type == RDB_TYPE_HASH_ZIPLIST ? "ziplist" : "zipmap");
+    reserve_ints(v, type, &blob, &b);
+    p = (const unsigned char *)b.p;
+    size_t pos = 0;
+    rdb_elem f, s;
+    for (;;) {
+        if (type == RDB_TYPE_HASH_ZIPLIST) {
+            if (!rdb_zl_next(p, &pos, &f)) break;
+            rdb_zl_next(p, &pos, &s);
+        } else if (!rdb_zm_next(p, &pos, &f, &s)) {
+            break;
+        }
+        acc_add(&a, elem_str(&a, blob.in_arena, &f), elem_str(&a, blob.in_arena, &s), 0, 0);
+    }
+    return acc_build(&a, val);
+}
+
+/* ---- values -------------------------------------------------------------------------- */
+
+void rdb_module_name(uint64_t id, char *out) {
+    static const char cset[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    id >>= 10;
+    for (int j = 8; j >= 0; j--) {
+        out[j] = cset[id & 63];
+        id >>= 6;
+    }
+    out[9] = '\0';
+}
+
+int rdb_read_value(rdb_in *in, rdb_vctx *v, int type, obj **val) {
+    *val = NULL;
+    v->dropped = 0;
+    switch (type) {
+    case RDB_TYPE_STRING: {
+        rdb_str s;
+        if (rdb_in_string(in, v->arena, &s) < 0) return -1;
+        slice b = rdb_str_slice(in, v->arena, s);
+        *val = &string_new(b.p, b.len)->hdr;
+        return 0;
+    }
+    case RDB_TYPE_HASH:
+    case RDB_TYPE_HASH_METADATA:
+        return read_plain_hash(in, v, type, val);
+    case RDB_TYPE_HASH_METADATA_PRE_GA:
+        return read_plain_hash(in, v, type, val);
+    case RDB_TYPE_HASH_LISTPACK:
+    case RDB_TYPE_HASH_LISTPACK_EX:
+        return read_listpack_hash(in, v, type, val);
+    case RDB_TYPE_HASH_LISTPACK_EX_PRE_GA:
+        if (v->valkey) break; /* Valkey's path hash */
+        return read_listpack_hash(in, v, type, val);
+    case RDB_TYPE_HASH_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPMAP:
+        return read_old_compact_hash(in, v, type, val);
+    case RDB_TYPE_MODULE_2:
+    case RDB_TYPE_MODULE_PRE_GA: {
+        uint64_t id;
+        if (rdb_in_len(in, &id, NULL) < 0) return -1;
+        char name[10];
+        rdb_module_name(id, name);
+        return rdb_in_fail(in, RDB_ETYPE, "a value of the module type '%s'", name);
+    }
+    default:
+        break;
+    }
+    return rdb_in_fail(in, RDB_ETYPE, "a value of type %s (RDB type %d)",
+                       rdb_type_name(type, v->valkey), type);
+}
+
+const char *rdb_type_name(int type, int valkey) {
+    static const char *const names[] = {"string",
+                                        "list",
+                                        "set",
+                                        "zset",
+                                        "hash",
+                                        "zset-2",
+                                        "module-pre-ga",
+                                        "module",
+                                        NULL,
+                                        "hash-zipmap",
+                                        "list-ziplist",
+                                        "set-intset",
+                                        "zset-ziplist",
+                                        "hash-ziplist",
+                                        "list-quicklist",
+                                        "stream",
+                                        "hash-listpack",
+                                        "zset-listpack",
+                                        "list-quicklist-2",
+                                        "stream-2",
+                                        "set-listpack",
+                                        "stream-3",
+                                        "hash-metadata-pre-ga",
+                                        "hash-listpack-ex-pre-ga",
+                                        "hash-metadata",
+                                        "hash-listpack-ex",
+                                        "stream-4",
+                                        "stream-5"};
+    if (valkey && type == 22) return "hash-2 (Valkey)";
+    if (valkey && type == 23) return "path-hash (Valkey)";
+    if (type >= 0 && type < (int)(sizeof(names) / sizeof(names[0])) && names[type])
+        return names[type];
+    return "unknown";
+}

@@ -1,0 +1,561 @@
+/* Unit tests for rdb/: the CRC64, the listpack codec, every fixture written by a real
+ * Redis (decoded in chunks of every size class and compared with its JSON sidecar),
+ * Mayfly's own dumps decoded back exactly, DUMP payloads both ways, and damaged input
+ * (truncation, a flipped byte, a bad checksum, unsupported types) refused cleanly. */
+#include "common/json.h"
+#include "mayfly/db/db.h"
+#include "mayfly/rdb/rdb.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/types/string.h"
+#include "mayfly/util/crc64.h"
+#include "mayfly/util/mem.h"
+#include "rdb/rdb_int.h"
+#include "unit/test.h"
+
+#include <sys/time.h>
+
+static long long now_ms(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void fixture_path(char *out, size_t cap, const char *name) {
+    const char *src = getenv("MAYFLY_SOURCE_DIR");
+    snprintf(out, cap, "%s/tests/fixtures/rdb/%s", src ? src : "..", name);
+}
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    *len = fread(p, 1, (size_t)n, f);
+    fclose(f);
+    return p;
+}
+
+static rdb_dec_opts default_opts(int64_t drop_before) {
+    rdb_dec_opts o = {HASH_LIMITS_DEFAULT, drop_before, 1, 16};
+    return o;
+}
+
+typedef struct load_result {
+    int rc;            /* RDB_DONE or the error */
+    long long keys;    /* keys added */
+    long long emptied; /* hashes whose every field was dropped */
+    long long skipped; /* SKIPPED items */
+    long long aux;     /* AUX items */
+    char err[256];
+} load_result;
+
+/* Decodes data into the databases, giving the decoder `chunk` more bytes each time it asks
+ * (0: everything at once). Keys whose own deadline is at or before drop_keys_before are
+ * not added. */
+static load_result load(const char *data, size_t len, size_t chunk, rdb_dec_opts o,
+                        int64_t drop_keys_before) {
+    load_result r = {0};
+    rdb_dec d;
+    rdb_dec_init(&d, &o);
+    size_t pos = 0, avail = chunk ? (chunk < len ? chunk : len) : len;
+    for (int guard = 0; guard < 10000000; guard++) {
+        rdb_item it;
+        size_t used;
+        int rc = rdb_dec_next(&d, data + pos, avail - pos, &used, &it);
+        pos += used;
+        if (rc == RDB_MORE) {
+            if (avail == len) {
+                r.rc = RDB_MORE;
+                break;
+            }
+            size_t want = pos + d.need;
+            avail += chunk;
+            if (avail < want) avail = want;
+            if (avail > len) avail = len;
+            continue;
+        }
+        if (rc != RDB_OK) {
+            r.rc = rc;
+            snprintf(r.err, sizeof(r.err), "%s", d.err);
+            break;
+        }
+        if (it.kind == RDB_ITEM_SKIPPED) r.skipped++;
+        if (it.kind == RDB_ITEM_AUX) r.aux++;
+        if (it.kind != RDB_ITEM_KEY) continue;
+        if (!it.val) {
+            r.emptied++;
+            continue;
+        }
+        if (it.expire_ms && it.expire_ms <= drop_keys_before) {
+            obj_free(it.val);
+            continue;
+        }
+        db *dd = db_get(it.dbid);
+        if (db_find_raw(dd, it.key)) {
+            obj_free(it.val);
+            r.rc = RDB_ECORRUPT;
+            snprintf(r.err, sizeof(r.err), "duplicate key");
+            break;
+        }
+        dbentry *e = db_add(dd, it.key, it.val);
+        if (it.expire_ms)
+            db_set_expire(dd, e, it.expire_ms);
+        else
+            db_refile(dd, e);
+        r.keys++;
+    }
+    rdb_dec_deinit(&d);
+    return r;
+}
+
+static void reset_dbs(void) {
+    db_free_all();
+    db_init_all(16);
+}
+
+/* ---- comparison with a JSON sidecar -------------------------------------------------- */
+
+static int is_past(const json *k) {
+    const json *p = json_get(k, "past");
+    return p && p->kind == JSON_BOOL && p->num;
+}
+
+static int field_is_past(const json *k, const char *f, size_t flen) {
+    const json *pf = json_get(k, "past_fields");
+    for (size_t i = 0; pf && i < pf->len; i++)
+        if (pf->item[i]->len == flen && memcmp(pf->item[i]->str, f, flen) == 0) return 1;
+    return 0;
+}
+
+/* Checks one key of the sidecar against the database; returns 0 and prints on mismatch. */
+static int check_key(db *d, const char *name, size_t nlen, const json *k) {
+    slice key = {name, nlen};
+    dbentry *e = db_find_raw(d, key);
+    if (is_past(k)) {
+        if (e) fprintf(stderr, "key '%s' should have expired\n", name);
+        return e == NULL;
+    }
+    if (!e) {
+        fprintf(stderr, "key '%s' missing\n", name);
+        return 0;
+    }
+    const json *exp = json_get(k, "expire_ms");
+    long long want_exp = exp && exp->kind == JSON_NUM ? exp->num : 0;
+    if (e->expire_ms != want_exp) {
+        fprintf(stderr, "key '%s' expire %lld, want %lld\n", name, (long long)e->expire_ms,
+                want_exp);
+        return 0;
+    }
+    const char *type = json_get(k, "type")->str;
+    if (strcmp(type, "string") == 0) {
+        if (e->val->type != OBJ_STRING) return 0;
+        size_t vlen;
+        char *want = json_fixture_bytes(json_get(k, "value"), &vlen);
+        char tmp[STRCONV_LL_MAX];
+        slice got = string_bytes((const string *)e->val, tmp);
+        int ok = got.len == vlen && memcmp(got.p, want, vlen) == 0;
+        if (!ok) fprintf(stderr, "key '%s' value differs\n", name);
+        free(want);
+        return ok;
+    }
+    if (e->val->type != OBJ_HASH) return 0;
+    hash *h = (hash *)e->val;
+    const json *fields = json_get(k, "fields");
+    size_t live = 0;
+    for (size_t i = 0; i < fields->len; i++) {
+        const json *f = fields->item[i];
+        const json *fv = f->item[2];
+        int past = field_is_past(k, f->item[0]->str, f->item[0]->len);
+        hash_entry got;
+        int rc = hash_get(h, 0, (slice){f->item[0]->str, f->item[0]->len}, &got);
+        if (past) {
+            if (rc == HASH_OK) {
+                fprintf(stderr, "key '%s' field '%s' should have expired\n", name, f->item[0]->str);
+                return 0;
+            }
+            continue;
+        }
+        live++;
+        if (rc != HASH_OK || got.value.len != f->item[1]->len ||
+            memcmp(got.value.p, f->item[1]->str, got.value.len) != 0 ||
+            got.deadline != (fv->kind == JSON_NUM ? fv->num : 0)) {
+            fprintf(stderr, "key '%s' field '%s' differs\n", name, f->item[0]->str);
+            return 0;
+        }
+    }
+    if (hash_len(h, 0) != live) {
+        fprintf(stderr, "key '%s' has %zu fields, want %zu\n", name, hash_len(h, 0), live);
+        return 0;
+    }
+    return 1;
+}
+
+/* Compares every database of the sidecar; returns the number of keys compared, -1 on a
+ * mismatch. */
+static long check_sidecar(const json *doc) {
+    const json *dbs = json_get(doc, "dbs");
+    long n = 0;
+    for (size_t i = 0; i < dbs->len; i++) {
+        db *d = db_get(atoi(dbs->key[i]));
+        const json *keys = dbs->item[i];
+        size_t live = 0;
+        for (size_t j = 0; j < keys->len; j++) {
+            if (!check_key(d, keys->key[j], keys->key_len[j], keys->item[j])) return -1;
+            live += !is_past(keys->item[j]);
+            n++;
+        }
+        if (db_size(d) != live) {
+            fprintf(stderr, "db %s has %zu keys, want %zu\n", dbs->key[i], db_size(d), live);
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* Loads fixture name in chunks of chunk bytes and compares it with its sidecar. */
+static int check_fixture(const char *name, size_t chunk) {
+    char path[1024], jpath[1024];
+    fixture_path(path, sizeof(path), name);
+    snprintf(jpath, sizeof(jpath), "%.*s.json", (int)(strlen(path) - 4), path);
+    size_t len;
+    char *data = read_all(path, &len);
+    json *doc = json_load(jpath);
+    if (!data || !doc) {
+        fprintf(stderr, "cannot read %s or its sidecar\n", path);
+        free(data);
+        json_free(doc);
+        return 0;
+    }
+    int64_t made = json_get(doc, "made_at_ms")->num;
+    /* The "past" deadlines passed seconds after the file was made. */
+    int64_t drop = now_ms() > made + 60000 ? now_ms() : made + 60000;
+    reset_dbs();
+    load_result r = load(data, len, chunk, default_opts(drop), drop);
+    long n = r.rc == RDB_DONE ? check_sidecar(doc) : -1;
+    if (r.rc != RDB_DONE) fprintf(stderr, "%s: rc %d: %s\n", name, r.rc, r.err);
+    free(data);
+    json_free(doc);
+    return n > 0;
+}
+
+TEST(crc64_check_value) {
+    ASSERT(crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9caULL);
+    /* Split anywhere, the result is the same. */
+    uint64_t c = crc64(0, "1234", 4);
+    ASSERT(crc64(c, "56789", 5) == 0xe9c6d914c4b8d9caULL);
+    ASSERT(crc64(0, "", 0) == 0);
+}
+
+TEST(listpack_round_trip) {
+    static const long long ints[] = {0,         127,       128,       -1,
+                                     4095,      -4096,     4096,      -32768,
+                                     32767,     32768,     -8388608,  8388607,
+                                     8388608,   INT32_MIN, INT32_MAX, (long long)INT32_MAX + 1,
+                                     INT64_MIN, INT64_MAX};
+    size_t nints = sizeof(ints) / sizeof(ints[0]);
+    buf b;
+    buf_init(&b);
+    rdb_lp_begin(&b);
+    for (size_t i = 0; i < nints; i++)
+        rdb_lp_append_int(&b, ints[i]);
+    char big[5000];
+    memset(big, 'x', sizeof(big));
+    size_t lens[] = {0, 1, 63, 64, 4095, 4096, 5000};
+    for (size_t i = 0; i < 7; i++)
+        rdb_lp_append(&b, big, lens[i]);
+    rdb_lp_append(&b, "007", 3); /* not canonical: stays a string */
+    rdb_lp_append(&b, "-12", 3); /* canonical: becomes an integer */
+    rdb_lp_end(&b, nints + 9);
+    ASSERT_EQ((long)(nints + 9), rdb_lp_validate((const unsigned char *)b.data, b.len));
+    size_t pos = 0;
+    rdb_elem e;
+    for (size_t i = 0; i < nints; i++) {
+        ASSERT(rdb_lp_next((const unsigned char *)b.data, &pos, &e));
+        ASSERT(e.s == NULL);
+        ASSERT(e.v == ints[i]);
+    }
+    for (size_t i = 0; i < 7; i++) {
+        ASSERT(rdb_lp_next((const unsigned char *)b.data, &pos, &e));
+        ASSERT(e.s != NULL);
+        ASSERT_EQ(lens[i], e.len);
+    }
+    ASSERT(rdb_lp_next((const unsigned char *)b.data, &pos, &e) && e.s && e.len == 3);
+    ASSERT(rdb_lp_next((const unsigned char *)b.data, &pos, &e) && !e.s && e.v == -12);
+    ASSERT(!rdb_lp_next((const unsigned char *)b.data, &pos, &e));
+    /* Any single damaged byte in the header, an entry or the terminator is noticed or
+     * decodes to a well-formed listpack; never a read out of bounds (ASan checks). */
+    for (size_t i = 0; i < b.len; i++) {
+        char *copy = malloc(b.len);
+        memcpy(copy, b.data, b.len);
+        copy[i] ^= 0x41;
+        rdb_lp_validate((const unsigned char *)copy, b.len);
+        free(copy);
+    }
+    ASSERT_EQ(-1, rdb_lp_validate((const unsigned char *)b.data, b.len - 1));
+    buf_deinit(&b);
+}
+
+TEST(fixtures_load_exactly) {
+    static const char *const files[] = {"redis74-hfe.rdb", "redis74-hfe-expired.rdb",
+                                        "redis70-basic.rdb"};
+    static const size_t chunks[] = {0, 1, 7, 4096};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t c = 0; c < 4; c++)
+            if (!check_fixture(files[i], chunks[c]))
+                TEST_FAIL("%s in chunks of %zu", files[i], chunks[c]);
+}
+
+TEST(other_types_are_refused_naming_db_key_and_type) {
+    char path[1024];
+    fixture_path(path, sizeof(path), "redis74-other-types.rdb");
+    size_t len;
+    char *data = read_all(path, &len);
+    ASSERT(data);
+    reset_dbs();
+    load_result r = load(data, len, 0, default_opts(0), 0);
+    free(data);
+    ASSERT_EQ(RDB_ETYPE, r.rc);
+    if (!strstr(r.err, "database ") || !strstr(r.err, "key 'legacy:") ||
+        !strstr(r.err, "which Mayfly does not support"))
+        TEST_FAIL("message: %s", r.err);
+}
+
+/* A dataset of every shape Mayfly has, written and decoded back exactly. */
+static void fill_dataset(int64_t base) {
+    hash_limits lim = HASH_LIMITS_DEFAULT;
+    db *d0 = db_get(0), *d3 = db_get(3);
+    db_refile(d0, db_add(d0, slice_of("int"), &string_from_ll(-123456789012LL)->hdr));
+    db_refile(d0, db_add(d0, slice_of("small"), &string_new("12", 2)->hdr));
+    db_refile(d0, db_add(d0, slice_of("empty"), &string_new("", 0)->hdr));
+    char big[3000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)('a' + i % 7);
+    dbentry *e = db_add(d0, slice_of("big"), &string_new(big, sizeof(big))->hdr);
+    db_set_expire(d0, e, base + 500000);
+    hash *lp = hash_new(), *lpex = hash_new(), *ht = hash_new(), *htex = hash_new();
+    hash_set(lp, &lim, 0, slice_of("f"), slice_of("1"), HASH_TTL_CLEAR, 0);
+    hash_set(lp, &lim, 0, slice_of("g"), slice_of("two"), HASH_TTL_CLEAR, 0);
+    hash_set(lpex, &lim, 0, slice_of("a"), slice_of("x"), HASH_TTL_SET, base + 3000);
+    hash_set(lpex, &lim, 0, slice_of("b"), slice_of("y"), HASH_TTL_CLEAR, 0);
+    hash_set(lpex, &lim, 0, slice_of("c"), slice_of("-5"), HASH_TTL_SET, base + 1000);
+    for (int i = 0; i < 700; i++) {
+        char f[32], v[32];
+        int fl = snprintf(f, sizeof(f), "field:%d", i), vl = snprintf(v, sizeof(v), "%d", i * 7);
+        hash_set(ht, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl}, HASH_TTL_CLEAR, 0);
+        hash_set(htex, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl},
+                 i % 3 ? HASH_TTL_SET : HASH_TTL_CLEAR, base + 10000 + i);
+    }
+    db_refile(d0, db_add(d0, slice_of("lp"), (obj *)lp));
+    db_refile(d0, db_add(d0, slice_of("lpex"), (obj *)lpex));
+    db_refile(d3, db_add(d3, slice_of("ht"), (obj *)ht));
+    e = db_add(d3, slice_of("htex"), (obj *)htex);
+    db_set_expire(d3, e, base + 900000);
+}
+
+static int sink_buf(void *ctx, const char *p, size_t len) {
+    buf_append(ctx, p, len);
+    return 0;
+}
+
+/* Snapshot of databases 0 and 3 as text, for comparing two datasets. */
+static void describe(buf *out) {
+    for (int id = 0; id < 16; id++) {
+        db *d = db_get(id);
+        static const char *const names[] = {"int", "small", "empty", "big",
+                                            "lp",  "lpex",  "ht",    "htex"};
+        for (size_t k = 0; k < 8; k++) {
+            dbentry *e = db_find_raw(d, slice_of(names[k]));
+            if (!e) continue;
+            buf_printf(out, "%d %s exp=%lld ", id, names[k], (long long)e->expire_ms);
+            if (e->val->type == OBJ_STRING) {
+                char tmp[STRCONV_LL_MAX];
+                slice v = string_bytes((const string *)e->val, tmp);
+                buf_append(out, v.p, v.len);
+            } else {
+                hash *h = (hash *)e->val;
+                buf_printf(out, "[%s %zu]", hash_encoding_name(h), hash_len(h, 0));
+                for (int i = 0; i < 800; i++) {
+                    char f[32];
+                    const char *fixed[] = {"f", "g", "a", "b", "c"};
+                    int fl = i < 5 ? snprintf(f, sizeof(f), "%s", fixed[i])
+                                   : snprintf(f, sizeof(f), "field:%d", i - 5);
+                    hash_entry he;
+                    if (hash_get(h, 0, (slice){f, (size_t)fl}, &he) != HASH_OK) continue;
+                    buf_printf(out, " %s=%.*s@%lld", f, (int)he.value.len, he.value.p,
+                               (long long)he.deadline);
+                }
+            }
+            buf_putc(out, '\n');
+        }
+    }
+}
+
+TEST(own_dump_round_trips_exactly) {
+    int64_t base = 4102444800000LL; /* 2100-01-01 */
+    for (int compress = 0; compress < 2; compress++) {
+        reset_dbs();
+        fill_dataset(base);
+        buf before, file, after;
+        buf_init(&before);
+        buf_init(&file);
+        buf_init(&after);
+        describe(&before);
+        rdb_enc e;
+        rdb_enc_init(&e, sink_buf, &file, compress, 1);
+        long long keys;
+        ASSERT_EQ(0, rdb_save_dataset(&e, base, 0, &keys));
+        rdb_enc_deinit(&e);
+        ASSERT_EQ(8, keys);
+        ASSERT(memcmp(file.data, "REDIS0012", 9) == 0);
+        reset_dbs();
+        load_result r = load(file.data, file.len, 3, default_opts(0), 0);
+        ASSERT_EQ(RDB_DONE, r.rc);
+        ASSERT_EQ(8, r.keys);
+        describe(&after);
+        size_t i = 0;
+        while (i < before.len && i < after.len && before.data[i] == after.data[i])
+            i++;
+        if (i != before.len || i != after.len)
+            TEST_FAIL("datasets differ at byte %zu: %.80s | %.80s", i, before.data + i,
+                      after.data + i);
+        buf_deinit(&before);
+        buf_deinit(&file);
+        buf_deinit(&after);
+    }
+}
+
+TEST(due_fields_and_keys_are_left_out) {
+    int64_t base = 4102444800000LL;
+    reset_dbs();
+    fill_dataset(base);
+    buf file;
+    buf_init(&file);
+    rdb_enc e;
+    rdb_enc_init(&e, sink_buf, &file, 1, 1);
+    long long keys;
+    /* As of base + 10300: lpex's c and a are due, htex's first 300 TTL fields too. */
+    ASSERT_EQ(0, rdb_save_dataset(&e, base + 10300, 0, &keys));
+    rdb_enc_deinit(&e);
+    reset_dbs();
+    load_result r = load(file.data, file.len, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_DONE, r.rc);
+    hash *lpex = (hash *)db_find_raw(db_get(0), slice_of("lpex"))->val;
+    ASSERT_EQ(1, hash_len(lpex, 0));
+    hash *htex = (hash *)db_find_raw(db_get(3), slice_of("htex"))->val;
+    ASSERT_EQ(700 - 200, hash_len(htex, 0)); /* i < 300 with i % 3 != 0 went */
+    buf_deinit(&file);
+}
+
+TEST(damage_is_refused) {
+    int64_t base = 4102444800000LL;
+    reset_dbs();
+    fill_dataset(base);
+    buf file;
+    buf_init(&file);
+    rdb_enc e;
+    rdb_enc_init(&e, sink_buf, &file, 1, 1);
+    ASSERT_EQ(0, rdb_save_dataset(&e, base, 0, NULL));
+    rdb_enc_deinit(&e);
+    /* Cut anywhere: the decoder asks for more, and never reports the end. */
+    for (size_t cut = 0; cut < file.len; cut += 1 + cut / 8) {
+        reset_dbs();
+        load_result r = load(file.data, cut, 0, default_opts(0), 0);
+        if (r.rc != RDB_MORE && r.rc >= 0) TEST_FAIL("cut at %zu gave %d", cut, r.rc);
+    }
+    /* A flipped byte anywhere is an error (mostly the checksum), never a crash. */
+    for (size_t i = 9; i < file.len; i += 1 + i / 16) {
+        file.data[i] ^= 0x20;
+        reset_dbs();
+        load_result r = load(file.data, file.len, 0, default_opts(0), 0);
+        file.data[i] ^= 0x20;
+        if (r.rc == RDB_DONE) TEST_FAIL("flipped byte %zu went unnoticed", i);
+    }
+    /* The checksum itself. */
+    file.data[file.len - 1] ^= 1;
+    reset_dbs();
+    load_result r = load(file.data, file.len, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_ECHECKSUM, r.rc);
+    /* A zero checksum (rdbchecksum no) is not checked. */
+    memset(file.data + file.len - 8, 0, 8);
+    reset_dbs();
+    r = load(file.data, file.len, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_DONE, r.rc);
+    /* Not an RDB, and a version from the future. */
+    reset_dbs();
+    r = load("MAYFLYSN\x01", 9, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_EVERSION, r.rc);
+    r = load("REDIS0013", 9, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_EVERSION, r.rc);
+    buf_deinit(&file);
+}
+
+static char *unhex(const char *hex, size_t *len) {
+    *len = strlen(hex) / 2;
+    char *p = malloc(*len + 1);
+    for (size_t i = 0; i < *len; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        p[i] = (char)v;
+    }
+    return p;
+}
+
+TEST(redis_dump_payloads_restore_exactly) {
+    char path[1024];
+    fixture_path(path, sizeof(path), "redis74-dump-payloads.json");
+    json *doc = json_load(path);
+    ASSERT(doc);
+    const json *payloads = json_get(doc, "payloads");
+    ASSERT(payloads && payloads->len == 32);
+    rdb_dec_opts o = default_opts(0);
+    reset_dbs();
+    db *d = db_get(0);
+    for (size_t i = 0; i < payloads->len; i++) {
+        size_t len;
+        char *p = unhex(json_get(payloads->item[i], "hex")->str, &len);
+        obj *val;
+        int type;
+        char err[256];
+        int rc = rdb_load_payload(p, len, &o, &val, &type, err, sizeof(err));
+        if (rc != RDB_OK || !val) TEST_FAIL("payload %s: %d %s", payloads->key[i], rc, err);
+        ASSERT_EQ(json_get(payloads->item[i], "rdb_type")->num, type);
+        slice key = {payloads->key[i], payloads->key_len[i]};
+        db_refile(d, db_add(d, key, val));
+        if (!check_key(d, key.p, key.len, json_get(payloads->item[i], "expected")))
+            TEST_FAIL("payload %s restores differently", payloads->key[i]);
+        /* Mayfly's own payload of the value restores to the same thing. */
+        buf mine;
+        buf_init(&mine);
+        rdb_dump_payload(&mine, val, 0, 1);
+        obj *again;
+        rc = rdb_load_payload(mine.data, mine.len, &o, &again, &type, err, sizeof(err));
+        if (rc != RDB_OK) TEST_FAIL("own payload of %s: %s", payloads->key[i], err);
+        db_delete_entry(d, db_find_raw(d, key));
+        db_refile(d, db_add(d, key, again));
+        if (!check_key(d, key.p, key.len, json_get(payloads->item[i], "expected")))
+            TEST_FAIL("own payload of %s restores differently", payloads->key[i]);
+        /* A damaged footer is "version or checksum". */
+        mine.data[mine.len - 1] ^= 1;
+        ASSERT_EQ(RDB_EVERSION,
+                  rdb_load_payload(mine.data, mine.len, &o, &again, NULL, err, sizeof(err)));
+        buf_deinit(&mine);
+        free(p);
+    }
+    json_free(doc);
+}
+
+int main(void) {
+    db_init_all(16);
+    RUN(crc64_check_value);
+    RUN(listpack_round_trip);
+    RUN(fixtures_load_exactly);
+    RUN(other_types_are_refused_naming_db_key_and_type);
+    RUN(own_dump_round_trips_exactly);
+    RUN(due_fields_and_keys_are_left_out);
+    RUN(damage_is_refused);
+    RUN(redis_dump_payloads_restore_exactly);
+    db_free_all();
+    return test_report();
+}
