@@ -558,6 +558,50 @@ static int diff_run(uint64_t seed, int steps) {
     return rc;
 }
 
+/* hash_from_entries builds what hash_set would, in every encoding, and refuses duplicates. */
+TEST(from_entries) {
+    static const size_t sizes[] = {0, 1, 5, 9, 300, 600};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k];
+        for (int ttl = 0; ttl < 2; ttl++) {
+            hash_entry *e = malloc((n + 1) * sizeof(*e));
+            char(*names)[16] = malloc((n + 1) * sizeof(*names));
+            hash *ref = hash_new();
+            for (size_t i = 0; i < n; i++) {
+                int fl = snprintf(names[i], sizeof(names[i]), "f%zu", i);
+                int64_t dl = ttl && i % 2 ? T0 + 5000 - (int64_t)i : HASH_NO_TTL;
+                e[i] = (hash_entry){{names[i], (size_t)fl}, S("v"), dl};
+                hash_set(ref, &lim_default, T0, e[i].field, e[i].value,
+                         dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
+            }
+            hash *h = hash_from_entries(&lim_default, e, n);
+            ASSERT(h != NULL);
+            ASSERT_STR_EQ(hash_encoding_name(ref), hash_encoding_name(h));
+            ASSERT_EQ(n, hash_len(h, T0));
+            ASSERT_EQ(hash_ttl_count(ref), hash_ttl_count(h));
+            ASSERT_EQ(hash_next_deadline(ref), hash_next_deadline(h));
+            for (size_t i = 0; i < n; i++)
+                ASSERT_EQ(e[i].deadline, deadline_of(h, T0, names[i]));
+            /* The same again with one field repeated at the end: refused. */
+            if (n > 0) {
+                e[n] = e[n / 2];
+                ASSERT(hash_from_entries(&lim_default, e, n + 1) == NULL);
+            }
+            hash_free(h);
+            hash_free(ref);
+            free(e);
+            free(names);
+        }
+    }
+    /* A long value makes a hashtable, as hash_set would. */
+    char big[100];
+    memset(big, 'x', sizeof(big));
+    hash_entry one = {S("f"), {big, sizeof(big)}, HASH_NO_TTL};
+    hash *h = hash_from_entries(&lim_default, &one, 1);
+    ASSERT_STR_EQ("hashtable", hash_encoding_name(h));
+    hash_free(h);
+}
+
 TEST(differential) {
     uint64_t base = (uint64_t)strtoull(getenv("HASH_SEED") ? getenv("HASH_SEED") : "1", NULL, 10);
     for (uint64_t s = base; s < base + 30; s++) {
@@ -648,6 +692,7 @@ int main(void) {
     RUN(long_entries);
     RUN(readers_skip_due);
     RUN(dup_and_memory);
+    RUN(from_entries);
     RUN(differential);
     return test_report();
 }
