@@ -6,13 +6,32 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The program's name without its directory. */
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* --check-aof [--fix] FILE or FILE --fix (redis-check-aof accepts both orders). */
+static int run_check_aof(const char *prog, int argc, char **argv) {
+    int fix = argc >= 1 && strcmp(argv[0], "--fix") == 0;
+    if (argc < 1 + fix || argc > 2) {
+        fprintf(stderr, "Usage: %s [--fix] <file.manifest|file>\n", prog);
+        return 1;
+    }
+    if (!fix && argc == 2 && strcmp(argv[1], "--fix") == 0) fix = 2;
+    return check_aof_main(argv[fix == 1 ? 1 : 0], fix != 0);
+}
+
 static void usage(void) {
     fprintf(stderr,
             "Usage: ./mayfly-server [/path/to/mayfly.conf] [options] [-]\n"
             "       ./mayfly-server - (read config from stdin)\n"
             "       ./mayfly-server -v or --version\n"
             "       ./mayfly-server -h or --help\n"
-            "       ./mayfly-server --check-aof [--fix] <file.manifest|file>\n\n"
+            "       ./mayfly-server --check-aof [--fix] <file.manifest|file>\n"
+            "       ./mayfly-server --check-rdb <dump.rdb>\n"
+            "       (run as redis-check-aof or redis-check-rdb, the program is that checker)\n\n"
             "Examples:\n"
             "       ./mayfly-server (run the server with default config)\n"
             "       ./mayfly-server /etc/mayfly/6379.conf\n"
@@ -24,6 +43,17 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     server_init();
+    /* Like Redis's binary, it is the checker when it is run under the checker's name. */
+    const char *name = base_name(argv[0]);
+    if (strcmp(name, "redis-check-rdb") == 0 || strcmp(name, "mayfly-check-rdb") == 0) {
+        if (argc != 2) {
+            fprintf(stderr, "Usage: %s <rdb-file-name>\n", name);
+            return 1;
+        }
+        return check_rdb_main(argv[1]);
+    }
+    if (strcmp(name, "redis-check-aof") == 0 || strcmp(name, "mayfly-check-aof") == 0)
+        return run_check_aof(name, argc - 1, argv + 1);
     int i = 1;
     if (argc >= 2) {
         if (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0) {
@@ -40,14 +70,13 @@ int main(int argc, char **argv) {
             usage();
             return 0;
         }
-        if (strcmp(argv[1], "--check-aof") == 0) {
-            int fix = argc >= 3 && strcmp(argv[2], "--fix") == 0;
-            if (argc < 3 + fix || argc > 4) {
-                fprintf(stderr, "Usage: %s --check-aof [--fix] <file.manifest|file>\n", argv[0]);
+        if (strcmp(argv[1], "--check-aof") == 0) return run_check_aof(argv[0], argc - 2, argv + 2);
+        if (strcmp(argv[1], "--check-rdb") == 0) {
+            if (argc != 3) {
+                fprintf(stderr, "Usage: %s --check-rdb <rdb-file-name>\n", argv[0]);
                 return 1;
             }
-            if (!fix && argc == 4 && strcmp(argv[3], "--fix") == 0) fix = 2;
-            return check_aof_main(argv[fix == 1 ? 3 : 2], fix != 0);
+            return check_rdb_main(argv[2]);
         }
         if (argv[1][0] != '-') {
             if (config_load_file(argv[1]) < 0) return 1;

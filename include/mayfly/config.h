@@ -96,6 +96,10 @@ typedef struct mayfly_config {
     long long auto_aof_rewrite_min_size;
     int aof_load_truncated; /* load a log whose last record is cut short */
     int stop_writes_on_bgsave_error;
+    int rdbcompression;                /* LZF-compress strings in RDB files and DUMP payloads */
+    int rdbchecksum;                   /* write (and check) the CRC64 trailer of RDB files */
+    int aof_use_rdb_preamble;          /* the log's base is an RDB file (else RESP commands) */
+    int aof_timestamp_enabled;         /* "#TS:<unix seconds>" annotations in the log */
     long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
     long long slowlog_max_len;
     long long busy_reply_threshold;      /* ms a script runs before other clients get -BUSY */

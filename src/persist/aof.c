@@ -132,7 +132,7 @@ static int create_log(const char *dir, int64_t now_ms) {
         char name[1100];
         manifest_base_name(name, sizeof(name), 1);
         log_notice("Creating AOF base file %s on server start", name);
-        if (snapshot_save(dir, "temp-base-on-start.snap", name, now_ms) < 0) {
+        if (snapshot_save(dir, "temp-base-on-start.rdb", name, now_ms, 1) < 0) {
             log_warning("Can't write the AOF base file: %s", strerror(errno));
             return -1;
         }
@@ -364,7 +364,7 @@ int aof_rewrite_child(int64_t now_ms) {
     aof_rewrite_temp_path(path, sizeof(path), (int)getpid());
     int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (f < 0) return 1;
-    int rc = snapshot_write_fd(f, now_ms, NULL) < 0 || fsync(f) < 0;
+    int rc = snapshot_write_fd(f, now_ms, 1, NULL) < 0 || fsync(f) < 0;
     close(f);
     return rc;
 }

@@ -27,7 +27,9 @@ static int is_snapshot(const char *path) {
     if (fd < 0) return 0;
     ssize_t n = read(fd, magic, sizeof(magic));
     close(fd);
-    return n == 8 && memcmp(magic, SNAPSHOT_MAGIC, 8) == 0;
+    return (n >= 5 && memcmp(magic, "REDIS", 5) == 0) ||
+           (n >= 6 && memcmp(magic, "VALKEY", 6) == 0) ||
+           (n == 8 && memcmp(magic, LEGACY_SNAP_MAGIC, 8) == 0);
 }
 
 static int check_snapshot(const char *path) {

@@ -1,4 +1,4 @@
-/* io: buffered reader and writer, varints and file helpers; see io.h. */
+/* io: the buffered reader, varints and file helpers; see io.h. */
 #include "mayfly/util/mem.h"
 #include "persist/io_int.h"
 
@@ -44,65 +44,6 @@ void io_path(char *out, size_t cap, const char *dir, const char *name) {
         snprintf(out, cap, "%s", name);
     else
         snprintf(out, cap, "%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", name);
-}
-
-/* ---- writer ---- */
-
-void pw_init(pw *w, int fd) {
-    w->fd = fd;
-    w->err = 0;
-    w->written = 0;
-    w->len = 0;
-    XXH64_reset(&w->hash, 0);
-}
-
-int pw_flush(pw *w) {
-    if (w->err) return -1;
-    if (w->len && io_write_all(w->fd, w->buf, w->len) < 0) {
-        w->err = errno ? errno : EIO;
-        return -1;
-    }
-    w->len = 0;
-    return 0;
-}
-
-void pw_put(pw *w, const void *p, size_t len) {
-    if (w->err) return;
-    XXH64_update(&w->hash, p, len);
-    w->written += len;
-    if (len >= PW_BUF_SIZE) {
-        if (pw_flush(w) < 0) return;
-        if (io_write_all(w->fd, p, len) < 0) w->err = errno ? errno : EIO;
-        return;
-    }
-    if (w->len + len > PW_BUF_SIZE && pw_flush(w) < 0) return;
-    memcpy(w->buf + w->len, p, len);
-    w->len += len;
-}
-
-void pw_u8(pw *w, uint8_t v) {
-    pw_put(w, &v, 1);
-}
-
-void pw_varint(pw *w, uint64_t v) {
-    char tmp[VARINT_MAX];
-    pw_put(w, tmp, varint_put(tmp, v));
-}
-
-void pw_bytes(pw *w, const void *p, size_t len) {
-    pw_varint(w, len);
-    pw_put(w, p, len);
-}
-
-void pw_u64le(pw *w, uint64_t v) {
-    char tmp[8];
-    for (int i = 0; i < 8; i++)
-        tmp[i] = (char)(v >> (8 * i));
-    pw_put(w, tmp, 8);
-}
-
-uint64_t pw_digest(pw *w) {
-    return XXH64_digest(&w->hash);
 }
 
 /* ---- reader ---- */

@@ -1,14 +1,11 @@
 /* io: the byte-level pieces every persistence file shares.
  *
- *   - a buffered writer (pw) that counts bytes and keeps a running XXH64 of everything
- *     written, for the snapshot trailer; it uses plain write(2), so a forked child may use
- *     it without touching the event loop;
  *   - a buffered reader (pr) that tracks the file offset of every byte (for error messages
- *     naming the offset) and hashes what it consumes;
- *   - LEB128 varints (util/varint.h) on both, little-endian fixed integers, and the file helpers
- * (write_all, fsync of a directory, path joining).
+ *     naming the offset) and hashes what it consumes (Mayfly 0.1's snapshot trailer);
+ *   - LEB128 varints (util/varint.h), little-endian fixed integers, and the file helpers
+ *     (write_all, fsync of a directory, path joining).
  *
- * Neither keeps pointers into its buffer across calls: a pointer returned by pr_take is
+ * The reader keeps no pointers into its buffer across calls: a pointer returned by pr_take is
  * valid until the next pr_* call. */
 #ifndef MAYFLY_PERSIST_IO_H
 #define MAYFLY_PERSIST_IO_H
@@ -19,31 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <xxhash.h>
-
-#define PW_BUF_SIZE (64 * 1024)
-
-/* Buffered writer. Errors are sticky: after a failed write every call is a no-op and
- * pw_finish returns -1 with err set to the errno. */
-typedef struct pw {
-    int fd;
-    int err;          /* errno of the first failure, 0 if none */
-    uint64_t written; /* bytes accepted so far (the logical file size) */
-    XXH64_state_t hash;
-    size_t len; /* bytes pending in buf */
-    char buf[PW_BUF_SIZE];
-} pw;
-
-void pw_init(pw *w, int fd);
-void pw_put(pw *w, const void *p, size_t len);
-void pw_u8(pw *w, uint8_t v);
-void pw_varint(pw *w, uint64_t v);
-/* A varint length followed by the bytes. */
-void pw_bytes(pw *w, const void *p, size_t len);
-void pw_u64le(pw *w, uint64_t v);
-/* The XXH64 of every byte put so far. */
-uint64_t pw_digest(pw *w);
-/* Writes what is buffered. Returns 0, or -1 (w->err set). */
-int pw_flush(pw *w);
 
 /* Buffered reader over a file descriptor. */
 typedef struct pr {

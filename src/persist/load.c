@@ -39,6 +39,7 @@ typedef struct source {
 static source *sources;
 static int nsources, cur = -1;
 static int from_manifest;
+static int legacy_loaded; /* the snapshot was in Mayfly 0.1's format */
 static load_replay_fn *replay_fn;
 static int64_t start_ms, drop_before_ms;
 static uint64_t total_bytes, done_bytes; /* done_bytes: of files finished */
@@ -99,6 +100,10 @@ int load_begin(int64_t now_ms, load_replay_fn *replay) {
 
 int load_used_manifest(void) {
     return from_manifest;
+}
+
+int load_was_legacy_snapshot(void) {
+    return legacy_loaded;
 }
 
 static void close_current(void) {
@@ -216,9 +221,21 @@ static int step_snapshot(int n) {
     if (rc == SNAP_MORE) return LOAD_MORE;
     keys_loaded += snap.keys_loaded;
     keys_expired += snap.keys_expired;
-    if (rc == SNAP_DONE) return LOAD_DONE;
-    log_warning("Short read or damage loading the snapshot %s: %s (offset %llu)", sources[cur].path,
-                snap.err, (unsigned long long)snap.err_offset);
+    if (rc == SNAP_DONE) {
+        if (snap.legacy && !from_manifest) legacy_loaded = 1;
+        return LOAD_DONE;
+    }
+    if (rc == SNAP_EUNSUPPORTED) {
+        log_warning("Can't load the RDB file %s: %s. Mayfly implements strings and hashes only: "
+                    "delete or convert such keys in the server that wrote the file, then save "
+                    "it again (docs/migration.md)",
+                    sources[cur].path, snap.err);
+        return LOAD_FAILED;
+    }
+    log_warning("Short read or damage loading the RDB file %s at offset %llu: %s. Use "
+                "'mayfly-server --check-rdb %s' to see what it holds",
+                sources[cur].path, (unsigned long long)snap.err_offset, snap.err,
+                sources[cur].path);
     return LOAD_FAILED;
 }
 

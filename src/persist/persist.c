@@ -12,6 +12,7 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/persist/aof.h"
+#include "mayfly/rdb/rdb.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -57,9 +58,36 @@ static char misconf_aof[160];
 
 /* ---- loading ---- */
 
+static void snapshot_temp_name(char *out, size_t cap, int pid) {
+    snprintf(out, cap, "temp-%d.rdb", pid);
+}
+
+/* A snapshot of Mayfly 0.1 was loaded: keep it as <dbfilename>.mayfly-0.1 and write the
+ * dataset in RDB in its place, so that the next start (and Redis) read the new format. */
+static int convert_legacy_snapshot(int64_t now_ms) {
+    char path[4096], keep[4200], tmp[64];
+    io_path(path, sizeof(path), config.dir, config.dbfilename);
+    snprintf(keep, sizeof(keep), "%s.mayfly-0.1", path);
+    if (link(path, keep) < 0 && errno != EEXIST) {
+        log_warning("Can't keep a copy of the Mayfly 0.1 snapshot as %s: %s", keep,
+                    strerror(errno));
+        return -1;
+    }
+    snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
+    if (snapshot_save(config.dir, tmp, config.dbfilename, now_ms, 0) < 0) {
+        log_warning("Can't convert the Mayfly 0.1 snapshot %s to RDB: %s", path, strerror(errno));
+        return -1;
+    }
+    log_warning("Converted the Mayfly 0.1 snapshot %s to an RDB file (RDB version %d); the old "
+                "file is kept as %s",
+                path, RDB_VERSION, keep);
+    return 0;
+}
+
 static int loaded(int64_t now_ms) {
     host_stat.loading = 0;
     lastsave_ms = now_ms;
+    if (load_was_legacy_snapshot() && convert_legacy_snapshot(now_ms) < 0) return LOAD_FAILED;
     if (config.appendonly && aof_open(load_used_manifest(), now_ms) < 0) return LOAD_FAILED;
     return LOAD_DONE;
 }
@@ -80,15 +108,11 @@ int persist_load_step(int64_t budget_us) {
 
 /* ---- the child ---- */
 
-static void snapshot_temp_name(char *out, size_t cap, int pid) {
-    snprintf(out, cap, "temp-%d.snap", pid);
-}
-
 static int child_body(enum child_kind kind, int64_t now_ms) {
     if (kind == CHILD_REWRITE) return aof_rewrite_child(now_ms);
     char tmp[64];
     snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
-    return snapshot_save(config.dir, tmp, config.dbfilename, now_ms) < 0 ? 1 : 0;
+    return snapshot_save(config.dir, tmp, config.dbfilename, now_ms, 0) < 0 ? 1 : 0;
 }
 
 /* Forks a child of the kind. Returns 0 or -1 (errno set). */
@@ -257,7 +281,7 @@ int persist_shutdown(int flags) {
     log_notice("Saving the final snapshot before exiting.");
     char tmp[64];
     snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
-    if (snapshot_save(config.dir, tmp, config.dbfilename, clock_now_ms()) < 0) {
+    if (snapshot_save(config.dir, tmp, config.dbfilename, clock_now_ms(), 0) < 0) {
         log_warning("Error trying to save the DB, can't exit: %s", strerror(errno));
         return (flags & HOST_SHUTDOWN_FORCE) ? 0 : -1;
     }
@@ -358,6 +382,15 @@ const config_row persist_config_rows[] = {
                    "64mb"),
     CONFIG_BOOL_ROW("aof-load-truncated", &config.aof_load_truncated, "yes"),
     CONFIG_BOOL_ROW("stop-writes-on-bgsave-error", &config.stop_writes_on_bgsave_error, "yes"),
+    CONFIG_BOOL_ROW("aof-timestamp-enabled", &config.aof_timestamp_enabled, "no"),
+    CONFIG_BOOL_ROW("aof-use-rdb-preamble", &config.aof_use_rdb_preamble, "yes"),
+    {.name = "rdbchecksum",
+     .kind = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &config.rdbchecksum,
+     .max = 1,
+     .def = "yes"},
+    CONFIG_BOOL_ROW("rdbcompression", &config.rdbcompression, "yes"),
     /* Redis's hidden test aid: microseconds to sleep after each key (or log record) loaded;
      * negative -N sleeps 1 us once every N keys on average. */
     {.name = "key-load-delay",
@@ -420,7 +453,7 @@ int persist_save(const char **msg) {
     int64_t now = clock_now_ms();
     char tmp[64];
     snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
-    if (snapshot_save(config.dir, tmp, config.dbfilename, now) < 0) {
+    if (snapshot_save(config.dir, tmp, config.dbfilename, now, 0) < 0) {
         log_warning("Failed saving the DB: %s", strerror(errno));
         last_bgsave_ok = 0;
         *msg = "ERR";

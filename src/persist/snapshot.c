@@ -1,105 +1,56 @@
-/* snapshot: writing and loading the snapshot format; see snapshot.h.
+/* snapshot: RDB files on disk; see snapshot.h.
  *
- * The writer walks each database with a dict iterator (exact: each key once) and each hash
- * with hash_iter (live fields only, with their deadlines). It allocates nothing but the
- * 64 KiB writer on the stack, so it is safe in a child forked from a threaded process.
- *
- * The loader checks every length against what remains plausible, every deadline against
- * HASH_DEADLINE_MAX, every database id against `databases`, and a duplicate key as damage;
- * the trailer's checksum covers the whole file. */
+ * Writing: rdb_save_dataset through a sink that write(2)s to the file (the encoder stages
+ * 64 KiB at a time). Loading: the file is read into a buffer in chunks of at least 1 MiB
+ * (and at least as much again as is buffered, so a large value is decoded O(log n) times
+ * while it arrives); the decoder consumes whole items and the consumed prefix is dropped
+ * before the next read. Keys are added with their TTL; a key whose TTL has passed, or a
+ * hash whose every field has, is counted as expired instead; a key seen twice in a
+ * database is damage. */
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
-#include "mayfly/types/hash.h"
-#include "mayfly/types/string.h"
+#include "mayfly/rdb/rdb.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
+#include "persist/io_int.h"
 #include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define OP_DB 'D'
-#define OP_STRING 'S'
-#define OP_HASH 'H'
-#define OP_END 'E'
-#define MAX_LEN (1ULL << 40) /* a length beyond this is damage, not data */
+#define READ_CHUNK (1024 * 1024)
 
 /* ---- writing ---- */
 
-static void write_string_entry(pw *w, const dbentry *e) {
-    char tmp[STRCONV_LL_MAX];
-    slice v = string_bytes((const string *)e->val, tmp);
-    pw_u8(w, OP_STRING);
-    pw_bytes(w, e->key, e->klen);
-    pw_varint(w, (uint64_t)e->expire_ms);
-    pw_bytes(w, v.p, v.len);
+static int fd_sink(void *ctx, const char *p, size_t len) {
+    return io_write_all(*(int *)ctx, p, len);
 }
 
-static void write_hash_entry(pw *w, dbentry *e, int64_t now_ms) {
-    hash *h = (hash *)e->val;
-    size_t n = hash_len(h, now_ms);
-    if (n == 0) return; /* every field is due: the key is as good as gone */
-    pw_u8(w, OP_HASH);
-    pw_bytes(w, e->key, e->klen);
-    pw_varint(w, (uint64_t)e->expire_ms);
-    pw_varint(w, n);
-    hash_iter it;
-    hash_entry f;
-    size_t written = 0;
-    hash_iter_init(&it, h, now_ms);
-    while (written < n && hash_iter_next(&it, &f)) {
-        pw_varint(w, f.field.len);
-        pw_varint(w, f.value.len);
-        pw_varint(w, (uint64_t)f.deadline);
-        pw_put(w, f.field.p, f.field.len);
-        pw_put(w, f.value.p, f.value.len);
-        written++;
-    }
-    hash_iter_deinit(&it);
+int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
+    rdb_enc e;
+    rdb_enc_init(&e, fd_sink, &fd, config.rdbcompression, config.rdbchecksum);
+    int rc = rdb_save_dataset(&e, now_ms, aof_base, NULL);
+    int saved = errno;
+    if (bytes) *bytes = e.written;
+    rdb_enc_deinit(&e);
+    errno = saved;
+    return rc;
 }
 
-int snapshot_write_fd(int fd, int64_t now_ms, uint64_t *bytes) {
-    static pw w; /* 64 KiB: static rather than on the stack; one writer at a time */
-    pw_init(&w, fd);
-    pw_put(&w, SNAPSHOT_MAGIC, 8);
-    pw_u8(&w, SNAPSHOT_VERSION);
-    pw_u64le(&w, (uint64_t)now_ms);
-    for (int id = 0; id < db_count() && !w.err; id++) {
-        db *d = db_get(id);
-        if (db_size(d) == 0) continue;
-        pw_u8(&w, OP_DB);
-        pw_varint(&w, (uint64_t)id);
-        dict_iter it;
-        dict_iter_init(&it, &d->keys);
-        for (dict_node *n = dict_iter_next(&it); n && !w.err; n = dict_iter_next(&it)) {
-            dbentry *e = (dbentry *)n;
-            if (e->expire_ms != 0 && e->expire_ms <= now_ms) continue;
-            if (e->val->type == OBJ_STRING)
-                write_string_entry(&w, e);
-            else if (e->val->type == OBJ_HASH)
-                write_hash_entry(&w, e, now_ms);
-        }
-        dict_iter_deinit(&it);
-    }
-    pw_u8(&w, OP_END);
-    pw_u64le(&w, pw_digest(&w));
-    if (pw_flush(&w) < 0) {
-        errno = w.err;
-        return -1;
-    }
-    if (bytes) *bytes = w.written;
-    return 0;
-}
-
-int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms) {
+int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
+                  int aof_base) {
     char tmp[4096], final[4096];
     io_path(tmp, sizeof(tmp), dir, tmp_name);
     io_path(final, sizeof(final), dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
-    if (snapshot_write_fd(fd, now_ms, NULL) < 0 || fsync(fd) < 0) goto fail;
+    if (snapshot_write_fd(fd, now_ms, aof_base, NULL) < 0 || fsync(fd) < 0) goto fail;
     if (close(fd) < 0) {
         fd = -1;
         goto fail;
@@ -120,195 +71,171 @@ fail : {
 
 /* ---- loading ---- */
 
-static int corrupt(snapshot_loader *l, const char *what) {
-    snprintf(l->err, sizeof(l->err), "%s", what);
-    l->err_offset = pr_offset(&l->r);
-    return SNAP_ECORRUPT;
+static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err, sizeof(l->err), fmt, ap);
+    va_end(ap);
+    l->err_offset = offset;
+    return rc;
 }
-
-/* Maps a reader status to a loader result. */
-static int read_fail(snapshot_loader *l, int rc) {
-    if (rc == PR_EIO) {
-        snprintf(l->err, sizeof(l->err), "read error: %s", strerror(l->r.err));
-        l->err_offset = pr_offset(&l->r);
-        return SNAP_EIO;
-    }
-    return corrupt(l, "unexpected end of file (truncated snapshot)");
-}
-
-#define READ(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != PR_OK) return read_fail(l, rc_);                                                \
-    } while (0)
 
 int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms) {
     memset(l, 0, sizeof(*l));
-    l->fd = open(path, O_RDONLY | O_CLOEXEC);
     l->drop_before_ms = drop_before_ms;
+    buf_init(&l->in);
+    rdb_dec_opts o = {
+        .lim = {(size_t)config.hash_max_listpack_entries, (size_t)config.hash_max_listpack_value},
+        .drop_before_ms = drop_before_ms,
+        .verify_checksum = config.rdbchecksum,
+        .databases = config.databases};
+    rdb_dec_init(&l->dec, &o);
+    l->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (l->fd < 0) {
         snprintf(l->err, sizeof(l->err), "%s", strerror(errno));
         return errno == ENOENT ? SNAP_ENOENT : SNAP_EIO;
     }
-    pr_init(&l->r, l->fd);
-    READ(pr_need(&l->r, 8));
-    if (memcmp(pr_peek(&l->r), SNAPSHOT_MAGIC, 8) != 0) return corrupt(l, "not a snapshot file");
-    pr_take(&l->r, 8);
-    uint8_t version;
-    uint64_t created;
-    READ(pr_u8(&l->r, &version));
-    if (version != SNAPSHOT_VERSION) return corrupt(l, "unknown snapshot version");
-    READ(pr_u64le(&l->r, &created));
-    l->created_ms = (int64_t)created;
-    return SNAP_MORE;
-}
-
-/* Reads a varint length bounded by MAX_LEN. */
-static int read_len(snapshot_loader *l, uint64_t *len) {
-    READ(pr_varint(&l->r, len));
-    if (*len > MAX_LEN) return corrupt(l, "length out of range");
-    return SNAP_MORE;
-}
-
-/* Reads the key and expire of a record into scratch; returns SNAP_MORE or an error. */
-static int read_key(snapshot_loader *l, slice *key, int64_t *expire_ms) {
-    uint64_t klen, exp;
-    int rc = read_len(l, &klen);
-    if (rc != SNAP_MORE) return rc;
-    READ(pr_need(&l->r, klen));
-    if (klen > l->scratch_cap) {
-        l->scratch_cap = klen + 64;
-        l->scratch = mem_realloc(l->scratch, l->scratch_cap);
+    struct stat st;
+    if (fstat(l->fd, &st) < 0) return fail(l, SNAP_EIO, 0, "%s", strerror(errno));
+    l->size = (uint64_t)st.st_size;
+    if (legacy_is_snapshot(path)) {
+        l->legacy = 1;
+        int rc = legacy_snap_begin(&l->ls, path, drop_before_ms);
+        if (rc == LEGACY_MORE) return SNAP_MORE;
+        snprintf(l->err, sizeof(l->err), "%s", l->ls.err);
+        return rc == LEGACY_ENOENT ? SNAP_ENOENT : rc == LEGACY_EIO ? SNAP_EIO : SNAP_ECORRUPT;
     }
-    memcpy(l->scratch, pr_take(&l->r, klen), klen);
-    READ(pr_varint(&l->r, &exp));
-    if (exp > (uint64_t)INT64_MAX) return corrupt(l, "key expire time out of range");
-    *key = (slice){l->scratch, klen};
-    *expire_ms = (int64_t)exp;
-    if (db_find_raw(db_get(l->dbid), *key)) return corrupt(l, "duplicate key");
     return SNAP_MORE;
 }
 
-static int dropped(const snapshot_loader *l, int64_t when) {
-    return when != 0 && when <= l->drop_before_ms;
+/* Makes at least want unconsumed bytes available. Returns 0, SNAP_ECORRUPT when the file
+ * ends first (nothing is allocated for bytes the file does not have), or SNAP_EIO. */
+static int fill(snapshot_loader *l, uint64_t want) {
+    size_t have = l->in.len - l->pos;
+    if (have >= want) return 0;
+    if (want > l->size - (l->base + l->pos)) return SNAP_ECORRUPT;
+    if (l->pos) {
+        memmove(l->in.data, l->in.data + l->pos, have);
+        l->base += l->pos;
+        l->in.len = have;
+        l->pos = 0;
+    }
+    uint64_t target = want > READ_CHUNK ? want : READ_CHUNK;
+    if (target < 2 * (uint64_t)have) target = 2 * (uint64_t)have;
+    if (target > l->size - l->base) target = l->size - l->base;
+    buf_reserve(&l->in, (size_t)target - have);
+    while (l->in.len < want) {
+        ssize_t n = read(l->fd, l->in.data + l->in.len, (size_t)target - l->in.len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return SNAP_EIO;
+        if (n == 0) return SNAP_ECORRUPT; /* the file shrank under us */
+        l->in.len += (size_t)n;
+    }
+    return 0;
 }
 
-static void add_key(snapshot_loader *l, slice key, obj *val, int64_t expire_ms) {
-    db *d = db_get(l->dbid);
-    dbentry *e = db_add(d, key, val);
-    if (expire_ms)
-        db_set_expire(d, e, expire_ms);
+/* Adds a decoded key, or counts it as expired. Returns SNAP_MORE or SNAP_ECORRUPT. */
+static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
+    if (!it->val || (it->expire_ms != 0 && it->expire_ms <= l->drop_before_ms)) {
+        if (it->val) obj_free(it->val);
+        l->keys_expired++;
+        return SNAP_MORE;
+    }
+    db *d = db_get(it->dbid);
+    if (db_find_raw(d, it->key)) {
+        obj_free(it->val);
+        snprintf(l->err, sizeof(l->err), "duplicate key '%.*s' in database %d",
+                 (int)(it->key.len < 64 ? it->key.len : 64), it->key.p, it->dbid);
+        l->err_offset = offset;
+        return SNAP_ECORRUPT;
+    }
+    if (it->idle >= 0) it->val->lru = (uint32_t)(clock_now_ms() / 1000 - it->idle);
+    dbentry *e = db_add(d, it->key, it->val);
+    if (it->expire_ms)
+        db_set_expire(d, e, it->expire_ms);
     else
         db_refile(d, e);
     l->keys_loaded++;
-}
-
-static int load_string(snapshot_loader *l) {
-    slice key;
-    int64_t exp;
-    uint64_t vlen;
-    int rc = read_key(l, &key, &exp);
-    if (rc == SNAP_MORE) rc = read_len(l, &vlen);
-    if (rc != SNAP_MORE) return rc;
-    READ(pr_need(&l->r, vlen));
-    const char *v = pr_take(&l->r, vlen);
-    if (dropped(l, exp)) {
-        l->keys_expired++;
-        return SNAP_MORE;
-    }
-    add_key(l, key, &string_new(v, vlen)->hdr, exp);
     return SNAP_MORE;
 }
 
-static int load_hash(snapshot_loader *l) {
-    slice key;
-    int64_t exp;
-    uint64_t n;
-    int rc = read_key(l, &key, &exp);
-    if (rc == SNAP_MORE) rc = read_len(l, &n);
-    if (rc != SNAP_MORE) return rc;
-    if (n == 0) return corrupt(l, "empty hash");
-    hash_limits lim = {(size_t)config.hash_max_listpack_entries,
-                       (size_t)config.hash_max_listpack_value};
-    hash *h = hash_new();
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t flen, vlen, deadline;
-        rc = read_len(l, &flen);
-        if (rc == SNAP_MORE) rc = read_len(l, &vlen);
-        if (rc != SNAP_MORE) goto fail;
-        int r2 = pr_varint(&l->r, &deadline);
-        if (r2 == PR_OK) r2 = pr_need(&l->r, flen + vlen);
-        if (r2 != PR_OK) {
-            rc = read_fail(l, r2);
-            goto fail;
-        }
-        if (deadline > (uint64_t)HASH_DEADLINE_MAX) {
-            rc = corrupt(l, "field expire time out of range");
-            goto fail;
-        }
-        const char *p = pr_take(&l->r, flen + vlen);
-        if (dropped(l, (int64_t)deadline)) {
-            l->fields_expired++;
+static void note_item(snapshot_loader *l, const rdb_item *it) {
+    if (it->kind == RDB_ITEM_SKIPPED && it->module[0]) {
+        log_warning("The RDB file holds aux data of the module '%s', which Mayfly does not have: "
+                    "skipped",
+                    it->module);
+    } else if (it->kind == RDB_ITEM_SKIPPED && !l->said_functions) {
+        log_warning("The RDB file holds function libraries (FUNCTION LOAD); Mayfly has no "
+                    "functions: they are skipped");
+        l->said_functions = 1;
+    } else if (it->kind == RDB_ITEM_AUX && (slice_eq(it->aux_name, slice_of("redis-ver")) ||
+                                            slice_eq(it->aux_name, slice_of("valkey-ver")) ||
+                                            slice_eq(it->aux_name, slice_of("mayfly-ver")))) {
+        log_notice("Loading RDB produced by %.*s %.*s", (int)it->aux_name.len - 4, it->aux_name.p,
+                   (int)(it->aux_value.len < 64 ? it->aux_value.len : 64), it->aux_value.p);
+    }
+}
+
+static int step_rdb(snapshot_loader *l, size_t max_items) {
+    for (size_t i = 0; i < max_items;) {
+        rdb_item it;
+        size_t used;
+        uint64_t at = l->dec.offset;
+        int rc = rdb_dec_next(&l->dec, l->in.data ? l->in.data + l->pos : "", l->in.len - l->pos,
+                              &used, &it);
+        l->pos += used;
+        if (rc == RDB_MORE) {
+            int f = fill(l, l->dec.need);
+            if (f == SNAP_EIO)
+                return fail(l, SNAP_EIO, l->dec.offset, "read error: %s", strerror(errno));
+            if (f)
+                return fail(l, SNAP_ECORRUPT, l->dec.offset, "%s",
+                            "unexpected end of file (the RDB file is truncated)");
             continue;
         }
-        hash_set(h, &lim, l->drop_before_ms, (slice){p, flen}, (slice){p + flen, vlen},
-                 deadline ? HASH_TTL_SET : HASH_TTL_CLEAR, (int64_t)deadline);
-    }
-    if (dropped(l, exp) || hash_stored(h) == 0) {
-        l->keys_expired++;
-        hash_free(h);
-        return SNAP_MORE;
-    }
-    add_key(l, key, (obj *)h, exp);
-    return SNAP_MORE;
-fail:
-    hash_free(h);
-    return rc;
-}
-
-static int load_end(snapshot_loader *l) {
-    uint64_t want = pr_digest(&l->r), got;
-    READ(pr_u64le(&l->r, &got));
-    if (got != want) return corrupt(l, "checksum mismatch");
-    if (pr_need(&l->r, 1) != PR_SHORT) return corrupt(l, "trailing bytes after the end");
-    return SNAP_DONE;
-}
-
-int snapshot_load_step(snapshot_loader *l, size_t max_records) {
-    for (size_t i = 0; i < max_records; i++) {
-        uint8_t op;
-        uint64_t id;
-        int rc;
-        READ(pr_u8(&l->r, &op));
-        switch (op) {
-        case OP_DB:
-            READ(pr_varint(&l->r, &id));
-            if (id >= (uint64_t)db_count()) return corrupt(l, "database id out of range");
-            l->dbid = (int)id;
-            break;
-        case OP_STRING:
-            if ((rc = load_string(l)) != SNAP_MORE) return rc;
-            break;
-        case OP_HASH:
-            if ((rc = load_hash(l)) != SNAP_MORE) return rc;
-            break;
-        case OP_END:
-            return load_end(l);
-        default:
-            return corrupt(l, "unknown record type");
+        if (rc == RDB_DONE) {
+            l->end_offset = l->dec.offset;
+            return SNAP_DONE;
+        }
+        if (rc < 0)
+            return fail(l, rc == RDB_ETYPE ? SNAP_EUNSUPPORTED : SNAP_ECORRUPT, l->dec.offset, "%s",
+                        l->dec.err);
+        i++;
+        if (it.kind == RDB_ITEM_KEY) {
+            if ((rc = add_key(l, &it, at)) != SNAP_MORE) return rc;
+        } else {
+            note_item(l, &it);
         }
     }
     return SNAP_MORE;
+}
+
+int snapshot_load_step(snapshot_loader *l, size_t max_items) {
+    if (!l->legacy) return step_rdb(l, max_items);
+    int rc = legacy_snap_step(&l->ls, max_items);
+    l->keys_loaded = l->ls.keys_loaded;
+    l->keys_expired = l->ls.keys_expired;
+    if (rc == LEGACY_MORE) return SNAP_MORE;
+    if (rc == LEGACY_DONE) {
+        l->end_offset = legacy_snap_offset(&l->ls);
+        return SNAP_DONE;
+    }
+    snprintf(l->err, sizeof(l->err), "%s", l->ls.err);
+    l->err_offset = l->ls.err_offset;
+    return rc == LEGACY_EIO ? SNAP_EIO : SNAP_ECORRUPT;
 }
 
 uint64_t snapshot_load_offset(const snapshot_loader *l) {
-    return pr_offset(&l->r);
+    return l->legacy ? legacy_snap_offset(&l->ls) : l->dec.offset;
 }
 
 void snapshot_load_end(snapshot_loader *l) {
+    if (l->legacy) legacy_snap_end(&l->ls);
+    l->legacy = 0;
     if (l->fd >= 0) close(l->fd);
     l->fd = -1;
-    if (l->r.buf) pr_deinit(&l->r);
-    mem_free(l->scratch);
-    l->scratch = NULL;
+    rdb_dec_deinit(&l->dec);
+    buf_deinit(&l->in);
 }

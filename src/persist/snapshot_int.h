@@ -1,63 +1,68 @@
-/* snapshot: the dataset as one file (format in docs/persistence.md, "Snapshot file").
+/* snapshot: RDB files — the dataset written through rdb/ and loaded back in slices.
  *
- *     "MAYFLYSN" | version u8 | created_ms u64le
- *     { 'D' dbid | 'S' key expire_ms value | 'H' key expire_ms n {flen vlen deadline f v}* }*
- *     'E' | xxh64 of every byte before it, u64le
- *
- * Integers are LEB128 varints, byte strings are a varint length and the bytes; 0 means "no
- * TTL". The writer uses plain write(2) so that a forked child can run it; the loader reads
- * one record per step so that the server can load in slices and answer -LOADING between
- * them. Snapshots are also the base file of the append-only log. */
+ * The writer streams rdb_save_dataset into a file with plain write(2), so a forked child
+ * can run it; snapshot_save adds the temp file, fsync, rename and directory fsync. The
+ * loader reads the file into a growing buffer and hands the decoder (rdb_dec) whatever it
+ * holds, one item per call, reading more when the decoder asks (never more than the file
+ * holds, so a bogus length cannot make it allocate). A snapshot written by Mayfly 0.1
+ * ("MAYFLYSN") is recognised by its magic and loaded by legacy.c. Snapshots are also the
+ * base file of the append-only log (with aof-base 1). */
 #ifndef MAYFLY_PERSIST_SNAPSHOT_H
 #define MAYFLY_PERSIST_SNAPSHOT_H
 
-#include "persist/io_int.h"
+#include "mayfly/rdb/rdb.h"
+#include "mayfly/util/buf.h"
+#include "persist/legacy_int.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAPSHOT_MAGIC "MAYFLYSN"
-#define SNAPSHOT_VERSION 1
-
-/* Writes every key live at now_ms (keys and fields due at now_ms are left out) to fd,
- * starting at its current position. No fsync. Returns 0, or -1 with errno set. *bytes (OUT,
- * may be NULL) receives the size written. */
-int snapshot_write_fd(int fd, int64_t now_ms, uint64_t *bytes);
+/* Writes every key live at now_ms as an RDB file to fd, from its current position
+ * (rdbcompression and rdbchecksum apply). No fsync. aof_base: the file is a log's base.
+ * Returns 0, or -1 with errno set. *bytes (OUT, may be NULL) receives the size written. */
+int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes);
 /* Writes the dataset to dir/tmp_name, fsyncs it, renames it to dir/name and fsyncs dir, so
  * a crash at any point leaves either the old file or the new one. Returns 0 or -1 (errno
  * set, the temp file removed). */
-int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms);
+int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
+                  int aof_base);
 
 /* An incremental load. */
 typedef struct snapshot_loader {
     int fd;
-    pr r;
-    int dbid;                 /* database of the records being read */
-    int64_t drop_before_ms;   /* keys and fields with a deadline <= this are not loaded */
-    int64_t created_ms;       /* from the header */
-    long long keys_loaded;    /* keys added */
-    long long keys_expired;   /* keys dropped as already expired */
-    long long fields_expired; /* hash fields dropped as already expired */
-    char *scratch;            /* owned copy of the key being read */
-    size_t scratch_cap;
-    char err[256];       /* the reason of SNAP_ECORRUPT / SNAP_EIO */
-    uint64_t err_offset; /* where it was found */
+    int legacy; /* a Mayfly 0.1 snapshot: ls does the work */
+    legacy_snap ls;
+    rdb_dec dec;
+    buf in;                 /* bytes read from the file and not yet dropped */
+    size_t pos;             /* first unconsumed byte of in */
+    uint64_t base;          /* file offset of in.data[0] */
+    uint64_t size;          /* the file's size */
+    int eof;                /* read(2) returned 0 */
+    int64_t drop_before_ms; /* keys with a deadline <= this are not loaded, nor fields */
+    long long keys_loaded;  /* keys added */
+    long long keys_expired; /* keys dropped as already expired */
+    int said_functions;     /* the log mentioned skipped function libraries */
+    char err[512];          /* why, after an error */
+    uint64_t err_offset;    /* where */
+    uint64_t end_offset;    /* after SNAP_DONE: the offset just after the RDB data */
 } snapshot_loader;
 
 enum {
-    SNAP_DONE = 0,      /* the trailer was read and the checksum matched */
-    SNAP_MORE = 1,      /* call snapshot_load_step again */
-    SNAP_ENOENT = -1,   /* no such file */
-    SNAP_ECORRUPT = -2, /* bad format, truncated or checksum mismatch (err, err_offset) */
-    SNAP_EIO = -3,      /* a read failed (err) */
+    SNAP_DONE = 0,          /* the RDB's EOF and checksum were read */
+    SNAP_MORE = 1,          /* call snapshot_load_step again */
+    SNAP_ENOENT = -1,       /* no such file */
+    SNAP_ECORRUPT = -2,     /* bad format, truncated, or checksum mismatch (err, err_offset) */
+    SNAP_EIO = -3,          /* a read failed (err) */
+    SNAP_EUNSUPPORTED = -4, /* a type Mayfly does not implement (err names db, key, type) */
 };
 
-/* Opens path and reads its header. drop_before_ms: see the struct. Returns SNAP_MORE,
- * SNAP_ENOENT, SNAP_ECORRUPT or SNAP_EIO; call snapshot_load_end in every case. */
+/* Opens path and recognises its format. drop_before_ms: see the struct (0 for a log's
+ * base, which keeps everything the log goes on from). Returns SNAP_MORE, SNAP_ENOENT or
+ * SNAP_EIO; call snapshot_load_end in every case. */
 int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms);
-/* Loads up to max_records keys into the databases. Returns SNAP_MORE, SNAP_DONE,
- * SNAP_ECORRUPT or SNAP_EIO. */
-int snapshot_load_step(snapshot_loader *l, size_t max_records);
+/* Loads up to max_items items into the databases. Returns SNAP_MORE, SNAP_DONE or an
+ * error. */
+int snapshot_load_step(snapshot_loader *l, size_t max_items);
 /* Bytes consumed so far (for INFO loading_loaded_bytes). */
 uint64_t snapshot_load_offset(const snapshot_loader *l);
 /* Closes the file and frees the loader's buffers (the loaded keys stay). */

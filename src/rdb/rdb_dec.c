@@ -122,7 +122,11 @@ static void escape(char *out, size_t cap, slice s) {
 static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     rdb_str k;
     if (rdb_in_string(in, &d->arena, &k) < 0) return -1;
-    rdb_vctx v = {&d->o, d->valkey, &d->arena, &d->refs, &d->refs_cap, 0};
+    rdb_vctx v = {.o = &d->o,
+                  .valkey = d->valkey,
+                  .arena = &d->arena,
+                  .refs = &d->refs,
+                  .refs_cap = &d->refs_cap};
     obj *val;
     if (rdb_read_value(in, &v, type, &val) < 0) {
         if (in->status == RDB_ETYPE) {
@@ -144,6 +148,7 @@ static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     out->idle = d->pending_idle;
     out->freq = d->pending_freq;
     out->fields_dropped = v.dropped;
+    out->unsupported = v.unsupported;
     return 0;
 }
 
@@ -318,7 +323,7 @@ int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val
     buf_init(&arena);
     void *refs = NULL;
     size_t refs_cap = 0;
-    rdb_vctx v = {o, valkey, &arena, &refs, &refs_cap, 0};
+    rdb_vctx v = {.o = o, .valkey = valkey, .arena = &arena, .refs = &refs, .refs_cap = &refs_cap};
     int t = rdb_in_u8(&in);
     if (type) *type = t;
     if (t >= 0 && (t > RDB_TYPE_STREAM_LISTPACKS_5 || t == 8))

@@ -86,7 +86,8 @@ typedef struct rdb_vctx {
     buf *arena;  /* decoded strings */
     void **refs; /* scratch array of field references, grown as needed */
     size_t *refs_cap;
-    size_t dropped; /* OUT: hash fields dropped as due */
+    size_t dropped;  /* OUT: hash fields dropped as due */
+    int unsupported; /* OUT: a value of another type was read past (skip_unsupported) */
 } rdb_vctx;
 
 /* Decodes a value of the given type. Returns 0 with *val (owned; NULL when every field of

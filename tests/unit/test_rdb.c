@@ -38,7 +38,10 @@ static char *read_all(const char *path, size_t *len) {
 }
 
 static rdb_dec_opts default_opts(int64_t drop_before) {
-    rdb_dec_opts o = {HASH_LIMITS_DEFAULT, drop_before, 1, 16};
+    rdb_dec_opts o = {.lim = HASH_LIMITS_DEFAULT,
+                      .drop_before_ms = drop_before,
+                      .verify_checksum = 1,
+                      .databases = 16};
     return o;
 }
 

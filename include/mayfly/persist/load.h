@@ -38,6 +38,8 @@ int load_begin(int64_t now_ms, load_replay_fn *replay);
 int load_step(int64_t budget_us);
 /* 1 if the dataset came from the log's manifest (aof_open reopens its last increment). */
 int load_used_manifest(void);
+/* 1 if it came from a snapshot in Mayfly 0.1's format (persist converts it to RDB). */
+int load_was_legacy_snapshot(void);
 /* Appends the loading_* INFO fields (while loading). */
 void load_info(buf *b, int64_t now_ms);
 /* Keys loaded / dropped as expired by the last snapshot load (INFO rdb_last_load_*). */

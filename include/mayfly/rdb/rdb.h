@@ -160,6 +160,9 @@ typedef struct rdb_dec_opts {
     int64_t drop_before_ms; /* hash fields with a deadline <= this are dropped (0: none) */
     int verify_checksum;    /* rdbchecksum: check a non-zero CRC64 trailer */
     int databases;          /* SELECTDB must name a database below this */
+    int skip_unsupported;   /* read past values of other types (lists, sets, zsets, streams,
+                               modules) and report them with val NULL instead of failing with
+                               RDB_ETYPE (the offline checker) */
 } rdb_dec_opts;
 
 enum rdb_item_kind {
@@ -177,7 +180,9 @@ typedef struct rdb_item {
     int dbid;                     /* the current database */
     int type;                     /* KEY: the RDB object type */
     slice key;                    /* KEY */
-    obj *val;                     /* KEY: owned; NULL when every field of a hash was dropped */
+    obj *val;                     /* KEY: owned; NULL when every field of a hash was dropped
+                                     or the value was of another type (unsupported) */
+    int unsupported;              /* KEY: a value of a type Mayfly lacks, read past */
     int64_t expire_ms;            /* KEY: the key's deadline, 0 if none */
     long long idle;               /* KEY: IDLE seconds, -1 if absent */
     int freq;                     /* KEY: FREQ counter, -1 if absent */
