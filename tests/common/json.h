@@ -28,14 +28,14 @@ typedef struct json_parser {
     int bad;
 } json_parser;
 
-static void json_ws(json_parser *jp) {
+static inline void json_ws(json_parser *jp) {
     while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\n' || *jp->p == '\r' || *jp->p == '\t'))
         jp->p++;
 }
 
-static json *json_value(json_parser *jp);
+static inline json *json_value(json_parser *jp);
 
-static char *json_string(json_parser *jp, size_t *len) {
+static inline char *json_string(json_parser *jp, size_t *len) {
     if (jp->p >= jp->end || *jp->p != '"') {
         jp->bad = 1;
         return NULL;
@@ -98,13 +98,13 @@ static char *json_string(json_parser *jp, size_t *len) {
     return s;
 }
 
-static json *json_new(enum json_kind kind) {
+static inline json *json_new(enum json_kind kind) {
     json *v = calloc(1, sizeof(*v));
     v->kind = kind;
     return v;
 }
 
-static void json_push(json *v, json *item, char *key, size_t klen) {
+static inline void json_push(json *v, json *item, char *key, size_t klen) {
     v->item = realloc(v->item, (v->len + 1) * sizeof(*v->item));
     v->item[v->len] = item;
     if (v->kind == JSON_OBJ) {
@@ -116,7 +116,7 @@ static void json_push(json *v, json *item, char *key, size_t klen) {
     v->len++;
 }
 
-static json *json_container(json_parser *jp, int obj) {
+static inline json *json_container(json_parser *jp, int obj) {
     json *v = json_new(obj ? JSON_OBJ : JSON_ARR);
     jp->p++;
     json_ws(jp);
@@ -154,7 +154,7 @@ static json *json_container(json_parser *jp, int obj) {
     return v;
 }
 
-static json *json_value(json_parser *jp) {
+static inline json *json_value(json_parser *jp) {
     json_ws(jp);
     if (jp->p >= jp->end) return NULL;
     char c = *jp->p;
@@ -187,7 +187,7 @@ static json *json_value(json_parser *jp) {
     return v;
 }
 
-static void json_free(json *v) {
+static inline void json_free(json *v) {
     if (!v) return;
     for (size_t i = 0; i < v->len && v->item; i++) {
         json_free(v->item[i]);
@@ -201,7 +201,7 @@ static void json_free(json *v) {
 }
 
 /* Parses the file at path; NULL if it cannot be read or parsed. */
-static json *json_load(const char *path) {
+static inline json *json_load(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -221,7 +221,7 @@ static json *json_load(const char *path) {
 }
 
 /* The member name of an object, or NULL. */
-static json *json_get(const json *v, const char *name) {
+static inline json *json_get(const json *v, const char *name) {
     if (!v || v->kind != JSON_OBJ) return NULL;
     for (size_t i = 0; i < v->len; i++)
         if (strcmp(v->key[i], name) == 0) return v->item[i];
@@ -230,7 +230,7 @@ static json *json_get(const json *v, const char *name) {
 
 /* Expands a fixture value: a string, or {"repeat": unit, "length": n}. Returns an owned
  * buffer of *len bytes. */
-static char *json_fixture_bytes(const json *v, size_t *len) {
+static inline char *json_fixture_bytes(const json *v, size_t *len) {
     if (v->kind == JSON_STR) {
         *len = v->len;
         char *s = malloc(v->len + 1);

@@ -107,8 +107,8 @@ static int spawn_binary(it_server *s, const char *bin, const char *const *extra,
     if (pid == 0) {
         /* The server dies with the test program, even if the test crashes. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execv(bin, (char *const *)argv);
-        perror("execv");
+        execvp(bin, (char *const *)argv);
+        perror("execvp");
         _exit(127);
     }
     s->pid = pid;
@@ -134,7 +134,7 @@ static int spawn_binary(it_server *s, const char *bin, const char *const *extra,
 }
 
 static int spawn(it_server *s, const char *const *extra, int loading_ok) {
-    return spawn_binary(s, mayfly_binary(), extra, loading_ok);
+    return spawn_binary(s, s->bin ? s->bin : mayfly_binary(), extra, loading_ok);
 }
 
 void it_start_server(it_server *s, const char *const *extra) {
@@ -168,10 +168,18 @@ int it_start_binary(it_server *s, const char *bin, const char *const *extra) {
         snprintf(s->dir, sizeof(s->dir), "/tmp/mayfly-it-XXXXXX");
         if (!mkdtemp(s->dir)) return 0;
         s->port = it_free_port();
+        s->bin = bin;
         if (spawn_binary(s, bin, extra, 0)) return 1;
         remove_dir(s->dir);
     }
     return 0;
+}
+
+void it_start_redis(it_server *s, const char *const *extra) {
+    if (!it_start_binary(s, "redis-server", extra)) {
+        fprintf(stderr, "could not start redis-server (Debian package redis-server)\n");
+        exit(2);
+    }
 }
 
 int it_restart_server(it_server *s, const char *const *extra) {

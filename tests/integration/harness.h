@@ -29,7 +29,8 @@
 #include <sys/types.h>
 
 typedef struct it_server {
-    pid_t pid; /* 0 when reusing TEST_SERVER */
+    pid_t pid;       /* 0 when reusing TEST_SERVER */
+    const char *bin; /* the program (NULL: $MAYFLY_SERVER); restarts run it again */
     char host[64];
     int port;
     char dir[256];   /* working directory (removed at stop) */
@@ -49,6 +50,9 @@ void it_start_server(it_server *s, const char *const *extra_args);
  * directory on a free port. Returns 1 when it answers PING, 0 if it could not start. Stop
  * it with it_stop_server. */
 int it_start_binary(it_server *s, const char *bin, const char *const *extra);
+/* Starts Debian's redis-server (a real Redis peer) as it_start_binary does; exits the
+ * process if it cannot. */
+void it_start_redis(it_server *s, const char *const *extra_args);
 /* Kills the server with SIGKILL (a crash) and reaps it; its directory stays. */
 void it_kill_server(it_server *s);
 /* Starts the server again in the same directory (killing it first if it runs), with new

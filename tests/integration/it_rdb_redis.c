@@ -1,0 +1,120 @@
+/* it_rdb_redis: RDB files across Mayfly and a real Redis (Debian's redis-server 7.0, which
+ * reads and writes RDB 10). Dumps Redis writes, with and without rdbcompression, load in
+ * Mayfly with every key, value and TTL equal (the two servers are compared key by key);
+ * a dump Mayfly writes of a dataset without field TTLs is accepted by redis-check-rdb and
+ * loaded by redis-server once its version bytes say 10 (RDB 12 adds only the field-TTL
+ * types over 10; Redis 7.0 refuses any newer version number). */
+#include "integration/rdb_util.h"
+#include "mayfly/util/crc64.h"
+
+/* Strings of every encoding, key TTLs, hashes of every encoding Redis 7.0 writes. */
+static void fill(redisContext *c, long long t) {
+    it_run(c, "SET small 12");
+    it_run(c, "SET big -9223372036854775808");
+    it_run(c, "SET emb hello");
+    it_run(c, "SET raw %0100d", 42);
+    it_run(c, "SET zeros %01000d", 0);
+    char bin[300];
+    for (size_t i = 0; i < sizeof(bin); i++)
+        bin[i] = (char)(i * 37 + 11);
+    redisReply *r = redisCommand(c, "SET bin %b", bin, sizeof(bin));
+    freeReplyObject(r);
+    r = redisCommand(c, "SET %b empty", "", (size_t)0);
+    freeReplyObject(r);
+    it_run(c, "SET ttl v PXAT %lld", t);
+    it_run(c, "HSET lp a 1 b two c -300 d 70000 e 4294967296 f 007");
+    it_run(c, "PEXPIREAT lp %lld", t + 1);
+    r = redisCommand(c, "HSET binhash %b %b x y", bin, (size_t)20, bin + 20, (size_t)30);
+    freeReplyObject(r);
+    it_run(c, "HSET longval f %0100d", 1);
+    for (int i = 0; i < 700; i++)
+        redisAppendCommand(c, "HSET ht f%d %d", i, i % 3 ? i : -i * 1000);
+    for (int i = 0; i < 700; i++) {
+        redisReply *x;
+        if (redisGetReply(c, (void **)&x) == REDIS_OK) freeReplyObject(x);
+    }
+    it_run(c, "SELECT 1");
+    it_run(c, "SET one 1");
+    it_run(c, "HSET h1 f v");
+    it_run(c, "SELECT 9");
+    it_run(c, "SET nine 9 PXAT %lld", t + 2);
+    it_run(c, "SELECT 0");
+}
+
+/* Copies the file src of a server's directory to dst's directory as dump.rdb. */
+static int copy_dump(const it_server *from, const it_server *to) {
+    char src[600], dst[600];
+    snprintf(src, sizeof(src), "%s/dump.rdb", from->dir);
+    snprintf(dst, sizeof(dst), "%s/dump.rdb", to->dir);
+    return ru_copy(src, dst, -1);
+}
+
+TEST(redis70_dumps_load_in_mayfly) {
+    long long t = pu_now_ms() + 3600000;
+    it_server redis, mayfly;
+    it_start_redis(&redis, NULL);
+    redisContext *rc = it_client_to(&redis);
+    fill(rc, t);
+    EXPECT(rc, "\"hashtable\"", "OBJECT ENCODING ht");
+    EXPECT(rc, "\"listpack\"", "OBJECT ENCODING lp");
+    it_start_server(&mayfly, NULL);
+    for (int compress = 1; compress >= 0; compress--) {
+        EXPECT(rc, "+OK", "CONFIG SET rdbcompression %s", compress ? "yes" : "no");
+        EXPECT(rc, "+OK", "SAVE");
+        it_kill_server(&mayfly);
+        if (copy_dump(&redis, &mayfly) < 0) TEST_FAIL("copy");
+        if (!it_restart_server(&mayfly, NULL)) TEST_FAIL("Mayfly refused Redis 7.0's dump");
+        redisContext *mc = it_client_to(&mayfly);
+        int same = ru_same_dataset(rc, mc, 16);
+        redisFree(mc);
+        if (!same) TEST_FAIL("datasets differ (rdbcompression %s)", compress ? "yes" : "no");
+    }
+    redisFree(rc);
+    it_stop_server(&mayfly);
+    it_stop_server(&redis);
+}
+
+/* Rewrites an RDB file's version and its CRC64 trailer. */
+static int set_version(const char *path, const char *digits) {
+    size_t len;
+    char *p = ru_read(path, &len);
+    if (!p || len < 17 || memcmp(p, "REDIS", 5) != 0) return -1;
+    memcpy(p + 5, digits, 4);
+    uint64_t crc = crc64(0, p, len - 8);
+    for (int i = 0; i < 8; i++)
+        p[len - 8 + i] = (char)(crc >> (8 * i));
+    int rc = ru_write(path, p, len);
+    free(p);
+    return rc;
+}
+
+TEST(mayfly_dump_loads_in_redis70) {
+    long long t = pu_now_ms() + 3600000;
+    it_server redis, mayfly;
+    it_start_server(&mayfly, NULL);
+    redisContext *mc = it_client_to(&mayfly);
+    fill(mc, t);
+    EXPECT(mc, "+OK", "SAVE");
+    it_start_redis(&redis, NULL);
+    it_kill_server(&redis);
+    if (copy_dump(&mayfly, &redis) < 0) TEST_FAIL("copy");
+    char dump[600], out[8192];
+    snprintf(dump, sizeof(dump), "%s/dump.rdb", redis.dir);
+    if (set_version(dump, "0010") < 0) TEST_FAIL("not an RDB file");
+    if (ru_shell(out, sizeof(out), "redis-check-rdb '%s'", dump) != 0 ||
+        !strstr(out, "RDB looks OK"))
+        TEST_FAIL("redis-check-rdb: %s", out);
+    if (!it_restart_server(&redis, NULL)) TEST_FAIL("redis-server refused Mayfly's dump");
+    redisContext *rc = it_client_to(&redis);
+    if (!ru_same_dataset(mc, rc, 16)) TEST_FAIL("datasets differ");
+    redisFree(rc);
+    redisFree(mc);
+    it_stop_server(&redis);
+    it_stop_server(&mayfly);
+}
+
+int main(void) {
+    RUN(redis70_dumps_load_in_mayfly);
+    RUN(mayfly_dump_loads_in_redis70);
+    return test_report();
+}
