@@ -3,9 +3,8 @@
  * file holds (AUX fields, databases, keys per type, expires) or the first problem with its
  * offset. Values are decoded whole (so a damaged listpack is found) and freed at once;
  * nothing is kept. Types Mayfly does not implement are reported, not decoded. */
-#include "mayfly/persist/check.h"
-
 #include "mayfly/config.h"
+#include "mayfly/persist/check.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/clock.h"
 #include "persist/legacy_int.h"
@@ -114,8 +113,9 @@ int check_rdb_main(const char *path) {
     close(fd);
     printf("[offset 0] Checking RDB file %s\n", path);
     if (legacy_is_snapshot(path)) {
-        printf("--- RDB ERROR DETECTED ---\n[offset 0] this is a snapshot of Mayfly 0.1, not an RDB "
-               "file: start Mayfly on it once and it is converted (docs/migration.md)\n");
+        printf(
+            "--- RDB ERROR DETECTED ---\n[offset 0] this is a snapshot of Mayfly 0.1, not an RDB "
+            "file: start Mayfly on it once and it is converted (docs/migration.md)\n");
         return 1;
     }
     FILE *f = fopen(path, "rb");

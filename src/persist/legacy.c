@@ -2,9 +2,9 @@
  * directory written by it; nothing here writes them any more.
  *
  *   snapshot  "MAYFLYSN" | version u8 (1) | created_ms u64le
- *             { 'D' dbid | 'S' key expire_ms value | 'H' key expire_ms n {flen vlen deadline f v}* }*
- *             'E' | XXH64 of every byte before it, u64le
- *   log       "MAYFLYLG" | version u8 | created_ms u64le, then records (record_int.h)
+ *             { 'D' dbid | 'S' key expire_ms value | 'H' key expire_ms n {flen vlen deadline f v}*
+ * }* 'E' | XXH64 of every byte before it, u64le log       "MAYFLYLG" | version u8 | created_ms
+ * u64le, then records (record_int.h)
  *
  * (LEB128 varints; a string is a varint length and the bytes; 0 means no TTL.) The
  * loader checks every length, database id and deadline, a duplicate key as damage, and the
@@ -36,8 +36,6 @@ int legacy_is_snapshot(const char *path) {
     close(fd);
     return n == 8 && memcmp(magic, LEGACY_SNAP_MAGIC, 8) == 0;
 }
-
-
 
 static int corrupt(legacy_snap *l, const char *what) {
     snprintf(l->err, sizeof(l->err), "%s", what);

@@ -157,8 +157,7 @@ static int check_filled(redisContext *c, long long t) {
            it_expect(c, __FILE__, __LINE__, "\"int\"", "OBJECT ENCODING n") &&
            it_expect(c, __FILE__, __LINE__, want, "HPEXPIRETIME lpex FIELDS 3 x y z") &&
            it_expect(c, __FILE__, __LINE__, "601", "HLEN htex") &&
-           it_expect(c, __FILE__, __LINE__, "600", "HLEN ht") &&
-           it_int(c, "PEXPIRETIME ttl") == t;
+           it_expect(c, __FILE__, __LINE__, "600", "HLEN ht") && it_int(c, "PEXPIRETIME ttl") == t;
 }
 
 TEST(own_snapshot_is_rdb_12_and_honours_the_directives) {
@@ -183,8 +182,9 @@ TEST(own_snapshot_is_rdb_12_and_honours_the_directives) {
     EXPECT(c, "+OK", "CONFIG SET rdbcompression no");
     EXPECT(c, "+OK", "SAVE");
     if (pu_file_size(dump) <= compressed) TEST_FAIL("rdbcompression no saved nothing");
-    EXPECT(c, "-ERR CONFIG SET failed (possibly related to argument 'rdbchecksum') - can't set "
-              "immutable config",
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'rdbchecksum') - can't set "
+           "immutable config",
            "CONFIG SET rdbchecksum no");
     redisFree(c);
     it_kill_server(&s);

@@ -27,10 +27,11 @@ static inline int ru_copy(const char *src, const char *dst, long long len) {
     char b[65536];
     size_t n;
     long long done = 0;
-    while ((len < 0 || done < len) &&
-           (n = fread(b, 1, len < 0 || len - done > (long long)sizeof(b) ? sizeof(b)
-                                                                          : (size_t)(len - done),
-                      in)) > 0) {
+    while (
+        (len < 0 || done < len) &&
+        (n = fread(b, 1,
+                   len < 0 || len - done > (long long)sizeof(b) ? sizeof(b) : (size_t)(len - done),
+                   in)) > 0) {
         fwrite(b, 1, n, out);
         done += (long long)n;
     }
@@ -211,7 +212,8 @@ static inline long ru_check_sidecar(redisContext *c, const json *doc, long *past
             n++;
         }
         if (it_int(c, "DBSIZE") != live) {
-            fprintf(stderr, "db %s: DBSIZE %lld, want %ld\n", dbs->key[i], it_int(c, "DBSIZE"), live);
+            fprintf(stderr, "db %s: DBSIZE %lld, want %ld\n", dbs->key[i], it_int(c, "DBSIZE"),
+                    live);
             return -1;
         }
     }

@@ -549,6 +549,151 @@ TEST(redis_dump_payloads_restore_exactly) {
     json_free(doc);
 }
 
+/* ---- hand-built blobs of older versions -------------------------------------------- */
+
+/* A ziplist entry: prevlen, then the encoding bytes given. */
+static void zl_entry(buf *b, size_t *prev, const char *enc, size_t enclen) {
+    if (*prev < 254) {
+        buf_putc(b, (char)*prev);
+    } else {
+        buf_putc(b, (char)0xFE);
+        for (int i = 0; i < 4; i++)
+            buf_putc(b, (char)(*prev >> (8 * i)));
+    }
+    buf_append(b, enc, enclen);
+    *prev = enclen + (*prev < 254 ? 1 : 5);
+}
+
+/* A ziplist of field/value pairs covering every encoding (ziplist.c's layout). */
+static void build_ziplist(buf *zl) {
+    buf_init(zl);
+    buf_append(zl, "\0\0\0\0\0\0\0\0\0\0", 10);
+    size_t prev = 0, last = 10;
+    char big[300];
+    memset(big, 'q', sizeof(big));
+    char e14[2 + 300] = {(char)(0x40 | (300 >> 8)), (char)(300 & 0xff)};
+    memcpy(e14 + 2, big, 300);
+    struct {
+        const char *enc;
+        size_t len;
+    } items[] = {
+        {"\x01"
+         "a",
+         2},             /* "a" */
+        {"\xfe\x85", 2}, /* int8 -123 */
+        {"\x02"
+         "bb",
+         3},                 /* "bb" */
+        {"\xc0\x39\x30", 3}, /* int16 12345 */
+        {"\x01"
+         "c",
+         2},                     /* "c" */
+        {"\xf0\x40\x42\x0f", 4}, /* int24 1000000 */
+        {"\x01"
+         "d",
+         2},                         /* "d" */
+        {"\xd0\x00\x94\x35\x77", 5}, /* int32 2000000000 */
+        {"\x01"
+         "e",
+         2},                                         /* "e" */
+        {"\xe0\x00\x00\x00\x00\x00\x00\x00\x80", 9}, /* int64 min */
+        {"\x01"
+         "f",
+         2},         /* "f" */
+        {"\xf1", 1}, /* immediate 0 */
+        {"\x04"
+         "long",
+         5},                /* "long" */
+        {e14, sizeof(e14)}, /* 300 bytes, 14-bit length */
+    };
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        last = zl->len;
+        zl_entry(zl, &prev, items[i].enc, items[i].len);
+    }
+    buf_putc(zl, (char)0xFF);
+    unsigned char *h = (unsigned char *)zl->data;
+    for (int i = 0; i < 4; i++) {
+        h[i] = (unsigned char)(zl->len >> (8 * i));
+        h[4 + i] = (unsigned char)(last >> (8 * i));
+    }
+    h[8] = 14;
+}
+
+/* An RDB string of raw bytes (length-prefixed, 32-bit length when long). */
+static void rdb_raw(buf *b, const char *p, size_t len) {
+    if (len < 64) {
+        buf_putc(b, (char)len);
+    } else {
+        buf_putc(b, (char)0x80);
+        for (int i = 3; i >= 0; i--)
+            buf_putc(b, (char)(len >> (8 * i)));
+    }
+    buf_append(b, p, len);
+}
+
+TEST(older_versions_ziplist_zipmap_and_seconds_ttls) {
+    buf f, zl;
+    buf_init(&f);
+    build_ziplist(&zl);
+    buf_append(&f, "REDIS0009", 9);
+    buf_append(&f, "\xfe\x00", 2); /* SELECTDB 0 */
+    buf_putc(&f, (char)253);       /* EXPIRETIME in seconds, then a ziplist hash */
+    uint32_t secs = 2000000000u;   /* 2033: the opcode holds signed 32 bits */
+    for (int i = 0; i < 4; i++)
+        buf_putc(&f, (char)(secs >> (8 * i)));
+    buf_putc(&f, 13);
+    rdb_raw(&f, "zl", 2);
+    rdb_raw(&f, zl.data, zl.len);
+    /* A zipmap: "foo" => "bar" (with one free byte), "hello" => "world". */
+    static const char zm[] = "\x02\x03"
+                             "foo"
+                             "\x03\x01"
+                             "barX"
+                             "\x05"
+                             "hello"
+                             "\x05\x00"
+                             "world"
+                             "\xff";
+    buf_putc(&f, 9);
+    rdb_raw(&f, "zm", 2);
+    rdb_raw(&f, zm, sizeof(zm) - 1);
+    buf_putc(&f, (char)0xFF);
+    uint64_t crc = crc64(0, f.data, f.len);
+    for (int i = 0; i < 8; i++)
+        buf_putc(&f, (char)(crc >> (8 * i)));
+    reset_dbs();
+    load_result r = load(f.data, f.len, 1, default_opts(0), 0);
+    if (r.rc != RDB_DONE) TEST_FAIL("rc %d: %s", r.rc, r.err);
+    dbentry *e = db_find_raw(db_get(0), slice_of("zl"));
+    ASSERT(e && e->expire_ms == 2000000000000LL);
+    hash *h = (hash *)e->val;
+    static const char *const want[][2] = {{"a", "-123"},
+                                          {"bb", "12345"},
+                                          {"c", "1000000"},
+                                          {"d", "2000000000"},
+                                          {"e", "-9223372036854775808"},
+                                          {"f", "0"}};
+    for (size_t i = 0; i < 6; i++) {
+        hash_entry he;
+        ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of(want[i][0]), &he));
+        ASSERT_MEM_EQ(want[i][1], strlen(want[i][1]), he.value.p, he.value.len);
+    }
+    hash_entry he;
+    ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of("long"), &he));
+    ASSERT_EQ(300, he.value.len);
+    h = (hash *)db_find_raw(db_get(0), slice_of("zm"))->val;
+    ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of("foo"), &he));
+    ASSERT_MEM_EQ("bar", 3, he.value.p, he.value.len);
+    ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of("hello"), &he));
+    ASSERT_MEM_EQ("world", 5, he.value.p, he.value.len);
+    ASSERT_EQ(2, hash_len(h, 0));
+    /* A damaged prevlen is refused. */
+    zl.data[10] = 5;
+    ASSERT_EQ(-1, rdb_zl_validate((const unsigned char *)zl.data, zl.len));
+    buf_deinit(&f);
+    buf_deinit(&zl);
+}
+
 int main(void) {
     db_init_all(16);
     RUN(crc64_check_value);
@@ -559,6 +704,7 @@ int main(void) {
     RUN(due_fields_and_keys_are_left_out);
     RUN(damage_is_refused);
     RUN(redis_dump_payloads_restore_exactly);
+    RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
     db_free_all();
     return test_report();
 }
