@@ -406,12 +406,15 @@ static size_t no_qbuf(const session *s) {
 }
 static const session_ops replay_ops = {noop_session, noop_session, no_qbuf, NULL};
 
-/* Runs one logged command at its own time (load_replay_fn). */
+/* Runs one logged command (load_replay_fn): in database dbid (-1: where the log's SELECTs
+ * left the session), at time_ms (0 for RESP logs: nothing expires while they replay). */
 static int replay(int dbid, int64_t time_ms, int argc, slice *argv) {
     if (!cmd_lookup(argv[0]) || dbid >= db_count()) return -1;
     session *s = replay_session;
-    s->db_id = dbid;
-    s->db = db_get(dbid);
+    if (dbid >= 0) {
+        s->db_id = dbid;
+        s->db = db_get(dbid);
+    }
     long long errors = cmd_total_errors();
     cmd_dispatch_at(s, argc, argv, time_ms);
     int failed = cmd_total_errors() != errors;

@@ -1,11 +1,14 @@
-/* aof: the append-only log at run time; see aof.h.
+/* aof: the append-only log at run time, Redis 7's multi-part AOF; see aof.h.
  *
- * State: the manifest as last saved (m), the open increment (fd, its size), the buffer of
- * records not yet written, and the write status. Sizes are tracked rather than stat'ed:
- * base_size + old_incr_size + incr_size is aof_current_size.
+ * Files live in dir/appenddirname and are named by the manifest (manifest_int.h): a base
+ * (an RDB file with aof-use-rdb-preamble yes, else RESP commands) and increments of RESP
+ * commands. State: the manifest as last saved (m), the open increment (fd, its size), the
+ * buffer of commands not yet written, the database the increment's commands currently
+ * apply to (a SELECT is written when it changes), and the write status. Sizes are tracked
+ * rather than stat'ed: base_size + old_incr_size + incr_size is aof_current_size.
  *
  * Write failures (disk full) follow Redis: a partial write is cut back with ftruncate so
- * the file never ends in half a record, the bytes stay buffered and are retried by the
+ * the file never ends in half a command, the bytes stay buffered and are retried by the
  * cron, and until a write succeeds writes are refused with -MISCONF. With appendfsync
  * always the process exits instead, since replies already promised durability. */
 #include "mayfly/persist/aof.h"
@@ -13,17 +16,19 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/util/log.h"
+#include "mayfly/util/strconv.h"
+#include "persist/aof_base_int.h"
 #include "persist/fsync_thread_int.h"
 #include "persist/io_int.h"
 #include "persist/manifest_int.h"
 #include "persist/record_int.h"
-#include "persist/snapshot_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +40,9 @@ static int on;                      /* the log is open */
 static int first_rewrite;           /* enabled at run time: manifest waits for the rewrite */
 static int fd = -1;                 /* the increment being appended to */
 static manifest m;                  /* as saved on disk (or to be saved by the first rewrite) */
-static buf pending;                 /* records not yet written */
+static buf pending;                 /* commands not yet written */
+static int selected_db = -1;        /* database of the increment's last command, -1: none */
+static long long last_ts;           /* the last #TS annotation written (seconds) */
 static uint64_t incr_size;          /* bytes in the open increment */
 static uint64_t old_incr_size;      /* bytes in the manifest's other increments */
 static uint64_t base_size;          /* bytes in the base */
@@ -45,9 +52,7 @@ static int write_fault;             /* DEBUG AOF-WRITE-ERROR: every write fails 
 static int unsynced;                /* bytes written since the last fsync was queued */
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
-static long new_base_seq; /* rewrite in progress: seq of the base it will install */
-static long new_incr_lo;  /* rewrite in progress: the increment opened at the fork */
-static int offline;       /* rewrite in progress with the log off (BGREWRITEAOF, as Redis) */
+static int offline; /* rewrite in progress with the log off (BGREWRITEAOF, as Redis) */
 
 void aof_dir(char *out, size_t cap) {
     io_path(out, cap, config.dir, config.appenddirname);
@@ -77,26 +82,21 @@ static uint64_t file_size(const char *dir, const char *name) {
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-/* Creates increment seq with its header, fsynced; returns the fd or -1 (logged). */
-static int create_incr(const char *dir, long seq, int64_t now_ms) {
-    char name[1100], path[4096];
-    manifest_incr_name(name, sizeof(name), seq);
+/* Sizes of the base and of the increments but the last (the open one). */
+static void measure(const char *dir) {
+    base_size = m.base.name[0] ? file_size(dir, m.base.name) : 0;
+    old_incr_size = 0;
+    for (size_t i = 0; i + 1 < m.nincr; i++)
+        old_incr_size += file_size(dir, m.incr[i].name);
+}
+
+/* Creates (or opens, keeping its content) the increment name for appending; returns the fd
+ * or -1 (logged). */
+static int open_incr(const char *dir, const char *name, int truncate) {
+    char path[4096];
     io_path(path, sizeof(path), dir, name);
-    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (f < 0) {
-        log_warning("Can't open the append-only file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    buf h;
-    buf_init(&h);
-    record_put_header(&h, now_ms);
-    int rc = io_write_all(f, h.data, h.len);
-    buf_deinit(&h);
-    if (rc < 0 || fdatasync(f) < 0) {
-        log_warning("Can't write the append-only file %s: %s", path, strerror(errno));
-        close(f);
-        return -1;
-    }
+    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
+    if (f < 0) log_warning("Can't open the append-only file %s: %s", path, strerror(errno));
     return f;
 }
 
@@ -106,83 +106,113 @@ static int ensure_dir(const char *dir) {
     return -1;
 }
 
-/* Removes the files of old that new no longer names. */
-static void remove_unlisted(const char *dir, const manifest *old, const manifest *cur) {
-    char name[1100], path[4096];
-    if (old->base_seq && old->base_seq != cur->base_seq) {
-        manifest_base_name(name, sizeof(name), old->base_seq);
-        io_path(path, sizeof(path), dir, name);
+/* Deletes the history files of m and forgets them (Redis's aofDelHistoryFiles). */
+static void delete_history(const char *dir, manifest *mf) {
+    if (mf->nhist == 0) return;
+    char path[4096];
+    for (size_t i = 0; i < mf->nhist; i++) {
+        io_path(path, sizeof(path), dir, mf->hist[i].name);
+        log_notice("Removing the history file %s", mf->hist[i].name);
         unlink(path);
     }
-    for (long s = old->incr_lo; s <= old->incr_hi; s++) {
-        if (s >= cur->incr_lo && s <= cur->incr_hi) continue;
-        manifest_incr_name(name, sizeof(name), s);
-        io_path(path, sizeof(path), dir, name);
-        unlink(path);
-    }
+    manifest_clear_history(mf);
+    if (manifest_save(dir, mf) < 0)
+        log_warning("Can't update the AOF manifest after removing history: %s", strerror(errno));
 }
 
-/* A new log holding the current dataset: base 1 (if the dataset is not empty), incr 1. */
-static int create_log(const char *dir, int64_t now_ms) {
-    int empty = 1;
-    for (int i = 0; i < db_count(); i++)
-        if (db_size(db_get(i))) empty = 0;
-    manifest nm = {0, 1, 1};
-    if (!empty) {
-        char name[1100];
-        manifest_base_name(name, sizeof(name), 1);
-        log_notice("Creating AOF base file %s on server start", name);
-        if (snapshot_save(dir, "temp-base-on-start.rdb", name, now_ms, 1) < 0) {
-            log_warning("Can't write the AOF base file: %s", strerror(errno));
-            return -1;
-        }
-        nm.base_seq = 1;
-        base_size = file_size(dir, name);
+/* Writes the dataset as a base to dir/<tmp> and renames it to dir/<name>. */
+static int write_base_file(const char *dir, const char *tmp, const char *name, int64_t now_ms) {
+    char tpath[4096], path[4096];
+    io_path(tpath, sizeof(tpath), dir, tmp);
+    io_path(path, sizeof(path), dir, name);
+    int f = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f < 0) return -1;
+    int rc = aof_base_write(f, now_ms);
+    if (rc == 0) rc = fsync(f);
+    close(f);
+    if (rc == 0) rc = rename(tpath, path);
+    if (rc < 0) {
+        int saved = errno;
+        unlink(tpath);
+        errno = saved;
     }
-    fd = create_incr(dir, 1, now_ms);
-    if (fd < 0) return -1;
-    if (manifest_save(dir, &nm) < 0) {
-        log_warning("Can't write the AOF manifest: %s", strerror(errno));
-        close(fd);
-        fd = -1;
+    return rc;
+}
+
+/* A new log of the current dataset: a base and an empty increment under a new manifest
+ * (Redis writes a base even for an empty dataset). The files an old manifest named are
+ * left alone; old gives the sequence numbers to continue from (may be NULL). */
+static int create_log(const char *dir, const manifest *old, int64_t now_ms) {
+    manifest nm;
+    manifest_init(&nm);
+    if (old) {
+        nm.base_seq = old->base_seq;
+        nm.incr_seq = old->incr_seq;
+    }
+    const char *base = manifest_new_base(&nm, config.aof_use_rdb_preamble);
+    if (write_base_file(dir, "temp-rewriteaof-start.aof", base, now_ms) < 0) {
+        log_warning("Can't write the AOF base file %s: %s", base, strerror(errno));
+        manifest_deinit(&nm);
         return -1;
     }
+    log_notice("Creating AOF base file %s on server start", base);
+    const char *incr = manifest_new_incr(&nm);
+    fd = open_incr(dir, incr, 1);
+    if (fd < 0 || fsync(fd) < 0 || io_fsync_dir(dir) < 0 || manifest_save(dir, &nm) < 0) {
+        log_warning("Can't create the AOF increment and manifest: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
+        manifest_deinit(&nm);
+        return -1;
+    }
+    log_notice("Creating AOF incr file %s on server start", incr);
+    manifest_deinit(&m);
     m = nm;
-    incr_size = LOG_HEADER_LEN;
-    log_notice("Creating AOF incr file on server start");
+    incr_size = 0;
     return 0;
 }
 
-int aof_open(int m_loaded, int64_t now_ms) {
-    char dir[4096], name[1100], err[256];
+/* Reopens the manifest's last increment (creating one when it names none). */
+static int reopen_log(const char *dir) {
+    char err[512];
+    manifest_deinit(&m);
+    if (manifest_load(dir, &m, err, sizeof(err)) != MANIFEST_OK) {
+        log_warning("Can't read the AOF manifest: %s", err);
+        return -1;
+    }
+    int created = m.nincr == 0;
+    if (created) manifest_new_incr(&m);
+    const char *name = m.incr[m.nincr - 1].name;
+    fd = open_incr(dir, name, 0);
+    if (fd < 0) return -1;
+    if (created && (manifest_save(dir, &m) < 0)) {
+        log_warning("Can't update the AOF manifest: %s", strerror(errno));
+        return -1;
+    }
+    log_notice("%s AOF incr file %s on server start", created ? "Creating" : "Opening", name);
+    incr_size = file_size(dir, name);
+    return 0;
+}
+
+int aof_open(int m_loaded, int rewrite, int64_t now_ms) {
+    char dir[4096], err[512];
     aof_dir(dir, sizeof(dir));
     if (ensure_dir(dir) < 0) return -1;
-    base_size = old_incr_size = incr_size = 0;
-    if (!m_loaded) {
-        if (create_log(dir, now_ms) < 0) return -1;
-    } else {
-        if (manifest_load(dir, &m, err, sizeof(err)) != MANIFEST_OK) {
-            log_warning("Can't read the AOF manifest: %s", err);
-            return -1;
-        }
-        if (m.base_seq) {
-            manifest_base_name(name, sizeof(name), m.base_seq);
-            base_size = file_size(dir, name);
-        }
-        for (long s = m.incr_lo; s < m.incr_hi; s++) {
-            manifest_incr_name(name, sizeof(name), s);
-            old_incr_size += file_size(dir, name);
-        }
-        manifest_incr_name(name, sizeof(name), m.incr_hi);
-        char path[4096];
-        io_path(path, sizeof(path), dir, name);
-        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (fd < 0) {
-            log_warning("Can't open the append-only file %s: %s", path, strerror(errno));
-            return -1;
-        }
-        incr_size = file_size(dir, name);
+    selected_db = -1;
+    if (!m_loaded || rewrite) {
+        manifest old;
+        int had = manifest_load(dir, &old, err, sizeof(err)) == MANIFEST_OK;
+        int rc = create_log(dir, had ? &old : NULL, now_ms);
+        if (rc == 0 && had && rewrite)
+            log_warning("Converted the Mayfly 0.1 append-only files of %s to Redis's format; "
+                        "the old files are no longer named by the manifest and can be deleted",
+                        dir);
+        if (had) manifest_deinit(&old);
+        if (rc < 0) return -1;
+    } else if (reopen_log(dir) < 0) {
+        return -1;
     }
+    measure(dir);
     on = 1;
     first_rewrite = 0;
     size_after_rewrite = current_size();
@@ -192,17 +222,17 @@ int aof_open(int m_loaded, int64_t now_ms) {
 }
 
 int aof_begin_enable(int64_t now_ms) {
-    char dir[4096];
+    char dir[4096], err[512];
     aof_dir(dir, sizeof(dir));
     if (ensure_dir(dir) < 0) return -1;
-    manifest old;
-    char err[256];
-    long seq = 1;
-    if (manifest_load(dir, &old, err, sizeof(err)) == MANIFEST_OK) seq = old.incr_hi + 1;
-    /* No file yet: the caller starts the first rewrite at once, which opens increment seq
-     * just before it forks, so nothing is fed in between. */
-    m = (manifest){0, seq, seq - 1};
+    /* No file yet: the caller starts the first rewrite at once, which opens the increment just
+     * before it forks, so nothing is fed in between. The manifest is written when the rewrite
+     * completes; the files of an older one (left by a log that was on before) become history
+     * then and are removed, as Redis does. */
+    manifest_deinit(&m);
+    if (manifest_load(dir, &m, err, sizeof(err)) != MANIFEST_OK) manifest_init(&m);
     base_size = old_incr_size = incr_size = 0;
+    selected_db = -1;
     on = 1;
     first_rewrite = 1;
     last_fsync_ms = now_ms;
@@ -223,7 +253,17 @@ void aof_close(void) {
 
 void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv) {
     if (!on) return;
-    record_put(&pending, time_ms, dbid, argc, argv);
+    if (config.aof_timestamp_enabled && time_ms / 1000 > last_ts) {
+        last_ts = time_ms / 1000;
+        record_put_timestamp(&pending, last_ts);
+    }
+    if (slice_eq_ci(argv[0], "select")) {
+        selected_db = dbid;
+    } else if (dbid != selected_db && !slice_eq_ci(argv[0], "exec")) {
+        record_put_select(&pending, dbid);
+        selected_db = dbid;
+    }
+    record_put(&pending, argc, argv);
 }
 
 /* Writes the buffer. Returns 0 when everything is written, -1 otherwise (status set). */
@@ -251,7 +291,7 @@ static int write_pending(void) {
     }
     int err = errno ? errno : ENOSPC;
     if (done > 0 && ftruncate(fd, (off_t)incr_size) < 0) {
-        /* Could not cut the partial record back: keep what reached the file. */
+        /* Could not cut the partial command back: keep what reached the file. */
         incr_size += done;
         buf_consume(&pending, done);
     }
@@ -315,11 +355,12 @@ int aof_flush_sync(void) {
 void aof_rewrite_temp_path(char *out, size_t cap, int child_pid) {
     char dir[4096], name[64];
     aof_dir(dir, sizeof(dir));
-    snprintf(name, sizeof(name), "temp-rewriteaof-bg-%d.snap", child_pid);
+    snprintf(name, sizeof(name), "temp-rewriteaof-bg-%d.aof", child_pid);
     io_path(out, cap, dir, name);
 }
 
 int aof_rewrite_prepare(int64_t now_ms) {
+    (void)now_ms;
     char dir[4096];
     aof_dir(dir, sizeof(dir));
     if (!on) {
@@ -332,30 +373,27 @@ int aof_rewrite_prepare(int64_t now_ms) {
     if (fd >= 0 && write_pending() < 0) return -1;
     /* First rewrite: what was fed before the fork is in the base the child writes. */
     if (fd < 0) buf_clear(&pending);
-    long seq = m.incr_hi + 1;
-    int nfd = create_incr(dir, seq, now_ms);
-    if (nfd < 0) return -1;
-    manifest nm = m;
-    nm.incr_hi = seq;
-    if (!first_rewrite) {
-        nm.incr_lo = m.incr_lo;
-        if (manifest_save(dir, &nm) < 0) {
-            log_warning("Can't update the AOF manifest: %s", strerror(errno));
-            close(nfd);
-            return -1;
-        }
-    } else {
-        nm.incr_lo = seq; /* the run-time log holds nothing before the fork */
+    manifest nm;
+    manifest_copy(&nm, &m);
+    const char *name = manifest_new_incr(&nm);
+    int nfd = open_incr(dir, name, 1);
+    if (nfd < 0 || fsync(nfd) < 0 || io_fsync_dir(dir) < 0 ||
+        (!first_rewrite && manifest_save(dir, &nm) < 0)) {
+        log_warning("Can't open a new AOF increment for the rewrite: %s", strerror(errno));
+        if (nfd >= 0) close(nfd);
+        manifest_deinit(&nm);
+        return -1;
     }
+    log_notice("Creating AOF incr file %s on background rewrite", name);
     /* The old increment gets its last fsync (and close) from the thread. */
     fsync_thread_start();
     if (fd >= 0) fsync_thread_submit(fd, 1);
     fd = nfd;
     old_incr_size += incr_size;
-    incr_size = LOG_HEADER_LEN;
+    incr_size = 0;
+    selected_db = -1;
+    manifest_deinit(&m);
     m = nm;
-    new_base_seq = m.base_seq + 1;
-    new_incr_lo = seq;
     return 0;
 }
 
@@ -364,74 +402,62 @@ int aof_rewrite_child(int64_t now_ms) {
     aof_rewrite_temp_path(path, sizeof(path), (int)getpid());
     int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (f < 0) return 1;
-    int rc = snapshot_write_fd(f, now_ms, 1, NULL) < 0 || fsync(f) < 0;
+    int rc = aof_base_write(f, now_ms) < 0 || fsync(f) < 0;
     close(f);
     return rc;
 }
 
-/* The log is off: the new base becomes a complete log with an empty increment after
- * it, which `appendonly yes` at the next start loads and appends to. The old manifest
- * stays in charge until the new one replaces it; then the files only it named go. */
-static void install_offline(const char *dir, const char *tmp, int64_t now_ms) {
-    manifest old = {0, 1, 0};
-    char err[256], name[1100], path[4096];
-    int had_old = manifest_load(dir, &old, err, sizeof(err)) == MANIFEST_OK;
-    manifest nm = {old.base_seq + 1, old.incr_hi + 1, old.incr_hi + 1};
-    manifest_base_name(name, sizeof(name), nm.base_seq);
+/* Renames the child's temp file to a new base of nm (whose increments but keep_last become
+ * history), saves nm and deletes the history. Returns 0 or -1 (logged; tmp removed). */
+static int install_base(const char *dir, const char *tmp, manifest *nm, int keep_last) {
+    char path[4096];
+    const char *name = manifest_new_base(nm, config.aof_use_rdb_preamble);
     io_path(path, sizeof(path), dir, name);
-    if (rename(tmp, path) < 0) {
-        log_warning("Can't install the rewritten AOF base: %s", strerror(errno));
+    if (rename(tmp, path) < 0 || io_fsync_dir(dir) < 0) {
+        log_warning("Can't install the rewritten AOF base %s: %s", name, strerror(errno));
         unlink(tmp);
-        return;
+        return -1;
     }
-    int f = create_incr(dir, nm.incr_hi, now_ms);
-    if (f >= 0) close(f);
-    if (f < 0 || io_fsync_dir(dir) < 0 || manifest_save(dir, &nm) < 0) {
-        log_warning("Can't write the AOF manifest after a rewrite: %s", strerror(errno));
+    manifest_retire_incr(nm, keep_last);
+    if (manifest_save(dir, nm) < 0) {
+        log_warning("Can't update the AOF manifest after a rewrite: %s", strerror(errno));
         unlink(path);
-        return;
+        return -1;
     }
-    if (had_old) remove_unlisted(dir, &old, &nm);
-    log_notice("Background AOF rewrite finished successfully");
+    delete_history(dir, nm);
+    return 0;
 }
 
 void aof_rewrite_done(int ok, int child_pid, int64_t now_ms) {
-    char dir[4096], tmp[4096], name[1100], path[4096];
+    (void)now_ms;
+    char dir[4096], tmp[4096], err[512];
     aof_dir(dir, sizeof(dir));
     aof_rewrite_temp_path(tmp, sizeof(tmp), child_pid);
     int was_offline = offline;
     offline = 0;
-    if (ok && was_offline && !on) {
-        install_offline(dir, tmp, now_ms);
-        return;
-    }
-    if (!ok || !on || was_offline) {
+    if (!ok || (was_offline && on) || (!was_offline && !on)) {
         unlink(tmp);
         return;
     }
-    manifest_base_name(name, sizeof(name), new_base_seq);
-    io_path(path, sizeof(path), dir, name);
-    if (rename(tmp, path) < 0 || io_fsync_dir(dir) < 0) {
-        log_warning("Can't install the rewritten AOF base: %s", strerror(errno));
-        unlink(tmp);
+    manifest nm;
+    if (was_offline) {
+        /* The log is off: the new base replaces every file of the old manifest, and a start
+         * with appendonly yes loads it and opens an increment after it. */
+        if (manifest_load(dir, &nm, err, sizeof(err)) != MANIFEST_OK) manifest_init(&nm);
+        if (install_base(dir, tmp, &nm, 0) == 0)
+            log_notice("Background AOF rewrite finished successfully");
+        manifest_deinit(&nm);
         return;
     }
-    manifest nm = {new_base_seq, new_incr_lo, m.incr_hi};
-    if (manifest_save(dir, &nm) < 0) {
-        log_warning("Can't update the AOF manifest after a rewrite: %s", strerror(errno));
-        unlink(path);
+    manifest_copy(&nm, &m);
+    if (install_base(dir, tmp, &nm, 1) < 0) {
+        manifest_deinit(&nm);
         return;
     }
-    manifest old = m;
+    manifest_deinit(&m);
     m = nm;
     first_rewrite = 0;
-    remove_unlisted(dir, &old, &m);
-    base_size = file_size(dir, name);
-    old_incr_size = 0;
-    for (long s = m.incr_lo; s < m.incr_hi; s++) {
-        manifest_incr_name(name, sizeof(name), s);
-        old_incr_size += file_size(dir, name);
-    }
+    measure(dir);
     size_after_rewrite = current_size();
     log_notice("Background AOF rewrite finished successfully");
 }

@@ -6,9 +6,13 @@
  * }* 'E' | XXH64 of every byte before it, u64le log       "MAYFLYLG" | version u8 | created_ms
  * u64le, then records (record_int.h)
  *
- * (LEB128 varints; a string is a varint length and the bytes; 0 means no TTL.) The
- * loader checks every length, database id and deadline, a duplicate key as damage, and the
- * trailer's checksum over the whole file. */
+ *   record    len u32le | ~len u32le | check u32le | payload[len]
+ *   payload   time_ms | dbid | argc | { arglen arg }*          (varints)
+ *
+ * (LEB128 varints; a string is a varint length and the bytes; 0 means no TTL; check is the
+ * low 32 bits of XXH3-64 of the payload seeded with len.) The snapshot loader checks every
+ * length, database id and deadline, a duplicate key as damage, and the trailer's checksum
+ * over the whole file; the log reader tells a torn tail from damage. */
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/types/hash.h"
@@ -21,6 +25,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define OP_DB 'D'
 #define OP_STRING 'S'
@@ -228,4 +235,97 @@ void legacy_snap_end(legacy_snap *l) {
     if (l->r.buf) pr_deinit(&l->r);
     mem_free(l->scratch);
     l->scratch = NULL;
+}
+
+/* ---- the log ---- */
+
+static uint32_t check_of(const char *payload, uint32_t len) {
+    return (uint32_t)XXH3_64bits_withSeed(payload, len, len);
+}
+
+int legacy_log_read_header(pr *r, int64_t *created_ms) {
+    int rc = pr_need(r, LEGACY_LOG_HEADER_LEN);
+    if (rc == PR_EIO) return LREC_EIO;
+    if (rc == PR_SHORT) return r->end == r->pos ? LREC_EOF : LREC_TRUNCATED;
+    const char *h = pr_take(r, LEGACY_LOG_HEADER_LEN);
+    if (memcmp(h, LEGACY_LOG_MAGIC, 8) != 0 || h[8] != LEGACY_LOG_VERSION) return LREC_CORRUPT;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)(unsigned char)h[9 + i] << (8 * i);
+    *created_ms = (int64_t)v;
+    return LREC_OK;
+}
+
+/* A record cut short, or followed only by zero bytes, is a torn tail; else damage. */
+static int bad_or_torn(pr *r, const char **why, const char *what) {
+    if (pr_rest_is_zero(r)) {
+        *why = "the log ends in zero bytes (a torn write)";
+        return LREC_TRUNCATED;
+    }
+    *why = what;
+    return LREC_CORRUPT;
+}
+
+int legacy_log_read(pr *r, legacy_record *rec, const char **why) {
+    rec->offset = pr_offset(r);
+    int rc = pr_need(r, LEGACY_RECORD_HEADER_LEN);
+    if (rc == PR_EIO) return LREC_EIO;
+    if (rc == PR_SHORT) {
+        if (r->end == r->pos) return LREC_EOF;
+        *why = "the log ends inside a record header";
+        return LREC_TRUNCATED;
+    }
+    uint32_t len = u32le_get(pr_peek(r));
+    uint32_t inverted = u32le_get(pr_peek(r) + 4);
+    uint32_t check = u32le_get(pr_peek(r) + 8);
+    if (len == 0 || len >= LEGACY_RECORD_MAX_LEN || inverted != ~len)
+        return bad_or_torn(r, why, "bad record header");
+    rc = pr_need(r, LEGACY_RECORD_HEADER_LEN + (size_t)len);
+    if (rc == PR_EIO) return LREC_EIO;
+    if (rc == PR_SHORT) {
+        if (pr_rest_is_zero(r))
+            *why = "the log ends in zero bytes (a torn write)";
+        else
+            *why = "the log ends inside a record";
+        return LREC_TRUNCATED;
+    }
+    const char *p = pr_peek(r) + LEGACY_RECORD_HEADER_LEN;
+    if (check_of(p, len) != check) return bad_or_torn(r, why, "record checksum mismatch");
+    pr_take(r, LEGACY_RECORD_HEADER_LEN + (size_t)len);
+    /* The payload is checked: anything malformed in it now is a bug or deliberate damage. */
+    size_t pos = 0, n;
+    uint64_t ts, dbid, argc;
+    if (!(n = varint_get_checked(p, len, &ts))) goto bad;
+    pos += n;
+    if (!(n = varint_get_checked(p + pos, len - pos, &dbid))) goto bad;
+    pos += n;
+    if (!(n = varint_get_checked(p + pos, len - pos, &argc))) goto bad;
+    pos += n;
+    if (argc == 0 || argc > len || dbid > INT32_MAX || ts > (uint64_t)INT64_MAX) goto bad;
+    if ((int)argc > rec->argv_cap) {
+        rec->argv_cap = (int)argc;
+        rec->argv = mem_realloc(rec->argv, sizeof(slice) * argc);
+    }
+    for (uint64_t i = 0; i < argc; i++) {
+        uint64_t alen;
+        if (!(n = varint_get_checked(p + pos, len - pos, &alen))) goto bad;
+        pos += n;
+        if (alen > len - pos) goto bad;
+        rec->argv[i] = (slice){p + pos, alen};
+        pos += alen;
+    }
+    if (pos != len) goto bad;
+    rec->time_ms = (int64_t)ts;
+    rec->dbid = (int)dbid;
+    rec->argc = (int)argc;
+    return LREC_OK;
+bad:
+    *why = "malformed record payload";
+    return LREC_CORRUPT;
+}
+
+void legacy_record_deinit(legacy_record *rec) {
+    mem_free(rec->argv);
+    rec->argv = NULL;
+    rec->argv_cap = 0;
 }

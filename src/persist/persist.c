@@ -88,7 +88,8 @@ static int loaded(int64_t now_ms) {
     host_stat.loading = 0;
     lastsave_ms = now_ms;
     if (load_was_legacy_snapshot() && convert_legacy_snapshot(now_ms) < 0) return LOAD_FAILED;
-    if (config.appendonly && aof_open(load_used_manifest(), now_ms) < 0) return LOAD_FAILED;
+    if (config.appendonly && aof_open(load_used_manifest(), load_needs_rewrite(), now_ms) < 0)
+        return LOAD_FAILED;
     return LOAD_DONE;
 }
 

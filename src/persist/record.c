@@ -1,64 +1,75 @@
-/* record: encoding and decoding of log records; see record.h. */
+/* record: writing and reading the log's RESP commands; see record.h. */
 #include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 #include "persist/record_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* The record check runs once per logged command on short payloads: inline XXH3 (the same
- * function as the library's) rather than call it through the shared library. */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#define MAX_HEADER_LINE 32       /* "*<argc>\r\n" or "$<len>\r\n" */
+#define MAX_ANNOTATION_LINE 1024 /* Redis's AOF_ANNOTATION_LINE_MAX_LEN */
 
-static uint32_t check_of(const char *payload, uint32_t len) {
-    return (uint32_t)XXH3_64bits_withSeed(payload, len, len);
+static char *put_header(char *p, char kind, size_t n) {
+    *p++ = kind;
+    p += ll_to_str(p, (long long)n);
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
 }
 
-void record_put_header(buf *out, int64_t created_ms) {
-    char h[LOG_HEADER_LEN];
-    memcpy(h, LOG_MAGIC, 8);
-    h[8] = LOG_VERSION;
-    for (int i = 0; i < 8; i++)
-        h[9 + i] = (char)((uint64_t)created_ms >> (8 * i));
-    buf_append(out, h, sizeof(h));
-}
-
-void record_put(buf *out, int64_t time_ms, int dbid, int argc, const slice *argv) {
-    /* One reservation for the worst case, then the record is encoded in place. */
-    size_t need = RECORD_HEADER_LEN + 3 * VARINT_MAX;
+void record_put(buf *out, int argc, const slice *argv) {
+    size_t need = 3 + STRCONV_LL_MAX;
     for (int i = 0; i < argc; i++)
-        need += VARINT_MAX + argv[i].len;
-    char *h = buf_reserve(out, need);
-    char *payload = h + RECORD_HEADER_LEN, *p = payload;
-    p += varint_put(p, (uint64_t)time_ms);
-    p += varint_put(p, (uint64_t)dbid);
-    p += varint_put(p, (uint64_t)argc);
+        need += 5 + STRCONV_LL_MAX + argv[i].len;
+    char *start = buf_reserve(out, need), *p = start;
+    p = put_header(p, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p += varint_put(p, argv[i].len);
+        p = put_header(p, '$', argv[i].len);
         if (argv[i].len) memcpy(p, argv[i].p, argv[i].len);
         p += argv[i].len;
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    uint32_t len = (uint32_t)(p - payload);
-    u32le_put(h, len);
-    u32le_put(h + 4, ~len);
-    u32le_put(h + 8, check_of(payload, len));
-    out->len += RECORD_HEADER_LEN + len;
+    out->len += (size_t)(p - start);
 }
 
-int record_read_header(pr *r, int64_t *created_ms) {
-    int rc = pr_need(r, LOG_HEADER_LEN);
-    if (rc == PR_EIO) return REC_EIO;
-    if (rc == PR_SHORT) return r->end == r->pos ? REC_EOF : REC_TRUNCATED;
-    const char *h = pr_take(r, LOG_HEADER_LEN);
-    if (memcmp(h, LOG_MAGIC, 8) != 0 || h[8] != LOG_VERSION) return REC_CORRUPT;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)(unsigned char)h[9 + i] << (8 * i);
-    *created_ms = (int64_t)v;
-    return REC_OK;
+void record_put_select(buf *out, int dbid) {
+    char tmp[STRCONV_LL_MAX];
+    slice argv[2] = {slice_of("SELECT"), {tmp, ll_to_str(tmp, dbid)}};
+    record_put(out, 2, argv);
 }
 
-/* A record cut short, or followed only by zero bytes, is a torn tail; else damage. */
-static int bad_or_torn(pr *r, const char **why, const char *what) {
+void record_put_timestamp(buf *out, long long secs) {
+    buf_printf(out, "#TS:%lld\r\n", secs);
+}
+
+/* Finds the end of a line starting at pos (relative to the read position): *len (OUT)
+ * receives its length with the '\n'. Returns REC_OK, REC_TRUNCATED (the file ends first),
+ * REC_CORRUPT (longer than max) or REC_EIO. */
+static int line_at(pr *r, size_t pos, size_t max, size_t *len) {
+    for (size_t i = pos;; i++) {
+        if (i - pos >= max) return REC_CORRUPT;
+        int rc = pr_need(r, i + 1);
+        if (rc == PR_SHORT) return REC_TRUNCATED;
+        if (rc != PR_OK) return REC_EIO;
+        if (pr_peek(r)[i] == '\n') {
+            *len = i + 1 - pos;
+            return REC_OK;
+        }
+    }
+}
+
+/* Parses "<kind><digits>\r\n" at pos (len bytes); returns the number or -1. */
+static long long header_value(const pr *r, size_t pos, size_t len, char kind) {
+    const char *p = pr_peek(r) + pos;
+    if (len < 4 || p[0] != kind || p[len - 2] != '\r') return -1;
+    unsigned long long v;
+    if (str_to_ull(p + 1, len - 3, &v) != 0 || v > (1ULL << 62)) return -1;
+    return (long long)v;
+}
+
+/* Damage, unless every byte from here on is zero (a torn write padded by the fs). */
+static int bad(pr *r, const char **why, const char *what) {
     if (pr_rest_is_zero(r)) {
         *why = "the log ends in zero bytes (a torn write)";
         return REC_TRUNCATED;
@@ -67,66 +78,87 @@ static int bad_or_torn(pr *r, const char **why, const char *what) {
     return REC_CORRUPT;
 }
 
-int record_read(pr *r, record *rec, const char **why) {
-    rec->offset = pr_offset(r);
-    int rc = pr_need(r, RECORD_HEADER_LEN);
-    if (rc == PR_EIO) return REC_EIO;
-    if (rc == PR_SHORT) {
-        if (r->end == r->pos) return REC_EOF;
-        *why = "the log ends inside a record header";
-        return REC_TRUNCATED;
+static int grow(record *rec, long long argc) {
+    if (argc <= rec->argv_cap) return 0;
+    rec->argv_cap = (int)argc;
+    rec->argv = mem_realloc(rec->argv, sizeof(slice) * (size_t)argc);
+    rec->offs = mem_realloc(rec->offs, sizeof(size_t) * (size_t)argc);
+    return 0;
+}
+
+/* Skips annotation lines. Returns REC_OK with a command ahead, or the reader's end. */
+static int skip_annotations(pr *r, record *rec, const char **why) {
+    for (;;) {
+        rec->offset = pr_offset(r);
+        int rc = pr_need(r, 1);
+        if (rc == PR_SHORT) return REC_EOF;
+        if (rc != PR_OK) return REC_EIO;
+        if (pr_peek(r)[0] != '#') return REC_OK;
+        size_t len;
+        rc = line_at(r, 0, MAX_ANNOTATION_LINE, &len);
+        if (rc == REC_TRUNCATED) {
+            *why = "the log ends inside an annotation";
+            return rc;
+        }
+        if (rc == REC_CORRUPT) return bad(r, why, "an annotation line is too long");
+        if (rc != REC_OK) return rc;
+        const char *p = pr_peek(r);
+        if (len > 5 && memcmp(p, "#TS:", 4) == 0) rec->ts = strtoll(p + 4, NULL, 10);
+        pr_take(r, len);
     }
-    uint32_t len = u32le_get(pr_peek(r));
-    uint32_t inverted = u32le_get(pr_peek(r) + 4);
-    uint32_t check = u32le_get(pr_peek(r) + 8);
-    if (len == 0 || len >= RECORD_MAX_LEN || inverted != ~len)
-        return bad_or_torn(r, why, "bad record header");
-    rc = pr_need(r, RECORD_HEADER_LEN + (size_t)len);
-    if (rc == PR_EIO) return REC_EIO;
-    if (rc == PR_SHORT) {
-        if (pr_rest_is_zero(r))
-            *why = "the log ends in zero bytes (a torn write)";
-        else
-            *why = "the log ends inside a record";
-        return REC_TRUNCATED;
+}
+
+int record_read(pr *r, uint64_t size, record *rec, const char **why) {
+    int rc = skip_annotations(r, rec, why);
+    if (rc != REC_OK) return rc;
+    if (pr_peek(r)[0] != '*') return bad(r, why, "a command does not start with '*'");
+    uint64_t left = size > rec->offset ? size - rec->offset : 0;
+    size_t len, pos;
+    if ((rc = line_at(r, 0, MAX_HEADER_LINE, &len)) != REC_OK) {
+        *why = "the log ends inside a command";
+        return rc == REC_CORRUPT ? bad(r, why, "bad argument count") : rc;
     }
-    const char *p = pr_peek(r) + RECORD_HEADER_LEN;
-    if (check_of(p, len) != check) return bad_or_torn(r, why, "record checksum mismatch");
-    pr_take(r, RECORD_HEADER_LEN + (size_t)len);
-    /* The payload is checked: anything malformed in it now is a bug or deliberate damage. */
-    size_t pos = 0, n;
-    uint64_t ts, dbid, argc;
-    if (!(n = varint_get_checked(p, len, &ts))) goto bad;
-    pos += n;
-    if (!(n = varint_get_checked(p + pos, len - pos, &dbid))) goto bad;
-    pos += n;
-    if (!(n = varint_get_checked(p + pos, len - pos, &argc))) goto bad;
-    pos += n;
-    if (argc == 0 || argc > len || dbid > INT32_MAX || ts > (uint64_t)INT64_MAX) goto bad;
-    if ((int)argc > rec->argv_cap) {
-        rec->argv_cap = (int)argc;
-        rec->argv = mem_realloc(rec->argv, sizeof(slice) * argc);
+    long long argc = header_value(r, 0, len, '*');
+    /* Each argument takes at least "$0\r\n\r\n". */
+    if (argc < 1 || (uint64_t)argc > left / 6 + 1) return bad(r, why, "bad argument count");
+    grow(rec, argc);
+    pos = len;
+    for (long long i = 0; i < argc; i++) {
+        rc = line_at(r, pos, MAX_HEADER_LINE, &len);
+        if (rc == REC_TRUNCATED) *why = "the log ends inside a command";
+        if (rc == REC_CORRUPT) return bad(r, why, "bad argument length");
+        if (rc != REC_OK) return rc;
+        long long alen = header_value(r, pos, len, '$');
+        if (alen < 0) return bad(r, why, "bad argument length");
+        pos += len;
+        if ((uint64_t)alen + 2 > left - pos) {
+            *why = "the log ends inside a command";
+            return pr_rest_is_zero(r) ? REC_TRUNCATED : REC_TRUNCATED;
+        }
+        rc = pr_need(r, pos + (size_t)alen + 2);
+        if (rc == PR_SHORT) {
+            *why = "the log ends inside a command";
+            return REC_TRUNCATED;
+        }
+        if (rc != PR_OK) return REC_EIO;
+        const char *p = pr_peek(r) + pos + alen;
+        if (p[0] != '\r' || p[1] != '\n') return bad(r, why, "an argument does not end in CRLF");
+        rec->offs[i] = pos;
+        rec->argv[i].len = (size_t)alen;
+        pos += (size_t)alen + 2;
     }
-    for (uint64_t i = 0; i < argc; i++) {
-        uint64_t alen;
-        if (!(n = varint_get_checked(p + pos, len - pos, &alen))) goto bad;
-        pos += n;
-        if (alen > len - pos) goto bad;
-        rec->argv[i] = (slice){p + pos, alen};
-        pos += alen;
-    }
-    if (pos != len) goto bad;
-    rec->time_ms = (int64_t)ts;
-    rec->dbid = (int)dbid;
+    const char *base = pr_peek(r);
+    for (long long i = 0; i < argc; i++)
+        rec->argv[i].p = base + rec->offs[i];
     rec->argc = (int)argc;
+    pr_take(r, pos);
     return REC_OK;
-bad:
-    *why = "malformed record payload";
-    return REC_CORRUPT;
 }
 
 void record_deinit(record *rec) {
     mem_free(rec->argv);
+    mem_free(rec->offs);
     rec->argv = NULL;
+    rec->offs = NULL;
     rec->argv_cap = 0;
 }

@@ -1,7 +1,7 @@
 /* it_aof_offline: BGREWRITEAOF with appendonly no writes a log anyway, as in Redis: a base
- * of the dataset and an empty increment under a new manifest, which a later start with
- * appendonly yes loads (field TTLs included); a second rewrite replaces the files of the
- * first. */
+ * of the dataset under a new manifest, which a later start with appendonly yes loads (field
+ * TTLs included) and continues with an increment; a second rewrite replaces the files of
+ * the first. */
 #include "integration/persist_util.h"
 
 static int exists_in_log_dir(const it_server *s, const char *name) {
@@ -30,15 +30,12 @@ TEST(bgrewriteaof_without_appendonly_writes_a_log) {
     EXPECT(c, "+OK", "SET k v");
     if (!rewrite_and_wait(c)) TEST_FAIL("first rewrite");
     if (!exists_in_log_dir(&s, "appendonly.aof.manifest") ||
-        !exists_in_log_dir(&s, "appendonly.aof.1.base.snap") ||
-        !exists_in_log_dir(&s, "appendonly.aof.1.incr.log"))
+        !exists_in_log_dir(&s, "appendonly.aof.1.base.rdb"))
         TEST_FAIL("first rewrite: files missing");
     EXPECT(c, "+OK", "SET k v2");
     if (!rewrite_and_wait(c)) TEST_FAIL("second rewrite");
-    if (!exists_in_log_dir(&s, "appendonly.aof.2.base.snap") ||
-        !exists_in_log_dir(&s, "appendonly.aof.2.incr.log") ||
-        exists_in_log_dir(&s, "appendonly.aof.1.base.snap") ||
-        exists_in_log_dir(&s, "appendonly.aof.1.incr.log"))
+    if (!exists_in_log_dir(&s, "appendonly.aof.2.base.rdb") ||
+        exists_in_log_dir(&s, "appendonly.aof.1.base.rdb"))
         TEST_FAIL("second rewrite did not replace the first");
     if (it_info_field(c, "aof_enabled") != 0) TEST_FAIL("the log is on");
     redisFree(c);
@@ -51,6 +48,7 @@ TEST(bgrewriteaof_without_appendonly_writes_a_log) {
     EXPECT(c, want, "HPEXPIRETIME h FIELDS 2 a b");
     EXPECT(c, "\"v2\"", "GET k");
     EXPECT(c, "+OK", "SET after restart");
+    if (!exists_in_log_dir(&s, "appendonly.aof.1.incr.aof")) TEST_FAIL("no increment opened");
     redisFree(c);
     it_kill_server(&s);
     if (!it_restart_server(&s, on)) TEST_FAIL("second restart");

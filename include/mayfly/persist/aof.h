@@ -1,9 +1,10 @@
-/* aof: the append-only log while the server runs (appendonly yes).
+/* aof: the append-only log while the server runs (appendonly yes), in Redis 7's format.
  *
- * Files live in dir/appenddirname and are named by the manifest (manifest.h): a base
- * snapshot and increments of log records (record.h). Records from the journal (the log is
- * a sink that server.c adds while the log is open) are gathered in a buffer during a loop turn and
- * written by aof_before_reply, which the net layer runs before it flushes the turn's replies:
+ * Files live in dir/appenddirname and are named by the manifest (Redis's syntax): a base
+ * (an RDB file, or RESP commands with aof-use-rdb-preamble no) and increments of RESP
+ * commands. Records from propagate (cmd/) are gathered in a buffer during a loop turn, with
+ * a SELECT when their database changes, and written by aof_before_reply, which the net layer
+ * runs before it flushes the turn's replies:
  *
  *     commands ──aof_feed──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
  *     replies flushed
@@ -12,11 +13,11 @@
  * per turn for every client (group commit). everysec hands an fsync to the fsync thread at
  * most once a second; no leaves it to the kernel.
  *
- * Compaction (aof_rewrite_*): the parent opens a fresh increment and lists it in the
- * manifest before forking; the child writes the dataset as of the fork into a temp base;
- * when it is done the parent renames the base into place, replaces the manifest with (new
- * base, new increment) and only then removes the older files. A crash at any point leaves
- * a manifest whose files hold everything. */
+ * Compaction (aof_rewrite_*), as Redis does it: the parent opens a fresh increment and lists
+ * it in the manifest before forking; the child writes the dataset as of the fork into a
+ * temp base; when it is done the parent renames the base into place, replaces the manifest
+ * with (new base, new increment) and only then removes the older files (history). A crash
+ * at any point leaves a manifest whose files hold everything. */
 #ifndef MAYFLY_PERSIST_AOF_H
 #define MAYFLY_PERSIST_AOF_H
 
@@ -29,9 +30,11 @@
 void aof_dir(char *out, size_t cap);
 
 /* After loading: opens the log for appending. m_loaded: 1 if the dataset came from the
- * manifest (whose last increment is reopened), 0 to create a new log (writing a base of
- * the current dataset first if it is not empty). Returns 0 or -1 after logging why. */
-int aof_open(int m_loaded, int64_t now_ms);
+ * manifest (whose last increment is reopened, or a new one opened after its base); 0 to
+ * create a new log (a base of the current dataset, then an empty increment). rewrite: write
+ * a new log even so (the loaded files were in Mayfly 0.1's format). Returns 0 or -1 after
+ * logging why. */
+int aof_open(int m_loaded, int rewrite, int64_t now_ms);
 /* CONFIG SET appendonly yes at run time: starts a log whose manifest is written when its
  * first rewrite completes (the caller then starts that rewrite). Returns 0 or -1. */
 int aof_begin_enable(int64_t now_ms);
@@ -46,7 +49,9 @@ int aof_waiting_first_rewrite(void);
  * errno err, as on a full disk; 0 lets writes through again. */
 void aof_set_write_fault(int err);
 
-/* The propagate sink: appends one record to the buffer. */
+/* The propagate sink: appends one command to the buffer (after a SELECT when dbid is not
+ * the database of the previous one, and a #TS annotation when aof-timestamp-enabled and the
+ * second changed). */
 void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv);
 /* Writes the buffer (and fsyncs with always). Run before replies are flushed. */
 void aof_before_reply(void);
@@ -62,8 +67,8 @@ int aof_rewrite_prepare(int64_t now_ms);
 /* In the child: writes the base to its temp name; returns the exit status (0 ok). */
 int aof_rewrite_child(int64_t now_ms);
 /* In the parent, after the child exited (ok = success). After a rewrite with the log off,
- * installs the base with an empty increment under a new manifest, a log that a start
- * with appendonly yes loads. */
+ * installs the base alone under a new manifest (the older files are removed), a log that a
+ * start with appendonly yes loads and continues. */
 void aof_rewrite_done(int ok, int child_pid, int64_t now_ms);
 /* The temp name of the child's base (for cleanup of a killed child). */
 void aof_rewrite_temp_path(char *out, size_t cap, int child_pid);

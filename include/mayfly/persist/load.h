@@ -1,14 +1,15 @@
 /* load: reading the dataset at start-up, in slices.
  *
- * With appendonly yes the dataset comes from the log's manifest (its base snapshot, then
- * every increment replayed record by record); if there is no manifest yet, from the
- * snapshot, as with appendonly no. A slice does about budget_us of work, so the server can
- * answer -LOADING in between.
+ * With appendonly yes the dataset comes from the log's manifest (its base, then every
+ * increment replayed command by command); if there is no manifest yet, from the snapshot,
+ * as with appendonly no (a Redis 6 appendonly.aof in dir is moved into the log directory
+ * first, as Redis 7 does). A slice does about budget_us of work, so the server can answer
+ * -LOADING in between.
  *
- * Replay runs each record through the command layer at the record's own time (the replay
- * callback, supplied by the server, since persist/ sits below cmd/ here). Keys and fields
- * that expired while the server was down are dropped: a snapshot's at once, a log's by
- * lazy and active expiry as soon as loading is over, before anything can read them.
+ * Replay runs each command through the command layer (the replay callback, supplied by the
+ * server) with nothing expiring, as Redis loads a log. Keys and fields that expired while
+ * the server was down are dropped: a snapshot's at once, a log's by lazy and active expiry
+ * as soon as loading is over, before anything can read them.
  *
  * A truncated last record of the last increment is cut off with a warning (when
  * aof-load-truncated is yes); any other damage stops the start with a message naming the
@@ -21,8 +22,10 @@
 
 #include <stdint.h>
 
-/* Runs one logged command at time_ms in database dbid. Returns 0, 1 if the command
- * replied an error (counted, loading goes on), or -1 if it is unknown (loading stops). */
+/* Runs one logged command at time_ms in database dbid (-1: the database the previous
+ * command left the replaying session in; RESP logs carry SELECT commands). time_ms is 0 for
+ * RESP logs: nothing expires while they replay. Returns 0, 1 if the command replied an error
+ * (counted, loading goes on), or -1 if it is unknown (loading stops). */
 typedef int load_replay_fn(int dbid, int64_t time_ms, int argc, slice *argv);
 
 enum {
@@ -40,6 +43,8 @@ int load_step(int64_t budget_us);
 int load_used_manifest(void);
 /* 1 if it came from a snapshot in Mayfly 0.1's format (persist converts it to RDB). */
 int load_was_legacy_snapshot(void);
+/* 1 if a file of the log was in Mayfly 0.1's format (aof_open writes a new log). */
+int load_needs_rewrite(void);
 /* Appends the loading_* INFO fields (while loading). */
 void load_info(buf *b, int64_t now_ms);
 /* Keys loaded / dropped as expired by the last snapshot load (INFO rdb_last_load_*). */
