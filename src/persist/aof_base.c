@@ -29,7 +29,8 @@ typedef struct resp_writer {
 
 static void maybe_flush(resp_writer *w, int force) {
     if (w->err || (!force && w->out.len < FLUSH_AT)) return;
-    if (w->out.len && io_write_all(w->fd, w->out.data, w->out.len) < 0) w->err = errno ? errno : EIO;
+    if (w->out.len && io_write_all(w->fd, w->out.data, w->out.len) < 0)
+        w->err = errno ? errno : EIO;
     buf_clear(&w->out);
 }
 

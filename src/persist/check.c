@@ -92,7 +92,8 @@ static int check_rdb_part(const char *path, uint64_t *end) {
     if (fd < 0) return 0;
     ssize_t n = read(fd, magic, sizeof(magic));
     close(fd);
-    if (!((n >= 5 && memcmp(magic, "REDIS", 5) == 0) || (n >= 6 && memcmp(magic, "VALKEY", 6) == 0)))
+    if (!((n >= 5 && memcmp(magic, "REDIS", 5) == 0) ||
+          (n >= 6 && memcmp(magic, "VALKEY", 6) == 0)))
         return 0;
     snapshot_loader l;
     int rc = snapshot_load_begin(&l, path, 0);
@@ -178,7 +179,8 @@ static int check_manifest(const char *path, int fix) {
     size_t total = (m.base.name[0] ? 1 : 0) + m.nincr, n = 0;
     if (m.base.name[0]) {
         io_path(file, sizeof(file), dir, m.base.name);
-        printf("Start to check BASE AOF (%s format).\n", ends_with(m.base.name, ".rdb") ? "RDB" : "RESP");
+        printf("Start to check BASE AOF (%s format).\n",
+               ends_with(m.base.name, ".rdb") ? "RDB" : "RESP");
         status |= check_file(file, fix, ++n == total);
     }
     if (m.nincr) printf("Start to check INCR files.\n");

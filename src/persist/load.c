@@ -102,8 +102,8 @@ static int upgrade_single_file_aof(const char *dir) {
     manifest_deinit(&m);
     io_path(moved, sizeof(moved), dir, config.appendfilename);
     if (rc < 0 || rename(old, moved) < 0) return -1;
-    log_notice("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
-               old, dir);
+    log_notice("Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).", old,
+               dir);
     return 0;
 }
 
@@ -192,8 +192,8 @@ static int open_next(void) {
     char magic[8] = {0};
     int fd = open(s->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        log_warning("Can't open the %s file %s: %s", s->kind == SRC_SNAPSHOT ? "RDB" : "append-only",
-                    s->path, strerror(errno));
+        log_warning("Can't open the %s file %s: %s",
+                    s->kind == SRC_SNAPSHOT ? "RDB" : "append-only", s->path, strerror(errno));
         return LOAD_FAILED;
     }
     ssize_t n = read(fd, magic, sizeof(magic));
@@ -242,8 +242,7 @@ static int truncated_at(uint64_t point, const char *why) {
         return LOAD_FAILED;
     }
     log_warning("!!! Warning: short read while loading the AOF file %s!!! (%s)", s->path, why);
-    log_warning("!!! Truncating the AOF %s at offset %llu !!!", s->path,
-                (unsigned long long)point);
+    log_warning("!!! Truncating the AOF %s at offset %llu !!!", s->path, (unsigned long long)point);
     if (truncate(s->path, (off_t)point) < 0) {
         log_warning("Error truncating the AOF file %s: %s", s->path, strerror(errno));
         return LOAD_FAILED;
@@ -360,7 +359,8 @@ static int step_snapshot(int n) {
     }
     log_warning("Short read or damage loading the RDB file %s at offset %llu: %s. Use "
                 "'mayfly-server --check-rdb %s' to see what it holds",
-                sources[cur].path, (unsigned long long)snap.err_offset, snap.err, sources[cur].path);
+                sources[cur].path, (unsigned long long)snap.err_offset, snap.err,
+                sources[cur].path);
     return LOAD_FAILED;
 }
 

@@ -76,8 +76,12 @@ static int split_words(const char *p, char *store, char **words) {
                     p += 3;
                 } else if (*p == '\\' && p[1]) {
                     p++;
-                    *w++ = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t'
-                           : *p == 'b' ? '\b' : *p == 'a' ? '\a' : *p;
+                    *w++ = *p == 'n'   ? '\n'
+                           : *p == 'r' ? '\r'
+                           : *p == 't' ? '\t'
+                           : *p == 'b' ? '\b'
+                           : *p == 'a' ? '\a'
+                                       : *p;
                 } else {
                     *w++ = *p;
                 }
@@ -204,13 +208,27 @@ static void put_name(buf *b, const char *s) {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '\\': buf_puts(b, "\\\\"); break;
-        case '"': buf_puts(b, "\\\""); break;
-        case '\n': buf_puts(b, "\\n"); break;
-        case '\r': buf_puts(b, "\\r"); break;
-        case '\t': buf_puts(b, "\\t"); break;
-        case '\a': buf_puts(b, "\\a"); break;
-        case '\b': buf_puts(b, "\\b"); break;
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '"':
+            buf_puts(b, "\\\"");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        case '\a':
+            buf_puts(b, "\\a");
+            break;
+        case '\b':
+            buf_puts(b, "\\b");
+            break;
         default:
             if (isprint(c))
                 buf_putc(b, (char)c);

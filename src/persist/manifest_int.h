@@ -27,10 +27,10 @@ typedef struct aof_file {
 } aof_file;
 
 typedef struct manifest {
-    aof_file base;      /* base.name[0] == 0: no base */
-    aof_file *incr;     /* owned; increments, in replay order */
+    aof_file base;  /* base.name[0] == 0: no base */
+    aof_file *incr; /* owned; increments, in replay order */
     size_t nincr;
-    aof_file *hist;     /* owned; history files to delete */
+    aof_file *hist; /* owned; history files to delete */
     size_t nhist;
     long long base_seq; /* highest base sequence used (the next base is base_seq + 1) */
     long long incr_seq; /* highest increment sequence used */

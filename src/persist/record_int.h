@@ -29,8 +29,8 @@ void record_put_timestamp(buf *out, long long secs);
 /* One decoded command; argv points into the reader's buffer until the next read. */
 typedef struct record {
     int argc;
-    slice *argv;     /* owned array, grows as needed */
-    size_t *offs;    /* owned scratch: argument offsets while a command is read */
+    slice *argv;  /* owned array, grows as needed */
+    size_t *offs; /* owned scratch: argument offsets while a command is read */
     int argv_cap;
     uint64_t offset; /* file offset of the command's first byte */
     long long ts;    /* the latest #TS annotation read so far (0: none) */

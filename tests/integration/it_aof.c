@@ -71,8 +71,8 @@ TEST(timestamps_manifest_syntax_and_check) {
                         "file appendonly.aof.1.incr.aof seq 1 type i\n") != 0)
         TEST_FAIL("manifest: %s", m ? m : "(none)");
     free(m);
-    if (pu_check_aof(manifest, 0, out, sizeof(out)) != 0 ||
-        !strstr(out, "RDB preamble is OK") || !strstr(out, "All AOF files and manifest are valid"))
+    if (pu_check_aof(manifest, 0, out, sizeof(out)) != 0 || !strstr(out, "RDB preamble is OK") ||
+        !strstr(out, "All AOF files and manifest are valid"))
         TEST_FAIL("check-aof: %s", out);
     if (!it_restart_server(&s, args)) TEST_FAIL("restart");
     c = it_client_to(&s);

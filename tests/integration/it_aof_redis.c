@@ -54,8 +54,9 @@ TEST(redis70_log_loads_in_mayfly) {
     static const char *const preambles[] = {"yes", "no"};
     long long t = pu_now_ms() + 3600000;
     for (int p = 0; p < 2; p++) {
-        const char *const rargs[] = {"--appendonly", "yes", "--appendfsync", "always",
-                                     "--aof-use-rdb-preamble", preambles[p], NULL};
+        const char *const rargs[] = {
+            "--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble",
+            preambles[p],   NULL};
         const char *const margs[] = {"--appendonly", "yes", NULL};
         it_server redis, mayfly;
         it_start_redis(&redis, rargs);
@@ -80,8 +81,14 @@ TEST(redis70_log_loads_in_mayfly) {
 
 TEST(mayfly_log_loads_in_redis70) {
     long long t = pu_now_ms() + 3600000;
-    const char *const margs[] = {"--appendonly", "yes", "--appendfsync", "always",
-                                 "--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes",
+    const char *const margs[] = {"--appendonly",
+                                 "yes",
+                                 "--appendfsync",
+                                 "always",
+                                 "--aof-use-rdb-preamble",
+                                 "no",
+                                 "--aof-timestamp-enabled",
+                                 "yes",
                                  NULL};
     const char *const rargs[] = {"--appendonly", "yes", NULL};
     it_server redis, mayfly;
@@ -154,7 +161,8 @@ TEST(redis6_single_file_log_is_moved_and_loaded) {
     EXPECT(mc, "\"ok\"", "GET tail");
     EXPECT(mc, "1", "DEL tail");
     if (!ru_same_dataset(rc, mc, 16)) TEST_FAIL("datasets differ");
-    if (!pu_log_has(&mayfly, "Successfully migrated an old-style AOF file")) TEST_FAIL("no log line");
+    if (!pu_log_has(&mayfly, "Successfully migrated an old-style AOF file"))
+        TEST_FAIL("no log line");
     snprintf(path, sizeof(path), "%s/appendonlydir/appendonly.aof", mayfly.dir);
     if (pu_file_size(path) <= 0) TEST_FAIL("the file was not moved into the log directory");
     redisFree(mc);
