@@ -10,6 +10,7 @@
 
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/util/mem.h"
 #include "persist/io_int.h"
 #include "persist/manifest_int.h"
 #include "persist/record_int.h"
@@ -201,7 +202,8 @@ int check_aof_main(const char *path, int fix) {
         snprintf(copy, sizeof(copy), "%s", path);
         char *base = basename(copy);
         base[strlen(base) - strlen(".manifest")] = '\0';
-        config.appendfilename = base;
+        mem_free(config.appendfilename);
+        config.appendfilename = mem_strdup(base);
         return check_manifest(path, fix);
     }
     return check_file(path, fix, 1);
