@@ -512,11 +512,11 @@ void server_init(void) {
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
     static const cmd_spec *const families[] = {
-        cmd_family_conn,    cmd_family_server, cmd_family_command,  cmd_family_keys,
-        cmd_family_ttl,     cmd_family_string, cmd_family_hash,     cmd_family_hash_ttl,
-        cmd_family_multi,   cmd_family_pubsub, persist_commands,    cmd_family_debug,
-        cmd_family_slowlog, cmd_family_eval,   cmd_family_function, cluster_family,
-        cmd_family_acl,
+        cmd_family_conn,    cmd_family_server, cmd_family_command, cmd_family_keys,
+        cmd_family_ttl,     cmd_family_string, cmd_family_hash,    cmd_family_hash_ttl,
+        cmd_family_multi,   cmd_family_pubsub, persist_commands,   cmd_family_debug,
+        cmd_family_slowlog, cmd_family_dump,   cmd_family_eval,    cmd_family_function,
+        cluster_family,     cmd_family_acl,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);

@@ -252,6 +252,7 @@ extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
 extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
 extern const cmd_spec cmd_family_acl[];      /* cmd_acl.c: ACL */
+extern const cmd_spec cmd_family_dump[];     /* cmd_dump.c: DUMP RESTORE */
 
 /* Frees what cmd/ keeps in a session, its MULTI queue (RESET; server.c makes it the
  * session_release_hook that session_free calls). */
