@@ -276,23 +276,12 @@ static void on_signal(uv_signal_t *h, int signum) {
                     "for more information");
 }
 
-/* The append-only log as a journal sink: its records name their database, so it is framed
- * TAGGED (SELECT only inside MULTI ... EXEC). */
-static size_t log_record(journal_sink *s, const journal_rec *r) {
-    (void)s;
-    aof_feed(r->dbid, r->time_ms, r->argc, r->argv);
-    return 0;
-}
-
-static journal_sink log_sink = {
-    .name = "aof", .framing = JOURNAL_FRAME_TAGGED, .record = log_record};
-
-/* Records go to the log only while it is open. */
+/* Records go to the log (a journal sink of persist/aof.c) only while it is open. */
 static void sync_propagation(void) {
     if (aof_is_on())
-        journal_sink_add(&log_sink);
+        journal_sink_add(aof_sink());
     else
-        journal_sink_remove(&log_sink);
+        journal_sink_remove(aof_sink());
 }
 
 /* ---- ACL ---- */

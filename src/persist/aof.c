@@ -3,8 +3,9 @@
  * Files live in dir/appenddirname and are named by the manifest (manifest_int.h): a base
  * (an RDB file with aof-use-rdb-preamble yes, else RESP commands) and increments of RESP
  * commands. State: the manifest as last saved (m), the open increment (fd, its size), the
- * buffer of commands not yet written, the database the increment's commands currently
- * apply to (a SELECT is written when it changes), and the write status. Sizes are tracked
+ * buffer of commands not yet written, and the write status. The log is a journal sink with
+ * SELECT framing: the journal writes a SELECT whenever the database changes, and each new
+ * increment resets the sink so that it starts with one. Sizes are tracked
  * rather than stat'ed: base_size + old_incr_size + incr_size is aof_current_size.
  *
  * Write failures (disk full) follow Redis: a partial write is cut back with ftruncate so
@@ -41,7 +42,6 @@ static int first_rewrite;           /* enabled at run time: manifest waits for t
 static int fd = -1;                 /* the increment being appended to */
 static manifest m;                  /* as saved on disk (or to be saved by the first rewrite) */
 static buf pending;                 /* commands not yet written */
-static int selected_db = -1;        /* database of the increment's last command, -1: none */
 static long long last_ts;           /* the last #TS annotation written (seconds) */
 static uint64_t incr_size;          /* bytes in the open increment */
 static uint64_t old_incr_size;      /* bytes in the manifest's other increments */
@@ -53,6 +53,9 @@ static int unsynced;                /* bytes written since the last fsync was qu
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
 static int offline; /* rewrite in progress with the log off (BGREWRITEAOF, as Redis) */
+
+static size_t sink_record(journal_sink *js, const journal_rec *r);
+static journal_sink sink = {.name = "aof", .framing = JOURNAL_FRAME_SELECT, .record = sink_record};
 
 void aof_dir(char *out, size_t cap) {
     io_path(out, cap, config.dir, config.appenddirname);
@@ -198,7 +201,7 @@ int aof_open(int m_loaded, int rewrite, int64_t now_ms) {
     char dir[4096], err[512];
     aof_dir(dir, sizeof(dir));
     if (ensure_dir(dir) < 0) return -1;
-    selected_db = -1;
+    journal_sink_reset_db(&sink);
     if (!m_loaded || rewrite) {
         manifest old;
         int had = manifest_load(dir, &old, err, sizeof(err)) == MANIFEST_OK;
@@ -232,7 +235,7 @@ int aof_begin_enable(int64_t now_ms) {
     manifest_deinit(&m);
     if (manifest_load(dir, &m, err, sizeof(err)) != MANIFEST_OK) manifest_init(&m);
     base_size = old_incr_size = incr_size = 0;
-    selected_db = -1;
+    journal_sink_reset_db(&sink);
     on = 1;
     first_rewrite = 1;
     last_fsync_ms = now_ms;
@@ -251,19 +254,22 @@ void aof_close(void) {
     buf_deinit(&pending);
 }
 
-void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv) {
-    if (!on) return;
-    if (config.aof_timestamp_enabled && time_ms / 1000 > last_ts) {
-        last_ts = time_ms / 1000;
+/* The journal's records, SELECTs included (JOURNAL_FRAME_SELECT: the journal inserts one
+ * whenever the database changes; a new increment resets the stream so it starts with one). */
+static size_t sink_record(journal_sink *js, const journal_rec *r) {
+    (void)js;
+    if (!on) return 0;
+    size_t before = pending.len;
+    if (config.aof_timestamp_enabled && r->time_ms / 1000 > last_ts) {
+        last_ts = r->time_ms / 1000;
         record_put_timestamp(&pending, last_ts);
     }
-    if (slice_eq_ci(argv[0], "select")) {
-        selected_db = dbid;
-    } else if (dbid != selected_db && !slice_eq_ci(argv[0], "exec")) {
-        record_put_select(&pending, dbid);
-        selected_db = dbid;
-    }
-    record_put(&pending, argc, argv);
+    record_put(&pending, r->argc, r->argv);
+    return pending.len - before;
+}
+
+journal_sink *aof_sink(void) {
+    return &sink;
 }
 
 /* Writes the buffer. Returns 0 when everything is written, -1 otherwise (status set). */
@@ -391,7 +397,7 @@ int aof_rewrite_prepare(int64_t now_ms) {
     fd = nfd;
     old_incr_size += incr_size;
     incr_size = 0;
-    selected_db = -1;
+    journal_sink_reset_db(&sink);
     manifest_deinit(&m);
     m = nm;
     return 0;

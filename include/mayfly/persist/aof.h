@@ -6,7 +6,7 @@
  * a SELECT when their database changes, and written by aof_before_reply, which the net layer
  * runs before it flushes the turn's replies:
  *
- *     commands ──aof_feed──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
+ *     journal ──aof_sink──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
  *     replies flushed
  *
  * so with appendfsync always no reply leaves before its effect is on disk, with one fsync
@@ -21,6 +21,7 @@
 #ifndef MAYFLY_PERSIST_AOF_H
 #define MAYFLY_PERSIST_AOF_H
 
+#include "mayfly/journal/journal.h"
 #include "mayfly/util/buf.h"
 #include "mayfly/util/slice.h"
 
@@ -49,10 +50,10 @@ int aof_waiting_first_rewrite(void);
  * errno err, as on a full disk; 0 lets writes through again. */
 void aof_set_write_fault(int err);
 
-/* The propagate sink: appends one command to the buffer (after a SELECT when dbid is not
- * the database of the previous one, and a #TS annotation when aof-timestamp-enabled and the
- * second changed). */
-void aof_feed(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* The log as a journal sink (SELECT framing): each record is appended to the buffer as a
+ * RESP command, after a #TS annotation when aof-timestamp-enabled and the second changed.
+ * server.c adds it to the journal while the log is open. */
+journal_sink *aof_sink(void);
 /* Writes the buffer (and fsyncs with always). Run before replies are flushed. */
 void aof_before_reply(void);
 /* Once per cron tick: everysec fsync, retry of a failed write, fsync errors. */
