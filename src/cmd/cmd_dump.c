@@ -141,7 +141,7 @@ const cmd_spec cmd_family_dump[] = {
      "Redis objects composing the value and M their average size. For small string values the "
      "time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
      "Returns a serialized representation of the value stored at a key.", "key", NULL,
-     "@keyspace @read @slow"},
+     "@keyspace @read @slow", KS_RO | KS_ACCESS},
     {"restore", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "generic", "2.6.0",
      "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, "
      "where N is the number of Redis objects composing the value and M their average size. For "
@@ -150,6 +150,6 @@ const cmd_spec cmd_family_dump[] = {
      "values into sorted sets is O(log(N)).",
      "Creates a key from the serialized representation of a value.",
      "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", NULL,
-     "@keyspace @write @slow @dangerous"},
+     "@keyspace @write @slow @dangerous", KS_OW | KS_UPDATE},
     {0},
 };
