@@ -565,6 +565,10 @@ size_t db_size_visible(const db *d, int64_t now_ms) {
     return n - h.n;
 }
 
+void db_reserve(db *d, size_t keys) {
+    if (dict_size(&d->keys) == 0) dict_reserve(&d->keys, keys);
+}
+
 void db_flush(db *d) {
     DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);

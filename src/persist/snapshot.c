@@ -162,7 +162,11 @@ static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
 }
 
 static void note_item(snapshot_loader *l, const rdb_item *it) {
-    if (it->kind == RDB_ITEM_SKIPPED && it->module[0]) {
+    if (it->kind == RDB_ITEM_RESIZEDB) {
+        /* A hint only: a bogus count must not allocate more than the file can hold. */
+        uint64_t cap = l->size / 4;
+        db_reserve(db_get(it->dbid), (size_t)(it->db_keys < cap ? it->db_keys : cap));
+    } else if (it->kind == RDB_ITEM_SKIPPED && it->module[0]) {
         log_warning("The RDB file holds aux data of the module '%s', which Mayfly does not have: "
                     "skipped",
                     it->module);

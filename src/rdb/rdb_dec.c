@@ -25,6 +25,8 @@
 
 enum { STAGE_HEADER, STAGE_BODY, STAGE_TRAILER, STAGE_DONE };
 
+#define BIG_RESERVE_MAX (1u << 21) /* fields a big hash's table is sized for up front */
+
 void rdb_dec_init(rdb_dec *d, const rdb_dec_opts *o) {
     memset(d, 0, sizeof(*d));
     d->o = *o;
@@ -35,6 +37,10 @@ void rdb_dec_init(rdb_dec *d, const rdb_dec_opts *o) {
 
 void rdb_dec_deinit(rdb_dec *d) {
     buf_deinit(&d->arena);
+    buf_deinit(&d->blob);
+    buf_deinit(&d->big_key);
+    if (d->big) obj_free(d->big);
+    d->big = NULL;
     mem_free(d->refs);
     d->refs = NULL;
     d->refs_cap = 0;
@@ -119,12 +125,87 @@ static void escape(char *out, size_t cap, slice s) {
     out[w] = '\0';
 }
 
+/* Fills in a key item from the pending opcodes and resets them. */
+static void key_item(rdb_dec *d, rdb_item *out, int type, slice key, obj *val, size_t dropped) {
+    out->kind = RDB_ITEM_KEY;
+    out->type = type;
+    out->key = key;
+    out->val = val;
+    out->expire_ms = d->pending_expire;
+    out->idle = d->pending_idle;
+    out->freq = d->pending_freq;
+    out->fields_dropped = dropped;
+    d->pending_expire = 0;
+    d->pending_idle = -1;
+    d->pending_freq = -1;
+}
+
+/* A plain hash of more fields than a compact one holds: starts decoding it field by field.
+ * Returns 1 if it did (the key and header are consumed), 0 to decode it whole, -1. */
+static int start_big_hash(rdb_dec *d, rdb_in *in, int type, slice key) {
+    rdb_in probe = *in;
+    int64_t min_ms;
+    uint64_t n;
+    size_t max = d->o.lim.max_listpack_entries;
+    if (rdb_read_hash_header(&probe, type, &min_ms, &n) < 0) {
+        if (probe.status == RDB_MORE) return 0; /* read the key again with more bytes */
+        *in = probe;
+        return -1;
+    }
+    if (n <= max || n <= 512) return 0;
+    *in = probe;
+    buf_clear(&d->big_key);
+    buf_append(&d->big_key, key.p, key.len);
+    /* The count sizes the table; a bogus one must not allocate more than a sane hash's. */
+    d->big = (obj *)hash_new_sized(&d->o.lim, n < BIG_RESERVE_MAX ? n : BIG_RESERVE_MAX);
+    d->big_type = type;
+    d->big_left = n;
+    d->big_min = min_ms;
+    d->big_dropped = 0;
+    return 1;
+}
+
+/* One field of the big hash; the item when it was the last. Returns 1 (item), 0, -1. */
+static int read_big_field(rdb_dec *d, rdb_in *in, rdb_item *out) {
+    rdb_hash_field hf;
+    if (rdb_read_hash_field(in, &d->arena, d->big_type, d->valkey, d->big_min, &hf) < 0) return -1;
+    hash *h = (hash *)d->big;
+    if (hf.has_ttl && (hf.deadline <= 0 || hf.deadline <= d->o.drop_before_ms)) {
+        d->big_dropped++;
+    } else if (hf.has_ttl && hf.deadline > HASH_DEADLINE_MAX) {
+        return rdb_in_fail(in, RDB_ECORRUPT, "field deadline %lld out of range",
+                           (long long)hf.deadline);
+    } else {
+        hash_limits lim = d->o.lim;
+        slice f = rdb_str_slice(in, &d->arena, hf.f), v = rdb_str_slice(in, &d->arena, hf.v);
+        if (!hash_set(h, &lim, 0, f, v, hf.has_ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,
+                      hf.has_ttl ? hf.deadline : HASH_NO_TTL))
+            return rdb_in_fail(in, RDB_ECORRUPT, "hash with duplicate fields");
+    }
+    buf_clear(&d->arena); /* the field was copied: its decoded strings are not needed */
+    if (--d->big_left > 0) return 0;
+    obj *val = d->big;
+    d->big = NULL;
+    if (hash_stored(h) == 0) {
+        obj_free(val);
+        val = NULL;
+    }
+    key_item(d, out, d->big_type, (slice){d->big_key.data ? d->big_key.data : "", d->big_key.len},
+             val, d->big_dropped);
+    return 1;
+}
+
 static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     rdb_str k;
     if (rdb_in_string(in, &d->arena, &k) < 0) return -1;
+    if (rdb_is_plain_hash(type) && !d->o.skip_unsupported) {
+        int rc = start_big_hash(d, in, type, rdb_str_slice(in, &d->arena, k));
+        if (rc != 0) return rc < 0 ? -1 : 0;
+    }
     rdb_vctx v = {.o = &d->o,
                   .valkey = d->valkey,
                   .arena = &d->arena,
+                  .blob = &d->blob,
                   .refs = &d->refs,
                   .refs_cap = &d->refs_cap};
     obj *val;
@@ -140,20 +221,14 @@ static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
         }
         return -1;
     }
-    out->kind = RDB_ITEM_KEY;
-    out->type = type;
-    out->key = rdb_str_slice(in, &d->arena, k);
-    out->val = val;
-    out->expire_ms = d->pending_expire;
-    out->idle = d->pending_idle;
-    out->freq = d->pending_freq;
-    out->fields_dropped = v.dropped;
+    key_item(d, out, type, rdb_str_slice(in, &d->arena, k), val, v.dropped);
     out->unsupported = v.unsupported;
-    return 0;
+    return 1;
 }
 
 /* One unit of the body. Returns 1 with an item in *out, 0 for a unit without one, -1. */
 static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
+    if (d->big) return read_big_field(d, in, out);
     int type = rdb_in_u8(in);
     uint64_t a, b, c;
     int64_t t;
@@ -228,13 +303,7 @@ static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
                                                                 : "cluster slot import");
         break;
     default:
-        if (type <= RDB_TYPE_STREAM_LISTPACKS_5 && type != 8) {
-            if (read_key(d, in, type, out) < 0) return -1;
-            d->pending_expire = 0;
-            d->pending_idle = -1;
-            d->pending_freq = -1;
-            return 1;
-        }
+        if (type <= RDB_TYPE_STREAM_LISTPACKS_5 && type != 8) return read_key(d, in, type, out);
         break;
     }
     return rdb_in_fail(in, RDB_ECORRUPT, "unknown RDB type or opcode %d", type);
@@ -323,7 +392,14 @@ int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val
     buf_init(&arena);
     void *refs = NULL;
     size_t refs_cap = 0;
-    rdb_vctx v = {.o = o, .valkey = valkey, .arena = &arena, .refs = &refs, .refs_cap = &refs_cap};
+    buf blob;
+    buf_init(&blob);
+    rdb_vctx v = {.o = o,
+                  .valkey = valkey,
+                  .arena = &arena,
+                  .blob = &blob,
+                  .refs = &refs,
+                  .refs_cap = &refs_cap};
     int t = rdb_in_u8(&in);
     if (type) *type = t;
     if (t >= 0 && (t > RDB_TYPE_STREAM_LISTPACKS_5 || t == 8))
@@ -331,6 +407,7 @@ int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val
     else if (t >= 0)
         rdb_read_value(&in, &v, t, val);
     buf_deinit(&arena);
+    buf_deinit(&blob);
     mem_free(refs);
     if (in.status == RDB_MORE) {
         snprintf(err, cap, "payload cut short");

@@ -63,11 +63,12 @@ int rdb_in_i64le(rdb_in *in, int64_t *out);
  * (then *len is the RDB_ENC_* kind). 0 or -1. */
 int rdb_in_len(rdb_in *in, uint64_t *len, int *encoded);
 
-/* A decoded string: in the input (offset from in->start) or in the arena. Offsets, not
- * pointers, because the arena may move while more strings are added. */
+/* A decoded string: in the input (offset from in->start), in the arena, or (inside a
+ * compact blob being read) in the blob buffer. Offsets, not pointers, because the arena may
+ * move while more strings are added. */
 typedef struct rdb_str {
     size_t off, len;
-    int in_arena;
+    int in_arena; /* 0: input, 1: the arena (or the buffer the string was read into), 2: blob */
 } rdb_str;
 
 /* Reads an RDB string (plain, integer-encoded or LZF) into *out. 0 or -1. */
@@ -84,11 +85,27 @@ typedef struct rdb_vctx {
     const rdb_dec_opts *o;
     int valkey;  /* types 22/23 have Valkey's meaning */
     buf *arena;  /* decoded strings */
+    buf *blob;   /* a compact blob (listpack, ziplist, zipmap) decompressed: stays put while
+                    integers of it are written into the arena */
     void **refs; /* scratch array of field references, grown as needed */
     size_t *refs_cap;
     size_t dropped;  /* OUT: hash fields dropped as due */
     int unsupported; /* OUT: a value of another type was read past (skip_unsupported) */
 } rdb_vctx;
+
+/* Plain hashes (types 4, 22, 24), which a large hash is decoded as field by field. */
+int rdb_is_plain_hash(int type);
+/* Reads a plain hash's header: *min_ms (type 24; else 0) and the field count *n. 0 or -1. */
+int rdb_read_hash_header(rdb_in *in, int type, int64_t *min_ms, uint64_t *n);
+/* One field of a plain hash: its strings and its deadline, if any (not checked against
+ * HASH_DEADLINE_MAX nor dropped: the caller decides). 0 or -1. */
+typedef struct rdb_hash_field {
+    rdb_str f, v;
+    int has_ttl;
+    int64_t deadline;
+} rdb_hash_field;
+int rdb_read_hash_field(rdb_in *in, buf *arena, int type, int valkey, int64_t min_ms,
+                        rdb_hash_field *out);
 
 /* Decodes a value of the given type. Returns 0 with *val (owned; NULL when every field of
  * a hash was dropped), or -1 with in->status set (RDB_MORE, RDB_ECORRUPT, RDB_ETYPE). */

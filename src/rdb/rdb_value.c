@@ -194,6 +194,12 @@ static int acc_add(hash_acc *a, rdb_str f, rdb_str v, int has_ttl, int64_t deadl
     return 0;
 }
 
+/* A gathered string: from the input, the arena or the blob. */
+static slice vslice(const rdb_in *in, const rdb_vctx *v, rdb_str s) {
+    if (s.in_arena == 2) return (slice){v->blob->data + s.off, s.len};
+    return rdb_str_slice(in, v->arena, s);
+}
+
 /* Builds the hash from the gathered fields; NULL (with no error) when all were dropped. */
 static int acc_build(hash_acc *a, obj **val) {
     *val = NULL;
@@ -202,8 +208,8 @@ static int acc_build(hash_acc *a, obj **val) {
     fref *r = *a->v->refs;
     hash_entry *e = mem_alloc(a->n * sizeof(*e));
     for (size_t i = 0; i < a->n; i++) {
-        e[i].field = rdb_str_slice(a->in, a->v->arena, r[i].f);
-        e[i].value = rdb_str_slice(a->in, a->v->arena, r[i].v);
+        e[i].field = vslice(a->in, a->v, r[i].f);
+        e[i].value = vslice(a->in, a->v, r[i].v);
         e[i].deadline = r[i].deadline;
     }
     hash *h = hash_from_entries(&a->v->o->lim, e, a->n);
@@ -214,79 +220,74 @@ static int acc_build(hash_acc *a, obj **val) {
 }
 
 /* A listpack, ziplist or zipmap element as a string reference: into the blob (in the
- * input or the arena), or its integer's text appended to the arena. The caller reserved
- * room for every integer beforehand, so the arena does not move while a blob is read. */
-static rdb_str elem_str(hash_acc *a, int blob_in_arena, const rdb_elem *e) {
+ * input, or decompressed into the blob buffer), or its integer's text in the arena. */
+static rdb_str elem_str(hash_acc *a, const rdb_str *blob, const rdb_elem *e) {
     buf *arena = a->v->arena;
     if (e->s) {
         const unsigned char *base =
-            blob_in_arena ? (const unsigned char *)arena->data : a->in->start;
-        return (rdb_str){(size_t)(e->s - base), e->len, blob_in_arena};
+            blob->in_arena ? (const unsigned char *)a->v->blob->data : a->in->start;
+        return (rdb_str){(size_t)(e->s - base), e->len, blob->in_arena ? 2 : 0};
     }
-    char *dst = arena->data + arena->len;
+    char *dst = buf_reserve(arena, STRCONV_LL_MAX);
     rdb_str s = {arena->len, ll_to_str(dst, (long long)e->v), 1};
     arena->len += s.len;
     return s;
 }
 
-/* Reads the blob of a compact type into *b. */
+/* Reads the blob of a compact type into *b (decompressed into the blob buffer if need be). */
 static int read_blob(rdb_in *in, rdb_vctx *v, rdb_str *blob, slice *b) {
-    if (rdb_in_string(in, v->arena, blob) < 0) return -1;
-    *b = rdb_str_slice(in, v->arena, *blob);
+    buf_clear(v->blob);
+    if (rdb_in_string(in, v->blob, blob) < 0) return -1;
+    *b = rdb_str_slice(in, v->blob, *blob);
     return 0;
 }
 
-/* Makes arena room for the text of every integer element of a validated blob, so that
- * elem_str never moves the arena (and the blob, when it is there) while it is read. */
-static void reserve_ints(rdb_vctx *v, int type, const rdb_str *blob, slice *b) {
-    const unsigned char *p = (const unsigned char *)b->p;
-    size_t pos = 0, ints = 0;
-    rdb_elem e;
-    if (type == RDB_TYPE_HASH_ZIPMAP) return; /* zipmaps hold strings only */
-    if (type == RDB_TYPE_HASH_ZIPLIST) {
-        while (rdb_zl_next(p, &pos, &e))
-            ints += e.s == NULL;
-    } else {
-        while (rdb_lp_next(p, &pos, &e))
-            ints += e.s == NULL;
+int rdb_is_plain_hash(int type) {
+    return type == RDB_TYPE_HASH || type == RDB_TYPE_HASH_METADATA ||
+           type == RDB_TYPE_HASH_METADATA_PRE_GA;
+}
+
+int rdb_read_hash_header(rdb_in *in, int type, int64_t *min_ms, uint64_t *n) {
+    *min_ms = 0;
+    if (type == RDB_TYPE_HASH_METADATA && rdb_in_i64le(in, min_ms) < 0) return -1;
+    if (*min_ms < 0 || *min_ms > RDB_FIELD_EXPIRE_MAX + 1)
+        return rdb_in_fail(in, RDB_ECORRUPT, "bad minimum field deadline");
+    return rdb_in_len(in, n, NULL);
+}
+
+int rdb_read_hash_field(rdb_in *in, buf *arena, int type, int valkey, int64_t min_ms,
+                        rdb_hash_field *out) {
+    int valkey_2 = type == RDB_TYPE_HASH_METADATA_PRE_GA && valkey;
+    uint64_t ttl = 0;
+    out->has_ttl = 0;
+    out->deadline = 0;
+    if (type != RDB_TYPE_HASH && !valkey_2) rdb_in_len(in, &ttl, NULL);
+    rdb_in_string(in, arena, &out->f);
+    rdb_in_string(in, arena, &out->v);
+    if (valkey_2) {
+        if (rdb_in_i64le(in, &out->deadline) < 0) return -1;
+        if (out->deadline < -1) return rdb_in_fail(in, RDB_ECORRUPT, "bad field expiry");
+        out->has_ttl = out->deadline != -1;
+    } else if (ttl) {
+        out->has_ttl = 1;
+        uint64_t base = type == RDB_TYPE_HASH_METADATA ? (uint64_t)min_ms - 1 : 0;
+        if (ttl > (uint64_t)RDB_FIELD_EXPIRE_MAX - base)
+            return rdb_in_fail(in, RDB_ECORRUPT, "field deadline out of range");
+        out->deadline = (int64_t)(base + ttl);
     }
-    if (!ints) return;
-    buf_reserve(v->arena, ints * STRCONV_LL_MAX);
-    if (blob->in_arena) b->p = v->arena->data + blob->off;
+    return in->status == RDB_OK ? 0 : -1;
 }
 
 /* Types 4, 22 (both meanings) and 24: fields one by one. */
 static int read_plain_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
     hash_acc a = {in, v, 0};
-    int64_t min_ms = 0;
+    int64_t min_ms;
     uint64_t n;
-    int valkey_2 = type == RDB_TYPE_HASH_METADATA_PRE_GA && v->valkey;
-    int ttl_first =
-        type == RDB_TYPE_HASH_METADATA || (type == RDB_TYPE_HASH_METADATA_PRE_GA && !valkey_2);
-    if (type == RDB_TYPE_HASH_METADATA && rdb_in_i64le(in, &min_ms) < 0) return -1;
-    if (min_ms < 0 || min_ms > RDB_FIELD_EXPIRE_MAX + 1)
-        return rdb_in_fail(in, RDB_ECORRUPT, "bad minimum field deadline");
-    if (rdb_in_len(in, &n, NULL) < 0) return -1;
+    if (rdb_read_hash_header(in, type, &min_ms, &n) < 0) return -1;
     for (uint64_t i = 0; i < n && in->status == RDB_OK; i++) {
-        rdb_str f, s;
-        uint64_t ttl = 0;
-        int64_t deadline = 0;
-        int has_ttl = 0;
-        if (ttl_first) rdb_in_len(in, &ttl, NULL);
-        rdb_in_string(in, v->arena, &f);
-        rdb_in_string(in, v->arena, &s);
-        if (valkey_2) {
-            if (rdb_in_i64le(in, &deadline) < 0) break;
-            if (deadline < -1) return rdb_in_fail(in, RDB_ECORRUPT, "bad field expiry");
-            has_ttl = deadline != -1;
-        } else if (ttl) {
-            has_ttl = 1;
-            uint64_t base = type == RDB_TYPE_HASH_METADATA ? (uint64_t)min_ms - 1 : 0;
-            if (ttl > (uint64_t)RDB_FIELD_EXPIRE_MAX - base)
-                return rdb_in_fail(in, RDB_ECORRUPT, "field deadline out of range");
-            deadline = (int64_t)(base + ttl);
-        }
-        if (in->status == RDB_OK) acc_add(&a, f, s, has_ttl, deadline);
+        rdb_hash_field hf;
+        if (rdb_read_hash_field(in, v->arena, type, v->valkey, min_ms, &hf) == 0)
+            acc_add(&a, hf.f, hf.v, hf.has_ttl, hf.deadline);
     }
     return acc_build(&a, val);
 }
@@ -304,8 +305,6 @@ static int read_listpack_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
     long count = rdb_lp_validate(lp, b.len);
     if (count < 0 || count % (triplets ? 3 : 2) != 0)
         return rdb_in_fail(in, RDB_ECORRUPT, "hash listpack integrity check failed");
-    reserve_ints(v, type, &blob, &b);
-    lp = (const unsigned char *)b.p;
     size_t pos = 0;
     rdb_elem f, s, t;
     while (in->status == RDB_OK && rdb_lp_next(lp, &pos, &f)) {
@@ -317,8 +316,7 @@ static int read_listpack_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
                 return rdb_in_fail(in, RDB_ECORRUPT, "bad field deadline in a listpack");
             deadline = t.v;
         }
-        acc_add(&a, elem_str(&a, blob.in_arena, &f), elem_str(&a, blob.in_arena, &s), deadline != 0,
-                deadline);
+        acc_add(&a, elem_str(&a, &blob, &f), elem_str(&a, &blob, &s), deadline != 0, deadline);
     }
     return acc_build(&a, val);
 }
@@ -335,8 +333,6 @@ static int read_old_compact_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
     if (count < 0 || (type == RDB_TYPE_HASH_ZIPLIST && count % 2 != 0))
         return rdb_in_fail(in, RDB_ECORRUPT, "hash %s integrity check failed",
                            type == RDB_TYPE_HASH_ZIPLIST ? "ziplist" : "zipmap");
-    reserve_ints(v, type, &blob, &b);
-    p = (const unsigned char *)b.p;
     size_t pos = 0;
     rdb_elem f, s;
     for (;;) {
@@ -346,7 +342,7 @@ static int read_old_compact_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
         } else if (!rdb_zm_next(p, &pos, &f, &s)) {
             break;
         }
-        acc_add(&a, elem_str(&a, blob.in_arena, &f), elem_str(&a, blob.in_arena, &s), 0, 0);
+        acc_add(&a, elem_str(&a, &blob, &f), elem_str(&a, &blob, &s), 0, 0);
     }
     return acc_build(&a, val);
 }

@@ -87,13 +87,8 @@ hash *hash_dup(const hash *h) {
     return c;
 }
 
-static int cmp_field(const void *a, const void *b) {
-    const hash_entry *x = *(const hash_entry *const *)a, *y = *(const hash_entry *const *)b;
-    if (x->field.len != y->field.len) return x->field.len < y->field.len ? -1 : 1;
-    return x->field.len ? memcmp(x->field.p, y->field.p, x->field.len) : 0;
-}
-
-/* 1 if two of the n entries have the same field: pairwise for a few, else by sorting. */
+/* 1 if two of the n entries have the same field: pairwise for a few, else through a small
+ * open-addressing table of their hashes (compared in full when the hashes meet). */
 static int has_duplicate(const hash_entry *e, size_t n) {
     if (n <= 8) {
         for (size_t i = 0; i < n; i++)
@@ -101,14 +96,23 @@ static int has_duplicate(const hash_entry *e, size_t n) {
                 if (slice_eq(e[i].field, e[j].field)) return 1;
         return 0;
     }
-    const hash_entry **v = mem_alloc(n * sizeof(*v));
-    for (size_t i = 0; i < n; i++)
-        v[i] = &e[i];
-    qsort(v, n, sizeof(*v), cmp_field);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint32_t small[2048];
+    uint32_t *slot = cap <= 2048 ? small : mem_alloc(cap * sizeof(*slot));
+    memset(slot, 0, cap * sizeof(*slot));
     int dup = 0;
-    for (size_t i = 1; i < n && !dup; i++)
-        dup = slice_eq(v[i - 1]->field, v[i]->field);
-    mem_free(v);
+    for (size_t i = 0; i < n && !dup; i++) {
+        size_t k = (size_t)dict_hash(e[i].field.p, e[i].field.len) & (cap - 1);
+        for (; slot[k]; k = (k + 1) & (cap - 1))
+            if (slice_eq(e[slot[k] - 1].field, e[i].field)) {
+                dup = 1;
+                break;
+            }
+        slot[k] = (uint32_t)(i + 1);
+    }
+    if (slot != small) mem_free(slot);
     return dup;
 }
 
@@ -133,6 +137,18 @@ static size_t compact_size(const hash_limits *lim, const hash_entry *e, size_t n
     return size <= LP_MAX_BYTES ? size : 0;
 }
 
+hash *hash_new_sized(const hash_limits *lim, size_t n) {
+    size_t max_entries = lim->max_listpack_entries;
+    if (max_entries > LP_MAX_ENTRIES) max_entries = LP_MAX_ENTRIES;
+    if (n <= max_entries) return hash_new();
+    hash *h = mem_alloc(sizeof(*h));
+    h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
+    hash_ht *t = ht_new();
+    dict_reserve(&t->d, n);
+    h->p = t;
+    return h;
+}
+
 hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++)
         assert(e[i].deadline >= 0 && e[i].deadline <= HASH_DEADLINE_MAX);
@@ -150,6 +166,7 @@ hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
         return h;
     }
     hash_ht *t = ht_new();
+    dict_reserve(&t->d, n);
     h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
     h->p = t;
     for (size_t i = 0; i < n; i++) {

@@ -201,6 +201,13 @@ void dict_maybe_shrink(dict *d) {
         start_resize(d, exp_for(d->used[0]));
 }
 
+void dict_reserve(dict *d, size_t n) {
+    if (d->table[0] != NULL || n == 0) return;
+    uint64_t exp = exp_for(n);
+    d->table[0] = mem_calloc((size_t)1 << exp, sizeof(dict_node *));
+    d->size_exp[0] = exp;
+}
+
 static inline dict_node *find_in_chain(const dict_type *type, dict_node *n, const char *key,
                                        size_t len) {
     for (; n; n = n->next) {

@@ -694,6 +694,42 @@ TEST(older_versions_ziplist_zipmap_and_seconds_ttls) {
     buf_deinit(&zl);
 }
 
+/* A hash too large to be compact is decoded field by field as its bytes arrive; a field
+ * repeated in it is damage, in the big path as in the small one. */
+TEST(big_hash_streamed_and_duplicates_refused) {
+    for (int dup = 0; dup < 2; dup++) {
+        buf f;
+        buf_init(&f);
+        buf_append(&f, "REDIS0010\xfe\x00\x04", 12);
+        rdb_raw(&f, "big", 3);
+        buf_putc(&f, (char)0x80); /* 32-bit length: 2000 fields */
+        for (int i = 3; i >= 0; i--)
+            buf_putc(&f, (char)(2000 >> (8 * i)));
+        for (int i = 0; i < 2000; i++) {
+            char name[16];
+            int n = snprintf(name, sizeof(name), "f%d", dup && i == 1999 ? 7 : i);
+            rdb_raw(&f, name, (size_t)n);
+            rdb_raw(&f, "value", 5);
+        }
+        buf_putc(&f, (char)0xFF);
+        uint64_t crc = crc64(0, f.data, f.len);
+        for (int i = 0; i < 8; i++)
+            buf_putc(&f, (char)(crc >> (8 * i)));
+        reset_dbs();
+        load_result r = load(f.data, f.len, 100, default_opts(0), 0);
+        if (dup) {
+            ASSERT_EQ(RDB_ECORRUPT, r.rc);
+            if (!strstr(r.err, "duplicate")) TEST_FAIL("message: %s", r.err);
+        } else {
+            ASSERT_EQ(RDB_DONE, r.rc);
+            hash *h = (hash *)db_find_raw(db_get(0), slice_of("big"))->val;
+            ASSERT_EQ(2000, hash_len(h, 0));
+            ASSERT_STR_EQ("hashtable", hash_encoding_name(h));
+        }
+        buf_deinit(&f);
+    }
+}
+
 int main(void) {
     db_init_all(16);
     RUN(crc64_check_value);
@@ -705,6 +741,7 @@ int main(void) {
     RUN(damage_is_refused);
     RUN(redis_dump_payloads_restore_exactly);
     RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
+    RUN(big_hash_streamed_and_duplicates_refused);
     db_free_all();
     return test_report();
 }

@@ -237,6 +237,9 @@ void db_touch(db *d, slice key);
 size_t db_size(const db *d);
 /* DBSIZE: db_size, minus, in DB_EXPIRE_HIDE mode, the keys hidden at now_ms (O(due)). */
 size_t db_size_visible(const db *d, int64_t now_ms);
+/* Sizes an empty database for about keys keys, so that loading them never resizes its
+ * table (RDB's RESIZEDB hint). No effect on a database that has keys. */
+void db_reserve(db *d, size_t keys);
 /* Removes all keys (FLUSHDB). */
 void db_flush(db *d);
 /* The former contents of a database, detached by db_flush_detached to be freed elsewhere. */

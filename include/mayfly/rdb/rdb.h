@@ -205,8 +205,17 @@ typedef struct rdb_dec {
     int64_t pending_expire; /* opcodes read before the next key */
     long long pending_idle;
     int pending_freq;
-    buf arena;  /* decoded strings (keys, LZF output, integers as text) */
-    void *refs; /* owned scratch: the fields of the hash being decoded */
+    buf arena; /* decoded strings (keys, LZF output, integers as text) */
+    buf blob;  /* a compressed compact blob (listpack, ziplist, zipmap) decompressed */
+    /* A hash too large to be compact is decoded field by field, each field consumed as it
+     * arrives, so that a value of any size needs no more buffered input than one field: */
+    obj *big;           /* the hash under construction, NULL if none */
+    buf big_key;        /* its key */
+    int big_type;       /* its RDB type (4, 22 or 24) */
+    uint64_t big_left;  /* fields still to read */
+    int64_t big_min;    /* type 24: the base of the field deadlines */
+    size_t big_dropped; /* fields dropped so far */
+    void *refs;         /* owned scratch: the fields of the hash being decoded */
     size_t refs_cap;
     char err[256]; /* why, after an error */
 } rdb_dec;

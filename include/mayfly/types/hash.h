@@ -114,6 +114,10 @@ hash *hash_new(void);
  * entries one by one under lim. Returns an owned hash, or NULL (nothing kept) when two
  * entries have the same field. O(n log n) for a compact hash, O(n) for a hashtable. */
 hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n);
+/* Returns an owned, empty hash that is about to receive n fields through hash_set (loading
+ * a large hash field by field): a hashtable sized for n when n exceeds lim's compact
+ * limits (so no insert resizes it), else what hash_new returns. */
+hash *hash_new_sized(const hash_limits *lim, size_t n);
 /* Frees h and everything it holds; hash_free(NULL) does nothing. */
 void hash_free(hash *h);
 /* Returns an owned deep copy of h (COPY), with the same encoding, fields and deadlines

@@ -92,6 +92,9 @@ int dict_rehash_for(dict *d, int64_t budget_us);
 /* Shrinks the table if it is much larger than needed (starts an incremental rehash).
  * Does nothing while rehashing or paused; dict_remove and dict_unlink call it. */
 void dict_maybe_shrink(dict *d);
+/* Sizes an empty dict (no table yet) for n nodes, so that adding them never resizes it
+ * (loading a snapshot, which knows the count). No effect on a dict that has a table. */
+void dict_reserve(dict *d, size_t n);
 
 /* Calls fn(node, ctx) for the entries of the cursor's bucket (during a rehash: the bucket
  * of the smaller table and every bucket of the larger table folding onto it) and returns
