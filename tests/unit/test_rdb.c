@@ -730,6 +730,66 @@ TEST(big_hash_streamed_and_duplicates_refused) {
     }
 }
 
+/* Valkey 9's files: "VALKEY080", its own hash with field expiry (type 22: field, value,
+ * then the deadline as 8 bytes little endian, -1 for none), and its path hash (type 23),
+ * which Mayfly lacks. Valkey's layout from its rdb.c (RDB_TYPE_HASH_2). */
+static void put_le64(buf *b, int64_t v) {
+    for (int i = 0; i < 8; i++)
+        buf_putc(b, (char)((uint64_t)v >> (8 * i)));
+}
+
+static void valkey_file(buf *f, int type) {
+    buf_init(f);
+    buf_append(f, "VALKEY080", 9);
+    buf_putc(f, (char)0xFA); /* AUX valkey-ver 9.0.0 */
+    rdb_raw(f, "valkey-ver", 10);
+    rdb_raw(f, "9.0.0", 5);
+    buf_append(f, "\xfe\x00", 2);
+    buf_putc(f, (char)type);
+    rdb_raw(f, "vk", 2);
+    buf_putc(f, 3);
+    rdb_raw(f, "never", 5);
+    rdb_raw(f, "a", 1);
+    put_le64(f, -1);
+    rdb_raw(f, "later", 5);
+    rdb_raw(f, "b", 1);
+    put_le64(f, 4102444800000LL);
+    rdb_raw(f, "gone", 4);
+    rdb_raw(f, "c", 1);
+    put_le64(f, 0);
+    buf_putc(f, (char)0xFF);
+    uint64_t crc = crc64(0, f->data, f->len);
+    put_le64(f, (int64_t)crc);
+}
+
+TEST(valkey9_files) {
+    buf f;
+    valkey_file(&f, 22);
+    reset_dbs();
+    load_result r = load(f.data, f.len, 3, default_opts(0), 0);
+    if (r.rc != RDB_DONE) TEST_FAIL("rc %d: %s", r.rc, r.err);
+    hash *h = (hash *)db_find_raw(db_get(0), slice_of("vk"))->val;
+    ASSERT_EQ(2, hash_len(h, 0));
+    hash_entry he;
+    ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of("never"), &he));
+    ASSERT_EQ(HASH_NO_TTL, he.deadline);
+    ASSERT_EQ(HASH_OK, hash_get(h, 0, slice_of("later"), &he));
+    ASSERT(he.deadline == 4102444800000LL);
+    ASSERT_EQ(HASH_ENOTFOUND, hash_get(h, 0, slice_of("gone"), &he));
+    buf_deinit(&f);
+    /* Type 23 in a Valkey file is its path hash: refused, named. */
+    valkey_file(&f, 23);
+    reset_dbs();
+    r = load(f.data, f.len, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_ETYPE, r.rc);
+    if (!strstr(r.err, "path-hash")) TEST_FAIL("message: %s", r.err);
+    buf_deinit(&f);
+    /* A "REDIS" file of a version in Valkey's range is not Valkey's: refused. */
+    reset_dbs();
+    r = load("REDIS0080", 9, 0, default_opts(0), 0);
+    ASSERT_EQ(RDB_EVERSION, r.rc);
+}
+
 int main(void) {
     db_init_all(16);
     RUN(crc64_check_value);
@@ -742,6 +802,7 @@ int main(void) {
     RUN(redis_dump_payloads_restore_exactly);
     RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
     RUN(big_hash_streamed_and_duplicates_refused);
+    RUN(valkey9_files);
     db_free_all();
     return test_report();
 }
