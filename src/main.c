@@ -2,6 +2,7 @@
 #include "mayfly/config.h"
 #include "mayfly/persist/check.h"
 #include "mayfly/server.h"
+#include "mayfly/util/strconv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,15 +13,25 @@ static const char *base_name(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-/* --check-aof [--fix] FILE or FILE --fix (redis-check-aof accepts both orders). */
+/* The log checker's arguments, as redis-check-aof takes them: FILE, --fix FILE, or
+ * --truncate-to-timestamp SECONDS FILE. */
 static int run_check_aof(const char *prog, int argc, char **argv) {
-    int fix = argc >= 1 && strcmp(argv[0], "--fix") == 0;
-    if (argc < 1 + fix || argc > 2) {
-        fprintf(stderr, "Usage: %s [--fix] <file.manifest|file>\n", prog);
-        return 1;
+    if (argc == 1 && (strcmp(argv[0], "-v") == 0 || strcmp(argv[0], "--version") == 0)) {
+        printf("redis-check-aof %s\n", MAYFLY_VERSION);
+        return 0;
     }
-    if (!fix && argc == 2 && strcmp(argv[1], "--fix") == 0) fix = 2;
-    return check_aof_main(argv[fix == 1 ? 1 : 0], fix != 0);
+    if (argc == 1) return check_aof_main(argv[0], 0, 0);
+    if (argc == 2 && strcmp(argv[0], "--fix") == 0) return check_aof_main(argv[1], 1, 0);
+    if (argc == 3 && strcmp(argv[0], "--truncate-to-timestamp") == 0) {
+        long long ts;
+        if (str_to_ll(argv[1], strlen(argv[1]), &ts) != 0) {
+            printf("Invalid timestamp, aborting...\n");
+            return 1;
+        }
+        return check_aof_main(argv[2], 0, ts);
+    }
+    printf("Usage: %s [--fix|--truncate-to-timestamp $timestamp] <file.manifest|file.aof>\n", prog);
+    return 1;
 }
 
 static void usage(void) {
@@ -29,7 +40,8 @@ static void usage(void) {
             "       ./mayfly-server - (read config from stdin)\n"
             "       ./mayfly-server -v or --version\n"
             "       ./mayfly-server -h or --help\n"
-            "       ./mayfly-server --check-aof [--fix] <file.manifest|file>\n"
+            "       ./mayfly-server --check-aof [--fix|--truncate-to-timestamp $timestamp] "
+            "<file.manifest|file.aof>\n"
             "       ./mayfly-server --check-rdb <dump.rdb>\n"
             "       (run as redis-check-aof or redis-check-rdb, the program is that checker)\n\n"
             "Examples:\n"

@@ -431,11 +431,17 @@ static void loading_done(void) {
     log_notice("Ready to accept connections tcp");
 }
 
+/* After a failed load, as Redis: an RDB failure ends with this line; an append-only log's
+ * failure ends with the loader's own message (tools read the log's last line). */
+static void log_load_failure(void) {
+    if (!config.appendonly) log_warning("Fatal error loading the DB, check server logs. Exiting.");
+}
+
 static void on_load_idle(uv_idle_t *h) {
     (void)h;
     int rc = persist_load_step(LOAD_SLICE_US);
     if (rc == LOAD_FAILED) {
-        log_warning("Fatal error loading the DB, check server logs. Exiting.");
+        log_load_failure();
         exit(1);
     }
     if (rc == LOAD_DONE) loading_done();
@@ -620,7 +626,7 @@ int server_run(void) {
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     /* Listeners are open: during a long load clients are answered -LOADING. */
     if (start_loading() < 0) {
-        log_warning("Fatal error loading the DB, check server logs. Exiting.");
+        log_load_failure();
         return 1;
     }
 

@@ -85,6 +85,20 @@ static void add_source(int kind, const char *dir, const char *name) {
     total_bytes += size_of(s->path);
 }
 
+/* A file the manifest lists but the directory lacks: logged as Redis does, before anything
+ * is loaded (the dataset would miss its commands). Returns 1 if one is missing. */
+static int missing_source(void) {
+    for (int i = 0; i < nsources; i++) {
+        struct stat st;
+        if (stat(sources[i].path, &st) == 0) continue;
+        const char *name = strrchr(sources[i].path, '/');
+        log_warning("Unable to obtain the AOF file %s length. stat: %s",
+                    name ? name + 1 : sources[i].path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 /* Redis before 7 kept the whole log in dir/appendfilename: make it the base of a manifest
  * in the log directory, as Redis 7 does when it first starts on such a file. */
 static int upgrade_single_file_aof(const char *dir) {
@@ -131,6 +145,7 @@ int load_begin(int64_t now_ms, load_replay_fn *replay) {
             for (size_t i = 0; i < m.nincr; i++)
                 add_source(SRC_INCR, dir, m.incr[i].name);
             manifest_deinit(&m);
+            if (missing_source()) return LOAD_FAILED;
             if (nsources == 0) return LOAD_DONE;
             return LOAD_MORE;
         }

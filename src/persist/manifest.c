@@ -150,9 +150,13 @@ static const char *add_file(manifest *m, const aof_file *f) {
 
 int manifest_load(const char *dir, manifest *m, char *err, size_t cap) {
     char name[1100], path[4096];
-    manifest_init(m);
     manifest_file_name(name, sizeof(name));
     io_path(path, sizeof(path), dir, name);
+    return manifest_load_file(path, m, err, cap);
+}
+
+int manifest_load_file(const char *path, manifest *m, char *err, size_t cap) {
+    manifest_init(m);
     FILE *f = fopen(path, "r");
     if (!f) {
         if (errno == ENOENT) return MANIFEST_ENOENT;

@@ -53,6 +53,8 @@ void manifest_file_name(char *out, size_t cap);
 /* Reads dir's manifest into m (OUT, initialised by the call). On MANIFEST_EBAD, err (cap
  * bytes) says why, naming the line. */
 int manifest_load(const char *dir, manifest *m, char *err, size_t cap);
+/* The same for the manifest at path, whatever its name (redis-check-aof's argument). */
+int manifest_load_file(const char *path, manifest *m, char *err, size_t cap);
 /* Replaces dir's manifest atomically with m. Returns 0 or -1 (errno set). */
 int manifest_save(const char *dir, const manifest *m);
 

@@ -103,15 +103,22 @@ static int skip_annotations(pr *r, record *rec, const char **why) {
         if (rc == REC_CORRUPT) return bad(r, why, "an annotation line is too long");
         if (rc != REC_OK) return rc;
         const char *p = pr_peek(r);
-        if (len > 5 && memcmp(p, "#TS:", 4) == 0) rec->ts = strtoll(p + 4, NULL, 10);
+        if (len > 5 && memcmp(p, "#TS:", 4) == 0) {
+            long long ts;
+            int ok = p[len - 2] == '\r' && str_to_ll(p + 4, len - 6, &ts) == 0;
+            if (rec->ts_limit && !ok) return REC_TS_BAD;
+            if (ok) rec->ts = ts;
+            if (ok && rec->ts_limit && ts > rec->ts_limit) return REC_TS_PAST;
+        }
         pr_take(r, len);
     }
 }
 
 int record_read(pr *r, uint64_t size, record *rec, const char **why) {
+    rec->lines = 0;
     int rc = skip_annotations(r, rec, why);
     if (rc != REC_OK) return rc;
-    if (pr_peek(r)[0] != '*') return bad(r, why, "a command does not start with '*'");
+    if (pr_peek(r)[0] != '*') return bad(r, why, RECORD_NOT_A_COMMAND);
     uint64_t left = size > rec->offset ? size - rec->offset : 0;
     size_t len, pos;
     if ((rc = line_at(r, 0, MAX_HEADER_LINE, &len)) != REC_OK) {
@@ -119,11 +126,12 @@ int record_read(pr *r, uint64_t size, record *rec, const char **why) {
         return rc == REC_CORRUPT ? bad(r, why, "bad argument count") : rc;
     }
     long long argc = header_value(r, 0, len, '*');
+    if (argc >= 0) rec->lines = 1;
     /* Each argument takes at least "$0\r\n\r\n". */
     if (argc < 1 || (uint64_t)argc > left / 6 + 1) return bad(r, why, "bad argument count");
     grow(rec, argc);
     pos = len;
-    for (long long i = 0; i < argc; i++) {
+    for (long long i = 0; i < argc; i++, rec->lines++) {
         rc = line_at(r, pos, MAX_HEADER_LINE, &len);
         if (rc == REC_TRUNCATED) *why = "the log ends inside a command";
         if (rc == REC_CORRUPT) return bad(r, why, "bad argument length");
@@ -131,9 +139,10 @@ int record_read(pr *r, uint64_t size, record *rec, const char **why) {
         long long alen = header_value(r, pos, len, '$');
         if (alen < 0) return bad(r, why, "bad argument length");
         pos += len;
+        rec->lines++;
         if ((uint64_t)alen + 2 > left - pos) {
             *why = "the log ends inside a command";
-            return pr_rest_is_zero(r) ? REC_TRUNCATED : REC_TRUNCATED;
+            return REC_TRUNCATED;
         }
         rc = pr_need(r, pos + (size_t)alen + 2);
         if (rc == PR_SHORT) {

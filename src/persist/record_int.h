@@ -32,8 +32,10 @@ typedef struct record {
     slice *argv;  /* owned array, grows as needed */
     size_t *offs; /* owned scratch: argument offsets while a command is read */
     int argv_cap;
-    uint64_t offset; /* file offset of the command's first byte */
-    long long ts;    /* the latest #TS annotation read so far (0: none) */
+    uint64_t offset;    /* file offset of the command's first byte */
+    long long ts;       /* the latest #TS annotation read so far (0: none) */
+    long long ts_limit; /* IN: stop at a #TS annotation later than this (0: never) */
+    int lines;          /* CRLF-ended lines of the command read, also of a bad one */
 } record;
 
 enum {
@@ -42,11 +44,17 @@ enum {
     REC_TRUNCATED = -1, /* the file ends inside a command (or in zero bytes) */
     REC_CORRUPT = -2,   /* damage: not the RESP of a command */
     REC_EIO = -3,
+    REC_TS_PAST = 2, /* a #TS later than ts_limit starts at rec->offset (not consumed) */
+    REC_TS_BAD = -4, /* with ts_limit set: a #TS annotation that is not a number */
 };
+
+/* The *why of a file where a command should start but something else does. */
+#define RECORD_NOT_A_COMMAND "a command does not start with '*'"
 
 /* Reads the next command of a file of size bytes into rec (OUT). On REC_TRUNCATED /
  * REC_CORRUPT, *why (OUT) names the problem and rec->offset is where the bad command
- * starts. Annotations are skipped (the latest #TS is kept in rec->ts). */
+ * starts. Annotations are skipped (the latest #TS is kept in rec->ts), unless ts_limit
+ * stops the reader at one (REC_TS_PAST, REC_TS_BAD: --truncate-to-timestamp). */
 int record_read(pr *r, uint64_t size, record *rec, const char **why);
 void record_deinit(record *rec);
 

@@ -1,7 +1,8 @@
 /* it_aof: details of the Redis-format append-only log: a MULTI left without its EXEC at the
  * end of the log is dropped and cut off; aof-timestamp-enabled writes #TS annotations that
  * loading and --check-aof skip; --check-aof reads a manifest whose base is an RDB file; the
- * manifest is Redis's syntax; a log directory written by Mayfly 0.1 is loaded and rewritten
+ * manifest is Redis's syntax; a file the manifest lists but the directory lacks refuses the
+ * start; a log directory written by Mayfly 0.1 is loaded and rewritten
  * in Redis's format. Restarts, rewrites, truncation and damage are in it_persist.c. */
 #include "integration/rdb_util.h"
 
@@ -30,7 +31,8 @@ TEST(unfinished_multi_at_the_end_is_dropped) {
     if (!append(incr, "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$1\r\n1\r\n"))
         TEST_FAIL("append");
     char out[4096];
-    if (pu_check_aof(incr, 0, out, sizeof(out)) != 1 || !strstr(out, "MULTI/EXEC"))
+    if (pu_check_aof(incr, 0, out, sizeof(out)) != 1 ||
+        !strstr(out, "Reached EOF before reading EXEC for MULTI"))
         TEST_FAIL("check-aof: %s", out);
     if (!it_restart_server(&s, aof_args)) TEST_FAIL("restart");
     c = it_client_to(&s);
@@ -78,6 +80,34 @@ TEST(timestamps_manifest_syntax_and_check) {
     c = it_client_to(&s);
     EXPECT(c, "[\"1\",\"2\"]", "MGET a b");
     EXPECT(c, "\"v\"", "HGET h f");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
+TEST(a_listed_file_missing_refuses_to_start) {
+    it_server s;
+    it_start_server(&s, aof_args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "SET kept 1");
+    redisFree(c);
+    it_kill_server(&s);
+    char manifest[700];
+    snprintf(manifest, sizeof(manifest), "%s/appendonlydir/appendonly.aof.manifest", s.dir);
+    size_t len;
+    char *m = ru_read(manifest, &len);
+    if (!m) TEST_FAIL("no manifest");
+    if (!append(manifest, "file appendonly.aof.9.incr.aof seq 9 type i\n")) TEST_FAIL("append");
+    /* Nothing is served without the commands of the missing file; the log names it as
+     * Redis's does. */
+    if (it_restart_server(&s, aof_args)) TEST_FAIL("started without a listed file");
+    if (!pu_log_has(&s, "Unable to obtain the AOF file appendonly.aof.9.incr.aof length. "
+                        "stat: No such file or directory"))
+        TEST_FAIL("the log does not name the missing file");
+    if (ru_write(manifest, m, len) < 0) TEST_FAIL("restore the manifest");
+    free(m);
+    if (!it_restart_server(&s, aof_args)) TEST_FAIL("restart");
+    c = it_client_to(&s);
+    EXPECT(c, "\"1\"", "GET kept");
     redisFree(c);
     it_stop_server(&s);
 }
@@ -173,6 +203,7 @@ TEST(mayfly_0_1_log_directory_is_converted) {
 int main(void) {
     RUN(unfinished_multi_at_the_end_is_dropped);
     RUN(timestamps_manifest_syntax_and_check);
+    RUN(a_listed_file_missing_refuses_to_start);
     RUN(mayfly_0_1_log_directory_is_converted);
     return test_report();
 }

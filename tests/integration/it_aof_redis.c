@@ -3,7 +3,10 @@
  * RESP increments) loads in Mayfly; Mayfly's appendonlydir (with a RESP base, since Redis 7.0
  * reads RDB up to version 10) passes redis-check-aof and loads in Redis; a Redis 6 style
  * single appendonly.aof (RDB preamble and RESP tail) is moved into the log directory and
- * loaded, as Redis 7 does. The two servers are compared key by key. */
+ * loaded, as Redis 7 does. The two servers are compared key by key. --check-aof reports as
+ * redis-check-aof does (line for line, but for the wording of a problem's detail line) on
+ * valid, damaged, truncated and timestamped files and manifests, with --fix and
+ * --truncate-to-timestamp, and leaves the same files. */
 #include "integration/rdb_util.h"
 
 static void fill(redisContext *c, long long t, int round) {
@@ -171,9 +174,113 @@ TEST(redis6_single_file_log_is_moved_and_loaded) {
     it_stop_server(&redis);
 }
 
+/* ---- --check-aof against redis-check-aof ---- */
+
+/* Drops the lines that name the exact byte and reason of a problem ("0x<offset>: why"):
+ * Mayfly words them its own way; every other line must be redis-check-aof's. */
+static void drop_detail_lines(char *s) {
+    char *w = s;
+    for (char *line = s; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        if (strncmp(line, "0x", 2) != 0) {
+            memmove(w, line, len);
+            w += len;
+        }
+        line += len;
+    }
+    *w = '\0';
+}
+
+/* Writes name with content in both directories. */
+static int put_both(const char *rdir, const char *mdir, const char *name, const char *content) {
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", rdir, name);
+    if (ru_write(path, content, strlen(content)) < 0) return -1;
+    snprintf(path, sizeof(path), "%s/%s", mdir, name);
+    return ru_write(path, content, strlen(content));
+}
+
+/* Runs redis-check-aof ARGS in rdir and Mayfly's checker in mdir (answering "y" to
+ * --fix), compares their reports and exit statuses, and the files they leave. */
+static int same_report(const char *rdir, const char *mdir, const char *args, const char *file) {
+    char rout[8192], mout[8192];
+    const char *bin = getenv("MAYFLY_SERVER");
+    int rst = ru_shell(rout, sizeof(rout), "cd '%s' && echo y | redis-check-aof %s", rdir, args);
+    int mst = ru_shell(mout, sizeof(mout), "cd '%s' && echo y | '%s' --check-aof %s", mdir,
+                       bin ? bin : "./mayfly-server", args);
+    drop_detail_lines(rout);
+    drop_detail_lines(mout);
+    if (rst != mst || strcmp(rout, mout) != 0) {
+        fprintf(stderr, "redis-check-aof %s (exit %d):\n%s\nMayfly (exit %d):\n%s\n", args, rst,
+                rout, mst, mout);
+        return 0;
+    }
+    char rpath[700], mpath[700];
+    snprintf(rpath, sizeof(rpath), "%s/%s", rdir, file);
+    snprintf(mpath, sizeof(mpath), "%s/%s", mdir, file);
+    size_t rlen = 0, mlen = 0;
+    char *r = ru_read(rpath, &rlen), *m = ru_read(mpath, &mlen);
+    int same = (!r && !m) || (r && m && rlen == mlen && memcmp(r, m, rlen) == 0);
+    if (!same) fprintf(stderr, "%s differs after: %s\n", file, args);
+    free(r);
+    free(m);
+    return same;
+}
+
+#define SET_FOO "*3\r\n$3\r\nset\r\n$3\r\nfoo\r\n$5\r\nhello\r\n"
+#define SET_BAR "*3\r\n$3\r\nset\r\n$3\r\nbar\r\n$5\r\nworld\r\n"
+#define MULTI "*1\r\n$5\r\nmulti\r\n"
+#define EXEC "*1\r\n$4\r\nexec\r\n"
+#define TS_SET(ts, n) "#TS:" #ts "\r\n*3\r\n$3\r\nset\r\n$4\r\nfoo" #n "\r\n$4\r\nbar" #n "\r\n"
+
+TEST(check_aof_reports_as_redis_check_aof) {
+    char rdir[] = "/tmp/mayfly-chk-XXXXXX", mdir[] = "/tmp/mayfly-chk-XXXXXX", out[256];
+    if (!mkdtemp(rdir) || !mkdtemp(mdir)) TEST_FAIL("mkdtemp");
+    static const struct {
+        const char *file, *content, *args;
+    } cases[] = {
+        {"ok.aof", SET_FOO SET_BAR MULTI SET_FOO EXEC "#TS:1\r\n", "ok.aof"},
+        {"empty.aof", "", "empty.aof"},
+        {"bad.aof", SET_FOO "!!!" SET_FOO, "bad.aof"},
+        {"short.aof", SET_FOO "*3\r\n$3\r\nset\r\n$3\r\nbar\r\n$5\r\nworl", "short.aof"},
+        {"multi.aof", SET_FOO MULTI SET_BAR, "multi.aof"},
+        {"exec.aof", SET_FOO EXEC SET_BAR, "exec.aof"},
+        {"nested.aof", SET_FOO MULTI SET_BAR MULTI, "nested.aof"},
+        {"fixme.aof", SET_FOO SET_BAR "*3\r\n$3\r\nset\r\n$3", "--fix fixme.aof"},
+        {"fixmulti.aof", SET_FOO MULTI SET_BAR, "--fix fixmulti.aof"},
+        {"ts.aof", TS_SET(1628217470, 1) TS_SET(1628217471, 2) TS_SET(1628217472, 3),
+         "--truncate-to-timestamp 1628217480 ts.aof"},
+        {"ts.aof", NULL, "--truncate-to-timestamp 1628217471 ts.aof"},
+        {"ts.aof", NULL, "--truncate-to-timestamp 1628217469 ts.aof"},
+        {"ts.aof", NULL, "--truncate-to-timestamp 16282x ts.aof"},
+        {"badts.aof", SET_FOO "#TS:12a\r\n" SET_BAR, "--truncate-to-timestamp 5 badts.aof"},
+        {"a.1.base.aof", SET_FOO, "a.1.base.aof"},
+        {"a.1.incr.aof", SET_BAR MULTI SET_FOO EXEC, "a.1.incr.aof"},
+        {"a.2.incr.aof", TS_SET(1628217470, 1) TS_SET(1628217472, 2), "a.2.incr.aof"},
+        {"missing.aof", NULL, "missing.aof"},
+        {"a.manifest",
+         "file a.1.base.aof seq 1 type b\nfile a.1.incr.aof seq 1 type i\n"
+         "file a.2.incr.aof seq 2 type i\n",
+         "a.manifest"},
+        {"a.2.incr.aof", NULL, "--truncate-to-timestamp 1628217471 a.manifest"},
+        {"a.1.incr.aof", SET_BAR MULTI SET_FOO, "a.manifest"},
+        {"a.1.incr.aof", NULL, "--fix a.manifest"},
+        {"a.2.incr.aof", SET_FOO "*3\r\n$3\r\nset\r\n$3\r\nbar\r\n$5\r\nworl", "--fix a.manifest"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].content && put_both(rdir, mdir, cases[i].file, cases[i].content) < 0)
+            TEST_FAIL("write %s", cases[i].file);
+        if (!same_report(rdir, mdir, cases[i].args, cases[i].file))
+            TEST_FAIL("case %zu: %s", i, cases[i].args);
+    }
+    ru_shell(out, sizeof(out), "rm -rf '%s' '%s'", rdir, mdir);
+}
+
 int main(void) {
     RUN(redis70_log_loads_in_mayfly);
     RUN(mayfly_log_loads_in_redis70);
     RUN(redis6_single_file_log_is_moved_and_loaded);
+    RUN(check_aof_reports_as_redis_check_aof);
     return test_report();
 }

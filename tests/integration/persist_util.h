@@ -83,12 +83,13 @@ static inline int pu_log_has(const it_server *s, const char *needle) {
     return found;
 }
 
-/* Runs mayfly-server --check-aof [--fix] path, its output into out; returns exit status. */
+/* Runs mayfly-server --check-aof [--fix] path (answering "y" to --fix's question), its
+ * output into out; returns exit status. */
 static inline int pu_check_aof(const char *path, int fix, char *out, size_t cap) {
     const char *bin = getenv("MAYFLY_SERVER");
     char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "'%s' --check-aof %s '%s' 2>&1", bin ? bin : "./mayfly-server",
-             fix ? "--fix" : "", path);
+    snprintf(cmd, sizeof(cmd), "echo y | '%s' --check-aof %s '%s' 2>&1",
+             bin ? bin : "./mayfly-server", fix ? "--fix" : "", path);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, cap - 1, p);

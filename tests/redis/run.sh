@@ -41,7 +41,7 @@ version=7.0.15
 default_units="unit/type/hash unit/expire unit/keyspace unit/type/string unit/type/incr
 unit/multi unit/pubsub unit/pubsubshard unit/info unit/info-command unit/protocol unit/auth
 unit/querybuf unit/introspection unit/introspection-2 unit/latency-monitor unit/limits
-unit/networking unit/acl unit/acl-v2"
+unit/networking unit/acl unit/acl-v2 unit/dump"
 if [ $# -gt 0 ]; then units="$*"; else units=$default_units; fi
 
 sudo_cmd=""
@@ -92,6 +92,9 @@ prepare() {
         [ "$(basename "$e")" = tmp ] || ln -s "$e" "$dir/tests/$(basename "$e")"
     done
     ln -s "$server" "$dir/src/redis-server"
+    # Mayfly is its own redis-check-aof / redis-check-rdb when called by those names.
+    ln -s "$server" "$dir/src/redis-check-aof"
+    ln -s "$server" "$dir/src/redis-check-rdb"
     for tool in redis-cli redis-benchmark; do
         command -v $tool >/dev/null && ln -s "$(command -v $tool)" "$dir/src/$tool"
     done
