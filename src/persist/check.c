@@ -54,6 +54,44 @@ typedef struct verdict {
  * across the files of a manifest as its counter goes. */
 static long long lines_read = 1;
 
+/* Follows MULTI/EXEC across the command in rec. Returns 0, or -1 (v says why) for a MULTI
+ * inside a transaction or an EXEC outside one. */
+static int track_multi(const record *rec, int *in_multi, verdict *v, const char *path) {
+    int multi = slice_eq_ci(rec->argv[0], "multi"), exec = slice_eq_ci(rec->argv[0], "exec");
+    if ((multi && *in_multi) || (exec && !*in_multi)) {
+        v->rc = REC_CORRUPT;
+        snprintf(v->why, sizeof(v->why), "Unexpected %s in AOF %s", multi ? "MULTI" : "EXEC", path);
+        return -1;
+    }
+    if (multi) *in_multi = 1;
+    if (exec) *in_multi = 0;
+    return 0;
+}
+
+/* Reads commands from r to the end of the file (size bytes) or the first problem, into v. */
+static void scan_commands(pr *r, uint64_t size, record *rec, verdict *v, const char *path) {
+    int in_multi = 0;
+    for (;;) {
+        const char *why = "";
+        int rc = record_read(r, size, rec, &why);
+        v->line += rec->lines;
+        v->at = rec->offset;
+        /* Good up to here unless inside a transaction (as redis-check-aof counts). */
+        if (!in_multi && rc != REC_TS_PAST && rc != REC_TS_BAD) v->ok_up_to = rec->offset;
+        if (rc != REC_OK) {
+            v->rc = rc;
+            snprintf(v->why, sizeof(v->why), "%s", why);
+            if (rc == REC_EOF && in_multi) {
+                v->rc = REC_TRUNCATED;
+                snprintf(v->why, sizeof(v->why), "Reached EOF before reading EXEC for MULTI");
+            }
+            return;
+        }
+        if (track_multi(rec, &in_multi, v, path) < 0) return;
+        if (!in_multi) v->ok_up_to = pr_offset(r);
+    }
+}
+
 /* Reads the commands of path from offset from to the end (or to an annotation later than
  * to_ts). */
 static verdict read_commands(const char *path, uint64_t from, uint64_t size, long long to_ts) {
@@ -68,34 +106,7 @@ static verdict read_commands(const char *path, uint64_t from, uint64_t size, lon
     r.base = from;
     record rec = {0};
     rec.ts_limit = to_ts;
-    int in_multi = 0;
-    for (;;) {
-        const char *why = "";
-        int rc = record_read(&r, size, &rec, &why);
-        v.line += rec.lines;
-        v.at = rec.offset;
-        /* Good up to here unless inside a transaction (as redis-check-aof counts). */
-        if (!in_multi && rc != REC_TS_PAST && rc != REC_TS_BAD) v.ok_up_to = rec.offset;
-        if (rc == REC_OK) {
-            int multi = slice_eq_ci(rec.argv[0], "multi"), exec = slice_eq_ci(rec.argv[0], "exec");
-            if ((multi && in_multi) || (exec && !in_multi)) {
-                v.rc = REC_CORRUPT;
-                snprintf(v.why, sizeof(v.why), "Unexpected %s in AOF %s", multi ? "MULTI" : "EXEC",
-                         path);
-                break;
-            }
-            in_multi = multi ? 1 : exec ? 0 : in_multi;
-            if (!in_multi) v.ok_up_to = pr_offset(&r);
-            continue;
-        }
-        v.rc = rc;
-        snprintf(v.why, sizeof(v.why), "%s", why);
-        if (rc == REC_EOF && in_multi) {
-            v.rc = REC_TRUNCATED;
-            snprintf(v.why, sizeof(v.why), "Reached EOF before reading EXEC for MULTI");
-        }
-        break;
-    }
+    scan_commands(&r, size, &rec, &v, path);
     lines_read = v.line;
     record_deinit(&rec);
     pr_deinit(&r);

@@ -86,6 +86,18 @@ static int grow(record *rec, long long argc) {
     return 0;
 }
 
+/* Reads the annotation line p (len bytes, CRLF included) if it is a #TS: one. Returns REC_OK,
+ * or REC_TS_BAD / REC_TS_PAST when rec->ts_limit stops the reader there. */
+static int timestamp_annotation(const char *p, size_t len, record *rec) {
+    if (len <= 5 || memcmp(p, "#TS:", 4) != 0) return REC_OK;
+    long long ts;
+    int ok = p[len - 2] == '\r' && str_to_ll(p + 4, len - 6, &ts) == 0;
+    if (rec->ts_limit && !ok) return REC_TS_BAD;
+    if (ok) rec->ts = ts;
+    if (ok && rec->ts_limit && ts > rec->ts_limit) return REC_TS_PAST;
+    return REC_OK;
+}
+
 /* Skips annotation lines. Returns REC_OK with a command ahead, or the reader's end. */
 static int skip_annotations(pr *r, record *rec, const char **why) {
     for (;;) {
@@ -102,16 +114,40 @@ static int skip_annotations(pr *r, record *rec, const char **why) {
         }
         if (rc == REC_CORRUPT) return bad(r, why, "an annotation line is too long");
         if (rc != REC_OK) return rc;
-        const char *p = pr_peek(r);
-        if (len > 5 && memcmp(p, "#TS:", 4) == 0) {
-            long long ts;
-            int ok = p[len - 2] == '\r' && str_to_ll(p + 4, len - 6, &ts) == 0;
-            if (rec->ts_limit && !ok) return REC_TS_BAD;
-            if (ok) rec->ts = ts;
-            if (ok && rec->ts_limit && ts > rec->ts_limit) return REC_TS_PAST;
-        }
+        if ((rc = timestamp_annotation(pr_peek(r), len, rec)) != REC_OK) return rc;
         pr_take(r, len);
     }
+}
+
+/* Reads the argument i of a command (its "$len" line at *pos) into rec, moving *pos past it;
+ * left: the bytes of the file from the command's start. Returns REC_OK or the reader's end. */
+static int read_argument(pr *r, uint64_t left, record *rec, long long i, size_t *pos,
+                         const char **why) {
+    size_t len;
+    int rc = line_at(r, *pos, MAX_HEADER_LINE, &len);
+    if (rc == REC_TRUNCATED) *why = "the log ends inside a command";
+    if (rc == REC_CORRUPT) return bad(r, why, "bad argument length");
+    if (rc != REC_OK) return rc;
+    long long alen = header_value(r, *pos, len, '$');
+    if (alen < 0) return bad(r, why, "bad argument length");
+    *pos += len;
+    rec->lines++;
+    if ((uint64_t)alen + 2 > left - *pos) {
+        *why = "the log ends inside a command";
+        return REC_TRUNCATED;
+    }
+    rc = pr_need(r, *pos + (size_t)alen + 2);
+    if (rc == PR_SHORT) {
+        *why = "the log ends inside a command";
+        return REC_TRUNCATED;
+    }
+    if (rc != PR_OK) return REC_EIO;
+    const char *p = pr_peek(r) + *pos + alen;
+    if (p[0] != '\r' || p[1] != '\n') return bad(r, why, "an argument does not end in CRLF");
+    rec->offs[i] = *pos;
+    rec->argv[i].len = (size_t)alen;
+    *pos += (size_t)alen + 2;
+    return REC_OK;
 }
 
 int record_read(pr *r, uint64_t size, record *rec, const char **why) {
@@ -132,29 +168,7 @@ int record_read(pr *r, uint64_t size, record *rec, const char **why) {
     grow(rec, argc);
     pos = len;
     for (long long i = 0; i < argc; i++, rec->lines++) {
-        rc = line_at(r, pos, MAX_HEADER_LINE, &len);
-        if (rc == REC_TRUNCATED) *why = "the log ends inside a command";
-        if (rc == REC_CORRUPT) return bad(r, why, "bad argument length");
-        if (rc != REC_OK) return rc;
-        long long alen = header_value(r, pos, len, '$');
-        if (alen < 0) return bad(r, why, "bad argument length");
-        pos += len;
-        rec->lines++;
-        if ((uint64_t)alen + 2 > left - pos) {
-            *why = "the log ends inside a command";
-            return REC_TRUNCATED;
-        }
-        rc = pr_need(r, pos + (size_t)alen + 2);
-        if (rc == PR_SHORT) {
-            *why = "the log ends inside a command";
-            return REC_TRUNCATED;
-        }
-        if (rc != PR_OK) return REC_EIO;
-        const char *p = pr_peek(r) + pos + alen;
-        if (p[0] != '\r' || p[1] != '\n') return bad(r, why, "an argument does not end in CRLF");
-        rec->offs[i] = pos;
-        rec->argv[i].len = (size_t)alen;
-        pos += (size_t)alen + 2;
+        if ((rc = read_argument(r, left, rec, i, &pos, why)) != REC_OK) return rc;
     }
     const char *base = pr_peek(r);
     for (long long i = 0; i < argc; i++)

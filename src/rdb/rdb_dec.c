@@ -226,19 +226,12 @@ static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     return 1;
 }
 
-/* One unit of the body. Returns 1 with an item in *out, 0 for a unit without one, -1. */
-static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
-    if (d->big) return read_big_field(d, in, out);
-    int type = rdb_in_u8(in);
+/* An opcode that precedes a key (its deadline, LRU idle time, LFU counter, cluster slot
+ * sizes). Returns 0 or -1. */
+static int read_key_opcode(rdb_dec *d, rdb_in *in, int type) {
     uint64_t a, b, c;
     int64_t t;
-    rdb_str s1, s2;
     switch (type) {
-    case -1:
-        return -1;
-    case RDB_OPCODE_EOF:
-        d->stage = STAGE_TRAILER;
-        return 0;
     case RDB_OPCODE_EXPIRETIME: {
         const unsigned char *p = rdb_in_take(in, 4);
         if (!p) return -1;
@@ -258,11 +251,17 @@ static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
     case RDB_OPCODE_FREQ:
         if ((d->pending_freq = rdb_in_u8(in)) < 0) return -1;
         return 0;
-    case RDB_OPCODE_SLOT_INFO:
-        return rdb_in_len(in, &a, NULL) < 0 || rdb_in_len(in, &b, NULL) < 0 ||
-                       rdb_in_len(in, &c, NULL) < 0
-                   ? -1
-                   : 0;
+    default: /* RDB_OPCODE_SLOT_INFO */
+        if (rdb_in_len(in, &a, NULL) < 0 || rdb_in_len(in, &b, NULL) < 0) return -1;
+        return rdb_in_len(in, &c, NULL) < 0 ? -1 : 0;
+    }
+}
+
+/* SELECTDB, RESIZEDB or AUX. Returns 1 with the item in *out, or -1. */
+static int read_db_opcode(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
+    uint64_t a, b;
+    rdb_str s1, s2;
+    switch (type) {
     case RDB_OPCODE_SELECTDB:
         if (rdb_in_len(in, &a, NULL) < 0) return -1;
         if (a >= (uint64_t)d->o.databases)
@@ -279,13 +278,37 @@ static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
         out->db_keys = a;
         out->db_expires = b;
         return 1;
-    case RDB_OPCODE_AUX:
+    default: /* RDB_OPCODE_AUX */
         if (rdb_in_string(in, &d->arena, &s1) < 0 || rdb_in_string(in, &d->arena, &s2) < 0)
             return -1;
         out->kind = RDB_ITEM_AUX;
         out->aux_name = rdb_str_slice(in, &d->arena, s1);
         out->aux_value = rdb_str_slice(in, &d->arena, s2);
         return 1;
+    }
+}
+
+/* One unit of the body. Returns 1 with an item in *out, 0 for a unit without one, -1. */
+static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
+    if (d->big) return read_big_field(d, in, out);
+    int type = rdb_in_u8(in);
+    rdb_str s1;
+    switch (type) {
+    case -1:
+        return -1;
+    case RDB_OPCODE_EOF:
+        d->stage = STAGE_TRAILER;
+        return 0;
+    case RDB_OPCODE_EXPIRETIME:
+    case RDB_OPCODE_EXPIRETIME_MS:
+    case RDB_OPCODE_IDLE:
+    case RDB_OPCODE_FREQ:
+    case RDB_OPCODE_SLOT_INFO:
+        return read_key_opcode(d, in, type);
+    case RDB_OPCODE_SELECTDB:
+    case RDB_OPCODE_RESIZEDB:
+    case RDB_OPCODE_AUX:
+        return read_db_opcode(d, in, type, out);
     case RDB_OPCODE_FUNCTION2:
         if (rdb_in_string(in, &d->arena, &s1) < 0) return -1;
         out->kind = RDB_ITEM_SKIPPED;

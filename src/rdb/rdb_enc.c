@@ -279,7 +279,7 @@ void rdb_enc_header(rdb_enc *e, int64_t now_ms, size_t used_mem, int aof_base) {
         magic[8 - i] = (char)('0' + v % 10);
     put(e, magic, 9);
     rdb_enc_aux(e, slice_of("redis-ver"), slice_of(MAYFLY_REDIS_VERSION));
-    aux_ll(e, "redis-bits", (long long)(sizeof(void *) * 8));
+    aux_ll(e, "redis-bits", (long long)sizeof(void *) * 8);
     aux_ll(e, "ctime", (long long)(now_ms / 1000));
     aux_ll(e, "used-mem", (long long)used_mem);
     aux_ll(e, "aof-base", aof_base ? 1 : 0);

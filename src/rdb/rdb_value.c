@@ -83,6 +83,7 @@ int rdb_in_i64le(rdb_in *in, int64_t *out) {
 }
 
 int rdb_in_len(rdb_in *in, uint64_t *len, int *encoded) {
+    *len = 0; /* also on failure: callers that check in->status later read it */
     if (encoded) *encoded = 0;
     int b = rdb_in_u8(in);
     if (b < 0) return -1;
@@ -127,6 +128,7 @@ static int lzf_string(rdb_in *in, buf *arena, rdb_str *out) {
 }
 
 int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out) {
+    *out = (rdb_str){0, 0, 0};
     uint64_t len;
     int enc;
     if (rdb_in_len(in, &len, &enc) < 0) return -1;
@@ -249,6 +251,7 @@ int rdb_is_plain_hash(int type) {
 
 int rdb_read_hash_header(rdb_in *in, int type, int64_t *min_ms, uint64_t *n) {
     *min_ms = 0;
+    *n = 0;
     if (type == RDB_TYPE_HASH_METADATA && rdb_in_i64le(in, min_ms) < 0) return -1;
     if (*min_ms < 0 || *min_ms > RDB_FIELD_EXPIRE_MAX + 1)
         return rdb_in_fail(in, RDB_ECORRUPT, "bad minimum field deadline");
@@ -394,6 +397,28 @@ static int skip_module_value(rdb_in *in, buf *arena) {
     return in->status == RDB_OK ? 0 : -1;
 }
 
+/* One consumer group of a stream: name, last id (and entries read), PEL, consumers. */
+static int skip_stream_group(rdb_in *in, buf *arena, int type) {
+    uint64_t x, pel, consumers;
+    skip_strings(in, arena, 1);
+    for (int i = 0; i < (type == RDB_TYPE_STREAM_LISTPACKS ? 2 : 3); i++)
+        rdb_in_len(in, &x, NULL); /* last id (and entries read) */
+    if (rdb_in_len(in, &pel, NULL) < 0) return -1;
+    for (uint64_t i = 0; i < pel && in->status == RDB_OK; i++) {
+        rdb_in_take(in, 16 + 8);  /* id, delivery time */
+        rdb_in_len(in, &x, NULL); /* delivery count */
+    }
+    if (rdb_in_len(in, &consumers, NULL) < 0) return -1;
+    for (uint64_t c = 0; c < consumers && in->status == RDB_OK; c++) {
+        skip_strings(in, arena, 1);
+        rdb_in_take(in, type == RDB_TYPE_STREAM_LISTPACKS_3 ? 16 : 8); /* seen, active */
+        if (rdb_in_len(in, &pel, NULL) < 0) return -1;
+        if (pel > SIZE_MAX / 16) return rdb_in_fail(in, RDB_ECORRUPT, "bad stream PEL");
+        rdb_in_take(in, (size_t)pel * 16);
+    }
+    return in->status == RDB_OK ? 0 : -1;
+}
+
 /* Streams of types 15, 19 and 21: listpacks, metadata, consumer groups with their PELs. */
 static int skip_stream(rdb_in *in, buf *arena, int type) {
     uint64_t n, x, groups;
@@ -402,25 +427,8 @@ static int skip_stream(rdb_in *in, buf *arena, int type) {
     for (int i = 0; i < meta; i++)
         rdb_in_len(in, &x, NULL);
     if (rdb_in_len(in, &groups, NULL) < 0) return -1;
-    for (uint64_t g = 0; g < groups && in->status == RDB_OK; g++) {
-        uint64_t pel, consumers;
-        skip_strings(in, arena, 1);
-        for (int i = 0; i < (type == RDB_TYPE_STREAM_LISTPACKS ? 2 : 3); i++)
-            rdb_in_len(in, &x, NULL); /* last id (and entries read) */
-        if (rdb_in_len(in, &pel, NULL) < 0) return -1;
-        for (uint64_t i = 0; i < pel && in->status == RDB_OK; i++) {
-            rdb_in_take(in, 16 + 8);  /* id, delivery time */
-            rdb_in_len(in, &x, NULL); /* delivery count */
-        }
-        if (rdb_in_len(in, &consumers, NULL) < 0) return -1;
-        for (uint64_t c = 0; c < consumers && in->status == RDB_OK; c++) {
-            skip_strings(in, arena, 1);
-            rdb_in_take(in, type == RDB_TYPE_STREAM_LISTPACKS_3 ? 16 : 8); /* seen, active */
-            if (rdb_in_len(in, &pel, NULL) < 0) return -1;
-            if (pel > SIZE_MAX / 16) return rdb_in_fail(in, RDB_ECORRUPT, "bad stream PEL");
-            rdb_in_take(in, (size_t)pel * 16);
-        }
-    }
+    for (uint64_t g = 0; g < groups && in->status == RDB_OK; g++)
+        if (skip_stream_group(in, arena, type) < 0) return -1;
     return in->status == RDB_OK ? 0 : -1;
 }
 

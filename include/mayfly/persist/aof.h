@@ -2,9 +2,10 @@
  *
  * Files live in dir/appenddirname and are named by the manifest (Redis's syntax): a base
  * (an RDB file, or RESP commands with aof-use-rdb-preamble no) and increments of RESP
- * commands. Records from propagate (cmd/) are gathered in a buffer during a loop turn, with
- * a SELECT when their database changes, and written by aof_before_reply, which the net layer
- * runs before it flushes the turn's replies:
+ * commands. Records from the journal (the log is a sink that server.c adds while the log is
+ * open; the journal frames them with a SELECT when their database changes) are gathered in a
+ * buffer during a loop turn and written by aof_before_reply, which the net layer runs before
+ * it flushes the turn's replies:
  *
  *     journal ──aof_sink──▶ buffer ──aof_before_reply: write(2) [+ fdatasync if always]──▶
  *     replies flushed
