@@ -31,6 +31,7 @@
 #include "mayfly/net/tls.h"
 #include "mayfly/persist/aof.h"
 #include "mayfly/persist/persist.h"
+#include "mayfly/rdb/rdb.h"
 #include "mayfly/script/script.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
@@ -488,6 +489,13 @@ static void before_flush(void) {
     cluster_before_sleep();
 }
 
+/* A function library of a file being loaded (rdb/ and persist/ reach script/ through this):
+ * as Redis loads one, replacing a library of the same name, without a time limit. */
+static int create_library(const char *code, size_t len, char *err, size_t cap) {
+    char name[256];
+    return function_create(code, len, 1, 0, err, cap, name, sizeof(name));
+}
+
 /* ---- registration: each subsystem's directives, commands, gates and INFO sections ---- */
 
 void server_init(void) {
@@ -588,6 +596,9 @@ int server_run(void) {
     static const script_host script_hooks = {serve_while_busy, script_busy_changed,
                                              persist_write_refusal};
     script_init(&script_hooks);
+    static const rdb_library_hooks library_hooks = {function_foreach, create_library,
+                                                    function_flush_all};
+    rdb_set_library_hooks(&library_hooks);
     net_init(loop);
     net_set_before_flush(before_flush);
     if (net_tls_wanted()) {

@@ -1,6 +1,7 @@
 /* aof_base: the log's base file, RDB or RESP; see aof_base.h. */
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/rdb/rdb.h"
 #include "mayfly/types/hash.h"
 #include "mayfly/types/string.h"
 #include "mayfly/util/buf.h"
@@ -95,33 +96,45 @@ static void write_hash(resp_writer *w, slice key, hash *h, int64_t now_ms) {
     }
 }
 
+/* The keys of database id live at now_ms, after a SELECT. */
+static void write_db(resp_writer *w, int id, int64_t now_ms) {
+    db *d = db_get(id);
+    if (db_size(d) == 0) return;
+    record_put_select(&w->out, id);
+    dict_iter it;
+    dict_iter_init(&it, &d->keys);
+    for (dict_node *n = dict_iter_next(&it); n && !w->err; n = dict_iter_next(&it)) {
+        dbentry *e = (dbentry *)n;
+        if (e->expire_ms != 0 && e->expire_ms <= now_ms) continue;
+        slice key = dbentry_key(e);
+        if (e->val->type == OBJ_HASH) {
+            hash *h = (hash *)e->val;
+            if (hash_len(h, now_ms) == 0) continue;
+            write_hash(w, key, h, now_ms);
+        } else {
+            char tmp[STRCONV_LL_MAX];
+            slice argv[3] = {slice_of("SET"), key, string_bytes((const string *)e->val, tmp)};
+            put(w, 3, argv);
+        }
+        if (e->expire_ms) put_pexpireat(w, key, e->expire_ms);
+    }
+    dict_iter_deinit(&it);
+}
+
+/* Each function library as FUNCTION LOAD, before the data (Redis's rewriteFunctions). */
+static void put_library(const char *code, size_t len, void *ctx) {
+    slice argv[3] = {slice_of("FUNCTION"), slice_of("LOAD"), {code, len}};
+    put(ctx, 3, argv);
+}
+
 static int write_resp(int fd, int64_t now_ms) {
     resp_writer w = {fd, 0, {0}, NULL, 0};
     buf_init(&w.out);
     if (config.aof_timestamp_enabled) record_put_timestamp(&w.out, now_ms / 1000);
-    for (int id = 0; id < db_count() && !w.err; id++) {
-        db *d = db_get(id);
-        if (db_size(d) == 0) continue;
-        record_put_select(&w.out, id);
-        dict_iter it;
-        dict_iter_init(&it, &d->keys);
-        for (dict_node *n = dict_iter_next(&it); n && !w.err; n = dict_iter_next(&it)) {
-            dbentry *e = (dbentry *)n;
-            if (e->expire_ms != 0 && e->expire_ms <= now_ms) continue;
-            slice key = dbentry_key(e);
-            if (e->val->type == OBJ_HASH) {
-                hash *h = (hash *)e->val;
-                if (hash_len(h, now_ms) == 0) continue;
-                write_hash(&w, key, h, now_ms);
-            } else {
-                char tmp[STRCONV_LL_MAX];
-                slice argv[3] = {slice_of("SET"), key, string_bytes((const string *)e->val, tmp)};
-                put(&w, 3, argv);
-            }
-            if (e->expire_ms) put_pexpireat(&w, key, e->expire_ms);
-        }
-        dict_iter_deinit(&it);
-    }
+    const rdb_library_hooks *libs = rdb_library_hooks_get();
+    if (libs && libs->foreach) libs->foreach (put_library, &w);
+    for (int id = 0; id < db_count() && !w.err; id++)
+        write_db(&w, id, now_ms);
     maybe_flush(&w, 1);
     buf_deinit(&w.out);
     mem_free(w.f);

@@ -20,6 +20,7 @@
 
 typedef struct check_state {
     long long keys, expires, already_expired, fields_with_ttl, unsupported, db_keys[64];
+    long long libraries;
     long long types[MAX_TYPES];
     int valkey;
 } check_state;
@@ -52,6 +53,7 @@ static int report(const rdb_dec *d, int rc, const check_state *st, int64_t now) 
     printf("[info] %lld expires\n", st->expires);
     printf("[info] %lld already expired (as of %lld)\n", st->already_expired, (long long)now);
     printf("[info] %lld hash fields with a TTL\n", st->fields_with_ttl);
+    if (st->libraries) printf("[info] %lld function libraries\n", st->libraries);
     for (int t = 0; t < MAX_TYPES; t++)
         if (st->types[t])
             printf("[info] %lld keys of type %s (%d)\n", st->types[t], rdb_type_name(t, st->valkey),
@@ -81,6 +83,16 @@ static void show_item(const rdb_item *it, check_state *st, uint64_t at, int64_t 
         printf("[offset %llu] RESIZEDB: %llu keys, %llu expires\n", (unsigned long long)at,
                (unsigned long long)it->db_keys, (unsigned long long)it->db_expires);
         break;
+    case RDB_ITEM_FUNCTION: {
+        /* The library's first line: "#!lua name=<lib> ..." */
+        const char *nl = memchr(it->code.p, '\n', it->code.len);
+        size_t n = nl ? (size_t)(nl - it->code.p) : it->code.len;
+        printf("[offset %llu] Function library: ", (unsigned long long)at);
+        print_escaped((slice){it->code.p, n < 200 ? n : 200});
+        printf("\n");
+        st->libraries++;
+        break;
+    }
     case RDB_ITEM_SKIPPED:
         printf("[offset %llu] %s%s%s (Mayfly skips it when loading)\n", (unsigned long long)at,
                it->what, it->module[0] ? " of module " : "", it->module);

@@ -161,6 +161,23 @@ static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
     return SNAP_MORE;
 }
 
+/* Creates a function library of the file (through the hooks server.c registered), as
+ * Redis does replacing one of the same name. Returns SNAP_MORE or SNAP_ECORRUPT. */
+static int add_library(snapshot_loader *l, const rdb_item *it, uint64_t offset) {
+    const rdb_library_hooks *h = rdb_library_hooks_get();
+    char err[400];
+    if (!h || !h->create) return SNAP_MORE;
+    if (h->create(it->code.p, it->code.len, err, sizeof(err)) == 0) {
+        l->libraries_loaded++;
+        return SNAP_MORE;
+    }
+    /* Redis's words: "Failed loading library, <why>". */
+    snprintf(l->err, sizeof(l->err), "Failed loading library, %s",
+             strncmp(err, "ERR ", 4) == 0 ? err + 4 : err);
+    l->err_offset = offset;
+    return SNAP_ECORRUPT;
+}
+
 static void note_item(snapshot_loader *l, const rdb_item *it) {
     if (it->kind == RDB_ITEM_RESIZEDB) {
         /* A hint only: a bogus count must not allocate more than the file can hold. */
@@ -170,16 +187,20 @@ static void note_item(snapshot_loader *l, const rdb_item *it) {
         log_warning("The RDB file holds aux data of the module '%s', which Mayfly does not have: "
                     "skipped",
                     it->module);
-    } else if (it->kind == RDB_ITEM_SKIPPED && !l->said_functions) {
-        log_warning("The RDB file holds function libraries (FUNCTION LOAD); Mayfly has no "
-                    "functions: they are skipped");
-        l->said_functions = 1;
     } else if (it->kind == RDB_ITEM_AUX && (slice_eq(it->aux_name, slice_of("redis-ver")) ||
                                             slice_eq(it->aux_name, slice_of("valkey-ver")) ||
                                             slice_eq(it->aux_name, slice_of("mayfly-ver")))) {
         log_notice("Loading RDB produced by %.*s %.*s", (int)it->aux_name.len - 4, it->aux_name.p,
                    (int)(it->aux_value.len < 64 ? it->aux_value.len : 64), it->aux_value.p);
     }
+}
+
+/* Uses a decoded item. Returns SNAP_MORE or an error. */
+static int take_item(snapshot_loader *l, rdb_item *it, uint64_t at) {
+    if (it->kind == RDB_ITEM_KEY) return add_key(l, it, at);
+    if (it->kind == RDB_ITEM_FUNCTION) return add_library(l, it, at);
+    note_item(l, it);
+    return SNAP_MORE;
 }
 
 static int step_rdb(snapshot_loader *l, size_t max_items) {
@@ -207,11 +228,7 @@ static int step_rdb(snapshot_loader *l, size_t max_items) {
             return fail(l, rc == RDB_ETYPE ? SNAP_EUNSUPPORTED : SNAP_ECORRUPT, l->dec.offset, "%s",
                         l->dec.err);
         i++;
-        if (it.kind == RDB_ITEM_KEY) {
-            if ((rc = add_key(l, &it, at)) != SNAP_MORE) return rc;
-        } else {
-            note_item(l, &it);
-        }
+        if ((rc = take_item(l, &it, at)) != SNAP_MORE) return rc;
     }
     return SNAP_MORE;
 }

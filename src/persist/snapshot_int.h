@@ -33,18 +33,18 @@ typedef struct snapshot_loader {
     int legacy; /* a Mayfly 0.1 snapshot: ls does the work */
     legacy_snap ls;
     rdb_dec dec;
-    buf in;                 /* bytes read from the file and not yet dropped */
-    size_t pos;             /* first unconsumed byte of in */
-    uint64_t base;          /* file offset of in.data[0] */
-    uint64_t size;          /* the file's size */
-    int eof;                /* read(2) returned 0 */
-    int64_t drop_before_ms; /* keys with a deadline <= this are not loaded, nor fields */
-    long long keys_loaded;  /* keys added */
-    long long keys_expired; /* keys dropped as already expired */
-    int said_functions;     /* the log mentioned skipped function libraries */
-    char err[512];          /* why, after an error */
-    uint64_t err_offset;    /* where */
-    uint64_t end_offset;    /* after SNAP_DONE: the offset just after the RDB data */
+    buf in;                     /* bytes read from the file and not yet dropped */
+    size_t pos;                 /* first unconsumed byte of in */
+    uint64_t base;              /* file offset of in.data[0] */
+    uint64_t size;              /* the file's size */
+    int eof;                    /* read(2) returned 0 */
+    int64_t drop_before_ms;     /* keys with a deadline <= this are not loaded, nor fields */
+    long long keys_loaded;      /* keys added */
+    long long keys_expired;     /* keys dropped as already expired */
+    long long libraries_loaded; /* function libraries created */
+    char err[512];              /* why, after an error */
+    uint64_t err_offset;        /* where */
+    uint64_t end_offset;        /* after SNAP_DONE: the offset just after the RDB data */
 } snapshot_loader;
 
 enum {

@@ -311,8 +311,8 @@ static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
         return read_db_opcode(d, in, type, out);
     case RDB_OPCODE_FUNCTION2:
         if (rdb_in_string(in, &d->arena, &s1) < 0) return -1;
-        out->kind = RDB_ITEM_SKIPPED;
-        out->what = "function library";
+        out->kind = RDB_ITEM_FUNCTION;
+        out->code = rdb_str_slice(in, &d->arena, s1);
         return 1;
     case RDB_OPCODE_MODULE_AUX:
         return skip_module_aux(d, in, out) < 0 ? -1 : 1;
@@ -387,19 +387,18 @@ int rdb_dec_next(rdb_dec *d, const char *p, size_t len, size_t *used, rdb_item *
 
 /* ---- DUMP payloads ------------------------------------------------------------------- */
 
-int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val, int *type,
-                     char *err, size_t cap) {
-    *val = NULL;
+/* Checks a DUMP payload's footer (version, CRC64). Returns RDB_OK with *version, or
+ * RDB_EVERSION with err set. */
+static int verify_payload(const char *p, size_t len, int *version, char *err, size_t cap) {
     if (len < 10) {
         snprintf(err, cap, "payload too short");
         return RDB_EVERSION;
     }
     const unsigned char *f = (const unsigned char *)p + len - 10;
-    int version = f[0] | f[1] << 8;
-    int valkey = version >= RDB_VALKEY_MIN_VERSION;
-    if (version > RDB_VALKEY_MAX_VERSION ||
-        (version > RDB_REDIS_MAX_VERSION && version < RDB_VALKEY_MIN_VERSION)) {
-        snprintf(err, cap, "payload version %d is newer than Mayfly reads", version);
+    *version = f[0] | f[1] << 8;
+    if (*version > RDB_VALKEY_MAX_VERSION ||
+        (*version > RDB_REDIS_MAX_VERSION && *version < RDB_VALKEY_MIN_VERSION)) {
+        snprintf(err, cap, "payload version %d is newer than Mayfly reads", *version);
         return RDB_EVERSION;
     }
     uint64_t stored = 0;
@@ -409,6 +408,15 @@ int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val
         snprintf(err, cap, "payload checksum mismatch");
         return RDB_EVERSION;
     }
+    return RDB_OK;
+}
+
+int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val, int *type,
+                     char *err, size_t cap) {
+    *val = NULL;
+    int version;
+    if (verify_payload(p, len, &version, err, cap) != RDB_OK) return RDB_EVERSION;
+    int valkey = version >= RDB_VALKEY_MIN_VERSION;
     rdb_in in;
     rdb_in_init(&in, p, len - 10, err, cap);
     buf arena;
@@ -437,4 +445,35 @@ int rdb_load_payload(const char *p, size_t len, const rdb_dec_opts *o, obj **val
         return RDB_ECORRUPT;
     }
     return in.status;
+}
+
+int rdb_functions_payload_read(const char *p, size_t len, rdb_library_fn_rc *each, void *ctx,
+                               char *err, size_t cap) {
+    int version;
+    if (verify_payload(p, len, &version, err, cap) != RDB_OK) return RDB_EVERSION;
+    rdb_in in;
+    rdb_in_init(&in, p, len - 10, err, cap);
+    buf arena;
+    buf_init(&arena);
+    int rc = RDB_OK;
+    /* Redis's texts (functionRestoreCommand, rdbFunctionLoad). */
+    while (rc == RDB_OK && in.p < in.end) {
+        int type = rdb_in_u8(&in);
+        rdb_str code;
+        buf_clear(&arena);
+        if (type == RDB_OPCODE_FUNCTION_PRE_GA || type != RDB_OPCODE_FUNCTION2) {
+            snprintf(err, cap, "%s",
+                     type == RDB_OPCODE_FUNCTION_PRE_GA ? "Pre-GA function format not supported"
+                                                        : "given type is not a function");
+            rc = RDB_ECORRUPT;
+        } else if (rdb_in_string(&in, &arena, &code) < 0) {
+            snprintf(err, cap, "Failed loading library payload");
+            rc = RDB_ECORRUPT;
+        } else {
+            slice c = rdb_str_slice(&in, &arena, code);
+            if (each(c.p, c.len, ctx, err, cap) < 0) rc = RDB_ECORRUPT;
+        }
+    }
+    buf_deinit(&arena);
+    return rc;
 }

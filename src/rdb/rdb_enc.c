@@ -301,10 +301,30 @@ int rdb_enc_end(rdb_enc *e) {
     return rdb_enc_flush(e);
 }
 
+void rdb_enc_function(rdb_enc *e, slice code) {
+    put_u8(e, RDB_OPCODE_FUNCTION2);
+    put_string(e, code.p, code.len);
+}
+
+static const rdb_library_hooks *library_hooks;
+
+void rdb_set_library_hooks(const rdb_library_hooks *h) {
+    library_hooks = h;
+}
+
+const rdb_library_hooks *rdb_library_hooks_get(void) {
+    return library_hooks;
+}
+
+static void enc_library(const char *code, size_t len, void *ctx) {
+    rdb_enc_function(ctx, (slice){code, len});
+}
+
 int rdb_save_dataset(rdb_enc *e, int64_t now_ms, int aof_base, long long *keys) {
     mem_stats st;
     mem_get_stats(&st);
     rdb_enc_header(e, now_ms, st.allocated, aof_base);
+    if (library_hooks && library_hooks->foreach) library_hooks->foreach (enc_library, e);
     long long written = 0;
     for (int id = 0; id < db_count() && !e->err; id++) {
         db *d = db_get(id);
@@ -355,4 +375,20 @@ void rdb_dump_payload(buf *out, obj *val, int64_t now_ms, int compress) {
         footer[2 + i] = (unsigned char)(crc >> (8 * i));
     buf_append(out, footer + 2, 8);
     buf_deinit(&body);
+}
+
+void rdb_functions_payload(buf *out, rdb_library_foreach_fn *foreach, int compress) {
+    size_t start = out->len;
+    rdb_enc e;
+    rdb_enc_init(&e, sink_buf, out, compress, 0);
+    foreach (enc_library, &e)
+        ;
+    rdb_enc_flush(&e);
+    rdb_enc_deinit(&e);
+    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
+    buf_append(out, footer, 2);
+    uint64_t crc = crc64(0, out->data + start, out->len - start);
+    for (int i = 0; i < 8; i++)
+        footer[2 + i] = (unsigned char)(crc >> (8 * i));
+    buf_append(out, footer + 2, 8);
 }

@@ -9,7 +9,9 @@
  * the library replaces or joins the others only once it compiled, registered at least one
  * function and clashes with no function of another library. Function names are matched
  * ignoring case, library names exactly, as in Redis. */
+#include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/rdb/rdb.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/script/script.h"
 #include "mayfly/util/clock.h"
@@ -554,6 +556,133 @@ static void function_flush(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* ---- FUNCTION DUMP / RESTORE (Redis's payload: FUNCTION2 code ..., version, CRC64) ---- */
+
+static void function_dump(cmd_ctx *c) {
+    buf out;
+    buf_init(&out);
+    rdb_functions_payload(&out, function_foreach, config.rdbcompression);
+    reply_bulk(c, out.data, out.len);
+    buf_deinit(&out);
+}
+
+/* Unlinks every library, in load order, into an array (owned by the caller). */
+static library **detach_all(size_t *n) {
+    library **v = mem_alloc((nlibs ? nlibs : 1) * sizeof(*v));
+    *n = 0;
+    while (libs) {
+        library *l = libs;
+        unlink_library(l);
+        v[(*n)++] = l;
+    }
+    return v;
+}
+
+/* One library of a RESTORE payload, loaded into the (emptied) registry as Redis loads it
+ * into a fresh context: no time limit, a library named twice is refused. */
+static int restore_one(const char *code, size_t len, void *ctx, char *err, size_t cap) {
+    (void)ctx;
+    char name[256];
+    return function_create(code, len, 0, 0, err, cap, name, sizeof(name));
+}
+
+/* Joins the libraries that were there (old, n) to the restored ones now linked, as Redis's
+ * libraryJoin: a name both have is refused, or with replace the old one goes; then no
+ * function of a kept old library may share a restored function's name. On success the old
+ * libraries kept come first, then the restored ones; on failure nothing is changed (the
+ * caller puts the old ones back). Returns 0, or -1 with the error in err. */
+static int join_old(library **old, size_t n, int replace, char *err, size_t cap) {
+    char *drop = mem_calloc(n ? n : 1, 1);
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!find_library(old[i]->name, strlen(old[i]->name))) continue;
+        if (!replace) {
+            snprintf(err, cap, "ERR Library %s already exists", old[i]->name);
+            goto done;
+        }
+        drop[i] = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (function *f = drop[i] ? NULL : old[i]->fns; f; f = f->next_in_lib) {
+            function *clash = find_function(f->name, strlen(f->name));
+            if (!clash) continue;
+            snprintf(err, cap, "ERR Function %s already exists", clash->name);
+            goto done;
+        }
+    }
+    size_t nnew;
+    library **restored = detach_all(&nnew);
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i])
+            free_library(old[i]);
+        else
+            link_library(old[i]);
+    }
+    for (size_t i = 0; i < nnew; i++)
+        link_library(restored[i]);
+    mem_free(restored);
+    rc = 0;
+done:
+    mem_free(drop);
+    return rc;
+}
+
+/* The restore policy argument: 0 APPEND (the default), 1 REPLACE, 2 FLUSH, -1 none. */
+static int restore_policy(cmd_ctx *c) {
+    if (c->argc < 4 || slice_eq_ci(c->argv[3], "append")) return 0;
+    if (slice_eq_ci(c->argv[3], "replace")) return 1;
+    if (slice_eq_ci(c->argv[3], "flush")) return 2;
+    return -1;
+}
+
+static void function_restore(cmd_ctx *c) {
+    if (c->argc > 4) {
+        reply_errorf(c,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                     "FUNCTION HELP.",
+                     (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].p);
+        return;
+    }
+    int policy = restore_policy(c);
+    if (policy < 0) {
+        reply_error(c, "ERR Wrong restore policy given, value should be either FLUSH, APPEND or "
+                       "REPLACE.");
+        return;
+    }
+    size_t nold;
+    library **old = detach_all(&nold);
+    char err[1024];
+    int rc = rdb_functions_payload_read(c->argv[2].p, c->argv[2].len, restore_one, NULL, err,
+                                        sizeof(err));
+    if (rc == RDB_EVERSION)
+        snprintf(err, sizeof(err), "DUMP payload version or checksum are wrong");
+    if (rc == RDB_OK && policy == 2) {
+        for (size_t i = 0; i < nold; i++)
+            free_library(old[i]);
+    } else if (rc == RDB_OK) {
+        rc = join_old(old, nold, policy == 1, err, sizeof(err));
+    }
+    if (rc != RDB_OK) {
+        /* Drop what the payload brought, put the old libraries back. */
+        size_t nnew;
+        library **restored = detach_all(&nnew);
+        for (size_t i = 0; i < nnew; i++)
+            free_library(restored[i]);
+        mem_free(restored);
+        for (size_t i = 0; i < nold; i++)
+            link_library(old[i]);
+        mem_free(old);
+        if (strncmp(err, "ERR ", 4) == 0)
+            reply_error(c, err);
+        else
+            reply_errorf(c, "ERR %s", err);
+        return;
+    }
+    mem_free(old);
+    db_stat.dirty++;
+    reply_ok(c);
+}
+
 static void reply_flags(cmd_ctx *c, int flags) {
     size_t n = 0;
     for (const script_flag_name *f = script_flag_names; f->name; f++)
@@ -747,6 +876,11 @@ void function_flush_all(void) {
 static const cmd_spec function_subcommands[] = {
     {"delete", function_delete, 3, FN(CMD_WRITE), 0, 0, 0, "scripting", "7.0.0", "O(1)",
      "Deletes a library and its functions.", "library-name", NULL, "@write @slow @scripting"},
+    {"dump", function_dump, 2, FN(0), 0, 0, 0, "scripting", "7.0.0",
+     "O(N) where N is the number of functions",
+     "Dumps all libraries into a serialized binary "
+     "payload.",
+     "", NULL, "@slow @scripting"},
     {"flush", function_flush, -2, FN(CMD_WRITE), 0, 0, 0, "scripting", "7.0.0",
      "O(N) where N is the number of functions deleted", "Deletes all libraries and functions.",
      "[ASYNC|SYNC]", NULL, "@write @slow @scripting"},
@@ -760,6 +894,10 @@ static const cmd_spec function_subcommands[] = {
     {"load", function_load, -3, FN(CMD_WRITE | CMD_DENYOOM), 0, 0, 0, "scripting", "7.0.0",
      "O(1) (considering compilation time is redundant)", "Creates a library.",
      "[REPLACE] function-code", NULL, "@write @slow @scripting"},
+    {"restore", function_restore, -3, FN(CMD_WRITE | CMD_DENYOOM), 0, 0, 0, "scripting", "7.0.0",
+     "O(N) where N is the number of functions on the payload",
+     "Restores all libraries from a payload.", "serialized-value [FLUSH|APPEND|REPLACE]", NULL,
+     "@write @slow @scripting"},
     {"stats", function_stats, 2, FN(CMD_ALLOW_BUSY), 0, 0, 0, "scripting", "7.0.0", "O(1)",
      "Returns information about a function during execution.", "", NULL, "@slow @scripting"},
     {0},

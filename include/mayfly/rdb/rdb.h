@@ -143,11 +143,49 @@ int rdb_enc_end(rdb_enc *e);
 /* Hands the staged bytes to the sink. Returns 0 or -1 (errno set). */
 int rdb_enc_flush(rdb_enc *e);
 
-/* Writes the whole dataset as of now_ms: header, every non-empty database, EOF and
- * checksum. Keys due at now_ms are left out. aof_base: the file is an AOF base (AUX
- * aof-base 1). *keys (OUT, may be NULL) receives the number of keys written. Returns 0 or
- * -1 (errno set). */
+/* Writes one function library: FUNCTION2 and its code (the FUNCTION LOAD payload). */
+void rdb_enc_function(rdb_enc *e, slice code);
+
+/* Writes the whole dataset as of now_ms: header, the function libraries (through the
+ * library hooks), every non-empty database, EOF and checksum. Keys due at now_ms are left out.
+ * aof_base: the file is an AOF base (AUX aof-base 1). *keys (OUT, may be NULL) receives the number
+ * of keys written. Returns 0 or -1 (errno set). */
 int rdb_save_dataset(rdb_enc *e, int64_t now_ms, int aof_base, long long *keys);
+
+/* ---- function libraries ----------------------------------------------------------------- */
+
+/* Function libraries live in script/, above rdb/: server.c registers how to list them and
+ * how to create one, and snapshots, log bases and loaders reach them through these. */
+typedef void rdb_library_fn(const char *code, size_t len, void *ctx);
+typedef void rdb_library_foreach_fn(rdb_library_fn *fn, void *ctx);
+typedef int rdb_library_fn_rc(const char *code, size_t len, void *ctx, char *err, size_t cap);
+typedef struct rdb_library_hooks {
+    /* Calls fn with each library's code (the FUNCTION LOAD payload), in load order. */
+    rdb_library_foreach_fn *foreach;
+    /* Creates a library from its code as loading a file does: one of the same name is
+     * replaced, no time limit. Returns 0, or -1 with Redis's error text in err. */
+    int (*create)(const char *code, size_t len, char *err, size_t cap);
+    /* Drops every library (before a dataset is loaded in place of the current one). */
+    void (*flush)(void);
+} rdb_library_hooks;
+
+/* Registers the hooks (h is kept; NULL: none, then there are no libraries to write and a
+ * file's libraries cannot be loaded). */
+void rdb_set_library_hooks(const rdb_library_hooks *h);
+/* The registered hooks, or NULL. */
+const rdb_library_hooks *rdb_library_hooks_get(void);
+
+/* Appends to out FUNCTION DUMP's payload: FUNCTION2 and the code of each library foreach
+ * gives, then the RDB version (2 bytes LE) and the CRC64 of all before (8 bytes LE). */
+void rdb_functions_payload(buf *out, rdb_library_foreach_fn *foreach, int compress);
+
+/* Reads FUNCTION RESTORE's payload, calling each with every library's code in order (each
+ * returns 0, or -1 with Redis's error text in err, which ends the reading). Returns RDB_OK;
+ * RDB_EVERSION for a version newer than Mayfly reads or a wrong CRC64 ("DUMP payload
+ * version or checksum are wrong"); RDB_ECORRUPT with Redis's text in err (without a code:
+ * "given type is not a function", ...); or each's failure, -1 (ECORRUPT), err as it set. */
+int rdb_functions_payload_read(const char *p, size_t len, rdb_library_fn_rc *each, void *ctx,
+                               char *err, size_t cap);
 
 /* Appends to out the DUMP payload of val as of now_ms (type, value, RDB version, CRC64). A
  * hash with no live field gives an empty hash-listpack payload. */
@@ -170,6 +208,7 @@ enum rdb_item_kind {
     RDB_ITEM_AUX,      /* an AUX field */
     RDB_ITEM_SELECTDB, /* the following keys belong to dbid */
     RDB_ITEM_RESIZEDB, /* size hints of the current database */
+    RDB_ITEM_FUNCTION, /* a function library (FUNCTION2): its code in code */
     RDB_ITEM_SKIPPED,  /* something Mayfly cannot use, read and skipped (see what) */
 };
 
@@ -188,8 +227,9 @@ typedef struct rdb_item {
     int freq;                     /* KEY: FREQ counter, -1 if absent */
     size_t fields_dropped;        /* KEY: hash fields dropped as due (drop_before_ms) */
     slice aux_name, aux_value;    /* AUX */
+    slice code;                   /* FUNCTION: the library's code */
     uint64_t db_keys, db_expires; /* RESIZEDB */
-    const char *what;             /* SKIPPED: "function library", "module aux data" */
+    const char *what;             /* SKIPPED: "module aux data" */
     char module[10];              /* SKIPPED module aux: the module type's name */
 } rdb_item;
 
