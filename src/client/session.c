@@ -11,6 +11,8 @@
 #include "mayfly/db/db.h"
 #include "mayfly/util/mem.h"
 
+#include <assert.h>
+
 static session *head; /* newest first */
 static size_t live;   /* sessions on the list */
 static uint64_t next_id = 1;
@@ -31,12 +33,14 @@ void session_command_end(session *s, int top) {
     if (!top) return;
     executing = NULL;
     if (self_pushes.len) {
-        buf_append(&s->out, self_pushes.data, self_pushes.len);
+        /* After a streamed reply, not into it. */
+        buf_append(s->stream ? &s->stream->held : &s->out, self_pushes.data, self_pushes.len);
         buf_clear(&self_pushes);
     }
 }
 
 buf *session_push_out(session *s) {
+    if (s->stream) return &s->stream->held; /* after the streamed reply */
     return s == executing ? &self_pushes : &s->out;
 }
 
@@ -69,8 +73,38 @@ session *session_new(const session_ops *ops, void *conn) {
     return s;
 }
 
+static void stream_free(session *s) {
+    session_stream *st = s->stream;
+    if (!st) return;
+    s->stream = NULL;
+    st->free(st->state);
+    buf_deinit(&st->held);
+    mem_free(st);
+}
+
+void session_stream_start(session *s, int (*step)(void *state, buf *out),
+                          void (*free_fn)(void *state), void *state) {
+    assert(s->stream == NULL && s->ops && s->ops->streams);
+    session_stream *st = mem_calloc(1, sizeof(*st));
+    st->step = step;
+    st->free = free_fn;
+    st->state = state;
+    buf_init(&st->held);
+    s->stream = st;
+}
+
+int session_stream_step(session *s) {
+    session_stream *st = s->stream;
+    if (!st) return 0;
+    if (!st->step(st->state, &s->out)) return 1;
+    if (st->held.len) buf_append(&s->out, st->held.data, st->held.len);
+    stream_free(s);
+    return 0;
+}
+
 void session_free(session *s) {
     if (!s) return;
+    stream_free(s);
     if (session_release_hook) session_release_hook(s);
     pubsub_session_free(s);
     watch_clear(s);

@@ -10,7 +10,9 @@
  * 0, HLEN does not count it. */
 #include "cmd/hash_int.h"
 #include "mayfly/cmd/propagate.h"
+#include "mayfly/resp/resp.h"
 #include "mayfly/util/glob.h"
+#include "mayfly/util/rand.h"
 #include "mayfly/util/strconv.h"
 
 #include <assert.h>
@@ -86,7 +88,8 @@ static void cmd_hmget(cmd_ctx *c) {
     dbentry *e;
     if (hc_read(c, c->argv[1], &e) < 0) return;
     reply_array(c, (size_t)c->argc - 2);
-    for (int j = 2; j < c->argc; j++)
+    /* The same big field asked for a million times is a huge reply from a small request. */
+    for (int j = 2; j < c->argc && !reply_aborted(c); j++)
         reply_field(c, e, c->argv[j]);
 }
 
@@ -158,9 +161,10 @@ static void getall_generic(cmd_ctx *c, int what) {
         if (what & WANT_FIELDS) reply_bulk_slice(c, he.field);
         if (what & WANT_VALUES) reply_bulk_slice(c, he.value);
         emitted++;
+        if (reply_aborted(c)) break;
     }
     hash_iter_deinit(&it);
-    assert(emitted == n);
+    assert(emitted == n || reply_aborted(c));
 }
 
 static void cmd_hkeys(cmd_ctx *c) {
@@ -251,6 +255,84 @@ static void emit_random(const hash_entry *he, void *arg) {
     if (r->withvalues) reply_bulk_slice(r->c, he->value);
 }
 
+/* A negative count asks for count independent draws, so the reply's size has nothing to
+ * do with the hash's (HRANDFIELD h -2147483648 on a 3-field hash is 20 GB of reply). Past
+ * RAND_STREAM_BYTES (estimated) the reply is streamed: the live fields are copied aside
+ * once (bounded by the hash) and the draws are written a part at a time as the client
+ * reads (session_stream), so memory stays bounded and other clients are served between
+ * the parts. Within EXEC or a script, or with the reply discarded, it is built whole (as
+ * Redis does), bounded by the client's output limit. */
+#define RAND_STREAM_BYTES (1024 * 1024)
+#define RAND_BATCH 1024       /* draws between checks of reply_aborted */
+#define RAND_PART (64 * 1024) /* bytes per stream step */
+
+typedef struct rand_pick {
+    size_t off, flen, vlen; /* field at data + off, its value right after it */
+} rand_pick;
+
+typedef struct rand_stream {
+    unsigned long long left; /* draws still to write */
+    int withvalues, proto;
+    size_t n;
+    rand_pick *picks; /* the live fields when the command ran */
+    buf data;
+} rand_stream;
+
+static void rand_stream_free(void *state) {
+    rand_stream *rs = state;
+    buf_deinit(&rs->data);
+    mem_free(rs->picks);
+    mem_free(rs);
+}
+
+static int rand_stream_step(void *state, buf *out) {
+    rand_stream *rs = state;
+    size_t start = out->len;
+    while (rs->left && out->len - start < RAND_PART && !buf_over(out)) {
+        const rand_pick *p = &rs->picks[rand_below(rs->n)];
+        if (rs->withvalues && rs->proto == 3) resp_w_array(out, 2);
+        resp_w_bulk(out, rs->data.data + p->off, p->flen);
+        if (rs->withvalues) resp_w_bulk(out, rs->data.data + p->off + p->flen, p->vlen);
+        rs->left--;
+        if (out->len < start) start = 0; /* the buffer dropped its contents (over) */
+    }
+    return rs->left == 0 || buf_over(out);
+}
+
+static void snapshot_field(const hash_entry *he, void *arg) {
+    rand_stream *rs = arg;
+    rand_pick *p = &rs->picks[rs->n++];
+    p->off = rs->data.len;
+    p->flen = he->field.len;
+    p->vlen = rs->withvalues ? he->value.len : 0;
+    buf_append(&rs->data, he->field.p, he->field.len);
+    if (rs->withvalues) buf_append(&rs->data, he->value.p, he->value.len);
+}
+
+/* Starts streaming count draws from h (the array header is already written). */
+static void rand_stream_start(cmd_ctx *c, hash *h, size_t size, size_t count, int withvalues) {
+    rand_stream *rs = mem_calloc(1, sizeof(*rs));
+    rs->left = count;
+    rs->withvalues = withvalues;
+    rs->proto = c->proto;
+    rs->picks = mem_alloc(size * sizeof(*rs->picks));
+    buf_init(&rs->data);
+    hash_iter it;
+    hash_entry he;
+    hash_iter_init(&it, h, c->now_ms);
+    while (rs->n < size && hash_iter_next(&it, &he))
+        snapshot_field(&he, rs);
+    hash_iter_deinit(&it);
+    session_stream_start(c->s, rand_stream_step, rand_stream_free, rs);
+}
+
+/* Whether count draws from h would make a reply worth streaming (about RAND_STREAM_BYTES
+ * or more, from the hash's average entry size). */
+static int rand_worth_streaming(const hash *h, size_t size, size_t count) {
+    long double per = (long double)obj_memory((const obj *)h) / (long double)size + 8;
+    return (long double)count * per > RAND_STREAM_BYTES;
+}
+
 /* HRANDFIELD key count [WITHVALUES]: distinct fields for count >= 0, repetitions allowed
  * for count < 0. RESP3 nests each field-value pair in its own array. */
 static void hrandfield_count(cmd_ctx *c, long long l, int withvalues) {
@@ -267,9 +349,24 @@ static void hrandfield_count(cmd_ctx *c, long long l, int withvalues) {
     size_t n = uniq && count > size ? size : count;
     reply_array(c, withvalues && c->proto == 2 ? n * 2 : n);
     rand_reply r = {c, withvalues};
-    size_t emitted = uniq ? hash_random_distinct(h, c->now_ms, count, emit_random, &r)
-                          : hash_random_repeat(h, c->now_ms, count, emit_random, &r);
-    assert(emitted == n);
+    if (uniq) {
+        size_t emitted = hash_random_distinct(h, c->now_ms, count, emit_random, &r);
+        assert(emitted == n);
+        return;
+    }
+    if (c->may_stream && rand_worth_streaming(h, size, count)) {
+        rand_stream_start(c, h, size, count, withvalues);
+        return;
+    }
+    /* In batches, stopping once the reply is past the client's output limit (Redis breaks
+     * out on CLIENT_CLOSE_ASAP). A compact hash indexes its entries per batch, so a batch
+     * is at least the hash's size. */
+    size_t batch = size > RAND_BATCH ? size : RAND_BATCH;
+    for (size_t left = count; left && !reply_aborted(c);) {
+        size_t k = left < batch ? left : batch;
+        hash_random_repeat(h, c->now_ms, k, emit_random, &r);
+        left -= k;
+    }
 }
 
 static void cmd_hrandfield(cmd_ctx *c) {
@@ -365,11 +462,17 @@ static void cmd_hscan(cmd_ctx *c) {
      * after the walk. */
     buf items;
     buf_init(&items);
+    buf_set_limit(&items, c->out->limit); /* a huge COUNT is bounded as the reply is */
     buf *out = c->out;
     c->out = &items;
     size_t step = count > (1LL << 40) ? (size_t)1 << 40 : (size_t)count; /* no overflow */
     uint64_t next = hash_scan(hc_hash(e), c->now_ms, cursor, step, emit_scanned, &r);
     c->out = out;
+    if (buf_over(&items)) {
+        buf_drop(c->out);
+        buf_deinit(&items);
+        return;
+    }
     char cur[STRCONV_LL_MAX + 1];
     size_t clen = (size_t)snprintf(cur, sizeof(cur), "%llu", (unsigned long long)next);
     reply_array(c, 2);

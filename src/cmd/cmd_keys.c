@@ -74,6 +74,7 @@ static void cmd_keys(cmd_ctx *c) {
         if (!db_entry_live(e, c->now_ms)) continue;
         reply_bulk(c, e->key, e->klen);
         n++;
+        if (reply_aborted(c)) break;
     }
     dict_iter_deinit(&it);
     reply_defer_array(c, mark, n);

@@ -385,6 +385,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         .keys = &keys,
     };
     s->last_ms = ctx.now_ms;
+    assert(s->stream == NULL); /* net/ runs nothing while a reply streams */
     cmd_ctx *c = &ctx;
     int top = session_command_begin(s);
     /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
@@ -393,8 +394,12 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     if (s->flags & SESS_REPLY_SKIP_NEXT) s->flags &= ~SESS_REPLY_SKIP_NEXT;
     if (discard) {
         buf_init(&scratch);
+        buf_set_limit(&scratch, 64 * 1024); /* dropped as it fills: no memory for it */
         c->out = &scratch;
     }
+    /* Only a top-level command whose reply goes to a connection may stream it: not one
+     * inside EXEC or a script, nor a discarded one. */
+    c->may_stream = top && !discard && s->ops && s->ops->streams;
 
     reg_entry *e = find_entry(argv[0]);
     s->last_cmd = e ? e->spec->name : NULL;

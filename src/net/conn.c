@@ -18,10 +18,18 @@
  * of ten million fields cost a few microseconds each in cache misses: unbounded, a 70 KB
  * batch kept a PING waiting 13 ms.
  *
- * Backpressure: while a connection has more than OUT_PAUSE bytes of replies in flight it
- * stops being read and its unparsed input waits, so a client that does not read its
- * replies cannot make the server buffer without bound. Pushed output (pub/sub) is bounded
- * by client-output-buffer-limit instead.
+ * Output accounting, after every command (not once per read: 16 KB of pipelined HGETALLs
+ * can ask for gigabytes of replies):
+ *  - pause: once OUT_PAUSE bytes of replies are pending (unsent or in flight), the
+ *    connection stops executing and reading; its unparsed input waits. It resumes when the
+ *    output drains: in the write completion, or, when the socket took everything at once,
+ *    from the ready list one loop turn later. A client that pipelines without reading
+ *    holds about OUT_PAUSE bytes of replies, whatever it sends.
+ *  - client-output-buffer-limit: checked after every command (and every push); a client
+ *    past it is marked to close and executes nothing more. Its reply buffer carries the
+ *    hard limit (buf_set_limit), so even one huge reply (HGETALL of millions of fields)
+ *    stops growing there, and the handler's loop stops early (reply_aborted).
+ * Pushed output (pub/sub) is bounded by client-output-buffer-limit alone.
  *
  * Handover (conn_handover): the connection stops parsing, writes what its session has to
  * say, then gives its transport and unparsed input to a peer and frees itself.
@@ -41,7 +49,8 @@
 
 #include <unistd.h>
 
-#define OUT_PAUSE (8 * 1024 * 1024) /* stop reading while this much output is unsent */
+#define OUT_PAUSE (8 * 1024 * 1024) /* stop executing while this much output is unsent */
+#define STREAM_TURN (1024 * 1024)   /* most bytes of a streamed reply made per call */
 
 struct conn {
     transport *t; /* the stream; t->data == this conn */
@@ -58,11 +67,18 @@ struct conn {
     int protected;           /* a busy script of this connection runs: no reading, no closing */
     int close_deferred;      /* closed while protected: close when the script ends */
     int read_before_protect; /* it was being read when protected */
+    int out_paused;          /* stopped executing with OUT_PAUSE bytes of output pending */
+    int ready;               /* on the ready list */
     peer *handover;          /* conn_handover was asked: the peer that takes the transport */
     struct conn *pnext, *pprev;
+    struct conn *rnext, *rprev; /* the ready list */
 };
 
 static conn *pending_head;
+/* Connections paused by their output whose output then drained without a write in flight
+ * (the socket took it all): they resume executing at the next loop turn. */
+static conn *ready_head, *ready_tail;
+static size_t ready_count;
 
 static void conn_close(conn *c);
 static void process_input(conn *c);
@@ -88,7 +104,53 @@ static void unmark_pending(conn *c) {
     c->pending = 0;
 }
 
+/* ---- the ready list (first in, first out) ---- */
+
+static void mark_ready(conn *c) {
+    if (c->ready || c->closing) return;
+    c->ready = 1;
+    c->rnext = NULL;
+    c->rprev = ready_tail;
+    if (ready_tail)
+        ready_tail->rnext = c;
+    else
+        ready_head = c;
+    ready_tail = c;
+    ready_count++;
+    net_kick(); /* the next poll must not sleep: this input is already here */
+}
+
+static void unmark_ready(conn *c) {
+    if (!c->ready) return;
+    if (c->rprev)
+        c->rprev->rnext = c->rnext;
+    else
+        ready_head = c->rnext;
+    if (c->rnext)
+        c->rnext->rprev = c->rprev;
+    else
+        ready_tail = c->rprev;
+    c->ready = 0;
+    ready_count--;
+}
+
 /* ---- session callbacks ---- */
+
+/* The hard limit as a bound on s->out (buf_set_limit): what may still be added before the
+ * pending output (beyond Redis's fixed first chunk) reaches client-output-buffer-limit's
+ * hard limit of the client's class (or 1 KB for a client that has not authenticated). */
+static void update_out_limit(conn *c) {
+    session *s = c->s;
+    int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
+    unsigned long long hard = (unsigned long long)config.client_obuf_hard[cls];
+    if (!s->authenticated && (hard == 0 || hard > 1024)) hard = 1024;
+    size_t limit = 0;
+    if (hard) {
+        unsigned long long room = hard + SESSION_REPLY_CHUNK;
+        limit = s->out_inflight >= room ? 1 : (size_t)(room - s->out_inflight);
+    }
+    buf_set_limit(&s->out, limit);
+}
 
 /* client-output-buffer-limit, as Redis's checkClientOutputBufferLimits: a client whose
  * pending output (beyond the fixed first chunk) reaches the hard limit, or stays at or
@@ -98,12 +160,14 @@ static void unmark_pending(conn *c) {
 static void check_obuf_limits(conn *c) {
     session *s = c->s;
     if (s->flags & SESS_CLOSE_ASAP) return;
+    update_out_limit(c);
     int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
     long long used = (long long)session_omem(s);
     long long hard = config.client_obuf_hard[cls], soft = config.client_obuf_soft[cls];
     /* As Redis: a client that has not authenticated may not queue more than 1 KB beyond
      * the first chunk (it could otherwise fill memory without ever reading a reply). */
-    int over_hard = (hard && used >= hard) || (used > 1024 && !s->authenticated);
+    int over_hard =
+        (hard && used >= hard) || (used > 1024 && !s->authenticated) || buf_over(&s->out);
     int over_soft = soft && used >= soft;
     if (over_soft) {
         int64_t now = clock_now_ms();
@@ -157,23 +221,25 @@ static void ops_protect(session *s, int on) {
     if (c->close_deferred) {
         c->close_deferred = 0;
         conn_close(c);
-    } else if (c->read_before_protect) {
-        start_reading(c);
+        return;
     }
+    if (c->read_before_protect) start_reading(c);
+    if (c->out_paused && !c->t->writing) mark_ready(c);
 }
 
-static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect};
+static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect, 1};
 
 /* ---- writing ---- */
 
 static void start_reading(conn *c) {
-    if (c->closing || c->handover || c->protected) return;
+    if (c->closing || c->handover || c->protected || c->out_paused) return;
     transport_read_start(c->t);
 }
 
 static void on_write_done(transport *t, int status) {
     conn *c = t->data;
     c->s->out_inflight = 0;
+    update_out_limit(c);
     host_stat.net_output_bytes += (long long)(c->wbuf.len - c->woff);
     buf_clear(&c->wbuf);
     buf_shrink(&c->wbuf, NET_IDLE_BUF_KEEP);
@@ -189,7 +255,7 @@ static void on_write_done(transport *t, int status) {
         mark_pending(c);
         return;
     }
-    if (c->in.len && !c->handover) process_input(c);
+    if ((c->in.len || c->out_paused) && !c->handover) process_input(c);
     if (!c->closing) start_reading(c);
     mark_pending(c);
 }
@@ -200,6 +266,7 @@ static void complete_handover(conn *c) {
     transport *t = c->t;
     transport_read_stop(t);
     unmark_pending(c);
+    unmark_ready(c);
     session_free(c->s);
     resp_parser_deinit(&c->parser);
     peer_adopt(pe, t, &c->in); /* takes the transport over (transport_set_owner) */
@@ -228,18 +295,23 @@ static int flush(conn *c) {
         host_stat.net_output_bytes += n;
         host_stat.writes_processed++;
         if ((size_t)n < s->out.len) {
-            /* Hand the unwritten tail to the transport; replies keep gathering in s->out. */
-            buf tmp = c->wbuf;
-            c->wbuf = s->out;
+            /* Hand the unwritten tail to the transport; replies keep gathering in s->out
+             * (the buffers swap storage; s->out keeps its limit). */
+            char *data = c->wbuf.data;
+            size_t cap = c->wbuf.cap;
+            c->wbuf.data = s->out.data;
+            c->wbuf.cap = s->out.cap;
+            c->wbuf.len = s->out.len;
             c->woff = (size_t)n;
-            s->out = tmp;
+            s->out.data = data;
+            s->out.cap = cap;
             buf_clear(&s->out);
             if (transport_write(c->t, c->wbuf.data + n, c->wbuf.len - (size_t)n) < 0) {
                 conn_close(c);
                 return -1;
             }
             s->out_inflight = c->wbuf.len - c->woff;
-            if (c->wbuf.len - c->woff > OUT_PAUSE) transport_read_stop(c->t);
+            update_out_limit(c);
             return 0;
         }
         buf_clear(&s->out);
@@ -256,15 +328,31 @@ static int flush(conn *c) {
     return 0;
 }
 
+/* Resumes the connections put on the ready list in an earlier turn: each executes one
+ * more batch (up to OUT_PAUSE bytes of output), flushed below in this same turn. Those
+ * that pause again join the tail for the next turn. */
+static void run_ready(void) {
+    for (size_t n = ready_count; n > 0 && ready_head; n--) {
+        conn *c = ready_head;
+        unmark_ready(c);
+        if (c->closing || c->protected || c->handover || c->t->writing) continue;
+        process_input(c);
+        if (!c->closing) start_reading(c);
+    }
+}
+
 void conn_flush_pending(void) {
+    run_ready();
     while (pending_head) {
         conn *c = pending_head;
         unmark_pending(c);
         if (flush(c) < 0) continue;
-        if (c->resume_read) {
+        if (c->t->writing) continue; /* on_write_done resumes reading and executing */
+        if (c->out_paused) {
+            mark_ready(c); /* the socket took everything: go on next turn */
+        } else if (c->resume_read) {
             c->resume_read = 0;
-            /* With a write in flight, on_write_done starts reading again. */
-            if (!c->t->writing) start_reading(c);
+            start_reading(c);
         }
     }
 }
@@ -298,13 +386,37 @@ static void dispatch_parsed(conn *c, size_t pos) {
     cmd_dispatch(c->s, argc, c->argv);
 }
 
+/* Produces more of s's streamed reply (session_stream), up to OUT_PAUSE bytes pending or
+ * STREAM_TURN bytes made in this call, so other clients are served between the parts.
+ * Returns 1 while the reply goes on (c is then paused: nothing else of it runs). */
+static int run_stream(conn *c) {
+    session *s = c->s;
+    size_t made = 0;
+    while (s->stream && !(s->flags & SESS_CLOSE_ASAP)) {
+        if (session_pending(s) >= OUT_PAUSE || made >= STREAM_TURN) {
+            c->out_paused = 1;
+            return 1;
+        }
+        size_t before = s->out.len;
+        update_out_limit(c);
+        session_stream_step(s);
+        made += s->out.len > before ? s->out.len - before : STREAM_TURN;
+        check_obuf_limits(c);
+    }
+    return s->stream != NULL;
+}
+
 static void process_input(conn *c) {
     session *s = c->s;
     size_t pos = 0;
-    while (pos < c->in.len && !c->closing && !c->handover &&
+    c->out_paused = 0;
+    if (s->stream && run_stream(c)) transport_read_stop(c->t);
+    while (!c->out_paused && pos < c->in.len && !c->closing && !c->handover &&
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP))) {
-        if (c->t->writing && c->wbuf.len - c->woff + s->out.len > OUT_PAUSE) {
-            transport_read_stop(c->t); /* backpressure: resume in on_write_done */
+        if (session_pending(s) >= OUT_PAUSE) {
+            /* Backpressure: resume when the output drains (see the top of this file). */
+            c->out_paused = 1;
+            transport_read_stop(c->t);
             break;
         }
         c->parser.limits.unauthenticated = session_auth_required(s);
@@ -320,8 +432,14 @@ static void process_input(conn *c) {
             pos = c->in.len;
             break;
         }
+        update_out_limit(c);
         dispatch_parsed(c, pos);
         pos += c->parser.consumed;
+        check_obuf_limits(c); /* a client past its limit runs nothing more */
+        if (s->stream && run_stream(c)) {
+            transport_read_stop(c->t); /* the reply goes on in later turns */
+            break;
+        }
     }
     buf_consume(&c->in, pos);
     if ((long long)c->in.len > config.client_query_buffer_limit && !c->handover) {
@@ -378,6 +496,7 @@ static void on_read(transport *t, ssize_t nread, const uv_buf_t *b) {
 static void on_closed(transport *t) {
     conn *c = t->data;
     unmark_pending(c);
+    unmark_ready(c);
     if (c->handover) peer_adopt_failed(c->handover, UV_ECONNRESET);
     session_free(c->s);
     resp_parser_deinit(&c->parser);
@@ -398,6 +517,7 @@ static void conn_close(conn *c) {
     }
     c->closing = 1;
     unmark_pending(c);
+    unmark_ready(c);
     transport_close(c->t);
 }
 
@@ -411,6 +531,7 @@ conn *conn_new(transport *t) {
     buf_init(&c->wbuf);
     c->s = session_new(&conn_ops, c);
     c->s->fd = transport_fd(t);
+    update_out_limit(c);
     return c;
 }
 

@@ -179,6 +179,7 @@ size_t resp_w_defer(buf *b) {
 }
 
 void resp_w_defer_set(buf *b, size_t mark, char kind, size_t n) {
+    if (buf_over(b)) return; /* the contents were dropped: the mark is void (buf.h) */
     assert(mark + DEFER_LEN <= b->len && memcmp(b->data + mark, DEFER_PLACEHOLDER, 2) == 0);
     char header[HEADER_MAX];
     size_t hlen = put_header(header, kind, count_ll(n));

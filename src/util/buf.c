@@ -10,6 +10,8 @@ void buf_init(buf *b) {
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->limit = 0;
+    b->over = 0;
 }
 
 void buf_deinit(buf *b) {
@@ -18,10 +20,18 @@ void buf_deinit(buf *b) {
 }
 
 char *buf_grow(buf *b, size_t extra) {
+    if (b->limit && (b->len > b->limit || extra > b->limit - b->len)) {
+        /* Over the limit: what the buffer holds is dropped (see buf.h). */
+        b->over = 1;
+        b->len = 0;
+    }
     if (b->cap - b->len < extra) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap - b->len < extra)
             cap *= 2;
+        /* Doubling stops at the limit, so a bounded buffer never allocates past it (one
+         * append larger than the limit still gets its room). */
+        if (b->limit && cap > b->limit) cap = b->len + extra > b->limit ? b->len + extra : b->limit;
         b->data = mem_realloc(b->data, cap);
         b->cap = cap;
     }
@@ -74,5 +84,9 @@ void buf_consume(buf *b, size_t n) {
 }
 
 void buf_shrink(buf *b, size_t keep) {
-    if (b->len == 0 && b->cap > keep) buf_deinit(b);
+    if (b->len == 0 && b->cap > keep) {
+        mem_free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
 }

@@ -46,7 +46,20 @@ typedef struct session_ops {
      * stop reading s and defer closing it, since its query buffer holds the command's
      * arguments; on=0: resume. May be NULL (sessions without a connection). */
     void (*protect)(struct session *s, int on);
+    int streams; /* 1: the connection drives streamed replies (session_stream_step) */
 } session_ops;
+
+/* A reply produced in parts instead of whole (HRANDFIELD with a huge negative count): the
+ * handler starts it (session_stream_start) after writing the reply's header; net/ calls
+ * session_stream_step whenever the client's output has drained below its pause
+ * threshold, and runs no other command of the session until the reply is complete. */
+typedef struct session_stream {
+    /* Appends about one part (tens of KB) of the reply to out; returns 1 once complete. */
+    int (*step)(void *state, buf *out);
+    void (*free)(void *state); /* frees state (complete or not) */
+    void *state;
+    buf held; /* pushes (pub/sub, keyspace events) that arrived meanwhile: sent after it */
+} session_stream;
 
 typedef struct session {
     uint64_t id; /* CLIENT ID, unique, increasing */
@@ -81,6 +94,7 @@ typedef struct session {
     struct multi_state *multi;   /* the MULTI queue (cmd/cmd_multi.c, opaque here) */
     struct pubsub_state *pubsub; /* subscriptions (client/pubsub.c) */
     struct watch_state *watch;   /* WATCHed keys (client/watch.c) */
+    session_stream *stream;      /* a reply still being produced, or NULL */
 
     struct session *prev, *next; /* the live list */
 } session;
@@ -90,7 +104,7 @@ typedef struct session {
  * as its reply list (omem bytes in oll blocks of that size). */
 #define SESSION_REPLY_CHUNK 16384
 static inline size_t session_pending(const session *s) {
-    return s->out.len + s->out_inflight;
+    return s->out.len + s->out_inflight + (s->stream ? s->stream->held.len : 0);
 }
 static inline size_t session_obl(const session *s) {
     size_t p = session_pending(s);
@@ -149,5 +163,14 @@ extern void (*session_release_hook)(session *s);
 int session_command_begin(session *s);
 void session_command_end(session *s, int top);
 buf *session_push_out(session *s);
+
+/* Makes s produce the rest of the current reply through step (see session_stream); takes
+ * ownership of state (freed with free_fn). Only for a command that may stream
+ * (cmd_ctx.may_stream). */
+void session_stream_start(session *s, int (*step)(void *state, buf *out),
+                          void (*free_fn)(void *state), void *state);
+/* Runs one step of s's streamed reply into s->out; when it completes, frees it and appends
+ * the pushes held meanwhile. Returns 1 while the reply goes on, 0 once it is complete. */
+int session_stream_step(session *s);
 
 #endif

@@ -125,6 +125,7 @@ typedef struct cmd_ctx {
     void *cmd_cache;    /* what the command's flags_of looked up, for its handler (Redis's
                            c->cur_script); valid for this dispatch only */
     int acl_id;         /* the command's id in the ACL catalog (acl.h; set by dispatch) */
+    int may_stream;     /* the reply may be produced in parts (session_stream_start) */
 } cmd_ctx;
 
 /* The keys of c's command (cmd_get_keys), extracted on the first call and kept for the
@@ -207,6 +208,13 @@ void reply_bool(cmd_ctx *c, int v);
 void reply_verbatim(cmd_ctx *c, const char *p, size_t len); /* "txt" verbatim in RESP3 */
 /* HELP replies: an array of the NULL-terminated lines as simple strings. */
 void reply_help(cmd_ctx *c, const char *const *lines);
+/* 1 when the reply being built will never be sent: it went past the client's output limit
+ * (the buffer dropped it, buf_over) or the client is being closed. A loop that can emit a
+ * huge reply (HGETALL, KEYS, HRANDFIELD, MGET) stops early on it, as Redis's stop on
+ * CLIENT_CLOSE_ASAP; a loop with side effects never does. */
+static inline int reply_aborted(const cmd_ctx *c) {
+    return buf_over(c->out) || (c->s->flags & SESS_CLOSE_ASAP) != 0;
+}
 /* Deferred array/map length: mark now, set once known. */
 size_t reply_defer(cmd_ctx *c);
 void reply_defer_array(cmd_ctx *c, size_t mark, size_t n);
