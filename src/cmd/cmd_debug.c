@@ -14,9 +14,20 @@
 #include <errno.h>
 #include <time.h>
 
+#define DEBUG_SLEEP_MAX 1e9 /* seconds */
+/* The most a clock offset may shift the wall clock (about 3,000 years either way), so that
+ * every deadline computed from it (now + ttl, microseconds) stays far from overflow. */
+#define CLOCK_OFFSET_MAX_MS 100000000000000LL
+
 static void debug_sleep(cmd_ctx *c) {
     double secs;
     if (arg_double(c, c->argv[2], &secs) < 0) return;
+    /* Redis converts to microseconds unchecked (undefined past 9.2e12 s); a sleep past
+     * DEBUG_SLEEP_MAX (about 31 years) is refused instead. */
+    if (secs > DEBUG_SLEEP_MAX) {
+        reply_error(c, "ERR sleep time is out of range");
+        return;
+    }
     if (secs > 0) {
         struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
         nanosleep(&ts, NULL);
@@ -38,6 +49,11 @@ static void debug_clock_offset(cmd_ctx *c) {
         return;
     }
     if (arg_ll(c, c->argv[2], &ms) < 0) return;
+    if (ms > CLOCK_OFFSET_MAX_MS || ms < -CLOCK_OFFSET_MAX_MS ||
+        clock_now_ms() - clock_get_offset_ms() + ms < 0) {
+        reply_error(c, "ERR clock offset is out of range");
+        return;
+    }
     clock_set_offset_ms(ms);
     reply_ok(c);
 }

@@ -98,6 +98,14 @@ static void scan_collect(dbentry *e, void *arg) {
     sb->count++;
 }
 
+/* Whether SCAN's TYPE names a type Redis knows (whether or not Mayfly stores it). */
+static int scan_type_known(slice t) {
+    static const char *const names[] = {"string", "list", "set", "zset", "hash", "stream"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (slice_eq_ci(t, names[i])) return 1;
+    return 0;
+}
+
 static void cmd_scan(cmd_ctx *c) {
     unsigned long long cursor;
     if (arg_cursor(c, c->argv[1], &cursor) < 0) return;
@@ -118,6 +126,14 @@ static void cmd_scan(cmd_ctx *c) {
             sb.use_pat = !(sb.pat.len == 1 && sb.pat.p[0] == '*');
         } else if (slice_eq_ci(o, "TYPE") && has_value) {
             type = c->argv[j + 1];
+            if (!scan_type_known(type)) {
+                /* As Redis 8 ("none" included: it names no stored type). */
+                reply_errorf(c, "ERR unknown type name '%.*s'", (int)type.len, type.p);
+                return;
+            }
+        } else if (slice_eq_ci(o, "NOVALUES")) {
+            reply_error(c, "ERR NOVALUES option can only be used in HSCAN");
+            return;
         } else {
             reply_syntax_error(c);
             return;

@@ -430,19 +430,17 @@ static void cmd_getrange(cmd_ctx *c) {
     char tmp[STRCONV_LL_MAX];
     slice s = string_bytes((const string *)e->val, tmp);
     long long len = (long long)s.len;
-    if (start < 0 && end < 0 && start > end) {
+    /* Redis 8: a negative end that falls before the start of the value is empty, not
+     * clamped to the first byte (GETRANGE of "v" with 0 -2 is ""). */
+    if (start < 0) start = len + start;
+    if (end < 0) end = len + end;
+    if (len == 0 || start >= len || end < 0 || start > end) {
         reply_bulk(c, "", 0);
         return;
     }
-    if (start < 0) start = len + start;
-    if (end < 0) end = len + end;
     if (start < 0) start = 0;
-    if (end < 0) end = 0;
     if (end >= len) end = len - 1;
-    if (start > end || len == 0)
-        reply_bulk(c, "", 0);
-    else
-        reply_bulk(c, s.p + start, (size_t)(end - start + 1));
+    reply_bulk(c, s.p + start, (size_t)(end - start + 1));
 }
 
 static void cmd_setrange(cmd_ctx *c) {

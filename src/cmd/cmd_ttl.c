@@ -104,7 +104,9 @@ static void ttl_generic(cmd_ctx *c, int ms, int absolute) {
     }
     long long ttl = absolute ? e->expire_ms : e->expire_ms - c->now_ms;
     if (ttl < 0) ttl = 0;
-    reply_int(c, ms ? ttl : (ttl + 500) / 1000);
+    /* Rounded to the nearest second as Redis's (ttl + 500) / 1000, without its overflow
+     * for a deadline near INT64_MAX (PXAT 9223372036854775807). */
+    reply_int(c, ms ? ttl : ttl / 1000 + (ttl % 1000 >= 500));
 }
 
 static void cmd_ttl(cmd_ctx *c) {

@@ -59,7 +59,7 @@ int str_to_ld(const char *s, size_t len, long double *out) {
     char *end;
     errno = 0;
     long double v = strtold(tmp, &end);
-    if (*end != '\0') return -1;
+    if (end != tmp + len) return -1; /* the whole argument: "1\0abc" is not 1 */
     if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
         return -1;
     if (isnan(v)) return -1;
@@ -76,7 +76,7 @@ int str_to_d(const char *s, size_t len, double *out) {
     char *end;
     errno = 0;
     double v = strtod(tmp, &end);
-    if (*end != '\0') return -1;
+    if (end != tmp + len) return -1; /* the whole argument, NUL bytes included */
     if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) return -1;
     if (isnan(v)) return -1;
     *out = v;
