@@ -534,7 +534,11 @@ static void set_default(entry *e) {
 
 void config_init(void) {
     add_own_rows();
-    memset(&config, 0, sizeof(config));
+    /* A second run (tests, fuzzing) resets each directive through its own setter, which
+     * frees what the old value owned; clearing the struct again would leak it. */
+    if (!initialized) memset(&config, 0, sizeof(config));
+    mem_free(config.config_file);
+    config.config_file = NULL;
     for (size_t i = 0; i < nentries; i++) {
         entries[i].lines = 0;
         set_default(&entries[i]);

@@ -252,10 +252,11 @@ acl_userset *acl_load_file(const char *path, const char *shown, char **err) {
     buf_init(&errors);
     size_t start = 0;
     int lineno = 0;
+    const char *data = text.data ? text.data : ""; /* an empty file has no buffer */
     for (size_t i = 0; i <= text.len; i++) {
-        if (i < text.len && text.data[i] != '\n') continue;
+        if (i < text.len && data[i] != '\n') continue;
         lineno++;
-        slice line = trim((slice){text.data + start, i - start}, " \t\r\n");
+        slice line = trim((slice){data + start, i - start}, " \t\r\n");
         start = i + 1;
         if (line.len == 0) continue;
         load_line(&fresh, line, fname, lineno, &errors);

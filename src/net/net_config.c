@@ -32,8 +32,10 @@ static int parse_bind(const char *v, const char **err) {
         }
         addrs[n++] = t;
     }
-    for (int i = 0; i < config.bind_count; i++)
+    for (int i = 0; i < config.bind_count; i++) {
         mem_free(config.bind[i]);
+        config.bind[i] = NULL; /* no stale pointer past a shorter list */
+    }
     for (int i = 0; i < n; i++)
         config.bind[i] = mem_strdup(addrs[i]);
     config.bind_count = n;
