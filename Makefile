@@ -41,13 +41,9 @@ asan-test: deps
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMAYFLY_FUZZ=ON \
 	    -DMAYFLY_SANITIZE=address,undefined
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_resp fuzz_resp_reader
-	mkdir -p build-fuzz/corpus && cp tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null; \
-	    ./build-fuzz/tests/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
-	mkdir -p build-fuzz/corpus_reader && \
-	    cp tests/fuzz/corpus_reader/* build-fuzz/corpus_reader/ 2>/dev/null; \
-	    ./build-fuzz/tests/fuzz/fuzz_resp_reader -max_total_time=$${FUZZ_SECONDS:-60} \
-	    build-fuzz/corpus_reader
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_resp fuzz_resp_reader fuzz_dispatch \
+	    fuzz_load
+	scripts/fuzz.sh build-fuzz
 
 # clang-tidy over src/ (.clang-tidy, with the ratchet of scripts/tidy-ratchet.txt). Only
 # configures build-tidy for its compile_commands.json; TIDY_ARGS="--changed main" limits
