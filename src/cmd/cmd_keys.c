@@ -106,39 +106,45 @@ static int scan_type_known(slice t) {
     return 0;
 }
 
+/* SCAN's options after the cursor; returns -1 after replying an error. */
+static int scan_options(cmd_ctx *c, long long *count, slice *type, scan_batch *sb) {
+    for (int j = 2; j < c->argc; j += 2) {
+        slice o = c->argv[j];
+        int has_value = j + 1 < c->argc;
+        if (slice_eq_ci(o, "COUNT") && has_value) {
+            if (arg_ll(c, c->argv[j + 1], count) < 0) return -1;
+            if (*count < 1) {
+                reply_syntax_error(c);
+                return -1;
+            }
+        } else if (slice_eq_ci(o, "MATCH") && has_value) {
+            sb->pat = c->argv[j + 1];
+            sb->use_pat = !(sb->pat.len == 1 && sb->pat.p[0] == '*');
+        } else if (slice_eq_ci(o, "TYPE") && has_value) {
+            *type = c->argv[j + 1];
+            if (!scan_type_known(*type)) {
+                /* As Redis 8 ("none" included: it names no stored type). */
+                reply_errorf(c, "ERR unknown type name '%.*s'", (int)type->len, type->p);
+                return -1;
+            }
+        } else if (slice_eq_ci(o, "NOVALUES")) {
+            reply_error(c, "ERR NOVALUES option can only be used in HSCAN");
+            return -1;
+        } else {
+            reply_syntax_error(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void cmd_scan(cmd_ctx *c) {
     unsigned long long cursor;
     if (arg_cursor(c, c->argv[1], &cursor) < 0) return;
     long long count = 10;
     slice type = {NULL, 0};
     scan_batch sb = {.use_pat = 0};
-    for (int j = 2; j < c->argc; j += 2) {
-        slice o = c->argv[j];
-        int has_value = j + 1 < c->argc;
-        if (slice_eq_ci(o, "COUNT") && has_value) {
-            if (arg_ll(c, c->argv[j + 1], &count) < 0) return;
-            if (count < 1) {
-                reply_syntax_error(c);
-                return;
-            }
-        } else if (slice_eq_ci(o, "MATCH") && has_value) {
-            sb.pat = c->argv[j + 1];
-            sb.use_pat = !(sb.pat.len == 1 && sb.pat.p[0] == '*');
-        } else if (slice_eq_ci(o, "TYPE") && has_value) {
-            type = c->argv[j + 1];
-            if (!scan_type_known(type)) {
-                /* As Redis 8 ("none" included: it names no stored type). */
-                reply_errorf(c, "ERR unknown type name '%.*s'", (int)type.len, type.p);
-                return;
-            }
-        } else if (slice_eq_ci(o, "NOVALUES")) {
-            reply_error(c, "ERR NOVALUES option can only be used in HSCAN");
-            return;
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
+    if (scan_options(c, &count, &type, &sb) < 0) return;
     buf_init(&sb.keys);
     /* As Redis: up to count*10 steps, so a sparse table still answers in bounded time. */
     long long steps = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
