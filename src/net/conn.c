@@ -50,7 +50,7 @@
 #include <unistd.h>
 
 #define OUT_PAUSE (8 * 1024 * 1024) /* stop executing while this much output is unsent */
-#define STREAM_TURN (1024 * 1024)   /* most bytes of a streamed reply made per call */
+#define STREAM_TURN (1024 * 1024)   /* most bytes of replies one connection makes per turn */
 
 struct conn {
     transport *t; /* the stream; t->data == this conn */
@@ -408,12 +408,16 @@ static int run_stream(conn *c) {
 
 static void process_input(conn *c) {
     session *s = c->s;
-    size_t pos = 0;
+    size_t pos = 0, out_at_start = s->out.len;
     c->out_paused = 0;
     if (s->stream && run_stream(c)) transport_read_stop(c->t);
     while (!c->out_paused && pos < c->in.len && !c->closing && !c->handover &&
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP))) {
-        if (session_pending(s) >= OUT_PAUSE) {
+        /* Fairness: after STREAM_TURN bytes of replies made in this call, the rest waits
+         * for a later turn (ready list), so a pipeline of big replies (HGETALLs) holds the
+         * loop for about one of them, not for OUT_PAUSE bytes' worth. */
+        int turn_done = s->out.len >= out_at_start && s->out.len - out_at_start >= STREAM_TURN;
+        if (session_pending(s) >= OUT_PAUSE || turn_done) {
             /* Backpressure: resume when the output drains (see the top of this file). */
             c->out_paused = 1;
             transport_read_stop(c->t);

@@ -16,6 +16,7 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
+#include "mayfly/server.h"
 #include "mayfly/util/buf.h"
 
 #include <limits.h>
@@ -760,11 +761,10 @@ static void model_step(int op, input *in) {
 }
 
 static void setup(void) {
-    config_init();
+    server_init(); /* directives, command families and gates, as the server has them */
     const char *err = NULL;
     config_set("proto-max-bulk-len", "1048576", 7, &err);
     db_init_all(16);
-    cmd_registry_init();
     sess = session_new(NULL, NULL);
     buf_set_limit(&sess->out, 1024 * 1024);
     buf_init(&want);

@@ -19,6 +19,7 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/persist/load.h"
+#include "mayfly/server.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
 
@@ -156,9 +157,8 @@ static void setup(void) {
     if (!getenv("FUZZ_LOAD_VERBOSE")) devnull = open("/dev/null", O_WRONLY);
     saved_out = dup(1);
     saved_err = dup(2);
-    config_init();
+    server_init(); /* directives, command families and gates, as the server has them */
     db_init_all(16);
-    cmd_registry_init();
     acl_init();
     replayer = session_new(NULL, NULL);
     replayer->flags |= SESS_INTERNAL;

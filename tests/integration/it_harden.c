@@ -201,6 +201,8 @@ TEST(pipelined_hgetall_is_bounded) {
     ASSERT(worst >= 0);
     if (worst >= 1000) TEST_FAIL("PING took %lld ms while a client flooded", worst);
     long long omem = client_omem(c, "flood");
+    fprintf(stderr, "pipelined HGETALL: slowest PING %lld ms, RSS +%lld kB, flood omem %lld\n",
+            worst, peak - base, omem);
     if (omem < 0 || omem > 64 * MB) TEST_FAIL("the flooding client holds omem=%lld", omem);
     /* Its resident growth: the replies it holds plus the socket's share, not 720 MB
      * (ASan's quarantine keeps freed blocks resident: checked without it only). */
@@ -235,6 +237,8 @@ TEST(hrandfield_huge_negative_count_streams) {
     ASSERT(worst >= 0);
     if (worst >= 1000) TEST_FAIL("PING took %lld ms during HRANDFIELD", worst);
     long long omem = client_omem(c, "rnd");
+    fprintf(stderr, "HRANDFIELD -2^31: slowest PING %lld ms, RSS +%lld kB, omem %lld\n", worst,
+            peak - base, omem);
     if (omem < 0 || omem > 16 * MB) TEST_FAIL("the HRANDFIELD client holds omem=%lld", omem);
     if (!IT_ASAN && base > 0 && peak - base > 48 * 1024)
         TEST_FAIL("server RSS grew by %lld kB (from %lld kB)", peak - base, base);
