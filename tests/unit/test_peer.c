@@ -408,9 +408,16 @@ TEST(handover_fails_when_client_goes_first) {
     peer_pause(cli.pe);
     for (int i = 0; i < 8; i++)
         peer_write(cli.pe, "GET k\r\n", 7);
-    run_for(300); /* 32 MB of replies: far more than the socket buffers take */
-    session *s = only_session();
+    /* 32 MB of replies: far more than the socket buffers take. The server makes them a
+     * turn at a time (1 MB per turn), so wait until a write is stuck in flight. */
+    session *s = NULL;
+    for (int waited = 0; waited < 10000; waited += 20) {
+        run_for(20);
+        s = only_session();
+        if (s && s->out_inflight > 0) break;
+    }
     ASSERT(s != NULL);
+    ASSERT(s->out_inflight > 0);
     ASSERT(session_pending(s) > 0);
     srv.pe = conn_handover(s, &events, &srv);
     ASSERT(srv.pe != NULL);
