@@ -370,6 +370,22 @@ static void reject_unknown_sub(cmd_ctx *c, const char *name, slice sub) {
     reject(c, NULL, msg);
 }
 
+/* Where c's reply goes; returns 1 when it is discarded (CLIENT REPLY OFF/SKIP: built in
+ * scratch, bounded, and dropped). Only a top-level command whose reply goes to a
+ * connection may stream it: not one inside EXEC or a script, nor a discarded one. */
+static int reply_target(cmd_ctx *c, buf *scratch, int top) {
+    session *s = c->s;
+    int discard = (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT)) != 0;
+    if (s->flags & SESS_REPLY_SKIP_NEXT) s->flags &= ~SESS_REPLY_SKIP_NEXT;
+    if (discard) {
+        buf_init(scratch);
+        buf_set_limit(scratch, 64 * 1024); /* dropped as it fills: no memory for it */
+        c->out = scratch;
+    }
+    c->may_stream = top && !discard && s->ops && s->ops->streams;
+    return discard;
+}
+
 /* start_us: the monotonic time the caller read for the duration statistic (0: none). */
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
@@ -388,18 +404,8 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     assert(s->stream == NULL); /* net/ runs nothing while a reply streams */
     cmd_ctx *c = &ctx;
     int top = session_command_begin(s);
-    /* CLIENT REPLY OFF/SKIP: the reply is built in a scratch buffer and dropped. */
     buf scratch;
-    int discard = (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT)) != 0;
-    if (s->flags & SESS_REPLY_SKIP_NEXT) s->flags &= ~SESS_REPLY_SKIP_NEXT;
-    if (discard) {
-        buf_init(&scratch);
-        buf_set_limit(&scratch, 64 * 1024); /* dropped as it fills: no memory for it */
-        c->out = &scratch;
-    }
-    /* Only a top-level command whose reply goes to a connection may stream it: not one
-     * inside EXEC or a script, nor a discarded one. */
-    c->may_stream = top && !discard && s->ops && s->ops->streams;
+    int discard = reply_target(c, &scratch, top);
 
     reg_entry *e = find_entry(argv[0]);
     s->last_cmd = e ? e->spec->name : NULL;
