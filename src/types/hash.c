@@ -3,7 +3,7 @@
  *     struct hash (16 B) ──▶ compact blob       ENC_LISTPACK / ENC_LISTPACKEX (hash_lp.c)
  *                       └──▶ hash_ht            ENC_HASHTABLE (hash_ht.c)
  *                              ├ dict of hent   one allocation per field
- *                              └ heap of hent*  fields with a deadline (hash_ttl.c)
+ *                              └ ostree of hent* fields with a deadline (hash_ttl.c)
  *
  * A hash starts compact and converts to a hashtable, once and for good, when hash_set
  * would exceed hash_limits; the conversion copies every entry with its deadline (due
@@ -54,8 +54,6 @@ void hash_free(hash *h) {
 
 static hash_ht *dup_ht(hash_ht *src) {
     hash_ht *t = ht_new();
-    heap_init_sized(&t->ttl, src->ttl.len, src->ttl.cap);
-    /* Each copy takes its original's heap slot, so the copied heap is ordered as is. */
     dict_iter it;
     dict_iter_init(&it, &src->d);
     for (dict_node *node; (node = dict_iter_next(&it));) {
@@ -66,9 +64,7 @@ static hash_ht *dup_ht(hash_ht *src) {
         hent *n = mem_alloc(size);
         memcpy(n, e, size);
         dict_add(&t->d, &n->node);
-        if (hent_has_ttl(e)) {
-            ttl_put_at(t, ttl_pos(src, e), n);
-        }
+        if (hent_has_ttl(e)) ttl_add(t, n);
     }
     dict_iter_deinit(&it);
     return t;
@@ -183,7 +179,7 @@ size_t hash_memory(const hash *h) {
     size_t n = mem_usable(h);
     if (is_compact(h)) return n + mem_usable(h->p);
     hash_ht *t = ht_of(h);
-    n += mem_usable(t) + t->ttl.cap * sizeof(void *);
+    n += mem_usable(t) + t->ttl.bytes;
     for (int i = 0; i < 2; i++)
         if (t->d.table[i]) n += ((size_t)1 << t->d.size_exp[i]) * sizeof(dict_node *);
     size_t total = dict_size(&t->d), sampled = 0, bytes = 0;
@@ -215,16 +211,16 @@ const char *hash_encoding_name(const hash *h) {
 size_t hash_len(const hash *h, int64_t now_ms) {
     if (is_compact(h)) return lp_live(h, now_ms);
     const hash_ht *t = ht_of(h);
-    size_t n = dict_size(&t->d);
-    int64_t next = hash_next_deadline(h);
-    if (next == HASH_NO_TTL || next > now_ms) return n;
-    return n - ttl_count_due(t, now_ms);
+    return dict_size(&t->d) - ttl_count_due(t, now_ms);
 }
 
 int hash_has_live(const hash *h, int64_t now_ms) {
     int64_t next = hash_next_deadline(h);
     if (next == HASH_NO_TTL || next > now_ms) return hash_stored(h) > 0;
-    if (!is_compact(h)) return hash_len(h, now_ms) > 0;
+    if (!is_compact(h)) {
+        int64_t death = hash_death(h);
+        return death == HASH_NO_TTL || death > now_ms;
+    }
     lp_ent e;
     for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
         if (!is_due(e.deadline, now_ms)) return 1;
@@ -387,20 +383,28 @@ static void nth_live(hash *h, int64_t now_ms, size_t k, hash_entry *out) {
     hash_iter_deinit(&it);
 }
 
-/* A uniformly random live entry of a hashtable with live > 0 live fields. */
-static const hent *ht_random_live(hash *h, int64_t now_ms, size_t live) {
+/* A uniformly random live entry of a hashtable with live > 0 live fields. A live field
+ * with a deadline is taken by rank from the deadline index, where the due ones rank first,
+ * so a backlog of due fields costs nothing; a field without a deadline is drawn from the
+ * dict until one without a deadline comes up. */
+static const hent *ht_random_live(hash *h, size_t live) {
     hash_ht *t = ht_of(h);
+    size_t with_ttl = ostree_len(&t->ttl);
+    size_t plain = dict_size(&t->d) - with_ttl;
+    size_t ttl_live = live - plain;
+    size_t r = rand_below(live);
+    if (r < ttl_live) return ostree_at(&t->ttl, with_ttl - ttl_live + r);
     for (int tries = 0; tries < 64; tries++) {
         const hent *e = (const hent *)dict_random(&t->d, rand_u64);
-        if (e && !is_due(hent_deadline(e), now_ms)) return e;
+        if (!hent_has_ttl(e)) return e;
     }
-    /* Mostly due fields (the caller did not reap): pick by rank instead. */
-    size_t k = rand_below(live);
+    /* Few fields without a deadline among many with one: pick by rank among them. */
+    size_t k = rand_below(plain);
     const hent *found = NULL;
     dict_iter it;
     dict_iter_init(&it, &t->d);
     for (dict_node *node; (node = dict_iter_next(&it));) {
-        if (is_due(hent_deadline((const hent *)node), now_ms)) continue;
+        if (hent_has_ttl((const hent *)node)) continue;
         if (k-- == 0) {
             found = (const hent *)node;
             break;
@@ -417,7 +421,7 @@ int hash_random(hash *h, int64_t now_ms, hash_entry *out) {
     if (is_compact(h))
         nth_live(h, now_ms, rand_below(live), out);
     else
-        hent_view(ht_random_live(h, now_ms, live), out);
+        hent_view(ht_random_live(h, live), out);
     return HASH_OK;
 }
 
@@ -437,10 +441,28 @@ static void select_k(hash *h, int64_t now_ms, size_t live, size_t k, hash_visit_
     hash_iter_deinit(&it);
 }
 
+/* select_k for a hashtable whose every field has a deadline: the live fields are the
+ * last `live` ranks of the deadline index, so a backlog of due fields is not walked. */
+static void select_k_ranked(hash *h, size_t live, size_t k, hash_visit_fn fn, void *ctx) {
+    hash_ht *t = ht_of(h);
+    size_t first = ostree_len(&t->ttl) - live;
+    for (size_t i = 0; k > 0 && i < live; i++) {
+        if (rand_below(live - i) >= k) continue;
+        hash_entry v;
+        hent_view(ostree_at(&t->ttl, first + i), &v);
+        fn(&v, ctx);
+        k--;
+    }
+}
+
 size_t hash_random_distinct(hash *h, int64_t now_ms, size_t count, hash_visit_fn fn, void *ctx) {
     size_t live = hash_len(h, now_ms);
     if (count > live) count = live;
     if (count == 0) return 0;
+    if (!is_compact(h) && hash_ttl_count(h) == hash_stored(h) && hash_stored(h) - live > live) {
+        select_k_ranked(h, live, count, fn, ctx);
+        return count;
+    }
     if (is_compact(h) || count > live / 3) {
         select_k(h, now_ms, live, count, fn, ctx);
         return count;
@@ -453,7 +475,7 @@ size_t hash_random_distinct(hash *h, int64_t now_ms, size_t count, hash_visit_fn
     const hent **seen = mem_calloc(cap, sizeof(*seen));
     size_t emitted = 0;
     while (emitted < count) {
-        const hent *e = ht_random_live(h, now_ms, live);
+        const hent *e = ht_random_live(h, live);
         size_t i = (size_t)(((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
         while (seen[i] && seen[i] != e)
             i = (i + 1) & (cap - 1);
@@ -474,7 +496,7 @@ size_t hash_random_repeat(hash *h, int64_t now_ms, size_t count, hash_visit_fn f
     hash_entry v;
     if (!is_compact(h)) {
         for (size_t i = 0; i < count; i++) {
-            hent_view(ht_random_live(h, now_ms, live), &v);
+            hent_view(ht_random_live(h, live), &v);
             fn(&v, ctx);
         }
         return count;

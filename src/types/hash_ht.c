@@ -5,19 +5,19 @@
  * fits jemalloc's 48-byte class with or without a TTL:
  *
  *     short form (flen < 64, vlen < 256):
- *       [next 8][tag: TTL|0|flen:6][vlen 1]([deadline u48][heap hint u24])[field][value]
+ *       [next 8][tag: TTL|0|flen:6][vlen 1]([deadline u48])[field][value]
  *     long form:
  *       [next 8][tag: TTL|LONG|0][flen varint][vlen varint]( ... same ... )
  *
- *     dict buckets ──▶ hent ─▶ hent          heap (hash_ttl.c): hent *[]
- *                                            ordered by deadline, only the entries
- *                                            whose tag has HENT_TTL
+ *     dict buckets ──▶ hent ─▶ hent          ttl (hash_ttl.c): ostree of hent *
+ *                                            ordered by (deadline, address), only the
+ *                                            entries whose tag has HENT_TTL
  *
- * The deadline and the 24-bit heap hint (the entry's index in the heap, modulo 2^24, see
- * hash_ttl.c) exist only in entries with a TTL: adding or removing one rewrites the entry,
- * in place when the new size fits its block, else into a new block that replaces the old
- * one in the dict and in the heap. An overwrite whose value fits the block is in place
- * too, so HSET of a same-sized value does not allocate. */
+ * The deadline exists only in entries with a TTL: adding or removing one rewrites the
+ * entry, in place when the new size fits its block, else into a new block that replaces
+ * the old one in the dict and in the index. An entry leaves the index before its deadline
+ * changes or it moves, and comes back after. An overwrite whose value fits the block is in
+ * place too, so HSET of a same-sized value does not allocate. */
 #include "mayfly/util/mem.h"
 #include "types/hash_int.h"
 
@@ -40,7 +40,7 @@ static size_t hent_bytes(size_t flen, size_t vlen, int ttl) {
     return sizeof(hent) + hdr + (ttl ? HENT_TTL_BYTES : 0) + flen + vlen;
 }
 
-/* Writes tag and lengths (and the deadline, hint 0) into e; returns the data offset. */
+/* Writes tag and lengths (and the deadline) into e; returns the data offset. */
 static size_t write_header(hent *e, size_t flen, size_t vlen, int64_t deadline) {
     uint8_t tag = deadline != HASH_NO_TTL ? HENT_TTL : 0;
     size_t o;
@@ -56,7 +56,6 @@ static size_t write_header(hent *e, size_t flen, size_t vlen, int64_t deadline) 
     }
     if (deadline != HASH_NO_TTL) {
         put_le(e->b + o, (uint64_t)deadline, 6);
-        put_le(e->b + o + 6, 0, 3);
         o += HENT_TTL_BYTES;
     }
     return o;
@@ -83,7 +82,7 @@ void hent_view(const hent *e, hash_entry *out) {
 hash_ht *ht_new(void) {
     hash_ht *t = mem_alloc(sizeof(*t));
     dict_init(&t->d, &hent_dict_type);
-    heap_init(&t->ttl);
+    ttl_init(t);
     return t;
 }
 
@@ -95,7 +94,7 @@ static void free_node(dict_node *node, void *ctx) {
 void ht_free(hash_ht *t) {
     dict_clear(&t->d, free_node, NULL);
     dict_deinit(&t->d);
-    heap_deinit(&t->ttl);
+    ostree_deinit(&t->ttl);
     mem_free(t);
 }
 
@@ -105,7 +104,7 @@ hent *ht_find(hash_ht *t, slice field) {
 
 void ht_add(hash_ht *t, hent *e) {
     dict_add(&t->d, &e->node);
-    if (hent_has_ttl(e)) ttl_push(t, e);
+    if (hent_has_ttl(e)) ttl_add(t, e);
 }
 
 void ht_delete(hash_ht *t, hent *e) {
@@ -121,18 +120,6 @@ static int fits_in_place(const hent *e, size_t new_size) {
     return new_size <= usable && usable - new_size < 16;
 }
 
-/* Moves the heap bookkeeping from old (about to be freed or rewritten) to n, whose
- * deadline is nd; had/pos describe old's heap membership, old_dl its deadline. */
-static void heap_after_rewrite(hash_ht *t, hent *n, int had, size_t pos, int64_t old_dl,
-                               int64_t nd) {
-    if (had && nd != HASH_NO_TTL) {
-        ttl_put_at(t, pos, n);
-        if (nd != old_dl) ttl_fix(t, n);
-    } else if (nd != HASH_NO_TTL) {
-        ttl_push(t, n);
-    }
-}
-
 int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
            int64_t deadline) {
     uint64_t hv = dict_hash(field.p, field.len);
@@ -145,15 +132,10 @@ int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_p
     if (!e) {
         e = hent_new(field, value, nd);
         dict_add_h(&t->d, &e->node, hv);
-        if (nd != HASH_NO_TTL) ttl_push(t, e);
+        if (nd != HASH_NO_TTL) ttl_add(t, e);
         return 1;
     }
-    int had = old_dl != HASH_NO_TTL;
-    size_t pos = 0;
-    if (had && nd == HASH_NO_TTL)
-        ttl_remove(t, e);
-    else if (had)
-        pos = ttl_pos(t, e);
+    if (old_dl != HASH_NO_TTL) ttl_remove(t, e);
     size_t need = hent_bytes(field.len, value.len, nd != HASH_NO_TTL);
     hent *n = e;
     if (fits_in_place(e, need)) {
@@ -164,23 +146,23 @@ int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_p
         n = hent_new(field, value, nd);
         n->node = e->node; /* dict_replace_node wants the link copied */
         dict_replace_node(&t->d, &e->node, &n->node);
+        mem_free(e);
     }
-    heap_after_rewrite(t, n, had, pos, old_dl, nd);
-    if (n != e) mem_free(e);
+    if (nd != HASH_NO_TTL) ttl_add(t, n);
     return created;
 }
 
 void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
     int had = hent_has_ttl(e);
+    if (!had && d == HASH_NO_TTL) return;
+    if (had) ttl_remove(t, e);
     if (had && d != HASH_NO_TTL) {
         hent_set_deadline(e, d);
-        ttl_fix(t, e);
+        ttl_add(t, e);
         return;
     }
-    if (!had && d == HASH_NO_TTL) return;
     hent_shape s;
     hent_shape_of(e, &s);
-    if (had) ttl_remove(t, e);
     size_t need = hent_bytes(s.flen, s.vlen, d != HASH_NO_TTL);
     hent *n = e;
     if (fits_in_place(e, need)) {
@@ -195,5 +177,5 @@ void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
         dict_replace_node(&t->d, &e->node, &n->node);
         mem_free(e);
     }
-    if (d != HASH_NO_TTL) ttl_push(t, n);
+    if (d != HASH_NO_TTL) ttl_add(t, n);
 }

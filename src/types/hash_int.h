@@ -13,7 +13,8 @@
  *
  *   hashtable entry (hent), one allocation per field:
  *                  [next 8][tag 1]([vlen 1] | [flen varint][vlen varint])
- *                  ([deadline u48][heap pos hint u24] if tag & HENT_TTL)[field][value]
+ *                  ([deadline u48] if tag & HENT_TTL)[field][value]
+ *   hashtable:     dict of hent + ostree of the hents that have a deadline (hash_ttl.c)
  */
 #ifndef MAYFLY_TYPES_HASH_INT_H
 #define MAYFLY_TYPES_HASH_INT_H
@@ -21,7 +22,7 @@
 #include "mayfly/types/hash.h"
 #include "mayfly/types/object.h"
 #include "mayfly/util/dict.h"
-#include "mayfly/util/heap.h"
+#include "mayfly/util/ostree.h"
 #include "mayfly/util/slice.h"
 #include "mayfly/util/varint.h"
 
@@ -107,22 +108,24 @@ void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline);
 void lp_delete(hash *h, const lp_ent *e);
 /* Number of live entries. */
 size_t lp_live(const hash *h, int64_t now_ms);
+/* The latest deadline of any entry (HASH_NO_TTL if none has one). O(n). */
+int64_t lp_last_deadline(const hash *h);
 /* Reaps as hash_reap does. */
 size_t lp_reap(hash *h, int64_t now_ms, size_t max,
                void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx);
 /* Encoded size of an entry in a blob of this kind. */
 size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t deadline);
 
-/* ---- hashtable encoding (hash_ht.c, heap in hash_ttl.c) ----------------------------- */
+/* ---- hashtable encoding (hash_ht.c, deadline index in hash_ttl.c) ------------------- */
 
 typedef struct hent {
     dict_node node; /* must be first: the dict links entries through it */
-    uint8_t b[];    /* tag, lengths, optional deadline and heap hint, field, value */
+    uint8_t b[];    /* tag, lengths, optional deadline, field, value */
 } hent;
 
-#define HENT_TTL 0x80  /* tag bit: a deadline and heap hint follow the lengths */
+#define HENT_TTL 0x80  /* tag bit: a deadline follows the lengths */
 #define HENT_LONG 0x40 /* tag bit: lengths are varints (else flen in tag, vlen in 1 byte) */
-#define HENT_TTL_BYTES 9
+#define HENT_TTL_BYTES 6
 
 typedef struct hent_shape {
     size_t flen, vlen;
@@ -153,7 +156,7 @@ static inline int hent_has_ttl(const hent *e) {
     return (e->b[0] & HENT_TTL) != 0;
 }
 
-/* Only for entries with HENT_TTL: the 48-bit deadline and the 24-bit heap hint. */
+/* Only for entries with HENT_TTL: the 48-bit deadline. */
 static inline size_t hent_ttl_off(const hent *e) {
     if (!(e->b[0] & HENT_LONG)) return 2;
     hent_shape s;
@@ -166,16 +169,10 @@ static inline int64_t hent_deadline(const hent *e) {
 static inline void hent_set_deadline(hent *e, int64_t d) {
     put_le(e->b + hent_ttl_off(e), (uint64_t)d, 6);
 }
-static inline uint32_t hent_hint(const hent *e) {
-    return (uint32_t)get_le(e->b + hent_ttl_off(e) + 6, 3);
-}
-static inline void hent_set_hint(hent *e, size_t pos) {
-    put_le(e->b + hent_ttl_off(e) + 6, pos & 0xffffff, 3);
-}
 
 typedef struct hash_ht {
-    dict d;   /* field -> hent */
-    heap ttl; /* min-heap (util/heap.h) on deadline of the entries with a TTL */
+    dict d;     /* field -> hent */
+    ostree ttl; /* the entries with a deadline, by (deadline, address) */
 } hash_ht;
 
 extern const dict_type hent_dict_type;
@@ -193,24 +190,23 @@ hent *ht_find(hash_ht *t, slice field);
 /* Sets field as hash_set does (the entry may be reallocated); returns 1 if created. */
 int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
            int64_t deadline);
-/* Unlinks e from the dict and the heap and frees it. */
+/* Unlinks e from the dict and the deadline index and frees it. */
 void ht_delete(hash_ht *t, hent *e);
 /* Gives e the deadline d (HASH_NO_TTL clears it); the entry may be reallocated. */
 void ht_set_deadline(hash_ht *t, hent *e, int64_t d);
-/* Adds an entry built elsewhere (conversion): links it in the dict and the heap. */
+/* Adds an entry built elsewhere (conversion): links it in the dict and the deadline index. */
 void ht_add(hash_ht *t, hent *e);
 
-/* ---- the hashtable's deadline heap (hash_ttl.c) ------------------------------------- */
+/* ---- the hashtable's deadline index (hash_ttl.c) ------------------------------------ */
 
-void ttl_push(hash_ht *t, hent *e);
+/* Initialises t's empty index. */
+void ttl_init(hash_ht *t);
+/* Files e (which has a deadline) in the index; e must not move or change its deadline
+ * until ttl_remove. */
+void ttl_add(hash_ht *t, hent *e);
+/* Takes e out of the index (call before its deadline changes or it moves or is freed). */
 void ttl_remove(hash_ht *t, hent *e);
-/* Restores heap order after e's deadline changed. */
-void ttl_fix(hash_ht *t, hent *e);
-/* Puts n in heap slot pos (n replaces the entry there: it moved in memory, or is a copy). */
-void ttl_put_at(hash_ht *t, size_t pos, hent *n);
-/* The heap slot holding e. */
-size_t ttl_pos(const hash_ht *t, const hent *e);
-/* Number of entries with deadline <= now_ms, in O(that number). */
+/* Number of entries with a deadline <= now_ms: O(log n). */
 size_t ttl_count_due(const hash_ht *t, int64_t now_ms);
 
 #endif

@@ -400,6 +400,15 @@ size_t lp_live(const hash *h, int64_t now_ms) {
     return n;
 }
 
+int64_t lp_last_deadline(const hash *h) {
+    if (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0) return HASH_NO_TTL;
+    int64_t last = HASH_NO_TTL;
+    lp_ent e;
+    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
+        if (e.deadline > last) last = e.deadline;
+    return last;
+}
+
 #define REAP_CHUNK 64
 
 typedef struct due_ref {

@@ -3,77 +3,59 @@
  * A compact hash needs no index: its blob header holds the exact earliest deadline (the
  * base of the per-entry deltas, see hash_lp.c) and reaping scans the blob.
  *
- * A hashtable keeps a binary min-heap (util/heap.h) of pointers to the entries that have a
- * deadline.
- * Each such entry stores its heap index in a 24-bit hint (to stay within its 48-byte size
- * class), and the heap is an array of 8-byte pointers, so a TTL costs about 8 B per field
- * beyond the deadline bytes in the entry:
+ * A hashtable files the entries that have a deadline in an order-statistic tree
+ * (util/ostree.h), ordered by (deadline, entry address):
  *
- *     heap:  [e0][e1][e2][e3][e4] ...      e0 has the earliest deadline;
- *              │    ╲                      children of i are 2i+1 and 2i+2
- *              ▼     ╲
- *     hent: [..|deadline u48|hint u24|..]  hint = index mod 2^24
+ *     ttl: [ inner: counts | separators ] ──▶ leaves of hent *, earliest first
+ *     hent: [..|deadline u48|..]               the key the tree reads
  *
- * The true index of an entry is the first of hint, hint + 2^24, hint + 2·2^24, ... whose
- * slot points at the entry: below 16.7 M TTL fields that is the hint itself; above, it
- * costs a probe per 2^24 slots, and keeps the entry in its size class.
+ * A heap would give the earliest entry too; the tree also counts the entries due at any
+ * instant and finds the entry of any rank in O(log n) without visiting them, so that with
+ * a million due fields still stored (reaping is bounded per command) HLEN, EXISTS and
+ * HRANDFIELD answer as if they were gone, at once. It costs 8 bytes per entry in full
+ * leaves (about 11 in leaves filled at random), grows a fixed-size node at a time (no array
+ * to double and copy), and needs no back-pointer in the entry.
  *
- * Costs: earliest deadline O(1); add, remove or change a deadline O(log n); reaping k due
- * fields O(k log n), in deadline order; counting the due fields O(due). */
+ * Costs: earliest and latest deadline O(log n); add, remove or change a deadline O(log n);
+ * reaping k due fields O(k log n), in deadline order; counting the due fields O(log n). */
 #include "mayfly/util/mem.h"
 #include "types/hash_int.h"
 
-#define HINT_SPAN ((size_t)1 << 24)
-
-/* The deadline of an entry known to be in the heap (short form is the fast path). */
+/* The deadline of an entry known to have one (short form is the fast path). */
 static inline int64_t dl(const hent *e) {
     if (!(e->b[0] & HENT_LONG)) return (int64_t)get_le(e->b + 2, 6);
     return hent_deadline(e);
 }
 
-HEAP_GENERATE(fields, hent, dl, hent_set_hint)
-
-size_t ttl_pos(const hash_ht *t, const hent *e) {
-    size_t p = hent_hint(e);
-    while (p < t->ttl.len && t->ttl.a[p] != e)
-        p += HINT_SPAN;
-    assert(p < t->ttl.len);
-    return p;
+static int64_t ttl_key(const void *item) {
+    return dl(item);
 }
 
-void ttl_push(hash_ht *t, hent *e) {
-    fields_push(&t->ttl, e);
+void ttl_init(hash_ht *t) {
+    ostree_init(&t->ttl, ttl_key);
 }
 
-/* Removes the entry at index i, keeping the heap ordered; shrinks the array when it is
- * mostly empty so that clearing TTLs gives memory back. */
-static void remove_at(hash_ht *t, size_t i) {
-    fields_remove_at(&t->ttl, i);
-    heap_trim(&t->ttl);
+void ttl_add(hash_ht *t, hent *e) {
+    ostree_insert(&t->ttl, e);
 }
 
 void ttl_remove(hash_ht *t, hent *e) {
-    remove_at(t, ttl_pos(t, e));
-}
-
-void ttl_fix(hash_ht *t, hent *e) {
-    fields_fix(&t->ttl, ttl_pos(t, e));
-}
-
-void ttl_put_at(hash_ht *t, size_t pos, hent *n) {
-    fields_place(&t->ttl, pos, n);
+    ostree_remove(&t->ttl, e);
 }
 
 size_t ttl_count_due(const hash_ht *t, int64_t now_ms) {
-    return fields_visit_upto(&t->ttl, now_ms, SIZE_MAX, NULL, NULL);
+    const hent *first = ostree_min(&t->ttl);
+    if (!first || dl(first) > now_ms) return 0;
+    return ostree_count_le(&t->ttl, now_ms);
 }
 
 static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
                       void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx) {
     size_t n = 0;
-    while (n < max && t->ttl.len > 0 && dl(fields_at(&t->ttl, 0)) <= now_ms) {
-        hent *e = fields_at(&t->ttl, 0);
-        remove_at(t, 0);
+    while (n < max) {
+        hent *e = ostree_min(&t->ttl);
+        if (!e || dl(e) > now_ms) break;
+        ostree_pop_min(&t->ttl);
         dict_unlink(&t->d, &e->node);
         if (on_field) {
             hash_entry v;
@@ -89,16 +71,22 @@ static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
 /* ---- public TTL API ------------------------------------------------------------------ */
 
 size_t hash_ttl_count(const hash *h) {
-    if (h->hdr.enc == ENC_HASHTABLE) return ((const hash_ht *)h->p)->ttl.len;
+    if (h->hdr.enc == ENC_HASHTABLE) return ostree_len(&((const hash_ht *)h->p)->ttl);
     return lp_ttl_count(h->p);
 }
 
 int64_t hash_next_deadline(const hash *h) {
     if (h->hdr.enc == ENC_HASHTABLE) {
-        const hash_ht *t = h->p;
-        return t->ttl.len ? dl(fields_at(&t->ttl, 0)) : HASH_NO_TTL;
+        const hent *first = ostree_min(&((const hash_ht *)h->p)->ttl);
+        return first ? dl(first) : HASH_NO_TTL;
     }
     return h->hdr.enc == ENC_LISTPACKEX && lp_ttl_count(h->p) ? lp_base(h) : HASH_NO_TTL;
+}
+
+int64_t hash_death(const hash *h) {
+    if (hash_stored(h) == 0 || hash_ttl_count(h) != hash_stored(h)) return HASH_NO_TTL;
+    if (h->hdr.enc == ENC_HASHTABLE) return dl(ostree_max(&((const hash_ht *)h->p)->ttl));
+    return lp_last_deadline(h);
 }
 
 size_t hash_reap(hash *h, int64_t now_ms, size_t max,

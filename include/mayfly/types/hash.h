@@ -134,10 +134,11 @@ const char *hash_encoding_name(const hash *h);
 /* ---- size and expiry index ---------------------------------------------------------- */
 
 /* Number of live fields (HLEN): due fields are not counted. O(1) when nothing is due,
- * otherwise O(n) for a compact hash and O(due) for a hashtable. */
+ * otherwise O(n) for a compact hash and O(log n) for a hashtable (the due fields are
+ * counted by the deadline index, not visited). */
 size_t hash_len(const hash *h, int64_t now_ms);
-/* 1 if some field is live at now_ms (hash_len(h, now_ms) > 0, stopping at the first live
- * field of a compact hash). */
+/* 1 if some field is live at now_ms (hash_len(h, now_ms) > 0): O(1) when nothing is due,
+ * else O(log n) for a hashtable and O(n) for a compact hash. */
 int hash_has_live(const hash *h, int64_t now_ms);
 /* Number of stored fields, due ones included (for the expiry cycle and tests). O(1). */
 size_t hash_stored(const hash *h);
@@ -147,6 +148,11 @@ size_t hash_ttl_count(const hash *h);
  * files the hash under this deadline in its global expiry index; a writer should compare
  * it before and after a change to know whether to re-file the hash. */
 int64_t hash_next_deadline(const hash *h);
+/* The instant from which the hash has no live field: its latest field deadline when every
+ * stored field has a deadline, else HASH_NO_TTL (some field never expires, or the hash is
+ * empty). O(log n) for a hashtable, O(n) for a compact hash. The keyspace counts a hash
+ * whose death has passed as gone (DBSIZE) before its fields are reaped. */
+int64_t hash_death(const hash *h);
 /* Removes up to max due fields (deadline <= now_ms) in deadline order, calling
  * on_field(field, flen, ctx) for each just before it is freed (on_field may be NULL and
  * must not touch h). Returns the number removed. O(k log n) for a hashtable, O(n + k log k)
