@@ -11,7 +11,8 @@
  * Expiry happens inside db/, which reports it through db_hook: a key whose TTL passed
  * publishes "expired"; fields reaped from a hash publish one "hexpired" naming them all
  * (lazy and active expiry alike, as Redis's hashTypeExpire), followed by "del" when the
- * hash was left empty and deleted. A key evicted by db_evict publishes "evicted". */
+ * hash was left empty and deleted; a big hash whose fields all expired and that db/ deletes
+ * as a whole publishes the same pair. A key evicted by db_evict publishes "evicted". */
 #include "mayfly/client/notify.h"
 
 #include "mayfly/client/pubsub.h"
@@ -19,6 +20,7 @@
 #include "mayfly/db/db.h"
 #include "mayfly/types/hash.h"
 #include "mayfly/util/buf.h"
+#include "mayfly/util/mem.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +137,29 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
         notify_keyspace_event(NOTIFY_GENERIC, "del", k, d->id);
 }
 
+/* A big hash whose every stored field expired goes as a whole: the same "hexpired" and
+ * "del"; the subkey events name every field, gathered here only when someone listens for
+ * them (the entry is still linked while the hook runs). */
+static void on_hash_expired(db *d, const char *key, size_t klen) {
+    slice k = {key, klen};
+    notify_keyspace_event(NOTIFY_HASH, "hexpired", k, d->id);
+    dbentry *e = db_find_raw(d, k);
+    if (active(NOTIFY_HASH) && (notify_flags & SUBKEY_FAMILIES) && e && e->val->type == OBJ_HASH) {
+        hash *h = (hash *)e->val;
+        size_t n = hash_stored(h), i = 0;
+        slice *fields = mem_alloc(n * sizeof(*fields));
+        hash_iter it;
+        hash_entry he;
+        hash_iter_init(&it, h, DB_NOW_NOTHING_DUE);
+        while (i < n && hash_iter_next(&it, &he))
+            fields[i++] = he.field;
+        hash_iter_deinit(&it);
+        notify_subkey_event(NOTIFY_HASH, "hexpired", k, fields, i, d->id);
+        mem_free(fields);
+    }
+    notify_keyspace_event(NOTIFY_GENERIC, "del", k, d->id);
+}
+
 static void on_key_expired(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_EXPIRED, "expired", (slice){key, klen}, d->id);
 }
@@ -166,6 +191,7 @@ static const db_hooks notify_hooks = {
     .key_evicted = on_key_evicted,
     .fields_expired = on_fields_expired,
     .fields_evicted = on_fields_evicted,
+    .hash_expired = on_hash_expired,
     .fields_wanted = fields_wanted,
 };
 

@@ -17,6 +17,7 @@
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
+#include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
@@ -330,6 +331,7 @@ void cmd_call(cmd_ctx *c) {
     int64_t start = c->start_us ? c->start_us : clock_mono_us();
     c->start_us = 0; /* a second cmd_call on this ctx times itself */
     c->replied_error = 0;
+    db_lazy_budget_reset();
     propagate_call_begin(c);
     c->cmd->fn(c);
     propagate_call_end(c);

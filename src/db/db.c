@@ -1,25 +1,36 @@
 /* db: the keyspace. An array of databases, each a dict of dbentry (key bytes embedded in
- * the entry) plus an expire_index of the entries that have a deadline.
+ * the entry) plus an expire_index of the entries that have a deadline and an ostree of the
+ * entries that will be gone at some instant.
  *
- *     dbs[id] ── keys: dict ──▶ dbentry{ node | val ──▶ obj | expire_ms | exp | key }
- *             └─ expires: heap of &dbentry.exp, earliest first
+ *     dbs[id] ── keys: dict ──▶ dbentry{ node | val ──▶ obj | expire_ms | death | exp | key }
+ *             ├─ expires: heap of &dbentry.exp, earliest first        (what to reap next)
+ *             └─ deaths: ostree of dbentry by death                    (how many are gone)
  *
  * Invariants:
  *   - an entry is in `expires` iff its filing deadline is not EXPIRE_NONE, where the
  *     filing deadline is the earlier of expire_ms and, for a hash, its next field deadline;
  *     it is filed under that deadline or, after db_refile_fields, possibly an earlier one
  *     (never a later one), which the reaping paths correct when they meet it;
+ *   - an entry is in `deaths` iff death_of(e) != 0, filed under exactly e->death ==
+ *     death_of(e): the earlier of expire_ms and, for a hash whose every field has a
+ *     deadline, the last of them. From that instant no lookup can return the key, so
+ *     DBSIZE is the stored count less ostree_count_le(deaths, now), exact in O(log n) even
+ *     while a million gone keys wait to be reaped;
  *   - keys_with_ttl and expire_sum count exactly the entries with expire_ms != 0.
  *
  * Expiry happens in two places, with the same effect (hooks, expired_keys, free):
- *   - lazily in db_find, when a command touches a key past its deadline;
+ *   - lazily in db_find, when a command touches a key past its deadline, within the
+ *     command's budget of DB_LAZY_REAP_MAX fields: a key past its TTL goes; a hash with no
+ *     live field goes, whole (retire_hash); a live hash has due fields reaped up to the
+ *     budget and the rest stay for the active cycle, invisible to every reader;
  *   - actively in db_active_expire, which drains each database's heap in deadline order
  *     within a time budget.
+ * A value too big to free in one go (a hashtable hash) is queued when its key expires and
+ * freed by the active cycle in steps (pending_frees), so no command pays for it.
  * In DB_EXPIRE_HIDE mode (a replica) neither happens: check_live answers "absent" for a key
  * past its TTL or a hash without a live field, and leaves them stored; db_add drops such a
- * hidden entry when a write overwrites its key; counts (db_size_visible) subtract what is
- * hidden by walking the due part of the expiry index. The REAP path pays nothing for this:
- * the mode is tested only once something is found due.
+ * hidden entry when a write overwrites its key. The REAP path pays nothing for this: the
+ * mode is tested only once something is found due.
  *
  * db/ never reads the clock: every entry point that needs "now" takes now_ms. The latest
  * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
@@ -49,7 +60,19 @@ static db *dbs;
 static int ndbs;
 static int64_t last_now_ms; /* latest time the keyspace was given */
 static enum db_expire_mode expire_mode;
-static int next_expire_db; /* round-robin start of the active cycle */
+static int next_expire_db;                    /* round-robin start of the active cycle */
+static size_t lazy_budget = DB_LAZY_REAP_MAX; /* due fields this command may still reap */
+
+/* Values of expired keys being freed in steps by the active cycle, oldest first. */
+static struct {
+    obj **v;
+    size_t head, len, cap;
+} pending;
+
+/* A value that costs more allocations than this to free is freed in steps. */
+#define FREE_AT_ONCE_MAX 64
+/* Allocations freed between two reads of the clock while draining pending values. */
+#define FREE_STEP 1024
 
 #define ENTRY_OF_ITEM(it) ((dbentry *)((char *)(it)-offsetof(dbentry, exp)))
 /* Cap on the due owners counted for INFO's backlog figure. Each count walks heap items
@@ -74,6 +97,14 @@ void db_set_grow_check(int (*fn)(size_t more_bytes, double load)) {
 }
 
 static const dict_type keys_type = {.key_of = key_of, .grow_allowed = keys_grow_allowed};
+
+static int64_t death_key(const void *item) {
+    return ((const dbentry *)item)->death;
+}
+
+void db_lazy_budget_reset(void) {
+    lazy_budget = DB_LAZY_REAP_MAX;
+}
 
 static void note_time(int64_t now_ms) {
     if (now_ms != DB_NOW_NOTHING_DUE) last_now_ms = now_ms;
@@ -137,6 +168,7 @@ static void db_init_one(db *d, int id) {
     d->id = id;
     dict_init(&d->keys, &keys_type);
     expire_index_init(&d->expires);
+    ostree_init(&d->deaths, death_key);
 }
 
 /* The deadline an entry is filed under: its key TTL or its hash's next field deadline,
@@ -168,13 +200,74 @@ static int has_field_ttls(const obj *val) {
     return val->type == OBJ_HASH && hash_ttl_count((const hash *)val) > 0;
 }
 
+/* The instant from which e is logically gone (0: never): its key TTL or, for a hash whose
+ * every stored field has a deadline, the last of those, whichever comes first. */
+static int64_t death_of(const dbentry *e) {
+    int64_t when = e->expire_ms;
+    if (e->val->type == OBJ_HASH) {
+        int64_t f = hash_death((const hash *)e->val);
+        if (f != HASH_NO_TTL && (when == 0 || f < when)) when = f;
+    }
+    return when;
+}
+
+/* Files e in d->deaths under death_of(e), or takes it out. */
+static void set_death(db *d, dbentry *e) {
+    int64_t k = death_of(e);
+    if (k == e->death) return;
+    if (e->death) ostree_remove(&d->deaths, e);
+    e->death = k;
+    if (k) ostree_insert(&d->deaths, e);
+}
+
 /* Frees an entry that is no longer linked anywhere; its value goes by drop_value. */
 static void free_entry(dbentry *e, enum db_free_why why) {
     drop_value(e->val, why);
     mem_free(e);
 }
 
-/* Removes the entry's TTL bookkeeping (counters and index). */
+/* Queues v to be freed by the active cycle in steps. */
+static void queue_free(obj *v) {
+    if (pending.head == pending.len) pending.head = pending.len = 0;
+    if (pending.len == pending.cap) {
+        if (pending.head > 0) {
+            pending.len -= pending.head;
+            memmove(pending.v, pending.v + pending.head, pending.len * sizeof(*pending.v));
+            pending.head = 0;
+        } else {
+            pending.cap = pending.cap ? pending.cap * 2 : 16;
+            pending.v = mem_realloc(pending.v, pending.cap * sizeof(*pending.v));
+        }
+    }
+    pending.v[pending.len++] = v;
+}
+
+/* Frees the value of an expired key: as any dropped value when that is cheap (the freer,
+ * lazyfree-lazy-expire), else in steps between requests by the active cycle, whatever the
+ * lazy-free settings (a hash of a million fields takes tens of milliseconds to free). */
+static void expire_value(obj *v) {
+    if (obj_free_cost(v) <= FREE_AT_ONCE_MAX)
+        drop_value(v, DB_FREE_EXPIRE);
+    else
+        queue_free(v);
+}
+
+/* Frees pending values until none is left or budget_us has passed since start (monotonic
+ * microseconds); returns 1 if some remain. */
+static int free_pending(int64_t start, int64_t budget_us) {
+    while (pending.head < pending.len) {
+        if (clock_mono_us() - start >= budget_us) return 1;
+        if (obj_free_some(pending.v[pending.head], FREE_STEP)) pending.head++;
+    }
+    pending.head = pending.len = 0;
+    return 0;
+}
+
+size_t db_pending_frees(void) {
+    return pending.len - pending.head;
+}
+
+/* Removes the entry's TTL bookkeeping (counters and indexes). */
 static void forget_deadlines(db *d, dbentry *e) {
     if (e->expire_ms != 0) {
         d->keys_with_ttl--;
@@ -182,6 +275,10 @@ static void forget_deadlines(db *d, dbentry *e) {
         e->expire_ms = 0;
     }
     expire_index_set(&d->expires, &e->exp, EXPIRE_NONE);
+    if (e->death) {
+        ostree_remove(&d->deaths, e);
+        e->death = 0;
+    }
     count_subexpiry(d, e->val, 0);
 }
 
@@ -197,7 +294,8 @@ static void expire_entry(db *d, dbentry *e) {
     db_stat.expired_keys++;
     DB_HOOK(key_expired, d, e->key, e->klen);
     DB_HOOK(key_touched, d, e->key, e->klen);
-    free_entry(e, DB_FREE_EXPIRE);
+    expire_value(e->val);
+    mem_free(e);
 }
 
 void db_init_all(int n) {
@@ -219,10 +317,15 @@ static void free_node(dict_node *node, void *ctx) {
 }
 
 void db_free_all(void) {
+    while (free_pending(clock_mono_us(), INT64_MAX)) {
+    }
+    mem_free(pending.v);
+    memset(&pending, 0, sizeof(pending));
     for (int i = 0; i < ndbs; i++) {
         dict_clear(&dbs[i].keys, free_node, NULL);
         dict_deinit(&dbs[i].keys);
         expire_index_deinit(&dbs[i].expires);
+        ostree_deinit(&dbs[i].deaths);
     }
     mem_free(dbs);
     dbs = NULL;
@@ -302,8 +405,69 @@ static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *
     return 0;
 }
 
-static int reap_fields(db *d, dbentry *e, int64_t now_ms, size_t max) {
-    return reap_fields_n(d, e, now_ms, max, NULL);
+/* Collects every stored field name of h (OUT: r, which the caller deinits). */
+static void note_all_names(hash *h, reaped_fields *r) {
+    hash_iter it;
+    hash_entry he;
+    buf_init(&r->names);
+    r->n = 0;
+    hash_iter_init(&it, h, DB_NOW_NOTHING_DUE);
+    while (hash_iter_next(&it, &he))
+        note_reaped(he.field.p, he.field.len, r);
+    hash_iter_deinit(&it);
+}
+
+/* Deletes, as one unit, a hash none of whose stored fields is live any more: each of them
+ * counts as expired; hook sets with hash_expired hear of the key once (the log writes one
+ * DEL), the others that want fields get every name; the value is freed in steps when it
+ * is large. O(1) unless a hook set needs the names. */
+static void retire_hash(db *d, dbentry *e) {
+    hash *h = (hash *)e->val;
+    db_stat.expired_subkeys += (long long)hash_stored(h);
+    int names = 0;
+    for (int i = 0; i < db_hook_count; i++) {
+        const db_hooks *hk = db_hook_sets[i];
+        if (hk->hash_expired)
+            hk->hash_expired(d, e->key, e->klen);
+        else if (set_wants_fields(hk))
+            names = 1;
+    }
+    if (names) {
+        reaped_fields r;
+        note_all_names(h, &r);
+        slice *fields = mem_alloc(r.n * sizeof(*fields));
+        size_t off = 0;
+        for (size_t i = 0; i < r.n; i++) {
+            size_t len;
+            memcpy(&len, r.names.data + off, sizeof(len));
+            fields[i] = (slice){r.names.data + off + sizeof(len), len};
+            off += sizeof(len) + len;
+        }
+        for (int i = 0; i < db_hook_count; i++) {
+            const db_hooks *hk = db_hook_sets[i];
+            if (!hk->hash_expired && set_wants_fields(hk))
+                hk->fields_expired(d, e->key, e->klen, fields, r.n);
+        }
+        mem_free(fields);
+        buf_deinit(&r.names);
+    }
+    DB_HOOK(key_touched, d, e->key, e->klen);
+    unlink_entry(d, e);
+    expire_value(e->val);
+    mem_free(e);
+}
+
+/* Deletes a hash that has no live field left: field by field, with their names, when
+ * there are at most *budget of them (as a reap that empties it, lowering *budget), else
+ * as one unit (retire_hash). */
+static void expire_dead_hash(db *d, dbentry *e, int64_t now_ms, size_t *budget) {
+    size_t n = hash_stored((const hash *)e->val);
+    if (n > *budget) {
+        retire_hash(d, e);
+        return;
+    }
+    *budget -= n;
+    reap_fields_n(d, e, now_ms, SIZE_MAX, NULL);
 }
 
 int db_entry_live(const dbentry *e, int64_t now_ms) {
@@ -322,8 +486,16 @@ static dbentry *found_due(db *d, dbentry *e, int64_t now_ms) {
     }
     /* Hidden: readers skip due fields themselves (hash_field_live). */
     if (expire_mode == DB_EXPIRE_HIDE) return db_entry_live(e, now_ms) ? e : NULL;
-    /* Every due field goes at once, so no reader ever sees one. */
-    return reap_fields(d, e, now_ms, SIZE_MAX) ? NULL : e;
+    if (!hash_has_live((const hash *)e->val, now_ms)) {
+        expire_dead_hash(d, e, now_ms, &lazy_budget);
+        return NULL;
+    }
+    /* Some due fields go, as many as this command's budget allows; readers skip the rest
+     * (hash_field_live), which the active cycle or later lookups reap. */
+    size_t n = 0;
+    if (lazy_budget > 0) reap_fields_n(d, e, now_ms, lazy_budget, &n);
+    lazy_budget -= n;
+    return e;
 }
 
 /* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
@@ -383,6 +555,7 @@ static dbentry *new_entry(slice key, obj *val) {
     e->node.next = NULL;
     e->val = val;
     e->expire_ms = 0;
+    e->death = 0;
     e->exp.when = EXPIRE_NONE;
     e->exp.slot = 0;
     e->klen = (uint32_t)key.len;
@@ -395,6 +568,7 @@ static dbentry *new_entry(slice key, obj *val) {
 static void file_new(db *d, dbentry *e) {
     int64_t when = filing_deadline(e);
     if (when != EXPIRE_NONE) expire_index_set(&d->expires, &e->exp, when);
+    set_death(d, e);
     /* A copied value may carry its original's flag: count it afresh here. */
     e->val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
     count_subexpiry(d, e->val, has_field_ttls(e->val));
@@ -525,6 +699,7 @@ void db_set_expire(db *d, dbentry *e, int64_t when_ms) {
 
 void db_refile(db *d, dbentry *e) {
     expire_index_set(&d->expires, &e->exp, filing_deadline(e));
+    set_death(d, e);
     count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 
@@ -533,6 +708,7 @@ void db_refile_fields(db *d, dbentry *e) {
     /* Filed no later than the true deadline: early is safe (see db.h). */
     if (when == EXPIRE_NONE || !e->exp.slot || when < e->exp.when)
         expire_index_set(&d->expires, &e->exp, when);
+    set_death(d, e);
     count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 
@@ -545,24 +721,8 @@ size_t db_size(const db *d) {
     return dict_size(&d->keys);
 }
 
-static void count_hidden(expire_item *item, void *arg) {
-    struct {
-        int64_t now_ms;
-        size_t n;
-    } *h = arg;
-    h->n += !db_entry_live(ENTRY_OF_ITEM(item), h->now_ms);
-}
-
 size_t db_size_visible(const db *d, int64_t now_ms) {
-    size_t n = dict_size(&d->keys);
-    if (expire_mode != DB_EXPIRE_HIDE) return n;
-    /* A hidden entry is filed at or before its deadline, so it is among the due items. */
-    struct {
-        int64_t now_ms;
-        size_t n;
-    } h = {now_ms, 0};
-    expire_index_visit_due(&d->expires, now_ms, count_hidden, &h);
-    return n - h.n;
+    return dict_size(&d->keys) - ostree_count_le(&d->deaths, now_ms);
 }
 
 void db_reserve(db *d, size_t keys) {
@@ -573,6 +733,7 @@ void db_flush(db *d) {
     DB_HOOK(db_replaced, d, NULL);
     dict_clear(&d->keys, free_node, NULL);
     expire_index_deinit(&d->expires);
+    ostree_deinit(&d->deaths);
     d->keys_with_ttl = 0;
     d->expire_sum = 0;
     d->subexpiry = 0;
@@ -581,6 +742,7 @@ void db_flush(db *d) {
 struct db_detached {
     dict keys;
     expire_index expires;
+    ostree deaths; /* its nodes only: the entries go with keys */
 };
 
 db_detached *db_flush_detached(db *d) {
@@ -588,8 +750,10 @@ db_detached *db_flush_detached(db *d) {
     db_detached *x = mem_alloc(sizeof(*x));
     x->keys = d->keys;
     x->expires = d->expires;
+    x->deaths = d->deaths;
     dict_init(&d->keys, &keys_type);
     expire_index_init(&d->expires);
+    ostree_init(&d->deaths, death_key);
     d->keys_with_ttl = 0;
     d->expire_sum = 0;
     d->subexpiry = 0;
@@ -605,6 +769,7 @@ void db_detached_free(db_detached *x) {
     dict_clear(&x->keys, free_node, NULL);
     dict_deinit(&x->keys);
     expire_index_deinit(&x->expires);
+    ostree_deinit(&x->deaths);
     mem_free(x);
 }
 
@@ -698,10 +863,11 @@ dbentry *db_random(db *d, int64_t now_ms) {
     for (int tries = 0;; tries++) {
         dbentry *e = (dbentry *)dict_random(&d->keys, rand_u64);
         if (!e) return NULL;
-        /* An expired pick is reaped (shrinking the table), so this loop ends; a hidden one
-         * is not, so after a while the table is walked from the pick for a live key. */
+        /* An expired pick is reaped (shrinking the table) or, on a replica, hidden; after
+         * a while the table is walked from a random place for a live key instead, so a
+         * table of mostly gone keys does not make one command reap them all. */
         if (check_live(d, e, now_ms)) return e;
-        if (expire_mode == DB_EXPIRE_HIDE && tries == RANDOM_HIDDEN_TRIES) break;
+        if (tries == RANDOM_HIDDEN_TRIES) break;
     }
     /* From a random cursor to the end of the table, then, if need be, the whole of it. */
     struct first_live fl = {now_ms, NULL};
@@ -728,6 +894,12 @@ static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, 
         return EXPIRE_NONE;
     }
     if (e->val->type == OBJ_HASH) {
+        if (!hash_has_live((const hash *)e->val, now_ms)) {
+            size_t budget = DB_LAZY_REAP_MAX;
+            expire_dead_hash(d, e, now_ms, &budget);
+            *work += DB_LAZY_REAP_MAX - budget + 1;
+            return EXPIRE_NONE;
+        }
         /* At most work_limit fields per pop: the cycle re-files a hash still due and
          * checks its budget, so a huge hash drains over several slices. */
         size_t n = 0;
@@ -750,6 +922,9 @@ int db_active_expire(int64_t now_ms, int64_t budget_us) {
     long long due = 0;
     /* The monotonic clock only measures the budget; deadlines are compared with now_ms. */
     int64_t start = clock_mono_us();
+    /* Values of expired keys waiting to be freed get a quarter of the budget first, so that
+     * memory comes back during a long storm too, and what is left of it at the end. */
+    if (pending.head < pending.len) free_pending(start, budget_us / 4);
     for (int i = 0; i < ndbs; i++) {
         db *d = &dbs[(next_expire_db + i) % ndbs];
         /* Each database gets what is left of the budget; expire_cycle returns at once when
@@ -765,6 +940,7 @@ int db_active_expire(int64_t now_ms, int64_t budget_us) {
         }
     }
     db_stat.expire_cycle_backlog = due;
+    if (pending.head < pending.len && free_pending(start, budget_us)) backlog = 1;
     return backlog;
 }
 

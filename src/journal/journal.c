@@ -276,6 +276,7 @@ static int fields_wanted(void) {
 static const db_hooks hooks = {
     .key_expired = on_key_gone,
     .key_evicted = on_key_gone,
+    .hash_expired = on_key_gone, /* every field of a big hash went at once: one DEL */
     .fields_expired = on_fields_expired,
     .fields_evicted = on_fields_expired, /* the same HDEL */
     .fields_wanted = fields_wanted,

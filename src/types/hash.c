@@ -52,6 +52,29 @@ void hash_free(hash *h) {
     mem_free(h);
 }
 
+size_t hash_free_cost(const hash *h) {
+    return is_compact(h) ? 1 : 1 + dict_size(&ht_of(h)->d);
+}
+
+static void free_hent(dict_node *node, void *ctx) {
+    (void)ctx;
+    mem_free(node);
+}
+
+int hash_free_some(hash *h, size_t max) {
+    if (is_compact(h)) {
+        hash_free(h);
+        return 1;
+    }
+    hash_ht *t = ht_of(h);
+    ostree_deinit(&t->ttl); /* its nodes only: the entries go with the dict */
+    if (dict_drain(&t->d, max, free_hent, NULL)) return 0;
+    dict_deinit(&t->d);
+    mem_free(t);
+    mem_free(h);
+    return 1;
+}
+
 static hash_ht *dup_ht(hash_ht *src) {
     hash_ht *t = ht_new();
     dict_iter it;
@@ -290,16 +313,14 @@ int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice
 int hash_del(hash *h, int64_t now_ms, slice field) {
     if (is_compact(h)) {
         lp_ent e;
-        if (!lp_find(h, field, &e)) return 0;
-        int live = !is_due(e.deadline, now_ms);
+        if (!lp_find(h, field, &e) || is_due(e.deadline, now_ms)) return 0;
         lp_delete(h, &e);
-        return live;
+        return 1;
     }
     hent *e = ht_find(ht_of(h), field);
-    if (!e) return 0;
-    int live = !is_due(hent_deadline(e), now_ms);
+    if (!e || is_due(hent_deadline(e), now_ms)) return 0;
     ht_delete(ht_of(h), e);
-    return live;
+    return 1;
 }
 
 /* ---- iteration and scan ------------------------------------------------------------- */

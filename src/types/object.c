@@ -24,6 +24,16 @@ void obj_free(obj *o) {
     }
 }
 
+size_t obj_free_cost(const obj *o) {
+    return o->type == OBJ_HASH ? hash_free_cost((const hash *)o) : 1;
+}
+
+int obj_free_some(obj *o, size_t max) {
+    if (o->type == OBJ_HASH) return hash_free_some((hash *)o, max);
+    obj_free(o);
+    return 1;
+}
+
 obj *obj_dup(const obj *o) {
     switch (o->type) {
     case OBJ_STRING:

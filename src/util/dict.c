@@ -111,6 +111,38 @@ void dict_clear(dict *d, void (*free_fn)(dict_node *, void *), void *ctx) {
     dict_deinit(d);
 }
 
+int dict_drain(dict *d, size_t max, void (*free_fn)(dict_node *, void *), void *ctx) {
+    /* Table 0 from the rehash cursor up (buckets below it are empty, whether a rehash was
+     * under way or the drain began at 0), then table 1 the same way once it replaces 0. */
+    if (d->rehash_idx < 0) d->rehash_idx = 0;
+    /* Work in eighths: a freed entry costs 8, an empty bucket passed over 1. */
+    size_t work = 0, budget = max * 8;
+    while (dict_size(d) > 0) {
+        if (d->used[0] == 0) {
+            mem_free(d->table[0]);
+            d->table[0] = d->table[1];
+            d->size_exp[0] = d->size_exp[1];
+            d->used[0] = d->used[1];
+            d->table[1] = NULL;
+            d->used[1] = 0;
+            d->rehash_idx = 0;
+            continue;
+        }
+        if (work >= budget) return 1;
+        dict_node *n = d->table[0][d->rehash_idx];
+        if (!n) {
+            d->rehash_idx++;
+            work++;
+            continue;
+        }
+        d->table[0][d->rehash_idx] = n->next;
+        d->used[0]--;
+        free_fn(n, ctx);
+        work += 8;
+    }
+    return 0;
+}
+
 /* Raises table t's longest-chain bound to the length of the chain starting at head. The
  * bound only falls when the table is replaced (a resize), which keeps it an upper bound. */
 static inline void note_chain(dict *d, int t, const dict_node *head) {

@@ -142,7 +142,7 @@ static void op_hdel(db *d, int i) {
     if (!e || e->val->type != OBJ_HASH) return;
     int j = (int)rand_below(NF);
     hash_del((hash *)e->val, now, fname(j, fb));
-    m[i].f[j].present = 0;
+    if (m_field_live(&m[i].f[j], now)) m[i].f[j].present = 0; /* a due one stays stored */
     if (hash_stored((hash *)e->val) == 0) {
         db_delete_entry(d, e);
         m[i].present = 0;

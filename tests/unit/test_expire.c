@@ -73,7 +73,7 @@ static int64_t reap_all(expire_item *item, int64_t now_ms, size_t limit, size_t 
     expire_index *ix = ctx;
     (void)now_ms;
     (void)limit;
-    owner *o = (owner *)item;
+    owner *o = (owner *)(void *)((char *)item - offsetof(owner, exp));
     order_seen[order_len++] = item->when;
     o->reaped = 1;
     (*work)++;

@@ -473,8 +473,8 @@ static int diff_run(uint64_t seed, int steps) {
             mf->dl = nd;
         } else if (op < 40) { /* del */
             if (hash_del(h, m.now, f) != live) rc = step;
-            mf->present = 0;
-        } else if (op < 55) { /* get */
+            if (live) mf->present = 0; /* a due field stays stored for hash_reap */
+        } else if (op < 55) {          /* get */
             hash_entry e;
             int r = hash_get(h, m.now, f, &e);
             if ((r == HASH_OK) != live)

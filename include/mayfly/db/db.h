@@ -1,17 +1,27 @@
 /* db: the keyspace. Databases 0..N-1, each a dict of keys -> values plus the ordered
- * index of expiry owners (expire/). Lazy expiry happens here, on lookup.
+ * index of expiry owners (expire/) and the count of keys by the instant they go. Lazy
+ * expiry happens here, on lookup.
  *
- * A key is one allocation, a dbentry:
+ * A key is one allocation, a dbentry (48 bytes before the key):
  *
- *     [ dict_node next | obj *val | expire_ms | expire_item (when, slot) | klen | key... ]
+ *     [ dict_node next | obj *val | expire_ms | death | expire_item (when, slot) | klen |
+ *       key... ]
  *
  * expire_ms is the key's own TTL (0 = none). exp is filed in the database's expiry
  * index under the earliest of expire_ms and, for a hash, its earliest field deadline,
- * so that one index serves key TTLs and field TTLs alike.
+ * so that one index serves key TTLs and field TTLs alike. death is the instant from which
+ * the key is logically gone: its TTL or, for a hash whose every field has a deadline, its
+ * last field deadline, whichever comes first (0 = never); the database files its entries
+ * by death in an order-statistic tree, so DBSIZE subtracts the keys already gone, however
+ * many, in O(log n).
  *
- * Lookups (db_find) first apply lazy expiry: a key past its TTL is deleted, and a hash's
- * due fields are reaped (a hash emptied so is deleted), so callers never see an expired
- * key or field. Time is an argument (now_ms); db/ never reads the clock.
+ * Lookups (db_find) first apply lazy expiry, a bounded amount per command (at most
+ * DB_LAZY_REAP_MAX fields, reset by db_lazy_budget_reset): a key past its TTL is deleted,
+ * a hash with no live field left is deleted as a whole, and a live hash has up to the
+ * budget of its due fields reaped; the rest stay stored until the active cycle gets to
+ * them, and every reader skips them (hash_field_live), so callers never see an expired key
+ * or field, only the work is spread. Time is an argument (now_ms); db/ never reads the
+ * clock.
  *
  * Expiry modes (db_set_expire_mode), for every database at once:
  *
@@ -30,6 +40,7 @@
 #include "mayfly/types/object.h"
 #include "mayfly/util/buf.h"
 #include "mayfly/util/dict.h"
+#include "mayfly/util/ostree.h"
 #include "mayfly/util/slice.h"
 
 #include <stddef.h>
@@ -39,6 +50,7 @@ typedef struct dbentry {
     dict_node node;    /* link in db->keys; must be first */
     obj *val;          /* owned value */
     int64_t expire_ms; /* key TTL deadline in Unix ms, 0 = none */
+    int64_t death;     /* filed in db->deaths under this instant (0 = never gone, not filed) */
     expire_item exp;   /* filed under min(expire_ms, hash's next field deadline) */
     uint32_t klen;     /* key length */
     char key[];        /* key bytes (not NUL-terminated) */
@@ -48,6 +60,7 @@ typedef struct db {
     int id;
     dict keys;              /* dbentry by key */
     expire_index expires;   /* owners with a deadline */
+    ostree deaths;          /* entries with a death, by death: DBSIZE counts the gone ones */
     size_t keys_with_ttl;   /* entries with expire_ms != 0 (INFO keyspace expires=) */
     long double expire_sum; /* sum of expire_ms over those entries (INFO avg_ttl=) */
     size_t subexpiry;       /* hashes with field TTLs (INFO keyspace subexpiry=) */
@@ -83,6 +96,12 @@ typedef struct db_hooks {
     /* A hash field is being evicted (db_evict_field, the volatile-soonest policy); called
      * before it is freed, names in fields[0..n). */
     void (*fields_evicted)(db *d, const char *key, size_t klen, const slice *fields, size_t n);
+    /* Every field still stored in a hash has expired, and the key goes with them: a hash with
+     * more stored fields than one command may reap is deleted as a whole, not field by field
+     * (the log writes DEL, notifications publish "hexpired" and "del"). Called before the
+     * entry is freed. A set without it, that wants fields, gets fields_expired with every
+     * stored name instead. */
+    void (*hash_expired)(db *d, const char *key, size_t klen);
     /* Whether fields_expired is wanted right now (NULL: always). Reaping gathers field names
      * only when some set wants them, so a server without notifications or a log reaps
      * without copying a byte. */
@@ -118,6 +137,13 @@ enum db_expire_mode {
 /* Sets the expiry mode of every database (default DB_EXPIRE_REAP). */
 void db_set_expire_mode(enum db_expire_mode mode);
 enum db_expire_mode db_get_expire_mode(void);
+
+/* The most due fields one command reaps lazily, across all the keys it looks up. */
+#define DB_LAZY_REAP_MAX 1000
+/* Gives the next command its lazy-reaping budget (the command layer calls it before each
+ * command). A lookup that finds more due fields than the budget left reaps what the budget
+ * allows and leaves the rest to the active cycle; readers never see them. */
+void db_lazy_budget_reset(void);
 
 /* The access clock of an entry (seconds, for OBJECT IDLETIME and eviction's LRU): 32 bits
  * kept with the value. */
@@ -232,10 +258,11 @@ void db_refile_fields(db *d, dbentry *e);
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
 
-/* Number of stored keys (expired-but-unreaped keys may be counted until reaped, as Redis;
- * in DB_EXPIRE_HIDE mode, hidden ones too). */
+/* Number of stored keys (keys already gone but not yet reaped or, in DB_EXPIRE_HIDE
+ * mode, hidden are counted too). */
 size_t db_size(const db *d);
-/* DBSIZE: db_size, minus, in DB_EXPIRE_HIDE mode, the keys hidden at now_ms (O(due)). */
+/* DBSIZE: db_size less the keys gone at now_ms (key TTL passed, or no live field left in
+ * a hash), in O(log n) however many they are. */
 size_t db_size_visible(const db *d, int64_t now_ms);
 /* Sizes an empty database for about keys keys, so that loading them never resizes its
  * table (RDB's RESIZEDB hint). No effect on a database that has keys. */
@@ -279,10 +306,15 @@ static inline size_t db_volatile_count(const db *d) {
 dbentry *db_random(db *d, int64_t now_ms);
 
 /* Active expiry of every database for about budget_us; returns 1 if a backlog remains.
- * Does nothing in DB_EXPIRE_HIDE mode. */
+ * Also frees, within the budget, the values of expired keys too large to free at once
+ * (db_pending_frees). Reaps nothing in DB_EXPIRE_HIDE mode. */
 int db_active_expire(int64_t now_ms, int64_t budget_us);
 /* Incremental rehash work for about budget_us (cron). */
 void db_rehash(int64_t budget_us);
+
+/* Values of expired keys still being freed in steps by the active cycle (INFO memory's
+ * lazyfree_pending_objects). */
+size_t db_pending_frees(void);
 
 /* Writes the INFO keyspace lines (the caller writes "# Keyspace\r\n"): one
  * "dbN:keys=..,expires=..,avg_ttl=..,subexpiry=..\r\n" line per non-empty database, keys

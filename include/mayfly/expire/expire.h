@@ -23,7 +23,9 @@
 
 #define EXPIRE_NONE 0 /* "no deadline" */
 
-typedef struct expire_item {
+/* 12 bytes (packed, 4-byte aligned), so that an owner can put a 32-bit field after it
+ * without padding in between (the keyspace's entries are sized to jemalloc's classes). */
+typedef struct __attribute__((packed, aligned(4))) expire_item {
     int64_t when;  /* deadline in Unix ms, EXPIRE_NONE when not filed */
     uint32_t slot; /* heap position + 1; 0 when not in the index */
 } expire_item;

@@ -13,8 +13,8 @@
  * Expiry rules, for every function that takes now_ms:
  *   - readers (get, len, iteration, random, scan) never return a due field: they skip it
  *     and never change the hash (they may advance an incremental rehash);
- *   - writers (set, del, expire, persist) treat a due field as absent: they replace or
- *     silently drop it;
+ *   - writers (set, del, expire, persist) treat a due field as absent: hash_set replaces
+ *     it, the others leave it stored for hash_reap;
  *   - hash_reap removes due fields in deadline order and reports each one, which is what
  *     the command layer calls first for lazy expiry (so that deletions are propagated)
  *     and what the active expiry cycle calls through the keyspace.
@@ -120,6 +120,11 @@ hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n);
 hash *hash_new_sized(const hash_limits *lim, size_t n);
 /* Frees h and everything it holds; hash_free(NULL) does nothing. */
 void hash_free(hash *h);
+/* Allocations that hash_free(h) would free (1 for a compact hash). O(1). */
+size_t hash_free_cost(const hash *h);
+/* Frees up to about max allocations of h, a hash no longer reachable that is destroyed in
+ * steps; returns 1 once h is entirely freed (h is invalid then), 0 while some remains. */
+int hash_free_some(hash *h, size_t max);
 /* Returns an owned deep copy of h (COPY), with the same encoding, fields and deadlines
  * (due fields included: copying is not a read). */
 hash *hash_dup(const hash *h);
@@ -173,8 +178,8 @@ int hash_get(hash *h, int64_t now_ms, slice field, hash_entry *out);
  * updated. At most one allocation or reallocation in the common case. */
 int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice value,
              enum hash_ttl_policy policy, int64_t deadline);
-/* Deletes a field. Returns 1 if a live field was deleted, 0 if it was absent or due (a due
- * field is dropped too, without a report). */
+/* Deletes a live field and returns 1; returns 0 if it is absent or due (a due field stays
+ * stored, for hash_reap to delete and report). */
 int hash_del(hash *h, int64_t now_ms, slice field);
 /* Sets the deadline of an existing live field under cond (HASH_COND_*), with Redis's
  * HEXPIRE rules: the condition is checked first, then a deadline <= now_ms deletes the

@@ -36,6 +36,13 @@ typedef struct obj {
 
 /* Frees a value of any type (NULL does nothing). */
 void obj_free(obj *o);
+/* Units of work (allocations) that freeing o costs: 1 for most values, about the number
+ * of fields for a hashtable hash. */
+size_t obj_free_cost(const obj *o);
+/* Frees up to about max units of o, a value no longer reachable that is being destroyed
+ * piecemeal (a huge expired hash, freed between requests); returns 1 once o is entirely
+ * freed (o is invalid then), 0 while some remains. */
+int obj_free_some(obj *o, size_t max);
 /* Returns an owned deep copy (COPY). */
 obj *obj_dup(const obj *o);
 /* Approximate bytes used by the value (MEMORY USAGE). */

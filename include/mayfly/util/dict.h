@@ -66,6 +66,11 @@ static inline size_t dict_size(const dict *d) {
 size_t dict_buckets_memory(const dict *d);
 /* 1 while an incremental rehash is in progress. */
 int dict_is_rehashing(const dict *d);
+/* Frees the entries of a dict being destroyed in steps (a huge value freed between
+ * requests): unlinks up to max entries, calling free_fn(node, ctx) on each, and returns 1
+ * while some remain, 0 when it is empty. Once started, the dict may only be drained further
+ * and then dict_deinit'ed (the walk keeps its place in the rehash cursor). */
+int dict_drain(dict *d, size_t max, void (*free_fn)(dict_node *, void *), void *ctx);
 
 /* Finds the entry with this key, or NULL. */
 dict_node *dict_find(dict *d, const char *key, size_t len);
