@@ -108,8 +108,7 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
         mf->present = 0;
     }
     reaped_this_command += (long long)n;
-    if (reaped_this_command > max_reaped_per_command)
-        max_reaped_per_command = reaped_this_command;
+    if (reaped_this_command > max_reaped_per_command) max_reaped_per_command = reaped_this_command;
     if (m_stored_fields(i) == 0) memset(&m[i], 0, sizeof(m[i]));
 }
 
@@ -274,8 +273,8 @@ static int check_key(db *d, int i) {
             fprintf(stderr, "k%d f%d HGET %d\n", i, j, rc);
             return -1;
         }
-        if (rc == HASH_OK && (he.deadline != m[i].f[j].deadline ||
-                              num_of(he.value, 0) != m[i].f[j].value))
+        if (rc == HASH_OK &&
+            (he.deadline != m[i].f[j].deadline || num_of(he.value, 0) != m[i].f[j].value))
             return -1;
     }
     /* HGETALL */
