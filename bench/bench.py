@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Mayfly vs Redis benchmark: throughput (redis-benchmark), memory probe, active-expiry probe.
+"""Mayfly vs Redis benchmark: throughput (redis-benchmark), memory, latency probes.
 
 Public tools only: redis-benchmark (Debian redis-tools), redis-server (Debian) as the
 reference, and the Python 3 standard library (a tiny RESP client lives in resp.py).
 
-Both servers run on free loopback ports with `--save '' --appendonly no`. Workloads run in
-interleaved rounds (Mayfly, Redis, Mayfly, Redis, ...); the table shows medians and the
-ratio Mayfly/Redis. Mayfly-only commands (HSETEX, HPEXPIRE, HTTL) are skipped with a note
+Both servers run on free loopback ports with `--save '' --appendonly no`, pinned to CPU 0
+(clients to CPU 1) when the machine has two CPUs or more. Workloads run in interleaved
+rounds (Mayfly, Redis, Mayfly, Redis, ...); the table shows medians and the ratio
+Mayfly/Redis. The latency probes (latency.py: everything due at once, growth to 10M keys
+and fields, FLUSHALL) measure PING from a separate C client while the work happens. Mayfly-only commands (HSETEX, HPEXPIRE, HTTL) are skipped with a note
 when the server under test answers "unknown command" (e.g. when it is a Redis 7.0).
 
     python3 bench/bench.py               # full run (~10-15 min)
@@ -20,7 +22,6 @@ import hashlib
 import csv
 import io
 import json
-import multiprocessing
 import os
 import shlex
 import shutil
@@ -30,11 +31,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resp import Client, RespError, UnknownCommand, encode, is_unknown_command, wait_ready  # noqa: E402
+import latency  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VALUE = "0123456789abcdef"  # 16-byte value used everywhere
@@ -78,8 +79,9 @@ ALL_SERVERS = []  # every Server ever started; stopped in main()'s finally
 class Server:
     """One server process on a free loopback port."""
 
-    def __init__(self, side, binary, workdir, extra_args=(), tls=None, bench_args=()):
+    def __init__(self, side, binary, workdir, extra_args=(), tls=None, bench_args=(), cpu=None):
         self.side = side
+        self.cpu = cpu
         self.binary = binary
         self.workdir = workdir
         self.extra_args = list(extra_args)
@@ -107,6 +109,8 @@ class Server:
                          "--tls-cert-file", os.path.join(self.tls, "server.crt"),
                          "--tls-key-file", os.path.join(self.tls, "server.key"),
                          "--tls-ca-cert-file", os.path.join(self.tls, "ca.crt")]
+            if self.cpu is not None:  # taskset execs the server: the PID stays the same
+                argv = ["taskset", "-c", str(self.cpu)] + argv
             with open(self.logpath, "ab") as logf:
                 logf.write(("\n=== %s\n" % " ".join(shlex.quote(a) for a in argv)).encode())
                 logf.flush()
@@ -325,9 +329,13 @@ class BenchFailed(Exception):
     pass
 
 
+CLIENT_CPU = None  # set by main() when pinning: redis-benchmark runs there
+
+
 def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, timeout):
     port = server.tls_port if server.tls else server.port
-    cmd = [rb, "-h", "127.0.0.1", "-p", str(port), "-c", str(clients), "-n", str(n),
+    cmd = ([] if CLIENT_CPU is None else ["taskset", "-c", str(CLIENT_CPU)]) + [
+        rb, "-h", "127.0.0.1", "-p", str(port), "-c", str(clients), "-n", str(n),
            "-P", str(pipeline), "--csv"] + server.bench_args
     if server.tls:
         cmd += ["--tls", "--cacert", os.path.join(server.tls, "ca.crt"),
@@ -589,6 +597,54 @@ def memory_probe(args, servers):
     return out
 
 
+def memory_keys_probe(args, servers):
+    """used_memory per key for args.mem_keys small string keys (SET k:<i> <16 bytes>)."""
+    out = []
+    for side, srv in servers.items():
+        rec = {"case": "keys", "side": side, "keys": args.mem_keys}
+        try:
+            srv.restart()
+            um0, rss0 = srv.mem()
+            t0 = time.monotonic()
+            latency.load_in_child(srv.port, "keys", (args.mem_keys, False), None,
+                                  args.client_cpu)
+            rec["load_s"] = time.monotonic() - t0
+            with srv.client() as c:
+                if c.call("DBSIZE") != args.mem_keys:
+                    raise RuntimeError("DBSIZE after load is not %d" % args.mem_keys)
+            time.sleep(0.3)
+            um1, rss1 = srv.mem()
+            rec["used_per_key"] = (um1 - um0) / args.mem_keys
+            rec["rss_per_key"] = (rss1 - rss0) / args.mem_keys
+            rec["used_memory"] = um1
+            log("  memory %-32s %-6s used %.1f B/key, rss %.1f B/key"
+                % ("%s string keys" % human(args.mem_keys), side, rec["used_per_key"],
+                   rec["rss_per_key"]))
+        except (RespError, RuntimeError, OSError, ConnectionError) as e:
+            rec["skipped"] = "FAILED: %s" % e
+            log("  memory keys %-6s FAILED: %s" % (side, e))
+        finally:
+            srv.stop()
+        out.append(rec)
+    return out
+
+
+def memory_keys_table(args, recs):
+    by = {r["side"]: r for r in recs}
+    a, b = by.get("mayfly", {}), by.get("redis", {})
+
+    def cell(r):
+        if not r or r.get("skipped"):
+            return (r or {}).get("skipped", "-")
+        return "%.1f/%.1f" % (r["used_per_key"], r["rss_per_key"])
+
+    ratio = ("%.2f" % (a["used_per_key"] / b["used_per_key"])
+             if a.get("used_per_key") and b.get("used_per_key") else "-")
+    label = "%s string keys (bytes/key)" % human(args.mem_keys)
+    return ["%-30s %18s %18s %7s" % (label, cell(a), cell(b), ratio),
+            "  (SET k:<i> <16-byte value>, used/rss per key; target: Mayfly <= Redis, ratio <= 1)"]
+
+
 def memory_table(args, recs):
     by = {(r["case"], r["side"]): r for r in recs}
     lines = []
@@ -635,320 +691,6 @@ def memory_table(args, recs):
 
 
 # --------------------------------------------------------------------------------------
-# Active-expiry probe
-# --------------------------------------------------------------------------------------
-
-DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
-
-
-def plain_key_cmds(n):
-    for i in range(n):
-        k = "k:%d" % i
-        yield encode("SET", k, "%016d" % i)
-        yield encode("PEXPIREAT", k, DEADLINE_TOKEN)
-
-
-def expiry_cases(nfields):
-    nkeys = nfields // 10
-    pxat = ["PXAT", DEADLINE_TOKEN]
-    return [
-        ("keys", "%s plain keys, key-level PEXPIREAT" % human(nfields), ("mayfly", "redis"),
-         lambda: plain_key_cmds(nfields), nfields),
-        ("small", "%dk hashes x 10 fields, HSETEX PXAT" % (nkeys // 1000), ("mayfly",),
-         lambda: small_hash_cmds(nkeys, pxat), nkeys),
-        ("big", "1 hash x %s fields, HSETEX PXAT" % human(nfields), ("mayfly",),
-         lambda: big_hash_cmds(nfields, pxat), 1),
-    ]
-
-
-class PingLoop(threading.Thread):
-    """PING in a loop on its own connection, recording round-trip times (bounded)."""
-
-    def __init__(self, port, max_seconds, max_samples=5_000_000):
-        super().__init__(daemon=True)
-        self.port = port
-        self.max_seconds = max_seconds
-        self.max_samples = max_samples
-        self.samples = []  # (t_send wall-clock seconds, rtt seconds)
-        self.stop_ev = threading.Event()
-        self.error = None
-
-    def run(self):
-        try:
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            ping = b"*1\r\n$4\r\nPING\r\n"
-            end = time.monotonic() + self.max_seconds
-            try:
-                while not self.stop_ev.is_set() and time.monotonic() < end \
-                        and len(self.samples) < self.max_samples:
-                    tw = time.time()
-                    t0 = time.perf_counter()
-                    s.sendall(ping)
-                    buf = b""
-                    while not buf.endswith(b"\r\n"):
-                        chunk = s.recv(64)
-                        if not chunk:
-                            raise ConnectionError("closed")
-                        buf += chunk
-                    self.samples.append((tw, time.perf_counter() - t0))
-            finally:
-                s.close()
-        except Exception as e:  # reported in the table
-            self.error = e
-
-
-def pct(sorted_xs, p):
-    if not sorted_xs:
-        return None
-    i = min(len(sorted_xs) - 1, max(0, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
-    return sorted_xs[i]
-
-
-class DeadlineOverrun(RuntimeError):
-    pass
-
-
-def expiry_run(args, srv, cmds, nkeys, margin):
-    srv.restart()
-    payload = list(cmds)  # encode before choosing the deadline, so loading is short
-    deadline_ms = int(time.time() * 1000 + margin * 1000)
-    tok = b"%013d" % deadline_ms
-    payload = [c.replace(DEADLINE_TOKEN, tok) for c in payload]
-    deadline = deadline_ms / 1000.0
-    t0 = time.monotonic()
-    load(srv, payload, batch=200)
-    del payload
-    rec = {"load_s": time.monotonic() - t0}
-    with srv.client() as c:
-        dbsize = c.call("DBSIZE")
-    if time.time() > deadline - 0.5:
-        raise DeadlineOverrun("load took %.1fs, too close to the %.0fs deadline"
-                              % (rec["load_s"], margin))
-    if dbsize != nkeys:
-        raise RuntimeError("DBSIZE %s after load, expected %d" % (dbsize, nkeys))
-    rec["used_before"], rec["rss_before"] = srv.mem()
-    pinger = PingLoop(srv.port, max_seconds=margin + args.expiry_timeout + 10)
-    pinger.start()
-    gone_at = None
-    last = dbsize
-    polls = 0
-    try:
-        with srv.client() as c:
-            time.sleep(max(0.0, deadline - time.time() - 0.2))
-            hard_end = deadline + args.expiry_timeout
-            while time.time() < hard_end:
-                last = c.call("DBSIZE")
-                polls += 1
-                if last == 0:
-                    gone_at = time.time()
-                    break
-                time.sleep(0.005)
-    finally:
-        pinger.stop_ev.set()
-        pinger.join(timeout=30)
-    rec["polls"] = polls
-    rec["gone_after_s"] = (gone_at - deadline) if gone_at else None
-    rec["left"] = last
-    time.sleep(0.3)
-    rec["used_after"], rec["rss_after"] = srv.mem()
-    end = gone_at if gone_at else time.time()
-    during = sorted(r for t, r in pinger.samples if deadline <= t <= end)
-    before = sorted(r for t, r in pinger.samples if t < deadline)
-    rec["ping_n"] = len(during)
-    rec["ping_p50_ms"] = (pct(during, 50) or 0) * 1000 if during else None
-    rec["ping_p99_ms"] = (pct(during, 99) or 0) * 1000 if during else None
-    rec["ping_max_ms"] = during[-1] * 1000 if during else None
-    rec["ping_base_p99_ms"] = pct(before, 99) * 1000 if before else None
-    if pinger.error:
-        rec["ping_error"] = str(pinger.error)
-    return rec
-
-
-def expiry_probe(args, servers):
-    out = []
-    servers["mayfly"].restart()
-    hsetex = probe_commands(servers["mayfly"]).get("HSETEX")
-    for cid, label, sides, gen, nkeys in expiry_cases(args.fields):
-        for side in ("mayfly", "redis"):
-            rec = {"case": cid, "label": label, "side": side}
-            if side not in sides:
-                continue
-            if cid != "keys" and hsetex:
-                rec["skipped"] = "HSETEX: %s" % hsetex
-                log("  expiry %-40s %-6s skipped: %s" % (label, side, rec["skipped"]))
-                out.append(rec)
-                continue
-            srv = servers[side]
-            try:
-                try:
-                    rec.update(expiry_run(args, srv, gen(), nkeys, args.expiry_margin))
-                except DeadlineOverrun as e:  # slow machine: one retry with a longer margin
-                    log("  expiry %-40s %-6s %s; retrying with %.0fs"
-                        % (label, side, e, 3 * args.expiry_margin))
-                    rec.update(expiry_run(args, srv, gen(), nkeys, 3 * args.expiry_margin))
-                log("  expiry %-40s %-6s gone %s after deadline, PING p99 %s ms"
-                    % (label, side, "-" if rec["gone_after_s"] is None else
-                       "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping_p99_ms"])))
-            except UnknownCommand as e:
-                rec["skipped"] = short_err(e)
-                log("  expiry %-40s %-6s skipped: %s" % (label, side, rec["skipped"]))
-            except (RespError, RuntimeError, OSError, ConnectionError) as e:
-                rec["skipped"] = "FAILED: %s" % e
-                log("  expiry %-40s %-6s FAILED: %s" % (label, side, e))
-            finally:
-                srv.stop()
-            out.append(rec)
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Growth probe: latency while one hash grows very large
-# --------------------------------------------------------------------------------------
-
-def _growth_loader(port, nfields, q):
-    """Child process of the growth probe: loads the hash and reports the result."""
-    try:
-        with Client(port, timeout=120.0) as c:
-            c.pipeline(big_hash_cmds(nfields, None, per_cmd=100, key="grow"), batch=20)
-        q.put(None)
-    except Exception as e:  # reported by the parent
-        q.put(repr(e))
-
-
-def growth_run(args, srv):
-    """Grows one hash to args.growth_fields fields (HSET, 100 fields per command, pipelined)
-    while a PingLoop measures round trips on its own connection. Any O(n) step on the write
-    path (a bucket-array calloc, a non-incremental rehash, a heap realloc copy) shows as a
-    PING outlier. The loader runs in a child process: in this one, its encoding would hold
-    the GIL and delay the PING thread by milliseconds."""
-    srv.restart()
-    pinger = PingLoop(srv.port, max_seconds=args.expiry_timeout + 900)
-    pinger.start()
-    time.sleep(0.2)
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    loader = ctx.Process(target=_growth_loader, args=(srv.port, args.growth_fields, q),
-                         daemon=True)
-    t0 = time.time()
-    loader.start()
-    try:
-        err = q.get(timeout=args.expiry_timeout + 900)
-        loader.join(timeout=30)
-    finally:
-        t1 = time.time()
-        pinger.stop_ev.set()
-        pinger.join(timeout=30)
-        if loader.is_alive():
-            loader.terminate()
-            loader.join(timeout=10)
-    if err:
-        raise RuntimeError("loader: %s" % err)
-    with srv.client() as c:
-        n = c.call("HLEN", "grow")
-    if n != args.growth_fields:
-        raise RuntimeError("HLEN %s after load, expected %d" % (n, args.growth_fields))
-    during = sorted(r for t, r in pinger.samples if t0 <= t <= t1)
-    before = sorted(r for t, r in pinger.samples if t < t0)
-    rec = {"load_s": t1 - t0, "ping_n": len(during)}
-    rec["ping_p50_ms"] = pct(during, 50) * 1000 if during else None
-    rec["ping_p99_ms"] = pct(during, 99) * 1000 if during else None
-    rec["ping_p999_ms"] = pct(during, 99.9) * 1000 if during else None
-    rec["ping_max_ms"] = during[-1] * 1000 if during else None
-    rec["ping_over_5ms"] = sum(1 for r in during if r > 0.005)
-    rec["ping_base_p99_ms"] = pct(before, 99) * 1000 if before else None
-    rec["used"], rec["rss"] = srv.mem()
-    if pinger.error:
-        rec["ping_error"] = str(pinger.error)
-    return rec
-
-
-def growth_probe(args, servers):
-    out = []
-    for side in ("mayfly", "redis"):
-        rec = {"side": side, "fields": args.growth_fields}
-        srv = servers[side]
-        try:
-            rec.update(growth_run(args, srv))
-            log("  growth %-6s %s fields in %.1fs, PING p99 %s max %s ms (%d > 5 ms)"
-                % (side, human(args.growth_fields), rec["load_s"], fmt_ms(rec["ping_p99_ms"]),
-                   fmt_ms(rec["ping_max_ms"]), rec["ping_over_5ms"]))
-        except (RespError, RuntimeError, OSError, ConnectionError) as e:
-            rec["skipped"] = "FAILED: %s" % e
-            log("  growth %-6s FAILED: %s" % (side, e))
-        finally:
-            srv.stop()
-        out.append(rec)
-    return out
-
-
-def growth_table(args, recs):
-    hdr = ("%-6s %10s %8s %28s %8s %7s %9s"
-           % ("server", "fields", "load s", "PING p50/p99/p99.9/max ms", "> 5 ms", "pings",
-              "base p99"))
-    lines = [hdr, "-" * len(hdr)]
-    for r in recs:
-        if r.get("skipped"):
-            lines.append("%-6s %s" % (r["side"], r["skipped"]))
-            continue
-        lines.append("%-6s %10s %8.1f %28s %8d %7d %9s"
-                     % (r["side"], human(r["fields"]), r["load_s"],
-                        "/".join(fmt_ms(r[k]) for k in ("ping_p50_ms", "ping_p99_ms",
-                                                        "ping_p999_ms", "ping_max_ms")),
-                        r["ping_over_5ms"], r["ping_n"], fmt_ms(r["ping_base_p99_ms"])))
-    lines.append("")
-    lines.append("One hash grown to %s fields by pipelined HSET (100 fields per command, 20 "
-                 "commands per batch, 16-byte values, loaded by a child process) on a fresh server; "
-                 "PING round trips of a separate client during the load. Target: no pause above 5 ms (the PING client "
-                 "is a Python thread: compare with Redis and the base p99)."
-                 % human(args.growth_fields))
-    return lines
-
-
-def fmt_ms(x):
-    return "-" if x is None else "%.2f" % x
-
-
-def fmt_mb(x):
-    return "-" if x is None else "%.1f" % (x / 1048576.0)
-
-
-def expiry_table(args, recs):
-    lines = []
-    hdr = ("%-42s %-6s %9s %15s %15s %20s %7s %8s"
-           % ("case", "server", "gone (s)", "used MB bef>aft", "rss MB bef>aft",
-              "PING p50/p99/max ms", "pings", "base p99"))
-    lines += [hdr, "-" * len(hdr)]
-    for r in recs:
-        if r.get("skipped"):
-            lines.append("%-42s %-6s skipped: %s" % (r["label"], r["side"], r["skipped"]))
-            continue
-        gone = ("%.2f" % r["gone_after_s"]) if r["gone_after_s"] is not None else \
-            ">%.0f (%s left)" % (args.expiry_timeout, r["left"])
-        lines.append("%-42s %-6s %9s %15s %15s %20s %7d %8s"
-                     % (r["label"], r["side"], gone,
-                        "%s>%s" % (fmt_mb(r["used_before"]), fmt_mb(r["used_after"])),
-                        "%s>%s" % (fmt_mb(r["rss_before"]), fmt_mb(r["rss_after"])),
-                        "%s/%s/%s" % (fmt_ms(r["ping_p50_ms"]), fmt_ms(r["ping_p99_ms"]),
-                                      fmt_ms(r["ping_max_ms"])),
-                        r["ping_n"], fmt_ms(r["ping_base_p99_ms"])))
-        if r.get("ping_error"):
-            lines.append("%-42s   PING client error: %s" % ("", r["ping_error"]))
-    lines.append("")
-    lines.append("gone: seconds from the common deadline until DBSIZE first reads 0 (polled every "
-                 "~5 ms on its own connection; no reads of the data, so only active expiry "
-                 "counts).")
-    lines.append("PING: round trips of a separate client in this process between the deadline "
-                 "and 'gone'; base p99 = same client before the deadline.")
-    lines.append("Redis 7.0 has no field TTL: its reference is %s plain keys with key-level "
-                 "PEXPIREAT (the same row is run on Mayfly for comparison)." % human(args.fields))
-    if args.fields != 1_000_000:
-        lines.append("NOTE: %d fields (not 1M): quick mode, figures are indicative only."
-                     % args.fields)
-    return lines
-
-
-# --------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------
 
@@ -982,10 +724,18 @@ def parse_args(argv):
                     help="seconds from load start to the common deadline (default 10; quick 3)")
     ap.add_argument("--expiry-timeout", type=float, default=120.0,
                     help="give up waiting for active expiry after this many seconds")
-    ap.add_argument("--only", default="throughput,memory,expiry,growth",
-                    help="comma-separated parts to run: throughput,memory,expiry,growth")
+    ap.add_argument("--only", default="throughput,memory,expiry,growth,flush",
+                    help="comma-separated parts to run: throughput,memory,expiry,growth,flush")
     ap.add_argument("--growth-fields", type=int,
-                    help="fields of the growth probe's one hash (default 10000000; quick 1000000)")
+                    help="keys and fields of the growth probes (default 10000000; quick 1000000)")
+    ap.add_argument("--flush-keys", type=int,
+                    help="keys before the FLUSHALL probe (default 5000000; quick 500000)")
+    ap.add_argument("--mem-keys", type=int,
+                    help="small string keys of the memory probe (default 5000000; quick 500000)")
+    ap.add_argument("--pin", choices=("auto", "on", "off"), default="auto",
+                    help="servers on CPU 0, clients on CPU 1 (auto: when there are 2+ CPUs)")
+    ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
+                    help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
                     help="only throughput rows whose name contains one of these")
     ap.add_argument("--json", help="also write all raw results to this JSON file")
@@ -1009,6 +759,11 @@ def parse_args(argv):
     a.big_requests = a.big_requests or (20_000 if q else 300_000)
     a.fields = a.fields or (200_000 if q else 1_000_000)
     a.growth_fields = a.growth_fields or (1_000_000 if q else 10_000_000)
+    a.flush_keys = a.flush_keys or (500_000 if q else 5_000_000)
+    a.mem_keys = a.mem_keys or (500_000 if q else 5_000_000)
+    pin = a.pin == "on" or (a.pin == "auto" and (os.cpu_count() or 1) >= 2
+                            and shutil.which("taskset"))
+    a.server_cpu, a.client_cpu = (0, 1) if pin else (None, None)
     if a.growth_fields % 100 or a.growth_fields < 1000:
         ap.error("--growth-fields must be a multiple of 100 and >= 1000")
     if a.fields % 10 or a.fields < 1000:
@@ -1047,10 +802,13 @@ def main(argv=None):
     args.mayfly = resolve(args.mayfly, "mayfly")
     args.redis = resolve(args.redis, "redis")
     args.redis_benchmark = resolve(args.redis_benchmark, "redis-benchmark")
+    if args.only & {"expiry", "growth", "flush"}:
+        args.latprobe = resolve(args.latprobe, "latprobe")
+    global CLIENT_CPU
+    CLIENT_CPU = args.client_cpu
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
-    sys.setswitchinterval(0.0005)  # the PING thread must not wait 5 ms for the GIL
 
     workdir = tempfile.mkdtemp(prefix="mayfly-bench-")
     t_start = time.monotonic()
@@ -1066,9 +824,9 @@ def main(argv=None):
                            check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         servers = {
             "mayfly": Server("mayfly", args.mayfly, workdir, shlex.split(args.mayfly_args),
-                             certs, shlex.split(args.mayfly_bench_args)),
+                             certs, shlex.split(args.mayfly_bench_args), args.server_cpu),
             "redis": Server("redis", args.redis, workdir, shlex.split(args.redis_args),
-                            certs, shlex.split(args.redis_bench_args)),
+                            certs, shlex.split(args.redis_bench_args), args.server_cpu),
         }
         report.append("Mayfly benchmark  %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
         report.append("  mayfly: %s  (%s)" % (args.mayfly, server_version(args.mayfly)))
@@ -1083,6 +841,9 @@ def main(argv=None):
             extra = getattr(args, side + "_args") + " " + getattr(args, side + "_bench_args")
             if extra.strip():
                 report.append("  %s extra: %s" % (side, extra.strip()))
+        report.append("  %s" % ("servers pinned to CPU %d, clients (redis-benchmark, loaders, "
+                                "probes) to CPU %d" % (args.server_cpu, args.client_cpu)
+                                if args.server_cpu is not None else "no CPU pinning"))
         if args.rounds < 3:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
@@ -1099,18 +860,25 @@ def main(argv=None):
         if "memory" in args.only:
             log("== memory probe ==")
             recs = memory_probe(args, servers)
-            raw["memory"] = recs
-            report += ["== Memory per field ==", *memory_table(args, recs), ""]
+            keys = memory_keys_probe(args, servers)
+            raw["memory"] = recs + keys
+            report += ["== Memory per field ==", *memory_table(args, recs),
+                       *memory_keys_table(args, keys), ""]
         if "expiry" in args.only:
-            log("== active-expiry probe ==")
-            recs = expiry_probe(args, servers)
+            log("== expiry latency probe ==")
+            recs = latency.expiry_probe(args, servers)
             raw["expiry"] = recs
-            report += ["== Active expiry ==", *expiry_table(args, recs), ""]
+            report += ["== Everything due at once ==", *latency.expiry_table(args, recs), ""]
+        grow = []
         if "growth" in args.only:
-            log("== growth probe ==")
-            recs = growth_probe(args, servers)
-            raw["growth"] = recs
-            report += ["== Growth of one hash ==", *growth_table(args, recs), ""]
+            log("== growth latency probe ==")
+            grow += latency.growth_probe(args, servers)
+        if "flush" in args.only:
+            log("== FLUSHALL latency probe ==")
+            grow += latency.flush_probe(args, servers)
+        if grow:
+            raw["growth"] = grow
+            report += ["== Growth and FLUSHALL ==", *latency.growth_table(args, grow), ""]
         report.append("Total time %.0fs. Shared/noisy machines: trust ratios of interleaved "
                       "rounds, not absolute numbers; rerun if round ratios spread widely."
                       % (time.monotonic() - t_start))

@@ -1,0 +1,433 @@
+"""Latency probes of bench.py: PING round trips from a separate client while a server does
+something big (issue 17), Mayfly beside Redis.
+
+Each case starts a fresh server, prepares data, then runs the measured work while
+build/mayfly-latprobe (bench/latprobe.c, a C client, so that the figures are not a Python
+thread's) sends PING back to back on its own connection and, for some cases, polls other
+commands every 50 ms on more connections. Reported: PING p50/p99/max over the window of
+the work, the pollers' max, and the case's own figure (time to reap, load time, FLUSHALL
+time).
+
+    expiry  hash1m     one hash of N fields due at once; pollers HLEN every 50 ms and HSCAN
+                       (100 fields a call, walking on) every 50 ms; "reaped" = every field
+                       counted in expired_subkeys and nothing left in lazyfree_pending_objects
+            keys1m     N plain keys (SET + PEXPIREAT) due at once; poller DBSIZE; the Redis 7.0
+                       reference
+            hashes10m  10 N fields across N hashes of 10 due at once
+    growth  keys10m    the key table grown to 10 N keys by pipelined SET
+            hash10m    one hash grown to 10 N fields by pipelined HSET (100 fields a command)
+    flush   flush5m    5 N keys, then FLUSHALL: how long every other client waits
+
+Field-TTL cases need HSETEX (Redis 8) or HSET + HPEXPIREAT (Redis 7.4); a server with
+neither (Debian's Redis 7.0) shows them as skipped.
+"""
+
+import multiprocessing
+import os
+import subprocess
+import tempfile
+import time
+
+from resp import Client, RespError, UnknownCommand, encode
+
+DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
+VALUE = "0123456789abcdef"
+POLL_MS = 50
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def human(n):
+    return "%gM" % (n / 1e6) if n >= 1_000_000 else "%gk" % (n / 1e3)
+
+
+def fmt_ms(x):
+    return "-" if x is None else ("%.2f" % x if x < 100 else "%.0f" % x)
+
+
+def pct(sorted_xs, p):
+    if not sorted_xs:
+        return None
+    i = min(len(sorted_xs) - 1, max(0, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
+    return sorted_xs[i]
+
+
+def pin_to(cpu):
+    """Child-process setup: run on one CPU (the clients' side of a pinned benchmark)."""
+    if cpu is None:
+        return
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):
+        pass
+
+
+# --------------------------------------------------------------------------------------
+# The probe process
+# --------------------------------------------------------------------------------------
+
+class Probe:
+    """build/mayfly-latprobe on a server: PING back to back, plus pollers
+    [(every_ms, [cmd, args...]), ...]. Samples are (conn, send time s, rtt ms)."""
+
+    def __init__(self, binary, port, pollers=(), cpu=None):
+        self.binary = binary
+        self.port = port
+        self.pollers = list(pollers)
+        self.cpu = cpu
+        self.proc = None
+        self.samples = []
+        fd, self.path = tempfile.mkstemp(prefix="latprobe-", suffix=".txt")
+        os.close(fd)
+
+    def __enter__(self):
+        argv = [self.binary, str(self.port), self.path]
+        for every, cmd in self.pollers:
+            argv += ["--every", str(every)] + [str(a) for a in cmd] + ["--"]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     preexec_fn=lambda: pin_to(self.cpu))
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.proc is None:
+            return self.samples
+        p, self.proc = self.proc, None
+        try:
+            p.stdin.close()  # the probe stops at EOF and writes its samples
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    c, t, r = line.split()
+                    self.samples.append((int(c), int(t) / 1e6, int(r) / 1000.0))
+        finally:
+            os.unlink(self.path)
+        return self.samples
+
+    def stats(self, conn, t0, t1):
+        xs = sorted(r for c, t, r in self.samples if c == conn and t0 <= t <= t1)
+        return {"n": len(xs), "p50": pct(xs, 50), "p99": pct(xs, 99),
+                "max": xs[-1] if xs else None}
+
+
+# --------------------------------------------------------------------------------------
+# Loading in a child process (the harness stays free to watch)
+# --------------------------------------------------------------------------------------
+
+def _loader(port, gen_name, gen_args, deadline_ms, cpu, q):
+    pin_to(cpu)
+    try:
+        cmds = GENERATORS[gen_name](*gen_args)
+        if deadline_ms:
+            tok = b"%013d" % deadline_ms
+            cmds = (c.replace(DEADLINE_TOKEN, tok) for c in cmds)
+        with Client(port, timeout=300.0) as c:
+            c.pipeline(cmds, batch=50)
+        q.put(None)
+    except Exception as e:  # reported by the parent
+        q.put(repr(e))
+
+
+def load_in_child(port, gen_name, gen_args, deadline_ms=None, cpu=None, timeout=1800):
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_loader, args=(port, gen_name, gen_args, deadline_ms, cpu, q),
+                    daemon=True)
+    p.start()
+    try:
+        err = q.get(timeout=timeout)
+    finally:
+        p.join(timeout=30)
+        if p.is_alive():
+            p.terminate()
+            p.join(timeout=10)
+    if err:
+        raise RuntimeError("loader: %s" % err)
+
+
+def gen_keys(n, ttl):
+    for i in range(n):
+        k = "k:%d" % i
+        yield encode("SET", k, VALUE)
+        if ttl:
+            yield encode("PEXPIREAT", k, DEADLINE_TOKEN)
+
+
+def gen_big_hash(nfields, mode, key="big", per_cmd=100):
+    """mode: None (HSET), "hsetex" (HSETEX PXAT), "hpexpireat" (HSET then HPEXPIREAT)."""
+    for start in range(0, nfields, per_cmd):
+        end = min(nfields, start + per_cmd)
+        names = ["f%d" % j for j in range(start, end)]
+        pairs = []
+        for j, name in zip(range(start, end), names):
+            pairs += [name, "%016d" % j]
+        if mode == "hsetex":
+            yield encode("HSETEX", key, "PXAT", DEADLINE_TOKEN, "FIELDS", end - start, *pairs)
+        else:
+            yield encode("HSET", key, *pairs)
+            if mode == "hpexpireat":
+                yield encode("HPEXPIREAT", key, DEADLINE_TOKEN, "FIELDS", end - start, *names)
+
+
+def gen_small_hashes(nkeys, mode):
+    for i in range(nkeys):
+        key = "h:%d" % i
+        pairs = []
+        for j in range(10):
+            pairs += ["f%d" % j, "%016d" % (i * 10 + j)]
+        if mode == "hsetex":
+            yield encode("HSETEX", key, "PXAT", DEADLINE_TOKEN, "FIELDS", 10, *pairs)
+        else:
+            yield encode("HSET", key, *pairs)
+            if mode == "hpexpireat":
+                yield encode("HPEXPIREAT", key, DEADLINE_TOKEN, "FIELDS", 10,
+                             *["f%d" % j for j in range(10)])
+
+
+GENERATORS = {"keys": gen_keys, "big": gen_big_hash, "small": gen_small_hashes}
+
+
+def field_ttl_mode(srv):
+    """How srv sets a field deadline: "hsetex", "hpexpireat", or None (no field TTL)."""
+    with srv.client() as c:
+        r = c.try_call("HSETEX", "__probe", "PX", 1000, "FIELDS", 1, "f", "v")
+        if not isinstance(r, UnknownCommand):
+            c.try_call("DEL", "__probe")
+            return "hsetex"
+        c.try_call("HSET", "__probe", "f", "v")
+        r = c.try_call("HPEXPIRE", "__probe", 1000, "FIELDS", 1, "f")
+        c.try_call("DEL", "__probe")
+        return None if isinstance(r, RespError) else "hpexpireat"
+
+
+def info_int(c, section, field):
+    v = c.info(section).get(field)
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Expiry: everything due at one instant
+# --------------------------------------------------------------------------------------
+
+def expiry_cases(n):
+    """(id, label, generator, args(mode), fields to reap, pollers)."""
+    return [
+        ("hash1m", "1 hash x %s fields" % human(n), "big", lambda m: (n, m), n,
+         [(POLL_MS, ["HLEN", "big"]), (POLL_MS, ["HSCAN", "big", "$CURSOR", "COUNT", "100"])]),
+        ("keys1m", "%s plain keys (PEXPIREAT)" % human(n), "keys", lambda m: (n, True), n,
+         [(POLL_MS, ["DBSIZE"])]),
+        ("hashes10m", "%s hashes x 10 fields" % human(n), "small", lambda m: (n, m), 10 * n,
+         [(POLL_MS, ["DBSIZE"])]),
+    ]
+
+
+def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
+    srv.restart()
+    deadline_ms = int(time.time() * 1000 + margin * 1000)
+    deadline = deadline_ms / 1000.0
+    t0 = time.monotonic()
+    load_in_child(srv.port, gen, gen_args, deadline_ms, args.client_cpu)
+    rec = {"load_s": time.monotonic() - t0}
+    if time.time() > deadline - 1.0:
+        raise DeadlineOverrun("load took %.1fs, too close to the %.0fs deadline"
+                              % (rec["load_s"], margin))
+    rec["used_before"], rec["rss_before"] = srv.mem()
+    with srv.client() as c:
+        base = (info_int(c, "stats", "expired_keys") or 0) + \
+            (info_int(c, "stats", "expired_subkeys") or 0)
+    gone_at = None
+    with Probe(args.latprobe, srv.port, pollers, args.client_cpu) as probe:
+        with srv.client() as c:
+            time.sleep(max(0.0, deadline - time.time()))
+            hard_end = deadline + args.expiry_timeout
+            while time.time() < hard_end:
+                st = c.info("stats")
+                done = int(st.get("expired_keys", 0)) + int(st.get("expired_subkeys", 0)) - base
+                pending = info_int(c, "memory", "lazyfree_pending_objects") or 0
+                if done >= total and pending == 0:
+                    gone_at = time.time()
+                    break
+                time.sleep(0.01)
+            rec["reaped"] = done
+    end = gone_at or time.time()
+    rec["gone_after_s"] = (gone_at - deadline) if gone_at else None
+    time.sleep(0.3)
+    rec["used_after"], rec["rss_after"] = srv.mem()
+    rec["ping"] = probe.stats(0, deadline, end)
+    rec["pollers"] = [probe.stats(i + 1, deadline, end) for i in range(len(pollers))]
+    rec["ping_before"] = probe.stats(0, 0, deadline)
+    return rec
+
+
+class DeadlineOverrun(RuntimeError):
+    pass
+
+
+def expiry_probe(args, servers):
+    out = []
+    modes = {}
+    for side, srv in servers.items():
+        srv.restart()
+        modes[side] = field_ttl_mode(srv)
+        srv.stop()
+    for cid, label, gen, gen_args, total, pollers in expiry_cases(args.fields):
+        for side, srv in servers.items():
+            rec = {"case": cid, "label": label, "side": side, "total": total}
+            mode = modes[side]
+            if gen != "keys" and mode is None:
+                rec["skipped"] = "no field TTL (HSETEX / HPEXPIRE unknown)"
+                out.append(rec)
+                continue
+            try:
+                try:
+                    rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
+                                          args.expiry_margin))
+                except DeadlineOverrun as e:  # slow machine: one retry with a longer margin
+                    log("  expiry %-28s %-6s %s; retrying" % (label, side, e))
+                    rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
+                                          3 * args.expiry_margin))
+                log("  expiry %-28s %-6s reaped %s after deadline, PING max %s ms"
+                    % (label, side, "-" if rec["gone_after_s"] is None else
+                       "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"])))
+            except (RespError, RuntimeError, OSError, ConnectionError) as e:
+                rec["skipped"] = "FAILED: %s" % e
+                log("  expiry %-28s %-6s FAILED: %s" % (label, side, e))
+            finally:
+                srv.stop()
+            out.append(rec)
+    return out
+
+
+def expiry_table(args, recs):
+    hdr = ("%-28s %-6s %9s %22s %12s %14s %16s"
+           % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms", "pings",
+              "pollers max ms", "used MB bef>aft"))
+    lines = [hdr, "-" * len(hdr)]
+    for r in recs:
+        if r.get("skipped"):
+            lines.append("%-28s %-6s %s" % (r["label"], r["side"], r["skipped"]))
+            continue
+        p = r["ping"]
+        pol = "/".join(fmt_ms(s["max"]) for s in r["pollers"]) or "-"
+        mem = "%.0f>%.0f" % ((r["used_before"] or 0) / 1e6, (r["used_after"] or 0) / 1e6)
+        lines.append("%-28s %-6s %9s %22s %12d %14s %16s"
+                     % (r["label"], r["side"],
+                        "-" if r["gone_after_s"] is None else "%.2f" % r["gone_after_s"],
+                        "/".join(fmt_ms(p[k]) for k in ("p50", "p99", "max")), p["n"], pol, mem))
+    lines.append("")
+    lines.append("reaped s: from the deadline until INFO expired_keys + expired_subkeys counts "
+                 "every key/field and lazyfree_pending_objects is 0. PING: round trips of a C "
+                 "client (mayfly-latprobe) from the deadline until then. Pollers: 1 hash: HLEN "
+                 "every 50 ms / HSCAN big COUNT 100 every 50 ms (a slice at a time); keys and "
+                 "small hashes: DBSIZE every 50 ms. Targets (issue 17): 1 hash x 1M reaped "
+                 "<= 0.5 s, 1M x 10 fields <= 3 s, PING max <= 2 ms.")
+    return lines
+
+
+# --------------------------------------------------------------------------------------
+# Growth and FLUSHALL
+# --------------------------------------------------------------------------------------
+
+def growth_cases(args):
+    n = args.growth_fields
+    return [
+        ("keys", "key table to %s keys (SET)" % human(n), "keys", (n, False), "DBSIZE", n),
+        ("hash", "one hash to %s fields (HSET)" % human(n), "big", (n, None, "grow"),
+         "HLEN grow", n),
+    ]
+
+
+def growth_probe(args, servers):
+    out = []
+    for cid, label, gen, gen_args, check, want in growth_cases(args):
+        for side, srv in servers.items():
+            rec = {"case": cid, "label": label, "side": side}
+            try:
+                srv.restart()
+                with Probe(args.latprobe, srv.port, (), args.client_cpu) as probe:
+                    t0 = time.time()
+                    load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
+                    t1 = time.time()
+                with srv.client() as c:
+                    got = c.call(*check.split())
+                if got != want:
+                    raise RuntimeError("%s = %s after load, expected %d" % (check, got, want))
+                rec["load_s"] = t1 - t0
+                rec["ping"] = probe.stats(0, t0, t1)
+                xs = [r for c, t, r in probe.samples if c == 0 and t0 <= t <= t1]
+                rec["over_2ms"] = sum(1 for x in xs if x > 2.0)
+                rec["used"], rec["rss"] = srv.mem()
+                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms"
+                    % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
+                       fmt_ms(rec["ping"]["max"])))
+            except (RespError, RuntimeError, OSError, ConnectionError) as e:
+                rec["skipped"] = "FAILED: %s" % e
+                log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
+            finally:
+                srv.stop()
+            out.append(rec)
+    return out
+
+
+def flush_probe(args, servers):
+    out = []
+    n = args.flush_keys
+    for side, srv in servers.items():
+        rec = {"case": "flush", "label": "FLUSHALL of %s keys" % human(n), "side": side}
+        try:
+            srv.restart()
+            load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
+            rec["used_before"], _ = srv.mem()
+            with Probe(args.latprobe, srv.port, (), args.client_cpu) as probe:
+                with srv.client(timeout=300) as c:
+                    time.sleep(0.3)
+                    t0 = time.time()
+                    c.call("FLUSHALL")
+                    t1 = time.time()
+                    time.sleep(0.5)  # memory freed in the background shows here
+            rec["flush_s"] = t1 - t0
+            rec["ping"] = probe.stats(0, t0, t1 + 0.5)
+            log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms"
+                % (rec["label"], side, rec["flush_s"], fmt_ms(rec["ping"]["max"])))
+        except (RespError, RuntimeError, OSError, ConnectionError) as e:
+            rec["skipped"] = "FAILED: %s" % e
+            log("  flush  %-32s %-6s FAILED: %s" % (rec["label"], side, e))
+        finally:
+            srv.stop()
+        out.append(rec)
+    return out
+
+
+def growth_table(args, recs):
+    hdr = ("%-32s %-6s %8s %22s %9s %9s %10s"
+           % ("case", "server", "time s", "PING p50/p99/max ms", "pings", "> 2 ms", "used MB"))
+    lines = [hdr, "-" * len(hdr)]
+    for r in recs:
+        if r.get("skipped"):
+            lines.append("%-32s %-6s %s" % (r["label"], r["side"], r["skipped"]))
+            continue
+        p = r["ping"]
+        t = r.get("load_s", r.get("flush_s"))
+        used = r.get("used", r.get("used_before"))
+        lines.append("%-32s %-6s %8.2f %22s %9d %9s %10.0f"
+                     % (r["label"], r["side"], t,
+                        "/".join(fmt_ms(p[k]) for k in ("p50", "p99", "max")), p["n"],
+                        r.get("over_2ms", "-"), (used or 0) / 1e6))
+    lines.append("")
+    lines.append("Growth: pipelined SET k:<i> (16-byte values) or HSET grow (100 fields a "
+                 "command), 50 commands a batch, by a loader process, fresh server; PING of a "
+                 "C client (mayfly-latprobe) during the load. FLUSHALL: time of the command and "
+                 "PING during it and the 0.5 s after. Target (issue 17): PING max <= 2 ms.")
+    return lines
