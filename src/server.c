@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -65,6 +66,13 @@ static uv_signal_t sig_int, sig_term;
 static uv_prepare_t cycle_prepare; /* ends each loop turn: INFO eventloop_* */
 static int64_t cycle_last_us;      /* monotonic time and loop idle time (ns) at the last turn */
 static uint64_t cycle_last_idle_ns;
+static int64_t cycle_last_cpu_us; /* the loop thread's CPU time at the last turn */
+
+static int64_t thread_cpu_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 static long long cycles_at_sample, cycle_us_at_sample;
 static int shutting_down;
 static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
@@ -158,6 +166,11 @@ static void on_cycle_end(uv_prepare_t *h) {
     host_stat.eventloop_cycles++;
     host_stat.eventloop_us += busy > 0 ? busy : 0;
     maybe_continue_eviction();
+    if (busy > host_stat.eventloop_turn_max_us) host_stat.eventloop_turn_max_us = busy;
+    int64_t cpu = thread_cpu_us();
+    if (cpu - cycle_last_cpu_us > host_stat.eventloop_turn_cpu_max_us)
+        host_stat.eventloop_turn_cpu_max_us = cpu - cycle_last_cpu_us;
+    cycle_last_cpu_us = cpu;
     cycle_last_us = now;
     cycle_last_idle_ns = idle;
 }
@@ -623,6 +636,7 @@ int server_run(void) {
         }
     }
     cycle_last_us = clock_mono_us();
+    cycle_last_cpu_us = thread_cpu_us();
     uv_prepare_init(loop, &cycle_prepare);
     uv_prepare_start(&cycle_prepare, on_cycle_end);
     uv_timer_init(loop, &cron_timer);

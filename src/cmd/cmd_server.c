@@ -278,6 +278,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         "eventloop_duration_cmd_sum:%lld\r\n"
         "instantaneous_eventloop_cycles_per_sec:%lld\r\n"
         "instantaneous_eventloop_duration_usec:%lld\r\n"
+        "mayfly_eventloop_turn_max_usec:%lld\r\n"
+        "mayfly_eventloop_turn_cpu_max_usec:%lld\r\n"
         "acl_access_denied_auth:%lld\r\n"
         "acl_access_denied_cmd:%lld\r\n"
         "acl_access_denied_key:%lld\r\n"
@@ -294,7 +296,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
         host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
         host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
-        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us, acl_stat.denied_auth,
+        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
+        host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us, acl_stat.denied_auth,
         acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
 }
 
@@ -645,6 +648,7 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.total_forks = 0;
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
     host_stat.evicted_clients = 0;
+    host_stat.eventloop_turn_max_us = host_stat.eventloop_turn_cpu_max_us = 0;
     reply_ok(c);
 }
 

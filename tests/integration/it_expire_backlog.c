@@ -154,7 +154,10 @@ static int check_key(redisContext *c, int k) {
     int vis = key_visible(k);
     if (it_int(c, "EXISTS %s", key) != vis) return fprintf(stderr, "EXISTS %s\n", key), -1;
     redisReply *r = redisCommand(c, "TYPE %s", key);
-    int type_ok = r && r->str && strcmp(r->str, !vis ? "none" : is_hash[k] ? "hash" : "string") == 0;
+    int type_ok = r && r->str &&
+                  strcmp(r->str, !vis         ? "none"
+                                 : is_hash[k] ? "hash"
+                                              : "string") == 0;
     freeReplyObject(r);
     if (!type_ok) return fprintf(stderr, "TYPE %s\n", key), -1;
     if (!is_hash[k]) return 0;
@@ -165,8 +168,8 @@ static int check_key(redisContext *c, int k) {
     for (int probe = 0; probe < 20; probe++) {
         int j = rand() % NF;
         r = redisCommand(c, "HGET %s f%d", key, j);
-        int ok = field_live(k, j) ? r && r->type == REDIS_REPLY_STRING
-                                  : r && r->type == REDIS_REPLY_NIL;
+        int ok =
+            field_live(k, j) ? r && r->type == REDIS_REPLY_STRING : r && r->type == REDIS_REPLY_NIL;
         freeReplyObject(r);
         if (!ok) return fprintf(stderr, "HGET %s f%d\n", key, j), -1;
         if (it_int(c, "HEXISTS %s f%d", key, j) != field_live(k, j)) return -1;

@@ -29,7 +29,11 @@ typedef struct host_stats {
     long long eventloop_cycles; /* loop turns (INFO eventloop_cycles) */
     long long eventloop_us;     /* time spent in them, waiting for I/O excluded */
     long long eventloop_cycles_per_sec, eventloop_cycle_us; /* instantaneous_*, cron-sampled */
-    long long latest_fork_usec;                             /* how long the last fork() call took */
+    /* The longest loop turn since the last CONFIG RESETSTAT: its busy time (I/O waits
+     * excluded), and the server thread's CPU time in it, which a busy shared machine does
+     * not inflate (INFO mayfly_eventloop_turn_max_usec / _cpu_max_usec). */
+    long long eventloop_turn_max_us, eventloop_turn_cpu_max_us;
+    long long latest_fork_usec; /* how long the last fork() call took */
 } host_stats;
 extern host_stats host_stat;
 
