@@ -6,8 +6,8 @@
 #define N 2000
 
 typedef struct owner {
-    expire_item exp;
-    int64_t model; /* expected deadline, EXPIRE_NONE if not filed */
+    int64_t model;   /* expected deadline, EXPIRE_NONE if not filed */
+    expire_item exp; /* not first: the cast back below is a real offset, as in db/ */
     int reaped;
 } owner;
 
