@@ -205,6 +205,7 @@ size_t hash_memory(const hash *h) {
     n += mem_usable(t) + t->ttl.bytes;
     for (int i = 0; i < 2; i++)
         if (t->d.table[i]) n += ((size_t)1 << t->d.size_exp[i]) * sizeof(dict_node *);
+    if (t->d.next) n += ((size_t)1 << t->d.next_exp) * sizeof(dict_node *);
     size_t total = dict_size(&t->d), sampled = 0, bytes = 0;
     dict_iter it;
     dict_iter_init(&it, &t->d);

@@ -99,7 +99,12 @@ static const char *check_structure(dict *d) {
     if (count[0] != d->used[0] || count[1] != d->used[1]) return "used counts wrong";
     if (!is_rehashing(d) && d->table[1]) return "table[1] outside a rehash";
     if (is_rehashing(d) && !d->table[1]) return "rehash without table[1]";
-    if (!is_rehashing(d) && d->table[0] && d->used[0] > buckets(d, 0)) return "load above 1";
+    /* Above load 1 only while a large new table is being zeroed, and then by little. */
+    if (!is_rehashing(d) && d->table[0] && d->used[0] > buckets(d, 0) &&
+        (!d->next || d->used[0] > buckets(d, 0) + buckets(d, 0) / 8))
+        return "load above 1";
+    if (d->next && (is_rehashing(d) || d->next_ready > ((size_t)1 << d->next_exp) * 8))
+        return "table prepared during a rehash";
     return NULL;
 }
 
@@ -539,7 +544,18 @@ TEST(rehash_for_completes) {
     dict_init(&d, &ent_type);
     for (uint32_t i = 0; i < 65537; i++)
         dict_add(&d, &ent_new(i)->node);
-    ASSERT(is_rehashing(&d));
+    /* 1 MB of buckets: prepared (zeroed in steps) before the rehash can start. */
+    ASSERT(!is_rehashing(&d) && d.next != NULL);
+    ASSERT_EQ(17, d.next_exp);
+    d.pause_rehash++;
+    ASSERT_EQ(1, dict_rehash_for(&d, 10 * 1000 * 1000)); /* zeroed, but not installed */
+    ASSERT(!is_rehashing(&d) && d.next != NULL);
+    d.pause_rehash--;
+    /* The next step (every 8th add) installs it. */
+    uint32_t id = 65537;
+    while (!is_rehashing(&d) && id < 65537 + 8)
+        dict_add(&d, &ent_new(id++)->node);
+    ASSERT(is_rehashing(&d) && d.next == NULL);
     ASSERT_EQ(131072, buckets(&d, 1));
     d.pause_rehash++;
     ASSERT_EQ(1, dict_rehash_for(&d, 1000));
@@ -550,11 +566,11 @@ TEST(rehash_for_completes) {
     ASSERT_EQ(131072, buckets(&d, 0));
     ASSERT_EQ(0, dict_rehash_for(&d, 1000));
     ASSERT(check_structure(&d) == NULL);
-    for (uint32_t i = 0; i < 65537; i++)
+    for (uint32_t i = 0; i < id; i++)
         ASSERT(find_id(&d, i) != NULL);
     size_t freed = 0;
     dict_clear(&d, free_ent, &freed);
-    ASSERT_EQ(65537, freed);
+    ASSERT_EQ(id, freed);
     dict_deinit(&d);
 }
 
@@ -620,6 +636,42 @@ TEST(grow_check_puts_growth_off) {
     ASSERT_EQ((long long)id, (long long)freed);
 }
 
+/* A table past 256 KB grows through a prepared array: finds, removes and iteration stay
+ * exact while it is zeroed, the load stays near 1, and the rehash follows. */
+TEST(grow_prepares_large_table) {
+    dict d;
+    dict_init(&d, &ent_type);
+    rng_state = test_seed();
+    int prepared = 0;
+    uint32_t n = 70000;
+    for (uint32_t i = 0; i < n; i++) {
+        dict_add(&d, &ent_new(i)->node);
+        if (d.next) prepared = 1;
+        ASSERT(find_id(&d, (uint32_t)(rng() % (i + 1))) != NULL);
+        if (i % 5000 == 0 || (d.next && i % 256 == 0)) {
+            const char *why = check_structure(&d);
+            if (why) fprintf(stderr, "grow_prepares_large_table at %u: %s\n", i, why);
+            ASSERT(why == NULL);
+        }
+    }
+    ASSERT(prepared);
+    size_t seen = 0;
+    dict_iter it;
+    dict_iter_init(&it, &d);
+    while (dict_iter_next(&it))
+        seen++;
+    dict_iter_deinit(&it);
+    ASSERT_EQ(n, seen);
+    for (uint32_t i = 0; i < n; i += 2)
+        mem_free(remove_id(&d, i));
+    for (uint32_t i = 0; i < n; i++)
+        ASSERT((find_id(&d, i) != NULL) == (i % 2 == 1));
+    ASSERT(check_structure(&d) == NULL);
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(n / 2, freed);
+}
+
 int main(void) {
     RUN(hash_is_seeded);
     RUN(basic_add_find_remove);
@@ -636,5 +688,6 @@ int main(void) {
     RUN(rehash_for_completes);
     RUN(sample_returns_distinct_members);
     RUN(grow_check_puts_growth_off);
+    RUN(grow_prepares_large_table);
     return test_report();
 }

@@ -10,7 +10,11 @@
  *     table[1] (new) ──▶ [b0] [b1] [b2] [b3]  lookups probe both tables.
  *
  * Sizes are powers of two. The table grows at load factor 1 and shrinks below 1/8; a
- * resize never moves more than a bounded number of buckets per call (no stall).
+ * resize never moves more than a bounded number of buckets per call (no stall). A large
+ * new bucket array (256 KB or more) is first zeroed a page at a time (every 8th add, and
+ * by dict_rehash_for), the old table taking the adds meanwhile, so that neither zeroing
+ * megabytes nor the page faults of inserting at random places in a fresh array land on
+ * one call.
  *
  * SCAN (dict_scan) uses the reverse-binary cursor: every entry present for the whole
  * iteration is returned at least once, even while the table grows, shrinks or rehashes;
@@ -42,6 +46,9 @@ typedef struct dict {
     int64_t rehash_idx;    /* next bucket of table[0] to move, -1 when not rehashing */
     unsigned pause_rehash; /* > 0 while a safe iterator or scan callback runs */
     size_t max_chain[2];   /* at least the longest chain of each table (dict_random) */
+    dict_node **next;      /* a large table to grow into, being zeroed a page at a time */
+    uint64_t next_exp;     /* log2 of its bucket count */
+    size_t next_ready;     /* bytes of it zeroed so far */
 } dict;
 
 /* Hashes key bytes with XXH3 and the process seed (set once by dict_set_seed). */
@@ -92,7 +99,8 @@ void dict_replace_node(dict *d, dict_node *old, dict_node *new_node);
 /* Moves up to n buckets of an ongoing rehash (also called implicitly by operations).
  * Returns 1 if rehashing is still in progress. */
 int dict_rehash_step(dict *d, int n);
-/* Rehashes for about budget_us microseconds (for the server's cron); returns 1 if more. */
+/* Prepares a new table, then rehashes, for about budget_us microseconds (for the server's
+ * cron); returns 1 if more. */
 int dict_rehash_for(dict *d, int64_t budget_us);
 /* Shrinks the table if it is much larger than needed (starts an incremental rehash).
  * Does nothing while rehashing or paused; dict_remove and dict_unlink call it. */
