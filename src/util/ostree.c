@@ -81,6 +81,29 @@ static void free_subtree(void *node, unsigned levels) {
     mem_free(node);
 }
 
+/* Frees up to *budget nodes of a subtree, last children first (each inner node's n counts
+ * the children left); returns 1 once the node itself is freed. */
+static int free_some(void *node, unsigned levels, size_t *budget) {
+    if (levels > 0) {
+        inner *in = node;
+        while (in->n > 0) {
+            if (!free_some(in->ch[in->n - 1], levels - 1, budget)) return 0;
+            in->n--;
+        }
+    }
+    if (*budget == 0) return 0;
+    mem_free(node);
+    (*budget)--;
+    return 1;
+}
+
+int ostree_drain(ostree *t, size_t max_nodes) {
+    size_t budget = max_nodes ? max_nodes : 1;
+    if (t->root && !free_some(t->root, t->height, &budget)) return 1;
+    ostree_init(t, t->key_of);
+    return 0;
+}
+
 void ostree_deinit(ostree *t) {
     if (t->root) free_subtree(t->root, t->height);
     ostree_init(t, t->key_of);

@@ -175,6 +175,33 @@ TEST(mass_equal_key) {
     free(items);
 }
 
+/* A tree destroyed in steps frees at most the nodes asked each time (ASan sees leaks). */
+TEST(drain_in_steps) {
+    enum { N = 200000 };
+    item *items = calloc(N, sizeof(*items));
+    ostree t;
+    ostree_init(&t, item_key);
+    for (size_t i = 0; i < N; i++) {
+        items[i].key = (int64_t)(rnd() % 1000000);
+        ostree_insert(&t, &items[i]);
+    }
+    size_t nodes = t.bytes / 1024, calls = 0;
+    ASSERT(nodes > 1000);
+    while (ostree_drain(&t, 100))
+        calls++;
+    ASSERT(calls >= nodes / 100 - 1 && calls <= nodes / 100 + 1);
+    ASSERT_EQ(0, ostree_len(&t));
+    ASSERT(t.root == NULL);
+    ASSERT_EQ(0, ostree_drain(&t, 100)); /* an empty tree: nothing to do */
+    /* Deinit after a partial drain frees the rest. */
+    for (size_t i = 0; i < N; i++)
+        ostree_insert(&t, &items[i]);
+    ASSERT_EQ(1, ostree_drain(&t, 10));
+    ostree_deinit(&t);
+    ASSERT(t.root == NULL);
+    free(items);
+}
+
 int main(void) {
     RUN(empty);
     RUN(append_fills_leaves);
@@ -182,5 +209,6 @@ int main(void) {
     RUN(random_distinct_keys);
     RUN(random_small);
     RUN(mass_equal_key);
+    RUN(drain_in_steps);
     return test_report();
 }

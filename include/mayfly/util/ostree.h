@@ -41,6 +41,10 @@ typedef struct ostree {
 void ostree_init(ostree *t, ostree_key_fn key_of);
 /* Frees the nodes (the items are not touched); the tree is empty afterwards. */
 void ostree_deinit(ostree *t);
+/* Frees up to max_nodes nodes (1 KB each) of a tree being destroyed; returns 1 while some
+ * remain, 0 once the tree is empty. After a call that returned 1 only ostree_drain and
+ * ostree_deinit may be used on it (its counts no longer hold). */
+int ostree_drain(ostree *t, size_t max_nodes);
 
 static inline size_t ostree_len(const ostree *t) {
     return t->len;
