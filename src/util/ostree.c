@@ -360,53 +360,60 @@ void ostree_insert(ostree *t, void *item) {
     link_right(t, &p, t->height, r, l->n, r->n, key_at(t, r, 0), (uintptr_t)r->it[0]);
 }
 
+/* A root with one child gives way to it, as many times as needed. */
+static void collapse_root(ostree *t) {
+    while (t->height > 0 && ((inner *)t->root)->n <= 1) {
+        inner *root = t->root;
+        t->root = root->n ? root->ch[0] : NULL;
+        t->height = root->n ? t->height - 1 : 0;
+        free_node(t, root, 0);
+    }
+}
+
+/* Child i of par, an inner node under a quarter full, goes into a neighbour when both fit
+ * in three quarters of a node; returns 1 if it was merged so. */
+static int merge_inner(ostree *t, inner *par, unsigned i) {
+    inner *in = par->ch[i];
+    unsigned room = FAN * 3 / 4;
+    if (i > 0 && ((inner *)par->ch[i - 1])->n + in->n <= room) {
+        inner *left = par->ch[i - 1];
+        in->sk[0] = par->sk[i];
+        in->sa[0] = par->sa[i];
+        inner_append(left, in, 0, in->n);
+        par->cnt[i - 1] += par->cnt[i];
+        inner_delete(par, i);
+        free_node(t, in, 0);
+        return 1;
+    }
+    if (i + 1 < par->n && ((inner *)par->ch[i + 1])->n + in->n <= room) {
+        inner *right = par->ch[i + 1];
+        right->sk[0] = par->sk[i + 1];
+        right->sa[0] = par->sa[i + 1];
+        inner_append(in, right, 0, right->n);
+        par->cnt[i] += par->cnt[i + 1];
+        inner_delete(par, i + 1);
+        free_node(t, right, 0);
+        return 1;
+    }
+    return 0;
+}
+
 /* Merges inner node d of the path (under a quarter full) into a neighbour when both fit in
  * three quarters of a node, unlinks it when empty, and collapses a one-child root; goes on
  * up the path while parents underflow in turn. */
 static void settle_inner(ostree *t, path *p, unsigned d) {
-    for (;;) {
+    for (; d > 0; d--) {
         inner *in = p->n[d];
-        if (d == 0) {
-            /* A root with one child gives way to it, as many times as needed. */
-            while (t->height > 0 && ((inner *)t->root)->n <= 1) {
-                inner *root = t->root;
-                t->root = root->n ? root->ch[0] : NULL;
-                t->height = root->n ? t->height - 1 : 0;
-                free_node(t, root, 0);
-            }
-            return;
-        }
         inner *par = p->n[d - 1];
         unsigned i = p->i[d - 1];
         if (in->n == 0) {
             inner_delete(par, i);
             free_node(t, in, 0);
-        } else if (in->n < FAN / 4) {
-            unsigned room = FAN * 3 / 4;
-            if (i > 0 && ((inner *)par->ch[i - 1])->n + in->n <= room) {
-                inner *left = par->ch[i - 1];
-                in->sk[0] = par->sk[i];
-                in->sa[0] = par->sa[i];
-                inner_append(left, in, 0, in->n);
-                par->cnt[i - 1] += par->cnt[i];
-                inner_delete(par, i);
-                free_node(t, in, 0);
-            } else if (i + 1 < par->n && ((inner *)par->ch[i + 1])->n + in->n <= room) {
-                inner *right = par->ch[i + 1];
-                right->sk[0] = par->sk[i + 1];
-                right->sa[0] = par->sa[i + 1];
-                inner_append(in, right, 0, right->n);
-                par->cnt[i] += par->cnt[i + 1];
-                inner_delete(par, i + 1);
-                free_node(t, right, 0);
-            } else {
-                return;
-            }
-        } else {
+        } else if (in->n >= FAN / 4 || !merge_inner(t, par, i)) {
             return;
         }
-        d--;
     }
+    collapse_root(t);
 }
 
 /* Removes the item at position j of leaf l, reached by path p (counts already lowered). */
@@ -561,24 +568,27 @@ typedef struct check_state {
 
 /* Checks the subtree at node (levels inner levels above its leaves) whose items must be >=
  * (lk, la) when has_lo; returns its item count, or a negative code. */
+/* Checks a leaf's items against the previous item and the lower bound; returns its count
+ * or a negative code. */
+static long long check_leaf(check_state *st, const leaf *l, int has_lo, int64_t lk, uintptr_t la) {
+    st->bytes += sizeof(leaf);
+    if (l->n == 0 || l->n > LEAF_CAP) return -1;
+    for (unsigned j = 0; j < l->n; j++) {
+        int64_t k = key_at(st->t, l, j);
+        uintptr_t a = (uintptr_t)l->it[j];
+        if (st->have_prev && !before(st->pk, st->pa, k, a)) return -2;
+        if (has_lo && before(k, a, lk, la)) return -3;
+        st->have_prev = 1;
+        st->pk = k;
+        st->pa = a;
+    }
+    st->items += l->n;
+    return l->n;
+}
+
 static long long check_node(check_state *st, const void *node, unsigned levels, int has_lo,
                             int64_t lk, uintptr_t la) {
-    if (levels == 0) {
-        const leaf *l = node;
-        st->bytes += sizeof(leaf);
-        if (l->n == 0 || l->n > LEAF_CAP) return -1;
-        for (unsigned j = 0; j < l->n; j++) {
-            int64_t k = key_at(st->t, l, j);
-            uintptr_t a = (uintptr_t)l->it[j];
-            if (st->have_prev && !before(st->pk, st->pa, k, a)) return -2;
-            if (has_lo && before(k, a, lk, la)) return -3;
-            st->have_prev = 1;
-            st->pk = k;
-            st->pa = a;
-        }
-        st->items += l->n;
-        return l->n;
-    }
+    if (levels == 0) return check_leaf(st, node, has_lo, lk, la);
     const inner *in = node;
     st->bytes += sizeof(inner);
     if (in->n == 0 || in->n > FAN) return -4;
