@@ -405,8 +405,10 @@ static void run_random(uint64_t seed, int steps) {
 }
 
 TEST(random_ops_with_backlog) {
-    for (uint64_t seed = 1; seed <= 6; seed++) {
-        run_random(seed * 7919, 1500);
+    /* 3 x 800 steps: ~4 s in a Release build on a loaded machine, within the unit limit
+     * under ASan (6 x 1,500 took over 120 s there). */
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        run_random(seed * 7919, 800);
         if (test_failed_now) return;
     }
 }
