@@ -41,18 +41,19 @@ static const char *keyspace_db0(redisContext *c) {
     return line;
 }
 
-/* s1 expires at +1 s; s2 never; h1 has a (+1 s) and b; h2 only x (+1 s), so all of h2
- * goes; h3 is a hashtable (over the listpack limit) with f0..f599, f0..f99 due at +1 s. */
+/* s1 expires at +10 min; s2 never; h1 has a (+10 min) and b; h2 only x (+10 min), so all of h2
+ * goes; h3 is a hashtable (over the listpack limit) with f0..f599, f0..f99 due at +10 min
+ * (far enough that a slow machine populating them never reaches it). */
 static void populate(redisContext *c) {
-    run(c, "SET s1 v1 PX 1000");
+    run(c, "SET s1 v1 PX 600000");
     run(c, "SET s2 v2");
     run(c, "HSET h1 a 1 b 2");
-    run(c, "HPEXPIRE h1 1000 FIELDS 1 a");
-    run(c, "HSETEX h2 PX 1000 FIELDS 1 x 1");
+    run(c, "HPEXPIRE h1 600000 FIELDS 1 a");
+    run(c, "HSETEX h2 PX 600000 FIELDS 1 x 1");
     for (int i = 0; i < 600; i++)
         run(c, "HSET h3 f%d v%d", i, i);
     for (int i = 0; i < 100; i++)
-        run(c, "HPEXPIRE h3 1000 FIELDS 1 f%d", i);
+        run(c, "HPEXPIRE h3 600000 FIELDS 1 f%d", i);
 }
 
 TEST(mode_switch_and_errors) {
@@ -73,7 +74,7 @@ TEST(hidden_keys_and_fields_are_never_read) {
     populate(c);
     EXPECT(c, "5", "DBSIZE");
     EXPECT(c, "\"hashtable\"", "OBJECT ENCODING h3");
-    run(c, "DEBUG CLOCK-OFFSET 5000");
+    run(c, "DEBUG CLOCK-OFFSET 1200000");
     /* Strings and whole keys. */
     EXPECT(c, "nil", "GET s1");
     EXPECT(c, "\"v2\"", "GET s2");
@@ -140,7 +141,7 @@ TEST(client_writes_overwrite_what_is_hidden) {
     redisContext *c = fresh();
     run(c, "DEBUG EXPIRE-MODE hide");
     populate(c);
-    run(c, "DEBUG CLOCK-OFFSET 5000");
+    run(c, "DEBUG CLOCK-OFFSET 1200000");
     EXPECT(c, "+OK", "SET s1 new");
     EXPECT(c, "\"new\"", "GET s1");
     EXPECT(c, "-1", "TTL s1");
@@ -160,7 +161,7 @@ TEST(active_expiry_stays_off_while_hidden) {
     redisContext *c = fresh();
     run(c, "DEBUG EXPIRE-MODE hide");
     populate(c);
-    run(c, "DEBUG CLOCK-OFFSET 5000");
+    run(c, "DEBUG CLOCK-OFFSET 1200000");
     /* A regression guard, not the proof (test_db_hide checks the cycle itself): at hz 100,
      * 20 ticks would have reaped everything due in REAP mode. */
     it_sleep_ms(200);
@@ -178,10 +179,10 @@ TEST(active_expiry_stays_off_while_hidden) {
 TEST(keys_skips_what_is_due_in_reap_mode) {
     redisContext *c = fresh();
     run(c, "DEBUG SET-ACTIVE-EXPIRE 0");
-    run(c, "HSETEX gone PX 1000 FIELDS 2 a 1 b 2");
-    run(c, "SET old v PX 1000");
+    run(c, "HSETEX gone PX 600000 FIELDS 2 a 1 b 2");
+    run(c, "SET old v PX 600000");
     run(c, "SET kept v");
-    run(c, "DEBUG CLOCK-OFFSET 5000");
+    run(c, "DEBUG CLOCK-OFFSET 1200000");
     EXPECT(c, "[\"kept\"]", "KEYS *");
     ASSERT_EQ(0, it_info_field(c, "expired_keys"));
     ASSERT_EQ(0, it_info_field(c, "expired_subkeys"));
