@@ -542,7 +542,6 @@ void server_init(void) {
     cmd_gate_add(&cmd_gate_acl);
     cmd_gate_add(&cmd_gate_no_multi);
     cmd_gate_add(&cmd_gate_oom);
-    cmd_gate_add(&cmd_gate_oom);
     cmd_gate_add(&cluster_gate_redirect);
     cmd_gate_add(&persist_gate_misconf);
     cmd_gate_add(&cmd_gate_pubsub);

@@ -74,7 +74,7 @@ static void load_acl(const uint8_t *p, size_t len) {
     write_file("users.acl", p, len);
     char path[256], *err = NULL;
     snprintf(path, sizeof(path), "%s/users.acl", dir);
-    acl_userset *old = acl_load_file(path, &err);
+    acl_userset *old = acl_load_file(path, NULL, &err);
     if (old) acl_userset_free(old);
     mem_free(err);
 }
