@@ -7,6 +7,7 @@
 #include "mayfly/config.h"
 #include "mayfly/util/buf.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/splitargs.h"
 #include "persist/io_int.h"
 #include "persist/manifest_int.h"
 
@@ -51,87 +52,21 @@ void manifest_file_name(char *out, size_t cap) {
 
 /* ---- reading ---- */
 
-static int hexval(int c) {
-    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-}
-
-/* The character a backslash escape in double quotes stands for (after the backslash). */
-static char unescape(char c) {
-    switch (c) {
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    case 'b':
-        return '\b';
-    case 'a':
-        return '\a';
-    default:
-        return c;
-    }
-}
-
-/* Copies the double-quoted word at *pp (on its opening quote) into *wp, with Redis's escapes
- * (\xHH, \n, ...). Returns 0, or -1 for a missing closing quote or a character right after
- * it. */
-static int take_double_quoted(const char **pp, char **wp) {
-    const char *p = *pp + 1;
-    char *w = *wp;
-    for (; *p != '"'; p++) {
-        if (!*p) return -1;
-        if (*p == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
-            isxdigit((unsigned char)p[3])) {
-            *w++ = (char)(hexval(p[2]) * 16 + hexval(p[3]));
-            p += 3;
-        } else if (*p == '\\' && p[1]) {
-            *w++ = unescape(*++p);
-        } else {
-            *w++ = *p;
-        }
-    }
-    p++;
-    if (*p && !isspace((unsigned char)*p)) return -1;
-    *pp = p;
-    *wp = w;
-    return 0;
-}
-
-/* The same for a single-quoted word (only \' is an escape). */
-static int take_single_quoted(const char **pp, char **wp) {
-    const char *p = *pp + 1;
-    char *w = *wp;
-    for (; *p != '\''; p++) {
-        if (!*p) return -1;
-        if (*p == '\\' && p[1] == '\'') p++;
-        *w++ = *p;
-    }
-    p++;
-    if (*p && !isspace((unsigned char)*p)) return -1;
-    *pp = p;
-    *wp = w;
-    return 0;
-}
-
-/* Splits line into words (written into store, NUL-separated). Returns the word count, or -1
- * for unbalanced quotes. */
-static int split_words(const char *p, char *store, char **words) {
-    int n = 0;
+/* Splits line into words (written into store, NUL-separated) as Redis's sdssplitargs
+ * does. Returns the word count, or -1 for unbalanced quotes or too many words. */
+static int split_words(const char *line, char *store, char **words) {
+    size_t len = strlen(line), i = 0;
     char *w = store;
+    int n = 0;
     for (;;) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p) return n;
+        while (i < len && splitargs_blank(line[i]))
+            i++;
+        if (i == len) return n;
         if (n == MAX_WORDS) return -1;
+        long long wlen = splitargs_one(line, len, &i, w);
+        if (wlen < 0) return -1;
         words[n++] = w;
-        if (*p == '"' || *p == '\'') {
-            int rc = *p == '"' ? take_double_quoted(&p, &w) : take_single_quoted(&p, &w);
-            if (rc < 0) return -1;
-        } else {
-            while (*p && !isspace((unsigned char)*p))
-                *w++ = *p++;
-        }
+        w += wlen;
         *w++ = '\0';
     }
 }

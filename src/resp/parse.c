@@ -24,6 +24,7 @@
  * split as ordinary characters. */
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/splitargs.h"
 #include "mayfly/util/strconv.h"
 
 #include <assert.h>
@@ -241,89 +242,6 @@ static int parse_multibulk(resp_parser *p, const char *data, size_t len) {
     return finish(p, p->pos);
 }
 
-/* The characters C's isspace accepts in the C locale, which sdssplitargs uses to skip
- * blanks between arguments and to check the byte after a closing quote. */
-static int is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* One character after a backslash inside double quotes. */
-static char unescape(char c) {
-    switch (c) {
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    case 'b':
-        return '\b';
-    case 'a':
-        return '\a';
-    default:
-        return c;
-    }
-}
-
-/* Reads one argument starting at line[*i] (not a blank) into out, as sdssplitargs does:
- * an unquoted word ends at ' ', '\t', '\r', '\n' or the end of the line; quotes may start
- * anywhere in a word and then close the argument. Inside "..." the escapes \n \r \t \b \a
- * \xHH and \<any> apply; inside '...' only \' does. A closing quote must be followed by a
- * blank or the end. Returns the argument's length, or -1 on unbalanced quotes. */
-static long long split_one(const char *line, size_t n, size_t *i, char *out) {
-    size_t j = *i, o = 0;
-    char quote = 0;
-    for (;;) {
-        if (quote == '"') {
-            if (j >= n) return -1;
-            if (line[j] == '\\' && j + 3 < n && line[j + 1] == 'x' && hex_value(line[j + 2]) >= 0 &&
-                hex_value(line[j + 3]) >= 0) {
-                out[o++] = (char)(hex_value(line[j + 2]) * 16 + hex_value(line[j + 3]));
-                j += 4;
-            } else if (line[j] == '\\' && j + 1 < n) {
-                out[o++] = unescape(line[j + 1]);
-                j += 2;
-            } else if (line[j] == '"') {
-                if (j + 1 < n && !is_blank(line[j + 1])) return -1;
-                j++;
-                break;
-            } else {
-                out[o++] = line[j++];
-            }
-        } else if (quote == '\'') {
-            if (j >= n) return -1;
-            if (line[j] == '\\' && j + 1 < n && line[j + 1] == '\'') {
-                out[o++] = '\'';
-                j += 2;
-            } else if (line[j] == '\'') {
-                if (j + 1 < n && !is_blank(line[j + 1])) return -1;
-                j++;
-                break;
-            } else {
-                out[o++] = line[j++];
-            }
-        } else {
-            if (j >= n) break;
-            char c = line[j];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') break;
-            if (c == '"' || c == '\'')
-                quote = c;
-            else
-                out[o++] = c;
-            j++;
-        }
-    }
-    *i = j;
-    return (long long)o;
-}
-
 /* Splits line[0..n) into arguments unescaped into the scratch buffer. Returns 0, or -1 on
  * unbalanced quotes. The output is never longer than the line, so scratch needs n bytes. */
 static int split_inline(resp_parser *p, const char *line, size_t n) {
@@ -334,10 +252,10 @@ static int split_inline(resp_parser *p, const char *line, size_t n) {
     }
     size_t i = 0, o = 0;
     for (;;) {
-        while (i < n && is_blank(line[i]))
+        while (i < n && splitargs_blank(line[i]))
             i++;
         if (i == n) return 0;
-        long long arg_len = split_one(line, n, &i, p->scratch + o);
+        long long arg_len = splitargs_one(line, n, &i, p->scratch + o);
         if (arg_len < 0) return -1;
         push_arg(p, o, (size_t)arg_len);
         o += (size_t)arg_len;
