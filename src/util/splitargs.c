@@ -79,4 +79,3 @@ long long splitargs_one(const char *line, size_t n, size_t *i, char *out) {
     *i = j;
     return (long long)o;
 }
-
