@@ -39,9 +39,31 @@ void session_command_end(session *s, int top) {
     }
 }
 
+session *session_executing(void) {
+    return executing;
+}
+
 buf *session_push_out(session *s) {
     if (s->stream) return &s->stream->held; /* after the streamed reply */
     return s == executing ? &self_pushes : &s->out;
+}
+
+int session_blocked;
+
+void session_block(session *s, void (*on_free)(session *s)) {
+    if (s->flags & SESS_BLOCKED) return;
+    s->flags |= SESS_BLOCKED;
+    s->blocked_free = on_free;
+    session_blocked++;
+}
+
+void session_unblock(session *s) {
+    if (!(s->flags & SESS_BLOCKED)) return;
+    s->flags &= ~SESS_BLOCKED;
+    s->blocked_free = NULL;
+    session_blocked--;
+    if (s->ops && s->ops->unblocked) s->ops->unblocked(s);
+    if (s->ops && s->ops->wake) s->ops->wake(s);
 }
 
 void session_set_authenticated(session *s, int yes) {
@@ -105,6 +127,13 @@ int session_stream_step(session *s) {
 void session_free(session *s) {
     if (!s) return;
     stream_free(s);
+    if (s->flags & SESS_BLOCKED) {
+        void (*on_free)(session *) = s->blocked_free;
+        s->flags &= ~SESS_BLOCKED;
+        s->blocked_free = NULL;
+        session_blocked--;
+        if (on_free) on_free(s);
+    }
     if (session_release_hook) session_release_hook(s);
     pubsub_session_free(s);
     watch_clear(s);

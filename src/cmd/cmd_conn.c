@@ -145,7 +145,7 @@ static void cmd_hello(cmd_ctx *c) {
     reply_bulk_cstr(c, "mode");
     reply_bulk_cstr(c, "standalone");
     reply_bulk_cstr(c, "role");
-    reply_bulk_cstr(c, "master");
+    reply_bulk_cstr(c, host_stat.replica ? "replica" : "master");
     reply_bulk_cstr(c, "modules");
     reply_array(c, 0);
 }
@@ -186,7 +186,14 @@ static void cmd_reset(cmd_ctx *c) {
 /* ---- CLIENT ---- */
 
 void client_info_line(buf *b, const session *s, int64_t now_ms) {
-    const char *flags = (s->flags & SESS_MULTI) ? "x" : (s->flags & SESS_PUBSUB) ? "P" : "N";
+    char flags[8], *f = flags;
+    if (s->flags & SESS_REPLICA) *f++ = 'S';
+    if (s->flags & SESS_MASTER) *f++ = 'M';
+    if (s->flags & SESS_PUBSUB) *f++ = 'P';
+    if (s->flags & SESS_MULTI) *f++ = 'x';
+    if (s->flags & SESS_BLOCKED) *f++ = 'b';
+    if (f == flags) *f++ = 'N';
+    *f = '\0';
     size_t qbuf = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
@@ -255,18 +262,32 @@ static void client_info(cmd_ctx *c) {
     buf_deinit(&b);
 }
 
+/* Redis's client types (getClientType): what CLIENT LIST TYPE and CLIENT KILL TYPE pick. */
+enum { CT_NORMAL, CT_PUBSUB, CT_REPLICA, CT_MASTER };
+
+static int client_type(const session *s) {
+    if (s->flags & SESS_MASTER) return CT_MASTER;
+    if (s->flags & SESS_REPLICA) return CT_REPLICA;
+    if (s->flags & SESS_PUBSUB) return CT_PUBSUB;
+    return CT_NORMAL;
+}
+
+/* The type named t, or -1. */
+static int client_type_by_name(slice t) {
+    if (slice_eq_ci(t, "normal")) return CT_NORMAL;
+    if (slice_eq_ci(t, "pubsub")) return CT_PUBSUB;
+    if (slice_eq_ci(t, "replica") || slice_eq_ci(t, "slave")) return CT_REPLICA;
+    if (slice_eq_ci(t, "master")) return CT_MASTER;
+    return -1;
+}
+
 static void client_list(cmd_ctx *c) {
-    int want_pubsub = -1;
+    int want_type = -1;
     int first_id = 0;
     if (c->argc >= 4 && slice_eq_ci(c->argv[2], "TYPE") && c->argc == 4) {
         slice t = c->argv[3];
-        if (slice_eq_ci(t, "normal"))
-            want_pubsub = 0;
-        else if (slice_eq_ci(t, "pubsub"))
-            want_pubsub = 1;
-        else if (slice_eq_ci(t, "master") || slice_eq_ci(t, "replica") || slice_eq_ci(t, "slave"))
-            want_pubsub = 2;
-        else {
+        want_type = client_type_by_name(t);
+        if (want_type < 0) {
             reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t.len, t.p);
             return;
         }
@@ -287,8 +308,7 @@ static void client_list(cmd_ctx *c) {
     buf_init(&b);
     for (session *s = session_first(); s; s = s->next) {
         if (s->flags & SESS_INTERNAL) continue;
-        if (want_pubsub == 2) continue;
-        if (want_pubsub >= 0 && want_pubsub != !!(s->flags & SESS_PUBSUB)) continue;
+        if (want_type >= 0 && want_type != client_type(s)) continue;
         if (first_id) {
             int hit = 0;
             for (int i = first_id; i < c->argc; i++) {
@@ -355,14 +375,8 @@ static void client_kill(cmd_ctx *c) {
                 return;
             }
         } else if (slice_eq_ci(k, "TYPE")) {
-            if (slice_eq_ci(v, "normal"))
-                type = 0;
-            else if (slice_eq_ci(v, "pubsub"))
-                type = 1;
-            else if (slice_eq_ci(v, "master") || slice_eq_ci(v, "replica") ||
-                     slice_eq_ci(v, "slave"))
-                type = 2;
-            else {
+            type = client_type_by_name(v);
+            if (type < 0) {
                 reply_errorf(c, "ERR Unknown client type '%.*s'", (int)v.len, v.p);
                 return;
             }
@@ -390,8 +404,7 @@ static void client_kill(cmd_ctx *c) {
             !(strlen(s->laddr) == laddr.len && memcmp(s->laddr, laddr.p, laddr.len) == 0))
             continue;
         if (user.p && s->user != acl_user_find(user)) continue;
-        if (type == 2) continue;
-        if (type >= 0 && type != !!(s->flags & SESS_PUBSUB)) continue;
+        if (type >= 0 && type != client_type(s)) continue;
         if (maxage && (c->now_ms - s->ctime_ms) / 1000 < maxage) continue;
         if (skipme && s == c->s) continue;
         kill_session(c, s);

@@ -15,6 +15,7 @@
 #include "mayfly/client/session.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
+#include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
@@ -76,6 +77,7 @@ void mem_overhead_get(mem_overhead *m) {
     m->total = mem_used();
     m->startup = evict_startup_memory();
     m->peak = evict_memory_peak();
+    m->repl_backlog = (size_t)host_stat.repl_backlog_bytes;
     m->clients_slaves = evict_uncounted(EVICT_UNCOUNTED_REPLICAS);
     m->clients_normal = mem_clients_normal();
     m->aof_buffer = evict_uncounted(EVICT_UNCOUNTED_AOF);

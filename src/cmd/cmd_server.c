@@ -84,7 +84,8 @@ static void section_clients(buf *b, int64_t now_ms) {
     (void)now_ms;
     size_t max_in = 0, max_out = 0, n = 0, pubsub = 0;
     for (session *s = session_first(); s; s = s->next) {
-        if (s->flags & SESS_INTERNAL) continue;
+        /* Replicas are not clients here, as in Redis (its master link is). */
+        if (s->flags & (SESS_INTERNAL | SESS_REPLICA)) continue;
         n++;
         size_t q = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
         if (q > max_in) max_in = q;
@@ -98,7 +99,7 @@ static void section_clients(buf *b, int64_t now_ms) {
                "maxclients:%lld\r\n"
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
-               "blocked_clients:0\r\n"
+               "blocked_clients:%d\r\n"
                "tracking_clients:0\r\n"
                "pubsub_clients:%zu\r\n"
                "watching_clients:0\r\n"
@@ -106,7 +107,7 @@ static void section_clients(buf *b, int64_t now_ms) {
                "total_watched_keys:0\r\n"
                "total_blocking_keys:0\r\n"
                "total_blocking_keys_on_nokey:0\r\n",
-               n, config.maxclients, max_in, max_out, pubsub);
+               n, config.maxclients, max_in, max_out, session_blocked, pubsub);
 }
 
 static long long scripting_evicted(void) {
@@ -222,16 +223,16 @@ static void section_stats(buf *b, int64_t now_ms) {
         "instantaneous_ops_per_sec:%lld\r\n"
         "total_net_input_bytes:%lld\r\n"
         "total_net_output_bytes:%lld\r\n"
-        "total_net_repl_input_bytes:0\r\n"
-        "total_net_repl_output_bytes:0\r\n"
+        "total_net_repl_input_bytes:%lld\r\n"
+        "total_net_repl_output_bytes:%lld\r\n"
         "instantaneous_input_kbps:%.2f\r\n"
         "instantaneous_output_kbps:%.2f\r\n"
         "instantaneous_input_repl_kbps:0.00\r\n"
         "instantaneous_output_repl_kbps:0.00\r\n"
         "rejected_connections:%lld\r\n"
-        "sync_full:0\r\n"
-        "sync_partial_ok:0\r\n"
-        "sync_partial_err:0\r\n"
+        "sync_full:%lld\r\n"
+        "sync_partial_ok:%lld\r\n"
+        "sync_partial_err:%lld\r\n"
         "expired_keys:%lld\r\n"
         "expired_subkeys:%lld\r\n"
         "expired_stale_perc:0.00\r\n"
@@ -285,9 +286,10 @@ static void section_stats(buf *b, int64_t now_ms) {
         "acl_access_denied_key:%lld\r\n"
         "acl_access_denied_channel:%lld\r\n",
         host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
-        host_stat.net_input_bytes, host_stat.net_output_bytes,
-        (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
-        host_stat.rejected_connections, db_stat.expired_keys, db_stat.expired_subkeys,
+        host_stat.net_input_bytes, host_stat.net_output_bytes, host_stat.net_repl_input_bytes,
+        host_stat.net_repl_output_bytes, (double)host_stat.input_kbps_x100 / 100.0, (double)host_stat.output_kbps_x100 / 100.0,
+        host_stat.rejected_connections, host_stat.sync_full, host_stat.sync_partial_ok,
+        host_stat.sync_partial_err, db_stat.expired_keys, db_stat.expired_subkeys,
         host_stat.expire_cycle_us / 1000, db_stat.expire_cycle_backlog, db_stat.evicted_keys,
         host_stat.evicted_clients, scripting_evicted(), db_stat.evicted_fields,
         evict_exceeded_total_ms(), evict_exceeded_current_ms(), db_stat.keyspace_hits,
@@ -649,6 +651,8 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
     host_stat.evicted_clients = 0;
     host_stat.eventloop_turn_max_us = host_stat.eventloop_turn_cpu_max_us = 0;
+    host_stat.sync_full = host_stat.sync_partial_ok = host_stat.sync_partial_err = 0;
+    host_stat.net_repl_input_bytes = host_stat.net_repl_output_bytes = 0;
     reply_ok(c);
 }
 

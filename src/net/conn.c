@@ -227,7 +227,13 @@ static void ops_protect(session *s, int on) {
     if (c->out_paused && !c->t->writing) mark_ready(c);
 }
 
-static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect, 1};
+/* The session is no longer blocked (WAIT answered): the input that arrived meanwhile runs
+ * from the ready list, next turn. */
+static void ops_unblocked(session *s) {
+    mark_ready(s->conn);
+}
+
+static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect, 1, ops_unblocked};
 
 /* ---- writing ---- */
 
@@ -412,7 +418,7 @@ static void process_input(conn *c) {
     c->out_paused = 0;
     if (s->stream && run_stream(c)) transport_read_stop(c->t);
     while (!c->out_paused && pos < c->in.len && !c->closing && !c->handover &&
-           !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP))) {
+           !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP | SESS_BLOCKED))) {
         /* Fairness: after STREAM_TURN bytes of replies made in this call, the rest waits
          * for a later turn (ready list), so a pipeline of big replies (HGETALLs) holds the
          * loop for about one of them, not for OUT_PAUSE bytes' worth. */
@@ -588,7 +594,7 @@ void conn_cron_all(int64_t now_ms) {
         if (s->ops != &conn_ops) continue;
         conn *c = s->conn;
         if (c->closing) continue;
-        if (config.timeout > 0 && !(s->flags & SESS_PUBSUB) && !(s->flags & SESS_MULTI) &&
+        if (config.timeout > 0 && !(s->flags & (SESS_PUBSUB | SESS_MULTI | SESS_BLOCKED)) &&
             !c->handover && now_ms - s->last_ms > (int64_t)config.timeout * 1000) {
             log_verbose("Closing idle client id=%llu", (unsigned long long)s->id);
             conn_close(c);

@@ -36,6 +36,11 @@ struct session;
 #define SESS_INTERNAL (1u << 13)         /* not a network client (loading, tests) */
 #define SESS_ASKING (1u << 20)           /* ASKING: the next command may use an importing slot */
 #define SESS_READONLY (1u << 21)         /* READONLY: a cluster replica serves its reads */
+#define SESS_BLOCKED (1u << 14)          /* a command waits (WAIT): nothing more is run until
+                                            session_unblock */
+#define SESS_MASTER (1u << 15)           /* this replica's link to its primary: its commands are
+                                            obeyed (no gates), its replies dropped (flags=M) */
+#define SESS_REPLICA (1u << 16)          /* a replica's link to this primary (flags=S) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
@@ -47,6 +52,8 @@ typedef struct session_ops {
      * arguments; on=0: resume. May be NULL (sessions without a connection). */
     void (*protect)(struct session *s, int on);
     int streams; /* 1: the connection drives streamed replies (session_stream_step) */
+    void (*unblocked)(struct session *s);        /* session_unblock: run the input that waited;
+                                                    NULL: nothing to run */
 } session_ops;
 
 /* A reply produced in parts instead of whole (HRANDFIELD with a huge negative count): the
@@ -88,13 +95,17 @@ typedef struct session {
                                     unknown; set before it runs, as Redis's c->lastcmd */
     const char *last_cmd_parent; /* its container ("client" of client|info), or NULL */
     const session_ops *ops;
-    void *conn; /* net/'s connection */
+    void *conn;    /* net/'s connection */
+    uint64_t woff; /* the replication offset just after this client's last write (WAIT) */
 
     /* State owned by command families (opaque here). */
     struct multi_state *multi;   /* the MULTI queue (cmd/cmd_multi.c, opaque here) */
     struct pubsub_state *pubsub; /* subscriptions (client/pubsub.c) */
     struct watch_state *watch;   /* WATCHed keys (client/watch.c) */
     session_stream *stream;      /* a reply still being produced, or NULL */
+    /* While SESS_BLOCKED: called by session_free, so the subsystem that blocked the session
+       forgets it (a client of WAIT that hangs up). */
+    void (*blocked_free)(struct session *s);
 
     struct session *prev, *next; /* the live list */
 } session;
@@ -123,6 +134,16 @@ extern int session_unauthenticated;
 /* Marks s authenticated (AUTH, HELLO AUTH) or not (a new session, RESET, while a password
  * is required). */
 void session_set_authenticated(session *s, int yes);
+
+/* Sessions blocked now (INFO blocked_clients). */
+extern int session_blocked;
+/* Blocks s in its running command (WAIT): the command has not replied, and no further
+ * command of s is run until session_unblock, while its input keeps being read. on_free runs
+ * if s is freed while blocked. */
+void session_block(session *s, void (*on_free)(session *s));
+/* Ends s's block (the blocking subsystem has written the reply): its waiting input is run
+ * from the loop (ops->unblocked). No effect if s is not blocked. */
+void session_unblock(session *s);
 
 /* Authentication as the layers above have it (server.c fills this at start-up with
  * cmd/'s, which asks acl/): start gives a new or RESET session its user (the default
@@ -163,6 +184,9 @@ extern void (*session_release_hook)(session *s);
 int session_command_begin(session *s);
 void session_command_end(session *s, int top);
 buf *session_push_out(session *s);
+/* The session whose top-level command is running, or NULL (work outside commands: the
+ * cron, active expiry). The effect stream's sinks use it to attribute records (WAIT). */
+session *session_executing(void);
 
 /* Makes s produce the rest of the current reply through step (see session_stream); takes
  * ownership of state (freed with free_fn). Only for a command that may stream

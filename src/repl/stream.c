@@ -1,0 +1,204 @@
+/* stream: the replication stream and its backlog.
+ *
+ * Bytes of the stream are numbered from 1 within a replication history (replid): the
+ * offset of the last byte written is master_repl_offset, and a replica that has applied N
+ * bytes asks PSYNC for offset N+1. The bytes live in a doubly linked chain of fixed-size
+ * blocks:
+ *
+ *     head                                                           tail
+ *     [first=1001 .. 66536] <-> [66537 .. 132072] <-> ... <-> [.. offset]
+ *           ^ keep_from (a replica waiting for its snapshot)     ^ appended here
+ *                         ^ backlog window: the last repl-backlog-size bytes
+ *
+ * The backlog is the window of the last repl-backlog-size bytes (PSYNC may continue from
+ * any offset in it); blocks before both the window and the oldest byte a replica waiting
+ * for its snapshot still needs (keep_from) are freed. Online replicas copy what is new into
+ * their connections once per loop turn, so they pin nothing.
+ *
+ * With no backlog (no replica has ever attached, or it was freed after repl-backlog-ttl)
+ * nothing is kept and the offset stands still, as in Redis. The journal hands the stream
+ * its records through a sink (RESP encoding, SELECT framing); a replica hands it its
+ * primary's bytes verbatim through the same sink's pass-on path, so its offsets are the
+ * primary's. */
+#include "repl/repl_int.h"
+
+#include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
+
+#include <string.h>
+
+#define BLOCK_SIZE (64 * 1024)
+#define BACKLOG_MIN_SIZE (16 * 1024) /* Redis's CONFIG_REPL_BACKLOG_MIN_SIZE */
+
+typedef struct block {
+    struct block *prev, *next;
+    uint64_t first; /* offset of data[0] */
+    size_t used;
+    char data[BLOCK_SIZE];
+} block;
+
+static struct {
+    block *head, *tail;
+    uint64_t offset;    /* master_repl_offset */
+    int active;         /* the backlog exists */
+    long long size;     /* repl-backlog-size, at least BACKLOG_MIN_SIZE */
+    uint64_t keep_from; /* oldest offset a waiting replica needs, UINT64_MAX: none */
+    size_t blocks;      /* blocks held */
+} st = {.size = 1024 * 1024, .keep_from = UINT64_MAX};
+
+int stream_active(void) {
+    return st.active;
+}
+
+uint64_t stream_offset(void) {
+    return st.offset;
+}
+
+void stream_set_offset(uint64_t offset) {
+    stream_free();
+    st.offset = offset;
+}
+
+/* The first offset of the backlog window. */
+static uint64_t window_first(void) {
+    uint64_t first = st.head ? st.head->first : st.offset + 1;
+    uint64_t size = (uint64_t)st.size;
+    if (st.offset >= size && st.offset - size + 1 > first) first = st.offset - size + 1;
+    return first;
+}
+
+uint64_t stream_backlog_first(void) {
+    return st.active ? window_first() : 0;
+}
+
+uint64_t stream_histlen(void) {
+    return st.active ? st.offset + 1 - window_first() : 0;
+}
+
+long long stream_backlog_size(void) {
+    return st.size;
+}
+
+size_t stream_memory(void) {
+    return st.blocks * sizeof(block);
+}
+
+/* Frees the blocks nobody needs: wholly before both the window and keep_from. */
+static void trim(void) {
+    uint64_t need = window_first();
+    if (st.keep_from < need) need = st.keep_from;
+    /* The tail holds the last bytes, which the window always covers. */
+    while (st.head && st.head->next && st.head->first + st.head->used <= need) {
+        block *b = st.head;
+        st.head = b->next;
+        st.head->prev = NULL;
+        mem_free(b);
+        st.blocks--;
+    }
+}
+
+void stream_set_backlog_size(long long size) {
+    st.size = size < BACKLOG_MIN_SIZE ? BACKLOG_MIN_SIZE : size;
+    if (st.active) trim();
+}
+
+void stream_keep_from(uint64_t offset) {
+    st.keep_from = offset;
+    if (st.active) trim();
+}
+
+void stream_create(void) {
+    if (st.active) return;
+    st.active = 1;
+    repl_sink_attach();
+}
+
+void stream_free(void) {
+    while (st.head) {
+        block *b = st.head;
+        st.head = b->next;
+        mem_free(b);
+    }
+    st.tail = NULL;
+    st.blocks = 0;
+    if (st.active) repl_sink_detach();
+    st.active = 0;
+}
+
+/* Room at the tail: a block with free space (a new one if the tail is full). */
+static block *tail_with_room(void) {
+    if (st.tail && st.tail->used < BLOCK_SIZE) return st.tail;
+    block *b = mem_alloc(sizeof(block));
+    b->prev = st.tail;
+    b->next = NULL;
+    b->first = st.offset + 1;
+    b->used = 0;
+    if (st.tail)
+        st.tail->next = b;
+    else
+        st.head = b;
+    st.tail = b;
+    st.blocks++;
+    return b;
+}
+
+static void put(const char *p, size_t len) {
+    while (len) {
+        block *b = tail_with_room();
+        size_t n = BLOCK_SIZE - b->used;
+        if (n > len) n = len;
+        memcpy(b->data + b->used, p, n);
+        b->used += n;
+        st.offset += n;
+        p += n;
+        len -= n;
+    }
+}
+
+void stream_append(const char *p, size_t len) {
+    if (!st.active || len == 0) return;
+    put(p, len);
+    trim();
+    repl_stream_grew();
+}
+
+/* "<c><n>\r\n" */
+static void put_header(char c, long long n) {
+    char tmp[STRCONV_LL_MAX + 3];
+    tmp[0] = c;
+    size_t len = 1 + ll_to_str(tmp + 1, n);
+    tmp[len++] = '\r';
+    tmp[len++] = '\n';
+    put(tmp, len);
+}
+
+void stream_append_argv(int argc, const slice *argv) {
+    if (!st.active) return;
+    put_header('*', argc);
+    for (int i = 0; i < argc; i++) {
+        put_header('$', (long long)argv[i].len);
+        put(argv[i].p, argv[i].len);
+        put("\r\n", 2);
+    }
+    trim();
+    repl_stream_grew();
+}
+
+int stream_has(uint64_t from) {
+    return st.active && from >= window_first() && from <= st.offset + 1;
+}
+
+uint64_t stream_copy(uint64_t from, void (*fn)(void *ctx, const char *p, size_t len), void *ctx) {
+    if (!st.active || from > st.offset || !st.head || from < st.head->first) return 0;
+    /* Most readers want what was just written: look for the block from the tail. */
+    block *b = st.tail;
+    while (b->first > from)
+        b = b->prev;
+    uint64_t sent = 0;
+    size_t at = (size_t)(from - b->first);
+    for (; b; b = b->next, at = 0) {
+        if (b->used > at) fn(ctx, b->data + at, b->used - at);
+        sent += b->used - at;
+    }
+    return sent;
+}
