@@ -33,6 +33,7 @@
 #include "mayfly/persist/persist.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/script/script.h"
+#include "mayfly/repl/repl.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/log.h"
@@ -200,6 +201,7 @@ static void on_cron(uv_timer_t *t) {
     cluster_cron(now);
     persist_cron(now);
     evict_sample_peak();
+    repl_cron(now);
     maybe_purge();
     int64_t us = clock_mono_us();
     long long dt = us - last_sample_us;
@@ -243,6 +245,13 @@ static void stop_loop_handles(void) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
+/* Once per loop turn before replies go out: the log's write (and group-commit fsync), then
+ * what the replicas get. */
+static void before_flush(void) {
+    persist_before_reply();
+    repl_before_flush();
+}
+
 static int do_shutdown(int flags) {
     if (shutting_down) return 0;
     log_warning("User requested shutdown...");
@@ -251,6 +260,7 @@ static int do_shutdown(int flags) {
     cluster_shutdown();
     shutting_down = 1;
     net_close_listeners();
+    repl_shutdown();
     net_close_all();
     stop_loop_handles();
     if (config.pidfile && config.pidfile[0]) unlink(config.pidfile);
@@ -443,6 +453,7 @@ static void loading_done(void) {
     }
     sync_propagation();
     log_notice("Ready to accept connections tcp");
+    repl_start();
 }
 
 /* After a failed load, as Redis: an RDB failure ends with this line; an append-only log's
@@ -520,6 +531,7 @@ void server_init(void) {
     config_add(server_config_rows);
     config_add(cmd_hash_config_rows);
     config_add(persist_config_rows);
+    config_add(repl_config_rows);
     config_add(cmd_slowlog_config_rows);
     config_add(notify_config_rows);
     config_add(script_config_rows);
@@ -532,7 +544,7 @@ void server_init(void) {
         cmd_family_ttl,     cmd_family_string, cmd_family_hash,    cmd_family_hash_ttl,
         cmd_family_multi,   cmd_family_pubsub, persist_commands,   cmd_family_debug,
         cmd_family_slowlog, cmd_family_dump,   cmd_family_eval,    cmd_family_function,
-        cluster_family,     cmd_family_acl,
+        cluster_family,     cmd_family_acl,     repl_commands,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);
@@ -544,13 +556,20 @@ void server_init(void) {
     cmd_gate_add(&cmd_gate_oom);
     cmd_gate_add(&cluster_gate_redirect);
     cmd_gate_add(&persist_gate_misconf);
+    cmd_gate_add(&repl_gate_min_replicas);
+    cmd_gate_add(&repl_gate_readonly);
     cmd_gate_add(&cmd_gate_pubsub);
+    cmd_gate_add(&repl_gate_masterdown);
     cmd_gate_add(&persist_gate_loading);
     cmd_gate_add(&script_gate_busy);
     /* INFO sections (cmd/info.h). */
     for (const info_section *s = cmd_info_sections; s->name; s++)
         info_section_add(s);
     info_section_add(&persist_info_section);
+    info_section_add(&repl_info_section);
+    /* What snapshots record of replication, and what a loaded one said. */
+    persist_repl_info = repl_save_info;
+    persist_repl_loaded = repl_loaded_info;
     info_section_add(&cluster_info_section);
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
@@ -648,6 +667,7 @@ int server_run(void) {
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
+    repl_init(loop);
     /* Listeners are open: during a long load clients are answered -LOADING. */
     if (start_loading() < 0) {
         log_load_failure();

@@ -19,6 +19,7 @@
 
 #include "mayfly/config.h"
 #include "mayfly/persist/aof.h"
+#include "mayfly/persist/persist.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -357,6 +358,11 @@ static int step_snapshot(int n) {
     keys_expired += snap.keys_expired;
     if (rc == SNAP_DONE) {
         if (snap.legacy && !from_manifest) legacy_snapshot = 1;
+        /* Where replication stood when it was written (Redis restores it only from an RDB
+         * loaded as the snapshot, not from a log's base). */
+        if (sources[cur].kind == SRC_SNAPSHOT && snap.repl_id[0] && snap.repl_offset >= 0 &&
+            snap.repl_db >= 0 && persist_repl_loaded)
+            persist_repl_loaded(snap.repl_id, (uint64_t)snap.repl_offset, snap.repl_db);
         /* An RDB preamble may go on with commands (an old-style AOF, or RESP appended). */
         uint64_t end = snap.end_offset;
         if (sources[cur].kind != SRC_SNAPSHOT && end < size_of(sources[cur].path)) {

@@ -39,14 +39,24 @@
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "     \
     "RDB error."
 
-enum child_kind { CHILD_NONE, CHILD_SNAPSHOT, CHILD_REWRITE };
+/* CHILD_SNAPSHOT writes the snapshot file (for BGSAVE, the save rules, or replicas when
+ * for_repl); CHILD_REPL_SOCKET writes an RDB into a pipe for a diskless transfer. */
+enum child_kind { CHILD_NONE, CHILD_SNAPSHOT, CHILD_REWRITE, CHILD_REPL_SOCKET };
 
 static struct {
     pid_t pid;
     enum child_kind kind;
     int64_t start_ms;
     long long dirty_at_fork;
-} child;
+    int for_repl;   /* a replica waits for what it writes */
+    int repl_fd;    /* CHILD_REPL_SOCKET: the pipe */
+    char mark[40];  /* CHILD_REPL_SOCKET: the end mark */
+    int rdb_version; /* 10 when the dataset holds no field TTL (Redis 7.0 reads it), else 0 */
+} child = {.repl_fd = -1};
+
+int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
+void (*persist_repl_loaded)(const char *replid, uint64_t offset, int stream_db);
+void (*persist_repl_child_done)(int ok);
 
 static int64_t lastsave_ms;        /* last successful save */
 static int64_t last_bgsave_try_ms; /* last BGSAVE attempt */
@@ -109,11 +119,25 @@ int persist_load_step(int64_t budget_us) {
 
 /* ---- the child ---- */
 
+/* A diskless transfer: "$EOF:<mark>\r\n", the RDB, the mark, into the pipe. */
+static int repl_socket_body(int64_t now_ms) {
+    char head[64];
+    int n = snprintf(head, sizeof(head), "$EOF:%.40s\r\n", child.mark);
+    if (io_write_all(child.repl_fd, head, (size_t)n) < 0) return 1;
+    if (snapshot_write_fd_version(child.repl_fd, now_ms, 0, child.rdb_version, NULL) < 0) return 1;
+    if (io_write_all(child.repl_fd, child.mark, sizeof(child.mark)) < 0) return 1;
+    return close(child.repl_fd) < 0 ? 1 : 0;
+}
+
 static int child_body(enum child_kind kind, int64_t now_ms) {
     if (kind == CHILD_REWRITE) return aof_rewrite_child(now_ms);
+    if (kind == CHILD_REPL_SOCKET) return repl_socket_body(now_ms);
     char tmp[64];
     snapshot_temp_name(tmp, sizeof(tmp), (int)getpid());
-    return snapshot_save(config.dir, tmp, config.dbfilename, now_ms, 0) < 0 ? 1 : 0;
+    return snapshot_save_version(config.dir, tmp, config.dbfilename, now_ms, 0,
+                                 child.for_repl ? child.rdb_version : 0) < 0
+               ? 1
+               : 0;
 }
 
 /* Forks a child of the kind. Returns 0 or -1 (errno set). */
@@ -145,7 +169,14 @@ static int start_child(enum child_kind kind, int64_t now_ms) {
 
 static void child_done(int ok, int64_t now_ms) {
     long long secs = (now_ms - child.start_ms) / 1000;
-    if (child.kind == CHILD_SNAPSHOT) {
+    int for_repl = child.for_repl;
+    child.for_repl = 0;
+    if (child.kind == CHILD_REPL_SOCKET) {
+        if (ok)
+            log_notice("Background RDB transfer terminated with success");
+        else
+            log_warning("Background transfer error");
+    } else if (child.kind == CHILD_SNAPSHOT) {
         last_bgsave_ok = ok;
         last_bgsave_secs = secs;
         if (ok) {
@@ -174,6 +205,7 @@ static void child_done(int ok, int64_t now_ms) {
     }
     child.pid = 0;
     child.kind = CHILD_NONE;
+    if (for_repl && persist_repl_child_done) persist_repl_child_done(ok);
 }
 
 static void check_child(int64_t now_ms) {
@@ -219,6 +251,118 @@ static int rewrite_now(int64_t now_ms) {
     }
     log_notice("Background append only file rewriting started by pid %d", (int)child.pid);
     return 0;
+}
+
+/* ---- snapshots for replicas ---- */
+
+int persist_child_running(void) {
+    return child.pid != 0;
+}
+
+int persist_repl_child_start(int fd, const char *mark) {
+    if (child.pid) {
+        if (fd >= 0) close(fd);
+        errno = EBUSY;
+        return -1;
+    }
+    int64_t now = clock_now_ms();
+    child.rdb_version = rdb_dataset_has_field_ttls() ? 0 : 10;
+    child.repl_fd = fd;
+    if (fd >= 0) memcpy(child.mark, mark, sizeof(child.mark));
+    int rc = start_child(fd >= 0 ? CHILD_REPL_SOCKET : CHILD_SNAPSHOT, now);
+    int e = errno;
+    if (fd >= 0) close(fd); /* the child has it */
+    child.repl_fd = -1;
+    if (rc < 0) {
+        errno = e;
+        log_warning("Can't save in background: fork: %s", strerror(e));
+        return -1;
+    }
+    child.for_repl = 1;
+    if (fd < 0) last_bgsave_try_ms = now;
+    log_notice("Background RDB transfer started by pid %d", (int)child.pid);
+    return 0;
+}
+
+void persist_repl_child_kill(void) {
+    if (child.pid && child.for_repl) kill_child();
+}
+
+void persist_snapshot_path(char *out, size_t cap) {
+    io_path(out, cap, config.dir, config.dbfilename);
+}
+
+/* ---- a replica's full sync ---- */
+
+static snapshot_loader repl_loader;
+static int repl_loading;
+
+static void flush_all(void) {
+    for (int id = 0; id < db_count(); id++)
+        db_flush(db_get(id));
+}
+
+int persist_repl_load_begin(const char *path) {
+    /* Nothing may write the old dataset meanwhile: a child would overwrite the new file,
+     * and the log describes the old data (Redis stops both the same way). */
+    kill_child();
+    if (aof_is_on()) aof_close();
+    host_stat.loading = 1;
+    flush_all();
+    /* A replica keeps keys past their TTL: its primary deletes them. */
+    int rc = snapshot_load_begin(&repl_loader, path, 0);
+    if (rc != SNAP_MORE) {
+        log_warning("Can't load %s: %s", path, repl_loader.err);
+        snapshot_load_end(&repl_loader);
+        host_stat.loading = 0;
+        return LOAD_FAILED;
+    }
+    repl_loading = 1;
+    return LOAD_MORE;
+}
+
+static int repl_load_finished(void) {
+    long long keys = repl_loader.keys_loaded;
+    snapshot_load_end(&repl_loader);
+    repl_loading = 0;
+    host_stat.loading = 0;
+    db_stat.dirty++;
+    log_notice("Done loading RDB, keys loaded: %lld.", keys);
+    int64_t now = clock_now_ms();
+    lastsave_ms = now;
+    if (config.appendonly && aof_begin_enable(now) == 0) {
+        log_notice("MASTER <-> REPLICA sync: Starting AOF after a successful sync");
+        if (child.pid || host_stat.in_exec)
+            rewrite_scheduled = 1;
+        else if (rewrite_now(now) < 0)
+            aof_close();
+    }
+    return LOAD_DONE;
+}
+
+int persist_repl_load_step(int64_t budget_us) {
+    if (!repl_loading) return LOAD_FAILED;
+    int64_t start = clock_mono_us();
+    for (;;) {
+        int rc = snapshot_load_step(&repl_loader, 256);
+        if (rc == SNAP_DONE) return repl_load_finished();
+        if (rc != SNAP_MORE) {
+            log_warning("Short read or damage loading the RDB received from the master at "
+                        "offset %llu: %s",
+                        (unsigned long long)repl_loader.err_offset, repl_loader.err);
+            persist_repl_load_abort();
+            return LOAD_FAILED;
+        }
+        if (clock_mono_us() - start >= budget_us) return LOAD_MORE;
+    }
+}
+
+void persist_repl_load_abort(void) {
+    if (!repl_loading) return;
+    snapshot_load_end(&repl_loader);
+    repl_loading = 0;
+    flush_all(); /* a half-loaded dataset is worse than none */
+    host_stat.loading = 0;
 }
 
 /* ---- cron ---- */
@@ -446,8 +590,13 @@ const cmd_gate persist_gate_loading = {.name = "loading",
                                        .armed = &host_stat.loading,
                                        .check = check_loading};
 
+/* A child writing an RDB (BGSAVE, or for replicas): what Redis calls an RDB child. */
+static int rdb_child(void) {
+    return child.pid && (child.kind == CHILD_SNAPSHOT || child.kind == CHILD_REPL_SOCKET);
+}
+
 int persist_save(const char **msg) {
-    if (child.pid && child.kind == CHILD_SNAPSHOT) {
+    if (rdb_child()) {
         *msg = "ERR Background save already in progress";
         return -1;
     }
@@ -470,7 +619,7 @@ int persist_save(const char **msg) {
 }
 
 int persist_bgsave(int schedule, const char **msg) {
-    if (child.pid && child.kind == CHILD_SNAPSHOT) {
+    if (rdb_child()) {
         *msg = "ERR Background save already in progress";
         return -1;
     }
@@ -519,7 +668,7 @@ long long persist_lastsave(void) {
 /* ---- INFO ---- */
 
 static void write_info(buf *b, int64_t now) {
-    int bg = child.pid && child.kind == CHILD_SNAPSHOT;
+    int bg = rdb_child();
     int rw = child.pid && child.kind == CHILD_REWRITE;
     buf_printf(b,
                "# Persistence\r\n"

@@ -12,7 +12,9 @@
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
+#include "mayfly/persist/persist.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/strconv.h"
 #include "persist/io_int.h"
 #include "persist/snapshot_int.h"
 
@@ -32,9 +34,26 @@ static int fd_sink(void *ctx, const char *p, size_t len) {
     return io_write_all(*(int *)ctx, p, len);
 }
 
-int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
+int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version, uint64_t *bytes) {
     rdb_enc e;
     rdb_enc_init(&e, fd_sink, &fd, config.rdbcompression, config.rdbchecksum);
+    e.version = version;
+    /* Where replication stands, so that a restarted replica continues with PSYNC (Redis's
+     * rdbSaveInfo: repl-stream-db, repl-id, repl-offset). */
+    char id[41], off[STRCONV_LL_MAX], sdb[STRCONV_LL_MAX];
+    uint64_t offset;
+    int stream_db;
+    slice aux[6];
+    if (persist_repl_info && persist_repl_info(id, &offset, &stream_db)) {
+        aux[0] = slice_of("repl-stream-db");
+        aux[1] = (slice){sdb, ll_to_str(sdb, stream_db)};
+        aux[2] = slice_of("repl-id");
+        aux[3] = (slice){id, strlen(id)};
+        aux[4] = slice_of("repl-offset");
+        aux[5] = (slice){off, ll_to_str(off, (long long)offset)};
+        e.aux = aux;
+        e.naux = 3;
+    }
     int rc = rdb_save_dataset(&e, now_ms, aof_base, NULL);
     int saved = errno;
     if (bytes) *bytes = e.written;
@@ -45,12 +64,18 @@ int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
 
 int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
                   int aof_base) {
+    return snapshot_save_version(dir, tmp_name, name, now_ms, aof_base, 0);
+}
+
+int snapshot_save_version(const char *dir, const char *tmp_name, const char *name,
+                          int64_t now_ms, int aof_base, int version) {
     char tmp[4096], final[4096];
     io_path(tmp, sizeof(tmp), dir, tmp_name);
     io_path(final, sizeof(final), dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
-    if (snapshot_write_fd(fd, now_ms, aof_base, NULL) < 0 || fsync(fd) < 0) goto fail;
+    if (snapshot_write_fd_version(fd, now_ms, aof_base, version, NULL) < 0 || fsync(fd) < 0)
+        goto fail;
     if (close(fd) < 0) {
         fd = -1;
         goto fail;
@@ -69,6 +94,10 @@ fail : {
 }
 }
 
+int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
+    return snapshot_write_fd_version(fd, now_ms, aof_base, 0, bytes);
+}
+
 /* ---- loading ---- */
 
 static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ...)
@@ -85,6 +114,8 @@ static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ..
 int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms) {
     memset(l, 0, sizeof(*l));
     l->drop_before_ms = drop_before_ms;
+    l->repl_offset = -1;
+    l->repl_db = -1;
     buf_init(&l->in);
     rdb_dec_opts o = {
         .lim = {(size_t)config.hash_max_listpack_entries, (size_t)config.hash_max_listpack_value},
@@ -178,7 +209,21 @@ static int add_library(snapshot_loader *l, const rdb_item *it, uint64_t offset) 
     return SNAP_ECORRUPT;
 }
 
+/* AUX repl-id, repl-offset, repl-stream-db (Redis's rdbSaveInfo). */
+static void note_repl_aux(snapshot_loader *l, const rdb_item *it) {
+    long long v;
+    if (slice_eq(it->aux_name, slice_of("repl-id")) && it->aux_value.len == 40)
+        snprintf(l->repl_id, sizeof(l->repl_id), "%.*s", 40, it->aux_value.p);
+    else if (slice_eq(it->aux_name, slice_of("repl-offset")) &&
+             str_to_ll(it->aux_value.p, it->aux_value.len, &v) == 0)
+        l->repl_offset = v;
+    else if (slice_eq(it->aux_name, slice_of("repl-stream-db")) &&
+             str_to_ll(it->aux_value.p, it->aux_value.len, &v) == 0)
+        l->repl_db = (int)v;
+}
+
 static void note_item(snapshot_loader *l, const rdb_item *it) {
+    if (it->kind == RDB_ITEM_AUX) note_repl_aux(l, it);
     if (it->kind == RDB_ITEM_RESIZEDB) {
         /* A hint only: a bogus count must not allocate more than the file can hold. */
         uint64_t cap = l->size / 4;

@@ -21,11 +21,17 @@
  * (rdbcompression and rdbchecksum apply). No fsync. aof_base: the file is a log's base.
  * Returns 0, or -1 with errno set. *bytes (OUT, may be NULL) receives the size written. */
 int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes);
+/* snapshot_write_fd with the header's RDB version (0: the newest; the file must not hold
+ * anything that version cannot). */
+int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version, uint64_t *bytes);
 /* Writes the dataset to dir/tmp_name, fsyncs it, renames it to dir/name and fsyncs dir, so
  * a crash at any point leaves either the old file or the new one. Returns 0 or -1 (errno
  * set, the temp file removed). */
 int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
                   int aof_base);
+/* snapshot_save with the header's RDB version (0: the newest). */
+int snapshot_save_version(const char *dir, const char *tmp_name, const char *name,
+                          int64_t now_ms, int aof_base, int version);
 
 /* An incremental load. */
 typedef struct snapshot_loader {
@@ -45,6 +51,9 @@ typedef struct snapshot_loader {
     char err[512];              /* why, after an error */
     uint64_t err_offset;        /* where */
     uint64_t end_offset;        /* after SNAP_DONE: the offset just after the RDB data */
+    char repl_id[41];           /* AUX repl-id ("" if absent) */
+    long long repl_offset;      /* AUX repl-offset, -1 if absent */
+    int repl_db;                /* AUX repl-stream-db, -1 if absent */
 } snapshot_loader;
 
 enum {

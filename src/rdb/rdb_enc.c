@@ -275,7 +275,7 @@ static void aux_ll(rdb_enc *e, const char *name, long long v) {
 void rdb_enc_header(rdb_enc *e, int64_t now_ms, size_t used_mem, int aof_base) {
     char magic[16];
     memcpy(magic, "REDIS", 5);
-    for (int i = 0, v = RDB_VERSION; i < 4; i++, v /= 10)
+    for (int i = 0, v = e->version ? e->version : RDB_VERSION; i < 4; i++, v /= 10)
         magic[8 - i] = (char)('0' + v % 10);
     put(e, magic, 9);
     rdb_enc_aux(e, slice_of("redis-ver"), slice_of(MAYFLY_REDIS_VERSION));
@@ -284,6 +284,14 @@ void rdb_enc_header(rdb_enc *e, int64_t now_ms, size_t used_mem, int aof_base) {
     aux_ll(e, "used-mem", (long long)used_mem);
     aux_ll(e, "aof-base", aof_base ? 1 : 0);
     rdb_enc_aux(e, slice_of("mayfly-ver"), slice_of(MAYFLY_VERSION));
+    for (size_t i = 0; i < e->naux; i++)
+        rdb_enc_aux(e, e->aux[2 * i], e->aux[2 * i + 1]);
+}
+
+int rdb_dataset_has_field_ttls(void) {
+    for (int id = 0; id < db_count(); id++)
+        if (db_get(id)->subexpiry) return 1;
+    return 0;
 }
 
 void rdb_enc_select_db(rdb_enc *e, int dbid, uint64_t keys, uint64_t expires) {

@@ -29,6 +29,7 @@
 #include "mayfly/net/conn.h"
 #include "mayfly/persist/persist.h"
 #include "mayfly/resp/resp.h"
+#include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -47,7 +48,7 @@
 
 enum link_state { L_WAIT_START, L_WAIT_END, L_SEND_BULK, L_ONLINE, L_RDB_SENT };
 
-typedef struct link {
+typedef struct rlink {
     peer *pe;
     session *s; /* CLIENT LIST's view, from connected on */
     enum link_state state;
@@ -72,8 +73,8 @@ typedef struct link {
     uint64_t id;
     char addr[64], laddr[64], name[64], user[64];
     int64_t ctime_ms;
-    struct link *prev, *next;
-} link;
+    struct rlink *prev, *next;
+} rlink;
 
 /* REPLCONF options a client set before PSYNC (Redis keeps them in the client). */
 typedef struct conf {
@@ -91,7 +92,7 @@ typedef struct waiter {
     struct waiter *next;
 } waiter;
 
-static link *links;
+static rlink *links;
 static int nlinks;
 static conf *confs;
 static waiter *waiters;
@@ -101,12 +102,12 @@ static uv_pipe_t rdb_pipe;    /* diskless: the child's output */
 static int rdb_pipe_open, rdb_pipe_reading;
 static int child_kind;        /* 0 none, 1 disk, 2 socket: a snapshot for replicas runs */
 
-static void link_close(link *l);
-static void setup_full_resync(link *l, uint64_t offset);
+static void link_close(rlink *l);
+static void setup_full_resync(rlink *l, uint64_t offset);
 
 /* ---- helpers ---- */
 
-static const char *link_name(const link *l) {
+static const char *link_name(const rlink *l) {
     static char out[96];
     snprintf(out, sizeof(out), "%s:%d", l->ip, l->port);
     return out;
@@ -115,7 +116,7 @@ static const char *link_name(const link *l) {
 /* Recomputes what the stream must keep for links that are not fed yet. */
 static void update_keep(void) {
     uint64_t keep = UINT64_MAX;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         int pinned = l->state == L_WAIT_END || l->state == L_SEND_BULK ||
                      (l->state == L_ONLINE && l->start_on_ack);
         if (pinned && l->initial + 1 < keep) keep = l->initial + 1;
@@ -125,7 +126,7 @@ static void update_keep(void) {
 
 static void refresh_good(int64_t now) {
     int good = 0;
-    for (link *l = links; l; l = l->next)
+    for (rlink *l = links; l; l = l->next)
         if (l->state == L_ONLINE &&
             (now - l->ack_ms) / 1000 <= (int64_t)repl_cfg.min_replicas_max_lag)
             good++;
@@ -139,26 +140,26 @@ int primary_replica_count(void) {
 /* ---- writing to a link ---- */
 
 static void write_chunk(void *ctx, const char *p, size_t len) {
-    link *l = ctx;
+    rlink *l = ctx;
     peer_write(l->pe, p, len);
     host_stat.net_repl_output_bytes += (long long)len;
 }
 
 /* Sends what the stream holds after l->sent. */
-static void catch_up(link *l) {
+static void catch_up(rlink *l) {
     if (l->sent < stream_offset()) stream_copy(l->sent + 1, write_chunk, l);
     l->sent = stream_offset();
 }
 
 /* The link is in sync: the stream flows from now on. */
-static void start_stream(link *l) {
+static void start_stream(rlink *l) {
     l->start_on_ack = 0;
     l->sent = l->initial;
     catch_up(l);
     update_keep();
 }
 
-static void put_online(link *l, int64_t now) {
+static void put_online(rlink *l, int64_t now) {
     if (l->rdb_only) {
         l->state = L_RDB_SENT;
         log_notice("RDB transfer completed, rdb only replica (%s) should be disconnected asap",
@@ -172,7 +173,7 @@ static void put_online(link *l, int64_t now) {
 }
 
 void primary_feed(void) {
-    for (link *l = links; l; l = l->next)
+    for (rlink *l = links; l; l = l->next)
         if (l->state == L_ONLINE && !l->start_on_ack && !l->kill_asap) catch_up(l);
 }
 
@@ -183,19 +184,19 @@ static void link_wake(session *s) {
 }
 
 static void link_kill(session *s) {
-    link *l = s->conn;
+    rlink *l = s->conn;
     l->kill_asap = 1; /* CLIENT KILL walks the session list: close from the loop */
     repl_st.feed_pending = 1;
 }
 
 static size_t link_qbuf(const session *s) {
-    const link *l = s->conn;
+    const rlink *l = s->conn;
     return l->pe ? peer_input(l->pe)->len : 0;
 }
 
 static const session_ops link_session_ops = {link_wake, link_kill, link_qbuf, NULL};
 
-static void link_make_session(link *l) {
+static void link_make_session(rlink *l) {
     session *s = session_new(&link_session_ops, l);
     s->id = l->id;
     s->flags |= SESS_REPLICA;
@@ -216,12 +217,12 @@ static void link_make_session(link *l) {
 /* ---- link events ---- */
 
 static void on_connected(peer *pe) {
-    link *l = peer_data(pe);
+    rlink *l = peer_data(pe);
     link_make_session(l);
 }
 
 /* REPLCONF ACK <offset> [FACK <offset>] and the other options a replica may send later. */
-static void link_replconf(link *l, int argc, const slice *argv, int64_t now) {
+static void link_replconf(rlink *l, int argc, const slice *argv, int64_t now) {
     for (int i = 1; i + 1 < argc; i += 2) {
         if (slice_eq_ci(argv[i], "ack")) {
             long long off;
@@ -235,7 +236,7 @@ static void link_replconf(link *l, int argc, const slice *argv, int64_t now) {
 }
 
 static void on_readable(peer *pe) {
-    link *l = peer_data(pe);
+    rlink *l = peer_data(pe);
     buf *in = peer_input(pe);
     int64_t now = repl_now_ms();
     size_t pos = 0;
@@ -270,12 +271,12 @@ static void on_readable(peer *pe) {
     if (waiters) primary_process_waits(now);
 }
 
-static void send_file_chunk(link *l);
+static void send_file_chunk(rlink *l);
 
 static void pipe_resume(void);
 
 static void on_drained(peer *pe) {
-    link *l = peer_data(pe);
+    rlink *l = peer_data(pe);
     if (l->close_after_write) {
         link_close(l);
         return;
@@ -284,7 +285,7 @@ static void on_drained(peer *pe) {
     else if (l->fd_pipe) pipe_resume();
 }
 
-static void link_free(link *l) {
+static void link_free(rlink *l) {
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -301,7 +302,7 @@ static void link_free(link *l) {
 }
 
 static void on_closed(peer *pe, int status) {
-    link *l = peer_data(pe);
+    rlink *l = peer_data(pe);
     (void)status;
     if (l->state == L_ONLINE || l->state == L_RDB_SENT)
         log_notice("Connection with replica %s lost.", link_name(l));
@@ -311,7 +312,7 @@ static void on_closed(peer *pe, int status) {
 
 static const peer_events link_events = {on_connected, on_readable, on_drained, on_closed};
 
-static void link_close(link *l) {
+static void link_close(rlink *l) {
     if (l->pe) peer_close(l->pe);
     l->pe = NULL;
     link_free(l);
@@ -326,7 +327,7 @@ void primary_disconnect_all(void) {
 
 /* Redis's replicationSetupSlaveForFullResync: the link will get the snapshot taken at
  * offset, then the stream after it. */
-static void setup_full_resync(link *l, uint64_t offset) {
+static void setup_full_resync(rlink *l, uint64_t offset) {
     l->initial = offset;
     l->state = L_WAIT_END;
     /* The stream after the snapshot must say which database it writes to. */
@@ -340,7 +341,7 @@ static void setup_full_resync(link *l, uint64_t offset) {
     update_keep();
 }
 
-static void send_file_chunk(link *l) {
+static void send_file_chunk(rlink *l) {
     if (peer_pending_out(l->pe) > 0) return; /* drained calls again */
     if (l->file_off == l->file_size) {
         close(l->fd);
@@ -365,7 +366,7 @@ static void send_file_chunk(link *l) {
 }
 
 /* The disk snapshot is written: send it to the links that wait for it. */
-static void start_sending_file(link *l) {
+static void start_sending_file(rlink *l) {
     char path[4096];
     persist_snapshot_path(path, sizeof(path));
     struct stat sb;
@@ -401,7 +402,7 @@ static void pipe_done(void) {
     rdb_pipe_reading = 0;
     int64_t now = repl_now_ms();
     int up = 0;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         if (l->state != L_WAIT_END || !l->fd_pipe) continue;
         l->fd_pipe = 0;
         up++;
@@ -428,7 +429,7 @@ static void pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
         return;
     }
     int alive = 0, behind = 0;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         if (l->state != L_WAIT_END || !l->fd_pipe) continue;
         peer_write(l->pe, b->base, (size_t)nread);
         host_stat.net_repl_output_bytes += nread;
@@ -454,7 +455,7 @@ static void pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
 
 static void pipe_resume(void) {
     if (!rdb_pipe_open || rdb_pipe_reading) return;
-    for (link *l = links; l; l = l->next)
+    for (rlink *l = links; l; l = l->next)
         if (l->state == L_WAIT_END && l->fd_pipe && peer_pending_out(l->pe) > PIPE_HIGH / 2)
             return;
     if (uv_read_start((uv_stream_t *)&rdb_pipe, pipe_alloc, pipe_read) == 0) rdb_pipe_reading = 1;
@@ -473,7 +474,7 @@ static int start_socket_snapshot(void) {
         errno = e;
         return -1;
     }
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         if (l->state != L_WAIT_START || !(l->capa & CAPA_EOF)) continue;
         setup_full_resync(l, offset);
         l->fd_pipe = 1;
@@ -500,13 +501,13 @@ static void start_snapshot(int mincapa) {
         rc = persist_repl_child_start(-1, NULL);
         if (rc == 0) {
             child_kind = 1;
-            for (link *l = links; l; l = l->next)
+            for (rlink *l = links; l; l = l->next)
                 if (l->state == L_WAIT_START) setup_full_resync(l, offset);
         }
     }
     if (rc == 0) return;
     log_warning("BGSAVE for replication failed");
-    for (link *l = links, *next; l; l = next) {
+    for (rlink *l = links, *next; l; l = next) {
         next = l->next;
         if (l->state != L_WAIT_START) continue;
         const char *err = "-ERR BGSAVE failed, replication can't continue\r\n";
@@ -519,7 +520,7 @@ static void start_snapshot(int mincapa) {
 static void child_done(int ok) {
     int kind = child_kind;
     child_kind = 0;
-    for (link *l = links, *next; l; l = next) {
+    for (rlink *l = links, *next; l; l = next) {
         next = l->next;
         if (kind == 1 && l->state == L_WAIT_END) {
             if (!ok) {
@@ -542,7 +543,7 @@ static void maybe_start_snapshot(int64_t now) {
     if (persist_child_running()) return;
     int waiting = 0, mincapa = CAPA_EOF | CAPA_PSYNC2;
     int64_t max_idle = 0;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         if (l->state != L_WAIT_START) continue;
         waiting++;
         mincapa &= l->capa;
@@ -636,7 +637,7 @@ static int id_is(slice id, const char *ours) {
 }
 
 /* Redis's masterTryPartialResynchronization: 1 if the link continues from offset. */
-static int try_partial(link *l, slice replid, long long offset) {
+static int try_partial(rlink *l, slice replid, long long offset) {
     int ours = id_is(replid, repl_st.replid);
     int old = id_is(replid, repl_st.replid2) && offset <= repl_st.second_offset;
     if (!ours && !old) {
@@ -681,8 +682,8 @@ static int try_partial(link *l, slice replid, long long offset) {
 }
 
 /* The link's identity, from the client session that asked. */
-static link *link_new(session *s) {
-    link *l = mem_calloc(1, sizeof(*l));
+static rlink *link_new(session *s) {
+    rlink *l = mem_calloc(1, sizeof(*l));
     l->fd = -1;
     resp_parser_init(&l->parser);
     l->ack_ms = repl_now_ms();
@@ -726,7 +727,7 @@ static int psync_failover(cmd_ctx *c) {
 }
 
 /* Gets the snapshot going for a link that needs a full sync (the cases of syncCommand). */
-static void begin_full_sync(link *l) {
+static void begin_full_sync(rlink *l) {
     l->state = L_WAIT_START;
     if (nlinks == 1 && !stream_active()) {
         /* A backlog made from nothing starts a new history. */
@@ -737,7 +738,7 @@ static void begin_full_sync(link *l) {
                    repl_st.replid, repl_st.replid2);
     }
     if (child_kind == 1) {
-        link *o = links;
+        rlink *o = links;
         while (o && !(o != l && o->state == L_WAIT_END && (!o->rdb_only || l->rdb_only)))
             o = o->next;
         if (o && (l->capa & o->capa) == o->capa) {
@@ -777,7 +778,7 @@ void primary_sync_command(cmd_ctx *c) {
         log_warning("Replica %s asks for synchronization but with a wrong offset", s->addr);
         return;
     }
-    link *l = link_new(s);
+    rlink *l = link_new(s);
     l->pre_psync = !psync;
     l->pe = conn_handover(s, &link_events, l);
     if (!l->pe) {
@@ -805,7 +806,7 @@ void primary_sync_command(cmd_ctx *c) {
 
 void primary_check_limits(int64_t now) {
     long long hard = config.client_obuf_hard[1], soft = config.client_obuf_soft[1];
-    for (link *l = links, *next; l; l = next) {
+    for (rlink *l = links, *next; l; l = next) {
         next = l->next;
         if (l->kill_asap) {
             link_close(l);
@@ -831,7 +832,7 @@ void primary_check_limits(int64_t now) {
 
 static void cron_timeouts(int64_t now) {
     int64_t limit = (int64_t)repl_cfg.timeout * 1000;
-    for (link *l = links, *next; l; l = next) {
+    for (rlink *l = links, *next; l; l = next) {
         next = l->next;
         if (l->state == L_RDB_SENT && peer_pending_out(l->pe) == 0) {
             link_close(l); /* rdb-only: the snapshot is all it wanted */
@@ -859,7 +860,7 @@ void primary_cron(int64_t now, long long loops) {
     }
     /* Newlines keep replicas waiting for a snapshot from timing out; they are no part of
      * the stream. */
-    for (link *l = links; l; l = l->next)
+    for (rlink *l = links; l; l = l->next)
         if (l->state == L_WAIT_START || (l->state == L_WAIT_END && !l->fd_pipe))
             peer_write(l->pe, "\n", 1);
     cron_timeouts(now);
@@ -882,7 +883,7 @@ void primary_cron(int64_t now, long long loops) {
 
 static int count_acks(uint64_t offset) {
     int n = 0;
-    for (link *l = links; l; l = l->next)
+    for (rlink *l = links; l; l = l->next)
         if (l->state == L_ONLINE && l->ack_off >= offset) n++;
     return n;
 }
@@ -989,7 +990,7 @@ void primary_wait(cmd_ctx *c) {
 
 /* ---- INFO and ROLE ---- */
 
-static const char *state_name(const link *l) {
+static const char *state_name(const rlink *l) {
     switch (l->state) {
     case L_WAIT_START:
     case L_WAIT_END: return "wait_bgsave";
@@ -1001,7 +1002,7 @@ static const char *state_name(const link *l) {
 
 void primary_info_lines(buf *b, int64_t now) {
     int i = 0;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         const char *st = state_name(l);
         if (!st[0]) continue;
         long long lag = l->state == L_ONLINE ? (now - l->ack_ms) / 1000 : 0;
@@ -1016,7 +1017,7 @@ void primary_role_reply(cmd_ctx *c) {
     reply_int(c, (long long)stream_offset());
     size_t mark = reply_defer(c);
     size_t n = 0;
-    for (link *l = links; l; l = l->next) {
+    for (rlink *l = links; l; l = l->next) {
         if (l->state != L_ONLINE) continue;
         reply_array(c, 3);
         reply_bulk_cstr(c, l->ip);

@@ -226,12 +226,12 @@ void repl_shutdown(void) {
 
 /* ---- role ---- */
 
-int repl_replicate(const char *host, int port) {
-    if (repl_st.master_host && strcasecmp(repl_st.master_host, host) == 0 &&
+int repl_replicate(const char *addr, int port) {
+    if (repl_st.master_host && strcasecmp(repl_st.master_host, addr) == 0 &&
         repl_st.master_port == port)
         return 1;
     int was_primary = repl_st.master_host == NULL;
-    char *h = mem_strdup(host);
+    char *h = mem_strdup(addr);
     mem_free(repl_st.master_host);
     repl_st.master_host = h;
     repl_st.master_port = port;
@@ -240,7 +240,8 @@ int repl_replicate(const char *host, int port) {
         db_set_expire_mode(DB_EXPIRE_HIDE);
         journal_follow(1);
     }
-    replica_start(host, port);
+    if (was_primary) replica_cache_myself(-1); /* PSYNC may continue our own history */
+    replica_start(addr, port);
     repl_update_gates();
     return 0;
 }

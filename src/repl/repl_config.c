@@ -27,10 +27,16 @@ repl_config repl_cfg = {.backlog_size = 1024 * 1024,
 
 static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
 
-/* "host port" or "no one". */
+/* "host port", "no one", or "" (the default: a primary). */
 static int parse_replicaof(const char *v, const char **err) {
     char host[256], port[32], extra[2];
     int n = sscanf(v, "%255s %31s %1s", host, port, extra);
+    if (n <= 0) {
+        mem_free(repl_st.master_host);
+        repl_st.master_host = NULL;
+        repl_st.master_port = 0;
+        return 0;
+    }
     if (n != 2) {
         *err = "wrong number of arguments";
         return -1;

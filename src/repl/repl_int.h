@@ -156,7 +156,7 @@ enum replica_state {
 };
 
 /* Starts replicating host:port (the link is opened at once). */
-void replica_start(const char *host, int port);
+void replica_start(const char *addr, int port);
 /* Stops replicating (the link is closed, the cached primary dropped). */
 void replica_stop(void);
 enum replica_state replica_state(void);

@@ -64,6 +64,7 @@ static struct {
     /* Streaming. */
     session *ms; /* the master session */
     resp_parser parser;
+    int parser_ready;
     size_t parse_pos;  /* input parsed and run but not applied yet (inside MULTI) */
     uint64_t processed; /* slave_repl_offset */
     int kill_asap;      /* CLIENT KILL TYPE master: closed from the loop */
@@ -525,10 +526,10 @@ static void partial_accepted(const char *line) {
         primary_disconnect_all(); /* our replicas must learn it */
     }
     rs.processed = rs.cached_offset;
-    int db = rs.cached_db;
+    int dbid = rs.cached_db;
     rs.cached = 0;
     if (!stream_active()) stream_create();
-    stream_begins(db);
+    stream_begins(dbid);
     log_notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
 }
 
@@ -727,9 +728,13 @@ static void link_lost(int reconnect_now) {
 
 /* ---- role changes and the cron ---- */
 
-void replica_start(const char *host, int port) {
+void replica_start(const char *addr, int port) {
+    if (!rs.parser_ready) {
+        resp_parser_init(&rs.parser);
+        rs.parser_ready = 1;
+    }
     link_lost(0);
-    log_notice("Connecting to MASTER %s:%d", host, port);
+    log_notice("Connecting to MASTER %s:%d", addr, port);
     connect_primary();
 }
 
@@ -744,7 +749,8 @@ void replica_shutdown(void) {
     if (rs.state != RS_NONE) link_lost(0);
     if (rs.load_idle_init) uv_close((uv_handle_t *)&rs.load_idle, NULL);
     rs.load_idle_init = 0;
-    resp_parser_deinit(&rs.parser);
+    if (rs.parser_ready) resp_parser_deinit(&rs.parser);
+    rs.parser_ready = 0;
 }
 
 void replica_before_flush(void) {

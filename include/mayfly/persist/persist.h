@@ -48,6 +48,41 @@ int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);
 long long persist_lastsave(void);
 
+/* ---- replication (repl/ sits above: it calls these, and sets the hooks) ---- */
+
+/* What a snapshot records of replication (Redis's rdbSaveInfo: AUX repl-id, repl-offset,
+ * repl-stream-db). Returns 1 with the fields filled when there is something to record.
+ * NULL: nothing is recorded. */
+extern int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
+/* The snapshot loaded at start-up recorded where replication stood. */
+extern void (*persist_repl_loaded)(const char *replid, uint64_t offset, int stream_db);
+/* A snapshot child for replicas ended (ok: it wrote everything). */
+extern void (*persist_repl_child_done)(int ok);
+
+/* 1 while a child runs (a snapshot, a rewrite, a snapshot for replicas). */
+int persist_child_running(void);
+/* Starts a child that writes the dataset as an RDB for replicas: into the snapshot file, as
+ * BGSAVE does (fd < 0), or into fd, the write end of a pipe, as "$EOF:<mark>\r\n", the
+ * RDB, then the mark (mark: 40 bytes), for a diskless transfer; fd is closed in this
+ * process. The RDB is version 10 when nothing in the dataset needs 12 (no field TTL), so
+ * that Redis 7.0 replicas read it. persist_repl_child_done runs from the cron when it ends.
+ * Returns 0, or -1 with errno set (a child runs already: EBUSY; fork failed). */
+int persist_repl_child_start(int fd, const char *mark);
+/* Stops the snapshot child for replicas (every replica of a diskless transfer left). */
+void persist_repl_child_kill(void);
+/* The snapshot file's path (dir/dbfilename) into out. */
+void persist_snapshot_path(char *out, size_t cap);
+
+/* A replica's full sync: replaces the dataset with the RDB file at path, in slices, with
+ * -LOADING meanwhile (a running child is stopped first; the log, if on, is rewritten
+ * afterwards). Keys past their TTL are kept: the primary deletes them. Returns LOAD_MORE
+ * (call persist_repl_load_step), LOAD_DONE or LOAD_FAILED (logged; the dataset is then
+ * empty). */
+int persist_repl_load_begin(const char *path);
+int persist_repl_load_step(int64_t budget_us);
+/* Abandons a load in progress (the link was lost): the dataset is emptied. */
+void persist_repl_load_abort(void);
+
 /* The command family SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (persist_cmd.c). */
 extern const cmd_spec persist_commands[];
 /* The "# Persistence" INFO section (cmd/info.h). */

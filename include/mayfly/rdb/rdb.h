@@ -120,14 +120,17 @@ typedef struct rdb_enc {
     buf scratch;      /* a listpack being built, LZF output */
     void *sort;       /* owned scratch for ordering hash entries */
     size_t sort_cap;
+    int version;      /* the header's RDB version; 0: RDB_VERSION (set before writing) */
+    const slice *aux; /* more AUX fields for the header: naux (name, value) pairs, borrowed */
+    size_t naux;
 } rdb_enc;
 
 /* Prepares an encoder writing to sink(ctx, ...). */
 void rdb_enc_init(rdb_enc *e, rdb_sink_fn *sink, void *ctx, int compress, int checksum);
 /* Frees the encoder's buffers (it does not flush). */
 void rdb_enc_deinit(rdb_enc *e);
-/* Writes the magic "REDIS0012" and Mayfly's AUX fields (redis-ver, redis-bits, ctime,
- * used-mem, aof-base, mayfly-ver). */
+/* Writes the magic "REDIS0012" (or e->version) and Mayfly's AUX fields (redis-ver,
+ * redis-bits, ctime, used-mem, aof-base, mayfly-ver), then e->aux. */
 void rdb_enc_header(rdb_enc *e, int64_t now_ms, size_t used_mem, int aof_base);
 /* Writes one AUX field. */
 void rdb_enc_aux(rdb_enc *e, slice name, slice value);
@@ -143,6 +146,9 @@ int rdb_enc_end(rdb_enc *e);
 /* Hands the staged bytes to the sink. Returns 0 or -1 (errno set). */
 int rdb_enc_flush(rdb_enc *e);
 
+/* 1 if some hash of the dataset has a field with a TTL (only RDB 12 can hold it: a
+ * dataset without one can be written as RDB 10, which Redis 7.0 reads). */
+int rdb_dataset_has_field_ttls(void);
 /* Writes one function library: FUNCTION2 and its code (the FUNCTION LOAD payload). */
 void rdb_enc_function(rdb_enc *e, slice code);
 

@@ -45,7 +45,7 @@ void repl_shutdown(void);
 
 /* Becomes (or stays) the replica of host:port, as REPLICAOF host port: 0, or 1 if it already
  * replicates that primary (nothing done). The link is opened at once. */
-int repl_replicate(const char *host, int port);
+int repl_replicate(const char *addr, int port);
 /* Becomes a primary, as REPLICAOF NO ONE: replid becomes replid2 up to the current offset,
  * a new replid starts, replicas reconnect (and continue with PSYNC). No effect on a
  * primary. */
