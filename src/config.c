@@ -879,6 +879,10 @@ static void rewrite_line(const entry *e, buf *out) {
     buf v;
     buf_init(&v);
     print_value(e, &v);
+    if (v.len == 0 && (d->flags & CONFIG_DROP_EMPTY)) {
+        buf_deinit(&v);
+        return;
+    }
     buf_putc(&v, '\0');
     /* Multi-word values (bind, save, buffer limits) are written as words; any other value
      * is quoted unless it is one plain word. */

@@ -150,6 +150,9 @@ enum config_kind {
 #define CONFIG_COMPAT 32
 #define CONFIG_LINES_ADD 64
 #define CONFIG_BINARY 128
+/* CONFIG_DROP_EMPTY (CONFIG_SPECIAL): CONFIG REWRITE removes the directive's line while its
+ * value is empty, as Redis does for replicaof on a primary. */
+#define CONFIG_DROP_EMPTY 256
 
 typedef struct config_row {
     const char *name;

@@ -52,6 +52,7 @@ static struct {
     int repl_fd;    /* CHILD_REPL_SOCKET: the pipe */
     char mark[40];  /* CHILD_REPL_SOCKET: the end mark */
     int rdb_version; /* 10 when the dataset holds no field TTL (Redis 7.0 reads it), else 0 */
+    int no_data;     /* CHILD_REPL_SOCKET: an RDB without keys (rdb-filter-only) */
 } child = {.repl_fd = -1};
 
 int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
@@ -124,7 +125,10 @@ static int repl_socket_body(int64_t now_ms) {
     char head[64];
     int n = snprintf(head, sizeof(head), "$EOF:%.40s\r\n", child.mark);
     if (io_write_all(child.repl_fd, head, (size_t)n) < 0) return 1;
-    if (snapshot_write_fd_version(child.repl_fd, now_ms, 0, child.rdb_version, NULL) < 0) return 1;
+    int rc = child.no_data
+                 ? snapshot_write_empty_fd(child.repl_fd, now_ms, child.rdb_version)
+                 : snapshot_write_fd_version(child.repl_fd, now_ms, 0, child.rdb_version, NULL);
+    if (rc < 0) return 1;
     if (io_write_all(child.repl_fd, child.mark, sizeof(child.mark)) < 0) return 1;
     return close(child.repl_fd) < 0 ? 1 : 0;
 }
@@ -259,14 +263,15 @@ int persist_child_running(void) {
     return child.pid != 0;
 }
 
-int persist_repl_child_start(int fd, const char *mark) {
+int persist_repl_child_start(int fd, const char *mark, int no_data) {
     if (child.pid) {
         if (fd >= 0) close(fd);
         errno = EBUSY;
         return -1;
     }
     int64_t now = clock_now_ms();
-    child.rdb_version = rdb_dataset_has_field_ttls() ? 0 : 10;
+    child.rdb_version = !no_data && rdb_dataset_has_field_ttls() ? 0 : 10;
+    child.no_data = no_data;
     child.repl_fd = fd;
     if (fd >= 0) memcpy(child.mark, mark, sizeof(child.mark));
     int rc = start_child(fd >= 0 ? CHILD_REPL_SOCKET : CHILD_SNAPSHOT, now);

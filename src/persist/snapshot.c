@@ -98,6 +98,18 @@ int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
     return snapshot_write_fd_version(fd, now_ms, aof_base, 0, bytes);
 }
 
+int snapshot_write_empty_fd(int fd, int64_t now_ms, int version) {
+    rdb_enc e;
+    rdb_enc_init(&e, fd_sink, &fd, config.rdbcompression, config.rdbchecksum);
+    e.version = version;
+    rdb_enc_header(&e, now_ms, 0, 0);
+    int rc = rdb_enc_end(&e);
+    int saved = errno;
+    rdb_enc_deinit(&e);
+    errno = saved;
+    return rc;
+}
+
 /* ---- loading ---- */
 
 static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ...)

@@ -21,6 +21,9 @@
  * (rdbcompression and rdbchecksum apply). No fsync. aof_base: the file is a log's base.
  * Returns 0, or -1 with errno set. *bytes (OUT, may be NULL) receives the size written. */
 int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes);
+/* An RDB with no key at all (header, EOF, checksum): what a replica that asked for no data
+ * (REPLCONF rdb-filter-only) gets. Returns 0, or -1 with errno set. */
+int snapshot_write_empty_fd(int fd, int64_t now_ms, int version);
 /* snapshot_write_fd with the header's RDB version (0: the newest; the file must not hold
  * anything that version cannot). */
 int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version, uint64_t *bytes);

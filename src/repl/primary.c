@@ -55,6 +55,7 @@ typedef struct rlink {
     int capa;        /* CAPA_* */
     int pre_psync;   /* came with SYNC: no +FULLRESYNC, no ACKs expected */
     int rdb_only;    /* REPLCONF rdb-only 1: the snapshot and nothing more */
+    int no_data;     /* REPLCONF rdb-filter-only: a snapshot without keys */
     int start_on_ack; /* diskless: the stream starts at the first ACK */
     int kill_asap;   /* CLIENT KILL: closed from the loop */
     int close_after_write; /* an error was queued: close once it is written */
@@ -79,7 +80,7 @@ typedef struct rlink {
 /* REPLCONF options a client set before PSYNC (Redis keeps them in the client). */
 typedef struct conf {
     uint64_t session_id;
-    int port, capa, rdb_only;
+    int port, capa, rdb_only, no_data;
     char ip[64];
     struct conf *next;
 } conf;
@@ -462,20 +463,20 @@ static void pipe_resume(void) {
 }
 
 /* Forks the child for a diskless transfer to every waiting replica that can take one. */
-static int start_socket_snapshot(void) {
+static int start_socket_snapshot(int no_data) {
     int fds[2];
     if (pipe(fds) < 0) return -1;
     char mark[REPL_EOF_MARK_LEN];
     repl_random_hex(mark, sizeof(mark));
     uint64_t offset = stream_offset();
-    if (persist_repl_child_start(fds[1], mark) < 0) {
+    if (persist_repl_child_start(fds[1], mark, no_data) < 0) {
         int e = errno;
         close(fds[0]);
         errno = e;
         return -1;
     }
     for (rlink *l = links; l; l = l->next) {
-        if (l->state != L_WAIT_START || !(l->capa & CAPA_EOF)) continue;
+        if (l->state != L_WAIT_START || !(l->capa & CAPA_EOF) || l->no_data != no_data) continue;
         setup_full_resync(l, offset);
         l->fd_pipe = 1;
     }
@@ -488,28 +489,29 @@ static int start_socket_snapshot(void) {
     return 0;
 }
 
-/* Redis's startBgsaveForReplication. */
-static void start_snapshot(int mincapa) {
-    int socket_target = repl_cfg.diskless_sync && (mincapa & CAPA_EOF);
+/* Redis's startBgsaveForReplication, for the waiting replicas that asked for no_data (an
+ * empty snapshot, rdb-filter-only) or not. */
+static void start_snapshot(int mincapa, int no_data) {
+    int socket_target = (repl_cfg.diskless_sync || no_data) && (mincapa & CAPA_EOF);
     log_notice("Starting BGSAVE for SYNC with target: %s",
                socket_target ? "replicas sockets" : "disk");
     int rc;
     if (socket_target) {
-        rc = start_socket_snapshot();
+        rc = start_socket_snapshot(no_data);
     } else {
         uint64_t offset = stream_offset();
-        rc = persist_repl_child_start(-1, NULL);
+        rc = persist_repl_child_start(-1, NULL, 0);
         if (rc == 0) {
             child_kind = 1;
             for (rlink *l = links; l; l = l->next)
-                if (l->state == L_WAIT_START) setup_full_resync(l, offset);
+                if (l->state == L_WAIT_START && !l->no_data) setup_full_resync(l, offset);
         }
     }
     if (rc == 0) return;
     log_warning("BGSAVE for replication failed");
     for (rlink *l = links, *next; l; l = next) {
         next = l->next;
-        if (l->state != L_WAIT_START) continue;
+        if (l->state != L_WAIT_START || l->no_data != no_data) continue;
         const char *err = "-ERR BGSAVE failed, replication can't continue\r\n";
         peer_write(l->pe, err, strlen(err));
         l->close_after_write = 1;
@@ -541,10 +543,13 @@ static void child_done(int ok) {
  * transfer, repl-diskless-sync-delay has passed (or enough replicas wait). */
 static void maybe_start_snapshot(int64_t now) {
     if (persist_child_running()) return;
-    int waiting = 0, mincapa = CAPA_EOF | CAPA_PSYNC2;
+    int waiting = 0, mincapa = CAPA_EOF | CAPA_PSYNC2, no_data = -1;
     int64_t max_idle = 0;
     for (rlink *l = links; l; l = l->next) {
         if (l->state != L_WAIT_START) continue;
+        /* One snapshot serves replicas of the same request: the first one's. */
+        if (no_data < 0) no_data = l->no_data;
+        if (l->no_data != no_data) continue;
         waiting++;
         mincapa &= l->capa;
         if ((now - l->ack_ms) / 1000 > max_idle) max_idle = (now - l->ack_ms) / 1000;
@@ -554,7 +559,7 @@ static void maybe_start_snapshot(int64_t now) {
         (repl_cfg.diskless_sync_max_replicas > 0 &&
          waiting >= repl_cfg.diskless_sync_max_replicas) ||
         max_idle >= repl_cfg.diskless_sync_delay)
-        start_snapshot(mincapa);
+        start_snapshot(mincapa, no_data);
 }
 
 /* ---- PSYNC, SYNC and REPLCONF ---- */
@@ -586,6 +591,28 @@ static void drop_stale_confs(void) {
         next = cf->next;
         if (!session_by_id(cf->session_id)) drop_conf(cf);
     }
+}
+
+/* REPLCONF rdb-filter-only "<filters>": what the snapshot may hold. Every filter excludes
+ * the keys; "functions" keeps function libraries, which Mayfly's snapshots have none of. */
+static int parse_filter(cmd_ctx *c, slice v) {
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+            i++;
+        size_t start = i;
+        while (i < v.len && v.p[i] != ' ' && v.p[i] != '\t')
+            i++;
+        if (i == start) break;
+        slice word = {v.p + start, i - start};
+        if (!slice_eq_ci(word, "functions")) {
+            reply_errorf(c, "ERR Unsupported rdb-filter-only option: %.*s", (int)word.len,
+                         word.p);
+            return -1;
+        }
+    }
+    find_conf(c->s->id, 1)->no_data = 1;
+    return 0;
 }
 
 void primary_replconf(cmd_ctx *c) {
@@ -624,6 +651,8 @@ void primary_replconf(cmd_ctx *c) {
                 return;
             }
             find_conf(c->s->id, 1)->rdb_only = (int)only;
+        } else if (slice_eq_ci(k, "rdb-filter-only")) {
+            if (parse_filter(c, v) < 0) return;
         } else {
             reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)k.len, k.p);
             return;
@@ -698,6 +727,7 @@ static rlink *link_new(session *s) {
         l->port = cf->port;
         l->capa = cf->capa;
         l->rdb_only = cf->rdb_only;
+        l->no_data = cf->no_data;
         snprintf(l->ip, sizeof(l->ip), "%s", cf->ip);
         drop_conf(cf);
     }
@@ -739,7 +769,8 @@ static void begin_full_sync(rlink *l) {
     }
     if (child_kind == 1) {
         rlink *o = links;
-        while (o && !(o != l && o->state == L_WAIT_END && (!o->rdb_only || l->rdb_only)))
+        while (o && !(o != l && o->state == L_WAIT_END && !o->fd_pipe &&
+                      (!o->rdb_only || l->rdb_only)))
             o = o->next;
         if (o && (l->capa & o->capa) == o->capa) {
             setup_full_resync(l, o->initial);
@@ -750,10 +781,11 @@ static void begin_full_sync(rlink *l) {
         }
     } else if (child_kind == 2) {
         log_notice("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
-    } else if (repl_cfg.diskless_sync && (l->capa & CAPA_EOF) && repl_cfg.diskless_sync_delay) {
+    } else if ((repl_cfg.diskless_sync || l->no_data) && (l->capa & CAPA_EOF) &&
+               repl_cfg.diskless_sync_delay) {
         log_notice("Delay next BGSAVE for diskless SYNC");
     } else if (!persist_child_running()) {
-        start_snapshot(l->capa);
+        start_snapshot(l->capa, l->no_data);
     } else {
         log_notice("No BGSAVE in progress, but another BG operation is active. BGSAVE for "
                    "replication delayed");
@@ -771,6 +803,11 @@ void primary_sync_command(cmd_ctx *c) {
     }
     if (session_pending(s)) {
         reply_error(c, "ERR SYNC and PSYNC are invalid with pending output");
+        return;
+    }
+    conf *cf = find_conf(s->id, 0);
+    if (cf && cf->no_data && !(cf->capa & CAPA_EOF)) {
+        reply_error(c, "ERR Filtered replica requires EOF capability");
         return;
     }
     long long offset = -1;

@@ -25,8 +25,6 @@ repl_config repl_cfg = {.backlog_size = 1024 * 1024,
                         .diskless_sync = 1,
                         .diskless_sync_delay = 5};
 
-static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
-
 /* "host port", "no one", or "" (the default: a primary). */
 static int parse_replicaof(const char *v, const char **err) {
     char host[256], port[32], extra[2];
@@ -86,7 +84,7 @@ const config_row repl_config_rows[] = {
     {.name = "replicaof",
      .alias = "slaveof",
      .kind = CONFIG_SPECIAL,
-     .flags = CONFIG_IMMUTABLE,
+     .flags = CONFIG_IMMUTABLE | CONFIG_DROP_EMPTY,
      .def = "",
      .parse = parse_replicaof,
      .print = print_replicaof},
@@ -143,11 +141,6 @@ const config_row repl_config_rows[] = {
     INT_ROW("repl-diskless-sync-delay", NULL, &repl_cfg.diskless_sync_delay, 0, INT_MAX, "5"),
     INT_ROW("repl-diskless-sync-max-replicas", NULL, &repl_cfg.diskless_sync_max_replicas, 0,
             INT_MAX, "0"),
-    {.name = "repl-diskless-load",
-     .kind = CONFIG_ENUM,
-     .ptr = &repl_cfg.diskless_load,
-     .names = diskless_load_names,
-     .def = "disabled"},
     BOOL_ROW("repl-disable-tcp-nodelay", NULL, &repl_cfg.disable_tcp_nodelay, "no", NULL),
     {0},
 };

@@ -34,7 +34,6 @@ typedef struct repl_config {
     char *announce_ip; /* replica-announce-ip, NULL: none */
     int announce_port; /* replica-announce-port, 0: our own */
     int diskless_sync, diskless_sync_delay, diskless_sync_max_replicas;
-    int diskless_load; /* 0 disabled, 1 on-empty-db, 2 swapdb */
     int disable_tcp_nodelay;
 } repl_config;
 extern repl_config repl_cfg;
