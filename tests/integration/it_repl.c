@@ -1,0 +1,355 @@
+/* it_repl: replication between Mayfly processes over real sockets.
+ *
+ * A full sync of hashes with field TTLs (deadlines identical on the replica), streaming
+ * writes that converge (offsets and datasets equal), partial resync after a dropped link
+ * and after a replica restart, WAIT, the read-only replica, field expiry reaching the
+ * replica as HDEL, a replica of a replica, a disk-based sync, PSYNC continuing with a
+ * promoted replica (replid2), and the NOREPLICAS / MASTERDOWN gates. Every wait is a
+ * bounded poll. */
+#include "integration/repl_util.h"
+
+#define SYNC_MS 10000
+
+/* Starts p and a replica r of it, both with extra arguments, and waits for the link. */
+static int pair(it_server *p, it_server *r, const char *const *pextra, const char *const *rextra,
+                redisContext **pc, redisContext **rc) {
+    ru_start_primary(p, pextra);
+    ru_start_replica(r, p, rextra);
+    *pc = it_client_to(p);
+    *rc = it_client_to(r);
+    for (int waited = 0; waited < SYNC_MS; waited += 10) {
+        if (ru_link_up(*rc)) return 1;
+        it_sleep_ms(10);
+    }
+    return 0;
+}
+
+static void unpair(it_server *p, it_server *r, redisContext *pc, redisContext *rc) {
+    redisFree(pc);
+    redisFree(rc);
+    it_stop_server(r);
+    it_stop_server(p);
+}
+
+TEST(full_sync_of_field_ttls) {
+    it_server p, r;
+    ru_start_primary(&p, NULL);
+    redisContext *pc = it_client_to(&p);
+    /* Compact and table encodings, fields with and without TTLs, a key TTL. */
+    EXPECT(pc, "1", "HSETEX small PX 500000 FIELDS 2 a 1 b 2");
+    EXPECT(pc, "1", "HSET small c 3");
+    for (int i = 0; i < 700; i++)
+        redisAppendCommand(pc, "HSETEX big PX %d FIELDS 1 f%d v%d", 100000 + i * 37, i, i);
+    for (int i = 0; i < 700; i++) {
+        redisReply *x;
+        if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("pipeline");
+        freeReplyObject(x);
+    }
+    EXPECT(pc, "1", "HSET big plain x");
+    EXPECT(pc, "+OK", "SET s v PX 900000");
+    ru_start_replica(&r, &p, NULL);
+    redisContext *rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after the full sync");
+    EXPECT(rc, "\"hashtable\"", "OBJECT ENCODING big");
+    ASSERT_EQ(1, it_info_field(pc, "sync_full"));
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(streaming_writes_converge) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    /* Pipelined writes of every kind that propagates: relative TTLs become absolute. */
+    for (int i = 0; i < 2000; i++) {
+        switch (i % 6) {
+        case 0: redisAppendCommand(pc, "SET k%d %d EX 1000", i, i); break;
+        case 1: redisAppendCommand(pc, "HSET h%d f %d g x", i % 50, i); break;
+        case 2: redisAppendCommand(pc, "HSETEX h%d EX 500 FIELDS 1 t%d %d", i % 50, i, i); break;
+        case 3: redisAppendCommand(pc, "INCRBYFLOAT n%d 1.5", i % 10); break;
+        case 4: redisAppendCommand(pc, "HPEXPIRE h%d 700000 FIELDS 1 f", i % 50); break;
+        default: redisAppendCommand(pc, "MULTI"); break;
+        }
+        if (i % 6 == 5) {
+            redisAppendCommand(pc, "DEL k%d", i - 5);
+            redisAppendCommand(pc, "HINCRBY h%d c 1", i % 50);
+            redisAppendCommand(pc, "EXEC");
+        }
+    }
+    int replies = 2000 + (2000 / 6) * 3;
+    for (int i = 0; i < replies; i++) {
+        redisReply *x;
+        if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("pipeline");
+        freeReplyObject(x);
+    }
+    EXPECT(pc, "1", "WAIT 1 5000");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(partial_resync_after_dropped_link) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET a 1");
+    EXPECT(rc, "1", "CLIENT KILL TYPE master");
+    /* Written while the link is down: it comes from the backlog. */
+    EXPECT(pc, "+OK", "SET b 2");
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    EXPECT(pc, "1", "WAIT 1 5000");
+    EXPECT(rc, "\"2\"", "GET b");
+    ASSERT_EQ(1, it_info_field(pc, "sync_full"));
+    ASSERT_EQ(1, it_info_field(pc, "sync_partial_ok"));
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    /* The primary drops the replica's link this time. */
+    EXPECT(pc, "1", "CLIENT KILL TYPE replica");
+    EXPECT(pc, "+OK", "SET c 3");
+    WAIT_FOR(ru_link_up(rc) && it_info_field(pc, "sync_partial_ok") == 2, SYNC_MS);
+    EXPECT(pc, "1", "WAIT 1 5000");
+    EXPECT(rc, "\"3\"", "GET c");
+    ASSERT_EQ(1, it_info_field(pc, "sync_full"));
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(partial_resync_after_replica_restart) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET a 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    /* The snapshot of the shutdown records the primary's replid and offset. */
+    redisCommand(rc, "SHUTDOWN SAVE");
+    redisFree(rc);
+    it_wait_exit(&r, 10000);
+    EXPECT(pc, "+OK", "SET b 2");
+    char of[64];
+    const char *args[] = {"--repl-diskless-sync-delay", "0", "--replicaof",
+                          ru_replicaof(&p, of, sizeof(of)), NULL};
+    if (!it_restart_server(&r, args)) TEST_FAIL("restart");
+    rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    EXPECT(pc, "1", "WAIT 1 5000");
+    EXPECT(rc, "\"2\"", "GET b");
+    ASSERT_EQ(1, it_info_field(pc, "sync_full"));
+    ASSERT_EQ(1, it_info_field(pc, "sync_partial_ok"));
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(wait) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET a 1");
+    EXPECT(pc, "1", "WAIT 1 0");
+    /* Two replicas asked, one exists: the timeout answers with what was acknowledged. */
+    long long t0 = ru_now_ms();
+    EXPECT(pc, "1", "WAIT 2 300");
+    long long took = ru_now_ms() - t0;
+    if (took < 250 || took > 3000) TEST_FAIL("WAIT 2 300 took %lld ms", took);
+    /* In a transaction it does not block. */
+    EXPECT(pc, "+OK", "MULTI");
+    EXPECT(pc, "+QUEUED", "WAIT 5 10000");
+    EXPECT(pc, "[1]", "EXEC");
+    EXPECT(pc, "-ERR timeout is negative", "WAIT 1 -1");
+    EXPECT(pc, "-ERR timeout is not an integer or out of range", "WAIT 1 x");
+    EXPECT(rc,
+           "-ERR WAIT cannot be used with replica instances. Please also note that since Redis "
+           "4.0 if a replica is configured to be writable (which is not the default) writes to "
+           "replicas are just local and are not propagated.",
+           "WAIT 1 0");
+    /* A client blocked in WAIT holds its next command back until it is answered. */
+    redisAppendCommand(pc, "WAIT 3 200");
+    redisAppendCommand(pc, "PING");
+    redisReply *x;
+    if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("wait reply");
+    ASSERT_EQ(1, x->integer);
+    freeReplyObject(x);
+    if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("ping reply");
+    ASSERT_STR_EQ("PONG", x->str);
+    freeReplyObject(x);
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(read_only_replica) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(rc, "-READONLY You can't write against a read only replica.", "SET a 1");
+    EXPECT(rc, "-READONLY You can't write against a read only replica.", "HSET h f v");
+    EXPECT(rc, "+OK", "MULTI");
+    EXPECT(rc, "-READONLY You can't write against a read only replica.", "SET a 1");
+    EXPECT(rc,
+           "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    EXPECT(rc, "nil", "GET a");
+    EXPECT(rc, "+OK", "CONFIG SET replica-read-only no");
+    EXPECT(rc, "+OK", "SET local 1");
+    EXPECT(rc, "\"1\"", "GET local");
+    EXPECT(pc, "nil", "GET local");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(field_expiry_reaches_replica_as_hdel) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
+    EXPECT(pc, "1", "HSETEX h PX 60000 FIELDS 2 gone 1 also 2");
+    EXPECT(pc, "1", "HSET h stays 3");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    EXPECT(rc, "+OK", "CONFIG RESETSTAT");
+    /* Time moves on the primary only: the fields are due there and it reaps them. */
+    EXPECT(pc, "+OK", "DEBUG CLOCK-OFFSET 120000");
+    EXPECT(pc, "+OK", "DEBUG SET-ACTIVE-EXPIRE 1");
+    WAIT_FOR(it_int(pc, "HLEN h") == 1, 5000);
+    EXPECT(pc, "1", "WAIT 1 5000");
+    /* The replica, whose clock says the fields are live, removed them on the HDEL. */
+    EXPECT(rc, "[\"stays\",\"3\"]", "HGETALL h");
+    const char *stats = it_run(rc, "INFO commandstats");
+    if (!strstr(stats, "cmdstat_hdel:calls=1,")) TEST_FAIL("no HDEL applied: %s", stats);
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(replica_hides_what_expired) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
+    EXPECT(pc, "+OK", "SET k v PX 60000");
+    EXPECT(pc, "1", "HSETEX h PX 60000 FIELDS 1 f v");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    /* The replica's clock passes the deadlines; its primary has reaped nothing yet. */
+    EXPECT(rc, "+OK", "DEBUG CLOCK-OFFSET 120000");
+    EXPECT(rc, "nil", "GET k");
+    EXPECT(rc, "[]", "HGETALL h");
+    EXPECT(rc, "0", "DBSIZE");
+    EXPECT(rc, "+OK", "DEBUG CLOCK-OFFSET 0");
+    EXPECT(rc, "\"v\"", "GET k");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(replica_of_a_replica) {
+    it_server p, r, r2;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    ru_start_replica(&r2, &r, NULL);
+    redisContext *r2c = it_client_to(&r2);
+    WAIT_FOR(ru_link_up(r2c), SYNC_MS);
+    for (int i = 0; i < 500; i++)
+        EXPECT(pc, "1", "HSETEX h%d PX 500000 FIELDS 1 f %d", i % 20, i) ;
+    EXPECT(pc, "1", "WAIT 1 5000");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    WAIT_FOR(ru_offsets_equal(rc, r2c), 5000);
+    if (!ru_same_dataset(pc, r2c)) TEST_FAIL("the second-level replica differs");
+    /* Its primary's id is the top primary's, passed on. */
+    char a[64], b[64];
+    ru_info(pc, "master_replid", a, sizeof(a));
+    ru_info(r2c, "master_replid", b, sizeof(b));
+    ASSERT_STR_EQ(a, b);
+    redisFree(r2c);
+    it_stop_server(&r2);
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(disk_based_sync) {
+    static const char *const disk[] = {"--repl-diskless-sync", "no", NULL};
+    it_server p, r;
+    redisContext *pc, *rc;
+    ru_start_primary(&p, disk);
+    pc = it_client_to(&p);
+    EXPECT(pc, "1", "HSETEX h PX 500000 FIELDS 1 f v");
+    ru_start_replica(&r, &p, NULL);
+    rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    EXPECT(pc, "+OK", "SET after 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(promoted_replica_continues_with_psync) {
+    it_server p, r1, r2;
+    redisContext *pc, *r1c;
+    if (!pair(&p, &r1, NULL, NULL, &pc, &r1c)) TEST_FAIL("no link");
+    ru_start_replica(&r2, &p, NULL);
+    redisContext *r2c = it_client_to(&r2);
+    WAIT_FOR(ru_link_up(r2c), SYNC_MS);
+    EXPECT(pc, "+OK", "SET a 1");
+    EXPECT(pc, "2", "WAIT 2 5000");
+    char old[64], id2[64];
+    ru_info(pc, "master_replid", old, sizeof(old));
+    /* r1 becomes the primary; r2 follows it: PSYNC with the old id continues (replid2). */
+    EXPECT(r1c, "+OK", "REPLICAOF NO ONE");
+    ru_info(r1c, "master_replid2", id2, sizeof(id2));
+    ASSERT_STR_EQ(old, id2);
+    EXPECT(r1c, "+OK", "SET b 2");
+    char of[64];
+    EXPECT(r2c, "+OK", "REPLICAOF %s %d", "127.0.0.1", r1.port);
+    (void)of;
+    WAIT_FOR(ru_link_up(r2c), SYNC_MS);
+    EXPECT(r1c, "1", "WAIT 1 5000");
+    EXPECT(r2c, "\"2\"", "GET b");
+    ASSERT_EQ(0, it_info_field(r1c, "sync_full"));
+    ASSERT_EQ(1, it_info_field(r1c, "sync_partial_ok"));
+    EXPECT(r2c, "+OK Already connected to specified master", "REPLICAOF 127.0.0.1 %d", r1.port);
+    redisFree(r2c);
+    it_stop_server(&r2);
+    unpair(&p, &r1, pc, r1c);
+}
+
+TEST(gates_and_introspection) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    /* min-replicas-to-write: one good replica is enough, two are not. */
+    EXPECT(pc, "+OK", "CONFIG SET min-replicas-to-write 1");
+    WAIT_FOR(it_info_field(pc, "min_slaves_good_slaves") == 1, 5000);
+    EXPECT(pc, "+OK", "SET a 1");
+    EXPECT(pc, "+OK", "CONFIG SET min-replicas-to-write 2");
+    EXPECT(pc, "-NOREPLICAS Not enough good replicas to write.", "SET a 1");
+    EXPECT(pc, "\"1\"", "GET a");
+    EXPECT(pc, "+OK", "CONFIG SET min-replicas-to-write 0");
+    /* ROLE on both sides. */
+    const char *role = it_run(rc, "ROLE");
+    char want[128];
+    snprintf(want, sizeof(want), "[\"slave\",\"127.0.0.1\",%d,\"connected\",", p.port);
+    if (strncmp(role, want, strlen(want)) != 0) TEST_FAIL("ROLE: %s", role);
+    role = it_run(pc, "ROLE");
+    if (strncmp(role, "[\"master\",", 10) != 0 || !strstr(role, "\"127.0.0.1\""))
+        TEST_FAIL("ROLE: %s", role);
+    char v[64];
+    if (!ru_info(pc, "slave0", v, sizeof(v)) || !strstr(v, "state=online")) TEST_FAIL("slave0");
+    ASSERT_EQ(1, it_info_field(pc, "connected_slaves"));
+    if (!strstr(it_run(pc, "CLIENT LIST TYPE replica"), "flags=S")) TEST_FAIL("no flags=S");
+    if (!strstr(it_run(rc, "CLIENT LIST TYPE master"), "flags=M")) TEST_FAIL("no flags=M");
+    EXPECT(rc, "+OK", "CONFIG SET replica-serve-stale-data no");
+    /* The primary goes away: a stale-data-refusing replica says MASTERDOWN. */
+    it_stop_server(&p);
+    redisFree(pc);
+    WAIT_FOR(!ru_link_up(rc), 5000);
+    EXPECT(rc,
+           "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+           "GET a");
+    EXPECT(rc, "\"PONG\"", "ECHO PONG");
+    EXPECT(rc, "+OK", "REPLICAOF NO ONE");
+    EXPECT(rc, "\"1\"", "GET a");
+    EXPECT(rc, "+OK", "SET a 2");
+    redisFree(rc);
+    it_stop_server(&r);
+}
+
+int main(void) {
+    RUN(full_sync_of_field_ttls);
+    RUN(streaming_writes_converge);
+    RUN(partial_resync_after_dropped_link);
+    RUN(partial_resync_after_replica_restart);
+    RUN(wait);
+    RUN(read_only_replica);
+    RUN(field_expiry_reaches_replica_as_hdel);
+    RUN(replica_hides_what_expired);
+    RUN(replica_of_a_replica);
+    RUN(disk_based_sync);
+    RUN(promoted_replica_continues_with_psync);
+    RUN(gates_and_introspection);
+    return test_report();
+}
