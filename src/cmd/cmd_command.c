@@ -292,15 +292,18 @@ static void reply_docs(cmd_ctx *c, const cmd_spec *spec, const cmd_spec *parent)
         nargs = 0;
     }
     size_t nsub = count_subcmds(spec);
-    reply_map(c, 4 + (nargs > 0) + (nsub > 0));
+    /* As Redis, a command without a stated complexity (PSYNC, SYNC) has no such field. */
+    reply_map(c, 3 + (spec->complexity != NULL) + (nargs > 0) + (nsub > 0));
     reply_bulk_cstr(c, "summary");
     reply_bulk_cstr(c, spec->summary ? spec->summary : "");
     reply_bulk_cstr(c, "since");
     reply_bulk_cstr(c, spec->since ? spec->since : "");
     reply_bulk_cstr(c, "group");
     reply_bulk_cstr(c, spec->group ? spec->group : (parent ? parent->group : ""));
-    reply_bulk_cstr(c, "complexity");
-    reply_bulk_cstr(c, spec->complexity ? spec->complexity : "");
+    if (spec->complexity) {
+        reply_bulk_cstr(c, "complexity");
+        reply_bulk_cstr(c, spec->complexity);
+    }
     if (nargs) {
         reply_bulk_cstr(c, "arguments");
         reply_arg_list(c, args, nargs);
