@@ -3,7 +3,8 @@
 # tcl, tcl-tls and dpkg-dev (apt-get source) serve Redis's own test suite, tests/redis/.
 set -e
 PKGS="cmake make gcc clang clang-format pkg-config libuv1-dev libjemalloc-dev libhiredis-dev
-libxxhash-dev libssl-dev liblzf-dev openssl liblua5.1-0-dev lua-cjson-dev redis-tools redis-server python3
+libxxhash-dev libssl-dev liblzf-dev openssl liblua5.1-0-dev lua-cjson-dev redis-tools redis-server redis-sentinel
+python3
 tcl tcl-tls dpkg-dev"
 # clang-tidy: `make tidy` (.clang-tidy, scripts/tidy.py).
 PKGS="$PKGS clang-tidy"
@@ -39,6 +40,14 @@ case " $missing " in
 *" redis-server "*)
     if command -v service >/dev/null 2>&1; then
         $SUDO service redis-server stop >/dev/null 2>&1 || true
+    fi
+    ;;
+esac
+# The same for the Sentinel service redis-sentinel starts (port 26379).
+case " $missing " in
+*" redis-sentinel "*)
+    if command -v service >/dev/null 2>&1; then
+        $SUDO service redis-sentinel stop >/dev/null 2>&1 || true
     fi
     ;;
 esac

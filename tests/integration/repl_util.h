@@ -105,6 +105,9 @@ static inline int ru_cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Field TTLs are compared (0 against servers without HPEXPIRETIME: Redis 7.0). */
+static int ru_field_ttls = 1;
+
 /* Appends "key type value ttl [field value fieldttl]*" lines for one hash. */
 static inline void ru_dump_hash(redisContext *c, const char *key, ru_str *out) {
     redisReply *r = redisCommand(c, "HGETALL %s", key);
@@ -112,11 +115,13 @@ static inline void ru_dump_hash(redisContext *c, const char *key, ru_str *out) {
     char **lines = calloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
         const char *f = r->element[2 * i]->str, *v = r->element[2 * i + 1]->str;
-        redisReply *t = redisCommand(c, "HPEXPIRETIME %s FIELDS 1 %s", key, f);
-        long long ttl = t && t->type == REDIS_REPLY_ARRAY && t->elements == 1
-                            ? t->element[0]->integer
-                            : -99;
-        if (t) freeReplyObject(t);
+        long long ttl = -1;
+        if (ru_field_ttls) {
+            redisReply *t = redisCommand(c, "HPEXPIRETIME %s FIELDS 1 %s", key, f);
+            ttl = t && t->type == REDIS_REPLY_ARRAY && t->elements == 1 ? t->element[0]->integer
+                                                                       : -99;
+            if (t) freeReplyObject(t);
+        }
         size_t len = strlen(f) + strlen(v) + 64;
         lines[i] = malloc(len);
         snprintf(lines[i], len, "  %s=%s ttl=%lld\n", f, v, ttl);

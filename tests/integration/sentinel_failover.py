@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""sentinel_failover: Debian's redis-sentinel fails a Mayfly primary over.
+
+Three redis-sentinel processes watch a Mayfly primary with two Mayfly replicas (every
+server from a config file of its own, so CONFIG REWRITE works). A Sentinel-aware client
+(redis-py's Sentinel, Debian python3-redis) writes keys, each acknowledged by WAIT 1; the
+primary is killed with SIGKILL; the test shows
+
+  - a replica promoted and the other one following it,
+  - the Sentinel-aware client writing again (the failover time is printed: from the kill
+    to the first write the new primary acknowledges),
+  - every write acknowledged by WAIT 1 before the kill present on the new primary,
+  - the old primary, restarted from its config file, turned into a replica of the new one
+    by Sentinel (CONFIG REWRITE records it).
+
+Sentinel timeouts are short (down-after-milliseconds 1000, failover-timeout 5000) and every
+wait is bounded; every process is stopped by PID. Exit status 77 (skipped) when
+redis-sentinel or python3-redis is missing.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import redis
+    from redis.sentinel import Sentinel
+except ImportError:
+    print("SKIP: Debian python3-redis is not installed")
+    sys.exit(77)
+if not shutil.which("redis-sentinel"):
+    print("SKIP: redis-sentinel is not installed (Debian package redis-sentinel)")
+    sys.exit(77)
+
+MAYFLY = os.environ.get("MAYFLY_SERVER", "./mayfly-server")
+procs = {}  # name -> Popen
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, cond, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+def client(port):
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, decode_responses=True)
+
+
+def start_mayfly(name, port, workdir, replicaof=None):
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(workdir, name + ".conf")
+    if not os.path.exists(conf):
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nlogfile %s/server.log\n"
+                    "repl-diskless-sync-delay 0\n" % (port, d, d))
+            if replicaof:
+                f.write("replicaof 127.0.0.1 %d\n" % replicaof)
+    procs[name] = subprocess.Popen([MAYFLY, conf], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+    wait_for(name + " to answer", lambda: client(port).ping(), 20)
+    return conf
+
+
+def start_sentinel(name, port, workdir, primary_port):
+    conf = os.path.join(workdir, name + ".conf")
+    with open(conf, "w") as f:
+        f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/%s.log\n"
+                "sentinel monitor mymaster 127.0.0.1 %d 2\n"
+                "sentinel down-after-milliseconds mymaster 1000\n"
+                "sentinel failover-timeout mymaster 5000\n"
+                "sentinel parallel-syncs mymaster 1\n" % (port, workdir, workdir, name,
+                                                          primary_port))
+    procs[name] = subprocess.Popen(["redis-sentinel", conf], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+    wait_for(name + " to answer", lambda: client(port).ping(), 20)
+
+
+def role(port):
+    return client(port).execute_command("ROLE")
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="mayfly-sentinel-")
+    ports = {n: free_port() for n in ["m0", "m1", "m2", "s0", "s1", "s2"]}
+    try:
+        p0 = ports["m0"]
+        confs = {"m0": start_mayfly("m0", p0, workdir)}
+        for n in ["m1", "m2"]:
+            confs[n] = start_mayfly(n, ports[n], workdir, replicaof=p0)
+        for n in ["m1", "m2"]:
+            wait_for(n + " in sync", lambda n=n: client(ports[n]).info("replication")
+                     ["master_link_status"] == "up", 20)
+        for n in ["s0", "s1", "s2"]:
+            start_sentinel(n, ports[n], workdir, p0)
+        s0 = client(ports["s0"])
+        wait_for("the sentinels to know the replicas and each other",
+                 lambda: all(int(client(ports[s]).sentinel_master("mymaster")["num-slaves"]) == 2
+                             and int(client(ports[s]).sentinel_master("mymaster")
+                                     ["num-other-sentinels"]) == 2
+                             for s in ["s0", "s1", "s2"]), 30)
+        print("ok - 3 sentinels watch the Mayfly primary and its 2 replicas")
+
+        sentinel = Sentinel([("127.0.0.1", ports[s]) for s in ["s0", "s1", "s2"]],
+                            socket_timeout=0.5)
+        master = sentinel.master_for("mymaster", socket_timeout=0.5, decode_responses=True)
+        acked = {}
+        for i in range(200):
+            k, v = "key:%d" % i, "value:%d" % i
+            master.set(k, v)
+            master.execute_command("HSETEX", "h:%d" % (i % 10), "PX", 3600000, "FIELDS", 1,
+                                   "f%d" % i, v)
+            if int(master.execute_command("WAIT", 1, 2000)) >= 1:
+                acked[k] = v
+        assert len(acked) == 200, "WAIT 1 acknowledged %d of 200 writes" % len(acked)
+        print("ok - 200 writes acknowledged by WAIT 1 through the Sentinel-aware client")
+
+        killed_at = time.time()
+        procs["m0"].send_signal(signal.SIGKILL)
+        procs["m0"].wait()
+        promoted_at = written_at = None
+        deadline = time.time() + 60
+        while time.time() < deadline and written_at is None:
+            addr = s0.sentinel_get_master_addr_by_name("mymaster")
+            if promoted_at is None and addr and int(addr[1]) != p0:
+                promoted_at = time.time()
+            try:
+                master.set("after-failover", "1")
+                written_at = time.time()
+            except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError,
+                    redis.ResponseError):
+                time.sleep(0.05)
+        assert written_at is not None, "no write succeeded within 60 s of the kill"
+        new_port = int(s0.sentinel_get_master_addr_by_name("mymaster")[1])
+        assert new_port in (ports["m1"], ports["m2"]), new_port
+        assert role(new_port)[0] == "master"
+        print("ok - replica on port %d promoted; the Sentinel-aware client writes again" %
+              new_port)
+        print("failover time: %.2f s from SIGKILL to the first write acknowledged by the new "
+              "primary (Sentinel reported the new primary after %.2f s)" %
+              (written_at - killed_at, (promoted_at or written_at) - killed_at))
+
+        nm = client(new_port)
+        missing = [k for k, v in acked.items() if nm.get(k) != v]
+        assert not missing, "acknowledged writes lost: %s" % missing[:5]
+        assert nm.execute_command("HPEXPIRETIME", "h:0", "FIELDS", 1, "f0")[0] > 0
+        print("ok - every write acknowledged by WAIT 1 before the kill is on the new primary")
+
+        other = ports["m2"] if new_port == ports["m1"] else ports["m1"]
+        wait_for("the other replica to follow the new primary",
+                 lambda: role(other)[0] == "slave" and int(role(other)[2]) == new_port and
+                 role(other)[3] == "connected", 30)
+        wait_for("the other replica to get the new write",
+                 lambda: client(other).get("after-failover") == "1", 10)
+        print("ok - the other replica follows the new primary")
+
+        start_mayfly("m0", p0, workdir)
+        wait_for("the old primary to rejoin as a replica of the new one",
+                 lambda: role(p0)[0] == "slave" and int(role(p0)[2]) == new_port and
+                 role(p0)[3] == "connected", 40)
+        wait_for("the old primary to get the new write",
+                 lambda: client(p0).get("after-failover") == "1", 10)
+        with open(confs["m0"]) as f:
+            assert ("replicaof 127.0.0.1 %d" % new_port) in f.read(), "no CONFIG REWRITE"
+        print("ok - the old primary rejoined as a replica (its config file rewritten)")
+        return 0
+    except AssertionError as e:
+        print("not ok - %s" % e)
+        for root, _, files in sorted(os.walk(workdir)):
+            for name in sorted(files):
+                if name.endswith(".log"):
+                    print("---- %s (tail)" % os.path.join(root, name))
+                    with open(os.path.join(root, name)) as f:
+                        print("".join(f.readlines()[-15:]))
+        return 1
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
