@@ -4,6 +4,7 @@
 #include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
+#include "mayfly/cmd/propagate.h"
 #include "mayfly/resp/resp.h"
 
 #include <string.h>
@@ -81,14 +82,17 @@ static void cmd_sunsubscribe(cmd_ctx *c) {
     unsubscribe_kind(c, PUBSUB_SHARD);
 }
 
+/* As Redis: the message goes to the replicas too (their subscribers get it). */
 static void cmd_publish(cmd_ctx *c) {
     reply_int(c, pubsub_publish_to(PUBSUB_CHANNEL, c->argv[1], c->argv[2]));
     if (host.publish) host.publish(c->argv[1], c->argv[2], 0);
+    propagate_repl(c, c->argc, c->argv);
 }
 
 static void cmd_spublish(cmd_ctx *c) {
     reply_int(c, pubsub_publish_to(PUBSUB_SHARD, c->argv[1], c->argv[2]));
     if (host.publish) host.publish(c->argv[1], c->argv[2], 1);
+    propagate_repl(c, c->argc, c->argv);
 }
 
 typedef struct list_ctx {

@@ -228,6 +228,7 @@ static void cmd_getdel(cmd_ctx *c) {
     db_delete_entry(c->db, e);
     db_touch(c->db, c->argv[1]);
     notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
+    propagate_del(c, c->argv[1]); /* its effect, as Redis propagates it */
 }
 
 static void cmd_getset(cmd_ctx *c) {

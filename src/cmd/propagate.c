@@ -14,6 +14,10 @@ void propagate_argv(cmd_ctx *c, int argc, const slice *argv) {
     journal_append(c->db->id, c->now_ms, argc, argv);
 }
 
+void propagate_repl(cmd_ctx *c, int argc, const slice *argv) {
+    journal_append_repl(c->db->id, c->now_ms, argc, argv);
+}
+
 void propagate_none(cmd_ctx *c) {
     c->propagate_replaced = 1;
 }

@@ -2,7 +2,7 @@
  *
  * The records of the running outermost unit are packed into one buffer,
  *
- *     { dbid i32 | time_ms i64 | argc i32 | { len u64 | bytes }* }*
+ *     { dbid i32 | flags i32 | time_ms i64 | argc i32 | { len u64 | bytes }* }*
  *
  * and unpacked into argv slices when it ends. A unit of one record that was never packed
  * (journal_end_unit_with on an empty outermost unit: the common write command) goes to the
@@ -11,7 +11,7 @@
  * Delivery of a unit, per sink, in registration order:
  *
  *     one record:   [SELECT]? rec
- *     several:      MULTI [SELECT]? rec [SELECT]? rec ... EXEC
+ *     several:      [SELECT]? MULTI rec [SELECT]? rec ... EXEC
  *
  * where a SELECT is emitted when the record's database differs from the one the sink's
  * stream selected (JOURNAL_FRAME_SELECT), or, for a JOURNAL_FRAME_TAGGED sink, only inside
@@ -87,7 +87,7 @@ int64_t journal_now(void) {
 
 static void put(journal_sink *s, enum journal_rec_kind kind, int dbid, int64_t time_ms, int argc,
                 const slice *argv) {
-    journal_rec r = {kind, dbid, time_ms, argc, argv};
+    journal_rec r = {kind, dbid, time_ms, argc, argv, 0};
     s->offset += s->record(s, &r);
 }
 
@@ -110,21 +110,36 @@ static inline void put_framed(journal_sink *s, const journal_rec *r, int in_mult
  * replays MULTI in the unit's first database, so that is the database it has selected. */
 static void put_wrap(journal_sink *s, enum journal_rec_kind kind, int first_db, int64_t first_ms) {
     slice word = slice_of(kind == JOURNAL_REC_MULTI ? "multi" : "exec");
-    if (s->framing == JOURNAL_FRAME_TAGGED) s->cur_db = first_db;
+    if (s->framing == JOURNAL_FRAME_TAGGED) {
+        s->cur_db = first_db;
+    } else if (kind == JOURNAL_REC_MULTI && s->cur_db != first_db) {
+        /* As Redis writes its stream and log: the unit's SELECT comes before MULTI. */
+        put_select(s, first_db, first_ms);
+        s->cur_db = first_db;
+    }
     put(s, kind, first_db, first_ms, 1, &word);
+}
+
+/* 1 if sink s gets a record with these flags. */
+static inline int wants(const journal_sink *s, unsigned flags) {
+    return !(flags & JOURNAL_REC_REPL_ONLY) || (s->flags & JOURNAL_SINK_REPL);
 }
 
 /* A unit of one record, from the caller's argv. */
 static void deliver_one(const journal_rec *r) {
     for (int i = 0; i < nsinks; i++)
-        if (takes_records(sinks[i])) put_framed(sinks[i], r, 0);
+        if (takes_records(sinks[i]) && wants(sinks[i], r->flags)) put_framed(sinks[i], r, 0);
 }
 
 /* Decodes the packed record at p into its fields (argv into scratch); returns the next. */
-static const char *unpack(const char *p, int *dbid, int64_t *time_ms, int *argc) {
-    int32_t id, ac;
+static const char *unpack(const char *p, int *dbid, unsigned *flags, int64_t *time_ms,
+                          int *argc) {
+    int32_t id, ac, fl;
     memcpy(&id, p, sizeof(id));
     p += sizeof(id);
+    memcpy(&fl, p, sizeof(fl));
+    p += sizeof(fl);
+    *flags = (unsigned)fl;
     memcpy(time_ms, p, sizeof(*time_ms));
     p += sizeof(*time_ms);
     memcpy(&ac, p, sizeof(ac));
@@ -145,19 +160,26 @@ static const char *unpack(const char *p, int *dbid, int64_t *time_ms, int *argc)
     return p;
 }
 
-/* Hands the packed unit to one sink. */
+/* Hands the packed unit to one sink: the records it wants, wrapped when they are several
+ * (MULTI and EXEC carry the first one's database and time). */
 static void deliver_packed_to(journal_sink *s) {
     const char *p = pending.data, *end = pending.data + pending.len;
-    int wrap = journal_st.npending > 1;
-    int32_t first_db;
-    int64_t first_ms;
-    memcpy(&first_db, p, sizeof(first_db));
-    memcpy(&first_ms, p + sizeof(first_db), sizeof(first_ms));
-    if (wrap) put_wrap(s, JOURNAL_REC_MULTI, first_db, first_ms);
+    int takes_repl = (s->flags & JOURNAL_SINK_REPL) != 0;
+    int visible = journal_st.npending - (takes_repl ? 0 : journal_st.npending_repl);
+    if (visible <= 0) return;
+    int wrap = visible > 1, opened = 0, first_db = 0;
+    int64_t first_ms = 0;
     while (p < end) {
         journal_rec r = {.kind = JOURNAL_REC_CMD};
-        p = unpack(p, &r.dbid, &r.time_ms, &r.argc);
+        p = unpack(p, &r.dbid, &r.flags, &r.time_ms, &r.argc);
         r.argv = scratch; /* unpack may have moved it */
+        if (!wants(s, r.flags)) continue;
+        if (wrap && !opened) {
+            first_db = r.dbid;
+            first_ms = r.time_ms;
+            put_wrap(s, JOURNAL_REC_MULTI, first_db, first_ms);
+            opened = 1;
+        }
         put_framed(s, &r, wrap);
     }
     if (wrap) put_wrap(s, JOURNAL_REC_EXEC, first_db, first_ms);
@@ -170,18 +192,21 @@ void journal_flush_unit(void) {
     buf_clear(&pending);
     buf_shrink(&pending, 64 * 1024);
     journal_st.npending = 0;
+    journal_st.npending_repl = 0;
 }
 
 /* ---- units and records ---- */
 
-static void pack(int dbid, int64_t time_ms, int argc, const slice *argv) {
-    int32_t id = dbid, ac = argc;
-    size_t need = sizeof(id) + sizeof(time_ms) + sizeof(ac);
+static void pack(int dbid, unsigned flags, int64_t time_ms, int argc, const slice *argv) {
+    int32_t id = dbid, ac = argc, fl = (int32_t)flags;
+    size_t need = sizeof(id) + sizeof(fl) + sizeof(time_ms) + sizeof(ac);
     for (int i = 0; i < argc; i++)
         need += sizeof(uint64_t) + argv[i].len;
     char *p = buf_reserve(&pending, need);
     memcpy(p, &id, sizeof(id));
     p += sizeof(id);
+    memcpy(p, &fl, sizeof(fl));
+    p += sizeof(fl);
     memcpy(p, &time_ms, sizeof(time_ms));
     p += sizeof(time_ms);
     memcpy(p, &ac, sizeof(ac));
@@ -195,23 +220,32 @@ static void pack(int dbid, int64_t time_ms, int argc, const slice *argv) {
     }
     pending.len += need;
     journal_st.npending++;
+    if (flags & JOURNAL_REC_REPL_ONLY) journal_st.npending_repl++;
+}
+
+static void append(int dbid, unsigned flags, int64_t time_ms, int argc, const slice *argv) {
+    if (!journal_st.record_sinks) return;
+    if (journal_st.depth > 0) {
+        pack(dbid, flags, time_ms, argc, argv);
+    } else {
+        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv, flags};
+        deliver_one(&r);
+    }
 }
 
 void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv) {
-    if (!journal_st.record_sinks) return;
-    if (journal_st.depth > 0) {
-        pack(dbid, time_ms, argc, argv);
-    } else {
-        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv};
-        deliver_one(&r);
-    }
+    append(dbid, 0, time_ms, argc, argv);
+}
+
+void journal_append_repl(int dbid, int64_t time_ms, int argc, const slice *argv) {
+    append(dbid, JOURNAL_REC_REPL_ONLY, time_ms, argc, argv);
 }
 
 void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv) {
     if (journal_st.depth == 1 && journal_st.npending == 0) {
         /* The whole outermost unit is this one record: no packing, no MULTI. */
         journal_st.depth = 0;
-        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv};
+        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv, 0};
         if (journal_st.record_sinks) deliver_one(&r);
         return;
     }

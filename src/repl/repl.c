@@ -91,7 +91,7 @@ static void sink_bytes(journal_sink *s, const char *p, size_t len) {
 
 static journal_sink sink = {.name = "repl",
                             .framing = JOURNAL_FRAME_SELECT,
-                            .flags = JOURNAL_SINK_PASS_ON,
+                            .flags = JOURNAL_SINK_PASS_ON | JOURNAL_SINK_REPL,
                             .record = sink_record,
                             .bytes = sink_bytes};
 

@@ -88,6 +88,24 @@ TEST(streaming_writes_converge) {
     unpair(&p, &r, pc, rc);
 }
 
+TEST(publish_reaches_replica_subscribers) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    redisContext *sub = it_client_to(&r);
+    redisReply *x = redisCommand(sub, "SUBSCRIBE news");
+    if (!x) TEST_FAIL("subscribe");
+    freeReplyObject(x);
+    /* Nobody listens on the primary; the replica's subscriber gets the message. */
+    EXPECT(pc, "0", "PUBLISH news hello");
+    if (redisGetReply(sub, (void **)&x) != REDIS_OK) TEST_FAIL("no message");
+    char out[256];
+    ASSERT_STR_EQ("[\"message\",\"news\",\"hello\"]", it_render(x, out, sizeof(out)));
+    freeReplyObject(x);
+    redisFree(sub);
+    unpair(&p, &r, pc, rc);
+}
+
 TEST(partial_resync_after_dropped_link) {
     it_server p, r;
     redisContext *pc, *rc;
@@ -341,6 +359,7 @@ TEST(gates_and_introspection) {
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
+    RUN(publish_reaches_replica_subscribers);
     RUN(partial_resync_after_dropped_link);
     RUN(partial_resync_after_replica_restart);
     RUN(wait);

@@ -102,8 +102,8 @@ TEST(two_sinks_get_identical_streams) {
     rec(1, 300, 3, set_a);
     const char *want = "S:0|100 select 0\n"
                        "0|100 set a 1\n"
-                       "M:1|200 multi\n"
                        "S:1|200 select 1\n"
+                       "M:1|200 multi\n"
                        "1|200 set b 2\n"
                        "1|200 del c\n"
                        "E:1|200 exec\n"
@@ -159,7 +159,7 @@ TEST(multi_exec_wraps_units_of_several_records) {
     journal_begin_unit(30); /* an empty unit: nothing at all */
     journal_end_unit();
     ASSERT_STR_EQ("S:0|10 select 0\n0|10 set a 1\n"
-                  "M:2|20 multi\nS:2|20 select 2\n2|20 set a 1\nS:5|21 select 5\n5|21 set b 2\n"
+                  "S:2|20 select 2\nM:2|20 multi\n2|20 set a 1\nS:5|21 select 5\n5|21 set b 2\n"
                   "S:2|22 select 2\n2|22 del c\nE:2|20 exec\n",
                   text_of(a));
     /* TAGGED: MULTI replays in the unit's first database; SELECT only where it changes. */
@@ -258,10 +258,40 @@ TEST(exec_nests_its_commands_in_one_unit) {
         plain[n++] = *p;
     }
     plain[n] = '\0';
-    const char *want = "M:0 multi\nS:0 select 0\n0 SET k1 v1\nS:1 select 1\n1 SET k2 v2\n"
+    const char *want = "S:0 select 0\nM:0 multi\n0 SET k1 v1\nS:1 select 1\n1 SET k2 v2\n"
                        "E:0 exec\nS:0 select 0\n0 pexpireat k1 ";
     ASSERT_EQ(0, strncmp(plain, want, strlen(want)));
     tsink_done(a);
+}
+
+TEST(replica_only_records_reach_replication_sinks) {
+    tsink *log = &sink_a, *repl = &sink_b;
+    tsink_init(log, "log", JOURNAL_FRAME_SELECT, 0);
+    tsink_init(repl, "repl", JOURNAL_FRAME_SELECT, JOURNAL_SINK_REPL);
+    journal_sink_add(&log->s);
+    journal_sink_add(&repl->s);
+    slice pub[3] = {slice_of("publish"), slice_of("ch"), slice_of("msg")};
+    journal_append_repl(0, 5, 3, pub); /* outside a unit: at once, to the stream only */
+    ASSERT_STR_EQ("", text_of(log));
+    ASSERT_STR_EQ("S:0|5 select 0\n0|5 publish ch msg\n", text_of(repl));
+    buf_clear(&repl->text);
+    /* In a unit with a write: the log sees one record (no MULTI), the stream two. */
+    journal_begin_unit(6);
+    journal_append_repl(1, 6, 3, pub);
+    rec(1, 6, 3, set_a);
+    journal_end_unit();
+    ASSERT_STR_EQ("S:1|6 select 1\n1|6 set a 1\n", text_of(log));
+    ASSERT_STR_EQ("S:1|6 select 1\nM:1|6 multi\n1|6 publish ch msg\n1|6 set a 1\nE:1|6 exec\n",
+                  text_of(repl));
+    buf_clear(&log->text);
+    /* A unit of nothing but replica-only records: nothing in the log at all. */
+    journal_begin_unit(7);
+    journal_append_repl(1, 7, 3, pub);
+    journal_append_repl(1, 7, 3, pub);
+    journal_end_unit();
+    ASSERT_STR_EQ("", text_of(log));
+    tsink_done(log);
+    tsink_done(repl);
 }
 
 TEST(reaps_and_evictions_become_records) {
@@ -340,6 +370,7 @@ int main(void) {
     RUN(nested_units_flush_once_and_lone_record_is_not_copied);
     RUN(large_records_in_a_unit);
     RUN(exec_nests_its_commands_in_one_unit);
+    RUN(replica_only_records_reach_replication_sinks);
     RUN(reaps_and_evictions_become_records);
     RUN(following_passes_the_primary_stream_on);
     session_free(client);

@@ -34,6 +34,9 @@ static inline int propagate_wanted(void) {
 /* For handlers: propagate argv (copied) instead of the command's own argv. Each call adds
  * one record, in order, in c's database, stamped with c's now_ms. */
 void propagate_argv(cmd_ctx *c, int argc, const slice *argv);
+/* For handlers: a record for replicas only (not the log), beside whatever else the command
+ * propagates: PUBLISH, so that subscribers of replicas get the message, as in Redis. */
+void propagate_repl(cmd_ctx *c, int argc, const slice *argv);
 /* For handlers: propagate nothing for this command (records already added stay). */
 void propagate_none(cmd_ctx *c);
 /* Shorthands for the common rewrites: "DEL key", "PEXPIREAT key when_ms". */

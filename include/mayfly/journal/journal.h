@@ -54,7 +54,12 @@ typedef struct journal_rec {
     int64_t time_ms;   /* when its command ran: the "now" a replay must use */
     int argc;          /* >= 1 */
     const slice *argv; /* argv[0] is the command name (as the client sent it, or lower case) */
+    unsigned flags;    /* JOURNAL_REC_* below */
 } journal_rec;
+
+/* Record flags. */
+#define JOURNAL_REC_REPL_ONLY 1u /* for replicas only (PUBLISH, as Redis propagates it): sinks
+                                    without JOURNAL_SINK_REPL never see it */
 
 /* How a sink's stream names databases. */
 enum journal_framing {
@@ -70,6 +75,7 @@ enum journal_framing {
 
 /* Sink flags. */
 #define JOURNAL_SINK_PASS_ON 1u /* while following a primary: takes its stream, not ours */
+#define JOURNAL_SINK_REPL 2u    /* takes JOURNAL_REC_REPL_ONLY records (the replication stream) */
 
 typedef struct journal_sink journal_sink;
 struct journal_sink {
@@ -94,6 +100,7 @@ struct journal_sink {
 typedef struct journal_state {
     int depth;        /* unit nesting */
     int npending;     /* records held for the outermost unit */
+    int npending_repl; /* of which JOURNAL_REC_REPL_ONLY */
     int record_sinks; /* sinks that take our records now */
     int64_t unit_ms;  /* time of the outermost unit */
 } journal_state;
@@ -140,6 +147,8 @@ void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *arg
 /* Appends one record (argv is copied when the unit holds it). Outside a unit it goes to
  * the sinks at once. Nothing happens when !journal_on(). */
 void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* journal_append of a record for replicas only (JOURNAL_REC_REPL_ONLY): PUBLISH. */
+void journal_append_repl(int dbid, int64_t time_ms, int argc, const slice *argv);
 /* The time a record made now should carry: the outermost unit's, else the clock's (the
  * active-expiry cycle and other work outside commands). */
 int64_t journal_now(void);
