@@ -69,6 +69,7 @@ typedef struct rlink {
     int fd;                   /* disk transfer: the RDB file, -1 */
     uint64_t file_off, file_size;
     int64_t partial_write_ms; /* diskless: since when it has been behind, 0 */
+    int64_t soft_since_ms;    /* over the replica soft output limit since, 0 */
     resp_parser parser;       /* REPLCONF ACK and newlines */
     /* What the client was before the handover (for its session). */
     uint64_t id;
@@ -220,6 +221,9 @@ static void link_make_session(rlink *l) {
 static void on_connected(peer *pe) {
     rlink *l = peer_data(pe);
     link_make_session(l);
+    /* repl-disable-tcp-nodelay: fewer, larger packets to the replica (Nagle). */
+    transport *t = peer_transport(pe);
+    if (repl_cfg.disable_tcp_nodelay && t) transport_tune_tcp(t, 0, config.tcp_keepalive);
 }
 
 /* REPLCONF ACK <offset> [FACK <offset>] and the other options a replica may send later. */
@@ -854,9 +858,11 @@ void primary_check_limits(int64_t now) {
         if (pinned) used += (long long)(stream_offset() - l->initial);
         int over = hard && used >= hard;
         if (soft && used >= soft) {
-            if (!l->partial_write_ms) l->partial_write_ms = now;
-            if (now - l->partial_write_ms > (int64_t)config.client_obuf_soft_secs[1] * 1000)
+            if (!l->soft_since_ms) l->soft_since_ms = now;
+            if (now - l->soft_since_ms > (int64_t)config.client_obuf_soft_secs[1] * 1000)
                 over = 1;
+        } else {
+            l->soft_since_ms = 0;
         }
         if (!over) continue;
         log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of "

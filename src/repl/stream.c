@@ -22,6 +22,7 @@
  * primary's. */
 #include "repl/repl_int.h"
 
+#include "mayfly/cmd/host.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
 
@@ -95,6 +96,7 @@ static void trim(void) {
         mem_free(b);
         st.blocks--;
     }
+    host_stat.repl_backlog_bytes = (long long)stream_memory();
 }
 
 void stream_set_backlog_size(long long size) {
@@ -121,6 +123,7 @@ void stream_free(void) {
     }
     st.tail = NULL;
     st.blocks = 0;
+    host_stat.repl_backlog_bytes = 0;
     if (st.active) repl_sink_detach();
     st.active = 0;
 }
@@ -139,6 +142,7 @@ static block *tail_with_room(void) {
         st.head = b;
     st.tail = b;
     st.blocks++;
+    host_stat.repl_backlog_bytes = (long long)stream_memory();
     return b;
 }
 

@@ -1,0 +1,119 @@
+/* Unit tests for the replication stream (repl/stream.c): offsets, the backlog window across
+ * block boundaries, what a waiting replica keeps, and the RESP encoding of records. */
+#include "mayfly/server.h"
+#include "repl/repl_int.h"
+#include "unit/test.h"
+
+#include <string.h>
+
+static char got[1 << 20];
+static size_t got_len;
+
+static void collect(void *ctx, const char *p, size_t len) {
+    (void)ctx;
+    memcpy(got + got_len, p, len);
+    got_len += len;
+}
+
+static uint64_t copy_from(uint64_t from) {
+    got_len = 0;
+    return stream_copy(from, collect, NULL);
+}
+
+/* Byte i of the test pattern (offsets start at 1). */
+static char pattern(uint64_t off) {
+    return (char)('a' + off % 23);
+}
+
+static void append_pattern(uint64_t n) {
+    char chunk[4096];
+    while (n) {
+        size_t k = n < sizeof(chunk) ? (size_t)n : sizeof(chunk);
+        uint64_t base = stream_offset() + 1;
+        for (size_t i = 0; i < k; i++)
+            chunk[i] = pattern(base + i);
+        stream_append(chunk, k);
+        n -= k;
+    }
+}
+
+TEST(no_backlog_no_offset) {
+    stream_free();
+    stream_set_offset(0);
+    stream_append("abc", 3);
+    ASSERT_EQ(0, stream_offset());
+    ASSERT_EQ(0, stream_active());
+    ASSERT_EQ(0, stream_backlog_first());
+    ASSERT_EQ(0, stream_histlen());
+}
+
+TEST(offsets_and_copies_across_blocks) {
+    stream_set_offset(1000);
+    stream_set_backlog_size(1 << 20);
+    stream_create();
+    ASSERT_EQ(1001, stream_backlog_first());
+    ASSERT_EQ(0, stream_histlen());
+    ASSERT(stream_has(1001)); /* nothing to send yet, but a PSYNC there is fine */
+    append_pattern(200000);   /* several blocks */
+    ASSERT_EQ(201000, stream_offset());
+    ASSERT_EQ(200000, stream_histlen());
+    ASSERT_EQ(200000 - 12345 + 1, copy_from(1000 + 12345));
+    for (size_t i = 0; i < got_len; i++)
+        if (got[i] != pattern(1000 + 12345 + i)) TEST_FAIL("byte %zu differs", i);
+    ASSERT_EQ(1, copy_from(201000));
+    ASSERT_EQ(pattern(201000), got[0]);
+    ASSERT(!stream_has(1000));
+    ASSERT(stream_has(201001));
+    ASSERT(!stream_has(201002));
+    stream_free();
+}
+
+TEST(backlog_window_slides_and_waiting_replicas_keep_bytes) {
+    stream_set_offset(0);
+    stream_set_backlog_size(100000);
+    stream_create();
+    append_pattern(300000);
+    /* The window is exactly the last 100000 bytes. */
+    ASSERT_EQ(300000 - 100000 + 1, stream_backlog_first());
+    ASSERT_EQ(100000, stream_histlen());
+    ASSERT(!stream_has(150000));
+    ASSERT(stream_has(200001));
+    size_t mem_before = stream_memory();
+    /* A replica waiting for its snapshot taken at 250000 keeps everything after it. */
+    stream_keep_from(250001);
+    append_pattern(500000);
+    ASSERT_EQ(800000, stream_offset());
+    ASSERT_EQ(800000 - 250001 + 1, copy_from(250001));
+    ASSERT_EQ(pattern(250001), got[0]);
+    ASSERT(stream_memory() > mem_before);
+    /* Once it is fed, the bytes go back to the window's size (give or take a block). */
+    stream_keep_from(UINT64_MAX);
+    ASSERT(stream_memory() <= 100000 + 2 * 70000);
+    ASSERT_EQ(100000, stream_histlen());
+    /* A smaller backlog keeps less; 16 KB is the least. */
+    stream_set_backlog_size(10);
+    ASSERT_EQ(16 * 1024, stream_backlog_size());
+    ASSERT_EQ(16 * 1024, stream_histlen());
+    stream_free();
+}
+
+TEST(records_are_resp) {
+    stream_set_offset(0);
+    stream_create();
+    slice argv[3] = {slice_of("set"), slice_of("k"), {"", 0}};
+    stream_append_argv(3, argv);
+    const char want[] = "*3\r\n$3\r\nset\r\n$1\r\nk\r\n$0\r\n\r\n";
+    ASSERT_EQ(sizeof(want) - 1, stream_offset());
+    ASSERT_EQ(sizeof(want) - 1, copy_from(1));
+    ASSERT(memcmp(got, want, sizeof(want) - 1) == 0);
+    stream_free();
+}
+
+int main(void) {
+    server_init();
+    RUN(no_backlog_no_offset);
+    RUN(offsets_and_copies_across_blocks);
+    RUN(backlog_window_slides_and_waiting_replicas_keep_bytes);
+    RUN(records_are_resp);
+    return test_report();
+}
