@@ -8,7 +8,9 @@ primary is killed with SIGKILL; the test shows
 
   - a replica promoted and the other one following it,
   - the Sentinel-aware client writing again (the failover time is printed: from the kill
-    to the first write the new primary acknowledges),
+    to the first write the new primary acknowledges), and ioredis's Sentinel mode
+    (tests/clients/ioredis_sentinel.mjs, when the node clients are installed) finding the
+    new primary and a replica,
   - every write acknowledged by WAIT 1 before the kill present on the new primary,
   - the old primary, restarted from its config file, turned into a replica of the new one
     by Sentinel (CONFIG REWRITE records it).
@@ -96,6 +98,25 @@ def role(port):
     return client(port).execute_command("ROLE")
 
 
+def run_ioredis(sentinel_ports, primary_port):
+    """ioredis's Sentinel mode against the promoted primary (tests/clients/ioredis_sentinel.mjs,
+    beside the npm-installed ioredis in NODE_CLIENTS_DIR); reported as skipped when absent."""
+    d = os.environ.get("NODE_CLIENTS_DIR", "")
+    script = os.path.join(d, "ioredis_sentinel.mjs")
+    if not (d and shutil.which("node") and os.path.isdir(os.path.join(d, "node_modules", "ioredis"))
+            and os.path.exists(script)):
+        print("skip - ioredis Sentinel client: ioredis not installed (see clients/npm_ci)")
+        return
+    try:
+        out = subprocess.run(["node", script, ",".join(str(p) for p in sentinel_ports),
+                              str(primary_port)], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("ioredis Sentinel client: no exit within 30 s")
+    sys.stdout.write(out.stdout)
+    if out.returncode != 0:
+        raise AssertionError("ioredis Sentinel client failed: %s" % out.stderr[-500:])
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="mayfly-sentinel-")
     ports = {n: free_port() for n in ["m0", "m1", "m2", "s0", "s1", "s2"]}
@@ -169,6 +190,7 @@ def main():
         wait_for("the other replica to get the new write",
                  lambda: client(other).get("after-failover") == "1", 10)
         print("ok - the other replica follows the new primary")
+        run_ioredis([ports[s] for s in ["s0", "s1", "s2"]], new_port)
 
         start_mayfly("m0", p0, workdir)
         wait_for("the old primary to rejoin as a replica of the new one",
