@@ -1,9 +1,8 @@
 /* cmd_repl: the replication commands (REPLICAOF, SLAVEOF, ROLE, WAIT, PSYNC, SYNC, REPLCONF).
  * They parse and answer as Redis's; the work is in repl.c, primary.c and replica.c. */
-#include "repl/repl_int.h"
-
 #include "mayfly/util/log.h"
 #include "mayfly/util/strconv.h"
+#include "repl/repl_int.h"
 
 #include <stdio.h>
 

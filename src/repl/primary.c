@@ -22,8 +22,6 @@
  *
  * WAIT blocks its client (session_block) until enough links have acknowledged its last
  * write's offset, or its timeout; a GETACK goes to the replicas at the next flush. */
-#include "repl/repl_int.h"
-
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/net/conn.h"
@@ -33,6 +31,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
+#include "repl/repl_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +42,7 @@
 
 #define CAPA_EOF 1
 #define CAPA_PSYNC2 2
-#define FILE_CHUNK (256 * 1024)   /* bytes of the RDB file read per write (disk sync) */
+#define FILE_CHUNK (256 * 1024)     /* bytes of the RDB file read per write (disk sync) */
 #define PIPE_HIGH (4 * 1024 * 1024) /* a replica this far behind pauses the diskless pipe */
 
 enum link_state { L_WAIT_START, L_WAIT_END, L_SEND_BULK, L_ONLINE, L_RDB_SENT };
@@ -52,21 +51,21 @@ typedef struct rlink {
     peer *pe;
     session *s; /* CLIENT LIST's view, from connected on */
     enum link_state state;
-    int capa;        /* CAPA_* */
-    int pre_psync;   /* came with SYNC: no +FULLRESYNC, no ACKs expected */
-    int rdb_only;    /* REPLCONF rdb-only 1: the snapshot and nothing more */
-    int no_data;     /* REPLCONF rdb-filter-only: a snapshot without keys */
-    int start_on_ack; /* diskless: the stream starts at the first ACK */
-    int kill_asap;   /* CLIENT KILL: closed from the loop */
+    int capa;              /* CAPA_* */
+    int pre_psync;         /* came with SYNC: no +FULLRESYNC, no ACKs expected */
+    int rdb_only;          /* REPLCONF rdb-only 1: the snapshot and nothing more */
+    int no_data;           /* REPLCONF rdb-filter-only: a snapshot without keys */
+    int start_on_ack;      /* diskless: the stream starts at the first ACK */
+    int kill_asap;         /* CLIENT KILL: closed from the loop */
     int close_after_write; /* an error was queued: close once it is written */
-    int fd_pipe;     /* receives the running diskless transfer */
-    int port;        /* REPLCONF listening-port */
-    char ip[64];     /* REPLCONF ip-address, else the address it connects from */
+    int fd_pipe;           /* receives the running diskless transfer */
+    int port;              /* REPLCONF listening-port */
+    char ip[64];           /* REPLCONF ip-address, else the address it connects from */
     uint64_t ack_off;
-    int64_t ack_ms;           /* last ACK (or newline) */
-    uint64_t initial;         /* +FULLRESYNC offset: the snapshot holds the stream up to it */
-    uint64_t sent;            /* last stream offset handed to the peer */
-    int fd;                   /* disk transfer: the RDB file, -1 */
+    int64_t ack_ms;   /* last ACK (or newline) */
+    uint64_t initial; /* +FULLRESYNC offset: the snapshot holds the stream up to it */
+    uint64_t sent;    /* last stream offset handed to the peer */
+    int fd;           /* disk transfer: the RDB file, -1 */
     uint64_t file_off, file_size;
     int64_t partial_write_ms; /* diskless: since when it has been behind, 0 */
     int64_t soft_since_ms;    /* over the replica soft output limit since, 0 */
@@ -98,11 +97,11 @@ static rlink *links;
 static int nlinks;
 static conf *confs;
 static waiter *waiters;
-static int ack_wanted;       /* a GETACK goes out at the next flush */
+static int ack_wanted;        /* a GETACK goes out at the next flush */
 static uv_timer_t wait_timer; /* the nearest WAIT deadline */
 static uv_pipe_t rdb_pipe;    /* diskless: the child's output */
 static int rdb_pipe_open, rdb_pipe_reading;
-static int child_kind;        /* 0 none, 1 disk, 2 socket: a snapshot for replicas runs */
+static int child_kind; /* 0 none, 1 disk, 2 socket: a snapshot for replicas runs */
 
 static void link_close(rlink *l);
 static void setup_full_resync(rlink *l, uint64_t offset);
@@ -260,8 +259,8 @@ static void on_readable(peer *pe) {
             slice argv[8];
             int n = argc < 8 ? argc : 8;
             for (int i = 0; i < n; i++)
-                argv[i] = (slice){resp_arg_ptr(&l->parser, in->data + pos, i),
-                                  l->parser.argv[i].len};
+                argv[i] =
+                    (slice){resp_arg_ptr(&l->parser, in->data + pos, i), l->parser.argv[i].len};
             if (slice_eq_ci(argv[0], "replconf")) link_replconf(l, n, argv, now);
             if (l->s) {
                 l->s->last_ms = clock_now_ms();
@@ -286,8 +285,10 @@ static void on_drained(peer *pe) {
         link_close(l);
         return;
     }
-    if (l->state == L_SEND_BULK) send_file_chunk(l);
-    else if (l->fd_pipe) pipe_resume();
+    if (l->state == L_SEND_BULK)
+        send_file_chunk(l);
+    else if (l->fd_pipe)
+        pipe_resume();
 }
 
 static void link_free(rlink *l) {
@@ -360,7 +361,8 @@ static void send_file_chunk(rlink *l) {
     size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
     ssize_t n = pread(l->fd, p, want, (off_t)l->file_off);
     if (n <= 0) {
-        log_warning("Read error sending DB to replica: %s", n == 0 ? "premature EOF" : strerror(errno));
+        log_warning("Read error sending DB to replica: %s",
+                    n == 0 ? "premature EOF" : strerror(errno));
         link_close(l);
         return;
     }
@@ -461,8 +463,7 @@ static void pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
 static void pipe_resume(void) {
     if (!rdb_pipe_open || rdb_pipe_reading) return;
     for (rlink *l = links; l; l = l->next)
-        if (l->state == L_WAIT_END && l->fd_pipe && peer_pending_out(l->pe) > PIPE_HIGH / 2)
-            return;
+        if (l->state == L_WAIT_END && l->fd_pipe && peer_pending_out(l->pe) > PIPE_HIGH / 2) return;
     if (uv_read_start((uv_stream_t *)&rdb_pipe, pipe_alloc, pipe_read) == 0) rdb_pipe_reading = 1;
 }
 
@@ -610,12 +611,51 @@ static int parse_filter(cmd_ctx *c, slice v) {
         if (i == start) break;
         slice word = {v.p + start, i - start};
         if (!slice_eq_ci(word, "functions")) {
-            reply_errorf(c, "ERR Unsupported rdb-filter-only option: %.*s", (int)word.len,
-                         word.p);
+            reply_errorf(c, "ERR Unsupported rdb-filter-only option: %.*s", (int)word.len, word.p);
             return -1;
         }
     }
     find_conf(c->s->id, 1)->no_data = 1;
+    return 0;
+}
+
+/* One REPLCONF option of a client that is no replica link yet: 0 to go on, 1 to stop
+ * without a reply (ack/getack), -1 after an error reply. */
+static int replconf_option(cmd_ctx *c, slice k, slice v) {
+    if (slice_eq_ci(k, "listening-port")) {
+        long long port;
+        if (arg_ll(c, v, &port) < 0) return -1;
+        find_conf(c->s->id, 1)->port = (int)port;
+    } else if (slice_eq_ci(k, "ip-address")) {
+        if (v.len >= 256) {
+            reply_errorf(c,
+                         "ERR REPLCONF ip-address provided by replica instance is too long: "
+                         "%zu bytes",
+                         v.len);
+            return -1;
+        }
+        conf *cf = find_conf(c->s->id, 1);
+        snprintf(cf->ip, sizeof(cf->ip), "%.*s", (int)v.len, v.p);
+    } else if (slice_eq_ci(k, "capa")) {
+        /* Capabilities this server does not know are ignored. */
+        if (slice_eq_ci(v, "eof")) find_conf(c->s->id, 1)->capa |= CAPA_EOF;
+        if (slice_eq_ci(v, "psync2")) find_conf(c->s->id, 1)->capa |= CAPA_PSYNC2;
+    } else if (slice_eq_ci(k, "ack") || slice_eq_ci(k, "getack")) {
+        return 1; /* from a client that is no replica of ours: no reply, as Redis */
+    } else if (slice_eq_ci(k, "rdb-only")) {
+        long long only;
+        if (arg_ll(c, v, &only) < 0) return -1;
+        if (only < 0 || only > 1) {
+            reply_error(c, "ERR value is out of range, value must between 0 and 1");
+            return -1;
+        }
+        find_conf(c->s->id, 1)->rdb_only = (int)only;
+    } else if (slice_eq_ci(k, "rdb-filter-only")) {
+        if (parse_filter(c, v) < 0) return -1;
+    } else {
+        reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)k.len, k.p);
+        return -1;
+    }
     return 0;
 }
 
@@ -624,44 +664,8 @@ void primary_replconf(cmd_ctx *c) {
         reply_syntax_error(c);
         return;
     }
-    for (int j = 1; j < c->argc; j += 2) {
-        slice k = c->argv[j], v = c->argv[j + 1];
-        if (slice_eq_ci(k, "listening-port")) {
-            long long port;
-            if (arg_ll(c, v, &port) < 0) return;
-            find_conf(c->s->id, 1)->port = (int)port;
-        } else if (slice_eq_ci(k, "ip-address")) {
-            if (v.len >= 256) {
-                reply_errorf(c,
-                             "ERR REPLCONF ip-address provided by replica instance is too long: "
-                             "%zu bytes",
-                             v.len);
-                return;
-            }
-            conf *cf = find_conf(c->s->id, 1);
-            snprintf(cf->ip, sizeof(cf->ip), "%.*s", (int)v.len, v.p);
-        } else if (slice_eq_ci(k, "capa")) {
-            /* Capabilities this server does not know are ignored. */
-            if (slice_eq_ci(v, "eof")) find_conf(c->s->id, 1)->capa |= CAPA_EOF;
-            if (slice_eq_ci(v, "psync2")) find_conf(c->s->id, 1)->capa |= CAPA_PSYNC2;
-        } else if (slice_eq_ci(k, "ack") || slice_eq_ci(k, "getack")) {
-            /* From a client that is no replica of ours: no reply, as Redis. */
-            return;
-        } else if (slice_eq_ci(k, "rdb-only")) {
-            long long only;
-            if (arg_ll(c, v, &only) < 0) return;
-            if (only < 0 || only > 1) {
-                reply_error(c, "ERR value is out of range, value must between 0 and 1");
-                return;
-            }
-            find_conf(c->s->id, 1)->rdb_only = (int)only;
-        } else if (slice_eq_ci(k, "rdb-filter-only")) {
-            if (parse_filter(c, v) < 0) return;
-        } else {
-            reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)k.len, k.p);
-            return;
-        }
-    }
+    for (int j = 1; j < c->argc; j += 2)
+        if (replconf_option(c, c->argv[j], c->argv[j + 1]) != 0) return;
     reply_ok(c);
 }
 
@@ -773,8 +777,8 @@ static void begin_full_sync(rlink *l) {
     }
     if (child_kind == 1) {
         rlink *o = links;
-        while (o && !(o != l && o->state == L_WAIT_END && !o->fd_pipe &&
-                      (!o->rdb_only || l->rdb_only)))
+        while (o &&
+               !(o != l && o->state == L_WAIT_END && !o->fd_pipe && (!o->rdb_only || l->rdb_only)))
             o = o->next;
         if (o && (l->capa & o->capa) == o->capa) {
             setup_full_resync(l, o->initial);
@@ -859,8 +863,7 @@ void primary_check_limits(int64_t now) {
         int over = hard && used >= hard;
         if (soft && used >= soft) {
             if (!l->soft_since_ms) l->soft_since_ms = now;
-            if (now - l->soft_since_ms > (int64_t)config.client_obuf_soft_secs[1] * 1000)
-                over = 1;
+            if (now - l->soft_since_ms > (int64_t)config.client_obuf_soft_secs[1] * 1000) over = 1;
         } else {
             l->soft_since_ms = 0;
         }
@@ -1036,10 +1039,14 @@ void primary_wait(cmd_ctx *c) {
 static const char *state_name(const rlink *l) {
     switch (l->state) {
     case L_WAIT_START:
-    case L_WAIT_END: return "wait_bgsave";
-    case L_SEND_BULK: return "send_bulk";
-    case L_ONLINE: return "online";
-    default: return "";
+    case L_WAIT_END:
+        return "wait_bgsave";
+    case L_SEND_BULK:
+        return "send_bulk";
+    case L_ONLINE:
+        return "online";
+    default:
+        return "";
     }
 }
 

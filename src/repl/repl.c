@@ -13,8 +13,6 @@
  *
  * Time here is the monotonic clock (DEBUG CLOCK-OFFSET moves the wall clock for TTL tests;
  * replication timeouts must not jump with it). */
-#include "repl/repl_int.h"
-
 #include "mayfly/cmd/host.h"
 #include "mayfly/db/db.h"
 #include "mayfly/journal/journal.h"
@@ -22,6 +20,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
+#include "repl/repl_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -141,12 +140,13 @@ static const char *gate_masterdown(cmd_ctx *c, char *msg, size_t cap) {
     return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 }
 
-const cmd_gate repl_gate_min_replicas = {"min-replicas", CMD_GATE_MIN_REPLICAS, CMD_WRITE, 0,
-                                         &repl_st.min_replicas_armed, gate_min_replicas};
-const cmd_gate repl_gate_readonly = {"readonly", CMD_GATE_READONLY, CMD_WRITE, 0,
-                                     &repl_st.readonly_armed, gate_readonly};
-const cmd_gate repl_gate_masterdown = {"masterdown", CMD_GATE_MASTERDOWN, 0, CMD_STALE,
-                                       &repl_st.masterdown_armed, gate_masterdown};
+const cmd_gate repl_gate_min_replicas = {
+    "min-replicas",   CMD_GATE_MIN_REPLICAS, CMD_WRITE, 0, &repl_st.min_replicas_armed,
+    gate_min_replicas};
+const cmd_gate repl_gate_readonly = {"readonly", CMD_GATE_READONLY,       CMD_WRITE,
+                                     0,          &repl_st.readonly_armed, gate_readonly};
+const cmd_gate repl_gate_masterdown = {"masterdown", CMD_GATE_MASTERDOWN,       0,
+                                       CMD_STALE,    &repl_st.masterdown_armed, gate_masterdown};
 
 /* ---- INFO replication ---- */
 

@@ -3,9 +3,8 @@
  * existed. replicaof is Redis's special directive: "host port" (CONFIG GET shows the current
  * primary, CONFIG REWRITE writes it, or drops the line on a primary); it cannot be changed
  * with CONFIG SET (REPLICAOF does that). */
-#include "repl/repl_int.h"
-
 #include "mayfly/util/mem.h"
+#include "repl/repl_int.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -74,11 +73,15 @@ static int apply_backlog_size(const char **err) {
 }
 
 #define INT_ROW(n, al, p, lo, hi, d)                                                               \
-    { .name = (n), .alias = (al), .kind = CONFIG_INT, .ptr = (p), .min = (lo), .max = (hi),        \
-      .def = (d) }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_INT, .ptr = (p), .min = (lo), .max = (hi),      \
+        .def = (d)                                                                                 \
+    }
 #define BOOL_ROW(n, al, p, d, ap)                                                                  \
-    { .name = (n), .alias = (al), .kind = CONFIG_BOOL, .ptr = (p), .max = 1, .def = (d),          \
-      .apply = (ap) }
+    {                                                                                              \
+        .name = (n), .alias = (al), .kind = CONFIG_BOOL, .ptr = (p), .max = 1, .def = (d),         \
+        .apply = (ap)                                                                              \
+    }
 
 const config_row repl_config_rows[] = {
     {.name = "replicaof",
@@ -108,8 +111,8 @@ const config_row repl_config_rows[] = {
      .apply = apply_backlog_size},
     INT_ROW("repl-backlog-ttl", NULL, &repl_cfg.backlog_ttl, 0, INT_MAX, "3600"),
     INT_ROW("repl-timeout", NULL, &repl_cfg.timeout, 1, INT_MAX, "60"),
-    INT_ROW("repl-ping-replica-period", "repl-ping-slave-period", &repl_cfg.ping_period, 1,
-            INT_MAX, "10"),
+    INT_ROW("repl-ping-replica-period", "repl-ping-slave-period", &repl_cfg.ping_period, 1, INT_MAX,
+            "10"),
     {.name = "min-replicas-to-write",
      .alias = "min-slaves-to-write",
      .kind = CONFIG_INT,
@@ -135,8 +138,7 @@ const config_row repl_config_rows[] = {
      .flags = CONFIG_EMPTY_NULL,
      .ptr = &repl_cfg.announce_ip,
      .def = ""},
-    INT_ROW("replica-announce-port", "slave-announce-port", &repl_cfg.announce_port, 0, 65535,
-            "0"),
+    INT_ROW("replica-announce-port", "slave-announce-port", &repl_cfg.announce_port, 0, 65535, "0"),
     BOOL_ROW("repl-diskless-sync", NULL, &repl_cfg.diskless_sync, "yes", NULL),
     INT_ROW("repl-diskless-sync-delay", NULL, &repl_cfg.diskless_sync_delay, 0, INT_MAX, "5"),
     INT_ROW("repl-diskless-sync-max-replicas", NULL, &repl_cfg.diskless_sync_max_replicas, 0,

@@ -17,8 +17,6 @@
  *
  * When the link drops, the primary's id, the applied offset and the database its stream
  * had selected are cached, and the next connection asks PSYNC to continue from there. */
-#include "repl/repl_int.h"
-
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -31,6 +29,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
+#include "repl/repl_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +64,7 @@ static struct {
     session *ms; /* the master session */
     resp_parser parser;
     int parser_ready;
-    size_t parse_pos;  /* input parsed and run but not applied yet (inside MULTI) */
+    size_t parse_pos;   /* input parsed and run but not applied yet (inside MULTI) */
     uint64_t processed; /* slave_repl_offset */
     int kill_asap;      /* CLIENT KILL TYPE master: closed from the loop */
     /* The transfer. */
@@ -198,6 +197,22 @@ void replica_send_ack(void) {
 /* ---- applying the stream ---- */
 
 /* Runs the complete commands of the primary's stream that the input holds. */
+/* Runs the command just parsed (its arguments point into base) in the master session,
+ * replies dropped. -1 when the session is gone. */
+static int run_parsed(const char *base) {
+    int argc = rs.parser.argc;
+    slice small[16];
+    slice *argv = argc <= 16 ? small : mem_alloc(sizeof(slice) * (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        argv[i] = (slice){resp_arg_ptr(&rs.parser, base, i), rs.parser.argv[i].len};
+    cmd_dispatch_at(rs.ms, argc, argv, DB_NOW_NOTHING_DUE);
+    if (argv != small) mem_free(argv);
+    if (!rs.ms) return -1; /* the command ended the link (it cannot, but be safe) */
+    buf_clear(&rs.ms->out);
+    rs.ms->last_ms = clock_now_ms();
+    return 0;
+}
+
 static void apply_input(void) {
     if (rs.state != RS_CONNECTED || !rs.pe || !rs.ms) return;
     buf *in = peer_input(rs.pe);
@@ -211,18 +226,7 @@ static void apply_input(void) {
             rs.kill_asap = 1;
             break;
         }
-        int argc = rs.parser.argc;
-        if (argc > 0) {
-            slice small[16];
-            slice *argv = argc <= 16 ? small : mem_alloc(sizeof(slice) * (size_t)argc);
-            for (int i = 0; i < argc; i++)
-                argv[i] = (slice){resp_arg_ptr(&rs.parser, base, i), rs.parser.argv[i].len};
-            cmd_dispatch_at(rs.ms, argc, argv, DB_NOW_NOTHING_DUE);
-            if (argv != small) mem_free(argv);
-            if (!rs.ms) break; /* the command ended the link (it cannot, but be safe) */
-            buf_clear(&rs.ms->out);
-            rs.ms->last_ms = clock_now_ms();
-        }
+        if (rs.parser.argc > 0 && run_parsed(base) < 0) break;
         rs.parse_pos += rs.parser.consumed;
         if (!(rs.ms->flags & SESS_MULTI)) {
             /* Applied: pass it on to our own replicas, move the offset. */
@@ -492,7 +496,7 @@ static void send_handshake(void) {
         send_argv(argc, argv, lens);
         expect(HS_AUTH);
     }
-    int port = repl_cfg.announce_port ? repl_cfg.announce_port
+    int port = repl_cfg.announce_port                      ? repl_cfg.announce_port
                : config.tls_replication && config.tls_port ? config.tls_port
                                                            : host_stat.tcp_port;
     char portstr[STRCONV_LL_MAX];
@@ -611,16 +615,21 @@ static int handshake_reply(enum hs_reply want, const char *line) {
     case HS_CAPA:
         if (line[0] == '-')
             log_notice("(Non critical) Master does not understand REPLCONF %s: %s",
-                       want == HS_PORT ? "listening-port" : want == HS_IP ? "ip-address" : "capa",
+                       want == HS_PORT ? "listening-port"
+                       : want == HS_IP ? "ip-address"
+                                       : "capa",
                        line);
         if (want == HS_CAPA) send_psync();
         return 0;
-    default: psync_reply(line); return rs.state == RS_CONNECT ? -1 : 0;
+    default:
+        psync_reply(line);
+        return rs.state == RS_CONNECT ? -1 : 0;
     }
 }
 
 static void handshake_readable(void) {
-    char line[1024];
+    char line[1024] = ""; /* zeroed: the analyzer cannot see that a reply parsed as +CONTINUE
+                             is 9 bytes or more */
     while (rs.state == RS_HANDSHAKE && rs.iexpect < rs.nexpect) {
         int n = take_line(line, sizeof(line));
         if (n < 0) return;
@@ -675,8 +684,8 @@ static void connect_primary(void) {
     if (!repl_st.master_host) return;
     peer_options opt = {.type = config.tls_replication ? &transport_tls : NULL,
                         .connect_timeout_ms = (uint64_t)repl_cfg.timeout * 1000};
-    int rc = peer_connect(repl_st.master_host, repl_st.master_port, &opt, &primary_events, NULL,
-                          &rs.pe);
+    int rc =
+        peer_connect(repl_st.master_host, repl_st.master_port, &opt, &primary_events, NULL, &rs.pe);
     if (rc < 0) {
         log_warning("Unable to connect to MASTER: %s", uv_strerror(rc));
         rs.pe = NULL;
@@ -819,8 +828,8 @@ void replica_info(buf *b, int64_t now) {
 }
 
 void replica_role_reply(cmd_ctx *c) {
-    static const char *const names[] = {"none",      "connect", "connecting", "handshake",
-                                        "sync",      "sync",    "connected"};
+    static const char *const names[] = {"none", "connect", "connecting", "handshake",
+                                        "sync", "sync",    "connected"};
     reply_array(c, 5);
     reply_bulk_cstr(c, "slave");
     reply_bulk_cstr(c, repl_st.master_host);

@@ -20,11 +20,10 @@
  * its records through a sink (RESP encoding, SELECT framing); a replica hands it its
  * primary's bytes verbatim through the same sink's pass-on path, so its offsets are the
  * primary's. */
-#include "repl/repl_int.h"
-
 #include "mayfly/cmd/host.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
+#include "repl/repl_int.h"
 
 #include <string.h>
 
