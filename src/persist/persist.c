@@ -48,11 +48,11 @@ static struct {
     enum child_kind kind;
     int64_t start_ms;
     long long dirty_at_fork;
-    int for_repl;   /* a replica waits for what it writes */
-    int repl_fd;    /* CHILD_REPL_SOCKET: the pipe */
-    char mark[40];  /* CHILD_REPL_SOCKET: the end mark */
+    int for_repl;    /* a replica waits for what it writes */
+    int repl_fd;     /* CHILD_REPL_SOCKET: the pipe */
+    char mark[40];   /* CHILD_REPL_SOCKET: the end mark */
     int rdb_version; /* 10 when the dataset holds no field TTL (Redis 7.0 reads it), else 0 */
-    int no_data;     /* CHILD_REPL_SOCKET: an RDB without keys (rdb-filter-only) */
+    int no_data;     /* CHILD_REPL_SOCKET: PERSIST_NO_DATA_* (rdb-filter-only) */
 } child = {.repl_fd = -1};
 
 int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
@@ -126,7 +126,8 @@ static int repl_socket_body(int64_t now_ms) {
     int n = snprintf(head, sizeof(head), "$EOF:%.40s\r\n", child.mark);
     if (io_write_all(child.repl_fd, head, (size_t)n) < 0) return 1;
     int rc = child.no_data
-                 ? snapshot_write_empty_fd(child.repl_fd, now_ms, child.rdb_version)
+                 ? snapshot_write_empty_fd(child.repl_fd, now_ms, child.rdb_version,
+                                           child.no_data == PERSIST_NO_DATA_FUNCTIONS)
                  : snapshot_write_fd_version(child.repl_fd, now_ms, 0, child.rdb_version, NULL);
     if (rc < 0) return 1;
     if (io_write_all(child.repl_fd, child.mark, sizeof(child.mark)) < 0) return 1;

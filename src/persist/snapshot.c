@@ -9,10 +9,10 @@
  * database is damage. */
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/persist/persist.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
-#include "mayfly/persist/persist.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
 #include "persist/io_int.h"
@@ -67,8 +67,8 @@ int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64
     return snapshot_save_version(dir, tmp_name, name, now_ms, aof_base, 0);
 }
 
-int snapshot_save_version(const char *dir, const char *tmp_name, const char *name,
-                          int64_t now_ms, int aof_base, int version) {
+int snapshot_save_version(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
+                          int aof_base, int version) {
     char tmp[4096], final[4096];
     io_path(tmp, sizeof(tmp), dir, tmp_name);
     io_path(final, sizeof(final), dir, name);
@@ -98,11 +98,17 @@ int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes) {
     return snapshot_write_fd_version(fd, now_ms, aof_base, 0, bytes);
 }
 
-int snapshot_write_empty_fd(int fd, int64_t now_ms, int version) {
+static void put_library(const char *code, size_t len, void *ctx) {
+    rdb_enc_function(ctx, (slice){code, len});
+}
+
+int snapshot_write_empty_fd(int fd, int64_t now_ms, int version, int with_functions) {
     rdb_enc e;
     rdb_enc_init(&e, fd_sink, &fd, config.rdbcompression, config.rdbchecksum);
     e.version = version;
     rdb_enc_header(&e, now_ms, 0, 0);
+    const rdb_library_hooks *h = rdb_library_hooks_get();
+    if (with_functions && h && h->foreach) h->foreach (put_library, &e);
     int rc = rdb_enc_end(&e);
     int saved = errno;
     rdb_enc_deinit(&e);

@@ -21,9 +21,10 @@
  * (rdbcompression and rdbchecksum apply). No fsync. aof_base: the file is a log's base.
  * Returns 0, or -1 with errno set. *bytes (OUT, may be NULL) receives the size written. */
 int snapshot_write_fd(int fd, int64_t now_ms, int aof_base, uint64_t *bytes);
-/* An RDB with no key at all (header, EOF, checksum): what a replica that asked for no data
- * (REPLCONF rdb-filter-only) gets. Returns 0, or -1 with errno set. */
-int snapshot_write_empty_fd(int fd, int64_t now_ms, int version);
+/* An RDB with no key at all (header, the function libraries if with_functions, EOF,
+ * checksum): what a replica that asked for no data (REPLCONF rdb-filter-only) gets.
+ * Returns 0, or -1 with errno set. */
+int snapshot_write_empty_fd(int fd, int64_t now_ms, int version, int with_functions);
 /* snapshot_write_fd with the header's RDB version (0: the newest; the file must not hold
  * anything that version cannot). */
 int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version, uint64_t *bytes);
@@ -33,8 +34,8 @@ int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version,
 int snapshot_save(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
                   int aof_base);
 /* snapshot_save with the header's RDB version (0: the newest). */
-int snapshot_save_version(const char *dir, const char *tmp_name, const char *name,
-                          int64_t now_ms, int aof_base, int version);
+int snapshot_save_version(const char *dir, const char *tmp_name, const char *name, int64_t now_ms,
+                          int aof_base, int version);
 
 /* An incremental load. */
 typedef struct snapshot_loader {

@@ -54,7 +54,7 @@ typedef struct rlink {
     int capa;              /* CAPA_* */
     int pre_psync;         /* came with SYNC: no +FULLRESYNC, no ACKs expected */
     int rdb_only;          /* REPLCONF rdb-only 1: the snapshot and nothing more */
-    int no_data;           /* REPLCONF rdb-filter-only: a snapshot without keys */
+    int no_data;           /* REPLCONF rdb-filter-only: PERSIST_NO_DATA_* */
     int start_on_ack;      /* diskless: the stream starts at the first ACK */
     int kill_asap;         /* CLIENT KILL: closed from the loop */
     int close_after_write; /* an error was queued: close once it is written */
@@ -598,10 +598,11 @@ static void drop_stale_confs(void) {
     }
 }
 
-/* REPLCONF rdb-filter-only "<filters>": what the snapshot may hold. Every filter excludes
- * the keys; "functions" keeps function libraries, which Mayfly's snapshots have none of. */
+/* REPLCONF rdb-filter-only "<filters>": what the snapshot may hold. Keys never; "functions"
+ * keeps the function libraries (redis-cli --functions-rdb), without it there are none. */
 static int parse_filter(cmd_ctx *c, slice v) {
     size_t i = 0;
+    int functions = 0;
     while (i < v.len) {
         while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
             i++;
@@ -614,8 +615,9 @@ static int parse_filter(cmd_ctx *c, slice v) {
             reply_errorf(c, "ERR Unsupported rdb-filter-only option: %.*s", (int)word.len, word.p);
             return -1;
         }
+        functions = 1;
     }
-    find_conf(c->s->id, 1)->no_data = 1;
+    find_conf(c->s->id, 1)->no_data = functions ? PERSIST_NO_DATA_FUNCTIONS : PERSIST_NO_DATA;
     return 0;
 }
 

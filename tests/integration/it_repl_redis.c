@@ -5,7 +5,8 @@
  *   - Redis 7.0 replicating Mayfly: Mayfly sends RDB 10 when no hash has a field TTL (7.0
  *     reads RDB <= 10; RDB 12 is needed only for field TTLs), then the stream and a partial
  *     resync;
- *   - redis-cli --rdb (a backup over the replication protocol) and redis-cli --replica. */
+ *   - redis-cli --rdb (a backup over the replication protocol), --functions-rdb and
+ *     --replica. */
 #include "integration/repl_util.h"
 
 #include <fcntl.h>
@@ -136,6 +137,35 @@ TEST(redis_cli_rdb_backup) {
     it_stop_server(&p);
 }
 
+/* redis-cli --functions-rdb (REPLCONF rdb-filter-only functions): the function libraries
+ * and no key. */
+TEST(redis_cli_functions_rdb) {
+    it_server p, copy;
+    ru_start_primary(&p, NULL);
+    redisContext *pc = it_client_to(&p);
+    EXPECT(pc, "+OK", "SET key 1");
+    redisReply *r = redisCommand(pc, "FUNCTION LOAD %s",
+                                 "#!lua name=backuplib\n"
+                                 "redis.register_function('answer', function() return 42 end)");
+    if (!r || r->type != REDIS_REPLY_STRING) TEST_FAIL("FUNCTION LOAD");
+    freeReplyObject(r);
+    char port[16], file[300], log[300];
+    snprintf(port, sizeof(port), "%d", p.port);
+    snprintf(file, sizeof(file), "%s/functions.rdb", p.dir);
+    snprintf(log, sizeof(log), "%s/cli.out", p.dir);
+    const char *args[] = {"redis-cli", "-p", port, "--functions-rdb", file, NULL};
+    ASSERT_EQ(0, run_cli(args, log, 20000));
+    const char *cargs[] = {"--dbfilename", "functions.rdb", "--dir", p.dir, NULL};
+    it_start_server(&copy, cargs);
+    redisContext *cc = it_client_to(&copy);
+    EXPECT(cc, "0", "DBSIZE");
+    EXPECT(cc, "42", "FCALL answer 0");
+    redisFree(cc);
+    it_stop_server(&copy);
+    redisFree(pc);
+    it_stop_server(&p);
+}
+
 TEST(redis_cli_replica) {
     it_server p;
     ru_start_primary(&p, NULL);
@@ -157,8 +187,7 @@ TEST(redis_cli_replica) {
     }
     /* It logs the stream once synchronized (it sleeps 1 s before its first ACK). */
     char text[4096] = "";
-    for (int waited = 0; waited < 15000 && !strstr(text, "\"streamed\",\"yes\"");
-         waited += 50) {
+    for (int waited = 0; waited < 15000 && !strstr(text, "\"streamed\",\"yes\""); waited += 50) {
         redisReply *r = redisCommand(pc, "SET streamed yes");
         if (r) freeReplyObject(r);
         it_sleep_ms(50);
@@ -181,6 +210,7 @@ int main(void) {
     RUN(mayfly_replicates_redis);
     RUN(redis_replicates_mayfly);
     RUN(redis_cli_rdb_backup);
+    RUN(redis_cli_functions_rdb);
     RUN(redis_cli_replica);
     return test_report();
 }

@@ -64,9 +64,12 @@ int persist_child_running(void);
 /* Starts a child that writes the dataset as an RDB for replicas: into the snapshot file, as
  * BGSAVE does (fd < 0), or into fd, the write end of a pipe, as "$EOF:<mark>\r\n", the
  * RDB, then the mark (mark: 40 bytes), for a diskless transfer; fd is closed in this
- * process. no_data (pipe only): an RDB without keys (REPLCONF rdb-filter-only). The RDB is version 10 when nothing in the dataset needs 12 (no field TTL), so
- * that Redis 7.0 replicas read it. persist_repl_child_done runs from the cron when it ends.
+ * process. no_data (pipe only, REPLCONF rdb-filter-only): PERSIST_NO_DATA, an RDB without
+ * keys or function libraries; PERSIST_NO_DATA_FUNCTIONS, the libraries only. The RDB is
+ * version 10 when nothing in the dataset needs 12 (no field TTL), so that Redis 7.0
+ * replicas read it. persist_repl_child_done runs from the cron when it ends.
  * Returns 0, or -1 with errno set (a child runs already: EBUSY; fork failed). */
+enum { PERSIST_NO_DATA = 1, PERSIST_NO_DATA_FUNCTIONS = 2 };
 int persist_repl_child_start(int fd, const char *mark, int no_data);
 /* Stops the snapshot child for replicas (every replica of a diskless transfer left). */
 void persist_repl_child_kill(void);
