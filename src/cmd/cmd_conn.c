@@ -540,8 +540,8 @@ static const cmd_spec client_subcmds[] = {
 const cmd_spec cmd_family_conn[] = {
     {"ping", cmd_ping, -1, CMD_FAST | CMD_MISCONF_DENY, 0, 0, 0, "connection", "1.0.0", "O(1)",
      "Returns the server's liveliness response.", "[message]", NULL, "@fast @connection"},
-    {"echo", cmd_echo, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "connection", "1.0.0", "O(1)",
-     "Returns the given string.", "message", NULL, "@fast @connection"},
+    {"echo", cmd_echo, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
+     "O(1)", "Returns the given string.", "message", NULL, "@fast @connection"},
     {"quit", cmd_quit, -1,
      CMD_ALLOW_BUSY | CMD_NO_AUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
      "connection", "1.0.0", "O(1)", "Closes the connection.", "", NULL, "@fast @connection"},

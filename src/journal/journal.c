@@ -132,8 +132,7 @@ static void deliver_one(const journal_rec *r) {
 }
 
 /* Decodes the packed record at p into its fields (argv into scratch); returns the next. */
-static const char *unpack(const char *p, int *dbid, unsigned *flags, int64_t *time_ms,
-                          int *argc) {
+static const char *unpack(const char *p, int *dbid, unsigned *flags, int64_t *time_ms, int *argc) {
     int32_t id, ac, fl;
     memcpy(&id, p, sizeof(id));
     p += sizeof(id);

@@ -21,16 +21,16 @@
 typedef struct repl_config {
     char *masterauth; /* NULL: none; may hold NUL bytes */
     size_t masterauth_len;
-    char *masteruser;     /* NULL: none */
+    char *masteruser;       /* NULL: none */
     long long backlog_size; /* repl-backlog-size */
     int backlog_ttl;        /* repl-backlog-ttl, seconds (0: never freed) */
     int timeout;            /* repl-timeout, seconds */
     int ping_period;        /* repl-ping-replica-period, seconds */
     int min_replicas_to_write, min_replicas_max_lag;
-    int read_only;   /* replica-read-only */
-    int serve_stale; /* replica-serve-stale-data */
-    int priority;    /* replica-priority */
-    int announced;   /* replica-announced */
+    int read_only;     /* replica-read-only */
+    int serve_stale;   /* replica-serve-stale-data */
+    int priority;      /* replica-priority */
+    int announced;     /* replica-announced */
     char *announce_ip; /* replica-announce-ip, NULL: none */
     int announce_port; /* replica-announce-port, 0: our own */
     int diskless_sync, diskless_sync_delay, diskless_sync_max_replicas;
@@ -47,12 +47,12 @@ typedef struct repl_state {
     char *master_host;             /* NULL while this server is a primary */
     int master_port;
     long long sync_full, sync_partial_ok, sync_partial_err; /* INFO stats */
-    int64_t no_replicas_since_ms; /* for repl-backlog-ttl */
-    int good_replicas;            /* online with lag <= min-replicas-max-lag */
-    int min_replicas_armed;       /* the min-replicas gate's switch */
-    int readonly_armed;           /* the read-only gate's switch */
-    int masterdown_armed;         /* the stale-data gate's switch */
-    int feed_pending;             /* the stream grew since replicas were last fed */
+    int64_t no_replicas_since_ms;                           /* for repl-backlog-ttl */
+    int good_replicas;      /* online with lag <= min-replicas-max-lag */
+    int min_replicas_armed; /* the min-replicas gate's switch */
+    int readonly_armed;     /* the read-only gate's switch */
+    int masterdown_armed;   /* the stale-data gate's switch */
+    int feed_pending;       /* the stream grew since replicas were last fed */
 } repl_state;
 extern repl_state repl_st;
 

@@ -63,12 +63,24 @@ TEST(streaming_writes_converge) {
     /* Pipelined writes of every kind that propagates: relative TTLs become absolute. */
     for (int i = 0; i < 2000; i++) {
         switch (i % 6) {
-        case 0: redisAppendCommand(pc, "SET k%d %d EX 1000", i, i); break;
-        case 1: redisAppendCommand(pc, "HSET h%d f %d g x", i % 50, i); break;
-        case 2: redisAppendCommand(pc, "HSETEX h%d EX 500 FIELDS 1 t%d %d", i % 50, i, i); break;
-        case 3: redisAppendCommand(pc, "INCRBYFLOAT n%d 1.5", i % 10); break;
-        case 4: redisAppendCommand(pc, "HPEXPIRE h%d 700000 FIELDS 1 f", i % 50); break;
-        default: redisAppendCommand(pc, "MULTI"); break;
+        case 0:
+            redisAppendCommand(pc, "SET k%d %d EX 1000", i, i);
+            break;
+        case 1:
+            redisAppendCommand(pc, "HSET h%d f %d g x", i % 50, i);
+            break;
+        case 2:
+            redisAppendCommand(pc, "HSETEX h%d EX 500 FIELDS 1 t%d %d", i % 50, i, i);
+            break;
+        case 3:
+            redisAppendCommand(pc, "INCRBYFLOAT n%d 1.5", i % 10);
+            break;
+        case 4:
+            redisAppendCommand(pc, "HPEXPIRE h%d 700000 FIELDS 1 f", i % 50);
+            break;
+        default:
+            redisAppendCommand(pc, "MULTI");
+            break;
         }
         if (i % 6 == 5) {
             redisAppendCommand(pc, "DEL k%d", i - 5);
@@ -197,8 +209,7 @@ TEST(read_only_replica) {
     EXPECT(rc, "-READONLY You can't write against a read only replica.", "HSET h f v");
     EXPECT(rc, "+OK", "MULTI");
     EXPECT(rc, "-READONLY You can't write against a read only replica.", "SET a 1");
-    EXPECT(rc,
-           "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    EXPECT(rc, "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
     EXPECT(rc, "nil", "GET a");
     EXPECT(rc, "+OK", "CONFIG SET replica-read-only no");
     EXPECT(rc, "+OK", "SET local 1");
@@ -254,7 +265,7 @@ TEST(replica_of_a_replica) {
     redisContext *r2c = it_client_to(&r2);
     WAIT_FOR(ru_link_up(r2c), SYNC_MS);
     for (int i = 0; i < 500; i++)
-        EXPECT(pc, "1", "HSETEX h%d PX 500000 FIELDS 1 f %d", i % 20, i) ;
+        EXPECT(pc, "1", "HSETEX h%d PX 500000 FIELDS 1 f %d", i % 20, i);
     EXPECT(pc, "1", "WAIT 1 5000");
     WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
     WAIT_FOR(ru_offsets_equal(rc, r2c), 5000);
@@ -345,8 +356,7 @@ TEST(gates_and_introspection) {
     it_stop_server(&p);
     redisFree(pc);
     WAIT_FOR(!ru_link_up(rc), 5000);
-    EXPECT(rc,
-           "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    EXPECT(rc, "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
            "GET a");
     EXPECT(rc, "\"PONG\"", "ECHO PONG");
     EXPECT(rc, "+OK", "REPLICAOF NO ONE");

@@ -119,7 +119,7 @@ static inline void ru_dump_hash(redisContext *c, const char *key, ru_str *out) {
         if (ru_field_ttls) {
             redisReply *t = redisCommand(c, "HPEXPIRETIME %s FIELDS 1 %s", key, f);
             ttl = t && t->type == REDIS_REPLY_ARRAY && t->elements == 1 ? t->element[0]->integer
-                                                                       : -99;
+                                                                        : -99;
             if (t) freeReplyObject(t);
         }
         size_t len = strlen(f) + strlen(v) + 64;

@@ -36,11 +36,13 @@ struct session;
 #define SESS_INTERNAL (1u << 13)         /* not a network client (loading, tests) */
 #define SESS_ASKING (1u << 20)           /* ASKING: the next command may use an importing slot */
 #define SESS_READONLY (1u << 21)         /* READONLY: a cluster replica serves its reads */
-#define SESS_BLOCKED (1u << 14)          /* a command waits (WAIT): nothing more is run until
-                                            session_unblock */
-#define SESS_MASTER (1u << 15)           /* this replica's link to its primary: its commands are
-                                            obeyed (no gates), its replies dropped (flags=M) */
-#define SESS_REPLICA (1u << 16)          /* a replica's link to this primary (flags=S) */
+#define SESS_BLOCKED                                                                               \
+    (1u << 14) /* a command waits (WAIT): nothing more is run until                                \
+                  session_unblock */
+#define SESS_MASTER                                                                                \
+    (1u << 15)                  /* this replica's link to its primary: its commands are            \
+                                   obeyed (no gates), its replies dropped (flags=M) */
+#define SESS_REPLICA (1u << 16) /* a replica's link to this primary (flags=S) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
@@ -52,8 +54,8 @@ typedef struct session_ops {
      * arguments; on=0: resume. May be NULL (sessions without a connection). */
     void (*protect)(struct session *s, int on);
     int streams; /* 1: the connection drives streamed replies (session_stream_step) */
-    void (*unblocked)(struct session *s);        /* session_unblock: run the input that waited;
-                                                    NULL: nothing to run */
+    void (*unblocked)(struct session *s); /* session_unblock: run the input that waited;
+                                             NULL: nothing to run */
 } session_ops;
 
 /* A reply produced in parts instead of whole (HRANDFIELD with a huge negative count): the

@@ -58,8 +58,9 @@ typedef struct journal_rec {
 } journal_rec;
 
 /* Record flags. */
-#define JOURNAL_REC_REPL_ONLY 1u /* for replicas only (PUBLISH, as Redis propagates it): sinks
-                                    without JOURNAL_SINK_REPL never see it */
+#define JOURNAL_REC_REPL_ONLY                                                                      \
+    1u /* for replicas only (PUBLISH, as Redis propagates it): sinks                               \
+          without JOURNAL_SINK_REPL never see it */
 
 /* How a sink's stream names databases. */
 enum journal_framing {
@@ -98,11 +99,11 @@ struct journal_sink {
 /* The journal's counters, read by the inline fast paths below (every command call opens
  * and closes a unit). Callers use the functions, never these fields. */
 typedef struct journal_state {
-    int depth;        /* unit nesting */
-    int npending;     /* records held for the outermost unit */
+    int depth;         /* unit nesting */
+    int npending;      /* records held for the outermost unit */
     int npending_repl; /* of which JOURNAL_REC_REPL_ONLY */
-    int record_sinks; /* sinks that take our records now */
-    int64_t unit_ms;  /* time of the outermost unit */
+    int record_sinks;  /* sinks that take our records now */
+    int64_t unit_ms;   /* time of the outermost unit */
 } journal_state;
 extern journal_state journal_st;
 /* Hands the held records to the sinks (journal_end_unit's slow path). */
