@@ -253,7 +253,7 @@ static void on_readable(peer *pe) {
             return;
         }
         int argc = l->parser.argc;
-        if (argc == 0) {
+        if (argc <= 0) {
             l->ack_ms = now; /* a newline: the replica is alive (loading a big snapshot) */
         } else {
             slice argv[8];
