@@ -582,10 +582,11 @@ void server_init(void) {
 
 /* ---- the memory ceiling ---- */
 
-/* Nothing is evicted while the dataset loads or while a busy script serves other clients
- * from inside its command (Redis's isSafeToPerformEvictions). */
+/* Nothing is evicted while the dataset loads, while a busy script serves other clients
+ * from inside its command, or on a replica that ignores maxmemory (Redis's
+ * isSafeToPerformEvictions). */
 static int may_evict(void) {
-    return !host_stat.loading && !script_busy;
+    return !host_stat.loading && !script_busy && !repl_ignores_maxmemory();
 }
 
 static size_t aof_buffer_bytes(void) {
@@ -596,6 +597,7 @@ static void start_eviction(void) {
     static const evict_host evict_hooks = {may_evict};
     evict_set_host(&evict_hooks);
     evict_set_uncounted(EVICT_UNCOUNTED_AOF, aof_buffer_bytes);
+    evict_set_uncounted(EVICT_UNCOUNTED_REPLICAS, repl_replica_output_bytes);
     db_set_value_freer(lazyfree_db_freer);
     db_set_grow_check(evict_table_may_grow);
     lazyfree_start();

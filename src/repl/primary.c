@@ -849,6 +849,13 @@ void primary_sync_command(cmd_ctx *c) {
     begin_full_sync(l);
 }
 
+size_t repl_replica_output_bytes(void) {
+    size_t sum = 0;
+    for (rlink *l = links; l; l = l->next)
+        if (l->pe) sum += peer_pending_out(l->pe);
+    return sum;
+}
+
 /* ---- the cron ---- */
 
 void primary_check_limits(int64_t now) {

@@ -266,6 +266,10 @@ int repl_is_replica(void) {
     return repl_st.master_host != NULL;
 }
 
+int repl_ignores_maxmemory(void) {
+    return repl_st.master_host != NULL && repl_cfg.ignore_maxmemory;
+}
+
 const char *repl_master_host(void) {
     return repl_st.master_host;
 }

@@ -132,6 +132,8 @@ const config_row repl_config_rows[] = {
              apply_gates),
     INT_ROW("replica-priority", "slave-priority", &repl_cfg.priority, 0, INT_MAX, "100"),
     BOOL_ROW("replica-announced", NULL, &repl_cfg.announced, "yes", NULL),
+    BOOL_ROW("replica-ignore-maxmemory", "slave-ignore-maxmemory", &repl_cfg.ignore_maxmemory,
+             "yes", NULL),
     {.name = "replica-announce-ip",
      .alias = "slave-announce-ip",
      .kind = CONFIG_STR,

@@ -27,12 +27,13 @@ typedef struct repl_config {
     int timeout;            /* repl-timeout, seconds */
     int ping_period;        /* repl-ping-replica-period, seconds */
     int min_replicas_to_write, min_replicas_max_lag;
-    int read_only;     /* replica-read-only */
-    int serve_stale;   /* replica-serve-stale-data */
-    int priority;      /* replica-priority */
-    int announced;     /* replica-announced */
-    char *announce_ip; /* replica-announce-ip, NULL: none */
-    int announce_port; /* replica-announce-port, 0: our own */
+    int read_only;        /* replica-read-only */
+    int serve_stale;      /* replica-serve-stale-data */
+    int priority;         /* replica-priority */
+    int announced;        /* replica-announced */
+    int ignore_maxmemory; /* replica-ignore-maxmemory */
+    char *announce_ip;    /* replica-announce-ip, NULL: none */
+    int announce_port;    /* replica-announce-port, 0: our own */
     int diskless_sync, diskless_sync_delay, diskless_sync_max_replicas;
     int disable_tcp_nodelay;
 } repl_config;

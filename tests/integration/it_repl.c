@@ -218,6 +218,33 @@ TEST(read_only_replica) {
     unpair(&p, &r, pc, rc);
 }
 
+/* replica-ignore-maxmemory yes (the default): a replica over its maxmemory evicts nothing
+ * itself; it keeps what the primary has. */
+TEST(replica_ignores_maxmemory) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    const char *rextra[] = {"--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random", NULL};
+    if (!pair(&p, &r, NULL, rextra, &pc, &rc)) TEST_FAIL("no link");
+    static char value[8001];
+    memset(value, 'v', sizeof(value) - 1);
+    for (int i = 0; i < 600; i++)
+        redisAppendCommand(pc, "SET big:%d %s", i, value);
+    for (int i = 0; i < 600; i++) {
+        redisReply *x;
+        if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("pipeline");
+        freeReplyObject(x);
+    }
+    EXPECT(pc, "1", "WAIT 1 5000");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    EXPECT(rc, "600", "DBSIZE");
+    ASSERT_EQ(0, it_info_field(rc, "evicted_keys"));
+    /* Told not to ignore it, the replica evicts down to its limit. */
+    EXPECT(rc, "+OK", "CONFIG SET replica-ignore-maxmemory no");
+    EXPECT(pc, "+OK", "SET trigger 1");
+    WAIT_FOR(it_info_field(rc, "evicted_keys") > 0, 5000);
+    unpair(&p, &r, pc, rc);
+}
+
 TEST(field_expiry_reaches_replica_as_hdel) {
     it_server p, r;
     redisContext *pc, *rc;
@@ -374,6 +401,7 @@ int main(void) {
     RUN(partial_resync_after_replica_restart);
     RUN(wait);
     RUN(read_only_replica);
+    RUN(replica_ignores_maxmemory);
     RUN(field_expiry_reaches_replica_as_hdel);
     RUN(replica_hides_what_expired);
     RUN(replica_of_a_replica);

@@ -22,6 +22,7 @@
 #include "mayfly/cmd/info.h"
 #include "mayfly/config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -52,6 +53,9 @@ int repl_replicate(const char *addr, int port);
 void repl_promote(void);
 /* 1 while this server is a replica (configured with a primary, linked or not). */
 int repl_is_replica(void);
+/* 1 on a replica with replica-ignore-maxmemory yes: it evicts nothing itself, the
+ * primary's DELs keep its dataset in step (Redis's default). */
+int repl_ignores_maxmemory(void);
 /* The primary's host and port (NULL, 0 on a primary). */
 const char *repl_master_host(void);
 int repl_master_port(void);
@@ -70,6 +74,10 @@ int64_t repl_second_offset(void);
 /* On a replica, the offset of the primary's stream applied so far (slave_repl_offset);
  * on a primary, repl_offset(). */
 uint64_t repl_processed_offset(void);
+
+/* Bytes waiting in the replicas' connections (the stream and snapshot not yet written):
+ * INFO mem_clients_slaves, and not counted against maxmemory, as in Redis. */
+size_t repl_replica_output_bytes(void);
 
 /* ---- persistence (the RDB's AUX fields, Redis's rdbSaveInfo) ---- */
 
