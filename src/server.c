@@ -245,13 +245,6 @@ static void stop_loop_handles(void) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
-/* Once per loop turn before replies go out: the log's write (and group-commit fsync), then
- * what the replicas get. */
-static void before_flush(void) {
-    persist_before_reply();
-    repl_before_flush();
-}
-
 static int do_shutdown(int flags) {
     if (shutting_down) return 0;
     log_warning("User requested shutdown...");
@@ -506,10 +499,11 @@ static void log_startup_banner(void) {
     log_notice("Server initialized");
 }
 
-/* Once per loop turn before replies go out: the log's write and group commit, then
- * nodes.conf if the cluster's configuration changed during the turn. */
+/* Once per loop turn before replies go out: the log's write and group commit, what the
+ * replicas get, then nodes.conf if the cluster's configuration changed during the turn. */
 static void before_flush(void) {
     persist_before_reply();
+    repl_before_flush();
     cluster_before_sleep();
 }
 
@@ -544,7 +538,7 @@ void server_init(void) {
         cmd_family_ttl,     cmd_family_string, cmd_family_hash,    cmd_family_hash_ttl,
         cmd_family_multi,   cmd_family_pubsub, persist_commands,   cmd_family_debug,
         cmd_family_slowlog, cmd_family_dump,   cmd_family_eval,    cmd_family_function,
-        cluster_family,     cmd_family_acl,     repl_commands,
+        cluster_family,     cmd_family_acl,    repl_commands,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);

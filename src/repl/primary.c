@@ -22,6 +22,7 @@
  *
  * WAIT blocks its client (session_block) until enough links have acknowledged its last
  * write's offset, or its timeout; a GETACK goes to the replicas at the next flush. */
+#include "mayfly/acl/acl.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/net/conn.h"
@@ -204,8 +205,9 @@ static void link_make_session(rlink *l) {
     snprintf(s->addr, sizeof(s->addr), "%s", l->addr);
     snprintf(s->laddr, sizeof(s->laddr), "%s", l->laddr);
     if (l->name[0]) s->name = mem_strdup(l->name);
-    mem_free(s->user);
-    s->user = mem_strdup(l->user[0] ? l->user : "default");
+    /* The user the client had authenticated as (session_new gave the default one). */
+    acl_user *u = l->user[0] ? acl_user_find(slice_of(l->user)) : NULL;
+    if (u) s->user = u;
     transport *t = peer_transport(l->pe);
     s->fd = t ? transport_fd(t) : -1;
     s->ctime_ms = l->ctime_ms;
@@ -730,7 +732,7 @@ static rlink *link_new(session *s) {
     snprintf(l->addr, sizeof(l->addr), "%s", s->addr);
     snprintf(l->laddr, sizeof(l->laddr), "%s", s->laddr);
     snprintf(l->name, sizeof(l->name), "%s", s->name ? s->name : "");
-    snprintf(l->user, sizeof(l->user), "%s", s->user ? s->user : "default");
+    snprintf(l->user, sizeof(l->user), "%s", s->user ? acl_user_name(s->user) : "default");
     l->ctime_ms = s->ctime_ms;
     conf *cf = find_conf(s->id, 0);
     if (cf) {
