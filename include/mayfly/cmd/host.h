@@ -34,7 +34,7 @@ typedef struct host_stats {
      * not inflate (INFO mayfly_eventloop_turn_max_usec / _cpu_max_usec). */
     long long eventloop_turn_max_us, eventloop_turn_cpu_max_us;
     long long latest_fork_usec; /* how long the last fork() call took */
-    int replica; /* this server replicates a primary (HELLO role, set by repl/) */
+    int replica;                /* this server replicates a primary (HELLO role, set by repl/) */
     long long sync_full, sync_partial_ok, sync_partial_err; /* replicas' syncs (repl/) */
     long long net_repl_input_bytes, net_repl_output_bytes;  /* replication links' bytes */
     long long repl_backlog_bytes;                           /* the backlog's memory */
