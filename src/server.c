@@ -617,6 +617,9 @@ int server_run(void) {
     info_scripting_fill = script_info_fill;
 
     db_init_all(config.databases);
+    /* Cluster mode keeps a key list per hash slot (COUNTKEYSINSLOT, GETKEYSINSLOT, MIGRATE's
+     * reshards), set before the first key is loaded. */
+    if (config.cluster_enabled) db_set_key_slots(CLUSTER_SLOTS, cluster_keyslot);
     if (load_users() < 0) return 1;
     start_eviction();
     journal_init();

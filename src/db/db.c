@@ -32,6 +32,11 @@
  * hidden entry when a write overwrites its key. The REAP path pays nothing for this: the
  * mode is tested only once something is found due.
  *
+ * With key slots on (db_set_key_slots, cluster mode), every entry is allocated with a
+ * slot_link in front of it, and each database keeps a list head and a count per slot:
+ * entries are linked in db_add and unlinked in unlink_entry, the one way out of the table
+ * (flushes reset the heads). The prefix size is fixed before the first key exists.
+ *
  * db/ never reads the clock: every entry point that needs "now" takes now_ms. The latest
  * now_ms seen is remembered for the access times of new values and for INFO avg_ttl. */
 #include "mayfly/db/db.h"
@@ -79,6 +84,95 @@ static struct {
  * whose owners are scattered in memory (a cache miss apiece), outside the slice budget,
  * so it must stay small: 10000 cost about as much as the slice itself. */
 #define BACKLOG_COUNT_CAP 256
+
+/* ---- key slots ---- */
+
+typedef struct slot_link {
+    dbentry *prev, *next;
+} slot_link;
+
+struct db_slots {
+    dbentry **head; /* [nslots] */
+    size_t *count;  /* [nslots] */
+};
+
+static int nslots; /* 0: key slots off */
+static int (*slot_of)(const char *key, size_t len);
+static size_t entry_prefix; /* bytes allocated in front of each entry: sizeof(slot_link) */
+
+#define LINK_OF(e) ((slot_link *)((char *)(e) - sizeof(slot_link)))
+
+int db_set_key_slots(int n, int (*fn)(const char *key, size_t len)) {
+    for (int i = 0; i < ndbs; i++)
+        if (dict_size(&dbs[i].keys) != 0) return -1;
+    nslots = n;
+    slot_of = fn;
+    entry_prefix = n > 0 ? sizeof(slot_link) : 0;
+    return 0;
+}
+
+int db_key_slots_enabled(void) {
+    return nslots > 0;
+}
+
+static void slots_free(db *d) {
+    if (!d->slots) return;
+    mem_free(d->slots->head);
+    mem_free(d->slots->count);
+    mem_free(d->slots);
+    d->slots = NULL;
+}
+
+static void slot_link_in(db *d, dbentry *e) {
+    if (!nslots) return;
+    if (!d->slots) {
+        d->slots = mem_alloc(sizeof(*d->slots));
+        d->slots->head = mem_calloc((size_t)nslots, sizeof(dbentry *));
+        d->slots->count = mem_calloc((size_t)nslots, sizeof(size_t));
+    }
+    int s = slot_of(e->key, e->klen);
+    slot_link *l = LINK_OF(e);
+    l->prev = NULL;
+    l->next = d->slots->head[s];
+    if (l->next) LINK_OF(l->next)->prev = e;
+    d->slots->head[s] = e;
+    d->slots->count[s]++;
+}
+
+static void slot_link_out(db *d, dbentry *e) {
+    if (!nslots) return;
+    slot_link *l = LINK_OF(e);
+    int s = slot_of(e->key, e->klen);
+    if (l->prev)
+        LINK_OF(l->prev)->next = l->next;
+    else
+        d->slots->head[s] = l->next;
+    if (l->next) LINK_OF(l->next)->prev = l->prev;
+    d->slots->count[s]--;
+}
+
+size_t db_slot_size(const db *d, int slot) {
+    if (!d->slots || slot < 0 || slot >= nslots) return 0;
+    return d->slots->count[slot];
+}
+
+dbentry *db_slot_first(const db *d, int slot) {
+    if (!d->slots || slot < 0 || slot >= nslots) return NULL;
+    return d->slots->head[slot];
+}
+
+dbentry *db_slot_next(const dbentry *e) {
+    return LINK_OF(e)->next;
+}
+
+/* The allocation an entry lives in, and its release. */
+static void *entry_base(const dbentry *e) {
+    return (char *)e - entry_prefix;
+}
+
+static void entry_mem_free(dbentry *e) {
+    mem_free(entry_base(e));
+}
 
 static void key_of(const dict_node *node, const char **key, size_t *len) {
     const dbentry *e = (const dbentry *)node;
@@ -223,7 +317,7 @@ static void set_death(db *d, dbentry *e) {
 /* Frees an entry that is no longer linked anywhere; its value goes by drop_value. */
 static void free_entry(dbentry *e, enum db_free_why why) {
     drop_value(e->val, why);
-    mem_free(e);
+    entry_mem_free(e);
 }
 
 /* Queues v to be freed by the active cycle in steps. */
@@ -285,6 +379,7 @@ static void forget_deadlines(db *d, dbentry *e) {
 /* Unlinks an entry from its database (dict and index); the caller frees it. */
 static void unlink_entry(db *d, dbentry *e) {
     dict_unlink(&d->keys, &e->node);
+    slot_link_out(d, e);
     forget_deadlines(d, e);
 }
 
@@ -295,7 +390,7 @@ static void expire_entry(db *d, dbentry *e) {
     DB_HOOK(key_expired, d, e->key, e->klen);
     DB_HOOK(key_touched, d, e->key, e->klen);
     expire_value(e->val);
-    mem_free(e);
+    entry_mem_free(e);
 }
 
 void db_init_all(int n) {
@@ -313,7 +408,7 @@ static void free_node(dict_node *node, void *ctx) {
     (void)ctx;
     dbentry *e = (dbentry *)node;
     obj_free(e->val);
-    mem_free(e);
+    entry_mem_free(e);
 }
 
 void db_free_all(void) {
@@ -326,6 +421,7 @@ void db_free_all(void) {
         dict_deinit(&dbs[i].keys);
         expire_index_deinit(&dbs[i].expires);
         ostree_deinit(&dbs[i].deaths);
+        slots_free(&dbs[i]);
     }
     mem_free(dbs);
     dbs = NULL;
@@ -454,7 +550,7 @@ static void retire_hash(db *d, dbentry *e) {
     DB_HOOK(key_touched, d, e->key, e->klen);
     unlink_entry(d, e);
     expire_value(e->val);
-    mem_free(e);
+    entry_mem_free(e);
 }
 
 /* Deletes a hash that has no live field left: field by field, with their names, when
@@ -551,7 +647,8 @@ dbentry *db_lookup_read(db *d, slice key, int64_t now_ms) {
 /* Allocates an entry for key holding val (not yet linked). */
 static dbentry *new_entry(slice key, obj *val) {
     assert(key.len <= UINT32_MAX);
-    dbentry *e = mem_alloc(sizeof(dbentry) + key.len);
+    dbentry *e =
+        (dbentry *)((char *)mem_alloc(entry_prefix + sizeof(dbentry) + key.len) + entry_prefix);
     e->node.next = NULL;
     e->val = val;
     e->expire_ms = 0;
@@ -578,6 +675,7 @@ dbentry *db_add(db *d, slice key, obj *val) {
     if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, dict_hash(key.p, key.len));
     dbentry *e = new_entry(key, val);
     dict_add(&d->keys, &e->node);
+    slot_link_in(d, e);
     file_new(d, e);
     DB_HOOK(key_added, d, key.p, key.len);
     return e;
@@ -587,6 +685,7 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, khash);
     dbentry *e = new_entry(key, val);
     dict_add_h(&d->keys, &e->node, khash);
+    slot_link_in(d, e);
     file_new(d, e);
     DB_HOOK(key_added, d, key.p, key.len);
     return e;
@@ -680,7 +779,7 @@ void db_evict_field(db *d, dbentry *e) {
 obj *db_take_value(db *d, dbentry *e) {
     obj *val = e->val;
     unlink_entry(d, e);
-    mem_free(e);
+    entry_mem_free(e);
     return val;
 }
 
@@ -734,6 +833,7 @@ void db_flush(db *d) {
     dict_clear(&d->keys, free_node, NULL);
     expire_index_deinit(&d->expires);
     ostree_deinit(&d->deaths);
+    slots_free(d);
     d->keys_with_ttl = 0;
     d->expire_sum = 0;
     d->subexpiry = 0;
@@ -754,6 +854,7 @@ db_detached *db_flush_detached(db *d) {
     dict_init(&d->keys, &keys_type);
     expire_index_init(&d->expires);
     ostree_init(&d->deaths, death_key);
+    slots_free(d); /* the detached entries' links are never followed again */
     d->keys_with_ttl = 0;
     d->expire_sum = 0;
     d->subexpiry = 0;
@@ -969,7 +1070,7 @@ void db_info_keyspace(buf *b, int64_t now_ms) {
 }
 
 void db_overhead(const db *d, size_t *main, size_t *expires, size_t *rehashing) {
-    *main = dict_buckets_memory(&d->keys) + dict_size(&d->keys) * sizeof(dbentry);
+    *main = dict_buckets_memory(&d->keys) + dict_size(&d->keys) * (sizeof(dbentry) + entry_prefix);
     *expires = d->expires.h.cap * sizeof(void *);
     *rehashing = 0;
     if (dict_is_rehashing(&d->keys) && d->keys.table[0])
@@ -977,5 +1078,5 @@ void db_overhead(const db *d, size_t *main, size_t *expires, size_t *rehashing) 
 }
 
 size_t db_entry_memory(const dbentry *e) {
-    return mem_usable(e) + obj_memory(e->val);
+    return mem_usable(entry_base(e)) + obj_memory(e->val);
 }

@@ -64,6 +64,7 @@ typedef struct db {
     size_t keys_with_ttl;   /* entries with expire_ms != 0 (INFO keyspace expires=) */
     long double expire_sum; /* sum of expire_ms over those entries (INFO avg_ttl=) */
     size_t subexpiry;       /* hashes with field TTLs (INFO keyspace subexpiry=) */
+    struct db_slots *slots; /* per-slot lists and counts (db_set_key_slots), NULL if none */
 } db;
 
 /* Counters shown by INFO stats. */
@@ -280,6 +281,26 @@ size_t db_detached_size(const db_detached *x);
 void db_detached_free(db_detached *x);
 /* Swaps the contents of two databases (SWAPDB). */
 void db_swap(db *a, db *b);
+
+/* ---- key slots ----
+ * An optional partition of every database's keys into nslots groups by slot_of(key) (Redis
+ * Cluster's hash slots: server.c installs cluster_keyslot in cluster mode), with a count
+ * and a list per group, so a group's keys are counted in O(1) and listed in O(their
+ * number) (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT, SETSLOT NODE's check). Each entry then
+ * carries two list links in front of it (16 bytes a key); nothing is spent without it. */
+
+/* Turns the key slots on. Call at start-up, before any key exists (returns -1 otherwise:
+ * the entries already allocated have no room for the links); 0 on success. */
+int db_set_key_slots(int nslots, int (*slot_of)(const char *key, size_t len));
+/* 1 when db_set_key_slots is in effect. */
+int db_key_slots_enabled(void);
+/* Stored keys of slot in d (those gone but not yet reaped included, as Redis counts them);
+ * 0 without key slots. */
+size_t db_slot_size(const db *d, int slot);
+/* The first stored entry of slot in d (NULL: none), and the one after e in its slot. The
+ * list is stable while nothing is added or deleted. */
+dbentry *db_slot_first(const db *d, int slot);
+dbentry *db_slot_next(const dbentry *e);
 
 /* SCAN step: calls fn for the keys of one cursor step; returns the next cursor. fn must
  * not add or delete keys (collect them, then check each with db_find). Expired keys not
