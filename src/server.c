@@ -538,7 +538,7 @@ void server_init(void) {
         cmd_family_ttl,     cmd_family_string, cmd_family_hash,    cmd_family_hash_ttl,
         cmd_family_multi,   cmd_family_pubsub, persist_commands,   cmd_family_debug,
         cmd_family_slowlog, cmd_family_dump,   cmd_family_eval,    cmd_family_function,
-        cluster_family,     cmd_family_acl,    repl_commands,
+        cluster_family,     cmd_family_acl,    repl_commands,      cluster_migrate_family,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);
@@ -598,6 +598,12 @@ static void start_eviction(void) {
     evict_config_changed();
 }
 
+/* A forked child (snapshot, log rewrite) holds no listener, client or MIGRATE socket. */
+static void close_fds_in_child(void) {
+    net_close_fds_in_child();
+    migrate_close_fds();
+}
+
 int server_run(void) {
     mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
@@ -609,7 +615,7 @@ int server_run(void) {
     host_stat.start_ms = clock_now_ms();
     last_sample_us = clock_mono_us();
     host.shutdown = do_shutdown;
-    host.after_fork_child = net_close_fds_in_child;
+    host.after_fork_child = close_fds_in_child;
     host.aof_write_fault = aof_set_write_fault;
     host.busy_refusal = script_busy_error;
     host.publish = cluster_publish;

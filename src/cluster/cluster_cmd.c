@@ -133,6 +133,7 @@ void cluster_publish(slice channel, slice msg, int shard) {
 
 void cluster_cron(int64_t now_ms) {
     static int64_t last;
+    migrate_cron(now_ms);
     if (!config.cluster_enabled || !cl.myself) return;
     if (now_ms - last < 100 && now_ms >= last) return;
     last = now_ms;
@@ -845,7 +846,7 @@ static const char *route_keys(cmd_ctx *c, route *r) {
 
 static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
     session *s = c->s;
-    int asking = (s->flags & SESS_ASKING) != 0;
+    int asking = (s->flags & SESS_ASKING) != 0 || (c->flags & CMD_ASKING) != 0;
     if (c->cmd->fn != cmd_asking) s->flags &= ~SESS_ASKING;
     if (!cmd_has_keys(c->cmd)) return NULL;
     route r = {0};
@@ -857,6 +858,8 @@ static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
         if (c->flags & CMD_WRITE)
             return "CLUSTERDOWN The cluster is down and only accepts read commands";
     }
+    /* MIGRATE works here while the slot is open, to move keys freely (Redis's rule). */
+    if ((r.migrating || r.importing) && c->cmd->fn == cluster_cmd_migrate) return NULL;
     cluster_node *to = r.n;
     const char *kind = "MOVED";
     if (r.migrating && r.missing) {

@@ -185,6 +185,13 @@ static inline void bitmap_clear(uint8_t *bm, int pos) {
     bm[pos >> 3] = (uint8_t)(bm[pos >> 3] & ~(1u << (pos & 7)));
 }
 
+/* ---- migrate.c ---- */
+
+/* MIGRATE's handler (the redirect gate serves it locally while its slot is open). */
+void cluster_cmd_migrate(cmd_ctx *c);
+/* Closes cached MIGRATE sockets unused for 10 s. */
+void migrate_cron(int64_t now_ms);
+
 /* ---- bus.c ---- */
 
 /* Opens the bus listener on the cluster port. Returns 0 or -1 (logged). */

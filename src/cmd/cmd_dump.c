@@ -151,5 +151,17 @@ const cmd_spec cmd_family_dump[] = {
      "Creates a key from the serialized representation of a value.",
      "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", NULL,
      "@keyspace @write @slow @dangerous", KS_OW | KS_UPDATE},
+    /* MIGRATE's RESTORE in cluster mode: a node importing the key's slot takes it without
+     * a preceding ASKING (the redirect gate honours CMD_ASKING). */
+    {"restore-asking", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM | CMD_ASKING, 1, 1, 1, "server",
+     "3.0.0",
+     "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, "
+     "where N is the number of Redis objects composing the value and M their average size. For "
+     "small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply "
+     "O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting "
+     "values into sorted sets is O(log(N)).",
+     "An internal command for migrating keys in a cluster.",
+     "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", NULL,
+     "@keyspace @write @slow @dangerous", KS_OW | KS_UPDATE},
     {0},
 };

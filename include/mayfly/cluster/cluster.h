@@ -26,6 +26,10 @@ int cluster_keyslot(const char *key, size_t len);
 extern const config_row cluster_config_rows[];
 /* CLUSTER, ASKING, READONLY, READWRITE. */
 extern const cmd_spec cluster_family[];
+/* MIGRATE (in cluster mode and out of it). */
+extern const cmd_spec cluster_migrate_family[];
+/* In a forked child: closes MIGRATE's cached sockets (the child must not hold them). */
+void migrate_close_fds(void);
 /* The redirect gate (CMD_GATE_CLUSTER): armed in cluster mode only. */
 extern const cmd_gate cluster_gate_redirect;
 /* INFO's "# Cluster" section (cluster_enabled:0|1). */

@@ -41,6 +41,7 @@
     X(STALE, "stale")                                                                              \
     X(SKIP_MONITOR, "skip_monitor")                                                                \
     X(SKIP_SLOWLOG, "skip_slowlog")                                                                \
+    X(ASKING, "asking")                                                                            \
     X(FAST, "fast")                                                                                \
     X(NO_AUTH, "no_auth")                                                                          \
     X(MAY_REPLICATE, "may_replicate")                                                              \
