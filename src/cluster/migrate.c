@@ -13,7 +13,6 @@
  * and is retried once on a fresh one, unless it timed out or a key already moved. The
  * socket is plain TCP (tls-cluster is not used for MIGRATE). */
 #include "cluster/cluster_int.h"
-
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/propagate.h"
@@ -243,8 +242,8 @@ static int parse_args(cmd_ctx *c, mig_args *a) {
 }
 
 /* The request: AUTH, SELECT, then one RESTORE per live key; keys[] gets the keys sent. */
-static void build_request(cmd_ctx *c, const mig_args *a, const mig_sock *s, buf *out,
-                          slice *keys, int *nsent) {
+static void build_request(cmd_ctx *c, const mig_args *a, const mig_sock *s, buf *out, slice *keys,
+                          int *nsent) {
     if (a->pass.p) {
         resp_w_array(out, a->user.p ? 3 : 2);
         resp_w_bulk_cstr(out, "AUTH");
@@ -308,18 +307,19 @@ static int exchange(cmd_ctx *c, const mig_args *a, mig_sock *s, slice *moved, in
     if (rc == MIG_OK && ((a->pass.p && read_line(s, auth_line, a->timeout) < 0) ||
                          (select && read_line(s, sel_line, a->timeout) < 0)))
         rc = MIG_IO_READ;
-    if (rc == MIG_OK && auth_line[0] == '-') snprintf(first_err, sizeof(first_err), "%s", auth_line + 1);
-    if (rc == MIG_OK && !first_err[0] && sel_line[0] == '-')
-        snprintf(first_err, sizeof(first_err), "%s", sel_line + 1);
+    /* A refused AUTH or SELECT fails every key; otherwise each RESTORE answers for its key,
+     * and a key the target took is deleted here even after another key's error (Redis's
+     * "delete just ack keys"). */
+    const char *early = auth_line[0] == '-' ? auth_line : sel_line[0] == '-' ? sel_line : NULL;
     for (int j = 0; rc == MIG_OK && j < n; j++) {
         if (read_line(s, line, a->timeout) < 0) {
             rc = MIG_IO_READ;
             break;
         }
         (*replies)++;
-        if (!first_err[0] && line[0] == '-') snprintf(first_err, sizeof(first_err), "%s", line + 1);
-        if (first_err[0] || a->copy) continue;
-        moved_here(c, sent[j], moved, nmoved);
+        const char *err = early ? early : line[0] == '-' ? line : NULL;
+        if (err && !first_err[0]) snprintf(first_err, sizeof(first_err), "%s", err + 1);
+        if (!err && !a->copy) moved_here(c, sent[j], moved, nmoved);
     }
     mem_free(sent);
     if (first_err[0]) {

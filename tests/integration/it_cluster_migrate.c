@@ -80,8 +80,7 @@ TEST(migrate_options) {
     EXPECT(s, "+OK", "SET b 2");
     EXPECT(d, "+OK", "SET a old");
     /* The target's error, key kept here. */
-    EXPECT(s,
-           "-ERR Target instance replied with error: BUSYKEY Target key name already exists.",
+    EXPECT(s, "-ERR Target instance replied with error: BUSYKEY Target key name already exists.",
            "MIGRATE 127.0.0.1 %d a 0 5000", dst.port);
     EXPECT(s, "\"1\"", "GET a");
     EXPECT(s, "+OK", "MIGRATE 127.0.0.1 %d a 0 5000 REPLACE COPY", dst.port);
@@ -93,6 +92,13 @@ TEST(migrate_options) {
     EXPECT(s, "0", "EXISTS a b");
     EXPECT(d, "[\"1\",\"2\"]", "MGET a b");
     EXPECT(s, "+NOKEY", "MIGRATE 127.0.0.1 %d %s 0 5000 KEYS a b", dst.port, "");
+    /* A key the target refuses stays; those it took go, before and after it. */
+    EXPECT(s, "+OK", "MSET p 1 q 2 r 3");
+    EXPECT(d, "+OK", "SET q busy");
+    EXPECT(s, "-ERR Target instance replied with error: BUSYKEY Target key name already exists.",
+           "MIGRATE 127.0.0.1 %d %s 0 5000 KEYS p q r", dst.port, "");
+    EXPECT(s, "[nil,\"2\",nil]", "MGET p q r");
+    EXPECT(d, "[\"1\",\"busy\",\"3\"]", "MGET p q r");
     EXPECT(s,
            "-ERR When using MIGRATE KEYS option, the key argument must be set to the empty "
            "string",
@@ -158,8 +164,8 @@ TEST(migrate_io_errors) {
            port);
     int sport, lfd = silent_listener(&sport);
     ASSERT(lfd >= 0);
-    EXPECT(s, "-IOERR error or timeout reading to target instance",
-           "MIGRATE 127.0.0.1 %d k 0 300", sport);
+    EXPECT(s, "-IOERR error or timeout reading to target instance", "MIGRATE 127.0.0.1 %d k 0 300",
+           sport);
     EXPECT(s, "\"v\"", "GET k");
     close(lfd);
     /* The server was not harmed: still serving. */
@@ -244,6 +250,133 @@ TEST(migrate_with_redis70) {
     redisFree(r);
 }
 
+/* ---- a slot moved by hand between two cluster nodes ---- */
+
+static it_server na, nb;
+
+static void start_cluster_node(it_server *s, char *bport) {
+    snprintf(bport, 16, "%d", it_free_port());
+    const char *args[] = {"--cluster-enabled",
+                          "yes",
+                          "--cluster-port",
+                          bport,
+                          "--cluster-node-timeout",
+                          "2000",
+                          "--save",
+                          "",
+                          NULL};
+    it_start_server(s, args);
+}
+
+static const char *str_of(redisContext *c, const char *fmt, ...) {
+    static char out[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    out[0] = '\0';
+    if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))
+        snprintf(out, sizeof(out), "%s", r->str);
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+static int state_ok(redisContext *c) {
+    return strstr(str_of(c, "CLUSTER INFO"), "cluster_state:ok") != NULL;
+}
+
+#define SLOT_KEYS 40 /* keys {foo}0.. of slot 12182, plus foo itself */
+
+TEST(slot_moved_by_hand) {
+    char bpa[16], bpb[16], ida[41], idb[41], want[128];
+    start_cluster_node(&na, bpa);
+    start_cluster_node(&nb, bpb);
+    redisContext *a = it_client_to(&na), *b = it_client_to(&nb);
+    snprintf(ida, sizeof(ida), "%s", str_of(a, "CLUSTER MYID"));
+    snprintf(idb, sizeof(idb), "%s", str_of(b, "CLUSTER MYID"));
+    EXPECT(a, "+OK", "CLUSTER ADDSLOTSRANGE 0 8191");
+    EXPECT(b, "+OK", "CLUSTER ADDSLOTSRANGE 8192 16383");
+    EXPECT(a, "+OK", "CLUSTER MEET 127.0.0.1 %d %s", nb.port, bpb);
+    WAIT_FOR(state_ok(a) && state_ok(b), 20000);
+    EXPECT(b, "+OK", "SET foo bar");
+    for (int i = 0; i < SLOT_KEYS; i++) {
+        EXPECT(b, "2", "HSET {foo}%d f v g w", i);
+        EXPECT(b, "[1]", "HPEXPIRE {foo}%d %d FIELDS 1 f", i, 100000 + i);
+    }
+    long long f_at = elem_int(b, 0, "HPEXPIRETIME {foo}7 FIELDS 1 f");
+    EXPECT(b, "41", "CLUSTER COUNTKEYSINSLOT 12182");
+    EXPECT(a, "0", "CLUSTER COUNTKEYSINSLOT 12182");
+
+    EXPECT(a, "+OK", "CLUSTER SETSLOT 12182 IMPORTING %s", idb);
+    EXPECT(b, "+OK", "CLUSTER SETSLOT 12182 MIGRATING %s", ida);
+    /* RESTORE-ASKING is taken by the importing node without ASKING; RESTORE is not. */
+    redisReply *dump = redisCommand(b, "DUMP foo");
+    ASSERT(dump && dump->type == REDIS_REPLY_STRING);
+    snprintf(want, sizeof(want), "-MOVED 12182 127.0.0.1:%d", nb.port);
+    EXPECT(a, want, "RESTORE {foo}new 0 %b", dump->str, dump->len);
+    EXPECT(a, "+OK", "RESTORE-ASKING {foo}new 0 %b", dump->str, dump->len);
+    freeReplyObject(dump);
+    /* While the slot is open MIGRATE runs on either side, keys here or not. */
+    EXPECT(b, "+NOKEY", "MIGRATE 127.0.0.1 %d {foo}nosuch 0 5000", na.port);
+    EXPECT(a, "+NOKEY", "MIGRATE 127.0.0.1 %d {foo}nosuch 0 5000", nb.port);
+    EXPECT(b, "-ERR Target instance replied with error: ERR SELECT is not allowed in cluster mode",
+           "MIGRATE 127.0.0.1 %d foo 1 5000", na.port);
+    /* (The RESTORE after the refused SELECT still ran on the target's database 0, as with
+     * Redis: the commands are pipelined.) */
+    EXPECT(b, "+OK", "MIGRATE 127.0.0.1 %d foo 0 5000 REPLACE", na.port);
+    snprintf(want, sizeof(want), "-ASK 12182 127.0.0.1:%d", na.port);
+    EXPECT(b, want, "GET foo");
+    EXPECT(b,
+           "-ERR Can't assign hashslot 12182 to a different node while I still hold keys for "
+           "this hash slot.",
+           "CLUSTER SETSLOT 12182 NODE %s", ida);
+    /* The rest in batches from GETKEYSINSLOT, as redis-cli does. */
+    for (int round = 0; round < 20; round++) {
+        redisReply *ks = redisCommand(b, "CLUSTER GETKEYSINSLOT 12182 7");
+        ASSERT(ks && ks->type == REDIS_REPLY_ARRAY);
+        if (ks->elements == 0) {
+            freeReplyObject(ks);
+            break;
+        }
+        ASSERT(ks->elements <= 7);
+        const char *argv[16];
+        size_t lens[16];
+        char port[16];
+        snprintf(port, sizeof(port), "%d", na.port);
+        const char *head[] = {"MIGRATE", "127.0.0.1", port, "", "0", "5000", "KEYS"};
+        int n = 0;
+        for (; n < 7; n++) {
+            argv[n] = head[n];
+            lens[n] = strlen(head[n]);
+        }
+        for (size_t k = 0; k < ks->elements; k++, n++) {
+            argv[n] = ks->element[k]->str;
+            lens[n] = ks->element[k]->len;
+        }
+        redisReply *m = redisCommandArgv(b, n, argv, lens);
+        ASSERT(m && m->type == REDIS_REPLY_STATUS && strcmp(m->str, "OK") == 0);
+        freeReplyObject(m);
+        freeReplyObject(ks);
+    }
+    EXPECT(b, "0", "CLUSTER COUNTKEYSINSLOT 12182");
+    EXPECT(a, "42", "CLUSTER COUNTKEYSINSLOT 12182");
+    EXPECT(a, "+OK", "CLUSTER SETSLOT 12182 NODE %s", ida);
+    EXPECT(b, "+OK", "CLUSTER SETSLOT 12182 NODE %s", ida);
+    EXPECT(a, "\"bar\"", "GET foo");
+    ASSERT_EQ(f_at, elem_int(a, 0, "HPEXPIRETIME {foo}7 FIELDS 1 f"));
+    EXPECT(a, "[\"v\",\"w\"]", "HMGET {foo}39 f g");
+    snprintf(want, sizeof(want), "-MOVED 12182 127.0.0.1:%d", na.port);
+    EXPECT(b, want, "GET foo");
+    WAIT_FOR(strstr(str_of(b, "CLUSTER NODES"), "myself,master - 0 0 2 connected 8192-12181 "
+                                                "12183-16383") != NULL ||
+                 strstr(str_of(b, "CLUSTER NODES"), "connected 8192-12181 12183-16383") != NULL,
+             5000);
+    redisFree(a);
+    redisFree(b);
+    it_stop_server(&na);
+    it_stop_server(&nb);
+}
+
 int main(void) {
     const char *src_args[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
     it_start(src_args);
@@ -256,6 +389,7 @@ int main(void) {
     RUN(migrate_io_errors);
     RUN(migrate_logs_del);
     RUN(migrate_with_redis70);
+    RUN(slot_moved_by_hand);
     it_stop_server(&rds);
     it_stop_server(&dst2);
     it_stop_server(&dst);
