@@ -844,6 +844,15 @@ static const char *route_keys(cmd_ctx *c, route *r) {
     return NULL;
 }
 
+/* A down cluster serves nothing, or reads only (cluster-allow-reads-when-down). */
+static const char *down_refusal(const cmd_ctx *c) {
+    if (cl.state == CLUSTER_OK) return NULL;
+    if (!cluster_cfg.allow_reads_when_down) return "CLUSTERDOWN The cluster is down";
+    if (c->flags & CMD_WRITE)
+        return "CLUSTERDOWN The cluster is down and only accepts read commands";
+    return NULL;
+}
+
 static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
     session *s = c->s;
     int asking = (s->flags & SESS_ASKING) != 0 || (c->flags & CMD_ASKING) != 0;
@@ -853,11 +862,8 @@ static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
     const char *err = route_keys(c, &r);
     if (err) return err;
     if (!r.n) return NULL;
-    if (cl.state != CLUSTER_OK) {
-        if (!cluster_cfg.allow_reads_when_down) return "CLUSTERDOWN The cluster is down";
-        if (c->flags & CMD_WRITE)
-            return "CLUSTERDOWN The cluster is down and only accepts read commands";
-    }
+    const char *down = down_refusal(c);
+    if (down) return down;
     /* MIGRATE works here while the slot is open, to move keys freely (Redis's rule). */
     if ((r.migrating || r.importing) && c->cmd->fn == cluster_cmd_migrate) return NULL;
     cluster_node *to = r.n;

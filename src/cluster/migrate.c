@@ -290,6 +290,14 @@ static void moved_here(cmd_ctx *c, slice key, slice *moved, int *nmoved) {
     moved[(*nmoved)++] = key;
 }
 
+/* Reads the replies to AUTH and SELECT, when they were sent. 0 or -1. */
+static int read_preamble(mig_sock *s, const mig_args *a, int select, char *auth_line,
+                         char *sel_line) {
+    if (a->pass.p && read_line(s, auth_line, a->timeout) < 0) return -1;
+    if (select && read_line(s, sel_line, a->timeout) < 0) return -1;
+    return 0;
+}
+
 /* One exchange on s. Returns MIG_*; the keys the target took are deleted here (unless
  * COPY) and appended to moved. *replies counts the RESTORE replies read (a retry is
  * attempted only when none was). The target's first error is replied here. */
@@ -304,9 +312,7 @@ static int exchange(cmd_ctx *c, const mig_args *a, mig_sock *s, slice *moved, in
     buf_deinit(&req);
     char auth_line[MIGRATE_LINE_MAX] = "+", sel_line[MIGRATE_LINE_MAX] = "+";
     char line[MIGRATE_LINE_MAX], first_err[MIGRATE_LINE_MAX] = "";
-    if (rc == MIG_OK && ((a->pass.p && read_line(s, auth_line, a->timeout) < 0) ||
-                         (select && read_line(s, sel_line, a->timeout) < 0)))
-        rc = MIG_IO_READ;
+    if (rc == MIG_OK && read_preamble(s, a, select, auth_line, sel_line) < 0) rc = MIG_IO_READ;
     /* A refused AUTH or SELECT fails every key; otherwise each RESTORE answers for its key,
      * and a key the target took is deleted here even after another key's error (Redis's
      * "delete just ack keys"). */
