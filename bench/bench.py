@@ -738,6 +738,9 @@ def parse_args(argv):
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
                     help="only throughput rows whose name contains one of these")
+    ap.add_argument("--cases", default="",
+                    help="only these latency cases (comma-separated ids: hash1m, keys1m, "
+                         "hashes10m, keys, hash, flush); default all")
     ap.add_argument("--json", help="also write all raw results to this JSON file")
     ap.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir)")
     ap.add_argument("--tls", action="store_true",
@@ -773,6 +776,7 @@ def parse_args(argv):
         a.expiry_timeout = min(a.expiry_timeout, 60.0)
     a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
     a.only = {x.strip() for x in a.only.split(",") if x.strip()}
+    a.cases = {x.strip() for x in a.cases.split(",") if x.strip()}
     return a
 
 

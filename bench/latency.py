@@ -317,6 +317,8 @@ def expiry_probe(args, servers):
         modes[side] = field_ttl_mode(srv)
         srv.stop()
     for cid, label, gen, gen_args, total, pollers in expiry_cases(args.fields):
+        if args.cases and cid not in args.cases:
+            continue
         for side, srv in servers.items():
             rec = {"case": cid, "label": label, "side": side, "total": total}
             mode = modes[side]
@@ -390,6 +392,8 @@ def growth_cases(args):
 def growth_probe(args, servers):
     out = []
     for cid, label, gen, gen_args, check, want in growth_cases(args):
+        if args.cases and cid not in args.cases:
+            continue
         for side, srv in servers.items():
             rec = {"case": cid, "label": label, "side": side}
             try:
@@ -425,6 +429,8 @@ def growth_probe(args, servers):
 def flush_probe(args, servers):
     out = []
     n = args.flush_keys
+    if args.cases and "flush" not in args.cases:
+        return out
     for side, srv in servers.items():
         rec = {"case": "flush", "label": "FLUSHALL of %s keys" % human(n), "side": side}
         try:

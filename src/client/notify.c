@@ -141,10 +141,12 @@ static void on_fields_expired(db *d, const char *key, size_t klen, const slice *
  * "del"; the subkey events name every field, gathered here only when someone listens for
  * them (the entry is still linked while the hook runs). */
 static void on_hash_expired(db *d, const char *key, size_t klen) {
+    if (!notify_flags) return; /* the common case: no lookup for nobody */
     slice k = {key, klen};
     notify_keyspace_event(NOTIFY_HASH, "hexpired", k, d->id);
-    dbentry *e = db_find_raw(d, k);
-    if (active(NOTIFY_HASH) && (notify_flags & SUBKEY_FAMILIES) && e && e->val->type == OBJ_HASH) {
+    dbentry *e = NULL;
+    if (active(NOTIFY_HASH) && (notify_flags & SUBKEY_FAMILIES)) e = db_find_raw(d, k);
+    if (e && e->val->type == OBJ_HASH) {
         hash *h = (hash *)e->val;
         size_t n = hash_stored(h), i = 0;
         slice *fields = mem_alloc(n * sizeof(*fields));
