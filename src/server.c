@@ -168,9 +168,11 @@ static void on_cycle_end(uv_prepare_t *h) {
     host_stat.eventloop_us += busy > 0 ? busy : 0;
     maybe_continue_eviction();
     if (busy > host_stat.eventloop_turn_max_us) host_stat.eventloop_turn_max_us = busy;
-    int64_t cpu = thread_cpu_us();
-    if (cpu - cycle_last_cpu_us > host_stat.eventloop_turn_cpu_max_us)
-        host_stat.eventloop_turn_cpu_max_us = cpu - cycle_last_cpu_us;
+    int64_t cpu = thread_cpu_us(), turn_cpu = cpu - cycle_last_cpu_us;
+    if (turn_cpu > host_stat.eventloop_turn_cpu_max_us)
+        host_stat.eventloop_turn_cpu_max_us = turn_cpu;
+    host_stat.eventloop_turns_cpu_over_1ms += turn_cpu > 1000;
+    host_stat.eventloop_turns_cpu_over_2ms += turn_cpu > 2000;
     cycle_last_cpu_us = cpu;
     cycle_last_us = now;
     cycle_last_idle_ns = idle;
@@ -288,6 +290,7 @@ static void on_signal(uv_signal_t *h, int signum) {
         signal_shutdown_flags = flags;
         return;
     }
+    net_run_received();
     if (do_shutdown(flags) < 0)
         log_warning("SIGTERM received but errors trying to shut down the server, check the logs "
                     "for more information");

@@ -281,6 +281,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         "instantaneous_eventloop_duration_usec:%lld\r\n"
         "mayfly_eventloop_turn_max_usec:%lld\r\n"
         "mayfly_eventloop_turn_cpu_max_usec:%lld\r\n"
+        "mayfly_eventloop_turns_cpu_over_1ms:%lld\r\n"
+        "mayfly_eventloop_turns_cpu_over_2ms:%lld\r\n"
         "acl_access_denied_auth:%lld\r\n"
         "acl_access_denied_cmd:%lld\r\n"
         "acl_access_denied_key:%lld\r\n"
@@ -299,7 +301,9 @@ static void section_stats(buf *b, int64_t now_ms) {
         host_stat.reads_processed, host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
         host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles, host_stat.eventloop_us,
         cmd_total_usec(), host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
-        host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us, acl_stat.denied_auth,
+        host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us,
+        host_stat.eventloop_turns_cpu_over_1ms, host_stat.eventloop_turns_cpu_over_2ms,
+        acl_stat.denied_auth,
         acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
 }
 
@@ -653,6 +657,7 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.eventloop_turn_max_us = host_stat.eventloop_turn_cpu_max_us = 0;
     host_stat.sync_full = host_stat.sync_partial_ok = host_stat.sync_partial_err = 0;
     host_stat.net_repl_input_bytes = host_stat.net_repl_output_bytes = 0;
+    host_stat.eventloop_turns_cpu_over_1ms = host_stat.eventloop_turns_cpu_over_2ms = 0;
     reply_ok(c);
 }
 

@@ -50,6 +50,10 @@ void net_init(uv_loop_t *loop) {
     uv_unref((uv_handle_t *)&kick_idle);
 }
 
+void net_run_received(void) {
+    conn_run_received();
+}
+
 void net_close_all(void) {
     conn_close_all_now();
     peer_close_all_now();

@@ -43,6 +43,8 @@ void conn_refuse(conn *c, const char *msg, size_t len);
 void conn_flush_pending(void);
 /* Walks the live connections (shutdown, cron, fork). */
 void conn_close_all_now(void);
+/* Executes the input received and left waiting by the turn's time budget (see conn.c). */
+void conn_run_received(void);
 void conn_cron_all(int64_t now_ms);
 void conn_close_fds(void);
 

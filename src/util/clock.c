@@ -34,10 +34,17 @@ int64_t clock_now_ms_at(int64_t mono_us) {
     return ms + offset_ms;
 }
 
+static _Thread_local int64_t mono_last_us; /* this thread's latest clock_mono_us reading */
+
 int64_t clock_mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    mono_last_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return mono_last_us;
+}
+
+int64_t clock_mono_last_us(void) {
+    return mono_last_us;
 }
 
 void clock_set_offset_ms(int64_t ms) {

@@ -33,6 +33,10 @@ typedef struct host_stats {
      * excluded), and the server thread's CPU time in it, which a busy shared machine does
      * not inflate (INFO mayfly_eventloop_turn_max_usec / _cpu_max_usec). */
     long long eventloop_turn_max_us, eventloop_turn_cpu_max_us;
+    /* Turns since CONFIG RESETSTAT whose thread CPU time passed 1 ms / 2 ms: how often,
+     * not only how badly, a turn ran long (a shared VM charges host steal to the thread
+     * now and then, which inflates the maximum but rarely the count). */
+    long long eventloop_turns_cpu_over_1ms, eventloop_turns_cpu_over_2ms;
     long long latest_fork_usec; /* how long the last fork() call took */
     int replica;                /* this server replicates a primary (HELLO role, set by repl/) */
     long long sync_full, sync_partial_ok, sync_partial_err; /* replicas' syncs (repl/) */

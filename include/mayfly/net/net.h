@@ -36,6 +36,10 @@ struct peer_events;
 int net_listen_peers(int port, const struct peer_events *ev);
 /* Closes the listeners (shutdown). */
 void net_close_listeners(void);
+/* Executes every command already received but left for a later loop turn by the turn's
+ * time budget (a signal's shutdown calls it first: Redis executes a read's whole pipeline
+ * before it looks at a signal). Output backpressure still applies. */
+void net_run_received(void);
 /* Graceful end: a last best-effort write of every client's pending replies, then every
  * client connection and peer is closed (peers report closed with UV_ECANCELED). */
 void net_close_all(void);

@@ -14,6 +14,10 @@ int64_t clock_now_ms(void);
 int64_t clock_now_us(void);
 /* Monotonic time in microseconds (for durations, never for expiry). */
 int64_t clock_mono_us(void);
+/* The latest clock_mono_us() reading of the calling thread (0 before the first), without
+ * reading the clock: dispatch reads it at the end of every command, so the network layer
+ * learns how long a batch has run for free. */
+int64_t clock_mono_last_us(void);
 /* clock_now_ms() derived from a monotonic reading mono_us just taken, without a second
  * clock read: the wall-minus-monotonic difference is re-read every CLOCK_RESYNC_US, so a
  * step of the wall clock shows within that time. Never goes backwards between resyncs
