@@ -303,8 +303,7 @@ static void section_stats(buf *b, int64_t now_ms) {
         cmd_total_usec(), host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
         host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us,
         host_stat.eventloop_turns_cpu_over_1ms, host_stat.eventloop_turns_cpu_over_2ms,
-        acl_stat.denied_auth,
-        acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
+        acl_stat.denied_auth, acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
 }
 
 static void section_cpu(buf *b, int64_t now_ms) {
