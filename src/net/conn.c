@@ -59,7 +59,9 @@
 
 #define OUT_PAUSE (8 * 1024 * 1024) /* stop executing while this much output is unsent */
 #define STREAM_TURN (1024 * 1024)   /* most bytes of replies one connection makes per turn */
+#ifndef TURN_EXEC_US                /* -D to profile under valgrind, where time runs 50x slow */
 #define TURN_EXEC_US 1000           /* command time of one connection in one loop turn */
+#endif
 
 struct conn {
     transport *t; /* the stream; t->data == this conn */
@@ -474,7 +476,7 @@ static void process_input(conn *c) {
             pos = c->in.len;
             break;
         }
-        update_out_limit(c);
+        if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
         dispatch_parsed(c, pos);
         ran = 1;
         pos += c->parser.consumed;
