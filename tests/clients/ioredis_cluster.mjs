@@ -7,7 +7,7 @@
 //           (absolute, HPEXPIREAT) and every tenth key a key deadline of kbase + i
 //           (PEXPIREAT), far enough ahead that nothing expires during the test;
 //           prints "loaded <N> <ms>"
-//   work    until a line "stop" arrives on stdin, WORKERS (8) workers HINCRBY the n field of random
+//   work    until a line "stop" arrives on stdin, WORKERS (4) workers HINCRBY the n field of random
 //           hashes of their own and read it back (expecting exactly their count), following MOVED
 //           and ASK as the cluster is resharded underneath; prints "worked <ops> <ms>"
 //   verify  every hash read back: its fields, n equal to the increments made, field a's
@@ -22,7 +22,7 @@ import readline from 'node:readline';
 const ports = (process.env.CLUSTER_PORTS || '').split(',').filter(Boolean).map(Number);
 const N = Number(process.env.HASHES || 100000);
 const BATCH = 500;
-const WORKERS = Number(process.env.WORKERS || 8);
+const WORKERS = Number(process.env.WORKERS || 4);
 const fbase = Date.now() + 2 * 3600 * 1000;
 const kbase = Date.now() + 3 * 3600 * 1000;
 const counts = new Uint32Array(N);
