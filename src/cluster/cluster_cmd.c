@@ -810,19 +810,22 @@ static int gate_armed;
 typedef struct route {
     int slot;
     cluster_node *n;
+    slice first; /* the first key */
     int migrating, importing, multiple, missing, existing;
+    int64_t now_ms;
+    const char *err; /* CLUSTERDOWN / CROSSSLOT, or NULL */
 } route;
 
-/* The slot and node of c's keys; returns an error text or NULL (r->n NULL: no keys). */
-static const char *route_keys(cmd_ctx *c, route *r) {
-    const cmd_key_list *keys = cmd_ctx_keys(c);
-    if (!keys) return NULL;
+/* Adds the keys of one command (keys: their positions in argv) to r; returns the error
+ * text or NULL (r->n stays NULL while no key was seen). */
+static const char *route_add(route *r, const slice *argv, const cmd_key_list *keys) {
     db *d = db_get(0);
     for (int i = 0; i < keys->n; i++) {
-        slice k = c->argv[keys->v[i].pos];
+        slice k = argv[keys->v[i].pos];
         int slot = cluster_keyslot(k.p, k.len);
         if (!r->n) {
             r->slot = slot;
+            r->first = k;
             r->n = cl.slots[slot];
             if (!r->n) return "CLUSTERDOWN Hash slot not served";
             if (r->n == cl.myself && cl.migrating_to[slot])
@@ -831,17 +834,40 @@ static const char *route_keys(cmd_ctx *c, route *r) {
                 r->importing = 1;
         } else if (slot != r->slot) {
             return "CROSSSLOT Keys in request don't hash to the same slot";
-        } else if (r->importing && !slice_eq(k, c->argv[keys->v[0].pos])) {
+        } else if (r->importing && !slice_eq(k, r->first)) {
             r->multiple = 1;
         }
         if (r->migrating || r->importing) {
-            if (db_find_raw(d, k) && db_entry_live(db_find_raw(d, k), c->now_ms))
+            dbentry *e = db_find_raw(d, k);
+            if (e && db_entry_live(e, r->now_ms))
                 r->existing++;
             else
                 r->missing++;
         }
     }
     return NULL;
+}
+
+/* cmd_multi_foreach's visitor: one queued command's keys into the route. */
+static int route_queued(const cmd_spec *cmd, int argc, const slice *argv, void *ctx) {
+    route *r = ctx;
+    cmd_key_list keys;
+    cmd_key_list_init(&keys);
+    if (cmd_get_keys(cmd, argc, argv, &keys) > 0) r->err = route_add(r, argv, &keys);
+    cmd_key_list_deinit(&keys);
+    return r->err != NULL;
+}
+
+/* The slot and node of c's keys or, for EXEC, of every queued command's keys together (as
+ * Redis's getNodeByQuery); returns an error text or NULL (r->n NULL: no keys). */
+static const char *route_keys(cmd_ctx *c, route *r) {
+    r->now_ms = c->now_ms;
+    if (cmd_is_exec(c->cmd)) {
+        cmd_multi_foreach(c->s, route_queued, r);
+        return r->err;
+    }
+    const cmd_key_list *keys = cmd_ctx_keys(c);
+    return keys ? route_add(r, c->argv, keys) : NULL;
 }
 
 /* A down cluster serves nothing, or reads only (cluster-allow-reads-when-down). */
@@ -853,11 +879,11 @@ static const char *down_refusal(const cmd_ctx *c) {
     return NULL;
 }
 
-static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
+/* Redis's getNodeByQuery for c (exec: EXEC of a transaction, judged on all its queued
+ * commands): NULL to serve it here, else the error or redirection text. */
+static const char *redirect_error(cmd_ctx *c, int exec, int asking, char *msg, size_t cap) {
     session *s = c->s;
-    int asking = (s->flags & SESS_ASKING) != 0 || (c->flags & CMD_ASKING) != 0;
-    if (c->cmd->fn != cmd_asking) s->flags &= ~SESS_ASKING;
-    if (!cmd_has_keys(c->cmd)) return NULL;
+    if (!exec && !cmd_has_keys(c->cmd)) return NULL;
     route r = {0};
     const char *err = route_keys(c, &r);
     if (err) return err;
@@ -884,6 +910,26 @@ static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
     int port = config.tls_cluster ? to->tls_port : to->tcp_port;
     snprintf(msg, cap, "%s %d %s:%d", kind, r.slot, cluster_node_endpoint(to), port);
     return msg;
+}
+
+/* Whether the ASKING flag outlives c (Redis clears it after each command, except ASKING
+ * itself and while a transaction is open: ASKING, MULTI, ..., EXEC routes the EXEC). */
+static int asking_survives(const cmd_ctx *c, int exec) {
+    if (c->cmd->fn == cmd_asking || strcmp(c->cmd->name, "multi") == 0) return 1;
+    return (c->s->flags & SESS_MULTI) && !exec && strcmp(c->cmd->name, "discard") != 0;
+}
+
+/* The gate. ASKING holds for the next command, or through a transaction to its EXEC. A
+ * refused EXEC gets the redirection itself (not EXECABORT) and its transaction is
+ * discarded, as Redis's processCommand does. */
+static const char *check_redirect(cmd_ctx *c, char *msg, size_t cap) {
+    session *s = c->s;
+    int asking = (s->flags & SESS_ASKING) != 0 || (c->flags & CMD_ASKING) != 0;
+    int exec = cmd_is_exec(c->cmd) && (s->flags & SESS_MULTI);
+    if (!asking_survives(c, exec)) s->flags &= ~SESS_ASKING;
+    const char *err = redirect_error(c, exec, asking, msg, cap);
+    if (err && exec) return cmd_gate_refuse_as_is(c, err);
+    return err;
 }
 
 const cmd_gate cluster_gate_redirect = {

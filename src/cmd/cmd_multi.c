@@ -61,6 +61,24 @@ static void discard(session *s) {
     watch_clear(s);
 }
 
+void multi_discard(session *s) {
+    discard(s);
+}
+
+int cmd_multi_foreach(const session *s, cmd_queued_fn *fn, void *ctx) {
+    if (!(s->flags & SESS_MULTI) || !s->multi) return 0;
+    for (size_t i = 0; i < s->multi->ncmds; i++) {
+        const queued *q = &s->multi->cmds[i];
+        int r = fn(q->cmd, q->argc, q->argv, ctx);
+        if (r) return r;
+    }
+    return 0;
+}
+
+int cmd_is_exec(const cmd_spec *cmd) {
+    return multi_is_exec(cmd);
+}
+
 void multi_session_free(session *s) {
     if (!s->multi) return;
     free_queue(s->multi);

@@ -19,6 +19,8 @@ int multi_is_exec(const cmd_spec *cmd);
  * Redis's processCommand: write, readonly, denyoom and may_replicate when any queued
  * command has them; loading and stale only when all queued commands have them. */
 uint32_t multi_exec_flags(const session *s, uint32_t exec_flags);
+/* Discards s's transaction (DISCARD without the reply). */
+void multi_discard(session *s);
 /* A refused EXEC (Redis's execCommandAbort): discards the transaction and replies
  * "EXECABORT Transaction discarded because of: <msg>" without msg's "ERR ". */
 void multi_exec_abort(cmd_ctx *c, const char *msg);

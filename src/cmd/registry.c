@@ -299,6 +299,17 @@ static void reject(cmd_ctx *c, cmd_stats *st, const char *msg) {
     multi_flag_error(c->s);
 }
 
+const char *cmd_gate_refuse_as_is(cmd_ctx *c, const char *msg) {
+    cmd_stats *st = cmd_stats_of(c->cmd);
+    if (st) st->rejected_calls++;
+    reply_error(c, msg);
+    if (multi_is_exec(c->cmd))
+        multi_discard(c->s);
+    else
+        multi_flag_error(c->s);
+    return CMD_GATE_HANDLED;
+}
+
 static void reject_unknown(cmd_ctx *c) {
     char args[200];
     size_t len = 0;

@@ -371,6 +371,37 @@ TEST(slot_moved_by_hand) {
                                                 "12183-16383") != NULL ||
                  strstr(str_of(b, "CLUSTER NODES"), "connected 8192-12181 12183-16383") != NULL,
              5000);
+
+    /* EXEC checks the queued commands' slots again, as Redis does: all in one slot, still
+     * served here; a refused EXEC gets the redirection itself and its transaction goes. */
+    redisContext *a2 = it_client_to(&na);
+    EXPECT(a, "+OK", "MULTI");
+    EXPECT(a, "+QUEUED", "SET foo 1");
+    EXPECT(a, "+QUEUED", "SET hello 1");
+    EXPECT(a, "-CROSSSLOT Keys in request don't hash to the same slot", "EXEC");
+    EXPECT(a, "-ERR EXEC without MULTI", "EXEC");
+    EXPECT(a, "+OK", "MULTI");
+    EXPECT(a, "+QUEUED", "SET bar 1");
+    EXPECT(a2, "+OK", "CLUSTER SETSLOT 5061 NODE %s", idb); /* bar's slot, no key in it */
+    snprintf(want, sizeof(want), "-MOVED 5061 127.0.0.1:%d", nb.port);
+    EXPECT(a, want, "EXEC");
+    EXPECT(a, "-ERR EXEC without MULTI", "EXEC");
+    EXPECT(b, "+OK", "CLUSTER SETSLOT 5061 NODE %s", idb);
+    /* ASKING before MULTI lets an importing node run the transaction. */
+    EXPECT(b, "+OK", "CLUSTER SETSLOT 5061 MIGRATING %s", ida);
+    EXPECT(a, "+OK", "CLUSTER SETSLOT 5061 IMPORTING %s", idb);
+    EXPECT(a, "+OK", "MULTI");
+    EXPECT(a, want, "SET bar 2");
+    EXPECT(a, "-EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    EXPECT(a, "+OK", "ASKING");
+    EXPECT(a, "+OK", "MULTI");
+    EXPECT(a, "+QUEUED", "SET bar 2");
+    EXPECT(a, "+QUEUED", "GET bar");
+    EXPECT(a, "[+OK,\"2\"]", "EXEC");
+    EXPECT(a, want, "GET bar"); /* ASKING is spent */
+    EXPECT(a, "+OK", "CLUSTER SETSLOT 5061 STABLE");
+    EXPECT(b, "+OK", "CLUSTER SETSLOT 5061 STABLE");
+    redisFree(a2);
     redisFree(a);
     redisFree(b);
     it_stop_server(&na);

@@ -247,6 +247,20 @@ int arg_cursor(cmd_ctx *c, slice a, unsigned long long *out);
  * returns 0. */
 size_t incr_float_format(cmd_ctx *c, long double base, long double incr, char *out);
 
+/* ---- MULTI, for gates above cmd/ (cmd_multi.c, registry.c) ---- */
+/* Visits the commands s queued since MULTI, in order: fn(cmd, argc, argv, ctx) for each
+ * (cmd the command or subcommand); a non-zero return stops the walk and is returned. 0
+ * when s is not in MULTI or fn never stopped it. */
+typedef int cmd_queued_fn(const cmd_spec *cmd, int argc, const slice *argv, void *ctx);
+int cmd_multi_foreach(const session *s, cmd_queued_fn *fn, void *ctx);
+/* 1 if cmd is EXEC. */
+int cmd_is_exec(const cmd_spec *cmd);
+/* For a gate that refuses with an error that must reach the client as it is even for EXEC
+ * (Redis's cluster redirections): replies msg, counts a rejected call, and flags the
+ * transaction (inside MULTI) or, for EXEC, discards it, without EXECABORT's wrapping.
+ * Returns CMD_GATE_HANDLED for the gate to return. */
+const char *cmd_gate_refuse_as_is(cmd_ctx *c, const char *msg);
+
 /* The families (one per file, each ending in {0}). */
 extern const cmd_spec cmd_family_conn[];     /* cmd_conn.c: PING ECHO HELLO AUTH SELECT ... */
 extern const cmd_spec cmd_family_server[];   /* cmd_server.c: INFO CONFIG DBSIZE FLUSH* ... */
