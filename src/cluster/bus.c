@@ -78,6 +78,8 @@ enum {
 };
 #define GOSSIP_LEN 104
 #define MSG_MAX_LEN ((uint32_t)1 << 28) /* a bigger frame is refused: the link is dropped */
+#define MFLAG0_PAUSED 1                 /* a master paused for a manual failover */
+#define MFLAG0_FORCEACK 2               /* vote even though the master is up (manual failover) */
 #define MFLAG0_EXT_DATA 4
 
 /* ---- byte order ---- */
@@ -197,7 +199,8 @@ static void build_header(uint8_t *m, int type) {
     m[H_STATE] = (uint8_t)cl.state;
     put64(m + H_CURRENT_EPOCH, cl.current_epoch);
     put64(m + H_CONFIG_EPOCH, master->config_epoch);
-    put64(m + H_OFFSET, 0);
+    put64(m + H_OFFSET, (uint64_t)failover_my_offset());
+    if (failover_paused()) m[H_MFLAGS] |= MFLAG0_PAUSED;
 }
 
 static void send_raw(cluster_link *l, buf *msg, int type) {
@@ -328,6 +331,44 @@ void bus_broadcast_pong(void) {
         if (n == cl.myself || (n->flags & CN_HANDSHAKE) || !n->link) continue;
         send_ping(n->link, MSG_PONG);
     }
+}
+
+/* PONG to every replica of our master (or of us), the election's offset for them. */
+void bus_broadcast_pong_shard(void) {
+    const cluster_node *m = cluster_node_master_of(cl.myself);
+    for (int i = 0; i < cl.nnodes; i++) {
+        cluster_node *n = cl.nodes[i];
+        if (n == cl.myself || (n->flags & CN_HANDSHAKE) || !n->link) continue;
+        if ((n->flags & CN_SLAVE) && n->master == m) send_ping(n->link, MSG_PONG);
+    }
+}
+
+void bus_send_ping_to(cluster_node *n) {
+    if (n->link) send_ping(n->link, MSG_PING);
+}
+
+void bus_send_auth_request(int force_ack) {
+    buf b;
+    uint8_t *m = msg_start(&b, MSG_AUTH_REQUEST, 0);
+    if (force_ack) m[H_MFLAGS] |= MFLAG0_FORCEACK;
+    broadcast(&b, MSG_AUTH_REQUEST);
+    buf_deinit(&b);
+}
+
+static void send_empty(cluster_node *n, int type) {
+    if (!n->link) return;
+    buf b;
+    msg_start(&b, type, 0);
+    send_raw(n->link, &b, type);
+    buf_deinit(&b);
+}
+
+void bus_send_auth_ack(cluster_node *n) {
+    send_empty(n, MSG_AUTH_ACK);
+}
+
+void bus_send_mfstart(cluster_node *n) {
+    send_empty(n, MSG_MFSTART);
 }
 
 void bus_send_fail(const cluster_node *n) {
@@ -813,6 +854,22 @@ static void process_publish(msg *m) {
     pubsub_publish_to(m->type == MSG_PUBLISHSHARD ? PUBSUB_SHARD : PUBSUB_CHANNEL, ch, body);
 }
 
+static void process_failover(const msg *m) {
+    if (!m->sender) return; /* we do not know that node */
+    if (m->type == MSG_AUTH_REQUEST) {
+        failover_request rq = {.current_epoch = m->cur_epoch,
+                               .config_epoch = m->cfg_epoch,
+                               .claimed = m->p + H_MYSLOTS,
+                               .force_ack = (m->p[H_MFLAGS] & MFLAG0_FORCEACK) != 0,
+                               .now = m->now};
+        failover_vote(m->sender, &rq);
+    } else if (m->type == MSG_AUTH_ACK) {
+        failover_ack(m->sender, m->cur_epoch);
+    } else {
+        failover_mfstart(m->sender, m->now);
+    }
+}
+
 /* Returns 0 when the link was freed while processing. */
 static int process_packet(cluster_link *l, const uint8_t *p, uint32_t len) {
     msg m = {.p = p, .len = len, .type = (int)get16(p + H_TYPE), .link = l, .now = clock_now_ms()};
@@ -844,6 +901,7 @@ static int process_packet(cluster_link *l, const uint8_t *p, uint32_t len) {
             cluster_todo(CLUSTER_TODO_SAVE | CLUSTER_TODO_FSYNC);
         }
         m.sender->repl_offset = (long long)get64(p + H_OFFSET);
+        failover_note_sender(m.sender, p[H_MFLAGS] & MFLAG0_PAUSED);
     }
     switch (m.type) {
     case MSG_PING:
@@ -860,8 +918,13 @@ static int process_packet(cluster_link *l, const uint8_t *p, uint32_t len) {
     case MSG_PUBLISHSHARD:
         process_publish(&m);
         break;
+    case MSG_AUTH_REQUEST:
+    case MSG_AUTH_ACK:
+    case MSG_MFSTART:
+        process_failover(&m);
+        break;
     default:
-        break; /* failover auth, MFSTART, modules: not yet (replicas) */
+        break; /* modules: none here */
     }
     return 1;
 }
@@ -975,6 +1038,11 @@ static void check_node(cluster_node *n, int64_t now) {
         send_ping(l, MSG_PING);
         return;
     }
+    /* The replica of our manual failover is pinged continuously (our paused offset). */
+    if (failover_ping_replica(n)) {
+        send_ping(l, MSG_PING);
+        return;
+    }
     if (n->ping_sent == 0) return;
     int64_t delay = now - n->ping_sent, data_delay = now - n->data_received;
     if (delay > data_delay) delay = data_delay;
@@ -1003,5 +1071,6 @@ void bus_cron(int64_t now) {
         if (n == cl.myself || (n->flags & (CN_NOADDR | CN_HANDSHAKE))) continue;
         check_node(n, now);
     }
+    failover_cron(now);
     cluster_update_state(now);
 }

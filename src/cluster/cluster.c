@@ -126,6 +126,7 @@ void cluster_node_del(cluster_node *n) {
     if (n->master) cluster_node_remove_replica(n->master, n);
     for (int i = 0; i < n->nreplicas; i++)
         n->replicas[i]->master = NULL;
+    failover_forget_node(n);
     if (n->link) bus_link_free(n->link);
     if (n->inbound_link) bus_link_free(n->inbound_link);
     for (int i = 0; i < cl.nnodes; i++) {
@@ -302,22 +303,6 @@ void cluster_epoch_collision(cluster_node *sender) {
 
 /* ---- slot updates from the bus ---- */
 
-static void become_replica_of(cluster_node *m) {
-    cluster_node *me = cl.myself;
-    if (me->flags & CN_MASTER) {
-        me->flags &= ~(CN_MASTER | CN_MIGRATE_TO);
-        me->flags |= CN_SLAVE;
-        for (int s = 0; s < CLUSTER_SLOTS; s++)
-            cl.migrating_to[s] = cl.importing_from[s] = NULL;
-    } else if (me->master) {
-        cluster_node_remove_replica(me->master, me);
-    }
-    me->master = m;
-    cluster_node_add_replica(m, me);
-    memcpy(me->shard_id, m->shard_id, sizeof(me->shard_id));
-    cluster_todo(CLUSTER_TODO_SAVE | CLUSTER_TODO_UPDATE_STATE);
-}
-
 void cluster_update_slots_with(cluster_node *sender, uint64_t epoch, const uint8_t *slots) {
     cluster_node *me = cl.myself;
     if (sender == me) return;
@@ -343,7 +328,7 @@ void cluster_update_slots_with(cluster_node *sender, uint64_t epoch, const uint8
     if (new_master && cur_master->numslots == 0 && lost_mine) {
         log_notice("Configuration change detected. Reconfiguring myself as a replica of %.40s",
                    sender->name);
-        become_replica_of(sender);
+        failover_set_my_master(sender);
     }
 }
 
@@ -799,6 +784,11 @@ int cluster_init(int64_t now_ms) {
 
 void cluster_before_sleep(void) {
     if (!config.cluster_enabled || !cl.myself) return;
+    if (cl.todo & (CLUSTER_TODO_HANDLE_FAILOVER | CLUSTER_TODO_HANDLE_MANUAL)) {
+        int todo = cl.todo;
+        cl.todo &= ~(CLUSTER_TODO_HANDLE_FAILOVER | CLUSTER_TODO_HANDLE_MANUAL);
+        failover_before_sleep(todo);
+    }
     if (cl.todo & CLUSTER_TODO_UPDATE_STATE) {
         cl.todo &= ~CLUSTER_TODO_UPDATE_STATE;
         cluster_update_state(clock_now_ms());

@@ -89,6 +89,8 @@ typedef struct cluster_state {
 #define CLUSTER_TODO_SAVE 1
 #define CLUSTER_TODO_UPDATE_STATE 2
 #define CLUSTER_TODO_FSYNC 4
+#define CLUSTER_TODO_HANDLE_FAILOVER 8
+#define CLUSTER_TODO_HANDLE_MANUAL 16
 
 extern cluster_state cl;
 
@@ -216,5 +218,65 @@ void bus_mark_failing_if_needed(cluster_node *n, int64_t now_ms);
 void bus_clear_failure_if_needed(cluster_node *n, int64_t now_ms);
 /* The message type's name for CLUSTER INFO ("ping", "pong", ...). */
 const char *bus_type_name(int type);
+/* Failover messages: FAILOVER_AUTH_REQUEST to every node (force_ack: a manual failover),
+ * FAILOVER_AUTH_ACK and MFSTART to one node, a PING to one node now, a PONG to every
+ * replica of our master (the election's offset). */
+void bus_send_auth_request(int force_ack);
+void bus_send_auth_ack(cluster_node *n);
+void bus_send_mfstart(cluster_node *n);
+void bus_send_ping_to(cluster_node *n);
+void bus_broadcast_pong_shard(void);
+
+/* ---- failover.c: votes, elections, manual failover, replica migration ---- */
+
+/* What failover needs of replication (server.c fills it; NULL members: not available). */
+typedef struct failover_repl {
+    int (*replicate)(const char *ip, int port); /* become the replica of ip:port */
+    void (*promote)(void);                      /* become a primary */
+    int (*is_replica)(void);
+    int (*link_up)(void);      /* the link to the primary is up */
+    long long (*offset)(void); /* the replication offset processed */
+} failover_repl;
+void failover_set_repl(const failover_repl *r);
+
+/* A FAILOVER_AUTH_REQUEST as received. */
+typedef struct failover_request {
+    uint64_t current_epoch, config_epoch;
+    const uint8_t *claimed; /* the sender's (its master's) slots */
+    int force_ack;
+    int64_t now;
+} failover_request;
+/* Votes for the replica node if Redis's rules allow (as a master serving slots). */
+void failover_vote(cluster_node *node, const failover_request *rq);
+/* A vote for our election from sender (its currentEpoch as sent). */
+void failover_ack(cluster_node *sender, uint64_t sender_epoch);
+/* MFSTART from one of our replicas: stop writes, send it our offset flagged PAUSED. */
+void failover_mfstart(cluster_node *sender, int64_t now_ms);
+/* Every message from a known node (after its offset is read): paused = the PAUSED flag. */
+void failover_note_sender(const cluster_node *sender, int paused);
+/* 1 while this master is in a manual failover (messages carry PAUSED). */
+int failover_paused(void);
+/* 1 while writes wait for a manual failover (the master's side). */
+int failover_writes_paused(int64_t now_ms);
+/* 1 when n is the replica of our manual failover (pinged at every cron). */
+int failover_ping_replica(const cluster_node *n);
+/* This node's replication offset for the bus header. */
+long long failover_my_offset(void);
+void failover_reset_manual(void);
+/* A node leaves the table: forget it in the failover state. */
+void failover_forget_node(const cluster_node *n);
+/* CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica (preconditions checked by the caller). */
+void failover_start_manual(int force, int takeover, int64_t now);
+/* Becomes a replica of n (CLUSTER REPLICATE, replica migration, lost slots). */
+void failover_set_my_master(cluster_node *n);
+/* Points replication at our master. */
+void failover_follow_master(void);
+/* Takes over our master's slots (the config epoch is already new). */
+void failover_replace_master(void);
+void failover_handle_replica(int64_t now);
+void failover_handle_manual(void);
+/* The 100 ms cron and the end of a loop turn (CLUSTER_TODO_HANDLE_*). */
+void failover_cron(int64_t now);
+void failover_before_sleep(int todo);
 
 #endif
