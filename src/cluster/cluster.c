@@ -430,9 +430,9 @@ static void describe_slots(buf *b, const cluster_node *n) {
     }
 }
 
-void cluster_describe_node(buf *b, const cluster_node *n, int for_conf) {
+void cluster_describe_node(buf *b, const cluster_node *n, int for_conf, int tls) {
     buf_append(b, n->name, CLUSTER_NAMELEN);
-    int port = config.tls_cluster ? n->tls_port : n->tcp_port;
+    int port = cluster_client_port(n, tls);
     buf_printf(b, " %s:%d@%d", n->ip, port, n->cport);
     if (n->hostname[0]) buf_printf(b, ",%s", n->hostname);
     if (for_conf) {
@@ -490,7 +490,7 @@ int cluster_save_config(int do_fsync) {
     buf_init(&b);
     for (int i = 0; i < cl.nnodes; i++) {
         if (cl.nodes[i]->flags & CN_HANDSHAKE) continue;
-        cluster_describe_node(&b, cl.nodes[i], 1);
+        cluster_describe_node(&b, cl.nodes[i], 1, config.tls_cluster);
         buf_putc(&b, '\n');
     }
     buf_printf(&b, "vars currentEpoch %llu lastVoteEpoch %llu\n",

@@ -160,6 +160,11 @@ static int slot_or_reply(cmd_ctx *c, slice a) {
     return (int)v;
 }
 
+/* Ports for this client: TLS ones over TLS (Redis's shouldReturnTlsInfo). */
+static int client_tls(const cmd_ctx *c) {
+    return c->s ? (c->s->flags & SESS_TLS) != 0 : config.tls_cluster;
+}
+
 static cluster_node *lookup_arg(slice a) {
     if (a.len != CLUSTER_NAMELEN) return NULL;
     return cluster_lookup(a.p);
@@ -259,7 +264,7 @@ static void cl_nodes(cmd_ctx *c) {
     buf b;
     buf_init(&b);
     for (int i = 0; i < cl.nnodes; i++) {
-        cluster_describe_node(&b, cl.nodes[i], 0);
+        cluster_describe_node(&b, cl.nodes[i], 0, client_tls(c));
         buf_putc(&b, '\n');
     }
     reply_verbatim(c, b.data, b.len);
@@ -268,7 +273,7 @@ static void cl_nodes(cmd_ctx *c) {
 
 /* One node of CLUSTER SLOTS: endpoint, port, id, metadata. */
 static void slots_node(cmd_ctx *c, const cluster_node *n) {
-    int port = config.tls_cluster ? n->tls_port : n->tcp_port;
+    int port = cluster_client_port(n, client_tls(c));
     int with_host = cluster_cfg.preferred_endpoint != CLUSTER_ENDPOINT_HOSTNAME && n->hostname[0];
     int with_ip = cluster_cfg.preferred_endpoint != CLUSTER_ENDPOINT_IP;
     reply_array(c, 4);
@@ -689,7 +694,7 @@ static void cl_replicas(cmd_ctx *c) {
     buf_init(&b);
     for (int i = 0; i < n->nreplicas; i++) {
         buf_clear(&b);
-        cluster_describe_node(&b, n->replicas[i], 0);
+        cluster_describe_node(&b, n->replicas[i], 0, client_tls(c));
         reply_bulk(c, b.data, b.len);
     }
     buf_deinit(&b);
@@ -883,6 +888,10 @@ static const char *down_refusal(const cmd_ctx *c) {
  * commands): NULL to serve it here, else the error or redirection text. */
 static const char *redirect_error(cmd_ctx *c, int exec, int asking, char *msg, size_t cap) {
     session *s = c->s;
+    /* A master in a manual failover takes no writes until its replica took over (Redis
+     * holds them; see docs/compatibility.md). */
+    if ((c->flags & CMD_WRITE) && failover_writes_paused(c->now_ms))
+        return "TRYAGAIN Writes are paused for a manual failover";
     if (!exec && !cmd_has_keys(c->cmd)) return NULL;
     route r = {0};
     const char *err = route_keys(c, &r);
@@ -907,7 +916,7 @@ static const char *redirect_error(cmd_ctx *c, int exec, int asking, char *msg, s
         return NULL;
     }
     if (to == cl.myself) return NULL;
-    int port = config.tls_cluster ? to->tls_port : to->tcp_port;
+    int port = cluster_client_port(to, client_tls(c));
     snprintf(msg, cap, "%s %d %s:%d", kind, r.slot, cluster_node_endpoint(to), port);
     return msg;
 }

@@ -160,8 +160,14 @@ void cluster_update_state(int64_t now_ms);
 int cluster_save_config(int do_fsync);
 /* Asks for work at the end of this loop turn (CLUSTER_TODO_*). */
 void cluster_todo(int what);
-/* The line of CLUSTER NODES (for_conf = 0) or nodes.conf (1) for n, without "\n". */
-void cluster_describe_node(buf *b, const cluster_node *n, int for_conf);
+/* The line of CLUSTER NODES (for_conf = 0) or nodes.conf (1) for n, without "\n"; tls:
+ * the address shows n's TLS port (a client over TLS, or nodes.conf with tls-cluster),
+ * else its plain port, as Redis 7.2+ does. */
+void cluster_describe_node(buf *b, const cluster_node *n, int for_conf, int tls);
+/* The port a client gets for n: its TLS port for a client over TLS, else its plain one. */
+static inline int cluster_client_port(const cluster_node *n, int tls) {
+    return tls ? n->tls_port : n->tcp_port;
+}
 /* The epoch shown for n: its own, or its master's for a replica. */
 uint64_t cluster_node_epoch(const cluster_node *n);
 const cluster_node *cluster_node_master_of(const cluster_node *n);

@@ -86,6 +86,7 @@ static int describe_peer(transport *t, session *s) {
         snprintf(s->laddr, sizeof(s->laddr), "%s:0", path);
         return 1;
     }
+    if (t->type == &transport_tls) s->flags |= SESS_TLS;
     int local = 1;
     struct sockaddr_storage ss;
     if (transport_sockaddr(t, 1, &ss) == 0) {
