@@ -1039,7 +1039,7 @@ static void check_node(cluster_node *n, int64_t now) {
         return;
     }
     /* The replica of our manual failover is pinged continuously (our paused offset). */
-    if (failover_ping_replica(n)) {
+    if (l && failover_ping_replica(n)) {
         send_ping(l, MSG_PING);
         return;
     }

@@ -379,6 +379,14 @@ static int non_failing_replicas(const cluster_node *n) {
 
 /* Redis's clusterHandleSlaveMigration: a replica of a master with the most working replicas
  * (the one with the smallest name among them) moves to an orphaned master. */
+/* The replica with the smallest name among n's, if smaller than candidate's. */
+static cluster_node *smallest_replica(cluster_node *n, cluster_node *candidate) {
+    for (int j = 0; j < n->nreplicas; j++)
+        if (memcmp(n->replicas[j]->name, candidate->name, CLUSTER_NAMELEN) < 0)
+            candidate = n->replicas[j];
+    return candidate;
+}
+
 static void handle_migration(int max_replicas, int64_t now) {
     cluster_node *mine = cl.myself->master, *target = NULL, *candidate = cl.myself;
     if (cl.state != CLUSTER_OK || !mine) return;
@@ -388,16 +396,10 @@ static void handle_migration(int max_replicas, int64_t now) {
         int ok = (n->flags & CN_MASTER) ? non_failing_replicas(n) : 0;
         int orphaned = (n->flags & CN_MASTER) && !(n->flags & CN_FAIL) &&
                        (n->flags & CN_MIGRATE_TO) && ok == 0;
-        if (orphaned) {
-            if (!target && n->numslots > 0) target = n;
-            if (!n->orphaned_time) n->orphaned_time = now;
-        } else {
-            n->orphaned_time = 0;
-        }
-        if (ok != max_replicas) continue;
-        for (int j = 0; j < n->nreplicas; j++)
-            if (memcmp(n->replicas[j]->name, candidate->name, CLUSTER_NAMELEN) < 0)
-                candidate = n->replicas[j];
+        if (orphaned && !target && n->numslots > 0) target = n;
+        if (orphaned && !n->orphaned_time) n->orphaned_time = now;
+        if (!orphaned) n->orphaned_time = 0;
+        if (ok == max_replicas) candidate = smallest_replica(n, candidate);
     }
     if (target && candidate == cl.myself && now - target->orphaned_time > MIGRATION_DELAY) {
         log_notice("Migrating to orphaned master %.40s", target->name);
