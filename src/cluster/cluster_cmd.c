@@ -700,6 +700,14 @@ static void cl_replicas(cmd_ctx *c) {
     buf_deinit(&b);
 }
 
+static void cl_replicate(cmd_ctx *c) {
+    if (enabled_or_reply(c)) failover_cmd_replicate(c);
+}
+
+static void cl_failover(cmd_ctx *c) {
+    if (enabled_or_reply(c)) failover_cmd_failover(c);
+}
+
 static void cl_links(cmd_ctx *c) {
     if (!enabled_or_reply(c)) return;
     size_t mark = reply_defer(c);
@@ -746,6 +754,8 @@ static void cl_help(cmd_ctx *c) {
         "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
         "    Delete slots information which are between <start-slot> and <end-slot> from "
         "current node.",
+        "FAILOVER [FORCE|TAKEOVER]",
+        "    Promote current replica node to being a master.",
         "FLUSHSLOTS",
         "    Delete current node own slots information.",
         "FORGET <node-id>",
@@ -768,6 +778,10 @@ static void cl_help(cmd_ctx *c) {
         "    Return cluster configuration seen by node. Output format:",
         "    <id> <ip:port@bus-port[,hostname]> <flags> <master> <pings> <pongs> <epoch> "
         "<link> <slot> ...",
+        "REPLICAS <node-id>",
+        "    Return <node-id> replicas.",
+        "REPLICATE <node-id>",
+        "    Configure current node as replica to <node-id>.",
         "RESET [HARD|SOFT]",
         "    Reset current node (default: soft).",
         "SAVECONFIG",
@@ -973,6 +987,9 @@ static const cmd_spec cluster_subcmds[] = {
     ROW("delslotsrange", cl_delslotsrange, -4, CL_ADM, "7.0.0",
         "Sets hash slot ranges as unbound for a node.",
         "start-slot end-slot [start-slot end-slot ...]", "@admin @slow @dangerous"),
+    ROW("failover", cl_failover, -2, CL_ADM, "3.0.0",
+        "Forces a replica to perform a manual failover of its master.", "[FORCE|TAKEOVER]",
+        "@admin @slow @dangerous"),
     ROW("flushslots", cl_flushslots, 2, CL_ADM, "3.0.0",
         "Deletes all slots information from a node.", "", "@admin @slow @dangerous"),
     ROW("forget", cl_forget, 3, CL_ADM, "3.0.0", "Removes a node from the nodes table.", "node-id",
@@ -996,6 +1013,8 @@ static const cmd_spec cluster_subcmds[] = {
         "", "@slow"),
     ROW("replicas", cl_replicas, 3, CL_RO, "5.0.0", "Lists the replica nodes of a master node.",
         "node-id", "@admin @slow @dangerous"),
+    ROW("replicate", cl_replicate, 3, CL_ADM, "3.0.0",
+        "Configure a node as replica of a master node.", "node-id", "@admin @slow @dangerous"),
     ROW("reset", cl_reset, -2, CL_ADM, "3.0.0", "Resets a node.", "[HARD|SOFT]",
         "@admin @slow @dangerous"),
     ROW("saveconfig", cl_saveconfig, 2, CL_ADM, "3.0.0",

@@ -235,16 +235,6 @@ void bus_broadcast_pong_shard(void);
 
 /* ---- failover.c: votes, elections, manual failover, replica migration ---- */
 
-/* What failover needs of replication (server.c fills it; NULL members: not available). */
-typedef struct failover_repl {
-    int (*replicate)(const char *ip, int port); /* become the replica of ip:port */
-    void (*promote)(void);                      /* become a primary */
-    int (*is_replica)(void);
-    int (*link_up)(void);      /* the link to the primary is up */
-    long long (*offset)(void); /* the replication offset processed */
-} failover_repl;
-void failover_set_repl(const failover_repl *r);
-
 /* A FAILOVER_AUTH_REQUEST as received. */
 typedef struct failover_request {
     uint64_t current_epoch, config_epoch;
@@ -281,6 +271,9 @@ void failover_follow_master(void);
 void failover_replace_master(void);
 void failover_handle_replica(int64_t now);
 void failover_handle_manual(void);
+/* CLUSTER REPLICATE <id> and CLUSTER FAILOVER [FORCE|TAKEOVER] (cluster mode checked). */
+void failover_cmd_replicate(cmd_ctx *c);
+void failover_cmd_failover(cmd_ctx *c);
 /* The 100 ms cron and the end of a loop turn (CLUSTER_TODO_HANDLE_*). */
 void failover_cron(int64_t now);
 void failover_before_sleep(int todo);

@@ -20,6 +20,8 @@
  * skips the election (a config epoch without consensus). */
 #include "cluster/cluster_int.h"
 #include "mayfly/config.h"
+#include "mayfly/db/db.h"
+#include "mayfly/repl/repl.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/rand.h"
@@ -51,14 +53,9 @@ static struct {
     int64_t pause_until; /* a master stops writes until then (0: not paused) */
 } fo = {.mf_master_offset = -1};
 
-static const failover_repl *repl;
-
-void failover_set_repl(const failover_repl *r) {
-    repl = r;
-}
-
+/* Redis's replicationGetSlaveOffset on a replica, master_repl_offset on a master. */
 static long long my_offset(void) {
-    return repl && repl->offset ? repl->offset() : 0;
+    return (long long)repl_processed_offset();
 }
 
 long long failover_my_offset(void) {
@@ -225,7 +222,7 @@ void failover_replace_master(void) {
     cluster_node *me = cl.myself, *old = me->master;
     if ((me->flags & CN_MASTER) || !old) return;
     cluster_set_master(me);
-    if (repl && repl->promote) repl->promote();
+    repl_promote();
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         if (!bitmap_test(old->slots, s)) continue;
         cluster_del_slot(s);
@@ -240,8 +237,7 @@ void failover_replace_master(void) {
 /* How long this replica has been without its master's data, past the node timeout. */
 static int data_too_old(int64_t now) {
     static int64_t link_seen;
-    if (!repl || !repl->link_up) return 0;
-    if (repl->link_up() || link_seen == 0) link_seen = now;
+    if (repl_master_link_up() || link_seen == 0) link_seen = now;
     int64_t age = now - link_seen;
     if (age > cluster_cfg.node_timeout) age -= cluster_cfg.node_timeout;
     if (!cluster_cfg.replica_validity_factor) return 0;
@@ -430,9 +426,10 @@ void failover_set_my_master(cluster_node *n) {
 /* Points replication at our master's address (Redis's replicationSetMaster). */
 void failover_follow_master(void) {
     cluster_node *m = cl.myself->master;
-    if (!repl || !repl->replicate || !m || !m->ip[0] || (m->flags & CN_NOADDR)) return;
-    int port = config.tls_cluster ? m->tls_port : m->tcp_port;
-    repl->replicate(m->ip, port);
+    if (!m || !m->ip[0] || (m->flags & CN_NOADDR)) return;
+    /* Replication goes over TLS with tls-replication, so to the TLS port then. */
+    int port = config.tls_replication ? m->tls_port : m->tcp_port;
+    repl_replicate(m->ip, port);
 }
 
 /* ---- the cron (every 100 ms, after the nodes' checks) ---- */
@@ -445,7 +442,7 @@ void failover_cron(int64_t now) {
     cluster_node *me = cl.myself;
     if (!(me->flags & CN_SLAVE)) return;
     /* A replica whose replication is off (after a restart) follows its master again. */
-    if (repl && repl->is_replica && !repl->is_replica() && me->master) failover_follow_master();
+    if (!repl_is_replica() && me->master) failover_follow_master();
     int orphaned = 0, max_replicas = 0, mine = 0;
     for (int i = 0; i < cl.nnodes; i++) {
         cluster_node *n = cl.nodes[i];
@@ -471,5 +468,54 @@ void failover_before_sleep(int todo) {
         failover_handle_replica(clock_now_ms());
     } else if (todo & CLUSTER_TODO_HANDLE_FAILOVER) {
         failover_handle_replica(clock_now_ms());
+    }
+}
+
+/* ---- CLUSTER REPLICATE and CLUSTER FAILOVER ---- */
+
+void failover_cmd_replicate(cmd_ctx *c) {
+    slice id = c->argv[2];
+    cluster_node *n = id.len == CLUSTER_NAMELEN ? cluster_lookup(id.p) : NULL;
+    if (!n) {
+        reply_errorf(c, "ERR Unknown node %.*s", (int)id.len, id.p);
+    } else if (n == cl.myself) {
+        reply_error(c, "ERR Can't replicate myself");
+    } else if (n->flags & CN_SLAVE) {
+        reply_error(c, "ERR I can only replicate a master, not a replica.");
+    } else if ((cl.myself->flags & CN_MASTER) &&
+               (cl.myself->numslots != 0 || db_size(db_get(0)) != 0)) {
+        reply_error(c, "ERR To set a master the node must be empty and without assigned slots.");
+    } else {
+        failover_set_my_master(n);
+        cluster_todo(CLUSTER_TODO_UPDATE_STATE | CLUSTER_TODO_SAVE);
+        reply_ok(c);
+    }
+}
+
+void failover_cmd_failover(cmd_ctx *c) {
+    int force = 0, takeover = 0;
+    if (c->argc == 3) {
+        if (slice_eq_ci(c->argv[2], "force")) {
+            force = 1;
+        } else if (slice_eq_ci(c->argv[2], "takeover")) {
+            takeover = force = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    } else if (c->argc > 3) {
+        reply_arity_error(c);
+        return;
+    }
+    cluster_node *m = cl.myself->master;
+    if (cl.myself->flags & CN_MASTER) {
+        reply_error(c, "ERR You should send CLUSTER FAILOVER to a replica");
+    } else if (!m) {
+        reply_error(c, "ERR I'm a replica but my master is unknown to me");
+    } else if (!force && ((m->flags & CN_FAIL) || !m->link)) {
+        reply_error(c, "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
+    } else {
+        failover_start_manual(force, takeover, c->now_ms);
+        reply_ok(c);
     }
 }

@@ -89,11 +89,19 @@ static int state_ok(const it_server *s) {
     return strcmp(field_of(s, "CLUSTER INFO", "cluster_state"), "ok") == 0;
 }
 
+/* The line of text that starts with id (ids also appear as other lines' master). */
+static const char *find_line(const char *text, const char *id) {
+    size_t len = strlen(id);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, id, len) == 0) return p;
+    return NULL;
+}
+
 /* The flags word of id's line in s's CLUSTER NODES ("" if absent). */
 static const char *flags_of(const it_server *s, const char *id) {
     static char flags[128];
     flags[0] = '\0';
-    const char *p = strstr(nodes_of(s), id);
+    const char *p = find_line(nodes_of(s), id);
     if (p) sscanf(p, "%*s %*s %127s", flags);
     return flags;
 }
@@ -102,7 +110,7 @@ static const char *flags_of(const it_server *s, const char *id) {
 static const char *master_of(const it_server *s, const char *id) {
     static char m[64];
     m[0] = '\0';
-    const char *p = strstr(nodes_of(s), id);
+    const char *p = find_line(nodes_of(s), id);
     if (p) sscanf(p, "%*s %*s %*s %63s", m);
     return m;
 }

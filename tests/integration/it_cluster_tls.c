@@ -33,11 +33,27 @@ static void node_args(node *n) {
     n->tls = it_free_port();
     snprintf(n->bus_arg, sizeof(n->bus_arg), "%d", n->bus);
     snprintf(n->tls_arg, sizeof(n->tls_arg), "%d", n->tls);
-    const char *a[] = {"--cluster-enabled", "yes", "--cluster-port", n->bus_arg,
-                       "--cluster-node-timeout", "1000", "--tls-port", n->tls_arg,
-                       "--tls-cluster", "yes", "--tls-cert-file", cert("server.crt"),
-                       "--tls-key-file", cert("server.key"), "--tls-ca-cert-file",
-                       cert("ca.crt"), "--save", "", "--appendonly", "no", NULL};
+    const char *a[] = {"--cluster-enabled",
+                       "yes",
+                       "--cluster-port",
+                       n->bus_arg,
+                       "--cluster-node-timeout",
+                       "1000",
+                       "--tls-port",
+                       n->tls_arg,
+                       "--tls-cluster",
+                       "yes",
+                       "--tls-cert-file",
+                       cert("server.crt"),
+                       "--tls-key-file",
+                       cert("server.key"),
+                       "--tls-ca-cert-file",
+                       cert("ca.crt"),
+                       "--save",
+                       "",
+                       "--appendonly",
+                       "no",
+                       NULL};
     memcpy(n->args, a, sizeof(a));
 }
 

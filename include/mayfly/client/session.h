@@ -43,7 +43,7 @@ struct session;
     (1u << 15)                  /* this replica's link to its primary: its commands are            \
                                    obeyed (no gates), its replies dropped (flags=M) */
 #define SESS_REPLICA (1u << 16) /* a replica's link to this primary (flags=S) */
-#define SESS_TLS (1u << 30)              /* connected over TLS (cluster replies give TLS ports) */
+#define SESS_TLS (1u << 30)     /* connected over TLS (cluster replies give TLS ports) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
