@@ -440,6 +440,13 @@ void failover_cron(int64_t now) {
         failover_reset_manual();
     }
     cluster_node *me = cl.myself;
+    /* cluster-replica-no-failover travels as the nofailover flag (Redis's
+     * clusterUpdateMyselfFlags). */
+    int nofailover = cluster_cfg.replica_no_failover && (me->flags & CN_SLAVE) ? CN_NOFAILOVER : 0;
+    if ((me->flags & CN_NOFAILOVER) != nofailover) {
+        me->flags = (me->flags & ~CN_NOFAILOVER) | nofailover;
+        cluster_todo(CLUSTER_TODO_SAVE);
+    }
     if (!(me->flags & CN_SLAVE)) return;
     /* A replica whose replication is off (after a restart) follows its master again. */
     if (!repl_is_replica() && me->master) failover_follow_master();

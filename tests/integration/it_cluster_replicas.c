@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N 6
+#define N 7 /* 6 for the cluster, a 7th joins for the replica migration */
 
 typedef struct node {
     it_server s;
@@ -104,6 +104,7 @@ static int link_up(const node *n) {
 
 /* The index of the node whose id is the master column of i's line (-1 for a master). */
 static int master_index(int i) {
+    if (!nd[i].s.pid) return -2; /* not running */
     char flags[64], master[64];
     line_of(&nd[0], nd[i].id, flags, master);
     for (int j = 0; j < N; j++)
@@ -156,28 +157,38 @@ static void key_of(int m, char *out, size_t cap) {
 }
 
 TEST(create_with_replicas) {
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N - 1; i++) {
         nd[i].bus = it_free_port();
         snprintf(nd[i].bus_arg, sizeof(nd[i].bus_arg), "%d", nd[i].bus);
-        const char *a[] = {"--cluster-enabled", "yes", "--cluster-port", nd[i].bus_arg,
-                           "--cluster-node-timeout", "1000", "--save", "", "--appendonly", "no",
-                           "--repl-diskless-sync-delay", "0", NULL};
+        const char *a[] = {"--cluster-enabled",
+                           "yes",
+                           "--cluster-port",
+                           nd[i].bus_arg,
+                           "--cluster-node-timeout",
+                           "1000",
+                           "--save",
+                           "",
+                           "--appendonly",
+                           "no",
+                           "--repl-diskless-sync-delay",
+                           "0",
+                           NULL};
         memcpy(nd[i].args, a, sizeof(a));
         it_start_server(&nd[i].s, nd[i].args);
         snprintf(nd[i].id, sizeof(nd[i].id), "%s", reply_str(&nd[i].s, "CLUSTER MYID", NULL));
     }
     char cmd[1024], out[16384];
     int len = snprintf(cmd, sizeof(cmd), "redis-cli --cluster create");
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N - 1; i++)
         len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " 127.0.0.1:%d", nd[i].s.port);
     snprintf(cmd + len, sizeof(cmd) - (size_t)len, " --cluster-replicas 1 --cluster-yes");
     int rc = sh(cmd, out, sizeof(out));
     if (rc != 0 || !strstr(out, "[OK] All 16384 slots covered.")) fprintf(stderr, "%s\n", out);
     ASSERT_EQ(rc, 0);
     WAIT_FOR(all_ok(), 20000);
-    WAIT_FOR(replicas_seen() == N * 3, 20000);
+    WAIT_FOR(replicas_seen() == (N - 1) * 3, 20000);
     int masters = 0, replicas = 0;
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N - 1; i++) {
         int m = master_index(i);
         if (m < 0) {
             masters++;
@@ -187,7 +198,7 @@ TEST(create_with_replicas) {
         WAIT_FOR(link_up(&nd[i]), 20000);
         WAIT_FOR(all_see(nd[i].id, nd[m].id), 10000);
         /* Every node lists it under its master. */
-        redisContext *c = it_client_to(&nd[(i + 1) % N].s);
+        redisContext *c = it_client_to(&nd[(i + 1) % (N - 1)].s);
         redisReply *r = redisCommand(c, "CLUSTER REPLICAS %s", nd[m].id);
         ASSERT_EQ(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1, 1);
         ASSERT_EQ(strncmp(r->element[0]->str, nd[i].id, 40), 0);
@@ -230,7 +241,7 @@ TEST(replica_reads) {
            nd[r].id);
     int other = -1;
     for (int i = 0; i < N && other < 0; i++)
-        if (i != m && master_index(i) < 0) other = i;
+        if (i != m && master_index(i) == -1) other = i;
     EXPECT(cm, "-ERR To set a master the node must be empty and without assigned slots.",
            "CLUSTER REPLICATE %s", nd[other].id);
     EXPECT(cm, "-ERR Unknown node nosuchnode", "CLUSTER REPLICATE nosuchnode");
@@ -260,7 +271,7 @@ TEST(manual_failover) {
         snprintf(cmd2, sizeof(cmd2), "tail -n 25 %s/server.log %s/server.log >&2", nd[r].s.dir,
                  nd[m].s.dir);
         if (system(cmd2) != 0) fprintf(stderr, "no logs\n");
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < N && nd[i].s.pid; i++)
             fprintf(stderr, "node %d (%s):\n%s\n", i, nd[i].id,
                     reply_str(&nd[i].s, "CLUSTER NODES", NULL));
     }
@@ -298,8 +309,9 @@ TEST(kill_primary) {
     WAIT_FOR(all_see(nd[r].id, NULL), 20000);
     WAIT_FOR(all_ok(), 10000);
     long long took = now_ms() - t0;
-    fprintf(stderr, "failover (Mayfly, node timeout 1000 ms): %lld ms from SIGKILL to "
-                    "cluster_state:ok with the replica promoted\n",
+    fprintf(stderr,
+            "failover (Mayfly, node timeout 1000 ms): %lld ms from SIGKILL to "
+            "cluster_state:ok with the replica promoted\n",
             took);
     c = it_client_to(&nd[r].s);
     EXPECT(c, "\"before-kill\"", "HGET %s g", key);
@@ -315,11 +327,74 @@ TEST(kill_primary) {
     WAIT_FOR(check_clean(), 20000);
 }
 
+/* Replica migration: a 7th node joins as a second replica of master A; when master B loses
+ * its only replica, one of A's replicas (the one with the smallest id) moves to B. */
+TEST(replica_migration) {
+    int a = -1, b = -1;
+    for (int i = 0; i < N - 1; i++) {
+        if (master_index(i) != -1) continue;
+        if (a < 0)
+            a = i;
+        else if (b < 0)
+            b = i;
+    }
+    int b_replica = -1;
+    for (int i = 0; i < N - 1; i++)
+        if (master_index(i) == b) b_replica = i;
+    node *x = &nd[N - 1];
+    x->bus = it_free_port();
+    snprintf(x->bus_arg, sizeof(x->bus_arg), "%d", x->bus);
+    const char *args[] = {"--cluster-enabled",
+                          "yes",
+                          "--cluster-port",
+                          x->bus_arg,
+                          "--cluster-node-timeout",
+                          "1000",
+                          "--save",
+                          "",
+                          "--appendonly",
+                          "no",
+                          "--repl-diskless-sync-delay",
+                          "0",
+                          NULL};
+    memcpy(x->args, args, sizeof(args));
+    it_start_server(&x->s, x->args);
+    snprintf(x->id, sizeof(x->id), "%s", reply_str(&x->s, "CLUSTER MYID", NULL));
+    redisContext *c = it_client_to(&x->s);
+    EXPECT(c, "+OK", "CLUSTER MEET 127.0.0.1 %d %d", nd[a].s.port, nd[a].bus);
+    WAIT_FOR(strstr(reply_str(&nd[a].s, "CLUSTER NODES", NULL), x->id) &&
+                 strstr(reply_str(&x->s, "CLUSTER NODES", NULL), nd[b].id),
+             10000);
+    EXPECT(c, "+OK", "CLUSTER REPLICATE %s", nd[a].id);
+    redisFree(c);
+    WAIT_FOR(all_see(x->id, nd[a].id) && link_up(x), 15000);
+    /* B's only replica dies: B is orphaned; after 5 s one of A's two replicas moves. */
+    it_kill_server(&nd[b_replica].s);
+    nd[b_replica].s.pid = 0;
+    int moved = -1;
+    for (int waited = 0; moved < 0 && waited < 20000; waited += 50) {
+        for (int i = 0; i < N; i++)
+            if (nd[i].s.pid && i != a && master_index(i) == b && i != b_replica) moved = i;
+        if (moved < 0) it_sleep_ms(50);
+    }
+    ASSERT_EQ(moved >= 0, 1);
+    WAIT_FOR(all_see(nd[moved].id, nd[b].id) && link_up(&nd[moved]), 15000);
+    /* The migrant was the smallest id among A's replicas. */
+    for (int i = 0; i < N; i++)
+        if (nd[i].s.pid && i != moved && master_index(i) == a)
+            ASSERT_EQ(strcmp(nd[moved].id, nd[i].id) < 0, 1);
+    char log[700];
+    snprintf(log, sizeof(log), "grep -q 'Migrating to orphaned master %s' %s/server.log", nd[b].id,
+             nd[moved].s.dir);
+    ASSERT_EQ(system(log), 0);
+}
+
 int main(void) {
     RUN(create_with_replicas);
     RUN(replica_reads);
     RUN(manual_failover);
     RUN(kill_primary);
+    RUN(replica_migration);
     for (int i = 0; i < N; i++)
         if (nd[i].s.pid) it_stop_server(&nd[i].s);
     return test_report();
