@@ -92,8 +92,8 @@ static int all_see(const char *id, const char *master_id) {
 static int replicas_seen(void) {
     int n = 0;
     for (int i = 0; i < N; i++)
-        for (const char *p = reply_str(&nd[i].s, "CLUSTER NODES", NULL); (p = strstr(p, "slave "));
-             p++)
+        for (const char *p = nd[i].s.pid ? reply_str(&nd[i].s, "CLUSTER NODES", NULL) : "";
+             (p = strstr(p, "slave ")); p++)
             n++;
     return n;
 }
