@@ -205,8 +205,8 @@ static void log_cant_failover(int reason, int64_t now) {
     if (m && (m->flags & CN_FAIL) && now - m->fail_time < cluster_cfg.node_timeout + 5000) return;
     static const char *const why[] = {
         "Unknown reason code.",
-        "Disconnected from master for longer than allowed. Please check the "
-        "'cluster-replica-validity-factor' configuration option.",
+        ("Disconnected from master for longer than allowed. Please check the "
+         "'cluster-replica-validity-factor' configuration option."),
         "Waiting the delay before I can start a new failover.", "Failover attempt expired.",
         "Waiting for votes, but majority still not reached."};
     fo.cant_logged = now;
