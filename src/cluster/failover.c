@@ -51,6 +51,7 @@ static struct {
     cluster_node *mf_replica;
     long long mf_master_offset;
     int64_t pause_until; /* a master stops writes until then (0: not paused) */
+    int64_t link_seen;   /* a replica's link to its master was last up then (0: never) */
 } fo = {.mf_master_offset = -1};
 
 /* Redis's replicationGetSlaveOffset on a replica, master_repl_offset on a master. */
@@ -236,9 +237,10 @@ void failover_replace_master(void) {
 
 /* How long this replica has been without its master's data, past the node timeout. */
 static int data_too_old(int64_t now) {
-    static int64_t link_seen;
-    if (repl_master_link_up() || link_seen == 0) link_seen = now;
-    int64_t age = now - link_seen;
+    if (repl_master_link_up()) fo.link_seen = now;
+    /* Never linked since it follows this master: as old as can be (Redis's
+     * repl_down_since 0). */
+    int64_t age = fo.link_seen ? now - fo.link_seen : INT64_MAX / 2;
     if (age > cluster_cfg.node_timeout) age -= cluster_cfg.node_timeout;
     if (!cluster_cfg.replica_validity_factor) return 0;
     return age > 10 * 1000 + cluster_cfg.node_timeout * cluster_cfg.replica_validity_factor;
@@ -416,6 +418,7 @@ void failover_set_my_master(cluster_node *n) {
         cluster_node_remove_replica(me->master, me);
     }
     me->master = n;
+    fo.link_seen = 0;
     memcpy(me->shard_id, n->shard_id, sizeof(me->shard_id));
     cluster_node_add_replica(n, me);
     failover_follow_master();
@@ -448,6 +451,7 @@ void failover_cron(int64_t now) {
         cluster_todo(CLUSTER_TODO_SAVE);
     }
     if (!(me->flags & CN_SLAVE)) return;
+    if (repl_master_link_up()) fo.link_seen = now;
     /* A replica whose replication is off (after a restart) follows its master again. */
     if (!repl_is_replica() && me->master) failover_follow_master();
     int orphaned = 0, max_replicas = 0, mine = 0;
