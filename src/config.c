@@ -301,7 +301,6 @@ static const config_row process_rows[] = {
     XMEM("repl-backlog-size", 0, "1mb"),
     XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
     XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
-    XLL("tracking-table-max-keys", NULL, 0, 0, LLONG_MAX, "1000000"),
     XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
     XSTR("replicaof", "slaveof", CONFIG_IMMUTABLE, ""),
     XSTR("masterauth", NULL, CONFIG_SENSITIVE | CONFIG_BINARY, ""),

@@ -18,6 +18,7 @@
 #include "mayfly/client/notify.h"
 #include "mayfly/client/session.h"
 #include "mayfly/cluster/cluster.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
@@ -502,9 +503,12 @@ static void log_startup_banner(void) {
     log_notice("Server initialized");
 }
 
-/* Once per loop turn before replies go out: the log's write and group commit, what the
- * replicas get, then nodes.conf if the cluster's configuration changed during the turn. */
+/* Once per loop turn before replies go out (Redis's beforeSleep): the BCAST invalidations
+ * of the turn's changes join them (those of the cron's active expiry wait for the next
+ * turn, like its keyspace events), the log's write and group commit, what the replicas
+ * get, then nodes.conf if the cluster's configuration changed during the turn. */
 static void before_flush(void) {
+    (void)tracking_before_sleep();
     persist_before_reply();
     repl_before_flush();
     cluster_before_sleep();
@@ -534,6 +538,7 @@ void server_init(void) {
     config_add(script_config_rows);
     config_add(evict_config_rows);
     config_add(cluster_config_rows);
+    config_add(tracking_config_rows);
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
     static const cmd_spec *const families[] = {

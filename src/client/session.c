@@ -6,6 +6,7 @@
 #include "mayfly/client/session.h"
 
 #include "mayfly/client/pubsub.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -31,6 +32,7 @@ int session_command_begin(session *s) {
 
 void session_command_end(session *s, int top) {
     if (!top) return;
+    tracking_command_end();
     executing = NULL;
     if (self_pushes.len) {
         /* After a streamed reply, not into it. */
@@ -137,6 +139,7 @@ void session_free(session *s) {
     if (session_release_hook) session_release_hook(s);
     pubsub_session_free(s);
     watch_clear(s);
+    tracking_disable(s);
     session_set_authenticated(s, 1);
     if (s->prev)
         s->prev->next = s->next;

@@ -3,9 +3,11 @@
  * These change the session (protocol, database, authentication, name, reply mode); none
  * touches the keyspace. */
 #include "cmd/cmdacl_int.h"
+#include "cmd/conn_int.h"
 #include "cmd/multi_int.h"
 #include "mayfly/acl/acl.h"
 #include "mayfly/client/pubsub.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
@@ -172,6 +174,7 @@ static void cmd_reset(cmd_ctx *c) {
     multi_session_free(s);
     watch_clear(s);
     pubsub_session_free(s);
+    tracking_disable(s);
     s->flags &=
         ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT |
           SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB | SESS_ASKING | SESS_READONLY);
@@ -186,21 +189,23 @@ static void cmd_reset(cmd_ctx *c) {
 /* ---- CLIENT ---- */
 
 void client_info_line(buf *b, const session *s, int64_t now_ms) {
-    char flags[8], *f = flags;
-    if (s->flags & SESS_REPLICA) *f++ = 'S';
-    if (s->flags & SESS_MASTER) *f++ = 'M';
-    if (s->flags & SESS_PUBSUB) *f++ = 'P';
-    if (s->flags & SESS_MULTI) *f++ = 'x';
-    if (s->flags & SESS_BLOCKED) *f++ = 'b';
-    if (f == flags) *f++ = 'N';
-    *f = '\0';
+    char flags[16];
+    size_t nf = 0;
+    if (s->flags & SESS_REPLICA) flags[nf++] = 'S';
+    if (s->flags & SESS_MASTER) flags[nf++] = 'M';
+    if (s->flags & SESS_PUBSUB) flags[nf++] = 'P';
+    if (s->flags & SESS_MULTI) flags[nf++] = 'x';
+    if (s->flags & SESS_BLOCKED) flags[nf++] = 'b';
+    nf += client_tracking_flags(s, flags + nf);
+    if (nf == 0) flags[nf++] = 'N';
+    flags[nf] = '\0';
     size_t qbuf = s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0;
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                "sub=%zu psub=%zu ssub=%zu multi=%lld watch=%zu qbuf=%zu qbuf-free=0 argv-mem=0 "
                "multi-mem=0 "
                "rbs=0 rbp=0 obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s%s%s user=%s "
-               "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+               "redir=%lld resp=%d lib-name=%s lib-ver=%s",
                (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                (long long)((now_ms - s->ctime_ms) / 1000),
                (long long)((now_ms - s->last_ms) / 1000), flags, s->db_id,
@@ -209,7 +214,8 @@ void client_info_line(buf *b, const session *s, int64_t now_ms) {
                session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
                s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
                s->last_cmd ? s->last_cmd : "NULL", s->user ? acl_user_name(s->user) : "default",
-               s->proto, s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
+               client_tracking_redir(s), s->proto, s->lib_name ? s->lib_name : "",
+               s->lib_ver ? s->lib_ver : "");
 }
 
 static void client_id(cmd_ctx *c) {
@@ -460,10 +466,6 @@ static void client_reply(cmd_ctx *c) {
     }
 }
 
-static void client_getredir(cmd_ctx *c) {
-    reply_int(c, -1);
-}
-
 static void client_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -489,8 +491,15 @@ static void client_help(cmd_ctx *c) {
         "    Assign the name <name> to the current connection.",
         "SETINFO <option> <value>",
         "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
         "GETREDIR",
         "    Return the client ID we are redirecting to when tracking is enabled.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "HELP",
         "    Print this help.",
         NULL};
@@ -531,6 +540,18 @@ static const cmd_spec client_subcmds[] = {
      "@slow @connection"},
     {"getredir", client_getredir, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0", "O(1)",
      "Returns the client ID to which the connection's tracking notifications are redirected.", "",
+     NULL, "@slow @connection"},
+    {"tracking", client_tracking, -3, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0",
+     "O(1). Some options may introduce additional complexity.",
+     "Controls server-assisted client-side caching for the connection.",
+     "<status: ON|OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] "
+     "[OPTIN] [OPTOUT] [NOLOOP]",
+     NULL, "@slow @connection"},
+    {"caching", client_caching, 3, CONN_FLAGS, 0, 0, 0, "connection", "6.0.0", "O(1)",
+     "Instructs the server whether to track the keys in the next request.", "<mode: YES|NO>",
+     NULL, "@slow @connection"},
+    {"trackinginfo", client_trackinginfo, 2, CONN_FLAGS, 0, 0, 0, "connection", "6.2.0", "O(1)",
+     "Returns information about server-assisted client-side caching for the connection.", "",
      NULL, "@slow @connection"},
     {"help", client_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "connection", "5.0.0", "O(1)",
      "Returns helpful text about the different subcommands.", "", NULL, "@slow @connection"},

@@ -4,6 +4,7 @@
  * from jemalloc (util/mem), the keyspace lines from db/. */
 #include "cmd/memory_int.h"
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
@@ -100,14 +101,14 @@ static void section_clients(buf *b, int64_t now_ms) {
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
                "blocked_clients:%d\r\n"
-               "tracking_clients:0\r\n"
+               "tracking_clients:%zu\r\n"
                "pubsub_clients:%zu\r\n"
                "watching_clients:0\r\n"
                "clients_in_timeout_table:0\r\n"
                "total_watched_keys:0\r\n"
                "total_blocking_keys:0\r\n"
                "total_blocking_keys_on_nokey:0\r\n",
-               n, config.maxclients, max_in, max_out, session_blocked, pubsub);
+               n, config.maxclients, max_in, max_out, session_blocked, tracking_clients(), pubsub);
 }
 
 static long long scripting_evicted(void) {
@@ -260,9 +261,9 @@ static void section_stats(buf *b, int64_t now_ms) {
         "active_defrag_key_misses:0\r\n"
         "total_active_defrag_time:0\r\n"
         "current_active_defrag_time:0\r\n"
-        "tracking_total_keys:0\r\n"
-        "tracking_total_items:0\r\n"
-        "tracking_total_prefixes:0\r\n"
+        "tracking_total_keys:%zu\r\n"
+        "tracking_total_items:%zu\r\n"
+        "tracking_total_prefixes:%zu\r\n"
         "unexpected_error_replies:0\r\n"
         "total_error_replies:%lld\r\n"
         "dump_payload_sanitizations:0\r\n"
@@ -297,7 +298,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         scripting_evicted(), db_stat.evicted_fields, evict_exceeded_total_ms(),
         evict_exceeded_current_ms(), db_stat.keyspace_hits, db_stat.keyspace_misses,
         pubsub_channel_count(), pubsub_pattern_count(), pubsub_shard_channel_count(),
-        host_stat.latest_fork_usec, host_stat.total_forks, cmd_total_errors(),
+        host_stat.latest_fork_usec, host_stat.total_forks, tracking_total_keys(),
+        tracking_total_items(), tracking_total_prefixes(), cmd_total_errors(),
         host_stat.reads_processed, host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
         host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles, host_stat.eventloop_us,
         cmd_total_usec(), host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,

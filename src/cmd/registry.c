@@ -13,6 +13,7 @@
 #include "cmd/multi_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/propagate.h"
@@ -337,6 +338,20 @@ static int arity_ok(const cmd_spec *spec, int argc) {
     return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;
 }
 
+/* Client-side caching: a tracking session remembers the keys a read-only command read
+ * (Redis's call(): whether or not the command failed). */
+static void track_reads(cmd_ctx *c) {
+    const cmd_key_list *kl = cmd_ctx_keys(c);
+    if (!kl || kl->n <= 0) return;
+    slice keys[CMD_KEY_LIST_INLINE];
+    for (int i = 0; i < kl->n; i += CMD_KEY_LIST_INLINE) {
+        size_t n = 0;
+        for (int j = i; j < kl->n && n < CMD_KEY_LIST_INLINE; j++)
+            keys[n++] = c->argv[kl->v[j].pos];
+        tracking_remember_keys(c->s, keys, n);
+    }
+}
+
 void cmd_call(cmd_ctx *c) {
     cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
     int64_t start = c->start_us ? c->start_us : clock_mono_us();
@@ -345,6 +360,9 @@ void cmd_call(cmd_ctx *c) {
     db_lazy_budget_reset();
     propagate_call_begin(c);
     c->cmd->fn(c);
+    if ((c->cmd->flags & CMD_READONLY) && c->s && (c->s->flags & SESS_TRACKING) &&
+        !(c->s->flags & SESS_TRACK_BCAST))
+        track_reads(c);
     propagate_call_end(c);
     keyspec_release_ctx(c);
     int64_t took = clock_mono_us() - start;
@@ -485,5 +503,9 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
 done:
     keyspec_release_ctx(c);
     if (discard) buf_deinit(&scratch);
+    if (s->flags & SESS_TRACK_CACHING) {
+        const char *top_name = s->last_cmd_parent ? s->last_cmd_parent : s->last_cmd;
+        tracking_command_done(s, top_name && strcmp(top_name, "client") == 0);
+    }
     session_command_end(s, top);
 }

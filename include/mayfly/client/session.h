@@ -44,6 +44,13 @@ struct session;
                                    obeyed (no gates), its replies dropped (flags=M) */
 #define SESS_REPLICA (1u << 16) /* a replica's link to this primary (flags=S) */
 #define SESS_TLS (1u << 30)     /* connected over TLS (cluster replies give TLS ports) */
+#define SESS_TRACKING (1u << 22)         /* CLIENT TRACKING ON (client/tracking.c) */
+#define SESS_TRACK_BCAST (1u << 23)      /* ... in BCAST mode */
+#define SESS_TRACK_OPTIN (1u << 24)      /* ... in OPTIN mode */
+#define SESS_TRACK_OPTOUT (1u << 25)     /* ... in OPTOUT mode */
+#define SESS_TRACK_NOLOOP (1u << 26)     /* ... not told of its own changes */
+#define SESS_TRACK_CACHING (1u << 27)    /* CLIENT CACHING YES/NO for the next command */
+#define SESS_TRACK_BROKEN (1u << 28)     /* the redirection target is gone */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
@@ -109,6 +116,7 @@ typedef struct session {
     /* While SESS_BLOCKED: called by session_free, so the subsystem that blocked the session
        forgets it (a client of WAIT that hangs up). */
     void (*blocked_free)(struct session *s);
+    struct tracking_state *tracking; /* CLIENT TRACKING (client/tracking.c) */
 
     struct session *prev, *next; /* the live list */
 } session;
