@@ -4,8 +4,8 @@
  * from jemalloc (util/mem), the keyspace lines from db/. */
 #include "cmd/memory_int.h"
 #include "mayfly/acl/acl.h"
-#include "mayfly/client/tracking.h"
 #include "mayfly/client/pubsub.h"
+#include "mayfly/client/tracking.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"

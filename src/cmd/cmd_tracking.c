@@ -27,7 +27,7 @@ static int parse_tracking_args(cmd_ctx *c, tracking_args *a) {
                 reply_error(c, "ERR A client can only redirect to a single other client");
                 return -1;
             }
-            if (!str_to_ll(c->argv[j].p, c->argv[j].len, &a->redirect)) {
+            if (str_to_ll(c->argv[j].p, c->argv[j].len, &a->redirect) < 0) {
                 reply_error(c, ERR_NOT_INT);
                 return -1;
             }
