@@ -49,7 +49,8 @@ TEST(option_errors) {
     EXPECT(c, "-1", "CLIENT GETREDIR");
     EXPECT(c, "-ERR syntax error", "CLIENT TRACKING maybe");
     EXPECT(c, "-ERR syntax error", "CLIENT TRACKING on FOO");
-    EXPECT(c, "-ERR PREFIX option requires BCAST mode to be enabled", "CLIENT TRACKING on PREFIX a");
+    EXPECT(c, "-ERR PREFIX option requires BCAST mode to be enabled",
+           "CLIENT TRACKING on PREFIX a");
     EXPECT(c, "-ERR OPTIN and OPTOUT are not compatible with BCAST",
            "CLIENT TRACKING on BCAST OPTIN");
     EXPECT(c, "-ERR You can't specify both OPTIN mode and OPTOUT mode",
@@ -101,7 +102,8 @@ TEST(option_errors) {
     EXPECT(c, "+OK", "CLIENT TRACKING off");
     EXPECT(c, "[\"flags\",[\"off\"],\"redirect\",-1,\"prefixes\",[]]", "CLIENT TRACKINGINFO");
     info = it_run(c, "CLIENT INFO");
-    if (!strstr(info, "flags=N ") || !strstr(info, " redir=-1 ")) TEST_FAIL("CLIENT INFO: %s", info);
+    if (!strstr(info, "flags=N ") || !strstr(info, " redir=-1 "))
+        TEST_FAIL("CLIENT INFO: %s", info);
     redisFree(c);
 }
 
@@ -266,6 +268,25 @@ TEST(table_limit_and_info) {
     redisFree(w);
 }
 
+TEST(eviction_invalidates) {
+    redisContext *w = it_client();
+    EXPECT(w, "+OK", "FLUSHALL");
+    EXPECT(w, "+OK", "SET ev v");
+    int fd = resp3();
+    EXPECT_RAW(fd, "CLIENT TRACKING on\r\n", "+OK\r\n");
+    EXPECT_RAW(fd, "GET ev\r\n", "$1\r\nv\r\n");
+    EXPECT(w, "+OK", "CONFIG SET maxmemory-policy allkeys-random");
+    EXPECT(w, "+OK", "CONFIG SET maxmemory 1");
+    redisReply *r = redisCommand(w, "SET other x"); /* evicts ev (and may be refused) */
+    freeReplyObject(r);
+    EXPECT(w, "+OK", "CONFIG SET maxmemory 0");
+    EXPECT(w, "+OK", "CONFIG SET maxmemory-policy noeviction");
+    EXPECT(w, "0", "EXISTS ev");
+    EXPECT_RAW(fd, "", INV(2) "ev\r\n");
+    close(fd);
+    redisFree(w);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(option_errors);
@@ -274,6 +295,7 @@ int main(void) {
     RUN(bcast_batches_per_prefix);
     RUN(optin_optout);
     RUN(table_limit_and_info);
+    RUN(eviction_invalidates);
     it_stop();
     return test_report();
 }
