@@ -104,6 +104,10 @@ TEST(option_errors) {
     info = it_run(c, "CLIENT INFO");
     if (!strstr(info, "flags=N ") || !strstr(info, " redir=-1 "))
         TEST_FAIL("CLIENT INFO: %s", info);
+    /* RESET turns tracking off. */
+    EXPECT(c, "+OK", "CLIENT TRACKING on OPTOUT");
+    EXPECT(c, "+RESET", "RESET");
+    EXPECT(c, "[\"flags\",[\"off\"],\"redirect\",-1,\"prefixes\",[]]", "CLIENT TRACKINGINFO");
     redisFree(c);
 }
 
