@@ -5,6 +5,7 @@
  * the layer above through session_release_hook, subscriptions and watched keys here. */
 #include "mayfly/client/session.h"
 
+#include "mayfly/client/monitor.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
@@ -140,6 +141,7 @@ void session_free(session *s) {
     pubsub_session_free(s);
     watch_clear(s);
     tracking_disable(s);
+    monitor_remove(s);
     session_set_authenticated(s, 1);
     if (s->prev)
         s->prev->next = s->next;

@@ -6,6 +6,7 @@
 #include "cmd/conn_int.h"
 #include "cmd/multi_int.h"
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/monitor.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
@@ -175,6 +176,7 @@ static void cmd_reset(cmd_ctx *c) {
     watch_clear(s);
     pubsub_session_free(s);
     tracking_disable(s);
+    monitor_remove(s);
     s->flags &=
         ~(SESS_MULTI | SESS_DIRTY_CAS | SESS_DIRTY_EXEC | SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT |
           SESS_NO_EVICT | SESS_NO_TOUCH | SESS_PUBSUB | SESS_ASKING | SESS_READONLY);

@@ -4,6 +4,7 @@
  * from jemalloc (util/mem), the keyspace lines from db/. */
 #include "cmd/memory_int.h"
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/monitor.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/cmd/cmd.h"
@@ -687,6 +688,13 @@ static void config_help(cmd_ctx *c) {
     reply_help(c, lines);
 }
 
+/* MONITOR: a second one is ignored without a reply, as in Redis. */
+static void cmd_monitor(cmd_ctx *c) {
+    if (c->s->flags & SESS_MONITOR) return;
+    monitor_add(c->s);
+    reply_ok(c);
+}
+
 #define ADMIN (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 static const cmd_spec config_subcmds[] = {
@@ -725,6 +733,9 @@ const cmd_spec cmd_family_server[] = {
      "@keyspace @write @slow @dangerous"},
     {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "server", "2.6.0", "O(1)",
      "Returns the server time.", "", NULL, "@fast"},
+    {"monitor", cmd_monitor, 1, ADMIN, 0, 0, 0, "server", "1.0.0", NULL,
+     "Listens for all requests received by the server in real-time.", "", NULL,
+     "@admin @slow @dangerous"},
     {"shutdown", cmd_shutdown, -1, ADMIN | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
      "1.0.0", "O(N) when saving, where N is the total number of keys in all databases",
      "Synchronously saves the database(s) to disk and shuts down the Redis server.",

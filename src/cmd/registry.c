@@ -13,6 +13,7 @@
 #include "cmd/multi_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/monitor.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
@@ -352,6 +353,40 @@ static void track_reads(cmd_ctx *c) {
     }
 }
 
+/* Scripts (EVAL*, FCALL*: skip_monitor) are fed before they run, so that the commands they
+ * call follow them, as in Redis's evalCommand. */
+static int fed_before(const cmd_spec *cmd) {
+    return (cmd->flags & CMD_SKIP_MONITOR) &&
+           (strncmp(cmd->name, "eval", 4) == 0 || strncmp(cmd->name, "fcall", 5) == 0);
+}
+
+/* MONITOR: the command just run (or about to run: fed_before), secrets redacted (AUTH's
+ * arguments, HELLO's AUTH pair), unless it is an admin or skip_monitor command or comes
+ * from the log replay. */
+static void feed_monitors(cmd_ctx *c, int before) {
+    const session *s = c->s;
+    if ((s->flags & SESS_INTERNAL) && strcmp(s->addr, "lua") != 0) return;
+    if (before ? !fed_before(c->cmd) : (c->cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)) != 0)
+        return;
+    static const slice redacted = {"(redacted)", 10};
+    slice small[16];
+    slice *v = c->argc <= 16 ? small : mem_alloc((size_t)c->argc * sizeof(slice));
+    memcpy(v, c->argv, (size_t)c->argc * sizeof(slice));
+    const char *name = c->parent ? c->parent->name : c->cmd->name;
+    if (strcmp(name, "auth") == 0) {
+        for (int i = 1; i < c->argc; i++)
+            v[i] = redacted;
+    } else if (strcmp(name, "hello") == 0) {
+        for (int i = 2; i < c->argc; i++) {
+            if (!slice_eq_ci(c->argv[i], "auth") || c->argc - 1 - i < 2) continue;
+            v[i + 1] = v[i + 2] = redacted;
+            i += 2;
+        }
+    }
+    monitor_feed(s, s->db_id, c->argc, v);
+    if (v != small) mem_free(v);
+}
+
 void cmd_call(cmd_ctx *c) {
     cmd_stats *st = c->stats ? c->stats : cmd_stats_of(c->cmd);
     int64_t start = c->start_us ? c->start_us : clock_mono_us();
@@ -359,10 +394,12 @@ void cmd_call(cmd_ctx *c) {
     c->replied_error = 0;
     db_lazy_budget_reset();
     propagate_call_begin(c);
+    if (monitor_count() && c->s) feed_monitors(c, 1);
     c->cmd->fn(c);
     if ((c->cmd->flags & CMD_READONLY) && c->s && (c->s->flags & SESS_TRACKING) &&
         !(c->s->flags & SESS_TRACK_BCAST))
         track_reads(c);
+    if (monitor_count() && c->s) feed_monitors(c, 0);
     propagate_call_end(c);
     keyspec_release_ctx(c);
     int64_t took = clock_mono_us() - start;

@@ -51,6 +51,7 @@ struct session;
 #define SESS_TRACK_NOLOOP (1u << 26)     /* ... not told of its own changes */
 #define SESS_TRACK_CACHING (1u << 27)    /* CLIENT CACHING YES/NO for the next command */
 #define SESS_TRACK_BROKEN (1u << 28)     /* the redirection target is gone */
+#define SESS_MONITOR (1u << 29)          /* MONITOR (client/monitor.c) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
