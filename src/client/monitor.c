@@ -49,13 +49,27 @@ static void put_repr(buf *b, const char *p, size_t len) {
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)p[i];
         switch (ch) {
-        case '\\': buf_append(b, "\\\\", 2); break;
-        case '"': buf_append(b, "\\\"", 2); break;
-        case '\n': buf_append(b, "\\n", 2); break;
-        case '\r': buf_append(b, "\\r", 2); break;
-        case '\t': buf_append(b, "\\t", 2); break;
-        case '\a': buf_append(b, "\\a", 2); break;
-        case '\b': buf_append(b, "\\b", 2); break;
+        case '\\':
+            buf_append(b, "\\\\", 2);
+            break;
+        case '"':
+            buf_append(b, "\\\"", 2);
+            break;
+        case '\n':
+            buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            buf_append(b, "\\t", 2);
+            break;
+        case '\a':
+            buf_append(b, "\\a", 2);
+            break;
+        case '\b':
+            buf_append(b, "\\b", 2);
+            break;
         default:
             if (isprint(ch))
                 buf_putc(b, (char)ch);

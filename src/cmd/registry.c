@@ -341,7 +341,7 @@ static int arity_ok(const cmd_spec *spec, int argc) {
 
 /* Client-side caching: a tracking session remembers the keys a read-only command read
  * (Redis's call(): whether or not the command failed). */
-static void track_reads(cmd_ctx *c) {
+static void track_reads(cmd_ctx *c, session *t) {
     const cmd_key_list *kl = cmd_ctx_keys(c);
     if (!kl || kl->n <= 0) return;
     slice keys[CMD_KEY_LIST_INLINE];
@@ -349,15 +349,17 @@ static void track_reads(cmd_ctx *c) {
         size_t n = 0;
         for (int j = i; j < kl->n && n < CMD_KEY_LIST_INLINE; j++)
             keys[n++] = c->argv[kl->v[j].pos];
-        tracking_remember_keys(c->s, keys, n);
+        tracking_remember_keys(t, keys, n);
     }
 }
 
 /* Scripts (EVAL*, FCALL*: skip_monitor) are fed before they run, so that the commands they
  * call follow them, as in Redis's evalCommand. */
+static int is_script_cmd(const cmd_spec *cmd) {
+    return strncmp(cmd->name, "eval", 4) == 0 || strncmp(cmd->name, "fcall", 5) == 0;
+}
 static int fed_before(const cmd_spec *cmd) {
-    return (cmd->flags & CMD_SKIP_MONITOR) &&
-           (strncmp(cmd->name, "eval", 4) == 0 || strncmp(cmd->name, "fcall", 5) == 0);
+    return (cmd->flags & CMD_SKIP_MONITOR) && is_script_cmd(cmd);
 }
 
 /* MONITOR: the command just run (or about to run: fed_before), secrets redacted (AUTH's
@@ -396,9 +398,11 @@ void cmd_call(cmd_ctx *c) {
     propagate_call_begin(c);
     if (monitor_count() && c->s) feed_monitors(c, 1);
     c->cmd->fn(c);
-    if ((c->cmd->flags & CMD_READONLY) && c->s && (c->s->flags & SESS_TRACKING) &&
-        !(c->s->flags & SESS_TRACK_BCAST))
-        track_reads(c);
+    /* Read-only scripts are not tracked themselves, the commands they call are. */
+    session *t = c->script_caller ? c->script_caller : c->s;
+    if ((c->cmd->flags & CMD_READONLY) && t && (t->flags & SESS_TRACKING) &&
+        !(t->flags & SESS_TRACK_BCAST) && !is_script_cmd(c->cmd))
+        track_reads(c, t);
     if (monitor_count() && c->s) feed_monitors(c, 0);
     propagate_call_end(c);
     keyspec_release_ctx(c);

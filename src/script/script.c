@@ -357,6 +357,7 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
         .stats = stats_for(spec),
         .keys = &keys,
         .acl_id = cmd_acl_id(spec),
+        .script_caller = run->caller->s,
     };
     /* ACL, as Redis's scriptVerifyACL: the commands run as the script's caller. */
     s->user = run->caller->s->user;

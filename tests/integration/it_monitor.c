@@ -93,7 +93,8 @@ TEST(feed_format_order_and_redaction) {
     EXPECT_LINE(m, "[0 %s] \"AUTH\" \"(redacted)\" \"(redacted)\"");
     r = redisCommand(c, "HELLO 2 AUTH default secret SETNAME x");
     freeReplyObject(r);
-    EXPECT_LINE(m, "[0 %s] \"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"x\"");
+    EXPECT_LINE(m,
+                "[0 %s] \"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"x\"");
     /* RESET ends it. */
     EXPECT(m, "+RESET", "RESET");
     EXPECT(c, "+PONG", "PING");
@@ -109,9 +110,10 @@ TEST(redis_cli_monitor) {
         return;
     }
     char cmdline[512];
-    snprintf(cmdline, sizeof(cmdline),
-             "timeout 5 stdbuf -oL /usr/bin/redis-cli -h %s -p %d monitor > %s/cli-monitor.out 2>&1 &",
-             it_srv.host, it_srv.port, it_srv.dir);
+    snprintf(
+        cmdline, sizeof(cmdline),
+        "timeout 5 stdbuf -oL /usr/bin/redis-cli -h %s -p %d monitor > %s/cli-monitor.out 2>&1 &",
+        it_srv.host, it_srv.port, it_srv.dir);
     ASSERT(system(cmdline) == 0);
     redisContext *c = it_client();
     /* Wait (bounded) until the monitor is attached: CLIENT LIST shows cmd=monitor. */

@@ -131,6 +131,13 @@ TEST(resp3_invalidate_on_write_once) {
     EXPECT_RAW(fd, "SET k1 z\r\n", "+OK\r\n");
     EXPECT(w, "+OK", "SET k2 z");
     EXPECT_RAW(fd, "", INV(2) "k2\r\n");
+    /* Scripts: the keys their commands read are tracked for the caller; the keys a
+     * read-only script declares but does not read are not. */
+    EXPECT_RAW(fd, "EVAL \"return redis.call('get',KEYS[1])\" 1 sk\r\n", "_\r\n");
+    EXPECT_RAW(fd, "EVAL_RO \"return 1\" 1 nk\r\n", ":1\r\n");
+    EXPECT(w, "+OK", "SET nk 1");
+    EXPECT(w, "+OK", "SET sk 1");
+    EXPECT_RAW(fd, "", INV(2) "sk\r\n");
     EXPECT_RAW(fd, "CLIENT TRACKING off\r\n", "+OK\r\n");
     close(fd);
     redisFree(w);

@@ -127,6 +127,8 @@ typedef struct cmd_ctx {
                            c->cur_script); valid for this dispatch only */
     int acl_id;         /* the command's id in the ACL catalog (acl.h; set by dispatch) */
     int may_stream;     /* the reply may be produced in parts (session_stream_start) */
+    session *script_caller; /* a script's command: the client running the script (its keys are
+                               tracked for that client, as Redis's server.script_caller) */
 } cmd_ctx;
 
 /* The keys of c's command (cmd_get_keys), extracted on the first call and kept for the
