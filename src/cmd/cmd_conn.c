@@ -193,6 +193,7 @@ static void cmd_reset(cmd_ctx *c) {
 void client_info_line(buf *b, const session *s, int64_t now_ms) {
     char flags[16];
     size_t nf = 0;
+    if (s->flags & SESS_MONITOR) flags[nf++] = 'O';
     if (s->flags & SESS_REPLICA) flags[nf++] = 'S';
     if (s->flags & SESS_MASTER) flags[nf++] = 'M';
     if (s->flags & SESS_PUBSUB) flags[nf++] = 'P';

@@ -62,6 +62,7 @@ TEST(feed_format_order_and_redaction) {
     size_t n = strcspn(a + 5, " ");
     snprintf(addr, sizeof(addr), "%.*s", (int)n, a + 5);
     EXPECT(m, "+OK", "MONITOR");
+    if (!strstr(it_run(c, "CLIENT LIST"), " flags=O ")) TEST_FAIL("no monitor in CLIENT LIST");
     EXPECT(c, "+OK", "SET k v");
     EXPECT_LINE(m, "[0 %s] \"SET\" \"k\" \"v\"");
     redisReply *r = redisCommand(c, "SET %b %b", "a\"b\\", (size_t)4, "\x01\n\xff", (size_t)3);
