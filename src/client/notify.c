@@ -183,12 +183,17 @@ static void on_key_added(db *d, const char *key, size_t klen) {
     notify_keyspace_event(NOTIFY_NEW, "new", (slice){key, klen}, d->id);
 }
 
+static void on_key_missed(db *d, const char *key, size_t klen) {
+    notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", (slice){key, klen}, d->id);
+}
+
 static int fields_wanted(void) {
     return notify_flags != 0;
 }
 
 static const db_hooks notify_hooks = {
     .key_added = on_key_added,
+    .key_missed = on_key_missed,
     .key_expired = on_key_expired,
     .key_evicted = on_key_evicted,
     .fields_expired = on_fields_expired,

@@ -639,8 +639,10 @@ dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags) {
     if (!(flags & DB_LOOKUP_NOSTATS)) {
         if (e)
             db_stat.keyspace_hits++;
-        else
+        else {
             db_stat.keyspace_misses++;
+            DB_HOOK(key_missed, d, key.p, key.len);
+        }
     }
     if (e && !(flags & DB_LOOKUP_NOTOUCH)) e->val->lru = clock_touched(e->val->lru, now_ms);
     return e;

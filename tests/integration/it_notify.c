@@ -185,6 +185,18 @@ TEST(new_key_events) {
     flags("");
 }
 
+TEST(keymiss_events) {
+    flags("Em");
+    EXPECT(cmd, "nil", "GET missk");
+    EXPECT_EVENT("\"__keyevent@9__:keymiss\" \"missk\"");
+    EXPECT(cmd, "0", "EXISTS missk2");
+    EXPECT_EVENT("\"__keyevent@9__:keymiss\" \"missk2\"");
+    EXPECT(cmd, "+OK", "SET missk v"); /* writes do not miss */
+    EXPECT(cmd, "\"v\"", "GET missk");
+    EXPECT_NO_MORE_EVENTS();
+    flags("");
+}
+
 TEST(expired_lazy) {
     flags("Ex");
     EXPECT(cmd, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
@@ -325,6 +337,7 @@ int main(void) {
     RUN(string_and_generic_events);
     RUN(move_events_name_both_databases);
     RUN(new_key_events);
+    RUN(keymiss_events);
     RUN(expired_lazy);
     RUN(expired_active_within_a_tick);
     RUN(hash_events_with_subkeys);

@@ -88,6 +88,8 @@ typedef struct db_hooks {
     /* A key was created (db_add: SET of a new key, HSET creating a hash, RENAME/MOVE/COPY
      * to a new name): keyspace notifications' "new" event. */
     void (*key_added)(db *d, const char *key, size_t klen);
+    /* A read lookup found no key (counted in keyspace_misses): the "keymiss" event. */
+    void (*key_missed)(db *d, const char *key, size_t klen);
     /* A key expired (lazily or actively); called before it is freed. */
     void (*key_expired)(db *d, const char *key, size_t klen);
     /* A key is being evicted (db_evict); called before it is freed. */
