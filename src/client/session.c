@@ -33,6 +33,7 @@ int session_command_begin(session *s) {
 
 void session_command_end(session *s, int top) {
     if (!top) return;
+    tracking_command_done(s);
     tracking_command_end();
     executing = NULL;
     if (self_pushes.len) {

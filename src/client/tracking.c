@@ -258,9 +258,11 @@ void tracking_remember_keys(session *s, const slice *keys, size_t n) {
     }
 }
 
-void tracking_command_done(session *s, int was_client_cmd) {
-    if ((s->flags & SESS_TRACK_CACHING) && !(s->flags & SESS_MULTI) && !was_client_cmd)
-        s->flags &= ~SESS_TRACK_CACHING;
+void tracking_command_done(session *s) {
+    if (!(s->flags & SESS_TRACK_CACHING) || (s->flags & SESS_MULTI)) return;
+    const char *top = s->last_cmd_parent ? s->last_cmd_parent : s->last_cmd;
+    if (top && strcmp(top, "client") == 0) return;
+    s->flags &= ~SESS_TRACK_CACHING;
 }
 
 void tracking_command_end(void) {

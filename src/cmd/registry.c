@@ -544,9 +544,5 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
 done:
     keyspec_release_ctx(c);
     if (discard) buf_deinit(&scratch);
-    if (s->flags & SESS_TRACK_CACHING) {
-        const char *top_name = s->last_cmd_parent ? s->last_cmd_parent : s->last_cmd;
-        tracking_command_done(s, top_name && strcmp(top_name, "client") == 0);
-    }
     session_command_end(s, top);
 }

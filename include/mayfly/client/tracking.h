@@ -40,8 +40,9 @@ int tracking_check_prefixes(const session *s, const slice *prefixes, size_t n, c
 /* Remembers that s read keys[0..n) (after a read-only command), unless OPTIN/OPTOUT and
  * CLIENT CACHING say otherwise or s is in BCAST mode. */
 void tracking_remember_keys(session *s, const slice *keys, size_t n);
-/* After each command outside MULTI: CLIENT CACHING affects only the next command. */
-void tracking_command_done(session *s, int was_client_cmd);
+/* After each top-level command (session_command_end): outside MULTI, CLIENT CACHING
+ * affects only the next command that is not a CLIENT subcommand. */
+void tracking_command_done(session *s);
 /* s's redirection id (0: none). */
 uint64_t tracking_redirect(const session *s);
 /* s's BCAST prefixes in byte order: count, and the i-th. */
