@@ -117,16 +117,16 @@ typedef struct cmd_ctx {
     int propagate_replaced;   /* the handler chose what to propagate (cmd/propagate.h) */
     int no_propagate;         /* log nothing of this command (a script's redis.set_repl) */
     long long dirty_at_start; /* db_stat.dirty when the handler started */
-    int64_t start_us;   /* monotonic start for the duration statistic (0: cmd_call reads it) */
-    uint32_t flags;     /* CMD_* as the gates see them: the command's, or for EXEC those of its
-                           transaction (write/readonly/denyoom/may_replicate if any queued
-                           command has them; loading/stale only if all have them) */
-    cmd_key_list *keys; /* storage for cmd_ctx_keys (set by dispatch and EXEC) */
-    int keys_state;     /* 0: not extracted yet, 1: keys holds them, -1: argv does not fit */
-    void *cmd_cache;    /* what the command's flags_of looked up, for its handler (Redis's
-                           c->cur_script); valid for this dispatch only */
-    int acl_id;         /* the command's id in the ACL catalog (acl.h; set by dispatch) */
-    int may_stream;     /* the reply may be produced in parts (session_stream_start) */
+    int64_t start_us;       /* monotonic start for the duration statistic (0: cmd_call reads it) */
+    uint32_t flags;         /* CMD_* as the gates see them: the command's, or for EXEC those of its
+                               transaction (write/readonly/denyoom/may_replicate if any queued
+                               command has them; loading/stale only if all have them) */
+    cmd_key_list *keys;     /* storage for cmd_ctx_keys (set by dispatch and EXEC) */
+    int keys_state;         /* 0: not extracted yet, 1: keys holds them, -1: argv does not fit */
+    void *cmd_cache;        /* what the command's flags_of looked up, for its handler (Redis's
+                               c->cur_script); valid for this dispatch only */
+    int acl_id;             /* the command's id in the ACL catalog (acl.h; set by dispatch) */
+    int may_stream;         /* the reply may be produced in parts (session_stream_start) */
     session *script_caller; /* a script's command: the client running the script (its keys are
                                tracked for that client, as Redis's server.script_caller) */
 } cmd_ctx;
