@@ -733,7 +733,7 @@ const cmd_spec cmd_family_server[] = {
      "@keyspace @write @slow @dangerous"},
     {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "server", "2.6.0", "O(1)",
      "Returns the server time.", "", NULL, "@fast"},
-    {"monitor", cmd_monitor, 1, ADMIN, 0, 0, 0, "server", "1.0.0", NULL,
+    {"monitor", cmd_monitor, 1, ADMIN, 0, 0, 0, "server", "1.0.0", "O(1)",
      "Listens for all requests received by the server in real-time.", "", NULL,
      "@admin @slow @dangerous"},
     {"shutdown", cmd_shutdown, -1, ADMIN | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "server",
