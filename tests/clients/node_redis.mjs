@@ -193,6 +193,37 @@ scenario('scripts and functions (EVALSHA, EVAL after NOSCRIPT, FCALL)', async ()
     assert.deepEqual([a, b], [[8, 100], [9, 100]]);
 });
 
+scenario('client-side cache: a hit, then the entry dropped after an HSET by another client', async () => {
+    const cached = await connect({ RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0 } });
+    const csc = cached.clientSideCache;
+    assert.ok(csc, 'no clientSideCache on the client');
+    const info = String(await cached.sendCommand(['CLIENT', 'INFO']));
+    assert.match(info, / flags=t /, `tracking is not on: ${info}`);
+    await c.hSet('nr:csc', { f: '1', g: '2' });
+    assert.deepEqual({ ...(await cached.hGetAll('nr:csc')) }, { f: '1', g: '2' });
+    assert.equal(csc.stats().missCount, 1);
+    assert.equal(csc.size(), 1);
+    // Served from the cache: no command reaches the server (its counter stays put).
+    const calls = async () => {
+        const stats = String(await c.sendCommand(['INFO', 'commandstats']));
+        const m = stats.match(/cmdstat_hgetall:calls=(\d+)/);
+        return m ? Number(m[1]) : 0;
+    };
+    const before = await calls();
+    assert.deepEqual({ ...(await cached.hGetAll('nr:csc')) }, { f: '1', g: '2' });
+    assert.equal(csc.stats().hitCount, 1);
+    assert.equal(await calls(), before, 'the hit went to the server');
+    // Another client changes the hash: the server's invalidate push drops the entry.
+    const dropped = waitFor('invalidation', 3000, (done) =>
+        csc.once('invalidate', (key) => done(key === null ? null : key.toString())));
+    assert.equal(await c.hSet('nr:csc', 'f', 'changed'), 0);
+    assert.equal(await dropped, 'nr:csc');
+    assert.equal(csc.size(), 0);
+    assert.deepEqual({ ...(await cached.hGetAll('nr:csc')) }, { f: 'changed', g: '2' });
+    assert.equal(csc.stats().missCount, 2);
+    assert.equal(await calls(), before + 1);
+});
+
 let failed = false;
 for (const [name, fn] of scenarios) {
     try {
