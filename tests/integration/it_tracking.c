@@ -159,6 +159,12 @@ TEST(resp2_redirect_and_resp3_on_field_expiry_and_flush) {
     EXPECT_RAW(fd, "CLIENT TRACKING on\r\n", "+OK\r\n");
     EXPECT(w, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
     EXPECT(w, "3", "HSET hx a 1 b 2 c 3");
+    /* A write by another client tells both. */
+    EXPECT(t, "\"1\"", "HGET hx a");
+    EXPECT_RAW(fd, "HGET hx a\r\n", "$1\r\n1\r\n");
+    EXPECT(w, "0", "HSET hx a 1");
+    EXPECT_MSG(r, "[\"message\",\"__redis__:invalidate\",[\"hx\"]]");
+    EXPECT_RAW(fd, "", INV(2) "hx\r\n");
     EXPECT(w, "[1]", "HPEXPIRE hx 500 FIELDS 1 a");
     EXPECT(t, "\"2\"", "HGET hx b");
     EXPECT_RAW(fd, "HGET hx b\r\n", "$1\r\n2\r\n");
