@@ -40,18 +40,18 @@ struct session;
     (1u << 14) /* a command waits (WAIT): nothing more is run until                                \
                   session_unblock */
 #define SESS_MASTER                                                                                \
-    (1u << 15)                  /* this replica's link to its primary: its commands are            \
-                                   obeyed (no gates), its replies dropped (flags=M) */
-#define SESS_REPLICA (1u << 16) /* a replica's link to this primary (flags=S) */
-#define SESS_TLS (1u << 30)     /* connected over TLS (cluster replies give TLS ports) */
-#define SESS_TRACKING (1u << 22)         /* CLIENT TRACKING ON (client/tracking.c) */
-#define SESS_TRACK_BCAST (1u << 23)      /* ... in BCAST mode */
-#define SESS_TRACK_OPTIN (1u << 24)      /* ... in OPTIN mode */
-#define SESS_TRACK_OPTOUT (1u << 25)     /* ... in OPTOUT mode */
-#define SESS_TRACK_NOLOOP (1u << 26)     /* ... not told of its own changes */
-#define SESS_TRACK_CACHING (1u << 27)    /* CLIENT CACHING YES/NO for the next command */
-#define SESS_TRACK_BROKEN (1u << 28)     /* the redirection target is gone */
-#define SESS_MONITOR (1u << 29)          /* MONITOR (client/monitor.c) */
+    (1u << 15)                        /* this replica's link to its primary: its commands are      \
+                                         obeyed (no gates), its replies dropped (flags=M) */
+#define SESS_REPLICA (1u << 16)       /* a replica's link to this primary (flags=S) */
+#define SESS_TLS (1u << 30)           /* connected over TLS (cluster replies give TLS ports) */
+#define SESS_TRACKING (1u << 22)      /* CLIENT TRACKING ON (client/tracking.c) */
+#define SESS_TRACK_BCAST (1u << 23)   /* ... in BCAST mode */
+#define SESS_TRACK_OPTIN (1u << 24)   /* ... in OPTIN mode */
+#define SESS_TRACK_OPTOUT (1u << 25)  /* ... in OPTOUT mode */
+#define SESS_TRACK_NOLOOP (1u << 26)  /* ... not told of its own changes */
+#define SESS_TRACK_CACHING (1u << 27) /* CLIENT CACHING YES/NO for the next command */
+#define SESS_TRACK_BROKEN (1u << 28)  /* the redirection target is gone */
+#define SESS_MONITOR (1u << 29)       /* MONITOR (client/monitor.c) */
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {
