@@ -365,26 +365,41 @@ static int fed_before(const cmd_spec *cmd) {
 /* MONITOR: the command just run (or about to run: fed_before), secrets redacted (AUTH's
  * arguments, HELLO's AUTH pair), unless it is an admin or skip_monitor command or comes
  * from the log replay. */
+/* Replaces the passwords in a command's arguments by "(redacted)", as Redis's
+ * redactClientCommandArgument: every argument of AUTH, HELLO's AUTH pair, MIGRATE's AUTH
+ * password and AUTH2 user and password (before KEYS). */
+static void redact_secrets(const char *name, int argc, slice *v) {
+    static const slice redacted = {"(redacted)", 10};
+    if (strcmp(name, "auth") == 0) {
+        for (int i = 1; i < argc; i++)
+            v[i] = redacted;
+    } else if (strcmp(name, "hello") == 0) {
+        for (int i = 2; i + 2 < argc; i++) {
+            if (!slice_eq_ci(v[i], "auth")) continue;
+            v[i + 1] = v[i + 2] = redacted;
+            i += 2;
+        }
+    } else if (strcmp(name, "migrate") == 0) {
+        for (int i = 6; i < argc && !slice_eq_ci(v[i], "keys"); i++) {
+            if (slice_eq_ci(v[i], "auth") && i + 1 < argc) {
+                v[++i] = redacted;
+            } else if (slice_eq_ci(v[i], "auth2") && i + 2 < argc) {
+                v[i + 1] = v[i + 2] = redacted;
+                i += 2;
+            }
+        }
+    }
+}
+
 static void feed_monitors(cmd_ctx *c, int before) {
     const session *s = c->s;
     if ((s->flags & SESS_INTERNAL) && strcmp(s->addr, "lua") != 0) return;
     if (before ? !fed_before(c->cmd) : (c->cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)) != 0)
         return;
-    static const slice redacted = {"(redacted)", 10};
     slice small[16];
     slice *v = c->argc <= 16 ? small : mem_alloc((size_t)c->argc * sizeof(slice));
     memcpy(v, c->argv, (size_t)c->argc * sizeof(slice));
-    const char *name = c->parent ? c->parent->name : c->cmd->name;
-    if (strcmp(name, "auth") == 0) {
-        for (int i = 1; i < c->argc; i++)
-            v[i] = redacted;
-    } else if (strcmp(name, "hello") == 0) {
-        for (int i = 2; i < c->argc; i++) {
-            if (!slice_eq_ci(c->argv[i], "auth") || c->argc - 1 - i < 2) continue;
-            v[i + 1] = v[i + 2] = redacted;
-            i += 2;
-        }
-    }
+    redact_secrets(c->parent ? c->parent->name : c->cmd->name, c->argc, v);
     monitor_feed(s, s->db_id, c->argc, v);
     if (v != small) mem_free(v);
 }
