@@ -612,6 +612,17 @@ static void close_fds_in_child(void) {
     migrate_close_fds();
 }
 
+/* The calls lower layers make upward (cmd/host.h, config, INFO's scripting section). */
+static void install_hooks(void) {
+    host.shutdown = do_shutdown;
+    host.after_fork_child = close_fds_in_child;
+    host.aof_write_fault = aof_set_write_fault;
+    host.busy_refusal = script_busy_error;
+    host.publish = cluster_publish;
+    config_on_change = on_config_changed;
+    info_scripting_fill = script_info_fill;
+}
+
 int server_run(void) {
     mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
@@ -622,13 +633,7 @@ int server_run(void) {
     uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
     host_stat.start_ms = clock_now_ms();
     last_sample_us = clock_mono_us();
-    host.shutdown = do_shutdown;
-    host.after_fork_child = close_fds_in_child;
-    host.aof_write_fault = aof_set_write_fault;
-    host.busy_refusal = script_busy_error;
-    host.publish = cluster_publish;
-    config_on_change = on_config_changed;
-    info_scripting_fill = script_info_fill;
+    install_hooks();
 
     db_init_all(config.databases);
     /* Cluster mode keeps a key list per hash slot (COUNTKEYSINSLOT, GETKEYSINSLOT, MIGRATE's
