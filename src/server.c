@@ -23,6 +23,7 @@
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
@@ -564,6 +565,7 @@ void server_init(void) {
     cmd_gate_add(&repl_gate_masterdown);
     cmd_gate_add(&persist_gate_loading);
     cmd_gate_add(&script_gate_busy);
+    cmd_gate_add(&cmd_gate_pause);
     /* INFO sections (cmd/info.h). */
     for (const info_section *s = cmd_info_sections; s->name; s++)
         info_section_add(s);

@@ -479,6 +479,10 @@ static void process_input(conn *c) {
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
         dispatch_parsed(c, pos);
         ran = 1;
+        if (s->flags & SESS_POSTPONED) {
+            s->flags &= ~SESS_POSTPONED; /* blocked: the command stays, to run again */
+            break;
+        }
         pos += c->parser.consumed;
         check_obuf_limits(c); /* a client past its limit runs nothing more */
         if (s->stream && run_stream(c)) {

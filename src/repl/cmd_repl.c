@@ -7,6 +7,10 @@
 #include <stdio.h>
 
 static void cmd_replicaof(cmd_ctx *c) {
+    if (failover_active()) {
+        reply_error(c, "ERR REPLICAOF not allowed while failing over.");
+        return;
+    }
     if (slice_eq_ci(c->argv[1], "no") && slice_eq_ci(c->argv[2], "one")) {
         if (repl_is_replica()) {
             primary_unblock_waiters();
@@ -74,6 +78,9 @@ const cmd_spec repl_commands[] = {
     {"slaveof", cmd_replicaof, 3, REPLICAOF_FLAGS, 0, 0, 0, "server", "1.0.0", "O(1)",
      "Sets a Redis server as a replica of another, or promotes it to being a master.",
      "<host port | NO ONE>", NULL, "@admin @slow @dangerous"},
+    {"failover", failover_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, "server",
+     "6.2.0", "O(1)", "Starts a coordinated failover from a server to one of its replicas.",
+     "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]", NULL, "@admin @slow @dangerous"},
     {"role", cmd_role, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "server",
      "2.8.12", "O(1)", "Returns the replication role.", "", NULL, "@admin @fast @dangerous"},
     {"wait", cmd_wait, 3, CMD_BLOCKING, 0, 0, 0, "generic", "3.0.0", "O(1)",

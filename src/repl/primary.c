@@ -24,6 +24,7 @@
  * write's offset, or its timeout; a GETACK goes to the replicas at the next flush. */
 #include "mayfly/acl/acl.h"
 #include "mayfly/cmd/host.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/config.h"
 #include "mayfly/net/conn.h"
 #include "mayfly/persist/persist.h"
@@ -38,6 +39,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -809,6 +811,10 @@ void primary_sync_command(cmd_ctx *c) {
     int psync = slice_eq_ci(c->argv[0], "psync");
     if (psync && c->argc > 3 && slice_eq_ci(c->argv[3], "failover") && psync_failover(c) < 0)
         return;
+    if (failover_active()) {
+        reply_error(c, "NOMASTERLINK Can't SYNC while failing over");
+        return;
+    }
     if (repl_st.master_host && !replica_link_up()) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
@@ -849,6 +855,24 @@ void primary_sync_command(cmd_ctx *c) {
     if (psync && !(c->argv[1].len && c->argv[1].p[0] == '?')) host_stat.sync_partial_err++;
     host_stat.sync_full++;
     begin_full_sync(l);
+}
+
+int primary_replica_online(const char *want_host, int want_port) {
+    for (rlink *l = links; l; l = l->next)
+        if (strcasecmp(l->ip, want_host) == 0 && l->port == want_port) return l->state == L_ONLINE;
+    return -1;
+}
+
+int primary_caught_up(const char *want_host, int want_port, char *out_host, size_t cap,
+                      int *out_port) {
+    for (rlink *l = links; l; l = l->next) {
+        if (want_host && (strcasecmp(l->ip, want_host) != 0 || l->port != want_port)) continue;
+        if (l->state != L_ONLINE || l->ack_off != stream_offset()) continue;
+        snprintf(out_host, cap, "%s", l->ip);
+        *out_port = l->port;
+        return 1;
+    }
+    return 0;
 }
 
 size_t repl_replica_output_bytes(void) {
@@ -910,8 +934,9 @@ static void cron_timeouts(int64_t now) {
 
 void primary_cron(int64_t now, long long loops) {
     int period = repl_cfg.ping_period > 0 ? repl_cfg.ping_period : 1;
-    /* A replica of another server only passes its primary's stream on. */
-    if (!repl_st.master_host && links && loops % period == 0) {
+    /* A replica of another server only passes its primary's stream on; while writes are
+     * paused (FAILOVER) the offset must stand still for the replicas to catch up. */
+    if (!repl_st.master_host && links && loops % period == 0 && !cmd_writes_paused()) {
         slice ping = slice_of("ping");
         stream_append_argv(1, &ping);
     }

@@ -160,7 +160,7 @@ static void write_info(buf *b, int64_t now_ms) {
         buf_printf(b, "min_slaves_good_slaves:%d\r\n", repl_st.good_replicas);
     primary_info_lines(b, now);
     buf_printf(b,
-               "master_failover_state:no-failover\r\n"
+               "master_failover_state:%s\r\n"
                "master_replid:%s\r\n"
                "master_replid2:%s\r\n"
                "master_repl_offset:%llu\r\n"
@@ -169,9 +169,10 @@ static void write_info(buf *b, int64_t now_ms) {
                "repl_backlog_size:%lld\r\n"
                "repl_backlog_first_byte_offset:%llu\r\n"
                "repl_backlog_histlen:%llu\r\n",
-               repl_st.replid, repl_st.replid2, (unsigned long long)stream_offset(),
-               (long long)repl_st.second_offset, stream_active(), stream_backlog_size(),
-               (unsigned long long)stream_backlog_first(), (unsigned long long)stream_histlen());
+               failover_state_name(), repl_st.replid, repl_st.replid2,
+               (unsigned long long)stream_offset(), (long long)repl_st.second_offset,
+               stream_active(), stream_backlog_size(), (unsigned long long)stream_backlog_first(),
+               (unsigned long long)stream_histlen());
 }
 
 const info_section repl_info_section = {"replication", INFO_REPLICATION, 1, write_info};
@@ -206,6 +207,7 @@ void repl_before_flush(void) {
         primary_feed();
     }
     primary_process_waits(repl_now_ms());
+    if (failover_active()) failover_check(repl_now_ms());
 }
 
 void repl_cron(int64_t now_ms) {
@@ -214,6 +216,7 @@ void repl_cron(int64_t now_ms) {
     primary_check_limits(now);
     if (now - last_cron_ms < 1000) return;
     last_cron_ms = now;
+    failover_check(now);
     replica_cron(now);
     primary_cron(now, cron_loops++);
     repl_update_gates();
@@ -267,6 +270,7 @@ int repl_is_replica(void) {
 }
 
 int repl_ignores_maxmemory(void) {
+    if (failover_active()) return 1; /* the offset must stand still (Redis pauses eviction) */
     return repl_st.master_host != NULL && repl_cfg.ignore_maxmemory;
 }
 

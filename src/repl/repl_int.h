@@ -142,6 +142,28 @@ void primary_shutdown(void);
 void primary_unblock_waiters(void);
 /* The client-output-buffer-limit check of the replica class for every link. */
 void primary_check_limits(int64_t now_ms);
+/* FAILOVER TO host port: -1 if no replica listens there, 0 if it is not online, 1 if it is. */
+int primary_replica_online(const char *host, int port);
+/* An online replica that has acknowledged the whole stream: the one at host:port, or any
+ * when host is NULL; its address into out_host / out_port. Returns 1 if there is one. */
+int primary_caught_up(const char *host, int port, char *out_host, size_t cap, int *out_port);
+
+/* ---- failover.c: FAILOVER ---- */
+
+void failover_command(cmd_ctx *c);
+/* Moves a waiting failover on: a replica caught up, or the timeout (cron and each flush). */
+void failover_check(int64_t now_ms);
+/* INFO's master_failover_state. */
+const char *failover_state_name(void);
+/* 1 while a failover runs (REPLICAOF and SYNC refused); 1 once this server has turned into
+ * the target's replica and its PSYNC must carry FAILOVER. */
+int failover_active(void);
+int failover_in_progress(void);
+/* The target answered the PSYNC FAILOVER: accepted (+CONTINUE, +FULLRESYNC) ends the
+ * failover, else it is aborted. */
+void failover_psync_result(int accepted);
+/* Ends a failover (a primary again if needed); no effect without one. */
+void failover_abort(const char *why);
 
 /* ---- replica.c: the link to this server's primary ---- */
 

@@ -476,8 +476,9 @@ static void send_psync(void) {
     } else {
         log_notice("Partial resynchronization not possible (no cached master)");
     }
-    const char *argv[3] = {"PSYNC", id, off};
-    send_argv(3, argv, NULL);
+    /* A primary handing over (FAILOVER) asks its target to take the role. */
+    const char *argv[4] = {"PSYNC", id, off, "FAILOVER"};
+    send_argv(failover_in_progress() ? 4 : 3, argv, NULL);
     expect(HS_PSYNC);
 }
 
@@ -566,10 +567,17 @@ static void psync_reply(const char *line) {
                        (long long)rs.initial_offset);
         }
         start_transfer();
+        failover_psync_result(1);
         return;
     }
     if (strncmp(line, "+CONTINUE", 9) == 0 && rs.cached) {
         partial_accepted(line);
+        failover_psync_result(1);
+        return;
+    }
+    if (failover_in_progress()) {
+        log_warning("Failover target refused PSYNC FAILOVER: %s", line);
+        failover_psync_result(0); /* a primary again: the link is closed */
         return;
     }
     if (strncmp(line, "-NOMASTERLINK", 13) == 0 || strncmp(line, "-LOADING", 8) == 0) {

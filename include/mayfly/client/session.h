@@ -52,6 +52,9 @@ struct session;
 #define SESS_TRACK_CACHING (1u << 27) /* CLIENT CACHING YES/NO for the next command */
 #define SESS_TRACK_BROKEN (1u << 28)  /* the redirection target is gone */
 #define SESS_MONITOR (1u << 29)       /* MONITOR (client/monitor.c) */
+/* The command just dispatched was postponed, not run (writes paused: cmd/pause.h): net/
+ * keeps its bytes and runs it again once the session is unblocked. */
+#define SESS_POSTPONED (1u << 17)
 
 /* Callbacks into the connection layer. */
 typedef struct session_ops {

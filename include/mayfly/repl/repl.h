@@ -54,7 +54,8 @@ void repl_promote(void);
 /* 1 while this server is a replica (configured with a primary, linked or not). */
 int repl_is_replica(void);
 /* 1 on a replica with replica-ignore-maxmemory yes: it evicts nothing itself, the
- * primary's DELs keep its dataset in step (Redis's default). */
+ * primary's DELs keep its dataset in step (Redis's default); also while a FAILOVER waits
+ * for a replica to catch up (the stream must stand still). */
 int repl_ignores_maxmemory(void);
 /* The primary's host and port (NULL, 0 on a primary). */
 const char *repl_master_host(void);
@@ -92,7 +93,8 @@ void repl_loaded_info(const char *replid, uint64_t offset, int stream_db);
 
 /* ---- registrations (server.c adds them) ---- */
 
-extern const cmd_spec repl_commands[];        /* REPLICAOF SLAVEOF ROLE WAIT PSYNC SYNC REPLCONF */
+extern const cmd_spec
+    repl_commands[]; /* REPLICAOF SLAVEOF FAILOVER ROLE WAIT PSYNC SYNC REPLCONF */
 extern const cmd_gate repl_gate_min_replicas; /* NOREPLICAS */
 extern const cmd_gate repl_gate_readonly;     /* READONLY on a read-only replica */
 extern const cmd_gate repl_gate_masterdown;   /* MASTERDOWN (replica-serve-stale-data no) */

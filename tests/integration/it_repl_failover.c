@@ -1,0 +1,199 @@
+/* it_repl_failover: FAILOVER between Mayfly processes over real sockets.
+ *
+ * The refusals (Redis's texts), a failover to any replica (roles swap, the data and the
+ * new primary's writes reach the old one, which replicates it), writes paused while the
+ * replica catches up (postponed, not refused: FAILOVER ABORT lets them run; after the
+ * handover they meet READONLY), the timeout without FORCE aborting, and FORCE handing over
+ * to a replica that was stopped (SIGSTOP) past the timeout. Every wait is a bounded poll. */
+#include "integration/repl_util.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#define SYNC_MS 10000
+
+static int pair(it_server *p, it_server *r, redisContext **pc, redisContext **rc) {
+    ru_start_primary(p, NULL);
+    ru_start_replica(r, p, NULL);
+    *pc = it_client_to(p);
+    *rc = it_client_to(r);
+    for (int waited = 0; waited < SYNC_MS; waited += 10) {
+        if (ru_link_up(*rc)) return 1;
+        it_sleep_ms(10);
+    }
+    return 0;
+}
+
+static void unpair(it_server *p, it_server *r, redisContext *pc, redisContext *rc) {
+    kill(r->pid, SIGCONT);
+    redisFree(pc);
+    redisFree(rc);
+    it_stop_server(r);
+    it_stop_server(p);
+}
+
+static int role_is(redisContext *c, const char *want) {
+    redisReply *x = redisCommand(c, "ROLE");
+    int ok = x && x->type == REDIS_REPLY_ARRAY && x->elements > 0 &&
+             strcmp(x->element[0]->str, want) == 0;
+    if (x) freeReplyObject(x);
+    return ok;
+}
+
+static int failover_state_is(redisContext *c, const char *want) {
+    char v[64];
+    return ru_info(c, "master_failover_state", v, sizeof(v)) && strcmp(v, want) == 0;
+}
+
+TEST(refusals) {
+    it_server p, r;
+    ru_start_primary(&p, NULL);
+    redisContext *pc = it_client_to(&p);
+    EXPECT(pc, "-ERR FAILOVER requires connected replicas.", "FAILOVER");
+    EXPECT(pc, "-ERR No failover in progress.", "FAILOVER ABORT");
+    EXPECT(pc, "-ERR syntax error", "FAILOVER NOW");
+    EXPECT(pc, "-ERR syntax error", "FAILOVER TIMEOUT 5 TIMEOUT 6");
+    EXPECT(pc, "-ERR FAILOVER timeout must be greater than 0", "FAILOVER TIMEOUT 0");
+    EXPECT(pc, "-ERR value is not an integer or out of range", "FAILOVER TO h x");
+    EXPECT(pc, "-ERR value is not an integer or out of range", "FAILOVER TIMEOUT x");
+    ru_start_replica(&r, &p, NULL);
+    redisContext *rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    EXPECT(pc, "-ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+           "FAILOVER FORCE TIMEOUT 100");
+    EXPECT(pc, "-ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+           "FAILOVER TO 127.0.0.1 %d FORCE", r.port);
+    EXPECT(pc, "-ERR FAILOVER target HOST and PORT is not a replica.", "FAILOVER TO 127.0.0.1 1");
+    EXPECT(rc, "-ERR FAILOVER is not valid when server is a replica.", "FAILOVER");
+    EXPECT(pc, "-ERR PSYNC FAILOVER can't be sent to a master.", "PSYNC ? -1 FAILOVER");
+    EXPECT(rc, "-ERR PSYNC FAILOVER replid must match my replid.", "PSYNC abc -1 FAILOVER");
+    if (!failover_state_is(pc, "no-failover")) TEST_FAIL("master_failover_state");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(failover_to_any_replica) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "1", "HSETEX h PX 600000 FIELDS 1 f v");
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "+OK", "FAILOVER");
+    WAIT_FOR(role_is(rc, "master") && role_is(pc, "slave"), SYNC_MS);
+    WAIT_FOR(failover_state_is(pc, "no-failover"), SYNC_MS);
+    EXPECT(rc, "\"1\"", "GET k");
+    EXPECT(rc, "\"v\"", "HGET h f");
+    /* The old primary continues the history (PSYNC), replicating the new one. */
+    WAIT_FOR(ru_link_up(pc), SYNC_MS);
+    ASSERT_EQ(0, it_info_field(rc, "sync_full"));
+    ASSERT_EQ(1, it_info_field(rc, "sync_partial_ok"));
+    EXPECT(pc, "-READONLY You can't write against a read only replica.", "SET k 2");
+    EXPECT(rc, "+OK", "SET k 3");
+    EXPECT(rc, "1", "WAIT 1 5000");
+    EXPECT(pc, "\"3\"", "GET k");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(writes_paused_then_abort) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    /* A stopped replica acknowledges nothing more: the failover waits for it. */
+    kill(r.pid, SIGSTOP);
+    EXPECT(pc, "+OK", "SET k lag");
+    EXPECT(pc, "+OK", "FAILOVER");
+    EXPECT(pc, "-ERR FAILOVER already in progress.", "FAILOVER");
+    EXPECT(pc, "-ERR REPLICAOF not allowed while failing over.", "REPLICAOF NO ONE");
+    if (!failover_state_is(pc, "waiting-for-sync")) TEST_FAIL("not waiting-for-sync");
+    /* A write is postponed, and the read pipelined after it waits too; other clients'
+     * reads go on. */
+    int fd = it_raw_connect_to(&p);
+    const char *req = "SET k 2\r\nGET k\r\n";
+    it_raw_send(fd, req, strlen(req));
+    WAIT_FOR(it_info_field(pc, "blocked_clients") == 1, 5000);
+    char got[64];
+    ASSERT_EQ(0, it_raw_read(fd, got, sizeof(got), 300));
+    EXPECT(pc, "\"lag\"", "GET k");
+    EXPECT(pc, "+OK", "FAILOVER ABORT");
+    const char *want = "+OK\r\n$1\r\n2\r\n";
+    size_t n = it_raw_read(fd, got, strlen(want), 5000);
+    ASSERT_EQ(strlen(want), n);
+    ASSERT(memcmp(got, want, n) == 0);
+    close(fd);
+    if (!failover_state_is(pc, "no-failover")) TEST_FAIL("still failing over");
+    ASSERT(role_is(pc, "master"));
+    unpair(&p, &r, pc, rc);
+}
+
+/* After the handover the postponed write runs on a replica: READONLY. */
+TEST(postponed_write_meets_readonly) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    kill(r.pid, SIGSTOP);
+    EXPECT(pc, "+OK", "SET k lag");
+    EXPECT(pc, "+OK", "FAILOVER");
+    int fd = it_raw_connect_to(&p);
+    it_raw_send(fd, "SET k 2\r\n", 9);
+    WAIT_FOR(it_info_field(pc, "blocked_clients") == 1, 5000);
+    kill(r.pid, SIGCONT);
+    const char *want = "-READONLY You can't write against a read only replica.\r\n";
+    char got[128];
+    size_t n = it_raw_read(fd, got, strlen(want), SYNC_MS);
+    ASSERT_EQ(strlen(want), n);
+    ASSERT(memcmp(got, want, n) == 0);
+    close(fd);
+    WAIT_FOR(role_is(rc, "master") && failover_state_is(pc, "no-failover"), SYNC_MS);
+    EXPECT(rc, "\"lag\"", "GET k");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(timeout_without_force_aborts) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    kill(r.pid, SIGSTOP);
+    EXPECT(pc, "+OK", "SET k lag");
+    EXPECT(pc, "+OK", "FAILOVER TO 127.0.0.1 %d TIMEOUT 300", r.port);
+    WAIT_FOR(failover_state_is(pc, "no-failover"), 5000);
+    ASSERT(role_is(pc, "master"));
+    EXPECT(pc, "+OK", "SET k after");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(force_hands_over_after_timeout) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    kill(r.pid, SIGSTOP);
+    /* Not acknowledged, but already in the stopped replica's socket buffer: it applies it
+     * before the PSYNC FAILOVER, which then continues (nothing is lost here). */
+    EXPECT(pc, "+OK", "SET k late");
+    EXPECT(pc, "+OK", "FAILOVER TO 127.0.0.1 %d TIMEOUT 200 FORCE", r.port);
+    WAIT_FOR(failover_state_is(pc, "failover-in-progress"), 5000);
+    ASSERT(role_is(pc, "slave"));
+    kill(r.pid, SIGCONT);
+    WAIT_FOR(role_is(rc, "master"), SYNC_MS);
+    WAIT_FOR(failover_state_is(pc, "no-failover"), SYNC_MS);
+    WAIT_FOR(ru_link_up(pc), SYNC_MS);
+    EXPECT(rc, "\"late\"", "GET k");
+    EXPECT(pc, "\"late\"", "GET k");
+    ASSERT_EQ(1, it_info_field(rc, "sync_partial_ok"));
+    EXPECT(rc, "+OK", "SET k 2");
+    EXPECT(rc, "1", "WAIT 1 5000");
+    EXPECT(pc, "\"2\"", "GET k");
+    unpair(&p, &r, pc, rc);
+}
+
+int main(void) {
+    RUN(refusals);
+    RUN(failover_to_any_replica);
+    RUN(writes_paused_then_abort);
+    RUN(postponed_write_meets_readonly);
+    RUN(timeout_without_force_aborts);
+    RUN(force_hands_over_after_timeout);
+    return test_report();
+}
