@@ -196,6 +196,8 @@ static const config_row process_rows[] = {
      .def = ""},
     CONFIG_STR_ROW("aclfile", &config.aclfile, CONFIG_IMMUTABLE, ""),
     CONFIG_INT_ROW("acllog-max-len", &config.acllog_max_len, 0, LLONG_MAX, "128"),
+    /* Seconds a SHUTDOWN without NOW waits for replicas to catch up (0: none). */
+    CONFIG_INT_ROW("shutdown-timeout", &config.shutdown_timeout, 0, INT_MAX, "10"),
     {.name = "acl-pubsub-default",
      .kind = CONFIG_ENUM,
      .ptr = &config.acl_pubsub_default,
@@ -301,7 +303,6 @@ static const config_row process_rows[] = {
     XMEM("repl-backlog-size", 0, "1mb"),
     XINT("repl-timeout", NULL, 0, 1, INT_MAX, "60"),
     XINT("replica-priority", "slave-priority", 0, 0, INT_MAX, "100"),
-    XINT("shutdown-timeout", NULL, 0, 0, INT_MAX, "10"),
     XSTR("replicaof", "slaveof", CONFIG_IMMUTABLE, ""),
     XSTR("masterauth", NULL, CONFIG_SENSITIVE | CONFIG_BINARY, ""),
     XSTR("masteruser", NULL, 0, ""),

@@ -191,6 +191,8 @@ static void sample_cycles(long long dt_us) {
     cycle_us_at_sample = host_stat.eventloop_us;
 }
 
+static void shutdown_wait_cron(void);
+
 static void on_cron(uv_timer_t *t) {
     (void)t;
     /* A busy script is in the middle of its work: no expiry, rehashing, saves or client
@@ -206,6 +208,7 @@ static void on_cron(uv_timer_t *t) {
     persist_cron(now);
     evict_sample_peak();
     repl_cron(now);
+    shutdown_wait_cron();
     maybe_purge();
     int64_t us = clock_mono_us();
     long long dt = us - last_sample_us;
@@ -249,11 +252,27 @@ static void stop_loop_handles(void) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
-static int do_shutdown(int flags) {
-    if (shutting_down) return 0;
-    log_warning("User requested shutdown...");
+static int shutdown_wait_flags; /* the flags of the shutdown that waits for replicas */
+
+/* Ends the wait for replicas without shutting down. */
+static void cancel_shutdown_wait(void) {
+    host_stat.shutdown_deadline_ms = 0;
+    repl_shutdown_wait(0);
+    host_shutdown_cancelled();
+}
+
+static int finish_shutdown(int flags) {
+    repl_log_lagging();
     /* The log is fsynced and the final snapshot written before any client is let go. */
-    if (!host_stat.loading && persist_shutdown(flags) < 0) return -1;
+    if (!host_stat.loading && persist_shutdown(flags) < 0) {
+        if (host_stat.shutdown_deadline_ms) {
+            log_warning("Errors trying to shut down the server. Check the logs for more "
+                        "information.");
+            cancel_shutdown_wait();
+        }
+        return -1;
+    }
+    host_stat.shutdown_deadline_ms = 0;
     cluster_shutdown();
     shutting_down = 1;
     net_close_listeners();
@@ -262,6 +281,44 @@ static int do_shutdown(int flags) {
     stop_loop_handles();
     if (config.pidfile && config.pidfile[0]) unlink(config.pidfile);
     log_warning("Mayfly is now ready to exit, bye bye...");
+    return 0;
+}
+
+/* Redis's prepareForShutdown: without NOW, and with shutdown-timeout, replicas that are
+ * behind get that many seconds to catch up while writes are paused (1: waiting; the cron
+ * finishes it). */
+static int do_shutdown(int flags) {
+    if (shutting_down) return 0;
+    if (host_stat.shutdown_deadline_ms) return 1; /* already waiting */
+    log_warning("User requested shutdown...");
+    if (!(flags & HOST_SHUTDOWN_NOW) && config.shutdown_timeout > 0 && !repl_ready_to_shutdown()) {
+        host_stat.shutdown_deadline_ms =
+            clock_mono_us() / 1000 + (long long)config.shutdown_timeout * 1000;
+        shutdown_wait_flags = flags;
+        repl_shutdown_wait(1);
+        log_notice("Waiting for replicas before shutting down.");
+        return 1;
+    }
+    return finish_shutdown(flags);
+}
+
+/* The cron: a shutdown that waits goes on once the replicas caught up or time is up. */
+static void shutdown_wait_cron(void) {
+    if (!host_stat.shutdown_deadline_ms) return;
+    if (clock_mono_us() / 1000 < host_stat.shutdown_deadline_ms && !repl_ready_to_shutdown())
+        return;
+    finish_shutdown(shutdown_wait_flags);
+}
+
+static int do_shutdown_abort(void) {
+    if (host_stat.shutdown_deadline_ms) {
+        cancel_shutdown_wait();
+    } else if (signal_shutdown_pending) {
+        signal_shutdown_pending = 0; /* a signal's shutdown waited for a busy script */
+    } else {
+        return -1;
+    }
+    log_notice("Shutdown manually aborted.");
     return 0;
 }
 
@@ -617,6 +674,7 @@ static void close_fds_in_child(void) {
 /* The calls lower layers make upward (cmd/host.h, config, INFO's scripting section). */
 static void install_hooks(void) {
     host.shutdown = do_shutdown;
+    host.shutdown_abort = do_shutdown_abort;
     host.after_fork_child = close_fds_in_child;
     host.aof_write_fault = aof_set_write_fault;
     host.busy_refusal = script_busy_error;

@@ -119,6 +119,7 @@ typedef struct mayfly_config {
                                        replaying the append-only log */
     int shutdown_on_sigint;         /* CONFIG_SHUTDOWN_* flags for the signal, 0 = default */
     int shutdown_on_sigterm;        /* (the flags of SHUTDOWN's NOSAVE, SAVE, NOW, FORCE) */
+    int shutdown_timeout;           /* seconds SHUTDOWN waits for replicas (0: no wait) */
     char *config_file;              /* absolute path of the file loaded, NULL if none */
 } mayfly_config;
 

@@ -80,6 +80,9 @@ static void section_server(buf *b, int64_t now_ms) {
                (long long)(up / 86400), config.hz, config.hz,
                (long long)((now_ms / 1000) & ((1 << 24) - 1)),
                config.config_file ? config.config_file : "");
+    if (host_stat.shutdown_deadline_ms)
+        buf_printf(b, "shutdown_in_milliseconds:%lld\r\n",
+                   (long long)(host_stat.shutdown_deadline_ms - clock_mono_us() / 1000));
 }
 
 static void section_clients(buf *b, int64_t now_ms) {
@@ -485,8 +488,45 @@ static void cmd_time(cmd_ctx *c) {
     reply_bulk_ll(c, us % 1000000);
 }
 
+/* Clients blocked in a SHUTDOWN that waits for replicas. */
+static session **shutdown_waiters;
+static int nshutdown_waiters, shutdown_waiters_cap;
+
+static void shutdown_waiter_forget(session *s) {
+    for (int i = 0; i < nshutdown_waiters; i++) {
+        if (shutdown_waiters[i] != s) continue;
+        shutdown_waiters[i] = shutdown_waiters[--nshutdown_waiters];
+        return;
+    }
+}
+
+static void shutdown_waiter_add(session *s) {
+    if (nshutdown_waiters == shutdown_waiters_cap) {
+        shutdown_waiters_cap = shutdown_waiters_cap ? shutdown_waiters_cap * 2 : 4;
+        shutdown_waiters =
+            mem_realloc(shutdown_waiters, sizeof(*shutdown_waiters) * (size_t)shutdown_waiters_cap);
+    }
+    shutdown_waiters[nshutdown_waiters++] = s;
+    session_block(s, shutdown_waiter_forget);
+}
+
+void host_shutdown_cancelled(void) {
+    while (nshutdown_waiters) {
+        session *s = shutdown_waiters[--nshutdown_waiters];
+        buf_puts(&s->out, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+        session_unblock(s);
+    }
+}
+
+static void shutdown_abort(cmd_ctx *c) {
+    if (host.shutdown_abort && host.shutdown_abort() == 0)
+        reply_ok(c);
+    else
+        reply_error(c, "ERR No shutdown in progress.");
+}
+
 static void cmd_shutdown(cmd_ctx *c) {
-    int flags = 0;
+    int flags = 0, abort = 0;
     for (int i = 1; i < c->argc; i++) {
         slice a = c->argv[i];
         if (slice_eq_ci(a, "NOSAVE"))
@@ -497,16 +537,24 @@ static void cmd_shutdown(cmd_ctx *c) {
             flags |= HOST_SHUTDOWN_NOW;
         else if (slice_eq_ci(a, "FORCE"))
             flags |= HOST_SHUTDOWN_FORCE;
-        else if (slice_eq_ci(a, "ABORT")) {
-            reply_error(c, "ERR No shutdown in progress.");
-            return;
-        } else {
+        else if (slice_eq_ci(a, "ABORT"))
+            abort = 1;
+        else {
             reply_syntax_error(c);
             return;
         }
     }
-    if ((flags & HOST_SHUTDOWN_NOSAVE) && (flags & HOST_SHUTDOWN_SAVE)) {
+    if ((abort && flags) || ((flags & HOST_SHUTDOWN_NOSAVE) && (flags & HOST_SHUTDOWN_SAVE))) {
         reply_syntax_error(c);
+        return;
+    }
+    if (abort) {
+        shutdown_abort(c);
+        return;
+    }
+    session *s = c->s;
+    if (!(flags & HOST_SHUTDOWN_NOW) && (!s->ops || !s->ops->unblocked)) {
+        reply_error(c, "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
         return;
     }
     /* While a script is busy, only SHUTDOWN NOSAVE: a save would store half its effects. */
@@ -515,11 +563,14 @@ static void cmd_shutdown(cmd_ctx *c) {
         reply_error(c, busy);
         return;
     }
-    if (!host.shutdown || host.shutdown(flags) < 0) {
+    int rc = host.shutdown ? host.shutdown(flags) : -1;
+    if (rc < 0) {
         reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
-    /* On success the connection closes without a reply, as with Redis. */
+    /* Waiting for replicas: blocked until the shutdown happens or is cancelled. On success
+     * the connection closes without a reply, as with Redis. */
+    if (rc == 1) shutdown_waiter_add(s);
 }
 
 /* ---- CONFIG ---- */

@@ -107,6 +107,7 @@ static int rdb_pipe_open, rdb_pipe_reading;
 static int child_kind; /* 0 none, 1 disk, 2 socket: a snapshot for replicas runs */
 
 static void link_close(rlink *l);
+static const char *state_name(const rlink *l);
 static void setup_full_resync(rlink *l, uint64_t offset);
 
 /* ---- helpers ---- */
@@ -855,6 +856,24 @@ void primary_sync_command(cmd_ctx *c) {
     if (psync && !(c->argv[1].len && c->argv[1].p[0] == '?')) host_stat.sync_partial_err++;
     host_stat.sync_full++;
     begin_full_sync(l);
+}
+
+int primary_lagging(int log) {
+    int lagging = 0, n = 0;
+    int64_t now = repl_now_ms();
+    for (rlink *l = links; l; l = l->next) {
+        n++;
+        if (l->ack_off == stream_offset()) continue;
+        lagging++;
+        if (log)
+            log_notice("Lagging replica %s reported offset %llu behind master, lag=%lld, "
+                       "state=%s.",
+                       link_name(l), (unsigned long long)(stream_offset() - l->ack_off),
+                       l->state == L_ONLINE ? (long long)((now - l->ack_ms) / 1000) : 0LL,
+                       state_name(l));
+    }
+    if (log && n) log_notice("%d of %d replicas are in sync when shutting down.", n - lagging, n);
+    return lagging;
 }
 
 int primary_replica_online(const char *want_host, int want_port) {

@@ -14,6 +14,7 @@
  * Time here is the monotonic clock (DEBUG CLOCK-OFFSET moves the wall clock for TTL tests;
  * replication timeouts must not jump with it). */
 #include "mayfly/cmd/host.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/db/db.h"
 #include "mayfly/journal/journal.h"
 #include "mayfly/util/clock.h"
@@ -220,6 +221,25 @@ void repl_cron(int64_t now_ms) {
     replica_cron(now);
     primary_cron(now, cron_loops++);
     repl_update_gates();
+}
+
+int repl_ready_to_shutdown(void) {
+    return primary_lagging(0) == 0;
+}
+
+void repl_shutdown_wait(int on) {
+    if (on) {
+        cmd_pause_writes(CMD_PAUSE_SHUTDOWN);
+        if (!repl_st.master_host) db_set_expire_mode(DB_EXPIRE_HIDE);
+        primary_request_acks();
+        return;
+    }
+    cmd_unpause(CMD_PAUSE_SHUTDOWN);
+    if (!repl_st.master_host && !failover_active()) db_set_expire_mode(DB_EXPIRE_REAP);
+}
+
+void repl_log_lagging(void) {
+    primary_lagging(1);
 }
 
 void repl_shutdown(void) {

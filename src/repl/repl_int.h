@@ -142,6 +142,8 @@ void primary_shutdown(void);
 void primary_unblock_waiters(void);
 /* The client-output-buffer-limit check of the replica class for every link. */
 void primary_check_limits(int64_t now_ms);
+/* Replicas whose acknowledged offset is behind the stream; logs each when log is set. */
+int primary_lagging(int log);
 /* FAILOVER TO host port: -1 if no replica listens there, 0 if it is not online, 1 if it is. */
 int primary_replica_online(const char *host, int port);
 /* An online replica that has acknowledged the whole stream: the one at host:port, or any

@@ -1,10 +1,14 @@
-/* it_repl_failover: FAILOVER between Mayfly processes over real sockets.
+/* it_repl_failover: planned handovers between Mayfly processes over real sockets: FAILOVER,
+ * and SHUTDOWN waiting for replicas to catch up (shutdown-timeout).
  *
  * The refusals (Redis's texts), a failover to any replica (roles swap, the data and the
  * new primary's writes reach the old one, which replicates it), writes paused while the
  * replica catches up (postponed, not refused: FAILOVER ABORT lets them run; after the
  * handover they meet READONLY), the timeout without FORCE aborting, and FORCE handing over
- * to a replica that was stopped (SIGSTOP) past the timeout. Every wait is a bounded poll. */
+ * to a replica that was stopped (SIGSTOP) past the timeout. SHUTDOWN with a replica behind:
+ * the caller blocks and writes pause until the replica has everything (then the process
+ * exits and the replica holds the last write), SHUTDOWN ABORT (the caller gets Redis's
+ * error, the paused write runs), the timeout, and NOW. Every wait is a bounded poll. */
 #include "integration/repl_util.h"
 
 #include <signal.h>
@@ -188,6 +192,84 @@ TEST(force_hands_over_after_timeout) {
     unpair(&p, &r, pc, rc);
 }
 
+/* Starts p (with extra) and its replica r, stops r, and makes it one write behind. */
+static int behind_pair(it_server *p, it_server *r, const char *const *pextra, redisContext **pc,
+                       redisContext **rc) {
+    ru_start_primary(p, pextra);
+    ru_start_replica(r, p, NULL);
+    *pc = it_client_to(p);
+    *rc = it_client_to(r);
+    int up = 0;
+    for (int waited = 0; waited < SYNC_MS && !up; waited += 10) {
+        up = ru_link_up(*rc);
+        if (!up) it_sleep_ms(10);
+    }
+    redisReply *x = redisCommand(*pc, "WAIT 1 5000");
+    int acked = x && x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+    if (x) freeReplyObject(x);
+    kill(r->pid, SIGSTOP);
+    x = redisCommand(*pc, "SET last write");
+    if (x) freeReplyObject(x);
+    return up && acked;
+}
+
+TEST(shutdown_waits_for_replica) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!behind_pair(&p, &r, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "-ERR No shutdown in progress.", "SHUTDOWN ABORT");
+    EXPECT(pc, "-ERR syntax error", "SHUTDOWN ABORT NOW");
+    int fd = it_raw_connect_to(&p);
+    it_raw_send(fd, "SHUTDOWN\r\n", 10);
+    WAIT_FOR(it_info_field(pc, "shutdown_in_milliseconds") > 0, 5000);
+    /* Writes wait meanwhile. */
+    int wfd = it_raw_connect_to(&p);
+    it_raw_send(wfd, "SET k 1\r\n", 9);
+    WAIT_FOR(it_info_field(pc, "blocked_clients") == 2, 5000);
+    char got[128];
+    ASSERT_EQ(0, it_raw_read(wfd, got, sizeof(got), 200));
+    EXPECT(pc, "+OK", "SHUTDOWN ABORT");
+    const char *err = "-ERR Errors trying to SHUTDOWN. Check logs.\r\n";
+    size_t n = it_raw_read(fd, got, strlen(err), 5000);
+    ASSERT_EQ(strlen(err), n);
+    ASSERT(memcmp(got, err, n) == 0);
+    ASSERT_EQ(5u, it_raw_read(wfd, got, 5, 5000));
+    ASSERT(memcmp(got, "+OK\r\n", 5) == 0);
+    close(wfd);
+    /* Again, and this time the replica wakes up: it gets everything, then p exits. */
+    it_raw_send(fd, "SHUTDOWN\r\n", 10);
+    WAIT_FOR(it_info_field(pc, "shutdown_in_milliseconds") > 0, 5000);
+    kill(r.pid, SIGCONT);
+    ASSERT_EQ(0, it_wait_exit(&p, 8000));
+    ASSERT(it_raw_closed(fd, 2000));
+    close(fd);
+    EXPECT(rc, "\"write\"", "GET last");
+    EXPECT(rc, "\"1\"", "GET k");
+    unpair(&p, &r, pc, rc);
+}
+
+TEST(shutdown_timeout_and_now) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    const char *one[] = {"--shutdown-timeout", "1", NULL};
+    if (!behind_pair(&p, &r, one, &pc, &rc)) TEST_FAIL("no link");
+    long long t0 = ru_now_ms();
+    kill(p.pid, SIGTERM); /* SIGTERM waits as SHUTDOWN does */
+    ASSERT_EQ(0, it_wait_exit(&p, 8000));
+    long long took = ru_now_ms() - t0;
+    if (took < 800) TEST_FAIL("exited after %lld ms, before shutdown-timeout", took);
+    unpair(&p, &r, pc, rc);
+    if (!behind_pair(&p, &r, NULL, &pc, &rc)) TEST_FAIL("no link");
+    t0 = ru_now_ms();
+    redisAppendCommand(pc, "SHUTDOWN NOW");
+    redisReply *x = NULL;
+    redisGetReply(pc, (void **)&x); /* the connection closes */
+    if (x) freeReplyObject(x);
+    ASSERT_EQ(0, it_wait_exit(&p, 3000));
+    if (ru_now_ms() - t0 > 2500) TEST_FAIL("SHUTDOWN NOW waited");
+    unpair(&p, &r, pc, rc);
+}
+
 int main(void) {
     RUN(refusals);
     RUN(failover_to_any_replica);
@@ -195,5 +277,7 @@ int main(void) {
     RUN(postponed_write_meets_readonly);
     RUN(timeout_without_force_aborts);
     RUN(force_hands_over_after_timeout);
+    RUN(shutdown_waits_for_replica);
+    RUN(shutdown_timeout_and_now);
     return test_report();
 }

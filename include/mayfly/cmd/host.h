@@ -42,8 +42,15 @@ typedef struct host_stats {
     long long sync_full, sync_partial_ok, sync_partial_err; /* replicas' syncs (repl/) */
     long long net_repl_input_bytes, net_repl_output_bytes;  /* replication links' bytes */
     long long repl_backlog_bytes;                           /* the backlog's memory */
+    /* A shutdown waits for replicas until this monotonic ms (clock_mono_us / 1000); 0: none
+     * (INFO shutdown_in_milliseconds). */
+    long long shutdown_deadline_ms;
 } host_stats;
 extern host_stats host_stat;
+
+/* The shutdown that waited for replicas was cancelled (SHUTDOWN ABORT, or the final save
+ * failed): the clients blocked in SHUTDOWN get Redis's error (cmd_server.c). */
+void host_shutdown_cancelled(void);
 
 #define HOST_SHUTDOWN_NOSAVE 1
 #define HOST_SHUTDOWN_SAVE 2
@@ -52,8 +59,13 @@ extern host_stats host_stat;
 
 typedef struct host_ops {
     /* Starts a graceful shutdown: listeners close, replies are flushed, the process exits
-     * with status 0. Returns 0, or -1 if it cannot (e.g. a final save failed). */
+     * with status 0. Returns 0, -1 if it cannot (e.g. a final save failed), or 1 when it
+     * waits for replicas to catch up first (shutdown-timeout; the caller blocks, and
+     * host_shutdown_cancelled answers it if the shutdown does not happen). */
     int (*shutdown)(int flags);
+    /* SHUTDOWN ABORT: cancels a shutdown that waits (for replicas, or for a busy script to
+     * end); 0, or -1 if none is pending. */
+    int (*shutdown_abort)(void);
     /* DEBUG AOF-WRITE-ERROR: makes every log write fail with errno err (0: stop). */
     void (*aof_write_fault)(int err);
     /* In a forked child (snapshot, log rewrite): closes the inherited listening and client

@@ -41,6 +41,14 @@ void repl_before_flush(void);
 void repl_cron(int64_t now_ms);
 /* Shutdown: closes the links. */
 void repl_shutdown(void);
+/* SHUTDOWN without NOW (shutdown-timeout): 1 when every replica has acknowledged the whole
+ * stream (or there are none), as Redis's isReadyToShutdown. */
+int repl_ready_to_shutdown(void);
+/* on=1: the wait for the replicas begins: writes paused, expiry only hides, a GETACK goes to
+ * the replicas; on=0: it was cancelled (SHUTDOWN ABORT, a failed final save). */
+void repl_shutdown_wait(int on);
+/* Logs each replica that is behind, and how many are in sync (the shutdown goes on). */
+void repl_log_lagging(void);
 
 /* ---- role ---- */
 
