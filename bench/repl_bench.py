@@ -8,7 +8,11 @@ Redis.
 1. Throughput at -P 16 (redis-benchmark -c 50 -P 16, SET and HSET on 100k keys) on a
    primary with 0, 1 and 2 replicas attached (each a server of the same kind, in sync
    before the run), as ops/s and the ratio to the same primary with none. Redis runs the
-   same rows for reference.
+   same rows for reference. On a small machine the replicas and redis-benchmark share the
+   cores with the primary, so ops/s falls with every process added whatever the primary
+   does; the primary's own CPU time per write (INFO cpu, user + sys) says what replication
+   costs it: "capacity ratio" = CPU per write without replicas / with them, the
+   throughput the primary would keep on cores of its own.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
@@ -111,34 +115,47 @@ def bench_once(port, argv, n):
     return float(rows[-1][1])
 
 
-def throughput(binary, n, rounds):
-    res = {}  # (test, replicas) -> [ops]
-    for _ in range(rounds):
-        for nrep in (0, 1, 2):
-            primary = Server(binary)
-            primary.start()
-            replicas = [Server(binary) for _ in range(nrep)]
-            for r in replicas:
-                r.start()
-                replicate(r, primary)
-            for name, argv in TESTS:
-                with primary.client() as c:
-                    c.call("FLUSHALL")
-                res.setdefault((name, nrep), []).append(bench_once(primary.port, argv, n))
-            # The replicas kept up: the same offset everywhere once the primary is idle.
+def primary_cpu(server):
+    """The server process's CPU seconds so far (INFO cpu: user + sys of the main process)."""
+    with server.client() as c:
+        cpu = c.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def wait_replicas(primary, replicas):
+    """The replicas kept up: the same offset everywhere once the primary is idle."""
+    with primary.client() as c:
+        off = c.info("replication")["master_repl_offset"]
+    for r in replicas:
+        for _ in range(2000):
+            with r.client() as rc:
+                if rc.info("replication")["slave_repl_offset"] == off:
+                    break
+            time.sleep(0.01)
+        else:
+            raise RuntimeError("a replica did not catch up")
+
+
+def throughput_round(binary, n, res):
+    """One round of 0, 1 and 2 replicas for one server kind: ops/s and the primary's CPU
+    seconds per million writes go into res[(test, replicas)]."""
+    for nrep in (0, 1, 2):
+        primary = Server(binary)
+        primary.start()
+        replicas = [Server(binary) for _ in range(nrep)]
+        for r in replicas:
+            r.start()
+            replicate(r, primary)
+        for name, argv in TESTS:
             with primary.client() as c:
-                off = c.info("replication")["master_repl_offset"]
-                for r in replicas:
-                    for _ in range(2000):
-                        with r.client() as rc:
-                            if rc.info("replication")["slave_repl_offset"] == off:
-                                break
-                        time.sleep(0.01)
-                    else:
-                        raise RuntimeError("a replica did not catch up")
-            for s in replicas + [primary]:
-                s.stop()
-    return res
+                c.call("FLUSHALL")
+            cpu0 = primary_cpu(primary)
+            ops = bench_once(primary.port, argv, n)
+            cpu = primary_cpu(primary) - cpu0
+            res.setdefault((name, nrep), []).append((ops, cpu * 1e6 / n))
+        wait_replicas(primary, replicas)
+        for s in replicas + [primary]:
+            s.stop()
 
 
 # ---- 2. full-sync time ---------------------------------------------------------------------
@@ -200,15 +217,25 @@ def main():
     fields = a.fields or (200_000 if a.quick else 1_000_000)
     try:
         if "throughput" in a.only:
-            print("## Throughput at -P 16 (-c 50, %d requests, median of %d rounds)\n" % (n, rounds))
-            print("| server | test | 0 replicas | 1 replica | 2 replicas | ratio 1 | ratio 2 |")
-            print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-            for side, binary in (("Mayfly", a.mayfly), ("Redis", a.redis)):
-                res = throughput(binary, n, rounds)
+            print("## Throughput at -P 16 (-c 50, %d requests, median of %d interleaved rounds)\n"
+                  % (n, rounds))
+            print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg())
+            res = {"Mayfly": {}, "Redis": {}}
+            for _ in range(rounds):
+                for side, binary in (("Mayfly", a.mayfly), ("Redis", a.redis)):
+                    throughput_round(binary, n, res[side])
+            print("| server | test | ops/s 0 / 1 / 2 replicas | ratio 1 / 2 | primary CPU s per "
+                  "1M writes 0 / 1 / 2 | capacity ratio 1 / 2 |")
+            print("| --- | --- | ---: | ---: | ---: | ---: |")
+            for side in ("Mayfly", "Redis"):
                 for name, _ in TESTS:
-                    m = [statistics.median(res[(name, k)]) for k in (0, 1, 2)]
-                    print("| %s | %s | %.0f | %.0f | %.0f | %.2f | %.2f |" %
-                          (side, name, m[0], m[1], m[2], m[1] / m[0], m[2] / m[0]), flush=True)
+                    ops = [statistics.median(o for o, _ in res[side][(name, k)]) for k in (0, 1, 2)]
+                    cpu = [statistics.median(c for _, c in res[side][(name, k)]) for k in (0, 1, 2)]
+                    print("| %s | %s | %.0f / %.0f / %.0f | %.2f / %.2f | %.2f / %.2f / %.2f | "
+                          "%.2f / %.2f |" % (side, name, ops[0], ops[1], ops[2], ops[1] / ops[0],
+                                            ops[2] / ops[0], cpu[0], cpu[1], cpu[2],
+                                            cpu[0] / cpu[1], cpu[0] / cpu[2]), flush=True)
+            print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
         if "sync" in a.only:
             print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds)\n"
                   % (fields, rounds))

@@ -3,7 +3,7 @@
  * RESP over TLS), Debian's redis-cli --tls, and redis-py with ssl=True (also as an ACL
  * user). The server also listens on a plain port, which the harness and the admin
  * connection use. */
-#include "integration/harness.h"
+#include "integration/repl_util.h"
 #include "mayfly/util/buf.h"
 
 #include <arpa/inet.h>
@@ -580,6 +580,55 @@ TEST(tls_only_server) {
     ASSERT(strstr(info, line) != NULL);
 }
 
+/* tls-replication with masteruser/masterauth, with a real replica: a Mayfly replica whose
+ * link goes to this server's TLS port (which asks for a client certificate) and
+ * authenticates as an ACL user allowed only the replication commands. The data and the
+ * stream arrive, the primary lists the link under that user, and a wrong password keeps
+ * the link down. */
+TEST(replication_over_tls) {
+    redisContext *r = it_client();
+    EXPECT(r, "+OK", "ACL SETUSER repl on >replpw -@all +psync +replconf +ping");
+    EXPECT(r, "+OK", "SET tlsrepl:k v1");
+    char of[64];
+    snprintf(of, sizeof(of), "127.0.0.1 %d", tls_port);
+    const char *args[] = {"--tls-replication",
+                          "yes",
+                          "--replicaof",
+                          of,
+                          "--masteruser",
+                          "repl",
+                          "--masterauth",
+                          "replpw",
+                          "--tls-cert-file",
+                          cert("client.crt"),
+                          "--tls-key-file",
+                          cert("client.key"),
+                          "--tls-ca-cert-file",
+                          cert("ca.crt"),
+                          NULL};
+    it_server rs;
+    it_start_server(&rs, args);
+    redisContext *rc = it_client_to(&rs);
+    WAIT_FOR(ru_link_up(rc), 10000);
+    EXPECT(rc, "\"v1\"", "GET tlsrepl:k");
+    EXPECT(r, "+OK", "SET tlsrepl:k v2");
+    EXPECT(r, "1", "WAIT 1 5000");
+    EXPECT(rc, "\"v2\"", "GET tlsrepl:k");
+    redisReply *x = redisCommand(r, "CLIENT LIST TYPE replica");
+    ASSERT(x && x->type == REDIS_REPLY_STRING);
+    ASSERT(strstr(x->str, " user=repl ") != NULL);
+    freeReplyObject(x);
+    /* A wrong password: the link is dropped, and the next handshake is refused. */
+    long long denied = it_info_field(r, "acl_access_denied_auth");
+    EXPECT(rc, "+OK", "CONFIG SET masterauth wrong");
+    EXPECT(rc, "1", "CLIENT KILL TYPE master");
+    WAIT_FOR(it_info_field(r, "acl_access_denied_auth") > denied, 10000);
+    ASSERT(!ru_link_up(rc));
+    redisFree(rc);
+    it_stop_server(&rs);
+    EXPECT(r, "1", "ACL DELUSER repl");
+}
+
 int main(void) {
     SSL_library_init();
     snprintf(certs, sizeof(certs), "/tmp/mayfly-it-tls-%d", (int)getpid());
@@ -617,6 +666,7 @@ int main(void) {
     RUN(redis_py_tls);
     RUN(acl_user_over_tls);
     RUN(tls_only_server);
+    RUN(replication_over_tls);
     it_stop();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", certs);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", certs);
