@@ -630,6 +630,7 @@ void server_init(void) {
     info_section_add(&repl_info_section);
     /* What snapshots record of replication, and what a loaded one said. */
     persist_repl_info = repl_save_info;
+    aof_repl_offset = repl_processed_offset;
     persist_repl_loaded = repl_loaded_info;
     info_section_add(&cluster_info_section);
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */

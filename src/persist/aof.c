@@ -53,6 +53,35 @@ static int unsynced;                /* bytes written since the last fsync was qu
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
 static int offline; /* rewrite in progress with the log off (BGREWRITEAOF, as Redis) */
+/* WAITAOF: replication offsets (aof_repl_offset) the log has reached. */
+static long long fsynced_off;  /* fsynced up to here */
+static uint64_t written_off;   /* written (not yet fsynced) up to here */
+static uint64_t submitted_off; /* the fsync in the thread covers up to here */
+static int fsync_inflight;     /* such an fsync is queued or running */
+
+uint64_t (*aof_repl_offset)(void);
+
+static uint64_t repl_now_offset(void) {
+    return aof_repl_offset ? aof_repl_offset() : 0;
+}
+
+long long aof_fsynced_offset(void) {
+    return on && !first_rewrite ? fsynced_off : -1;
+}
+
+/* Moves fsynced_off on: the thread's fsync finished, or everything written is fsynced
+ * (then the offset may run ahead of the log with stream bytes that never reach it: PINGs,
+ * PUBLISH). appendfsync no never fsyncs, so it never moves, as in Redis. */
+static void update_fsynced(void) {
+    if (fsync_inflight) {
+        if (fsync_thread_pending()) return;
+        fsync_inflight = 0;
+        if ((long long)submitted_off > fsynced_off) fsynced_off = (long long)submitted_off;
+    }
+    if (config.appendfsync != FSYNC_NO && !unsynced && pending.len == 0 && !write_errno &&
+        (long long)repl_now_offset() > fsynced_off)
+        fsynced_off = (long long)repl_now_offset();
+}
 
 static size_t sink_record(journal_sink *js, const journal_rec *r);
 static journal_sink sink = {.name = "aof", .framing = JOURNAL_FRAME_SELECT, .record = sink_record};
@@ -218,6 +247,7 @@ int aof_open(int m_loaded, int rewrite, int64_t now_ms) {
     measure(dir);
     on = 1;
     first_rewrite = 0;
+    fsynced_off = (long long)repl_now_offset(); /* what came before is in the loaded files */
     size_after_rewrite = current_size();
     last_fsync_ms = now_ms;
     if (config.appendfsync == FSYNC_EVERYSEC) fsync_thread_start();
@@ -285,6 +315,7 @@ static int write_pending(void) {
         done += (size_t)n;
     }
     if (done == pending.len) {
+        written_off = repl_now_offset();
         incr_size += done;
         buf_clear(&pending);
         buf_shrink(&pending, 1024 * 1024);
@@ -307,7 +338,11 @@ static int write_pending(void) {
 }
 
 void aof_before_reply(void) {
-    if (!on || fd < 0 || pending.len == 0) return;
+    if (!on || fd < 0) return;
+    if (pending.len == 0) {
+        update_fsynced();
+        return;
+    }
     int rc = write_pending();
     if (config.appendfsync == FSYNC_ALWAYS) {
         if (rc < 0) {
@@ -322,6 +357,7 @@ void aof_before_reply(void) {
             exit(1);
         }
         unsynced = 0;
+        fsynced_off = (long long)written_off;
     }
 }
 
@@ -339,6 +375,8 @@ void aof_cron(int64_t now_ms) {
             return;
         }
         fsync_thread_start();
+        submitted_off = written_off;
+        fsync_inflight = 1;
         fsync_thread_submit(fd, 0);
         unsynced = 0;
         last_fsync_ms = now_ms;
@@ -462,6 +500,7 @@ void aof_rewrite_done(int ok, int child_pid, int64_t now_ms) {
     }
     manifest_deinit(&m);
     m = nm;
+    if (first_rewrite) fsynced_off = 0; /* WAITAOF counts from now on (update_fsynced) */
     first_rewrite = 0;
     measure(dir);
     size_after_rewrite = current_size();

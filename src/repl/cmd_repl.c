@@ -87,6 +87,10 @@ const cmd_spec repl_commands[] = {
      "Blocks until the asynchronous replication of all preceding write commands sent by the "
      "connection is completed.",
      "numreplicas timeout", NULL, "@slow @blocking @connection"},
+    {"waitaof", primary_waitaof, 4, CMD_BLOCKING, 0, 0, 0, "generic", "7.2.0", "O(1)",
+     "Blocks until all of the preceding write commands sent by the connection are written to "
+     "the append-only file of the master and/or replicas.",
+     "numlocal numreplicas timeout", NULL, "@slow @blocking @connection"},
     {"psync", cmd_sync, -3, SYNC_FLAGS, 0, 0, 0, "server", "2.8.0", NULL,
      "An internal command used in replication.", "replicationid offset", NULL,
      "@admin @slow @dangerous"},

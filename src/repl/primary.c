@@ -20,8 +20,8 @@
  * silent for repl-timeout, counts the good ones (min-replicas-*), frees the backlog after
  * repl-backlog-ttl without replicas and starts a delayed diskless snapshot.
  *
- * WAIT blocks its client (session_block) until enough links have acknowledged its last
- * write's offset, or its timeout; a GETACK goes to the replicas at the next flush. */
+ * WAIT and WAITAOF (wait.c) count the links' acknowledged offsets (primary_count_acks):
+ * REPLCONF ACK <offset> [FACK <offset its log has fsynced>]. */
 #include "mayfly/acl/acl.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/pause.h"
@@ -65,10 +65,11 @@ typedef struct rlink {
     int port;              /* REPLCONF listening-port */
     char ip[64];           /* REPLCONF ip-address, else the address it connects from */
     uint64_t ack_off;
-    int64_t ack_ms;   /* last ACK (or newline) */
-    uint64_t initial; /* +FULLRESYNC offset: the snapshot holds the stream up to it */
-    uint64_t sent;    /* last stream offset handed to the peer */
-    int fd;           /* disk transfer: the RDB file, -1 */
+    uint64_t aof_ack_off; /* REPLCONF ACK ... FACK: its log is fsynced up to there */
+    int64_t ack_ms;       /* last ACK (or newline) */
+    uint64_t initial;     /* +FULLRESYNC offset: the snapshot holds the stream up to it */
+    uint64_t sent;        /* last stream offset handed to the peer */
+    int fd;               /* disk transfer: the RDB file, -1 */
     uint64_t file_off, file_size;
     int64_t partial_write_ms; /* diskless: since when it has been behind, 0 */
     int64_t soft_since_ms;    /* over the replica soft output limit since, 0 */
@@ -88,21 +89,10 @@ typedef struct conf {
     struct conf *next;
 } conf;
 
-typedef struct waiter {
-    session *s;
-    uint64_t offset;
-    long long numreplicas;
-    int64_t deadline_ms; /* 0: none */
-    struct waiter *next;
-} waiter;
-
 static rlink *links;
 static int nlinks;
 static conf *confs;
-static waiter *waiters;
-static int ack_wanted;        /* a GETACK goes out at the next flush */
-static uv_timer_t wait_timer; /* the nearest WAIT deadline */
-static uv_pipe_t rdb_pipe;    /* diskless: the child's output */
+static uv_pipe_t rdb_pipe; /* diskless: the child's output */
 static int rdb_pipe_open, rdb_pipe_reading;
 static int child_kind; /* 0 none, 1 disk, 2 socket: a snapshot for replicas runs */
 
@@ -237,6 +227,10 @@ static void link_replconf(rlink *l, int argc, const slice *argv, int64_t now) {
             long long off;
             if (str_to_ll(argv[i + 1].p, argv[i + 1].len, &off) < 0) return;
             if (off > 0 && (uint64_t)off > l->ack_off) l->ack_off = (uint64_t)off;
+            if (i + 3 < argc && slice_eq_ci(argv[i + 2], "fack") &&
+                str_to_ll(argv[i + 3].p, argv[i + 3].len, &off) == 0 && off > 0 &&
+                (uint64_t)off > l->aof_ack_off)
+                l->aof_ack_off = (uint64_t)off;
             l->ack_ms = now;
             if (l->start_on_ack && l->state == L_ONLINE) start_stream(l);
             return;
@@ -277,7 +271,7 @@ static void on_readable(peer *pe) {
     }
     peer_consume(pe, pos);
     refresh_good(now);
-    if (waiters) primary_process_waits(now);
+    primary_process_waits(now);
 }
 
 static void send_file_chunk(rlink *l);
@@ -980,113 +974,13 @@ void primary_cron(int64_t now, long long loops) {
     drop_stale_confs();
 }
 
-/* ---- WAIT ---- */
+/* ---- WAIT and WAITAOF (wait.c) ---- */
 
-static int count_acks(uint64_t offset) {
+int primary_count_acks(uint64_t offset, int aof) {
     int n = 0;
     for (rlink *l = links; l; l = l->next)
-        if (l->state == L_ONLINE && l->ack_off >= offset) n++;
+        if (l->state == L_ONLINE && (aof ? l->aof_ack_off : l->ack_off) >= offset) n++;
     return n;
-}
-
-void primary_request_acks(void) {
-    ack_wanted = 1;
-}
-
-static void waiter_unlink(waiter *w) {
-    for (waiter **p = &waiters; *p; p = &(*p)->next) {
-        if (*p == w) {
-            *p = w->next;
-            return;
-        }
-    }
-}
-
-/* A blocked client was freed (it hung up, CLIENT KILL). */
-static void waiter_session_freed(session *s) {
-    for (waiter *w = waiters; w; w = w->next) {
-        if (w->s == s) {
-            waiter_unlink(w);
-            mem_free(w);
-            return;
-        }
-    }
-}
-
-static void on_wait_timer(uv_timer_t *t) {
-    (void)t;
-    primary_process_waits(repl_now_ms());
-}
-
-static void arm_wait_timer(int64_t now) {
-    int64_t next = 0;
-    for (waiter *w = waiters; w; w = w->next)
-        if (w->deadline_ms && (!next || w->deadline_ms < next)) next = w->deadline_ms;
-    if (!next) {
-        uv_timer_stop(&wait_timer);
-        return;
-    }
-    uv_timer_start(&wait_timer, on_wait_timer, (uint64_t)(next > now ? next - now : 0), 0);
-}
-
-void primary_process_waits(int64_t now) {
-    if (ack_wanted) {
-        ack_wanted = 0;
-        if (!repl_st.master_host && links) {
-            slice getack[3] = {slice_of("REPLCONF"), slice_of("GETACK"), slice_of("*")};
-            stream_append_argv(3, getack);
-            primary_feed();
-        }
-    }
-    if (!waiters) return;
-    for (waiter *w = waiters, *next; w; w = next) {
-        next = w->next;
-        int acks = count_acks(w->offset);
-        if (acks < w->numreplicas && !(w->deadline_ms && now >= w->deadline_ms)) continue;
-        session *s = w->s;
-        waiter_unlink(w);
-        mem_free(w);
-        resp_w_int(&s->out, acks);
-        session_unblock(s);
-    }
-    arm_wait_timer(now);
-}
-
-void primary_wait(cmd_ctx *c) {
-    if (repl_st.master_host) {
-        reply_error(c, "ERR WAIT cannot be used with replica instances. Please also note that "
-                       "since Redis 4.0 if a replica is configured to be writable (which is not "
-                       "the default) writes to replicas are just local and are not propagated.");
-        return;
-    }
-    long long num, timeout;
-    if (arg_ll(c, c->argv[1], &num) < 0) return;
-    if (str_to_ll(c->argv[2].p, c->argv[2].len, &timeout) < 0) {
-        reply_error(c, "ERR timeout is not an integer or out of range");
-        return;
-    }
-    if (timeout < 0) {
-        reply_error(c, "ERR timeout is negative");
-        return;
-    }
-    session *s = c->s;
-    int acks = count_acks(s->woff);
-    /* Inside a transaction, or for a client that cannot wait: answer at once. */
-    if (acks >= num || host_stat.in_exec || !s->ops || !s->ops->unblocked) {
-        reply_int(c, acks);
-        return;
-    }
-    waiter *w = mem_calloc(1, sizeof(*w));
-    w->s = s;
-    w->offset = s->woff;
-    w->numreplicas = num;
-    int64_t now = repl_now_ms();
-    w->deadline_ms = timeout > 0 ? now + timeout : 0;
-    w->next = waiters;
-    waiters = w;
-    session_block(s, waiter_session_freed);
-    primary_request_acks();
-    arm_wait_timer(now);
 }
 
 /* ---- INFO and ROLE ---- */
@@ -1136,26 +1030,12 @@ void primary_role_reply(cmd_ctx *c) {
 /* ---- lifecycle ---- */
 
 void primary_init(uv_loop_t *loop) {
-    uv_timer_init(loop, &wait_timer);
+    wait_init(loop);
     persist_repl_child_done = child_done;
 }
 
 void primary_shutdown(void) {
     primary_feed(); /* a last chance for the replicas to get everything */
-    uv_timer_stop(&wait_timer);
-    uv_close((uv_handle_t *)&wait_timer, NULL);
+    wait_shutdown();
     if (rdb_pipe_open) uv_close((uv_handle_t *)&rdb_pipe, pipe_closed);
-}
-
-void primary_unblock_waiters(void) {
-    while (waiters) {
-        waiter *w = waiters;
-        session *s = w->s;
-        waiters = w->next;
-        mem_free(w);
-        resp_w_error(&s->out, "UNBLOCKED force unblock from blocking operation, instance state "
-                              "changed (master -> replica?)");
-        session_unblock(s);
-    }
-    uv_timer_stop(&wait_timer);
 }

@@ -130,8 +130,17 @@ void primary_disconnect_all(void);
 /* INFO's slaveN lines and ROLE's replica list. */
 void primary_info_lines(buf *b, int64_t now_ms);
 void primary_role_reply(cmd_ctx *c);
+/* Online replicas whose ACK (aof=0) or FACK (aof=1) reached offset. */
+int primary_count_acks(uint64_t offset, int aof);
+
+/* ---- wait.c: WAIT and WAITAOF ---- */
+
+void wait_init(uv_loop_t *loop);
+void wait_shutdown(void);
 /* WAIT numreplicas timeout. */
 void primary_wait(cmd_ctx *c);
+/* WAITAOF numlocal numreplicas timeout. */
+void primary_waitaof(cmd_ctx *c);
 /* Answers WAIT clients whose replicas have acknowledged, or whose time is up. */
 void primary_process_waits(int64_t now_ms);
 /* Asks every replica for an ACK at the next flush (REPLCONF GETACK). */

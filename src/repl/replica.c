@@ -23,6 +23,7 @@
 #include "mayfly/journal/journal.h"
 #include "mayfly/net/peer.h"
 #include "mayfly/net/transport.h"
+#include "mayfly/persist/aof.h"
 #include "mayfly/persist/persist.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
@@ -188,10 +189,13 @@ static void send_argv(int argc, const char *const *argv, const size_t *lens) {
 
 void replica_send_ack(void) {
     if (rs.state != RS_CONNECTED || rs.pre_psync || !rs.pe) return;
-    char off[STRCONV_LL_MAX];
+    char off[STRCONV_LL_MAX], fack[STRCONV_LL_MAX];
     ll_to_str(off, (long long)rs.processed);
-    const char *argv[3] = {"REPLCONF", "ACK", off};
-    send_argv(3, argv, NULL);
+    /* FACK: how far our append-only log is fsynced (WAITAOF on the primary). */
+    long long fsynced = aof_fsynced_offset();
+    ll_to_str(fack, fsynced);
+    const char *argv[5] = {"REPLCONF", "ACK", off, "FACK", fack};
+    send_argv(fsynced >= 0 ? 5 : 3, argv, NULL);
 }
 
 /* ---- applying the stream ---- */

@@ -393,6 +393,46 @@ TEST(gates_and_introspection) {
     it_stop_server(&r);
 }
 
+/* WAITAOF: the primary's own log (appendfsync always) and the replica's FACK (its log,
+ * everysec), the refusals, MULTI answering at once, and a replica whose log is off never
+ * counted for new writes. */
+TEST(waitaof) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    const char *pa[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
+    const char *ra[] = {"--appendonly", "yes", "--appendfsync", "everysec", NULL};
+    if (!pair(&p, &r, pa, ra, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "-ERR value is out of range, value must between 0 and 1", "WAITAOF 2 0 0");
+    EXPECT(pc, "-ERR value is out of range, must be positive", "WAITAOF 0 -1 0");
+    EXPECT(pc, "-ERR timeout is negative", "WAITAOF 0 0 -1");
+    EXPECT(pc, "-ERR value is not an integer or out of range", "WAITAOF x 0 0");
+    EXPECT(rc,
+           "-ERR WAITAOF cannot be used with replica instances. Please also note that writes to "
+           "replicas are just local and are not propagated.",
+           "WAITAOF 0 0 0");
+    EXPECT(pc, "+OK", "SET k v");
+    EXPECT(pc, "[1,1]", "WAITAOF 1 1 5000");
+    EXPECT(pc, "+OK", "MULTI");
+    EXPECT(pc, "+QUEUED", "WAITAOF 1 5 10000");
+    EXPECT(pc, "[[1,1]]", "EXEC");
+    /* The replica's log goes off: its FACK stops, new writes are not counted. */
+    EXPECT(rc, "+OK", "CONFIG SET appendonly no");
+    EXPECT(pc, "+OK", "SET k2 v");
+    long long t0 = ru_now_ms();
+    EXPECT(pc, "[1,0]", "WAITAOF 1 1 300");
+    if (ru_now_ms() - t0 < 250) TEST_FAIL("WAITAOF did not wait for its timeout");
+    EXPECT(pc, "1", "WAIT 1 5000"); /* the stream itself still flows */
+    unpair(&p, &r, pc, rc);
+    /* Without a log, numlocal is refused. */
+    ru_start_primary(&p, NULL);
+    pc = it_client_to(&p);
+    EXPECT(pc, "-ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+           "WAITAOF 1 0 0");
+    EXPECT(pc, "[0,0]", "WAITAOF 0 0 0");
+    redisFree(pc);
+    it_stop_server(&p);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -400,6 +440,7 @@ int main(void) {
     RUN(partial_resync_after_dropped_link);
     RUN(partial_resync_after_replica_restart);
     RUN(wait);
+    RUN(waitaof);
     RUN(read_only_replica);
     RUN(replica_ignores_maxmemory);
     RUN(field_expiry_reaches_replica_as_hdel);

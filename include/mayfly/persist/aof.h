@@ -59,6 +59,11 @@ journal_sink *aof_sink(void);
 void aof_before_reply(void);
 /* Once per cron tick: everysec fsync, retry of a failed write, fsync errors. */
 void aof_cron(int64_t now_ms);
+/* WAITAOF: the replication offset up to which the log is fsynced, -1 while it is off (or
+ * waits for its first rewrite). server.c sets aof_repl_offset to the offset the records
+ * given to the log reach (repl_processed_offset). */
+long long aof_fsynced_offset(void);
+extern uint64_t (*aof_repl_offset)(void);
 /* Writes the buffer and fsyncs on the loop (shutdown). Returns 0 or -1. */
 int aof_flush_sync(void);
 
