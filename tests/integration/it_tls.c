@@ -627,6 +627,7 @@ TEST(replication_over_tls) {
     redisFree(rc);
     it_stop_server(&rs);
     EXPECT(r, "1", "ACL DELUSER repl");
+    redisFree(r);
 }
 
 int main(void) {
