@@ -15,6 +15,7 @@
 #include "cluster/cluster_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/host.h"
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -60,6 +61,7 @@ static void sock_close(mig_sock *s) {
     close(s->fd);
     buf_deinit(&s->in);
     mem_free(s);
+    host_stat.migrate_cached_sockets = ncache;
 }
 
 void migrate_cron(int64_t now_ms) {
@@ -103,10 +105,10 @@ static int connect_within(int fd, const struct addrinfo *a, int64_t deadline) {
 }
 
 /* A connected non-blocking socket to host:port within timeout_ms, or -1. */
-static int dial(const char *host, const char *port, long long timeout_ms) {
+static int dial(const char *hostname, const char *port, long long timeout_ms) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
+    if (getaddrinfo(hostname, port, &hints, &res) != 0) return -1;
     int fd = -1;
     int64_t deadline = mono_ms() + timeout_ms;
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
@@ -127,9 +129,9 @@ static int dial(const char *host, const char *port, long long timeout_ms) {
 }
 
 /* The cached socket for host:port, or a new one (NULL when it cannot connect). */
-static mig_sock *get_sock(slice host, slice port, long long timeout_ms, int64_t now_ms) {
+static mig_sock *get_sock(slice addr, slice port, long long timeout_ms, int64_t now_ms) {
     char name[300];
-    snprintf(name, sizeof(name), "%.*s:%.*s", (int)(host.len > 255 ? 255 : host.len), host.p,
+    snprintf(name, sizeof(name), "%.*s:%.*s", (int)(addr.len > 255 ? 255 : addr.len), addr.p,
              (int)(port.len > 31 ? 31 : port.len), port.p);
     for (int i = 0; i < ncache; i++) {
         if (strcmp(cache[i]->name, name) != 0) continue;
@@ -138,7 +140,7 @@ static mig_sock *get_sock(slice host, slice port, long long timeout_ms, int64_t 
     }
     if (ncache == MIGRATE_CACHE_MAX) sock_close(cache[0]);
     char h[256], p[32];
-    snprintf(h, sizeof(h), "%.*s", (int)(host.len > 255 ? 255 : host.len), host.p);
+    snprintf(h, sizeof(h), "%.*s", (int)(addr.len > 255 ? 255 : addr.len), addr.p);
     snprintf(p, sizeof(p), "%.*s", (int)(port.len > 31 ? 31 : port.len), port.p);
     int fd = dial(h, p, timeout_ms);
     if (fd < 0) return NULL;
@@ -149,6 +151,7 @@ static mig_sock *get_sock(slice host, slice port, long long timeout_ms, int64_t 
     s->last_use_ms = now_ms;
     buf_init(&s->in);
     cache[ncache++] = s;
+    host_stat.migrate_cached_sockets = ncache;
     return s;
 }
 

@@ -257,7 +257,7 @@ static void section_stats(buf *b, int64_t now_ms) {
         "pubsubshard_channels:%zu\r\n"
         "latest_fork_usec:%lld\r\n"
         "total_forks:%lld\r\n"
-        "migrate_cached_sockets:0\r\n"
+        "migrate_cached_sockets:%lld\r\n"
         "slave_expires_tracked_keys:0\r\n"
         "active_defrag_hits:0\r\n"
         "active_defrag_misses:0\r\n"
@@ -302,11 +302,12 @@ static void section_stats(buf *b, int64_t now_ms) {
         scripting_evicted(), db_stat.evicted_fields, evict_exceeded_total_ms(),
         evict_exceeded_current_ms(), db_stat.keyspace_hits, db_stat.keyspace_misses,
         pubsub_channel_count(), pubsub_pattern_count(), pubsub_shard_channel_count(),
-        host_stat.latest_fork_usec, host_stat.total_forks, tracking_total_keys(),
-        tracking_total_items(), tracking_total_prefixes(), cmd_total_errors(),
-        host_stat.reads_processed, host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
-        host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles, host_stat.eventloop_us,
-        cmd_total_usec(), host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
+        host_stat.latest_fork_usec, host_stat.total_forks, host_stat.migrate_cached_sockets,
+        tracking_total_keys(), tracking_total_items(), tracking_total_prefixes(),
+        cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
+        host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
+        host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
+        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
         host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us,
         host_stat.eventloop_turns_cpu_over_1ms, host_stat.eventloop_turns_cpu_over_2ms,
         acl_stat.denied_auth, acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);

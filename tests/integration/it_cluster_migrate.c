@@ -63,6 +63,7 @@ TEST(migrate_keeps_ttls) {
     EXPECT(d, "300", "HLEN big");
     EXPECT(d, "\"v2\"", "HGET h f2");
     EXPECT(s, "+NOKEY", "MIGRATE 127.0.0.1 %d str 0 5000", dst.port);
+    ASSERT_EQ(1, it_info_field(s, "migrate_cached_sockets")); /* one target so far */
     /* And back, into another database. */
     EXPECT(d, "+OK", "MIGRATE 127.0.0.1 %d h 3 5000", it_srv.port);
     EXPECT(s, "0", "EXISTS h");

@@ -45,6 +45,7 @@ typedef struct host_stats {
     /* A shutdown waits for replicas until this monotonic ms (clock_mono_us / 1000); 0: none
      * (INFO shutdown_in_milliseconds). */
     long long shutdown_deadline_ms;
+    long long migrate_cached_sockets; /* MIGRATE's open target connections (cluster/) */
 } host_stats;
 extern host_stats host_stat;
 
