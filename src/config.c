@@ -148,40 +148,6 @@ static void print_sigterm(buf *out) {
     print_sig_flags(config.shutdown_on_sigterm, out);
 }
 
-/* maxmemory-clients: a memory value, or "N%" of maxmemory (kept negative, as Redis does).
- * Accepted and reported; Mayfly does not evict clients (docs/config.md). */
-static long long maxmemory_clients;
-
-static int parse_maxmemory_clients(const char *v, const char **err) {
-    size_t len = strlen(v);
-    long long n;
-    if (len > 1 && v[len - 1] == '%') {
-        if (str_to_ll(v, len - 1, &n) < 0 || n < 0) {
-            *err = "argument must be a memory or percent value";
-            return -1;
-        }
-        if (n > 100) {
-            *err = "percentage argument must be less or equal to 100";
-            return -1;
-        }
-        maxmemory_clients = -n;
-        return 0;
-    }
-    if (config_parse_memory(v, &n) < 0) {
-        *err = "argument must be a memory or percent value";
-        return -1;
-    }
-    maxmemory_clients = n;
-    return 0;
-}
-
-static void print_maxmemory_clients(buf *out) {
-    if (maxmemory_clients < 0)
-        buf_printf(out, "%lld%%", -maxmemory_clients);
-    else
-        buf_printf(out, "%lld", maxmemory_clients);
-}
-
 static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas", NULL};
 static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const pubsub_default_shown[] = {"allchannels", "resetchannels", NULL};
@@ -264,11 +230,6 @@ static const config_row process_rows[] = {
      .def = "default",
      .parse = parse_sigterm,
      .print = print_sigterm},
-    {.name = "maxmemory-clients",
-     .kind = CONFIG_SPECIAL,
-     .def = "0",
-     .parse = parse_maxmemory_clients,
-     .print = print_maxmemory_clients},
     /* Accepted for compatibility; no effect in Mayfly (see docs/config.md). */
     XBOOL("activerehashing", NULL, 0, "yes"),
     XBOOL("replica-lazy-flush", "slave-lazy-flush", 0, "no"),

@@ -15,6 +15,7 @@
 #include "mayfly/server.h"
 
 #include "mayfly/acl/acl.h"
+#include "mayfly/client/clientmem.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/client/session.h"
 #include "mayfly/client/tracking.h"
@@ -636,6 +637,7 @@ void server_init(void) {
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
     session_release_hook = multi_session_free;
+    clientmem_extra = multi_session_memory;
     session_auth = (session_auth_ops){cmd_acl_session_start, cmd_acl_auth_required};
     /* acl/: `user` lines of the config file, and CONFIG REWRITE of them. */
     config_user_line = config_user;

@@ -273,6 +273,14 @@ size_t pubsub_session_shard_channels(const session *s) {
     return count_of(s, K_SHARD);
 }
 
+size_t pubsub_session_memory(const session *s) {
+    if (!s->pubsub) return 0;
+    size_t n = sizeof(*s->pubsub);
+    for (int k = 0; k < K_COUNT; k++)
+        n += dict_buckets_memory(&s->pubsub->subs[k]) + count_of(s, k) * sizeof(sub);
+    return n;
+}
+
 int pubsub_session_each(session *s, int (*fn)(void *ctx, slice name, int is_pattern), void *ctx) {
     if (!s->pubsub) return 0;
     int rc = 0;

@@ -6,6 +6,7 @@
 #include "mayfly/client/session.h"
 
 #include "mayfly/client/monitor.h"
+#include "mayfly/client/clientmem.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
@@ -143,6 +144,7 @@ void session_free(session *s) {
     watch_clear(s);
     tracking_disable(s);
     monitor_remove(s);
+    clientmem_forget(s);
     session_set_authenticated(s, 1);
     if (s->prev)
         s->prev->next = s->next;

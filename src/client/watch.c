@@ -60,6 +60,12 @@ size_t watch_count(const session *s) {
     return s->watch ? s->watch->nwatch : 0;
 }
 
+size_t watch_session_memory(const session *s) {
+    const struct watch_state *m = s->watch;
+    if (!m) return 0;
+    return sizeof(*m) + m->wcap * sizeof(watcher *) + m->nwatch * sizeof(watcher);
+}
+
 void watch_clear(session *s) {
     struct watch_state *m = s->watch;
     if (!m) return;

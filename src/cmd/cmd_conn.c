@@ -7,6 +7,7 @@
 #include "cmd/multi_int.h"
 #include "mayfly/acl/acl.h"
 #include "mayfly/client/monitor.h"
+#include "mayfly/client/clientmem.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
@@ -214,7 +215,7 @@ void client_info_line(buf *b, const session *s, int64_t now_ms) {
                (long long)((now_ms - s->last_ms) / 1000), flags, s->db_id,
                pubsub_session_channels(s), pubsub_session_patterns(s),
                pubsub_session_shard_channels(s), multi_queued_count(s), watch_count(s), qbuf,
-               session_obl(s), session_oll(s), session_omem(s), s->out.cap + s->out_inflight + qbuf,
+               session_obl(s), session_oll(s), session_omem(s), clientmem_of(s),
                s->last_cmd_parent ? s->last_cmd_parent : "", s->last_cmd_parent ? "|" : "",
                s->last_cmd ? s->last_cmd : "NULL", s->user ? acl_user_name(s->user) : "default",
                client_tracking_redir(s), s->proto, s->lib_name ? s->lib_name : "",

@@ -12,6 +12,7 @@
  * log buffers, script caches and the keyspace's tables; the dataset is the rest. */
 #include "cmd/keyspace_int.h"
 #include "cmd/memory_int.h"
+#include "mayfly/client/clientmem.h"
 #include "mayfly/client/session.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
@@ -44,7 +45,7 @@ const cmd_gate cmd_gate_oom = {
 size_t mem_clients_normal(void) {
     size_t n = 0;
     for (session *s = session_first(); s; s = s->next)
-        n += s->out.cap + (s->ops && s->ops->qbuf_len ? s->ops->qbuf_len(s) : 0);
+        n += clientmem_of(s);
     return n;
 }
 

@@ -31,6 +31,7 @@ typedef struct queued {
 struct multi_state {
     queued *cmds;
     size_t ncmds, cap;
+    size_t bytes;           /* the queued commands' argument blocks (client memory) */
     uint32_t flags_any;     /* CMD_* flags some queued command has */
     uint32_t flags_missing; /* CMD_* flags some queued command lacks */
 };
@@ -38,6 +39,11 @@ struct multi_state {
 long long multi_queued_count(const session *s) {
     if (!(s->flags & SESS_MULTI)) return -1;
     return s->multi ? (long long)s->multi->ncmds : 0;
+}
+
+size_t multi_session_memory(const session *s) {
+    const struct multi_state *m = s->multi;
+    return m ? sizeof(*m) + m->cap * sizeof(queued) + m->bytes : 0;
 }
 
 static struct multi_state *state_of(session *s) {
@@ -51,6 +57,7 @@ static void free_queue(struct multi_state *m) {
     mem_free(m->cmds);
     m->cmds = NULL;
     m->ncmds = m->cap = 0;
+    m->bytes = 0;
     m->flags_any = m->flags_missing = 0;
 }
 
@@ -172,6 +179,7 @@ static void cmd_exec(cmd_ctx *c) {
     size_t n = m->ncmds;
     m->cmds = NULL;
     m->ncmds = m->cap = 0;
+    m->bytes = 0;
     m->flags_any = m->flags_missing = 0;
     s->flags &= ~SESS_MULTI;
     reply_array(c, n);
@@ -248,6 +256,7 @@ int multi_queue_if_needed(cmd_ctx *c) {
             m->cmds = mem_realloc(m->cmds, m->cap * sizeof(queued));
         }
         m->cmds[m->ncmds++] = (queued){c->cmd, c->parent, c->stats, c->acl_id, c->argc, argv};
+        m->bytes += bytes;
         m->flags_any |= c->flags; /* as dispatch saw them (EVAL's may depend on its script) */
         m->flags_missing |= ~c->flags;
     }

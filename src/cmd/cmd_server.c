@@ -298,7 +298,7 @@ static void section_stats(buf *b, int64_t now_ms) {
         (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
         host_stat.sync_full, host_stat.sync_partial_ok, host_stat.sync_partial_err,
         db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
-        db_stat.expire_cycle_backlog, db_stat.evicted_keys, host_stat.evicted_clients,
+        db_stat.expire_cycle_backlog, db_stat.evicted_keys, evict_stat.evicted_clients,
         scripting_evicted(), db_stat.evicted_fields, evict_exceeded_total_ms(),
         evict_exceeded_current_ms(), db_stat.keyspace_hits, db_stat.keyspace_misses,
         pubsub_channel_count(), pubsub_pattern_count(), pubsub_shard_channel_count(),
@@ -707,7 +707,6 @@ static void config_resetstat(cmd_ctx *c) {
     memset(&acl_stat, 0, sizeof(acl_stat));
     host_stat.total_forks = 0;
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;
-    host_stat.evicted_clients = 0;
     host_stat.eventloop_turn_max_us = host_stat.eventloop_turn_cpu_max_us = 0;
     host_stat.sync_full = host_stat.sync_partial_ok = host_stat.sync_partial_err = 0;
     host_stat.net_repl_input_bytes = host_stat.net_repl_output_bytes = 0;

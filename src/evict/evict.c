@@ -28,6 +28,7 @@
  * after a short wait if the lazy-free thread still has memory to give back. */
 #include "mayfly/evict/evict.h"
 
+#include "evict/evict_int.h"
 #include "mayfly/config.h"
 #include "mayfly/evict/lazyfree.h"
 #include "mayfly/types/string.h"
@@ -183,6 +184,7 @@ void evict_reset_stats(void) {
     peak_memory = 0;
     evict_sample_peak();
     evict_stat.exceeded_total_us = 0;
+    evict_stat.evicted_clients = 0;
     if (evict_stat.exceeded_since_us) evict_stat.exceeded_since_us = clock_mono_us();
 }
 
@@ -493,6 +495,11 @@ const config_row evict_config_rows[] = {
     EVICT_INT_ROW("maxmemory-eviction-tenacity", &evict_conf.tenacity, 0, 100, "10", NULL),
     EVICT_INT_ROW("lfu-log-factor", &evict_conf.lfu_log_factor, 0, INT_MAX, "10", apply_changed),
     EVICT_INT_ROW("lfu-decay-time", &evict_conf.lfu_decay_time, 0, INT_MAX, "1", apply_changed),
+    {.name = "maxmemory-clients",
+     .kind = CONFIG_SPECIAL,
+     .def = "0",
+     .parse = evict_parse_maxmemory_clients,
+     .print = evict_print_maxmemory_clients},
     CONFIG_BOOL_ROW("lazyfree-lazy-eviction", &evict_conf.lazy_eviction, "no"),
     CONFIG_BOOL_ROW("lazyfree-lazy-expire", &evict_conf.lazy_expire, "no"),
     CONFIG_BOOL_ROW("lazyfree-lazy-server-del", &evict_conf.lazy_server_del, "no"),

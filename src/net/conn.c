@@ -46,9 +46,11 @@
  * session with it. */
 #include "mayfly/net/conn.h"
 
+#include "mayfly/client/clientmem.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
+#include "mayfly/evict/evict.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
@@ -203,6 +205,7 @@ static void check_obuf_limits(conn *c) {
 
 static void ops_wake(session *s) {
     check_obuf_limits(s->conn);
+    clientmem_note(s);
     mark_pending(s->conn);
 }
 
@@ -244,7 +247,20 @@ static void ops_unblocked(session *s) {
     mark_ready(s->conn);
 }
 
-static const session_ops conn_ops = {ops_wake, ops_kill, ops_qbuf, ops_protect, 1, ops_unblocked};
+/* What the connection holds for s (client eviction's figure, with the session's own). */
+static size_t ops_mem(const session *s) {
+    const conn *c = s->conn;
+    return sizeof(*c) + c->in.cap + c->wbuf.cap + (size_t)c->argv_cap * sizeof(slice) +
+           (size_t)c->parser.argv_cap * sizeof(resp_arg) + c->parser.scratch_cap;
+}
+
+static const session_ops conn_ops = {.wake = ops_wake,
+                                     .kill = ops_kill,
+                                     .qbuf_len = ops_qbuf,
+                                     .protect = ops_protect,
+                                     .streams = 1,
+                                     .unblocked = ops_unblocked,
+                                     .mem = ops_mem};
 
 /* ---- writing ---- */
 
@@ -260,6 +276,7 @@ static void on_write_done(transport *t, int status) {
     host_stat.net_output_bytes += (long long)(c->wbuf.len - c->woff);
     buf_clear(&c->wbuf);
     buf_shrink(&c->wbuf, NET_IDLE_BUF_KEEP);
+    clientmem_note(c->s);
     if (status < 0 || c->closing) {
         conn_close(c);
         return;
@@ -329,10 +346,12 @@ static int flush(conn *c) {
             }
             s->out_inflight = c->wbuf.len - c->woff;
             update_out_limit(c);
+            clientmem_note(s);
             return 0;
         }
         buf_clear(&s->out);
         buf_shrink(&s->out, NET_IDLE_BUF_KEEP);
+        clientmem_note(s);
     }
     if (s->flags & SESS_CLOSE_AFTER_REPLY) {
         conn_close(c);
@@ -377,6 +396,9 @@ void conn_run_received(void) {
 }
 
 void conn_flush_pending(void) {
+    /* Client eviction once per loop turn (Redis's beforeSleep): a query buffer grown by a
+     * partial argument, a lowered limit. The victims close in the loop below. */
+    if (evict_clients_over()) evict_clients();
     run_ready();
     while (pending_head) {
         conn *c = pending_head;
@@ -446,6 +468,7 @@ static void process_input(conn *c) {
     size_t pos = 0, out_at_start = s->out.len;
     int ran = 0;
     c->out_paused = 0;
+    clientmem_note(s); /* what was just read */
     if (s->stream && run_stream(c)) transport_read_stop(c->t);
     int64_t started_us = pos < c->in.len ? clock_mono_us() : 0;
     while (!c->out_paused && pos < c->in.len && !c->closing && !c->handover &&
@@ -476,6 +499,11 @@ static void process_input(conn *c) {
             pos = c->in.len;
             break;
         }
+        if (evict_clients_over()) {
+            clientmem_note(s); /* its arguments are in: count them before choosing */
+            evict_clients();
+            if (s->flags & SESS_CLOSE_ASAP) break; /* evicted: its command does not run */
+        }
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
         dispatch_parsed(c, pos);
         ran = 1;
@@ -485,6 +513,7 @@ static void process_input(conn *c) {
         }
         pos += c->parser.consumed;
         check_obuf_limits(c); /* a client past its limit runs nothing more */
+        clientmem_note(s);
         if (s->stream && run_stream(c)) {
             transport_read_stop(c->t); /* the reply goes on in later turns */
             break;
@@ -500,6 +529,7 @@ static void process_input(conn *c) {
     }
     if (c->in.len == 0) buf_shrink(&c->in, NET_IDLE_BUF_KEEP);
     check_obuf_limits(c);
+    clientmem_note(s);
     mark_pending(c);
 }
 

@@ -59,6 +59,9 @@ size_t pubsub_shard_channel_count(void);
 size_t pubsub_session_channels(const session *s);
 size_t pubsub_session_patterns(const session *s);
 size_t pubsub_session_shard_channels(const session *s);
+/* Bytes s's subscription tables cost (their buckets and entries; the channel names are
+ * shared, not counted: Redis's pubsubMemOverhead). */
+size_t pubsub_session_memory(const session *s);
 /* Calls fn(ctx, name, is_pattern) for each of s's channels, patterns and shard channels
  * until fn returns nonzero; returns that value, or 0 (ACL: channels a user may no longer
  * read). */

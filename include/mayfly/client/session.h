@@ -68,6 +68,9 @@ typedef struct session_ops {
     int streams; /* 1: the connection drives streamed replies (session_stream_step) */
     void (*unblocked)(struct session *s); /* session_unblock: run the input that waited;
                                              NULL: nothing to run */
+    /* Bytes the connection holds for s (query buffer, write buffer, argument arrays:
+     * clientmem.h). NULL: not a network client, never evicted. */
+    size_t (*mem)(const struct session *s);
 } session_ops;
 
 /* A reply produced in parts instead of whole (HRANDFIELD with a huge negative count): the
@@ -98,6 +101,7 @@ typedef struct session {
     size_t out_peak;           /* largest out seen (INFO clients) */
     int64_t obl_soft_since_ms; /* when out first exceeded the soft limit, 0 if under */
     size_t out_inflight;       /* bytes handed to the socket layer, not yet written (net/) */
+    size_t mem_noted;          /* this session's share of clientmem_evictable_total */
 
     /* Connection facts, filled by net/. */
     char addr[64];  /* "ip:port" or "/path:0" */

@@ -26,5 +26,8 @@ void watch_clear(session *s);
 int watch_expired_since(const session *s, int64_t now_ms);
 /* Keys s watches (CLIENT LIST watch=). */
 size_t watch_count(const session *s);
+/* Bytes s's watch list costs (its watchers and their array; the watched key names are
+ * shared, not counted: Redis's multiStateMemOverhead). */
+size_t watch_session_memory(const session *s);
 
 #endif

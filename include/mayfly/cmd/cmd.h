@@ -282,6 +282,8 @@ extern const cmd_spec cmd_family_dump[];     /* cmd_dump.c: DUMP RESTORE */
 /* Frees what cmd/ keeps in a session, its MULTI queue (RESET; server.c makes it the
  * session_release_hook that session_free calls). */
 void multi_session_free(session *s);
+/* Bytes s's MULTI queue holds (client memory: clientmem_extra). */
+size_t multi_session_memory(const session *s);
 
 /* The directives of cmd/: slowlog-* and latency-monitor-threshold (cmd_slowlog.c),
  * hash-max-listpack-* (cmd_hash.c). */

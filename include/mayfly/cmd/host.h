@@ -12,7 +12,6 @@ typedef struct host_stats {
     long long total_connections;    /* accepted since start */
     long long rejected_connections; /* refused by maxclients */
     long long net_input_bytes, net_output_bytes;
-    long long evicted_clients;
     int tcp_port;                        /* the port actually listened on */
     int active_expire_running;           /* a backlog slice is scheduled */
     long long expire_cycles;             /* active expiry slices run */

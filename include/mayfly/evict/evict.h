@@ -132,13 +132,27 @@ size_t evict_memory_peak(void);
 typedef struct evict_stats {
     long long exceeded_total_us; /* time spent over the limit (total_eviction_exceeded_time) */
     int64_t exceeded_since_us;   /* monotonic start of the current excess, 0 if none */
+    long long evicted_clients;   /* clients closed by client eviction (INFO evicted_clients) */
 } evict_stats;
 extern evict_stats evict_stat;
 /* INFO stats' total_eviction_exceeded_time and current_eviction_exceeded_time, in ms. */
 long long evict_exceeded_total_ms(void);
 long long evict_exceeded_current_ms(void);
-/* CONFIG RESETSTAT: the exceeded time and the memory peak start again. */
+/* CONFIG RESETSTAT: the exceeded time, the memory peak and evicted_clients start again. */
 void evict_reset_stats(void);
+
+/* ---- client eviction (clients.c) ---- */
+
+/* The limit on the memory of all evictable clients in bytes (maxmemory-clients, or its
+ * percentage of maxmemory, at least 128 KB), or 0 for none. */
+size_t evict_clients_limit(void);
+/* 1 if the evictable clients' memory (clientmem.h) has reached the limit: the caller then
+ * runs evict_clients. One test while maxmemory-clients is 0. */
+int evict_clients_over(void);
+/* Closes the biggest evictable clients (session ops->kill: they close before the next
+ * flush and run nothing more) until their memory is under the limit, counting each in
+ * evicted_clients. net/ calls it before commands and once per loop turn. */
+void evict_clients(void);
 
 /* ---- access clocks (lfu.c) ---- */
 
