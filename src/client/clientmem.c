@@ -21,7 +21,8 @@ static size_t str_mem(const char *p) {
 }
 
 size_t clientmem_of(const session *s) {
-    size_t n = sizeof(*s) + s->out.cap + s->out_inflight;
+    /* Bytes in flight sit in net/'s write buffer, which ops->mem counts. */
+    size_t n = sizeof(*s) + s->out.cap;
     if (s->stream) n += sizeof(*s->stream) + s->stream->held.cap;
     n += str_mem(s->name) + str_mem(s->lib_name) + str_mem(s->lib_ver);
     n += pubsub_session_memory(s) + watch_session_memory(s);

@@ -318,6 +318,9 @@ static void client_list(cmd_ctx *c) {
     buf_init(&b);
     for (session *s = session_first(); s; s = s->next) {
         if (s->flags & SESS_INTERNAL) continue;
+        /* Killed or evicted: closed at the end of this loop turn, gone for Redis already
+         * (freeClient runs at once there). */
+        if ((s->flags & SESS_CLOSE_ASAP) && s != c->s) continue;
         if (want_type >= 0 && want_type != client_type(s)) continue;
         if (first_id) {
             int hit = 0;

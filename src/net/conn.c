@@ -214,8 +214,14 @@ static void ops_kill(session *s) {
     mark_pending(s->conn);
 }
 
+/* CLIENT LIST qbuf: the unparsed input; while a big argument is being received, only its
+ * bytes, as Redis, which moves such an argument to the start of its query buffer. */
 static size_t ops_qbuf(const session *s) {
-    return ((const conn *)s->conn)->in.len;
+    const conn *c = s->conn;
+    size_t off, bulk;
+    if (resp_payload_at(&c->parser, &off, &bulk) && bulk >= NET_BIG_ARG && off <= c->in.len)
+        return c->in.len - off;
+    return c->in.len;
 }
 
 static void start_reading(conn *c);
@@ -371,7 +377,8 @@ static void run_ready(void) {
     for (size_t n = ready_count; n > 0 && ready_head; n--) {
         conn *c = ready_head;
         unmark_ready(c);
-        if (c->closing || c->protected || c->handover || c->t->writing) continue;
+        if (c->closing || c->protected || c->handover) continue;
+        if (c->t->writing && session_pending(c->s) >= OUT_PAUSE) continue; /* write_done */
         process_input(c);
         if (!c->closing) start_reading(c);
     }
@@ -404,7 +411,13 @@ void conn_flush_pending(void) {
         conn *c = pending_head;
         unmark_pending(c);
         if (flush(c) < 0) continue;
-        if (c->t->writing) continue; /* on_write_done resumes reading and executing */
+        if (c->t->writing) {
+            /* Paused by its turn's share of replies (STREAM_TURN), not by OUT_PAUSE: it goes
+             * on next turn even though the peer is not reading yet; else on_write_done
+             * resumes reading and executing. */
+            if (c->out_paused && session_pending(c->s) < OUT_PAUSE) mark_ready(c);
+            continue;
+        }
         if (c->out_paused) {
             mark_ready(c); /* the socket took everything: go on next turn */
         } else if (c->resume_read) {
@@ -421,7 +434,8 @@ static void on_alloc(transport *t, size_t suggested, uv_buf_t *b) {
     conn *c = t->data;
     size_t want = resp_bytes_wanted(&c->parser);
     if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
-    char *p = buf_reserve(&c->in, want);
+    /* A big argument (Redis's PROTO_MBULK_BIG_ARG) gets a buffer of its size, no more. */
+    char *p = want > NET_BIG_ARG ? buf_reserve_exact(&c->in, want) : buf_reserve(&c->in, want);
     /* No more than wanted even if the buffer has more room: a full read is the sign that
      * input is waiting (see Fairness above). */
     size_t room = c->in.cap - c->in.len;

@@ -38,6 +38,14 @@ char *buf_grow(buf *b, size_t extra) {
     return b->data + b->len;
 }
 
+char *buf_reserve_exact(buf *b, size_t extra) {
+    if (b->cap - b->len < extra) {
+        b->cap = b->len + extra;
+        b->data = mem_realloc(b->data, b->cap);
+    }
+    return b->data + b->len;
+}
+
 void buf_append(buf *b, const void *p, size_t len) {
     if (len == 0) return;
     memcpy(buf_reserve(b, len), p, len);

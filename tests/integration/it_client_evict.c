@@ -258,11 +258,13 @@ TEST(evicted_by_subscriptions) {
 
 TEST(directive_values) {
     reset();
-    EXPECT(c, "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
-              "percentage argument must be less or equal to 100",
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+           "percentage argument must be less or equal to 100",
            "CONFIG SET maxmemory-clients 101%");
-    EXPECT(c, "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
-              "argument must be a memory or percent value",
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+           "argument must be a memory or percent value",
            "CONFIG SET maxmemory-clients abc");
     EXPECT(c, "+OK", "CONFIG SET maxmemory-clients 10mb");
     EXPECT(c, "[\"maxmemory-clients\",\"10485760\"]", "CONFIG GET maxmemory-clients");

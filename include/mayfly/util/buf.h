@@ -39,6 +39,10 @@ static inline void buf_drop(buf *b) {
 static inline int buf_over(const buf *b) {
     return b->over;
 }
+/* As buf_reserve, but when the buffer must grow it gets exactly len + extra bytes, not
+ * the next doubling (Redis's sdsMakeRoomForNonGreedy: a big argument's buffer is sized to
+ * the argument, so a client's memory is what it sent). Ignores the limit. */
+char *buf_reserve_exact(buf *b, size_t extra);
 /* The growing path of buf_reserve (not for direct use). */
 char *buf_grow(buf *b, size_t extra);
 /* Makes room for at least extra more bytes; returns a pointer to data + len. Inline: the
