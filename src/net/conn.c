@@ -377,8 +377,7 @@ static void run_ready(void) {
     for (size_t n = ready_count; n > 0 && ready_head; n--) {
         conn *c = ready_head;
         unmark_ready(c);
-        if (c->closing || c->protected || c->handover) continue;
-        if (c->t->writing && session_pending(c->s) >= OUT_PAUSE) continue; /* write_done */
+        if (c->closing || c->protected || c->handover || c->t->writing) continue;
         process_input(c);
         if (!c->closing) start_reading(c);
     }
@@ -411,13 +410,7 @@ void conn_flush_pending(void) {
         conn *c = pending_head;
         unmark_pending(c);
         if (flush(c) < 0) continue;
-        if (c->t->writing) {
-            /* Paused by its turn's share of replies (STREAM_TURN), not by OUT_PAUSE: it goes
-             * on next turn even though the peer is not reading yet; else on_write_done
-             * resumes reading and executing. */
-            if (c->out_paused && session_pending(c->s) < OUT_PAUSE) mark_ready(c);
-            continue;
-        }
+        if (c->t->writing) continue; /* on_write_done resumes reading and executing */
         if (c->out_paused) {
             mark_ready(c); /* the socket took everything: go on next turn */
         } else if (c->resume_read) {
