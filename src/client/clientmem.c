@@ -33,7 +33,8 @@ size_t clientmem_of(const session *s) {
 
 int clientmem_evictable(const session *s) {
     return s->ops && s->ops->mem &&
-           !(s->flags & (SESS_NO_EVICT | SESS_CLOSE_ASAP | SESS_INTERNAL | SESS_MASTER | SESS_REPLICA));
+           !(s->flags &
+             (SESS_NO_EVICT | SESS_CLOSE_ASAP | SESS_INTERNAL | SESS_MASTER | SESS_REPLICA));
 }
 
 void clientmem_update(session *s) {

@@ -291,6 +291,23 @@ static int client_type_by_name(slice t) {
     return -1;
 }
 
+/* Whether CLIENT LIST shows s: want_type is TYPE's filter (-1: none), first_id the
+ * argument index of ID's list (0: none). */
+static int client_listed(const cmd_ctx *c, const session *s, int want_type, int first_id) {
+    if (s->flags & SESS_INTERNAL) return 0;
+    /* Killed or evicted: closed at the end of this loop turn, gone for Redis already
+     * (freeClient runs at once there). */
+    if ((s->flags & SESS_CLOSE_ASAP) && s != c->s) return 0;
+    if (want_type >= 0 && want_type != client_type(s)) return 0;
+    if (!first_id) return 1;
+    for (int i = first_id; i < c->argc; i++) {
+        long long id;
+        str_to_ll(c->argv[i].p, c->argv[i].len, &id);
+        if ((uint64_t)id == s->id) return 1;
+    }
+    return 0;
+}
+
 static void client_list(cmd_ctx *c) {
     int want_type = -1;
     int first_id = 0;
@@ -317,20 +334,7 @@ static void client_list(cmd_ctx *c) {
     buf b;
     buf_init(&b);
     for (session *s = session_first(); s; s = s->next) {
-        if (s->flags & SESS_INTERNAL) continue;
-        /* Killed or evicted: closed at the end of this loop turn, gone for Redis already
-         * (freeClient runs at once there). */
-        if ((s->flags & SESS_CLOSE_ASAP) && s != c->s) continue;
-        if (want_type >= 0 && want_type != client_type(s)) continue;
-        if (first_id) {
-            int hit = 0;
-            for (int i = first_id; i < c->argc; i++) {
-                long long id;
-                str_to_ll(c->argv[i].p, c->argv[i].len, &id);
-                if ((uint64_t)id == s->id) hit = 1;
-            }
-            if (!hit) continue;
-        }
+        if (!client_listed(c, s, want_type, first_id)) continue;
         client_info_line(&b, s, c->now_ms);
         buf_putc(&b, '\n');
     }
