@@ -185,6 +185,12 @@ int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_f
     if (u->nsel == 1 && !(c->flags & ACL_CMD_HAS_CHANNELS) &&
         ((s->flags & SEL_ALLCOMMANDS) || selector_has_command(s, id))) {
         if ((s->flags & SEL_ALLKEYS) || !(c->flags & ACL_CMD_HAS_KEYS)) return ACL_OK;
+        if (c->key_range && c->key_first == c->key_last && !c->key_variable) {
+            /* One key at a fixed position (GET, SET, HSET, HGET...): no range loop. */
+            if (c->key_first >= argc || key_ok(s, argv[c->key_first], c->key_need)) return ACL_OK;
+            if (errpos) *errpos = c->key_first;
+            return ACL_DENIED_KEY;
+        }
         if (c->key_range) {
             int r = range_check(s, c, argc, argv, errpos);
             if (r >= 0) return r;

@@ -205,6 +205,17 @@ static void update_rules(acl_selector *s, const char *rule, size_t len, int allo
 
 /* ---- rules ---- */
 
+/* The prefix word and mask of a MATCH_PREFIX pattern of at most 8 bytes (acl_pattern). */
+static void set_prefix_word(acl_pattern *k) {
+    unsigned char bytes[8] = {0}, mask[8] = {0};
+    k->prefix_word = k->prefix_mask = 0;
+    if (k->prefix_len > 8) return;
+    memcpy(bytes, k->p, k->prefix_len);
+    memset(mask, 0xff, k->prefix_len);
+    memcpy(&k->prefix_word, bytes, 8);
+    memcpy(&k->prefix_mask, mask, 8);
+}
+
 void acl_pattern_classify(acl_pattern *k) {
     k->match = MATCH_EXACT;
     k->prefix_len = 0;
@@ -213,6 +224,7 @@ void acl_pattern_classify(acl_pattern *k) {
         if (ch == '*' && i == k->len - 1) {
             k->match = MATCH_PREFIX;
             k->prefix_len = i;
+            set_prefix_word(k);
         } else if (ch == '*' || ch == '?' || ch == '[' || ch == '\\') {
             k->match = MATCH_GLOB;
             return;
@@ -256,7 +268,7 @@ static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
             return RULE_OK;
         }
     s->keys = mem_realloc(s->keys, sizeof(acl_pattern) * (s->nkeys + 1));
-    s->keys[s->nkeys] = (acl_pattern){mem_strndup(p, plen), plen, perms, MATCH_GLOB, 0};
+    s->keys[s->nkeys] = (acl_pattern){.p = mem_strndup(p, plen), .len = plen, .perms = perms};
     acl_pattern_classify(&s->keys[s->nkeys++]);
     return RULE_OK;
 }
@@ -269,7 +281,7 @@ static int add_channel_pattern(acl_selector *s, const char *op, size_t len) {
     for (size_t i = 0; i < s->nchans; i++)
         if (s->chans[i].len == plen && memcmp(s->chans[i].p, p, plen) == 0) return RULE_OK;
     s->chans = mem_realloc(s->chans, sizeof(acl_pattern) * (s->nchans + 1));
-    s->chans[s->nchans] = (acl_pattern){mem_strndup(p, plen), plen, 0, MATCH_GLOB, 0};
+    s->chans[s->nchans] = (acl_pattern){.p = mem_strndup(p, plen), .len = plen};
     acl_pattern_classify(&s->chans[s->nchans++]);
     return RULE_OK;
 }
