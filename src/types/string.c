@@ -37,12 +37,12 @@ string *string_from_ll(long long v) {
     return s;
 }
 
-/* An EMBSTR (len <= STRING_EMBSTR_MAX) or RAW string of p[0..len); p may be NULL for
+/* An EMBSTR (len <= STRING_INLINE_MAX) or RAW string of p[0..len); p may be NULL for
  * zero-filled contents. */
 static string *new_bytes(const char *p, size_t len) {
     string *s;
     char *dst;
-    if (len <= STRING_EMBSTR_MAX) {
+    if (len <= STRING_INLINE_MAX) {
         s = mem_alloc(STRING_EMB_HDR + len + 1);
         init_hdr(s, ENC_EMBSTR);
         dst = s->u.emb;

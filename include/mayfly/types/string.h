@@ -2,12 +2,17 @@
  *
  *   INT     a 64-bit integer, for values that are exactly an integer's canonical text
  *           ("123", "-5"; not "0123" or "+5") of at most 20 bytes;
- *   EMBSTR  up to STRING_EMBSTR_MAX bytes stored inline after the header (one block);
- *   RAW     a separate growable buffer (long values, and any value modified in place by
+ *   EMBSTR  up to STRING_INLINE_MAX bytes stored inline after the header (one block);
+ *   RAW     a separate growable buffer (longer values, and any value modified in place by
  *           APPEND or SETRANGE).
  *
- * OBJECT ENCODING reports "int", "embstr" and "raw" as Redis does. The struct is public so
- * that the hot paths (GET, SET) inline their accessors; change it only through this API. */
+ * OBJECT ENCODING reports "int", "embstr" and "raw" as Redis does: Redis embeds only up to
+ * 44 bytes (STRING_EMBSTR_MAX), so an inline value longer than that is reported "raw". Mayfly
+ * embeds longer values because a separate buffer costs a second allocation and 16 bytes of
+ * header (a 100-byte value: 128 bytes inline, 144 as RAW) while nothing is gained for a
+ * value that is never modified in place (one that is becomes RAW, as an EMBSTR does). The struct is
+ * public so that the hot paths (GET, SET) inline their accessors; change it only through this API.
+ */
 #ifndef MAYFLY_TYPES_STRING_H
 #define MAYFLY_TYPES_STRING_H
 
@@ -18,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STRING_EMBSTR_MAX 44     /* Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
+#define STRING_EMBSTR_MAX 44     /* Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT ("embstr" up to it) */
+#define STRING_INLINE_MAX 4096   /* longest value stored inline (ENC_EMBSTR) */
 #define STRING_SHARED_INTS 10000 /* integers in [0, this) are "shared" (OBJECT REFCOUNT) */
 /* 1 (the default) while small integers count as shared; evict/ sets 0 under maxmemory with
  * an LRU or LFU policy, where Redis gives every value its own object (and access clock). */
