@@ -470,6 +470,15 @@ static int run_stream(conn *c) {
     return s->stream != NULL;
 }
 
+/* Client eviction before a command (Redis's place in processCommand): 1 if s itself was
+ * evicted. */
+static int evicted_before_command(session *s) {
+    if (!evict_clients_over()) return 0;
+    clientmem_note(s); /* its arguments are in: count them before choosing */
+    evict_clients();
+    return (s->flags & SESS_CLOSE_ASAP) != 0;
+}
+
 static void process_input(conn *c) {
     session *s = c->s;
     size_t pos = 0, out_at_start = s->out.len;
@@ -506,11 +515,7 @@ static void process_input(conn *c) {
             pos = c->in.len;
             break;
         }
-        if (evict_clients_over()) {
-            clientmem_note(s); /* its arguments are in: count them before choosing */
-            evict_clients();
-            if (s->flags & SESS_CLOSE_ASAP) break; /* evicted: its command does not run */
-        }
+        if (evicted_before_command(s)) break; /* its command does not run */
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
         dispatch_parsed(c, pos);
         ran = 1;

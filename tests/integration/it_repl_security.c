@@ -25,11 +25,16 @@ static const char *cert(int slot, const char *name) {
 /* The TLS directives of a server on tls_port (its own certificate doubles as the client
  * certificate of its outgoing replication link, as in Redis), into args from n. */
 static int tls_args(const char **args, int n, const char *tls_port) {
-    const char *v[] = {"--tls-port",        tls_port,
-                       "--tls-cert-file",   cert(0, "server.crt"),
-                       "--tls-key-file",    cert(1, "server.key"),
-                       "--tls-ca-cert-file", cert(2, "ca.crt"),
-                       "--tls-replication", "yes",
+    const char *v[] = {"--tls-port",
+                       tls_port,
+                       "--tls-cert-file",
+                       cert(0, "server.crt"),
+                       "--tls-key-file",
+                       cert(1, "server.key"),
+                       "--tls-ca-cert-file",
+                       cert(2, "ca.crt"),
+                       "--tls-replication",
+                       "yes",
                        NULL};
     for (int i = 0; v[i]; i++)
         args[n++] = v[i];
@@ -112,9 +117,8 @@ TEST(masteruser_acl) {
     fill(pc, "k", 100);
     char of[64];
     ru_replicaof(&p, of, sizeof(of));
-    it_start_server(&r, (const char *const[]){"--repl-diskless-sync-delay", "0", "--replicaof",
-                                              of, "--masteruser", "repl", "--masterauth", "rpw",
-                                              NULL});
+    it_start_server(&r, (const char *const[]){"--repl-diskless-sync-delay", "0", "--replicaof", of,
+                                              "--masteruser", "repl", "--masterauth", "rpw", NULL});
     redisContext *rc = it_client_to(&r);
     WAIT_FOR(ru_link_up(rc), SYNC_MS);
     if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a sync as user repl");
@@ -155,8 +159,8 @@ static void redis_pair(int redis_is_primary) {
         pa[n++] = acl_primary[i];
     n = tls_args(pa, n, pport);
     pa[n] = NULL;
-    const char *ra[40] = {"--replicaof", "127.0.0.1", pport, "--masteruser", "repl",
-                          "--masterauth", "rpw"};
+    const char *ra[40] = {"--replicaof", "127.0.0.1",    pport, "--masteruser",
+                          "repl",        "--masterauth", "rpw"};
     n = tls_args(ra, 7, rport);
     ra[n] = NULL;
     if (redis_is_primary) {
@@ -186,7 +190,8 @@ static void redis_pair(int redis_is_primary) {
             it_sleep_ms(20);
         if (!ru_same_dataset(pc, rc)) {
             test_failed_now = 1;
-            fprintf(stderr, "datasets differ (%s primary)\n", redis_is_primary ? "Redis" : "Mayfly");
+            fprintf(stderr, "datasets differ (%s primary)\n",
+                    redis_is_primary ? "Redis" : "Mayfly");
         }
     }
     redisFree(rc);
