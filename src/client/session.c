@@ -5,8 +5,8 @@
  * the layer above through session_release_hook, subscriptions and watched keys here. */
 #include "mayfly/client/session.h"
 
-#include "mayfly/client/monitor.h"
 #include "mayfly/client/clientmem.h"
+#include "mayfly/client/monitor.h"
 #include "mayfly/client/pubsub.h"
 #include "mayfly/client/tracking.h"
 #include "mayfly/client/watch.h"
