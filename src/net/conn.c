@@ -479,6 +479,33 @@ static int evicted_before_command(session *s) {
     return (s->flags & SESS_CLOSE_ASAP) != 0;
 }
 
+/* Fairness: after STREAM_TURN bytes of replies made in this call, or once the turn's
+ * command time is spent, the rest waits for a later turn (ready list), so a pipeline of big
+ * replies (HGETALLs) holds the loop for about one of them, not for OUT_PAUSE bytes' worth,
+ * and a deep pipeline for about TURN_EXEC_US (the clock was last read at the end of the
+ * latest command). Returns 1 when c must stop for now (its reading is then paused). */
+static int turn_over(conn *c, size_t out_at_start, int ran, int64_t started_us) {
+    const session *s = c->s;
+    int turn_done = (s->out.len >= out_at_start && s->out.len - out_at_start >= STREAM_TURN) ||
+                    (ran && clock_mono_last_us() - started_us >= TURN_EXEC_US);
+    if (session_pending(s) < OUT_PAUSE && !turn_done) return 0;
+    /* Backpressure: resume when the output drains (see the top of this file). */
+    c->out_paused = 1;
+    transport_read_stop(c->t);
+    return 1;
+}
+
+/* A request that breaks the protocol: its error, then the connection closes. */
+static void reply_protocol_error(conn *c) {
+    session *s = c->s;
+    buf_puts(&s->out, "-ERR ");
+    buf_puts(&s->out, c->parser.err);
+    buf_puts(&s->out, "\r\n");
+    log_verbose("Protocol error (%s) from client id=%llu addr=%s", c->parser.err,
+                (unsigned long long)s->id, s->addr);
+    s->flags |= SESS_CLOSE_AFTER_REPLY;
+}
+
 static void process_input(conn *c) {
     session *s = c->s;
     size_t pos = 0, out_at_start = s->out.len;
@@ -489,29 +516,12 @@ static void process_input(conn *c) {
     int64_t started_us = pos < c->in.len ? clock_mono_us() : 0;
     while (!c->out_paused && pos < c->in.len && !c->closing && !c->handover &&
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP | SESS_BLOCKED))) {
-        /* Fairness: after STREAM_TURN bytes of replies made in this call, or once the
-         * turn's command time is spent, the rest waits for a later turn (ready list), so a
-         * pipeline of big replies (HGETALLs) holds the loop for about one of them, not for
-         * OUT_PAUSE bytes' worth, and a deep pipeline for about TURN_EXEC_US (the clock
-         * was last read at the end of the latest command). */
-        int turn_done = (s->out.len >= out_at_start && s->out.len - out_at_start >= STREAM_TURN) ||
-                        (ran && clock_mono_last_us() - started_us >= TURN_EXEC_US);
-        if (session_pending(s) >= OUT_PAUSE || turn_done) {
-            /* Backpressure: resume when the output drains (see the top of this file). */
-            c->out_paused = 1;
-            transport_read_stop(c->t);
-            break;
-        }
+        if (turn_over(c, out_at_start, ran, started_us)) break;
         c->parser.limits.unauthenticated = session_auth_required(s);
         int rc = resp_parse(&c->parser, c->in.data + pos, c->in.len - pos);
         if (rc == RESP_INCOMPLETE) break;
         if (rc == RESP_EPROTO) {
-            buf_puts(&s->out, "-ERR ");
-            buf_puts(&s->out, c->parser.err);
-            buf_puts(&s->out, "\r\n");
-            log_verbose("Protocol error (%s) from client id=%llu addr=%s", c->parser.err,
-                        (unsigned long long)s->id, s->addr);
-            s->flags |= SESS_CLOSE_AFTER_REPLY;
+            reply_protocol_error(c);
             pos = c->in.len;
             break;
         }
