@@ -462,8 +462,8 @@ static int fields_hooked(void) {
     return 0;
 }
 
-/* Hands the reaped names to the fields_expired hooks as one slice array. */
-static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
+/* The names noted in r as one slice array (the caller frees it with mem_free). */
+static slice *reaped_slices(const reaped_fields *r) {
     slice *fields = mem_alloc(r->n * sizeof(*fields));
     size_t off = 0;
     for (size_t i = 0; i < r->n; i++) {
@@ -472,9 +472,18 @@ static void report_reaped(db *d, const dbentry *e, const reaped_fields *r) {
         fields[i] = (slice){r->names.data + off + sizeof(len), len};
         off += sizeof(len) + len;
     }
-    for (int i = 0; i < db_hook_count; i++)
-        if (set_wants_fields(db_hook_sets[i]))
-            db_hook_sets[i]->fields_expired(d, e->key, e->klen, fields, r->n);
+    return fields;
+}
+
+/* Hands the reaped names to the fields_expired hooks (those without hash_expired, when
+ * only_unhashed: a hash retired as a unit is one DEL for the others) as one slice array. */
+static void report_reaped(db *d, const dbentry *e, const reaped_fields *r, int only_unhashed) {
+    slice *fields = reaped_slices(r);
+    for (int i = 0; i < db_hook_count; i++) {
+        const db_hooks *hk = db_hook_sets[i];
+        if (set_wants_fields(hk) && !(only_unhashed && hk->hash_expired))
+            hk->fields_expired(d, e->key, e->klen, fields, r->n);
+    }
     mem_free(fields);
 }
 
@@ -490,7 +499,7 @@ static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *
     size_t n = hash_reap(h, now_ms, max, report ? note_reaped : NULL, &r);
     if (n_out) *n_out = n;
     db_stat.expired_subkeys += (long long)n;
-    if (n > 0 && report) report_reaped(d, e, &r);
+    if (n > 0 && report) report_reaped(d, e, &r, 0);
     if (report) buf_deinit(&r.names);
     if (n > 0) DB_HOOK(key_touched, d, e->key, e->klen);
     if (hash_stored(h) == 0) {
@@ -531,20 +540,7 @@ static void retire_hash(db *d, dbentry *e) {
     if (names) {
         reaped_fields r;
         note_all_names(h, &r);
-        slice *fields = mem_alloc(r.n * sizeof(*fields));
-        size_t off = 0;
-        for (size_t i = 0; i < r.n; i++) {
-            size_t len;
-            memcpy(&len, r.names.data + off, sizeof(len));
-            fields[i] = (slice){r.names.data + off + sizeof(len), len};
-            off += sizeof(len) + len;
-        }
-        for (int i = 0; i < db_hook_count; i++) {
-            const db_hooks *hk = db_hook_sets[i];
-            if (!hk->hash_expired && set_wants_fields(hk))
-                hk->fields_expired(d, e->key, e->klen, fields, r.n);
-        }
-        mem_free(fields);
+        report_reaped(d, e, &r, 1);
         buf_deinit(&r.names);
     }
     DB_HOOK(key_touched, d, e->key, e->klen);
