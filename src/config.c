@@ -13,6 +13,7 @@
 #include "mayfly/util/glob.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/splitargs.h"
 #include "mayfly/util/strconv.h"
 
 #include <assert.h>
@@ -508,51 +509,11 @@ void config_init(void) {
     initialized = 1;
 }
 
-/* Splits a config line into words with Redis's quoting rules; returns the count or -1. */
-static int split_line(char *line, char **words, int max) {
-    int n = 0;
-    char *p = line;
-    while (*p) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p) break;
-        if (n == max) return -1;
-        char *w = p, *o = p;
-        if (*p == '"' || *p == '\'') {
-            char q = *p++;
-            while (*p && *p != q) {
-                if (q == '"' && *p == '\\' && p[1]) {
-                    p++;
-                    switch (*p) {
-                    case 'n':
-                        *o++ = '\n';
-                        break;
-                    case 'r':
-                        *o++ = '\r';
-                        break;
-                    case 't':
-                        *o++ = '\t';
-                        break;
-                    default:
-                        *o++ = *p;
-                    }
-                    p++;
-                } else {
-                    *o++ = *p++;
-                }
-            }
-            if (*p != q) return -1;
-            p++;
-            if (*p && !isspace((unsigned char)*p)) return -1;
-        } else {
-            while (*p && !isspace((unsigned char)*p))
-                *o++ = *p++;
-        }
-        if (*p) p++;
-        *o = '\0';
-        words[n++] = w;
-    }
-    return n;
+/* Splits a config line into words with Redis's quoting rules (copied into store, which
+ * needs strlen(line) + 1 bytes); returns the count or -1. */
+static int split_line(const char *line, char *store, char **words, int max) {
+    int n = splitargs_split(line, strlen(line), store, words, NULL, max);
+    return n < 0 ? -1 : n;
 }
 
 static int file_lines; /* lines in the config file loaded (error line numbers of options) */
@@ -626,8 +587,8 @@ int config_load_file(const char *path) {
         while (isspace((unsigned char)*p))
             p++;
         if (*p == '#' || *p == '\0') continue;
-        char *w[64];
-        int n = split_line(p, w, 64);
+        char *w[64], store[4096];
+        int n = split_line(p, store, w, 64);
         const char *err = NULL;
         if (n < 0)
             err = "Unbalanced quotes in configuration line";
@@ -680,8 +641,8 @@ static void append_repr(buf *out, const char *s, size_t len) {
 static int one_word(const char *arg) {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s", arg);
-    char *w[2];
-    return split_line(tmp, w, 2) == 1;
+    char *w[2], store[4096];
+    return split_line(tmp, store, w, 2) == 1;
 }
 
 /* Turns the command line into config text as Redis does: each "--name" argument starts a
@@ -729,13 +690,13 @@ int config_load_args(int argc, char **argv) {
             line[--len] = '\0';
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", line);
-        char *w[64];
-        int n = split_line(line, w, 64);
+        char *w[64], *store = mem_alloc(strlen(line) + 1);
+        int n = split_line(line, store, w, 64);
         const char *err = NULL;
-        if (n < 0)
-            err = "Unbalanced quotes in configuration line";
-        else if (n == 0 || apply_words(w, n, &err) == 0)
-            continue;
+        if (n < 0) err = "Unbalanced quotes in configuration line";
+        int ok = n == 0 || (n > 0 && apply_words(w, n, &err) == 0);
+        mem_free(store);
+        if (ok) continue;
         fatal("file", lineno, copy, err);
         rc = -1;
     }
@@ -929,8 +890,8 @@ int config_rewrite(const char **err) {
         char *p = line;
         while (isspace((unsigned char)*p))
             p++;
-        char *w[64];
-        int n = (*p == '#' || *p == '\0') ? 0 : split_line(p, w, 64);
+        char *w[64], store[4096];
+        int n = (*p == '#' || *p == '\0') ? 0 : split_line(p, store, w, 64);
         if (n > 0 && strcasecmp(w[0], "user") == 0) {
             /* The users are written where the first `user` line was; others go. */
             if (!users_written && config_rewrite_users && !(config.aclfile && config.aclfile[0]))

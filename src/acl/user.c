@@ -5,6 +5,7 @@
  * are kept as lower-case SHA-256 hex and compared without early exit. */
 #include "acl/acl_int.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/splitargs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,82 +117,20 @@ static int remove_password(acl_user *u, const char *op, size_t len) {
 
 /* ---- selectors in parentheses ---- */
 
-/* Splits s into words as Redis's sdssplitargs does (spaces separate; "..." with \ escapes
- * and '...' quote). Returns the count, or -1 on unbalanced quotes. */
-static int split_words(const char *s, size_t len, char ***out, size_t **lens) {
-    int n = 0;
-    *out = NULL;
-    *lens = NULL;
-    size_t i = 0;
-    buf w;
-    buf_init(&w);
-    for (;;) {
-        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-            i++;
-        if (i == len) break;
-        buf_clear(&w);
-        int inq = 0, ins = 0;
-        for (;;) {
-            if (i == len) {
-                if (inq || ins) goto bad;
-                break;
-            }
-            char ch = s[i];
-            if (inq) {
-                if (ch == '\\' && i + 1 < len) {
-                    buf_putc(&w, s[++i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i]);
-                } else if (ch == '"') {
-                    if (i + 1 < len && s[i + 1] != ' ') goto bad;
-                    i++;
-                    break;
-                } else {
-                    buf_putc(&w, ch);
-                }
-            } else if (ins) {
-                if (ch == '\'') {
-                    if (i + 1 < len && s[i + 1] != ' ') goto bad;
-                    i++;
-                    break;
-                }
-                buf_putc(&w, ch);
-            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-                break;
-            } else if (ch == '"') {
-                inq = 1;
-            } else if (ch == '\'') {
-                ins = 1;
-            } else {
-                buf_putc(&w, ch);
-            }
-            i++;
-        }
-        *out = mem_realloc(*out, sizeof(char *) * (size_t)(n + 1));
-        *lens = mem_realloc(*lens, sizeof(size_t) * (size_t)(n + 1));
-        (*out)[n] = mem_strndup(w.data ? w.data : "", w.len);
-        (*lens)[n] = w.len;
-        n++;
-    }
-    buf_deinit(&w);
-    return n;
-bad:
-    buf_deinit(&w);
-    acl_free_strings(*out, *lens, n);
-    *out = NULL;
-    *lens = NULL;
-    return -1;
-}
-
 static int add_selector(acl_user *u, const char *op, size_t len) {
-    char **words;
-    size_t *lens;
-    int n = split_words(op + 1, len - 2, &words, &lens);
-    if (n < 0) return RULE_EINVAL;
+    /* The words inside the parentheses, split as Redis's sdssplitargs does. */
+    size_t n_in = len - 2, max = n_in / 2 + 1;
+    char *store = mem_alloc(n_in + 1), **words = mem_alloc(sizeof(char *) * max);
+    size_t *lens = mem_alloc(sizeof(size_t) * max);
+    int n = splitargs_split(op + 1, n_in, store, words, lens, (int)max);
     acl_selector s;
     selector_init(&s, 0);
-    int rc = RULE_OK;
+    int rc = n < 0 ? RULE_EINVAL : RULE_OK;
     for (int i = 0; i < n && rc == RULE_OK; i++)
         rc = selector_apply(&s, words[i], lens[i]);
-    acl_free_strings(words, lens, n);
+    mem_free(store);
+    mem_free(words);
+    mem_free(lens);
     if (rc != RULE_OK) {
         selector_deinit(&s);
         return rc;

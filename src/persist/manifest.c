@@ -52,29 +52,10 @@ void manifest_file_name(char *out, size_t cap) {
 
 /* ---- reading ---- */
 
-/* Splits line into words (written into store, NUL-separated) as Redis's sdssplitargs
- * does. Returns the word count, or -1 for unbalanced quotes or too many words. */
-static int split_words(const char *line, char *store, char **words) {
-    size_t len = strlen(line), i = 0;
-    char *w = store;
-    int n = 0;
-    for (;;) {
-        while (i < len && splitargs_blank(line[i]))
-            i++;
-        if (i == len) return n;
-        if (n == MAX_WORDS) return -1;
-        long long wlen = splitargs_one(line, len, &i, w);
-        if (wlen < 0) return -1;
-        words[n++] = w;
-        w += wlen;
-        *w++ = '\0';
-    }
-}
-
 /* Parses one line into f. Returns NULL or a message. */
 static const char *parse_line(const char *line, aof_file *f) {
     char store[MAX_LINE + 8], *w[MAX_WORDS];
-    int n = split_words(line, store, w);
+    int n = splitargs_split(line, strlen(line), store, w, NULL, MAX_WORDS);
     if (n < 6 || n % 2) return "Invalid AOF manifest file format";
     memset(f, 0, sizeof(*f));
     for (int i = 0; i < n; i += 2) {

@@ -1,7 +1,7 @@
 /* splitargs: one word splitter with the quoting rules of Redis's sdssplitargs, shared by the
  * inline request parser (resp/) and the files Mayfly reads in Redis's syntax (the AOF
- * manifest). The caller skips blanks and owns the output buffer (never longer than the
- * input). */
+ * manifest, the config file, ACL selectors). splitargs_one reads one word (the caller skips
+ * blanks and owns the output buffer, never longer than the input); splitargs_split a line. */
 #include "mayfly/util/splitargs.h"
 
 int splitargs_blank(char c) {
@@ -78,4 +78,23 @@ long long splitargs_one(const char *line, size_t n, size_t *i, char *out) {
     }
     *i = j;
     return (long long)o;
+}
+
+int splitargs_split(const char *line, size_t n, char *store, char **words, size_t *lens, int max) {
+    size_t i = 0;
+    int count = 0;
+    char *w = store;
+    for (;;) {
+        while (i < n && splitargs_blank(line[i]))
+            i++;
+        if (i == n) return count;
+        if (count == max) return -2;
+        long long wlen = splitargs_one(line, n, &i, w);
+        if (wlen < 0) return -1;
+        words[count] = w;
+        if (lens) lens[count] = (size_t)wlen;
+        count++;
+        w += wlen;
+        *w++ = '\0';
+    }
 }

@@ -15,4 +15,9 @@ int splitargs_blank(char c);
  * unbalanced quotes. out needs room for n - *i bytes. */
 long long splitargs_one(const char *line, size_t n, size_t *i, char *out);
 
+/* Splits line[0..n) into words as sdssplitargs does, each copied NUL-terminated into store
+ * (which needs n + 1 bytes) and pointed to by words[k], its length in lens[k] (lens may be
+ * NULL). Returns the word count, -1 on unbalanced quotes, -2 past max words. */
+int splitargs_split(const char *line, size_t n, char *store, char **words, size_t *lens, int max);
+
 #endif
