@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,19 +29,6 @@ typedef struct pending_user {
 static pending_user *pending;
 static size_t npending;
 
-static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errorf(const char *fmt, ...) {
-    va_list ap;
-    buf b;
-    buf_init(&b);
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    char *s = mem_strndup(b.data ? b.data : "", b.len);
-    buf_deinit(&b);
-    return s;
-}
-
 int acl_config_users_pending(void) {
     return npending > 0;
 }
@@ -51,7 +37,8 @@ int acl_config_users_pending(void) {
  * config line's word at that index: the same word is shown here. */
 static char *declaration_error(int argc, const slice *argv, int idx, const char *msg) {
     if (idx < 0 || idx >= argc) idx = 0;
-    return errorf("Error in user declaration '%.*s': %s", (int)argv[idx].len, argv[idx].p, msg);
+    return buf_strdupf("Error in user declaration '%.*s': %s", (int)argv[idx].len, argv[idx].p,
+                       msg);
 }
 
 int acl_config_user(int argc, const slice *argv, char **err) {
@@ -121,8 +108,8 @@ int acl_load_config_users(char **err) {
         for (int j = 0; j < p->n; j++) {
             int rc = user_apply(u, p->rules[j], p->lens[j]);
             if (rc != RULE_OK) {
-                *err = errorf("Error loading ACL rule '%s' for the user named '%s': %s",
-                              p->rules[j], p->name, acl_rule_error_text(rc));
+                *err = buf_strdupf("Error loading ACL rule '%s' for the user named '%s': %s",
+                                   p->rules[j], p->name, acl_rule_error_text(rc));
                 break;
             }
         }
@@ -243,7 +230,7 @@ acl_userset *acl_load_file(const char *path, const char *shown, char **err) {
     buf text;
     buf_init(&text);
     if (read_all(path, &text) < 0) {
-        *err = errorf("Error loading ACLs, opening file '%s': %s", fname, strerror(errno));
+        *err = buf_strdupf("Error loading ACLs, opening file '%s': %s", fname, strerror(errno));
         buf_deinit(&text);
         return NULL;
     }
@@ -365,7 +352,7 @@ int acl_save_file(const char *path, char **err) {
     }
     buf_deinit(&text);
     if (!ok) {
-        *err = errorf("%s: %s", step, strerror(errno));
+        *err = buf_strdupf("%s: %s", step, strerror(errno));
         unlink(tmp);
         return -1;
     }

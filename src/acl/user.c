@@ -7,7 +7,6 @@
 #include "mayfly/util/mem.h"
 #include "mayfly/util/splitargs.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -260,19 +259,6 @@ char **acl_merge_selectors(int argc, const slice *argv, size_t **lens, int *coun
     return out;
 }
 
-static char *format_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format_error(const char *fmt, ...) {
-    va_list ap;
-    buf b;
-    buf_init(&b);
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    char *s = mem_strndup(b.data ? b.data : "", b.len);
-    buf_deinit(&b);
-    return s;
-}
-
 int acl_setuser(slice name, int argc, const slice *ops, char **err) {
     *err = NULL;
     if (acl_has_spaces(name.p, name.len)) {
@@ -284,7 +270,7 @@ int acl_setuser(slice name, int argc, const slice *ops, char **err) {
     char **merged = acl_merge_selectors(argc, ops, &lens, &n, &bad);
     if (!merged) {
         char *first = mem_strndup(ops[bad].p, ops[bad].len);
-        *err = format_error("Unmatched parenthesis in acl selector starting at '%s'.", first);
+        *err = buf_strdupf("Unmatched parenthesis in acl selector starting at '%s'.", first);
         mem_free(first);
         return -1;
     }
@@ -294,8 +280,8 @@ int acl_setuser(slice name, int argc, const slice *ops, char **err) {
     for (int j = 0; j < n; j++) {
         int rc = user_apply(tmp, merged[j], lens[j]);
         if (rc != RULE_OK) {
-            *err = format_error("Error in ACL SETUSER modifier '%s': %s", merged[j],
-                                acl_rule_error_text(rc));
+            *err = buf_strdupf("Error in ACL SETUSER modifier '%s': %s", merged[j],
+                               acl_rule_error_text(rc));
             break;
         }
     }

@@ -19,7 +19,6 @@
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -34,19 +33,6 @@
 static SSL_CTX *server_ctx, *client_ctx;
 
 /* ---- contexts ---- */
-
-static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errorf(const char *fmt, ...) {
-    va_list ap;
-    buf b;
-    buf_init(&b);
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    char *s = mem_strndup(b.data ? b.data : "", b.len);
-    buf_deinit(&b);
-    return s;
-}
 
 static const char *ssl_error_text(char *out, size_t cap) {
     unsigned long e = ERR_get_error();
@@ -105,7 +91,7 @@ static SSL_CTX *base_context(const tls_settings *s, int protocols, int client, c
     char e[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (!ctx) {
-        *err = errorf("Failed to create an SSL context: %s", ssl_error_text(e, sizeof(e)));
+        *err = buf_strdupf("Failed to create an SSL context: %s", ssl_error_text(e, sizeof(e)));
         return NULL;
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION);
@@ -118,28 +104,29 @@ static SSL_CTX *base_context(const tls_settings *s, int protocols, int client, c
     SSL_CTX_set_default_passwd_cb(ctx, password_cb);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)(set(pass) ? pass : NULL));
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) <= 0) {
-        *err = errorf("Failed to load certificate: %s: %s", cert, ssl_error_text(e, sizeof(e)));
+        *err =
+            buf_strdupf("Failed to load certificate: %s: %s", cert, ssl_error_text(e, sizeof(e)));
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) <= 0) {
-        *err = errorf("Failed to load private key: %s: %s", key, ssl_error_text(e, sizeof(e)));
+        *err = buf_strdupf("Failed to load private key: %s: %s", key, ssl_error_text(e, sizeof(e)));
         goto fail;
     }
     if ((set(s->ca_cert_file) || set(s->ca_cert_dir)) &&
         SSL_CTX_load_verify_locations(ctx, set(s->ca_cert_file) ? s->ca_cert_file : NULL,
                                       set(s->ca_cert_dir) ? s->ca_cert_dir : NULL) <= 0) {
-        *err = errorf("Failed to configure CA certificate(s) file/directory: %s",
-                      ssl_error_text(e, sizeof(e)));
+        *err = buf_strdupf("Failed to configure CA certificate(s) file/directory: %s",
+                           ssl_error_text(e, sizeof(e)));
         goto fail;
     }
     if (set(s->ciphers) && !SSL_CTX_set_cipher_list(ctx, s->ciphers)) {
         ERR_clear_error();
-        *err = errorf("Failed to configure ciphers: %s", s->ciphers);
+        *err = buf_strdupf("Failed to configure ciphers: %s", s->ciphers);
         goto fail;
     }
     if (set(s->ciphersuites) && !SSL_CTX_set_ciphersuites(ctx, s->ciphersuites)) {
         ERR_clear_error();
-        *err = errorf("Failed to configure ciphersuites: %s", s->ciphersuites);
+        *err = buf_strdupf("Failed to configure ciphersuites: %s", s->ciphersuites);
         goto fail;
     }
     return ctx;
@@ -151,7 +138,7 @@ fail:
 static int load_dh_params(SSL_CTX *ctx, const char *path, char **err) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        *err = errorf("Failed to load %s: %s", path, strerror(errno));
+        *err = buf_strdupf("Failed to load %s: %s", path, strerror(errno));
         return -1;
     }
     EVP_PKEY *pkey = NULL;
@@ -162,12 +149,13 @@ static int load_dh_params(SSL_CTX *ctx, const char *path, char **err) {
     fclose(f);
     if (!ok) {
         ERR_clear_error();
-        *err = errorf("%s: failed to read DH params.", path);
+        *err = buf_strdupf("%s: failed to read DH params.", path);
         return -1;
     }
     if (SSL_CTX_set0_tmp_dh_pkey(ctx, pkey) <= 0) {
         char e[256];
-        *err = errorf("Failed to load DH params file: %s: %s", path, ssl_error_text(e, sizeof(e)));
+        *err = buf_strdupf("Failed to load DH params file: %s: %s", path,
+                           ssl_error_text(e, sizeof(e)));
         EVP_PKEY_free(pkey);
         return -1;
     }

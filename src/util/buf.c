@@ -82,6 +82,18 @@ void buf_printf(buf *b, const char *fmt, ...) {
     va_end(ap);
 }
 
+char *buf_strdupf(const char *fmt, ...) {
+    buf b;
+    buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *s = mem_strndup(b.data ? b.data : "", b.len);
+    buf_deinit(&b);
+    return s;
+}
+
 void buf_consume(buf *b, size_t n) {
     if (n >= b->len) {
         b->len = 0;

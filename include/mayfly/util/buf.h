@@ -60,6 +60,8 @@ void buf_putc(buf *b, char c);
 /* Appends printf-formatted text. */
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* A new NUL-terminated string of printf-formatted text (mem_free it): error messages. */
+char *buf_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void buf_consume(buf *b, size_t n);
 /* Sets len to 0, keeping the storage. */
