@@ -21,74 +21,22 @@
 #include "mayfly/types/hash.h"
 #include "mayfly/types/string.h"
 #include "mayfly/util/rand.h"
-#include "test.h"
+#include "unit/test.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define NK 12
 #define NF 2600
+#include "unit/db_model.h"
 
 static hash_limits lim = {16, 64};
 
-typedef struct mfield {
-    int present;      /* stored (live or due) */
-    int64_t deadline; /* 0: none */
-    long long value;
-} mfield;
-
-typedef struct mkey {
-    int present; /* stored */
-    int is_hash;
-    int64_t expire_ms;
-    long long value;
-    mfield f[NF];
-} mkey;
-
-static mkey m[NK];
-static int64_t now;
 static long long reaped_this_command; /* fields reported since the last budget reset */
 static long long max_reaped_per_command;
 static int hook_errors;
 static int names_wanted = 1; /* the model's hooks want reaped fields named */
 static int touched[NK];      /* keys db/ reported as touched since the last sync */
-
-static slice kname(int i, char *out) {
-    return (slice){out, (size_t)snprintf(out, 16, "k%d", i)};
-}
-static slice fname(int j, char *out) {
-    return (slice){out, (size_t)snprintf(out, 16, "f%d", j)};
-}
-static long long num_of(slice s, size_t from) {
-    long long v = 0;
-    for (size_t i = from; i < s.len; i++)
-        v = v * 10 + (s.p[i] - '0');
-    return v;
-}
-static slice vtext(long long v, char *out) {
-    return (slice){out, (size_t)snprintf(out, 24, "%lld", v)};
-}
-
-static int m_field_live(const mfield *f, int64_t t) {
-    return f->present && (f->deadline == 0 || f->deadline > t);
-}
-static int m_stored_fields(int i) {
-    int n = 0;
-    for (int j = 0; j < NF; j++)
-        n += m[i].f[j].present;
-    return n;
-}
-static int m_live_fields(int i, int64_t t) {
-    int n = 0;
-    for (int j = 0; j < NF; j++)
-        n += m_field_live(&m[i].f[j], t);
-    return n;
-}
-static int m_visible(int i, int64_t t) {
-    if (!m[i].present) return 0;
-    if (m[i].expire_ms != 0 && m[i].expire_ms <= t) return 0;
-    return !m[i].is_hash || m_live_fields(i, t) > 0;
-}
 
 static void begin_command(void) {
     db_lazy_budget_reset();

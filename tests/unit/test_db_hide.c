@@ -17,25 +17,10 @@
 
 #define NK 48 /* keys */
 #define NF 12 /* fields per hash: above the listpack limit below, so both encodings occur */
+#include "unit/db_model.h"
 
 static const hash_limits lim = {8, 64};
 
-typedef struct mfield {
-    int present;      /* stored (live or due) */
-    int64_t deadline; /* 0: none */
-    long long value;
-} mfield;
-
-typedef struct mkey {
-    int present; /* stored */
-    int is_hash;
-    int64_t expire_ms; /* key TTL, 0: none */
-    long long value;   /* string value */
-    mfield f[NF];
-} mkey;
-
-static mkey m[NK];
-static int64_t now;
 static long long reaps_heard; /* expiry hooks: must stay 0 in HIDE mode */
 
 static void on_key_expired(db *d, const char *key, size_t klen) {
@@ -45,45 +30,6 @@ static void on_key_expired(db *d, const char *key, size_t klen) {
 static void on_fields_expired(db *d, const char *key, size_t klen, const slice *f, size_t n) {
     (void)d, (void)key, (void)klen, (void)f, (void)n;
     reaps_heard++;
-}
-
-static slice kname(int i, char *out) {
-    return (slice){out, (size_t)snprintf(out, 16, "k%d", i)};
-}
-static slice fname(int j, char *out) {
-    return (slice){out, (size_t)snprintf(out, 16, "f%d", j)};
-}
-/* The number in a slice that is not NUL-terminated ("f7" from 1, "123" from 0). */
-static long long num_of(slice s, size_t from) {
-    long long v = 0;
-    for (size_t i = from; i < s.len; i++)
-        v = v * 10 + (s.p[i] - '0');
-    return v;
-}
-
-static slice vtext(long long v, char *out) {
-    return (slice){out, (size_t)snprintf(out, 24, "%lld", v)};
-}
-
-static int m_field_live(const mfield *f, int64_t t) {
-    return f->present && (f->deadline == 0 || f->deadline > t);
-}
-static int m_stored_fields(int i) {
-    int n = 0;
-    for (int j = 0; j < NF; j++)
-        n += m[i].f[j].present;
-    return n;
-}
-static int m_live_fields(int i, int64_t t) {
-    int n = 0;
-    for (int j = 0; j < NF; j++)
-        n += m_field_live(&m[i].f[j], t);
-    return n;
-}
-static int m_visible(int i, int64_t t) {
-    if (!m[i].present) return 0;
-    if (m[i].expire_ms != 0 && m[i].expire_ms <= t) return 0;
-    return !m[i].is_hash || m_live_fields(i, t) > 0;
 }
 
 static int64_t some_deadline(void) {
