@@ -246,7 +246,6 @@ static const config_row process_rows[] = {
     XBOOL("crash-log-enabled", NULL, 0, "yes"),
     XBOOL("repl-diskless-sync", NULL, 0, "yes"),
     XINT("repl-diskless-sync-delay", NULL, 0, 0, INT_MAX, "5"),
-    XBOOL("latency-tracking", NULL, 0, "yes"),
     XINT("active-expire-effort", NULL, 0, 1, 10, "1"),
     XLL("busy-reply-threshold", "lua-time-limit", 0, 0, LLONG_MAX, "5000"),
     XINT("io-threads", NULL, CONFIG_IMMUTABLE, 1, 128, "1"),

@@ -39,6 +39,7 @@
 #include "mayfly/script/script.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/dict.h"
+#include "mayfly/util/latency.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
@@ -135,8 +136,10 @@ static void run_expire_slice(void) {
     if (!config.active_expire || host_stat.loading || script_busy) return;
     int64_t start = clock_mono_us();
     int more = db_active_expire(clock_now_ms(), EXPIRE_SLICE_US);
+    int64_t took = clock_mono_us() - start;
     host_stat.expire_cycles++;
-    host_stat.expire_cycle_us += clock_mono_us() - start;
+    host_stat.expire_cycle_us += took;
+    latency_note("expire-cycle", took / 1000);
     if (more && !host_stat.active_expire_running) {
         host_stat.active_expire_running = 1;
         uv_idle_start(&backlog_idle, (uv_idle_cb)run_expire_slice);
@@ -151,7 +154,11 @@ static void run_expire_slice(void) {
  * evict_perform runs again right after each I/O poll until memory is under the limit or
  * nothing is left to evict (Redis's evictionTimeProc), clients being served in between. */
 static void on_evict_idle(uv_idle_t *h) {
-    if (evict_pending) evict_perform(clock_now_ms());
+    if (evict_pending) {
+        int64_t start = clock_mono_us();
+        evict_perform(clock_now_ms());
+        latency_note("eviction-cycle", (clock_mono_us() - start) / 1000);
+    }
     if (!evict_pending) uv_idle_stop(h);
 }
 
@@ -593,6 +600,7 @@ void server_init(void) {
     config_add(persist_config_rows);
     config_add(repl_config_rows);
     config_add(cmd_slowlog_config_rows);
+    config_add(cmd_latency_config_rows);
     config_add(notify_config_rows);
     config_add(script_config_rows);
     config_add(evict_config_rows);
@@ -601,11 +609,12 @@ void server_init(void) {
     config_init();
     /* Command families (cmd/cmd.h), in the order COMMAND lists them. */
     static const cmd_spec *const families[] = {
-        cmd_family_conn,    cmd_family_server, cmd_family_command, cmd_family_keys,
-        cmd_family_ttl,     cmd_family_string, cmd_family_hash,    cmd_family_hash_ttl,
-        cmd_family_multi,   cmd_family_pubsub, persist_commands,   cmd_family_debug,
-        cmd_family_slowlog, cmd_family_dump,   cmd_family_eval,    cmd_family_function,
-        cluster_family,     cmd_family_acl,    repl_commands,      cluster_migrate_family,
+        cmd_family_conn,        cmd_family_server,  cmd_family_command, cmd_family_keys,
+        cmd_family_ttl,         cmd_family_string,  cmd_family_hash,    cmd_family_hash_ttl,
+        cmd_family_multi,       cmd_family_pubsub,  persist_commands,   cmd_family_debug,
+        cmd_family_slowlog,     cmd_family_latency, cmd_family_dump,    cmd_family_eval,
+        cmd_family_function,    cluster_family,     cmd_family_acl,     repl_commands,
+        cluster_migrate_family,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         cmd_family_add(families[i]);

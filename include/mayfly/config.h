@@ -102,8 +102,7 @@ typedef struct mayfly_config {
     int aof_timestamp_enabled;         /* "#TS:<unix seconds>" annotations in the log */
     long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
     long long slowlog_max_len;
-    long long busy_reply_threshold;      /* ms a script runs before other clients get -BUSY */
-    long long latency_monitor_threshold; /* ms; only LATENCY DOCTOR's text reads it */
+    long long busy_reply_threshold; /* ms a script runs before other clients get -BUSY */
     int key_load_delay; /* test aid: us slept per key loaded (Redis's hidden directive) */
     /* logging and process */
     int loglevel;

@@ -20,6 +20,8 @@
 #include "mayfly/cmd/info.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
+#include "mayfly/util/clock.h"
+#include "mayfly/util/latency.h"
 #include "mayfly/util/mem.h"
 
 #include <stdio.h>
@@ -32,7 +34,9 @@
 static const char *check_oom(cmd_ctx *c, char *msg, size_t cap) {
     (void)msg;
     (void)cap;
+    int64_t start = latency_monitor_threshold ? clock_mono_us() : 0;
     int oom = evict_perform(c->now_ms) == EVICT_FAIL;
+    if (start) latency_note("eviction-cycle", (clock_mono_us() - start) / 1000);
     evict_oom_at_start = oom;
     return oom && (c->flags & CMD_DENYOOM) ? OOM_ERROR : NULL;
 }

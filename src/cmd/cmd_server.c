@@ -369,10 +369,10 @@ static void section_modules(buf *b, int64_t now_ms) {
     (void)now_ms;
     buf_puts(b, "# Modules\r\n");
 }
-/* Per-command latency percentiles are not tracked yet: the section has only its header. */
 static void section_latencystats(buf *b, int64_t now_ms) {
     (void)now_ms;
     buf_puts(b, "# Latencystats\r\n");
+    cmd_info_latencystats(b);
 }
 static void section_cluster(buf *b, int64_t now_ms) {
     (void)now_ms;

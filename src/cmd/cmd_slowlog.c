@@ -1,4 +1,4 @@
-/* cmd_slowlog: SLOWLOG and LATENCY, so that tools and dashboards that call them work.
+/* cmd_slowlog: SLOWLOG (LATENCY is cmd_latency.c).
  *
  * SLOWLOG is Redis's: every command that ran at least slowlog-log-slower-than
  * microseconds (-1: none, 0: all) is recorded, newest first, and the log keeps the last
@@ -9,11 +9,7 @@
  * as "(redacted)". Commands flagged skip_slowlog (EXEC: its commands are logged one by
  * one) and the loader's replayed commands are not recorded.
  *
- *     head (newest) ─▶ entry ─▶ entry ─▶ ... ─▶ entry (oldest, dropped first)
- *
- * LATENCY is an empty-but-valid latency monitor: Mayfly records no latency events yet,
- * so LATEST, HISTORY and HISTOGRAM reply empty, RESET resets nothing (0), GRAPH has no
- * samples and DOCTOR gives Redis's report for a monitor that is off or saw nothing. */
+ *     head (newest) ─▶ entry ─▶ entry ─▶ ... ─▶ entry (oldest, dropped first) */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/util/mem.h"
@@ -178,67 +174,7 @@ static void slowlog_help(cmd_ctx *c) {
     reply_help(c, lines);
 }
 
-/* ---- LATENCY ---- */
-
-static void latency_empty_array(cmd_ctx *c) {
-    reply_array(c, 0);
-}
-
-static void latency_histogram(cmd_ctx *c) {
-    reply_map(c, 0);
-}
-
-static void latency_reset(cmd_ctx *c) {
-    reply_int(c, 0);
-}
-
-static void latency_graph(cmd_ctx *c) {
-    reply_errorf(c, "ERR No samples available for event '%.*s'",
-                 (int)(c->argv[2].len < 128 ? c->argv[2].len : 128), c->argv[2].p);
-}
-
-static void latency_doctor(cmd_ctx *c) {
-    static const char off[] =
-        "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis "
-        "instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in "
-        "order to enable it. If we weren't in a deep space mission I'd suggest to take a look "
-        "at https://redis.io/topics/latency-monitor.\n";
-    static const char quiet[] =
-        "Dave, no latency spike was observed during the lifetime of this Redis instance, not "
-        "in the slightest bit. I honestly think you ought to sit down calmly, take a stress "
-        "pill, and think things over.\n";
-    if (config.latency_monitor_threshold == 0)
-        reply_verbatim(c, off, sizeof(off) - 1);
-    else
-        reply_verbatim(c, quiet, sizeof(quiet) - 1);
-}
-
-static void latency_help(cmd_ctx *c) {
-    static const char *const lines[] = {
-        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "DOCTOR",
-        "    Return a human readable latency analysis report.",
-        "GRAPH <event>",
-        "    Return an ASCII latency graph for the <event> class.",
-        "HISTORY <event>",
-        "    Return time-latency samples for the <event> class.",
-        "LATEST",
-        "    Return the latest latency samples for all events.",
-        "RESET [<event> ...]",
-        "    Reset latency data of one or more <event> classes.",
-        "    (default: reset all data for all event classes)",
-        "HISTOGRAM [COMMAND ...]",
-        "    Return a cumulative distribution of latencies in the format of a histogram for the "
-        "specified command names.",
-        "    If no commands are specified then all histograms are replied.",
-        "HELP",
-        "    Print this help.",
-        NULL};
-    reply_help(c, lines);
-}
-
 #define ADM (CMD_ADMIN | CMD_LOADING | CMD_STALE)
-#define ADMNS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 #define HLP (CMD_LOADING | CMD_STALE)
 
 static const cmd_spec slowlog_subcmds[] = {
@@ -258,32 +194,9 @@ static const cmd_spec slowlog_subcmds[] = {
     {0},
 };
 
-static const cmd_spec latency_subcmds[] = {
-    {"doctor", latency_doctor, 2, ADMNS, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Returns a human-readable latency analysis report.", "", NULL, "@admin @slow @dangerous"},
-    {"graph", latency_graph, 3, ADMNS, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Returns a latency graph for an event.", "event", NULL, "@admin @slow @dangerous"},
-    {"history", latency_empty_array, 3, ADMNS, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Returns timestamp-latency samples for an event.", "event", NULL, "@admin @slow @dangerous"},
-    {"latest", latency_empty_array, 2, ADMNS, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Returns the latest latency samples for all events.", "", NULL, "@admin @slow @dangerous"},
-    {"reset", latency_reset, -2, ADMNS, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Resets the latency data for one or more events.", "[event [event ...]]", NULL,
-     "@admin @slow @dangerous"},
-    {"histogram", latency_histogram, -2, ADMNS, 0, 0, 0, "server", "7.0.0",
-     "O(N) where N is the number of commands with latency information being retrieved.",
-     "Returns the cumulative distribution of latencies of a subset or all commands.",
-     "[command [command ...]]", NULL, "@admin @slow @dangerous"},
-    {"help", latency_help, 2, HLP, 0, 0, 0, "server", "2.8.13", "O(1)",
-     "Returns helpful text about the different subcommands.", "", NULL, "@slow"},
-    {0},
-};
-
 const cmd_spec cmd_family_slowlog[] = {
     {"slowlog", NULL, -2, 0, 0, 0, 0, "server", "2.2.12", "Depends on subcommand.",
      "A container for slow log commands.", "", slowlog_subcmds, "@slow"},
-    {"latency", NULL, -2, 0, 0, 0, 0, "server", "2.8.13", "Depends on subcommand.",
-     "A container for latency diagnostics commands.", "", latency_subcmds, "@slow"},
     {0},
 };
 
@@ -291,7 +204,5 @@ const config_row cmd_slowlog_config_rows[] = {
     CONFIG_INT_ROW("slowlog-log-slower-than", &config.slowlog_log_slower_than, -1, LLONG_MAX,
                    "10000"),
     CONFIG_INT_ROW("slowlog-max-len", &config.slowlog_max_len, 0, LLONG_MAX, "128"),
-    CONFIG_INT_ROW("latency-monitor-threshold", &config.latency_monitor_threshold, 0, LLONG_MAX,
-                   "0"),
     {0},
 };

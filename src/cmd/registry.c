@@ -22,6 +22,7 @@
 #include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
+#include "mayfly/util/hdrhist.h"
 #include "mayfly/util/mem.h"
 
 #include <assert.h>
@@ -242,11 +243,16 @@ void registry_count_error(const char *msg, size_t len) {
     nerrors++;
 }
 
+static void reset_one(cmd_stats *st) {
+    hdrhist_free(st->hist);
+    memset(st, 0, sizeof(*st));
+}
+
 void cmd_reset_stats(void) {
     for (size_t i = 0; i < nentries; i++) {
-        memset(&entries[i]->stats, 0, sizeof(cmd_stats));
+        reset_one(&entries[i]->stats);
         for (size_t j = 0; j < entries[i]->nsubs; j++)
-            memset(&entries[i]->subs[j].stats, 0, sizeof(cmd_stats));
+            reset_one(&entries[i]->subs[j].stats);
     }
     nerrors = 0;
     total_errors = 0;
@@ -280,6 +286,16 @@ void cmd_info_commandstats(buf *b) {
         for (size_t j = 0; j < entries[i]->nsubs; j++)
             stat_line(b, entries[i]->spec->name, entries[i]->subs[j].spec->name,
                       &entries[i]->subs[j].stats);
+    }
+}
+
+void cmd_foreach_stats(void (*fn)(void *ctx, const char *name, const char *sub, cmd_stats *st),
+                       void *ctx) {
+    for (size_t i = 0; i < nentries; i++) {
+        fn(ctx, entries[i]->spec->name, NULL, &entries[i]->stats);
+        for (size_t j = 0; j < entries[i]->nsubs; j++)
+            fn(ctx, entries[i]->spec->name, entries[i]->subs[j].spec->name,
+               &entries[i]->subs[j].stats);
     }
 }
 
@@ -430,6 +446,7 @@ void cmd_call(cmd_ctx *c) {
     total_commands++;
     total_usec += took;
     cmd_slowlog_consider(c, took);
+    cmd_latency_record(st, c->cmd, took);
 }
 
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us);

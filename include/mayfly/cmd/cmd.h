@@ -100,6 +100,7 @@ typedef struct cmd_spec {
 /* Per-command statistics (INFO commandstats). */
 typedef struct cmd_stats {
     long long calls, usec, rejected_calls, failed_calls;
+    struct hdrhist *hist; /* latency-tracking's histogram (cmd_latency.c), NULL until used */
 } cmd_stats;
 
 typedef struct cmd_ctx {
@@ -184,6 +185,14 @@ void cmd_reset_stats(void);
 /* Writes INFO commandstats / errorstats lines. */
 void cmd_info_commandstats(buf *b);
 void cmd_info_errorstats(buf *b);
+/* Calls fn for every command and subcommand (sub: the subcommand's name, else NULL) with
+ * its statistics, in the order COMMAND lists them. */
+void cmd_foreach_stats(void (*fn)(void *ctx, const char *name, const char *sub, cmd_stats *st),
+                       void *ctx);
+/* cmd_latency.c: after each command, the latency monitor's command / fast-command event and
+ * the command's latency-tracking histogram; INFO latencystats lines. */
+void cmd_latency_record(cmd_stats *st, const cmd_spec *cmd, int64_t took_us);
+void cmd_info_latencystats(buf *b);
 /* Total error replies (INFO stats total_error_replies) and commands processed. */
 long long cmd_total_errors(void);
 long long cmd_total_commands(void);
@@ -275,7 +284,8 @@ extern const cmd_spec cmd_family_hash_ttl[]; /* cmd_hash_ttl.c: HSETEX HGETEX HE
 extern const cmd_spec cmd_family_multi[];    /* cmd_multi.c: MULTI EXEC DISCARD WATCH */
 extern const cmd_spec cmd_family_pubsub[];   /* cmd_pubsub.c */
 extern const cmd_spec cmd_family_debug[];    /* cmd_debug.c: DEBUG, test aids */
-extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG, LATENCY */
+extern const cmd_spec cmd_family_slowlog[];  /* cmd_slowlog.c: SLOWLOG */
+extern const cmd_spec cmd_family_latency[];  /* cmd_latency.c: LATENCY */
 extern const cmd_spec cmd_family_acl[];      /* cmd_acl.c: ACL */
 extern const cmd_spec cmd_family_dump[];     /* cmd_dump.c: DUMP RESTORE */
 
@@ -289,6 +299,7 @@ size_t multi_session_memory(const session *s);
  * hash-max-listpack-* (cmd_hash.c). */
 extern const config_row cmd_hash_config_rows[];
 extern const config_row cmd_slowlog_config_rows[];
+extern const config_row cmd_latency_config_rows[];
 
 /* Records the command in the slow log if it ran for at least slowlog-log-slower-than
  * microseconds (cmd_slowlog.c; called by cmd_call). */
