@@ -154,7 +154,7 @@ static void run_expire_slice(void) {
  * evict_perform runs again right after each I/O poll until memory is under the limit or
  * nothing is left to evict (Redis's evictionTimeProc), clients being served in between. */
 static void on_evict_idle(uv_idle_t *h) {
-    if (evict_pending) {
+    if (evict_pending && !cmd_writes_paused()) { /* paused writes: nothing is evicted */
         int64_t start = clock_mono_us();
         evict_perform(clock_now_ms());
         latency_note("eviction-cycle", (clock_mono_us() - start) / 1000);
@@ -207,6 +207,7 @@ static void on_cron(uv_timer_t *t) {
      * timeouts until it ends (Redis runs no cron while it serves clients from a script). */
     if (script_busy) return;
     int64_t now = clock_now_ms();
+    cmd_pause_cron(now); /* a CLIENT PAUSE past its deadline ends */
     /* During a backlog the idle handle already runs slices back to back: one more here
      * would double the pause of this loop turn. */
     if (!host_stat.active_expire_running) run_expire_slice();

@@ -18,6 +18,7 @@
 #include "mayfly/cmd/gate.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
 #include "mayfly/util/clock.h"
@@ -34,6 +35,7 @@
 static const char *check_oom(cmd_ctx *c, char *msg, size_t cap) {
     (void)msg;
     (void)cap;
+    if (cmd_writes_paused()) return NULL; /* paused writes: nothing is evicted */
     int64_t start = latency_monitor_threshold ? clock_mono_us() : 0;
     int oom = evict_perform(c->now_ms) == EVICT_FAIL;
     if (start) latency_note("eviction-cycle", (clock_mono_us() - start) / 1000);

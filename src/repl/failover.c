@@ -53,8 +53,7 @@ int failover_in_progress(void) {
 static void clear_state(void) {
     mem_free(fo.host);
     memset(&fo, 0, sizeof(fo));
-    if (!repl_st.master_host) db_set_expire_mode(DB_EXPIRE_REAP);
-    cmd_unpause(CMD_PAUSE_FAILOVER);
+    cmd_unpause(CMD_PAUSE_FAILOVER); /* expiry resumes unless another pause holds */
 }
 
 void failover_abort(const char *why) {
@@ -185,8 +184,8 @@ void failover_command(cmd_ctx *c) {
     fo.end_ms = timeout ? repl_now_ms() + timeout : 0;
     fo.force = force;
     fo.state = FO_WAIT_SYNC;
-    /* The offset must stand still: no client writes, no reaping (reads only hide). */
+    /* The offset must stand still: no client writes, no reaping (the pause makes reads
+     * only hide). */
     cmd_pause_writes(CMD_PAUSE_FAILOVER);
-    db_set_expire_mode(DB_EXPIRE_HIDE);
     reply_ok(c);
 }

@@ -229,13 +229,11 @@ int repl_ready_to_shutdown(void) {
 
 void repl_shutdown_wait(int on) {
     if (on) {
-        cmd_pause_writes(CMD_PAUSE_SHUTDOWN);
-        if (!repl_st.master_host) db_set_expire_mode(DB_EXPIRE_HIDE);
+        cmd_pause_writes(CMD_PAUSE_SHUTDOWN); /* expiry hides meanwhile */
         primary_request_acks();
         return;
     }
     cmd_unpause(CMD_PAUSE_SHUTDOWN);
-    if (!repl_st.master_host && !failover_active()) db_set_expire_mode(DB_EXPIRE_REAP);
 }
 
 void repl_log_lagging(void) {
@@ -280,7 +278,8 @@ void repl_promote(void) {
     primary_disconnect_all();
     journal_follow(0); /* the stream is ours again; it starts with a SELECT */
     host_stat.replica = 0;
-    db_set_expire_mode(DB_EXPIRE_REAP);
+    /* A pause in effect keeps expiry hidden; lifting it turns reaping on. */
+    if (!cmd_writes_paused()) db_set_expire_mode(DB_EXPIRE_REAP);
     repl_st.no_replicas_since_ms = repl_now_ms();
     repl_update_gates();
 }

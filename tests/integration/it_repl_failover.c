@@ -8,7 +8,8 @@
  * to a replica that was stopped (SIGSTOP) past the timeout. SHUTDOWN with a replica behind:
  * the caller blocks and writes pause until the replica has everything (then the process
  * exits and the replica holds the last write), SHUTDOWN ABORT (the caller gets Redis's
- * error, the paused write runs), the timeout, and NOW. Every wait is a bounded poll. */
+ * error, the paused write runs), the timeout, and NOW. CLIENT PAUSE beside a failover: one
+ * pause state, each purpose lifted on its own. Every wait is a bounded poll. */
 #include "integration/repl_util.h"
 
 #include <signal.h>
@@ -192,6 +193,63 @@ TEST(force_hands_over_after_timeout) {
     unpair(&p, &r, pc, rc);
 }
 
+/* Nothing answered on fd within ms. */
+static int silent(int fd, int ms) {
+    char got[64];
+    return it_raw_read(fd, got, sizeof(got), ms) == 0;
+}
+
+/* Reads exactly want from fd (bounded). */
+static int answers(int fd, const char *want) {
+    char got[128];
+    size_t n = it_raw_read(fd, got, strlen(want), SYNC_MS);
+    return n == strlen(want) && memcmp(got, want, n) == 0;
+}
+
+/* CLIENT PAUSE and FAILOVER share one pause state, each holding its own purpose: CLIENT
+ * UNPAUSE lifts only the client's pause and FAILOVER ABORT only the failover's, a write
+ * waits while either holds (expiry hidden as long), and a read waits only while CLIENT
+ * PAUSE ALL holds; its end lets the read run while the failover keeps the write. */
+TEST(client_pause_beside_failover) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    kill(r.pid, SIGSTOP);
+    EXPECT(pc, "+OK", "SET k lag");
+    EXPECT(pc, "+OK", "FAILOVER");
+    EXPECT(pc, "+OK", "CLIENT PAUSE 100000 WRITE");
+    int w = it_raw_connect_to(&p);
+    it_raw_send(w, "SET k 2\r\n", 9);
+    WAIT_FOR(it_info_field(pc, "blocked_clients") == 1, 5000);
+    EXPECT(pc, "+OK", "CLIENT UNPAUSE");
+    ASSERT(silent(w, 300)); /* the failover still holds it */
+    EXPECT(pc, "\"hide\"", "DEBUG EXPIRE-MODE");
+    EXPECT(pc, "+OK", "CLIENT PAUSE 100000 WRITE");
+    EXPECT(pc, "+OK", "FAILOVER ABORT");
+    ASSERT(silent(w, 300)); /* now the client pause does */
+    ASSERT_EQ(1, it_info_field(pc, "blocked_clients"));
+    EXPECT(pc, "\"hide\"", "DEBUG EXPIRE-MODE");
+    EXPECT(pc, "\"lag\"", "GET k");
+    EXPECT(pc, "+OK", "CLIENT UNPAUSE");
+    ASSERT(answers(w, "+OK\r\n"));
+    EXPECT(pc, "\"reap\"", "DEBUG EXPIRE-MODE");
+    /* ALL beside a failover, ended by its deadline. */
+    EXPECT(pc, "+OK", "FAILOVER");
+    EXPECT(pc, "+OK", "CLIENT PAUSE 400 ALL");
+    int g = it_raw_connect_to(&p);
+    it_raw_send(g, "GET k\r\n", 7);
+    it_raw_send(w, "SET k 3\r\n", 9);
+    ASSERT(silent(g, 150)); /* a read waits under ALL */
+    ASSERT(answers(g, "$1\r\n2\r\n"));
+    ASSERT(silent(w, 200)); /* the write still waits for the failover */
+    EXPECT(pc, "+OK", "FAILOVER ABORT");
+    ASSERT(answers(w, "+OK\r\n"));
+    EXPECT(pc, "\"reap\"", "DEBUG EXPIRE-MODE");
+    close(w);
+    close(g);
+    unpair(&p, &r, pc, rc);
+}
+
 /* Starts p (with extra) and its replica r, stops r, and makes it one write behind. */
 static int behind_pair(it_server *p, it_server *r, const char *const *pextra, redisContext **pc,
                        redisContext **rc) {
@@ -277,6 +335,7 @@ int main(void) {
     RUN(postponed_write_meets_readonly);
     RUN(timeout_without_force_aborts);
     RUN(force_hands_over_after_timeout);
+    RUN(client_pause_beside_failover);
     RUN(shutdown_waits_for_replica);
     RUN(shutdown_timeout_and_now);
     return test_report();
