@@ -41,7 +41,7 @@ version=7.0.15
 default_units="unit/type/hash unit/expire unit/keyspace unit/type/string unit/type/incr
 unit/multi unit/pubsub unit/pubsubshard unit/info unit/info-command unit/protocol unit/auth
 unit/querybuf unit/introspection unit/introspection-2 unit/latency-monitor unit/limits
-unit/networking unit/acl unit/acl-v2 unit/dump unit/client-eviction"
+unit/networking unit/acl unit/acl-v2 unit/dump unit/client-eviction unit/pause"
 if [ $# -gt 0 ]; then units="$*"; else units=$default_units; fi
 
 sudo_cmd=""
