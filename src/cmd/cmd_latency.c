@@ -98,6 +98,18 @@ static void histogram_of(void *ctx, const char *name, const char *sub, cmd_stats
     if (st->hist) command_histogram(ctx, name, sub, st->hist);
 }
 
+/* A subcommand named by its full name, parent|sub (Redis's lookupCommandBySds). */
+static void named_subcommand(hist_reply *h, slice full) {
+    const char *bar = memchr(full.p, '|', full.len);
+    if (!bar) return;
+    const cmd_spec *parent = cmd_lookup((slice){full.p, (size_t)(bar - full.p)});
+    if (!parent || !parent->subcmds) return;
+    const cmd_spec *sub =
+        cmd_lookup_sub(parent, (slice){bar + 1, full.len - (size_t)(bar - full.p) - 1});
+    cmd_stats *st = sub ? cmd_stats_of(sub) : NULL;
+    if (st && st->hist) command_histogram(h, parent->name, sub->name, st->hist);
+}
+
 static void latency_histogram(cmd_ctx *c) {
     hist_reply h = {c, 0, 0};
     size_t mark = reply_defer(c);
@@ -106,7 +118,10 @@ static void latency_histogram(cmd_ctx *c) {
     } else {
         for (int i = 2; i < c->argc; i++) {
             const cmd_spec *spec = cmd_lookup(c->argv[i]);
-            if (!spec) continue;
+            if (!spec) {
+                named_subcommand(&h, c->argv[i]); /* "client|id" */
+                continue;
+            }
             cmd_stats *st = cmd_stats_of(spec);
             if (st && st->hist) command_histogram(&h, spec->name, NULL, st->hist);
             for (const cmd_spec *sub = spec->subcmds; sub && sub->name; sub++) {
