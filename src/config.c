@@ -717,9 +717,13 @@ static void add_pair(const entry *e, const char *name, char **names, char **valu
 }
 
 /* As Redis 7+, a pattern matches names and aliases alike: "*of" gives replicaof and
- * slaveof, "*" every name and every alias. */
+ * slaveof, "*" every name and every alias. A name without glob characters is shown as the
+ * caller wrote it ("MAXMEMORY"), as Redis does. */
 size_t config_get(const char *pattern, size_t plen, char ***names, char ***values) {
     size_t n = 0;
+    int exact = 1;
+    for (size_t i = 0; i < plen; i++)
+        if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[') exact = 0;
     *names = mem_alloc(sizeof(char *) * (2 * nentries + 1));
     *values = mem_alloc(sizeof(char *) * (2 * nentries + 1));
     for (size_t i = 0; i < nentries; i++) {
@@ -727,6 +731,16 @@ size_t config_get(const char *pattern, size_t plen, char ***names, char ***value
         if ((r->flags & CONFIG_HIDDEN) &&
             (strlen(r->name) != plen || strncasecmp(pattern, r->name, plen) != 0))
             continue;
+        if (exact) {
+            int hit =
+                (strlen(r->name) == plen && strncasecmp(pattern, r->name, plen) == 0) ||
+                (r->alias && strlen(r->alias) == plen && strncasecmp(pattern, r->alias, plen) == 0);
+            if (!hit) continue;
+            char *shown = mem_strndup(pattern, plen);
+            add_pair(&entries[i], shown, *names, *values, &n);
+            mem_free(shown);
+            break;
+        }
         if (glob_match(pattern, plen, r->name, strlen(r->name), 1))
             add_pair(&entries[i], r->name, *names, *values, &n);
         if (r->alias && glob_match(pattern, plen, r->alias, strlen(r->alias), 1))

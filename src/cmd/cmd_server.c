@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -590,7 +591,7 @@ static void config_get_cmd(cmd_ctx *c) {
         for (size_t j = 0; j < k; j++) {
             int dup = 0;
             for (size_t t = 0; t < total; t++)
-                if (strcmp(all_n[t], n[j]) == 0) dup = 1;
+                if (strcasecmp(all_n[t], n[j]) == 0) dup = 1;
             if (dup) {
                 mem_free(n[j]);
                 mem_free(v[j]);
