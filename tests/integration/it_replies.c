@@ -29,9 +29,10 @@ TEST(resp3_publish_to_self_reply_first) {
     EXPECT_RAW(fd, "SUBSCRIBE ch\r\n", ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
     EXPECT_RAW(fd, "PUBLISH ch hi\r\n", ":1\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
     /* Inside MULTI the messages follow EXEC's whole reply. */
-    EXPECT_RAW(fd, "MULTI\r\nPUBLISH ch a\r\nPING\r\nEXEC\r\n",
-               "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n+PONG\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n"
-               "$1\r\na\r\n");
+    EXPECT_RAW(
+        fd, "MULTI\r\nPUBLISH ch a\r\nPING\r\nEXEC\r\n",
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n+PONG\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n"
+        "$1\r\na\r\n");
     close(fd);
 }
 
