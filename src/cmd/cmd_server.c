@@ -113,8 +113,7 @@ static void section_clients(buf *b, int64_t now_ms) {
                "total_watched_keys:0\r\n"
                "total_blocking_keys:0\r\n"
                "total_blocking_keys_on_nokey:0\r\n",
-               n, config.maxclients, max_in, max_out, session_blocked,
-               tracking_clients(), pubsub);
+               n, config.maxclients, max_in, max_out, session_blocked, tracking_clients(), pubsub);
 }
 
 static long long scripting_evicted(void) {

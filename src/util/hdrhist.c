@@ -1,7 +1,11 @@
 /* hdrhist: see hdrhist.h. Slot arithmetic: with 256 slots for [0, 256) and 128 slots of
  * width 2^b for each [128 * 2^b, 256 * 2^b), a value v lies in band b = max(0,
  * floor(log2 v) - 7); its slot is (b + 1) * 128 + (v >> b) - 128. 23 bands reach 1 s, so
- * the table has 24 * 128 counters (24 KB), allocated on a command's first call. */
+ * the table has 24 * 128 counters (24 KB as one block). It is kept in 24 chunks of 128
+ * counters (1 KB each), a chunk allocated when a value first falls in it: a command's
+ * latencies span a few powers of two, so a histogram costs a few KB, not 24 (Redis
+ * allocates the whole table on a command's first call), and the first call of a command
+ * moves used_memory by about 1 KB. */
 #include "mayfly/util/hdrhist.h"
 
 #include "mayfly/util/mem.h"
@@ -9,13 +13,19 @@
 #define HALF_BITS 7                        /* 128 slots per band above the first */
 #define HALF (1 << HALF_BITS)              /* 128 */
 #define BANDS 23                           /* bands until 256 * 2^22 > HDRHIST_MAX */
-#define SLOTS ((BANDS + 1) * HALF)         /* 3072 */
+#define CHUNKS (BANDS + 1)                 /* of HALF slots each */
+#define SLOTS (CHUNKS * HALF)              /* 3072 */
 #define LOW_MASK ((int64_t)(2 * HALF) - 1) /* values below 256 are band 0 */
 
 struct hdrhist {
     int64_t total;
-    int64_t slot[SLOTS];
+    int64_t *chunk[CHUNKS]; /* slots [k * HALF, (k + 1) * HALF); NULL: all zero */
 };
+
+static int64_t count_at(const hdrhist *h, int i) {
+    const int64_t *ch = h->chunk[i >> HALF_BITS];
+    return ch ? ch[i & (HALF - 1)] : 0;
+}
 
 static int band_of(int64_t v) {
     int top = 63 - __builtin_clzll((unsigned long long)(v | LOW_MASK));
@@ -52,13 +62,19 @@ hdrhist *hdrhist_new(void) {
 }
 
 void hdrhist_free(hdrhist *h) {
+    if (!h) return;
+    for (int k = 0; k < CHUNKS; k++)
+        mem_free(h->chunk[k]);
     mem_free(h);
 }
 
 void hdrhist_record(hdrhist *h, int64_t ns) {
     if (ns < HDRHIST_MIN) ns = HDRHIST_MIN;
     if (ns > HDRHIST_MAX) ns = HDRHIST_MAX;
-    h->slot[slot_of(ns)]++;
+    int i = slot_of(ns);
+    int64_t **ch = &h->chunk[i >> HALF_BITS];
+    if (!*ch) *ch = mem_calloc(HALF, sizeof(**ch));
+    (*ch)[i & (HALF - 1)]++;
     h->total++;
 }
 
@@ -72,7 +88,7 @@ int64_t hdrhist_percentile(const hdrhist *h, double p) {
     if (want < 1) want = 1;
     int64_t seen = 0;
     for (int i = 0; i < SLOTS; i++) {
-        seen += h->slot[i];
+        seen += count_at(h, i);
         if (seen >= want) {
             int64_t v = slot_value(i);
             return p == 0.0 ? lowest_of(v) : highest_of(v);
@@ -95,7 +111,7 @@ void hdrhist_each_level(const hdrhist *h, void (*fn)(void *ctx, int64_t level_ns
         if (!more) return;
         while (value < level_low && i + 1 < SLOTS) {
             i++;
-            cum += h->slot[i];
+            cum += count_at(h, i);
             value = slot_value(i);
         }
         if (value < level_low) return; /* ran off the table */
