@@ -61,6 +61,11 @@ void notify_keyspace_event(int type, const char *event, slice key, int dbid) {
     buf_deinit(&chan);
 }
 
+void notify_overwritten(slice key, int dbid, int old_type, int new_type) {
+    notify_keyspace_event(NOTIFY_OVERWRITTEN, "overwritten", key, dbid);
+    if (old_type != new_type) notify_keyspace_event(NOTIFY_TYPE_CHANGED, "type_changed", key, dbid);
+}
+
 /* Appends "<len>:<bytes>". */
 static void put_counted(buf *b, const char *p, size_t len) {
     buf_printf(b, "%zu:", len);

@@ -108,6 +108,8 @@ static void cmd_restore(cmd_ctx *c) {
         reply_error(c, "ERR Bad data format");
         return;
     }
+    const dbentry *prev = o.replace ? db_find(c->db, key, c->now_ms) : NULL;
+    int old_type = prev ? prev->val->type : -1;
     int deleted = o.replace && db_delete(c->db, key, c->now_ms);
     if (ttl && !o.absttl) ttl += c->now_ms;
     /* Already expired (or a hash whose every field has): nothing is created. */
@@ -132,6 +134,7 @@ static void cmd_restore(cmd_ctx *c) {
     if (ttl && !o.absttl) propagate_absolute(c, ttl);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_GENERIC, "restore", key, c->db->id);
+    if (deleted) notify_overwritten(key, c->db->id, old_type, e->val->type);
     reply_ok(c);
 }
 

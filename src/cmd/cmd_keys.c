@@ -204,6 +204,7 @@ static void rename_generic(cmd_ctx *c, int nx) {
         return;
     }
     dbentry *old = db_find(c->db, to, c->now_ms);
+    int old_type = old ? old->val->type : -1, type = e->val->type;
     if (old) {
         if (nx) {
             reply_int(c, 0);
@@ -216,6 +217,7 @@ static void rename_generic(cmd_ctx *c, int nx) {
     db_touch(c->db, to);
     notify_keyspace_event(NOTIFY_GENERIC, "rename_from", from, c->db->id);
     notify_keyspace_event(NOTIFY_GENERIC, "rename_to", to, c->db->id);
+    if (old) notify_overwritten(to, c->db->id, old_type, type);
     if (nx)
         reply_int(c, 1);
     else
@@ -271,6 +273,7 @@ static void cmd_copy(cmd_ctx *c) {
         return;
     }
     dbentry *old = db_find(dst, to, c->now_ms);
+    int old_type = old ? old->val->type : -1;
     if (old) {
         if (!replace) {
             reply_int(c, 0);
@@ -282,6 +285,7 @@ static void cmd_copy(cmd_ctx *c) {
     if (e->expire_ms) db_set_expire(dst, ne, e->expire_ms);
     db_touch(dst, to);
     notify_keyspace_event(NOTIFY_GENERIC, "copy_to", to, dst->id);
+    if (old) notify_overwritten(to, dst->id, old_type, ne->val->type);
     reply_int(c, 1);
 }
 

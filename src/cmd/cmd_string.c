@@ -107,12 +107,16 @@ static int reply_get(cmd_ctx *c, slice key) {
 }
 
 /* Stores val under key (found: the entry from the write lookup, or NULL), keeping the TTL
- * only when keep_ttl. Returns the entry. */
+ * only when keep_ttl. Returns the entry. As Redis's setKey, a new key publishes "new" (db/'s
+ * hook) and an existing one "overwritten" (and "type_changed" over a hash), before the
+ * caller's own event. */
 static dbentry *store(cmd_ctx *c, slice key, uint64_t hash, dbentry *found, string *val,
                       int keep_ttl) {
     if (!found) return db_add_h(c->db, key, hash, &val->hdr);
+    int old_type = found->val->type;
     db_replace_value(c->db, found, &val->hdr);
     if (!keep_ttl && found->expire_ms != 0) db_set_expire(c->db, found, 0);
+    notify_overwritten(key, c->db->id, old_type, OBJ_STRING);
     return found;
 }
 

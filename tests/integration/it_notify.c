@@ -185,6 +185,76 @@ TEST(new_key_events) {
     flags("");
 }
 
+/* Redis 8.2's "overwritten" (class o) and "type_changed" (class c): a write replacing an
+ * existing key's value (the SET family, GETSET, MSET: before their own event, as Redis's
+ * setKey; RENAME, COPY ... REPLACE and RESTORE ... REPLACE: after theirs), with
+ * "type_changed" when the type differs. Changing a value in place (APPEND, INCR, HSET) and
+ * writing a new key publish neither; 'A' includes neither. */
+TEST(overwritten_and_type_changed) {
+    flags("KEA");
+    EXPECT(cmd, "+OK", "SET ow1 a");
+    EXPECT_EVENT("\"__keyspace@9__:ow1\" \"set\"");
+    EXPECT_EVENT("\"__keyevent@9__:set\" \"ow1\"");
+    flags("KEoc$g");
+    EXPECT(cmd, "+OK", "SET ow1 b");
+    EXPECT_EVENT("\"__keyspace@9__:ow1\" \"overwritten\"");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow1\"");
+    EXPECT_EVENT("\"__keyspace@9__:ow1\" \"set\"");
+    EXPECT_EVENT("\"__keyevent@9__:set\" \"ow1\"");
+    EXPECT_NO_MORE_EVENTS();
+    flags("Eoc");
+    EXPECT(cmd, "+OK", "SET ow2 new");           /* a new key: neither */
+    EXPECT(cmd, "4", "APPEND ow2 x"); /* in place: neither */
+    EXPECT(cmd, "1", "HSET owh f v");
+    EXPECT(cmd, "0", "HSET owh f w");
+    EXPECT(cmd, "+OK", "SET ow2 v XX KEEPTTL");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow2\"");
+    EXPECT(cmd, "\"v\"", "GETSET ow2 w");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow2\"");
+    EXPECT(cmd, "+OK", "MSET ow2 x ow3 y");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow2\"");
+    EXPECT(cmd, "+OK", "SETEX owh 100 s"); /* a hash becomes a string */
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"owh\"");
+    EXPECT_EVENT("\"__keyevent@9__:type_changed\" \"owh\"");
+    EXPECT(cmd, "0", "SETNX owh t");
+    EXPECT_NO_MORE_EVENTS();
+    /* RENAME / COPY REPLACE / RESTORE REPLACE, after their own event. */
+    flags("Egoc");
+    EXPECT(cmd, "1", "HSET owh2 f v");
+    EXPECT(cmd, "+OK", "RENAME owh2 ow3");
+    EXPECT_EVENT("\"__keyevent@9__:rename_from\" \"owh2\"");
+    EXPECT_EVENT("\"__keyevent@9__:rename_to\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:type_changed\" \"ow3\"");
+    EXPECT(cmd, "1", "COPY ow2 ow3 REPLACE");
+    EXPECT_EVENT("\"__keyevent@9__:copy_to\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:type_changed\" \"ow3\"");
+    EXPECT(cmd, "1", "COPY ow2 ow3 REPLACE"); /* string over string */
+    EXPECT_EVENT("\"__keyevent@9__:copy_to\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow3\"");
+    EXPECT(cmd, "1", "HSET owh3 f v");
+    redisReply *d = redisCommand(cmd, "DUMP owh3");
+    ASSERT(d && d->type == REDIS_REPLY_STRING);
+    redisReply *r = redisCommand(cmd, "RESTORE ow3 0 %b REPLACE", d->str, d->len);
+    ASSERT(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    EXPECT_EVENT("\"__keyevent@9__:restore\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:overwritten\" \"ow3\"");
+    EXPECT_EVENT("\"__keyevent@9__:type_changed\" \"ow3\"");
+    r = redisCommand(cmd, "RESTORE ow4 0 %b", d->str, d->len); /* a new key: neither */
+    freeReplyObject(r);
+    EXPECT_EVENT("\"__keyevent@9__:restore\" \"ow4\"");
+    freeReplyObject(d);
+    EXPECT_NO_MORE_EVENTS();
+    EXPECT(cmd, "+OK", "CONFIG SET notify-keyspace-events %s", "KEAoc");
+    EXPECT(cmd, "[\"notify-keyspace-events\",\"AKE\"]", "CONFIG GET notify-keyspace-events");
+    EXPECT(cmd, "+OK", "CONFIG SET notify-keyspace-events %s", "Eoc");
+    EXPECT(cmd, "[\"notify-keyspace-events\",\"ocE\"]", "CONFIG GET notify-keyspace-events");
+    EXPECT(cmd, "6", "DEL ow1 ow2 ow3 ow4 owh owh3");
+    flags("");
+}
+
 TEST(keymiss_events) {
     flags("Em");
     EXPECT(cmd, "nil", "GET missk");
@@ -337,6 +407,7 @@ int main(void) {
     RUN(string_and_generic_events);
     RUN(move_events_name_both_databases);
     RUN(new_key_events);
+    RUN(overwritten_and_type_changed);
     RUN(keymiss_events);
     RUN(expired_lazy);
     RUN(expired_active_within_a_tick);

@@ -58,6 +58,11 @@ extern const config_row notify_config_rows[];
 
 /* Publishes event for key in database dbid if class type is enabled. */
 void notify_keyspace_event(int type, const char *event, slice key, int dbid);
+/* A write replaced key's value (Redis 8.2: setKey over an existing key, so the SET family,
+ * GETSET and MSET before their own event; RENAME, COPY ... REPLACE and RESTORE ... REPLACE
+ * after theirs): "overwritten" (class o), then "type_changed" (class c) when the value's
+ * type changed (old_type, new_type: OBJ_* values). */
+void notify_overwritten(slice key, int dbid, int old_type, int new_type);
 /* Publishes a field-naming event for fields[0..n) of key (subkey notifications). */
 void notify_subkey_event(int type, const char *event, slice key, const slice *fields, size_t n,
                          int dbid);
