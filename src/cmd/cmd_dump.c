@@ -78,6 +78,40 @@ static void propagate_absolute(cmd_ctx *c, long long when_ms) {
     propagate_argv(c, n, argv);
 }
 
+/* RESTORE's last step, once the payload decoded into val (NULL: a hash with every field
+ * gone): drops the key REPLACE replaces, then stores val with its TTL, or nothing when it
+ * is already due (then a replaced key is deleted). */
+static void restore_value(cmd_ctx *c, const restore_opts *o, slice key, long long ttl, obj *val) {
+    const dbentry *prev = o->replace ? db_find(c->db, key, c->now_ms) : NULL;
+    int old_type = prev ? prev->val->type : -1;
+    int deleted = o->replace && db_delete(c->db, key, c->now_ms);
+    if (ttl && !o->absttl) ttl += c->now_ms;
+    /* Already expired (or a hash whose every field has): nothing is created. */
+    if ((ttl && ttl <= c->now_ms) || !val) {
+        if (val) obj_free(val);
+        if (deleted) {
+            db_touch(c->db, key);
+            notify_keyspace_event(NOTIFY_GENERIC, "del", key, c->db->id);
+            propagate_del(c, key);
+        } else {
+            propagate_none(c);
+        }
+        reply_ok(c);
+        return;
+    }
+    if (o->idle >= 0) val->lru = (uint32_t)(c->now_ms / 1000 - o->idle);
+    dbentry *e = db_add(c->db, key, val);
+    if (ttl)
+        db_set_expire(c->db, e, ttl);
+    else
+        db_refile(c->db, e);
+    if (ttl && !o->absttl) propagate_absolute(c, ttl);
+    db_touch(c->db, key);
+    notify_keyspace_event(NOTIFY_GENERIC, "restore", key, c->db->id);
+    if (deleted) notify_overwritten(key, c->db->id, old_type, e->val->type);
+    reply_ok(c);
+}
+
 static void cmd_restore(cmd_ctx *c) {
     restore_opts o;
     if (parse_opts(c, &o) < 0) return;
@@ -108,34 +142,7 @@ static void cmd_restore(cmd_ctx *c) {
         reply_error(c, "ERR Bad data format");
         return;
     }
-    const dbentry *prev = o.replace ? db_find(c->db, key, c->now_ms) : NULL;
-    int old_type = prev ? prev->val->type : -1;
-    int deleted = o.replace && db_delete(c->db, key, c->now_ms);
-    if (ttl && !o.absttl) ttl += c->now_ms;
-    /* Already expired (or a hash whose every field has): nothing is created. */
-    if ((ttl && ttl <= c->now_ms) || !val) {
-        if (val) obj_free(val);
-        if (deleted) {
-            db_touch(c->db, key);
-            notify_keyspace_event(NOTIFY_GENERIC, "del", key, c->db->id);
-            propagate_del(c, key);
-        } else {
-            propagate_none(c);
-        }
-        reply_ok(c);
-        return;
-    }
-    if (o.idle >= 0) val->lru = (uint32_t)(c->now_ms / 1000 - o.idle);
-    dbentry *e = db_add(c->db, key, val);
-    if (ttl)
-        db_set_expire(c->db, e, ttl);
-    else
-        db_refile(c->db, e);
-    if (ttl && !o.absttl) propagate_absolute(c, ttl);
-    db_touch(c->db, key);
-    notify_keyspace_event(NOTIFY_GENERIC, "restore", key, c->db->id);
-    if (deleted) notify_overwritten(key, c->db->id, old_type, e->val->type);
-    reply_ok(c);
+    restore_value(c, &o, key, ttl, val);
 }
 
 const cmd_spec cmd_family_dump[] = {

@@ -203,8 +203,8 @@ TEST(overwritten_and_type_changed) {
     EXPECT_EVENT("\"__keyevent@9__:set\" \"ow1\"");
     EXPECT_NO_MORE_EVENTS();
     flags("Eoc");
-    EXPECT(cmd, "+OK", "SET ow2 new");           /* a new key: neither */
-    EXPECT(cmd, "4", "APPEND ow2 x"); /* in place: neither */
+    EXPECT(cmd, "+OK", "SET ow2 new"); /* a new key: neither */
+    EXPECT(cmd, "4", "APPEND ow2 x");  /* in place: neither */
     EXPECT(cmd, "1", "HSET owh f v");
     EXPECT(cmd, "0", "HSET owh f w");
     EXPECT(cmd, "+OK", "SET ow2 v XX KEEPTTL");
