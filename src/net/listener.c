@@ -11,7 +11,13 @@
  *                                          -ERR max number of clients   -DENIED ...  (then close)
  *
  * The admission errors are replies written by the connection itself, so they go out on
- * the same path (and, over TLS, encrypted) as any reply. */
+ * the same path (and, over TLS, encrypted) as any reply.
+ *
+ * CONFIG SET port / bind / tls-port re-listen at once (Redis's changeListener), in two
+ * steps so that a failure changes nothing: the listeners the new (address, port) list
+ * needs are opened beside the old ones (a listener already on such a pair is kept), and
+ * only when every one is open are the old ones no longer wanted closed; if one cannot be
+ * opened, the new ones close and the old ones go on. Connections already accepted stay. */
 #include "mayfly/net/listener.h"
 
 #include "mayfly/acl/acl.h"
@@ -39,9 +45,13 @@ typedef struct listener {
     } h;
     const transport_type *type; /* of the connections it accepts */
     const peer_events *peer_ev; /* NULL: clients; else accepted connections become peers */
+    int port;                   /* TCP: the port asked for */
+    int keep;                   /* a re-listen wants it (see relisten) */
+    char addr[64];              /* TCP: the bind address as configured, without its '-' */
 } listener;
 
-static listener *listeners[3 * CONFIG_MAX_BIND + 1]; /* TCP, TLS, cluster bus, Unix */
+/* TCP and TLS (twice each while a re-listen has old and new open), cluster bus, Unix. */
+static listener *listeners[5 * CONFIG_MAX_BIND + 1];
 static int nlisteners;
 
 int listener_protected_denies(int protected_mode, int has_password, int is_local) {
@@ -191,20 +201,6 @@ static void free_handle(uv_handle_t *h) {
     mem_free(h->data);
 }
 
-/* INFO's tcp_port: the plain port, else the TLS port (as Redis). */
-static void record_port(listener *l, int port) {
-    if (l->type == &transport_tls && config.port != 0) return;
-    if (port != 0) {
-        host_stat.tcp_port = port;
-        return;
-    }
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &len);
-    host_stat.tcp_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 static int listen_tcp(const char *addr, int optional, int port, const transport_type *type,
                       const peer_events *peer_ev) {
     struct sockaddr_storage ss;
@@ -221,6 +217,8 @@ static int listen_tcp(const char *addr, int optional, int port, const transport_
     listener *l = mem_calloc(1, sizeof(*l));
     l->type = type;
     l->peer_ev = peer_ev;
+    l->port = port;
+    snprintf(l->addr, sizeof(l->addr), "%s", addr);
     uv_tcp_init(net_loop, &l->h.tcp);
     l->h.handle.data = l;
     rc = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
@@ -236,7 +234,6 @@ static int listen_tcp(const char *addr, int optional, int port, const transport_
         return -1;
     }
     listeners[nlisteners++] = l;
-    if (!peer_ev) record_port(l, port);
     return 0;
 }
 
@@ -258,19 +255,80 @@ static int listen_unix(const char *path) {
     return 0;
 }
 
-int net_listen(void) {
-    if (config.port != 0) {
-        for (int i = 0; i < config.bind_count; i++) {
-            const char *a = config.bind[i];
-            int optional = a[0] == '-';
-            if (listen_tcp(optional ? a + 1 : a, optional, config.port, &transport_tcp, NULL) < 0)
-                return -1;
+/* ---- re-listening: open what is missing, then close what is no longer wanted ---- */
+
+/* The client listener of type on (addr, port) among the first n, or NULL. */
+static listener *find_client(const transport_type *type, const char *addr, int port, int n) {
+    for (int i = 0; i < n; i++) {
+        listener *l = listeners[i];
+        if (l->type == type && !l->peer_ev && l->port == port && strcmp(l->addr, addr) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* Step one for the client listeners of type: marks those of the first `old` that the bind
+ * list on port keeps, and opens the missing ones (appended). Returns 0, or -1 (logged) when
+ * an address cannot be listened on or, port being set, none is listened on. */
+static int relisten_open(const transport_type *type, int port, int old) {
+    if (port == 0) return 0; /* that kind of listener closes */
+    int before = nlisteners, have = 0;
+    for (int i = 0; i < config.bind_count; i++) {
+        const char *a = config.bind[i];
+        int optional = a[0] == '-';
+        if (optional) a++;
+        listener *l = find_client(type, a, port, old);
+        if (l) {
+            l->keep = 1;
+            have++;
+            continue;
         }
-        if (nlisteners == 0) {
-            log_warning("Failed listening on any bind address");
+        if (listen_tcp(a, optional, port, type, NULL) < 0) return -1;
+    }
+    if (have == 0 && nlisteners == before) {
+        log_warning("Failed listening on any bind address for %s on port %d", type->name, port);
+        return -1;
+    }
+    return 0;
+}
+
+/* Step two, after relisten_open succeeded for every type in types[0..n): closes the old
+ * client listeners of those types that were not kept. With undo, closes the new ones
+ * instead (from index old on) and keeps every old one. */
+static void relisten_finish(const transport_type *const *types, int n, int old, int undo) {
+    int out = 0;
+    for (int i = 0; i < nlisteners; i++) {
+        listener *l = listeners[i];
+        int concerned = 0;
+        for (int t = 0; t < n; t++)
+            concerned |= l->type == types[t] && !l->peer_ev;
+        int drop = concerned && (undo ? i >= old : (i < old && !l->keep));
+        l->keep = 0;
+        if (drop)
+            uv_close(&l->h.handle, free_handle);
+        else
+            listeners[out++] = l;
+    }
+    nlisteners = out;
+}
+
+/* Re-listens for types[i] on ports[i] (n of them) over the bind list, all or nothing. */
+static int relisten(const transport_type *const *types, const int *ports, int n) {
+    int old = nlisteners;
+    for (int t = 0; t < n; t++) {
+        if (relisten_open(types[t], ports[t], old) < 0) {
+            relisten_finish(types, n, old, 1);
             return -1;
         }
     }
+    relisten_finish(types, n, old, 0);
+    host_stat.tcp_port = config.port ? config.port : config.tls_port; /* INFO, as Redis */
+    return 0;
+}
+
+int net_listen(void) {
+    static const transport_type *const tcp[] = {&transport_tcp};
+    if (config.port != 0 && relisten(tcp, &config.port, 1) < 0) return -1;
     if (config.tls_port != 0 && net_listen_tls() < 0) return -1;
     if (config.unixsocket && listen_unix(config.unixsocket) < 0) return -1;
     if (nlisteners == 0) {
@@ -278,6 +336,12 @@ int net_listen(void) {
         return -1;
     }
     return 0;
+}
+
+int net_relisten(void) {
+    static const transport_type *const both[] = {&transport_tcp, &transport_tls};
+    int ports[] = {config.port, config.tls_port};
+    return relisten(both, ports, 2);
 }
 
 int net_listen_peers(int port, const peer_events *ev) {
@@ -295,34 +359,9 @@ int net_listen_peers(int port, const peer_events *ev) {
     return 0;
 }
 
-static void close_tls_listeners(void) {
-    int keep = 0;
-    for (int i = 0; i < nlisteners; i++) {
-        if (listeners[i]->type == &transport_tls && !listeners[i]->peer_ev)
-            uv_close(&listeners[i]->h.handle, free_handle);
-        else
-            listeners[keep++] = listeners[i];
-    }
-    nlisteners = keep;
-}
-
 int net_listen_tls(void) {
-    close_tls_listeners();
-    if (config.tls_port == 0) return 0;
-    int before = nlisteners;
-    for (int i = 0; i < config.bind_count; i++) {
-        const char *a = config.bind[i];
-        int optional = a[0] == '-';
-        if (listen_tcp(optional ? a + 1 : a, optional, config.tls_port, &transport_tls, NULL) < 0) {
-            close_tls_listeners();
-            return -1;
-        }
-    }
-    if (nlisteners == before) {
-        log_warning("Failed listening on any bind address for TLS");
-        return -1;
-    }
-    return 0;
+    static const transport_type *const tls[] = {&transport_tls};
+    return relisten(tls, &config.tls_port, 1);
 }
 
 void net_close_listeners(void) {

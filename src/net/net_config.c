@@ -1,9 +1,11 @@
 /* net_config: the directives of the network layer (config.h's rows): listening (port,
  * bind, unixsocket, ...), client limits (maxclients, timeout, buffer limits) and TLS.
  *
- * A CONFIG SET of a tls-* directive rebuilds the TLS contexts (Redis's applyTlsCfg), and
- * one of tls-port moves the TLS listeners (applyTLSPort); the value is refused, and the
- * old one put back, if that fails. The values live in the global `config` struct. */
+ * A CONFIG SET of a tls-* directive rebuilds the TLS contexts (Redis's applyTlsCfg), one
+ * of tls-port moves the TLS listeners (applyTLSPort), and one of port or bind moves the
+ * client listeners (updatePort, applyBind: TCP and TLS alike); the value is refused, and
+ * the old one put back with the old listeners still open, if that fails. The values live in the
+ * global `config` struct. */
 #include "mayfly/config.h"
 #include "mayfly/net/net.h"
 #include "mayfly/net/tls.h"
@@ -138,6 +140,23 @@ static int apply_tls_port(const char **err) {
     return 0;
 }
 
+/* port / bind changed: the listeners move at once (Redis's updatePort / applyBind). */
+static int apply_port(const char **err) {
+    if (net_relisten() < 0) {
+        *err = "Unable to listen on this port. Check server logs.";
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_bind(const char **err) {
+    if (net_relisten() < 0) {
+        *err = "Failed to bind to specified addresses.";
+        return -1;
+    }
+    return 0;
+}
+
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
 #define TLS_STR(n, p, fl)                                                                          \
@@ -151,12 +170,18 @@ static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
     { .name = (n), .kind = CONFIG_INT, .ptr = (p), .max = INT_MAX, .def = (d), .apply = apply_tls }
 
 const config_row net_config_rows[] = {
-    CONFIG_INT_ROW("port", &config.port, 0, 65535, "6379"),
+    {.name = "port",
+     .kind = CONFIG_INT,
+     .ptr = &config.port,
+     .max = 65535,
+     .def = "6379",
+     .apply = apply_port},
     {.name = "bind",
      .kind = CONFIG_SPECIAL,
      .def = "127.0.0.1 -::1",
      .parse = parse_bind,
-     .print = print_bind},
+     .print = print_bind,
+     .apply = apply_bind},
     CONFIG_BOOL_ROW("protected-mode", &config.protected_mode, "yes"),
     {.name = "tcp-backlog",
      .kind = CONFIG_INT,

@@ -22,8 +22,13 @@ int net_listen(void);
  * 0, or -1 with *err an owned message for the log. */
 int net_tls_configure(char **err);
 /* Moves the TLS listeners to config.tls_port on the bind addresses (0: none). Returns 0,
- * or -1 after logging why. */
+ * or -1 after logging why; then the old listeners stay. */
 int net_listen_tls(void);
+/* Moves the TCP and TLS client listeners to config.port / config.tls_port on the bind
+ * list (CONFIG SET port / bind), all or nothing: listeners already on a wanted address and
+ * port are kept, the missing ones opened, and only then the others closed. Returns 0, or
+ * -1 after logging why; then the old listeners stay. */
+int net_relisten(void);
 /* 1 when TLS is configured for anything (tls-port, tls-replication, tls-cluster). */
 int net_tls_wanted(void);
 /* The network directives (net_config.c): port, bind, unixsocket, client limits, tls-*. */
