@@ -1,8 +1,11 @@
 /* session: client state and the live list; see session.h.
  *
- * The list is doubly linked, newest first; lookups by id walk it (CLIENT KILL ID, CLIENT
- * LIST ID are rare). A session's parts owned by other files are freed by session_free:
- * the layer above through session_release_hook, subscriptions and watched keys here. */
+ * The list is doubly linked, newest first. Lookups by id (every invalidation client-side
+ * caching sends names its targets by id, so one write may look up dozens) go through an
+ * open-addressing table of the live sessions (linear probing, a multiplicative hash of the
+ * id, backward-shift deletion, kept at most half full). A session's parts owned by other
+ * files are freed by session_free: the layer above through session_release_hook,
+ * subscriptions and watched keys here. */
 #include "mayfly/client/session.h"
 
 #include "mayfly/client/clientmem.h"
@@ -23,6 +26,8 @@ int session_unauthenticated;
 void (*session_release_hook)(session *s);
 session_auth_ops session_auth;
 
+static session **by_id;    /* the live sessions by id: NULL = empty slot */
+static size_t by_id_cap;   /* 0 or a power of two, at least twice `live` */
 static session *executing; /* the session whose top-level command is running */
 static buf self_pushes;    /* pushes to it, appended to its out after the reply */
 
@@ -78,6 +83,48 @@ void session_set_authenticated(session *s, int yes) {
     session_unauthenticated += yes ? -1 : 1;
 }
 
+/* ---- the id table ---- */
+
+static size_t id_home(uint64_t id) {
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & (by_id_cap - 1);
+}
+
+static void id_put(session *s) {
+    size_t i = id_home(s->id);
+    while (by_id[i])
+        i = (i + 1) & (by_id_cap - 1);
+    by_id[i] = s;
+}
+
+/* Makes room for one more session (the table stays at most half full). */
+static void id_reserve(void) {
+    if ((live + 1) * 2 <= by_id_cap) return;
+    session **old = by_id;
+    size_t old_cap = by_id_cap;
+    by_id_cap = old_cap ? old_cap * 2 : 64;
+    by_id = mem_calloc(by_id_cap, sizeof(*by_id));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) id_put(old[i]);
+    mem_free(old);
+}
+
+/* Takes s out, moving back the entries after it whose probe run passed its slot. */
+static void id_remove(const session *s) {
+    size_t mask = by_id_cap - 1, i = id_home(s->id);
+    while (by_id[i] != s)
+        i = (i + 1) & mask;
+    by_id[i] = NULL;
+    for (size_t j = (i + 1) & mask; by_id[j]; j = (j + 1) & mask) {
+        size_t home = id_home(by_id[j]->id);
+        /* by_id[j] stays unless the hole at i lies on its way from home to j. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        by_id[i] = by_id[j];
+        by_id[j] = NULL;
+        i = j;
+    }
+}
+
 session *session_new(const session_ops *ops, void *conn) {
     session *s = mem_calloc(1, sizeof(*s));
     s->id = next_id++;
@@ -93,6 +140,8 @@ session *session_new(const session_ops *ops, void *conn) {
     s->ops = ops;
     s->conn = conn;
     buf_init(&s->out);
+    id_reserve();
+    id_put(s);
     s->next = head;
     if (head) head->prev = s;
     head = s;
@@ -151,6 +200,7 @@ void session_free(session *s) {
     else
         head = s->next;
     if (s->next) s->next->prev = s->prev;
+    id_remove(s);
     live--;
     buf_deinit(&s->out);
     mem_free(s->name);
@@ -172,7 +222,8 @@ size_t session_count(void) {
 }
 
 session *session_by_id(uint64_t id) {
-    for (session *s = head; s; s = s->next)
-        if (s->id == id) return s;
+    if (!by_id_cap) return NULL;
+    for (size_t i = id_home(id); by_id[i]; i = (i + 1) & (by_id_cap - 1))
+        if (by_id[i]->id == id) return by_id[i];
     return NULL;
 }
