@@ -45,12 +45,15 @@ def free_port():
 class Server:
     def __init__(self, name, binary):
         self.name, self.binary = name, binary
-        self.dir = tempfile.mkdtemp(prefix="mayfly-trackbench-")
+        self.dir = None
         self.port = free_port()
         self.proc = None
         ALL.append(self)
 
     def start(self, keys):
+        # A fresh directory per start: stop() removes it, and Redis refuses to start in a
+        # directory that is gone (each round restarts the servers).
+        self.dir = tempfile.mkdtemp(prefix="mayfly-trackbench-")
         argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,7 +82,9 @@ class Server:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
 
 def run_load(args, server, track):
