@@ -87,14 +87,27 @@ class Server:
             self.dir = None
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process pid so far (from /proc/<pid>/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(args, server, track):
+    cpu0 = cpu_seconds(server.proc.pid)
     argv = [args.trackload, str(server.port), str(args.seconds), str(args.clients),
             str(args.keys), str(args.write_permille), "1" if track else "0"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60)
     if out.returncode != 0:
         raise RuntimeError("trackload failed: %s" % out.stderr.strip())
+    cpu = cpu_seconds(server.proc.pid) - cpu0
     fields = dict(kv.split("=") for kv in out.stdout.split())
-    return float(fields["ops_per_sec"]), int(fields["pushes"])
+    ops = float(fields["ops_per_sec"])
+    # The server's CPU per command (us): what the load costs it, much less sensitive than
+    # ops/s to other processes taking the CPUs of a shared machine.
+    cpu_us = cpu * 1e6 / (ops * args.seconds) if ops else float("nan")
+    return ops, int(fields["pushes"]), cpu_us
 
 
 def main(argv):
@@ -113,40 +126,49 @@ def main(argv):
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
     servers = [Server("mayfly", args.mayfly), Server("redis", args.redis)]
     res = {(s.name, t): [] for s in servers for t in (False, True)}
-    pushes = {}
+    pushes, cpus = {}, {}
     try:
         for r in range(args.rounds):
             order = servers if r % 2 == 0 else servers[::-1]
             for s in order:
                 s.start(args.keys)
                 for track in ((False, True) if r % 2 == 0 else (True, False)):
-                    ops, np = run_load(args, s, track)
+                    ops, np, cpu_us = run_load(args, s, track)
                     res[(s.name, track)].append(ops)
                     pushes.setdefault((s.name, track), []).append(np)
-                    print("round %d %-6s %-8s %9.0f ops/s %8d pushes  (load %.2f)" %
-                          (r + 1, s.name, "tracking" if track else "none", ops, np,
-                           os.getloadavg()[0]), flush=True)
+                    cpus.setdefault((s.name, track), []).append(cpu_us)
+                    print("round %d %-6s %-8s %9.0f ops/s %8d pushes %6.2f us CPU/op  (load %.2f)"
+                          % (r + 1, s.name, "tracking" if track else "none", ops, np, cpu_us,
+                             os.getloadavg()[0]), flush=True)
                 s.stop()
     finally:
         for s in ALL:
             s.stop()
     med = {k: statistics.median(v) for k, v in res.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
     print()
     print("%d clients, %d keys, %d/1000 SET, %g s per run, %d rounds; load average now %s" %
           (args.clients, args.keys, args.write_permille, args.seconds, args.rounds,
            " ".join("%.2f" % x for x in os.getloadavg())))
-    print("| server | tracking | ops/s (median) | runs | pushes/run (median) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| server | tracking | ops/s (median) | runs | pushes/run (median) | server CPU us/op "
+          "(median) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for (name, track), v in res.items():
-        print("| %s | %s | %.0f | %s | %d |" % (
+        print("| %s | %s | %.0f | %s | %d | %.2f |" % (
             name, "on" if track else "off", med[(name, track)],
-            " ".join("%.0f" % x for x in v), statistics.median(pushes[(name, track)])))
+            " ".join("%.0f" % x for x in v), statistics.median(pushes[(name, track)]),
+            cpu[(name, track)]))
     print()
     print("Mayfly tracking / Mayfly none:  %.3f (target >= 0.9)" %
           (med[("mayfly", True)] / med[("mayfly", False)]))
     print("Mayfly tracking / Redis tracking: %.3f (target >= 1.0)" %
           (med[("mayfly", True)] / med[("redis", True)]))
     print("Redis tracking / Redis none:    %.3f" % (med[("redis", True)] / med[("redis", False)]))
+    print("Capacity from server CPU per op (higher is better):")
+    print("  Mayfly none / Mayfly tracking:  %.3f (target >= 0.9)" %
+          (cpu[("mayfly", False)] / cpu[("mayfly", True)]))
+    print("  Redis tracking / Mayfly tracking: %.3f (target >= 1.0)" %
+          (cpu[("redis", True)] / cpu[("mayfly", True)]))
     return 0
 
 
