@@ -46,15 +46,16 @@ typedef struct topts {
     const char *cert, *key;       /* NULL: no client certificate */
     int min_version, max_version; /* TLS1_2_VERSION ...; 0: any */
     int port;                     /* 0: tls_port */
+    const char *host;             /* NULL: 127.0.0.1 */
 } topts;
 
-static int tcp_connect(int port) {
+static int tcp_connect_to(const char *host, int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, host, &a.sin_addr);
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
         close(fd);
         return -1;
@@ -65,6 +66,10 @@ static int tcp_connect(int port) {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
+}
+
+static int tcp_connect(int port) {
+    return tcp_connect_to("127.0.0.1", port);
 }
 
 static void tcli_free(tcli *c) {
@@ -78,7 +83,7 @@ static void tcli_free(tcli *c) {
 /* Connects and completes the handshake; NULL if it fails. */
 static tcli *tcli_open(const topts *o) {
     tcli *c = calloc(1, sizeof(*c));
-    c->fd = tcp_connect(o->port ? o->port : tls_port);
+    c->fd = tcp_connect_to(o->host ? o->host : "127.0.0.1", o->port ? o->port : tls_port);
     c->ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_load_verify_locations(c->ctx, cert("ca.crt"), NULL);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
@@ -253,6 +258,25 @@ TEST(reload_certificates) {
     ASSERT(pings(&(topts){cert("client.crt"), cert("client.key"), 0, 0, 0}));
     /* The connection made before the reloads still works. */
     ASSERT(tcli_expect(live, "PING", "+PONG\r\n"));
+    tcli_free(live);
+    redisFree(r);
+}
+
+/* CONFIG SET bind moves the TLS listeners with the plain ones (Redis's applyBind); the
+ * connections already made stay. */
+TEST(bind_moves_tls_listeners) {
+    redisContext *r = it_client();
+    tcli *live = tcli_default();
+    ASSERT(live != NULL);
+    EXPECT(r, "+OK", "CONFIG SET bind %s", "127.0.0.2");
+    topts there = {cert("client.crt"), cert("client.key"), 0, 0, 0, "127.0.0.2"};
+    ASSERT(pings(&there));
+    tcli *gone = tcli_default(); /* 127.0.0.1 */
+    ASSERT(gone == NULL);
+    ASSERT(tcli_expect(live, "PING", "+PONG\r\n"));
+    EXPECT(r, "+OK", "CONFIG SET bind %s", "127.0.0.1");
+    ASSERT(pings(&(topts){cert("client.crt"), cert("client.key"), 0, 0, 0, NULL}));
+    ASSERT(!pings(&there));
     tcli_free(live);
     redisFree(r);
 }
@@ -660,6 +684,7 @@ int main(void) {
     RUN(client_certificates);
     RUN(protocols);
     RUN(reload_certificates);
+    RUN(bind_moves_tls_listeners);
     RUN(large_pipeline_byte_exact);
     RUN(thousand_connections);
     RUN(stalled_handshake);
