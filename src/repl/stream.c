@@ -127,7 +127,10 @@ void stream_free(void) {
     st.active = 0;
 }
 
-/* Room at the tail: a block with free space (a new one if the tail is full). */
+/* Room at the tail: a block with free space (a new one if the tail is full). The blocks
+ * that fell out of the window are freed here, when the stream takes a new block: the
+ * window moves with the offset whatever is held, so trimming once per block keeps at most
+ * one block more than needed without a check per record. */
 static block *tail_with_room(void) {
     if (st.tail && st.tail->used < BLOCK_SIZE) return st.tail;
     block *b = mem_alloc(sizeof(block));
@@ -141,7 +144,7 @@ static block *tail_with_room(void) {
         st.head = b;
     st.tail = b;
     st.blocks++;
-    host_stat.repl_backlog_bytes = (long long)stream_memory();
+    trim();
     return b;
 }
 
@@ -161,29 +164,78 @@ static void put(const char *p, size_t len) {
 void stream_append(const char *p, size_t len) {
     if (!st.active || len == 0) return;
     put(p, len);
-    trim();
     repl_stream_grew();
 }
 
-/* "<c><n>\r\n" */
-static void put_header(char c, long long n) {
-    char tmp[STRCONV_LL_MAX + 3];
-    tmp[0] = c;
-    size_t len = 1 + ll_to_str(tmp + 1, n);
-    tmp[len++] = '\r';
-    tmp[len++] = '\n';
-    put(tmp, len);
+/* Decimal digits of v (argument lengths are mostly short: the first tests settle them). */
+static inline size_t digits(size_t v) {
+    if (v < 10) return 1;
+    if (v < 100) return 2;
+    if (v < 1000) return 3;
+    size_t n = 4;
+    for (v /= 10000; v; v /= 10)
+        n++;
+    return n;
+}
+
+/* "<c><v>\r\n" at p (room checked by the caller); returns the end. */
+static inline char *emit_header(char *p, char c, size_t v) {
+    *p++ = c;
+    if (v < 10) {
+        *p++ = (char)('0' + v);
+    } else if (v < 100) {
+        *p++ = (char)('0' + v / 10);
+        *p++ = (char)('0' + v % 10);
+    } else {
+        size_t n = digits(v);
+        for (size_t i = n; i > 0; i--, v /= 10)
+            p[i - 1] = (char)('0' + v % 10);
+        p += n;
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+/* The RESP array of argv, written in one pass straight into the tail block when it has
+ * room for the longest the encoding can be (nearly always: a record crosses a block
+ * boundary once per 64 KiB), else piece by piece across blocks. */
+#define HEADER_MAX (1 + 20 + 2) /* "$" digits "\r\n" */
+
+static size_t argv_bound(int argc, const slice *argv) {
+    size_t n = HEADER_MAX;
+    for (int i = 0; i < argc; i++)
+        n += argv[i].len;
+    return n + (size_t)argc * (HEADER_MAX + 2);
+}
+
+static void put_split(int argc, const slice *argv) {
+    char tmp[HEADER_MAX];
+    put(tmp, (size_t)(emit_header(tmp, '*', (size_t)argc) - tmp));
+    for (int i = 0; i < argc; i++) {
+        put(tmp, (size_t)(emit_header(tmp, '$', argv[i].len) - tmp));
+        put(argv[i].p, argv[i].len);
+        put("\r\n", 2);
+    }
 }
 
 void stream_append_argv(int argc, const slice *argv) {
     if (!st.active) return;
-    put_header('*', argc);
-    for (int i = 0; i < argc; i++) {
-        put_header('$', (long long)argv[i].len);
-        put(argv[i].p, argv[i].len);
-        put("\r\n", 2);
+    block *b = tail_with_room();
+    if (BLOCK_SIZE - b->used < argv_bound(argc, argv)) {
+        put_split(argc, argv);
+    } else {
+        char *start = b->data + b->used, *p = emit_header(start, '*', (size_t)argc);
+        for (int i = 0; i < argc; i++) {
+            p = emit_header(p, '$', argv[i].len);
+            memcpy(p, argv[i].p, argv[i].len);
+            p += argv[i].len;
+            *p++ = '\r';
+            *p++ = '\n';
+        }
+        b->used += (size_t)(p - start);
+        st.offset += (uint64_t)(p - start);
     }
-    trim();
     repl_stream_grew();
 }
 

@@ -4,6 +4,7 @@
 #include "repl/repl_int.h"
 #include "unit/test.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static char got[1 << 20];
@@ -109,11 +110,55 @@ TEST(records_are_resp) {
     stream_free();
 }
 
+/* The reference encoding, built with snprintf. */
+static size_t resp_of(char *out, int argc, const slice *argv) {
+    size_t n = (size_t)sprintf(out, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        n += (size_t)sprintf(out + n, "$%zu\r\n", argv[i].len);
+        memcpy(out + n, argv[i].p, argv[i].len);
+        n += argv[i].len;
+        memcpy(out + n, "\r\n", 2);
+        n += 2;
+    }
+    return n;
+}
+
+static char want_buf[1 << 20];
+static char arg_bytes[200000];
+
+/* Records of every length class (digits 1 to 6), written at every distance from a block's
+ * end, so that the one-pass encoding and the split one across blocks both run. */
+TEST(records_across_blocks_and_long_lengths) {
+    static const size_t lens[] = {0,    1,    9,     10,    99,    100,   999,
+                                  1000, 9999, 10000, 65535, 70000, 131073};
+    for (size_t i = 0; i < sizeof(arg_bytes); i++)
+        arg_bytes[i] = (char)('A' + i % 26);
+    for (size_t start = 0; start < 64; start += 7) {
+        stream_set_offset(0);
+        stream_set_backlog_size(1 << 20);
+        stream_create();
+        /* The tail block ends start + a few bytes after the first record's start. */
+        append_pattern(64 * 1024 - 40 + start);
+        uint64_t first = stream_offset() + 1;
+        size_t want_len = 0;
+        for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            slice argv[3] = {slice_of("hset"), {arg_bytes, lens[k]}, {arg_bytes + 7, lens[k] / 3}};
+            want_len += resp_of(want_buf + want_len, 3, argv);
+            stream_append_argv(3, argv);
+        }
+        ASSERT_EQ(first - 1 + want_len, stream_offset());
+        ASSERT_EQ(want_len, copy_from(first));
+        if (memcmp(got, want_buf, want_len) != 0) TEST_FAIL("encoding differs at start %zu", start);
+        stream_free();
+    }
+}
+
 int main(void) {
     server_init();
     RUN(no_backlog_no_offset);
     RUN(offsets_and_copies_across_blocks);
     RUN(backlog_window_slides_and_waiting_replicas_keep_bytes);
     RUN(records_are_resp);
+    RUN(records_across_blocks_and_long_lengths);
     return test_report();
 }
