@@ -445,6 +445,18 @@ void peer_write(peer *pe, const void *p, size_t len) {
     mark_pending(pe);
 }
 
+void peer_send(peer *pe, const void *p, size_t len) {
+    if (pe->state != PEER_OPEN || pe->out.len || pe->t->writing || len == 0) {
+        peer_write(pe, p, len);
+        return;
+    }
+    /* Nothing is queued ahead: straight to the socket, no copy. An error is left for the
+     * flush to find (the next write fails alike) so that no event runs inside this call. */
+    int n = transport_try_write(pe->t, p, len);
+    if (n < 0) n = 0;
+    if ((size_t)n < len) peer_write(pe, (const char *)p + n, len - (size_t)n);
+}
+
 buf *peer_out(peer *pe) {
     return &pe->out;
 }

@@ -134,9 +134,11 @@ int primary_replica_count(void) {
 
 /* ---- writing to a link ---- */
 
+/* The stream goes from the backlog's blocks straight to the socket (peer_send): the copy
+ * into the link's output is only for what the socket does not take at once. */
 static void write_chunk(void *ctx, const char *p, size_t len) {
     rlink *l = ctx;
-    peer_write(l->pe, p, len);
+    peer_send(l->pe, p, len);
     host_stat.net_repl_output_bytes += (long long)len;
 }
 

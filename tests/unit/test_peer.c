@@ -188,6 +188,51 @@ TEST(large_payload_through_the_queue) {
     owner_deinit(&o);
 }
 
+/* peer_send: straight to the socket while nothing is queued, queued behind what is; the
+ * bytes arrive in call order either way (a 6 MB value is usually more than the socket takes
+ * at once, so that a piece is written in part and the rest queues). */
+TEST(send_direct_then_queued_in_order) {
+    owner o;
+    owner_init(&o);
+    ASSERT_EQ(0, connect_to_server(&o, "127.0.0.1", NULL));
+    peer_send(o.pe, "PING\r\n", 6); /* before the connection exists: queued */
+    ASSERT_EQ(6, peer_pending_out(o.pe));
+    ASSERT(wait_flag(&o.connected, WAIT_MS));
+    ASSERT(wait_bytes(&o, 7));
+    ASSERT(got_is(&o, "+PONG\r\n"));
+    buf_clear(&o.got);
+    peer_send(o.pe, "PING\r\n", 6); /* nothing queued: written at once */
+    ASSERT_EQ(0, peer_pending_out(o.pe));
+    ASSERT(wait_bytes(&o, 7));
+    buf_clear(&o.got);
+    /* Something queued: peer_send queues behind it. */
+    peer_write(o.pe, "PING\r\n", 6);
+    peer_send(o.pe, "ECHO x\r\n", 8);
+    ASSERT_EQ(14, peer_pending_out(o.pe));
+    ASSERT(wait_bytes(&o, 14));
+    ASSERT(got_is(&o, "+PONG\r\n$1\r\nx\r\n"));
+    buf_clear(&o.got);
+    size_t big = 6u << 20, third = big / 3;
+    char *v = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        v[i] = (char)('a' + i % 26);
+    const char head[] = "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$6291456\r\n";
+    peer_send(o.pe, head, sizeof(head) - 1);
+    peer_send(o.pe, v, third);
+    peer_send(o.pe, v + third, big - third);
+    peer_send(o.pe, "\r\n", 2);
+    free(v);
+    peer_write(o.pe, "GETRANGE big 2097150 2097154\r\n", 31);
+    ASSERT(wait_bytes(&o, 16));
+    ASSERT(got_is(&o, "+OK\r\n$5\r\nqrstu\r\n"));
+    ASSERT_EQ(0, peer_pending_out(o.pe));
+    buf_clear(&o.got);
+    peer_write(o.pe, "DEL big\r\n", 9);
+    ASSERT(wait_bytes(&o, 4));
+    owner_deinit(&o);
+    run_for(50); /* the server sees the end before the next test counts sessions */
+}
+
 TEST(refused_and_invalid) {
     owner o;
     owner_init(&o);
@@ -505,6 +550,7 @@ int main(void) {
     }
     RUN(ping_pong_and_queued_before_connected);
     RUN(large_payload_through_the_queue);
+    RUN(send_direct_then_queued_in_order);
     RUN(refused_and_invalid);
     RUN(name_resolution);
     RUN(handshake_hook_and_connect_timeout);

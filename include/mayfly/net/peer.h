@@ -11,6 +11,7 @@
  * parses what it can from peer_input(pe) and drops the bytes it used with peer_consume.
  * Output: peer_write (or peer_out + peer_flush) queues bytes; they are written once per
  * loop turn, as client replies are (a direct write first, then the transport's queue).
+ * peer_send writes at once when nothing is queued, queueing only the rest.
  *
  * Lifetimes: after peer_close no event runs and the peer is gone (its memory is freed
  * from the loop). Every other end (EOF from the other side, an error, a timeout, server
@@ -64,6 +65,11 @@ buf *peer_input(peer *pe);
 void peer_consume(peer *pe, size_t n);
 /* Queues len bytes to send (copied). */
 void peer_write(peer *pe, const void *p, size_t len);
+/* Sends len bytes now if nothing is queued ahead of them (a write to the socket, no copy);
+ * what the socket does not take, or everything when output is queued, is queued as by
+ * peer_write. For streams whose bytes are kept elsewhere anyway (a replica's feed from the
+ * backlog): no copy in the common case, at the cost of one write per call. */
+void peer_send(peer *pe, const void *p, size_t len);
 /* The output queue, to append frames to directly (resp_w_*); call peer_flush after. */
 buf *peer_out(peer *pe);
 /* Schedules the queued output to be written at the end of this loop turn. */
