@@ -7,12 +7,28 @@ Redis.
 
 1. Throughput at -P 16 (redis-benchmark -c 50 -P 16, SET and HSET on 100k keys) on a
    primary with 0, 1 and 2 replicas attached (each a server of the same kind, in sync
-   before the run), as ops/s and the ratio to the same primary with none. Redis runs the
-   same rows for reference. On a small machine the replicas and redis-benchmark share the
-   cores with the primary, so ops/s falls with every process added whatever the primary
-   does; the primary's own CPU time per write (INFO cpu, user + sys) says what replication
-   costs it: "capacity ratio" = CPU per write without replicas / with them, the
-   throughput the primary would keep on cores of its own.
+   before the run). On a small machine the replicas and redis-benchmark would take CPU from
+   the primary, so that ops/s fell with every process added whatever the primary does.
+   With --pin (the default on 2+ CPUs) the primary runs alone on CPU 0 and everything else
+   (redis-benchmark, the replicas) on the other CPUs, and each run reports:
+     ops/s          redis-benchmark's figure, and its ratio to the same primary without
+                    replicas;
+     CPU us/write   the primary's CPU time (every thread, user + system, from
+                    /proc/PID/task/*/schedstat) per request: what a write costs it,
+                    including the kernel's work for the bytes it sends to the replicas;
+     writes/turn    requests per turn of the primary's event loop (INFO stats
+                    eventloop_cycles): how much each turn's writes to the replicas batch;
+     busy           the primary's CPU time / the run's wall time: near 100% the primary was
+                    the bottleneck and ops/s is its throughput; well below, the other CPU
+                    (client + replicas) limited the run and ops/s says little about the
+                    primary;
+     capacity ratio CPU per write without replicas / with them: the throughput the primary
+                    keeps when it is the bottleneck (the issue's target is >= 0.9);
+     catch-up ms    after redis-benchmark returned, until every replica's offset equals the
+                    primary's: a replica that cannot keep up would show it growing with the
+                    run's length.
+   Every server kind runs the same rows (Mayfly, Debian's Redis 7.0, and --redis2, a Redis
+   7.4 build, if present), interleaved: for each replica count, each kind in turn.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
@@ -50,9 +66,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+PRIMARY_CPUS = None  # --pin: the primary's CPU set, and everything else's
+OTHER_CPUS = None
+
+
+def pinned(cpus):
+    """A preexec_fn that moves the child onto cpus (None: no pinning)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 class Server:
-    def __init__(self, binary, extra=()):
-        self.binary, self.extra = binary, list(extra)
+    def __init__(self, binary, extra=(), cpus=None):
+        self.binary, self.extra, self.cpus = binary, list(extra), cpus
         self.dir = tempfile.mkdtemp(prefix="mayfly-replbench-")
         self.port = free_port()
         self.proc = None
@@ -62,7 +89,8 @@ class Server:
         argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir, "--logfile",
                 os.path.join(self.dir, "log"), "--repl-diskless-sync-delay", "0"] + self.extra
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=pinned(self.cpus))
         for _ in range(2000):
             try:
                 with Client(self.port, timeout=5) as c:
@@ -108,54 +136,122 @@ TESTS = [("SET", ["SET", "k:__rand_int__", "0123456789abcdef"]),
 
 
 def bench_once(port, argv, n):
+    """Runs redis-benchmark; returns (ops/s, wall seconds)."""
+    t0 = time.monotonic()
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-n",
                           str(n), "-r", "100000", "--csv"] + argv,
-                         capture_output=True, text=True, timeout=600).stdout
+                         capture_output=True, text=True, timeout=600,
+                         preexec_fn=pinned(OTHER_CPUS)).stdout
+    wall = time.monotonic() - t0
     rows = list(csv.reader(io.StringIO(out)))
-    return float(rows[-1][1])
+    return float(rows[-1][1]), wall
 
 
-def primary_cpu(server):
-    """The server process's CPU seconds so far (INFO cpu: user + sys of the main process)."""
+def proc_cpu(server):
+    """The server process's CPU seconds so far: every thread's time on a CPU (schedstat's
+    first field, ns; user + system, also what the kernel does for its sends)."""
+    total = 0
+    task_dir = "/proc/%d/task" % server.proc.pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, "schedstat")) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def loop_turns(server):
+    """INFO stats eventloop_cycles (Mayfly, Redis 7.2+): the event loop's turns so far, -1
+    where INFO lacks it (Redis 7.0)."""
     with server.client() as c:
-        cpu = c.info("cpu")
-    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+        return int(c.info("stats").get("eventloop_cycles", -1))
 
 
-def wait_replicas(primary, replicas):
-    """The replicas kept up: the same offset everywhere once the primary is idle."""
+def offsets(primary, replicas):
     with primary.client() as c:
-        off = c.info("replication")["master_repl_offset"]
+        off = int(c.info("replication")["master_repl_offset"])
+    offs = []
     for r in replicas:
-        for _ in range(2000):
-            with r.client() as rc:
-                if rc.info("replication")["slave_repl_offset"] == off:
-                    break
-            time.sleep(0.01)
-        else:
-            raise RuntimeError("a replica did not catch up")
+        with r.client() as rc:
+            offs.append(int(rc.info("replication")["slave_repl_offset"]))
+    return off, offs
 
 
-def throughput_round(binary, n, res):
-    """One round of 0, 1 and 2 replicas for one server kind: ops/s and the primary's CPU
-    seconds per million writes go into res[(test, replicas)]."""
-    for nrep in (0, 1, 2):
-        primary = Server(binary)
-        primary.start()
-        replicas = [Server(binary) for _ in range(nrep)]
+def catch_up(primary, replicas, timeout=120):
+    """Seconds until every replica has the primary's whole stream (the primary is idle)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        off, offs = offsets(primary, replicas)
+        if all(o == off for o in offs):
+            return time.monotonic() - t0
+        time.sleep(0.002)
+    raise RuntimeError("a replica did not catch up within %s s" % timeout)
+
+
+def throughput_run(binary, nrep, n, res):
+    """One primary with nrep replicas, each test once: res[(test, nrep)] gets
+    (ops/s, CPU us per write, busy fraction, catch-up s, writes per loop turn)."""
+    primary = Server(binary, cpus=PRIMARY_CPUS)
+    primary.start()
+    replicas = [Server(binary, cpus=OTHER_CPUS) for _ in range(nrep)]
+    try:
         for r in replicas:
             r.start()
             replicate(r, primary)
         for name, argv in TESTS:
             with primary.client() as c:
                 c.call("FLUSHALL")
-            cpu0 = primary_cpu(primary)
-            ops = bench_once(primary.port, argv, n)
-            cpu = primary_cpu(primary) - cpu0
-            res.setdefault((name, nrep), []).append((ops, cpu * 1e6 / n))
-        wait_replicas(primary, replicas)
+            catch_up(primary, replicas)
+            loops0, cpu0 = loop_turns(primary), proc_cpu(primary)
+            ops, wall = bench_once(primary.port, argv, n)
+            cpu, loops = proc_cpu(primary) - cpu0, loop_turns(primary) - loops0
+            lag = catch_up(primary, replicas)
+            per_turn = n / loops if loops > 0 and loops0 >= 0 else float("nan")
+            res.setdefault((name, nrep), []).append((ops, cpu * 1e6 / n, cpu / wall, lag, per_turn))
+    finally:
         for s in replicas + [primary]:
             s.stop()
+
+
+def throughput(servers, n, rounds):
+    print("## Throughput at -P 16 (-c 50, %d requests, median of %d interleaved rounds%s)\n"
+          % (n, rounds, ", primary pinned to CPU %s, client and replicas to CPU %s" % (
+              fmt_cpus(PRIMARY_CPUS), fmt_cpus(OTHER_CPUS)) if PRIMARY_CPUS else ""))
+    print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
+    res = {side: {} for side, _ in servers}
+    for _ in range(rounds):
+        for nrep in (0, 1, 2):
+            for side, binary in servers:
+                throughput_run(binary, nrep, n, res[side])
+    print("| server | test | ops/s 0 / 1 / 2 replicas | ops ratio 1 / 2 | CPU us/write 0 / 1 / 2 "
+          "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 | catch-up ms 1 / 2 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for side, _ in servers:
+        for name, _ in TESTS:
+            med = [[statistics.median(row[i] for row in res[side][(name, k)]) for k in (0, 1, 2)]
+                   for i in range(5)]
+            ops, cpu, busy, lag, per_turn = med
+            print("| %s | %s | %.0f / %.0f / %.0f | %.2f / %.2f | %.3f / %.3f / %.3f | "
+                  "%.0f%% / %.0f%% / %.0f%% | %s | %.2f / %.2f | %.0f / %.0f |"
+                  % (side, name, ops[0], ops[1], ops[2], ops[1] / ops[0], ops[2] / ops[0],
+                     cpu[0], cpu[1], cpu[2], busy[0] * 100, busy[1] * 100, busy[2] * 100,
+                     " / ".join("-" if t != t else "%.0f" % t for t in per_turn),
+                     cpu[0] / cpu[1], cpu[0] / cpu[2], lag[1] * 1000, lag[2] * 1000),
+                  flush=True)
+    if rounds > 1:
+        print("\nPer-round capacity ratios (1 / 2 replicas):")
+        for side, _ in servers:
+            for name, _ in TESTS:
+                rows = [res[side][(name, k)] for k in (0, 1, 2)]
+                per = ["%.2f/%.2f" % (rows[0][i][1] / rows[1][i][1], rows[0][i][1] / rows[2][i][1])
+                       for i in range(rounds)]
+                print("- %s %s: %s" % (side, name, " ".join(per)))
+    print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
+
+
+def fmt_cpus(cpus):
+    return ",".join(str(c) for c in sorted(cpus))
 
 
 # ---- 2. full-sync time ---------------------------------------------------------------------
@@ -206,36 +302,35 @@ def main():
     ap.add_argument("--mayfly", default=os.environ.get("MAYFLY_SERVER",
                                                        os.path.join(REPO, "build", "mayfly-server")))
     ap.add_argument("--redis", default=os.environ.get("REDIS_SERVER", "redis-server"))
+    ap.add_argument("--redis2", default=os.environ.get("REDIS2_SERVER",
+                                                       "/tmp/redis74/src/redis-server"),
+                    help="a second Redis build for the throughput rows (skipped if absent)")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="another server for the throughput rows (e.g. an older Mayfly build)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--requests", type=int)
     ap.add_argument("--fields", type=int)
+    ap.add_argument("--pin", choices=("auto", "yes", "no"), default="auto",
+                    help="primary alone on CPU 0, the rest elsewhere (auto: with 2+ CPUs)")
     ap.add_argument("--only", default="throughput,sync")
     a = ap.parse_args()
     rounds = a.rounds or (1 if a.quick else 3)
     n = a.requests or (100_000 if a.quick else 500_000)
     fields = a.fields or (200_000 if a.quick else 1_000_000)
+    global PRIMARY_CPUS, OTHER_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if a.pin == "yes" or (a.pin == "auto" and len(cpus) >= 2):
+        PRIMARY_CPUS, OTHER_CPUS = {cpus[0]}, set(cpus[1:])
+    servers = [("Mayfly", a.mayfly), ("Redis 7.0", a.redis)]
+    if a.redis2 and os.path.exists(a.redis2):
+        servers.append(("Redis 7.4", a.redis2))
+    for spec in a.also:
+        label, _, path = spec.partition("=")
+        servers.append((label, path))
     try:
         if "throughput" in a.only:
-            print("## Throughput at -P 16 (-c 50, %d requests, median of %d interleaved rounds)\n"
-                  % (n, rounds))
-            print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg())
-            res = {"Mayfly": {}, "Redis": {}}
-            for _ in range(rounds):
-                for side, binary in (("Mayfly", a.mayfly), ("Redis", a.redis)):
-                    throughput_round(binary, n, res[side])
-            print("| server | test | ops/s 0 / 1 / 2 replicas | ratio 1 / 2 | primary CPU s per "
-                  "1M writes 0 / 1 / 2 | capacity ratio 1 / 2 |")
-            print("| --- | --- | ---: | ---: | ---: | ---: |")
-            for side in ("Mayfly", "Redis"):
-                for name, _ in TESTS:
-                    ops = [statistics.median(o for o, _ in res[side][(name, k)]) for k in (0, 1, 2)]
-                    cpu = [statistics.median(c for _, c in res[side][(name, k)]) for k in (0, 1, 2)]
-                    print("| %s | %s | %.0f / %.0f / %.0f | %.2f / %.2f | %.2f / %.2f / %.2f | "
-                          "%.2f / %.2f |" % (side, name, ops[0], ops[1], ops[2], ops[1] / ops[0],
-                                            ops[2] / ops[0], cpu[0], cpu[1], cpu[2],
-                                            cpu[0] / cpu[1], cpu[0] / cpu[2]), flush=True)
-            print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
+            throughput(servers, n, rounds)
         if "sync" in a.only:
             print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds)\n"
                   % (fields, rounds))
