@@ -258,6 +258,15 @@ def throughput(servers, n, rounds):
     print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
+def parse_cpus(spec):
+    """"0,2-3" -> {0, 2, 3}"""
+    out = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def fmt_cpus(cpus):
     return ",".join(str(c) for c in sorted(cpus))
 
@@ -321,6 +330,8 @@ def main():
     ap.add_argument("--fields", type=int)
     ap.add_argument("--pin", choices=("auto", "yes", "no"), default="auto",
                     help="primary alone on CPU 0, the rest elsewhere (auto: with 2+ CPUs)")
+    ap.add_argument("--cpus", metavar="PRIMARY:OTHERS",
+                    help="CPU lists for --pin, e.g. 0:1-3 (default: the first CPU : the rest)")
     ap.add_argument("--only", default="throughput,sync")
     a = ap.parse_args()
     rounds = a.rounds or (1 if a.quick else 3)
@@ -328,7 +339,10 @@ def main():
     fields = a.fields or (200_000 if a.quick else 1_000_000)
     global PRIMARY_CPUS, OTHER_CPUS
     cpus = sorted(os.sched_getaffinity(0))
-    if a.pin == "yes" or (a.pin == "auto" and len(cpus) >= 2):
+    if a.cpus:
+        first, _, rest = a.cpus.partition(":")
+        PRIMARY_CPUS, OTHER_CPUS = parse_cpus(first), parse_cpus(rest)
+    elif a.pin == "yes" or (a.pin == "auto" and len(cpus) >= 2):
         PRIMARY_CPUS, OTHER_CPUS = {cpus[0]}, set(cpus[1:])
     servers = [("Mayfly", a.mayfly), ("Redis 7.0", a.redis)]
     if a.redis2 and os.path.exists(a.redis2):

@@ -12,8 +12,10 @@
  *
  * The backlog is the window of the last repl-backlog-size bytes (PSYNC may continue from
  * any offset in it); blocks before both the window and the oldest byte a replica waiting
- * for its snapshot still needs (keep_from) are freed. Online replicas copy what is new into
- * their connections once per loop turn, so they pin nothing.
+ * for its snapshot still needs (keep_from) are freed. Online replicas are sent what is new
+ * once per loop turn straight from the blocks (peer_send): only what a socket does not take
+ * at once is copied into that link's output, so they pin nothing. A record is encoded once,
+ * into the tail block, whatever the number of replicas.
  *
  * With no backlog (no replica has ever attached, or it was freed after repl-backlog-ttl)
  * nothing is kept and the offset stands still, as in Redis. The journal hands the stream
