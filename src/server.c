@@ -81,6 +81,15 @@ static int64_t thread_cpu_us(void) {
 static long long cycles_at_sample, cycle_us_at_sample;
 static int shutting_down;
 static long long ops_at_last_sample, in_at_last_sample, out_at_last_sample;
+static long long repl_in_at_last_sample, repl_out_at_last_sample;
+
+/* A byte counter's rate over dt us in KiB/s * 100 (instantaneous_*_kbps); a counter that
+ * CONFIG RESETSTAT set back counts from 0. */
+static long long kbps_x100(long long total, long long *last, long long dt) {
+    long long bytes = total >= *last ? total - *last : total;
+    *last = total;
+    return bytes * 100000000 / 1024 / dt;
+}
 static int64_t last_sample_us;
 static uv_work_t purge_req;
 static int purge_running;           /* a purge is queued or running on the thread pool */
@@ -224,12 +233,12 @@ static void on_cron(uv_timer_t *t) {
     if (dt >= 1000000) {
         long long ops = cmd_total_commands();
         host_stat.ops_per_sec = (ops - ops_at_last_sample) * 1000000 / dt;
-        host_stat.input_kbps_x100 =
-            (host_stat.net_input_bytes - in_at_last_sample) * 100000000 / 1024 / dt;
-        host_stat.output_kbps_x100 =
-            (host_stat.net_output_bytes - out_at_last_sample) * 100000000 / 1024 / dt;
-        in_at_last_sample = host_stat.net_input_bytes;
-        out_at_last_sample = host_stat.net_output_bytes;
+        host_stat.input_kbps_x100 = kbps_x100(host_stat.net_input_bytes, &in_at_last_sample, dt);
+        host_stat.output_kbps_x100 = kbps_x100(host_stat.net_output_bytes, &out_at_last_sample, dt);
+        host_stat.repl_input_kbps_x100 =
+            kbps_x100(host_stat.net_repl_input_bytes, &repl_in_at_last_sample, dt);
+        host_stat.repl_output_kbps_x100 =
+            kbps_x100(host_stat.net_repl_output_bytes, &repl_out_at_last_sample, dt);
         ops_at_last_sample = ops;
         sample_cycles(dt);
         last_sample_us = us;

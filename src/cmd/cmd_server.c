@@ -233,8 +233,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         "total_net_repl_output_bytes:%lld\r\n"
         "instantaneous_input_kbps:%.2f\r\n"
         "instantaneous_output_kbps:%.2f\r\n"
-        "instantaneous_input_repl_kbps:0.00\r\n"
-        "instantaneous_output_repl_kbps:0.00\r\n"
+        "instantaneous_input_repl_kbps:%.2f\r\n"
+        "instantaneous_output_repl_kbps:%.2f\r\n"
         "rejected_connections:%lld\r\n"
         "sync_full:%lld\r\n"
         "sync_partial_ok:%lld\r\n"
@@ -296,7 +296,8 @@ static void section_stats(buf *b, int64_t now_ms) {
         host_stat.total_connections, cmd_total_commands(), host_stat.ops_per_sec,
         host_stat.net_input_bytes, host_stat.net_output_bytes, host_stat.net_repl_input_bytes,
         host_stat.net_repl_output_bytes, (double)host_stat.input_kbps_x100 / 100.0,
-        (double)host_stat.output_kbps_x100 / 100.0, host_stat.rejected_connections,
+        (double)host_stat.output_kbps_x100 / 100.0, (double)host_stat.repl_input_kbps_x100 / 100.0,
+        (double)host_stat.repl_output_kbps_x100 / 100.0, host_stat.rejected_connections,
         host_stat.sync_full, host_stat.sync_partial_ok, host_stat.sync_partial_err,
         db_stat.expired_keys, db_stat.expired_subkeys, host_stat.expire_cycle_us / 1000,
         db_stat.expire_cycle_backlog, db_stat.evicted_keys, evict_stat.evicted_clients,

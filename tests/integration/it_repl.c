@@ -378,6 +378,22 @@ TEST(gates_and_introspection) {
     ASSERT_EQ(1, it_info_field(pc, "connected_slaves"));
     if (!strstr(it_run(pc, "CLIENT LIST TYPE replica"), "flags=S")) TEST_FAIL("no flags=S");
     if (!strstr(it_run(rc, "CLIENT LIST TYPE master"), "flags=M")) TEST_FAIL("no flags=M");
+    /* INFO's replication rates, sampled once a second by the cron: writes flowing for a
+     * while show on both sides. */
+    double out_kbps = 0, in_kbps = 0;
+    for (long long t0 = ru_now_ms(); ru_now_ms() - t0 < 5000 && (out_kbps <= 0 || in_kbps <= 0);) {
+        for (int i = 0; i < 50; i++)
+            redisAppendCommand(pc, "SET rate%d %0500d", i, i);
+        for (int i = 0; i < 50; i++) {
+            redisReply *x;
+            if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("pipeline");
+            freeReplyObject(x);
+        }
+        out_kbps = ru_info(pc, "instantaneous_output_repl_kbps", v, sizeof(v)) ? atof(v) : -1;
+        in_kbps = ru_info(rc, "instantaneous_input_repl_kbps", v, sizeof(v)) ? atof(v) : -1;
+        it_sleep_ms(20);
+    }
+    if (out_kbps <= 0 || in_kbps <= 0) TEST_FAIL("repl kbps: out %.2f in %.2f", out_kbps, in_kbps);
     EXPECT(rc, "+OK", "CONFIG SET replica-serve-stale-data no");
     /* The primary goes away: a stale-data-refusing replica says MASTERDOWN. */
     it_stop_server(&p);

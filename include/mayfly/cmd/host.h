@@ -21,8 +21,9 @@ typedef struct host_stats {
     long long writes_processed;          /* socket writes (total_writes_processed) */
     long long qbuf_limit_disconnections; /* closed by client-query-buffer-limit */
     long long obuf_limit_disconnections; /* closed by client-output-buffer-limit */
-    long long input_kbps_x100, output_kbps_x100; /* instantaneous_*_kbps * 100 (cron) */
-    int loading;                                 /* the dataset is loading: commands get -LOADING */
+    long long input_kbps_x100, output_kbps_x100;           /* instantaneous_*_kbps * 100 (cron) */
+    long long repl_input_kbps_x100, repl_output_kbps_x100; /* instantaneous_*_repl_kbps */
+    int loading; /* the dataset is loading: commands get -LOADING */
     int in_exec; /* EXEC is running its queue: forks wait for the cron (Redis's in_exec) */
     long long total_forks;      /* snapshot and rewrite children forked */
     long long eventloop_cycles; /* loop turns (INFO eventloop_cycles) */
