@@ -11,6 +11,8 @@ instructions per request of the whole server and the difference, which is the AC
 check's cost (kernel time, not counted, would dilute it further).
 
     python3 bench/acl_cost.py [--mayfly build/mayfly-server] [--requests 50000]
+    python3 bench/acl_cost.py --inside cmd_dispatch   # only what dispatch runs: no batching
+                                                      # noise from reads and writes
 
 Needs valgrind (callgrind, callgrind_control) and redis-benchmark / redis-cli.
 """
@@ -38,11 +40,12 @@ def cli(port, *args):
                           text=True, timeout=60).stdout
 
 
-def run_one(binary, restricted, requests, tests, pipeline, workdir):
+def run_one(binary, restricted, requests, tests, pipeline, workdir, inside):
     port = free_port()
     out = os.path.join(workdir, f"cg.{port}")
+    collect = [f"--toggle-collect={inside}"] if inside else ["--instr-atstart=no"]
     srv = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+        ["valgrind", "--tool=callgrind", *collect, f"--callgrind-out-file={out}",
          binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--user", *USER],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -50,8 +53,9 @@ def run_one(binary, restricted, requests, tests, pipeline, workdir):
         deadline = time.time() + 120
         while time.time() < deadline and "PONG" not in cli(port, "PING"):
             time.sleep(0.3)
-        subprocess.run(["callgrind_control", "-i", "on", str(srv.pid)], capture_output=True,
-                       timeout=60)
+        if not inside:
+            subprocess.run(["callgrind_control", "-i", "on", str(srv.pid)], capture_output=True,
+                           timeout=60)
         auth = ["--user", "bench", "-a", "pw"] if restricted else []
         subprocess.run(["redis-benchmark", "-p", str(port), *auth, "-t", tests, "-n",
                         str(requests), "-P", str(pipeline), "-r", "100000", "-q"],
@@ -80,6 +84,8 @@ def main():
     ap.add_argument("--tests", default="get,hset")
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--inside", metavar="FUNC",
+                    help="count only instructions run inside FUNC (e.g. cmd_dispatch)")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate", "redis-benchmark"):
         if not shutil.which(tool):
@@ -87,10 +93,13 @@ def main():
     binary = os.path.abspath(args.mayfly)
     with tempfile.TemporaryDirectory() as wd:
         for r in range(args.rounds):
-            base, n0 = run_one(binary, False, args.requests, args.tests, args.pipeline, wd)
-            acl, n1 = run_one(binary, True, args.requests, args.tests, args.pipeline, wd)
+            base, n0 = run_one(binary, False, args.requests, args.tests, args.pipeline, wd,
+                             args.inside)
+            acl, n1 = run_one(binary, True, args.requests, args.tests, args.pipeline, wd,
+                             args.inside)
             a, b = base / max(n0, 1), acl / max(n1, 1)
-            print(f"round {r + 1}: default user {a:.0f} instr/request, restricted {b:.0f}, "
+            where = f" inside {args.inside}" if args.inside else ""
+            print(f"round {r + 1}{where}: default user {a:.0f} instr/request, restricted {b:.0f}, "
                   f"ACL check {b - a:.0f} instr/request = {100 * (b - a) / a:.2f}% "
                   f"({args.tests} at -P {args.pipeline}, {n0} / {n1} requests)")
 

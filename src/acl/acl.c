@@ -37,6 +37,11 @@ static int ncommands;
 struct acl_userset acl_users;
 acl_user *acl_default;
 int acl_restricted_users;
+unsigned acl_generation = 1;
+
+void acl_invalidate(void) {
+    if (++acl_generation == 0) acl_generation = 1;
+}
 
 void acl_recount(void) {
     int n = 0;
@@ -102,6 +107,7 @@ int acl_command_add(const char *name, int parent, const char *categories, unsign
         p->subs = mem_realloc(p->subs, sizeof(int) * (p->nsubs + 1));
         p->subs[p->nsubs++] = ncommands;
     }
+    acl_invalidate();
     return ncommands++;
 }
 
@@ -117,6 +123,7 @@ void acl_command_set_key_range(int id, int first, int last, int step, unsigned n
     c->key_last = last;
     c->key_step = step > 0 ? step : 1;
     c->key_need = need & (ACL_REF_READ | ACL_REF_WRITE);
+    acl_invalidate();
 }
 
 const char *acl_command_name(int id) {
@@ -161,6 +168,7 @@ void acl_commands_reset(void) {
     mem_free(commands);
     commands = NULL;
     ncommands = 0;
+    acl_invalidate();
 }
 
 /* ---- the user table ---- */

@@ -39,10 +39,12 @@ typedef struct acl_pattern {
     unsigned perms;
     int match;         /* enum acl_match */
     size_t prefix_len; /* MATCH_PREFIX: bytes before the '*' */
-    /* MATCH_PREFIX with prefix_len <= 8: the prefix as the first 8 bytes of a subject read
-     * as one word (memcpy, host order), and the mask of its bytes, so a subject of 8 bytes
-     * or more is decided by one load, an AND and a compare. */
-    uint64_t prefix_word, prefix_mask;
+    /* fast: a literal or a prefix of at most 8 bytes, which a subject matches when its
+     * length is in [minlen, minlen + span] and its first bytes as one word (acl_load_word) AND
+     * mask equal word: a few instructions, no loop or call. */
+    int fast;
+    uint64_t word, mask;
+    size_t minlen, span; /* lengths minlen .. minlen + span */
 } acl_pattern;
 
 /* Fills in how pattern k is matched (after p and len are set). */
@@ -62,6 +64,7 @@ typedef struct acl_selector {
     uint64_t allowed[ACL_CMD_WORDS]; /* bit per command id */
     acl_pattern *keys;
     size_t nkeys;
+    size_t slow_keys; /* key patterns that are not fast (acl_pattern.fast) */
     acl_pattern *chans;
     size_t nchans;
     acl_firstargs *fa;
@@ -81,7 +84,15 @@ struct acl_user {
     size_t npass;
     acl_selector *sel; /* sel[0] is the root selector */
     size_t nsel;
+    uint8_t *verdicts; /* head.verdict's storage (check.c), verdict_cap bytes */
+    size_t verdict_cap;
 };
+
+/* Marks every user's verdicts stale (acl_generation moves on, skipping 0, which a new
+ * user's gen holds). */
+void acl_invalidate(void);
+/* Recomputes u's verdicts for the current catalog and rules (check.c). */
+void acl_refresh_verdicts(acl_user *u);
 
 /* ---- catalog (acl.c) ---- */
 typedef struct acl_command {
@@ -165,23 +176,46 @@ void acl_recount(void);
 
 #include <string.h>
 
+/* The first min(len, 8) bytes of s as a number, byte i in bits 8i..8i+7 and zeros above,
+ * without reading past s[len - 1]. */
+static inline uint64_t acl_load_word(const char *s, size_t len) {
+    const unsigned char *u = (const unsigned char *)s;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        return w;
+    }
+    if (len >= 4) { /* two loads that overlap when len < 8 */
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        return a | (uint64_t)b << (8 * (len - 4));
+    }
+#else
+    if (len >= 4) {
+        uint64_t w = 0;
+        for (size_t i = 0; i < len && i < 8; i++)
+            w |= (uint64_t)u[i] << (8 * i);
+        return w;
+    }
+#endif
+    if (len == 0) return 0;
+    return u[0] | (uint64_t)u[len / 2] << (8 * (len / 2)) | (uint64_t)u[len - 1] << (8 * (len - 1));
+}
+
+/* A fast pattern against a subject of len bytes whose acl_load_word is w. */
+static inline int acl_pattern_match_word(const acl_pattern *k, uint64_t w, size_t len) {
+    return (w & k->mask) == k->word && len - k->minlen <= k->span; /* wraps when shorter */
+}
+
 static inline int acl_pattern_match(const acl_pattern *k, const char *s, size_t len) {
+    if (k->fast) return acl_pattern_match_word(k, acl_load_word(s, len), len);
     switch (k->match) {
     case MATCH_EXACT:
-        return len == k->len && (len == 0 || memcmp(s, k->p, len) == 0);
-    case MATCH_PREFIX: {
-        /* As the glob matcher: "*" does not match the empty subject. */
-        if (len < k->prefix_len || len == 0) return 0;
-        if (len >= 8 && k->prefix_len <= 8) {
-            uint64_t w;
-            memcpy(&w, s, 8);
-            return (w & k->prefix_mask) == k->prefix_word;
-        }
-        if (k->prefix_len > 16) return memcmp(s, k->p, k->prefix_len) == 0;
-        for (size_t i = 0; i < k->prefix_len; i++) /* short prefixes: no call */
-            if (s[i] != k->p[i]) return 0;
-        return 1;
-    }
+        return len == k->len && memcmp(s, k->p, len) == 0;
+    case MATCH_PREFIX:
+        return len >= k->prefix_len && len > 0 && memcmp(s, k->p, k->prefix_len) == 0;
     default:
         return glob_match(k->p, k->len, s, len, 0);
     }

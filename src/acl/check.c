@@ -36,15 +36,27 @@ static void free_refs(ref_cache *rc) {
     if (rc->loaded && rc->refs != rc->small) mem_free(rc->refs);
 }
 
+/* Key patterns that are all fast: no call, so no registers to save. */
+static inline int keys_match_fast(const acl_selector *s, slice key, unsigned need) {
+    uint64_t w = acl_load_word(key.p, key.len); /* read once for every pattern */
+    const acl_pattern *k = s->keys, *end = s->keys + s->nkeys;
+    for (; k < end; k++)
+        if ((k->perms & need) == need && acl_pattern_match_word(k, w, key.len)) return 1;
+    return 0;
+}
+
+static __attribute__((noinline)) int keys_match(const acl_selector *s, slice key, unsigned need) {
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const acl_pattern *k = &s->keys[i];
+        if ((k->perms & need) == need && acl_pattern_match(k, key.p, key.len)) return 1;
+    }
+    return 0;
+}
+
 static inline int key_ok(const acl_selector *s, slice key, unsigned need) {
     if (s->flags & SEL_ALLKEYS) return 1;
     need &= ACL_PERM_ALL;
-    for (size_t i = 0; i < s->nkeys; i++) {
-        const acl_pattern *k = &s->keys[i];
-        if ((k->perms & need) != need) continue;
-        if (acl_pattern_match(k, key.p, key.len)) return 1;
-    }
-    return 0;
+    return s->slow_keys ? keys_match(s, key, need) : keys_match_fast(s, key, need);
 }
 
 /* For a key whose access depends on the arguments: 1 if a pattern with read and write
@@ -175,9 +187,57 @@ static __attribute__((noinline)) int check_selectors(const acl_user *u, int id,
     return relevant;
 }
 
+/* ---- verdicts ---- */
+
+/* 1 if s allows command id as such (not only for some first arguments). */
+static int allows_plainly(const acl_selector *s, int id, const acl_command *c) {
+    return (s->flags & SEL_ALLCOMMANDS) || (c->flags & ACL_CMD_NO_AUTH) ||
+           selector_has_command(s, id);
+}
+
+/* What acl_check_fast may answer for u and command id without the general path: allowed
+ * outright when a selector allows the command and every key and channel it could name;
+ * one key to match when the user has one selector, which allows the command, and the
+ * command has one key at a fixed position and no channels; else the general path. */
+static uint8_t command_verdict(const acl_user *u, int id) {
+    const acl_command *c = acl_cmd(id);
+    int keys = (c->flags & ACL_CMD_HAS_KEYS) != 0, chans = (c->flags & ACL_CMD_HAS_CHANNELS) != 0;
+    for (size_t i = 0; i < u->nsel; i++) {
+        const acl_selector *s = &u->sel[i];
+        if (allows_plainly(s, id, c) && (!keys || (s->flags & SEL_ALLKEYS)) &&
+            (!chans || (s->flags & SEL_ALLCHANNELS)))
+            return ACL_VERDICT_OK;
+    }
+    if (u->nsel != 1 || chans || !allows_plainly(&u->sel[0], id, c)) return ACL_VERDICT_SLOW;
+    if (!c->key_range || c->key_variable || c->key_first != c->key_last || c->key_first < 1 ||
+        c->key_first > 62)
+        return ACL_VERDICT_SLOW;
+    return (uint8_t)(((unsigned)c->key_first << 2) | c->key_need);
+}
+
+void acl_refresh_verdicts(acl_user *u) {
+    size_t n = (size_t)acl_command_count();
+    if (u->verdict_cap < n || !u->verdicts) {
+        u->verdict_cap = n ? n : 1;
+        u->verdicts = mem_realloc(u->verdicts, u->verdict_cap);
+    }
+    for (size_t id = 0; id < n; id++)
+        u->verdicts[id] = command_verdict(u, (int)id);
+    u->head.verdict = u->verdicts;
+    u->head.gen = acl_generation;
+}
+
+int acl_key_allowed(const acl_user *u, slice key, unsigned need) {
+    /* Only for a key verdict: one selector, which does not allow every key. */
+    const acl_selector *s = &u->sel[0];
+    return s->slow_keys ? keys_match(s, key, need) : keys_match_fast(s, key, need);
+}
+
 int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_fn *refs, void *ctx,
               int *errpos) {
     if (!u || u->head.unrestricted) return ACL_OK;
+    if (u->head.gen != acl_generation) acl_refresh_verdicts((acl_user *)u); /* a cache */
+    if (acl_check_fast(u, id, argc, argv) == ACL_OK) return ACL_OK;
     const acl_command *c = acl_cmd(id);
     /* The common case, answered here: one selector that allows the command, whose keys
      * (if it restricts keys) are a plain range, and no channels to look at. */

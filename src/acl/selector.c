@@ -205,31 +205,41 @@ static void update_rules(acl_selector *s, const char *rule, size_t len, int allo
 
 /* ---- rules ---- */
 
-/* The prefix word and mask of a MATCH_PREFIX pattern of at most 8 bytes (acl_pattern). */
-static void set_prefix_word(acl_pattern *k) {
-    unsigned char bytes[8] = {0}, mask[8] = {0};
-    k->prefix_word = k->prefix_mask = 0;
-    if (k->prefix_len > 8) return;
-    memcpy(bytes, k->p, k->prefix_len);
-    memset(mask, 0xff, k->prefix_len);
-    memcpy(&k->prefix_word, bytes, 8);
-    memcpy(&k->prefix_mask, mask, 8);
+/* The word form of a literal of at most 8 bytes, or of a prefix of at most 8 bytes
+ * followed by '*' (acl_pattern.fast): the literal's bytes as acl_load_word reads a
+ * subject, a mask of them, and the subject lengths that can match. */
+static void set_word_form(acl_pattern *k, size_t n, int prefix) {
+    k->fast = 0;
+    if (n > 8) return;
+    k->fast = 1;
+    k->word = k->mask = 0;
+    for (size_t i = 0; i < n; i++) {
+        k->word |= (uint64_t)(unsigned char)k->p[i] << (8 * i);
+        k->mask |= (uint64_t)0xff << (8 * i);
+    }
+    /* As the glob matcher: "*" does not match the empty subject. */
+    k->minlen = prefix && n == 0 ? 1 : n;
+    k->span = prefix ? SIZE_MAX - k->minlen : 0;
 }
 
 void acl_pattern_classify(acl_pattern *k) {
     k->match = MATCH_EXACT;
     k->prefix_len = 0;
+    k->fast = 0;
     for (size_t i = 0; i < k->len; i++) {
         char ch = k->p[i];
         if (ch == '*' && i == k->len - 1) {
             k->match = MATCH_PREFIX;
             k->prefix_len = i;
-            set_prefix_word(k);
         } else if (ch == '*' || ch == '?' || ch == '[' || ch == '\\') {
             k->match = MATCH_GLOB;
             return;
         }
     }
+    if (k->match == MATCH_PREFIX)
+        set_word_form(k, k->prefix_len, 1);
+    else
+        set_word_form(k, k->len, 0);
 }
 
 static int op_is(const char *op, size_t len, const char *word) {
@@ -269,7 +279,8 @@ static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
         }
     s->keys = mem_realloc(s->keys, sizeof(acl_pattern) * (s->nkeys + 1));
     s->keys[s->nkeys] = (acl_pattern){.p = mem_strndup(p, plen), .len = plen, .perms = perms};
-    acl_pattern_classify(&s->keys[s->nkeys++]);
+    acl_pattern_classify(&s->keys[s->nkeys]);
+    if (!s->keys[s->nkeys++].fast) s->slow_keys++;
     return RULE_OK;
 }
 
@@ -340,9 +351,11 @@ int selector_apply(acl_selector *s, const char *op, size_t len) {
     if (op_is(op, len, "allkeys") || op_is(op, len, "~*")) {
         s->flags |= SEL_ALLKEYS;
         clear_patterns(&s->keys, &s->nkeys);
+        s->slow_keys = 0;
     } else if (op_is(op, len, "resetkeys")) {
         s->flags &= ~SEL_ALLKEYS;
         clear_patterns(&s->keys, &s->nkeys);
+        s->slow_keys = 0;
     } else if (op_is(op, len, "allchannels") || op_is(op, len, "&*")) {
         s->flags |= SEL_ALLCHANNELS;
         clear_patterns(&s->chans, &s->nchans);

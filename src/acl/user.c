@@ -36,6 +36,7 @@ void acl_user_free(acl_user *u) {
     free_selectors(u);
     mem_free(u->pass);
     mem_free(u->name);
+    mem_free(u->verdicts);
     mem_free(u);
 }
 
@@ -58,6 +59,7 @@ void user_refresh(acl_user *u) {
     u->head.unrestricted = 0;
     for (size_t i = 0; i < u->nsel; i++)
         if ((u->sel[i].flags & all) == all) u->head.unrestricted = 1;
+    acl_invalidate(); /* its rules changed: its verdicts (and, simply, everyone's) are stale */
 }
 
 void user_make_default(acl_user *u) {

@@ -119,10 +119,23 @@ size_t acl_user_name_len(const acl_user *u);
 int acl_user_enabled(const acl_user *u);
 /* 1 if the user is "nopass". */
 int acl_user_nopass(const acl_user *u);
+/* Bumped whenever a user's rules or the catalog change (ACL SETUSER, DELUSER, LOAD, a
+ * `user` line, a command registered): every user's verdicts are then stale and are
+ * recomputed by its next acl_check. */
+extern unsigned acl_generation;
+
+/* A user's precomputed verdict for one command (the bytes of acl_user_head.verdict):
+ * allowed outright, decided by acl_check, or else (key position << 2) | the ACL_REF_READ/
+ * WRITE access that one key needs, which acl_key_allowed matches. */
+#define ACL_VERDICT_OK 0u
+#define ACL_VERDICT_SLOW 255u
+
 /* What hot paths read of a user without a call (the first member of every acl_user; the
  * rest is private to acl/). */
 struct acl_user_head {
-    int unrestricted; /* one selector allows every command, key and channel */
+    int unrestricted;      /* one selector allows every command, key and channel */
+    unsigned gen;          /* acl_generation that verdict was computed at */
+    const uint8_t *verdict; /* ACL_VERDICT_* by command id, valid while gen is current */
 };
 /* 1 if the user may run every command on every key and channel (checks can be skipped). */
 static inline int acl_user_unrestricted(const acl_user *u) {
@@ -194,6 +207,21 @@ typedef int acl_refs_fn(void *ctx, acl_ref *out, int cap);
  * key or channel denied (0 for the command). */
 int acl_check(const acl_user *u, int id, int argc, const slice *argv, acl_refs_fn *refs, void *ctx,
               int *errpos);
+/* The common case of acl_check without its work: ACL_OK when the user's verdict for
+ * command id (a registered id) allows it outright or its one key matches; -1 when
+ * acl_check must decide (also for every denial, which it reports). */
+int acl_key_allowed(const acl_user *u, slice key, unsigned need);
+static inline int acl_check_fast(const acl_user *u, int id, int argc, const slice *argv) {
+    const struct acl_user_head *h = (const struct acl_user_head *)(const void *)u;
+    if (h->unrestricted) return ACL_OK;
+    if (h->gen != acl_generation) return -1;
+    unsigned v = h->verdict[id];
+    if (v == ACL_VERDICT_OK) return ACL_OK;
+    if (v == ACL_VERDICT_SLOW) return -1;
+    int pos = (int)(v >> 2);
+    if (pos >= argc) return ACL_OK; /* an argv that does not reach the key names none */
+    return acl_key_allowed(u, argv[pos], v & 3u) ? ACL_OK : -1;
+}
 /* Whether u may access key with the given ACL_REF_READ/WRITE needs in some selector. */
 int acl_check_key(const acl_user *u, slice key, unsigned flags);
 /* Whether u may use channel (is_pattern: a PSUBSCRIBE pattern, compared literally). */
