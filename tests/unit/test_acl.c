@@ -2,6 +2,7 @@
  * the ACL file and `user` config lines. Expected texts are Redis 7.2+'s (tests/unit/acl.tcl
  * and acl-v2.tcl in the Redis repository), on a small catalog registered here. */
 #include "mayfly/acl/acl.h"
+#include "mayfly/util/glob.h"
 #include "mayfly/util/mem.h"
 #include "test.h"
 
@@ -620,6 +621,92 @@ TEST(hash_and_random) {
     ASSERT(strcmp(r1, r2) != 0);
 }
 
+/* acl_check against a one-key command (GET with its key range, so the verdict's one-key
+ * path decides) for a user with one pattern, compared with the glob matcher: literals and
+ * prefixes around the 4- and 8-byte boundaries of the word form, longer ones and globs. */
+TEST(verdict_key_matching) {
+    catalog();
+    acl_command_set_key_range(id_get, 1, 1, 1, ACL_REF_READ, 0);
+    static const char *const pats[] = {"",          "*",
+                                       "a*",        "ab",
+                                       "abc*",      "abcd",
+                                       "abcd*",     "abcdefg*",
+                                       "abcdefgh",  "abcdefgh*",
+                                       "abcdefghi", "abcdefghi*",
+                                       "a?c*",      "abcdefghijklmnopq*"};
+    static const char *const subjects[] = {"",
+                                           "a",
+                                           "ab",
+                                           "abc",
+                                           "abcd",
+                                           "abcde",
+                                           "abcdefg",
+                                           "abcdefgh",
+                                           "abcdefghi",
+                                           "abcdefghij",
+                                           "xbcdefghij",
+                                           "abcdefgx",
+                                           "abcdefghijklmnopqr",
+                                           "abd",
+                                           "b"};
+    char rules[128];
+    for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+        if (strcmp(pats[i], "*") == 0) continue; /* ~* is allkeys */
+        snprintf(rules, sizeof(rules), "reset on nopass +@all resetkeys %%R~%s", pats[i]);
+        ASSERT_EQ(0, setuser("v", rules, NULL));
+        for (size_t j = 0; j < sizeof(subjects) / sizeof(subjects[0]); j++) {
+            const char *sub = subjects[j];
+            size_t n = strlen(sub);
+            int want = glob_match(pats[i], strlen(pats[i]), sub, n, 0) ? ACL_OK : ACL_DENIED_KEY;
+            slice argv[2] = {slice_of("get"), {sub, n}};
+            int pos = 0;
+            int got = acl_check(user("v"), id_get, 2, argv, refs_fn, &(refs_ctx){1, 1, 0}, &pos);
+            if (got != want) fprintf(stderr, "pattern '%s' subject '%s'\n", pats[i], sub);
+            ASSERT_EQ(want, got);
+            /* Twice: the second answer comes from the verdict computed by the first. */
+            ASSERT_EQ(want,
+                      acl_check(user("v"), id_get, 2, argv, refs_fn, &(refs_ctx){1, 1, 0}, &pos));
+            ASSERT_EQ(want == ACL_OK ? ACL_OK : -1, acl_check_fast(user("v"), id_get, 2, argv));
+            if (want != ACL_OK) ASSERT_EQ(1, pos);
+        }
+    }
+}
+
+/* Verdicts follow every change: a user's rules (SETUSER), the catalog (a command added
+ * after the user), and a write-only pattern against a read. */
+TEST(verdict_invalidation) {
+    catalog();
+    acl_command_set_key_range(id_get, 1, 1, 1, ACL_REF_READ, 0);
+    acl_command_set_key_range(id_set, 1, 1, 1, ACL_REF_WRITE, 0);
+    setuser("inv", "on nopass +get ~app:*", NULL);
+    slice get_ok[2] = {slice_of("get"), slice_of("app:1")};
+    slice get_no[2] = {slice_of("get"), slice_of("other")};
+    ASSERT_EQ(ACL_OK, acl_check(user("inv"), id_get, 2, get_ok, NULL, NULL, NULL));
+    ASSERT_EQ(ACL_OK, acl_check_fast(user("inv"), id_get, 2, get_ok));
+    ASSERT_EQ(ACL_DENIED_KEY, acl_check(user("inv"), id_get, 2, get_no, NULL, NULL, NULL));
+    ASSERT_EQ(ACL_DENIED_CMD, acl_check(user("inv"), id_set, 2, get_ok, NULL, NULL, NULL));
+    ASSERT_EQ(ACL_DENIED_CMD, acl_check(user("inv"), id_ping, 1, get_ok, NULL, NULL, NULL));
+    /* Rules change: the old verdict must not answer. */
+    setuser("inv", "-get", NULL);
+    ASSERT_EQ(-1, acl_check_fast(user("inv"), id_get, 2, get_ok));
+    ASSERT_EQ(ACL_DENIED_CMD, acl_check(user("inv"), id_get, 2, get_ok, NULL, NULL, NULL));
+    setuser("inv", "+get allkeys", NULL);
+    ASSERT_EQ(ACL_OK, acl_check(user("inv"), id_get, 2, get_no, NULL, NULL, NULL));
+    setuser("inv", "resetkeys %W~app:*", NULL);
+    ASSERT_EQ(ACL_DENIED_KEY, acl_check(user("inv"), id_get, 2, get_ok, NULL, NULL, NULL));
+    ASSERT_EQ(-1, acl_check_fast(user("inv"), id_get, 2, get_ok));
+    /* A command registered after the verdicts were computed. */
+    setuser("inv", "+@all ~app:*", NULL);
+    ASSERT_EQ(ACL_OK, acl_check(user("inv"), id_set, 2, get_ok, NULL, NULL, NULL));
+    int id_new = acl_command_add("newcmd", -1, "@read @fast", ACL_CMD_HAS_KEYS);
+    acl_command_set_key_range(id_new, 1, 1, 1, ACL_REF_READ, 0);
+    slice new_no[2] = {slice_of("newcmd"), slice_of("zzz")};
+    ASSERT_EQ(ACL_DENIED_KEY, acl_check(user("inv"), id_new, 2, new_no, NULL, NULL, NULL));
+    ASSERT_EQ(-1, acl_check_fast(user("inv"), id_new, 2, new_no));
+    ASSERT_EQ(ACL_OK, acl_check(user("inv"), id_new, 2, get_ok, NULL, NULL, NULL));
+    ASSERT_EQ(ACL_OK, acl_check_fast(user("inv"), id_new, 2, get_ok));
+}
+
 int main(void) {
     RUN(default_user);
     RUN(new_user_and_passwords);
@@ -637,6 +724,8 @@ int main(void) {
     RUN(acl_file_errors);
     RUN(config_users);
     RUN(hash_and_random);
+    RUN(verdict_key_matching);
+    RUN(verdict_invalidation);
     acl_init();
     acl_commands_reset();
     return test_report();

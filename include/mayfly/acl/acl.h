@@ -133,8 +133,8 @@ extern unsigned acl_generation;
 /* What hot paths read of a user without a call (the first member of every acl_user; the
  * rest is private to acl/). */
 struct acl_user_head {
-    int unrestricted;      /* one selector allows every command, key and channel */
-    unsigned gen;          /* acl_generation that verdict was computed at */
+    int unrestricted;       /* one selector allows every command, key and channel */
+    unsigned gen;           /* acl_generation that verdict was computed at */
     const uint8_t *verdict; /* ACL_VERDICT_* by command id, valid while gen is current */
 };
 /* 1 if the user may run every command on every key and channel (checks can be skipped). */
