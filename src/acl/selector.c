@@ -246,29 +246,35 @@ static int op_is(const char *op, size_t len, const char *word) {
     return strlen(word) == len && strncasecmp(op, word, len) == 0;
 }
 
+/* The permissions of a key rule: "~p" all, "%R~p", "%W~p", "%RW~p" (as Redis, "%RW"
+ * without '~' is an empty pattern); *off is set to where the pattern starts. 0: a syntax
+ * error. */
+static unsigned key_rule_perms(const char *op, size_t len, size_t *off) {
+    *off = 1;
+    if (op[0] != '%') return ACL_PERM_ALL;
+    unsigned perms = 0;
+    for (size_t i = 1; i < len; i++) {
+        char ch = (char)toupper((unsigned char)op[i]);
+        if (ch == 'R' && !(perms & ACL_PERM_READ)) {
+            perms |= ACL_PERM_READ;
+        } else if (ch == 'W' && !(perms & ACL_PERM_WRITE)) {
+            perms |= ACL_PERM_WRITE;
+        } else if (op[i] == '~' && perms) {
+            *off = i + 1;
+            return perms;
+        } else {
+            return 0;
+        }
+    }
+    *off = len;
+    return perms;
+}
+
 static int add_key_pattern(acl_selector *s, const char *op, size_t len) {
     if (s->flags & SEL_ALLKEYS) return RULE_EEXIST;
-    unsigned perms = 0;
-    size_t off = 1;
-    if (op[0] == '%') {
-        /* "%R~p", "%W~p", "%RW~p"; as Redis, "%RW" without '~' is an empty pattern. */
-        for (; off < len; off++) {
-            char ch = (char)toupper((unsigned char)op[off]);
-            if (ch == 'R' && !(perms & ACL_PERM_READ)) {
-                perms |= ACL_PERM_READ;
-            } else if (ch == 'W' && !(perms & ACL_PERM_WRITE)) {
-                perms |= ACL_PERM_WRITE;
-            } else if (op[off] == '~' && perms) {
-                off++;
-                break;
-            } else {
-                return RULE_EINVAL;
-            }
-        }
-        if (!perms) return RULE_EINVAL;
-    } else {
-        perms = ACL_PERM_ALL;
-    }
+    size_t off;
+    unsigned perms = key_rule_perms(op, len, &off);
+    if (!perms) return RULE_EINVAL;
     const char *p = op + off;
     size_t plen = len - off;
     if (acl_has_spaces(p, plen)) return RULE_EINVAL;
