@@ -410,7 +410,7 @@ static void cmd_append(cmd_ctx *c) {
         if (check_length(c, string_len((const string *)e->val), add.len) < 0) return;
         string *s = unshare(c, e);
         string_append(s, add.p, add.len);
-        total = s->len;
+        total = string_len(s);
     }
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "append", key, c->db->id);
@@ -485,7 +485,7 @@ static void cmd_setrange(cmd_ctx *c) {
     string_write(s, (size_t)offset, value.p, value.len);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "setrange", key, c->db->id);
-    reply_int(c, (long long)s->len);
+    reply_int(c, (long long)string_len(s));
 }
 
 #define W (CMD_WRITE | CMD_DENYOOM)

@@ -75,7 +75,7 @@ const char *obj_enc_name(const obj *o) {
     case ENC_INT:
         return "int";
     case ENC_EMBSTR: /* Redis embeds up to 44 bytes: a longer inline value is "raw" there */
-        return ((const string *)o)->len > STRING_EMBSTR_MAX ? "raw" : "embstr";
+        return string_len((const string *)o) > STRING_EMBSTR_MAX ? "raw" : "embstr";
     case ENC_LISTPACK:
         return "listpack";
     case ENC_LISTPACKEX:

@@ -2,9 +2,9 @@
  *
  * Memory layout of each encoding (64-bit):
  *
- *   INT     [ obj | len | ival ]                      24 bytes
- *   EMBSTR  [ obj | len | bytes... NUL ]              16 + len + 1 bytes, one block
- *   RAW     [ obj | len | ptr | cap ] -> [ bytes ]     32 bytes + the buffer
+ *   INT     [ obj | - | ival ]                             32 bytes
+ *   EMBSTR  [ obj | len32 | bytes... ]                     12 + len bytes, one block
+ *   RAW     [ obj | len_lo len_hi | ptr | cap ] -> [ bytes NUL ]   32 bytes + the buffer
  *
  * EMBSTR values are immutable: a command that modifies a value in place first turns it
  * into RAW (string_dup_raw, as Redis's dbUnshareStringValue), whose buffer grows
@@ -19,7 +19,20 @@
 
 int string_share_ints = 1;
 
-#define STRING_EMB_HDR offsetof(string, u)
+/* The length of a RAW string. */
+static size_t raw_len(const string *s) {
+    return s->len_lo | (size_t)((uint64_t)s->len_hi << 32);
+}
+
+static void set_raw_len(string *s, size_t len) {
+    s->len_lo = (uint32_t)len;
+    s->len_hi = (uint32_t)((uint64_t)len >> 32);
+}
+
+/* Where an EMBSTR's bytes go. */
+static char *emb_bytes(string *s) {
+    return (char *)s + STRING_EMB_OFFSET;
+}
 #define STRING_MAX_PREALLOC (1024 * 1024) /* growth beyond this is linear, as sds's */
 
 static void init_hdr(string *s, uint8_t enc) {
@@ -32,33 +45,24 @@ static void init_hdr(string *s, uint8_t enc) {
 string *string_from_ll(long long v) {
     string *s = mem_alloc(sizeof(string));
     init_hdr(s, ENC_INT);
-    s->len = 0;
+    s->len_lo = s->len_hi = 0;
     string_set_ll(s, v);
     return s;
 }
 
 /* An EMBSTR (len <= STRING_INLINE_MAX) or RAW string of p[0..len); p may be NULL for
  * zero-filled contents. */
+static string *new_raw(const char *p, size_t len);
+
 static string *new_bytes(const char *p, size_t len) {
-    string *s;
-    char *dst;
-    if (len <= STRING_INLINE_MAX) {
-        s = mem_alloc(STRING_EMB_HDR + len + 1);
-        init_hdr(s, ENC_EMBSTR);
-        dst = s->u.emb;
-    } else {
-        s = mem_alloc(sizeof(string));
-        init_hdr(s, ENC_RAW);
-        s->u.raw.cap = len + 1;
-        s->u.raw.ptr = mem_alloc(s->u.raw.cap);
-        dst = s->u.raw.ptr;
-    }
-    s->len = len;
-    if (p)
-        memcpy(dst, p, len);
-    else
-        memset(dst, 0, len);
-    dst[len] = '\0';
+    if (len > STRING_INLINE_MAX) return new_raw(p, len);
+    string *s = mem_alloc(STRING_EMB_OFFSET + len);
+    init_hdr(s, ENC_EMBSTR);
+    s->len_lo = (uint32_t)len;
+    if (len && p)
+        memcpy(emb_bytes(s), p, len);
+    else if (len)
+        memset(emb_bytes(s), 0, len);
     return s;
 }
 
@@ -76,7 +80,7 @@ string *string_new_text(const char *p, size_t len) {
 static string *new_raw(const char *p, size_t len) {
     string *s = mem_alloc(sizeof(string));
     init_hdr(s, ENC_RAW);
-    s->len = len;
+    set_raw_len(s, len);
     s->u.raw.cap = len + 1;
     s->u.raw.ptr = mem_alloc(s->u.raw.cap);
     if (p)
@@ -103,9 +107,9 @@ string *string_dup(const string *s) {
         d = string_from_ll(s->u.ival);
         d->hdr.flags = 0; /* a copy is never a shared object */
     } else if (s->hdr.enc == ENC_EMBSTR) {
-        d = new_bytes(s->u.emb, s->len);
+        d = new_bytes(string_emb(s), s->len_lo);
     } else {
-        d = new_raw(s->u.raw.ptr, s->len);
+        d = new_raw(s->u.raw.ptr, raw_len(s));
     }
     d->hdr.lru = s->hdr.lru;
     return d;
@@ -122,7 +126,7 @@ size_t string_len(const string *s) {
         char tmp[STRCONV_LL_MAX];
         return ll_to_str(tmp, s->u.ival);
     }
-    return s->len;
+    return s->hdr.enc == ENC_EMBSTR ? s->len_lo : raw_len(s);
 }
 
 int string_get_ll(const string *s, long long *out) {
@@ -161,22 +165,24 @@ static void reserve(string *s, size_t len) {
 }
 
 void string_grow_zero(string *s, size_t len) {
-    if (len <= s->len) return;
+    size_t cur = raw_len(s);
+    if (len <= cur) return;
     reserve(s, len);
-    memset(s->u.raw.ptr + s->len, 0, len - s->len + 1);
-    s->len = len;
+    memset(s->u.raw.ptr + cur, 0, len - cur + 1);
+    set_raw_len(s, len);
 }
 
 void string_write(string *s, size_t offset, const char *p, size_t len) {
-    assert(s->hdr.enc == ENC_RAW && offset + len <= s->len);
+    assert(s->hdr.enc == ENC_RAW && offset + len <= raw_len(s));
     memcpy(s->u.raw.ptr + offset, p, len);
 }
 
 void string_append(string *s, const char *p, size_t len) {
-    reserve(s, s->len + len);
-    memcpy(s->u.raw.ptr + s->len, p, len);
-    s->len += len;
-    s->u.raw.ptr[s->len] = '\0';
+    size_t cur = raw_len(s);
+    reserve(s, cur + len);
+    memcpy(s->u.raw.ptr + cur, p, len);
+    set_raw_len(s, cur + len);
+    s->u.raw.ptr[cur + len] = '\0';
 }
 
 size_t string_memory(const string *s) {

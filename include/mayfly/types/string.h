@@ -8,9 +8,11 @@
  *
  * OBJECT ENCODING reports "int", "embstr" and "raw" as Redis does: Redis embeds only up to
  * 44 bytes (STRING_EMBSTR_MAX), so an inline value longer than that is reported "raw". Mayfly
- * embeds longer values because a separate buffer costs a second allocation and 16 bytes of
- * header (a 100-byte value: 128 bytes inline, 144 as RAW) while nothing is gained for a
- * value that is never modified in place (one that is becomes RAW, as an EMBSTR does). The struct is
+ * embeds longer values because a separate buffer costs a second allocation and 32 bytes of
+ * header (a 100-byte value: 112 bytes inline, 144 as RAW) while nothing is gained for a
+ * value that is never modified in place (one that is becomes RAW, as an EMBSTR does). An
+ * EMBSTR's header is 12 bytes and its bytes have no NUL after them (Redis's embstr: 16 + 3
+ * and a NUL), so a given memory limit holds more of them. The struct is
  * public so that the hot paths (GET, SET) inline their accessors; change it only through this API.
  */
 #ifndef MAYFLY_TYPES_STRING_H
@@ -31,17 +33,25 @@
 extern int string_share_ints;
 
 typedef struct string {
-    obj hdr;    /* type OBJ_STRING */
-    size_t len; /* EMBSTR, RAW: length in bytes (INT: unused) */
+    obj hdr; /* type OBJ_STRING */
+    /* The length in bytes (INT: unused): an EMBSTR's is len_lo (at most STRING_INLINE_MAX)
+     * and its bytes follow at once (STRING_EMB_OFFSET, over len_hi and u: 12 + len bytes in
+     * all, no NUL); a RAW string's is len_lo | len_hi << 32. */
+    uint32_t len_lo, len_hi;
     union {
         long long ival; /* INT */
         struct {
             char *ptr; /* owned, cap bytes */
             size_t cap;
-        } raw;       /* RAW */
-        char emb[1]; /* EMBSTR: len bytes + NUL, allocated past the struct's end */
+        } raw; /* RAW */
     } u;
 } string;
+#define STRING_EMB_OFFSET (offsetof(string, len_lo) + sizeof(uint32_t))
+
+/* The bytes of an EMBSTR. */
+static inline const char *string_emb(const string *s) {
+    return (const char *)s + STRING_EMB_OFFSET;
+}
 
 /* Returns an owned string holding p[0..len), in the most compact encoding (Redis's
  * tryObjectEncoding: INT when the text is a canonical integer, else EMBSTR or RAW). */
@@ -64,9 +74,9 @@ static inline slice string_bytes(const string *s, char *tmp) {
     case ENC_INT:
         return (slice){tmp, ll_to_str(tmp, s->u.ival)};
     case ENC_EMBSTR:
-        return (slice){s->u.emb, s->len};
+        return (slice){string_emb(s), s->len_lo};
     default:
-        return (slice){s->u.raw.ptr, s->len};
+        return (slice){s->u.raw.ptr, s->len_lo | (size_t)((uint64_t)s->len_hi << 32)};
     }
 }
 /* Length of the value's text. */
