@@ -20,8 +20,8 @@ static int same(const string *s, const char *p, size_t n) {
 
 TEST(lengths_around_the_inline_limit) {
     static char data[STRING_INLINE_MAX + 64];
-    static const size_t lens[] = {0, 1, 3, 4, 11, 12, 13, 44, 45, 99, 100, 101, 4095, 4096, 4097,
-                                  4100};
+    static const size_t lens[] = {0,  1,  3,   4,   11,   12,   13,   44,
+                                  45, 99, 100, 101, 4095, 4096, 4097, 4100};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         size_t n = lens[i];
         fill(data, n, (unsigned)n);
