@@ -1,5 +1,6 @@
 /* cmd_repl: the replication commands (REPLICAOF, SLAVEOF, ROLE, WAIT, PSYNC, SYNC, REPLCONF).
  * They parse and answer as Redis's; the work is in repl.c, primary.c and replica.c. */
+#include "mayfly/config.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/strconv.h"
 #include "repl/repl_int.h"
@@ -7,6 +8,11 @@
 #include <stdio.h>
 
 static void cmd_replicaof(cmd_ctx *c) {
+    /* In cluster mode the bus says whom a replica follows (CLUSTER REPLICATE). */
+    if (config.cluster_enabled) {
+        reply_error(c, "ERR REPLICAOF not allowed in cluster mode.");
+        return;
+    }
     if (failover_active()) {
         reply_error(c, "ERR REPLICAOF not allowed while failing over.");
         return;

@@ -128,6 +128,12 @@ TEST(cluster_disabled_refuses) {
     EXPECT(c, "+OK", "SELECT 1");
     EXPECT(c, "[\"cluster-enabled\",\"no\"]", "CONFIG GET cluster-enabled");
     redisFree(c);
+    /* A cluster node configured with a primary does not start (Redis's sanity check). */
+    const char *args[] = {"--port", "0", "--cluster-enabled", "yes", "--replicaof", "127.0.0.1",
+                          "1",      NULL};
+    char out[4096];
+    ASSERT(it_run_binary(args, out, sizeof(out), 5000) != 0);
+    ASSERT(strstr(out, "replicaof directive not allowed in cluster mode") != NULL);
 }
 
 /* Key slots agree with Redis 7.0's, hash tags included. */
@@ -263,6 +269,9 @@ TEST(cli_create_and_redirects) {
     EXPECT(c0, "+OK", "MSET {b}1 1 {b}2 2");
     EXPECT(c0, "-ERR SELECT is not allowed in cluster mode", "SELECT 1");
     EXPECT(c0, "+OK", "SELECT 0");
+    /* Whom a node replicates is the bus's business (CLUSTER REPLICATE), as in Redis. */
+    EXPECT(c0, "-ERR REPLICAOF not allowed in cluster mode.", "REPLICAOF 127.0.0.1 %d", mf[1].port);
+    EXPECT(c0, "-ERR REPLICAOF not allowed in cluster mode.", "SLAVEOF NO ONE");
     EXPECT(c0, "+PONG", "PING");
     EXPECT(c2, "1", "CLUSTER COUNTKEYSINSLOT 12182");
     EXPECT(c2, "[\"foo\"]", "CLUSTER GETKEYSINSLOT 12182 10");
