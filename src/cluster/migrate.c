@@ -434,8 +434,7 @@ static const cmd_key_spec migrate_keys[] = {
 };
 
 const cmd_spec cluster_migrate_family[] = {
-    {"migrate", cluster_cmd_migrate, -6, CMD_WRITE | CMD_MOVABLE_KEYS | CMD_REDACT_ARGS, 3, 3, 1,
-     "generic", "2.6.0",
+    {"migrate", cluster_cmd_migrate, -6, CMD_WRITE | CMD_MOVABLE_KEYS, 3, 3, 1, "generic", "2.6.0",
      "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the "
      "target instance. See the pages of these commands for time complexity. Also an O(N) data "
      "transfer between the two instances is performed.",

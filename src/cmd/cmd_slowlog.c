@@ -4,12 +4,14 @@
  * microseconds (-1: none, 0: all) is recorded, newest first, and the log keeps the last
  * slowlog-max-len entries. An entry is (id, unix time, microseconds, arguments, client
  * address, client name), with Redis's limits: at most 32 arguments (the 32nd says
- * "... (N more arguments)") of at most 128 bytes each ("... (N more bytes)"). Arguments
- * of commands that may carry a password (AUTH, HELLO: the no-auth commands) are recorded
- * as "(redacted)". Commands flagged skip_slowlog (EXEC: its commands are logged one by
- * one) and the loader's replayed commands are not recorded.
+ * "... (N more arguments)") of at most 128 bytes each ("... (N more bytes)"). Secrets are
+ * recorded as "(redacted)" as in Redis: AUTH's arguments, the password pair of HELLO's AUTH
+ * and MIGRATE's AUTH / AUTH2, every argument of ACL SETUSER, GETUSER and DELUSER. Commands
+ * flagged skip_slowlog (EXEC: its commands are logged one by one) and the loader's replayed
+ * commands are not recorded.
  *
  *     head (newest) ─▶ entry ─▶ entry ─▶ ... ─▶ entry (oldest, dropped first) */
+#include "cmd/registry_int.h"
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/util/mem.h"
@@ -91,13 +93,16 @@ void cmd_slowlog_consider(const cmd_ctx *c, long long duration_us) {
     e->argc = c->argc < SLOWLOG_MAX_ARGC ? c->argc : SLOWLOG_MAX_ARGC;
     e->argv = mem_alloc(sizeof(char *) * (size_t)e->argc);
     e->lens = mem_alloc(sizeof(size_t) * (size_t)e->argc);
-    /* Credentials never reach the log: AUTH/HELLO arguments, ACL SETUSER & co. */
-    int redact_from = (c->cmd->flags & CMD_NO_AUTH)       ? 1
-                      : (c->cmd->flags & CMD_REDACT_ARGS) ? (c->parent ? 2 : 1)
-                                                          : c->argc;
+    /* Credentials never reach the log: ACL SETUSER & co. entirely, the passwords of AUTH,
+     * HELLO and MIGRATE (Redis's redactClientCommandArgument). Redacting the arguments kept
+     * is enough: each secret follows its keyword within them. */
+    int redact_from = (c->cmd->flags & CMD_REDACT_ARGS) ? (c->parent ? 2 : 1) : c->argc;
+    slice args[SLOWLOG_MAX_ARGC];
+    memcpy(args, c->argv, sizeof(slice) * (size_t)e->argc);
+    registry_redact_secrets(c->parent ? c->parent->name : c->cmd->name, e->argc, args);
     char note[96];
     for (int i = 0; i < e->argc; i++) {
-        slice a = c->argv[i];
+        slice a = args[i];
         if (e->argc != c->argc && i == e->argc - 1) {
             int n = snprintf(note, sizeof(note), "... (%d more arguments)", c->argc - e->argc + 1);
             e->argv[i] = copy(note, (size_t)n, &e->lens[i]);

@@ -378,13 +378,7 @@ static int fed_before(const cmd_spec *cmd) {
     return (cmd->flags & CMD_SKIP_MONITOR) && is_script_cmd(cmd);
 }
 
-/* MONITOR: the command just run (or about to run: fed_before), secrets redacted (AUTH's
- * arguments, HELLO's AUTH pair), unless it is an admin or skip_monitor command or comes
- * from the log replay. */
-/* Replaces the passwords in a command's arguments by "(redacted)", as Redis's
- * redactClientCommandArgument: every argument of AUTH, HELLO's AUTH pair, MIGRATE's AUTH
- * password and AUTH2 user and password (before KEYS). */
-static void redact_secrets(const char *name, int argc, slice *v) {
+void registry_redact_secrets(const char *name, int argc, slice *v) {
     static const slice redacted = {"(redacted)", 10};
     if (strcmp(name, "auth") == 0) {
         for (int i = 1; i < argc; i++)
@@ -407,6 +401,9 @@ static void redact_secrets(const char *name, int argc, slice *v) {
     }
 }
 
+/* MONITOR: the command just run (or about to run: fed_before), secrets redacted (AUTH's
+ * arguments, HELLO's AUTH pair, MIGRATE's credentials), unless it is an admin or
+ * skip_monitor command or comes from the log replay. */
 static void feed_monitors(cmd_ctx *c, int before) {
     const session *s = c->s;
     if ((s->flags & SESS_INTERNAL) && strcmp(s->addr, "lua") != 0) return;
@@ -415,7 +412,7 @@ static void feed_monitors(cmd_ctx *c, int before) {
     slice small[16];
     slice *v = c->argc <= 16 ? small : mem_alloc((size_t)c->argc * sizeof(slice));
     memcpy(v, c->argv, (size_t)c->argc * sizeof(slice));
-    redact_secrets(c->parent ? c->parent->name : c->cmd->name, c->argc, v);
+    registry_redact_secrets(c->parent ? c->parent->name : c->cmd->name, c->argc, v);
     monitor_feed(s, s->db_id, c->argc, v);
     if (v != small) mem_free(v);
 }

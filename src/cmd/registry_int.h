@@ -17,6 +17,12 @@ struct cmd_spec;
 void registry_arity_message(const struct cmd_spec *parent, const struct cmd_spec *cmd, char *out,
                             size_t cap);
 
+/* Replaces the secrets among a command's arguments (v, a copy of argv) by "(redacted)", as
+ * Redis's redactClientCommandArgument: every argument of AUTH, HELLO's AUTH pair, MIGRATE's
+ * AUTH password and AUTH2 user and password (before KEYS). name: the top-level command.
+ * MONITOR and SLOWLOG show commands through it. */
+void registry_redact_secrets(const char *name, int argc, slice *v);
+
 /* Gates (gate.c): the table changed, so every command's cached gate mask is recomputed. */
 void registry_gates_changed(void);
 /* The mask of gates that concern a command with these CMD_* flags (bit i: rank i). */

@@ -71,7 +71,21 @@ TEST(slowlog_limits_and_redaction) {
     ASSERT_STR_EQ("[\"AUTH\",\"(redacted)\"]", entry_args(c, 0, NULL));
     r = redisCommand(c, "HELLO 2 AUTH default secret");
     freeReplyObject(r);
-    ASSERT_STR_EQ("[\"HELLO\",\"(redacted)\",\"(redacted)\",\"(redacted)\",\"(redacted)\"]",
+    ASSERT_STR_EQ("[\"HELLO\",\"2\",\"AUTH\",\"(redacted)\",\"(redacted)\"]",
+                  entry_args(c, 0, NULL));
+    /* MIGRATE: only the credentials (Redis's "SLOWLOG - Some commands can redact sensitive
+     * fields"); no key here, so no connection is tried. */
+    EXPECT(c, "+NOKEY", "MIGRATE 127.0.0.1 1 nokey 9 5000");
+    ASSERT_STR_EQ("[\"MIGRATE\",\"127.0.0.1\",\"1\",\"nokey\",\"9\",\"5000\"]",
+                  entry_args(c, 0, NULL));
+    EXPECT(c, "+NOKEY", "MIGRATE 127.0.0.1 1 nokey 9 5000 AUTH secret");
+    ASSERT_STR_EQ("[\"MIGRATE\",\"127.0.0.1\",\"1\",\"nokey\",\"9\",\"5000\",\"AUTH\","
+                  "\"(redacted)\"]",
+                  entry_args(c, 0, NULL));
+    EXPECT(c, "+NOKEY", "MIGRATE 127.0.0.1 1 %b 9 5000 COPY AUTH2 user secret KEYS no1 no2", "",
+           (size_t)0);
+    ASSERT_STR_EQ("[\"MIGRATE\",\"127.0.0.1\",\"1\",\"\",\"9\",\"5000\",\"COPY\","
+                  "\"AUTH2\",\"(redacted)\",\"(redacted)\",\"KEYS\",\"no1\",\"no2\"]",
                   entry_args(c, 0, NULL));
     /* EXEC is not logged; the commands it ran are. */
     EXPECT(c, "+OK", "MULTI");

@@ -65,7 +65,8 @@ enum cmd_flag { CMD_FLAG_MAP(X) };
 /* Mayfly-internal, hidden as in Redis: allowed only as enable-debug-command says (DEBUG). */
 #define CMD_PROTECTED (1u << 30)
 /* Mayfly-internal: SLOWLOG shows the arguments after the (sub)command name as
- * "(redacted)" (ACL SETUSER, DELUSER, GETUSER), as Redis's redactClientCommandArgument. */
+ * "(redacted)" (ACL SETUSER, DELUSER, GETUSER), as Redis's redactClientCommandArgument
+ * (passwords among other arguments: cmd/registry.c's registry_redact_secrets). */
 #define CMD_REDACT_ARGS (1u << 29)
 
 struct cmd_ctx;
