@@ -1053,12 +1053,29 @@ static void check_node(cluster_node *n, int64_t now) {
     }
 }
 
+/* cluster-link-sendbuf-limit: a link whose unsent output passed the limit (a peer that
+ * stopped reading) is freed, as Redis's freeClusterLinkOnBufferLimitReached; an outbound
+ * one is reconnected at once by the cron. */
+static void free_link_over_limit(cluster_link *l) {
+    long long limit = cluster_cfg.link_sendbuf_limit;
+    if (!l || !l->pe || limit == 0) return;
+    size_t used = peer_pending_out(l->pe);
+    if (used <= (unsigned long long)limit) return;
+    log_warning("Freeing cluster link(%s node %.40s, used memory: %zu) due to exceeding send "
+                "buffer memory limit.",
+                l->inbound ? "from" : "to", l->node ? l->node->name : "", used);
+    bus_link_free(l);
+    cl.links_buffer_limit_exceeded++;
+}
+
 void bus_cron(int64_t now) {
     static unsigned iteration;
     iteration++;
     for (int i = cl.nnodes - 1; i >= 0; i--) {
         cluster_node *n = cl.nodes[i];
         if (n == cl.myself || (n->flags & CN_NOADDR)) continue;
+        free_link_over_limit(n->link);
+        free_link_over_limit(n->inbound_link);
         if ((n->flags & CN_HANDSHAKE) && now - n->ctime > handshake_timeout()) {
             cluster_node_del(n);
             continue;

@@ -254,7 +254,8 @@ static void cl_info(cmd_ctx *c) {
                    cl.received[t]);
     }
     buf_printf(&b, "cluster_stats_messages_received:%lld\r\n", received);
-    buf_puts(&b, "total_cluster_links_buffer_limit_exceeded:0\r\n");
+    buf_printf(&b, "total_cluster_links_buffer_limit_exceeded:%lld\r\n",
+               cl.links_buffer_limit_exceeded);
     reply_verbatim(c, b.data, b.len);
     buf_deinit(&b);
 }

@@ -84,6 +84,7 @@ typedef struct cluster_state {
     int todo;                         /* CLUSTER_TODO_* for the end of this turn */
     int64_t state_change_ms;          /* when the state last went down (rejoin delay) */
     int64_t among_minority_since;
+    long long links_buffer_limit_exceeded; /* links freed by cluster-link-sendbuf-limit */
 } cluster_state;
 
 #define CLUSTER_TODO_SAVE 1

@@ -6,6 +6,7 @@
  * node timeout is 1 s, so each wait below is bounded in seconds. */
 #include "integration/harness.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,67 @@ TEST(failure_detection) {
     ASSERT_STR_EQ(info_field(&mf[0], "cluster_state"), "ok");
 }
 
+/* The unsent bytes of node 0's link to node `to` (-1: no such link), from CLUSTER LINKS. */
+static long long link_sendbuf(const char *to) {
+    redisContext *c = it_client_to(&mf[0]);
+    redisReply *r = redisCommand(c, "CLUSTER LINKS");
+    long long used = -1;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *l = r->element[i];
+        int out = 0, node = 0;
+        long long u = 0;
+        for (size_t k = 0; k + 1 < l->elements; k += 2) {
+            const char *f = l->element[k]->str, *v = l->element[k + 1]->str;
+            if (strcmp(f, "direction") == 0) out = strcmp(v, "to") == 0;
+            if (strcmp(f, "node") == 0) node = strcmp(v, to) == 0;
+            if (strcmp(f, "send-buffer-used") == 0) u = l->element[k + 1]->integer;
+        }
+        if (out && node) used = u;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return used;
+}
+
+/* cluster-link-sendbuf-limit: node 2 stops reading (SIGSTOP) while node 0 broadcasts 24 MB
+ * of PUBLISH messages. Without a limit the link's send buffer keeps them; with one, the
+ * next cron frees the link (logged and counted in CLUSTER INFO as in Redis) and connects
+ * again. */
+TEST(link_sendbuf_limit) {
+    char id2[41];
+    myid(&mf[2], id2);
+    WAIT_FOR(link_sendbuf(id2) >= 0, 5000);
+    redisContext *c = it_client_to(&mf[0]);
+    ASSERT_STR_EQ(info_field(&mf[0], "total_cluster_links_buffer_limit_exceeded"), "0");
+    ASSERT_EQ(kill(mf[2].pid, SIGSTOP), 0);
+    size_t len = 1024 * 1024;
+    char *msg = malloc(len);
+    memset(msg, 'm', len);
+    for (int i = 0; i < 24; i++)
+        EXPECT(c, "0", "PUBLISH ch %b", msg, len);
+    free(msg);
+    WAIT_FOR(link_sendbuf(id2) > 4 * 1024 * 1024, 5000);
+    ASSERT_EQ(link_sendbuf(id2) > 4 * 1024 * 1024, 1);
+    ASSERT_STR_EQ(info_field(&mf[0], "total_cluster_links_buffer_limit_exceeded"), "0");
+    EXPECT(c, "+OK", "CONFIG SET cluster-link-sendbuf-limit 1mb");
+    WAIT_FOR(strcmp(info_field(&mf[0], "total_cluster_links_buffer_limit_exceeded"), "1") == 0,
+             5000);
+    ASSERT_STR_EQ(info_field(&mf[0], "total_cluster_links_buffer_limit_exceeded"), "1");
+    /* The new link holds no more than its PING. */
+    ASSERT_EQ(link_sendbuf(id2) < 1024 * 1024, 1);
+    char path[512], cmd[1024], out[512];
+    snprintf(path, sizeof(path), "%s/server.log", mf[0].dir);
+    snprintf(cmd, sizeof(cmd), "grep -c 'Freeing cluster link(to node %s, used memory: ' '%s'", id2,
+             path);
+    ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+    ASSERT_EQ(atoi(out), 1);
+    ASSERT_EQ(kill(mf[2].pid, SIGCONT), 0);
+    EXPECT(c, "+OK", "CONFIG SET cluster-link-sendbuf-limit 0");
+    redisFree(c);
+    for (int i = 0; i < NODES; i++)
+        WAIT_FOR(strcmp(info_field(&mf[i], "cluster_state"), "ok") == 0, 15000);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(cluster_disabled_refuses);
@@ -374,6 +436,8 @@ int main(void) {
     RUN(cli_create_and_redirects);
     RUN(nodes_conf_survives_restart);
     RUN(failure_detection);
+    RUN(link_sendbuf_limit);
+    kill(mf[2].pid, SIGCONT); /* had the test stopped half-way */
     for (int i = 0; i < NODES; i++)
         it_stop_server(&mf[i]);
     return test_report();
