@@ -10,8 +10,9 @@
  *
  * Connections are cached per host:port for 10 s (64 at most), remembering the database the
  * last MIGRATE selected, as Redis's migrateGetSocket; a failed exchange closes the socket
- * and is retried once on a fresh one, unless it timed out or a key already moved. The
- * socket is plain TCP (tls-cluster is not used for MIGRATE). */
+ * and is retried once on a fresh one, unless it timed out or a key already moved. With
+ * tls-cluster yes the connection speaks TLS, as Redis's (connTypeOfCluster): the handshake
+ * runs within the connect timeout, and net/'s memory-BIO session is driven here by poll. */
 #include "cluster/cluster_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
@@ -19,6 +20,7 @@
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/net/tls.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/clock.h"
@@ -44,6 +46,7 @@
 typedef struct mig_sock {
     char name[300]; /* "host:port" */
     int fd;
+    tls_session *tls;    /* NULL: plain TCP */
     long long last_dbid; /* -1: none selected yet */
     int64_t last_use_ms;
     buf in; /* bytes read past the last line */
@@ -59,6 +62,7 @@ static void sock_close(mig_sock *s) {
         break;
     }
     close(s->fd);
+    if (s->tls) tls_session_free(s->tls);
     buf_deinit(&s->in);
     mem_free(s);
     host_stat.migrate_cached_sockets = ncache;
@@ -128,6 +132,83 @@ static int dial(const char *hostname, const char *port, long long timeout_ms) {
     return fd;
 }
 
+/* ---- I/O on a cached socket, plain or TLS ---- */
+
+/* Sends the TLS session's pending ciphertext before deadline. 0 or -1. */
+static int tls_flush(mig_sock *s, int64_t deadline) {
+    buf *out = tls_session_out(s->tls);
+    while (out->len > 0) {
+        ssize_t w = write(s->fd, out->data, out->len);
+        if (w > 0) {
+            buf_consume(out, (size_t)w);
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+        if (!wait_fd(s->fd, POLLOUT, deadline)) return -1;
+    }
+    return 0;
+}
+
+/* Reads some ciphertext into the TLS session before deadline. 0, or -1 (end of stream,
+ * error, timeout). */
+static int tls_fill(mig_sock *s, int64_t deadline) {
+    for (;;) {
+        size_t room;
+        char *dst = tls_session_in_room(s->tls, 16384, &room);
+        ssize_t r = read(s->fd, dst, room);
+        if (r > 0) {
+            tls_session_in_commit(s->tls, (size_t)r);
+            return 0;
+        }
+        if (r == 0) return -1;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+        if (!wait_fd(s->fd, POLLIN, deadline)) return -1;
+    }
+}
+
+/* The client side of the TLS handshake before deadline. 0 or -1. */
+static int tls_handshake_within(mig_sock *s, int64_t deadline) {
+    for (;;) {
+        int rc = tls_session_handshake(s->tls);
+        if (tls_flush(s, deadline) < 0) return -1;
+        if (rc == TLS_DONE) return 0;
+        if (rc != TLS_WANT || tls_fill(s, deadline) < 0) return -1;
+    }
+}
+
+/* Writes len bytes (a chunk of the request) before deadline. 0 or -1. */
+static int sock_write(mig_sock *s, const char *p, size_t len, int64_t deadline) {
+    if (s->tls) return tls_session_write(s->tls, p, len) < 0 ? -1 : tls_flush(s, deadline);
+    while (len > 0) {
+        ssize_t w = write(s->fd, p, len);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+        if (!wait_fd(s->fd, POLLOUT, deadline)) return -1;
+    }
+    return 0;
+}
+
+/* Reads up to cap bytes of the reply stream before deadline: > 0 bytes, or -1. */
+static ssize_t sock_read(mig_sock *s, char *dst, size_t cap, int64_t deadline) {
+    for (;;) {
+        if (s->tls) {
+            int r = tls_session_read(s->tls, dst, cap);
+            if (r > 0) return r;
+            if (r != TLS_WANT || tls_flush(s, deadline) < 0 || tls_fill(s, deadline) < 0) return -1;
+            continue;
+        }
+        ssize_t r = read(s->fd, dst, cap);
+        if (r > 0) return r;
+        if (r == 0) return -1;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+        if (!wait_fd(s->fd, POLLIN, deadline)) return -1;
+    }
+}
+
 /* The cached socket for host:port, or a new one (NULL when it cannot connect). */
 static mig_sock *get_sock(slice addr, slice port, long long timeout_ms, int64_t now_ms) {
     char name[300];
@@ -142,11 +223,21 @@ static mig_sock *get_sock(slice addr, slice port, long long timeout_ms, int64_t 
     char h[256], p[32];
     snprintf(h, sizeof(h), "%.*s", (int)(addr.len > 255 ? 255 : addr.len), addr.p);
     snprintf(p, sizeof(p), "%.*s", (int)(port.len > 31 ? 31 : port.len), port.p);
+    int64_t deadline = mono_ms() + timeout_ms;
     int fd = dial(h, p, timeout_ms);
     if (fd < 0) return NULL;
     mig_sock *s = mem_calloc(1, sizeof(*s));
-    snprintf(s->name, sizeof(s->name), "%s", name);
     s->fd = fd;
+    if (config.tls_cluster) {
+        s->tls = tls_session_new(0, 0, h);
+        if (!s->tls || tls_handshake_within(s, deadline) < 0) {
+            close(fd);
+            if (s->tls) tls_session_free(s->tls);
+            mem_free(s);
+            return NULL;
+        }
+    }
+    snprintf(s->name, sizeof(s->name), "%s", name);
     s->last_dbid = -1;
     s->last_use_ms = now_ms;
     buf_init(&s->in);
@@ -158,19 +249,10 @@ static mig_sock *get_sock(slice addr, slice port, long long timeout_ms, int64_t 
 /* Writes len bytes in chunks, each within timeout_ms. 0 or -1. */
 static int write_all(mig_sock *s, const char *p, size_t len, long long timeout_ms) {
     while (len > 0) {
-        int64_t deadline = mono_ms() + timeout_ms;
         size_t chunk = len > MIGRATE_CHUNK ? MIGRATE_CHUNK : len;
-        while (chunk > 0) {
-            ssize_t w = write(s->fd, p, chunk);
-            if (w > 0) {
-                p += w;
-                len -= (size_t)w;
-                chunk -= (size_t)w;
-                continue;
-            }
-            if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-            if (!wait_fd(s->fd, POLLOUT, deadline)) return -1;
-        }
+        if (sock_write(s, p, chunk, mono_ms() + timeout_ms) < 0) return -1;
+        p += chunk;
+        len -= chunk;
     }
     return 0;
 }
@@ -192,14 +274,9 @@ static int read_line(mig_sock *s, char *out, long long timeout_ms) {
         }
         if (s->in.len > 64 * 1024) return -1; /* not a line reply: out of step */
         char *dst = buf_reserve(&s->in, 4096);
-        ssize_t r = read(s->fd, dst, 4096);
-        if (r > 0) {
-            s->in.len += (size_t)r;
-            continue;
-        }
-        if (r == 0) return -1;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-        if (!wait_fd(s->fd, POLLIN, deadline)) return -1;
+        ssize_t r = sock_read(s, dst, 4096, deadline);
+        if (r < 0) return -1;
+        s->in.len += (size_t)r;
     }
 }
 

@@ -103,6 +103,39 @@ static int knows_all(const node *n) {
     return lines == 3 && connected == 3 && !strstr(t, "handshake");
 }
 
+/* MIGRATE with tls-cluster yes connects with TLS, as Redis's (connTypeOfCluster): a key
+ * of M1's slot moves to M2's TLS port and back; M2's plaintext port fails the handshake;
+ * Redis 7.0's TLS port answers over TLS (its MOVED: it does not import that slot). */
+static void migrate_over_tls(void) {
+    redisContext *c1 = it_client_to(&M1.s), *c2 = it_client_to(&M2.s);
+    long long slot = it_int(c1, "CLUSTER KEYSLOT b");
+    ASSERT(slot >= 0 && slot <= 5460);
+    EXPECT(c1, "1", "HSET {b}k f v");
+    EXPECT(c1, "[1]", "HPEXPIREAT {b}k 4102444800000 FIELDS 1 f");
+    EXPECT(c2, "+OK", "CLUSTER SETSLOT %lld IMPORTING %s", slot, M1.id);
+    EXPECT(c1, "+OK", "CLUSTER SETSLOT %lld MIGRATING %s", slot, M2.id);
+    char want[128];
+    snprintf(want, sizeof(want), "-IOERR error or timeout connecting to the client");
+    EXPECT(c1, want, "MIGRATE 127.0.0.1 %d {b}k 0 2000", M2.s.port);
+    EXPECT(c1, "+OK", "MIGRATE 127.0.0.1 %d {b}k 0 5000", M2.tls);
+    EXPECT(c1, "0", "DBSIZE");
+    EXPECT(c2, "+OK", "ASKING");
+    EXPECT(c2, "[4102444800000]", "HPEXPIRETIME {b}k FIELDS 1 f");
+    ASSERT(it_int(c1, "CLUSTER KEYSLOT bar") <= 5460); /* another slot of M1's */
+    EXPECT(c1, "1", "HSET {bar}r f v");
+    const char *got = it_run(c1, "MIGRATE 127.0.0.1 %d {bar}r 0 5000", R.tls);
+    ASSERT_EQ(strncmp(got, "-ERR Target instance replied with error: MOVED 5061 ", 52), 0);
+    EXPECT(c1, "1", "DEL {bar}r");
+    /* Back to M1 once its slot is stable (the owner serves RESTORE-ASKING). */
+    EXPECT(c1, "+OK", "CLUSTER SETSLOT %lld STABLE", slot);
+    EXPECT(c2, "+OK", "MIGRATE 127.0.0.1 %d {b}k 0 5000", M1.tls);
+    EXPECT(c2, "+OK", "CLUSTER SETSLOT %lld STABLE", slot);
+    EXPECT(c1, "[4102444800000]", "HPEXPIRETIME {b}k FIELDS 1 f");
+    EXPECT(c1, "1", "DEL {b}k");
+    redisFree(c1);
+    redisFree(c2);
+}
+
 TEST(tls_bus_mixed_cluster) {
     node_args(&M1);
     node_args(&M2);
@@ -160,6 +193,8 @@ TEST(tls_bus_mixed_cluster) {
     tls_cli(&M1, "CLUSTER SLOTS", out, sizeof(out));
     snprintf(want, sizeof(want), "%d\n%s", R.tls, R.id);
     ASSERT_EQ(strstr(out, want) != NULL, 1);
+    migrate_over_tls();
+    if (test_failed_now) return;
     /* The bus port speaks TLS only: a plaintext PING gets no answer, the link is closed. */
     it_server bus = {0};
     snprintf(bus.host, sizeof(bus.host), "127.0.0.1");
