@@ -19,96 +19,23 @@ Timings are printed. Exit status 77 (skipped) without redis-server, redis-cli or
 Every wait is bounded and every process is stopped by PID.
 """
 import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 
 try:
     from redis.cluster import RedisCluster, ClusterNode
 except ImportError:
     print("SKIP: Debian python3-redis is not installed")
     sys.exit(77)
-for tool in ("redis-server", "redis-cli"):
-    if not shutil.which(tool):
-        print("SKIP: %s is not installed (Debian redis-server / redis-tools)" % tool)
-        sys.exit(77)
+from cluster_nodes import Cluster, agree, check_clean, cli, cmd, require_tools, slots_of, wait_for
+
+require_tools("redis-server", "redis-cli")
 
 MAYFLY = os.environ.get("MAYFLY_SERVER", "./mayfly-server")
 KEYS = int(os.environ.get("KEYS", "6000"))
-procs = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli(*args, timeout=30, stdin=None):
-    r = subprocess.run(["redis-cli"] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, input=stdin)
-    return r.returncode, r.stdout + r.stderr
-
-
-def cmd(port, *args):
-    return cli("-p", port, *args)[1].strip()
-
-
-def wait_for(what, cond, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-
-
-def start(binary, workdir, name):
-    port, bus = free_port(), free_port()
-    d = os.path.join(workdir, name)
-    os.makedirs(d)
-    p = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
-                          "--cluster-enabled", "yes", "--cluster-port", str(bus),
-                          "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
-                          "--logfile", os.path.join(d, "server.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(p)
-    wait_for(name + " to answer", lambda: cmd(port, "PING") == "PONG", 20)
-    return port
-
-
-def check_clean(port, what, nodes):
-    rc, out = cli("--cluster", "check", "127.0.0.1:%d" % port, timeout=60)
-    if rc != 0 or "[ERR]" in out or "[WARNING]" in out or \
-            "[OK] All 16384 slots covered." not in out or \
-            len(re.findall(r"^(?:\x1b\[[0-9;]*m)?[MS]: ", out, re.M)) != nodes:
-        print(out)
-        raise AssertionError("--cluster check after %s is not clean" % what)
-    print("ok - --cluster check clean after %s" % what)
-
-
-def agree(port):
-    rc, out = cli("--cluster", "check", "127.0.0.1:%d" % port)
-    return rc == 0 and "[ERR]" not in out and "[WARNING]" not in out
 
 
 def slot_count(port, node_id):
-    for line in cmd(port, "CLUSTER", "NODES").splitlines():
-        f = line.split()
-        if f[0] != node_id:
-            continue
-        n = 0
-        for r in f[8:]:
-            if not r.startswith("["):
-                a, _, b = r.partition("-")
-                n += int(b or a) - int(a) + 1
-        return n
-    return -1
+    return slots_of(port).get(node_id, -1)
 
 
 def key_of(i):
@@ -167,8 +94,8 @@ def verify(port, deadlines):
         raise AssertionError("%d differences, first: %s" % (len(bad), bad[:5]))
 
 
-def run(workdir):
-    rports = [start("redis-server", workdir, "redis%d" % i) for i in range(3)]
+def run(cl):
+    rports = [cl.start("redis-server", "redis%d" % i).port for i in range(3)]
     rc, out = cli("--cluster", "create", *["127.0.0.1:%d" % p for p in rports], "--cluster-yes",
                   timeout=60)
     if rc != 0:
@@ -180,7 +107,7 @@ def run(workdir):
     deadlines = write_data(rports[0])
     print("ok - a Redis 7.0 cluster of 3 primaries holds %d keys" % KEYS)
 
-    mports = [start(MAYFLY, workdir, "mayfly%d" % i) for i in range(3)]
+    mports = [cl.start(MAYFLY, "mayfly%d" % i).port for i in range(3)]
     t0 = time.time()
     for p in mports:
         # add-node checks the cluster first: the previous node must be known everywhere
@@ -238,28 +165,4 @@ def run(workdir):
     print("ok - every key, hash field and key TTL of the Redis cluster is on the Mayfly nodes")
 
 
-def main():
-    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    workdir = tempfile.mkdtemp(prefix="mayfly-redis-migration-", dir=shm)
-    status = 1
-    try:
-        run(workdir)
-        status = 0
-    except (AssertionError, subprocess.TimeoutExpired, OSError) as e:
-        print("not ok - %s" % e)
-        for name in sorted(os.listdir(workdir)):
-            log = os.path.join(workdir, name, "server.log")
-            if os.path.exists(log):
-                print("--- %s log (tail) ---" % name)
-                with open(log) as f:
-                    sys.stdout.write("".join(f.readlines()[-15:]))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-                p.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-    sys.exit(status)
-
-
-main()
+Cluster("mayfly-redis-migration-").run(run)
