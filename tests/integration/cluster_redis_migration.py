@@ -20,6 +20,7 @@ Every wait is bounded and every process is stopped by PID.
 """
 import os
 import sys
+import time
 
 try:
     from redis.cluster import RedisCluster, ClusterNode
