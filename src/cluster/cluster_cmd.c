@@ -903,10 +903,6 @@ static const char *down_refusal(const cmd_ctx *c) {
  * commands): NULL to serve it here, else the error or redirection text. */
 static const char *redirect_error(cmd_ctx *c, int exec, int asking, char *msg, size_t cap) {
     session *s = c->s;
-    /* A master in a manual failover takes no writes until its replica took over (Redis
-     * holds them; see docs/compatibility.md). */
-    if ((c->flags & CMD_WRITE) && failover_writes_paused(c->now_ms))
-        return "TRYAGAIN Writes are paused for a manual failover";
     if (!exec && !cmd_has_keys(c->cmd)) return NULL;
     route r = {0};
     const char *err = route_keys(c, &r);

@@ -253,8 +253,6 @@ void failover_mfstart(cluster_node *sender, int64_t now_ms);
 void failover_note_sender(const cluster_node *sender, int paused);
 /* 1 while this master is in a manual failover (messages carry PAUSED). */
 int failover_paused(void);
-/* 1 while writes wait for a manual failover (the master's side). */
-int failover_writes_paused(int64_t now_ms);
 /* 1 when n is the replica of our manual failover (pinged at every cron). */
 int failover_ping_replica(const cluster_node *n);
 /* This node's replication offset for the bus header. */

@@ -14,11 +14,13 @@
  * master's slots and tells everyone (PONG to all). An election that got no majority expires
  * after max(2 * node timeout, 2 s) and is retried after twice that.
  *
- * A manual failover (CLUSTER FAILOVER) sends MFSTART to the master, which stops writes and
- * pings the replica with its offset flagged PAUSED; once the replica has processed up to
- * that offset it runs the election at once with FORCEACK. FORCE skips the master, TAKEOVER
- * skips the election (a config epoch without consensus). */
+ * A manual failover (CLUSTER FAILOVER) sends MFSTART to the master, which holds its clients'
+ * writes (cmd/pause.h, CMD_PAUSE_CLUSTER: postponed, then run again, so after the takeover
+ * they meet MOVED, as in Redis) and pings the replica with its offset flagged PAUSED; once the
+ * replica has processed up to that offset it runs the election at once with FORCEACK. FORCE skips
+ * the master, TAKEOVER skips the election (a config epoch without consensus). */
 #include "cluster/cluster_int.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/repl/repl.h"
@@ -50,7 +52,7 @@ static struct {
     int mf_can_start;
     cluster_node *mf_replica;
     long long mf_master_offset;
-    int64_t pause_until; /* a master stops writes until then (0: not paused) */
+    int64_t pause_until; /* a master holds writes until then (0: not holding) */
     int64_t link_seen;   /* a replica's link to its master was last up then (0: never) */
 } fo = {.mf_master_offset = -1};
 
@@ -67,13 +69,21 @@ int failover_paused(void) {
     return (cl.myself->flags & CN_MASTER) && fo.mf_end != 0;
 }
 
-int failover_writes_paused(int64_t now_ms) {
-    if (fo.pause_until && now_ms >= fo.pause_until) fo.pause_until = 0;
-    return fo.pause_until != 0;
+/* The master's side of a manual failover holds writes until the replica took over or
+ * until (Redis's pauseActions(PAUSE_DURING_FAILOVER, ...)). */
+static void hold_writes(int64_t until) {
+    fo.pause_until = until;
+    cmd_pause_writes(CMD_PAUSE_CLUSTER);
+}
+
+static void release_writes(void) {
+    if (!fo.pause_until) return;
+    fo.pause_until = 0;
+    cmd_unpause(CMD_PAUSE_CLUSTER);
 }
 
 void failover_reset_manual(void) {
-    fo.pause_until = 0;
+    release_writes();
     fo.mf_end = 0;
     fo.mf_can_start = 0;
     fo.mf_replica = NULL;
@@ -161,7 +171,7 @@ void failover_mfstart(cluster_node *sender, int64_t now_ms) {
     failover_reset_manual();
     fo.mf_end = now_ms + MF_TIMEOUT_MS;
     fo.mf_replica = sender;
-    fo.pause_until = now_ms + MF_TIMEOUT_MS * MF_PAUSE_MULT;
+    hold_writes(now_ms + MF_TIMEOUT_MS * MF_PAUSE_MULT);
     log_notice("Manual failover requested by replica %.40s (%s).", sender->name,
                sender->human_nodename);
     /* Our offset, flagged PAUSED, tells the replica how far it must catch up. */
@@ -442,6 +452,7 @@ void failover_cron(int64_t now) {
         log_warning("Manual failover timed out.");
         failover_reset_manual();
     }
+    if (fo.pause_until && now >= fo.pause_until) release_writes();
     cluster_node *me = cl.myself;
     /* cluster-replica-no-failover travels as the nofailover flag (Redis's
      * clusterUpdateMyselfFlags). */

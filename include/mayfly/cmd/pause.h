@@ -1,6 +1,7 @@
 /* pause: commands held back while the server pauses them, as Redis's pauseActions: one
  * pause state shared by every purpose (FAILOVER while its replica catches up, SHUTDOWN
- * waiting for replicas, CLIENT PAUSE WRITE|ALL), each purpose holding its own pause.
+ * waiting for replicas, CLIENT PAUSE WRITE|ALL, a cluster master during a manual failover),
+ * each purpose holding its own pause.
  *
  * A paused command is postponed, not refused: the gate (CMD_GATE_PAUSE) blocks its session
  * and marks it SESS_POSTPONED, and net/ leaves the command's bytes in the query buffer.
@@ -28,6 +29,7 @@ enum cmd_pause_purpose {
     CMD_PAUSE_FAILOVER = 1u << 0, /* FAILOVER (repl/) */
     CMD_PAUSE_SHUTDOWN = 1u << 1, /* SHUTDOWN waiting for replicas (repl/, server.c) */
     CMD_PAUSE_CLIENT = 1u << 2,   /* CLIENT PAUSE timeout [WRITE|ALL] (cmd/pause.c) */
+    CMD_PAUSE_CLUSTER = 1u << 3,  /* a cluster master in a manual failover (cluster/) */
 };
 
 /* Starts (or keeps) pausing writes for purpose (FAILOVER, SHUTDOWN: until lifted). */
