@@ -1,7 +1,6 @@
 /* main: read arguments and the config file, then run the server. */
 #include "mayfly/config.h"
 #include "mayfly/persist/check.h"
-#include "mayfly/repl/repl.h"
 #include "mayfly/server.h"
 #include "mayfly/util/strconv.h"
 
@@ -97,11 +96,5 @@ int main(int argc, char **argv) {
         }
     }
     if (config_load_args(argc - i, argv + i) < 0) return 1;
-    /* Redis's sanity check after loading: a cluster node's primary is the bus's business. */
-    if (config.cluster_enabled && repl_master_host()) {
-        fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Mayfly %s) ***\n", MAYFLY_VERSION);
-        fprintf(stderr, "replicaof directive not allowed in cluster mode\n");
-        return 1;
-    }
     return server_run();
 }

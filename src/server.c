@@ -705,7 +705,20 @@ static void install_hooks(void) {
     info_scripting_fill = script_info_fill;
 }
 
+/* Redis's sanity checks after loading the configuration: 1 (reported on stderr, as
+ * config errors are) when the server cannot run so. A cluster node's primary is the bus's
+ * business. */
+static int config_insane(void) {
+    if (config.cluster_enabled && repl_master_host()) {
+        fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Mayfly %s) ***\n", MAYFLY_VERSION);
+        fprintf(stderr, "replicaof directive not allowed in cluster mode\n");
+        return 1;
+    }
+    return 0;
+}
+
 int server_run(void) {
+    if (config_insane()) return 1;
     mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
     rand_seed(0);
