@@ -245,9 +245,21 @@ void failover_replace_master(void) {
     failover_reset_manual();
 }
 
+/* When the link to our master was last up: now while it is, else when it went down (the
+ * cron's sampling alone would miss a link that was up for less than 100 ms before its
+ * master died: such a replica never ran for election). */
+static void note_link(int64_t now) {
+    if (repl_master_link_up()) {
+        fo.link_seen = now;
+        return;
+    }
+    long long down = repl_master_down_ms();
+    if (down >= 0 && now - down > fo.link_seen) fo.link_seen = now - down;
+}
+
 /* How long this replica has been without its master's data, past the node timeout. */
 static int data_too_old(int64_t now) {
-    if (repl_master_link_up()) fo.link_seen = now;
+    note_link(now);
     /* Never linked since it follows this master: as old as can be (Redis's
      * repl_down_since 0). */
     int64_t age = fo.link_seen ? now - fo.link_seen : INT64_MAX / 2;
@@ -462,7 +474,7 @@ void failover_cron(int64_t now) {
         cluster_todo(CLUSTER_TODO_SAVE);
     }
     if (!(me->flags & CN_SLAVE)) return;
-    if (repl_master_link_up()) fo.link_seen = now;
+    note_link(now);
     /* A replica whose replication is off (after a restart) follows its master again. */
     if (!repl_is_replica() && me->master) failover_follow_master();
     int orphaned = 0, max_replicas = 0, mine = 0;

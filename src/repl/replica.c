@@ -93,6 +93,11 @@ int replica_link_up(void) {
     return rs.state == RS_CONNECTED;
 }
 
+long long repl_master_down_ms(void) {
+    if (rs.state == RS_CONNECTED || rs.down_since_ms == 0) return -1;
+    return (long long)(repl_now_ms() - rs.down_since_ms);
+}
+
 uint64_t replica_processed_offset(void) {
     if (rs.state == RS_CONNECTED) return rs.processed;
     if (rs.cached) return rs.cached_offset;

@@ -70,6 +70,9 @@ const char *repl_master_host(void);
 int repl_master_port(void);
 /* 1 while the link to the primary is up (streaming). */
 int repl_master_link_up(void);
+/* Milliseconds since the link to the primary went down (Redis's repl_down_since), or -1
+ * while it is up or when it never came up. */
+long long repl_master_down_ms(void);
 
 /* ---- offsets and ids ---- */
 
