@@ -41,7 +41,6 @@ static const char *const loglevel_names[] = {"debug",   "verbose", "notice",
                                              "warning", "nothing", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
-static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
 
 static int apply_loglevel(const char **err) {
     (void)err;
@@ -271,7 +270,6 @@ static const config_row process_rows[] = {
     XSTR("oom-score-adj", NULL, 0, "no"),
     XSTR("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     XENUM("supervised", CONFIG_IMMUTABLE, supervised_names, "no"),
-    XENUM("repl-diskless-load", 0, diskless_load_names, "disabled"),
     {0},
 };
 

@@ -308,13 +308,17 @@ static void flush_all(void) {
         db_flush(db_get(id));
 }
 
-int persist_repl_load_begin(const char *path) {
-    /* Nothing may write the old dataset meanwhile: a child would overwrite the new file,
-     * and the log describes the old data (Redis stops both the same way). */
+/* Nothing may write the old dataset meanwhile: a child would overwrite the new file, and
+ * the log describes the old data (Redis stops both the same way). */
+static void repl_load_prepare(void) {
     kill_child();
     if (aof_is_on()) aof_close();
     host_stat.loading = 1;
     flush_all();
+}
+
+int persist_repl_load_begin(const char *path) {
+    repl_load_prepare();
     /* A replica keeps keys past their TTL: its primary deletes them. */
     int rc = snapshot_load_begin(&repl_loader, path, 0);
     if (rc != SNAP_MORE) {
@@ -329,13 +333,14 @@ int persist_repl_load_begin(const char *path) {
 
 static int repl_load_finished(void) {
     long long keys = repl_loader.keys_loaded;
+    int pushed = repl_loader.push;
     snapshot_load_end(&repl_loader);
     repl_loading = 0;
     host_stat.loading = 0;
     db_stat.dirty++;
     log_notice("Done loading RDB, keys loaded: %lld.", keys);
     int64_t now = clock_now_ms();
-    lastsave_ms = now;
+    if (!pushed) lastsave_ms = now; /* the snapshot file holds it */
     if (config.appendonly && aof_begin_enable(now) == 0) {
         log_notice("MASTER <-> REPLICA sync: Starting AOF after a successful sync");
         if (child.pid || host_stat.in_exec)
@@ -361,6 +366,32 @@ int persist_repl_load_step(int64_t budget_us) {
         }
         if (clock_mono_us() - start >= budget_us) return LOAD_MORE;
     }
+}
+
+void persist_repl_load_begin_stream(uint64_t size_hint) {
+    repl_load_prepare();
+    snapshot_load_begin_push(&repl_loader, 0, size_hint);
+    repl_loading = 1;
+}
+
+int persist_repl_load_feed(const char *p, size_t len) {
+    if (!repl_loading) return LOAD_FAILED;
+    snapshot_load_feed(&repl_loader, p, len);
+    for (;;) {
+        int rc = snapshot_load_step(&repl_loader, 256);
+        if (rc == SNAP_WANT) return LOAD_MORE;
+        if (rc == SNAP_DONE) return repl_load_finished();
+        if (rc != SNAP_MORE) {
+            log_warning("Damage in the RDB received from the master at offset %llu: %s",
+                        (unsigned long long)repl_loader.err_offset, repl_loader.err);
+            persist_repl_load_abort();
+            return LOAD_FAILED;
+        }
+    }
+}
+
+int persist_repl_loading(void) {
+    return repl_loading;
 }
 
 void persist_repl_load_abort(void) {

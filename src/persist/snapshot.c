@@ -129,8 +129,9 @@ static int fail(snapshot_loader *l, int rc, uint64_t offset, const char *fmt, ..
     return rc;
 }
 
-int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms) {
+static void loader_init(snapshot_loader *l, int64_t drop_before_ms) {
     memset(l, 0, sizeof(*l));
+    l->fd = -1;
     l->drop_before_ms = drop_before_ms;
     l->repl_offset = -1;
     l->repl_db = -1;
@@ -141,6 +142,27 @@ int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_befor
         .verify_checksum = config.rdbchecksum,
         .databases = config.databases};
     rdb_dec_init(&l->dec, &o);
+}
+
+void snapshot_load_begin_push(snapshot_loader *l, int64_t drop_before_ms, uint64_t size_hint) {
+    loader_init(l, drop_before_ms);
+    l->push = 1;
+    l->size = size_hint;
+}
+
+void snapshot_load_feed(snapshot_loader *l, const char *p, size_t len) {
+    if (l->pos) { /* drop what the decoder used */
+        size_t have = l->in.len - l->pos;
+        memmove(l->in.data, l->in.data + l->pos, have);
+        l->base += l->pos;
+        l->in.len = have;
+        l->pos = 0;
+    }
+    buf_append(&l->in, p, len);
+}
+
+int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms) {
+    loader_init(l, drop_before_ms);
     l->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (l->fd < 0) {
         snprintf(l->err, sizeof(l->err), "%s", strerror(errno));
@@ -243,8 +265,9 @@ static void note_repl_aux(snapshot_loader *l, const rdb_item *it) {
 static void note_item(snapshot_loader *l, const rdb_item *it) {
     if (it->kind == RDB_ITEM_AUX) note_repl_aux(l, it);
     if (it->kind == RDB_ITEM_RESIZEDB) {
-        /* A hint only: a bogus count must not allocate more than the file can hold. */
-        uint64_t cap = l->size / 4;
+        /* A hint only: a bogus count must not allocate more than the file can hold (a
+         * stream of unknown length: as for a file of 64 MB). */
+        uint64_t cap = (l->push && !l->size ? (uint64_t)64 << 20 : l->size) / 4;
         db_reserve(db_get(it->dbid), (size_t)(it->db_keys < cap ? it->db_keys : cap));
     } else if (it->kind == RDB_ITEM_SKIPPED && it->module[0]) {
         log_warning("The RDB file holds aux data of the module '%s', which Mayfly does not have: "
@@ -271,9 +294,18 @@ static int step_rdb(snapshot_loader *l, size_t max_items) {
         rdb_item it;
         size_t used;
         uint64_t at = l->dec.offset;
+        size_t have = l->in.len - l->pos;
+        /* Push mode: a large item is decoded again only once its bytes doubled (or reach
+         * what the decoder asked for), not on every chunk. */
+        if (l->push && have < l->want) return SNAP_WANT;
         int rc = rdb_dec_next(&l->dec, l->in.data ? l->in.data + l->pos : "", l->in.len - l->pos,
                               &used, &it);
         l->pos += used;
+        if (rc == RDB_MORE && l->push) {
+            l->want = l->dec.need > 2 * (uint64_t)have ? l->dec.need : 2 * (uint64_t)have;
+            return SNAP_WANT;
+        }
+        l->want = 0;
         if (rc == RDB_MORE) {
             int f = fill(l, l->dec.need);
             if (f == SNAP_EIO)

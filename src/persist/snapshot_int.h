@@ -58,6 +58,8 @@ typedef struct snapshot_loader {
     char repl_id[41];           /* AUX repl-id ("" if absent) */
     long long repl_offset;      /* AUX repl-offset, -1 if absent */
     int repl_db;                /* AUX repl-stream-db, -1 if absent */
+    int push;                   /* bytes are handed in (snapshot_load_feed), not read */
+    uint64_t want;              /* push: decode again once this many bytes are held */
 } snapshot_loader;
 
 enum {
@@ -67,14 +69,21 @@ enum {
     SNAP_ECORRUPT = -2,     /* bad format, truncated, or checksum mismatch (err, err_offset) */
     SNAP_EIO = -3,          /* a read failed (err) */
     SNAP_EUNSUPPORTED = -4, /* a type Mayfly does not implement (err names db, key, type) */
+    SNAP_WANT = 2,          /* push mode: the bytes held end inside an item; feed more */
 };
 
 /* Opens path and recognises its format. drop_before_ms: see the struct (0 for a log's
  * base, which keeps everything the log goes on from). Returns SNAP_MORE, SNAP_ENOENT or
  * SNAP_EIO; call snapshot_load_end in every case. */
 int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms);
+/* A load whose bytes are handed in as they arrive (a replica loading straight from its
+ * primary's socket, repl-diskless-load): no file. size_hint: the announced length, 0 if
+ * unknown (it bounds what a RESIZEDB hint may reserve). */
+void snapshot_load_begin_push(snapshot_loader *l, int64_t drop_before_ms, uint64_t size_hint);
+/* Push mode: appends len bytes for the decoder. */
+void snapshot_load_feed(snapshot_loader *l, const char *p, size_t len);
 /* Loads up to max_items items into the databases. Returns SNAP_MORE, SNAP_DONE or an
- * error. */
+ * error; in push mode also SNAP_WANT. */
 int snapshot_load_step(snapshot_loader *l, size_t max_items);
 /* Bytes consumed so far (for INFO loading_loaded_bytes). */
 uint64_t snapshot_load_offset(const snapshot_loader *l);

@@ -83,6 +83,8 @@ static int apply_backlog_size(const char **err) {
         .apply = (ap)                                                                              \
     }
 
+static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
+
 const config_row repl_config_rows[] = {
     {.name = "replicaof",
      .alias = "slaveof",
@@ -146,5 +148,10 @@ const config_row repl_config_rows[] = {
     INT_ROW("repl-diskless-sync-max-replicas", NULL, &repl_cfg.diskless_sync_max_replicas, 0,
             INT_MAX, "0"),
     BOOL_ROW("repl-disable-tcp-nodelay", NULL, &repl_cfg.disable_tcp_nodelay, "no", NULL),
+    {.name = "repl-diskless-load",
+     .kind = CONFIG_ENUM,
+     .ptr = &repl_cfg.diskless_load,
+     .names = diskless_load_names,
+     .def = "disabled"},
     {0},
 };

@@ -36,7 +36,9 @@ typedef struct repl_config {
     int announce_port;    /* replica-announce-port, 0: our own */
     int diskless_sync, diskless_sync_delay, diskless_sync_max_replicas;
     int disable_tcp_nodelay;
+    int diskless_load; /* repl-diskless-load: REPL_DISKLESS_LOAD_* */
 } repl_config;
+enum { REPL_DISKLESS_LOAD_DISABLED, REPL_DISKLESS_LOAD_ON_EMPTY_DB, REPL_DISKLESS_LOAD_SWAPDB };
 extern repl_config repl_cfg;
 
 /* ---- repl.c: ids, role, counters ---- */

@@ -74,6 +74,8 @@ static struct {
     int64_t transfer_size; /* -1: header not read yet; 0 with a mark */
     uint64_t transfer_read;
     int fd;
+    int diskless; /* repl-diskless-load: the RDB goes straight to the loader, no file */
+    int load_rc;  /* diskless: LOAD_MORE until the loader has read the whole RDB */
     char tmpfile[4096];
     uv_idle_t load_idle;
     int load_idle_init;
@@ -295,6 +297,15 @@ static void on_load_idle(uv_idle_t *h) {
     sync_finished();
 }
 
+/* A new dataset is coming: our own replicas must sync again, our backlog is worthless. */
+static void drop_history(void) {
+    discard_cached();
+    primary_disconnect_all();
+    stream_free();
+    log_notice("MASTER <-> REPLICA sync: Flushing old data");
+    log_notice("MASTER <-> REPLICA sync: Loading DB in memory");
+}
+
 /* The payload is in the temp file: make it the snapshot file and load it. */
 static void load_received(void) {
     if (fsync(rs.fd) < 0) {
@@ -316,12 +327,7 @@ static void load_received(void) {
         return;
     }
     rs.tmpfile[0] = '\0';
-    /* A new dataset: our own replicas must sync again, and our backlog is worthless. */
-    discard_cached();
-    primary_disconnect_all();
-    stream_free();
-    log_notice("MASTER <-> REPLICA sync: Flushing old data");
-    log_notice("MASTER <-> REPLICA sync: Loading DB in memory");
+    drop_history();
     peer_pause(rs.pe); /* the stream waits in the socket until the data is loaded */
     rs.state = RS_LOADING;
     int rc = persist_repl_load_begin(path);
@@ -403,8 +409,8 @@ static int read_bulk_header(void) {
             memcpy(rs.eofmark, line + 5, REPL_EOF_MARK_LEN);
             memset(rs.lastbytes, 0, sizeof(rs.lastbytes));
             rs.transfer_size = 0;
-            log_notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to "
-                       "disk");
+            log_notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF %s",
+                       rs.diskless ? "to parser" : "to disk");
         } else {
             rs.usemark = 0;
             rs.transfer_size = strtoll(line + 1, NULL, 10);
@@ -412,8 +418,8 @@ static int read_bulk_header(void) {
                 log_warning("Bad protocol from MASTER: bulk length %s", line + 1);
                 return -1;
             }
-            log_notice("MASTER <-> REPLICA sync: receiving %lld bytes from master to disk",
-                       (long long)rs.transfer_size);
+            log_notice("MASTER <-> REPLICA sync: receiving %lld bytes from master %s",
+                       (long long)rs.transfer_size, rs.diskless ? "to parser" : "to disk");
         }
         return 1;
     }
@@ -430,24 +436,60 @@ static void track_last_bytes(const char *p, size_t n) {
     }
 }
 
+/* Diskless: the loader takes the bytes (those after the RDB, the end mark, are ignored).
+ * Returns 0, or -1 when the link was dropped. */
+static int feed_loader(const char *p, size_t n) {
+    if (rs.load_rc != LOAD_MORE) return 0;
+    rs.load_rc = persist_repl_load_feed(p, n);
+    if (rs.load_rc != LOAD_FAILED) return 0;
+    log_warning("Failed trying to load the MASTER synchronization DB from socket, check server "
+                "logs.");
+    link_lost(0);
+    return -1;
+}
+
+/* The payload has arrived whole. */
+static void transfer_done(void) {
+    if (!rs.diskless) {
+        load_received();
+        return;
+    }
+    if (rs.load_rc != LOAD_DONE) {
+        log_warning("Failed trying to load the MASTER synchronization DB from socket: the "
+                    "transfer ended before the RDB did");
+        link_lost(0);
+        return;
+    }
+    sync_finished();
+}
+
 static void read_transfer(void) {
     if (rs.transfer_size == -1) {
         int rc = read_bulk_header();
         if (rc < 0) link_lost(0);
         if (rc <= 0) return;
+        if (rs.diskless) {
+            drop_history();
+            persist_repl_load_begin_stream(rs.usemark ? 0 : (uint64_t)rs.transfer_size);
+            rs.load_rc = LOAD_MORE;
+        }
     }
     buf *in = peer_input(rs.pe);
     size_t take = in->len;
     if (!rs.usemark && (uint64_t)take > (uint64_t)rs.transfer_size - rs.transfer_read)
         take = (size_t)((uint64_t)rs.transfer_size - rs.transfer_read);
     if (take) {
-        ssize_t w = write(rs.fd, in->data, take);
-        if (w != (ssize_t)take) {
-            log_warning("Write error or short write writing to the DB dump file needed for "
-                        "MASTER <-> REPLICA synchronization: %s",
-                        w < 0 ? strerror(errno) : "short write");
-            link_lost(0);
-            return;
+        if (rs.diskless) {
+            if (feed_loader(in->data, take) < 0) return;
+        } else {
+            ssize_t w = write(rs.fd, in->data, take);
+            if (w != (ssize_t)take) {
+                log_warning("Write error or short write writing to the DB dump file needed for "
+                            "MASTER <-> REPLICA synchronization: %s",
+                            w < 0 ? strerror(errno) : "short write");
+                link_lost(0);
+                return;
+            }
         }
         if (rs.usemark) track_last_bytes(in->data, take);
         rs.transfer_read += take;
@@ -457,7 +499,7 @@ static void read_transfer(void) {
     int done = 0;
     if (rs.usemark && rs.transfer_read >= REPL_EOF_MARK_LEN &&
         memcmp(rs.lastbytes, rs.eofmark, REPL_EOF_MARK_LEN) == 0) {
-        if (ftruncate(rs.fd, (off_t)(rs.transfer_read - REPL_EOF_MARK_LEN)) < 0) {
+        if (!rs.diskless && ftruncate(rs.fd, (off_t)(rs.transfer_read - REPL_EOF_MARK_LEN)) < 0) {
             log_warning("Error truncating the RDB file received from the master for SYNC: %s",
                         strerror(errno));
             link_lost(0);
@@ -466,7 +508,7 @@ static void read_transfer(void) {
         done = 1;
     }
     if (!rs.usemark && rs.transfer_read == (uint64_t)rs.transfer_size) done = 1;
-    if (done) load_received();
+    if (done) transfer_done();
 }
 
 /* ---- the handshake ---- */
@@ -547,8 +589,18 @@ static void partial_accepted(const char *line) {
     log_notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
 }
 
+/* repl-diskless-load: on-empty-db (and swapdb, which Mayfly treats alike) loads from the
+ * socket when there is no data to lose if the transfer fails. */
+static int use_diskless_load(void) {
+    if (repl_cfg.diskless_load == REPL_DISKLESS_LOAD_DISABLED) return 0;
+    for (int id = 0; id < db_count(); id++)
+        if (db_size(db_get(id))) return 0;
+    return 1;
+}
+
 static void start_transfer(void) {
-    if (open_temp_file() < 0) {
+    rs.diskless = use_diskless_load();
+    if (!rs.diskless && open_temp_file() < 0) {
         link_lost(0);
         return;
     }
@@ -742,6 +794,8 @@ static void link_lost(int reconnect_now) {
     if (rs.state == RS_LOADING) {
         uv_idle_stop(&rs.load_idle);
         persist_repl_load_abort();
+    } else if (rs.state == RS_TRANSFER && rs.diskless) {
+        persist_repl_load_abort(); /* no effect if nothing was loading yet */
     }
     rs.kill_asap = 0;
     rs.state = RS_CONNECT;

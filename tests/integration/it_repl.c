@@ -449,6 +449,51 @@ TEST(waitaof) {
     it_stop_server(&p);
 }
 
+/* 1 if the server's log has the line part. */
+static int log_has(const it_server *s, const char *part) {
+    char path[300], line[1024];
+    snprintf(path, sizeof(path), "%s/server.log", s->dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, part) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* repl-diskless-load on-empty-db: an empty replica loads straight from the socket (hashes
+ * with field TTLs arrive identical), one with data goes through the file. */
+TEST(diskless_load) {
+    it_server p, r;
+    ru_start_primary(&p, NULL);
+    redisContext *pc = it_client_to(&p);
+    for (int i = 0; i < 300; i++)
+        redisAppendCommand(pc, "HSETEX h%d PX %d FIELDS 2 a %d b x", i % 30, 400000 + i, i);
+    for (int i = 0; i < 300; i++) {
+        redisReply *x;
+        if (redisGetReply(pc, (void **)&x) != REDIS_OK) TEST_FAIL("pipeline");
+        freeReplyObject(x);
+    }
+    EXPECT(pc, "+OK", "SET s v PX 900000");
+    const char *dl[] = {"--repl-diskless-load", "on-empty-db", NULL};
+    ru_start_replica(&r, &p, dl);
+    redisContext *rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a diskless load");
+    ASSERT(log_has(&r, "receiving streamed RDB from master with EOF to parser"));
+    /* With data, the next full sync goes through the file. */
+    EXPECT(rc, "+OK", "REPLICAOF NO ONE");
+    EXPECT(rc, "+OK", "SET only-here 1");
+    EXPECT(rc, "+OK", "REPLICAOF 127.0.0.1 %d", p.port);
+    WAIT_FOR(ru_link_up(rc) && it_info_field(pc, "sync_full") == 2, SYNC_MS);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a disk load");
+    ASSERT(log_has(&r, "receiving streamed RDB from master with EOF to disk"));
+    redisFree(rc);
+    redisFree(pc);
+    it_stop_server(&r);
+    it_stop_server(&p);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -463,6 +508,7 @@ int main(void) {
     RUN(replica_hides_what_expired);
     RUN(replica_of_a_replica);
     RUN(disk_based_sync);
+    RUN(diskless_load);
     RUN(promoted_replica_continues_with_psync);
     RUN(gates_and_introspection);
     return test_report();

@@ -83,6 +83,14 @@ void persist_snapshot_path(char *out, size_t cap);
  * empty). */
 int persist_repl_load_begin(const char *path);
 int persist_repl_load_step(int64_t budget_us);
+/* repl-diskless-load: the same, with the RDB handed in as it arrives from the socket
+ * (size_hint: the announced length, 0 for an EOF-marked transfer). feed decodes what it can
+ * and returns LOAD_MORE (more bytes wanted), LOAD_DONE (the RDB's EOF and checksum were
+ * read; later bytes are ignored) or LOAD_FAILED (logged; the dataset is then empty). */
+void persist_repl_load_begin_stream(uint64_t size_hint);
+int persist_repl_load_feed(const char *p, size_t len);
+/* 1 while a replica's load (from a file or a stream) is in progress. */
+int persist_repl_loading(void);
 /* Abandons a load in progress (the link was lost): the dataset is emptied. */
 void persist_repl_load_abort(void);
 
