@@ -2,6 +2,7 @@
  * redis-cli 7.0).
  *
  *   - Mayfly replicating Redis 7.0: full sync of an RDB 10, the stream, partial resync;
+ *     with repl-diskless-load on-empty-db, from the socket (length-prefixed and EOF-marked);
  *   - Redis 7.0 replicating Mayfly: Mayfly sends RDB 10 when no hash has a field TTL (7.0
  *     reads RDB <= 10; RDB 12 is needed only for field TTLs), then the stream and a partial
  *     resync;
@@ -57,6 +58,47 @@ TEST(mayfly_replicates_redis) {
     redisFree(rc);
     it_stop_server(&r);
     it_stop_server(&p);
+    ru_field_ttls = 1;
+}
+
+/* 1 if the server's log has the line part. */
+static int log_has(const it_server *s, const char *part) {
+    char path[300], line[1024];
+    snprintf(path, sizeof(path), "%s/server.log", s->dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, part) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* repl-diskless-load on-empty-db with a Redis 7.0 primary, both ways Redis sends the RDB:
+ * with its length (repl-diskless-sync no) and EOF-marked (from the socket). */
+TEST(mayfly_loads_redis_from_socket) {
+    ru_field_ttls = 0;
+    const char *diskless[] = {"no", "yes"};
+    const char *how[] = {"bytes from master to parser", "with EOF to parser"};
+    for (int i = 0; i < 2; i++) {
+        it_server p, r;
+        it_start_redis(&p, (const char *const[]){"--repl-diskless-sync", diskless[i],
+                                                 "--repl-diskless-sync-delay", "0", NULL});
+        redisContext *pc = it_client_to(&p);
+        fill(pc);
+        const char *dl[] = {"--repl-diskless-load", "on-empty-db", NULL};
+        ru_start_replica(&r, &p, dl);
+        redisContext *rc = it_client_to(&r);
+        WAIT_FOR(ru_link_up(rc), SYNC_MS);
+        if (!ru_same_dataset(pc, rc)) TEST_FAIL("after the full sync (%s)", how[i]);
+        if (!log_has(&r, how[i])) TEST_FAIL("the replica did not log '%s'", how[i]);
+        EXPECT(pc, "+OK", "SET after 1");
+        EXPECT(pc, "1", "WAIT 1 5000");
+        EXPECT(rc, "\"1\"", "GET after");
+        redisFree(pc);
+        redisFree(rc);
+        it_stop_server(&r);
+        it_stop_server(&p);
+    }
     ru_field_ttls = 1;
 }
 
@@ -208,6 +250,7 @@ TEST(redis_cli_replica) {
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     RUN(mayfly_replicates_redis);
+    RUN(mayfly_loads_redis_from_socket);
     RUN(redis_replicates_mayfly);
     RUN(redis_cli_rdb_backup);
     RUN(redis_cli_functions_rdb);
