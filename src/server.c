@@ -220,7 +220,9 @@ static void on_cron(uv_timer_t *t) {
     /* During a backlog the idle handle already runs slices back to back: one more here
      * would double the pause of this loop turn. */
     if (!host_stat.active_expire_running) run_expire_slice();
-    db_rehash(REHASH_SLICE_US);
+    /* Not while a dataset loads: the table sized from RESIZEDB is still mostly empty and
+     * would be shrunk, then grown again key by key. */
+    if (!host_stat.loading) db_rehash(REHASH_SLICE_US);
     net_cron(now);
     cluster_cron(now);
     persist_cron(now);

@@ -125,6 +125,11 @@ typedef struct rdb_elem {
 /* Checks a whole listpack blob (header, every entry and its back-length, the terminator,
  * the element count) and returns its number of elements, or -1 if it is malformed. */
 long rdb_lp_validate(const unsigned char *lp, size_t len);
+/* Checks a listpack blob as rdb_lp_validate does and decodes its elements into out, at
+ * most cap of them (a blob of len bytes has at most RDB_LP_MAX_ELEMS(len)): their count,
+ * or -1 if the blob is malformed. */
+#define RDB_LP_MAX_ELEMS(len) ((len) / 2 + 1)
+long rdb_lp_decode(const unsigned char *lp, size_t len, rdb_elem *out, size_t cap);
 /* Iteration over a validated listpack: *pos starts at 0; returns 1 with *out, 0 at the end. */
 int rdb_lp_next(const unsigned char *lp, size_t *pos, rdb_elem *out);
 /* Checks a whole ziplist blob and returns its number of elements, or -1. */

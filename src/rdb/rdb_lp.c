@@ -97,30 +97,45 @@ static size_t lp_entry(const unsigned char *p, size_t avail, rdb_elem *out) {
     return hdr + len;
 }
 
-long rdb_lp_validate(const unsigned char *lp, size_t len) {
+/* 1 if the back-length of an entry of n bytes, whose last byte is at q, says n. */
+static int backlen_ok(const unsigned char *q, size_t n, size_t bl) {
+    if (bl == 1) return *q == n; /* the common case: entries under 128 bytes */
+    uint64_t v = 0;
+    for (size_t i = 0; i < bl; i++, q--) {
+        v |= (uint64_t)(*q & 127) << (7 * i);
+        if ((i + 1 < bl) != ((*q & 128) != 0)) return 0;
+    }
+    return v == n;
+}
+
+/* Checks the whole blob and, with out, stores its elements there (cap of them at most).
+ * Returns the number of elements, or -1. */
+static long lp_walk(const unsigned char *lp, size_t len, rdb_elem *out, size_t cap) {
     if (len < LP_HDR + 1 || le(lp, 4) != len || lp[len - 1] != LP_EOF) return -1;
     size_t pos = LP_HDR, end = len - 1;
     long count = 0;
+    rdb_elem scratch;
     while (pos < end) {
-        rdb_elem e;
-        size_t n = lp_entry(lp + pos, end - pos, &e);
+        if (out && (size_t)count == cap) return -1;
+        rdb_elem *e = out ? &out[count] : &scratch;
+        size_t n = lp_entry(lp + pos, end - pos, e);
         if (n == 0) return -1;
         size_t bl = backlen_size(n);
-        if (bl > end - pos - n) return -1;
-        /* The back-length, read backwards from its last byte, must give n. */
-        const unsigned char *q = lp + pos + n + bl - 1;
-        uint64_t v = 0;
-        for (size_t i = 0; i < bl; i++, q--) {
-            v |= (uint64_t)(*q & 127) << (7 * i);
-            if ((i + 1 < bl) != ((*q & 128) != 0)) return -1;
-        }
-        if (v != n) return -1;
+        if (bl > end - pos - n || !backlen_ok(lp + pos + n + bl - 1, n, bl)) return -1;
         pos += n + bl;
         count++;
     }
     unsigned hdr_count = (unsigned)le(lp + 4, 2);
     if (hdr_count != LP_COUNT_UNKNOWN && hdr_count != (unsigned long)count) return -1;
     return count;
+}
+
+long rdb_lp_validate(const unsigned char *lp, size_t len) {
+    return lp_walk(lp, len, NULL, 0);
+}
+
+long rdb_lp_decode(const unsigned char *lp, size_t len, rdb_elem *out, size_t cap) {
+    return lp_walk(lp, len, out, cap);
 }
 
 int rdb_lp_next(const unsigned char *lp, size_t *pos, rdb_elem *out) {

@@ -169,10 +169,24 @@ typedef struct hash_acc {
     size_t n;
 } hash_acc;
 
+/* The scratch array of the value decoder, at least bytes long (its contents may move). */
+static void *scratch(rdb_vctx *v, size_t bytes) {
+    if (bytes > *v->refs_cap) {
+        size_t cap = *v->refs_cap ? *v->refs_cap : 4096;
+        while (cap < bytes)
+            cap *= 2;
+        mem_free(*v->refs);
+        *v->refs = mem_alloc(cap);
+        *v->refs_cap = cap;
+    }
+    return *v->refs;
+}
+
 static fref *acc_slot(hash_acc *a) {
-    if (a->n == *a->v->refs_cap) {
-        size_t cap = *a->v->refs_cap ? *a->v->refs_cap * 2 : 64;
-        *a->v->refs = mem_realloc(*a->v->refs, cap * sizeof(fref));
+    size_t need = (a->n + 1) * sizeof(fref);
+    if (need > *a->v->refs_cap) {
+        size_t cap = *a->v->refs_cap ? *a->v->refs_cap * 2 : 64 * sizeof(fref);
+        *a->v->refs = mem_realloc(*a->v->refs, cap);
         *a->v->refs_cap = cap;
     }
     return &((fref *)*a->v->refs)[a->n];
@@ -295,33 +309,65 @@ static int read_plain_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
     return acc_build(&a, val);
 }
 
-/* Types 16, 23 (Redis RC) and 25: a listpack of pairs or triplets. */
+/* A listpack element as a string: in the blob, or an integer's text in the arena (reserved
+ * beforehand by the caller, so that earlier slices stay put). */
+static slice lp_elem_slice(buf *arena, const rdb_elem *e) {
+    if (e->s) return (slice){(const char *)e->s, e->len};
+    char *dst = arena->data + arena->len;
+    size_t n = ll_to_str(dst, (long long)e->v);
+    arena->len += n;
+    return (slice){dst, n};
+}
+
+/* The deadline of a listpack triplet's third element: 0 (none) or a time; -1 if bad. */
+static int64_t lp_deadline(const rdb_elem *t) {
+    if (t->s || t->v < 0 || t->v > RDB_FIELD_EXPIRE_MAX) return -1;
+    return t->v;
+}
+
+/* Types 16, 23 (Redis RC) and 25: a listpack of pairs or triplets, decoded in one pass
+ * over the blob and built without copies of the strings in between: the hash's entries
+ * point into the blob (or, for integers, at their text in the arena). */
 static int read_listpack_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
-    hash_acc a = {in, v, 0};
+    *val = NULL;
     int64_t min_ms;
-    int triplets = type != RDB_TYPE_HASH_LISTPACK;
+    size_t step = type != RDB_TYPE_HASH_LISTPACK ? 3 : 2;
     if (type == RDB_TYPE_HASH_LISTPACK_EX && rdb_in_i64le(in, &min_ms) < 0) return -1;
     rdb_str blob;
     slice b;
     if (read_blob(in, v, &blob, &b) < 0) return -1;
-    const unsigned char *lp = (const unsigned char *)b.p;
-    long count = rdb_lp_validate(lp, b.len);
-    if (count < 0 || count % (triplets ? 3 : 2) != 0)
+    size_t cap = RDB_LP_MAX_ELEMS(b.len);
+    size_t elems_bytes = cap * sizeof(rdb_elem);
+    elems_bytes = (elems_bytes + 15) & ~(size_t)15;
+    char *mem = scratch(v, elems_bytes + (cap / 2 + 1) * sizeof(hash_entry));
+    rdb_elem *el = (rdb_elem *)mem;
+    hash_entry *e = (hash_entry *)(mem + elems_bytes);
+    long count = rdb_lp_decode((const unsigned char *)b.p, b.len, el, cap);
+    if (count < 0 || count % (long)step != 0)
         return rdb_in_fail(in, RDB_ECORRUPT, "hash listpack integrity check failed");
-    size_t pos = 0;
-    rdb_elem f, s, t;
-    while (in->status == RDB_OK && rdb_lp_next(lp, &pos, &f)) {
-        rdb_lp_next(lp, &pos, &s);
-        int64_t deadline = 0;
-        if (triplets) {
-            rdb_lp_next(lp, &pos, &t);
-            if (t.s || t.v < 0 || t.v > RDB_FIELD_EXPIRE_MAX)
-                return rdb_in_fail(in, RDB_ECORRUPT, "bad field deadline in a listpack");
-            deadline = t.v;
+    size_t ints = 0;
+    for (long i = 0; i < count; i++)
+        ints += el[i].s == NULL;
+    buf_reserve(v->arena, ints * STRCONV_LL_MAX);
+    size_t n = 0;
+    for (long i = 0; i < count; i += (long)step) {
+        int64_t deadline = step == 3 ? lp_deadline(&el[i + 2]) : 0;
+        if (deadline < 0 || deadline > HASH_DEADLINE_MAX)
+            return rdb_in_fail(in, RDB_ECORRUPT, "bad field deadline in a listpack");
+        if (deadline != 0 && deadline <= v->o->drop_before_ms) {
+            v->dropped++;
+            continue;
         }
-        acc_add(&a, elem_str(&a, &blob, &f), elem_str(&a, &blob, &s), deadline != 0, deadline);
+        e[n].field = lp_elem_slice(v->arena, &el[i]);
+        e[n].value = lp_elem_slice(v->arena, &el[i + 1]);
+        e[n].deadline = deadline ? deadline : HASH_NO_TTL;
+        n++;
     }
-    return acc_build(&a, val);
+    if (n == 0) return 0;
+    hash *h = hash_from_entries(&v->o->lim, e, n);
+    if (!h) return rdb_in_fail(in, RDB_ECORRUPT, "hash with duplicate fields");
+    *val = (obj *)h;
+    return 0;
 }
 
 /* Types 13 (ziplist of pairs) and 9 (zipmap). */

@@ -107,6 +107,19 @@ hash *hash_dup(const hash *h) {
     return c;
 }
 
+/* A quick hash of a field for the duplicate check: a field of up to 8 bytes (the common
+ * case) is read byte by byte (a variable-length memcpy is a library call), mixed with a
+ * per-process secret (so that a crafted payload cannot make fields collide on purpose)
+ * and multiplied (Knuth's multiplicative hashing: the top bits are the index); longer ones
+ * go through dict_hash. */
+static inline uint64_t dup_hash(slice f, uint64_t secret) {
+    if (f.len > 8) return dict_hash(f.p, f.len) * 0x9E3779B97F4A7C15ULL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < f.len; i++)
+        v |= (uint64_t)(unsigned char)f.p[i] << (8 * i);
+    return ((v ^ secret) + f.len) * 0x9E3779B97F4A7C15ULL;
+}
+
 /* 1 if two of the n entries have the same field: pairwise for a few, else through a small
  * open-addressing table of their hashes (compared in full when the hashes meet). */
 static int has_duplicate(const hash_entry *e, size_t n) {
@@ -117,14 +130,17 @@ static int has_duplicate(const hash_entry *e, size_t n) {
         return 0;
     }
     size_t cap = 16;
+    int bits = 4;
     while (cap < 2 * n)
-        cap *= 2;
+        cap *= 2, bits++;
     uint32_t small[2048];
     uint32_t *slot = cap <= 2048 ? small : mem_alloc(cap * sizeof(*slot));
     memset(slot, 0, cap * sizeof(*slot));
+    static uint64_t secret;
+    if (!secret) secret = dict_hash("duplicates", 10) | 1;
     int dup = 0;
     for (size_t i = 0; i < n && !dup; i++) {
-        size_t k = (size_t)dict_hash(e[i].field.p, e[i].field.len) & (cap - 1);
+        size_t k = (size_t)(dup_hash(e[i].field, secret) >> (64 - bits));
         for (; slot[k]; k = (k + 1) & (cap - 1))
             if (slice_eq(e[slot[k] - 1].field, e[i].field)) {
                 dup = 1;

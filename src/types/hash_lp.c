@@ -57,14 +57,39 @@ size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t dea
     return n;
 }
 
+/* memcpy of n bytes, inline for up to 16 (fields and values are mostly short, and a
+ * memcpy of a length unknown at compile time is a library call): two fixed-size copies
+ * that may overlap. */
+static inline void copy_bytes(uint8_t *dst, const void *src, size_t n) {
+    const uint8_t *s = src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = s[i];
+    } else {
+        memcpy(dst, s, n);
+    }
+}
+
 static size_t encode_entry(uint8_t *dst, int ex, int64_t base, const void *f, size_t flen,
                            const void *v, size_t vlen, int64_t deadline) {
     size_t n = varint_put(dst, flen);
     n += varint_put(dst + n, vlen);
     if (ex) n += varint_put(dst + n, ttl_code(base, deadline));
-    memcpy(dst + n, f, flen);
+    copy_bytes(dst + n, f, flen);
     n += flen;
-    if (vlen) memcpy(dst + n, v, vlen);
+    copy_bytes(dst + n, v, vlen);
     return n + vlen;
 }
 
@@ -402,11 +427,19 @@ size_t lp_live(const hash *h, int64_t now_ms) {
 
 int64_t lp_last_deadline(const hash *h) {
     if (h->hdr.enc != ENC_LISTPACKEX || lp_ttl_count(h->p) == 0) return HASH_NO_TTL;
-    int64_t last = HASH_NO_TTL;
-    lp_ent e;
-    for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len)
-        if (e.deadline > last) last = e.deadline;
-    return last;
+    /* Only the lengths and codes are decoded: the largest code is the last deadline. */
+    const uint8_t *b = h->p;
+    size_t used = lp_used(b), off = LPEX_HDR;
+    uint64_t top = 0;
+    while (off < used) {
+        uint64_t fl, vl, code;
+        off += varint_get(b + off, &fl);
+        off += varint_get(b + off, &vl);
+        off += varint_get(b + off, &code);
+        if (code > top) top = code;
+        off += (size_t)fl + (size_t)vl;
+    }
+    return top ? lp_base(h) + (int64_t)(top - 1) : HASH_NO_TTL;
 }
 
 #define REAP_CHUNK 64
