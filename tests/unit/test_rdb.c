@@ -751,6 +751,93 @@ TEST(big_hash_streamed_and_duplicates_refused) {
     }
 }
 
+/* A type-25 file (hash-listpack-ex) of one hash of n fields; variant 0: fields of every
+ * shape (short, longer than 8 bytes, integers) and values (strings, integers), one field
+ * past its deadline, some without one; 1: the same with a field repeated (hash-table
+ * duplicate check); 2: the first entry's back-length damaged; 3: five fields with one
+ * repeated (pairwise check); 4: every field with a deadline. */
+static void listpack_ex_file(buf *f, int variant, size_t n) {
+    buf lp;
+    buf_init(&lp);
+    rdb_lp_begin(&lp);
+    for (size_t i = 0; i < n; i++) {
+        char name[40], val[40];
+        size_t same = variant == 1 && i == n - 1 ? 3 : variant == 3 && i == 4 ? 2 : i;
+        int fl = same % 4 == 2   ? snprintf(name, sizeof(name), "%zu", 1000 + same)
+                 : same % 3 == 0 ? snprintf(name, sizeof(name), "field-number-%zu", same)
+                                 : snprintf(name, sizeof(name), "f%zu", same);
+        int vl = i % 2 ? snprintf(val, sizeof(val), "%zu", i * 100000)
+                       : snprintf(val, sizeof(val), "v%zu", i);
+        rdb_lp_append(&lp, name, (size_t)fl);
+        rdb_lp_append(&lp, val, (size_t)vl);
+        rdb_lp_append_int(&lp, variant != 4 && i == 1       ? 1000
+                               : variant != 4 && i % 5 == 0 ? 0
+                                                            : 4102444800000LL + (int64_t)i);
+    }
+    rdb_lp_end(&lp, 3 * n);
+    if (variant == 2) lp.data[6 + 15] = 5; /* "field-number-0" is 1 + 14 bytes: says 5 */
+    buf_init(f);
+    buf_append(f, "REDIS0012\xfe\x00", 11);
+    buf_putc(f, 25);
+    rdb_raw(f, "lh", 2);
+    for (int i = 0; i < 8; i++) /* the minimum deadline: a hint, rebuilt at load */
+        buf_putc(f, (char)(i == 0 ? 1 : 0));
+    rdb_raw(f, lp.data, lp.len);
+    buf_putc(f, (char)0xFF);
+    uint64_t crc = crc64(0, f->data, f->len);
+    for (int i = 0; i < 8; i++)
+        buf_putc(f, (char)(crc >> (8 * i)));
+    buf_deinit(&lp);
+}
+
+/* Listpack hashes are checked and decoded in one pass and built pointing into the blob:
+ * every field, value and deadline arrives, a field past its deadline is dropped, a repeated
+ * field or a damaged entry is refused, and the hash's last deadline is right. */
+TEST(listpack_hashes_decoded_in_one_pass) {
+    for (int variant = 0; variant < 5; variant++) {
+        size_t n = variant == 3 ? 5 : 40;
+        buf f;
+        listpack_ex_file(&f, variant, n);
+        reset_dbs();
+        load_result r = load(f.data, f.len, 0, default_opts(2000), 0);
+        buf_deinit(&f);
+        if (variant == 1 || variant == 3) {
+            ASSERT_EQ(RDB_ECORRUPT, r.rc);
+            if (!strstr(r.err, "duplicate")) TEST_FAIL("variant %d: %s", variant, r.err);
+            continue;
+        }
+        if (variant == 2) {
+            ASSERT_EQ(RDB_ECORRUPT, r.rc);
+            if (!strstr(r.err, "integrity")) TEST_FAIL("message: %s", r.err);
+            continue;
+        }
+        if (r.rc != RDB_DONE) TEST_FAIL("variant %d: rc %d: %s", variant, r.rc, r.err);
+        hash *h = (hash *)db_find_raw(db_get(0), slice_of("lh"))->val;
+        ASSERT_EQ(variant == 4 ? n : n - 1, hash_len(h, 0));
+        for (size_t i = 0; i < n; i++) {
+            char name[40], val[40];
+            int fl = i % 4 == 2   ? snprintf(name, sizeof(name), "%zu", 1000 + i)
+                     : i % 3 == 0 ? snprintf(name, sizeof(name), "field-number-%zu", i)
+                                  : snprintf(name, sizeof(name), "f%zu", i);
+            int vl = i % 2 ? snprintf(val, sizeof(val), "%zu", i * 100000)
+                           : snprintf(val, sizeof(val), "v%zu", i);
+            hash_entry he;
+            int rc = hash_get(h, 0, (slice){name, (size_t)fl}, &he);
+            if (variant != 4 && i == 1) {
+                ASSERT_EQ(HASH_ENOTFOUND, rc);
+                continue;
+            }
+            ASSERT_EQ(HASH_OK, rc);
+            ASSERT_MEM_EQ(val, (size_t)vl, he.value.p, he.value.len);
+            int64_t want = variant != 4 && i % 5 == 0 ? HASH_NO_TTL : 4102444800000LL + (int64_t)i;
+            ASSERT(he.deadline == want);
+        }
+        int64_t last = 4102444800000LL + (int64_t)n - 1;
+        ASSERT(hash_death(h) == (variant == 4 ? last : HASH_NO_TTL));
+        ASSERT(hash_next_deadline(h) == 4102444800000LL + (variant == 4 ? 0 : 2));
+    }
+}
+
 /* Valkey 9's files: "VALKEY080", its own hash with field expiry (type 22: field, value,
  * then the deadline as 8 bytes little endian, -1 for none), and its path hash (type 23),
  * which Mayfly lacks. Valkey's layout from its rdb.c (RDB_TYPE_HASH_2). */
@@ -824,6 +911,7 @@ int main(void) {
     RUN(redis_dump_payloads_restore_exactly);
     RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
     RUN(big_hash_streamed_and_duplicates_refused);
+    RUN(listpack_hashes_decoded_in_one_pass);
     RUN(valkey9_files);
     db_free_all();
     return test_report();
