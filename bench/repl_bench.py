@@ -35,7 +35,10 @@ Redis.
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
    "big+ttl" (one hash of all the fields) on Mayfly; "small" and "big" (the same fields
-   without TTLs) on Mayfly and on Debian's Redis 7.0, which has no field TTLs.
+   without TTLs) on Mayfly and on Debian's Redis 7.0, which has no field TTLs. A Redis
+   7.4+ build given by --redis74 (or REDIS74_SERVER) takes part in every row, and is the
+   reference of the rows with TTLs. --diskless-load on-empty-db gives both servers'
+   replicas that repl-diskless-load (the RDB loaded from the socket, no file).
 
 Rounds interleave the servers so that the drift of a shared machine affects them alike; the
 tables show medians. Every server runs in its own temp directory on a free loopback port
@@ -302,8 +305,8 @@ def datasets(fields, ttl):
     return [("small" + suffix, small), ("big" + suffix, big)]
 
 
-def sync_time(binary, gen):
-    primary, replica = Server(binary), Server(binary)
+def sync_time(binary, gen, replica_extra=()):
+    primary, replica = Server(binary), Server(binary, replica_extra)
     primary.start()
     replica.start()
     with primary.client() as c:
@@ -312,6 +315,36 @@ def sync_time(binary, gen):
     primary.stop()
     replica.stop()
     return secs
+
+
+def sync_rows(a, fields, rounds):
+    """Full-sync times: Mayfly, Redis 7.0 (rows without TTLs) and, with --redis74, a Redis
+    7.4+ build (every row), interleaved; medians."""
+    extra = ["--repl-diskless-load", a.diskless_load] if a.diskless_load != "disabled" else []
+    print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds, "
+          "replicas with repl-diskless-load %s)\n" % (fields, rounds, a.diskless_load))
+    print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg())
+    print("| dataset | Mayfly s | Redis 7.0 s | Redis 7.4+ s | Mayfly / Redis |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for ttl in (True, False):
+        for name, gen in datasets(fields, ttl):
+            sides = [("Mayfly", a.mayfly)]
+            if not ttl:
+                sides.append(("Redis 7.0", a.redis))
+            if a.redis74:
+                sides.append(("Redis 7.4+", a.redis74))
+            times = {side: [] for side, _ in sides}
+            for _ in range(rounds):
+                for side, binary in sides:
+                    times[side].append(sync_time(binary, gen, extra))
+            med = {side: statistics.median(v) for side, v in times.items()}
+            ref = med.get("Redis 7.4+") if ttl else med.get("Redis 7.0")
+            cell = lambda side: "%.2f" % med[side] if side in med else "-"  # noqa: E731
+            print("| %s | %s | %s | %s | %s |" % (name, cell("Mayfly"), cell("Redis 7.0"),
+                                                  cell("Redis 7.4+"),
+                                                  "%.2f" % (med["Mayfly"] / ref) if ref else ""),
+                  flush=True)
+    print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 def main():
@@ -333,6 +366,11 @@ def main():
     ap.add_argument("--cpus", metavar="PRIMARY:OTHERS",
                     help="CPU lists for --pin, e.g. 0:1-3 (default: the first CPU : the rest)")
     ap.add_argument("--only", default="throughput,sync")
+    ap.add_argument("--redis74", default=os.environ.get("REDIS74_SERVER"),
+                    help="a Redis 7.4+ build: full-sync rows with field TTLs against it")
+    ap.add_argument("--diskless-load", default="disabled",
+                    choices=("disabled", "on-empty-db", "swapdb"),
+                    help="the replicas' repl-diskless-load (both servers)")
     a = ap.parse_args()
     rounds = a.rounds or (1 if a.quick else 3)
     n = a.requests or (100_000 if a.quick else 500_000)
@@ -354,23 +392,7 @@ def main():
         if "throughput" in a.only:
             throughput(servers, n, rounds)
         if "sync" in a.only:
-            print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds)\n"
-                  % (fields, rounds))
-            print("| dataset | Mayfly s | Redis 7.0 s | ratio |")
-            print("| --- | ---: | ---: | ---: |")
-            for ttl in (True, False):
-                for name, gen in datasets(fields, ttl):
-                    ms, rs = [], []
-                    for _ in range(rounds):
-                        ms.append(sync_time(a.mayfly, gen))
-                        if not ttl:
-                            rs.append(sync_time(a.redis, gen))
-                    m = statistics.median(ms)
-                    if rs:
-                        r = statistics.median(rs)
-                        print("| %s | %.2f | %.2f | %.2f |" % (name, m, r, m / r), flush=True)
-                    else:
-                        print("| %s | %.2f | (no field TTLs in 7.0) | |" % (name, m), flush=True)
+            sync_rows(a, fields, rounds)
     finally:
         for s in ALL:
             s.stop()
