@@ -20,7 +20,9 @@ deadline an hour away plus the field's number in ms, so none expires during the 
 Per server and dataset: SAVE as the client sees it (round trip of the SAVE command), the
 file's size, and the load at start: the time the server logs ("DB loaded from disk: X
 seconds", both servers write that line) and the time from spawning the process to the
-first PING answered with PONG. The rounds interleave the servers (Mayfly, Redis, Mayfly,
+first PING answered with PONG, and the CPU time the restarted process used up to that
+PONG (all its threads, from /proc: steadier than wall time on a shared machine, where a
+process may wait for a core). The rounds interleave the servers (Mayfly, Redis, Mayfly,
 ...) so that drift of a shared machine affects them alike; the table shows medians. Every
 server runs in its own temp directory on a free loopback port and is stopped (by PID) at
 the end, also on errors and Ctrl-C.
@@ -76,6 +78,17 @@ class Server:
                 pass
             time.sleep(0.005)
         raise RuntimeError(f"{self.name} did not answer PING in {timeout} s")
+
+    def cpu_seconds(self):
+        """CPU time the process has used so far, all threads (Linux: schedstat, in ns)."""
+        total = 0
+        try:
+            for t in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{t}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return total / 1e9
 
     def log_tail(self):
         try:
@@ -136,7 +149,8 @@ def fill(server, gen):
 
 
 def measure(server, gen):
-    """Fills, SAVEs, restarts on the dump. Returns (save s, bytes, logged load s, start s)."""
+    """Fills, SAVEs, restarts on the dump. Returns (save s, bytes, logged load s, start s,
+    CPU s of the restarted process up to its first PONG)."""
     server.stop()
     for name in ("dump.rdb",):
         p = os.path.join(server.dir, name)
@@ -153,8 +167,9 @@ def measure(server, gen):
     size = os.path.getsize(os.path.join(server.dir, "dump.rdb"))
     server.stop()
     start_s = server.start()
+    cpu_s = server.cpu_seconds()
     load_s = server.logged_load_seconds()
-    return save_s, size, load_s, start_s
+    return save_s, size, load_s, start_s, cpu_s
 
 
 def main():
@@ -174,6 +189,7 @@ def main():
     if a.redis74:
         servers.append(Server("redis74", a.redis74))
     res = {}
+    load0 = os.getloadavg()
     try:
         for rnd in range(a.rounds):
             for ds, ttl, gen in datasets(a.fields):
@@ -183,20 +199,23 @@ def main():
                     v = measure(s, gen)
                     res.setdefault((ds, s.name), []).append(v)
                     print(f"round {rnd + 1}: {ds:<10} {s.name:<8} SAVE {v[0]:.3f} s, "
-                          f"{v[1]:,} B, load {v[2]} s (logged), start {v[3]:.3f} s",
+                          f"{v[1]:,} B, load {v[2]} s (logged), start {v[3]:.3f} s, "
+                          f"CPU {v[4]} s",
                           file=sys.stderr)
         names = [s.name for s in servers]
-        print(f"\n{a.fields:,} fields, medians of {a.rounds} round(s)")
+        print(f"\n{a.fields:,} fields, medians of {a.rounds} round(s); load average "
+              f"{load0[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
         print(f"{'dataset':<11}{'server':<9}{'SAVE s':>9}{'file MB':>10}{'load s':>9}"
-              f"{'start s':>9}")
+              f"{'start s':>9}{'CPU s':>9}")
         for ds, _, _ in datasets(a.fields):
             for n in names:
                 v = res.get((ds, n))
                 if not v:
                     continue
-                med = [statistics.median(x[i] for x in v if x[i] is not None) for i in range(4)]
+                med = [statistics.median([x[i] for x in v if x[i] is not None] or [0])
+                       for i in range(5)]
                 print(f"{ds:<11}{n:<9}{med[0]:>9.3f}{med[1] / 1e6:>10.2f}{med[2]:>9.3f}"
-                      f"{med[3]:>9.3f}")
+                      f"{med[3]:>9.3f}{med[4]:>9.3f}")
     finally:
         for s in servers:
             s.cleanup()

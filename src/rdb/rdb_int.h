@@ -78,6 +78,13 @@ static inline slice rdb_str_slice(const rdb_in *in, const buf *arena, rdb_str s)
     return (slice){s.len ? base + s.off : "", s.len};
 }
 
+/* Decompresses LZF data (rdb_lzf.c) into out, which must have RDB_LZF_SLACK writable
+ * bytes beyond out_len (wide copies may spill there). Returns the bytes written (the data
+ * is whole when that is out_len), or 0 if the input is damaged or does not fit. */
+#define RDB_LZF_SLACK 32
+size_t rdb_lzf_decompress(const unsigned char *in, size_t in_len, unsigned char *out,
+                          size_t out_len);
+
 /* ---- values ----------------------------------------------------------------------------- */
 
 /* What the value decoder needs besides the input. */

@@ -23,7 +23,6 @@
 #include "mayfly/util/strconv.h"
 #include "rdb/rdb_int.h"
 
-#include <lzf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,8 +118,8 @@ static int lzf_string(rdb_in *in, buf *arena, rdb_str *out) {
                            (unsigned long long)clen, (unsigned long long)ulen);
     const unsigned char *c = rdb_in_take(in, (size_t)clen);
     if (!c) return -1;
-    char *dst = buf_reserve(arena, (size_t)ulen + 1);
-    unsigned got = ulen ? lzf_decompress(c, (unsigned)clen, dst, (unsigned)ulen) : 0;
+    unsigned char *dst = (unsigned char *)buf_reserve(arena, (size_t)ulen + RDB_LZF_SLACK);
+    size_t got = ulen ? rdb_lzf_decompress(c, (size_t)clen, dst, (size_t)ulen) : 0;
     if (got != ulen) return rdb_in_fail(in, RDB_ECORRUPT, "invalid LZF compressed string");
     *out = (rdb_str){arena->len, (size_t)ulen, 1};
     arena->len += (size_t)ulen;

@@ -12,6 +12,8 @@
 #include "rdb/rdb_int.h"
 #include "unit/test.h"
 
+#include <lzf.h>
+#include <stdlib.h>
 #include <sys/time.h>
 
 static long long now_ms(void) {
@@ -270,6 +272,33 @@ TEST(crc64_folding_matches_tables) {
     /* Split anywhere through a long input, the result is the same. */
     uint64_t whole = crc64(0, data, N), part = crc64(0, data, 1000);
     ASSERT(crc64(part, data + 1000, N - 1000) == whole);
+}
+
+/* rdb_lzf_decompress gives what liblzf compressed, for data of every kind and length
+ * (runs, repeats near and far, noise), and refuses damaged input or a wrong length without
+ * writing outside its buffer (ASan watches the exact allocation plus the slack). */
+TEST(lzf_decompress_matches_liblzf) {
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int t = 0; t < 3000; t++) {
+        size_t len = 1 + (size_t)t % 1500;
+        unsigned char *src = malloc(len), *comp = malloc(len * 2 + 64);
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            src[i] = t % 3 == 0 ? (unsigned char)x : (unsigned char)"abcab:f1"[x % (t % 7 + 1)];
+        }
+        unsigned clen = lzf_compress(src, (unsigned)len, comp, (unsigned)(len * 2 + 64));
+        if (clen == 0) TEST_FAIL("lzf_compress failed at %zu", len);
+        unsigned char *out = malloc(len + RDB_LZF_SLACK);
+        if (rdb_lzf_decompress(comp, clen, out, len) != len || memcmp(out, src, len) != 0)
+            TEST_FAIL("round trip of %zu bytes (kind %d)", len, t % 7);
+        /* Too small an output, or damage: refused or short, never out of bounds. */
+        ASSERT_EQ(0, rdb_lzf_decompress(comp, clen, out, len - 1));
+        comp[x % clen] ^= (unsigned char)(1u << (x % 8));
+        (void)rdb_lzf_decompress(comp, clen, out, len);
+        free(out);
+        free(src);
+        free(comp);
+    }
 }
 
 TEST(listpack_round_trip) {
@@ -902,6 +931,7 @@ int main(void) {
     db_init_all(16);
     RUN(crc64_check_value);
     RUN(crc64_folding_matches_tables);
+    RUN(lzf_decompress_matches_liblzf);
     RUN(listpack_round_trip);
     RUN(fixtures_load_exactly);
     RUN(other_types_are_refused_naming_db_key_and_type);
