@@ -376,7 +376,10 @@ void persist_repl_load_begin_stream(uint64_t size_hint) {
 
 int persist_repl_load_feed(const char *p, size_t len) {
     if (!repl_loading) return LOAD_FAILED;
-    snapshot_load_feed(&repl_loader, p, len);
+    if (p)
+        snapshot_load_feed(&repl_loader, p, len);
+    else
+        snapshot_load_feed_end(&repl_loader);
     for (;;) {
         int rc = snapshot_load_step(&repl_loader, 256);
         if (rc == SNAP_WANT) return LOAD_MORE;

@@ -161,6 +161,10 @@ void snapshot_load_feed(snapshot_loader *l, const char *p, size_t len) {
     buf_append(&l->in, p, len);
 }
 
+void snapshot_load_feed_end(snapshot_loader *l) {
+    l->push_end = 1;
+}
+
 int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_before_ms) {
     loader_init(l, drop_before_ms);
     l->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -289,30 +293,42 @@ static int take_item(snapshot_loader *l, rdb_item *it, uint64_t at) {
     return SNAP_MORE;
 }
 
+/* The decoder wants more bytes than are held (have of them). Push mode: waits for them
+ * (SNAP_WANT), for a large item until its bytes doubled (or reach what the decoder asked
+ * for) so that it is not decoded again on every chunk, but never for more than the stream
+ * holds; once the stream has ended the item is cut short. File: reads them. Returns 0 to
+ * decode again, or what step_rdb returns. */
+static int more_bytes(snapshot_loader *l, size_t have) {
+    if (l->push) {
+        if (l->push_end)
+            return fail(l, SNAP_ECORRUPT, l->dec.offset, "%s",
+                        "unexpected end of the RDB stream (it is truncated)");
+        uint64_t want = l->dec.need > 2 * (uint64_t)have ? l->dec.need : 2 * (uint64_t)have;
+        uint64_t at = l->base + l->pos;
+        if (l->size && at < l->size && want > l->size - at) want = l->size - at;
+        l->want = want;
+        return SNAP_WANT;
+    }
+    int f = fill(l, l->dec.need);
+    if (f == SNAP_EIO) return fail(l, SNAP_EIO, l->dec.offset, "read error: %s", strerror(errno));
+    if (f)
+        return fail(l, SNAP_ECORRUPT, l->dec.offset, "%s",
+                    "unexpected end of file (the RDB file is truncated)");
+    return 0;
+}
+
 static int step_rdb(snapshot_loader *l, size_t max_items) {
     for (size_t i = 0; i < max_items;) {
         rdb_item it;
         size_t used;
         uint64_t at = l->dec.offset;
         size_t have = l->in.len - l->pos;
-        /* Push mode: a large item is decoded again only once its bytes doubled (or reach
-         * what the decoder asked for), not on every chunk. */
-        if (l->push && have < l->want) return SNAP_WANT;
-        int rc = rdb_dec_next(&l->dec, l->in.data ? l->in.data + l->pos : "", l->in.len - l->pos,
-                              &used, &it);
+        if (l->push && have < l->want && !l->push_end) return SNAP_WANT;
+        int rc = rdb_dec_next(&l->dec, l->in.data ? l->in.data + l->pos : "", have, &used, &it);
         l->pos += used;
-        if (rc == RDB_MORE && l->push) {
-            l->want = l->dec.need > 2 * (uint64_t)have ? l->dec.need : 2 * (uint64_t)have;
-            return SNAP_WANT;
-        }
         l->want = 0;
         if (rc == RDB_MORE) {
-            int f = fill(l, l->dec.need);
-            if (f == SNAP_EIO)
-                return fail(l, SNAP_EIO, l->dec.offset, "read error: %s", strerror(errno));
-            if (f)
-                return fail(l, SNAP_ECORRUPT, l->dec.offset, "%s",
-                            "unexpected end of file (the RDB file is truncated)");
+            if ((rc = more_bytes(l, have - used)) != 0) return rc;
             continue;
         }
         if (rc == RDB_DONE) {

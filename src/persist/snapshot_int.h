@@ -60,6 +60,7 @@ typedef struct snapshot_loader {
     int repl_db;                /* AUX repl-stream-db, -1 if absent */
     int push;                   /* bytes are handed in (snapshot_load_feed), not read */
     uint64_t want;              /* push: decode again once this many bytes are held */
+    int push_end;               /* push: the stream has ended (nothing more to wait for) */
 } snapshot_loader;
 
 enum {
@@ -82,6 +83,9 @@ int snapshot_load_begin(snapshot_loader *l, const char *path, int64_t drop_befor
 void snapshot_load_begin_push(snapshot_loader *l, int64_t drop_before_ms, uint64_t size_hint);
 /* Push mode: appends len bytes for the decoder. */
 void snapshot_load_feed(snapshot_loader *l, const char *p, size_t len);
+/* Push mode: the stream has ended; the next step decodes what is held, and an item cut
+ * short is damage. */
+void snapshot_load_feed_end(snapshot_loader *l);
 /* Loads up to max_items items into the databases. Returns SNAP_MORE, SNAP_DONE or an
  * error; in push mode also SNAP_WANT. */
 int snapshot_load_step(snapshot_loader *l, size_t max_items);

@@ -21,6 +21,34 @@ static inline void copy16(unsigned char *dst, const unsigned char *src) {
     memcpy(dst, src, 16);
 }
 
+/* A literal run of run bytes at ip (in_left bytes from ip to the input's end, out_left
+ * from op to the output's): returns 0, or -1 if it does not fit. */
+static inline int copy_literal(unsigned char *op, const unsigned char *ip, size_t run,
+                               size_t in_left, size_t out_left) {
+    if (run > out_left || run > in_left) return -1;
+    if (in_left >= 32) {
+        copy16(op, ip); /* the slack takes what goes past op + run */
+        copy16(op + 16, ip + 16);
+    } else {
+        memcpy(op, ip, run);
+    }
+    return 0;
+}
+
+/* Copies len bytes from back bytes before op (an overlapping copy repeats them). */
+static inline void copy_reference(unsigned char *op, size_t back, size_t len) {
+    const unsigned char *ref = op - back;
+    if (back >= 16) {
+        for (size_t i = 0; i < len; i += 16)
+            copy16(op + i, ref + i); /* may write up to 15 bytes into the slack */
+    } else if (back == 1) {
+        memset(op, *ref, len);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            op[i] = ref[i];
+    }
+}
+
 size_t rdb_lzf_decompress(const unsigned char *in, size_t in_len, unsigned char *out,
                           size_t out_len) {
     const unsigned char *ip = in, *in_end = in + in_len;
@@ -29,37 +57,20 @@ size_t rdb_lzf_decompress(const unsigned char *in, size_t in_len, unsigned char 
         unsigned ctrl = *ip++;
         if (ctrl < 32) {
             size_t run = (size_t)ctrl + 1;
-            if (run > (size_t)(out_end - op) || run > (size_t)(in_end - ip)) return 0;
-            if ((size_t)(in_end - ip) >= 32) {
-                copy16(op, ip); /* the slack takes what goes past op + run */
-                copy16(op + 16, ip + 16);
-            } else {
-                memcpy(op, ip, run);
-            }
+            if (copy_literal(op, ip, run, (size_t)(in_end - ip), (size_t)(out_end - op)) < 0)
+                return 0;
             op += run;
             ip += run;
             continue;
         }
         size_t len = ctrl >> 5;
         size_t back = (size_t)(ctrl & 0x1f) << 8;
-        if (len == 7) {
-            if (ip >= in_end) return 0;
-            len += *ip++;
-        }
-        if (ip >= in_end) return 0;
+        if (len == 7 && ip < in_end) len += *ip++;
+        if (ip >= in_end) return 0; /* the length or offset byte is missing */
         back += (size_t)*ip++ + 1;
         len += 2;
         if (back > (size_t)(op - out) || len > (size_t)(out_end - op)) return 0;
-        const unsigned char *ref = op - back;
-        if (back >= 16) {
-            for (size_t i = 0; i < len; i += 16)
-                copy16(op + i, ref + i); /* may write up to 15 bytes into the slack */
-        } else if (back == 1) {
-            memset(op, *ref, len);
-        } else {
-            for (size_t i = 0; i < len; i++)
-                op[i] = ref[i];
-        }
+        copy_reference(op, back, len);
         op += len;
     }
     return (size_t)(op - out);

@@ -454,6 +454,8 @@ static void transfer_done(void) {
         load_received();
         return;
     }
+    /* The loader may be waiting for more bytes than the RDB has left: nothing more comes. */
+    if (rs.load_rc == LOAD_MORE && feed_loader(NULL, 0) < 0) return;
     if (rs.load_rc != LOAD_DONE) {
         log_warning("Failed trying to load the MASTER synchronization DB from socket: the "
                     "transfer ended before the RDB did");
@@ -461,6 +463,35 @@ static void transfer_done(void) {
         return;
     }
     sync_finished();
+}
+
+/* Hands n received bytes to the loader (diskless) or the temp file. Returns 0, or -1 when
+ * the link was dropped. */
+static int store_received(const char *p, size_t n) {
+    if (rs.diskless) return feed_loader(p, n);
+    ssize_t w = write(rs.fd, p, n);
+    if (w == (ssize_t)n) return 0;
+    log_warning("Write error or short write writing to the DB dump file needed for "
+                "MASTER <-> REPLICA synchronization: %s",
+                w < 0 ? strerror(errno) : "short write");
+    link_lost(0);
+    return -1;
+}
+
+/* 1 when the whole payload has arrived (the temp file cut before an end mark), 0 if not
+ * yet, -1 when the link was dropped. */
+static int transfer_complete(void) {
+    if (!rs.usemark) return rs.transfer_read == (uint64_t)rs.transfer_size;
+    if (rs.transfer_read < REPL_EOF_MARK_LEN ||
+        memcmp(rs.lastbytes, rs.eofmark, REPL_EOF_MARK_LEN) != 0)
+        return 0;
+    if (!rs.diskless && ftruncate(rs.fd, (off_t)(rs.transfer_read - REPL_EOF_MARK_LEN)) < 0) {
+        log_warning("Error truncating the RDB file received from the master for SYNC: %s",
+                    strerror(errno));
+        link_lost(0);
+        return -1;
+    }
+    return 1;
 }
 
 static void read_transfer(void) {
@@ -479,36 +510,13 @@ static void read_transfer(void) {
     if (!rs.usemark && (uint64_t)take > (uint64_t)rs.transfer_size - rs.transfer_read)
         take = (size_t)((uint64_t)rs.transfer_size - rs.transfer_read);
     if (take) {
-        if (rs.diskless) {
-            if (feed_loader(in->data, take) < 0) return;
-        } else {
-            ssize_t w = write(rs.fd, in->data, take);
-            if (w != (ssize_t)take) {
-                log_warning("Write error or short write writing to the DB dump file needed for "
-                            "MASTER <-> REPLICA synchronization: %s",
-                            w < 0 ? strerror(errno) : "short write");
-                link_lost(0);
-                return;
-            }
-        }
+        if (store_received(in->data, take) < 0) return;
         if (rs.usemark) track_last_bytes(in->data, take);
         rs.transfer_read += take;
         host_stat.net_repl_input_bytes += (long long)take;
         peer_consume(rs.pe, take);
     }
-    int done = 0;
-    if (rs.usemark && rs.transfer_read >= REPL_EOF_MARK_LEN &&
-        memcmp(rs.lastbytes, rs.eofmark, REPL_EOF_MARK_LEN) == 0) {
-        if (!rs.diskless && ftruncate(rs.fd, (off_t)(rs.transfer_read - REPL_EOF_MARK_LEN)) < 0) {
-            log_warning("Error truncating the RDB file received from the master for SYNC: %s",
-                        strerror(errno));
-            link_lost(0);
-            return;
-        }
-        done = 1;
-    }
-    if (!rs.usemark && rs.transfer_read == (uint64_t)rs.transfer_size) done = 1;
-    if (done) transfer_done();
+    if (transfer_complete() == 1) transfer_done();
 }
 
 /* ---- the handshake ---- */

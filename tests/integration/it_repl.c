@@ -494,6 +494,39 @@ TEST(diskless_load) {
     it_stop_server(&p);
 }
 
+/* Diskless load of an RDB whose last item is a large value: the loader waits for more
+ * bytes before decoding a large item again, and must not wait for more than the stream
+ * holds (it did: a 100 KB string arriving in 64 KB reads was never decoded). */
+TEST(diskless_load_of_a_large_last_value) {
+    it_server p, r;
+    ru_start_primary(&p, NULL);
+    redisContext *pc = it_client_to(&p);
+    enum { LEN = 100000 };
+    char *v = malloc(LEN);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < LEN; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        v[i] = (char)('!' + x % 90); /* random text: LZF cannot shrink it much */
+    }
+    redisReply *rep = redisCommand(pc, "SET big %b", v, (size_t)LEN);
+    if (!rep || rep->type != REDIS_REPLY_STATUS) TEST_FAIL("SET big");
+    freeReplyObject(rep);
+    free(v);
+    const char *dl[] = {"--repl-diskless-load", "on-empty-db", NULL};
+    ru_start_replica(&r, &p, dl);
+    redisContext *rc = it_client_to(&r);
+    WAIT_FOR(ru_link_up(rc), SYNC_MS);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a diskless load");
+    ASSERT(log_has(&r, "to parser"));
+    /* In one go: no transfer was given up and tried again. */
+    ASSERT_EQ(1, it_info_field(pc, "sync_full"));
+    ASSERT(!log_has(&r, "Failed trying to load"));
+    redisFree(rc);
+    redisFree(pc);
+    it_stop_server(&r);
+    it_stop_server(&p);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -509,6 +542,7 @@ int main(void) {
     RUN(replica_of_a_replica);
     RUN(disk_based_sync);
     RUN(diskless_load);
+    RUN(diskless_load_of_a_large_last_value);
     RUN(promoted_replica_continues_with_psync);
     RUN(gates_and_introspection);
     return test_report();

@@ -86,7 +86,8 @@ int persist_repl_load_step(int64_t budget_us);
 /* repl-diskless-load: the same, with the RDB handed in as it arrives from the socket
  * (size_hint: the announced length, 0 for an EOF-marked transfer). feed decodes what it can
  * and returns LOAD_MORE (more bytes wanted), LOAD_DONE (the RDB's EOF and checksum were
- * read; later bytes are ignored) or LOAD_FAILED (logged; the dataset is then empty). */
+ * read; later bytes are ignored) or LOAD_FAILED (logged; the dataset is then empty). p NULL
+ * says the stream has ended: what is held is decoded, and an RDB cut short fails. */
 void persist_repl_load_begin_stream(uint64_t size_hint);
 int persist_repl_load_feed(const char *p, size_t len);
 /* 1 while a replica's load (from a file or a stream) is in progress. */
