@@ -347,7 +347,7 @@ static int read_listpack_hash(rdb_in *in, rdb_vctx *v, int type, obj **val) {
     size_t ints = 0;
     for (long i = 0; i < count; i++)
         ints += el[i].s == NULL;
-    buf_reserve(v->arena, ints * STRCONV_LL_MAX);
+    if (ints) buf_reserve(v->arena, ints * STRCONV_LL_MAX);
     size_t n = 0;
     for (long i = 0; i < count; i += (long)step) {
         int64_t deadline = step == 3 ? lp_deadline(&el[i + 2]) : 0;
