@@ -75,7 +75,8 @@ struct conn {
     buf wbuf;                /* bytes owned by the transport_write in flight */
     size_t woff;             /* where the in-flight bytes start in wbuf */
     int closing;             /* transport_close was called */
-    int pending;             /* on the pending list */
+    int pending;             /* PEND_NOW: on the pending list; PEND_SOON: on the soon list */
+    uint64_t soon_turn;      /* wake_soon: the flush that may leave it for the next one */
     int resume_read;         /* reading stopped for the rest of this loop turn (fairness) */
     int protected;           /* a busy script of this connection runs: no reading, no closing */
     int close_deferred;      /* closed while protected: close when the script ends */
@@ -87,7 +88,15 @@ struct conn {
     struct conn *rnext, *rprev; /* the ready list */
 };
 
+enum { PEND_NONE, PEND_NOW, PEND_SOON };
 static conn *pending_head;
+/* Connections whose only new output is tracking's invalidations (wake_soon): left by one
+ * flush for the next, so that they leave with the client's next reply if it comes by then;
+ * a 1 ms timer makes sure the next flush comes. */
+static conn *soon_head;
+static uint64_t flush_turn; /* conn_flush_pending calls so far */
+static uv_timer_t soon_timer;
+static int soon_timer_init;
 /* Connections paused by their output whose output then drained without a write in flight
  * (the socket took it all): they resume executing at the next loop turn. */
 static conn *ready_head, *ready_tail;
@@ -98,23 +107,31 @@ static void process_input(conn *c);
 
 /* ---- the pending list ---- */
 
-static void mark_pending(conn *c) {
-    if (c->pending || c->closing) return;
-    c->pending = 1;
+static void link_pending(conn *c, conn **head, int which) {
+    c->pending = which;
     c->pprev = NULL;
-    c->pnext = pending_head;
-    if (pending_head) pending_head->pprev = c;
-    pending_head = c;
+    c->pnext = *head;
+    if (*head) (*head)->pprev = c;
+    *head = c;
 }
 
 static void unmark_pending(conn *c) {
     if (!c->pending) return;
     if (c->pprev)
         c->pprev->pnext = c->pnext;
+    else if (c->pending == PEND_SOON)
+        soon_head = c->pnext;
     else
         pending_head = c->pnext;
     if (c->pnext) c->pnext->pprev = c->pprev;
-    c->pending = 0;
+    c->pending = PEND_NONE;
+}
+
+static void mark_pending(conn *c) {
+    c->soon_turn = 0; /* a reply: nothing waits */
+    if (c->pending == PEND_NOW || c->closing) return;
+    unmark_pending(c); /* off the soon list: it goes out with this turn's replies */
+    link_pending(c, &pending_head, PEND_NOW);
 }
 
 /* ---- the ready list (first in, first out) ---- */
@@ -209,6 +226,19 @@ static void ops_wake(session *s) {
     mark_pending(s->conn);
 }
 
+static void on_soon_timer(uv_timer_t *h) {
+    (void)h; /* firing is the point: the loop turns and the flush check runs */
+}
+
+static void ops_wake_soon(session *s) {
+    conn *c = s->conn;
+    check_obuf_limits(c);
+    clientmem_note(s);
+    if (c->pending || c->closing) return; /* already going out (or staying) */
+    link_pending(c, &pending_head, PEND_NOW);
+    c->soon_turn = flush_turn + 1;
+}
+
 static void ops_kill(session *s) {
     s->flags |= SESS_CLOSE_ASAP;
     mark_pending(s->conn);
@@ -261,6 +291,7 @@ static size_t ops_mem(const session *s) {
 }
 
 static const session_ops conn_ops = {.wake = ops_wake,
+                                     .wake_soon = ops_wake_soon,
                                      .kill = ops_kill,
                                      .qbuf_len = ops_qbuf,
                                      .protect = ops_protect,
@@ -406,9 +437,20 @@ void conn_flush_pending(void) {
      * partial argument, a lowered limit. The victims close in the loop below. */
     if (evict_clients_over()) evict_clients();
     run_ready();
+    flush_turn++;
+    while (soon_head) { /* left by the last flush: they go now */
+        conn *c = soon_head;
+        unmark_pending(c);
+        link_pending(c, &pending_head, PEND_NOW);
+    }
     while (pending_head) {
         conn *c = pending_head;
         unmark_pending(c);
+        if (c->soon_turn == flush_turn) {
+            c->soon_turn = 0;
+            link_pending(c, &soon_head, PEND_SOON);
+            continue;
+        }
         if (flush(c) < 0) continue;
         if (c->t->writing) continue; /* on_write_done resumes reading and executing */
         if (c->out_paused) {
@@ -417,6 +459,14 @@ void conn_flush_pending(void) {
             c->resume_read = 0;
             start_reading(c);
         }
+    }
+    if (soon_head) {
+        if (!soon_timer_init) {
+            uv_timer_init(net_loop, &soon_timer);
+            uv_unref((uv_handle_t *)&soon_timer);
+            soon_timer_init = 1;
+        }
+        uv_timer_start(&soon_timer, on_soon_timer, 1, 0);
     }
 }
 

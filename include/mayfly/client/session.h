@@ -71,6 +71,9 @@ typedef struct session_ops {
     /* Bytes the connection holds for s (query buffer, write buffer, argument arrays:
      * clientmem.h). NULL: not a network client, never evicted. */
     size_t (*mem)(const struct session *s);
+    /* As wake, for bytes that may wait one loop turn (at most about a millisecond) to leave
+     * with the session's next reply: tracking's invalidations. May be NULL (use wake). */
+    void (*wake_soon)(struct session *s);
 } session_ops;
 
 /* A reply produced in parts instead of whole (HRANDFIELD with a huge negative count): the
