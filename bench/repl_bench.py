@@ -322,8 +322,9 @@ def sync_rows(a, fields, rounds):
     7.4+ build (every row), interleaved; medians."""
     extra = ["--repl-diskless-load", a.diskless_load] if a.diskless_load != "disabled" else []
     print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds, "
-          "replicas with repl-diskless-load %s)\n" % (fields, rounds, a.diskless_load))
-    print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg())
+          "replicas with repl-diskless-load %s)\n" % (fields, rounds, a.diskless_load),
+          flush=True)
+    print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
     print("| dataset | Mayfly s | Redis 7.0 s | Redis 7.4+ s | Mayfly / Redis |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for ttl in (True, False):
