@@ -12,7 +12,12 @@
  * enough bytes left, a literal run is copied as two 16-byte blocks whatever its length, and
  * a reference at least 16 bytes back as 16-byte blocks; otherwise byte by byte. Every read
  * and write is bounds-checked against the real lengths first: damaged input is refused
- * (0), never followed outside the buffers. */
+ * (0), never followed outside the buffers.
+ *
+ * Why not liblzf's lzf_decompress (liblzf still compresses): it copies byte by byte, and
+ * with it 1M fields in small hashes loaded in 0.155 s against Redis 7.0's 0.126 s; with
+ * this one in 0.100 s (bench/rdb_bench.py, same machine, load 1.1-1.7, 2026-12-06). Loading
+ * at least as fast as Redis is issue 12's target; fuzz_load runs through this code. */
 #include "rdb/rdb_int.h"
 
 #include <string.h>
