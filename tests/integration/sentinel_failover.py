@@ -190,6 +190,15 @@ def main():
         wait_for("the other replica to get the new write",
                  lambda: client(other).get("after-failover") == "1", 10)
         print("ok - the other replica follows the new primary")
+        # The sentinels list the killed primary as a replica of the new one at once, and
+        # flag it disconnected or s_down only once they have tried it; until then a client
+        # asking for role slave (ioredis picks at random among unflagged replicas) may be
+        # sent to the dead port. Wait for every sentinel's flag first.
+        wait_for("the sentinels to flag the killed primary as down",
+                 lambda: all(any(int(r["port"]) == p0 and
+                                 ("s_down" in r["flags"] or "disconnected" in r["flags"])
+                                 for r in client(ports[s]).sentinel_slaves("mymaster"))
+                             for s in ["s0", "s1", "s2"]), 30)
         run_ioredis([ports[s] for s in ["s0", "s1", "s2"]], new_port)
 
         start_mayfly("m0", p0, workdir)
