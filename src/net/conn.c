@@ -227,7 +227,10 @@ static void ops_wake(session *s) {
 }
 
 static void on_soon_timer(uv_timer_t *h) {
-    (void)h; /* firing is the point: the loop turns and the flush check runs */
+    (void)h;
+    /* Timers run before the poll and the flush check after it: without a kick the poll
+     * would sleep until the next event (the cron tick) before the check sends them. */
+    net_kick();
 }
 
 static void ops_wake_soon(session *s) {

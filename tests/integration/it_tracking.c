@@ -143,6 +143,26 @@ TEST(resp3_invalidate_on_write_once) {
     redisFree(w);
 }
 
+/* An invalidation for a client that sends nothing may wait one loop turn for a reply to go
+ * with, but not for the next event: with hz 1 (a cron tick a second, nothing else to wake
+ * the loop) it must still arrive at once, not at the next tick. */
+TEST(idle_client_invalidated_at_once) {
+    redisContext *w = it_client();
+    EXPECT(w, "+OK", "CONFIG SET hz 1");
+    int fd = resp3();
+    EXPECT_RAW(fd, "CLIENT TRACKING on\r\n", "+OK\r\n");
+    EXPECT_RAW(fd, "GET idle\r\n", "_\r\n");
+    it_sleep_ms(50); /* past the turn of the GET */
+    EXPECT(w, "+OK", "SET idle 1");
+    char got[256];
+    size_t n = it_raw_read_all(fd, got, sizeof(got) - 1, 300);
+    got[n] = '\0';
+    ASSERT_STR_EQ(INV(4) "idle\r\n", got);
+    EXPECT(w, "+OK", "CONFIG SET hz 10");
+    close(fd);
+    redisFree(w);
+}
+
 TEST(resp2_redirect_and_resp3_on_field_expiry_and_flush) {
     redisContext *w = it_client();
     redisContext *r = it_client(); /* RESP2 target: subscribed to the channel */
@@ -308,6 +328,7 @@ int main(void) {
     it_start(NULL);
     RUN(option_errors);
     RUN(resp3_invalidate_on_write_once);
+    RUN(idle_client_invalidated_at_once);
     RUN(resp2_redirect_and_resp3_on_field_expiry_and_flush);
     RUN(bcast_batches_per_prefix);
     RUN(optin_optout);
