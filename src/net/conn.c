@@ -57,6 +57,7 @@
 #include "mayfly/util/mem.h"
 #include "net/net_int.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #define OUT_PAUSE (8 * 1024 * 1024) /* stop executing while this much output is unsent */
@@ -478,9 +479,20 @@ void conn_flush_pending(void) {
 static void on_alloc(transport *t, size_t suggested, uv_buf_t *b) {
     (void)suggested;
     conn *c = t->data;
+    /* A big argument (Redis's PROTO_MBULK_BIG_ARG) gets a buffer of its size, and reads of
+     * what it still lacks, no more (as Redis's readQueryFromClient): its last bytes must
+     * not double a buffer of hundreds of megabytes, which would also count twice against
+     * maxmemory-clients. */
+    size_t off, bulk;
+    if (resp_payload_at(&c->parser, &off, &bulk) && bulk >= NET_BIG_ARG &&
+        off + bulk + 2 > c->in.len) {
+        size_t lack = off + bulk + 2 - c->in.len;
+        if (lack > UINT_MAX) lack = UINT_MAX;
+        *b = uv_buf_init(buf_reserve_exact(&c->in, lack), (unsigned)lack);
+        return;
+    }
     size_t want = resp_bytes_wanted(&c->parser);
     if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
-    /* A big argument (Redis's PROTO_MBULK_BIG_ARG) gets a buffer of its size, no more. */
     char *p = want > NET_BIG_ARG ? buf_reserve_exact(&c->in, want) : buf_reserve(&c->in, want);
     /* No more than wanted even if the buffer has more room: a full read is the sign that
      * input is waiting (see Fairness above). */
@@ -670,6 +682,9 @@ static void conn_close(conn *c) {
         return;
     }
     c->closing = 1;
+    /* Gone for client eviction from now on, though listed until the close completes. */
+    c->s->flags |= SESS_CLOSE_ASAP;
+    clientmem_update(c->s);
     unmark_pending(c);
     unmark_ready(c);
     transport_close(c->t);

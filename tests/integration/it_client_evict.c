@@ -98,6 +98,27 @@ TEST(evicted_by_query_buffer) {
     reset();
 }
 
+/* A big argument's buffer is its size: its last bytes, arriving in a read of their own,
+ * do not grow it (they used to double it, and the client then counted twice its size
+ * against maxmemory-clients: Redis's suite's "avoid client eviction when client is freed by
+ * output buffer limit" evicted its query-buffer client now and then). */
+TEST(big_argument_tail_does_not_grow_buffer) {
+    reset();
+    redisContext *x = named_client("tail");
+    size_t bulk = 2 * 1000 * 1000;
+    send_partial(x, bulk, bulk - 10 * 1000);
+    WAIT_FOR(client_field("tail", "qbuf") >= (long long)(bulk - 10 * 1000), 5000);
+    char *p = malloc(5000);
+    memset(p, 'v', 5000);
+    it_raw_send(x->fd, p, 5000);
+    free(p);
+    WAIT_FOR(client_field("tail", "qbuf") >= (long long)(bulk - 5000), 5000);
+    long long tot = client_field("tail", "tot-mem");
+    ASSERT(tot >= (long long)bulk && tot < (long long)bulk + 100 * 1000);
+    redisFree(x);
+    reset();
+}
+
 /* A client that reads no replies: its pending output counts. */
 TEST(evicted_by_output_buffer) {
     reset();
@@ -282,6 +303,7 @@ int main(void) {
     if (!r || r->type != REDIS_REPLY_STATUS) return 1;
     freeReplyObject(r);
     RUN(evicted_by_query_buffer);
+    RUN(big_argument_tail_does_not_grow_buffer);
     RUN(evicted_by_output_buffer);
     RUN(no_evict_exempts);
     RUN(biggest_first_until_under);
