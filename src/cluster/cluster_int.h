@@ -277,4 +277,9 @@ void failover_cmd_failover(cmd_ctx *c);
 void failover_cron(int64_t now);
 void failover_before_sleep(int todo);
 
+/* Whether a client's replies name TLS ports (it came over TLS; a cluster link with no
+ * client: tls-cluster), as Redis's shouldReturnTlsInfo (cluster_cmd.c). */
+struct cmd_ctx;
+int cluster_client_tls(const struct cmd_ctx *c);
+
 #endif
