@@ -725,7 +725,8 @@ def parse_args(argv):
     ap.add_argument("--expiry-timeout", type=float, default=120.0,
                     help="give up waiting for active expiry after this many seconds")
     ap.add_argument("--only", default="throughput,memory,expiry,growth,flush",
-                    help="comma-separated parts to run: throughput,memory,expiry,growth,flush")
+                    help="comma-separated parts to run: throughput,memory,expiry,growth,flush "
+                         "(latency = expiry,growth,flush)")
     ap.add_argument("--growth-fields", type=int,
                     help="keys and fields of the growth probes (default 10000000; quick 1000000)")
     ap.add_argument("--flush-keys", type=int,
@@ -741,6 +742,13 @@ def parse_args(argv):
     ap.add_argument("--cases", default="",
                     help="only these latency cases (comma-separated ids: hash1m, keys1m, "
                          "hashes10m, keys, hash, flush); default all")
+    ap.add_argument("--redis74", default=os.environ.get("REDIS74_SERVER", ""),
+                    help="reference server of the latency probes (env REDIS74_SERVER): a "
+                         "Redis 7.4+ build has field TTLs, so the field cases get a Redis "
+                         "column; default: --redis")
+    ap.add_argument("--spin", choices=("idle", "normal", "off"), default="idle",
+                    help="the latency probes' machine-floor thread (latprobe --spin): "
+                         "SCHED_IDLE, normal priority, or none")
     ap.add_argument("--json", help="also write all raw results to this JSON file")
     ap.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir)")
     ap.add_argument("--tls", action="store_true",
@@ -776,6 +784,9 @@ def parse_args(argv):
         a.expiry_timeout = min(a.expiry_timeout, 60.0)
     a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
     a.only = {x.strip() for x in a.only.split(",") if x.strip()}
+    if "latency" in a.only:  # every latency probe: --only latency
+        a.only = (a.only - {"latency"}) | {"expiry", "growth", "flush"}
+    a.spin = None if a.spin == "off" else a.spin
     a.cases = {x.strip() for x in a.cases.split(",") if x.strip()}
     return a
 
@@ -808,6 +819,8 @@ def main(argv=None):
     args.redis_benchmark = resolve(args.redis_benchmark, "redis-benchmark")
     if args.only & {"expiry", "growth", "flush"}:
         args.latprobe = resolve(args.latprobe, "latprobe")
+    if args.redis74:
+        args.redis74 = resolve(args.redis74, "redis74")
     global CLIENT_CPU
     CLIENT_CPU = args.client_cpu
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
@@ -845,6 +858,14 @@ def main(argv=None):
             extra = getattr(args, side + "_args") + " " + getattr(args, side + "_bench_args")
             if extra.strip():
                 report.append("  %s extra: %s" % (side, extra.strip()))
+        lat_servers = servers
+        if args.redis74 and args.only & {"expiry", "growth", "flush"}:
+            lat_servers = {"mayfly": servers["mayfly"],
+                           "redis": Server("redis74", args.redis74, workdir,
+                                           shlex.split(args.redis_args), None, (),
+                                           args.server_cpu)}
+            report.append("  latency probes' redis: %s  (%s)"
+                          % (args.redis74, server_version(args.redis74)))
         report.append("  %s" % ("servers pinned to CPU %d, clients (redis-benchmark, loaders, "
                                 "probes) to CPU %d" % (args.server_cpu, args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
@@ -870,16 +891,16 @@ def main(argv=None):
                        *memory_keys_table(args, keys), ""]
         if "expiry" in args.only:
             log("== expiry latency probe ==")
-            recs = latency.expiry_probe(args, servers)
+            recs = latency.expiry_probe(args, lat_servers)
             raw["expiry"] = recs
             report += ["== Everything due at once ==", *latency.expiry_table(args, recs), ""]
         grow = []
         if "growth" in args.only:
             log("== growth latency probe ==")
-            grow += latency.growth_probe(args, servers)
+            grow += latency.growth_probe(args, lat_servers)
         if "flush" in args.only:
             log("== FLUSHALL latency probe ==")
-            grow += latency.flush_probe(args, servers)
+            grow += latency.flush_probe(args, lat_servers)
         if grow:
             raw["growth"] = grow
             report += ["== Growth and FLUSHALL ==", *latency.growth_table(args, grow), ""]

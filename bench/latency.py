@@ -33,6 +33,7 @@ from resp import Client, RespError, UnknownCommand, encode
 DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
 VALUE = "0123456789abcdef"
 POLL_MS = 50
+SPIN_CONN = -1  # latprobe's spinning thread's samples: gaps, not round trips
 REDIS_CLI = "redis-cli"  # sends the prepared load (Debian redis-tools)
 
 
@@ -73,11 +74,12 @@ class Probe:
     """build/mayfly-latprobe on a server: PING back to back, plus pollers
     [(every_ms, [cmd, args...]), ...]. Samples are (conn, send time s, rtt ms)."""
 
-    def __init__(self, binary, port, pollers=(), cpu=None):
+    def __init__(self, binary, port, pollers=(), cpu=None, spin=None):
         self.binary = binary
         self.port = port
         self.pollers = list(pollers)
         self.cpu = cpu
+        self.spin = spin  # "idle" / "normal": also run latprobe's spinning thread
         self.proc = None
         self.samples = []
         fd, self.path = tempfile.mkstemp(prefix="latprobe-", suffix=".txt")
@@ -85,6 +87,8 @@ class Probe:
 
     def __enter__(self):
         argv = [self.binary, str(self.port), self.path]
+        if self.spin:
+            argv += ["--spin", self.spin]
         for every, cmd in self.pollers:
             argv += ["--every", str(every)] + [str(a) for a in cmd] + ["--"]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -117,7 +121,20 @@ class Probe:
     def stats(self, conn, t0, t1):
         xs = sorted(r for c, t, r in self.samples if c == conn and t0 <= t <= t1)
         return {"n": len(xs), "p50": pct(xs, 50), "p99": pct(xs, 99),
-                "max": xs[-1] if xs else None}
+                "max": xs[-1] if xs else None,
+                "over1": sum(1 for x in xs if x > 1.0), "over2": sum(1 for x in xs if x > 2.0)}
+
+    def spin_stats(self, t0, t1):
+        """The spinning thread's gaps (> 0.25 ms) that began in [t0, t1]: the longest, how
+        many were over 1 ms / 2 ms, and the share of the window the thread ran (1 - the
+        gaps' sum / the window): low when other work of the probe's CPU (a loader) took
+        it, and then the gaps are that work's, not the machine's. None without --spin."""
+        if not self.spin or t1 <= t0:
+            return None
+        gaps = [r for c, t, r in self.samples if c == SPIN_CONN and t0 <= t <= t1]
+        return {"max": max(gaps) if gaps else 0.0, "over1": sum(1 for g in gaps if g > 1.0),
+                "over2": sum(1 for g in gaps if g > 2.0),
+                "ran": max(0.0, 1.0 - sum(gaps) / 1000.0 / (t1 - t0))}
 
 
 # --------------------------------------------------------------------------------------
@@ -284,7 +301,7 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
         base = (info_int(c, "stats", "expired_keys") or 0) + \
             (info_int(c, "stats", "expired_subkeys") or 0)
     gone_at = None
-    with Probe(args.latprobe, srv.port, pollers, args.client_cpu) as probe:
+    with Probe(args.latprobe, srv.port, pollers, args.client_cpu, args.spin) as probe:
         with srv.client() as c:
             time.sleep(max(0.0, deadline - time.time()))
             hard_end = deadline + args.expiry_timeout
@@ -303,6 +320,7 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
     time.sleep(0.3)
     rec["used_after"], rec["rss_after"] = srv.mem()
     rec["ping"] = probe.stats(0, deadline, end)
+    rec["spin"] = probe.spin_stats(deadline, end)
     rec["pollers"] = [probe.stats(i + 1, deadline, end) for i in range(len(pollers))]
     rec["ping_before"] = probe.stats(0, 0, deadline)
     return rec
@@ -337,10 +355,10 @@ def expiry_probe(args, servers):
                     log("  expiry %-28s %-6s %s; retrying" % (label, side, e))
                     rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
                                           3 * args.expiry_margin))
-                log("  expiry %-28s %-6s reaped %s after deadline, PING max %s ms, turn max %s ms"
-                    % (label, side, "-" if rec["gone_after_s"] is None else
-                       "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
-                       turn_cell(rec)))
+                log("  expiry %-28s %-6s reaped %s after deadline, PING max %s ms, turn max %s "
+                    "ms, floor %s" % (label, side, "-" if rec["gone_after_s"] is None else
+                                      "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
+                                      turn_cell(rec), spin_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  expiry %-28s %-6s FAILED: %s" % (label, side, e))
@@ -350,10 +368,33 @@ def expiry_probe(args, servers):
     return out
 
 
+def spin_cell(r):
+    """The machine's floor in the window: the spin thread's longest gap ms, gaps over
+    1 ms / 2 ms, and the share of the window it ran."""
+    sp = r.get("spin")
+    if not sp:
+        return "-"
+    return "%s %d/%d %.0f%%" % (fmt_ms(sp["max"]), sp["over1"], sp["over2"], 100 * sp["ran"])
+
+
+def ping_cells(p):
+    return ("/".join(fmt_ms(p[k]) for k in ("p50", "p99", "max")),
+            "%d/%d" % (p.get("over1", 0), p.get("over2", 0)))
+
+
+FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CPU) in the same "
+              "window: its longest gap in ms, gaps > 1 ms / > 2 ms, and the share of the window "
+              "it ran. A gap is time the machine took from a thread that never sleeps (a "
+              "stalled virtual CPU, another process): a PING max near the floor's max is the "
+              "machine's, not the server's. A low ran share means other work on that CPU (the "
+              "loader during growth) took it, and the gaps are that work's slices.")
+
+
 def expiry_table(args, recs):
-    hdr = ("%-28s %-6s %9s %22s %8s %14s %12s %20s %13s"
-           % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms", "pings",
-              "pollers max ms", "turn max ms", "turns cpu >1/>2ms", "used MB"))
+    hdr = ("%-28s %-6s %9s %20s %7s %8s %14s %12s %18s %18s %11s"
+           % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms",
+              ">1/>2ms", "pings", "pollers max ms", "turn max ms", "turns cpu >1/>2ms",
+              "floor max >1/>2 ran", "used MB"))
     lines = [hdr, "-" * len(hdr)]
     for r in recs:
         if r.get("skipped"):
@@ -362,22 +403,27 @@ def expiry_table(args, recs):
         p = r["ping"]
         pol = "/".join(fmt_ms(s["max"]) for s in r["pollers"]) or "-"
         mem = "%.0f>%.0f" % ((r["used_before"] or 0) / 1e6, (r["used_after"] or 0) / 1e6)
-        lines.append("%-28s %-6s %9s %22s %8d %14s %12s %20s %13s"
-                     % (r["label"], r["side"],
-                        "-" if r["gone_after_s"] is None else "%.2f" % r["gone_after_s"],
-                        "/".join(fmt_ms(p[k]) for k in ("p50", "p99", "max")), p["n"], pol,
-                        turn_cell(r), r.get("turns_over") or "-", mem))
+        lines.append("%-28s %-6s %9s %20s %7s %8d %14s %12s %18s %18s %11s"
+                     % ((r["label"], r["side"],
+                         "-" if r["gone_after_s"] is None else "%.2f" % r["gone_after_s"])
+                        + ping_cells(p) + (p["n"], pol, turn_cell(r),
+                                           r.get("turns_over") or "-", spin_cell(r), mem)))
     lines.append("")
     lines.append("reaped s: from the deadline until INFO expired_keys + expired_subkeys counts "
                  "every key/field and lazyfree_pending_objects is 0. PING: round trips of a C "
-                 "client (mayfly-latprobe) from the deadline until then. Pollers: 1 hash: HLEN "
-                 "every 50 ms / HSCAN big COUNT 100 every 50 ms (a slice at a time); keys and "
-                 "small hashes: DBSIZE every 50 ms. turn max: the server's longest loop turn "
-                 "in the window, busy wall time/its thread's CPU time (Mayfly's INFO; the CPU "
-                 "figure is what a quiet machine would show as the worst wait, plus host steal); turns "
-                 "cpu: how many loop turns took over 1 ms / 2 ms of the thread's CPU, of all turns "
-                 "in the window. Targets (issue "
-                 "17): 1 hash x 1M reaped <= 0.5 s, 1M x 10 fields <= 3 s, PING max <= 2 ms.")
+                 "client (mayfly-latprobe) from the deadline until then, and how many took over "
+                 "1 ms / 2 ms. Pollers: 1 hash: HLEN every 50 ms / HSCAN big COUNT 100 every "
+                 "50 ms (the client reading a slice of HGETALL's fields and values at a time, "
+                 "walking on); keys and small hashes: DBSIZE every 50 ms. turn max: the "
+                 "server's longest loop turn in the window, busy wall time/its thread's CPU time "
+                 "(Mayfly's INFO mayfly_eventloop_turn_max_usec / _turn_cpu_max_usec; the CPU "
+                 "figure is what a quiet machine would show as the worst wait, plus host "
+                 "steal); turns cpu: how many loop turns took over 1 ms / 2 ms of the thread's "
+                 "CPU, of all turns in the window (INFO mayfly_eventloop_turns_cpu_over_1ms / "
+                 "_2ms, eventloop_cycles).")
+    lines.append(FLOOR_NOTE)
+    lines.append("Targets (issue 17): 1 hash x 1M reaped <= 0.5 s, 1M x 10 fields <= 3 s, PING "
+                 "max <= 2 ms.")
     return lines
 
 
@@ -404,7 +450,7 @@ def growth_probe(args, servers):
             try:
                 command_file(gen, gen_args)  # written once, outside the timed load
                 srv.restart()
-                with Probe(args.latprobe, srv.port, (), args.client_cpu) as probe:
+                with Probe(args.latprobe, srv.port, (), args.client_cpu, args.spin) as probe:
                     reset_stats(srv)
                     t0 = time.time()
                     load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
@@ -416,12 +462,11 @@ def growth_probe(args, servers):
                     raise RuntimeError("%s = %s after load, expected %d" % (check, got, want))
                 rec["load_s"] = t1 - t0
                 rec["ping"] = probe.stats(0, t0, t1)
-                xs = [r for c, t, r in probe.samples if c == 0 and t0 <= t <= t1]
-                rec["over_2ms"] = sum(1 for x in xs if x > 2.0)
+                rec["spin"] = probe.spin_stats(t0, t1)
                 rec["used"], rec["rss"] = srv.mem()
-                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms"
+                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, floor %s"
                     % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
-                       fmt_ms(rec["ping"]["max"]), turn_cell(rec)))
+                       fmt_ms(rec["ping"]["max"]), turn_cell(rec), spin_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
@@ -442,7 +487,7 @@ def flush_probe(args, servers):
             srv.restart()
             load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
             rec["used_before"], _ = srv.mem()
-            with Probe(args.latprobe, srv.port, (), args.client_cpu) as probe:
+            with Probe(args.latprobe, srv.port, (), args.client_cpu, args.spin) as probe:
                 with srv.client(timeout=300) as c:
                     time.sleep(0.3)
                     c.try_call("CONFIG", "RESETSTAT")
@@ -453,9 +498,10 @@ def flush_probe(args, servers):
                 rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
             rec["flush_s"] = t1 - t0
             rec["ping"] = probe.stats(0, t0, t1 + 0.5)
-            log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms, turn max %s ms"
+            rec["spin"] = probe.spin_stats(t0, t1 + 0.5)
+            log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms, turn max %s ms, floor %s"
                 % (rec["label"], side, rec["flush_s"], fmt_ms(rec["ping"]["max"]),
-                   turn_cell(rec)))
+                   turn_cell(rec), spin_cell(rec)))
         except (RespError, RuntimeError, OSError, ConnectionError) as e:
             rec["skipped"] = "FAILED: %s" % e
             log("  flush  %-32s %-6s FAILED: %s" % (rec["label"], side, e))
@@ -472,9 +518,9 @@ def turn_cell(r):
 
 
 def growth_table(args, recs):
-    hdr = ("%-32s %-6s %8s %22s %9s %7s %12s %22s %8s"
-           % ("case", "server", "time s", "PING p50/p99/max ms", "pings", "> 2 ms", "turn max ms",
-              "turns cpu >1/>2ms", "used MB"))
+    hdr = ("%-32s %-6s %8s %20s %7s %9s %12s %20s %18s %8s"
+           % ("case", "server", "time s", "PING p50/p99/max ms", ">1/>2ms", "pings",
+              "turn max ms", "turns cpu >1/>2ms", "floor max >1/>2 ran", "used MB"))
     lines = [hdr, "-" * len(hdr)]
     for r in recs:
         if r.get("skipped"):
@@ -483,15 +529,16 @@ def growth_table(args, recs):
         p = r["ping"]
         t = r.get("load_s", r.get("flush_s"))
         used = r.get("used", r.get("used_before"))
-        lines.append("%-32s %-6s %8.2f %22s %9d %7s %12s %22s %8.0f"
-                     % (r["label"], r["side"], t,
-                        "/".join(fmt_ms(p[k]) for k in ("p50", "p99", "max")), p["n"],
-                        r.get("over_2ms", "-"), turn_cell(r), r.get("turns_over") or "-",
-                        (used or 0) / 1e6))
+        lines.append("%-32s %-6s %8.2f %20s %7s %9d %12s %20s %18s %8.0f"
+                     % ((r["label"], r["side"], t) + ping_cells(p)
+                        + (p["n"], turn_cell(r), r.get("turns_over") or "-", spin_cell(r),
+                           (used or 0) / 1e6)))
     lines.append("")
     lines.append("Growth: pipelined SET k:<i> (16-byte values) or HSET grow (100 fields a "
-                 "command), sent by redis-cli --pipe (as fast as the server takes them), fresh server; PING of a "
-                 "C client (mayfly-latprobe) during the load. FLUSHALL: time of the command and "
-                 "PING during it and the 0.5 s after. turn max / turns cpu: as in the expiry table. "
-                 "Target (issue 17): PING max <= 2 ms.")
+                 "command), sent by redis-cli --pipe (as fast as the server takes them), fresh "
+                 "server; PING of a C client (mayfly-latprobe) during the load. FLUSHALL: time "
+                 "of the command and PING during it and the 0.5 s after. turn max / turns cpu: "
+                 "as in the expiry table.")
+    lines.append(FLOOR_NOTE)
+    lines.append("Target (issue 17): PING max <= 2 ms.")
     return lines

@@ -1,6 +1,6 @@
 /* latprobe: round-trip latencies of a server while something else loads it (bench/).
  *
- *     latprobe PORT OUTFILE [--every MS CMD [ARG...] --]...
+ *     latprobe PORT OUTFILE [--spin idle|normal] [--every MS CMD [ARG...] --]...
  *
  * One connection sends PING back to back and records each round trip; each --every adds a
  * connection that sends CMD every MS milliseconds (a client polling HLEN, another reading
@@ -11,26 +11,35 @@
  *
  *     <conn> <send time, Unix microseconds> <round trip, microseconds>
  *
- * conn 0 is the PING connection, 1.. the --every ones in order. A C program, not the
+ * conn 0 is the PING connection, 1.. the --every ones in order. With --spin a thread also
+ * spins on the monotonic clock beside them (on the probe's CPUs; "idle": SCHED_IDLE, so it
+ * runs only when nothing else of the machine wants that CPU and never delays the PING
+ * connection) and records every gap between two of its clock reads longer than
+ * SPIN_RECORD_US as conn -1 (<gap start> <gap length>): what the machine itself (a stalled
+ * virtual CPU, another process) took from a thread that never sleeps, in the same window
+ * as the round trips, so a PING maximum can be read against the machine's own floor.
+ * A C program, not the
  * Python harness, so that the figures are the server's and the loopback's, not a Python
  * thread's: the benchmark's targets are a few milliseconds. Replies are parsed only far
  * enough to know where they end (any RESP2/RESP3 type, nested). */
 #define _GNU_SOURCE
+#include "benchnet.h"
+
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 8
 #define MAX_ARGS 32
+#define SPIN_RECORD_US 250 /* spin gaps recorded: longer than a quarter millisecond */
 
 typedef struct sample {
     int64_t t_us;
@@ -50,45 +59,19 @@ typedef struct conn {
     size_t in_len, in_cap;
 } conn;
 
+typedef struct sample_buf {
+    sample *v;
+    size_t n, cap;
+} sample_buf;
+
 static volatile sig_atomic_t stop;
-static sample *samples;
-static size_t nsamples, cap_samples;
+static sample_buf samples;      /* the connections' round trips (main thread) */
+static sample_buf spin_samples; /* the spinning thread's gaps (that thread only until joined) */
+static atomic_int spin_stop;
 
 static void on_signal(int sig) {
     (void)sig;
     stop = 1;
-}
-
-static int64_t now_us(clockid_t clk) {
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int connect_to(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        perror("latprobe: connect");
-        exit(2);
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            perror("latprobe: write");
-            exit(2);
-        }
-        p += w;
-        n -= (size_t)w;
-    }
 }
 
 static void send_command(conn *c) {
@@ -102,39 +85,9 @@ static void send_command(conn *c) {
             exit(2);
         }
     }
-    c->sent_mono_us = now_us(CLOCK_MONOTONIC);
-    c->sent_wall_us = now_us(CLOCK_REALTIME);
-    send_all(c->fd, buf, n);
-}
-
-/* Length of the complete reply at p[0..n), or 0 if incomplete. */
-static size_t reply_len(const char *p, size_t n) {
-    const char *eol = memchr(p, '\n', n);
-    if (!eol) return 0;
-    size_t line = (size_t)(eol - p) + 1;
-    long long v = atoll(p + 1);
-    switch (p[0]) {
-    case '$':
-    case '=':
-    case '!':
-        if (v < 0) return line;
-        return n >= line + (size_t)v + 2 ? line + (size_t)v + 2 : 0;
-    case '*':
-    case '~':
-    case '>':
-    case '%': {
-        long long items = p[0] == '%' ? 2 * v : v;
-        size_t off = line;
-        for (long long i = 0; i < items; i++) {
-            size_t len = reply_len(p + off, n - off);
-            if (len == 0) return 0;
-            off += len;
-        }
-        return off;
-    }
-    default:
-        return line;
-    }
+    c->sent_mono_us = benchnet_now_us(CLOCK_MONOTONIC);
+    c->sent_wall_us = benchnet_now_us(CLOCK_REALTIME);
+    benchnet_send_all(c->fd, buf, n);
 }
 
 /* The cursor of an HSCAN/SCAN reply ("*2\r\n$N\r\n<cursor>\r\n..."), kept for $CURSOR. */
@@ -151,15 +104,39 @@ static void note_cursor(conn *c, const char *p, size_t n) {
     c->cursor[len] = '\0';
 }
 
-static void record(conn *c, int idx) {
-    int64_t rtt = now_us(CLOCK_MONOTONIC) - c->sent_mono_us;
-    if (nsamples == cap_samples) {
-        cap_samples = cap_samples ? cap_samples * 2 : 1 << 16;
-        samples = realloc(samples, cap_samples * sizeof(*samples));
-        if (!samples) exit(2);
+static void push_sample(sample_buf *b, sample s) {
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1 << 16;
+        b->v = realloc(b->v, b->cap * sizeof(*b->v));
+        if (!b->v) exit(2);
     }
-    samples[nsamples++] = (sample){c->sent_wall_us, (int32_t)rtt, idx};
+    b->v[b->n++] = s;
+}
+
+static void record(conn *c, int idx) {
+    int64_t rtt = benchnet_now_us(CLOCK_MONOTONIC) - c->sent_mono_us;
+    push_sample(&samples, (sample){c->sent_wall_us, (int32_t)rtt, idx});
     c->sent_mono_us = 0;
+}
+
+/* The spinning thread: reads the monotonic clock back to back until told to stop and keeps
+ * every gap over SPIN_RECORD_US (its start as wall time, its length). */
+static void *spin_main(void *arg) {
+    if (*(const int *)arg) { /* idle class: runs only on time no other thread wants */
+        struct sched_param p = {0};
+        pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
+    }
+    int64_t wall_off = benchnet_now_us(CLOCK_REALTIME) - benchnet_now_us(CLOCK_MONOTONIC);
+    int64_t last = benchnet_now_us(CLOCK_MONOTONIC);
+    while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
+        int64_t t = benchnet_now_us(CLOCK_MONOTONIC);
+        if (t - last > SPIN_RECORD_US) {
+            int64_t gap = t - last;
+            push_sample(&spin_samples, (sample){last + wall_off, (int32_t)gap, -1});
+        }
+        last = t;
+    }
+    return NULL;
 }
 
 /* Reads what has arrived on c; records a sample when a whole reply is in. */
@@ -177,7 +154,7 @@ static void on_readable(conn *c, int idx) {
         return;
     }
     c->in_len += (size_t)r;
-    size_t len = reply_len(c->in, c->in_len);
+    size_t len = benchnet_frame_len(c->in, c->in_len);
     if (len == 0) return;
     if (c->argc > 0) note_cursor(c, c->in, len);
     record(c, idx);
@@ -185,38 +162,38 @@ static void on_readable(conn *c, int idx) {
     c->in_len -= len;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: latprobe PORT OUTFILE [--every MS CMD [ARG...] --]...\n");
-        return 2;
-    }
-    int port = atoi(argv[1]);
-    const char *out = argv[2];
-    conn conns[MAX_CONNS];
-    memset(conns, 0, sizeof(conns));
+/* Parses "[--spin idle|normal] [--every MS CMD [ARG...] --]..." from argv[3..] into conns[1..]
+ * (connecting each) and *spin (0 none, 1 idle, 2 normal); returns the number of
+ * connections, or -1 on a bad argument. */
+static int parse_args(int argc, char **argv, int port, conn *conns, int *spin) {
     int n = 1;
-    conns[0].fd = connect_to(port);
-    static char *ping[] = {"PING"};
-    conns[0].argc = 1;
-    conns[0].argv[0] = ping[0];
     for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--spin") == 0 && i + 1 < argc) {
+            const char *cls = argv[++i];
+            *spin = strcmp(cls, "idle") == 0 ? 1 : strcmp(cls, "normal") == 0 ? 2 : -1;
+            if (*spin < 0) return -1;
+            continue;
+        }
         if (strcmp(argv[i], "--every") != 0 || i + 2 >= argc || n == MAX_CONNS) {
             fprintf(stderr, "latprobe: bad argument %s\n", argv[i]);
-            return 2;
+            return -1;
         }
         conn *c = &conns[n++];
         c->every_ms = atoi(argv[++i]);
         strcpy(c->cursor, "0");
         while (++i < argc && strcmp(argv[i], "--") != 0 && c->argc < MAX_ARGS)
             c->argv[c->argc++] = argv[i];
-        c->fd = connect_to(port);
+        c->fd = benchnet_connect(port);
     }
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    return n;
+}
+
+/* Sends each connection's next command when it is due and reads replies, until a signal
+ * or the end of standard input. */
+static int run(conn *conns, int n) {
     struct pollfd pfd[MAX_CONNS + 1];
     while (!stop) {
-        int64_t t = now_us(CLOCK_MONOTONIC);
+        int64_t t = benchnet_now_us(CLOCK_MONOTONIC);
         int timeout_ms = 100;
         for (int i = 0; i < n; i++) {
             conn *c = &conns[i];
@@ -243,18 +220,61 @@ int main(int argc, char **argv) {
             if (read(0, tmp, sizeof(tmp)) <= 0) stop = 1;
         }
     }
+    return 0;
+}
+
+static int write_samples(const char *out) {
     FILE *f = fopen(out, "w");
     if (!f) {
         perror("latprobe: open");
         return 2;
     }
-    for (size_t i = 0; i < nsamples; i++)
-        fprintf(f, "%d %lld %d\n", samples[i].conn, (long long)samples[i].t_us, samples[i].rtt_us);
-    fclose(f);
+    const sample_buf *bufs[] = {&samples, &spin_samples};
+    for (int b = 0; b < 2; b++)
+        for (size_t i = 0; i < bufs[b]->n; i++) {
+            const sample *s = &bufs[b]->v[i];
+            fprintf(f, "%d %lld %d\n", s->conn, (long long)s->t_us, s->rtt_us);
+        }
+    return fclose(f) == 0 ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: latprobe PORT OUTFILE [--spin idle|normal] "
+                        "[--every MS CMD [ARG...] --]...\n");
+        return 2;
+    }
+    benchnet_tool = "latprobe";
+    int port = atoi(argv[1]);
+    conn conns[MAX_CONNS];
+    memset(conns, 0, sizeof(conns));
+    conns[0].fd = benchnet_connect(port);
+    static char ping[] = "PING";
+    conns[0].argc = 1;
+    conns[0].argv[0] = ping;
+    int spin = 0;
+    int n = parse_args(argc, argv, port, conns, &spin);
+    if (n < 0) return 2;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t spinner;
+    int spin_idle = spin == 1;
+    if (spin && pthread_create(&spinner, NULL, spin_main, &spin_idle) != 0) {
+        fprintf(stderr, "latprobe: cannot start the spinning thread\n");
+        return 2;
+    }
+    int rc = run(conns, n);
+    if (spin) {
+        atomic_store(&spin_stop, 1);
+        pthread_join(spinner, NULL);
+    }
+    if (rc == 0) rc = write_samples(argv[2]);
     for (int i = 0; i < n; i++) {
         close(conns[i].fd);
         free(conns[i].in);
     }
-    free(samples);
-    return 0;
+    free(samples.v);
+    free(spin_samples.v);
+    return rc;
 }

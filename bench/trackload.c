@@ -14,16 +14,14 @@
  *
  * A C program so that the client side costs little next to the server (one poll loop). */
 #define _GNU_SOURCE
+#include "benchnet.h"
+
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 512
@@ -47,68 +45,7 @@ static uint64_t next_rand(void) {
     return rng;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int connect_to(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        perror("trackload: connect");
-        exit(2);
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            perror("trackload: write");
-            exit(2);
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Length of the complete frame at p[0..n), or 0 while incomplete (any RESP2/RESP3 type). */
-static size_t frame_len(const char *p, size_t n) {
-    const char *eol = memchr(p, '\n', n);
-    if (!eol) return 0;
-    size_t line = (size_t)(eol - p) + 1;
-    long long v = atoll(p + 1);
-    switch (p[0]) {
-    case '$':
-    case '=':
-    case '!':
-        if (v < 0) return line;
-        return n >= line + (size_t)v + 2 ? line + (size_t)v + 2 : 0;
-    case '*':
-    case '~':
-    case '>':
-    case '%':
-    case '|': {
-        long long items = (p[0] == '%' || p[0] == '|') ? 2 * v : v;
-        size_t off = line;
-        for (long long i = 0; i < items; i++) {
-            size_t len = frame_len(p + off, n - off);
-            if (len == 0) return 0;
-            off += len;
-        }
-        return off;
-    }
-    default:
-        return line;
-    }
-}
+static double now_s(void) { return (double)benchnet_now_us(CLOCK_MONOTONIC) / 1e6; }
 
 static void send_next(conn *c, int keys, int write_permille) {
     char cmd[128];
@@ -120,7 +57,7 @@ static void send_next(conn *c, int keys, int write_permille) {
         n = snprintf(cmd, sizeof(cmd), "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n", kl, key);
     else
         n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kl, key);
-    send_all(c->fd, cmd, (size_t)n);
+    benchnet_send_all(c->fd, cmd, (size_t)n);
     c->waiting = 1;
 }
 
@@ -129,7 +66,7 @@ static int consume(conn *c) {
     int replies = 0;
     size_t off = 0;
     for (;;) {
-        size_t len = frame_len(c->in + off, c->len - off);
+        size_t len = benchnet_frame_len(c->in + off, c->len - off);
         if (len == 0) break;
         if (c->in[off] == '>')
             pushes++;
@@ -165,12 +102,13 @@ int main(int argc, char **argv) {
     int write_permille = atoi(argv[5]), track = atoi(argv[6]);
     double seconds = atof(argv[2]);
     if (clients < 1 || clients > MAX_CLIENTS || keys < 1 || seconds <= 0) return 2;
+    benchnet_tool = "trackload";
     struct pollfd pfd[MAX_CLIENTS];
     for (int i = 0; i < clients; i++) {
         conn *c = &conns[i];
-        c->fd = connect_to(port);
+        c->fd = benchnet_connect(port);
         const char *setup = track ? "HELLO 3\r\nCLIENT TRACKING on\r\n" : "HELLO 3\r\n";
-        send_all(c->fd, setup, strlen(setup));
+        benchnet_send_all(c->fd, setup, strlen(setup));
         c->waiting = track ? 2 : 1;
         while (c->waiting > 0)
             c->waiting -= read_some(c);
