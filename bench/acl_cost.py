@@ -20,19 +20,15 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
 USER = ["bench", "on", ">pw", "~key:*", "~myhash", "+@all"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli(port, *args):
@@ -41,7 +37,7 @@ def cli(port, *args):
 
 
 def run_one(binary, restricted, requests, tests, pipeline, workdir, inside):
-    port = free_port()
+    port = benchlib.free_port()
     out = os.path.join(workdir, f"cg.{port}")
     collect = [f"--toggle-collect={inside}"] if inside else ["--instr-atstart=no"]
     srv = subprocess.Popen(

@@ -34,7 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resp import Client, RespError, UnknownCommand, encode, is_unknown_command, wait_ready  # noqa: E402
+from resp import RespError, UnknownCommand, encode, is_unknown_command  # noqa: E402
+import benchlib  # noqa: E402
 import latency  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,111 +58,34 @@ def log(msg):
 # Server processes
 # --------------------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _child_setup():
-    # Die with the harness even if it is SIGKILLed (Linux PR_SET_PDEATHSIG = 1).
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
-
-
-ALL_SERVERS = []  # every Server ever started; stopped in main()'s finally
-
-
-class Server:
-    """One server process on a free loopback port."""
+class Server(benchlib.Server):
+    """One server process on a free loopback port (benchlib.Server), with a TLS port when
+    tls names a certificate directory (--tls) and extra redis-benchmark arguments for its
+    side (--user, -a)."""
 
     def __init__(self, side, binary, workdir, extra_args=(), tls=None, bench_args=(), cpu=None):
+        super().__init__(binary, side, extra_args, cpus=cpu, dir=os.path.join(workdir, side))
         self.side = side
-        self.cpu = cpu
-        self.binary = binary
-        self.workdir = workdir
-        self.extra_args = list(extra_args)
         self.tls = tls  # certificate directory: also listen on a TLS port (--tls)
         self.bench_args = list(bench_args)  # extra redis-benchmark arguments (--user, -a)
-        self.proc = None
-        self.port = None
         self.tls_port = None
-        self.logpath = os.path.join(workdir, "%s.log" % side)
-        ALL_SERVERS.append(self)
 
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
+    def argv(self):
+        argv = super().argv()
+        if self.tls:
+            self.tls_port = benchlib.free_port()
+            argv += ["--tls-port", str(self.tls_port),
+                     "--tls-cert-file", os.path.join(self.tls, "server.crt"),
+                     "--tls-key-file", os.path.join(self.tls, "server.key"),
+                     "--tls-ca-cert-file", os.path.join(self.tls, "ca.crt")]
+        return argv
 
     def start(self):
-        last = None
-        for _ in range(3):  # a free port can be taken between probe and bind: retry
-            self.port = free_port()
-            argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no"] + self.extra_args
-            if self.tls:
-                self.tls_port = free_port()
-                argv += ["--tls-port", str(self.tls_port),
-                         "--tls-cert-file", os.path.join(self.tls, "server.crt"),
-                         "--tls-key-file", os.path.join(self.tls, "server.key"),
-                         "--tls-ca-cert-file", os.path.join(self.tls, "ca.crt")]
-            if self.cpu is not None:  # taskset execs the server: the PID stays the same
-                argv = ["taskset", "-c", str(self.cpu)] + argv
-            with open(self.logpath, "ab") as logf:
-                logf.write(("\n=== %s\n" % " ".join(shlex.quote(a) for a in argv)).encode())
-                logf.flush()
-                self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                             start_new_session=True, preexec_fn=_child_setup)
-            try:
-                wait_ready(self.port, timeout=15.0, proc=self.proc)
-                return self
-            except RuntimeError as e:
-                last = e
-                self.stop()
-        raise RuntimeError("%s (%s) failed to start: %s\n--- log tail:\n%s"
-                           % (self.side, self.binary, last, self.log_tail()))
+        super().start(timeout=15.0)
+        return self
 
-    def log_tail(self, n=15):
-        try:
-            with open(self.logpath, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        p, self.proc = self.proc, None
-        if p is None or p.poll() is not None:
-            return
-        try:
-            p.terminate()
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=10)
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def cpu_seconds(self):
-        """User + system CPU time the server process has used (Linux /proc), or None."""
-        try:
-            with open("/proc/%d/stat" % self.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError, AttributeError):
-            return None
-
-    def client(self, timeout=60.0):
-        return Client(self.port, timeout=timeout)
+    # The throughput table's cpu column: user + system from /proc/PID/stat.
+    cpu_seconds = benchlib.Server.cpu_ticks_seconds
 
     def reset(self):
         """Empty the dataset: FLUSHALL, or a fresh process if FLUSHALL is not supported."""
@@ -173,17 +97,6 @@ class Server:
                 c.call("FLUSHALL")
         except (RespError, OSError, ConnectionError):
             self.restart()
-
-    def rss_bytes(self):
-        with open("/proc/%d/statm" % self.pid) as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def mem(self):
-        """(used_memory from INFO memory or None, RSS from /proc/PID/statm)."""
-        with self.client() as c:
-            info = c.info("memory")
-        um = info.get("used_memory")
-        return (int(um) if um is not None and um.isdigit() else None), self.rss_bytes()
 
 
 # --------------------------------------------------------------------------------------
@@ -334,25 +247,18 @@ CLIENT_CPU = None  # set by main() when pinning: redis-benchmark runs there
 
 def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, timeout):
     port = server.tls_port if server.tls else server.port
-    cmd = ([] if CLIENT_CPU is None else ["taskset", "-c", str(CLIENT_CPU)]) + [
-        rb, "-h", "127.0.0.1", "-p", str(port), "-c", str(clients), "-n", str(n),
-           "-P", str(pipeline), "--csv"] + server.bench_args
+    extra = list(server.bench_args)
     if server.tls:
-        cmd += ["--tls", "--cacert", os.path.join(server.tls, "ca.crt"),
-                "--cert", os.path.join(server.tls, "client.crt"),
-                "--key", os.path.join(server.tls, "client.key")]
-    if r:
-        cmd += ["-r", str(r)]
+        extra += ["--tls", "--cacert", os.path.join(server.tls, "ca.crt"),
+                  "--cert", os.path.join(server.tls, "client.crt"),
+                  "--key", os.path.join(server.tls, "client.key")]
     if threads > 1:
-        cmd += ["--threads", str(threads)]
-    cmd += [str(a) for a in argv]
+        extra += ["--threads", str(threads)]
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
+        p, out, err, _ = benchlib.redis_benchmark(port, argv, n, clients, pipeline, r, extra,
+                                                  CLIENT_CPU, timeout, rb)
     except subprocess.TimeoutExpired:
         raise BenchFailed("redis-benchmark timed out after %.0fs" % timeout)
-    out = p.stdout.decode(errors="replace")
-    err = p.stderr.decode(errors="replace")
     if p.returncode != 0 and is_unknown_command(out + err):
         raise UnknownCommand("unknown command")
     rows = [row for row in csv.reader(io.StringIO(out)) if row]
@@ -914,11 +820,7 @@ def main(argv=None):
         log("bench: error: %s" % e)
         err = 1
     finally:
-        for s in ALL_SERVERS:
-            try:
-                s.stop()
-            except Exception as e:  # keep stopping the others
-                log("bench: could not stop %s: %s" % (s.side, e))
+        benchlib.stop_all()
         if args.keep_logs:
             log("bench: server logs kept in %s" % workdir)
         else:

@@ -16,71 +16,31 @@ PID at the end of each round (also on errors and Ctrl-C).
 """
 import argparse
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resp import Client, RespError  # noqa: E402
+import benchlib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALL = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Node(benchlib.Server):
+    """A cluster node (benchlib.Server) with its bus port; id is its CLUSTER MYID."""
 
-
-class Node:
     def __init__(self, binary, timeout_ms):
-        self.binary = binary
-        self.dir = tempfile.mkdtemp(prefix="mayfly-clfail-")
-        self.port, self.bus = free_port(), free_port()
-        self.timeout_ms = timeout_ms
-        self.proc = None
-        ALL.append(self)
+        self.bus = benchlib.free_port()
+        super().__init__(binary, "node", ["--cluster-enabled", "yes", "--cluster-port",
+                                          str(self.bus), "--cluster-node-timeout",
+                                          str(timeout_ms), "--repl-diskless-sync-delay", "0"],
+                         logfile=True, prefix="mayfly-clfail-")
+        self.id = None
 
     def start(self):
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir, "--logfile",
-                os.path.join(self.dir, "log"), "--cluster-enabled", "yes", "--cluster-port",
-                str(self.bus), "--cluster-node-timeout", str(self.timeout_ms),
-                "--repl-diskless-sync-delay", "0"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(2000):
-            try:
-                with Client(self.port, timeout=5) as c:
-                    if c.call("PING") == "PONG":
-                        self.id = c.call("CLUSTER", "MYID")
-                        if isinstance(self.id, bytes):
-                            self.id = self.id.decode()
-                        return
-            except (OSError, ConnectionError, RespError):
-                pass
-            time.sleep(0.005)
-        raise RuntimeError("%s did not start" % self.binary)
-
-    def call(self, *args):
-        with Client(self.port, timeout=10) as c:
-            r = c.call(*args)
-            return r.decode() if isinstance(r, bytes) else r
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self):
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().start()
+        self.id = self.call("CLUSTER", "MYID")
 
 
 def nodes_view(node):
@@ -110,15 +70,7 @@ def state_ok(node):
 
 
 def wait(cond, timeout, what):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        try:
-            if cond():
-                return
-        except (OSError, ConnectionError, RespError):
-            pass
-        time.sleep(0.01)
-    raise RuntimeError("timed out waiting for " + what)
+    benchlib.wait_for(cond, timeout, what, every=0.01)
 
 
 def one_round(binary, timeout_ms):
@@ -164,8 +116,8 @@ def one_round(binary, timeout_ms):
         return t_ok, t_write
     finally:
         for n in nodes:
-            n.stop()
-            ALL.remove(n)
+            n.cleanup()
+            benchlib.ALL.remove(n)
 
 
 def main():
@@ -185,10 +137,9 @@ def main():
                 print("round %d %-6s ok %.0f ms, first write %.0f ms" %
                       (r + 1, kind, t_ok * 1000, t_write * 1000), flush=True)
     finally:
-        for n in list(ALL):
-            n.stop()
+        benchlib.stop_all()
     print("\nnode timeout %d ms, %d rounds, load average %s" %
-          (a.node_timeout, a.rounds, " ".join(open("/proc/loadavg").read().split()[:3])))
+          (a.node_timeout, a.rounds, benchlib.loadavg()))
     print("%-8s %22s %22s" % ("server", "ok median (min-max)", "write median (min-max)"))
     for kind, rows in res.items():
         oks = [x[0] * 1000 for x in rows]

@@ -18,13 +18,14 @@ hit rate of a skewed cache workload at a fixed maxmemory.
    knows it).
 
 Both servers start with --save '' --appendonly no on free loopback ports and are stopped
-by PID at the end, also on errors and Ctrl-C (bench.py's Server class). The machine may be
-shared: say so with the figures.
+by PID at the end, also on errors and Ctrl-C (bench.py's Server class, on benchlib). The
+machine may be shared: say so with the figures.
 """
 
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -32,6 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
+import benchlib  # noqa: E402
 from resp import RespError, encode  # noqa: E402
 
 
@@ -234,7 +236,7 @@ def main(argv=None):
                 ("redis", bench.resolve(args.redis, "redis"))]
     workdir = tempfile.mkdtemp(prefix="evict-bench-")
     print("# Eviction benchmark (%s)" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    print("load average at start: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    print("load average at start: %s" % benchlib.loadavg())
     try:
         only = args.only.split(",")
         if "throughput" in only:
@@ -242,8 +244,8 @@ def main(argv=None):
         if "hitrate" in only:
             hit_rate(args, binaries, workdir)
     finally:
-        for s in bench.ALL_SERVERS:
-            s.stop()
+        benchlib.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -31,14 +31,12 @@ import gc
 import multiprocessing
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 import resp  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,38 +46,16 @@ SET_TMPL = b"*3\r\n$3\r\nSET\r\n$11\r\nk:%09d\r\n$16\r\n" + VALUE + b"\r\n"
 OK = b"+OK\r\n"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server process in its own temp directory; stop() kills it and removes the dir."""
-
-    def __init__(self, name, binary):
-        self.name, self.port = name, free_port()
-        self.dir = tempfile.mkdtemp(prefix="mayfly-growth-")
-        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir,
-                "--logfile", os.path.join(self.dir, "server.log")]
-        try:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, cwd=self.dir)
-        except OSError:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            raise
-        try:
-            resp.wait_ready(self.port, timeout=20.0, proc=self.proc)
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Server(name, binary):
+    """A started server in its own temp directory (benchlib.Server, logging to a file);
+    cleanup() kills it and removes the directory."""
+    srv = benchlib.Server(binary, name, logfile=True, prefix="mayfly-growth-")
+    try:
+        srv.start()
+    except RuntimeError:
+        srv.cleanup()
+        raise
+    return srv
 
 
 def recv_exact(sock, n):
@@ -220,7 +196,7 @@ def probe(name, binary, args):
         if ldr is not None and ldr.is_alive():
             ldr.kill()
             ldr.join(5)
-        srv.stop()
+        srv.cleanup()
 
 
 def report(r):

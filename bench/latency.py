@@ -28,7 +28,8 @@ import subprocess
 import tempfile
 import time
 
-from resp import Client, RespError, UnknownCommand, encode
+import benchlib
+from resp import RespError, UnknownCommand, encode
 
 DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
 VALUE = "0123456789abcdef"
@@ -54,16 +55,6 @@ def pct(sorted_xs, p):
         return None
     i = min(len(sorted_xs) - 1, max(0, int(round(p / 100.0 * len(sorted_xs) + 0.5)) - 1))
     return sorted_xs[i]
-
-
-def pin_to(cpu):
-    """Child-process setup: run on one CPU (the clients' side of a pinned benchmark)."""
-    if cpu is None:
-        return
-    try:
-        os.sched_setaffinity(0, {cpu})
-    except (AttributeError, OSError):
-        pass
 
 
 # --------------------------------------------------------------------------------------
@@ -92,7 +83,7 @@ class Probe:
         for every, cmd in self.pollers:
             argv += ["--every", str(every)] + [str(a) for a in cmd] + ["--"]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     preexec_fn=lambda: pin_to(self.cpu))
+                                     preexec_fn=benchlib.pinned(self.cpu))
         time.sleep(0.2)
         return self
 
@@ -175,7 +166,7 @@ def load_in_child(port, gen_name, gen_args, deadline_ms=None, cpu=None, timeout=
     path = command_file(gen_name, gen_args)
     argv = [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), "--pipe"]
     kw = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-              preexec_fn=lambda: pin_to(cpu))
+              preexec_fn=benchlib.pinned(cpu))
     if deadline_ms:
         with open(path, "rb") as f:
             data = f.read().replace(DEADLINE_TOKEN, b"%013d" % deadline_ms)

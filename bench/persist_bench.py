@@ -12,17 +12,13 @@ the table shows the median requests/s and the ratio to "none". Every run has a t
 every server is stopped at the end, also on errors and Ctrl-C.
 """
 import argparse
-import csv
-import io
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 
 CONFIGS = [
     ("none", ["--appendonly", "no"]),
@@ -35,53 +31,22 @@ ROWS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ping(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(64).startswith(b"+PONG"):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return False
-
-
-class Server:
-    def __init__(self, binary, name, args):
-        self.name, self.port = name, free_port()
-        self.dir = tempfile.mkdtemp(prefix="mayfly-pbench-")
-        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", self.dir, "--logfile", os.path.join(self.dir, "log")] + args
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_ping(self.port):
-            self.stop()
-            sys.exit(f"{name}: server did not start")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Server(binary, name, args):
+    """A started server in its own temp directory (benchlib.Server); exits if it does not
+    start."""
+    srv = benchlib.Server(binary, name, args, logfile=True, prefix="mayfly-pbench-")
+    try:
+        srv.start(timeout=10.0, tries=1)
+    except RuntimeError:
+        srv.cleanup()
+        sys.exit(f"{name}: server did not start")
+    return srv
 
 
 def bench(rb, port, cmd, n, pipeline):
-    argv = [rb, "-h", "127.0.0.1", "-p", str(port), "-c", "50", "-n", str(n), "-r", "100000",
-            "-P", str(pipeline), "--csv"] + cmd
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=300).stdout
-    rows = list(csv.reader(io.StringIO(out)))
-    try:
-        return float(rows[-1][1])
-    except (IndexError, ValueError):
-        return None  # e.g. HSET before the hash commands exist
+    _, out, _, _ = benchlib.redis_benchmark(port, cmd, n, 50, pipeline, 100000, timeout=300,
+                                            rb=rb)
+    return benchlib.csv_rps(out)  # None e.g. for HSET before the hash commands exist
 
 
 def main():
@@ -125,8 +90,7 @@ def main():
                     cells.append(f"{m:>12,.0f} ({m / base:4.2f}x)")
                 print(f"{row + ' -P ' + str(p):<12}" + "".join(f"{c:>22}" for c in cells))
     finally:
-        for s in servers:
-            s.stop()
+        benchlib.stop_all()
 
 
 if __name__ == "__main__":

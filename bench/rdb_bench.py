@@ -31,115 +31,38 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resp import Client, encode  # noqa: E402
+import benchlib  # noqa: E402
+from resp import Client  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One server process in its own directory; restartable on the same dump."""
+class Server(benchlib.Server):
+    """One server process in its own directory (benchlib.Server, logging to DIR/log);
+    restartable on the same dump."""
 
     def __init__(self, name, binary):
-        self.name, self.binary = name, binary
-        self.dir = tempfile.mkdtemp(prefix="mayfly-rdbbench-")
-        self.proc = None
-        self.port = free_port()
+        super().__init__(binary, name, logfile=True, prefix="mayfly-rdbbench-")
 
     def start(self, timeout=600.0):
-        log = os.path.join(self.dir, "log")
-        if os.path.exists(log):
-            os.unlink(log)
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir, "--logfile", log]
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = t0 + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited while starting: {self.log_tail()}")
-            try:
-                with Client(self.port, timeout=5.0) as c:
-                    if c.try_call("PING") == "PONG":  # -LOADING while the dump loads
-                        return time.monotonic() - t0
-            except (OSError, ConnectionError):
-                pass
-            time.sleep(0.005)
-        raise RuntimeError(f"{self.name} did not answer PING in {timeout} s")
-
-    def cpu_seconds(self):
-        """CPU time the process has used so far, all threads (Linux: schedstat, in ns)."""
-        total = 0
-        try:
-            for t in os.listdir(f"/proc/{self.proc.pid}/task"):
-                with open(f"/proc/{self.proc.pid}/task/{t}/schedstat") as f:
-                    total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return total / 1e9
-
-    def log_tail(self):
-        try:
-            with open(os.path.join(self.dir, "log"), errors="replace") as f:
-                return "".join(f.readlines()[-5:])
-        except OSError:
-            return ""
+        """Starts on a fresh log; returns the seconds from the spawn to the first PONG."""
+        if os.path.exists(self.logpath):
+            os.unlink(self.logpath)
+        return super().start(timeout=timeout, tries=1)
 
     def logged_load_seconds(self):
-        with open(os.path.join(self.dir, "log"), errors="replace") as f:
+        with open(self.logpath, errors="replace") as f:
             m = re.search(r"DB loaded from disk: ([0-9.]+) seconds", f.read())
         return float(m.group(1)) if m else None
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 def datasets(fields):
-    base = int(time.time() * 1000) + 3600 * 1000
-    small_keys = max(1, fields // 100)
-
-    def small(ttl):
-        for k in range(small_keys):
-            key = f"h:{k}"
-            args = ["HSET", key]
-            for f in range(100):
-                args += [f"f{f}", f"value:{k}:{f}"]
-            yield encode(*args)
-            if ttl:
-                for f in range(100):
-                    yield encode("HPEXPIREAT", key, base + k * 100 + f, "FIELDS", 1, f"f{f}")
-
-    def big(ttl):
-        for start in range(0, fields, 1000):
-            args = ["HSET", "big"]
-            for f in range(start, min(fields, start + 1000)):
-                args += [f"f{f}", f"value:{f}"]
-            yield encode(*args)
-            if ttl:
-                for f in range(start, min(fields, start + 1000)):
-                    yield encode("HPEXPIREAT", "big", base + f, "FIELDS", 1, f"f{f}")
-
-    return [("small+ttl", True, lambda: small(True)), ("big+ttl", True, lambda: big(True)),
-            ("small", False, lambda: small(False)), ("big", False, lambda: big(False))]
+    """[(name, has TTLs, generator)]: small+ttl, big+ttl, small, big."""
+    return [(name, ttl, gen) for ttl in (True, False)
+            for name, gen in benchlib.hash_datasets(fields, ttl)]
 
 
 def fill(server, gen):
@@ -217,8 +140,7 @@ def main():
                 print(f"{ds:<11}{n:<9}{med[0]:>9.3f}{med[1] / 1e6:>10.2f}{med[2]:>9.3f}"
                       f"{med[3]:>9.3f}{med[4]:>9.3f}")
     finally:
-        for s in servers:
-            s.cleanup()
+        benchlib.stop_all()
 
 
 if __name__ == "__main__":

@@ -46,75 +46,24 @@ tables show medians. Every server runs in its own temp directory on a free loopb
 also on errors and Ctrl-C.
 """
 import argparse
-import csv
-import io
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resp import Client, encode  # noqa: E402
+import benchlib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALL = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 PRIMARY_CPUS = None  # --pin: the primary's CPU set, and everything else's
 OTHER_CPUS = None
 
 
-def pinned(cpus):
-    """A preexec_fn that moves the child onto cpus (None: no pinning)."""
-    if cpus is None:
-        return None
-    return lambda: os.sched_setaffinity(0, cpus)
-
-
-class Server:
-    def __init__(self, binary, extra=(), cpus=None):
-        self.binary, self.extra, self.cpus = binary, list(extra), cpus
-        self.dir = tempfile.mkdtemp(prefix="mayfly-replbench-")
-        self.port = free_port()
-        self.proc = None
-        ALL.append(self)
-
-    def start(self):
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir, "--logfile",
-                os.path.join(self.dir, "log"), "--repl-diskless-sync-delay", "0"] + self.extra
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=pinned(self.cpus))
-        for _ in range(2000):
-            try:
-                with Client(self.port, timeout=5) as c:
-                    if c.try_call("PING") == "PONG":
-                        return
-            except (OSError, ConnectionError):
-                pass
-            time.sleep(0.005)
-        raise RuntimeError("%s did not start" % self.binary)
-
-    def client(self, timeout=600):
-        return Client(self.port, timeout=timeout)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Server(binary, extra=(), cpus=None):
+    """A server in a temp dir of its own, logging to a file, replication without delay."""
+    return benchlib.Server(binary, os.path.basename(binary),
+                           ["--repl-diskless-sync-delay", "0"] + list(extra), cpus=cpus,
+                           logfile=True, prefix="mayfly-replbench-")
 
 
 def link_up(replica):
@@ -142,28 +91,17 @@ TESTS = [("SET", ["SET", "k:__rand_int__", "0123456789abcdef"]),
 
 def bench_once(port, argv, n):
     """Runs redis-benchmark; returns (ops/s, wall seconds)."""
-    t0 = time.monotonic()
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-n",
-                          str(n), "-r", "100000", "--csv"] + argv,
-                         capture_output=True, text=True, timeout=600,
-                         preexec_fn=pinned(OTHER_CPUS)).stdout
-    wall = time.monotonic() - t0
-    rows = list(csv.reader(io.StringIO(out)))
-    return float(rows[-1][1]), wall
+    _, out, _, wall = benchlib.redis_benchmark(port, argv, n, 50, 16, 100000, cpus=OTHER_CPUS)
+    ops = benchlib.csv_rps(out)
+    if ops is None:
+        raise RuntimeError("redis-benchmark gave no figure: %r" % out[-200:])
+    return ops, wall
 
 
 def proc_cpu(server):
     """The server process's CPU seconds so far: every thread's time on a CPU (schedstat's
     first field, ns; user + system, also what the kernel does for its sends)."""
-    total = 0
-    task_dir = "/proc/%d/task" % server.proc.pid
-    for tid in os.listdir(task_dir):
-        try:
-            with open(os.path.join(task_dir, tid, "schedstat")) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass  # a thread that ended meanwhile
-    return total / 1e9
+    return server.cpu_seconds()
 
 
 def loop_turns(server):
@@ -220,7 +158,7 @@ def throughput_run(binary, nrep, n, res):
                 (ops, cpu * 1e6 / n, cpu / wall, lag, per_turn, rcpu * 1e6 / n))
     finally:
         for s in replicas + [primary]:
-            s.stop()
+            s.cleanup()
 
 
 def throughput(servers, n, rounds):
@@ -261,48 +199,12 @@ def throughput(servers, n, rounds):
     print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
-def parse_cpus(spec):
-    """"0,2-3" -> {0, 2, 3}"""
-    out = set()
-    for part in spec.split(","):
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
-
-
-def fmt_cpus(cpus):
-    return ",".join(str(c) for c in sorted(cpus))
+parse_cpus, fmt_cpus = benchlib.parse_cpus, benchlib.fmt_cpus
 
 
 # ---- 2. full-sync time ---------------------------------------------------------------------
 
-def datasets(fields, ttl):
-    base = int(time.time() * 1000) + 3600 * 1000
-    small_keys = max(1, fields // 100)
-
-    def small():
-        for k in range(small_keys):
-            args = ["HSET", "h:%d" % k]
-            for f in range(100):
-                args += ["f%d" % f, "value:%d:%d" % (k, f)]
-            yield encode(*args)
-            if ttl:
-                for f in range(100):
-                    yield encode("HPEXPIREAT", "h:%d" % k, base + k * 100 + f, "FIELDS", 1,
-                                 "f%d" % f)
-
-    def big():
-        for start in range(0, fields, 1000):
-            args = ["HSET", "big"]
-            for f in range(start, min(fields, start + 1000)):
-                args += ["f%d" % f, "value:%d" % f]
-            yield encode(*args)
-            if ttl:
-                for f in range(start, min(fields, start + 1000)):
-                    yield encode("HPEXPIREAT", "big", base + f, "FIELDS", 1, "f%d" % f)
-
-    suffix = "+ttl" if ttl else ""
-    return [("small" + suffix, small), ("big" + suffix, big)]
+datasets = benchlib.hash_datasets
 
 
 def sync_time(binary, gen, replica_extra=()):
@@ -312,8 +214,8 @@ def sync_time(binary, gen, replica_extra=()):
     with primary.client() as c:
         c.pipeline(gen(), batch=1000)
     secs = replicate(replica, primary)
-    primary.stop()
-    replica.stop()
+    primary.cleanup()
+    replica.cleanup()
     return secs
 
 
@@ -395,8 +297,7 @@ def main():
         if "sync" in a.only:
             sync_rows(a, fields, rounds)
     finally:
-        for s in ALL:
-            s.stop()
+        benchlib.stop_all()
     return 0
 
 

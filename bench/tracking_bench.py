@@ -21,87 +21,40 @@ in its own temp directory on a free loopback port and is stopped by PID, also on
 import argparse
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resp import Client, encode  # noqa: E402
+import benchlib  # noqa: E402
+from resp import encode  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALL = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, name, binary):
-        self.name, self.binary = name, binary
-        self.dir = None
-        self.port = free_port()
-        self.proc = None
-        ALL.append(self)
-
-    def start(self, keys):
-        # A fresh directory per start: stop() removes it, and Redis refuses to start in a
-        # directory that is gone (each round restarts the servers).
-        self.dir = tempfile.mkdtemp(prefix="mayfly-trackbench-")
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(2000):
-            try:
-                with Client(self.port, timeout=5) as c:
-                    if c.try_call("PING") == "PONG":
-                        break
-            except (OSError, ConnectionError):
-                pass
-            time.sleep(0.005)
-        else:
-            raise RuntimeError("%s did not start" % self.binary)
-        with socket.create_connection(("127.0.0.1", self.port)) as s:
-            batch = b"".join(encode("SET", "k:%d" % i, "v") for i in range(keys))
-            s.sendall(batch)
-            want, got = b"+OK\r\n" * keys, b""
-            while len(got) < len(want):
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    raise RuntimeError("preload: connection closed")
-                got += chunk
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of process pid so far (from /proc/<pid>/stat)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def start(server, keys):
+    """Starts server and sets keys k:0..k:<keys-1> to "v", pipelined in one write."""
+    server.start()
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        batch = b"".join(encode("SET", "k:%d" % i, "v") for i in range(keys))
+        s.sendall(batch)
+        want, got = b"+OK\r\n" * keys, b""
+        while len(got) < len(want):
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                raise RuntimeError("preload: connection closed")
+            got += chunk
 
 
 def run_load(args, server, track):
-    cpu0 = cpu_seconds(server.proc.pid)
+    cpu0 = server.cpu_ticks_seconds()
     argv = [args.trackload, str(server.port), str(args.seconds), str(args.clients),
             str(args.keys), str(args.write_permille), "1" if track else "0"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60)
     if out.returncode != 0:
         raise RuntimeError("trackload failed: %s" % out.stderr.strip())
-    cpu = cpu_seconds(server.proc.pid) - cpu0
+    cpu = server.cpu_ticks_seconds() - cpu0
     fields = dict(kv.split("=") for kv in out.stdout.split())
     ops = float(fields["ops_per_sec"])
     # The server's CPU per command (us): what the load costs it, much less sensitive than
@@ -124,14 +77,15 @@ def main(argv):
     args = ap.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
-    servers = [Server("mayfly", args.mayfly), Server("redis", args.redis)]
+    servers = [benchlib.Server(args.mayfly, "mayfly", prefix="mayfly-trackbench-"),
+               benchlib.Server(args.redis, "redis", prefix="mayfly-trackbench-")]
     res = {(s.name, t): [] for s in servers for t in (False, True)}
     pushes, cpus = {}, {}
     try:
         for r in range(args.rounds):
             order = servers if r % 2 == 0 else servers[::-1]
             for s in order:
-                s.start(args.keys)
+                start(s, args.keys)
                 for track in ((False, True) if r % 2 == 0 else (True, False)):
                     ops, np, cpu_us = run_load(args, s, track)
                     res[(s.name, track)].append(ops)
@@ -142,8 +96,7 @@ def main(argv):
                              os.getloadavg()[0]), flush=True)
                 s.stop()
     finally:
-        for s in ALL:
-            s.stop()
+        benchlib.stop_all()
     med = {k: statistics.median(v) for k, v in res.items()}
     cpu = {k: statistics.median(v) for k, v in cpus.items()}
     print()
