@@ -110,22 +110,28 @@ class Probe:
         return self.samples
 
     def stats(self, conn, t0, t1):
-        xs = sorted(r for c, t, r in self.samples if c == conn and t0 <= t <= t1)
+        """Round trips of conn that overlap [t0, t1] (sent by t1, answered after t0: a
+        PING sent just before a deadline and held up by the work counts)."""
+        xs = sorted(r for c, t, r in self.samples
+                    if c == conn and t <= t1 and t + r / 1000.0 >= t0)
         return {"n": len(xs), "p50": pct(xs, 50), "p99": pct(xs, 99),
                 "max": xs[-1] if xs else None,
                 "over1": sum(1 for x in xs if x > 1.0), "over2": sum(1 for x in xs if x > 2.0)}
 
     def spin_stats(self, t0, t1):
-        """The spinning thread's gaps (> 0.25 ms) that began in [t0, t1]: the longest, how
+        """The spinning thread's gaps (> 0.25 ms) overlapping [t0, t1]: the longest, how
         many were over 1 ms / 2 ms, and the share of the window the thread ran (1 - the
         gaps' sum / the window): low when other work of the probe's CPU (a loader) took
         it, and then the gaps are that work's, not the machine's. None without --spin."""
         if not self.spin or t1 <= t0:
             return None
-        gaps = [r for c, t, r in self.samples if c == SPIN_CONN and t0 <= t <= t1]
+        spans = [(t, r) for c, t, r in self.samples
+                 if c == SPIN_CONN and t <= t1 and t + r / 1000.0 >= t0]
+        gaps = [r for _, r in spans]
+        lost = sum(min(t + r / 1000.0, t1) - max(t, t0) for t, r in spans)
         return {"max": max(gaps) if gaps else 0.0, "over1": sum(1 for g in gaps if g > 1.0),
                 "over2": sum(1 for g in gaps if g > 2.0),
-                "ran": max(0.0, 1.0 - sum(gaps) / 1000.0 / (t1 - t0))}
+                "ran": max(0.0, 1.0 - lost / (t1 - t0))}
 
 
 # --------------------------------------------------------------------------------------
