@@ -45,7 +45,9 @@ static uint64_t next_rand(void) {
     return rng;
 }
 
-static double now_s(void) { return (double)benchnet_now_us(CLOCK_MONOTONIC) / 1e6; }
+static double now_s(void) {
+    return (double)benchnet_now_us(CLOCK_MONOTONIC) / 1e6;
+}
 
 static void send_next(conn *c, int keys, int write_permille) {
     char cmd[128];
