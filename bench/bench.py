@@ -757,9 +757,11 @@ def main(argv=None):
         report.append("  client: %s (%s); host: %s, %d CPUs, load avg %s"
                       % (args.redis_benchmark, "-c %d" % args.clients, socket.gethostname(),
                          os.cpu_count() or 0, "%.2f %.2f %.2f" % os.getloadavg()))
-        report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s%s"
-                      % (args.rounds, args.requests, args.requests_pipelined, args.big_requests,
-                         ", QUICK MODE" if args.quick else "", ", OVER TLS" if args.tls else ""))
+        if "throughput" in args.only:
+            report.append("  rounds %d, requests %d (-P 1) / %d (-P 16) / %d (big hash)%s%s"
+                          % (args.rounds, args.requests, args.requests_pipelined,
+                             args.big_requests, ", QUICK MODE" if args.quick else "",
+                             ", OVER TLS" if args.tls else ""))
         for side in ("mayfly", "redis"):
             extra = getattr(args, side + "_args") + " " + getattr(args, side + "_bench_args")
             if extra.strip():
@@ -775,7 +777,7 @@ def main(argv=None):
         report.append("  %s" % ("servers pinned to CPU %d, clients (redis-benchmark, loaders, "
                                 "probes) to CPU %d" % (args.server_cpu, args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
-        if args.rounds < 3:
+        if args.rounds < 3 and "throughput" in args.only:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
         if "throughput" in args.only:
