@@ -392,7 +392,7 @@ FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CP
 
 
 def expiry_table(args, recs):
-    hdr = ("%-28s %-6s %9s %20s %7s %8s %14s %12s %18s %18s %11s"
+    hdr = ("%-28s %-6s %9s %20s %9s %8s %14s %12s %18s %20s %11s"
            % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms",
               ">1/>2ms", "pings", "pollers max ms", "turn max ms", "turns cpu >1/>2ms",
               "floor max >1/>2 ran", "used MB"))
@@ -404,7 +404,7 @@ def expiry_table(args, recs):
         p = r["ping"]
         pol = "/".join(fmt_ms(s["max"]) for s in r["pollers"]) or "-"
         mem = "%.0f>%.0f" % ((r["used_before"] or 0) / 1e6, (r["used_after"] or 0) / 1e6)
-        lines.append("%-28s %-6s %9s %20s %7s %8d %14s %12s %18s %18s %11s"
+        lines.append("%-28s %-6s %9s %20s %9s %8d %14s %12s %18s %20s %11s"
                      % ((r["label"], r["side"],
                          "-" if r["gone_after_s"] is None else "%.2f" % r["gone_after_s"])
                         + ping_cells(p) + (p["n"], pol, turn_cell(r),
@@ -519,7 +519,7 @@ def turn_cell(r):
 
 
 def growth_table(args, recs):
-    hdr = ("%-32s %-6s %8s %20s %7s %9s %12s %20s %18s %8s"
+    hdr = ("%-32s %-6s %8s %20s %9s %9s %12s %20s %20s %8s"
            % ("case", "server", "time s", "PING p50/p99/max ms", ">1/>2ms", "pings",
               "turn max ms", "turns cpu >1/>2ms", "floor max >1/>2 ran", "used MB"))
     lines = [hdr, "-" * len(hdr)]
@@ -530,7 +530,7 @@ def growth_table(args, recs):
         p = r["ping"]
         t = r.get("load_s", r.get("flush_s"))
         used = r.get("used", r.get("used_before"))
-        lines.append("%-32s %-6s %8.2f %20s %7s %9d %12s %20s %18s %8.0f"
+        lines.append("%-32s %-6s %8.2f %20s %9s %9d %12s %20s %20s %8.0f"
                      % ((r["label"], r["side"], t) + ping_cells(p)
                         + (p["n"], turn_cell(r), r.get("turns_over") or "-", spin_cell(r),
                            (used or 0) / 1e6)))
