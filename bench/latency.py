@@ -387,7 +387,8 @@ FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CP
               "window: its longest gap in ms, gaps > 1 ms / > 2 ms, and the share of the window "
               "it ran. A gap is time the machine took from a thread that never sleeps (a "
               "stalled virtual CPU, another process): a PING max near the floor's max is the "
-              "machine's, not the server's. A low ran share means other work on that CPU (the "
+              "machine's, not the server's. It sees only the clients' CPU: what the server's "
+              "CPU lost shows as turn max wall time above its CPU time. A low ran share means other work on that CPU (the "
               "loader during growth) took it, and the gaps are that work's slices.")
 
 
