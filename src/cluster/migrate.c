@@ -343,8 +343,8 @@ static void build_request(cmd_ctx *c, const mig_args *a, const mig_sock *s, buf 
         dbentry *e = db_find(c->db, k, c->now_ms);
         if (!e) continue;
         long long ttl = 0;
-        if (e->expire_ms) {
-            ttl = e->expire_ms - c->now_ms;
+        if (db_entry_expire(e)) {
+            ttl = db_entry_expire(e) - c->now_ms;
             if (ttl < 1) ttl = 1;
         }
         resp_w_array(out, a->replace ? 5 : 4);

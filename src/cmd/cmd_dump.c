@@ -100,11 +100,7 @@ static void restore_value(cmd_ctx *c, const restore_opts *o, slice key, long lon
         return;
     }
     if (o->idle >= 0) val->lru = (uint32_t)(c->now_ms / 1000 - o->idle);
-    dbentry *e = db_add(c->db, key, val);
-    if (ttl)
-        db_set_expire(c->db, e, ttl);
-    else
-        db_refile(c->db, e);
+    dbentry *e = db_add_expire(c->db, key, val, ttl);
     if (ttl && !o->absttl) propagate_absolute(c, ttl);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_GENERIC, "restore", key, c->db->id);

@@ -183,10 +183,9 @@ static void cmd_randomkey(cmd_ctx *c) {
 
 /* Moves the value of e (in src) to key in dst, with its TTL. */
 static void move_entry(db *src, dbentry *e, db *dst, slice key) {
-    int64_t ttl = e->expire_ms;
+    int64_t ttl = db_entry_expire(e);
     obj *val = db_take_value(src, e);
-    dbentry *ne = db_add(dst, key, val);
-    if (ttl) db_set_expire(dst, ne, ttl);
+    db_add_expire(dst, key, val, ttl);
 }
 
 static void rename_generic(cmd_ctx *c, int nx) {
@@ -281,8 +280,7 @@ static void cmd_copy(cmd_ctx *c) {
         }
         db_delete_entry(dst, old);
     }
-    dbentry *ne = db_add(dst, to, obj_dup(e->val));
-    if (e->expire_ms) db_set_expire(dst, ne, e->expire_ms);
+    dbentry *ne = db_add_expire(dst, to, obj_dup(e->val), db_entry_expire(e));
     db_touch(dst, to);
     notify_keyspace_event(NOTIFY_GENERIC, "copy_to", to, dst->id);
     if (old) notify_overwritten(to, dst->id, old_type, ne->val->type);

@@ -114,8 +114,8 @@ static dbentry *store(cmd_ctx *c, slice key, uint64_t hash, dbentry *found, stri
                       int keep_ttl) {
     if (!found) return db_add_h(c->db, key, hash, &val->hdr);
     int old_type = found->val->type;
-    db_replace_value(c->db, found, &val->hdr);
-    if (!keep_ttl && found->expire_ms != 0) db_set_expire(c->db, found, 0);
+    found = db_replace_value(c->db, found, &val->hdr);
+    if (!keep_ttl && db_entry_expire(found) != 0) found = db_set_expire(c->db, found, 0);
     notify_overwritten(key, c->db->id, old_type, OBJ_STRING);
     return found;
 }
@@ -141,7 +141,7 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
     string *val = string_new(value.p, value.len);
     e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
     if (expire_arg) {
-        db_set_expire(c->db, e, when);
+        db_entry_done(db_set_expire(c->db, e, when));
         /* The log gets the absolute deadline: SET key value PXAT when. */
         char tmp[STRCONV_LL_MAX];
         slice argv[5] = {slice_of("set"), key, value, slice_of("PXAT"), propagate_ll(tmp, when)};
@@ -209,12 +209,12 @@ static void cmd_getex(cmd_ctx *c) {
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
     } else if (expire) {
-        db_set_expire(c->db, e, when);
+        db_entry_done(db_set_expire(c->db, e, when));
         propagate_pexpireat(c, c->argv[1], when);
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "expire", c->argv[1], c->db->id);
-    } else if ((flags & SET_PERSIST) && e->expire_ms != 0) {
-        db_set_expire(c->db, e, 0);
+    } else if ((flags & SET_PERSIST) && db_entry_expire(e) != 0) {
+        db_entry_done(db_set_expire(c->db, e, 0));
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
     }
@@ -383,12 +383,13 @@ static int check_length(cmd_ctx *c, unsigned long long size, unsigned long long 
     return 0;
 }
 
-/* Makes the value of e a RAW string that may be modified in place; returns it. */
+/* Makes the value of e a RAW string that may be modified in place; returns it. The
+ * caller is done with e (it may have moved). */
 static string *unshare(cmd_ctx *c, dbentry *e) {
     string *s = (string *)e->val;
     if (s->hdr.enc == ENC_RAW) return s;
     string *raw = string_dup_raw(s);
-    db_replace_value(c->db, e, &raw->hdr);
+    db_entry_done(db_replace_value(c->db, e, &raw->hdr));
     return raw;
 }
 

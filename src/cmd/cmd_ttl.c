@@ -60,7 +60,7 @@ static void expire_generic(cmd_ctx *c, enum opt_token t) {
         return;
     }
     dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
-    if (!e || !expire_allowed(flags, e->expire_ms, when)) {
+    if (!e || !expire_allowed(flags, db_entry_expire(e), when)) {
         reply_int(c, 0);
         return;
     }
@@ -70,7 +70,7 @@ static void expire_generic(cmd_ctx *c, enum opt_token t) {
         db_delete_entry(c->db, e);
         propagate_del(c, c->argv[1]);
     } else {
-        db_set_expire(c->db, e, when);
+        db_entry_done(db_set_expire(c->db, e, when));
         propagate_pexpireat(c, c->argv[1], when);
     }
     db_touch(c->db, c->argv[1]);
@@ -98,11 +98,11 @@ static void ttl_generic(cmd_ctx *c, int ms, int absolute) {
         reply_int(c, -2);
         return;
     }
-    if (e->expire_ms == 0) {
+    if (db_entry_expire(e) == 0) {
         reply_int(c, -1);
         return;
     }
-    long long ttl = absolute ? e->expire_ms : e->expire_ms - c->now_ms;
+    long long ttl = absolute ? db_entry_expire(e) : db_entry_expire(e) - c->now_ms;
     if (ttl < 0) ttl = 0;
     /* Rounded to the nearest second as Redis's (ttl + 500) / 1000, without its overflow
      * for a deadline near INT64_MAX (PXAT 9223372036854775807). */
@@ -124,11 +124,11 @@ static void cmd_pexpiretime(cmd_ctx *c) {
 
 static void cmd_persist(cmd_ctx *c) {
     dbentry *e = db_find(c->db, c->argv[1], c->now_ms);
-    if (!e || e->expire_ms == 0) {
+    if (!e || db_entry_expire(e) == 0) {
         reply_int(c, 0);
         return;
     }
-    db_set_expire(c->db, e, 0);
+    db_entry_done(db_set_expire(c->db, e, 0));
     db_touch(c->db, c->argv[1]);
     notify_keyspace_event(NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
     reply_int(c, 1);

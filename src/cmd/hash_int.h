@@ -62,14 +62,15 @@ static inline dbentry *hc_create(cmd_ctx *c, slice key) {
 
 /* Ends a write to the hash of e: deletes the key if the hash is empty (notifying "del")
  * and returns 1, else re-files it under its next field deadline (lazily when that moved
- * later, see db_refile_fields) and returns 0. */
+ * later, see db_refile_fields) and returns 0. The caller is done with e either way (it
+ * may move when it gains its first deadline). */
 static inline int hc_finish(cmd_ctx *c, dbentry *e, slice key) {
     if (hash_stored(hc_hash(e)) == 0) {
         db_delete_entry(c->db, e);
         notify_keyspace_event(NOTIFY_GENERIC, "del", key, c->db->id);
         return 1;
     }
-    db_refile_fields(c->db, e);
+    db_entry_done(db_refile_fields(c->db, e));
     return 0;
 }
 

@@ -2,16 +2,19 @@
  * the entry) plus an expire_index of the entries that have a deadline and an ostree of the
  * entries that will be gone at some instant.
  *
- *     dbs[id] ── keys: dict ──▶ dbentry{ node | val ──▶ obj | expire_ms | death | exp | key }
- *             ├─ expires: heap of &dbentry.exp, earliest first        (what to reap next)
- *             └─ deaths: ostree of dbentry by death                    (how many are gone)
+ *     dbs[id] ── keys: dict ──▶ [dbttl{ expire_ms | death | exp }] dbentry{ node | val | key }
+ *             ├─ expires: heap of &dbttl.exp, earliest first          (what to reap next)
+ *             └─ deaths: ostree of dbentry by dbttl.death              (how many are gone)
+ *
+ * An entry carries a dbttl only once it has had a deadline (db.h); an entry without one is
+ * in neither index, and promote() reallocates it with one the first time it needs it.
  *
  * Invariants:
  *   - an entry is in `expires` iff its filing deadline is not EXPIRE_NONE, where the
  *     filing deadline is the earlier of expire_ms and, for a hash, its next field deadline;
  *     it is filed under that deadline or, after db_refile_fields, possibly an earlier one
  *     (never a later one), which the reaping paths correct when they meet it;
- *   - an entry is in `deaths` iff death_of(e) != 0, filed under exactly e->death ==
+ *   - an entry is in `deaths` iff death_of(e) != 0, filed under exactly its death ==
  *     death_of(e): the earlier of expire_ms and, for a hash whose every field has a
  *     deadline, the last of them. From that instant no lookup can return the key, so
  *     DBSIZE is the stored count less ostree_count_le(deaths, now), exact in O(log n) even
@@ -79,7 +82,11 @@ static struct {
 /* Allocations freed between two reads of the clock while draining pending values. */
 #define FREE_STEP 1024
 
-#define ENTRY_OF_ITEM(it) ((dbentry *)((char *)(it)-offsetof(dbentry, exp)))
+#define ENTRY_OF_ITEM(it) ((dbentry *)((char *)(it)-offsetof(dbttl, exp) + sizeof(dbttl)))
+/* The bookkeeping of an entry known to have one. */
+#define TTL_OF(e) ((dbttl *)((char *)(e) - sizeof(dbttl)))
+/* Bytes of bookkeeping in front of e. */
+#define TTL_BYTES(e) ((e)->ttl ? sizeof(dbttl) : 0)
 /* Cap on the due owners counted for INFO's backlog figure. Each count walks heap items
  * whose owners are scattered in memory (a cache miss apiece), outside the slice budget,
  * so it must stay small: 10000 cost about as much as the slice itself. */
@@ -100,7 +107,7 @@ static int nslots; /* 0: key slots off */
 static int (*slot_of)(const char *key, size_t len);
 static size_t entry_prefix; /* bytes allocated in front of each entry: sizeof(slot_link) */
 
-#define LINK_OF(e) ((slot_link *)((char *)(e) - sizeof(slot_link)))
+#define LINK_OF(e) ((slot_link *)((char *)(e)-TTL_BYTES(e) - sizeof(slot_link)))
 
 int db_set_key_slots(int n, int (*fn)(const char *key, size_t len)) {
     for (int i = 0; i < ndbs; i++)
@@ -167,7 +174,7 @@ dbentry *db_slot_next(const dbentry *e) {
 
 /* The allocation an entry lives in, and its release. */
 static void *entry_base(const dbentry *e) {
-    return (char *)e - entry_prefix;
+    return (char *)(uintptr_t)e - TTL_BYTES(e) - entry_prefix;
 }
 
 static void entry_mem_free(dbentry *e) {
@@ -192,8 +199,11 @@ void db_set_grow_check(int (*fn)(size_t more_bytes, double load)) {
 
 static const dict_type keys_type = {.key_of = key_of, .grow_allowed = keys_grow_allowed};
 
+/* db_refile of an entry that has its dbttl already (filed in an index), so cannot move. */
+static void refile_in_place(db *d, dbentry *e);
+
 static int64_t death_key(const void *item) {
-    return ((const dbentry *)item)->death;
+    return TTL_OF(item)->death;
 }
 
 void db_lazy_budget_reset(void) {
@@ -268,7 +278,7 @@ static void db_init_one(db *d, int id) {
 /* The deadline an entry is filed under: its key TTL or its hash's next field deadline,
  * whichever comes first. */
 static int64_t filing_deadline(const dbentry *e) {
-    int64_t when = e->expire_ms;
+    int64_t when = db_entry_expire(e);
     if (e->val->type == OBJ_HASH) {
         int64_t f = hash_next_deadline((const hash *)e->val);
         if (f != EXPIRE_NONE && (when == EXPIRE_NONE || f < when)) when = f;
@@ -297,7 +307,7 @@ static int has_field_ttls(const obj *val) {
 /* The instant from which e is logically gone (0: never): its key TTL or, for a hash whose
  * every stored field has a deadline, the last of those, whichever comes first. */
 static int64_t death_of(const dbentry *e) {
-    int64_t when = e->expire_ms;
+    int64_t when = db_entry_expire(e);
     if (e->val->type == OBJ_HASH) {
         int64_t f = hash_death((const hash *)e->val);
         if (f != HASH_NO_TTL && (when == 0 || f < when)) when = f;
@@ -305,13 +315,36 @@ static int64_t death_of(const dbentry *e) {
     return when;
 }
 
-/* Files e in d->deaths under death_of(e), or takes it out. */
-static void set_death(db *d, dbentry *e) {
-    int64_t k = death_of(e);
-    if (k == e->death) return;
-    if (e->death) ostree_remove(&d->deaths, e);
-    e->death = k;
+/* Files e, which has a dbttl, in d->deaths under k, or takes it out (k == 0). */
+static void set_death(db *d, dbentry *e, int64_t k) {
+    dbttl *t = TTL_OF(e);
+    if (k == t->death) return;
+    if (t->death) ostree_remove(&d->deaths, e);
+    t->death = k;
     if (k) ostree_insert(&d->deaths, e);
+}
+
+/* Gives e, which has none, its dbttl: the entry moves (the dict's link, the slot list's
+ * neighbours follow it). e is in no index yet (only entries with a dbttl are). */
+static dbentry *promote(db *d, dbentry *e) {
+    size_t body = offsetof(dbentry, key) + e->klen;
+    char *base = mem_alloc(entry_prefix + sizeof(dbttl) + body);
+    dbentry *ne = (dbentry *)(base + entry_prefix + sizeof(dbttl));
+    memcpy(ne, e, body);
+    ne->ttl = 1;
+    *TTL_OF(ne) = (dbttl){.expire_ms = 0, .death = 0, .exp = {.when = EXPIRE_NONE, .slot = 0}};
+    dict_replace_node(&d->keys, &e->node, &ne->node);
+    if (nslots) {
+        slot_link *l = LINK_OF(ne);
+        *l = *LINK_OF(e);
+        if (l->prev)
+            LINK_OF(l->prev)->next = ne;
+        else
+            d->slots->head[slot_of(ne->key, ne->klen)] = ne;
+        if (l->next) LINK_OF(l->next)->prev = ne;
+    }
+    entry_mem_free(e);
+    return ne;
 }
 
 /* Frees an entry that is no longer linked anywhere; its value goes by drop_value. */
@@ -363,17 +396,19 @@ size_t db_pending_frees(void) {
 
 /* Removes the entry's TTL bookkeeping (counters and indexes). */
 static void forget_deadlines(db *d, dbentry *e) {
-    if (e->expire_ms != 0) {
-        d->keys_with_ttl--;
-        d->expire_sum -= (long double)e->expire_ms;
-        e->expire_ms = 0;
-    }
-    expire_index_set(&d->expires, &e->exp, EXPIRE_NONE);
-    if (e->death) {
-        ostree_remove(&d->deaths, e);
-        e->death = 0;
-    }
     count_subexpiry(d, e->val, 0);
+    if (!e->ttl) return;
+    dbttl *t = TTL_OF(e);
+    if (t->expire_ms != 0) {
+        d->keys_with_ttl--;
+        d->expire_sum -= (long double)t->expire_ms;
+        t->expire_ms = 0;
+    }
+    expire_index_set(&d->expires, &t->exp, EXPIRE_NONE);
+    if (t->death) {
+        ostree_remove(&d->deaths, e);
+        t->death = 0;
+    }
 }
 
 /* Unlinks an entry from its database (dict and index); the caller frees it. */
@@ -506,7 +541,7 @@ static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *
         db_delete_entry(d, e);
         return 1;
     }
-    db_refile(d, e);
+    refile_in_place(d, e);
     return 0;
 }
 
@@ -569,8 +604,10 @@ static void expire_dead_hash(db *d, dbentry *e, int64_t now_ms, size_t *budget) 
 }
 
 int db_entry_live(const dbentry *e, int64_t now_ms) {
-    if (e->expire_ms != 0 && e->expire_ms <= now_ms) return 0;
-    if (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms)
+    if (!e->ttl) return 1;
+    const dbttl *t = TTL_OF(e);
+    if (t->expire_ms != 0 && t->expire_ms <= now_ms) return 0;
+    if (e->val->type == OBJ_HASH && t->exp.slot && t->exp.when <= now_ms)
         return hash_has_live((const hash *)e->val, now_ms);
     return 1;
 }
@@ -578,7 +615,8 @@ int db_entry_live(const dbentry *e, int64_t now_ms) {
 /* check_live's rare case: e is due (its key TTL, or its hash's earliest field deadline).
  * Applies lazy expiry, or, in DB_EXPIRE_HIDE mode, only hides. */
 static dbentry *found_due(db *d, dbentry *e, int64_t now_ms) {
-    if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
+    int64_t expire_ms = TTL_OF(e)->expire_ms;
+    if (expire_ms != 0 && expire_ms <= now_ms) {
         if (expire_mode != DB_EXPIRE_HIDE) expire_entry(d, e);
         return NULL;
     }
@@ -599,9 +637,10 @@ static dbentry *found_due(db *d, dbentry *e, int64_t now_ms) {
 /* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
 static inline dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
     note_time(now_ms);
-    if (!e) return NULL;
-    if ((e->expire_ms != 0 && e->expire_ms <= now_ms) ||
-        (e->val->type == OBJ_HASH && e->exp.slot && e->exp.when <= now_ms))
+    if (!e || !e->ttl) return e;
+    const dbttl *t = TTL_OF(e);
+    if ((t->expire_ms != 0 && t->expire_ms <= now_ms) ||
+        (e->val->type == OBJ_HASH && t->exp.slot && t->exp.when <= now_ms))
         return found_due(d, e, now_ms);
     return e;
 }
@@ -627,7 +666,8 @@ dbentry *db_find_raw(db *d, slice key) {
 
 int db_is_expired(db *d, slice key, int64_t now_ms) {
     dbentry *e = db_find_raw(d, key);
-    return e && e->expire_ms != 0 && e->expire_ms <= now_ms;
+    int64_t expire_ms = e ? db_entry_expire(e) : 0;
+    return expire_ms != 0 && expire_ms <= now_ms;
 }
 
 dbentry *db_lookup(db *d, slice key, int64_t now_ms, unsigned flags) {
@@ -648,18 +688,19 @@ dbentry *db_lookup_read(db *d, slice key, int64_t now_ms) {
     return db_lookup(d, key, now_ms, 0);
 }
 
-/* Allocates an entry for key holding val (not yet linked). */
-static dbentry *new_entry(slice key, obj *val) {
-    assert(key.len <= UINT32_MAX);
-    dbentry *e =
-        (dbentry *)((char *)mem_alloc(entry_prefix + sizeof(dbentry) + key.len) + entry_prefix);
+/* Allocates an entry for key holding val (not yet linked), with a dbttl when with_ttl or
+ * val has field deadlines. */
+static dbentry *new_entry(slice key, obj *val, int with_ttl) {
+    assert(key.len < ((size_t)1 << 31));
+    size_t ttl = with_ttl || has_field_ttls(val) ? sizeof(dbttl) : 0;
+    char *base = mem_alloc(entry_prefix + ttl + offsetof(dbentry, key) + key.len);
+    dbentry *e = (dbentry *)(base + entry_prefix + ttl);
     e->node.next = NULL;
     e->val = val;
-    e->expire_ms = 0;
-    e->death = 0;
-    e->exp.when = EXPIRE_NONE;
-    e->exp.slot = 0;
     e->klen = (uint32_t)key.len;
+    e->ttl = ttl != 0;
+    if (ttl)
+        *TTL_OF(e) = (dbttl){.expire_ms = 0, .death = 0, .exp = {.when = EXPIRE_NONE, .slot = 0}};
     if (key.len) memcpy(e->key, key.p, key.len);
     if (val->lru == 0) val->lru = clock_new();
     return e;
@@ -667,27 +708,19 @@ static dbentry *new_entry(slice key, obj *val) {
 
 /* Files a new entry whose value may carry field deadlines. */
 static void file_new(db *d, dbentry *e) {
-    int64_t when = filing_deadline(e);
-    if (when != EXPIRE_NONE) expire_index_set(&d->expires, &e->exp, when);
-    set_death(d, e);
+    if (e->ttl) {
+        int64_t when = filing_deadline(e);
+        if (when != EXPIRE_NONE) expire_index_set(&d->expires, &TTL_OF(e)->exp, when);
+        set_death(d, e, death_of(e));
+    }
     /* A copied value may carry its original's flag: count it afresh here. */
     e->val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
     count_subexpiry(d, e->val, has_field_ttls(e->val));
 }
 
-dbentry *db_add(db *d, slice key, obj *val) {
-    if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, dict_hash(key.p, key.len));
-    dbentry *e = new_entry(key, val);
-    dict_add(&d->keys, &e->node);
-    slot_link_in(d, e);
-    file_new(d, e);
-    DB_HOOK(key_added, d, key.p, key.len);
-    return e;
-}
-
-dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
+static dbentry *add_entry(db *d, slice key, uint64_t khash, obj *val, int with_ttl) {
     if (expire_mode == DB_EXPIRE_HIDE) drop_hidden(d, key, khash);
-    dbentry *e = new_entry(key, val);
+    dbentry *e = new_entry(key, val, with_ttl);
     dict_add_h(&d->keys, &e->node, khash);
     slot_link_in(d, e);
     file_new(d, e);
@@ -695,9 +728,22 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     return e;
 }
 
-void db_replace_value(db *d, dbentry *e, obj *val) {
+dbentry *db_add(db *d, slice key, obj *val) {
+    return add_entry(d, key, dict_hash(key.p, key.len), val, 0);
+}
+
+dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
+    return add_entry(d, key, khash, val, 0);
+}
+
+dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms) {
+    dbentry *e = add_entry(d, key, dict_hash(key.p, key.len), val, when_ms != 0);
+    return when_ms != 0 ? db_set_expire(d, e, when_ms) : e;
+}
+
+dbentry *db_replace_value(db *d, dbentry *e, obj *val) {
     obj *old = e->val;
-    if (val == old) return;
+    if (val == old) return e;
     /* The write counts as an access, and the new value inherits the key's clock (an LFU
      * counter is not reset by SET), as Redis's dbSetValue. */
     val->lru = clock_touched(old->lru, last_now_ms);
@@ -706,14 +752,14 @@ void db_replace_value(db *d, dbentry *e, obj *val) {
     val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
     count_subexpiry(d, old, 0);
     drop_value(old, DB_FREE_SERVER);
-    if (refile) db_refile(d, e);
+    return refile ? db_refile(d, e) : e;
 }
 
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl) {
     dbentry *e = db_find_raw(d, key);
     if (!e) return db_add(d, key, val);
-    db_replace_value(d, e, val);
-    if (!keep_ttl && e->expire_ms != 0) db_set_expire(d, e, 0);
+    e = db_replace_value(d, e, val);
+    if (!keep_ttl && db_entry_expire(e) != 0) e = db_set_expire(d, e, 0);
     return e;
 }
 
@@ -754,7 +800,7 @@ dbentry *db_soonest(db *d, int64_t *when) {
             *when = exact;
             return e;
         }
-        db_refile(d, e);
+        refile_in_place(d, e);
     }
 }
 
@@ -777,7 +823,7 @@ void db_evict_field(db *d, dbentry *e) {
         DB_HOOK(key_touched, d, e->key, e->klen);
     }
     buf_deinit(&r.names);
-    db_refile(d, e);
+    refile_in_place(d, e);
 }
 
 obj *db_take_value(db *d, dbentry *e) {
@@ -787,32 +833,57 @@ obj *db_take_value(db *d, dbentry *e) {
     return val;
 }
 
-void db_set_expire(db *d, dbentry *e, int64_t when_ms) {
-    if (e->expire_ms != 0) {
-        d->keys_with_ttl--;
-        d->expire_sum -= (long double)e->expire_ms;
+dbentry *db_set_expire(db *d, dbentry *e, int64_t when_ms) {
+    if (!e->ttl) {
+        if (when_ms == 0) return e; /* no TTL before or after */
+        e = promote(d, e);
     }
-    e->expire_ms = when_ms;
+    dbttl *t = TTL_OF(e);
+    if (t->expire_ms != 0) {
+        d->keys_with_ttl--;
+        d->expire_sum -= (long double)t->expire_ms;
+    }
+    t->expire_ms = when_ms;
     if (when_ms != 0) {
         d->keys_with_ttl++;
         d->expire_sum += (long double)when_ms;
     }
-    db_refile(d, e);
+    return db_refile(d, e);
 }
 
-void db_refile(db *d, dbentry *e) {
-    expire_index_set(&d->expires, &e->exp, filing_deadline(e));
-    set_death(d, e);
-    count_subexpiry(d, e->val, has_field_ttls(e->val));
-}
-
-void db_refile_fields(db *d, dbentry *e) {
-    int64_t when = filing_deadline(e);
+/* The refiling common to db_refile and db_refile_fields: when is the filing deadline;
+ * exact: file under it even when it moved later. */
+static dbentry *refile_as(db *d, dbentry *e, int64_t when, int exact) {
+    int64_t death = death_of(e);
+    if (!e->ttl) {
+        if (when == EXPIRE_NONE && death == 0) {
+            count_subexpiry(d, e->val, has_field_ttls(e->val));
+            return e;
+        }
+        e = promote(d, e);
+    }
+    dbttl *t = TTL_OF(e);
     /* Filed no later than the true deadline: early is safe (see db.h). */
-    if (when == EXPIRE_NONE || !e->exp.slot || when < e->exp.when)
-        expire_index_set(&d->expires, &e->exp, when);
-    set_death(d, e);
+    if (exact || when == EXPIRE_NONE || !t->exp.slot || when < t->exp.when)
+        expire_index_set(&d->expires, &t->exp, when);
+    set_death(d, e, death);
     count_subexpiry(d, e->val, has_field_ttls(e->val));
+    return e;
+}
+
+dbentry *db_refile(db *d, dbentry *e) {
+    return refile_as(d, e, filing_deadline(e), 1);
+}
+
+static void refile_in_place(db *d, dbentry *e) {
+    assert(e->ttl);
+    dbentry *same = refile_as(d, e, filing_deadline(e), 1);
+    assert(same == e);
+    (void)same;
+}
+
+dbentry *db_refile_fields(db *d, dbentry *e) {
+    return refile_as(d, e, filing_deadline(e), 0);
 }
 
 void db_touch(db *d, slice key) {
@@ -939,7 +1010,7 @@ size_t db_sample_volatile(db *d, dbentry **out, size_t n) {
     if (d->keys_with_ttl == 0) return 0;
     for (size_t tries = 0; got < n && tries < n * VOLATILE_TRIES; tries++) {
         dbentry *e = random_filed(d);
-        if (e && e->expire_ms != 0) out[got++] = e;
+        if (e && db_entry_expire(e) != 0) out[got++] = e;
     }
     return got;
 }
@@ -952,14 +1023,14 @@ dbentry *db_random_volatile(db *d) {
     if (d->keys_with_ttl == 0) return NULL;
     for (int tries = 0; tries < 64; tries++) {
         dbentry *e = random_filed(d);
-        if (e && e->expire_ms != 0) return e;
+        if (e && db_entry_expire(e) != 0) return e;
     }
     /* Few keys with a TTL among many hashes filed for their fields: walk the index from a
      * random position (keys_with_ttl > 0, so one is found). */
     size_t len = expire_index_size(&d->expires), at = rand_u64() % len;
     for (size_t i = 0; i < len; i++) {
         dbentry *e = ENTRY_OF_ITEM((expire_item *)d->expires.h.a[(at + i) % len]);
-        if (e->expire_ms != 0) return e;
+        if (db_entry_expire(e) != 0) return e;
     }
     return NULL;
 }
@@ -993,15 +1064,16 @@ static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, 
                           void *ctx) {
     db *d = ctx;
     dbentry *e = ENTRY_OF_ITEM(item);
-    if (e->expire_ms != 0 && e->expire_ms <= now_ms) {
+    const dbttl *t = TTL_OF(e);
+    if (t->expire_ms != 0 && t->expire_ms <= now_ms) {
         expire_entry(d, e);
         (*work)++;
         return EXPIRE_NONE;
     }
     if (e->val->type == OBJ_HASH) {
-        /* e->death is exact: a hash past it has no live field, which is known without
+        /* t->death is exact: a hash past it has no live field, which is known without
          * reading its fields (hash_has_live walks a compact hash for its last deadline). */
-        if ((e->death != 0 && e->death <= now_ms) || !hash_has_live((const hash *)e->val, now_ms)) {
+        if ((t->death != 0 && t->death <= now_ms) || !hash_has_live((const hash *)e->val, now_ms)) {
             size_t budget = DB_LAZY_REAP_MAX;
             expire_dead_hash(d, e, now_ms, &budget);
             *work += DB_LAZY_REAP_MAX - budget + 1;
@@ -1076,7 +1148,11 @@ void db_info_keyspace(buf *b, int64_t now_ms) {
 }
 
 void db_overhead(const db *d, size_t *main, size_t *expires, size_t *rehashing) {
-    *main = dict_buckets_memory(&d->keys) + dict_size(&d->keys) * (sizeof(dbentry) + entry_prefix);
+    /* Entry headers: every entry's, plus a dbttl for each one filed (those with a dbttl
+     * and no deadline left are not counted: an estimate). */
+    *main = dict_buckets_memory(&d->keys) +
+            dict_size(&d->keys) * (offsetof(dbentry, key) + entry_prefix) +
+            expire_index_size(&d->expires) * sizeof(dbttl);
     *expires = d->expires.h.cap * sizeof(void *);
     *rehashing = 0;
     if (dict_is_rehashing(&d->keys) && d->keys.table[0])

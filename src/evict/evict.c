@@ -206,7 +206,7 @@ static unsigned long long score_of(const dbentry *e, int policy, int64_t now_ms)
     if (evict_policy_is_lfu(policy))
         return 255ull - (unsigned long long)evict_lfu_freq(db_entry_lru(e), now_ms);
     /* volatile-ttl: the sooner the deadline, the better. */
-    return ULLONG_MAX - (unsigned long long)e->expire_ms;
+    return ULLONG_MAX - (unsigned long long)db_entry_expire(e);
 }
 
 /* Makes room at the place of a candidate scoring `score`; returns its slot, or -1 when the
@@ -270,7 +270,7 @@ static dbentry *pool_take_best(int policy, db **where) {
         if (!c->key) continue;
         dbentry *e = NULL;
         if (c->dbid < db_count()) e = db_find_raw(db_get(c->dbid), (slice){c->key, c->klen});
-        if (e && !policy_is_allkeys(policy) && e->expire_ms == 0) e = NULL;
+        if (e && !policy_is_allkeys(policy) && db_entry_expire(e) == 0) e = NULL;
         *where = c->dbid < db_count() ? db_get(c->dbid) : NULL;
         if (c->key != c->cached) mem_free(c->key);
         c->key = NULL;
@@ -340,7 +340,7 @@ static int evict_soonest(void) {
         }
     }
     if (!best) return 0;
-    if (best->expire_ms != 0 && best->expire_ms <= best_when)
+    if (db_entry_expire(best) != 0 && db_entry_expire(best) <= best_when)
         db_evict(best_db, best);
     else
         db_evict_field(best_db, best);

@@ -105,7 +105,7 @@ static void write_db(resp_writer *w, int id, int64_t now_ms) {
     dict_iter_init(&it, &d->keys);
     for (dict_node *n = dict_iter_next(&it); n && !w->err; n = dict_iter_next(&it)) {
         dbentry *e = (dbentry *)n;
-        if (e->expire_ms != 0 && e->expire_ms <= now_ms) continue;
+        if (db_entry_expire(e) != 0 && db_entry_expire(e) <= now_ms) continue;
         slice key = dbentry_key(e);
         if (e->val->type == OBJ_HASH) {
             hash *h = (hash *)e->val;
@@ -116,7 +116,7 @@ static void write_db(resp_writer *w, int id, int64_t now_ms) {
             slice argv[3] = {slice_of("SET"), key, string_bytes((const string *)e->val, tmp)};
             put(w, 3, argv);
         }
-        if (e->expire_ms) put_pexpireat(w, key, e->expire_ms);
+        if (db_entry_expire(e)) put_pexpireat(w, key, db_entry_expire(e));
     }
     dict_iter_deinit(&it);
 }

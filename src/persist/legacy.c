@@ -119,11 +119,7 @@ static int dropped(const legacy_snap *l, int64_t when) {
 
 static void add_key(legacy_snap *l, slice key, obj *val, int64_t expire_ms) {
     db *d = db_get(l->dbid);
-    dbentry *e = db_add(d, key, val);
-    if (expire_ms)
-        db_set_expire(d, e, expire_ms);
-    else
-        db_refile(d, e);
+    db_add_expire(d, key, val, expire_ms);
     l->keys_loaded++;
 }
 

@@ -227,11 +227,7 @@ static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
         return SNAP_ECORRUPT;
     }
     if (it->idle >= 0) it->val->lru = (uint32_t)(clock_now_ms() / 1000 - it->idle);
-    dbentry *e = db_add(d, it->key, it->val);
-    if (it->expire_ms)
-        db_set_expire(d, e, it->expire_ms);
-    else
-        db_refile(d, e);
+    db_add_expire(d, it->key, it->val, it->expire_ms);
     l->keys_loaded++;
     return SNAP_MORE;
 }

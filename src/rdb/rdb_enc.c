@@ -342,8 +342,8 @@ int rdb_save_dataset(rdb_enc *e, int64_t now_ms, int aof_base, long long *keys) 
         dict_iter_init(&it, &d->keys);
         for (dict_node *n = dict_iter_next(&it); n && !e->err; n = dict_iter_next(&it)) {
             dbentry *de = (dbentry *)n;
-            if (de->expire_ms != 0 && de->expire_ms <= now_ms) continue;
-            written += rdb_enc_key(e, dbentry_key(de), de->val, de->expire_ms, now_ms);
+            if (db_entry_expire(de) != 0 && db_entry_expire(de) <= now_ms) continue;
+            written += rdb_enc_key(e, dbentry_key(de), de->val, db_entry_expire(de), now_ms);
         }
         dict_iter_deinit(&it);
     }

@@ -82,7 +82,7 @@ TEST(random_ops_against_model) {
             }
             if (e) {
                 int64_t when = now + 1 + (int64_t)rand_below(5000);
-                db_set_expire(d, e, when);
+                db_entry_done(db_set_expire(d, e, when));
                 model[i].expire_ms = when;
             }
         } else if (op < 80) { /* PERSIST */
@@ -92,7 +92,7 @@ TEST(random_ops_against_model) {
                 model_expired++;
             }
             if (e) {
-                db_set_expire(d, e, 0);
+                db_entry_done(db_set_expire(d, e, 0));
                 model[i].expire_ms = 0;
             }
         } else if (op < 97) { /* GET */
@@ -139,14 +139,14 @@ TEST(take_swap_flush) {
     db_init_all(3);
     db *a = db_get(0), *b = db_get(1);
     dbentry *e = db_add(a, slice_of("x"), &string_new("1", 1)->hdr);
-    db_set_expire(a, e, 5000);
+    e = db_set_expire(a, e, 5000);
     ASSERT_EQ(1, a->keys_with_ttl);
     obj *v = db_take_value(a, e);
     ASSERT_EQ(0, db_size(a));
     ASSERT_EQ(0, a->keys_with_ttl);
     ASSERT_EQ(0, expire_index_size(&a->expires));
     dbentry *f = db_add(b, slice_of("y"), v);
-    db_set_expire(b, f, 6000);
+    db_entry_done(db_set_expire(b, f, 6000));
     db_swap(a, b);
     ASSERT_EQ(0, a->id);
     ASSERT_EQ(1, b->id);
@@ -173,7 +173,7 @@ TEST(random_key_skips_expired) {
     char kb[32];
     for (int i = 0; i < 100; i++) {
         dbentry *e = db_add(d, key_of(i, kb), &string_from_ll(i)->hdr);
-        if (i != 42) db_set_expire(d, e, 10);
+        if (i != 42) db_entry_done(db_set_expire(d, e, 10));
     }
     dbentry *e = db_random(d, 100);
     ASSERT(e != NULL);
@@ -203,7 +203,7 @@ TEST(evict_runs_the_hooks) {
     db_hooks_add(&hooks);
     db *d = db_get(0);
     dbentry *e = db_add(d, slice_of("victim"), &string_new("v", 1)->hdr);
-    db_set_expire(d, e, 99999);
+    e = db_set_expire(d, e, 99999);
     db_add(d, slice_of("other"), &string_new("w", 1)->hdr);
     long long evicted = db_stat.evicted_keys, expired = db_stat.expired_keys;
     db_evict(d, db_find(d, slice_of("victim"), 1));

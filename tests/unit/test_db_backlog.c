@@ -141,7 +141,7 @@ static void finish_hash(db *d, dbentry *e, int i) {
         db_delete_entry(d, e);
         memset(&m[i], 0, sizeof(m[i]));
     } else {
-        db_refile_fields(d, e);
+        db_entry_done(db_refile_fields(d, e));
     }
 }
 
@@ -225,10 +225,10 @@ static void op_set(db *d, int i) {
     slice vs = vtext(v, vb);
     obj *val = &string_new(vs.p, vs.len)->hdr;
     if (e)
-        db_replace_value(d, e, val);
+        e = db_replace_value(d, e, val);
     else
         e = db_add(d, k, val);
-    db_set_expire(d, e, ttl);
+    db_entry_done(db_set_expire(d, e, ttl));
     memset(&m[i], 0, sizeof(m[i]));
     m[i] = (mkey){.present = 1, .is_hash = 0, .expire_ms = ttl, .value = v};
 }

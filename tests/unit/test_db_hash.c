@@ -57,7 +57,7 @@ TEST(filing_and_lazy_reap) {
     dbentry *e = add_hash(d, "h", 3, 1000);
     add_hash(d, "plain", 2, 0);
     ASSERT_EQ(1, d->subexpiry);
-    ASSERT_EQ(1000, e->exp.when);
+    ASSERT_EQ(1000, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(1, expire_index_size(&d->expires));
     /* Nothing due yet: nothing reaped. */
     ASSERT(db_find(d, slice_of("h"), 999) == e);
@@ -67,7 +67,7 @@ TEST(filing_and_lazy_reap) {
     ASSERT_STR_EQ("h:f0,f1,", heard);
     ASSERT_EQ(2, db_stat.expired_subkeys);
     ASSERT_EQ(1, touched);
-    ASSERT_EQ(1002, e->exp.when);
+    ASSERT_EQ(1002, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(1, hash_len((hash *)e->val, 1001));
     /* The last one: the key goes (a deletion, not a key expiry), and the index with it. */
     ASSERT(db_find(d, slice_of("h"), 5000) == NULL);
@@ -83,11 +83,11 @@ TEST(key_ttl_beside_field_ttls) {
     reset();
     db *d = db_get(0);
     dbentry *e = add_hash(d, "h", 2, 5000);
-    db_set_expire(d, e, 3000);
-    ASSERT_EQ(3000, e->exp.when); /* the earlier of the two */
-    db_set_expire(d, e, 0);
-    ASSERT_EQ(5000, e->exp.when);
-    db_set_expire(d, e, 4000);
+    e = db_set_expire(d, e, 3000);
+    ASSERT_EQ(3000, db_entry_ttl(e)->exp.when); /* the earlier of the two */
+    e = db_set_expire(d, e, 0);
+    ASSERT_EQ(5000, db_entry_ttl(e)->exp.when);
+    e = db_set_expire(d, e, 4000);
     ASSERT(db_find(d, slice_of("h"), 4000) == NULL); /* the key TTL wins */
     ASSERT_EQ(1, db_stat.expired_keys);
     ASSERT_EQ(0, d->subexpiry);
@@ -109,7 +109,7 @@ TEST(active_cycle_drains_in_limited_pops) {
     ASSERT_EQ(1, d->subexpiry);
     dbentry *e = db_find_raw(d, slice_of("big"));
     ASSERT(e != NULL);
-    ASSERT_EQ(251, e->exp.when);
+    ASSERT_EQ(251, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(149, hash_stored((hash *)e->val));
     db_active_expire(10000, 1000000);
     ASSERT_EQ(0, db_size(d));
@@ -125,7 +125,7 @@ TEST(copy_move_flush_keep_counts) {
     db_add(b, slice_of("h"), obj_dup(e->val)); /* COPY: the copy counts afresh */
     ASSERT_EQ(1, a->subexpiry);
     ASSERT_EQ(1, b->subexpiry);
-    ASSERT_EQ(100, db_find_raw(b, slice_of("h"))->exp.when);
+    ASSERT_EQ(100, db_entry_ttl(db_find_raw(b, slice_of("h")))->exp.when);
     obj *v = db_take_value(a, e); /* MOVE */
     ASSERT_EQ(0, a->subexpiry);
     ASSERT_EQ(0, expire_index_size(&a->expires));
@@ -150,26 +150,26 @@ TEST(lazy_refile_of_later_deadlines) {
     dbentry *e = add_hash(d, "h", 1, 1000);
     hash *h = (hash *)e->val;
     ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 5000, HASH_COND_NONE));
-    db_refile_fields(d, e);
-    ASSERT_EQ(1000, e->exp.when); /* early, not wrong */
+    e = db_refile_fields(d, e);
+    ASSERT_EQ(1000, db_entry_ttl(e)->exp.when); /* early, not wrong */
     ASSERT(db_find(d, slice_of("h"), 1001) == e);
     ASSERT_EQ(0, db_stat.expired_subkeys);
     ASSERT_EQ(0, touched);
-    ASSERT_EQ(5000, e->exp.when); /* the lookup filed it exactly */
+    ASSERT_EQ(5000, db_entry_ttl(e)->exp.when); /* the lookup filed it exactly */
     /* Through the active cycle. */
     ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 9000, HASH_COND_NONE));
-    db_refile_fields(d, e);
-    ASSERT_EQ(5000, e->exp.when);
+    e = db_refile_fields(d, e);
+    ASSERT_EQ(5000, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(0, db_active_expire(6000, 1000000));
-    ASSERT_EQ(9000, e->exp.when);
+    ASSERT_EQ(9000, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(1, hash_len(h, 6000));
     /* Earlier: at once. */
     ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 7000, HASH_COND_NONE));
-    db_refile_fields(d, e);
-    ASSERT_EQ(7000, e->exp.when);
+    e = db_refile_fields(d, e);
+    ASSERT_EQ(7000, db_entry_ttl(e)->exp.when);
     /* No TTL left: out of the index at once. */
     ASSERT_EQ(HASH_PERSIST_OK, hash_persist(h, 0, slice_of("f0")));
-    db_refile_fields(d, e);
+    e = db_refile_fields(d, e);
     ASSERT_EQ(0, expire_index_size(&d->expires));
     ASSERT_EQ(0, d->subexpiry);
     ASSERT_EQ(0, db_active_expire(100000, 1000000));

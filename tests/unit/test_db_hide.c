@@ -49,10 +49,10 @@ static void op_set(db *d, int i) {
     slice vs = vtext(v, vb);
     obj *val = &string_new(vs.p, vs.len)->hdr;
     if (e)
-        db_replace_value(d, e, val);
+        e = db_replace_value(d, e, val);
     else
         e = db_add(d, k, val);
-    db_set_expire(d, e, ttl);
+    e = db_set_expire(d, e, ttl);
     memset(&m[i], 0, sizeof(m[i]));
     m[i] = (mkey){.present = 1, .is_hash = 0, .expire_ms = ttl, .value = v};
 }
@@ -75,7 +75,7 @@ static void op_hset(db *d, int i) {
     int64_t dl = pol == HASH_TTL_SET ? some_deadline() : 0;
     if (dl < 1) dl = 1;
     hash_set((hash *)e->val, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
-    db_refile_fields(d, e);
+    e = db_refile_fields(d, e);
     mfield *f = &m[i].f[j];
     int64_t keep = m_field_live(f, now) ? f->deadline : 0;
     *f = (mfield){1, pol == HASH_TTL_SET ? dl : pol == HASH_TTL_KEEP ? keep : 0, v};
@@ -93,7 +93,7 @@ static void op_hdel(db *d, int i) {
         db_delete_entry(d, e);
         m[i].present = 0;
     } else {
-        db_refile_fields(d, e);
+        e = db_refile_fields(d, e);
     }
 }
 
@@ -103,7 +103,7 @@ static void op_expire(db *d, int i) {
     dbentry *e = db_find(d, kname(i, kb), now);
     if (!e) return;
     int64_t when = now + 1 + (int64_t)rand_below(1500);
-    db_set_expire(d, e, when);
+    e = db_set_expire(d, e, when);
     m[i].expire_ms = when;
 }
 
@@ -129,7 +129,7 @@ static void op_primary_hdel(db *d, int i) {
         db_delete_entry(d, e);
         m[i].present = 0;
     } else {
-        db_refile(d, e);
+        e = db_refile(d, e);
     }
 }
 
@@ -150,7 +150,7 @@ static void op_primary_hset(db *d, int i) {
     if (dl < 0) dl = 1;
     hash_set((hash *)e->val, &lim, DB_NOW_NOTHING_DUE, fname(j, fb), vtext(v, vb),
              dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
-    db_refile_fields(d, e);
+    e = db_refile_fields(d, e);
     m[i].f[j] = (mfield){1, dl, v};
 }
 
@@ -181,8 +181,8 @@ static int check_key(db *d, int i) {
         return -1;
     }
     if (!e) return 0;
-    if (e->expire_ms != m[i].expire_ms) {
-        fprintf(stderr, "k%d ttl %lld vs %lld\n", i, (long long)e->expire_ms,
+    if (db_entry_expire(e) != m[i].expire_ms) {
+        fprintf(stderr, "k%d ttl %lld vs %lld\n", i, (long long)db_entry_expire(e),
                 (long long)m[i].expire_ms);
         return -1;
     }
@@ -339,9 +339,9 @@ TEST(hidden_hash_and_key_by_hand) {
     hash *h = hash_new();
     hash_set(h, &lim, 0, slice_of("a"), slice_of("1"), HASH_TTL_SET, 100);
     hash_set(h, &lim, 0, slice_of("b"), slice_of("2"), HASH_TTL_SET, 200);
-    db_refile(d, db_add(d, slice_of("h"), (obj *)h));
+    db_entry_done(db_refile(d, db_add(d, slice_of("h"), (obj *)h)));
     dbentry *s = db_add(d, slice_of("s"), &string_new("x", 1)->hdr);
-    db_set_expire(d, s, 150);
+    s = db_set_expire(d, s, 150);
     ASSERT_EQ(2, db_size_visible(d, 99));
     ASSERT_EQ(1, hash_len(h, 150));
     ASSERT_EQ(1, db_size_visible(d, 150)); /* s hidden */
@@ -357,7 +357,7 @@ TEST(hidden_hash_and_key_by_hand) {
     db_add(d, slice_of("s"), &string_new("y", 1)->hdr);
     ASSERT_EQ(2, db_size(d));
     dbentry *ns = db_lookup(d, slice_of("s"), 250, 0);
-    ASSERT(ns != NULL && ns->expire_ms == 0);
+    ASSERT(ns != NULL && db_entry_expire(ns) == 0);
     db_set_expire_mode(DB_EXPIRE_REAP);
     db_free_all();
 }

@@ -80,7 +80,7 @@ static void random_op(db *d, db *other, int64_t *now) {
         db_delete(d, k, *now);
     } else if (op < 750) {
         dbentry *e = db_find(d, k, *now);
-        if (e) db_set_expire(d, e, *now + 1 + (int64_t)rand_below(50));
+        if (e) e = db_set_expire(d, e, *now + 1 + (int64_t)rand_below(50));
     } else if (op < 850) { /* RENAME k -> j */
         dbentry *e = db_find(d, k, *now);
         char jb[32];

@@ -58,7 +58,7 @@ static void add_string(db *d, const char *key, size_t size, int64_t expire_ms) {
     memset(bytes, 'v', sizeof(bytes));
     string *s = string_new(bytes, size < sizeof(bytes) ? size : sizeof(bytes));
     dbentry *e = db_add(d, slice_of(key), &s->hdr);
-    if (expire_ms) db_set_expire(d, e, expire_ms);
+    if (expire_ms) e = db_set_expire(d, e, expire_ms);
 }
 
 static void fill(db *d, const char *prefix, int n, int64_t expire_ms) {
@@ -138,13 +138,13 @@ TEST(field_ttls_do_not_make_a_key_volatile) {
     hash_set(h, &lim, T0, slice_of("f"), slice_of("v"), HASH_TTL_CLEAR, 0);
     hash_expire(h, T0, slice_of("f"), T0 + 100000, 0);
     dbentry *e = db_add(d, slice_of("h"), (obj *)h);
-    db_refile(d, e);
+    e = db_refile(d, e);
     ASSERT_EQ(0, (long long)db_volatile_count(d));
     ASSERT(db_random_volatile(d) == NULL);
     config.maxmemory = 1;
     ASSERT_EQ(EVICT_FAIL, evict_perform(T0));
     ASSERT(db_find_raw(d, slice_of("h")) != NULL);
-    db_set_expire(d, e, T0 + 100000);
+    e = db_set_expire(d, e, T0 + 100000);
     ASSERT(db_random_volatile(d) == e);
     ASSERT_EQ(EVICT_FAIL, evict_perform(T0)); /* evicted it, then nothing left */
     ASSERT(db_find_raw(d, slice_of("h")) == NULL);

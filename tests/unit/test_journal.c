@@ -300,7 +300,7 @@ TEST(reaps_and_evictions_become_records) {
     journal_sink_add(&a->s);
     db *d = db_get(2);
     dbentry *e = db_add(d, slice_of("gone"), &string_new("v", 1)->hdr);
-    db_set_expire(d, e, 1000);
+    e = db_set_expire(d, e, 1000);
     /* Lazy expiry inside a unit: the DEL joins the unit, stamped with the unit's time. */
     journal_begin_unit(5000);
     ASSERT(db_find(d, slice_of("gone"), 5000) == NULL);

@@ -106,9 +106,9 @@ static load_result load(const char *data, size_t len, size_t chunk, rdb_dec_opts
         }
         dbentry *e = db_add(dd, it.key, it.val);
         if (it.expire_ms)
-            db_set_expire(dd, e, it.expire_ms);
+            e = db_set_expire(dd, e, it.expire_ms);
         else
-            db_refile(dd, e);
+            e = db_refile(dd, e);
         r.keys++;
     }
     rdb_dec_deinit(&d);
@@ -148,8 +148,8 @@ static int check_key(db *d, const char *name, size_t nlen, const json *k) {
     }
     const json *exp = json_get(k, "expire_ms");
     long long want_exp = exp && exp->kind == JSON_NUM ? exp->num : 0;
-    if (e->expire_ms != want_exp) {
-        fprintf(stderr, "key '%s' expire %lld, want %lld\n", name, (long long)e->expire_ms,
+    if (db_entry_expire(e) != want_exp) {
+        fprintf(stderr, "key '%s' expire %lld, want %lld\n", name, (long long)db_entry_expire(e),
                 want_exp);
         return 0;
     }
@@ -379,14 +379,14 @@ TEST(other_types_are_refused_naming_db_key_and_type) {
 static void fill_dataset(int64_t base) {
     hash_limits lim = HASH_LIMITS_DEFAULT;
     db *d0 = db_get(0), *d3 = db_get(3);
-    db_refile(d0, db_add(d0, slice_of("int"), &string_from_ll(-123456789012LL)->hdr));
-    db_refile(d0, db_add(d0, slice_of("small"), &string_new("12", 2)->hdr));
-    db_refile(d0, db_add(d0, slice_of("empty"), &string_new("", 0)->hdr));
+    db_entry_done(db_refile(d0, db_add(d0, slice_of("int"), &string_from_ll(-123456789012LL)->hdr)));
+    db_entry_done(db_refile(d0, db_add(d0, slice_of("small"), &string_new("12", 2)->hdr)));
+    db_entry_done(db_refile(d0, db_add(d0, slice_of("empty"), &string_new("", 0)->hdr)));
     char big[3000];
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = (char)('a' + i % 7);
     dbentry *e = db_add(d0, slice_of("big"), &string_new(big, sizeof(big))->hdr);
-    db_set_expire(d0, e, base + 500000);
+    e = db_set_expire(d0, e, base + 500000);
     hash *lp = hash_new(), *lpex = hash_new(), *ht = hash_new(), *htex = hash_new();
     hash_set(lp, &lim, 0, slice_of("f"), slice_of("1"), HASH_TTL_CLEAR, 0);
     hash_set(lp, &lim, 0, slice_of("g"), slice_of("two"), HASH_TTL_CLEAR, 0);
@@ -400,11 +400,11 @@ static void fill_dataset(int64_t base) {
         hash_set(htex, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl},
                  i % 3 ? HASH_TTL_SET : HASH_TTL_CLEAR, base + 10000 + i);
     }
-    db_refile(d0, db_add(d0, slice_of("lp"), (obj *)lp));
-    db_refile(d0, db_add(d0, slice_of("lpex"), (obj *)lpex));
-    db_refile(d3, db_add(d3, slice_of("ht"), (obj *)ht));
+    db_entry_done(db_refile(d0, db_add(d0, slice_of("lp"), (obj *)lp)));
+    db_entry_done(db_refile(d0, db_add(d0, slice_of("lpex"), (obj *)lpex)));
+    db_entry_done(db_refile(d3, db_add(d3, slice_of("ht"), (obj *)ht)));
     e = db_add(d3, slice_of("htex"), (obj *)htex);
-    db_set_expire(d3, e, base + 900000);
+    e = db_set_expire(d3, e, base + 900000);
 }
 
 static int sink_buf(void *ctx, const char *p, size_t len) {
@@ -421,7 +421,7 @@ static void describe(buf *out) {
         for (size_t k = 0; k < 8; k++) {
             dbentry *e = db_find_raw(d, slice_of(names[k]));
             if (!e) continue;
-            buf_printf(out, "%d %s exp=%lld ", id, names[k], (long long)e->expire_ms);
+            buf_printf(out, "%d %s exp=%lld ", id, names[k], (long long)db_entry_expire(e));
             if (e->val->type == OBJ_STRING) {
                 char tmp[STRCONV_LL_MAX];
                 slice v = string_bytes((const string *)e->val, tmp);
@@ -575,7 +575,7 @@ TEST(redis_dump_payloads_restore_exactly) {
         if (rc != RDB_OK || !val) TEST_FAIL("payload %s: %d %s", payloads->key[i], rc, err);
         ASSERT_EQ(json_get(payloads->item[i], "rdb_type")->num, type);
         slice key = {payloads->key[i], payloads->key_len[i]};
-        db_refile(d, db_add(d, key, val));
+        db_entry_done(db_refile(d, db_add(d, key, val)));
         if (!check_key(d, key.p, key.len, json_get(payloads->item[i], "expected")))
             TEST_FAIL("payload %s restores differently", payloads->key[i]);
         /* Mayfly's own payload of the value restores to the same thing. */
@@ -586,7 +586,7 @@ TEST(redis_dump_payloads_restore_exactly) {
         rc = rdb_load_payload(mine.data, mine.len, &o, &again, &type, err, sizeof(err));
         if (rc != RDB_OK) TEST_FAIL("own payload of %s: %s", payloads->key[i], err);
         db_delete_entry(d, db_find_raw(d, key));
-        db_refile(d, db_add(d, key, again));
+        db_entry_done(db_refile(d, db_add(d, key, again)));
         if (!check_key(d, key.p, key.len, json_get(payloads->item[i], "expected")))
             TEST_FAIL("own payload of %s restores differently", payloads->key[i]);
         /* A damaged footer is "version or checksum". */
@@ -715,7 +715,7 @@ TEST(older_versions_ziplist_zipmap_and_seconds_ttls) {
     load_result r = load(f.data, f.len, 1, default_opts(0), 0);
     if (r.rc != RDB_DONE) TEST_FAIL("rc %d: %s", r.rc, r.err);
     dbentry *e = db_find_raw(db_get(0), slice_of("zl"));
-    ASSERT(e && e->expire_ms == 2000000000000LL);
+    ASSERT(e && db_entry_expire(e) == 2000000000000LL);
     hash *h = (hash *)e->val;
     static const char *const want[][2] = {{"a", "-123"},
                                           {"bb", "12345"},

@@ -2,10 +2,17 @@
  * index of expiry owners (expire/) and the count of keys by the instant they go. Lazy
  * expiry happens here, on lookup.
  *
- * A key is one allocation, a dbentry (48 bytes before the key):
+ * A key is one allocation, a dbentry: 20 bytes before the key, and 32 more in front of
+ * it (a dbttl) for a key that has ever had a deadline, its own or a field's:
  *
- *     [ dict_node next | obj *val | expire_ms | death | expire_item (when, slot) | klen |
- *       key... ]
+ *     [ dbttl{ expire_ms | death | expire_item (when, slot) } ]  only when e->ttl
+ *     [ dict_node next | obj *val | klen:31 ttl:1 | key... ]
+ *
+ * Most keys never have a TTL and so carry none of its bookkeeping (a 9-byte key's entry is
+ * 32 bytes, 64 with it). An entry gains its dbttl when it first needs one, by being
+ * reallocated: db_set_expire, db_refile, db_refile_fields and db_replace_value may move
+ * the entry and return where it went, and the pointer passed in is dead afterwards (they
+ * are warn_unused_result). It keeps it until it is deleted (PERSIST does not shrink it).
  *
  * expire_ms is the key's own TTL (0 = none). exp is filed in the database's expiry
  * index under the earliest of expire_ms and, for a hash, its earliest field deadline,
@@ -49,12 +56,27 @@
 typedef struct dbentry {
     dict_node node;    /* link in db->keys; must be first */
     obj *val;          /* owned value */
+    uint32_t klen : 31; /* key length */
+    uint32_t ttl : 1;   /* a dbttl sits in front of the entry (db_entry_ttl) */
+    char key[];        /* key bytes (not NUL-terminated) */
+} dbentry;
+
+/* The deadline bookkeeping of an entry that has had one (e->ttl), just in front of it. */
+typedef struct dbttl {
     int64_t expire_ms; /* key TTL deadline in Unix ms, 0 = none */
     int64_t death;     /* filed in db->deaths under this instant (0 = never gone, not filed) */
     expire_item exp;   /* filed under min(expire_ms, hash's next field deadline) */
-    uint32_t klen;     /* key length */
-    char key[];        /* key bytes (not NUL-terminated) */
-} dbentry;
+    uint32_t unused;
+} dbttl;
+
+/* The bookkeeping of e (NULL when it has none: no deadline ever). */
+static inline dbttl *db_entry_ttl(const dbentry *e) {
+    return e->ttl ? (dbttl *)((char *)(uintptr_t)e - sizeof(dbttl)) : NULL;
+}
+/* The key TTL deadline of e in Unix ms (0 = none). */
+static inline int64_t db_entry_expire(const dbentry *e) {
+    return e->ttl ? db_entry_ttl(e)->expire_ms : 0;
+}
 
 typedef struct db {
     int id;
@@ -219,10 +241,21 @@ dbentry *db_lookup_read(db *d, slice key, int64_t now_ms);
 dbentry *db_add(db *d, slice key, obj *val);
 /* db_add with the key's hash already computed by dict_hash. */
 dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val);
-/* Replaces the value of an existing entry (frees the old one); keeps the TTL. */
-void db_replace_value(db *d, dbentry *e, obj *val);
+/* db_add plus db_set_expire(when_ms) when when_ms != 0, allocating the entry with its dbttl
+ * at once (RESTORE, RENAME, loading). */
+dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms);
+/* The functions that may move an entry (it gains its dbttl) return where it is now. */
+#define DB_MOVES __attribute__((warn_unused_result))
+/* Marks the result of a DB_MOVES call that the caller no longer needs (GCC does not take a
+ * (void) cast for that): db_entry_done(db_set_expire(d, e, when)). */
+static inline void db_entry_done(dbentry *e) {
+    (void)e;
+}
+/* Replaces the value of an existing entry (frees the old one); keeps the TTL. Returns the
+ * entry (moved when the new value has field TTLs and e had no dbttl). */
+DB_MOVES dbentry *db_replace_value(db *d, dbentry *e, obj *val);
 /* Sets key to val (taking ownership), adding or replacing; clears the TTL unless
- * keep_ttl. Returns the entry. */
+ * keep_ttl. Returns the entry (the old one may have moved). */
 dbentry *db_set(db *d, slice key, obj *val, int keep_ttl);
 /* Deletes key (an expired key counts as absent and is reaped); returns 1 if it existed. */
 int db_delete(db *d, slice key, int64_t now_ms);
@@ -245,18 +278,20 @@ dbentry *db_soonest(db *d, int64_t *when);
  * key_touched, re-files the entry. The hash's last field takes the key with it: db_evict. */
 void db_evict_field(db *d, dbentry *e);
 
-/* Sets the key TTL (0 removes it) and re-files the entry. */
-void db_set_expire(db *d, dbentry *e, int64_t when_ms);
+/* Sets the key TTL (0 removes it) and re-files the entry; returns it (moved when it gains
+ * its dbttl). */
+DB_MOVES dbentry *db_set_expire(db *d, dbentry *e, int64_t when_ms);
 /* Re-files the entry after its hash's field deadlines changed (call after any write that
- * sets, clears or removes field TTLs). Deletes nothing. */
-void db_refile(db *d, dbentry *e);
+ * sets, clears or removes field TTLs). Deletes nothing. Returns the entry (moved when it
+ * gains its dbttl). */
+DB_MOVES dbentry *db_refile(db *d, dbentry *e);
 
 /* db_refile for a write to a hash's fields (the command layer's HSET, HSETEX, HPEXPIRE,
  * ...): when the deadline only moved later, the entry stays filed under the earlier one,
  * which costs nothing now; the active cycle or the next lookup that finds it "due" reaps
  * nothing and files it exactly. Repeatedly extended deadlines (HSETEX/HPEXPIRE refreshes)
  * so skip an O(log n) walk of the expiry heap, a cache miss per level, on every write. */
-void db_refile_fields(db *d, dbentry *e);
+DB_MOVES dbentry *db_refile_fields(db *d, dbentry *e);
 
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
