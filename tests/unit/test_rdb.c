@@ -379,7 +379,8 @@ TEST(other_types_are_refused_naming_db_key_and_type) {
 static void fill_dataset(int64_t base) {
     hash_limits lim = HASH_LIMITS_DEFAULT;
     db *d0 = db_get(0), *d3 = db_get(3);
-    db_entry_done(db_refile(d0, db_add(d0, slice_of("int"), &string_from_ll(-123456789012LL)->hdr)));
+    db_entry_done(
+        db_refile(d0, db_add(d0, slice_of("int"), &string_from_ll(-123456789012LL)->hdr)));
     db_entry_done(db_refile(d0, db_add(d0, slice_of("small"), &string_new("12", 2)->hdr)));
     db_entry_done(db_refile(d0, db_add(d0, slice_of("empty"), &string_new("", 0)->hdr)));
     char big[3000];

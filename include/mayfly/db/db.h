@@ -54,11 +54,11 @@
 #include <stdint.h>
 
 typedef struct dbentry {
-    dict_node node;    /* link in db->keys; must be first */
-    obj *val;          /* owned value */
+    dict_node node;     /* link in db->keys; must be first */
+    obj *val;           /* owned value */
     uint32_t klen : 31; /* key length */
     uint32_t ttl : 1;   /* a dbttl sits in front of the entry (db_entry_ttl) */
-    char key[];        /* key bytes (not NUL-terminated) */
+    char key[];         /* key bytes (not NUL-terminated) */
 } dbentry;
 
 /* The deadline bookkeeping of an entry that has had one (e->ttl), just in front of it. */
