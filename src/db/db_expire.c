@@ -9,7 +9,6 @@
  * eviction (db_evict_field) and the exact soonest deadline (db_soonest) live here too, as
  * they share the reaping of a hash's fields. */
 #include "db/db_int.h"
-
 #include "mayfly/types/hash.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
@@ -359,4 +358,3 @@ int db_active_expire(int64_t now_ms, int64_t budget_us) {
     if (pending.head < pending.len && free_pending(start, budget_us)) backlog = 1;
     return backlog;
 }
-

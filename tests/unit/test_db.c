@@ -219,10 +219,47 @@ TEST(evict_runs_the_hooks) {
     db_free_all();
 }
 
+/* A key without a deadline has no bookkeeping; its first deadline moves the entry (the
+ * table, the indexes and the memory estimate follow), losing it later does not. */
+TEST(entry_gains_bookkeeping_on_first_deadline) {
+    db_init_all(1);
+    db *d = db_get(0);
+    char kb[32];
+    for (int i = 0; i < 64; i++)
+        db_add(d, key_of(i, kb), &string_from_ll(i)->hdr);
+    dbentry *e = db_find_raw(d, key_of(7, kb));
+    ASSERT(e != NULL && !e->ttl && db_entry_ttl(e) == NULL);
+    size_t plain = db_entry_memory(e);
+    dbentry *moved = db_set_expire(d, e, 5000);
+    ASSERT(moved->ttl);
+    ASSERT_EQ(5000, db_entry_expire(moved));
+    ASSERT(db_find_raw(d, key_of(7, kb)) == moved);
+    ASSERT(db_entry_memory(moved) > plain);
+    ASSERT_EQ(1, d->keys_with_ttl);
+    ASSERT_EQ(1, expire_index_size(&d->expires));
+    ASSERT_EQ(64, db_size_visible(d, 4999));
+    ASSERT_EQ(63, db_size_visible(d, 5000));
+    /* A later deadline and PERSIST keep it where it is. */
+    ASSERT(db_set_expire(d, moved, 6000) == moved);
+    ASSERT(db_set_expire(d, moved, 0) == moved);
+    ASSERT_EQ(0, d->keys_with_ttl);
+    ASSERT_EQ(0, expire_index_size(&d->expires));
+    ASSERT_EQ(64, db_size_visible(d, 10000));
+    /* Every other key is still found, and a key added with a TTL has it from the start. */
+    for (int i = 0; i < 64; i++)
+        ASSERT(db_find(d, key_of(i, kb), 10000) != NULL);
+    dbentry *x = db_add_expire(d, slice_of("x"), &string_from_ll(1)->hdr, 7000);
+    ASSERT(x->ttl && db_find_raw(d, slice_of("x")) == x);
+    ASSERT(db_find(d, slice_of("x"), 7000) == NULL);
+    ASSERT_EQ(64, db_size(d));
+    db_free_all();
+}
+
 int main(void) {
     RUN(random_ops_against_model);
     RUN(evict_runs_the_hooks);
     RUN(take_swap_flush);
     RUN(random_key_skips_expired);
+    RUN(entry_gains_bookkeeping_on_first_deadline);
     return test_report();
 }
