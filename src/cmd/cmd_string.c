@@ -139,13 +139,18 @@ static void set_generic(cmd_ctx *c, unsigned flags, slice key, slice value, int 
         return;
     }
     string *val = string_new(value.p, value.len);
-    e = store(c, key, hash, e, val, (flags & SET_KEEPTTL) || expire_arg);
     if (expire_arg) {
-        db_entry_done(db_set_expire(c->db, e, when));
+        /* A new key is allocated with its deadline bookkeeping at once. */
+        if (e)
+            db_entry_done(db_set_expire(c->db, store(c, key, hash, e, val, 1), when));
+        else
+            db_entry_done(db_add_expire_h(c->db, key, hash, &val->hdr, when));
         /* The log gets the absolute deadline: SET key value PXAT when. */
         char tmp[STRCONV_LL_MAX];
         slice argv[5] = {slice_of("set"), key, value, slice_of("PXAT"), propagate_ll(tmp, when)};
         propagate_argv(c, 5, argv);
+    } else {
+        store(c, key, hash, e, val, (flags & SET_KEEPTTL) != 0);
     }
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_STRING, "set", key, c->db->id);

@@ -496,7 +496,11 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
 }
 
 dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms) {
-    dbentry *e = add_entry(d, key, dict_hash(key.p, key.len), val, when_ms != 0);
+    return db_add_expire_h(d, key, dict_hash(key.p, key.len), val, when_ms);
+}
+
+dbentry *db_add_expire_h(db *d, slice key, uint64_t khash, obj *val, int64_t when_ms) {
+    dbentry *e = add_entry(d, key, khash, val, when_ms != 0);
     return when_ms != 0 ? db_set_expire(d, e, when_ms) : e;
 }
 
