@@ -205,7 +205,10 @@ static void cmd_hsetex(cmd_ctx *c) {
         reply_int(c, 0);
         return;
     }
-    if (!e) e = hc_create(c, key);
+    /* A new hash that gets deadlines is allocated with their bookkeeping at once. */
+    if (!e)
+        e = (a.flags & HX_ANY_TIME) ? db_add_for_ttl(c->db, key, (obj *)hash_new())
+                                    : hc_create(c, key);
     hash *h = hc_hash(e);
     hash_limits lim = hc_limits();
     enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME)  ? HASH_TTL_SET

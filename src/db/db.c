@@ -495,6 +495,10 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     return add_entry(d, key, khash, val, 0);
 }
 
+dbentry *db_add_for_ttl(db *d, slice key, obj *val) {
+    return add_entry(d, key, dict_hash(key.p, key.len), val, 1);
+}
+
 dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms) {
     return db_add_expire_h(d, key, dict_hash(key.p, key.len), val, when_ms);
 }

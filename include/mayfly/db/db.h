@@ -244,6 +244,9 @@ dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val);
 /* db_add plus db_set_expire(when_ms) when when_ms != 0, allocating the entry with its dbttl
  * at once (RESTORE, RENAME, loading). */
 dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms);
+/* db_add for a value about to be given field deadlines (HSETEX creating its hash): the
+ * entry is allocated with its bookkeeping, so the refile that follows does not move it. */
+dbentry *db_add_for_ttl(db *d, slice key, obj *val);
 /* db_add_expire with the key's hash already computed by dict_hash. */
 dbentry *db_add_expire_h(db *d, slice key, uint64_t hash, obj *val, int64_t when_ms);
 /* The functions that may move an entry (it gains its dbttl) return where it is now. */
