@@ -336,10 +336,14 @@ TEST(lru_keeps_the_hot_set) {
     ASSERT(idle >= 1000 && idle <= 1060); /* plus the real time the fill took */
     /* Read just now: 0, or a few seconds when the reads are slow (ASan, a loaded machine). */
     ASSERT(it_int(c, "OBJECT IDLETIME hot:1") <= 5);
+    long long ev0 = it_info_field(c, "evicted_keys");
     ASSERT_EQ(0, fill("new", 0, 3000, 1000, 0));
+    long long evicted = it_info_field(c, "evicted_keys") - ev0;
     long long hot = present("hot", 0, 500), cold = present("cold", 0, 4000);
-    if (!(hot >= 490 && cold < 2400))
-        TEST_FAIL("hot kept %lld of 500, cold kept %lld of 4000", hot, cold);
+    /* How many go depends on what a key costs (about 1,500 of 7,500 here); which ones go
+     * must not: nearly all of them cold. */
+    if (!(evicted >= 1000 && hot >= 490 && 4000 - cold >= evicted * 95 / 100))
+        TEST_FAIL("%lld evicted: hot kept %lld of 500, cold kept %lld of 4000", evicted, hot, cold);
 }
 
 /* LFU keeps frequently used keys, and OBJECT FREQ shows the counter (lfu-log-factor 0
