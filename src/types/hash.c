@@ -2,7 +2,7 @@
  *
  *     struct hash (16 B) ──▶ compact blob       ENC_LISTPACK / ENC_LISTPACKEX (hash_lp.c)
  *                       └──▶ hash_ht            ENC_HASHTABLE (hash_ht.c)
- *                              ├ dict of hent   one allocation per field
+ *                              ├ otab of hent   one allocation per field
  *                              └ ostree of hent* fields with a deadline (hash_ttl.c)
  *
  * A hash starts compact and converts to a hashtable, once and for good, when hash_set
@@ -53,12 +53,12 @@ void hash_free(hash *h) {
 }
 
 size_t hash_free_cost(const hash *h) {
-    return is_compact(h) ? 1 : 1 + dict_size(&ht_of(h)->d);
+    return is_compact(h) ? 1 : 1 + otab_size(&ht_of(h)->d);
 }
 
-static void free_hent(dict_node *node, void *ctx) {
+static void free_hent(void *item, void *ctx) {
     (void)ctx;
-    mem_free(node);
+    mem_free(item);
 }
 
 int hash_free_some(hash *h, size_t max) {
@@ -67,10 +67,10 @@ int hash_free_some(hash *h, size_t max) {
         return 1;
     }
     hash_ht *t = ht_of(h);
-    /* The tree's nodes first (the entries go with the dict): a 10M-field tree has ~100k. */
+    /* The tree's nodes first (the entries go with the table): a 10M-field tree has ~100k. */
     if (ostree_drain(&t->ttl, max / 8)) return 0;
-    if (dict_drain(&t->d, max, free_hent, NULL)) return 0;
-    dict_deinit(&t->d);
+    if (otab_drain(&t->d, max, free_hent, NULL)) return 0;
+    otab_deinit(&t->d);
     mem_free(t);
     mem_free(h);
     return 1;
@@ -78,19 +78,18 @@ int hash_free_some(hash *h, size_t max) {
 
 static hash_ht *dup_ht(hash_ht *src) {
     hash_ht *t = ht_new();
-    dict_iter it;
-    dict_iter_init(&it, &src->d);
-    for (dict_node *node; (node = dict_iter_next(&it));) {
-        const hent *e = (const hent *)node;
+    otab_iter it;
+    otab_iter_init(&it, &src->d);
+    for (const hent *e; (e = otab_iter_next(&it));) {
         hent_shape s;
         hent_shape_of(e, &s);
-        size_t size = sizeof(hent) + s.data_off + s.flen + s.vlen;
+        size_t size = s.data_off + s.flen + s.vlen;
         hent *n = mem_alloc(size);
         memcpy(n, e, size);
-        dict_add(&t->d, &n->node);
+        otab_add(&t->d, n);
         if (hent_has_ttl(e)) ttl_add(t, n);
     }
-    dict_iter_deinit(&it);
+    otab_iter_deinit(&it);
     return t;
 }
 
@@ -180,7 +179,7 @@ hash *hash_new_sized(const hash_limits *lim, size_t n) {
     hash *h = mem_alloc(sizeof(*h));
     h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
     hash_ht *t = ht_new();
-    dict_reserve(&t->d, n);
+    otab_reserve(&t->d, n);
     h->p = t;
     return h;
 }
@@ -202,7 +201,7 @@ hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
         return h;
     }
     hash_ht *t = ht_new();
-    dict_reserve(&t->d, n);
+    otab_reserve(&t->d, n);
     h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
     h->p = t;
     for (size_t i = 0; i < n; i++) {
@@ -219,16 +218,13 @@ size_t hash_memory(const hash *h) {
     size_t n = mem_usable(h);
     if (is_compact(h)) return n + mem_usable(h->p);
     hash_ht *t = ht_of(h);
-    n += mem_usable(t) + t->ttl.bytes;
-    for (int i = 0; i < 2; i++)
-        if (t->d.table[i]) n += ((size_t)1 << t->d.size_exp[i]) * sizeof(dict_node *);
-    if (t->d.next) n += ((size_t)1 << t->d.next_exp) * sizeof(dict_node *);
-    size_t total = dict_size(&t->d), sampled = 0, bytes = 0;
-    dict_iter it;
-    dict_iter_init(&it, &t->d);
-    for (dict_node *node; sampled < 1024 && (node = dict_iter_next(&it)); sampled++)
-        bytes += mem_usable(node);
-    dict_iter_deinit(&it);
+    n += mem_usable(t) + t->ttl.bytes + otab_bytes(&t->d);
+    size_t total = otab_size(&t->d), sampled = 0, bytes = 0;
+    otab_iter it;
+    otab_iter_init(&it, &t->d);
+    for (void *item; sampled < 1024 && (item = otab_iter_next(&it)); sampled++)
+        bytes += mem_usable(item);
+    otab_iter_deinit(&it);
     return n + (sampled ? (size_t)((double)bytes / (double)sampled * (double)total) : 0);
 }
 
@@ -252,7 +248,7 @@ const char *hash_encoding_name(const hash *h) {
 size_t hash_len(const hash *h, int64_t now_ms) {
     if (is_compact(h)) return lp_live(h, now_ms);
     const hash_ht *t = ht_of(h);
-    return dict_size(&t->d) - ttl_count_due(t, now_ms);
+    return otab_size(&t->d) - ttl_count_due(t, now_ms);
 }
 
 int hash_has_live(const hash *h, int64_t now_ms) {
@@ -269,7 +265,7 @@ int hash_has_live(const hash *h, int64_t now_ms) {
 }
 
 size_t hash_stored(const hash *h) {
-    return is_compact(h) ? lp_count(h->p) : dict_size(&ht_of(h)->d);
+    return is_compact(h) ? lp_count(h->p) : otab_size(&ht_of(h)->d);
 }
 
 /* ---- fields ------------------------------------------------------------------------- */
@@ -350,7 +346,7 @@ void hash_iter_init(hash_iter *it, hash *h, int64_t now_ms) {
     if (is_compact(h))
         it->off = lp_first(h);
     else
-        dict_iter_init(&it->di, &ht_of(h)->d);
+        otab_iter_init(&it->di, &ht_of(h)->d);
 }
 
 int hash_iter_next(hash_iter *it, hash_entry *out) {
@@ -364,15 +360,15 @@ int hash_iter_next(hash_iter *it, hash_entry *out) {
         }
         return 0;
     }
-    for (dict_node *node; (node = dict_iter_next(&it->di));) {
-        hent_view((const hent *)node, out);
+    for (const hent *e; (e = otab_iter_next(&it->di));) {
+        hent_view(e, out);
         if (!is_due(out->deadline, it->now_ms)) return 1;
     }
     return 0;
 }
 
 void hash_iter_deinit(hash_iter *it) {
-    if (!is_compact(it->h)) dict_iter_deinit(&it->di);
+    if (!is_compact(it->h)) otab_iter_deinit(&it->di);
 }
 
 typedef struct scan_state {
@@ -382,10 +378,10 @@ typedef struct scan_state {
     size_t emitted;
 } scan_state;
 
-static void scan_node(dict_node *node, void *arg) {
+static void scan_node(void *item, void *arg) {
     scan_state *st = arg;
     hash_entry e;
-    hent_view((const hent *)node, &e);
+    hent_view(item, &e);
     if (is_due(e.deadline, st->now_ms)) return;
     st->fn(&e, st->ctx);
     st->emitted++;
@@ -406,7 +402,7 @@ uint64_t hash_scan(hash *h, int64_t now_ms, uint64_t cursor, size_t count, hash_
     scan_state st = {now_ms, fn, ctx, 0};
     size_t steps = 0, max_steps = count * 10;
     do {
-        cursor = dict_scan(&ht_of(h)->d, cursor, scan_node, &st);
+        cursor = otab_scan(&ht_of(h)->d, cursor, scan_node, &st);
     } while (cursor != 0 && st.emitted < count && ++steps < max_steps);
     return cursor;
 }
@@ -425,31 +421,31 @@ static void nth_live(hash *h, int64_t now_ms, size_t k, hash_entry *out) {
 /* A uniformly random live entry of a hashtable with live > 0 live fields. A live field
  * with a deadline is taken by rank from the deadline index, where the due ones rank first,
  * so a backlog of due fields costs nothing; a field without a deadline is drawn from the
- * dict until one without a deadline comes up. */
+ * table until one without a deadline comes up. */
 static const hent *ht_random_live(hash *h, size_t live) {
     hash_ht *t = ht_of(h);
     size_t with_ttl = ostree_len(&t->ttl);
-    size_t plain = dict_size(&t->d) - with_ttl;
+    size_t plain = otab_size(&t->d) - with_ttl;
     size_t ttl_live = live - plain;
     size_t r = rand_below(live);
     if (r < ttl_live) return ostree_at(&t->ttl, with_ttl - ttl_live + r);
     for (int tries = 0; tries < 64; tries++) {
-        const hent *e = (const hent *)dict_random(&t->d, rand_u64);
+        const hent *e = otab_random(&t->d, rand_u64);
         if (!hent_has_ttl(e)) return e;
     }
     /* Few fields without a deadline among many with one: pick by rank among them. */
     size_t k = rand_below(plain);
     const hent *found = NULL;
-    dict_iter it;
-    dict_iter_init(&it, &t->d);
-    for (dict_node *node; (node = dict_iter_next(&it));) {
-        if (hent_has_ttl((const hent *)node)) continue;
+    otab_iter it;
+    otab_iter_init(&it, &t->d);
+    for (const hent *e; (e = otab_iter_next(&it));) {
+        if (hent_has_ttl(e)) continue;
         if (k-- == 0) {
-            found = (const hent *)node;
+            found = e;
             break;
         }
     }
-    dict_iter_deinit(&it);
+    otab_iter_deinit(&it);
     assert(found);
     return found;
 }

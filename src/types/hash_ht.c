@@ -1,35 +1,35 @@
 /* hash_ht: the hashtable encoding of a hash (ENC_HASHTABLE).
  *
- * Each field is one allocation (a hent) that the dict links through its first word, and
- * that holds everything about the field, so that a 13-byte field with a 16-byte value
- * fits jemalloc's 48-byte class with or without a TTL:
+ * Each field is one allocation (a hent) holding everything about the field and no link:
+ * the table (util/otab.h, open addressing) files a pointer to it, so that a 7-byte field
+ * with a 16-byte value fits jemalloc's 32-byte class with or without a TTL:
  *
  *     short form (flen < 64, vlen < 256):
- *       [next 8][tag: TTL|0|flen:6][vlen 1]([deadline u48])[field][value]
+ *       [tag: TTL|0|flen:6][vlen 1]([deadline u48])[field][value]
  *     long form:
- *       [next 8][tag: TTL|LONG|0][flen varint][vlen varint]( ... same ... )
+ *       [tag: TTL|LONG|0][flen varint][vlen varint]( ... same ... )
  *
- *     dict buckets ──▶ hent ─▶ hent          ttl (hash_ttl.c): ostree of hent *
- *                                            ordered by (deadline, address), only the
- *                                            entries whose tag has HENT_TTL
+ *     otab slots ──▶ hent                    ttl (hash_ttl.c): ostree of hent *
+ *     [dist|frag|ptr] 8 B per slot,          ordered by (deadline, address), only the
+ *     load 0.7-0.875                         entries whose tag has HENT_TTL
  *
  * The deadline exists only in entries with a TTL: adding or removing one rewrites the
  * entry, in place when the new size fits its block, else into a new block that replaces
- * the old one in the dict and in the index. An entry leaves the index before its deadline
+ * the old one in the table and in the index. An entry leaves the index before its deadline
  * changes or it moves, and comes back after. An overwrite whose value fits the block is in
  * place too, so HSET of a same-sized value does not allocate. */
 #include "mayfly/util/mem.h"
 #include "types/hash_int.h"
 
-static void hent_key_of(const dict_node *node, const char **key, size_t *len) {
-    const hent *e = (const hent *)node;
+static void hent_key_of(const void *item, const char **key, size_t *len) {
+    const hent *e = item;
     hent_shape s;
     hent_shape_of(e, &s);
-    *key = (const char *)e->b + s.data_off;
+    *key = (const char *)hent_b(e) + s.data_off;
     *len = s.flen;
 }
 
-const dict_type hent_dict_type = {.key_of = hent_key_of};
+const otab_type hent_otab_type = {.key_of = hent_key_of};
 
 static int short_form(size_t flen, size_t vlen) {
     return flen < 64 && vlen < 256;
@@ -37,7 +37,7 @@ static int short_form(size_t flen, size_t vlen) {
 
 static size_t hent_bytes(size_t flen, size_t vlen, int ttl) {
     size_t hdr = short_form(flen, vlen) ? 2 : 1 + varint_len(flen) + varint_len(vlen);
-    return sizeof(hent) + hdr + (ttl ? HENT_TTL_BYTES : 0) + flen + vlen;
+    return hdr + (ttl ? HENT_TTL_BYTES : 0) + flen + vlen;
 }
 
 /* Writes tag and lengths (and the deadline) into e; returns the data offset. */
@@ -45,17 +45,17 @@ static size_t write_header(hent *e, size_t flen, size_t vlen, int64_t deadline) 
     uint8_t tag = deadline != HASH_NO_TTL ? HENT_TTL : 0;
     size_t o;
     if (short_form(flen, vlen)) {
-        e->b[0] = tag | (uint8_t)flen;
-        e->b[1] = (uint8_t)vlen;
+        hent_b(e)[0] = tag | (uint8_t)flen;
+        hent_b(e)[1] = (uint8_t)vlen;
         o = 2;
     } else {
-        e->b[0] = tag | HENT_LONG;
+        hent_b(e)[0] = tag | HENT_LONG;
         o = 1;
-        o += varint_put(e->b + o, flen);
-        o += varint_put(e->b + o, vlen);
+        o += varint_put(hent_b(e) + o, flen);
+        o += varint_put(hent_b(e) + o, vlen);
     }
     if (deadline != HASH_NO_TTL) {
-        put_le(e->b + o, (uint64_t)deadline, 6);
+        put_le(hent_b(e) + o, (uint64_t)deadline, 6);
         o += HENT_TTL_BYTES;
     }
     return o;
@@ -63,53 +63,51 @@ static size_t write_header(hent *e, size_t flen, size_t vlen, int64_t deadline) 
 
 hent *hent_new(slice field, slice value, int64_t deadline) {
     hent *e = mem_alloc(hent_bytes(field.len, value.len, deadline != HASH_NO_TTL));
-    e->node.next = NULL;
     size_t o = write_header(e, field.len, value.len, deadline);
-    memcpy(e->b + o, field.p, field.len);
-    if (value.len) memcpy(e->b + o + field.len, value.p, value.len);
+    memcpy(hent_b(e) + o, field.p, field.len);
+    if (value.len) memcpy(hent_b(e) + o + field.len, value.p, value.len);
     return e;
 }
 
 void hent_view(const hent *e, hash_entry *out) {
     hent_shape s;
     hent_shape_of(e, &s);
-    const char *data = (const char *)e->b + s.data_off;
+    const char *data = (const char *)hent_b(e) + s.data_off;
     out->field = (slice){data, s.flen};
     out->value = (slice){data + s.flen, s.vlen};
-    out->deadline = hent_has_ttl(e) ? (int64_t)get_le(e->b + s.ttl_off, 6) : HASH_NO_TTL;
+    out->deadline = hent_has_ttl(e) ? (int64_t)get_le(hent_b(e) + s.ttl_off, 6) : HASH_NO_TTL;
 }
 
 hash_ht *ht_new(void) {
     hash_ht *t = mem_alloc(sizeof(*t));
-    dict_init(&t->d, &hent_dict_type);
+    otab_init(&t->d, &hent_otab_type);
     ttl_init(t);
     return t;
 }
 
-static void free_node(dict_node *node, void *ctx) {
+static void free_item(void *item, void *ctx) {
     (void)ctx;
-    mem_free(node);
+    mem_free(item);
 }
 
 void ht_free(hash_ht *t) {
-    dict_clear(&t->d, free_node, NULL);
-    dict_deinit(&t->d);
+    otab_clear(&t->d, free_item, NULL);
     ostree_deinit(&t->ttl);
     mem_free(t);
 }
 
 hent *ht_find(hash_ht *t, slice field) {
-    return (hent *)dict_find(&t->d, field.p, field.len);
+    return otab_find(&t->d, field.p, field.len);
 }
 
 void ht_add(hash_ht *t, hent *e) {
-    dict_add(&t->d, &e->node);
+    otab_add(&t->d, e);
     if (hent_has_ttl(e)) ttl_add(t, e);
 }
 
 void ht_delete(hash_ht *t, hent *e) {
     if (hent_has_ttl(e)) ttl_remove(t, e);
-    dict_unlink(&t->d, &e->node);
+    otab_remove(&t->d, e);
     mem_free(e);
 }
 
@@ -123,7 +121,7 @@ static int fits_in_place(const hent *e, size_t new_size) {
 int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
            int64_t deadline) {
     uint64_t hv = dict_hash(field.p, field.len);
-    hent *e = (hent *)dict_find_h(&t->d, field.p, field.len, hv);
+    hent *e = otab_find_h(&t->d, field.p, field.len, hv);
     int64_t old_dl = e ? hent_deadline(e) : HASH_NO_TTL;
     int created = e == NULL || is_due(old_dl, now_ms);
     int64_t nd = policy == HASH_TTL_SET                ? deadline
@@ -131,7 +129,7 @@ int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_p
                                                        : HASH_NO_TTL;
     if (!e) {
         e = hent_new(field, value, nd);
-        dict_add_h(&t->d, &e->node, hv);
+        otab_add_h(&t->d, e, hv);
         if (nd != HASH_NO_TTL) ttl_add(t, e);
         return 1;
     }
@@ -140,12 +138,11 @@ int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_p
     hent *n = e;
     if (fits_in_place(e, need)) {
         size_t o = write_header(e, field.len, value.len, nd);
-        memcpy(e->b + o, field.p, field.len);
-        if (value.len) memcpy(e->b + o + field.len, value.p, value.len);
+        memcpy(hent_b(e) + o, field.p, field.len);
+        if (value.len) memcpy(hent_b(e) + o + field.len, value.p, value.len);
     } else {
         n = hent_new(field, value, nd);
-        n->node = e->node; /* dict_replace_node wants the link copied */
-        dict_replace_node(&t->d, &e->node, &n->node);
+        otab_replace(&t->d, e, n);
         mem_free(e);
     }
     if (nd != HASH_NO_TTL) ttl_add(t, n);
@@ -168,13 +165,12 @@ void ht_set_deadline(hash_ht *t, hent *e, int64_t d) {
     if (fits_in_place(e, need)) {
         /* Shift field and value by the TTL bytes, then rewrite the header. */
         size_t new_data = s.data_off + (had ? 0 : HENT_TTL_BYTES) - (had ? HENT_TTL_BYTES : 0);
-        memmove(e->b + new_data, e->b + s.data_off, s.flen + s.vlen);
+        memmove(hent_b(e) + new_data, hent_b(e) + s.data_off, s.flen + s.vlen);
         write_header(e, s.flen, s.vlen, d);
     } else {
-        const char *data = (const char *)e->b + s.data_off;
+        const char *data = (const char *)hent_b(e) + s.data_off;
         n = hent_new((slice){data, s.flen}, (slice){data + s.flen, s.vlen}, d);
-        n->node = e->node; /* dict_replace_node wants the link copied */
-        dict_replace_node(&t->d, &e->node, &n->node);
+        otab_replace(&t->d, e, n);
         mem_free(e);
     }
     if (d != HASH_NO_TTL) ttl_add(t, n);

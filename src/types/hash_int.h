@@ -12,9 +12,10 @@
  *                  ttl varint: 0 = no TTL, else deadline - base + 1
  *
  *   hashtable entry (hent), one allocation per field:
- *                  [next 8][tag 1]([vlen 1] | [flen varint][vlen varint])
+ *                  [tag 1]([vlen 1] | [flen varint][vlen varint])
  *                  ([deadline u48] if tag & HENT_TTL)[field][value]
- *   hashtable:     dict of hent + ostree of the hents that have a deadline (hash_ttl.c)
+ *   hashtable:     otab (open addressing) of hent + ostree of the hents that have a deadline
+ * (hash_ttl.c)
  */
 #ifndef MAYFLY_TYPES_HASH_INT_H
 #define MAYFLY_TYPES_HASH_INT_H
@@ -23,6 +24,7 @@
 #include "mayfly/types/object.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/ostree.h"
+#include "mayfly/util/otab.h"
 #include "mayfly/util/slice.h"
 #include "mayfly/util/varint.h"
 
@@ -118,10 +120,13 @@ size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t dea
 
 /* ---- hashtable encoding (hash_ht.c, deadline index in hash_ttl.c) ------------------- */
 
-typedef struct hent {
-    dict_node node; /* must be first: the dict links entries through it */
-    uint8_t b[];    /* tag, lengths, optional deadline, field, value */
-} hent;
+/* A field's block: tag, lengths, optional deadline, field, value. No link: the table
+ * (util/otab.h) files a pointer to it. Never defined: its bytes are read through hent_b. */
+typedef struct hent hent;
+
+static inline uint8_t *hent_b(const hent *e) {
+    return (uint8_t *)e;
+}
 
 #define HENT_TTL 0x80  /* tag bit: a deadline follows the lengths */
 #define HENT_LONG 0x40 /* tag bit: lengths are varints (else flen in tag, vlen in 1 byte) */
@@ -134,17 +139,17 @@ typedef struct hent_shape {
 } hent_shape;
 
 static inline void hent_shape_of(const hent *e, hent_shape *s) {
-    uint8_t tag = e->b[0];
+    uint8_t tag = hent_b(e)[0];
     size_t o;
     if (!(tag & HENT_LONG)) {
         s->flen = tag & 0x3f;
-        s->vlen = e->b[1];
+        s->vlen = hent_b(e)[1];
         o = 2;
     } else {
         uint64_t fl, vl;
         o = 1;
-        o += varint_get(e->b + o, &fl);
-        o += varint_get(e->b + o, &vl);
+        o += varint_get(hent_b(e) + o, &fl);
+        o += varint_get(hent_b(e) + o, &vl);
         s->flen = (size_t)fl;
         s->vlen = (size_t)vl;
     }
@@ -153,29 +158,29 @@ static inline void hent_shape_of(const hent *e, hent_shape *s) {
 }
 
 static inline int hent_has_ttl(const hent *e) {
-    return (e->b[0] & HENT_TTL) != 0;
+    return (hent_b(e)[0] & HENT_TTL) != 0;
 }
 
 /* Only for entries with HENT_TTL: the 48-bit deadline. */
 static inline size_t hent_ttl_off(const hent *e) {
-    if (!(e->b[0] & HENT_LONG)) return 2;
+    if (!(hent_b(e)[0] & HENT_LONG)) return 2;
     hent_shape s;
     hent_shape_of(e, &s);
     return s.ttl_off;
 }
 static inline int64_t hent_deadline(const hent *e) {
-    return hent_has_ttl(e) ? (int64_t)get_le(e->b + hent_ttl_off(e), 6) : HASH_NO_TTL;
+    return hent_has_ttl(e) ? (int64_t)get_le(hent_b(e) + hent_ttl_off(e), 6) : HASH_NO_TTL;
 }
 static inline void hent_set_deadline(hent *e, int64_t d) {
-    put_le(e->b + hent_ttl_off(e), (uint64_t)d, 6);
+    put_le(hent_b(e) + hent_ttl_off(e), (uint64_t)d, 6);
 }
 
 typedef struct hash_ht {
-    dict d;     /* field -> hent */
+    otab d;     /* field -> hent */
     ostree ttl; /* the entries with a deadline, by (deadline, address) */
 } hash_ht;
 
-extern const dict_type hent_dict_type;
+extern const otab_type hent_otab_type;
 
 /* Returns an owned entry (not linked anywhere). deadline HASH_NO_TTL gives no TTL. */
 hent *hent_new(slice field, slice value, int64_t deadline);
@@ -190,11 +195,11 @@ hent *ht_find(hash_ht *t, slice field);
 /* Sets field as hash_set does (the entry may be reallocated); returns 1 if created. */
 int ht_put(hash_ht *t, int64_t now_ms, slice field, slice value, enum hash_ttl_policy policy,
            int64_t deadline);
-/* Unlinks e from the dict and the deadline index and frees it. */
+/* Unlinks e from the table and the deadline index and frees it. */
 void ht_delete(hash_ht *t, hent *e);
 /* Gives e the deadline d (HASH_NO_TTL clears it); the entry may be reallocated. */
 void ht_set_deadline(hash_ht *t, hent *e, int64_t d);
-/* Adds an entry built elsewhere (conversion): links it in the dict and the deadline index. */
+/* Adds an entry built elsewhere (conversion): links it in the table and the deadline index. */
 void ht_add(hash_ht *t, hent *e);
 
 /* ---- the hashtable's deadline index (hash_ttl.c) ------------------------------------ */

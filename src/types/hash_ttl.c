@@ -23,7 +23,7 @@
 
 /* The deadline of an entry known to have one (short form is the fast path). */
 static inline int64_t dl(const hent *e) {
-    if (!(e->b[0] & HENT_LONG)) return (int64_t)get_le(e->b + 2, 6);
+    if (!(hent_b(e)[0] & HENT_LONG)) return (int64_t)get_le(hent_b(e) + 2, 6);
     return hent_deadline(e);
 }
 
@@ -56,7 +56,7 @@ static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
         hent *e = ostree_min(&t->ttl);
         if (!e || dl(e) > now_ms) break;
         ostree_pop_min(&t->ttl);
-        dict_unlink(&t->d, &e->node);
+        otab_remove(&t->d, e);
         if (on_field) {
             hash_entry v;
             hent_view(e, &v);

@@ -2,7 +2,7 @@
  *
  * A hash is an `obj` (type OBJ_HASH) in one of three encodings, as OBJECT ENCODING names
  * them: ENC_LISTPACK (compact blob, no field has a TTL), ENC_LISTPACKEX (compact blob,
- * some fields have TTLs) and ENC_HASHTABLE (a dict of one allocation per field, plus a
+ * some fields have TTLs) and ENC_HASHTABLE (an otab of one allocation per field, plus a
  * min-heap of the fields that have a deadline). A compact hash becomes a hashtable when
  * it grows past the limits in hash_limits; the conversion is one way and keeps every TTL.
  *
@@ -26,7 +26,7 @@
 #define MAYFLY_TYPES_HASH_H
 
 #include "mayfly/types/object.h"
-#include "mayfly/util/dict.h"
+#include "mayfly/util/otab.h"
 #include "mayfly/util/slice.h"
 
 #include <stddef.h>
@@ -202,7 +202,7 @@ typedef struct hash_iter {
     hash *h;
     int64_t now_ms;
     size_t off;   /* compact: offset of the next entry */
-    dict_iter di; /* hashtable */
+    otab_iter di; /* hashtable */
 } hash_iter;
 
 void hash_iter_init(hash_iter *it, hash *h, int64_t now_ms);
@@ -212,7 +212,7 @@ void hash_iter_deinit(hash_iter *it);
 
 /* One HSCAN step from cursor: emits live fields through fn and returns the next cursor
  * (0 when complete). A compact hash emits everything and returns 0, as Redis does; a
- * hashtable walks dict_scan until about count fields were emitted (or 10*count buckets
+ * hashtable walks otab_scan until about count fields were emitted (or 10*count buckets
  * were visited), so a field present throughout is emitted at least once, maybe twice. */
 uint64_t hash_scan(hash *h, int64_t now_ms, uint64_t cursor, size_t count, hash_visit_fn fn,
                    void *ctx);
