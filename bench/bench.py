@@ -149,6 +149,31 @@ def preload_hx(server, _n=SMALL_KEYS):
                                                       "FIELDS", 1, "f") for i in range(_n))))
 
 
+def big_hash_fields(start, end):
+    return ["f:%012d" % i for i in range(start, end)]  # as redis-benchmark's __rand_int__
+
+
+def preload_bigh(server, ttl=False):
+    """One hash "bigh" of BIG_FIELDS fields f:<12 digits> (every HGET hits); ttl: each field
+    also gets a long TTL through HPEXPIRE (Redis 7.4 has it), for HTTL / HPEXPIRE."""
+    def fill():
+        for s in range(0, BIG_FIELDS, 1000):
+            args = []
+            for f in big_hash_fields(s, min(BIG_FIELDS, s + 1000)):
+                args += [f, VALUE]
+            yield encode("HSET", "bigh", *args)
+    load(server, enc_cached("bigh", fill))
+    if ttl:
+        load(server, enc_cached("bigh-ttl", lambda: (
+            encode("HPEXPIRE", "bigh", LONG_TTL_MS, "FIELDS", len(fs), *fs)
+            for fs in (big_hash_fields(s, min(BIG_FIELDS, s + 1000))
+                       for s in range(0, BIG_FIELDS, 1000)))))
+
+
+def preload_bigh_ttl(server):
+    preload_bigh(server, ttl=True)
+
+
 # --------------------------------------------------------------------------------------
 # Throughput (redis-benchmark)
 # --------------------------------------------------------------------------------------
@@ -211,6 +236,16 @@ def workloads():
         Workload("HTTL", ["HTTL", "hx:__rand_int__", "FIELDS", 1, "f"], None,
                  r=SMALL_KEYS, preload=preload_hx, needs=("HPEXPIRE", "HTTL"),
                  baseline="HSET small hashes"),
+        Workload("HGET one big hash (hit)", ["HGET", "bigh", "f:__rand_int__"],
+                 ["HGET", "bigh", "f:__rand_int__"], r=BIG_FIELDS, big=True,
+                 preload=preload_bigh),
+        Workload("HPEXPIRE one big hash", ["HPEXPIRE", "bigh", BENCH_TTL_MS, "FIELDS", 1,
+                                           "f:__rand_int__"],
+                 ["HPEXPIRE", "bigh", BENCH_TTL_MS, "FIELDS", 1, "f:__rand_int__"],
+                 r=BIG_FIELDS, big=True, preload=preload_bigh_ttl, needs=("HPEXPIRE",)),
+        Workload("HTTL one big hash", ["HTTL", "bigh", "FIELDS", 1, "f:__rand_int__"],
+                 ["HTTL", "bigh", "FIELDS", 1, "f:__rand_int__"], r=BIG_FIELDS, big=True,
+                 preload=preload_bigh_ttl, needs=("HPEXPIRE", "HTTL")),
     ]
 
 

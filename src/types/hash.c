@@ -78,6 +78,7 @@ int hash_free_some(hash *h, size_t max) {
 
 static hash_ht *dup_ht(hash_ht *src) {
     hash_ht *t = ht_new();
+    otab_reserve(&t->d, otab_size(&src->d));
     otab_iter it;
     otab_iter_init(&it, &src->d);
     for (const hent *e; (e = otab_iter_next(&it));) {

@@ -11,7 +11,7 @@
  *
  *     otab slots ──▶ hent                    ttl (hash_ttl.c): ostree of hent *
  *     [dist|frag|ptr] 8 B per slot,          ordered by (deadline, address), only the
- *     load 0.7-0.875                         entries whose tag has HENT_TTL
+ *     load 0.5-0.8                           entries whose tag has HENT_TTL
  *
  * The deadline exists only in entries with a TTL: adding or removing one rewrites the
  * entry, in place when the new size fits its block, else into a new block that replaces

@@ -3,9 +3,10 @@
  *
  * Made for one big hash's fields (types/hash_ht.c): the items are the caller's blocks and
  * carry no link, so a 7-byte field with a 16-byte value is one 32-byte block, and the table
- * costs one 8-byte slot per item at a load of 0.7-0.875 (about 10 bytes per item) instead
- * of a chain pointer in the item plus a bucket pointer. Nothing here knows about hashes:
- * any block whose key bytes key_of() can return may be filed (the keyspace could adopt it).
+ * costs one 8-byte slot per item at a load of 0.5-0.8 (10.5 bytes per item at 1M items)
+ * instead of a chain pointer in the item plus a bucket pointer. Nothing here knows about
+ * hashes: any block whose key bytes key_of() can return may be filed (the keyspace could
+ * adopt it).
  *
  *     slot (8 B):  [dist 8][frag 8][item pointer 48]     0 = empty
  *     home(h) = (h * range) >> 64    the high hash bits pick the slot: the table is
@@ -17,10 +18,10 @@
  * run of occupied slots is sorted by home (Robin Hood): a lookup stops at the first slot
  * whose item's home is past its own, and compares the key only where the 8-bit fragment
  * (the hash's low byte) matches. Items never wrap around: the tail past the home range
- * takes the last runs. Sizes follow jemalloc's large size classes, 8/10/12/14 x 2^k slots,
- * and the table grows one class at a time when 7/8 of the home range is used, so the load
- * stays between 0.7 and 0.875 (a class step is 1.14-1.25x) and the allocator adds no
- * rounding.
+ * takes the last runs. Sizes are jemalloc's size classes, 8/10/12/14 x 2^k slots, so the
+ * allocator adds no rounding; the table grows when 4/5 of the home range is used, to the
+ * smallest class with room for 30% more items (load 0.5-0.8; a single class step, 1.14-
+ * 1.25x, would move every item about twice as often over a table's growth).
  *
  * Resizing moves whole runs from the old table to the new one, a run per step (each
  * find/add/remove does one), so no call stalls; an array of 256 KB or more is first
@@ -107,7 +108,7 @@ int otab_drain(otab *t, size_t max, void (*free_fn)(void *, void *), void *ctx);
 typedef struct otab_iter {
     otab *t;
     int table;
-    int fresh;   /* 1 before the first call, or after a delete: look at index again */
+    int fresh; /* 1 before the first call, or after a delete: look at index again */
     size_t index;
     void *item;
 } otab_iter;
