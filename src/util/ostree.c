@@ -30,15 +30,34 @@
 #include <assert.h>
 #include <string.h>
 
-#define LEAF_CAP 127 /* 8 + 127 * 8 = 1024 bytes, one jemalloc size class */
+#define ISZ 6        /* bytes per item pointer in a leaf: user-space addresses fit 48 bits */
+#define LEAF_CAP 170 /* 4 + 170 * 6 = 1024 bytes, one jemalloc size class */
 #define FAN 31       /* 8 + 31 * 32 = 1000 bytes, in the 1024-byte class */
 #define MAX_HEIGHT 40
 
 typedef struct leaf {
-    uint32_t n; /* items */
-    uint32_t unused;
-    void *it[LEAF_CAP];
+    uint32_t n;                 /* items */
+    uint8_t it[LEAF_CAP * ISZ]; /* item pointers, 6 bytes each, little-endian */
 } leaf;
+
+/* Item j of an array of 6-byte pointers. */
+static inline void *get_at(const uint8_t *arr, size_t j) {
+    const uint8_t *b = arr + j * ISZ;
+    uint64_t v = 0;
+    for (int i = ISZ - 1; i >= 0; i--)
+        v = (v << 8) | b[i];
+    return (void *)(uintptr_t)v;
+}
+
+static inline void set_at(uint8_t *arr, size_t j, const void *item) {
+    uint64_t v = (uint64_t)(uintptr_t)item;
+    assert((v >> (8 * ISZ)) == 0);
+    uint8_t *b = arr + j * ISZ;
+    for (int i = 0; i < ISZ; i++, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+
+#define IT(l, j) ((l)->it + (size_t)(j)*ISZ)
 
 typedef struct inner {
     uint32_t n; /* children */
@@ -61,7 +80,7 @@ static inline int before(int64_t k1, uintptr_t a1, int64_t k2, uintptr_t a2) {
 }
 
 static inline int64_t key_at(const ostree *t, const leaf *l, unsigned j) {
-    return t->key_of(l->it[j]);
+    return t->key_of(get_at(l->it, j));
 }
 
 void ostree_init(ostree *t, ostree_key_fn key_of) {
@@ -146,11 +165,11 @@ static unsigned leaf_upper(const ostree *t, const leaf *l, int64_t k, uintptr_t 
     unsigned n = l->n;
     if (n == 0) return 0;
     int64_t last = key_at(t, l, n - 1);
-    if (before(last, (uintptr_t)l->it[n - 1], k, a)) return n; /* the common append */
+    if (before(last, (uintptr_t)get_at(l->it, n - 1), k, a)) return n; /* the common append */
     unsigned lo = 0, hi = n - 1;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        if (before(k, a, key_at(t, l, mid), (uintptr_t)l->it[mid]))
+        if (before(k, a, key_at(t, l, mid), (uintptr_t)get_at(l->it, mid)))
             hi = mid;
         else
             lo = mid + 1;
@@ -250,34 +269,34 @@ static void link_right(ostree *t, path *p, unsigned d, void *right, size_t left_
  * split below, leaves filled in random order average over 80% full instead of 70%).
  * Returns 0 if no neighbour has the room. */
 #define SHARE_MIN 4
-static int share_with_sibling(ostree *t, inner *par, unsigned i, void **all) {
+static int share_with_sibling(ostree *t, inner *par, unsigned i, uint8_t *all) {
     leaf *l = par->ch[i];
     const unsigned total = LEAF_CAP + 1;
     if (i > 0 && ((leaf *)par->ch[i - 1])->n + SHARE_MIN <= LEAF_CAP) {
         leaf *left = par->ch[i - 1];
         unsigned sum = left->n + total, to_left = sum / 2 - left->n;
-        memcpy(left->it + left->n, all, to_left * sizeof(all[0]));
+        memcpy(IT(left, left->n), all, to_left * ISZ);
         left->n += to_left;
         l->n = total - to_left;
-        memcpy(l->it, all + to_left, l->n * sizeof(all[0]));
+        memcpy(l->it, all + to_left * ISZ, l->n * ISZ);
         par->cnt[i - 1] = left->n;
         par->cnt[i] = l->n;
         par->sk[i] = key_at(t, l, 0);
-        par->sa[i] = (uintptr_t)l->it[0];
+        par->sa[i] = (uintptr_t)get_at(l->it, 0);
         return 1;
     }
     if (i + 1 < par->n && ((leaf *)par->ch[i + 1])->n + SHARE_MIN <= LEAF_CAP) {
         leaf *right = par->ch[i + 1];
         unsigned sum = right->n + total, to_right = sum / 2 - right->n;
-        memmove(right->it + to_right, right->it, right->n * sizeof(all[0]));
-        memcpy(right->it, all + total - to_right, to_right * sizeof(all[0]));
+        memmove(IT(right, to_right), right->it, right->n * ISZ);
+        memcpy(right->it, all + (total - to_right) * ISZ, to_right * ISZ);
         right->n += to_right;
         l->n = total - to_right;
-        memcpy(l->it, all, l->n * sizeof(all[0]));
+        memcpy(l->it, all, l->n * ISZ);
         par->cnt[i] = l->n;
         par->cnt[i + 1] = right->n;
         par->sk[i + 1] = key_at(t, right, 0);
-        par->sa[i + 1] = (uintptr_t)right->it[0];
+        par->sa[i + 1] = (uintptr_t)get_at(right->it, 0);
         return 1;
     }
     return 0;
@@ -287,29 +306,29 @@ static int share_with_sibling(ostree *t, inner *par, unsigned i, void **all) {
  * has a full right neighbour, the two become three leaves two thirds full (a B*-tree
  * split), so that leaves filled at random stay above two thirds. Returns 0 without a right
  * neighbour. */
-static int split_two_in_three(ostree *t, path *p, void **all) {
+static int split_two_in_three(ostree *t, path *p, uint8_t *all) {
     unsigned d = t->height - 1;
     inner *par = p->n[d];
     unsigned i = p->i[d];
     if (i + 1 >= par->n) return 0;
     leaf *l = par->ch[i], *right = par->ch[i + 1];
     const unsigned total = LEAF_CAP + 1 + right->n;
-    void *both[2 * LEAF_CAP + 1];
-    memcpy(both, all, (LEAF_CAP + 1) * sizeof(both[0]));
-    memcpy(both + LEAF_CAP + 1, right->it, right->n * sizeof(both[0]));
+    uint8_t both[(2 * LEAF_CAP + 1) * ISZ];
+    memcpy(both, all, (LEAF_CAP + 1) * ISZ);
+    memcpy(both + (LEAF_CAP + 1) * ISZ, right->it, right->n * ISZ);
     leaf *third = new_leaf(t);
     l->n = total / 3;
     right->n = (total - l->n) / 2;
     third->n = total - l->n - right->n;
-    memcpy(l->it, both, l->n * sizeof(both[0]));
-    memcpy(right->it, both + l->n, right->n * sizeof(both[0]));
-    memcpy(third->it, both + l->n + right->n, third->n * sizeof(both[0]));
+    memcpy(l->it, both, l->n * ISZ);
+    memcpy(right->it, both + l->n * ISZ, right->n * ISZ);
+    memcpy(third->it, both + (l->n + right->n) * ISZ, third->n * ISZ);
     par->cnt[i] = l->n;
     par->sk[i + 1] = key_at(t, right, 0);
-    par->sa[i + 1] = (uintptr_t)right->it[0];
+    par->sa[i + 1] = (uintptr_t)get_at(right->it, 0);
     p->i[d] = i + 1;
     link_right(t, p, t->height, third, right->n, third->n, key_at(t, third, 0),
-               (uintptr_t)third->it[0]);
+               (uintptr_t)get_at(third->it, 0));
     return 1;
 }
 
@@ -319,7 +338,7 @@ void ostree_insert(ostree *t, void *item) {
     t->len++;
     if (!t->root) {
         leaf *l = new_leaf(t);
-        l->it[0] = item;
+        set_at(l->it, 0, item);
         l->n = 1;
         t->root = l;
         return;
@@ -337,27 +356,27 @@ void ostree_insert(ostree *t, void *item) {
     leaf *l = node;
     unsigned pos = leaf_upper(t, l, k, a);
     if (l->n < LEAF_CAP) {
-        memmove(l->it + pos + 1, l->it + pos, (l->n - pos) * sizeof(l->it[0]));
-        l->it[pos] = item;
+        memmove(IT(l, pos + 1), IT(l, pos), (l->n - pos) * ISZ);
+        set_at(l->it, pos, item);
         l->n++;
         return;
     }
     /* Full: LEAF_CAP + 1 items, the new one at pos. */
-    void *all[LEAF_CAP + 1];
-    memcpy(all, l->it, pos * sizeof(all[0]));
-    all[pos] = item;
-    memcpy(all + pos + 1, l->it + pos, (LEAF_CAP - pos) * sizeof(all[0]));
+    uint8_t all[(LEAF_CAP + 1) * ISZ];
+    memcpy(all, l->it, pos * ISZ);
+    set_at(all, pos, item);
+    memcpy(all + (pos + 1) * ISZ, IT(l, pos), (LEAF_CAP - pos) * ISZ);
     if (t->height > 0) {
         if (share_with_sibling(t, p.n[t->height - 1], p.i[t->height - 1], all)) return;
         if (pos < LEAF_CAP && split_two_in_three(t, &p, all)) return;
     }
     unsigned keep = pos == LEAF_CAP ? LEAF_CAP : (LEAF_CAP + 1) / 2;
     leaf *r = new_leaf(t);
-    memcpy(l->it, all, keep * sizeof(all[0]));
+    memcpy(l->it, all, keep * ISZ);
     l->n = keep;
     r->n = LEAF_CAP + 1 - keep;
-    memcpy(r->it, all + keep, r->n * sizeof(all[0]));
-    link_right(t, &p, t->height, r, l->n, r->n, key_at(t, r, 0), (uintptr_t)r->it[0]);
+    memcpy(r->it, all + keep * ISZ, r->n * ISZ);
+    link_right(t, &p, t->height, r, l->n, r->n, key_at(t, r, 0), (uintptr_t)get_at(r->it, 0));
 }
 
 /* A root with one child gives way to it, as many times as needed. */
@@ -418,7 +437,7 @@ static void settle_inner(ostree *t, path *p, unsigned d) {
 
 /* Removes the item at position j of leaf l, reached by path p (counts already lowered). */
 static void remove_in_leaf(ostree *t, path *p, leaf *l, unsigned j) {
-    memmove(l->it + j, l->it + j + 1, (l->n - j - 1) * sizeof(l->it[0]));
+    memmove(IT(l, j), IT(l, j + 1), (l->n - j - 1) * ISZ);
     l->n--;
     t->len--;
     unsigned d = t->height;
@@ -438,14 +457,14 @@ static void remove_in_leaf(ostree *t, path *p, leaf *l, unsigned j) {
         unsigned room = LEAF_CAP * 3 / 4;
         if (i > 0 && ((leaf *)par->ch[i - 1])->n + l->n <= room) {
             leaf *left = par->ch[i - 1];
-            memcpy(left->it + left->n, l->it, l->n * sizeof(l->it[0]));
+            memcpy(IT(left, left->n), l->it, l->n * ISZ);
             left->n += l->n;
             par->cnt[i - 1] += par->cnt[i];
             inner_delete(par, i);
             free_node(t, l, 1);
         } else if (i + 1 < par->n && ((leaf *)par->ch[i + 1])->n + l->n <= room) {
             leaf *right = par->ch[i + 1];
-            memcpy(l->it + l->n, right->it, right->n * sizeof(l->it[0]));
+            memcpy(IT(l, l->n), right->it, right->n * ISZ);
             l->n += right->n;
             par->cnt[i] += par->cnt[i + 1];
             inner_delete(par, i + 1);
@@ -476,7 +495,7 @@ void ostree_remove(ostree *t, void *item) {
     }
     leaf *l = node;
     unsigned j = 0;
-    while (j < l->n && l->it[j] != item)
+    while (j < l->n && get_at(l->it, j) != item)
         j++;
     assert(j < l->n && "ostree_remove: item not filed (or its key changed)");
     remove_in_leaf(t, &p, l, j);
@@ -487,7 +506,7 @@ void *ostree_min(const ostree *t) {
     if (!node) return NULL;
     for (unsigned d = 0; d < t->height; d++)
         node = ((inner *)node)->ch[0];
-    return ((leaf *)node)->it[0];
+    return get_at(((leaf *)node)->it, 0);
 }
 
 void *ostree_max(const ostree *t) {
@@ -498,7 +517,7 @@ void *ostree_max(const ostree *t) {
         node = in->ch[in->n - 1];
     }
     leaf *l = node;
-    return l->it[l->n - 1];
+    return get_at(l->it, l->n - 1);
 }
 
 void *ostree_pop_min(ostree *t) {
@@ -513,7 +532,7 @@ void *ostree_pop_min(ostree *t) {
         node = in->ch[0];
     }
     leaf *l = node;
-    void *item = l->it[0];
+    void *item = get_at(l->it, 0);
     remove_in_leaf(t, &p, l, 0);
     return item;
 }
@@ -553,7 +572,7 @@ void *ostree_at(const ostree *t, size_t r) {
         }
         node = in->ch[i];
     }
-    return ((const leaf *)node)->it[r];
+    return get_at(((const leaf *)node)->it, r);
 }
 
 /* ---- invariant check (tests) --------------------------------------------------------- */
@@ -575,7 +594,7 @@ static long long check_leaf(check_state *st, const leaf *l, int has_lo, int64_t 
     if (l->n == 0 || l->n > LEAF_CAP) return -1;
     for (unsigned j = 0; j < l->n; j++) {
         int64_t k = key_at(st->t, l, j);
-        uintptr_t a = (uintptr_t)l->it[j];
+        uintptr_t a = (uintptr_t)get_at(l->it, j);
         if (st->have_prev && !before(st->pk, st->pa, k, a)) return -2;
         if (has_lo && before(k, a, lk, la)) return -3;
         st->have_prev = 1;
