@@ -678,7 +678,7 @@ TEST(memory_targets) {
     ASSERT(b <= 30.5);
     ASSERT(b2 <= 30.5);
     ASSERT(c <= 71.0);
-    ASSERT(d <= 69.0); /* 13-byte fields with a TTL stay in the 48-byte class */
+    ASSERT(d <= 67.0);
 }
 
 int main(void) {
