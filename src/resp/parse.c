@@ -294,6 +294,64 @@ static void start_command(resp_parser *p) {
     }
 }
 
+/* Reads the 1-9 plain digits (no leading zero, except a lone "0") at s[0..avail) up to the
+ * '\r' that ends them, with the byte after the '\r' present too. Returns the number of
+ * bytes through that '\r' and sets *v, or 0 when the header is of any other shape or cut
+ * short (the general path then decides). */
+static inline size_t short_number(const char *s, size_t avail, long long *v) {
+    if (avail < 3) return 0;
+    unsigned d = (unsigned)(unsigned char)s[0] - '0';
+    if (d > 9) return 0;
+    if (s[1] == '\r') { /* one digit: most lengths */
+        *v = d;
+        return 2;
+    }
+    if (d == 0) return 0; /* a leading zero */
+    long long n = d;
+    size_t i = 1;
+    for (; i < avail && i < 9; i++) {
+        d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9) break;
+        n = n * 10 + d;
+    }
+    if (i + 1 >= avail || s[i] != '\r') return 0;
+    *v = n;
+    return i + 1;
+}
+
+/* Fast path for a multibulk command that is whole in data and has the shape of nearly
+ * every request: "*N" and every "$L" of 1-9 plain digits, at most WHOLE_MAX_ARGS
+ * arguments, an authenticated client. Positions and counts stay in locals; the result is
+ * the general path's. Returns RESP_OK, or RESP_INCOMPLETE having changed nothing the
+ * general path reads (it then parses the command from its first byte). */
+#define WHOLE_MAX_ARGS 64
+static int parse_whole(resp_parser *p, const char *data, size_t len) {
+    long long n, blen;
+    size_t at = 1 + short_number(data + 1, len - 1, &n);
+    if (at == 1 || n == 0 || n > WHOLE_MAX_ARGS || n > p->limits.max_multibulk ||
+        p->limits.unauthenticated)
+        return RESP_INCOMPLETE;
+    if (n > p->argv_cap) {
+        p->argv = mem_realloc(p->argv, (size_t)n * sizeof(*p->argv));
+        p->argv_cap = (int)n;
+    }
+    at++; /* the byte after '\r', skipped unchecked as Redis does */
+    long long max_bulk = p->limits.max_bulk_len;
+    resp_arg *argv = p->argv;
+    for (long long i = 0; i < n; i++) {
+        if (at >= len || data[at] != '$') return RESP_INCOMPLETE;
+        size_t h = short_number(data + at + 1, len - at - 1, &blen);
+        if (h == 0 || blen > max_bulk) return RESP_INCOMPLETE;
+        at += h + 2; /* '$', the digits and '\r', and the byte after */
+        if (len - at < (size_t)blen + 2) return RESP_INCOMPLETE;
+        argv[i].off = at;
+        argv[i].len = (size_t)blen;
+        at += (size_t)blen + 2;
+    }
+    p->argc = (int)n;
+    return finish(p, at);
+}
+
 int resp_parse(resp_parser *p, const char *data, size_t len) {
     if (p->state == RESP_ST_ERROR) return RESP_EPROTO;
     assert(len >= p->scan && p->scan >= p->pos);
@@ -303,6 +361,7 @@ int resp_parse(resp_parser *p, const char *data, size_t len) {
     if (p->state == RESP_ST_START) {
         if (len == 0) return RESP_INCOMPLETE;
         start_command(p);
+        if (data[0] == '*' && parse_whole(p, data, len) == RESP_OK) return RESP_OK;
         p->state = data[0] == '*' ? RESP_ST_COUNT : RESP_ST_INLINE;
     }
     if (p->state == RESP_ST_INLINE) return parse_inline(p, data, len);

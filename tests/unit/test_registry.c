@@ -29,6 +29,18 @@ static const cmd_spec clashing_family[] = {
     {0},
 };
 
+/* Names past 16 bytes, alike up to their last byte, and one with '_' where '\x7f' lowers
+ * to nothing: the lookup must tell them apart. */
+static const cmd_spec long_family[] = {
+    {"long-name-sixteen-a", cmd_hello_world, 1, CMD_FAST, 0, 0, 0, "server", "8.0.0", "O(1)", "A.",
+     "", NULL, "@fast"},
+    {"long-name-sixteen-b", cmd_hello_world, 1, CMD_FAST, 0, 0, 0, "server", "8.0.0", "O(1)", "B.",
+     "", NULL, "@fast"},
+    {"under_score_name_x", cmd_hello_world, 1, CMD_FAST, 0, 0, 0, "server", "8.0.0", "O(1)", "C.",
+     "", NULL, "@fast"},
+    {0},
+};
+
 static int seen_hello;
 static void visit(const cmd_spec *s, void *ctx) {
     (void)ctx;
@@ -52,6 +64,50 @@ TEST(families_added_at_run_time_dispatch) {
     ASSERT_EQ(-1, cmd_family_add(clashing_family));
     ASSERT(cmd_lookup(slice_of("new-one")) == NULL); /* nothing of a refused family */
     ASSERT_EQ(before + 1, cmd_count());
+}
+
+static const char *lookup_names[64];
+static size_t nlookup_names;
+static void collect(const cmd_spec *s, void *ctx) {
+    (void)ctx;
+    if (nlookup_names < 64 && strlen(s->name) > 12) lookup_names[nlookup_names++] = s->name;
+}
+
+/* The lookup compares the first 16 bytes a word at a time, lower-cased in bulk: every name
+ * is found in any case; a byte off anywhere (also past byte 16), a non-letter that differs
+ * from a letter only in bit 0x20, a prefix or an extension is not. */
+TEST(lookup_is_exact_and_case_blind) {
+    ASSERT_EQ(0, cmd_family_add(long_family));
+    cmd_foreach(collect, NULL);
+    ASSERT(nlookup_names > 3);
+    for (size_t i = 0; i < nlookup_names; i++) {
+        const char *name = lookup_names[i];
+        size_t n = strlen(name);
+        const cmd_spec *want = cmd_lookup(slice_of(name));
+        ASSERT(want != NULL && strcmp(want->name, name) == 0);
+        char v[80];
+        for (size_t j = 0; j < n; j++) /* upper case */
+            v[j] = (char)(name[j] >= 'a' && name[j] <= 'z' ? name[j] - 32 : name[j]);
+        ASSERT(cmd_lookup((slice){v, n}) == want);
+        for (size_t j = 0; j < n; j++) {
+            char keep = v[j];
+            v[j] = (char)(keep ^ 0x01);
+            ASSERT(cmd_lookup((slice){v, n}) != want);
+            v[j] = (char)(keep ^ 0x20);
+            if ((keep | 0x20) < 'a' || (keep | 0x20) > 'z')
+                ASSERT(cmd_lookup((slice){v, n}) != want);
+            v[j] = keep;
+        }
+        ASSERT(cmd_lookup((slice){v, n - 1}) != want);
+        v[n] = 'x';
+        ASSERT(cmd_lookup((slice){v, n + 1}) == NULL);
+    }
+    ASSERT(cmd_lookup(slice_of("set")) != NULL);
+    ASSERT(cmd_lookup(slice_of("sEt")) == cmd_lookup(slice_of("SET")));
+    ASSERT(cmd_lookup(slice_of("se")) == NULL);
+    ASSERT(cmd_lookup(slice_of("s\x7f"
+                               "t")) == NULL);
+    ASSERT(cmd_lookup((slice){"set\0", 4}) == NULL);
 }
 
 static void write_alpha(buf *b, int64_t now_ms) {
@@ -109,6 +165,7 @@ int main(void) {
     db_init_all(config.databases);
     RUN(families_added_at_run_time_dispatch);
     RUN(info_sections_in_order_and_replaced_by_name);
+    RUN(lookup_is_exact_and_case_blind);
     db_free_all();
     return test_report();
 }

@@ -174,6 +174,40 @@ TEST(pipeline_mixed) {
     CHECK("*1\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n*1\r\n$1\r\nc\r\n*1\r\n$1", "[\"a\"][\"b\"][\"c\"]~");
 }
 
+/* Shapes at the edges of the whole-command fast path (short "*N"/"$L" headers, at most 64
+ * arguments): each must parse as the general path does, whole or in pieces. */
+TEST(multibulk_fast_path_edges) {
+    CHECK("*1\r\n$0\r\n\r\n", "[\"\"]");
+    CHECK("*1\r\n$10\r\n0123456789\r\n", "[\"0123456789\"]");
+    /* Not the fast path's shapes: the general path refuses them as Redis's string2ll. */
+    CHECK("*1\r\n$01\r\nx\r\n", "!Protocol error: invalid bulk length");
+    CHECK("*01\r\n$1\r\nx\r\n", "!Protocol error: invalid multibulk length");
+    CHECK("*1\r\n$+1\r\nx\r\n", "!Protocol error: invalid bulk length");
+    CHECK("*1\r\n$1x\r\nx\r\n", "!Protocol error: invalid bulk length");
+    CHECK("*1\r\n$-1\r\n", "!Protocol error: invalid bulk length");
+    CHECK("*1\r\n$1\r\nxy\r\n", "[\"x\"][]"); /* "y\r" skipped, "\n" an empty line */
+    CHECK("*2\r\nx\r\n", "!Protocol error: expected '$', got 'x'");
+    CHECK("*1\r\n$123456789\r\n", "~");
+    CHECK("*1\r\n$1000000000\r\n", "!Protocol error: invalid bulk length");
+    /* 64 and 65 arguments: the fast path's limit and one past it. */
+    for (int n = 63; n <= 66; n++) {
+        buf in, want;
+        buf_init(&in);
+        buf_init(&want);
+        buf_printf(&in, "*%d\r\n", n);
+        buf_putc(&want, '[');
+        for (int i = 0; i < n; i++) {
+            buf_printf(&in, "$%d\r\n%d\r\n", i < 10 ? 1 : 2, i);
+            buf_printf(&want, "%s\"%d\"", i ? " " : "", i);
+        }
+        buf_puts(&want, "]");
+        buf_putc(&want, '\0');
+        if (!check_case(NULL, in.data, in.len, want.data, 1)) TEST_FAIL("parse mismatch");
+        buf_deinit(&in);
+        buf_deinit(&want);
+    }
+}
+
 /* ---- Multibulk errors ---- */
 
 TEST(error_invalid_multibulk_length) {
@@ -658,6 +692,7 @@ int main(void) {
     RUN(multibulk_crlf_skipped_like_redis);
     RUN(pipeline_mixed);
     RUN(error_invalid_multibulk_length);
+    RUN(multibulk_fast_path_edges);
     RUN(error_expected_dollar);
     RUN(error_invalid_bulk_length);
     RUN(limits_custom);
