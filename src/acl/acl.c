@@ -15,6 +15,7 @@
  * Rule parsing lives in selector.c (selector rules) and user.c (user rules, SETUSER),
  * checks in check.c, the log in log.c, the file formats in file.c. */
 #include "acl/acl_int.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/mem.h"
 
 #include <assert.h>
@@ -47,7 +48,7 @@ void acl_recount(void) {
     int n = 0;
     for (size_t i = 0; i < acl_users.n; i++)
         if (!acl_users.users[i]->head.unrestricted) n++;
-    acl_restricted_users = n;
+    armed_set(&acl_restricted_users, n);
 }
 
 /* ---- catalog ---- */

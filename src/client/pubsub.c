@@ -17,6 +17,7 @@
 #include "mayfly/client/pubsub.h"
 
 #include "mayfly/resp/resp.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/dict.h"
 #include "mayfly/util/glob.h"
 #include "mayfly/util/mem.h"
@@ -93,7 +94,7 @@ static struct pubsub_state *state_of(session *s) {
         s->pubsub = mem_calloc(1, sizeof(*s->pubsub));
         for (int k = 0; k < K_COUNT; k++)
             dict_init(&s->pubsub->subs[k], &sub_type);
-        pubsub_sessions++;
+        armed_set(&pubsub_sessions, pubsub_sessions + 1);
     }
     return s->pubsub;
 }
@@ -145,7 +146,7 @@ static void free_state_if_empty(session *s) {
         dict_deinit(&s->pubsub->subs[k]);
     mem_free(s->pubsub);
     s->pubsub = NULL;
-    pubsub_sessions--;
+    armed_set(&pubsub_sessions, pubsub_sessions - 1);
 }
 
 static void update_mode(session *s) {

@@ -15,6 +15,7 @@
 #include "mayfly/client/watch.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/mem.h"
 
 #include <assert.h>
@@ -80,7 +81,7 @@ void session_set_authenticated(session *s, int yes) {
     yes = yes != 0;
     if (s->authenticated == yes) return;
     s->authenticated = yes;
-    session_unauthenticated += yes ? -1 : 1;
+    armed_set(&session_unauthenticated, session_unauthenticated + (yes ? -1 : 1));
 }
 
 /* ---- the id table ---- */

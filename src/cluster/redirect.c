@@ -10,6 +10,7 @@
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/util/armed.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -145,5 +146,5 @@ const cmd_gate cluster_gate_redirect = {
     .name = "cluster", .order = CMD_GATE_CLUSTER, .armed = &gate_armed, .check = check_redirect};
 
 void cluster_gate_arm(void) {
-    gate_armed = config.cluster_enabled && cl.myself;
+    armed_set(&gate_armed, config.cluster_enabled && cl.myself);
 }

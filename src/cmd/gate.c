@@ -20,14 +20,25 @@ const char cmd_gate_handled[] = "";
 static const cmd_gate *gates[CMD_GATE_MAX];
 static size_t ngates;
 gate_slot gate_slots[CMD_GATE_MAX];
+uint32_t gate_unswitched;
 static const int always_armed = 1;
 
-/* The table changed: rebuild the flat walk array and every command's gate mask. */
+/* The table changed: rebuild the flat walk array, the mask of gates without a switch and
+ * every command's gate mask. */
 static void table_changed(void) {
-    for (size_t i = 0; i < ngates; i++)
+    gate_unswitched = 0;
+    for (size_t i = 0; i < ngates; i++) {
         gate_slots[i] =
             (gate_slot){gates[i]->armed ? gates[i]->armed : &always_armed, gates[i]->check};
+        if (!gates[i]->armed) gate_unswitched |= 1u << i;
+    }
     registry_gates_changed();
+}
+
+int gate_switches_all_off(void) {
+    for (size_t i = 0; i < ngates; i++)
+        if (gates[i]->armed && *gates[i]->armed) return 0;
+    return 1;
 }
 
 int cmd_gate_add(const cmd_gate *g) {

@@ -16,6 +16,7 @@
 #include "mayfly/client/session.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/db/db.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -56,7 +57,7 @@ static void set_state(unsigned now_purposes, int all) {
     int was_armed = armed, was_all = (purposes & CMD_PAUSE_CLIENT) && client_all;
     purposes = now_purposes;
     client_all = (purposes & CMD_PAUSE_CLIENT) && all;
-    armed = purposes != 0;
+    armed_set(&armed, purposes != 0);
     if (!(purposes & CMD_PAUSE_CLIENT)) client_end_ms = 0;
     if (armed && !was_armed) db_set_expire_mode(DB_EXPIRE_HIDE);
     if (!armed && was_armed && !host_stat.replica) db_set_expire_mode(DB_EXPIRE_REAP);

@@ -34,6 +34,11 @@ typedef struct gate_slot {
     cmd_gate_fn *check;
 } gate_slot;
 extern gate_slot gate_slots[CMD_GATE_MAX];
+/* The gates without a switch (bit i: rank i): while no switch is on anywhere (armed_on,
+ * util/armed.h), these are the only gates that can refuse a command. */
+extern uint32_t gate_unswitched;
+/* 1 if every registered gate's switch is 0 (a check of armed_on in Debug builds). */
+int gate_switches_all_off(void);
 
 /* Runs the armed gates of mask in rank order; NULL if all let the command through, else
  * the first refusal's text (or CMD_GATE_HANDLED). Inline: dispatch's hot path. */

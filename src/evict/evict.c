@@ -32,6 +32,7 @@
 #include "mayfly/config.h"
 #include "mayfly/evict/lazyfree.h"
 #include "mayfly/types/string.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -429,7 +430,7 @@ int evict_perform(int64_t now_ms) {
 
 void evict_config_changed(void) {
     int policy = config.maxmemory_policy;
-    evict_armed = config.maxmemory != 0;
+    armed_set(&evict_armed, config.maxmemory != 0);
     if (evict_policy_is_lfu(policy))
         db_set_access_clock(evict_lfu_touch, evict_lfu_new);
     else

@@ -323,6 +323,7 @@ static int write_pending(void) {
         if (write_errno) {
             log_warning("AOF write error looks solved, Redis can write again.");
             write_errno = 0;
+            persist_misconf_rearm();
         }
         return 0;
     }
@@ -334,6 +335,7 @@ static int write_pending(void) {
     }
     if (write_errno != err) log_warning("Error writing to the AOF file: %s", strerror(err));
     write_errno = err;
+    persist_misconf_rearm();
     return -1;
 }
 
@@ -368,6 +370,7 @@ void aof_cron(int64_t now_ms) {
     if (err) {
         log_warning("Error fsyncing the AOF file: %s", strerror(err));
         write_errno = err;
+        persist_misconf_rearm();
     }
     if (config.appendfsync == FSYNC_EVERYSEC && unsynced && now_ms - last_fsync_ms >= 1000) {
         if (fsync_thread_pending()) {
@@ -388,6 +391,7 @@ int aof_flush_sync(void) {
     if (write_pending() < 0) return -1;
     if (fdatasync(fd) < 0) {
         write_errno = errno;
+        persist_misconf_rearm();
         return -1;
     }
     unsynced = 0;

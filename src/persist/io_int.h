@@ -78,4 +78,8 @@ int io_fsync_dir(const char *dir);
 /* Writes "dir/name" into out (cap bytes). */
 void io_path(char *out, size_t cap, const char *dir, const char *name);
 
+/* persist.c: recomputes the MISCONF gate's switch after a snapshot's or a log write's
+ * outcome changed (util/armed.h). */
+void persist_misconf_rearm(void);
+
 #endif

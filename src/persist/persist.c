@@ -13,6 +13,7 @@
 #include "mayfly/db/db.h"
 #include "mayfly/persist/aof.h"
 #include "mayfly/rdb/rdb.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -96,7 +97,7 @@ static int convert_legacy_snapshot(int64_t now_ms) {
 }
 
 static int loaded(int64_t now_ms) {
-    host_stat.loading = 0;
+    armed_set(&host_stat.loading, 0);
     lastsave_ms = now_ms;
     if (load_was_legacy_snapshot() && convert_legacy_snapshot(now_ms) < 0) return LOAD_FAILED;
     if (config.appendonly && aof_open(load_used_manifest(), load_needs_rewrite(), now_ms) < 0)
@@ -106,7 +107,7 @@ static int loaded(int64_t now_ms) {
 
 int persist_load_begin(int64_t now_ms, load_replay_fn *replay) {
     lastsave_ms = now_ms;
-    host_stat.loading = 1;
+    armed_set(&host_stat.loading, 1);
     int rc = load_begin(now_ms, replay);
     if (rc == LOAD_DONE) return loaded(now_ms);
     return rc;
@@ -183,6 +184,7 @@ static void child_done(int ok, int64_t now_ms) {
             log_warning("Background transfer error");
     } else if (child.kind == CHILD_SNAPSHOT) {
         last_bgsave_ok = ok;
+        persist_misconf_rearm();
         last_bgsave_secs = secs;
         if (ok) {
             log_notice("Background saving terminated with success");
@@ -234,6 +236,7 @@ static int bgsave_now(int64_t now_ms) {
     last_bgsave_try_ms = now_ms;
     if (start_child(CHILD_SNAPSHOT, now_ms) < 0) {
         last_bgsave_ok = 0;
+        persist_misconf_rearm();
         log_warning("Can't save in background: fork: %s", strerror(errno));
         return -1;
     }
@@ -313,7 +316,7 @@ static void flush_all(void) {
 static void repl_load_prepare(void) {
     kill_child();
     if (aof_is_on()) aof_close();
-    host_stat.loading = 1;
+    armed_set(&host_stat.loading, 1);
     flush_all();
 }
 
@@ -324,7 +327,7 @@ int persist_repl_load_begin(const char *path) {
     if (rc != SNAP_MORE) {
         log_warning("Can't load %s: %s", path, repl_loader.err);
         snapshot_load_end(&repl_loader);
-        host_stat.loading = 0;
+        armed_set(&host_stat.loading, 0);
         return LOAD_FAILED;
     }
     repl_loading = 1;
@@ -336,7 +339,7 @@ static int repl_load_finished(void) {
     int pushed = repl_loader.push;
     snapshot_load_end(&repl_loader);
     repl_loading = 0;
-    host_stat.loading = 0;
+    armed_set(&host_stat.loading, 0);
     db_stat.dirty++;
     log_notice("Done loading RDB, keys loaded: %lld.", keys);
     int64_t now = clock_now_ms();
@@ -402,7 +405,7 @@ void persist_repl_load_abort(void) {
     snapshot_load_end(&repl_loader);
     repl_loading = 0;
     flush_all(); /* a half-loaded dataset is worse than none */
-    host_stat.loading = 0;
+    armed_set(&host_stat.loading, 0);
 }
 
 /* ---- cron ---- */
@@ -604,6 +607,14 @@ const char *persist_write_refusal(void) {
 
 /* ---- dispatch gates ---- */
 
+/* The MISCONF gate's switch: on while a snapshot or a log write has failed (the refusal
+ * itself also looks at the settings). */
+static int misconf_armed;
+
+void persist_misconf_rearm(void) {
+    armed_set(&misconf_armed, !last_bgsave_ok || aof_last_write_errno() != 0);
+}
+
 static const char *check_misconf(cmd_ctx *c, char *msg, size_t cap) {
     (void)c;
     (void)msg;
@@ -623,6 +634,7 @@ static const char *check_loading(cmd_ctx *c, char *msg, size_t cap) {
 const cmd_gate persist_gate_misconf = {.name = "misconf",
                                        .order = CMD_GATE_MISCONF,
                                        .when_any = CMD_WRITE | CMD_MISCONF_DENY,
+                                       .armed = &misconf_armed,
                                        .check = check_misconf};
 const cmd_gate persist_gate_loading = {.name = "loading",
                                        .order = CMD_GATE_LOADING,
@@ -646,6 +658,7 @@ int persist_save(const char **msg) {
     if (snapshot_save(config.dir, tmp, config.dbfilename, now, 0) < 0) {
         log_warning("Failed saving the DB: %s", strerror(errno));
         last_bgsave_ok = 0;
+        persist_misconf_rearm();
         *msg = "ERR";
         return -1;
     }
@@ -653,6 +666,7 @@ int persist_save(const char **msg) {
     db_stat.dirty = 0;
     lastsave_ms = now;
     last_bgsave_ok = 1;
+    persist_misconf_rearm();
     saves++;
     *msg = "OK";
     return 0;

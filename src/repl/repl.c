@@ -17,6 +17,7 @@
 #include "mayfly/cmd/pause.h"
 #include "mayfly/db/db.h"
 #include "mayfly/journal/journal.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -119,10 +120,10 @@ void repl_stream_grew(void) {
 
 void repl_update_gates(void) {
     int replica = repl_st.master_host != NULL;
-    repl_st.min_replicas_armed =
-        !replica && repl_cfg.min_replicas_to_write > 0 && repl_cfg.min_replicas_max_lag > 0;
-    repl_st.readonly_armed = replica && repl_cfg.read_only;
-    repl_st.masterdown_armed = replica && !repl_cfg.serve_stale && !replica_link_up();
+    armed_set(&repl_st.min_replicas_armed,
+              !replica && repl_cfg.min_replicas_to_write > 0 && repl_cfg.min_replicas_max_lag > 0);
+    armed_set(&repl_st.readonly_armed, replica && repl_cfg.read_only);
+    armed_set(&repl_st.masterdown_armed, replica && !repl_cfg.serve_stale && !replica_link_up());
 }
 
 static const char *gate_min_replicas(cmd_ctx *c, char *msg, size_t cap) {

@@ -40,6 +40,7 @@
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
 #include "mayfly/resp/resp.h"
+#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
@@ -228,7 +229,7 @@ int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char
 void script_run_end(script_run *run) {
     if (run->flags & RUN_TIMEDOUT) {
         run->flags &= ~RUN_TIMEDOUT;
-        busy_now = 0;
+        armed_set(&busy_now, 0);
         session *caller = run->caller->s;
         if (caller->ops && caller->ops->protect) caller->ops->protect(caller, 0);
         if (hooks.busy_changed) hooks.busy_changed(0);
@@ -252,7 +253,7 @@ int script_interrupt(script_run *run) {
                 "killing the script using the %s command. Script name is: %s.",
                 elapsed_ms, (run->flags & RUN_EVAL) ? "SCRIPT KILL" : "FUNCTION KILL", run->name);
     run->flags |= RUN_TIMEDOUT;
-    busy_now = 1;
+    armed_set(&busy_now, 1);
     if (caller->ops && caller->ops->protect) caller->ops->protect(caller, 1);
     if (hooks.busy_changed) hooks.busy_changed(1);
     if (hooks.serve) hooks.serve();

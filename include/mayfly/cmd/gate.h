@@ -21,9 +21,12 @@
  * Fast path: a gate names the commands it concerns by their flags, and may name a switch
  * (`armed`) that is 0 while it cannot refuse anything. The command table caches, per
  * command, the bit set of gates that concern it; dispatch walks those bits and calls only
- * armed gates: no allocation, a few loads and branches per gate. For EXEC the flags are those of
- * the transaction (see cmd_ctx.flags), as Redis's is_write_command etc. Sessions marked
- * SESS_INTERNAL (the append-only-log replay, like Redis's fake AOF client) skip the gates. */
+ * armed gates: no allocation, a few loads and branches per gate. Switches change only
+ * through armed_set (util/armed.h), which counts those that are on: while none is, dispatch
+ * keeps only the gates without a switch (usually none) and walks nothing. For EXEC the
+ * flags are those of the transaction (see cmd_ctx.flags), as Redis's is_write_command etc. Sessions
+ * marked SESS_INTERNAL (the append-only-log replay, like Redis's fake AOF client) skip the gates.
+ */
 #ifndef MAYFLY_CMD_GATE_H
 #define MAYFLY_CMD_GATE_H
 
@@ -66,7 +69,8 @@ typedef struct cmd_gate {
     uint32_t unless_any; /* never for commands with one of these flags (CMD_NO_AUTH, ...) */
     const int *armed;    /* the gate is skipped while *armed is 0 (NULL: always armed): a
                             flag or count its subsystem keeps, e.g. "the dataset is loading",
-                            so an idle gate costs one load, not a call */
+                            changed only through armed_set (util/armed.h), so that while
+                            every switch is off dispatch skips them all with one load */
     cmd_gate_fn *check;
 } cmd_gate;
 

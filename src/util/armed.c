@@ -1,0 +1,4 @@
+/* armed: the count of switches that are on (see armed.h). */
+#include "mayfly/util/armed.h"
+
+int armed_on;
