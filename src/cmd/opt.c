@@ -3,34 +3,58 @@
 #include "cmd/opt_int.h"
 
 #include <limits.h>
+#include <stdint.h>
 
-/* 1 if s is the all-letters lowercase word w (n bytes) in any case: or-ing 0x20 folds a
- * letter's case and maps no other byte onto a lowercase letter. */
-static int word_ci(slice s, const char *w, size_t n) {
-    if (s.len != n) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s.p[i] | 0x20) != w[i]) return 0;
-    return 1;
+/* The option words, lowercase, packed a byte per 8 bits (first byte lowest). */
+#define W2(a, b) ((uint64_t)(a) | (uint64_t)(b) << 8)
+#define W3(a, b, c) (W2(a, b) | (uint64_t)(c) << 16)
+#define W4(a, b, c, d) (W3(a, b, c) | (uint64_t)(d) << 24)
+#define W6(a, b, c, d, e, f) (W4(a, b, c, d) | (uint64_t)(e) << 32 | (uint64_t)(f) << 40)
+#define W7(a, b, c, d, e, f, g) (W6(a, b, c, d, e, f) | (uint64_t)(g) << 48)
+
+/* o's bytes or-ed with 0x20 and packed as the words above: or-ing 0x20 folds a letter's
+ * case and maps no other byte onto a lowercase letter, and every option word is all
+ * letters, so equal packs mean the same word in any case. */
+static inline uint64_t pack_folded(slice o) {
+    uint64_t w = 0;
+    for (size_t i = 0; i < o.len; i++)
+        w |= (uint64_t)((unsigned char)o.p[i] | 0x20) << (8 * i);
+    return w;
 }
-
-/* Every option word, lowercase, with its length and token. */
-static const struct {
-    const char *word;
-    size_t len;
-    enum opt_token token;
-} words[] = {
-    {"ex", 2, OPT_EX},           {"px", 2, OPT_PX},         {"exat", 4, OPT_EXAT},
-    {"pxat", 4, OPT_PXAT},       {"nx", 2, OPT_NX},         {"xx", 2, OPT_XX},
-    {"gt", 2, OPT_GT},           {"lt", 2, OPT_LT},         {"keepttl", 7, OPT_KEEPTTL},
-    {"persist", 7, OPT_PERSIST}, {"get", 3, OPT_GET},       {"fnx", 3, OPT_FNX},
-    {"fxx", 3, OPT_FXX},         {"fields", 6, OPT_FIELDS},
-};
 
 enum opt_token opt_token(slice o) {
     if (o.len < 2 || o.len > 7) return OPT_NONE;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (words[i].len == o.len && word_ci(o, words[i].word, o.len)) return words[i].token;
-    return OPT_NONE;
+    uint64_t w = pack_folded(o);
+    switch (o.len) {
+    case 2:
+        switch (w) {
+        case W2('e', 'x'): return OPT_EX;
+        case W2('p', 'x'): return OPT_PX;
+        case W2('n', 'x'): return OPT_NX;
+        case W2('x', 'x'): return OPT_XX;
+        case W2('g', 't'): return OPT_GT;
+        case W2('l', 't'): return OPT_LT;
+        default: return OPT_NONE;
+        }
+    case 3:
+        switch (w) {
+        case W3('g', 'e', 't'): return OPT_GET;
+        case W3('f', 'n', 'x'): return OPT_FNX;
+        case W3('f', 'x', 'x'): return OPT_FXX;
+        default: return OPT_NONE;
+        }
+    case 4:
+        switch (w) {
+        case W4('e', 'x', 'a', 't'): return OPT_EXAT;
+        case W4('p', 'x', 'a', 't'): return OPT_PXAT;
+        default: return OPT_NONE;
+        }
+    case 6: return w == W6('f', 'i', 'e', 'l', 'd', 's') ? OPT_FIELDS : OPT_NONE;
+    case 7:
+        if (w == W7('k', 'e', 'e', 'p', 't', 't', 'l')) return OPT_KEEPTTL;
+        return w == W7('p', 'e', 'r', 's', 'i', 's', 't') ? OPT_PERSIST : OPT_NONE;
+    default: return OPT_NONE;
+    }
 }
 
 int opt_deadline(enum opt_token t, long long v, int64_t now_ms, long long max, long long *out) {

@@ -307,6 +307,11 @@ static inline size_t short_number(const char *s, size_t avail, long long *v) {
         return 2;
     }
     if (d == 0) return 0; /* a leading zero */
+    unsigned d1 = (unsigned)(unsigned char)s[1] - '0';
+    if (d1 <= 9 && avail >= 4 && s[2] == '\r') { /* two digits: most of the rest */
+        *v = d * 10 + d1;
+        return 3;
+    }
     long long n = d;
     size_t i = 1;
     for (; i < avail && i < 9; i++) {
