@@ -70,6 +70,10 @@ static inline int hc_finish(cmd_ctx *c, dbentry *e, slice key) {
         notify_keyspace_event(NOTIFY_GENERIC, "del", key, c->db->id);
         return 1;
     }
+    /* A hash without field TTLs before the write (db/ counts it in subexpiry exactly when
+     * it had some at its last filing) and after: its filing deadline and death are the
+     * key's own TTL, as filed. Plain HSETs skip the refiling. */
+    if (!(e->val->flags & OBJF_SUBEXPIRY) && hash_ttl_count(hc_hash(e)) == 0) return 0;
     db_entry_done(db_refile_fields(c->db, e));
     return 0;
 }

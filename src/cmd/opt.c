@@ -28,32 +28,48 @@ enum opt_token opt_token(slice o) {
     switch (o.len) {
     case 2:
         switch (w) {
-        case W2('e', 'x'): return OPT_EX;
-        case W2('p', 'x'): return OPT_PX;
-        case W2('n', 'x'): return OPT_NX;
-        case W2('x', 'x'): return OPT_XX;
-        case W2('g', 't'): return OPT_GT;
-        case W2('l', 't'): return OPT_LT;
-        default: return OPT_NONE;
+        case W2('e', 'x'):
+            return OPT_EX;
+        case W2('p', 'x'):
+            return OPT_PX;
+        case W2('n', 'x'):
+            return OPT_NX;
+        case W2('x', 'x'):
+            return OPT_XX;
+        case W2('g', 't'):
+            return OPT_GT;
+        case W2('l', 't'):
+            return OPT_LT;
+        default:
+            return OPT_NONE;
         }
     case 3:
         switch (w) {
-        case W3('g', 'e', 't'): return OPT_GET;
-        case W3('f', 'n', 'x'): return OPT_FNX;
-        case W3('f', 'x', 'x'): return OPT_FXX;
-        default: return OPT_NONE;
+        case W3('g', 'e', 't'):
+            return OPT_GET;
+        case W3('f', 'n', 'x'):
+            return OPT_FNX;
+        case W3('f', 'x', 'x'):
+            return OPT_FXX;
+        default:
+            return OPT_NONE;
         }
     case 4:
         switch (w) {
-        case W4('e', 'x', 'a', 't'): return OPT_EXAT;
-        case W4('p', 'x', 'a', 't'): return OPT_PXAT;
-        default: return OPT_NONE;
+        case W4('e', 'x', 'a', 't'):
+            return OPT_EXAT;
+        case W4('p', 'x', 'a', 't'):
+            return OPT_PXAT;
+        default:
+            return OPT_NONE;
         }
-    case 6: return w == W6('f', 'i', 'e', 'l', 'd', 's') ? OPT_FIELDS : OPT_NONE;
+    case 6:
+        return w == W6('f', 'i', 'e', 'l', 'd', 's') ? OPT_FIELDS : OPT_NONE;
     case 7:
         if (w == W7('k', 'e', 'e', 'p', 't', 't', 'l')) return OPT_KEEPTTL;
         return w == W7('p', 'e', 'r', 's', 'i', 's', 't') ? OPT_PERSIST : OPT_NONE;
-    default: return OPT_NONE;
+    default:
+        return OPT_NONE;
     }
 }
 

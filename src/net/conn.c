@@ -192,6 +192,10 @@ static void check_obuf_limits(conn *c) {
     session *s = c->s;
     if (s->flags & SESS_CLOSE_ASAP) return;
     update_out_limit(c);
+    if (session_pending(s) <= SESSION_REPLY_CHUNK && !buf_over(&s->out)) {
+        s->obl_soft_since_ms = 0; /* nothing beyond the first chunk: under every limit */
+        return;
+    }
     int cls = (s->flags & SESS_PUBSUB) ? 2 : 0;
     long long used = (long long)session_omem(s);
     long long hard = config.client_obuf_hard[cls], soft = config.client_obuf_soft[cls];
