@@ -134,6 +134,9 @@ int lp_find(const hash *h, slice field, lp_ent *e) {
     const uint8_t *b = h->p;
     size_t used = lp_used(b), off = lp_first(h);
     int ex = h->hdr.enc == ENC_LISTPACKEX;
+    /* Fields of one hash often share a prefix (f0, f1, ...): the last byte tells most
+     * of them apart before a memcmp call. */
+    uint8_t last = field.len ? (uint8_t)field.p[field.len - 1] : 0;
     while (off < used) {
         /* Decode only the lengths until the field matches: the common miss is cheap. */
         uint64_t fl, vl, code;
@@ -141,7 +144,9 @@ int lp_find(const hash *h, slice field, lp_ent *e) {
         n += varint_get(b + n, &fl);
         n += varint_get(b + n, &vl);
         if (ex) n += varint_get(b + n, &code);
-        if (fl == field.len && memcmp(b + n, field.p, field.len) == 0) return lp_at(h, off, e);
+        if (fl == field.len && (fl == 0 || b[n + fl - 1] == last) &&
+            memcmp(b + n, field.p, field.len) == 0)
+            return lp_at(h, off, e);
         off = n + (size_t)fl + (size_t)vl;
     }
     return 0;
