@@ -22,7 +22,6 @@
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/resp/resp.h"
-#include "mayfly/util/armed.h"
 #include "mayfly/util/clock.h"
 #include "mayfly/util/hdrhist.h"
 #include "mayfly/util/mem.h"
@@ -609,8 +608,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         c->flags = multi_exec_flags(s, c->flags);
         gates = gate_mask(c->flags);
     }
-    assert(armed_on > 0 || (armed_on == 0 && gate_switches_all_off()));
-    if (!armed_on) gates &= gate_unswitched; /* every switch is off: one load, not a walk */
+    gates = gates_armable(gates);
     if (gates) {
         char msg[512];
         const char *refusal = gate_run(c, gates, msg, sizeof(msg));

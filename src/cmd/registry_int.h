@@ -4,7 +4,9 @@
 
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/gate.h"
+#include "mayfly/util/armed.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,8 +39,17 @@ extern gate_slot gate_slots[CMD_GATE_MAX];
 /* The gates without a switch (bit i: rank i): while no switch is on anywhere (armed_on,
  * util/armed.h), these are the only gates that can refuse a command. */
 extern uint32_t gate_unswitched;
-/* 1 if every registered gate's switch is 0 (a check of armed_on in Debug builds). */
+/* 1 if every registered gate's switch is 0 (a check of armed_on). */
 int gate_switches_all_off(void);
+/* The gates of mask that may refuse anything now: while every switch is off (one load),
+ * only those without a switch. Unoptimised builds (Debug, the ASan suite) check the count
+ * against the switches at every command: a switch changed without armed_set would show. */
+static inline uint32_t gates_armable(uint32_t mask) {
+#ifndef __OPTIMIZE__
+    assert(armed_on > 0 || (armed_on == 0 && gate_switches_all_off()));
+#endif
+    return armed_on ? mask : mask & gate_unswitched;
+}
 
 /* Runs the armed gates of mask in rank order; NULL if all let the command through, else
  * the first refusal's text (or CMD_GATE_HANDLED). Inline: dispatch's hot path. */
