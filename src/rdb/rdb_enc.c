@@ -40,12 +40,14 @@ void rdb_enc_init(rdb_enc *e, rdb_sink_fn *sink, void *ctx, int compress, int ch
     e->checksum = checksum;
     e->out = mem_alloc(ENC_BUF_SIZE);
     buf_init(&e->scratch);
+    buf_init(&e->lp);
 }
 
 void rdb_enc_deinit(rdb_enc *e) {
     mem_free(e->out);
     e->out = NULL;
     buf_deinit(&e->scratch);
+    buf_deinit(&e->lp);
     mem_free(e->sort);
     e->sort = NULL;
     e->sort_cap = 0;
@@ -143,7 +145,8 @@ static void put_string(rdb_enc *e, const char *s, size_t len) {
 
 /* ---- hashes --------------------------------------------------------------------------- */
 
-/* The live fields of h copied into the encoder's sort scratch; returns how many. */
+/* The live fields of h copied into the encoder's sort scratch; returns how many. The
+ * scratch holds twice sort_cap entries: the second half is the merge sort's. */
 static size_t gather(rdb_enc *e, hash *h, int64_t now_ms) {
     size_t n = 0;
     hash_iter it;
@@ -151,8 +154,11 @@ static size_t gather(rdb_enc *e, hash *h, int64_t now_ms) {
     hash_iter_init(&it, h, now_ms);
     while (hash_iter_next(&it, &f)) {
         if (n == e->sort_cap) {
-            e->sort_cap = e->sort_cap ? e->sort_cap * 2 : 64;
-            e->sort = mem_realloc(e->sort, e->sort_cap * sizeof(hash_entry));
+            hash_entry *old = e->sort;
+            e->sort_cap = e->sort_cap ? e->sort_cap * 2 : 128;
+            e->sort = mem_alloc(2 * e->sort_cap * sizeof(hash_entry));
+            if (n) memcpy(e->sort, old, n * sizeof(hash_entry));
+            mem_free(old);
         }
         ((hash_entry *)e->sort)[n++] = f;
     }
@@ -160,33 +166,58 @@ static size_t gather(rdb_enc *e, hash *h, int64_t now_ms) {
     return n;
 }
 
-/* Fields with a deadline first, earliest first; fields without one last, in order. */
-static int cmp_deadline(const void *a, const void *b) {
-    const hash_entry *x = a, *y = b;
-    if (x->deadline == y->deadline) return 0;
-    if (x->deadline == HASH_NO_TTL) return 1;
-    if (y->deadline == HASH_NO_TTL) return -1;
-    return x->deadline < y->deadline ? -1 : 1;
+/* The order of a listpack-ex: deadlines earliest first, fields without one (0) last. */
+static inline uint64_t order_key(const hash_entry *f) {
+    return (uint64_t)f->deadline - 1;
 }
 
-/* Types 16 and 25: the listpack of a compact hash. Returns 0 if no field is live. */
+/* A stable sort of a[0..n) by order_key (tmp: room for n entries). Hashes whose fields got
+ * their TTLs in deadline order are already sorted, and small runs sort by insertion; the
+ * library's qsort allocated and called a comparator per step. */
+static void sort_by_deadline(hash_entry *a, hash_entry *tmp, size_t n) {
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            hash_entry x = a[i];
+            size_t j = i;
+            for (; j > 0 && order_key(&a[j - 1]) > order_key(&x); j--)
+                a[j] = a[j - 1];
+            a[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    sort_by_deadline(a, tmp, h);
+    sort_by_deadline(a + h, tmp, n - h);
+    if (order_key(&a[h - 1]) <= order_key(&a[h])) return; /* already in order */
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = order_key(&a[j]) < order_key(&a[i]) ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    memcpy(a, tmp, k * sizeof(*a)); /* a[j..n) is already in place */
+}
+
+/* Types 16 and 25: the listpack of a compact hash. Returns 0 if no field is live. The
+ * listpack is sized once for the worst case and written element by element without
+ * further checks (in the encoder's lp buffer: put_string's LZF uses the scratch one). */
 static int put_compact_hash(rdb_enc *e, hash *h, slice key, int64_t now_ms, int64_t expire_ms) {
     size_t n = gather(e, h, now_ms);
     if (n == 0) return 0;
     hash_entry *f = e->sort;
     int ex = hash_encoding(h) == ENC_LISTPACKEX;
-    if (ex) qsort(f, n, sizeof(*f), cmp_deadline);
-    /* The listpack is built in the scratch buffer, which put_string's LZF also uses: build it
-     * in a buffer of its own. */
-    buf lp;
-    buf_init(&lp);
-    rdb_lp_begin(&lp);
+    if (ex) sort_by_deadline(f, f + e->sort_cap, n);
+    size_t room = RDB_LP_HDR + 1 + (ex ? n * RDB_LP_MAX_INT : 0);
+    for (size_t i = 0; i < n; i++)
+        room += RDB_LP_MAX_STR(f[i].field.len) + RDB_LP_MAX_STR(f[i].value.len);
+    buf_clear(&e->lp);
+    unsigned char *lp = (unsigned char *)buf_reserve(&e->lp, room);
+    size_t w = RDB_LP_HDR;
     for (size_t i = 0; i < n; i++) {
-        rdb_lp_append(&lp, f[i].field.p, f[i].field.len);
-        rdb_lp_append(&lp, f[i].value.p, f[i].value.len);
-        if (ex) rdb_lp_append_int(&lp, f[i].deadline);
+        w += rdb_lp_put(lp + w, f[i].field.p, f[i].field.len);
+        w += rdb_lp_put(lp + w, f[i].value.p, f[i].value.len);
+        if (ex) w += rdb_lp_put_int(lp + w, f[i].deadline);
     }
-    rdb_lp_end(&lp, n * (ex ? 3 : 2));
+    w = rdb_lp_finish(lp, w, n * (ex ? 3 : 2));
     if (expire_ms) {
         put_u8(e, RDB_OPCODE_EXPIRETIME_MS);
         put_i64le(e, expire_ms);
@@ -194,8 +225,7 @@ static int put_compact_hash(rdb_enc *e, hash *h, slice key, int64_t now_ms, int6
     put_u8(e, ex ? RDB_TYPE_HASH_LISTPACK_EX : RDB_TYPE_HASH_LISTPACK);
     put_string(e, key.p, key.len);
     if (ex) put_i64le(e, f[0].deadline); /* 0 when no live field has a TTL */
-    put_string(e, lp.data, lp.len);
-    buf_deinit(&lp);
+    put_string(e, (const char *)lp, w);
     return 1;
 }
 

@@ -149,6 +149,15 @@ int rdb_zm_next(const unsigned char *zm, size_t *pos, rdb_elem *field, rdb_elem 
 
 /* Listpack writing: begin, append elements, end (which fills in the header). Strings that
  * are canonical integers are stored as integers, as Redis's lpAppend does. */
+#define RDB_LP_HDR 6                             /* total bytes u32le, count u16le */
+#define RDB_LP_MAX_INT 10                        /* 0xF4 + 8 bytes, backlen 1 */
+#define RDB_LP_MAX_STR(len) ((size_t)(len) + 10) /* 5-byte header, backlen up to 5 */
+/* The unchecked forms: store one element at w (room for RDB_LP_MAX_STR(len) or
+ * RDB_LP_MAX_INT bytes) and return its size; rdb_lp_finish appends the terminator to a
+ * listpack of used bytes (room for one more), fills in the header and returns its size. */
+size_t rdb_lp_put(unsigned char *w, const char *s, size_t len);
+size_t rdb_lp_put_int(unsigned char *w, int64_t v);
+size_t rdb_lp_finish(unsigned char *lp, size_t used, size_t count);
 void rdb_lp_begin(buf *b);
 void rdb_lp_append(buf *b, const char *s, size_t len);
 void rdb_lp_append_int(buf *b, int64_t v);

@@ -146,33 +146,33 @@ int rdb_lp_next(const unsigned char *lp, size_t *pos, rdb_elem *out) {
     return 1;
 }
 
-void rdb_lp_begin(buf *b) {
-    buf_clear(b);
-    char hdr[LP_HDR] = {0};
-    buf_append(b, hdr, LP_HDR);
-}
+/* The writers below store at w, which has room for RDB_LP_MAX_STR / RDB_LP_MAX_INT bytes,
+ * and return how many they stored: the listpack of a whole hash is sized once and written
+ * without a bound check per element. */
 
-static void put_backlen(buf *b, size_t l) {
-    unsigned char t[5];
+static size_t put_backlen(unsigned char *w, size_t l) {
+    if (l <= 127) { /* entries under 128 bytes: the common case */
+        w[0] = (unsigned char)l;
+        return 1;
+    }
     size_t n = backlen_size(l);
     /* The first byte holds the highest bits; every later byte has the top bit set. */
     for (size_t i = 0; i < n; i++) {
         unsigned char v = (unsigned char)((l >> (7 * (n - 1 - i))) & 127);
-        t[i] = i == 0 ? v : (unsigned char)(v | 128);
+        w[i] = i == 0 ? v : (unsigned char)(v | 128);
     }
-    buf_append(b, t, n);
+    return n;
 }
 
-void rdb_lp_append_int(buf *b, int64_t v) {
-    unsigned char t[9];
+size_t rdb_lp_put_int(unsigned char *w, int64_t v) {
     size_t n;
     if (v >= 0 && v <= 127) {
-        t[0] = (unsigned char)v;
+        w[0] = (unsigned char)v;
         n = 1;
     } else if (v >= -4096 && v <= 4095) {
         uint64_t u = (uint64_t)v & 0x1fff;
-        t[0] = (unsigned char)(0xC0 | (u >> 8));
-        t[1] = (unsigned char)u;
+        w[0] = (unsigned char)(0xC0 | (u >> 8));
+        w[1] = (unsigned char)u;
         n = 2;
     } else {
         int bytes = v >= -32768 && v <= 32767          ? 2
@@ -180,50 +180,67 @@ void rdb_lp_append_int(buf *b, int64_t v) {
                     : v >= INT32_MIN && v <= INT32_MAX ? 4
                                                        : 8;
         static const unsigned char code[9] = {0, 0, 0xF1, 0xF2, 0xF3, 0, 0, 0, 0xF4};
-        t[0] = code[bytes];
+        w[0] = code[bytes];
         for (int i = 0; i < bytes; i++)
-            t[1 + i] = (unsigned char)((uint64_t)v >> (8 * i));
+            w[1 + i] = (unsigned char)((uint64_t)v >> (8 * i));
         n = (size_t)bytes + 1;
     }
-    buf_append(b, t, n);
-    put_backlen(b, n);
+    return n + put_backlen(w + n, n);
+}
+
+size_t rdb_lp_put(unsigned char *w, const char *s, size_t len) {
+    long long v;
+    /* Only a digit or '-' can start a canonical integer: skip the parse for the rest. */
+    if (len > 0 && len < STRCONV_LL_MAX && ((s[0] >= '0' && s[0] <= '9') || s[0] == '-') &&
+        str_to_ll(s, len, &v) == 0)
+        return rdb_lp_put_int(w, v);
+    size_t hdr;
+    if (len < 64) {
+        w[0] = (unsigned char)(0x80 | len);
+        hdr = 1;
+    } else if (len < 4096) {
+        w[0] = (unsigned char)(0xE0 | (len >> 8));
+        w[1] = (unsigned char)len;
+        hdr = 2;
+    } else {
+        w[0] = 0xF0;
+        for (int i = 0; i < 4; i++)
+            w[1 + i] = (unsigned char)(len >> (8 * i));
+        hdr = 5;
+    }
+    memcpy(w + hdr, s, len);
+    return hdr + len + put_backlen(w + hdr + len, hdr + len);
+}
+
+size_t rdb_lp_finish(unsigned char *lp, size_t used, size_t count) {
+    lp[used++] = LP_EOF;
+    for (int i = 0; i < 4; i++)
+        lp[i] = (unsigned char)(used >> (8 * i));
+    size_t c = count < LP_COUNT_UNKNOWN ? count : LP_COUNT_UNKNOWN;
+    lp[4] = (unsigned char)c;
+    lp[5] = (unsigned char)(c >> 8);
+    return used;
+}
+
+void rdb_lp_begin(buf *b) {
+    buf_clear(b);
+    char hdr[LP_HDR] = {0};
+    buf_append(b, hdr, LP_HDR);
+}
+
+void rdb_lp_append_int(buf *b, int64_t v) {
+    unsigned char *w = (unsigned char *)buf_reserve(b, RDB_LP_MAX_INT);
+    b->len += rdb_lp_put_int(w, v);
 }
 
 void rdb_lp_append(buf *b, const char *s, size_t len) {
-    long long v;
-    if (len > 0 && len < STRCONV_LL_MAX && str_to_ll(s, len, &v) == 0) {
-        rdb_lp_append_int(b, v);
-        return;
-    }
-    unsigned char t[5];
-    size_t hdr;
-    if (len < 64) {
-        t[0] = (unsigned char)(0x80 | len);
-        hdr = 1;
-    } else if (len < 4096) {
-        t[0] = (unsigned char)(0xE0 | (len >> 8));
-        t[1] = (unsigned char)len;
-        hdr = 2;
-    } else {
-        t[0] = 0xF0;
-        for (int i = 0; i < 4; i++)
-            t[1 + i] = (unsigned char)(len >> (8 * i));
-        hdr = 5;
-    }
-    buf_append(b, t, hdr);
-    buf_append(b, s, len);
-    put_backlen(b, hdr + len);
+    unsigned char *w = (unsigned char *)buf_reserve(b, RDB_LP_MAX_STR(len));
+    b->len += rdb_lp_put(w, s, len);
 }
 
 void rdb_lp_end(buf *b, size_t count) {
-    buf_putc(b, (char)LP_EOF);
-    size_t total = b->len;
-    unsigned char *h = (unsigned char *)b->data;
-    for (int i = 0; i < 4; i++)
-        h[i] = (unsigned char)(total >> (8 * i));
-    size_t c = count < LP_COUNT_UNKNOWN ? count : LP_COUNT_UNKNOWN;
-    h[4] = (unsigned char)c;
-    h[5] = (unsigned char)(c >> 8);
+    buf_reserve(b, 1);
+    b->len = rdb_lp_finish((unsigned char *)b->data, b->len, count);
 }
 
 /* ---- ziplist ------------------------------------------------------------------------- */

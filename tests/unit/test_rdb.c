@@ -868,6 +868,76 @@ TEST(listpack_hashes_decoded_in_one_pass) {
     }
 }
 
+/* Type 25 as Redis lays it out: triplets ordered by deadline, earliest first, fields
+ * without a TTL last, fields sharing a deadline in storage order, the header's minimum the
+ * first deadline. The deadlines are given out of order (each one to two fields), with
+ * every seventh field left without one, in hashes of every size the sort handles
+ * differently (insertion for a few, merging above that). */
+TEST(listpack_ex_written_in_deadline_order) {
+    static const size_t sizes[] = {1, 2, 9, 16, 17, 40, 100, 128};
+    int64_t base = 4102444800000LL;
+    hash_limits lim = HASH_LIMITS_DEFAULT;
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        size_t n = sizes[si];
+        hash *h = hash_new();
+        for (size_t i = 0; i < n; i++) {
+            char f[32];
+            int fl = snprintf(f, sizeof(f), "f%zu", i);
+            int64_t dl = base + (int64_t)((i * 37) % 50) * 10;
+            hash_set(h, &lim, 0, (slice){f, (size_t)fl}, slice_of("v"),
+                     i % 7 == 3 ? HASH_TTL_CLEAR : HASH_TTL_SET, dl);
+        }
+        ASSERT(hash_encoding(h) == ENC_LISTPACKEX);
+        /* The expected order: each deadline from the smallest up, then none; within one,
+         * the storage order. */
+        hash_entry st[128];
+        size_t ns = 0;
+        hash_iter it;
+        hash_iter_init(&it, h, 0);
+        while (hash_iter_next(&it, &st[ns]))
+            ns++;
+        hash_iter_deinit(&it);
+        ASSERT_EQ(n, ns);
+        hash_entry want[128];
+        size_t nw = 0;
+        for (int64_t d = base; d <= base + 500; d++)
+            for (size_t i = 0; i < ns; i++)
+                if (st[i].deadline == (d == base + 500 ? HASH_NO_TTL : d)) want[nw++] = st[i];
+        ASSERT_EQ(n, nw);
+        buf out;
+        buf_init(&out);
+        rdb_enc e;
+        rdb_enc_init(&e, sink_buf, &out, 0, 0);
+        ASSERT_EQ(1, rdb_enc_key(&e, slice_of("k"), (obj *)h, 0, 0));
+        ASSERT_EQ(0, rdb_enc_flush(&e));
+        rdb_enc_deinit(&e);
+        /* type, key "k", the minimum, the listpack as a plain string (1 or 2 length bytes) */
+        const unsigned char *p = (const unsigned char *)out.data;
+        ASSERT_EQ(RDB_TYPE_HASH_LISTPACK_EX, p[0]);
+        ASSERT(p[1] == 1 && p[2] == 'k');
+        int64_t min = 0;
+        for (int i = 7; i >= 0; i--)
+            min = (int64_t)((uint64_t)min << 8 | p[3 + i]);
+        ASSERT(min == want[0].deadline);
+        size_t at = 11, lplen = p[at] & 63;
+        if ((p[at] >> 6) == 1) lplen = (lplen << 8) | p[++at];
+        at++;
+        ASSERT_EQ(out.len, at + lplen);
+        const unsigned char *lp = p + at;
+        ASSERT_EQ(3 * (long)n, rdb_lp_validate(lp, lplen));
+        size_t pos = 0;
+        for (size_t i = 0; i < n; i++) {
+            rdb_elem f, v, d;
+            ASSERT(rdb_lp_next(lp, &pos, &f) && rdb_lp_next(lp, &pos, &v) &&
+                   rdb_lp_next(lp, &pos, &d));
+            ASSERT_MEM_EQ(want[i].field.p, want[i].field.len, f.s, f.len);
+            ASSERT(d.s == NULL && d.v == want[i].deadline);
+        }
+        buf_deinit(&out);
+        obj_free((obj *)h);
+    }
+}
+
 /* Valkey 9's files: "VALKEY080", its own hash with field expiry (type 22: field, value,
  * then the deadline as 8 bytes little endian, -1 for none), and its path hash (type 23),
  * which Mayfly lacks. Valkey's layout from its rdb.c (RDB_TYPE_HASH_2). */
@@ -943,6 +1013,7 @@ int main(void) {
     RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
     RUN(big_hash_streamed_and_duplicates_refused);
     RUN(listpack_hashes_decoded_in_one_pass);
+    RUN(listpack_ex_written_in_deadline_order);
     RUN(valkey9_files);
     db_free_all();
     return test_report();

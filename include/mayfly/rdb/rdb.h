@@ -117,8 +117,10 @@ typedef struct rdb_enc {
     int err;          /* errno of the first failed sink call, 0 if none */
     size_t len;       /* bytes pending in out */
     char *out;        /* owned staging buffer */
-    buf scratch;      /* a listpack being built, LZF output */
-    void *sort;       /* owned scratch for ordering hash entries */
+    buf scratch;      /* LZF output */
+    buf lp;           /* the listpack of a compact hash being written */
+    void *sort;       /* owned scratch for ordering hash entries: sort_cap, then as many
+                       * more for the merge */
     size_t sort_cap;
     int version;      /* the header's RDB version; 0: RDB_VERSION (set before writing) */
     const slice *aux; /* more AUX fields for the header: naux (name, value) pairs, borrowed */
