@@ -17,6 +17,7 @@
  *
  * When the link drops, the primary's id, the applied offset and the database its stream
  * had selected are cached, and the next connection asks PSYNC to continue from there. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
@@ -41,6 +42,9 @@
 #include <unistd.h>
 
 #define LOAD_SLICE_US 5000
+/* While the temp file grows, the kernel is asked to start writing back every 8 MiB (as
+ * Redis's REPL_MAX_WRITTEN_BEFORE_FSYNC), so the fsync at the end has little left. */
+#define WRITEBACK_EVERY (8 * 1024 * 1024)
 
 /* Replies the handshake waits for, in order. */
 enum hs_reply { HS_PING, HS_AUTH, HS_PORT, HS_IP, HS_CAPA, HS_PSYNC, HS_BULK_HEADER };
@@ -73,6 +77,7 @@ static struct {
     char eofmark[REPL_EOF_MARK_LEN], lastbytes[REPL_EOF_MARK_LEN];
     int64_t transfer_size; /* -1: header not read yet; 0 with a mark */
     uint64_t transfer_read;
+    uint64_t written_back; /* the temp file's bytes handed to writeback so far */
     int fd;
     int diskless; /* repl-diskless-load: the RDB goes straight to the loader, no file */
     int load_rc;  /* diskless: LOAD_MORE until the loader has read the whole RDB */
@@ -467,10 +472,27 @@ static void transfer_done(void) {
 
 /* Hands n received bytes to the loader (diskless) or the temp file. Returns 0, or -1 when
  * the link was dropped. */
+/* Starts writeback of the temp file's bytes before end once WRITEBACK_EVERY more are
+ * there; waits only for an earlier range still in flight. A failure here is harmless: the
+ * fsync before the rename reports any error that matters. */
+static void start_writeback(uint64_t end) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (end - rs.written_back < WRITEBACK_EVERY) return;
+    if (sync_file_range(rs.fd, (off_t)rs.written_back, (off_t)(end - rs.written_back),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0)
+        rs.written_back = end;
+#else
+    (void)end;
+#endif
+}
+
 static int store_received(const char *p, size_t n) {
     if (rs.diskless) return feed_loader(p, n);
     ssize_t w = write(rs.fd, p, n);
-    if (w == (ssize_t)n) return 0;
+    if (w == (ssize_t)n) {
+        start_writeback(rs.transfer_read + n);
+        return 0;
+    }
     log_warning("Write error or short write writing to the DB dump file needed for "
                 "MASTER <-> REPLICA synchronization: %s",
                 w < 0 ? strerror(errno) : "short write");
@@ -615,6 +637,7 @@ static void start_transfer(void) {
     rs.state = RS_TRANSFER;
     rs.transfer_size = -1;
     rs.transfer_read = 0;
+    rs.written_back = 0;
     rs.lastio_ms = repl_now_ms();
     repl_update_gates();
 }
