@@ -220,22 +220,28 @@ def sync_time(binary, gen, replica_extra=()):
 
 
 def sync_rows(a, fields, rounds):
-    """Full-sync times: Mayfly, Redis 7.0 (rows without TTLs) and, with --redis74, a Redis
-    7.4+ build (every row), interleaved; medians."""
+    """Full-sync times: Mayfly, Redis 7.0 (rows without TTLs), with --redis74 a Redis 7.4+
+    build (every row) and the --also servers (every row), interleaved; medians, and each
+    round's times in the order run."""
     extra = ["--repl-diskless-load", a.diskless_load] if a.diskless_load != "disabled" else []
+    also = [tuple(spec.split("=", 1)) for spec in a.also]
     print("\n## Full-sync time of %d fields (REPLICAOF to link up, median of %d rounds, "
           "replicas with repl-diskless-load %s)\n" % (fields, rounds, a.diskless_load),
           flush=True)
     print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
-    print("| dataset | Mayfly s | Redis 7.0 s | Redis 7.4+ s | Mayfly / Redis |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    cols = ["Mayfly", "Redis 7.0", "Redis 7.4+"] + [label for label, _ in also]
+    print("| dataset | " + " | ".join(c + " s" for c in cols) + " | Mayfly / Redis | rounds |")
+    print("| --- |" + " ---: |" * (len(cols) + 2))
     for ttl in (True, False):
         for name, gen in datasets(fields, ttl):
+            if a.datasets and name not in a.datasets.split(","):
+                continue
             sides = [("Mayfly", a.mayfly)]
             if not ttl:
                 sides.append(("Redis 7.0", a.redis))
             if a.redis74:
                 sides.append(("Redis 7.4+", a.redis74))
+            sides += also
             times = {side: [] for side, _ in sides}
             for _ in range(rounds):
                 for side, binary in sides:
@@ -243,10 +249,11 @@ def sync_rows(a, fields, rounds):
             med = {side: statistics.median(v) for side, v in times.items()}
             ref = med.get("Redis 7.4+") if ttl else med.get("Redis 7.0")
             cell = lambda side: "%.2f" % med[side] if side in med else "-"  # noqa: E731
-            print("| %s | %s | %s | %s | %s |" % (name, cell("Mayfly"), cell("Redis 7.0"),
-                                                  cell("Redis 7.4+"),
-                                                  "%.2f" % (med["Mayfly"] / ref) if ref else ""),
-                  flush=True)
+            per_round = "; ".join(" ".join("%.2f" % times[side][r] for side, _ in sides)
+                                  for r in range(rounds))
+            print("| %s | %s | %s | %s |" % (name, " | ".join(cell(c) for c in cols),
+                                             "%.2f" % (med["Mayfly"] / ref) if ref else "",
+                                             per_round), flush=True)
     print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
@@ -259,7 +266,7 @@ def main():
                                                        "/tmp/redis74/src/redis-server"),
                     help="a second Redis build for the throughput rows (skipped if absent)")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
-                    help="another server for the throughput rows (e.g. an older Mayfly build)")
+                    help="another server for every row (e.g. an older Mayfly build)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--requests", type=int)
@@ -269,6 +276,8 @@ def main():
     ap.add_argument("--cpus", metavar="PRIMARY:OTHERS",
                     help="CPU lists for --pin, e.g. 0:1-3 (default: the first CPU : the rest)")
     ap.add_argument("--only", default="throughput,sync")
+    ap.add_argument("--datasets", help="full-sync rows to run, e.g. small+ttl,small "
+                    "(default: small+ttl, big+ttl, small, big)")
     ap.add_argument("--redis74", default=os.environ.get("REDIS74_SERVER"),
                     help="a Redis 7.4+ build: full-sync rows with field TTLs against it")
     ap.add_argument("--diskless-load", default="disabled",
