@@ -17,7 +17,8 @@ Debian's Redis 7.0 has no field TTLs: it takes part in the rows without TTLs onl
 set with HSET and their deadlines with HPEXPIREAT (both Redis 7.4 and Mayfly know it), a
 deadline an hour away plus the field's number in ms, so none expires during the run.
 
-Per server and dataset: SAVE as the client sees it (round trip of the SAVE command), the
+Per server and dataset: SAVE as the client sees it (round trip of the SAVE command; with
+--saves N the median of N SAVEs) and the server CPU time it took (from /proc), the
 file's size, and the load at start: the time the server logs ("DB loaded from disk: X
 seconds", both servers write that line) and the time from spawning the process to the
 first PING answered with PONG, and the CPU time the restarted process used up to that
@@ -71,9 +72,13 @@ def fill(server, gen):
         c.pipeline(gen(), batch=1000)
 
 
+SAVES = 1  # SAVEs per fill (--saves): their median is the round's SAVE time
+
+
 def measure(server, gen):
     """Fills, SAVEs, restarts on the dump. Returns (save s, bytes, logged load s, start s,
-    CPU s of the restarted process up to its first PONG)."""
+    CPU s of the restarted process up to its first PONG, CPU s of the SAVE: the server's
+    own, steadier than the round trip on a shared machine)."""
     server.stop()
     for name in ("dump.rdb",):
         p = os.path.join(server.dir, name)
@@ -81,18 +86,25 @@ def measure(server, gen):
             os.unlink(p)
     server.start()
     fill(server, gen)
+    times, cpus = [], []
     with Client(server.port, timeout=600.0) as c:
-        t0 = time.monotonic()
-        r = c.call("SAVE")
-        save_s = time.monotonic() - t0
-        if r != "OK":
-            raise RuntimeError(f"{server.name}: SAVE replied {r}")
+        for _ in range(SAVES):
+            c0, t0 = server.cpu_seconds(), time.monotonic()
+            r = c.call("SAVE")
+            times.append(time.monotonic() - t0)
+            c1 = server.cpu_seconds()
+            if c0 is not None and c1 is not None:
+                cpus.append(c1 - c0)
+            if r != "OK":
+                raise RuntimeError(f"{server.name}: SAVE replied {r}")
+    save_s = statistics.median(times)
+    save_cpu = statistics.median(cpus) if cpus else None
     size = os.path.getsize(os.path.join(server.dir, "dump.rdb"))
     server.stop()
     start_s = server.start()
     cpu_s = server.cpu_seconds()
     load_s = server.logged_load_seconds()
-    return save_s, size, load_s, start_s, cpu_s
+    return save_s, size, load_s, start_s, cpu_s, save_cpu
 
 
 def main():
@@ -103,7 +115,14 @@ def main():
     ap.add_argument("--fields", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="another server for every row (e.g. an older Mayfly build)")
+    ap.add_argument("--datasets", help="rows to run, e.g. small+ttl,small")
+    ap.add_argument("--saves", type=int, default=1,
+                    help="SAVEs per fill; the round's SAVE time is their median")
     a = ap.parse_args()
+    global SAVES
+    SAVES = max(1, a.saves)
     if a.quick:
         a.rounds, a.fields = 1, 200_000
     servers = [Server("mayfly", a.mayfly)]
@@ -111,11 +130,16 @@ def main():
         servers.append(Server("redis", a.redis))
     if a.redis74:
         servers.append(Server("redis74", a.redis74))
+    for spec in a.also:
+        label, _, path = spec.partition("=")
+        servers.append(Server(label, path))
     res = {}
     load0 = os.getloadavg()
     try:
         for rnd in range(a.rounds):
             for ds, ttl, gen in datasets(a.fields):
+                if a.datasets and ds not in a.datasets.split(","):
+                    continue
                 for s in servers:
                     if ttl and s.name == "redis":
                         continue  # Redis 7.0 has no field TTLs
@@ -123,22 +147,22 @@ def main():
                     res.setdefault((ds, s.name), []).append(v)
                     print(f"round {rnd + 1}: {ds:<10} {s.name:<8} SAVE {v[0]:.3f} s, "
                           f"{v[1]:,} B, load {v[2]} s (logged), start {v[3]:.3f} s, "
-                          f"CPU {v[4]} s",
+                          f"CPU {v[4]} s, SAVE CPU {v[5]} s",
                           file=sys.stderr)
         names = [s.name for s in servers]
         print(f"\n{a.fields:,} fields, medians of {a.rounds} round(s); load average "
               f"{load0[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
-        print(f"{'dataset':<11}{'server':<9}{'SAVE s':>9}{'file MB':>10}{'load s':>9}"
-              f"{'start s':>9}{'CPU s':>9}")
+        print(f"{'dataset':<11}{'server':<9}{'SAVE s':>9}{'SAVE CPU':>9}{'file MB':>10}"
+              f"{'load s':>9}{'start s':>9}{'CPU s':>9}")
         for ds, _, _ in datasets(a.fields):
             for n in names:
                 v = res.get((ds, n))
                 if not v:
                     continue
                 med = [statistics.median([x[i] for x in v if x[i] is not None] or [0])
-                       for i in range(5)]
-                print(f"{ds:<11}{n:<9}{med[0]:>9.3f}{med[1] / 1e6:>10.2f}{med[2]:>9.3f}"
-                      f"{med[3]:>9.3f}{med[4]:>9.3f}")
+                       for i in range(6)]
+                print(f"{ds:<11}{n:<9}{med[0]:>9.3f}{med[5]:>9.3f}{med[1] / 1e6:>10.2f}"
+                      f"{med[2]:>9.3f}{med[3]:>9.3f}{med[4]:>9.3f}")
     finally:
         benchlib.stop_all()
 

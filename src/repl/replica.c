@@ -17,7 +17,6 @@
  *
  * When the link drops, the primary's id, the applied offset and the database its stream
  * had selected are cached, and the next connection asks PSYNC to continue from there. */
-#define _GNU_SOURCE /* sync_file_range */
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
