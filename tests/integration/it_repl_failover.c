@@ -136,6 +136,11 @@ TEST(postponed_write_meets_readonly) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    /* An acknowledged write first: the primary lists the replica online only after its
+     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
+     * replica is not online", seen once under ASan). */
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
     kill(r.pid, SIGSTOP);
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER");
@@ -158,6 +163,11 @@ TEST(timeout_without_force_aborts) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    /* An acknowledged write first: the primary lists the replica online only after its
+     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
+     * replica is not online", seen once under ASan). */
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
     kill(r.pid, SIGSTOP);
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER TO 127.0.0.1 %d TIMEOUT 300", r.port);
@@ -214,6 +224,11 @@ TEST(client_pause_beside_failover) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
+    /* An acknowledged write first: the primary lists the replica online only after its
+     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
+     * replica is not online", seen once under ASan). */
+    EXPECT(pc, "+OK", "SET k 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
     kill(r.pid, SIGSTOP);
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER");
