@@ -6,6 +6,7 @@
  * replica as HDEL, a replica of a replica, a disk-based sync, PSYNC continuing with a
  * promoted replica (replid2), and the NOREPLICAS / MASTERDOWN gates. Every wait is a
  * bounded poll. */
+#include "integration/persist_util.h"
 #include "integration/repl_util.h"
 
 #define SYNC_MS 10000
@@ -449,18 +450,6 @@ TEST(waitaof) {
     it_stop_server(&p);
 }
 
-/* 1 if the server's log has the line part. */
-static int log_has(const it_server *s, const char *part) {
-    char path[300], line[1024];
-    snprintf(path, sizeof(path), "%s/server.log", s->dir);
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, part) != NULL;
-    if (f) fclose(f);
-    return found;
-}
-
 /* repl-diskless-load on-empty-db: an empty replica loads straight from the socket (hashes
  * with field TTLs arrive identical), one with data goes through the file. */
 TEST(diskless_load) {
@@ -480,14 +469,14 @@ TEST(diskless_load) {
     redisContext *rc = it_client_to(&r);
     WAIT_FOR(ru_link_up(rc), SYNC_MS);
     if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a diskless load");
-    ASSERT(log_has(&r, "receiving streamed RDB from master with EOF to parser"));
+    ASSERT(pu_log_has(&r, "receiving streamed RDB from master with EOF to parser"));
     /* With data, the next full sync goes through the file. */
     EXPECT(rc, "+OK", "REPLICAOF NO ONE");
     EXPECT(rc, "+OK", "SET only-here 1");
     EXPECT(rc, "+OK", "REPLICAOF 127.0.0.1 %d", p.port);
     WAIT_FOR(ru_link_up(rc) && it_info_field(pc, "sync_full") == 2, SYNC_MS);
     if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a disk load");
-    ASSERT(log_has(&r, "receiving streamed RDB from master with EOF to disk"));
+    ASSERT(pu_log_has(&r, "receiving streamed RDB from master with EOF to disk"));
     redisFree(rc);
     redisFree(pc);
     it_stop_server(&r);
@@ -517,10 +506,10 @@ TEST(diskless_load_of_a_large_last_value) {
     redisContext *rc = it_client_to(&r);
     WAIT_FOR(ru_link_up(rc), SYNC_MS);
     if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after a diskless load");
-    ASSERT(log_has(&r, "to parser"));
+    ASSERT(pu_log_has(&r, "to parser"));
     /* In one go: no transfer was given up and tried again. */
     ASSERT_EQ(1, it_info_field(pc, "sync_full"));
-    ASSERT(!log_has(&r, "Failed trying to load"));
+    ASSERT(!pu_log_has(&r, "Failed trying to load"));
     redisFree(rc);
     redisFree(pc);
     it_stop_server(&r);

@@ -8,6 +8,7 @@
  *     resync;
  *   - redis-cli --rdb (a backup over the replication protocol), --functions-rdb and
  *     --replica. */
+#include "integration/persist_util.h"
 #include "integration/repl_util.h"
 
 #include <fcntl.h>
@@ -61,18 +62,6 @@ TEST(mayfly_replicates_redis) {
     ru_field_ttls = 1;
 }
 
-/* 1 if the server's log has the line part. */
-static int log_has(const it_server *s, const char *part) {
-    char path[300], line[1024];
-    snprintf(path, sizeof(path), "%s/server.log", s->dir);
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, part) != NULL;
-    if (f) fclose(f);
-    return found;
-}
-
 /* repl-diskless-load on-empty-db with a Redis 7.0 primary, both ways Redis sends the RDB:
  * with its length (repl-diskless-sync no) and EOF-marked (from the socket). */
 TEST(mayfly_loads_redis_from_socket) {
@@ -90,7 +79,7 @@ TEST(mayfly_loads_redis_from_socket) {
         redisContext *rc = it_client_to(&r);
         WAIT_FOR(ru_link_up(rc), SYNC_MS);
         if (!ru_same_dataset(pc, rc)) TEST_FAIL("after the full sync (%s)", how[i]);
-        if (!log_has(&r, how[i])) TEST_FAIL("the replica did not log '%s'", how[i]);
+        if (!pu_log_has(&r, how[i])) TEST_FAIL("the replica did not log '%s'", how[i]);
         EXPECT(pc, "+OK", "SET after 1");
         EXPECT(pc, "1", "WAIT 1 5000");
         EXPECT(rc, "\"1\"", "GET after");
