@@ -5,11 +5,11 @@
 #include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
 #include "unit/test.h"
+#include "unit/test_rng.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- test entries: the key is "k<id>" ---- */
 
@@ -63,22 +63,6 @@ static int is_rehashing(const dict *d) {
 }
 static size_t buckets(const dict *d, int t) {
     return d->table[t] ? (size_t)1 << d->size_exp[t] : 0;
-}
-
-/* ---- a seeded PRNG (splitmix64), so failures replay ---- */
-
-static uint64_t rng_state;
-static uint64_t rng(void) {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t test_seed(void) {
-    const char *s = getenv("DICT_TEST_SEED");
-    if (s) return strtoull(s, NULL, 10);
-    return (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
 }
 
 /* Walks the tables and checks the structural invariants; returns a message or NULL. */
@@ -219,7 +203,7 @@ static const char *diff_full_check(dict *d, ent **model, size_t model_size) {
 }
 
 TEST(differential) {
-    uint64_t seed = test_seed();
+    uint64_t seed = test_seed("DICT_TEST_SEED");
     rng_state = seed;
     ent **model = calloc(DIFF_IDS, sizeof(*model));
     uint32_t *live = calloc(DIFF_IDS, sizeof(*live)); /* ids present, to pick removals */
@@ -373,21 +357,9 @@ static const char *scan_under_churn(uint32_t n_stable, uint32_t peak, uint32_t p
 }
 
 TEST(scan_guarantee_across_grow_and_shrink) {
-    uint64_t seed = test_seed();
-    rng_state = seed;
-    int saw_grow = 0, saw_shrink = 0, saw_rehash = 0;
-    for (int round = 0; round < 40; round++) {
-        uint32_t n_stable = 50 + (uint32_t)(rng() % 400);
-        uint32_t peak = 2000 + (uint32_t)(rng() % 20000);
-        uint32_t per_call = 20 + (uint32_t)(rng() % 200);
-        int g = 0, sh = 0, rh = 0;
-        const char *err = scan_under_churn(n_stable, peak, per_call, &g, &sh, &rh);
-        if (err) TEST_FAIL("seed %" PRIu64 ": round %d: %s", seed, round, err);
-        saw_grow |= g;
-        saw_shrink |= sh && g;
-        saw_rehash |= rh;
-    }
-    ASSERT(saw_grow && saw_shrink && saw_rehash);
+    char err[160];
+    if (!churn_rounds("DICT_TEST_SEED", scan_under_churn, 20, 200, err, sizeof(err)))
+        TEST_FAIL("%s", err);
 }
 
 /* ---- iterators ---- */
@@ -641,7 +613,7 @@ TEST(grow_check_puts_growth_off) {
 TEST(grow_prepares_large_table) {
     dict d;
     dict_init(&d, &ent_type);
-    rng_state = test_seed();
+    rng_state = test_seed("DICT_TEST_SEED");
     int prepared = 0;
     uint32_t n = 70000;
     for (uint32_t i = 0; i < n; i++) {

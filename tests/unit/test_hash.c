@@ -4,6 +4,7 @@
 #include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
 #include "test.h"
+#include "test_rng.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -376,15 +377,8 @@ typedef struct model {
     int64_t now;
 } model;
 
-static uint64_t dstate;
-static uint64_t drand(void) { /* splitmix64, separate from util/rand's generator */
-    uint64_t z = (dstate += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 static uint64_t dbelow(uint64_t n) {
-    return drand() % n;
+    return rng() % n;
 }
 
 static size_t fname(int i, char *buf) {
@@ -443,7 +437,7 @@ static int64_t rand_deadline(const model *m) {
 
 /* Runs one seeded sequence; returns 0 on success, else the failing step. */
 static int diff_run(uint64_t seed, int steps) {
-    dstate = seed;
+    rng_state = seed;
     static model m;
     memset(&m, 0, sizeof(m));
     m.now = T0;
@@ -461,7 +455,7 @@ static int diff_run(uint64_t seed, int steps) {
         if (op < 30) { /* set */
             size_t vl = dbelow(10) == 0 ? dbelow(80) : dbelow(20);
             for (size_t k = 0; k < vl; k++)
-                vb[k] = (char)drand();
+                vb[k] = (char)rng();
             int policy = (int)dbelow(3);
             int64_t d = rand_deadline(&m);
             int r = hash_set(h, &lim, m.now, f, (slice){vb, vl}, (enum hash_ttl_policy)policy, d);
@@ -645,7 +639,7 @@ static double per_field_big(size_t n, int ttl, const char **enc) {
     hash *h = hash_new();
     char f[32];
     const char *v = "0123456789abcdef";
-    dstate = 42;
+    rng_state = 42;
     for (size_t i = 0; i < n; i++) {
         snprintf(f, sizeof(f), "field:%07zu", i);
         hash_set(h, &lim_default, T0, S(f), S(v), ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,

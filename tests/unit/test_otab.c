@@ -7,6 +7,7 @@
 #include "mayfly/util/mem.h"
 #include "mayfly/util/otab.h"
 #include "unit/test.h"
+#include "unit/test_rng.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,20 +56,6 @@ static ent *remove_id(otab *t, uint32_t id) {
 static void free_ent(void *item, void *ctx) {
     if (ctx) (*(size_t *)ctx)++;
     mem_free(item);
-}
-
-static uint64_t rng_state;
-static uint64_t rng(void) {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t test_seed(void) {
-    const char *s = getenv("OTAB_TEST_SEED");
-    if (s) return strtoull(s, NULL, 10);
-    return (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
 }
 
 TEST(basic) {
@@ -158,7 +145,7 @@ static const char *iter_delete_some(otab *t, ent **model, uint32_t n) {
 }
 
 TEST(random_model) {
-    uint64_t seed = test_seed();
+    uint64_t seed = test_seed("OTAB_TEST_SEED");
     rng_state = seed;
     for (int round = 0; round < 12; round++) {
         uint32_t n = 50 + (uint32_t)(rng() % (round < 6 ? 2000 : 60000));
@@ -265,21 +252,9 @@ static const char *scan_under_churn(uint32_t n_stable, uint32_t peak, uint32_t p
 }
 
 TEST(scan_guarantee_across_grow_and_shrink) {
-    uint64_t seed = test_seed();
-    rng_state = seed;
-    int saw_grow = 0, saw_shrink = 0, saw_resize = 0;
-    for (int round = 0; round < 40; round++) {
-        uint32_t n_stable = 50 + (uint32_t)(rng() % 400);
-        uint32_t peak = 2000 + (uint32_t)(rng() % 20000);
-        uint32_t per_call = 2 + (uint32_t)(rng() % 60);
-        int g = 0, sh = 0, rs = 0;
-        const char *err = scan_under_churn(n_stable, peak, per_call, &g, &sh, &rs);
-        if (err) TEST_FAIL("seed %" PRIu64 ": round %d: %s", seed, round, err);
-        saw_grow |= g;
-        saw_shrink |= sh && g;
-        saw_resize |= rs;
-    }
-    ASSERT(saw_grow && saw_shrink && saw_resize);
+    char err[160];
+    if (!churn_rounds("OTAB_TEST_SEED", scan_under_churn, 2, 60, err, sizeof(err)))
+        TEST_FAIL("%s", err);
 }
 
 /* ---- iteration, random, drain, preparation ---- */
@@ -308,7 +283,7 @@ TEST(iterator_during_resize) {
 }
 
 TEST(random_is_uniform_enough) {
-    rng_state = test_seed();
+    rng_state = test_seed("OTAB_TEST_SEED");
     otab t;
     otab_init(&t, &ent_type);
     ASSERT(otab_random(&t, rng) == NULL);
