@@ -50,6 +50,17 @@ static int failover_state_is(redisContext *c, const char *want) {
     return ru_info(c, "master_failover_state", v, sizeof(v)) && strcmp(v, want) == 0;
 }
 
+/* An acknowledged write, then the replica stopped (SIGSTOP): the primary lists a replica
+ * online only after its first ACK (FAILOVER TO one not yet online is refused: "FAILOVER
+ * target replica is not online", seen once under ASan), and a stopped replica
+ * acknowledges nothing more. */
+static int ack_then_stop(redisContext *pc, const it_server *r) {
+    const char *set = it_run(pc, "SET k 1");
+    int ok = set && strcmp(set, "+OK") == 0 && it_int(pc, "WAIT 1 5000") == 1;
+    kill(r->pid, SIGSTOP);
+    return ok;
+}
+
 TEST(refusals) {
     it_server p, r;
     ru_start_primary(&p, NULL);
@@ -102,10 +113,8 @@ TEST(writes_paused_then_abort) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
-    EXPECT(pc, "+OK", "SET k 1");
-    EXPECT(pc, "1", "WAIT 1 5000");
-    /* A stopped replica acknowledges nothing more: the failover waits for it. */
-    kill(r.pid, SIGSTOP);
+    /* The failover waits for the stopped replica. */
+    if (!ack_then_stop(pc, &r)) TEST_FAIL("no acknowledged write");
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER");
     EXPECT(pc, "-ERR FAILOVER already in progress.", "FAILOVER");
@@ -136,12 +145,7 @@ TEST(postponed_write_meets_readonly) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
-    /* An acknowledged write first: the primary lists the replica online only after its
-     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
-     * replica is not online", seen once under ASan). */
-    EXPECT(pc, "+OK", "SET k 1");
-    EXPECT(pc, "1", "WAIT 1 5000");
-    kill(r.pid, SIGSTOP);
+    if (!ack_then_stop(pc, &r)) TEST_FAIL("no acknowledged write");
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER");
     int fd = it_raw_connect_to(&p);
@@ -163,12 +167,7 @@ TEST(timeout_without_force_aborts) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
-    /* An acknowledged write first: the primary lists the replica online only after its
-     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
-     * replica is not online", seen once under ASan). */
-    EXPECT(pc, "+OK", "SET k 1");
-    EXPECT(pc, "1", "WAIT 1 5000");
-    kill(r.pid, SIGSTOP);
+    if (!ack_then_stop(pc, &r)) TEST_FAIL("no acknowledged write");
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER TO 127.0.0.1 %d TIMEOUT 300", r.port);
     WAIT_FOR(failover_state_is(pc, "no-failover"), 5000);
@@ -181,9 +180,7 @@ TEST(force_hands_over_after_timeout) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
-    EXPECT(pc, "+OK", "SET k 1");
-    EXPECT(pc, "1", "WAIT 1 5000");
-    kill(r.pid, SIGSTOP);
+    if (!ack_then_stop(pc, &r)) TEST_FAIL("no acknowledged write");
     /* Not acknowledged, but already in the stopped replica's socket buffer: it applies it
      * before the PSYNC FAILOVER, which then continues (nothing is lost here). */
     EXPECT(pc, "+OK", "SET k late");
@@ -224,12 +221,7 @@ TEST(client_pause_beside_failover) {
     it_server p, r;
     redisContext *pc, *rc;
     if (!pair(&p, &r, &pc, &rc)) TEST_FAIL("no link");
-    /* An acknowledged write first: the primary lists the replica online only after its
-     * first ACK, and FAILOVER TO a replica not yet online is refused ("FAILOVER target
-     * replica is not online", seen once under ASan). */
-    EXPECT(pc, "+OK", "SET k 1");
-    EXPECT(pc, "1", "WAIT 1 5000");
-    kill(r.pid, SIGSTOP);
+    if (!ack_then_stop(pc, &r)) TEST_FAIL("no acknowledged write");
     EXPECT(pc, "+OK", "SET k lag");
     EXPECT(pc, "+OK", "FAILOVER");
     EXPECT(pc, "+OK", "CLIENT PAUSE 100000 WRITE");
