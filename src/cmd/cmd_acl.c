@@ -207,9 +207,11 @@ const cmd_gate cmd_gate_acl = {.name = "acl",
                                .armed = &acl_restricted_users,
                                .check = check_acl};
 
-int cmd_acl_allows(const acl_user *u, const cmd_spec *cmd, const cmd_spec *parent, int argc,
-                   slice *argv) {
-    if (!u || acl_user_unrestricted(u)) return 1;
+/* What user u may do with a command outside its own session (ACL DRYRUN, callers that
+ * check on a user's behalf): a throwaway session carries the user through key extraction.
+ * Returns ACL_OK or the denial; *acl_id is the command's ACL id, *pos the denied argument. */
+static int check_as(const acl_user *u, const cmd_spec *cmd, const cmd_spec *parent, int argc,
+                    slice *argv, int *acl_id, int *pos) {
     cmd_key_list keys;
     session probe;
     memset(&probe, 0, sizeof(probe));
@@ -221,10 +223,17 @@ int cmd_acl_allows(const acl_user *u, const cmd_spec *cmd, const cmd_spec *paren
                   .argv = argv,
                   .keys = &keys,
                   .acl_id = cmd_acl_id(cmd)};
-    int pos = 0;
-    int r = acl_check(u, dc.acl_id, argc, argv, refs_of, &dc, &pos);
+    *acl_id = dc.acl_id;
+    int r = cmd_acl_check(&dc, pos);
     keyspec_release_ctx(&dc);
-    return r == ACL_OK;
+    return r;
+}
+
+int cmd_acl_allows(const acl_user *u, const cmd_spec *cmd, const cmd_spec *parent, int argc,
+                   slice *argv) {
+    if (!u || acl_user_unrestricted(u)) return 1;
+    int id, pos;
+    return check_as(u, cmd, parent, argc, argv, &id, &pos) == ACL_OK;
 }
 
 int cmd_acl_check_script(cmd_ctx *c, const session *caller, char *msg, size_t cap) {
@@ -568,27 +577,15 @@ static void acl_dryrun_cmd(cmd_ctx *c) {
                      parent ? parent->name : "", parent ? "|" : "", cmd->name);
         return;
     }
-    cmd_key_list keys;
-    session probe;
-    memset(&probe, 0, sizeof(probe));
-    probe.user = (acl_user *)u;
-    cmd_ctx dc = {.s = &probe,
-                  .cmd = cmd,
-                  .parent = parent,
-                  .argc = argc,
-                  .argv = argv,
-                  .keys = &keys,
-                  .acl_id = cmd_acl_id(cmd)};
-    int pos = 0;
-    int r = cmd_acl_check(&dc, &pos);
-    keyspec_release_ctx(&dc);
+    int id, pos;
+    int r = check_as(u, cmd, parent, argc, argv, &id, &pos);
     if (r == ACL_OK) {
         reply_ok(c);
         return;
     }
     buf b;
     buf_init(&b);
-    acl_denial_message(r, u, dc.acl_id, argv[pos], 1, &b);
+    acl_denial_message(r, u, id, argv[pos], 1, &b);
     reply_buf(c, &b);
     buf_deinit(&b);
 }

@@ -225,9 +225,14 @@ static void check_obuf_limits(conn *c) {
     mark_pending(c);
 }
 
-static void ops_wake(session *s) {
+/* New output was queued: its limits and its share of client memory are checked now. */
+static void output_grew(session *s) {
     check_obuf_limits(s->conn);
     clientmem_note(s);
+}
+
+static void ops_wake(session *s) {
+    output_grew(s);
     mark_pending(s->conn);
 }
 
@@ -240,8 +245,7 @@ static void on_soon_timer(uv_timer_t *h) {
 
 static void ops_wake_soon(session *s) {
     conn *c = s->conn;
-    check_obuf_limits(c);
-    clientmem_note(s);
+    output_grew(s);
     if (c->pending || c->closing) return; /* already going out (or staying) */
     link_pending(c, &pending_head, PEND_NOW);
     c->soon_turn = flush_turn + 1;
