@@ -20,6 +20,9 @@ a cluster client, resharded by Debian's redis-cli, then a primary killed.
      node and syncs from it; `--cluster check` clean; every hash read back again, with the
      increments made through the failover; the primaries' key counts add up to HASHES and
      the rejoined node holds as many keys as the node it now replicates.
+  6. `redis-cli --cluster rebalance` evens the slots out again (the reshard left one primary
+     with 4,000 more) while the client works: every primary ends within redis-cli's 2%
+     threshold of 16384/3, `--cluster check` clean, every hash read back once more.
 
 HASHES defaults to 100,000 (20,000 under the sanitizers: MAYFLY_SANITIZED=1). Exit status 77
 (skipped) without redis-cli, node >= 20 or ioredis. Every wait is bounded and every process
@@ -219,6 +222,34 @@ def rejoin(cl, client, victim, vid, rid, primaries):
           "primary" % total)
 
 
+def rebalance(client, primaries):
+    counts = lambda: sorted(nodes_table(primaries[0].port)[p.call("CLUSTER", "MYID")][2]
+                            for p in primaries)
+    before = counts()
+    client.ask("work", "working")
+    t0 = time.time()
+    rc, out = cli("--cluster", "rebalance", primaries[0].addr(), "--cluster-pipeline", "100",
+                  timeout=180)
+    took = time.time() - t0
+    if rc != 0 or "[ERR]" in out:
+        print(out[-4000:])
+        raise AssertionError("--cluster rebalance failed")
+    after = counts()
+    # redis-cli balances to within its threshold (2% of a node's share) and moves at least
+    # the imbalance the reshard left (one primary 4,000 slots over).
+    if sum(after) != 16384 or max(abs(n - 16384 / 3) for n in after) > 0.02 * 16384 / 3:
+        raise AssertionError("slots after rebalance: %r (before %r)" % (after, before))
+    f = client.ask("pause", "paused")
+    print("ok - --cluster rebalance: slots per primary %r -> %r in %.1f s while the client "
+          "made %s commands" % (before, after, took, f[1]))
+    check_clean(primaries[0].port, "the rebalance", 6)
+    client.verify("the rebalance")
+    total = sum(int(p.call("DBSIZE")) for p in primaries)
+    if total != HASHES:
+        raise AssertionError("the primaries hold %d keys after rebalance, expected %d" %
+                             (total, HASHES))
+
+
 def run(cl):
     nodes, ids, primaries, replica_of = create(cl)
     client = Client(cl, [n.port for n in nodes])
@@ -233,6 +264,7 @@ def run(cl):
     others = [p for p in primaries if p is not victim]
     vid, rid = failover(cl, client, victim, replica, others)
     rejoin(cl, client, victim, vid, rid, others + [replica])
+    rebalance(client, others + [replica])
     client.p.stdin.write("quit\n")
     client.p.stdin.flush()
     if client.p.wait(timeout=30) != 0:
