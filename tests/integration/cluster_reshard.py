@@ -228,8 +228,9 @@ def rebalance(client, primaries):
     before = counts()
     client.ask("work", "working")
     t0 = time.time()
+    # Under ASan on a loaded 2-CPU machine this move took 72 s (19 s in a Release build).
     rc, out = cli("--cluster", "rebalance", primaries[0].addr(), "--cluster-pipeline", "100",
-                  timeout=180)
+                  timeout=300)
     took = time.time() - t0
     if rc != 0 or "[ERR]" in out:
         print(out[-4000:])
