@@ -33,7 +33,7 @@ static void hset_generic(cmd_ctx *c, int hmset) {
     long long created = 0;
     for (int j = 2; j < c->argc; j += 2)
         created +=
-            hash_set(hc_hash(e), &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
+            hc_set(e, &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
     hc_finish(c, e, key);
     if (hmset)
         reply_ok(c);
@@ -61,7 +61,7 @@ static void cmd_hsetnx(cmd_ctx *c) {
     }
     if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
-    hash_set(hc_hash(e), &lim, c->now_ms, c->argv[2], c->argv[3], HASH_TTL_CLEAR, 0);
+    hc_set(e, &lim, c->now_ms, c->argv[2], c->argv[3], HASH_TTL_CLEAR, 0);
     hc_finish(c, e, key);
     reply_int(c, 1);
     db_touch(c->db, key);
@@ -105,7 +105,7 @@ static void cmd_hdel(cmd_ctx *c) {
     hc_changed ch;
     hc_changed_init(&ch);
     for (int j = 2; j < c->argc; j++) {
-        if (!hash_del(hc_hash(e), c->now_ms, c->argv[j])) continue;
+        if (!hc_del(e, c->now_ms, c->argv[j])) continue;
         deleted++;
         hc_changed_add(&ch, c->argv[j]);
     }
@@ -182,7 +182,7 @@ static void store_incr(cmd_ctx *c, dbentry *e, const char *p, size_t len, const 
     slice key = c->argv[1];
     if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
-    hash_set(hc_hash(e), &lim, c->now_ms, c->argv[2], (slice){p, len}, HASH_TTL_KEEP, 0);
+    hc_set(e, &lim, c->now_ms, c->argv[2], (slice){p, len}, HASH_TTL_KEEP, 0);
     hc_finish(c, e, key);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, event, key, c->db->id);

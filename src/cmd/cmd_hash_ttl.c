@@ -209,7 +209,6 @@ static void cmd_hsetex(cmd_ctx *c) {
     if (!e)
         e = (a.flags & HX_ANY_TIME) ? db_add_for_ttl(c->db, key, (obj *)hash_new())
                                     : hc_create(c, key);
-    hash *h = hc_hash(e);
     hash_limits lim = hc_limits();
     enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME)  ? HASH_TTL_SET
                                   : (a.flags & HX_KEEPTTL) ? HASH_TTL_KEEP
@@ -219,8 +218,8 @@ static void cmd_hsetex(cmd_ctx *c) {
     int past = (a.flags & HX_ANY_TIME) && a.deadline <= c->now_ms;
     for (int i = 0; i < a.n; i++) {
         slice f = c->argv[a.first + 2 * i], v = c->argv[a.first + 2 * i + 1];
-        hash_set(h, &lim, c->now_ms, f, v, policy, storable(a.deadline));
-        if (past) hash_del(h, c->now_ms, f);
+        hc_set(e, &lim, c->now_ms, f, v, policy, storable(a.deadline));
+        if (past) hc_del(e, c->now_ms, f);
     }
     reply_int(c, 1);
     if (past) {
@@ -273,7 +272,6 @@ static void cmd_hgetex(cmd_ctx *c) {
         reply_nils(c, n);
         return;
     }
-    hash *h = hc_hash(e);
     int first = fields_at + 2;
     long long updated = 0, deleted = 0;
     hc_changed ch;
@@ -282,17 +280,17 @@ static void cmd_hgetex(cmd_ctx *c) {
     for (int j = first; j < c->argc; j++) {
         slice f = c->argv[j];
         hash_entry he;
-        if (hash_get(h, c->now_ms, f, &he) != HASH_OK) {
+        if (hash_get(hc_hash(e), c->now_ms, f, &he) != HASH_OK) {
             reply_null(c);
             continue;
         }
         reply_bulk_slice(c, he.value); /* copied out before the field changes */
         int changed = 0;
         if (opt == HX_PERSIST) {
-            changed = hash_persist(h, c->now_ms, f) == HASH_PERSIST_OK;
+            changed = hc_persist(e, c->now_ms, f) == HASH_PERSIST_OK;
             updated += changed;
         } else if (opt) {
-            int r = hash_expire(h, c->now_ms, f, storable(deadline), HASH_COND_NONE);
+            int r = hc_expire(e, c->now_ms, f, storable(deadline), HASH_COND_NONE);
             updated += r == HASH_EXPIRE_SET;
             deleted += r == HASH_EXPIRE_DELETED;
             changed = r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED;
@@ -323,19 +321,18 @@ static void cmd_hgetdel(cmd_ctx *c) {
         reply_nils(c, n);
         return;
     }
-    hash *h = hc_hash(e);
     long long deleted = 0;
     hc_changed ch;
     hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = 4; j < c->argc; j++) {
         hash_entry he;
-        if (hash_get(h, c->now_ms, c->argv[j], &he) != HASH_OK) {
+        if (hash_get(hc_hash(e), c->now_ms, c->argv[j], &he) != HASH_OK) {
             reply_null(c);
             continue;
         }
         reply_bulk_slice(c, he.value);
-        if (hash_del(h, c->now_ms, c->argv[j])) {
+        if (hc_del(e, c->now_ms, c->argv[j])) {
             deleted++;
             hc_changed_add(&ch, c->argv[j]);
         }
@@ -384,13 +381,12 @@ static void hexpire_generic(cmd_ctx *c, enum opt_token t) {
             reply_int(c, HASH_EXPIRE_NOFIELD);
         return;
     }
-    hash *h = hc_hash(e);
     long long updated = 0, deleted = 0;
     hc_changed ch;
     hc_changed_init(&ch);
     reply_array(c, (size_t)n);
     for (int j = first; j < c->argc; j++) {
-        int r = hash_expire(h, c->now_ms, c->argv[j], storable(deadline), cond);
+        int r = hc_expire(e, c->now_ms, c->argv[j], storable(deadline), cond);
         updated += r == HASH_EXPIRE_SET;
         deleted += r == HASH_EXPIRE_DELETED;
         if (r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED) hc_changed_add(&ch, c->argv[j]);
@@ -467,7 +463,7 @@ static void cmd_hpersist(cmd_ctx *c) {
     hc_changed ch;
     hc_changed_init(&ch);
     for (int j = 4; j < c->argc; j++) {
-        int r = e ? hash_persist(hc_hash(e), c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
+        int r = e ? hc_persist(e, c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
         if (r == HASH_PERSIST_OK) {
             changed++;
             hc_changed_add(&ch, c->argv[j]);

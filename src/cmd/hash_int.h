@@ -30,6 +30,34 @@ static inline hash *hc_hash(dbentry *e) {
     return (hash *)e->val;
 }
 
+/* The writers of a hash may move it (a compact hash is one allocation): these run one on
+ * the hash of e and store where it went back in the entry. */
+static inline int hc_set(dbentry *e, const hash_limits *lim, int64_t now_ms, slice field,
+                         slice value, enum hash_ttl_policy policy, int64_t deadline) {
+    hash *h = hc_hash(e);
+    int r = hash_set(&h, lim, now_ms, field, value, policy, deadline);
+    e->val = (obj *)h;
+    return r;
+}
+static inline int hc_del(dbentry *e, int64_t now_ms, slice field) {
+    hash *h = hc_hash(e);
+    int r = hash_del(&h, now_ms, field);
+    e->val = (obj *)h;
+    return r;
+}
+static inline int hc_expire(dbentry *e, int64_t now_ms, slice field, int64_t deadline, int cond) {
+    hash *h = hc_hash(e);
+    int r = hash_expire(&h, now_ms, field, deadline, cond);
+    e->val = (obj *)h;
+    return r;
+}
+static inline int hc_persist(dbentry *e, int64_t now_ms, slice field) {
+    hash *h = hc_hash(e);
+    int r = hash_persist(&h, now_ms, field);
+    e->val = (obj *)h;
+    return r;
+}
+
 /* Looks key up for a read command. Returns 0 with *out (NULL if absent), or -1 after a
  * WRONGTYPE reply. */
 static inline int hc_read(cmd_ctx *c, slice key, dbentry **out) {

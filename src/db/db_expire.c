@@ -155,7 +155,8 @@ static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *
     reaped_fields r = {.n = 0};
     int report = fields_hooked();
     if (report) buf_init(&r.names);
-    size_t n = hash_reap(h, now_ms, max, report ? note_reaped : NULL, &r);
+    size_t n = hash_reap(&h, now_ms, max, report ? note_reaped : NULL, &r);
+    e->val = (obj *)h; /* a compact hash moves when it shrinks */
     if (n_out) *n_out = n;
     db_stat.expired_subkeys += (long long)n;
     if (n > 0 && report) report_reaped(d, e, &r, 0);
@@ -281,7 +282,8 @@ void db_evict_field(db *d, dbentry *e) {
     reaped_fields r = {.n = 0};
     buf_init(&r.names);
     /* The earliest field is the one due at its own deadline. */
-    size_t n = hash_reap(h, hash_next_deadline(h), 1, note_reaped, &r);
+    size_t n = hash_reap(&h, hash_next_deadline(h), 1, note_reaped, &r);
+    e->val = (obj *)h;
     if (n > 0) {
         size_t len;
         memcpy(&len, r.names.data, sizeof(len));

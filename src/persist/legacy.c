@@ -171,7 +171,7 @@ static int load_hash(legacy_snap *l) {
             l->fields_expired++;
             continue;
         }
-        hash_set(h, &lim, l->drop_before_ms, (slice){p, flen}, (slice){p + flen, vlen},
+        hash_set(&h, &lim, l->drop_before_ms, (slice){p, flen}, (slice){p + flen, vlen},
                  deadline ? HASH_TTL_SET : HASH_TTL_CLEAR, (int64_t)deadline);
     }
     if (dropped(l, exp) || hash_stored(h) == 0) {

@@ -178,9 +178,10 @@ static int read_big_field(rdb_dec *d, rdb_in *in, rdb_item *out) {
     } else {
         hash_limits lim = d->o.lim;
         slice f = rdb_str_slice(in, &d->arena, hf.f), v = rdb_str_slice(in, &d->arena, hf.v);
-        if (!hash_set(h, &lim, 0, f, v, hf.has_ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,
-                      hf.has_ttl ? hf.deadline : HASH_NO_TTL))
-            return rdb_in_fail(in, RDB_ECORRUPT, "hash with duplicate fields");
+        int created = hash_set(&h, &lim, 0, f, v, hf.has_ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,
+                               hf.has_ttl ? hf.deadline : HASH_NO_TTL);
+        d->big = (obj *)h;
+        if (!created) return rdb_in_fail(in, RDB_ECORRUPT, "hash with duplicate fields");
     }
     buf_clear(&d->arena); /* the field was copied: its decoded strings are not needed */
     if (--d->big_left > 0) return 0;

@@ -1,9 +1,9 @@
 /* hash: the public API of the hash type, dispatching to its encodings.
  *
- *     struct hash (16 B) ──▶ compact blob       ENC_LISTPACK / ENC_LISTPACKEX (hash_lp.c)
- *                       └──▶ hash_ht            ENC_HASHTABLE (hash_ht.c)
- *                              ├ otab of hent   one allocation per field
- *                              └ ostree of hent* fields with a deadline (hash_ttl.c)
+ *     hash * ──▶ [obj hdr|blob]                  ENC_LISTPACK / ENC_LISTPACKEX (hash_lp.c)
+ *            └─▶ [obj hdr|p] ──▶ hash_ht          ENC_HASHTABLE (hash_ht.c)
+ *                                 ├ otab of hent   one allocation per field
+ *                                 └ ostree of hent* fields with a deadline (hash_ttl.c)
  *
  * A hash starts compact and converts to a hashtable, once and for good, when hash_set
  * would exceed hash_limits; the conversion copies every entry with its deadline (due
@@ -11,8 +11,9 @@
  *
  * Readers here skip due fields and never modify the hash; writers treat a due field as
  * absent. Lazy expiry with notifications is hash_reap's job (hash_ttl.c), called by the
- * command layer before it reads. The struct hash itself never moves, so the keyspace's
- * pointer stays valid across every call. */
+ * command layer before it reads. A compact hash is one allocation, header included, so
+ * the writers (hash_set, hash_del, hash_expire, hash_persist, hash_reap) take a hash **
+ * and may move it; the keyspace stores the pointer they leave. */
 #include "mayfly/types/hash.h"
 
 #include "mayfly/util/mem.h"
@@ -37,18 +38,12 @@ static void lp_view(const lp_ent *e, hash_entry *out) {
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 hash *hash_new(void) {
-    hash *h = mem_alloc(sizeof(*h));
-    h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_LISTPACK};
-    h->p = lp_new_blob();
-    return h;
+    return lp_new();
 }
 
 void hash_free(hash *h) {
     if (!h) return;
-    if (is_compact(h))
-        mem_free(h->p);
-    else
-        ht_free(ht_of(h));
+    if (!is_compact(h)) ht_free(ht_of(h));
     mem_free(h);
 }
 
@@ -95,15 +90,15 @@ static hash_ht *dup_ht(hash_ht *src) {
 }
 
 hash *hash_dup(const hash *h) {
+    if (is_compact(h)) {
+        size_t used = lp_used(h);
+        hash *c = mem_alloc(used);
+        memcpy(c, h, used);
+        return c;
+    }
     hash *c = mem_alloc(sizeof(*c));
     c->hdr = h->hdr;
-    if (is_compact(h)) {
-        size_t used = lp_used(h->p);
-        c->p = mem_alloc(used);
-        memcpy(c->p, h->p, used);
-    } else {
-        c->p = dup_ht(ht_of(h));
-    }
+    c->p = dup_ht(ht_of(h));
     return c;
 }
 
@@ -191,16 +186,8 @@ hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
     int ex;
     int64_t base;
     size_t size = compact_size(lim, e, n, &ex, &base);
+    if (size) return has_duplicate(e, n) ? NULL : lp_build(e, n, ex, base, size);
     hash *h = mem_alloc(sizeof(*h));
-    if (size) {
-        if (has_duplicate(e, n)) {
-            mem_free(h);
-            return NULL;
-        }
-        h->hdr = (obj){.type = OBJ_HASH, .enc = ex ? ENC_LISTPACKEX : ENC_LISTPACK};
-        h->p = lp_build(e, n, ex, base, size);
-        return h;
-    }
     hash_ht *t = ht_new();
     otab_reserve(&t->d, n);
     h->hdr = (obj){.type = OBJ_HASH, .enc = ENC_HASHTABLE};
@@ -217,7 +204,7 @@ hash *hash_from_entries(const hash_limits *lim, const hash_entry *e, size_t n) {
 
 size_t hash_memory(const hash *h) {
     size_t n = mem_usable(h);
-    if (is_compact(h)) return n + mem_usable(h->p);
+    if (is_compact(h)) return n;
     hash_ht *t = ht_of(h);
     n += mem_usable(t) + t->ttl.bytes + otab_bytes(&t->d);
     size_t total = otab_size(&t->d), sampled = 0, bytes = 0;
@@ -266,7 +253,7 @@ int hash_has_live(const hash *h, int64_t now_ms) {
 }
 
 size_t hash_stored(const hash *h) {
-    return is_compact(h) ? lp_count(h->p) : otab_size(&ht_of(h)->d);
+    return is_compact(h) ? lp_count(h) : otab_size(&ht_of(h)->d);
 }
 
 /* ---- fields ------------------------------------------------------------------------- */
@@ -284,22 +271,27 @@ int hash_get(hash *h, int64_t now_ms, slice field, hash_entry *out) {
     return HASH_OK;
 }
 
-/* Converts a compact hash to ENC_HASHTABLE, keeping every entry and deadline. */
-static void convert_to_ht(hash *h) {
+/* Converts a compact hash to ENC_HASHTABLE, keeping every entry and deadline and the
+ * object header; returns the new hash (h is freed). */
+static hash *convert_to_ht(hash *h) {
     hash_ht *t = ht_new();
     lp_ent e;
     for (size_t off = lp_first(h); lp_at(h, off, &e); off += e.len) {
         slice f = {(const char *)e.f, e.flen}, v = {(const char *)e.v, e.vlen};
         ht_add(t, hent_new(f, v, e.deadline));
     }
-    mem_free(h->p);
-    h->p = t;
-    h->hdr.enc = ENC_HASHTABLE;
+    hash *nh = mem_alloc(sizeof(*nh));
+    nh->hdr = h->hdr;
+    nh->hdr.enc = ENC_HASHTABLE;
+    nh->p = t;
+    mem_free(h);
+    return nh;
 }
 
-int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice value,
+int hash_set(hash **hp, const hash_limits *lim, int64_t now_ms, slice field, slice value,
              enum hash_ttl_policy policy, int64_t deadline) {
     assert(policy != HASH_TTL_SET || (deadline > 0 && deadline <= HASH_DEADLINE_MAX));
+    hash *h = *hp;
     if (is_compact(h)) {
         int fits = field.len <= lim->max_listpack_value && value.len <= lim->max_listpack_value;
         lp_ent e;
@@ -307,29 +299,31 @@ int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice
         if (fits) {
             size_t max_entries = lim->max_listpack_entries;
             if (max_entries > LP_MAX_ENTRIES) max_entries = LP_MAX_ENTRIES;
-            /* Upper bound of the new size: a 7-byte TTL varint and LPEX_HDR. */
-            size_t grown = lp_used(h->p) + lp_entry_size(0, 0, field.len, value.len, 0) + 7 +
+            /* Upper bound of the new size: a longer first varint, a 7-byte code and
+             * LPEX_HDR. */
+            size_t grown = lp_used(h) + lp_entry_size(0, 0, field.len, value.len, 0) + 8 +
                            LPEX_HDR - (found ? e.len : 0);
-            fits = (found || lp_count(h->p) < max_entries) && grown <= LP_MAX_BYTES;
+            fits = (found || lp_count(h) < max_entries) && grown <= LP_MAX_BYTES;
         }
         if (fits) {
             int created = !found || is_due(e.deadline, now_ms);
             int64_t nd = policy == HASH_TTL_SET                ? deadline
                          : policy == HASH_TTL_KEEP && !created ? e.deadline
                                                                : HASH_NO_TTL;
-            lp_put(h, found ? &e : NULL, field, value, nd);
+            lp_put(hp, found ? &e : NULL, field, value, nd);
             return created;
         }
-        convert_to_ht(h);
+        h = *hp = convert_to_ht(h);
     }
     return ht_put(ht_of(h), now_ms, field, value, policy, deadline);
 }
 
-int hash_del(hash *h, int64_t now_ms, slice field) {
+int hash_del(hash **hp, int64_t now_ms, slice field) {
+    hash *h = *hp;
     if (is_compact(h)) {
         lp_ent e;
         if (!lp_find(h, field, &e) || is_due(e.deadline, now_ms)) return 0;
-        lp_delete(h, &e);
+        lp_delete(hp, &e);
         return 1;
     }
     hent *e = ht_find(ht_of(h), field);

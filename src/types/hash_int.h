@@ -4,12 +4,15 @@
  *
  * Layouts, in short (each .c file has the long version):
  *
- *   struct hash (16 B):  [obj hdr 8][p 8] -> compact blob, or -> hash_ht
- *
- *   compact blob:  [used u32][count u16][ttl_count u16]([base u48] if LISTPACKEX)
+ *   compact hash, one allocation (the hash pointer is the blob, so it moves when the blob
+ *   is reallocated: the writers take a hash **):
+ *                  [obj hdr 8][used u32][count u16][ttl_count u16]([base u48] if LISTPACKEX)
  *                  entry*
- *   entry:         [flen varint][vlen varint]([ttl varint] if LISTPACKEX)[field][value]
- *                  ttl varint: 0 = no TTL, else deadline - base + 1
+ *   entry:         LISTPACK:   [flen varint][vlen varint][field][value]
+ *                  LISTPACKEX: [flen<<1|c varint][vlen varint]([code varint] if c)[field][value]
+ *                  c = 0: the deadline is base; c = 1: code 0 = no TTL, else base + code
+ *
+ *   hashtable hash (16 B):  [obj hdr 8][p 8] -> hash_ht
  *
  *   hashtable entry (hent), one allocation per field:
  *                  [tag 1]([vlen 1] | [flen varint][vlen varint])
@@ -33,9 +36,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The common prefix of both layouts. A compact hash is its blob (the header's first 8
+ * bytes are hdr; it is read through lp_b); only ENC_HASHTABLE has p. */
 struct hash {
-    obj hdr; /* type OBJ_HASH; enc says what p points to */
-    void *p; /* ENC_LISTPACK(EX): uint8_t blob; ENC_HASHTABLE: hash_ht */
+    obj hdr; /* type OBJ_HASH; enc says which layout follows */
+    void *p; /* ENC_HASHTABLE only: the hash_ht */
 };
 
 /* ---- little-endian fixed-width codec (varints: util/varint.h) ------------------------- */
@@ -58,8 +63,12 @@ static inline int is_due(int64_t deadline, int64_t now_ms) {
 
 /* ---- compact encoding (hash_lp.c) --------------------------------------------------- */
 
-#define LP_HDR 8    /* used, count, ttl_count */
-#define LPEX_HDR 14 /* ... and the 48-bit base deadline */
+#define LP_HDR 16   /* obj header, used, count, ttl_count */
+#define LPEX_HDR 22 /* ... and the 48-bit base deadline */
+#define LP_USED 8   /* offsets of the header fields in the blob */
+#define LP_COUNT 12
+#define LP_TTLS 14
+#define LP_BASE 16
 #define LP_MAX_ENTRIES 65535u
 #define LP_MAX_BYTES (1u << 30) /* beyond this a blob converts, whatever the limits say */
 
@@ -74,46 +83,51 @@ typedef struct lp_ent {
     int64_t deadline; /* absolute, or HASH_NO_TTL */
 } lp_ent;
 
-static inline uint32_t lp_used(const uint8_t *b) {
-    return (uint32_t)get_le(b, 4);
+/* The bytes of a compact hash. */
+static inline uint8_t *lp_b(const hash *h) {
+    return (uint8_t *)(uintptr_t)h;
 }
-static inline uint32_t lp_count(const uint8_t *b) {
-    return (uint32_t)get_le(b + 4, 2);
+static inline uint32_t lp_used(const hash *h) {
+    return (uint32_t)get_le(lp_b(h) + LP_USED, 4);
 }
-static inline uint32_t lp_ttl_count(const uint8_t *b) {
-    return (uint32_t)get_le(b + 6, 2);
+static inline uint32_t lp_count(const hash *h) {
+    return (uint32_t)get_le(lp_b(h) + LP_COUNT, 2);
+}
+static inline uint32_t lp_ttl_count(const hash *h) {
+    return (uint32_t)get_le(lp_b(h) + LP_TTLS, 2);
 }
 static inline int64_t lp_base(const hash *h) {
-    return h->hdr.enc == ENC_LISTPACKEX ? (int64_t)get_le((const uint8_t *)h->p + 8, 6) : 0;
+    return h->hdr.enc == ENC_LISTPACKEX ? (int64_t)get_le(lp_b(h) + LP_BASE, 6) : 0;
 }
 static inline size_t lp_first(const hash *h) {
     return h->hdr.enc == ENC_LISTPACKEX ? LPEX_HDR : LP_HDR;
 }
 
-/* Returns an owned empty blob for a non-EX compact hash. */
-uint8_t *lp_new_blob(void);
-/* Returns an owned blob of the n entries, ENC_LISTPACKEX around base when ex (base is the
- * earliest deadline), else ENC_LISTPACK; size is its exact size (lp_entry_size summed over
- * the entries, plus the header). Duplicates are the caller's to rule out. */
-uint8_t *lp_build(const hash_entry *e, size_t n, int ex, int64_t base, size_t size);
+/* Returns an owned empty compact hash (ENC_LISTPACK). */
+hash *lp_new(void);
+/* Returns an owned compact hash of the n entries, ENC_LISTPACKEX around base when ex (base
+ * is the earliest deadline), else ENC_LISTPACK; size is its exact size (lp_entry_size
+ * summed over the entries, plus the header). Duplicates are the caller's to rule out. */
+hash *lp_build(const hash_entry *e, size_t n, int ex, int64_t base, size_t size);
 /* Decodes the entry at off into *e (OUT) and returns 1, or returns 0 if off is the end. */
 int lp_at(const hash *h, size_t off, lp_ent *e);
 /* Finds the entry of field (due or not) into *e (OUT); returns 1 if found. */
 int lp_find(const hash *h, slice field, lp_ent *e);
+/* The writers below may move the hash: *hp is updated, the old pointer is dead. */
 /* Replaces entry old (or appends when old is NULL) with (field, value, deadline) and
  * keeps the base invariant; old is invalid afterwards. */
-void lp_put(hash *h, const lp_ent *old, slice field, slice value, int64_t deadline);
+void lp_put(hash **hp, const lp_ent *old, slice field, slice value, int64_t deadline);
 /* Gives entry e the deadline (HASH_NO_TTL clears it), keeping the base invariant; e is
  * invalid afterwards. The hash must be ENC_LISTPACKEX unless deadline is set. */
-void lp_set_deadline(hash *h, const lp_ent *e, int64_t deadline);
+void lp_set_deadline(hash **hp, const lp_ent *e, int64_t deadline);
 /* Deletes entry e (from lp_find/lp_at); e is invalid afterwards. */
-void lp_delete(hash *h, const lp_ent *e);
+void lp_delete(hash **hp, const lp_ent *e);
 /* Number of live entries. */
 size_t lp_live(const hash *h, int64_t now_ms);
 /* The latest deadline of any entry (HASH_NO_TTL if none has one). O(n). */
 int64_t lp_last_deadline(const hash *h);
 /* Reaps as hash_reap does. */
-size_t lp_reap(hash *h, int64_t now_ms, size_t max,
+size_t lp_reap(hash **hp, int64_t now_ms, size_t max,
                void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx);
 /* Encoded size of an entry in a blob of this kind. */
 size_t lp_entry_size(int ex, int64_t base, size_t flen, size_t vlen, int64_t deadline);

@@ -72,7 +72,7 @@ static size_t ht_reap(hash_ht *t, int64_t now_ms, size_t max,
 
 size_t hash_ttl_count(const hash *h) {
     if (h->hdr.enc == ENC_HASHTABLE) return ostree_len(&((const hash_ht *)h->p)->ttl);
-    return lp_ttl_count(h->p);
+    return lp_ttl_count(h);
 }
 
 int64_t hash_next_deadline(const hash *h) {
@@ -80,7 +80,7 @@ int64_t hash_next_deadline(const hash *h) {
         const hent *first = ostree_min(&((const hash_ht *)h->p)->ttl);
         return first ? dl(first) : HASH_NO_TTL;
     }
-    return h->hdr.enc == ENC_LISTPACKEX && lp_ttl_count(h->p) ? lp_base(h) : HASH_NO_TTL;
+    return h->hdr.enc == ENC_LISTPACKEX && lp_ttl_count(h) ? lp_base(h) : HASH_NO_TTL;
 }
 
 int64_t hash_death(const hash *h) {
@@ -89,10 +89,10 @@ int64_t hash_death(const hash *h) {
     return lp_last_deadline(h);
 }
 
-size_t hash_reap(hash *h, int64_t now_ms, size_t max,
+size_t hash_reap(hash **hp, int64_t now_ms, size_t max,
                  void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx) {
-    if (h->hdr.enc == ENC_HASHTABLE) return ht_reap(h->p, now_ms, max, on_field, ctx);
-    return lp_reap(h, now_ms, max, on_field, ctx);
+    if ((*hp)->hdr.enc == ENC_HASHTABLE) return ht_reap((*hp)->p, now_ms, max, on_field, ctx);
+    return lp_reap(hp, now_ms, max, on_field, ctx);
 }
 
 /* Redis's HEXPIRE condition check; prev is HASH_NO_TTL or the current deadline. */
@@ -104,8 +104,9 @@ static int cond_met(int cond, int64_t prev, int64_t deadline) {
     return 1;
 }
 
-int hash_expire(hash *h, int64_t now_ms, slice field, int64_t deadline, int cond) {
+int hash_expire(hash **hp, int64_t now_ms, slice field, int64_t deadline, int cond) {
     assert(deadline > 0 && deadline <= HASH_DEADLINE_MAX);
+    hash *h = *hp;
     if (h->hdr.enc == ENC_HASHTABLE) {
         hash_ht *t = h->p;
         hent *e = ht_find(t, field);
@@ -122,14 +123,15 @@ int hash_expire(hash *h, int64_t now_ms, slice field, int64_t deadline, int cond
     if (!lp_find(h, field, &e) || is_due(e.deadline, now_ms)) return HASH_EXPIRE_NOFIELD;
     if (!cond_met(cond, e.deadline, deadline)) return HASH_EXPIRE_NOTMET;
     if (deadline <= now_ms) {
-        lp_delete(h, &e);
+        lp_delete(hp, &e);
         return HASH_EXPIRE_DELETED;
     }
-    lp_set_deadline(h, &e, deadline);
+    lp_set_deadline(hp, &e, deadline);
     return HASH_EXPIRE_SET;
 }
 
-int hash_persist(hash *h, int64_t now_ms, slice field) {
+int hash_persist(hash **hp, int64_t now_ms, slice field) {
+    hash *h = *hp;
     if (h->hdr.enc == ENC_HASHTABLE) {
         hash_ht *t = h->p;
         hent *e = ht_find(t, field);
@@ -141,6 +143,6 @@ int hash_persist(hash *h, int64_t now_ms, slice field) {
     lp_ent e;
     if (!lp_find(h, field, &e) || is_due(e.deadline, now_ms)) return HASH_PERSIST_NOFIELD;
     if (e.deadline == HASH_NO_TTL) return HASH_PERSIST_NOTTL;
-    lp_set_deadline(h, &e, HASH_NO_TTL);
+    lp_set_deadline(hp, &e, HASH_NO_TTL);
     return HASH_PERSIST_OK;
 }

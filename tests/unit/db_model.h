@@ -5,6 +5,8 @@
 #ifndef MAYFLY_TESTS_UNIT_DB_MODEL_H
 #define MAYFLY_TESTS_UNIT_DB_MODEL_H
 
+#include "mayfly/db/db.h"
+#include "mayfly/types/hash.h"
 #include "mayfly/util/slice.h"
 
 #include <stdint.h>
@@ -25,6 +27,28 @@ typedef struct mkey {
 } mkey;
 
 static mkey m[NK];
+
+/* The hash writers on the hash of an entry: a compact hash may move, and the entry gets
+ * the pointer back (as the command layer's hc_set and friends do). */
+static inline int ent_hash_set(dbentry *e, const hash_limits *lim, int64_t t, slice f, slice v,
+                               enum hash_ttl_policy pol, int64_t dl) {
+    hash *h = (hash *)e->val;
+    int r = hash_set(&h, lim, t, f, v, pol, dl);
+    e->val = (obj *)h;
+    return r;
+}
+static inline int ent_hash_del(dbentry *e, int64_t t, slice f) {
+    hash *h = (hash *)e->val;
+    int r = hash_del(&h, t, f);
+    e->val = (obj *)h;
+    return r;
+}
+static inline int ent_hash_expire(dbentry *e, int64_t t, slice f, int64_t dl, int cond) {
+    hash *h = (hash *)e->val;
+    int r = hash_expire(&h, t, f, dl, cond);
+    e->val = (obj *)h;
+    return r;
+}
 static int64_t now;
 
 static inline slice kname(int i, char *out) {

@@ -39,13 +39,27 @@ static void reset(void) {
     heard_len = hook_calls = touched = 0;
 }
 
+/* HEXPIRE / HPERSIST of field f0 of the hash in e (which may move: stored back). */
+static int hexpire_f0(dbentry *e, int64_t deadline) {
+    hash *h = (hash *)e->val;
+    int r = hash_expire(&h, 0, slice_of("f0"), deadline, HASH_COND_NONE);
+    e->val = (obj *)h;
+    return r;
+}
+static int hpersist_f0(dbentry *e) {
+    hash *h = (hash *)e->val;
+    int r = hash_persist(&h, 0, slice_of("f0"));
+    e->val = (obj *)h;
+    return r;
+}
+
 /* Adds key h with fields f0..f(n-1), field i due at deadline0 + i (0: no TTL). */
 static dbentry *add_hash(db *d, const char *key, int n, int64_t deadline0) {
     hash *h = hash_new();
     for (int i = 0; i < n; i++) {
         char f[16];
         snprintf(f, sizeof(f), "f%d", i);
-        hash_set(h, &lim, 0, slice_of(f), slice_of("v"), deadline0 ? HASH_TTL_SET : HASH_TTL_CLEAR,
+        hash_set(&h, &lim, 0, slice_of(f), slice_of("v"), deadline0 ? HASH_TTL_SET : HASH_TTL_CLEAR,
                  deadline0 ? deadline0 + i : 0);
     }
     return db_add(d, slice_of(key), (obj *)h);
@@ -148,8 +162,7 @@ TEST(lazy_refile_of_later_deadlines) {
     reset();
     db *d = db_get(0);
     dbentry *e = add_hash(d, "h", 1, 1000);
-    hash *h = (hash *)e->val;
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 5000, HASH_COND_NONE));
+    ASSERT_EQ(HASH_EXPIRE_SET, hexpire_f0(e, 5000));
     e = db_refile_fields(d, e);
     ASSERT_EQ(1000, db_entry_ttl(e)->exp.when); /* early, not wrong */
     ASSERT(db_find(d, slice_of("h"), 1001) == e);
@@ -157,23 +170,23 @@ TEST(lazy_refile_of_later_deadlines) {
     ASSERT_EQ(0, touched);
     ASSERT_EQ(5000, db_entry_ttl(e)->exp.when); /* the lookup filed it exactly */
     /* Through the active cycle. */
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 9000, HASH_COND_NONE));
+    ASSERT_EQ(HASH_EXPIRE_SET, hexpire_f0(e, 9000));
     e = db_refile_fields(d, e);
     ASSERT_EQ(5000, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(0, db_active_expire(6000, 1000000));
     ASSERT_EQ(9000, db_entry_ttl(e)->exp.when);
-    ASSERT_EQ(1, hash_len(h, 6000));
+    ASSERT_EQ(1, hash_len((hash *)e->val, 6000));
     /* Earlier: at once. */
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, 0, slice_of("f0"), 7000, HASH_COND_NONE));
+    ASSERT_EQ(HASH_EXPIRE_SET, hexpire_f0(e, 7000));
     e = db_refile_fields(d, e);
     ASSERT_EQ(7000, db_entry_ttl(e)->exp.when);
     /* No TTL left: out of the index at once. */
-    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(h, 0, slice_of("f0")));
+    ASSERT_EQ(HASH_PERSIST_OK, hpersist_f0(e));
     e = db_refile_fields(d, e);
     ASSERT_EQ(0, expire_index_size(&d->expires));
     ASSERT_EQ(0, d->subexpiry);
     ASSERT_EQ(0, db_active_expire(100000, 1000000));
-    ASSERT_EQ(1, hash_len(h, 100000));
+    ASSERT_EQ(1, hash_len((hash *)e->val, 100000));
     db_free_all();
 }
 

@@ -135,8 +135,8 @@ TEST(field_ttls_do_not_make_a_key_volatile) {
     db *d = db_get(0);
     hash *h = hash_new();
     hash_limits lim = {128, 64};
-    hash_set(h, &lim, T0, slice_of("f"), slice_of("v"), HASH_TTL_CLEAR, 0);
-    hash_expire(h, T0, slice_of("f"), T0 + 100000, 0);
+    hash_set(&h, &lim, T0, slice_of("f"), slice_of("v"), HASH_TTL_CLEAR, 0);
+    hash_expire(&h, T0, slice_of("f"), T0 + 100000, 0);
     dbentry *e = db_add(d, slice_of("h"), (obj *)h);
     e = db_refile(d, e);
     ASSERT_EQ(0, (long long)db_volatile_count(d));
@@ -192,7 +192,7 @@ TEST(lazyfree_thread_frees_and_counts) {
     char f[32];
     for (int i = 0; i < 5000; i++) {
         int n = snprintf(f, sizeof(f), "field:%d", i);
-        hash_set(h, &lim, T0, (slice){f, (size_t)n}, slice_of("value"), HASH_TTL_CLEAR, 0);
+        hash_set(&h, &lim, T0, (slice){f, (size_t)n}, slice_of("value"), HASH_TTL_CLEAR, 0);
     }
     obj *o = (obj *)h; /* a hash begins with its obj header */
     ASSERT_EQ(ENC_HASHTABLE, (long long)o->enc);

@@ -37,22 +37,22 @@ TEST(basic_compact) {
     hash *h = hash_new();
     char buf[64];
     ASSERT_STR_EQ("listpack", hash_encoding_name(h));
-    ASSERT_EQ(1, hash_set(h, &lim_default, T0, S("a"), S("1"), HASH_TTL_CLEAR, 0));
-    ASSERT_EQ(1, hash_set(h, &lim_default, T0, S("b"), S("22"), HASH_TTL_CLEAR, 0));
-    ASSERT_EQ(0, hash_set(h, &lim_default, T0, S("a"), S("333"), HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(1, hash_set(&h, &lim_default, T0, S("a"), S("1"), HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(1, hash_set(&h, &lim_default, T0, S("b"), S("22"), HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(0, hash_set(&h, &lim_default, T0, S("a"), S("333"), HASH_TTL_CLEAR, 0));
     ASSERT_EQ(2, hash_len(h, T0));
     ASSERT(get_str(h, T0, "a", buf, sizeof(buf)));
     ASSERT_STR_EQ("333", buf);
     ASSERT_EQ(HASH_ENOTFOUND, hash_get(h, T0, S("zz"), NULL));
     ASSERT_EQ(HASH_OK, hash_get(h, T0, S("b"), NULL));
-    ASSERT_EQ(1, hash_del(h, T0, S("a")));
-    ASSERT_EQ(0, hash_del(h, T0, S("a")));
+    ASSERT_EQ(1, hash_del(&h, T0, S("a")));
+    ASSERT_EQ(0, hash_del(&h, T0, S("a")));
     ASSERT_EQ(1, hash_len(h, T0));
     ASSERT_EQ(ENC_LISTPACK, hash_encoding(h));
     /* Binary-safe: NUL bytes in field and value, and empty strings. */
     slice bf = {"x\0y", 3}, bv = {"\0\0", 2};
-    ASSERT_EQ(1, hash_set(h, &lim_default, T0, bf, bv, HASH_TTL_CLEAR, 0));
-    ASSERT_EQ(1, hash_set(h, &lim_default, T0, S(""), S(""), HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(1, hash_set(&h, &lim_default, T0, bf, bv, HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(1, hash_set(&h, &lim_default, T0, S(""), S(""), HASH_TTL_CLEAR, 0));
     hash_entry e;
     ASSERT_EQ(HASH_OK, hash_get(h, T0, bf, &e));
     ASSERT_MEM_EQ("\0\0", 2, e.value.p, e.value.len);
@@ -65,27 +65,27 @@ TEST(basic_compact) {
 
 static void ttl_policies_on(const hash_limits *lim, const char *enc_plain, const char *enc_ttl) {
     hash *h = hash_new();
-    hash_set(h, lim, T0, S("f"), S("v"), HASH_TTL_CLEAR, 0);
+    hash_set(&h, lim, T0, S("f"), S("v"), HASH_TTL_CLEAR, 0);
     ASSERT_STR_EQ(enc_plain, hash_encoding_name(h));
     ASSERT_EQ(HASH_NO_TTL, hash_next_deadline(h));
-    ASSERT_EQ(0, hash_set(h, lim, T0, S("f"), S("v2"), HASH_TTL_SET, T0 + 1000));
+    ASSERT_EQ(0, hash_set(&h, lim, T0, S("f"), S("v2"), HASH_TTL_SET, T0 + 1000));
     ASSERT_STR_EQ(enc_ttl, hash_encoding_name(h));
     ASSERT_EQ(T0 + 1000, deadline_of(h, T0, "f"));
     ASSERT_EQ(T0 + 1000, hash_next_deadline(h));
     /* KEEP (HINCRBY) keeps it, CLEAR (HSET) drops it. */
-    ASSERT_EQ(0, hash_set(h, lim, T0, S("f"), S("v3"), HASH_TTL_KEEP, 0));
+    ASSERT_EQ(0, hash_set(&h, lim, T0, S("f"), S("v3"), HASH_TTL_KEEP, 0));
     ASSERT_EQ(T0 + 1000, deadline_of(h, T0, "f"));
-    ASSERT_EQ(0, hash_set(h, lim, T0, S("f"), S("v4"), HASH_TTL_CLEAR, 0));
+    ASSERT_EQ(0, hash_set(&h, lim, T0, S("f"), S("v4"), HASH_TTL_CLEAR, 0));
     ASSERT_EQ(HASH_NO_TTL, deadline_of(h, T0, "f"));
     ASSERT_EQ(HASH_NO_TTL, hash_next_deadline(h));
     ASSERT_STR_EQ(enc_plain, hash_encoding_name(h));
     ASSERT_EQ(0, hash_ttl_count(h));
     /* KEEP on a new field gives no TTL. */
-    ASSERT_EQ(1, hash_set(h, lim, T0, S("g"), S("1"), HASH_TTL_KEEP, 0));
+    ASSERT_EQ(1, hash_set(&h, lim, T0, S("g"), S("1"), HASH_TTL_KEEP, 0));
     ASSERT_EQ(HASH_NO_TTL, deadline_of(h, T0, "g"));
     /* A due field is absent for writers: set reports "new" and KEEP does not revive it. */
-    hash_set(h, lim, T0, S("g"), S("1"), HASH_TTL_SET, T0 + 10);
-    ASSERT_EQ(1, hash_set(h, lim, T0 + 10, S("g"), S("2"), HASH_TTL_KEEP, 0));
+    hash_set(&h, lim, T0, S("g"), S("1"), HASH_TTL_SET, T0 + 10);
+    ASSERT_EQ(1, hash_set(&h, lim, T0 + 10, S("g"), S("2"), HASH_TTL_KEEP, 0));
     ASSERT_EQ(HASH_NO_TTL, deadline_of(h, T0 + 10, "g"));
     hash_free(h);
 }
@@ -98,37 +98,37 @@ TEST(ttl_policies) {
 
 static void expire_rules_on(const hash_limits *lim) {
     hash *h = hash_new();
-    hash_set(h, lim, T0, S("a"), S("1"), HASH_TTL_CLEAR, 0);
-    hash_set(h, lim, T0, S("b"), S("2"), HASH_TTL_CLEAR, 0);
-    ASSERT_EQ(HASH_EXPIRE_NOFIELD, hash_expire(h, T0, S("zz"), T0 + 5, 0));
+    hash_set(&h, lim, T0, S("a"), S("1"), HASH_TTL_CLEAR, 0);
+    hash_set(&h, lim, T0, S("b"), S("2"), HASH_TTL_CLEAR, 0);
+    ASSERT_EQ(HASH_EXPIRE_NOFIELD, hash_expire(&h, T0, S("zz"), T0 + 5, 0));
     /* No TTL yet: XX and GT fail, NX and LT succeed. */
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("a"), T0 + 100, HASH_COND_XX));
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("a"), T0 + 100, HASH_COND_GT));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, S("a"), T0 + 100, HASH_COND_LT));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, S("b"), T0 + 300, HASH_COND_NX));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("a"), T0 + 100, HASH_COND_XX));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("a"), T0 + 100, HASH_COND_GT));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, S("a"), T0 + 100, HASH_COND_LT));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, S("b"), T0 + 300, HASH_COND_NX));
     /* With a TTL: NX fails; GT/LT compare strictly. */
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("a"), T0 + 200, HASH_COND_NX));
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("a"), T0 + 100, HASH_COND_GT));
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("a"), T0 + 100, HASH_COND_LT));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, S("a"), T0 + 200, HASH_COND_GT));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("a"), T0 + 200, HASH_COND_NX));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("a"), T0 + 100, HASH_COND_GT));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("a"), T0 + 100, HASH_COND_LT));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, S("a"), T0 + 200, HASH_COND_GT));
     ASSERT_EQ(T0 + 200, deadline_of(h, T0, "a"));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, S("a"), T0 + 50, HASH_COND_LT));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, S("a"), T0 + 60, HASH_COND_XX));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, S("a"), T0 + 50, HASH_COND_LT));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, S("a"), T0 + 60, HASH_COND_XX));
     ASSERT_EQ(T0 + 60, hash_next_deadline(h));
     /* The condition comes first, then a past deadline deletes the field. */
-    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(h, T0, S("b"), T0 - 1, HASH_COND_GT));
-    ASSERT_EQ(HASH_EXPIRE_DELETED, hash_expire(h, T0, S("b"), T0, 0));
+    ASSERT_EQ(HASH_EXPIRE_NOTMET, hash_expire(&h, T0, S("b"), T0 - 1, HASH_COND_GT));
+    ASSERT_EQ(HASH_EXPIRE_DELETED, hash_expire(&h, T0, S("b"), T0, 0));
     ASSERT_EQ(HASH_ENOTFOUND, hash_get(h, T0, S("b"), NULL));
     ASSERT_EQ(1, hash_len(h, T0));
     /* Persist. */
-    ASSERT_EQ(HASH_PERSIST_NOFIELD, hash_persist(h, T0, S("b")));
-    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(h, T0, S("a")));
-    ASSERT_EQ(HASH_PERSIST_NOTTL, hash_persist(h, T0, S("a")));
+    ASSERT_EQ(HASH_PERSIST_NOFIELD, hash_persist(&h, T0, S("b")));
+    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(&h, T0, S("a")));
+    ASSERT_EQ(HASH_PERSIST_NOTTL, hash_persist(&h, T0, S("a")));
     ASSERT_EQ(HASH_NO_TTL, hash_next_deadline(h));
     /* A due field is gone for expire and persist too. */
-    hash_expire(h, T0, S("a"), T0 + 10, 0);
-    ASSERT_EQ(HASH_EXPIRE_NOFIELD, hash_expire(h, T0 + 10, S("a"), T0 + 99, 0));
-    ASSERT_EQ(HASH_PERSIST_NOFIELD, hash_persist(h, T0 + 10, S("a")));
+    hash_expire(&h, T0, S("a"), T0 + 10, 0);
+    ASSERT_EQ(HASH_EXPIRE_NOFIELD, hash_expire(&h, T0 + 10, S("a"), T0 + 99, 0));
+    ASSERT_EQ(HASH_PERSIST_NOFIELD, hash_persist(&h, T0 + 10, S("a")));
     ASSERT_EQ(0, hash_len(h, T0 + 10));
     ASSERT_EQ(1, hash_stored(h));
     hash_free(h);
@@ -158,23 +158,23 @@ static void reap_order_on(const hash_limits *lim) {
     char f[8];
     for (int i = 0; i < 8; i++) {
         snprintf(f, sizeof(f), "f%d", i);
-        hash_set(h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + d[i]);
+        hash_set(&h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + d[i]);
     }
-    hash_set(h, lim, T0, S("keep"), S("v"), HASH_TTL_CLEAR, 0);
+    hash_set(&h, lim, T0, S("keep"), S("v"), HASH_TTL_CLEAR, 0);
     ASSERT_EQ(T0 + 10, hash_next_deadline(h));
     ASSERT_EQ(9, hash_len(h, T0));
     ASSERT_EQ(5, hash_len(h, T0 + 45)); /* due ones are not counted, even unreaped */
     reaped r = {0};
-    ASSERT_EQ(2, hash_reap(h, T0 + 45, 2, on_reap, &r));
+    ASSERT_EQ(2, hash_reap(&h, T0 + 45, 2, on_reap, &r));
     ASSERT_STR_EQ("f1", r.names[0]);
     ASSERT_STR_EQ("f4", r.names[1]);
     ASSERT_EQ(T0 + 30, hash_next_deadline(h));
-    ASSERT_EQ(2, hash_reap(h, T0 + 45, 100, on_reap, &r));
+    ASSERT_EQ(2, hash_reap(&h, T0 + 45, 100, on_reap, &r));
     ASSERT_STR_EQ("f3", r.names[2]);
     ASSERT_STR_EQ("f7", r.names[3]);
-    ASSERT_EQ(0, hash_reap(h, T0 + 45, 100, on_reap, &r));
+    ASSERT_EQ(0, hash_reap(&h, T0 + 45, 100, on_reap, &r));
     ASSERT_EQ(T0 + 50, hash_next_deadline(h));
-    ASSERT_EQ(4, hash_reap(h, T0 + 1000, 100, NULL, NULL));
+    ASSERT_EQ(4, hash_reap(&h, T0 + 1000, 100, NULL, NULL));
     ASSERT_EQ(HASH_NO_TTL, hash_next_deadline(h));
     ASSERT_EQ(1, hash_len(h, T0 + 1000));
     ASSERT_STR_EQ(lim->max_listpack_entries ? "listpack" : "hashtable", hash_encoding_name(h));
@@ -194,12 +194,12 @@ TEST(conversion_keeps_ttls) {
     for (int i = 0; i < 16; i++) {
         snprintf(f, sizeof(f), "f%d", i);
         if (i % 2)
-            hash_set(h, &lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 100 + i);
+            hash_set(&h, &lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 100 + i);
         else
-            hash_set(h, &lim, T0, S(f), S("v"), HASH_TTL_CLEAR, 0);
+            hash_set(&h, &lim, T0, S(f), S("v"), HASH_TTL_CLEAR, 0);
     }
     ASSERT_STR_EQ("listpackex", hash_encoding_name(h));
-    hash_set(h, &lim, T0, S("f16"), S("v"), HASH_TTL_CLEAR, 0);
+    hash_set(&h, &lim, T0, S("f16"), S("v"), HASH_TTL_CLEAR, 0);
     ASSERT_STR_EQ("hashtable", hash_encoding_name(h));
     ASSERT_EQ(17, hash_len(h, T0));
     ASSERT_EQ(8, hash_ttl_count(h));
@@ -210,16 +210,16 @@ TEST(conversion_keeps_ttls) {
     }
     /* Value length conversion, and it never converts back. */
     hash *g = hash_new();
-    hash_set(g, &lim, T0, S("a"), S("12345678"), HASH_TTL_SET, T0 + 5);
+    hash_set(&g, &lim, T0, S("a"), S("12345678"), HASH_TTL_SET, T0 + 5);
     ASSERT_STR_EQ("listpackex", hash_encoding_name(g));
-    hash_set(g, &lim, T0, S("b"), S("123456789"), HASH_TTL_CLEAR, 0);
+    hash_set(&g, &lim, T0, S("b"), S("123456789"), HASH_TTL_CLEAR, 0);
     ASSERT_STR_EQ("hashtable", hash_encoding_name(g));
     ASSERT_EQ(T0 + 5, deadline_of(g, T0, "a"));
-    hash_del(g, T0, S("b"));
+    hash_del(&g, T0, S("b"));
     ASSERT_STR_EQ("hashtable", hash_encoding_name(g));
     /* A long field converts too. */
     hash *k = hash_new();
-    hash_set(k, &lim, T0, S("123456789"), S("v"), HASH_TTL_CLEAR, 0);
+    hash_set(&k, &lim, T0, S("123456789"), S("v"), HASH_TTL_CLEAR, 0);
     ASSERT_STR_EQ("hashtable", hash_encoding_name(k));
     hash_free(h);
     hash_free(g);
@@ -232,19 +232,19 @@ TEST(long_entries) {
     static char big[5000];
     memset(big, 'x', sizeof(big));
     slice f = {big, 100}, v = {big, 5000};
-    ASSERT_EQ(1, hash_set(h, &lim_default, T0, f, v, HASH_TTL_SET, T0 + 9));
+    ASSERT_EQ(1, hash_set(&h, &lim_default, T0, f, v, HASH_TTL_SET, T0 + 9));
     ASSERT_STR_EQ("hashtable", hash_encoding_name(h));
     hash_entry e;
     ASSERT_EQ(HASH_OK, hash_get(h, T0, f, &e));
     ASSERT_EQ(5000, e.value.len);
     ASSERT_EQ(T0 + 9, e.deadline);
-    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(h, T0, f));
-    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(h, T0, f, T0 + 7, 0));
-    ASSERT_EQ(0, hash_set(h, &lim_default, T0, f, (slice){big, 3}, HASH_TTL_KEEP, 0));
+    ASSERT_EQ(HASH_PERSIST_OK, hash_persist(&h, T0, f));
+    ASSERT_EQ(HASH_EXPIRE_SET, hash_expire(&h, T0, f, T0 + 7, 0));
+    ASSERT_EQ(0, hash_set(&h, &lim_default, T0, f, (slice){big, 3}, HASH_TTL_KEEP, 0));
     ASSERT_EQ(HASH_OK, hash_get(h, T0, f, &e));
     ASSERT_EQ(3, e.value.len);
     ASSERT_EQ(T0 + 7, e.deadline);
-    ASSERT_EQ(1, hash_reap(h, T0 + 7, 10, NULL, NULL));
+    ASSERT_EQ(1, hash_reap(&h, T0 + 7, 10, NULL, NULL));
     ASSERT_EQ(0, hash_len(h, T0 + 7));
     hash_free(h);
 }
@@ -273,9 +273,9 @@ static void readers_on(const hash_limits *lim, int nfields) {
     for (int i = 0; i < nfields; i++) {
         snprintf(f, sizeof(f), "f%d", i);
         if (i % 3 == 0)
-            hash_set(h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 10);
+            hash_set(&h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 10);
         else
-            hash_set(h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 1000 + i);
+            hash_set(&h, lim, T0, S(f), S("v"), HASH_TTL_SET, T0 + 1000 + i);
     }
     int64_t now = T0 + 10;
     size_t live = (size_t)nfields - (size_t)(nfields + 2) / 3;
@@ -342,7 +342,7 @@ TEST(dup_and_memory) {
         char f[16];
         for (int i = 0; i < 300; i++) {
             snprintf(f, sizeof(f), "f%d", i);
-            hash_set(h, lims[l], T0, S(f), S("value"), i % 2 ? HASH_TTL_SET : HASH_TTL_CLEAR,
+            hash_set(&h, lims[l], T0, S(f), S("value"), i % 2 ? HASH_TTL_SET : HASH_TTL_CLEAR,
                      T0 + 1000 - i);
         }
         hash *c = hash_dup(h);
@@ -355,7 +355,7 @@ TEST(dup_and_memory) {
             ASSERT_EQ(i % 2 ? T0 + 1000 - i : HASH_NO_TTL, deadline_of(c, T0, f));
         }
         ASSERT(hash_memory(c) > 300 * 10);
-        ASSERT_EQ(150, hash_reap(c, T0 + 5000, 1000, NULL, NULL));
+        ASSERT_EQ(150, hash_reap(&c, T0 + 5000, 1000, NULL, NULL));
         ASSERT_EQ(HASH_NO_TTL, hash_next_deadline(c));
         hash_free(c);
     }
@@ -458,7 +458,7 @@ static int diff_run(uint64_t seed, int steps) {
                 vb[k] = (char)rng();
             int policy = (int)dbelow(3);
             int64_t d = rand_deadline(&m);
-            int r = hash_set(h, &lim, m.now, f, (slice){vb, vl}, (enum hash_ttl_policy)policy, d);
+            int r = hash_set(&h, &lim, m.now, f, (slice){vb, vl}, (enum hash_ttl_policy)policy, d);
             if (r != !live) rc = step;
             int64_t nd = policy == HASH_TTL_SET ? d : policy == HASH_TTL_KEEP && live ? mf->dl : 0;
             mf->present = 1;
@@ -466,7 +466,7 @@ static int diff_run(uint64_t seed, int steps) {
             mf->vlen = vl;
             mf->dl = nd;
         } else if (op < 40) { /* del */
-            if (hash_del(h, m.now, f) != live) rc = step;
+            if (hash_del(&h, m.now, f) != live) rc = step;
             if (live) mf->present = 0; /* a due field stays stored for hash_reap */
         } else if (op < 55) {          /* get */
             hash_entry e;
@@ -491,20 +491,20 @@ static int diff_run(uint64_t seed, int steps) {
                 want = HASH_EXPIRE_DELETED, mf->present = 0;
             else
                 want = HASH_EXPIRE_SET, mf->dl = d;
-            if (hash_expire(h, m.now, f, d, cond) != want) rc = step;
+            if (hash_expire(&h, m.now, f, d, cond) != want) rc = step;
         } else if (op < 75) { /* persist */
             int want = !live     ? HASH_PERSIST_NOFIELD
                        : !mf->dl ? HASH_PERSIST_NOTTL
                                  : HASH_PERSIST_OK;
             if (want == HASH_PERSIST_OK) mf->dl = 0;
-            if (hash_persist(h, m.now, f) != want) rc = step;
+            if (hash_persist(&h, m.now, f) != want) rc = step;
         } else if (op < 82) { /* reap */
             size_t max = dbelow(4) == 0 ? SIZE_MAX : dbelow(6);
             size_t due = 0;
             for (int k = 0; k < POOL; k++)
                 due += m.f[k].present && m.f[k].dl && m.f[k].dl <= m.now;
             reap_check chk = {&m, 0, 0, 0};
-            size_t n = hash_reap(h, m.now, max, on_reap_check, &chk);
+            size_t n = hash_reap(&h, m.now, max, on_reap_check, &chk);
             if (chk.bad || n != chk.n || n != (due < max ? due : max)) rc = step;
             /* Whatever is still due must not be earlier than what was reaped. */
             for (int k = 0; k < POOL; k++)
@@ -565,7 +565,7 @@ TEST(from_entries) {
                 int fl = snprintf(names[i], sizeof(names[i]), "f%zu", i);
                 int64_t dl = ttl && i % 2 ? T0 + 5000 - (int64_t)i : HASH_NO_TTL;
                 e[i] = (hash_entry){{names[i], (size_t)fl}, S("v"), dl};
-                hash_set(ref, &lim_default, T0, e[i].field, e[i].value,
+                hash_set(&ref, &lim_default, T0, e[i].field, e[i].value,
                          dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
             }
             hash *h = hash_from_entries(&lim_default, e, n);
@@ -624,7 +624,7 @@ static double per_field_small(size_t nh, size_t nf, int ttl) {
         for (size_t j = 0; j < nf; j++) {
             snprintf(f, sizeof(f), "f%zu", j);
             int64_t d = T0 + 3600000 + (ttl == 2 ? (int64_t)j * 1000 : 0);
-            hash_set(hs[i], &lim_default, T0, S(f), S(v), ttl ? HASH_TTL_SET : HASH_TTL_CLEAR, d);
+            hash_set(&hs[i], &lim_default, T0, S(f), S(v), ttl ? HASH_TTL_SET : HASH_TTL_CLEAR, d);
         }
     }
     double per = (double)(allocated() - before) / (double)(nh * nf);
@@ -642,7 +642,7 @@ static double per_field_big(size_t n, int ttl, const char **enc) {
     rng_state = 42;
     for (size_t i = 0; i < n; i++) {
         snprintf(f, sizeof(f), "field:%07zu", i);
-        hash_set(h, &lim_default, T0, S(f), S(v), ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,
+        hash_set(&h, &lim_default, T0, S(f), S(v), ttl ? HASH_TTL_SET : HASH_TTL_CLEAR,
                  T0 + 1000 + (int64_t)dbelow(86400000));
     }
     double per = (double)(allocated() - before) / (double)n;

@@ -41,7 +41,7 @@ TEST(heap_churn_and_reap_order) {
     for (int i = 0; i < N; i++) {
         snprintf(f, sizeof(f), "f%d", i);
         dl[i] = T0 + 1 + (int64_t)rand_below(1000000);
-        hash_set(h, &lim, T0, slice_of(f), slice_of("value"), HASH_TTL_SET, dl[i]);
+        hash_set(&h, &lim, T0, slice_of(f), slice_of("value"), HASH_TTL_SET, dl[i]);
     }
     ASSERT_STR_EQ("hashtable", hash_encoding_name(h));
     for (int k = 0; k < 3 * N; k++) {
@@ -50,21 +50,21 @@ TEST(heap_churn_and_reap_order) {
         switch (rand_below(5)) {
         case 0:
             if (dl[i] != -1) dl[i] = T0 + 1 + (int64_t)rand_below(1000000);
-            if (dl[i] != -1) hash_expire(h, T0, slice_of(f), dl[i], HASH_COND_NONE);
+            if (dl[i] != -1) hash_expire(&h, T0, slice_of(f), dl[i], HASH_COND_NONE);
             break;
         case 1:
-            if (dl[i] != -1) dl[i] = 0, hash_persist(h, T0, slice_of(f));
+            if (dl[i] != -1) dl[i] = 0, hash_persist(&h, T0, slice_of(f));
             break;
         case 2:
             dl[i] = T0 + 1 + (int64_t)rand_below(1000000);
-            hash_set(h, &lim, T0, slice_of(f), slice_of("longer value"), HASH_TTL_SET, dl[i]);
+            hash_set(&h, &lim, T0, slice_of(f), slice_of("longer value"), HASH_TTL_SET, dl[i]);
             break;
         case 3:
-            dl[i] = -1, hash_del(h, T0, slice_of(f));
+            dl[i] = -1, hash_del(&h, T0, slice_of(f));
             break;
         default: /* same-size overwrite keeping the TTL: in place */
             if (dl[i] != -1)
-                hash_set(h, &lim, T0, slice_of(f), slice_of("VALUE"), HASH_TTL_KEEP, 0);
+                hash_set(&h, &lim, T0, slice_of(f), slice_of("VALUE"), HASH_TTL_KEEP, 0);
         }
     }
     size_t with_ttl = 0, live = 0;
@@ -83,7 +83,7 @@ TEST(heap_churn_and_reap_order) {
     int64_t now = T0;
     while (hash_next_deadline(h) != HASH_NO_TTL) {
         now += 5000;
-        hash_reap(h, now, 37, on_reap, &o);
+        hash_reap(&h, now, 37, on_reap, &o);
         ASSERT(!o.bad);
         ASSERT(hash_next_deadline(h) == HASH_NO_TTL || hash_next_deadline(h) >= o.last);
     }
@@ -99,7 +99,7 @@ TEST(len_counts_due_without_reaping) {
     char f[32];
     for (int i = 0; i < 5000; i++) {
         snprintf(f, sizeof(f), "f%d", i);
-        hash_set(h, &lim, T0, slice_of(f), slice_of("v"), i % 2 ? HASH_TTL_SET : HASH_TTL_CLEAR,
+        hash_set(&h, &lim, T0, slice_of(f), slice_of("v"), i % 2 ? HASH_TTL_SET : HASH_TTL_CLEAR,
                  T0 + i);
     }
     ASSERT_EQ(5000, hash_len(h, T0));
@@ -124,7 +124,7 @@ TEST(sampling_is_roughly_uniform) {
     char f[8];
     for (int i = 0; i < 10; i++) {
         snprintf(f, sizeof(f), "f%d", i);
-        hash_set(h, &lim, T0, slice_of(f), slice_of("v"), HASH_TTL_CLEAR, 0);
+        hash_set(&h, &lim, T0, slice_of(f), slice_of("v"), HASH_TTL_CLEAR, 0);
     }
     tally t = {{0}};
     hash_entry e;

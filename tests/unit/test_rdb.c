@@ -389,16 +389,16 @@ static void fill_dataset(int64_t base) {
     dbentry *e = db_add(d0, slice_of("big"), &string_new(big, sizeof(big))->hdr);
     e = db_set_expire(d0, e, base + 500000);
     hash *lp = hash_new(), *lpex = hash_new(), *ht = hash_new(), *htex = hash_new();
-    hash_set(lp, &lim, 0, slice_of("f"), slice_of("1"), HASH_TTL_CLEAR, 0);
-    hash_set(lp, &lim, 0, slice_of("g"), slice_of("two"), HASH_TTL_CLEAR, 0);
-    hash_set(lpex, &lim, 0, slice_of("a"), slice_of("x"), HASH_TTL_SET, base + 3000);
-    hash_set(lpex, &lim, 0, slice_of("b"), slice_of("y"), HASH_TTL_CLEAR, 0);
-    hash_set(lpex, &lim, 0, slice_of("c"), slice_of("-5"), HASH_TTL_SET, base + 1000);
+    hash_set(&lp, &lim, 0, slice_of("f"), slice_of("1"), HASH_TTL_CLEAR, 0);
+    hash_set(&lp, &lim, 0, slice_of("g"), slice_of("two"), HASH_TTL_CLEAR, 0);
+    hash_set(&lpex, &lim, 0, slice_of("a"), slice_of("x"), HASH_TTL_SET, base + 3000);
+    hash_set(&lpex, &lim, 0, slice_of("b"), slice_of("y"), HASH_TTL_CLEAR, 0);
+    hash_set(&lpex, &lim, 0, slice_of("c"), slice_of("-5"), HASH_TTL_SET, base + 1000);
     for (int i = 0; i < 700; i++) {
         char f[32], v[32];
         int fl = snprintf(f, sizeof(f), "field:%d", i), vl = snprintf(v, sizeof(v), "%d", i * 7);
-        hash_set(ht, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl}, HASH_TTL_CLEAR, 0);
-        hash_set(htex, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl},
+        hash_set(&ht, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl}, HASH_TTL_CLEAR, 0);
+        hash_set(&htex, &lim, 0, (slice){f, (size_t)fl}, (slice){v, (size_t)vl},
                  i % 3 ? HASH_TTL_SET : HASH_TTL_CLEAR, base + 10000 + i);
     }
     db_entry_done(db_refile(d0, db_add(d0, slice_of("lp"), (obj *)lp)));
@@ -884,7 +884,7 @@ TEST(listpack_ex_written_in_deadline_order) {
             char f[32];
             int fl = snprintf(f, sizeof(f), "f%zu", i);
             int64_t dl = base + (int64_t)((i * 37) % 50) * 10;
-            hash_set(h, &lim, 0, (slice){f, (size_t)fl}, slice_of("v"),
+            hash_set(&h, &lim, 0, (slice){f, (size_t)fl}, slice_of("v"),
                      i % 7 == 3 ? HASH_TTL_CLEAR : HASH_TTL_SET, dl);
         }
         ASSERT(hash_encoding(h) == ENC_LISTPACKEX);

@@ -19,6 +19,11 @@
  *     the command layer calls first for lazy expiry (so that deletions are propagated)
  *     and what the active expiry cycle calls through the keyspace.
  *
+ * A compact hash is one allocation, its header included, so the writers (hash_set,
+ * hash_del, hash_expire, hash_persist, hash_reap) take a hash ** and may move the hash:
+ * the pointer they leave in *hp replaces the one passed, which is dead, and whoever holds
+ * the hash (the keyspace entry) must store it back. Readers never move it.
+ *
  * All field and value arguments are binary-safe borrowed slices, copied on write; they
  * must not point into the hash itself. Slices returned in a hash_entry are borrowed from
  * the hash and valid until its next modification. */
@@ -162,7 +167,7 @@ int64_t hash_death(const hash *h);
  * on_field(field, flen, ctx) for each just before it is freed (on_field may be NULL and
  * must not touch h). Returns the number removed. O(k log n) for a hashtable, O(n + k log k)
  * for a compact hash. The hash may end up empty: the caller then deletes the key. */
-size_t hash_reap(hash *h, int64_t now_ms, size_t max,
+size_t hash_reap(hash **hp, int64_t now_ms, size_t max,
                  void (*on_field)(const char *f, size_t flen, void *ctx), void *ctx);
 
 /* ---- fields ------------------------------------------------------------------------- */
@@ -176,19 +181,19 @@ int hash_get(hash *h, int64_t now_ms, slice field, hash_entry *out);
  * is stored and the field is then simply due). Converts to a hashtable when lim is
  * exceeded. Returns 1 if the field was created (absent or due before), 0 if it was
  * updated. At most one allocation or reallocation in the common case. */
-int hash_set(hash *h, const hash_limits *lim, int64_t now_ms, slice field, slice value,
+int hash_set(hash **hp, const hash_limits *lim, int64_t now_ms, slice field, slice value,
              enum hash_ttl_policy policy, int64_t deadline);
 /* Deletes a live field and returns 1; returns 0 if it is absent or due (a due field stays
  * stored, for hash_reap to delete and report). */
-int hash_del(hash *h, int64_t now_ms, slice field);
+int hash_del(hash **hp, int64_t now_ms, slice field);
 /* Sets the deadline of an existing live field under cond (HASH_COND_*), with Redis's
  * HEXPIRE rules: the condition is checked first, then a deadline <= now_ms deletes the
  * field. Returns HASH_EXPIRE_NOFIELD, _NOTMET, _SET or _DELETED. deadline must be in
  * 1..HASH_DEADLINE_MAX. (A replica that must keep past deadlines passes now_ms = 0.) */
-int hash_expire(hash *h, int64_t now_ms, slice field, int64_t deadline, int cond);
+int hash_expire(hash **hp, int64_t now_ms, slice field, int64_t deadline, int cond);
 /* Removes the deadline of a live field (HPERSIST, HGETEX PERSIST). Returns
  * HASH_PERSIST_NOFIELD, HASH_PERSIST_NOTTL or HASH_PERSIST_OK. */
-int hash_persist(hash *h, int64_t now_ms, slice field);
+int hash_persist(hash **hp, int64_t now_ms, slice field);
 
 /* ---- iteration, scan, random -------------------------------------------------------- */
 
