@@ -32,8 +32,7 @@ static void hset_generic(cmd_ctx *c, int hmset) {
     hash_limits lim = hc_limits();
     long long created = 0;
     for (int j = 2; j < c->argc; j += 2)
-        created +=
-            hc_set(e, &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
+        created += hc_set(e, &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
     hc_finish(c, e, key);
     if (hmset)
         reply_ok(c);

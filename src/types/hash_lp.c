@@ -159,8 +159,8 @@ int lp_at(const hash *h, size_t off, lp_ent *e) {
     const uint8_t *b = lp_b(h);
     if (off >= lp_used(h)) return 0;
     uint64_t fl, vl;
-    size_t n = off + head_get(b + off, h->hdr.enc == ENC_LISTPACKEX, lp_base(h), &fl, &vl,
-                              &e->deadline);
+    size_t n =
+        off + head_get(b + off, h->hdr.enc == ENC_LISTPACKEX, lp_base(h), &fl, &vl, &e->deadline);
     e->off = off;
     e->f = b + n;
     e->flen = (size_t)fl;
@@ -284,7 +284,8 @@ static int rebase_in_place(hash *h, int64_t base, const lp_edit *edit) {
             dl = edit->deadline;
             seen = 1;
         }
-        if (head_len(1, old_base, e.flen, e.vlen, e.deadline) != head_len(1, base, e.flen, e.vlen, dl))
+        if (head_len(1, old_base, e.flen, e.vlen, e.deadline) !=
+            head_len(1, base, e.flen, e.vlen, dl))
             return 0;
     }
     if (!seen) return 0;

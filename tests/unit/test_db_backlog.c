@@ -172,8 +172,7 @@ static void op_hset(db *d, int i, int first, int count) {
     char fb[16], vb[24];
     for (int j = first; j < first + count && j < NF; j++) {
         long long v = (long long)rand_below(1000000);
-        ent_hash_set(e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol,
-                 dl);
+        ent_hash_set(e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
         mfield *f = &m[i].f[j];
         int64_t keep = m_field_live(f, now) ? f->deadline : 0;
         *f = (mfield){1, pol == HASH_TTL_SET ? dl : pol == HASH_TTL_KEEP ? keep : 0, v};

@@ -149,7 +149,7 @@ static void op_primary_hset(db *d, int i) {
     int64_t dl = rand_below(2) ? some_deadline() : 0;
     if (dl < 0) dl = 1;
     ent_hash_set(e, &lim, DB_NOW_NOTHING_DUE, fname(j, fb), vtext(v, vb),
-             dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
+                 dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
     e = db_refile_fields(d, e);
     m[i].f[j] = (mfield){1, dl, v};
 }
