@@ -676,6 +676,9 @@ def parse_args(argv):
                     help="small string keys of the memory probe (default 5000000; quick 500000)")
     ap.add_argument("--pin", choices=("auto", "on", "off"), default="auto",
                     help="servers on CPU 0, clients on CPU 1 (auto: when there are 2+ CPUs)")
+    ap.add_argument("--pin-scope", choices=("main", "process"), default="main",
+                    help="what --pin puts on CPU 0: each server's main thread (its other "
+                         "threads run anywhere; Redis and Mayfly alike) or the whole process")
     ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
@@ -764,6 +767,7 @@ def main(argv=None):
         args.redis74 = resolve(args.redis74, "redis74")
     global CLIENT_CPU
     CLIENT_CPU = args.client_cpu
+    benchlib.PIN_SCOPE = args.pin_scope
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -809,8 +813,10 @@ def main(argv=None):
                                            args.server_cpu)}
             report.append("  latency probes' redis: %s  (%s)"
                           % (args.redis74, server_version(args.redis74)))
-        report.append("  %s" % ("servers pinned to CPU %d, clients (redis-benchmark, loaders, "
-                                "probes) to CPU %d" % (args.server_cpu, args.client_cpu)
+        report.append("  %s" % ("servers pinned to CPU %d (%s), clients (redis-benchmark, "
+                                "loaders, probes) to CPU %d"
+                                % (args.server_cpu, "main thread only" if args.pin_scope == "main"
+                                   else "every thread", args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
         if args.rounds < 3 and "throughput" in args.only:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")

@@ -23,6 +23,12 @@ import time
 from resp import Client, RespError
 
 ALL = []  # every Server made; stop_all() stops them
+# What a Server's cpus pin: "process" (every thread, from the exec on: the server's
+# background threads share its CPU) or "main" (only the main thread, by its TID once it
+# answers PING; the other threads may run on any CPU; re-applied by Server.repin()). Redis
+# and Mayfly alike run their commands on the main thread and do lazy freeing, persistence
+# and jemalloc's purging on others, so "main" is "the server pinned to one core" for both.
+PIN_SCOPE = "process"
 
 
 def free_port():
@@ -97,6 +103,7 @@ class Server:
         self.binary = os.path.abspath(binary) if os.sep in binary else binary
         self.name, self.args = name, list(args)
         self.cpus = as_cpus(cpus)
+        self.pin_scope = PIN_SCOPE
         self.own_dir = dir is None
         self.dir = tempfile.mkdtemp(prefix=prefix) if dir is None else dir
         os.makedirs(self.dir, exist_ok=True)
@@ -131,9 +138,12 @@ class Server:
                 self.proc = subprocess.Popen(self.argv(), stdout=f, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, cwd=self.dir,
                                              start_new_session=True,
-                                             preexec_fn=child_setup(self.cpus))
+                                             preexec_fn=child_setup(
+                                                 self.cpus if self.pin_scope == "process"
+                                                 else None))
             try:
                 self.wait_ready(timeout)
+                self.repin()
                 return time.monotonic() - t0
             except RuntimeError as e:
                 last = e
@@ -159,6 +169,26 @@ class Server:
                 last = e
             time.sleep(0.005)
         raise RuntimeError("no PONG on port %d after %.0f s (%s)" % (self.port, timeout, last))
+
+    def threads(self):
+        """The thread ids of the process (the main thread's is its pid), or []."""
+        try:
+            return [int(t) for t in os.listdir("/proc/%d/task" % self.proc.pid)]
+        except (OSError, AttributeError):
+            return []
+
+    def repin(self):
+        """With pin_scope "main": the main thread onto cpus, every other thread onto all the
+        CPUs the harness may use (a thread the main thread started since inherited its
+        pinning). Call it again before a measurement; nothing to do otherwise."""
+        if self.cpus is None or self.pin_scope != "main" or not self.alive():
+            return
+        anywhere = os.sched_getaffinity(0)
+        for tid in self.threads():
+            try:
+                os.sched_setaffinity(tid, self.cpus if tid == self.proc.pid else anywhere)
+            except OSError:
+                pass  # a thread that ended meanwhile
 
     def stop(self):
         """Kills the process (SIGKILL; nothing of it is measured any more)."""

@@ -241,6 +241,9 @@ def field_ttl_mode(srv):
 
 
 def reset_stats(srv):
+    """The start of a window: statistics reset, the server's threads pinned again (a thread
+    its main thread started since inherited the main thread's CPU)."""
+    srv.repin()
     with srv.client() as c:
         c.try_call("CONFIG", "RESETSTAT")
 
@@ -489,6 +492,7 @@ def flush_probe(args, servers):
             srv.restart()
             load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
             rec["used_before"], _ = srv.mem()
+            srv.repin()
             with Probe(args.latprobe, srv.port, (), args.client_cpu, args.spin) as probe:
                 with srv.client(timeout=300) as c:
                     time.sleep(0.3)
