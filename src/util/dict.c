@@ -19,7 +19,8 @@
  * of two >= 2 * used; after a removal, a table below load 1/8 starts shrinking the same
  * way. Starting allocates the new array, and each find, add or remove then moves one
  * bucket (visiting at most 10 empty ones), so no call stalls. A new array of
- * PREPARE_MIN_BYTES or more is not used at once: it waits in `next`, uninitialised, and
+ * PREPARE_MIN_BYTES or more (a grow's, or a shrink's: a 32 MB calloc of recycled pages is
+ * a memset of milliseconds) is not used at once: it waits in `next`, uninitialised, and
  * every PREPARE_ADDS-th add (and the cron) zeroes one more page of it, while table[0]
  * keeps taking adds above load 1 (about 1.03 when the array is ready); then it becomes
  * table[1] and the rehash starts. calloc would have zeroed a recycled array in one call
@@ -194,7 +195,8 @@ static void start_resize(dict *d, uint64_t exp) {
     if (d->used[0] == 0) finish_rehash(d);
 }
 
-/* Starts growing to 2^exp buckets: at once for a small array, else by preparing one. */
+/* Starts resizing to 2^exp buckets (growing, or shrinking): at once for a small array, else
+ * by preparing one. */
 static void begin_grow(dict *d, uint64_t exp) {
     size_t bytes = ((size_t)1 << exp) * sizeof(dict_node *);
     if (bytes < PREPARE_MIN_BYTES) {
@@ -279,13 +281,20 @@ static inline void rehash_tick(dict *d) {
     if (is_rehashing(d) && d->pause_rehash == 0) dict_rehash_step(d, 1);
 }
 
+/* After a removal: while a smaller table is being prepared (a shrink), a page of it zeroed
+ * every PREPARE_ADDS removals, as the adds of a growth do in dict_add_h. */
+static inline void shrink_tick(dict *d) {
+    if (d->next && d->next_exp < d->size_exp[0] && d->used[0] % PREPARE_ADDS == 0)
+        prepare_step(d, 1);
+}
+
 void dict_maybe_shrink(dict *d) {
     /* Not while paused: shrinking an empty table swaps it at once, under an iterator. Not
      * while a grow is being prepared either (it goes ahead; a shrink may follow it). */
     if (is_rehashing(d) || d->pause_rehash > 0 || d->table[0] == NULL || d->next) return;
     size_t size = table_size(d, 0);
     if (d->size_exp[0] > DICT_MIN_EXP && d->used[0] < size / 8)
-        start_resize(d, exp_for(d->used[0]));
+        begin_grow(d, exp_for(d->used[0]));
 }
 
 void dict_reserve(dict *d, size_t n) {
@@ -391,6 +400,7 @@ dict_node *dict_remove(dict *d, const char *key, size_t len) {
     dict_node *n = *link;
     *link = n->next;
     d->used[t]--;
+    shrink_tick(d);
     dict_maybe_shrink(d);
     return n;
 }
@@ -402,6 +412,7 @@ void dict_unlink(dict *d, dict_node *node) {
     assert(link && "dict_unlink: node not in dict");
     *link = node->next;
     d->used[t]--;
+    shrink_tick(d);
     dict_maybe_shrink(d);
 }
 

@@ -328,16 +328,21 @@ int otab_resize_step(otab *t, int n) {
     return resizing(t);
 }
 
-/* The implicit step of find/add/remove. */
+/* The implicit step of find/add/remove: a run moved, or, while a smaller table is being
+ * prepared for a shrink, a page of it zeroed every PREPARE_ADDS operations (the adds of a
+ * growth zero theirs in otab_add_h). */
 static inline void tick(otab *t) {
-    if (resizing(t) && t->pause == 0) otab_resize_step(t, 1);
+    if (resizing(t) && t->pause == 0)
+        otab_resize_step(t, 1);
+    else if (t->next && t->next_cap < t->cap[0] && t->used[0] % PREPARE_ADDS == 0)
+        prepare_step(t, 1);
 }
 
 static void maybe_shrink(otab *t) {
     if (resizing(t) || t->next || t->pause > 0 || !t->slots[0] || t->cap[0] <= MIN_CAP) return;
     if (t->used[0] * 8 >= t->range[0]) return;
     size_t cap = cap_for(t->used[0] * 2);
-    if (cap < t->cap[0]) begin_resize(t, mem_calloc(cap, sizeof(uint64_t)), cap);
+    if (cap < t->cap[0]) begin_grow(t, cap); /* a large smaller table is prepared too */
 }
 
 void otab_reserve(otab *t, size_t n) {
@@ -371,6 +376,13 @@ void otab_add_h(otab *t, void *item, uint64_t hash) {
     if (!t->slots[0]) {
         otab_reserve(t, 1);
     } else if (!resizing(t)) {
+        if (t->next && t->next_cap < t->cap[0] &&
+            over_load(t->used[0] + 1 + (t->used[0] + 1) / 3, range_of(t->next_cap))) {
+            /* Adds since a shrink began: the smaller table would run out of room. */
+            mem_free(t->next);
+            t->next = NULL;
+            t->next_ready = 0;
+        }
         if (t->next) {
             if (t->used[0] % PREPARE_ADDS == 0) prepare_step(t, 1);
         } else if (over_load(t->used[0] + 1, t->range[0])) {

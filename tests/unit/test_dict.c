@@ -644,6 +644,45 @@ TEST(grow_prepares_large_table) {
     ASSERT_EQ(n / 2, freed);
 }
 
+/* A shrink to an array past 256 KB prepares it too (a calloc of recycled pages zeroes it
+ * in one call): removals alone zero it a page at a time, finds stay exact meanwhile, and
+ * the rehash into it then completes. */
+TEST(shrink_prepares_large_table) {
+    dict d;
+    dict_init(&d, &ent_type);
+    uint32_t n = 300000;
+    for (uint32_t i = 0; i < n; i++)
+        dict_add(&d, &ent_new(i)->node);
+    while (dict_rehash_step(&d, 1000)) {
+    }
+    uint64_t big_exp = d.size_exp[0];
+    int prepared = 0;
+    uint32_t i = 0;
+    for (; i < n && d.size_exp[0] == big_exp; i++) {
+        mem_free(remove_id(&d, i));
+        if (d.next) {
+            prepared = 1;
+            ASSERT(d.next_exp < big_exp);
+            ASSERT(((size_t)1 << d.next_exp) * sizeof(dict_node *) >= 256 * 1024);
+        }
+        if (i % 4096 == 0 || (d.next && i % 512 == 0)) {
+            const char *why = check_structure(&d);
+            if (why) fprintf(stderr, "shrink_prepares_large_table at %u: %s\n", i, why);
+            ASSERT(why == NULL);
+            ASSERT(find_id(&d, i + 1 + (uint32_t)(rng() % (n - i - 1))) != NULL);
+            ASSERT(find_id(&d, i) == NULL);
+        }
+    }
+    ASSERT(prepared);
+    ASSERT(d.size_exp[0] < big_exp); /* shrunk by removals alone */
+    ASSERT(check_structure(&d) == NULL);
+    for (uint32_t j = 0; j < n; j += 7)
+        ASSERT((find_id(&d, j) != NULL) == (j >= i));
+    size_t freed = 0;
+    dict_clear(&d, free_ent, &freed);
+    ASSERT_EQ(n - i, freed);
+}
+
 int main(void) {
     RUN(hash_is_seeded);
     RUN(basic_add_find_remove);
@@ -661,5 +700,6 @@ int main(void) {
     RUN(sample_returns_distinct_members);
     RUN(grow_check_puts_growth_off);
     RUN(grow_prepares_large_table);
+    RUN(shrink_prepares_large_table);
     return test_report();
 }

@@ -352,6 +352,55 @@ TEST(reserve_sizes_once) {
     otab_clear(&t, free_ent, NULL);
 }
 
+/* A shrink to an array past 256 KB prepares it a page at a time (removals and finds zero
+ * it), the table staying exact meanwhile; adds that outgrow the smaller table drop it
+ * instead of rebuilding everything at once. */
+TEST(shrink_prepares_large_table) {
+    otab t;
+    otab_init(&t, &ent_type);
+    uint32_t n = 400000;
+    for (uint32_t i = 0; i < n; i++)
+        otab_add(&t, ent_new(i));
+    while (otab_resize_step(&t, 100)) {
+    }
+    size_t big = t.cap[0];
+    int prepared = 0;
+    uint32_t i = 0;
+    for (; i < n && !t.next; i++)
+        mem_free(remove_id(&t, i));
+    ASSERT(t.next != NULL && t.next_cap < big);
+    ASSERT(t.next_cap * 8 >= 256 * 1024);
+    /* Adds past what the smaller table holds (while a walker holds the table, so that the
+     * prepared table cannot be switched to first): the shrink is dropped, no rebuild. */
+    uint32_t m = n;
+    t.pause++;
+    while (t.next && m < n + 200000)
+        otab_add(&t, ent_new(m++));
+    t.pause--;
+    ASSERT(t.next == NULL);
+    ASSERT(m > n + 1000);
+    ASSERT_EQ(big, t.cap[0]);
+    ASSERT_EQ(0, otab_check(&t));
+    /* Removals again: prepared, then resized into, by removals and finds alone. */
+    for (; t.cap[0] == big; i++) {
+        mem_free(remove_id(&t, i));
+        if (t.next) {
+            prepared = 1;
+            ASSERT(t.next_ready < t.next_cap * 8);
+        }
+        if (i % 4096 == 0) {
+            ASSERT_EQ(0, otab_check(&t));
+            ASSERT(find_id(&t, i) == NULL);
+            ASSERT(find_id(&t, i + 1) != NULL);
+        }
+        ASSERT(i + 1 < m); /* the live ids are [i + 1, m) */
+    }
+    ASSERT(prepared);
+    ASSERT(t.cap[0] < big);
+    ASSERT_EQ(0, otab_check(&t));
+    otab_clear(&t, free_ent, NULL);
+}
+
 int main(void) {
     dict_set_seed(0x1234567890abcdefULL ^ (uint64_t)time(NULL));
     RUN(basic);
@@ -363,5 +412,6 @@ int main(void) {
     RUN(drain_frees_everything_in_steps);
     RUN(large_table_prepared_in_pages);
     RUN(reserve_sizes_once);
+    RUN(shrink_prepares_large_table);
     return test_report();
 }

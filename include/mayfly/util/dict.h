@@ -11,8 +11,9 @@
  *
  * Sizes are powers of two. The table grows at load factor 1 and shrinks below 1/8; a
  * resize never moves more than a bounded number of buckets per call (no stall). A large
- * new bucket array (256 KB or more) is first zeroed a page at a time (every 8th add, and
- * by dict_rehash_for), the old table taking the adds meanwhile, so that neither zeroing
+ * new bucket array (256 KB or more; grown or shrunk to) is first zeroed a page at a time
+ * (every 8th add, or remove for a shrink, and by dict_rehash_for), the old table taking the
+ * adds meanwhile, so that neither zeroing
  * megabytes nor the page faults of inserting at random places in a fresh array land on
  * one call.
  *
@@ -102,7 +103,8 @@ int dict_rehash_step(dict *d, int n);
 /* Prepares a new table, then rehashes, for about budget_us microseconds (for the server's
  * cron); returns 1 if more. */
 int dict_rehash_for(dict *d, int64_t budget_us);
-/* Shrinks the table if it is much larger than needed (starts an incremental rehash).
+/* Shrinks the table if it is much larger than needed (starts an incremental rehash, or
+ * for a large smaller array, its preparation).
  * Does nothing while rehashing or paused; dict_remove and dict_unlink call it. */
 void dict_maybe_shrink(dict *d);
 /* Sizes an empty dict (no table yet) for n nodes, so that adding them never resizes it

@@ -24,8 +24,9 @@
  * 1.25x, would move every item about twice as often over a table's growth).
  *
  * Resizing moves whole runs from the old table to the new one, a run per step (each
- * find/add/remove does one), so no call stalls; an array of 256 KB or more is first
- * zeroed a page at a time (every other add) while the old table takes the adds.
+ * find/add/remove does one), so no call stalls; an array of 256 KB or more, grown or shrunk
+ * to, is first zeroed a page at a time (every other add, or, for a shrink, every other
+ * operation) while the old table takes the adds (a shrink that adds outgrow is dropped).
  *
  * SCAN: the cursor is a position in hash space: every item whose hash is below it has
  * been returned. Because homes are monotonic in the hash for any table size, the cursor
