@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <uv.h>
 
 #ifdef MAYFLY_JEMALLOC
@@ -55,6 +56,7 @@ typedef struct thread_counters {
 static thread_counters threads[MEM_THREADS_MAX];
 static _Atomic int nthreads;
 static _Atomic long long retired; /* balance of the threads that unregistered */
+static _Atomic long long mapped;  /* bytes of the mappings of mem_map_resize */
 static uv_mutex_t threads_lock;
 static uv_once_t threads_once = UV_ONCE_INIT;
 static _Thread_local int registered_here; /* the calling thread is in threads[] */
@@ -106,6 +108,21 @@ void mem_free(void *ptr) {
     atomic_fetch_sub_explicit(&libc_used, (long long)malloc_usable_size(ptr), memory_order_relaxed);
 #endif
     free(ptr);
+}
+
+void *mem_map_resize(void *p, size_t old_bytes, size_t new_bytes) {
+    void *q = NULL;
+    if (new_bytes == 0) {
+        if (p) munmap(p, old_bytes);
+    } else if (!p) {
+        q = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    } else {
+        q = mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    }
+    if (q == MAP_FAILED) oom(new_bytes);
+    atomic_fetch_add_explicit(&mapped, (long long)new_bytes - (long long)(p ? old_bytes : 0),
+                              memory_order_relaxed);
+    return q;
 }
 
 char *mem_strndup(const char *p, size_t len) {
@@ -217,9 +234,11 @@ size_t mem_used(void) {
     long long sum = atomic_load_explicit(&retired, memory_order_relaxed);
     for (int i = 0; i < n; i++)
         sum += balance_of(&threads[i]);
+    sum += atomic_load_explicit(&mapped, memory_order_relaxed);
     return sum > 0 ? (size_t)sum : 0;
 #else
-    long long used = atomic_load_explicit(&libc_used, memory_order_relaxed);
+    long long used = atomic_load_explicit(&libc_used, memory_order_relaxed) +
+                     atomic_load_explicit(&mapped, memory_order_relaxed);
     return used > 0 ? (size_t)used : 0;
 #endif
 }

@@ -4,6 +4,7 @@
  * heap order, and visit_upto's counts (exact, and stopped by cap) are checked. Then heap
  * storage: trimming after removals and a copy made with heap_init_sized. */
 #include "mayfly/util/heap.h"
+#include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
 #include "unit/test.h"
 
@@ -139,8 +140,43 @@ TEST(storage_grows_trims_and_copies) {
     heap_deinit(&h);
 }
 
+/* Past HEAP_MAP_MIN slots the array is a mapping resized by mremap: the heap stays valid
+ * across the switch both ways and several doublings and halvings, and mem_used counts the
+ * mapping and gives it back. */
+TEST(large_storage_is_mapped) {
+    size_t n = 4 * HEAP_MAP_MIN + 3;
+    elem *big = mem_alloc(n * sizeof(*big));
+    size_t used0 = mem_used();
+    heap h;
+    heap_init(&h);
+    rand_seed(0x77a1);
+    for (size_t i = 0; i < n; i++) {
+        big[i] = (elem){(int64_t)rand_below(1u << 30), SIZE_MAX, 1};
+        elems_push(&h, &big[i]);
+        if (h.len == HEAP_MAP_MIN - 1 || h.len == HEAP_MAP_MIN + 1 || h.len == n)
+            for (size_t j = 1; j < h.len; j++)
+                ASSERT(elems_at(&h, j)->pos == j &&
+                       elems_at(&h, (j - 1) / 2)->key <= elems_at(&h, j)->key);
+    }
+    ASSERT(h.cap >= 8 * HEAP_MAP_MIN / 2);
+    ASSERT(mem_used() >= used0 + h.cap * sizeof(void *));
+    int64_t last = INT64_MIN;
+    while (h.len) {
+        elem *top = elems_at(&h, 0);
+        ASSERT(top->key >= last);
+        last = top->key;
+        elems_remove_at(&h, 0);
+        heap_trim(&h);
+        ASSERT(h.cap <= 64 || h.len >= h.cap / 4);
+    }
+    ASSERT(h.a == NULL && h.cap == 0);
+    ASSERT_EQ(used0, mem_used());
+    mem_free(big);
+}
+
 int main(void) {
     RUN(random_ops_against_model);
     RUN(storage_grows_trims_and_copies);
+    RUN(large_storage_is_mapped);
     return test_report();
 }

@@ -37,6 +37,10 @@ typedef struct heap {
     size_t cap; /* slots allocated */
 } heap;
 
+/* Arrays of this many slots or more are mappings of their own, resized without a copy
+ * (heap.c). */
+#define HEAP_MAP_MIN ((size_t)1 << 17)
+
 /* An empty heap (no allocation). */
 void heap_init(heap *h);
 /* Frees the array (the elements are not touched). */
@@ -44,7 +48,8 @@ void heap_deinit(heap *h);
 /* An array of cap slots whose first len the caller fills (a copy of a heap of that
  * shape, element by element, each in its original's slot). */
 void heap_init_sized(heap *h, size_t len, size_t cap);
-/* Makes room for one more element (doubling, from 8 slots). */
+/* Makes room for one more element (doubling, from 8 slots; from HEAP_MAP_MIN slots by
+ * mremap, so that no push copies the array). */
 void heap_reserve(heap *h);
 /* Gives memory back after removals: frees the array when empty, halves it while it is more
  * than 64 slots and under a quarter full. */

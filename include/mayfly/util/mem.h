@@ -22,6 +22,13 @@ char *mem_strdup(const char *s);
 /* The usable size of an allocated block (its size class). */
 size_t mem_usable(const void *ptr);
 
+/* Large arrays that grow and shrink by doubling (the expiry index's heap): pages of their
+ * own (mmap), resized by mremap, which moves page table entries instead of copying the
+ * contents (a realloc from 40 to 80 MB copies 40 MB in one call). Resizes p, a mapping of
+ * old_bytes made here (NULL and 0: a new one), to new_bytes (0: unmaps it; returns NULL);
+ * the first min(old, new) bytes are kept, the rest is zero. Counted in mem_used. */
+void *mem_map_resize(void *p, size_t old_bytes, size_t new_bytes);
+
 typedef struct mem_stats {
     size_t allocated;      /* bytes the application holds (jemalloc stats.allocated) */
     size_t active;         /* bytes in active pages */
