@@ -293,8 +293,7 @@ void dict_maybe_shrink(dict *d) {
      * while a grow is being prepared either (it goes ahead; a shrink may follow it). */
     if (is_rehashing(d) || d->pause_rehash > 0 || d->table[0] == NULL || d->next) return;
     size_t size = table_size(d, 0);
-    if (d->size_exp[0] > DICT_MIN_EXP && d->used[0] < size / 8)
-        begin_grow(d, exp_for(d->used[0]));
+    if (d->size_exp[0] > DICT_MIN_EXP && d->used[0] < size / 8) begin_grow(d, exp_for(d->used[0]));
 }
 
 void dict_reserve(dict *d, size_t n) {
