@@ -109,6 +109,17 @@ static void purge_done(uv_work_t *req, int status) {
     purge_running = 0;
 }
 
+static void no_work(uv_work_t *req) {
+    (void)req;
+}
+
+/* Starts libuv's thread pool (where purges run) with the server, as Redis starts its bio
+ * threads: started on the first purge instead, its threads would cost that loop turn their
+ * creation and inherit the loop thread's CPU affinity (a server pinned by thread). */
+static void start_thread_pool(void) {
+    if (uv_queue_work(loop, &purge_req, no_work, purge_done) == 0) purge_running = 1;
+}
+
 /* Queues a purge of jemalloc's unused pages on the thread pool when (a) allocated memory
  * has dropped by at least PURGE_MIN_BYTES and 1/PURGE_MIN_SHARE below its peak since the
  * last purge, or (b) the server is idle (no command since the last tick) and as much is
@@ -777,6 +788,7 @@ int server_run(void) {
     uv_idle_init(loop, &backlog_idle);
     uv_idle_init(loop, &load_idle);
     uv_idle_init(loop, &evict_idle);
+    start_thread_pool();
     start_cron();
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
