@@ -22,10 +22,9 @@
  * at the end of every command anyway), the rest of its input waits on the ready list for a
  * later turn, as with the output pause below. 16 KB of writes into a table of ten million
  * keys (cache and TLB misses all) took about 1-2 ms; bounded by time, a deep pipeline holds
- * a turn for about 0.5 ms whatever the size of the data, which leaves room in a 2 ms turn
- * for the cron's slices (expiry 0.5 ms, rehash 0.25 ms) and one command past the budget.
- * Per connection, not per turn: fifty clients pipelining 16 commands each (about 1 ms in
- * all) never reach it, so they pay no pause and resume.
+ * a turn for about 1 ms whatever the size of the data. Per connection, not per turn: fifty
+ * clients pipelining 16 commands each (about 1 ms in all) never reach it, so they pay no
+ * pause and resume.
  *
  * Output accounting, after every command (not once per read: 16 KB of pipelined HGETALLs
  * can ask for gigabytes of replies):
@@ -64,7 +63,7 @@
 #define OUT_PAUSE (8 * 1024 * 1024) /* stop executing while this much output is unsent */
 #define STREAM_TURN (1024 * 1024)   /* most bytes of replies one connection makes per turn */
 #ifndef TURN_EXEC_US                /* -D to profile under valgrind, where time runs 50x slow */
-#define TURN_EXEC_US 500            /* command time of one connection in one loop turn */
+#define TURN_EXEC_US 1000           /* command time of one connection in one loop turn */
 #endif
 
 struct conn {
