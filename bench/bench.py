@@ -84,8 +84,6 @@ class Server(benchlib.Server):
         super().start(timeout=15.0)
         return self
 
-    # The throughput table's cpu column: user + system from /proc/PID/stat.
-    cpu_seconds = benchlib.Server.cpu_ticks_seconds
 
     def reset(self):
         """Empty the dataset: FLUSHALL, or a fresh process if FLUSHALL is not supported."""
@@ -309,6 +307,32 @@ def run_redis_benchmark(rb, server, argv, n, clients, pipeline, r, threads, time
         raise BenchFailed("cannot parse redis-benchmark CSV: %r" % out[:300])
 
 
+def run_loadgen(binary, server, argv, n, clients, pipeline, r, timeout):
+    """One run of bench/loadgen.c (mayfly-loadgen) on the client CPU: the same command,
+    clients, depth and key space as redis-benchmark, replies counted without parsing."""
+    cmd = [binary, "-p", str(server.port), "-c", str(clients), "-P", str(pipeline),
+           "-n", str(n), "-t", str(timeout)]
+    if r:
+        cmd += ["-r", str(r)]
+    try:
+        p = subprocess.run(cmd + [str(a) for a in argv], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout + 30,
+                           stdin=subprocess.DEVNULL, preexec_fn=benchlib.pinned(CLIENT_CPU))
+    except subprocess.TimeoutExpired:
+        raise BenchFailed("loadgen timed out after %.0fs" % timeout)
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    if p.returncode != 0 and is_unknown_command(err):
+        raise UnknownCommand("unknown command")
+    rec = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
+    if p.returncode != 0 or "ops_per_sec" not in rec:
+        msg = (err.strip() or out.strip() or "no output").splitlines()
+        raise BenchFailed("loadgen rc=%d: %s" % (p.returncode, msg[-1][:200]))
+    return {"rps": float(rec["ops_per_sec"])}
+
+
+GENERATORS = ("redis-benchmark", "loadgen")
+
+
 def short_err(e):
     """"ERR unknown command 'HSETEX', with args beginning with: ..." -> up to the first comma."""
     return str(e).split(", with args")[0][:120]
@@ -328,15 +352,16 @@ def throughput(args, servers):
             if support.get(cmd):
                 for side in ("mayfly", "redis"):
                     skip[(w.name, side)] = "%s: %s" % (cmd, support[cmd])
-    res = {}  # (name, P, side) -> [run dicts]
+    res = {}  # (name, P, side, generator) -> [run dicts]
     total_runs = sum(len(args.pipelines) * sum(1 for s in ("mayfly", "redis")
                                                if w.args[s] is not None and (w.name, s) not in skip)
-                     for w in wls) * args.rounds
+                     for w in wls) * args.rounds * len(args.generators)
     k = 0
     for rnd in range(args.rounds):
         for w in wls:
             for P in args.pipelines:
-                for side in ("mayfly", "redis"):  # interleaved A B A B ...
+                for side, gen in ((s, g) for g in args.generators for s in ("mayfly", "redis")):
+                    # interleaved A B A B ..., each generator in turn
                     if w.args[side] is None or (w.name, side) in skip:
                         continue
                     srv = servers[side]
@@ -348,12 +373,19 @@ def throughput(args, servers):
                         if w.preload:
                             w.preload(srv)
                         cpu0 = srv.cpu_seconds()
-                        run = run_redis_benchmark(args.redis_benchmark, srv, w.args[side], n,
-                                                  args.clients, P, w.r, args.bench_threads,
-                                                  timeout=max(120.0, n / 2000.0))
+                        if gen == "loadgen":
+                            run = run_loadgen(args.loadgen, srv, w.args[side], n, args.clients,
+                                              P, w.r, timeout=max(120.0, n / 2000.0))
+                        else:
+                            run = run_redis_benchmark(args.redis_benchmark, srv, w.args[side],
+                                                      n, args.clients, P, w.r,
+                                                      args.bench_threads,
+                                                      timeout=max(120.0, n / 2000.0))
                         cpu1 = srv.cpu_seconds()
                         if cpu0 is not None and cpu1 is not None:
                             run["cpu_us"] = (cpu1 - cpu0) / n * 1e6
+                            # CPU time over the generator's own measured span (n / ops/s)
+                            run["busy"] = run["cpu_us"] * run["rps"] / 1e4
                     except UnknownCommand as e:
                         reason = "unknown command (%s)" % w.args[side][0]
                         log("  [%d/%d] round %d %-24s P%-2d %-6s skipped: %s"
@@ -369,10 +401,12 @@ def throughput(args, servers):
                             log("  %s died; log tail:\n%s" % (side, srv.log_tail()))
                             srv.start()
                         continue
-                    res.setdefault((w.name, P, side), []).append(run)
-                    log("  [%d/%d] round %d %-24s P%-2d %-6s %10.0f ops/s  p50 %.3f  p99 %.3f ms"
-                        % (k, total_runs, rnd + 1, w.name, P, side, run["rps"], run["p50"],
-                           run["p99"]))
+                    res.setdefault((w.name, P, side, gen), []).append(run)
+                    lat = ("  p50 %.3f  p99 %.3f ms" % (run["p50"], run["p99"])
+                           if "p50" in run else "")
+                    log("  [%d/%d] round %d %-24s P%-2d %-6s %-15s %10.0f ops/s  busy %s%%%s"
+                        % (k, total_runs, rnd + 1, w.name, P, side, gen, run["rps"],
+                           "%.0f" % run["busy"] if "busy" in run else "-", lat))
     return wls, res, skip
 
 
@@ -391,21 +425,29 @@ def fmt_cpu(runs):
     return "-" if not xs else "%.2f" % median(xs)
 
 
-def throughput_table(args, wls, res, skip):
+def fmt_busy(runs):
+    xs = [r["busy"] for r in runs if "busy" in r]
+    return "-" if not xs else "%.0f" % median(xs)
+
+
+def throughput_table(args, wls, res, skip, gen):
+    """The table of one generator's runs: redis-benchmark's has its latency columns."""
     lines = []
-    hdr = ("%-24s %3s %12s %12s %7s %13s %15s %15s %11s"
-           % ("workload", "-P", "mayfly ops/s", "redis ops/s", "ratio", "round ratios",
-              "mayfly p50/p99", "redis p50/p99", "cpu us m/r"))
+    rb = gen == "redis-benchmark"
+    fmt = "%-24s %3s %12s %12s %7s %13s " + ("%15s %15s " if rb else "") + "%9s %11s"
+    hdr = (fmt % (("workload", "-P", "mayfly ops/s", "redis ops/s", "ratio", "round ratios")
+                  + (("mayfly p50/p99", "redis p50/p99") if rb else ())
+                  + ("busy% m/r", "cpu us m/r")))
     lines += [hdr, "-" * len(hdr)]
     rows = []
     for w in wls:
         for P in args.pipelines:
-            a = res.get((w.name, P, "mayfly"), [])
+            a = res.get((w.name, P, "mayfly", gen), [])
             if w.args["redis"] is not None:
-                b = res.get((w.name, P, "redis"), [])
+                b = res.get((w.name, P, "redis", gen), [])
                 bname = "redis"
             else:  # Mayfly-only: against Mayfly's own baseline row
-                b = res.get((w.baseline, P, "mayfly"), [])
+                b = res.get((w.baseline, P, "mayfly", gen), [])
                 bname = "mayfly " + w.baseline
             ma = median([r["rps"] for r in a])
             mb = median([r["rps"] for r in b])
@@ -417,21 +459,30 @@ def throughput_table(args, wls, res, skip):
                 lines.append("%-24s %3d   skipped: %s" % (w.name, P, why))
             else:
                 b_ops = fmt_ops(mb) + ("*" if w.args["redis"] is None else "")
-                lines.append("%-24s %3d %12s %12s %7s %13s %15s %15s %11s"
-                             % (w.name, P, fmt_ops(ma), b_ops,
-                                "-" if ratio is None else "%.2f" % ratio, rr,
-                                fmt_lat(a), fmt_lat(b) if w.args["redis"] is not None else "-",
-                                fmt_cpu(a) + "/" + fmt_cpu(b)))
-            rows.append({"workload": w.name, "pipeline": P, "mayfly": a, "reference": b,
+                lat = ((fmt_lat(a), fmt_lat(b) if w.args["redis"] is not None else "-")
+                       if rb else ())
+                lines.append(fmt % ((w.name, P, fmt_ops(ma), b_ops,
+                                     "-" if ratio is None else "%.2f" % ratio, rr) + lat
+                                    + (fmt_busy(a) + "/" + fmt_busy(b),
+                                       fmt_cpu(a) + "/" + fmt_cpu(b))))
+            rows.append({"workload": w.name, "pipeline": P, "generator": gen,
+                         "mayfly": a, "reference": b,
                          "reference_is": bname, "mayfly_ops": ma, "reference_ops": mb,
                          "ratio": ratio, "skipped": why if not a else None})
     lines.append("")
     lines.append("ops/s: median over %d interleaved rounds; ratio = median(Mayfly)/median(Redis); "
                  "round ratios = min..max of per-round ratios (noise gauge)." % args.rounds)
-    lines.append("p50/p99: redis-benchmark latency in ms (median over rounds); with -P 16 it "
-                 "covers the whole pipelined batch.")
-    lines.append("cpu us m/r: the server's own CPU time (user + system, /proc) per request, "
-                 "Mayfly/reference (median over rounds); steadier than ops/s on a busy machine.")
+    if rb:
+        lines.append("p50/p99: redis-benchmark latency in ms (median over rounds); with -P 16 "
+                     "it covers the whole pipelined batch.")
+    else:
+        lines.append("loadgen (bench/loadgen.c): same commands, -c, -P and -r as "
+                     "redis-benchmark, at a fraction of its client CPU: the server is the "
+                     "bottleneck (busy near 100%), so ops/s is the server's capacity.")
+    lines.append("busy%: the server's CPU time (every thread, /proc/PID/task/*/schedstat) "
+                 "over the generator's measured time (n / ops/s); cpu us: that CPU time per "
+                 "request; Mayfly/reference, medians over rounds. Busy well below 100% = the "
+                 "client was the bottleneck.")
     lines.append("HSETEX rows: Mayfly HSETEX ... PX vs Redis HSET on the same keys. "
                  "*: Mayfly-only rows (HPEXPIRE, HTTL) are compared with Mayfly's own "
                  "'HSET small hashes' at the same -P.")
@@ -659,6 +710,11 @@ def parse_args(argv):
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
     ap.add_argument("--bench-threads", type=int, default=1, help="redis-benchmark --threads")
+    ap.add_argument("--generators", default=",".join(GENERATORS),
+                    help="throughput load generators, comma-separated: redis-benchmark "
+                         "and/or loadgen (bench/loadgen.c; not with --tls or --*-bench-args)")
+    ap.add_argument("--loadgen", default=os.path.join(REPO, "build", "mayfly-loadgen"),
+                    help="the load generator (bench/loadgen.c, built by make build)")
     ap.add_argument("--fields", type=int,
                     help="fields in the memory/expiry probes (default 1000000; quick 200000)")
     ap.add_argument("--expiry-margin", type=float,
@@ -727,6 +783,13 @@ def parse_args(argv):
     if q:
         a.expiry_timeout = min(a.expiry_timeout, 60.0)
     a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
+    a.generators = [x.strip() for x in a.generators.split(",") if x.strip()]
+    if not a.generators or set(a.generators) - set(GENERATORS):
+        ap.error("--generators: a list of %s" % ", ".join(GENERATORS))
+    if "loadgen" in a.generators and (a.tls or a.mayfly_bench_args or a.redis_bench_args):
+        a.generators.remove("loadgen")  # it speaks plain RESP without AUTH
+        if not a.generators:
+            ap.error("loadgen has no TLS or AUTH: add redis-benchmark to --generators")
     a.only = {x.strip() for x in a.only.split(",") if x.strip()}
     if "latency" in a.only:  # every latency probe: --only latency
         a.only = (a.only - {"latency"}) | {"expiry", "growth", "flush"}
@@ -763,6 +826,8 @@ def main(argv=None):
     args.redis_benchmark = resolve(args.redis_benchmark, "redis-benchmark")
     if args.only & {"expiry", "growth", "flush"}:
         args.latprobe = resolve(args.latprobe, "latprobe")
+    if "throughput" in args.only and "loadgen" in args.generators:
+        args.loadgen = resolve(args.loadgen, "loadgen")
     if args.redis74:
         args.redis74 = resolve(args.redis74, "redis74")
     global CLIENT_CPU
@@ -822,13 +887,15 @@ def main(argv=None):
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
         if "throughput" in args.only:
-            log("== throughput (redis-benchmark) ==")
+            log("== throughput (%s) ==" % ", ".join(args.generators))
             for s in servers.values():
                 s.start()
             wls, res, skip = throughput(args, servers)
-            lines, rows = throughput_table(args, wls, res, skip)
-            raw["throughput"] = rows
-            report += ["== Throughput =="] + lines + [""]
+            raw["throughput"] = []
+            for gen in args.generators:
+                lines, rows = throughput_table(args, wls, res, skip, gen)
+                raw["throughput"] += rows
+                report += ["== Throughput (%s) ==" % gen] + lines + [""]
             for s in servers.values():
                 s.stop()
         if "memory" in args.only:
