@@ -579,9 +579,31 @@ static void reply_protocol_error(conn *c) {
     s->flags |= SESS_CLOSE_AFTER_REPLY;
 }
 
+/* Prefetching (db/db_prefetch.c): peeks at up to DB_PREFETCH_MAX complete commands of c's
+ * input from pos on and has cmd_prefetch warm the cache for their keys; returns where the
+ * next peek starts (past the commands warmed; the end of the input once a command cannot
+ * be peeked at: incomplete, inline, long headers). */
+static size_t prefetch_ahead(conn *c, size_t pos) {
+    slice argvs[DB_PREFETCH_MAX][CMD_PEEK_ARGS];
+    int argcs[DB_PREFETCH_MAX], n = 0;
+    size_t at = pos;
+    while (n < DB_PREFETCH_MAX && at < c->in.len) {
+        size_t used;
+        int argc = resp_peek(c->in.data + at, c->in.len - at, argvs[n], CMD_PEEK_ARGS, &used);
+        if (argc == 0) {
+            at = c->in.len;
+            break;
+        }
+        argcs[n++] = argc;
+        at += used;
+    }
+    if (n >= 2) cmd_prefetch(c->s, n, argvs, argcs);
+    return at;
+}
+
 static void process_input(conn *c) {
     session *s = c->s;
-    size_t pos = 0, out_at_start = s->out.len;
+    size_t pos = 0, out_at_start = s->out.len, warm = 0;
     int ran = 0;
     c->out_paused = 0;
     clientmem_note(s); /* what was just read */
@@ -591,6 +613,7 @@ static void process_input(conn *c) {
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP | SESS_BLOCKED))) {
         if (turn_over(c, out_at_start, ran, started_us)) break;
         c->parser.limits.unauthenticated = session_auth_required(s);
+        if (pos >= warm && !c->parser.limits.unauthenticated) warm = prefetch_ahead(c, pos);
         int rc = resp_parse(&c->parser, c->in.data + pos, c->in.len - pos);
         if (rc == RESP_INCOMPLETE) break;
         if (rc == RESP_EPROTO) {

@@ -385,3 +385,34 @@ int resp_payload_at(const resp_parser *p, size_t *off, size_t *bulk_len) {
     *bulk_len = (size_t)p->bulk_len;
     return 1;
 }
+
+/* The digits of a short header field at p (up to max_digits) followed by CRLF, all before
+ * end; returns the value, or -1 (no digit, too many, no CRLF). *p moves past the CRLF. */
+static long long peek_num(const char **p, const char *end, int max_digits) {
+    const char *q = *p;
+    long long v = 0;
+    int digits = 0;
+    while (q < end && *q >= '0' && *q <= '9' && digits < max_digits) {
+        v = v * 10 + (*q++ - '0');
+        digits++;
+    }
+    if (digits == 0 || end - q < 2 || q[0] != '\r' || q[1] != '\n') return -1;
+    *p = q + 2;
+    return v;
+}
+
+int resp_peek(const char *data, size_t len, slice *out, int max, size_t *consumed) {
+    const char *p = data, *end = data + len;
+    if (len < 4 || *p++ != '*') return 0;
+    long long argc = peek_num(&p, end, 2);
+    if (argc < 1) return 0;
+    for (long long i = 0; i < argc; i++) {
+        if (p >= end || *p++ != '$') return 0;
+        long long n = peek_num(&p, end, 9);
+        if (n < 0 || end - p < n + 2 || p[n] != '\r' || p[n + 1] != '\n') return 0;
+        if (i < max) out[i] = (slice){p, (size_t)n};
+        p += n + 2;
+    }
+    *consumed = (size_t)(p - data);
+    return (int)argc;
+}

@@ -29,6 +29,23 @@ static int is_compact(const hash *h) {
     return h->hdr.enc != ENC_HASHTABLE;
 }
 
+void hash_prefetch(const hash *h) {
+    __builtin_prefetch(h->p);
+    if (is_compact(h)) __builtin_prefetch((const char *)h->p + 64);
+}
+
+int hash_is_table(const hash *h) {
+    return !is_compact(h);
+}
+
+void hash_prefetch_field(const hash *h, uint64_t fh, int step) {
+    if (is_compact(h)) return;
+    if (step == 0)
+        otab_prefetch_slot(&ht_of(h)->d, fh);
+    else
+        otab_prefetch_item(&ht_of(h)->d, fh);
+}
+
 static void lp_view(const lp_ent *e, hash_entry *out) {
     out->field = (slice){(const char *)e->f, e->flen};
     out->value = (slice){(const char *)e->v, e->vlen};

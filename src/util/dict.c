@@ -327,6 +327,21 @@ dict_node *dict_find_h(dict *d, const char *key, size_t len, uint64_t hash) {
     return find_in_chain(d->type, d->table[1][idx], key, len);
 }
 
+dict_node *const *dict_bucket(const dict *d, uint64_t hash) {
+    if (d->table[0] == NULL) return NULL;
+    size_t idx = (size_t)hash & table_mask(d, 0);
+    if (is_rehashing(d) && (int64_t)idx < d->rehash_idx)
+        return &d->table[1][(size_t)hash & table_mask(d, 1)];
+    return &d->table[0][idx];
+}
+
+dict_node *dict_peek_h(const dict *d, const char *key, size_t len, uint64_t hash) {
+    dict_node *const *b = dict_bucket(d, hash);
+    dict_node *n = b ? find_in_chain(d->type, *b, key, len) : NULL;
+    if (n || !is_rehashing(d) || b != &d->table[0][(size_t)hash & table_mask(d, 0)]) return n;
+    return find_in_chain(d->type, d->table[1][(size_t)hash & table_mask(d, 1)], key, len);
+}
+
 dict_node *dict_find(dict *d, const char *key, size_t len) {
     return dict_find_h(d, key, len, dict_hash(key, len));
 }

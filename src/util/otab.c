@@ -365,6 +365,31 @@ void *otab_find_h(otab *t, const char *key, size_t len, uint64_t hash) {
     return p != SIZE_MAX ? s_item(t->slots[1][p]) : NULL;
 }
 
+/* The table a lookup of h searches first (table 1 once table 0's run for it has moved). */
+static int table_of(const otab *t, uint64_t h) {
+    return resizing(t) && home_of(h, t->range[0]) < t->rehash_idx ? 1 : 0;
+}
+
+void otab_prefetch_slot(const otab *t, uint64_t hash) {
+    int k = table_of(t, hash);
+    if (t->slots[k]) __builtin_prefetch(&t->slots[k][home_of(hash, t->range[k])]);
+}
+
+void otab_prefetch_item(const otab *t, uint64_t hash) {
+    int k = table_of(t, hash);
+    if (!t->slots[k]) return;
+    size_t home = home_of(hash, t->range[k]), end = home + 8;
+    unsigned frag = frag_of(hash);
+    for (size_t p = home; p < t->cap[k] && p < end; p++) {
+        uint64_t v = t->slots[k][p];
+        if (!v || p - s_dist(v) > home) return;
+        if (p - s_dist(v) == home && s_frag(v) == frag) {
+            __builtin_prefetch(s_item(v));
+            return;
+        }
+    }
+}
+
 void *otab_find(otab *t, const char *key, size_t len) {
     return otab_find_h(t, key, len, dict_hash(key, len));
 }

@@ -683,6 +683,40 @@ TEST(shrink_prepares_large_table) {
     ASSERT_EQ(n - i, freed);
 }
 
+/* dict_peek_h (the prefetcher's find) answers as dict_find_h at every point of growing and
+ * shrinking rehashes, without moving a bucket; dict_bucket holds the chain it searches
+ * first. */
+TEST(peek_agrees_with_find_during_rehash) {
+    dict d;
+    dict_init(&d, &ent_type);
+    ASSERT(dict_bucket(&d, 1) == NULL);
+    ASSERT(dict_peek_h(&d, "k1", 2, dict_hash("k1", 2)) == NULL);
+    int rehashes = 0;
+    for (int phase = 0; phase < 2; phase++) { /* growing, then shrinking */
+        for (uint32_t i = 0; i < 6000; i++) {
+            if (phase == 0)
+                dict_add(&d, &ent_new(i)->node);
+            else
+                mem_free(remove_id(&d, i));
+            rehashes += dict_is_rehashing(&d);
+            for (uint32_t j = i > 20 ? i - 20 : 0; j <= i + 20; j++) {
+                char k[15];
+                uint8_t len;
+                make_key(j, k, &len);
+                uint64_t h = dict_hash(k, len);
+                dict before = d;
+                dict_node *peeked = dict_peek_h(&d, k, len, h);
+                ASSERT(memcmp(&before, &d, sizeof(d)) == 0); /* nothing moved */
+                ASSERT(dict_size(&d) == 0 || dict_bucket(&d, h) != NULL);
+                ASSERT(peeked == dict_find_h(&d, k, len, h));
+                ASSERT((peeked != NULL) == (phase == 0 ? j <= i : j > i && j < 6000));
+            }
+        }
+    }
+    ASSERT(rehashes > 0);
+    dict_deinit(&d);
+}
+
 int main(void) {
     RUN(hash_is_seeded);
     RUN(basic_add_find_remove);
@@ -701,5 +735,6 @@ int main(void) {
     RUN(grow_check_puts_growth_off);
     RUN(grow_prepares_large_table);
     RUN(shrink_prepares_large_table);
+    RUN(peek_agrees_with_find_during_rehash);
     return test_report();
 }

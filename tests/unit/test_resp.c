@@ -684,6 +684,46 @@ TEST(write_deferred_nested) {
     buf_deinit(&b);
 }
 
+/* resp_peek (the prefetcher's look ahead) either declines (0) or sees exactly the command
+ * resp_parse returns, at every length of a pipeline cut anywhere; it never reads past the
+ * bytes given (ASan) and declines what it does not know (inline, long headers). */
+TEST(peek_agrees_with_parse) {
+    static const char *const streams[] = {
+        "*3\r\n$4\r\nHSET\r\n$5\r\nhs:12\r\n$1\r\nf\r\n*1\r\n$4\r\nPING\r\n",
+        "*1\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$12\r\n000000000042\r\n",
+        "*9\r\n$6\r\nHSETEX\r\n$1\r\nk\r\n$2\r\nPX\r\n$3\r\n600\r\n$6\r\nFIELDS\r\n"
+        "$1\r\n1\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nx\r\n",
+        "PING\r\n*1\r\n$4\r\nPING\r\n",
+        "*1\r\n$1234567890\r\n",
+        "*100\r\n$1\r\na\r\n",
+        "*2\r\n$1\r\na\r\n$1\r\nbc\r\n",
+    };
+    for (size_t s = 0; s < sizeof(streams) / sizeof(streams[0]); s++) {
+        size_t total = strlen(streams[s]);
+        for (size_t cut = 0; cut <= total; cut++) {
+            char *data = mem_alloc(cut ? cut : 1); /* exactly cut bytes: ASan sees overreads */
+            memcpy(data, streams[s], cut);
+            slice v[3];
+            size_t used = 0;
+            int argc = resp_peek(data, cut, v, 3, &used);
+            resp_parser p;
+            resp_parser_init(&p);
+            int rc = resp_parse(&p, data, cut);
+            if (argc > 0) {
+                ASSERT_EQ(RESP_OK, rc);
+                ASSERT_EQ(p.argc, argc);
+                ASSERT_EQ(p.consumed, used);
+                for (int i = 0; i < argc && i < 3; i++)
+                    ASSERT_MEM_EQ(resp_arg_ptr(&p, data, i), p.argv[i].len, v[i].p, v[i].len);
+            } else if (rc == RESP_OK && p.inline_base == NULL && s < 3) {
+                TEST_FAIL("declined a complete command of short headers");
+            }
+            resp_parser_deinit(&p);
+            mem_free(data);
+        }
+    }
+}
+
 int main(void) {
     RUN(multibulk_basic);
     RUN(multibulk_binary_payload);
@@ -691,6 +731,7 @@ int main(void) {
     RUN(multibulk_partial);
     RUN(multibulk_crlf_skipped_like_redis);
     RUN(pipeline_mixed);
+    RUN(peek_agrees_with_parse);
     RUN(error_invalid_multibulk_length);
     RUN(multibulk_fast_path_edges);
     RUN(error_expected_dollar);

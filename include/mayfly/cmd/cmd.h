@@ -154,6 +154,13 @@ const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name);
 void cmd_dispatch(session *s, int argc, slice *argv);
 /* cmd_dispatch with a given "now" (replaying the append-only log at each record's time). */
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
+/* A pipelined batch of n commands is about to run for s (net/ peeked at it): argvs[i]
+ * holds the first min(argcs[i], CMD_PEEK_ARGS) arguments of command i. Warms the cache for
+ * the key each command looks up first and, for hash commands, the field it names (the
+ * argument after "FIELDS <n>", else the second), in s's database (db_prefetch). A hint
+ * only: it changes nothing, and a command that turns out different just runs uncached. */
+#define CMD_PEEK_ARGS 8
+void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *argcs);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
 /* The ACL catalog id of a command or subcommand (acl.h), or -1. */

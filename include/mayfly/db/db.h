@@ -224,6 +224,14 @@ dbentry *db_find(db *d, slice key, int64_t now_ms);
 dbentry *db_find_h(db *d, slice key, uint64_t hash, int64_t now_ms);
 /* Finds key without applying expiry (WATCH bookkeeping, tests). */
 dbentry *db_find_raw(db *d, slice key);
+
+/* A pipelined batch of commands is about to run: keys[i] is the key command i looks up
+ * (at most DB_PREFETCH_MAX), fields[i] a hash field it touches (len 0: none). Their
+ * buckets, entries, values and (in a big hash) the fields' slots and entries are brought
+ * into the cache in steps over the whole batch, so that the commands' cache misses overlap
+ * instead of following one another (db_prefetch.c). Changes nothing. */
+#define DB_PREFETCH_MAX 16
+void db_prefetch(const db *d, int n, const slice *keys, const slice *fields);
 /* 1 if the stored entry e is logically live at now_ms: its key TTL is not due and, for a
  * hash, some field is live. No side effects (iterations that must not delete: KEYS). */
 int db_entry_live(const dbentry *e, int64_t now_ms);

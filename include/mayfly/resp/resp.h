@@ -26,6 +26,7 @@
 #define MAYFLY_RESP_RESP_H
 
 #include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,13 @@ void resp_parser_reset(resp_parser *p);
  *   RESP_EPROTO: p->err holds the message to send as "-ERR <err>" before closing; every
  *     later call fails the same way until resp_parser_reset. */
 int resp_parse(resp_parser *p, const char *data, size_t len);
+
+/* Looks at the complete multibulk command at data[0..len) without a parser (a pipeline's
+ * next commands, for prefetching): fills out[0..min(argc, max)) and *consumed and returns
+ * argc (>= 1); returns 0 when the bytes do not hold a complete command with short headers
+ * ("*" and 1-2 digits, "$" and 1-9 digits), which only means "stop peeking": resp_parse
+ * stays the judge of what the bytes are. */
+int resp_peek(const char *data, size_t len, slice *out, int max, size_t *consumed);
 
 /* The bytes of argument i of the last RESP_OK, given the data passed to resp_parse. */
 static inline const char *resp_arg_ptr(const resp_parser *p, const char *data, int i) {

@@ -176,6 +176,13 @@ size_t hash_reap(hash **hp, int64_t now_ms, size_t max,
  * with borrowed value and deadline, or HASH_ENOTFOUND (also when the field is due).
  * Serves HGET, HMGET, HEXISTS, HSTRLEN, HTTL/HPTTL/HEXPIRETIME (from out->deadline). */
 int hash_get(hash *h, int64_t now_ms, slice field, hash_entry *out);
+/* Prefetching for a batch of commands about to run (db_prefetch): h's storage (the first
+ * lines of a listpack, a hashtable's table header); then, in a hashtable, the slot (step
+ * 0) and the entry (step 1) of the field whose dict_hash is fh. They change nothing. */
+void hash_prefetch(const hash *h);
+void hash_prefetch_field(const hash *h, uint64_t fh, int step);
+/* 1 if h is a hashtable (field prefetching pays only there). */
+int hash_is_table(const hash *h);
 /* Sets field to value, copying both, and sets the field's deadline by policy
  * (HASH_TTL_SET uses deadline, which must be in 1..HASH_DEADLINE_MAX; a deadline <= now_ms
  * is stored and the field is then simply due). Converts to a hashtable when lim is

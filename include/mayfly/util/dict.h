@@ -84,6 +84,11 @@ int dict_drain(dict *d, size_t max, void (*free_fn)(dict_node *, void *), void *
 dict_node *dict_find(dict *d, const char *key, size_t len);
 /* Same, with the hash already computed by dict_hash (saves hashing twice). */
 dict_node *dict_find_h(dict *d, const char *key, size_t len, uint64_t hash);
+/* For a batch of lookups about to run (prefetching, db_prefetch): the bucket holding the
+ * chain hash maps to, or NULL for an empty table; and dict_find_h without its rehash
+ * step. Neither changes anything. */
+dict_node *const *dict_bucket(const dict *d, uint64_t hash);
+dict_node *dict_peek_h(const dict *d, const char *key, size_t len, uint64_t hash);
 /* Inserts node, whose key must not be present. */
 void dict_add(dict *d, dict_node *node);
 void dict_add_h(dict *d, dict_node *node, uint64_t hash);

@@ -75,6 +75,11 @@ void otab_reserve(otab *t, size_t n);
 /* Finds the item with this key (hash from dict_hash), or NULL. */
 void *otab_find_h(otab *t, const char *key, size_t len, uint64_t hash);
 void *otab_find(otab *t, const char *key, size_t len);
+/* For a batch of lookups about to run (prefetching): the home slot of hash in the table
+ * that holds it; then, once that slot is cached, the item there or a few slots on whose
+ * hash byte matches (a likely candidate, not a find). Neither changes anything. */
+void otab_prefetch_slot(const otab *t, uint64_t hash);
+void otab_prefetch_item(const otab *t, uint64_t hash);
 /* Files item, whose key must not be present (hash: dict_hash of its key). */
 void otab_add_h(otab *t, void *item, uint64_t hash);
 void otab_add(otab *t, void *item);
