@@ -504,6 +504,12 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us);
 }
 
+void cmd_dispatch_next(session *s, int argc, slice *argv) {
+    int64_t start_us = clock_mono_last_us();
+    if (start_us == 0) start_us = clock_mono_us();
+    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us);
+}
+
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
     dispatch(s, argc, argv, now_ms, 0);
 }

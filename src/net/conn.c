@@ -508,8 +508,9 @@ static void on_alloc(transport *t, size_t suggested, uv_buf_t *b) {
     *b = uv_buf_init(p, (unsigned)(room < want ? room : want));
 }
 
-/* Runs the command the parser just returned. */
-static void dispatch_parsed(conn *c, size_t pos) {
+/* Runs the command the parser just returned; after_one: a command of this batch ran just
+ * before it (its end gives this one's start: cmd_dispatch_next). */
+static void dispatch_parsed(conn *c, size_t pos, int after_one) {
     int argc = c->parser.argc;
     if (argc <= 0) return;
     if (argc > c->argv_cap) {
@@ -520,7 +521,10 @@ static void dispatch_parsed(conn *c, size_t pos) {
     const char *base = c->parser.inline_base ? c->parser.inline_base : c->in.data + pos;
     for (int i = 0; i < argc; i++)
         c->argv[i] = (slice){base + c->parser.argv[i].off, c->parser.argv[i].len};
-    cmd_dispatch(c->s, argc, c->argv);
+    if (after_one)
+        cmd_dispatch_next(c->s, argc, c->argv);
+    else
+        cmd_dispatch(c->s, argc, c->argv);
 }
 
 /* Produces more of s's streamed reply (session_stream), up to OUT_PAUSE bytes pending or
@@ -623,7 +627,7 @@ static void process_input(conn *c) {
         }
         if (evicted_before_command(s)) break; /* its command does not run */
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
-        dispatch_parsed(c, pos);
+        dispatch_parsed(c, pos, ran);
         ran = 1;
         if (s->flags & SESS_POSTPONED) {
             s->flags &= ~SESS_POSTPONED; /* blocked: the command stays, to run again */
