@@ -40,19 +40,38 @@ typedef struct leaf {
     uint8_t it[LEAF_CAP * ISZ]; /* item pointers, 6 bytes each, little-endian */
 } leaf;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define OSTREE_LE 1 /* a 6-byte pointer is two loads or stores (4 + 2), not six */
+#else
+#define OSTREE_LE 0
+#endif
+
+/* The low 32 bits of item j of an array of 6-byte pointers. */
+static inline uint32_t low_at(const uint8_t *arr, size_t j) {
+    const uint8_t *b = arr + j * ISZ;
+    uint32_t lo;
+    if (OSTREE_LE) {
+        memcpy(&lo, b, 4);
+        return lo;
+    }
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 /* Item j of an array of 6-byte pointers. */
 static inline void *get_at(const uint8_t *arr, size_t j) {
     const uint8_t *b = arr + j * ISZ;
-    uint64_t v = 0;
-    for (int i = ISZ - 1; i >= 0; i--)
-        v = (v << 8) | b[i];
-    return (void *)(uintptr_t)v;
+    uint64_t hi = (uint64_t)b[4] | (uint64_t)b[5] << 8;
+    return (void *)(uintptr_t)(low_at(arr, j) | hi << 32);
 }
 
 static inline void set_at(uint8_t *arr, size_t j, const void *item) {
     uint64_t v = (uint64_t)(uintptr_t)item;
     assert((v >> (8 * ISZ)) == 0);
     uint8_t *b = arr + j * ISZ;
+    if (OSTREE_LE) {
+        memcpy(b, &v, ISZ);
+        return;
+    }
     for (int i = 0; i < ISZ; i++, v >>= 8)
         b[i] = (uint8_t)v;
 }
@@ -494,8 +513,11 @@ void ostree_remove(ostree *t, void *item) {
         node = in->ch[i];
     }
     leaf *l = node;
+    /* A scan of the leaf's low words (4 bytes a step) and the whole pointer where one
+     * matches: reading items' keys for a binary search would miss the cache up to 7 times. */
+    uint32_t want = (uint32_t)a;
     unsigned j = 0;
-    while (j < l->n && get_at(l->it, j) != item)
+    while (j < l->n && (low_at(l->it, j) != want || get_at(l->it, j) != item))
         j++;
     assert(j < l->n && "ostree_remove: item not filed (or its key changed)");
     remove_in_leaf(t, &p, l, j);

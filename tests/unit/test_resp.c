@@ -691,8 +691,8 @@ TEST(peek_agrees_with_parse) {
     static const char *const streams[] = {
         "*3\r\n$4\r\nHSET\r\n$5\r\nhs:12\r\n$1\r\nf\r\n*1\r\n$4\r\nPING\r\n",
         "*1\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$12\r\n000000000042\r\n",
-        "*9\r\n$6\r\nHSETEX\r\n$1\r\nk\r\n$2\r\nPX\r\n$3\r\n600\r\n$6\r\nFIELDS\r\n"
-        "$1\r\n1\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nx\r\n",
+        ("*9\r\n$6\r\nHSETEX\r\n$1\r\nk\r\n$2\r\nPX\r\n$3\r\n600\r\n$6\r\nFIELDS\r\n"
+         "$1\r\n1\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nx\r\n"),
         "PING\r\n*1\r\n$4\r\nPING\r\n",
         "*1\r\n$1234567890\r\n",
         "*100\r\n$1\r\na\r\n",
