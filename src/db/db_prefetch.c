@@ -27,10 +27,8 @@ static const hash *big_hash_of(const pf_item *it) {
     return hash_is_table(h) ? h : NULL;
 }
 
-void db_prefetch(const db *d, int n, const slice *keys, const slice *fields) {
-    pf_item it[DB_PREFETCH_MAX];
-    if (n > DB_PREFETCH_MAX) n = DB_PREFETCH_MAX;
-    if (dict_size(&d->keys) == 0) return;
+/* Steps 1-2: the keys' buckets, then the chains' first entries. */
+static void prefetch_buckets(const db *d, pf_item *it, int n, const slice *keys) {
     for (int i = 0; i < n; i++) {
         it[i] = (pf_item){.key = keys[i], .kh = dict_hash(keys[i].p, keys[i].len)};
         it[i].bucket = dict_bucket(&d->keys, it[i].kh);
@@ -38,6 +36,11 @@ void db_prefetch(const db *d, int n, const slice *keys, const slice *fields) {
     }
     for (int i = 0; i < n; i++)
         if (it[i].bucket && *it[i].bucket) __builtin_prefetch(*it[i].bucket);
+}
+
+/* Steps 3-4: the entries found, their values (and deadline records), then the values'
+ * storage; the fields' hashes for step 5. */
+static void prefetch_values(const db *d, pf_item *it, int n, const slice *fields) {
     for (int i = 0; i < n; i++) {
         it[i].e = (const dbentry *)dict_peek_h(&d->keys, it[i].key.p, it[i].key.len, it[i].kh);
         if (!it[i].e) continue;
@@ -52,7 +55,15 @@ void db_prefetch(const db *d, int n, const slice *keys, const slice *fields) {
             it[i].field = 1;
         }
     }
-    for (int step = 0; step < 2; step++)
+}
+
+void db_prefetch(const db *d, int n, const slice *keys, const slice *fields) {
+    pf_item it[DB_PREFETCH_MAX];
+    if (n > DB_PREFETCH_MAX) n = DB_PREFETCH_MAX;
+    if (dict_size(&d->keys) == 0) return;
+    prefetch_buckets(d, it, n, keys);
+    prefetch_values(d, it, n, fields);
+    for (int step = 0; step < 2; step++) /* steps 5-6: a big hash's field slot, entry */
         for (int i = 0; i < n; i++) {
             const hash *h = big_hash_of(&it[i]);
             if (h) hash_prefetch_field(h, it[i].fh, step);

@@ -583,11 +583,13 @@ static void reply_protocol_error(conn *c) {
     s->flags |= SESS_CLOSE_AFTER_REPLY;
 }
 
-/* Prefetching (db/db_prefetch.c): peeks at up to DB_PREFETCH_MAX complete commands of c's
- * input from pos on and has cmd_prefetch warm the cache for their keys; returns where the
- * next peek starts (past the commands warmed; the end of the input once a command cannot
- * be peeked at: incomplete, inline, long headers). */
-static size_t prefetch_ahead(conn *c, size_t pos) {
+/* Prefetching (db/db_prefetch.c): once the commands warmed before (up to warm) are run,
+ * peeks at up to DB_PREFETCH_MAX complete commands of c's input from pos on and has
+ * cmd_prefetch warm the cache for their keys; returns where the next peek starts (past
+ * the commands warmed; the end of the input once a command cannot be peeked at:
+ * incomplete, inline, long headers). Not before authentication. */
+static size_t prefetch_ahead(conn *c, size_t pos, size_t warm) {
+    if (pos < warm || c->parser.limits.unauthenticated) return warm;
     slice argvs[DB_PREFETCH_MAX][CMD_PEEK_ARGS];
     int argcs[DB_PREFETCH_MAX], n = 0;
     size_t at = pos;
@@ -617,7 +619,7 @@ static void process_input(conn *c) {
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP | SESS_BLOCKED))) {
         if (turn_over(c, out_at_start, ran, started_us)) break;
         c->parser.limits.unauthenticated = session_auth_required(s);
-        if (pos >= warm && !c->parser.limits.unauthenticated) warm = prefetch_ahead(c, pos);
+        warm = prefetch_ahead(c, pos, warm);
         int rc = resp_parse(&c->parser, c->in.data + pos, c->in.len - pos);
         if (rc == RESP_INCOMPLETE) break;
         if (rc == RESP_EPROTO) {

@@ -337,7 +337,8 @@ dict_node *const *dict_bucket(const dict *d, uint64_t hash) {
 
 dict_node *dict_peek_h(const dict *d, const char *key, size_t len, uint64_t hash) {
     dict_node *const *b = dict_bucket(d, hash);
-    dict_node *n = b ? find_in_chain(d->type, *b, key, len) : NULL;
+    if (!b) return NULL;
+    dict_node *n = find_in_chain(d->type, *b, key, len);
     if (n || !is_rehashing(d) || b != &d->table[0][(size_t)hash & table_mask(d, 0)]) return n;
     return find_in_chain(d->type, d->table[1][(size_t)hash & table_mask(d, 1)], key, len);
 }
