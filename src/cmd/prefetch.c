@@ -27,8 +27,8 @@ void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *a
         if (!spec || spec->first_key != 1) continue;
         keys[m] = argvs[i][1];
         int have = argcs[i] < CMD_PEEK_ARGS ? argcs[i] : CMD_PEEK_ARGS;
-        fields[m] = strcmp(spec->group, "hash") == 0 ? hash_field(argvs[i], argcs[i], have)
-                                                     : (slice){NULL, 0};
+        int hash_cmd = spec->group && strcmp(spec->group, "hash") == 0; /* may be NULL */
+        fields[m] = hash_cmd ? hash_field(argvs[i], argcs[i], have) : (slice){NULL, 0};
         m++;
     }
     if (m >= 2) db_prefetch(s->db, m, keys, fields);
