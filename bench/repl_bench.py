@@ -48,6 +48,7 @@ also on errors and Ctrl-C.
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -57,6 +58,8 @@ import benchlib  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRIMARY_CPUS = None  # --pin: the primary's CPU set, and everything else's
 OTHER_CPUS = None
+REPLICA_IDLE = False  # --replica-sched idle: replicas run only on CPU time nobody else wants
+LOADGEN = None  # --load loadgen: the path of mayfly-loadgen, else redis-benchmark is the client
 
 
 def Server(binary, extra=(), cpus=None):
@@ -69,6 +72,17 @@ def Server(binary, extra=(), cpus=None):
 def link_up(replica):
     with replica.client() as c:
         return c.info("replication").get("master_link_status") == "up"
+
+
+def sched_idle(server):
+    """Moves every thread of server to SCHED_IDLE: it runs only when nothing else on its CPUs
+    wants to (an unprivileged process may lower its own priority so)."""
+    task_dir = "/proc/%d/task" % server.pid
+    for tid in os.listdir(task_dir):
+        try:
+            os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass  # a thread that ended meanwhile
 
 
 def replicate(replica, primary, timeout=600):
@@ -89,8 +103,24 @@ TESTS = [("SET", ["SET", "k:__rand_int__", "0123456789abcdef"]),
          ("HSET", ["HSET", "h:__rand_int__", "f", "0123456789abcdef"])]
 
 
+def loadgen_once(port, argv, n):
+    """Runs mayfly-loadgen (bench/loadgen.c) like redis-benchmark -c 50 -P 16 -r 100000;
+    returns (ops/s, wall seconds)."""
+    cmd = [LOADGEN, "-p", str(port), "-c", "50", "-P", "16", "-n", str(n), "-r", "100000"]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd + list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=600, stdin=subprocess.DEVNULL, preexec_fn=benchlib.pinned(OTHER_CPUS))
+    wall = time.monotonic() - t0
+    fields = dict(kv.split("=", 1) for kv in p.stdout.decode().split() if "=" in kv)
+    if p.returncode != 0 or "ops_per_sec" not in fields:
+        raise RuntimeError("loadgen failed: %r %r" % (p.stdout[-200:], p.stderr[-200:]))
+    return float(fields["ops_per_sec"]), wall
+
+
 def bench_once(port, argv, n):
-    """Runs redis-benchmark; returns (ops/s, wall seconds)."""
+    """Runs the client (redis-benchmark, or --load loadgen); returns (ops/s, wall seconds)."""
+    if LOADGEN:
+        return loadgen_once(port, argv, n)
     _, out, _, wall = benchlib.redis_benchmark(port, argv, n, 50, 16, 100000, cpus=OTHER_CPUS)
     ops = benchlib.csv_rps(out)
     if ops is None:
@@ -111,23 +141,23 @@ def loop_turns(server):
         return int(c.info("stats").get("eventloop_cycles", -1))
 
 
-def offsets(primary, replicas):
-    with primary.client() as c:
-        off = int(c.info("replication")["master_repl_offset"])
-    offs = []
-    for r in replicas:
-        with r.client() as rc:
-            offs.append(int(rc.info("replication")["slave_repl_offset"]))
-    return off, offs
+def repl_offset(server, field):
+    with server.client() as c:
+        return int(c.info("replication")[field])
 
 
 def catch_up(primary, replicas, timeout=120):
-    """Seconds until every replica has the primary's whole stream (the primary is idle)."""
+    """Seconds until every replica has the primary's whole stream (the primary is idle).
+    Only the replicas are polled (the primary's offset is read at the start and again at
+    the end), so the primary's CPU time until then is the writes' own."""
     t0 = time.monotonic()
+    off = repl_offset(primary, "master_repl_offset")
     while time.monotonic() - t0 < timeout:
-        off, offs = offsets(primary, replicas)
-        if all(o == off for o in offs):
-            return time.monotonic() - t0
+        if all(repl_offset(r, "slave_repl_offset") >= off for r in replicas):
+            now = repl_offset(primary, "master_repl_offset")
+            if now == off:
+                return time.monotonic() - t0
+            off = now  # a PING of repl-ping-replica-period went out meanwhile
         time.sleep(0.002)
     raise RuntimeError("a replica did not catch up within %s s" % timeout)
 
@@ -143,6 +173,8 @@ def throughput_run(binary, nrep, n, res):
         for r in replicas:
             r.start()
             replicate(r, primary)
+            if REPLICA_IDLE:
+                sched_idle(r)
         for name, argv in TESTS:
             with primary.client() as c:
                 c.call("FLUSHALL")
@@ -150,12 +182,16 @@ def throughput_run(binary, nrep, n, res):
             loops0, cpu0 = loop_turns(primary), proc_cpu(primary)
             rcpu0 = sum(proc_cpu(r) for r in replicas)
             ops, wall = bench_once(primary.port, argv, n)
-            cpu, loops = proc_cpu(primary) - cpu0, loop_turns(primary) - loops0
+            loops = loop_turns(primary) - loops0
+            busy = (proc_cpu(primary) - cpu0) / wall
             lag = catch_up(primary, replicas)
+            # Up to the catch-up: what the primary sends to replicas that were behind at
+            # the end (idle replicas, --replica-sched idle) is part of the writes' cost.
+            cpu = proc_cpu(primary) - cpu0
             rcpu = (sum(proc_cpu(r) for r in replicas) - rcpu0) / nrep if nrep else 0.0
             per_turn = n / loops if loops > 0 and loops0 >= 0 else float("nan")
             res.setdefault((name, nrep), []).append(
-                (ops, cpu * 1e6 / n, cpu / wall, lag, per_turn, rcpu * 1e6 / n))
+                (ops, cpu * 1e6 / n, busy, lag, per_turn, rcpu * 1e6 / n))
     finally:
         for s in replicas + [primary]:
             s.cleanup()
@@ -165,6 +201,9 @@ def throughput(servers, n, rounds):
     print("## Throughput at -P 16 (-c 50, %d requests, median of %d interleaved rounds%s)\n"
           % (n, rounds, ", primary pinned to CPU %s, client and replicas to CPU %s" % (
               fmt_cpus(PRIMARY_CPUS), fmt_cpus(OTHER_CPUS)) if PRIMARY_CPUS else ""))
+    print("Client: %s. Replicas scheduled %s.\n" % (
+        "mayfly-loadgen (%s)" % LOADGEN if LOADGEN else "redis-benchmark",
+        "SCHED_IDLE (only on CPU time the client leaves)" if REPLICA_IDLE else "normally"))
     print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
     res = {side: {} for side, _ in servers}
     for _ in range(rounds):
@@ -275,6 +314,17 @@ def main():
                     help="primary alone on CPU 0, the rest elsewhere (auto: with 2+ CPUs)")
     ap.add_argument("--cpus", metavar="PRIMARY:OTHERS",
                     help="CPU lists for --pin, e.g. 0:1-3 (default: the first CPU : the rest)")
+    ap.add_argument("--replica-sched", choices=("auto", "idle", "normal"), default="auto",
+                    help="the replicas' scheduling in the throughput rows: idle (SCHED_IDLE: "
+                    "they run only when the client leaves their CPU idle) or normal "
+                    "(auto: idle when pinned)")
+    ap.add_argument("--load", choices=("auto", "loadgen", "redis-benchmark"), default="auto",
+                    help="the client of the throughput rows: mayfly-loadgen (cheap enough to "
+                    "saturate the primary) or redis-benchmark (auto: loadgen if built)")
+    ap.add_argument("--loadgen", default=os.environ.get("MAYFLY_LOADGEN", os.path.join(
+        REPO, "build", "mayfly-loadgen")), help="path of mayfly-loadgen (bench/loadgen.c)")
+    ap.add_argument("--servers", help="throughput rows of these servers only, e.g. "
+                    "Mayfly,Redis 7.4 (labels as in the table)")
     ap.add_argument("--only", default="throughput,sync")
     ap.add_argument("--datasets", help="full-sync rows to run, e.g. small+ttl,small "
                     "(default: small+ttl, big+ttl, small, big)")
@@ -287,19 +337,27 @@ def main():
     rounds = a.rounds or (1 if a.quick else 3)
     n = a.requests or (100_000 if a.quick else 500_000)
     fields = a.fields or (200_000 if a.quick else 1_000_000)
-    global PRIMARY_CPUS, OTHER_CPUS
+    global PRIMARY_CPUS, OTHER_CPUS, REPLICA_IDLE, LOADGEN
+    if a.load == "loadgen" or (a.load == "auto" and os.path.exists(a.loadgen)):
+        if not os.path.exists(a.loadgen):
+            ap.error("no mayfly-loadgen at %s (build it, or --loadgen PATH)" % a.loadgen)
+        LOADGEN = a.loadgen
     cpus = sorted(os.sched_getaffinity(0))
     if a.cpus:
         first, _, rest = a.cpus.partition(":")
         PRIMARY_CPUS, OTHER_CPUS = parse_cpus(first), parse_cpus(rest)
     elif a.pin == "yes" or (a.pin == "auto" and len(cpus) >= 2):
         PRIMARY_CPUS, OTHER_CPUS = {cpus[0]}, set(cpus[1:])
+    REPLICA_IDLE = a.replica_sched == "idle" or (a.replica_sched == "auto" and
+                                                 PRIMARY_CPUS is not None)
     servers = [("Mayfly", a.mayfly), ("Redis 7.0", a.redis)]
     if a.redis2 and os.path.exists(a.redis2):
         servers.append(("Redis 7.4", a.redis2))
     for spec in a.also:
         label, _, path = spec.partition("=")
         servers.append((label, path))
+    if a.servers:
+        servers = [(label, path) for label, path in servers if label in a.servers.split(",")]
     try:
         if "throughput" in a.only:
             throughput(servers, n, rounds)
