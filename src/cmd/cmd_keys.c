@@ -10,6 +10,7 @@
 #include "cmd/memory_int.h"
 #include "mayfly/client/notify.h"
 #include "mayfly/cmd/cmd.h"
+#include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/evict/evict.h"
 #include "mayfly/util/glob.h"
@@ -145,6 +146,7 @@ static void cmd_scan(cmd_ctx *c) {
     slice type = {NULL, 0};
     scan_batch sb = {.use_pat = 0};
     if (scan_options(c, &count, &type, &sb) < 0) return;
+    propagate_unwrapped(c);
     buf_init(&sb.keys);
     /* As Redis: up to count*10 steps, so a sparse table still answers in bounded time. */
     long long steps = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
@@ -174,6 +176,7 @@ static void cmd_scan(cmd_ctx *c) {
 }
 
 static void cmd_randomkey(cmd_ctx *c) {
+    propagate_unwrapped(c);
     dbentry *e = db_random(c->db, c->now_ms);
     if (!e)
         reply_null(c);

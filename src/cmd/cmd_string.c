@@ -220,6 +220,8 @@ static void cmd_getex(cmd_ctx *c) {
         notify_keyspace_event(NOTIFY_GENERIC, "expire", c->argv[1], c->db->id);
     } else if ((flags & SET_PERSIST) && db_entry_expire(e) != 0) {
         db_entry_done(db_set_expire(c->db, e, 0));
+        slice argv[2] = {slice_of("persist"), c->argv[1]}; /* as Redis propagates it */
+        propagate_argv(c, 2, argv);
         db_touch(c->db, c->argv[1]);
         notify_keyspace_event(NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
     }

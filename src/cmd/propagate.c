@@ -22,6 +22,11 @@ void propagate_none(cmd_ctx *c) {
     c->propagate_replaced = 1;
 }
 
+void propagate_unwrapped(cmd_ctx *c) {
+    (void)c;
+    if (journal_depth() == 1) journal_unit_unwrapped();
+}
+
 slice propagate_ll(char *tmp, long long v) {
     return (slice){tmp, ll_to_str(tmp, v)};
 }

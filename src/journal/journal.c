@@ -166,7 +166,7 @@ static void deliver_packed_to(journal_sink *s) {
     int takes_repl = (s->flags & JOURNAL_SINK_REPL) != 0;
     int visible = journal_st.npending - (takes_repl ? 0 : journal_st.npending_repl);
     if (visible <= 0) return;
-    int wrap = visible > 1, opened = 0, first_db = 0;
+    int wrap = visible > 1 && !journal_st.unwrapped, opened = 0, first_db = 0;
     int64_t first_ms = 0;
     while (p < end) {
         journal_rec r = {.kind = JOURNAL_REC_CMD};

@@ -200,10 +200,74 @@ TEST(mayfly_0_1_log_directory_is_converted) {
     it_stop_server(&s);
 }
 
+/* Reads the whole file at path into out (NUL-terminated); returns its length, -1 on error. */
+static long read_file(const char *path, char *out, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return (long)n;
+}
+
+/* Effects are logged as Redis propagates them: GETEX ... PERSIST as PERSIST; the lazy
+ * deletions of a SCAN or RANDOMKEY one by one, not wrapped in MULTI/EXEC (Redis's
+ * CMD_TOUCHES_ARBITRARY_KEYS), while a transaction and a command of several effects after
+ * them are still wrapped. */
+TEST(effects_logged_as_redis_propagates_them) {
+    it_server s;
+    it_start_server(&s, aof_args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
+    EXPECT(c, "+OK", "SET t v EX 100");
+    EXPECT(c, "\"v\"", "GETEX t PERSIST");
+    EXPECT(c, "-1", "TTL t");
+    EXPECT(c, "\"v\"", "GETEX t PERSIST"); /* no TTL left: no effect, nothing logged */
+    EXPECT(c, "+OK", "SET s1 v PX 1000");
+    EXPECT(c, "+OK", "SET s2 v PX 1000");
+    EXPECT(c, "+OK", "DEBUG CLOCK-OFFSET 5000");
+    EXPECT(c, "[\"0\",[\"t\"]]", "SCAN 0");
+    EXPECT(c, "+OK", "SELECT 1"); /* only keys past their TTL: RANDOMKEY reaps both */
+    EXPECT(c, "+OK", "SET r1 v PX 1000");
+    EXPECT(c, "+OK", "SET r2 v PX 1000");
+    EXPECT(c, "+OK", "DEBUG CLOCK-OFFSET 10000");
+    EXPECT(c, "nil", "RANDOMKEY");
+    EXPECT(c, "0", "DBSIZE");
+    EXPECT(c, "+OK", "MULTI");
+    EXPECT(c, "+QUEUED", "SET m1 v");
+    EXPECT(c, "+QUEUED", "SET m2 v");
+    EXPECT(c, "[+OK,+OK]", "EXEC");
+    EXPECT(c, "+OK", "MSET a 1 b 2");
+    redisFree(c);
+    char incr[700], log[8192];
+    if (pu_last_incr(&s, incr, sizeof(incr)) < 0) TEST_FAIL("no manifest");
+    long n = read_file(incr, log, sizeof(log));
+    it_stop_server(&s);
+    if (n < 0) TEST_FAIL("read %s", incr);
+    const char *persist = "*2\r\n$7\r\npersist\r\n$1\r\nt\r\n";
+    const char *p = strstr(log, persist);
+    if (!p || strstr(p + 1, persist)) TEST_FAIL("one PERSIST t expected:\n%s", log);
+    if (strstr(log, "GETEX") || strstr(log, "getex")) TEST_FAIL("GETEX logged:\n%s", log);
+    /* The four deletions, each alone, then one MULTI for the transaction's two SETs. */
+    const char *m = strstr(log, "MULTI");
+    if (!m) m = strstr(log, "multi");
+    if (!m || strstr(m + 1, "MULTI") || strstr(m + 1, "multi"))
+        TEST_FAIL("one MULTI expected:\n%s", log);
+    const char *keys[] = {"s1", "s2", "r1", "r2"};
+    for (int i = 0; i < 4; i++) {
+        char del[64];
+        snprintf(del, sizeof(del), "\r\n$3\r\ndel\r\n$2\r\n%s\r\n", keys[i]);
+        const char *d = strstr(log, del);
+        if (!d || d > m) TEST_FAIL("DEL %s missing or inside the MULTI:\n%s", keys[i], log);
+    }
+    if (!strstr(m, "m1") || !strstr(m, "m2") || !strstr(m, "exec")) TEST_FAIL("%s", log);
+}
+
 int main(void) {
     RUN(unfinished_multi_at_the_end_is_dropped);
     RUN(timestamps_manifest_syntax_and_check);
     RUN(a_listed_file_missing_refuses_to_start);
     RUN(mayfly_0_1_log_directory_is_converted);
+    RUN(effects_logged_as_redis_propagates_them);
     return test_report();
 }

@@ -39,6 +39,11 @@ void propagate_argv(cmd_ctx *c, int argc, const slice *argv);
 void propagate_repl(cmd_ctx *c, int argc, const slice *argv);
 /* For handlers: propagate nothing for this command (records already added stay). */
 void propagate_none(cmd_ctx *c);
+/* A command that may touch arbitrary keys (SCAN, RANDOMKEY: Redis's
+ * CMD_TOUCHES_ARBITRARY_KEYS) marks its records independent: called directly (not from
+ * MULTI/EXEC or a script), the deletions its lookups cause go out one by one, not wrapped
+ * in MULTI ... EXEC. */
+void propagate_unwrapped(cmd_ctx *c);
 /* Shorthands for the common rewrites: "DEL key", "PEXPIREAT key when_ms". */
 void propagate_del(cmd_ctx *c, slice key);
 void propagate_pexpireat(cmd_ctx *c, slice key, int64_t when_ms);

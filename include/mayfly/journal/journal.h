@@ -104,6 +104,7 @@ typedef struct journal_state {
     int npending_repl; /* of which JOURNAL_REC_REPL_ONLY */
     int record_sinks;  /* sinks that take our records now */
     int64_t unit_ms;   /* time of the outermost unit */
+    int unwrapped;     /* the outermost unit's records go out one by one (no MULTI/EXEC) */
 } journal_state;
 extern journal_state journal_st;
 /* Hands the held records to the sinks (journal_end_unit's slow path). */
@@ -134,7 +135,16 @@ static inline int journal_on(void) {
 
 /* Opens a unit at time_ms (nested: only the outermost one's time counts, see journal_now). */
 static inline void journal_begin_unit(int64_t time_ms) {
-    if (journal_st.depth++ == 0) journal_st.unit_ms = time_ms;
+    if (journal_st.depth++ == 0) {
+        journal_st.unit_ms = time_ms;
+        journal_st.unwrapped = 0;
+    }
+}
+/* The outermost unit open now is not a transaction: its records go to the sinks one by one,
+ * without MULTI ... EXEC (Redis's CMD_TOUCHES_ARBITRARY_KEYS: the lazy-expiry deletions of
+ * a SCAN or RANDOMKEY called directly are independent). */
+static inline void journal_unit_unwrapped(void) {
+    journal_st.unwrapped = 1;
 }
 /* Closes a unit; closing the outermost one hands its records to the sinks. */
 static inline void journal_end_unit(void) {
