@@ -3,15 +3,24 @@
  * only) shifts the server's wall clock so that TTL tests need not sleep; DEBUG
  * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
  * so that -MISCONF and the recovery can be tested; DEBUG EXPIRE-MODE (Mayfly only) switches
- * the keyspace to a replica's expiry (due keys and fields hidden, never deleted) and back. */
+ * the keyspace to a replica's expiry (due keys and fields hidden, never deleted) and back;
+ * DEBUG DIGEST / DIGEST-VALUE are Redis's dataset digests (the same SHA-1 mixing, so equal
+ * datasets give Redis's own digest), over every stored key and field, those past their TTL
+ * but not yet reaped included, as Redis. */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/types/hash.h"
+#include "mayfly/types/string.h"
 #include "mayfly/util/clock.h"
+#include "mayfly/util/sha1.h"
 #include "mayfly/util/strconv.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define DEBUG_SLEEP_MAX 1e9 /* seconds */
@@ -85,6 +94,103 @@ static void debug_expire_mode(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* ---- DEBUG DIGEST, DIGEST-VALUE: Redis's digest of a dataset ---- */
+
+/* Redis's type numbers, which the digest mixes in (OBJ_STRING 0, OBJ_HASH 4). */
+#define DIGEST_TYPE_STRING 0u
+#define DIGEST_TYPE_HASH 4u
+
+/* d ^= SHA1(p): order does not matter (Redis's xorDigest). */
+static void digest_xor(unsigned char d[20], const void *p, size_t len) {
+    unsigned char h[20];
+    sha1_ctx ctx;
+    sha1_init(&ctx);
+    sha1_update(&ctx, p, len);
+    sha1_final(&ctx, h);
+    for (int i = 0; i < 20; i++)
+        d[i] ^= h[i];
+}
+
+/* d = SHA1(d ^ SHA1(p)): order matters (Redis's mixDigest). */
+static void digest_mix(unsigned char d[20], const void *p, size_t len) {
+    digest_xor(d, p, len);
+    sha1_ctx ctx;
+    sha1_init(&ctx);
+    sha1_update(&ctx, d, 20);
+    sha1_final(&ctx, d);
+}
+
+static void digest_u32(unsigned char d[20], uint32_t v) {
+    unsigned char be[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                           (unsigned char)(v >> 8), (unsigned char)v};
+    digest_mix(d, be, sizeof(be));
+}
+
+/* Mixes the value of e into d (Redis's xorObjectDigest): type, contents, then whether the
+ * key has a TTL. Fields past their TTL count as long as they are stored. */
+static void digest_value(unsigned char d[20], const dbentry *e) {
+    if (e->val->type == OBJ_STRING) {
+        char tmp[STRCONV_LL_MAX];
+        slice v = string_bytes((const string *)e->val, tmp);
+        digest_u32(d, DIGEST_TYPE_STRING);
+        digest_mix(d, v.p, v.len);
+    } else {
+        digest_u32(d, DIGEST_TYPE_HASH);
+        hash_iter it;
+        hash_entry f;
+        hash_iter_init(&it, (hash *)e->val, INT64_MIN);
+        while (hash_iter_next(&it, &f)) {
+            unsigned char fd[20] = {0};
+            digest_mix(fd, f.field.p, f.field.len);
+            digest_mix(fd, f.value.p, f.value.len);
+            if (f.deadline != HASH_NO_TTL) digest_xor(fd, "!!hexpire!!", 11);
+            digest_xor(d, fd, sizeof(fd));
+        }
+        hash_iter_deinit(&it);
+    }
+    if (db_entry_expire(e) != 0) digest_xor(d, "!!expire!!", 10);
+}
+
+/* Xors the digest of one key and its value into the dataset's (ctx). */
+static void digest_entry(dbentry *e, void *ctx) {
+    unsigned char kd[20] = {0};
+    digest_mix(kd, e->key, e->klen);
+    digest_value(kd, e);
+    digest_xor(ctx, kd, sizeof(kd));
+}
+
+static void reply_digest(cmd_ctx *c, const unsigned char d[20]) {
+    char hex[41];
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    reply_simple(c, hex);
+}
+
+/* Each database that holds keys mixes in its number, then xors in its keys' digests (so
+ * the order of a table does not matter, and the same data in another database differs). */
+static void debug_digest(cmd_ctx *c) {
+    unsigned char total[20] = {0};
+    for (int id = 0; id < db_count(); id++) {
+        db *d = db_get(id);
+        if (db_size(d) == 0) continue;
+        digest_u32(total, (uint32_t)id);
+        db_foreach(d, digest_entry, total);
+    }
+    reply_digest(c, total);
+}
+
+/* One digest a key, of its value alone (zeros for a missing key); a key past its TTL but
+ * still stored counts, as in Redis. */
+static void debug_digest_value(cmd_ctx *c) {
+    reply_array(c, (size_t)c->argc - 2);
+    for (int j = 2; j < c->argc; j++) {
+        unsigned char d[20] = {0};
+        dbentry *e = db_find_raw(c->db, c->argv[j]);
+        if (e) digest_value(d, e);
+        reply_digest(c, d);
+    }
+}
+
 static void debug_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -99,6 +205,10 @@ static void debug_help(cmd_ctx *c) {
         "EXPIRE-MODE [REAP|HIDE]",
         "    HIDE: due keys and fields are hidden, never deleted, as on a replica; REAP: the",
         "    default (test aid; Mayfly only).",
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Output a hex signature of the values of all the specified keys.",
         "HELP",
         "    Print this help.",
         NULL};
@@ -120,6 +230,10 @@ static const cmd_spec debug_subcmds[] = {
     {"expire-mode", debug_expire_mode, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Hides due keys and fields instead of deleting them (test aid).", "[REAP|HIDE]", NULL,
      "@admin @slow @dangerous"},
+    {"digest", debug_digest, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(N) with N keys and fields",
+     "Digest of the whole dataset.", "", NULL, "@admin @slow @dangerous"},
+    {"digest-value", debug_digest_value, -2, DBG, 0, 0, 0, "server", "1.0.0", "O(N)",
+     "Digests of the values of keys.", "[key ...]", NULL, "@admin @slow @dangerous"},
     {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
      "@admin @slow @dangerous"},
     {0},

@@ -705,6 +705,14 @@ uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void
     return dict_scan(&d->keys, cursor, scan_node, &sc);
 }
 
+void db_foreach(db *d, void (*fn)(dbentry *e, void *ctx), void *ctx) {
+    dict_iter it;
+    dict_iter_init(&it, &d->keys);
+    for (dict_node *n; (n = dict_iter_next(&it)) != NULL;)
+        fn((dbentry *)n, ctx);
+    dict_iter_deinit(&it);
+}
+
 struct first_live {
     int64_t now_ms;
     dbentry *found;

@@ -113,8 +113,51 @@ TEST(mayfly_dump_loads_in_redis70) {
     it_stop_server(&mayfly);
 }
 
+/* The rendered reply of a command (a literal format: its words are the arguments). */
+#define REPLY_INTO(out, c, ...) (snprintf(out, sizeof(out), "%s", it_run(c, __VA_ARGS__)), out)
+
+/* DEBUG DIGEST and DIGEST-VALUE give Redis's own digests: the same data written to Redis
+ * 7.0 and to Mayfly digest alike (strings of every encoding, hashes of both encodings, key
+ * TTLs, several databases), an empty dataset is forty zeros, and a hash field with a TTL
+ * counts as Redis 7.4+ counts it (the value below is Redis 7.4's for that hash). */
+TEST(debug_digest_is_redis_digest) {
+    static const char *const dbg[] = {"--enable-debug-command", "yes", NULL};
+    long long t = pu_now_ms() + 3600000;
+    it_server redis, mayfly;
+    it_start_redis(&redis, dbg);
+    it_start_server(&mayfly, dbg);
+    redisContext *rc = it_client_to(&redis), *mc = it_client_to(&mayfly);
+    char want[128], got[128];
+    EXPECT(mc, REPLY_INTO(want, rc, "DEBUG DIGEST"), "DEBUG DIGEST");
+    if (strcmp(want, "+0000000000000000000000000000000000000000") != 0)
+        TEST_FAIL("empty digest %s", want);
+    fill(rc, t);
+    fill(mc, t);
+    REPLY_INTO(want, rc, "DEBUG DIGEST");
+    if (strcmp(REPLY_INTO(got, mc, "DEBUG DIGEST"), want) != 0)
+        TEST_FAIL("DIGEST: Redis %s, Mayfly %s", want, got);
+#define KEYS "small big emb raw zeros bin ttl lp binhash longval ht none"
+    char wantv[2048], gotv[2048];
+    REPLY_INTO(wantv, rc, "DEBUG DIGEST-VALUE " KEYS);
+    if (strcmp(REPLY_INTO(gotv, mc, "DEBUG DIGEST-VALUE " KEYS), wantv) != 0)
+        TEST_FAIL("DIGEST-VALUE: Redis %s, Mayfly %s", wantv, gotv);
+    /* Moving a key to another database changes the digest, as in Redis. */
+    EXPECT(rc, "1", "MOVE emb 3");
+    EXPECT(mc, "1", "MOVE emb 3");
+    EXPECT(mc, REPLY_INTO(want, rc, "DEBUG DIGEST"), "DEBUG DIGEST");
+    if (strcmp(want, got) == 0) TEST_FAIL("MOVE did not change the digest");
+    EXPECT(mc, "2", "HSET hfe f1 v1 f2 v2");
+    EXPECT(mc, "[1]", "HEXPIRE hfe 100 FIELDS 1 f1");
+    EXPECT(mc, "[+c0a4c76394f815dbaa91c1fd2331c14d8dd7df19]", "DEBUG DIGEST-VALUE hfe");
+    redisFree(rc);
+    redisFree(mc);
+    it_stop_server(&redis);
+    it_stop_server(&mayfly);
+}
+
 int main(void) {
     RUN(redis70_dumps_load_in_mayfly);
     RUN(mayfly_dump_loads_in_redis70);
+    RUN(debug_digest_is_redis_digest);
     return test_report();
 }

@@ -356,6 +356,9 @@ dbentry *db_slot_next(const dbentry *e);
  * not add or delete keys (collect them, then check each with db_find). Expired keys not
  * yet reaped are visited too. */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(dbentry *e, void *ctx), void *ctx);
+/* Calls fn once for every stored entry of d (those gone but not yet reaped included), in
+ * table order. fn must not add or delete keys. */
+void db_foreach(db *d, void (*fn)(dbentry *e, void *ctx), void *ctx);
 /* Eviction sampling (evict/). None of these applies lazy expiry or changes anything. */
 /* Fills out[0..n) with up to n entries found near a random place of d's table (dict_sample);
  * returns how many. */
