@@ -4,9 +4,9 @@
  * AOF-WRITE-ERROR (Mayfly only) makes the append-only log's writes fail as on a full disk,
  * so that -MISCONF and the recovery can be tested; DEBUG EXPIRE-MODE (Mayfly only) switches
  * the keyspace to a replica's expiry (due keys and fields hidden, never deleted) and back;
- * DEBUG DIGEST / DIGEST-VALUE are Redis's dataset digests (the same SHA-1 mixing, so equal
- * datasets give Redis's own digest), over every stored key and field, those past their TTL
- * but not yet reaped included, as Redis. */
+ * DEBUG POPULATE fills a database as Redis's does; DEBUG DIGEST / DIGEST-VALUE are Redis's dataset
+ * digests (the same SHA-1 mixing, so equal datasets give Redis's own digest), over every stored key
+ * and field, those past their TTL but not yet reaped included, as Redis. */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
@@ -14,10 +14,12 @@
 #include "mayfly/types/hash.h"
 #include "mayfly/types/string.h"
 #include "mayfly/util/clock.h"
+#include "mayfly/util/mem.h"
 #include "mayfly/util/sha1.h"
 #include "mayfly/util/strconv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -191,6 +193,47 @@ static void debug_digest_value(cmd_ctx *c) {
     }
 }
 
+/* ---- DEBUG POPULATE ---- */
+
+/* A count or size argument: an integer >= 0, one error for anything else (Redis's
+ * getPositiveLongFromObjectOrReply). */
+static int arg_non_negative(cmd_ctx *c, slice a, long long *out) {
+    return arg_ll_range(c, a, 0, LLONG_MAX, "ERR value is out of range, must be positive", out);
+}
+
+/* DEBUG POPULATE count [prefix] [size]: adds prefix:0 .. prefix:count-1 (prefix "key")
+ * holding "value:<n>", or that text cut or padded with zero bytes to size; keys that exist
+ * are left alone. Redis's names and values (keys of at most 127 bytes, as its buffer). */
+static void debug_populate(cmd_ctx *c) {
+    long long count, size = 0;
+    if (c->argc > 5) {
+        reply_arity_error(c);
+        return;
+    }
+    if (arg_non_negative(c, c->argv[2], &count) < 0) return;
+    if (c->argc == 5 && arg_non_negative(c, c->argv[4], &size) < 0) return;
+    slice prefix = c->argc >= 4 ? c->argv[3] : slice_of("key");
+    char *val = size ? mem_calloc(1, (size_t)size) : NULL;
+    for (long long j = 0; j < count; j++) {
+        char key[128], text[64];
+        int klen = snprintf(key, sizeof(key), "%.*s:%lld", (int)prefix.len, prefix.p, j);
+        slice k = {key, klen < (int)sizeof(key) ? (size_t)klen : sizeof(key) - 1};
+        if (db_find(c->db, k, c->now_ms)) continue;
+        size_t tlen = (size_t)snprintf(text, sizeof(text), "value:%lld", j);
+        string *v;
+        if (size) {
+            memcpy(val, text, tlen < (size_t)size ? tlen : (size_t)size);
+            v = string_new_text(val, (size_t)size);
+        } else {
+            v = string_new_text(text, tlen);
+        }
+        db_add(c->db, k, &v->hdr);
+        db_touch(c->db, k);
+    }
+    mem_free(val);
+    reply_ok(c);
+}
+
 static void debug_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -205,6 +248,9 @@ static void debug_help(cmd_ctx *c) {
         "EXPIRE-MODE [REAP|HIDE]",
         "    HIDE: due keys and fields are hidden, never deleted, as on a replica; REAP: the",
         "    default (test aid; Mayfly only).",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Add <count> string keys <prefix>:<n> (prefix 'key') holding value:<n>, cut or",
+        "    padded to <size> bytes; existing keys are kept. Not propagated.",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
@@ -230,6 +276,8 @@ static const cmd_spec debug_subcmds[] = {
     {"expire-mode", debug_expire_mode, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Hides due keys and fields instead of deleting them (test aid).", "[REAP|HIDE]", NULL,
      "@admin @slow @dangerous"},
+    {"populate", debug_populate, -3, DBG, 0, 0, 0, "server", "1.0.0", "O(N)",
+     "Creates string keys (test aid).", "count [prefix] [size]", NULL, "@admin @slow @dangerous"},
     {"digest", debug_digest, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(N) with N keys and fields",
      "Digest of the whole dataset.", "", NULL, "@admin @slow @dangerous"},
     {"digest-value", debug_digest_value, -2, DBG, 0, 0, 0, "server", "1.0.0", "O(N)",

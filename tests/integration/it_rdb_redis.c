@@ -119,7 +119,8 @@ TEST(mayfly_dump_loads_in_redis70) {
 /* DEBUG DIGEST and DIGEST-VALUE give Redis's own digests: the same data written to Redis
  * 7.0 and to Mayfly digest alike (strings of every encoding, hashes of both encodings, key
  * TTLs, several databases), an empty dataset is forty zeros, and a hash field with a TTL
- * counts as Redis 7.4+ counts it (the value below is Redis 7.4's for that hash). */
+ * counts as Redis 7.4+ counts it (the value below is Redis 7.4's for that hash). DEBUG
+ * POPULATE is checked by the digests too. */
 TEST(debug_digest_is_redis_digest) {
     static const char *const dbg[] = {"--enable-debug-command", "yes", NULL};
     long long t = pu_now_ms() + 3600000;
@@ -149,6 +150,35 @@ TEST(debug_digest_is_redis_digest) {
     EXPECT(mc, "2", "HSET hfe f1 v1 f2 v2");
     EXPECT(mc, "[1]", "HEXPIRE hfe 100 FIELDS 1 f1");
     EXPECT(mc, "[+c0a4c76394f815dbaa91c1fd2331c14d8dd7df19]", "DEBUG DIGEST-VALUE hfe");
+    /* DEBUG POPULATE makes Redis's keys and values (existing keys kept, values cut or
+     * padded with zero bytes), and refuses what Redis refuses. */
+    EXPECT(rc, "+OK", "FLUSHALL");
+    EXPECT(mc, "+OK", "FLUSHALL");
+    static const char *const populate[] = {"SET key:3 keep",          "DEBUG POPULATE 10",
+                                           "DEBUG POPULATE 5 pre 3",  "DEBUG POPULATE 3 big 12",
+                                           "DEBUG POPULATE -1",       "DEBUG POPULATE x",
+                                           "DEBUG POPULATE 2 pre 1x", "DEBUG POPULATE 0"};
+    for (size_t i = 0; i < sizeof(populate) / sizeof(populate[0]); i++) {
+        char *argv[8];
+        size_t argvlen[8];
+        int argc = 0;
+        char line[64];
+        snprintf(line, sizeof(line), "%s", populate[i]);
+        for (char *w = strtok(line, " "); w && argc < 8; w = strtok(NULL, " ")) {
+            argv[argc] = w;
+            argvlen[argc++] = strlen(w);
+        }
+        redisReply *a = redisCommandArgv(rc, argc, (const char **)argv, argvlen);
+        redisReply *b = redisCommandArgv(mc, argc, (const char **)argv, argvlen);
+        int same = a && b && a->type == b->type &&
+                   (a->type != REDIS_REPLY_ERROR || strcmp(a->str, b->str) == 0);
+        if (a) freeReplyObject(a);
+        if (b) freeReplyObject(b);
+        if (!same) TEST_FAIL("%s: replies differ", populate[i]);
+    }
+    EXPECT(mc, "18", "DBSIZE");
+    EXPECT(mc, "\"value:2\\x00\\x00\\x00\\x00\\x00\"", "GET big:2");
+    EXPECT(mc, REPLY_INTO(want, rc, "DEBUG DIGEST"), "DEBUG DIGEST");
     redisFree(rc);
     redisFree(mc);
     it_stop_server(&redis);
