@@ -751,7 +751,7 @@ int server_run(void) {
     start_eviction();
     journal_init();
     static const script_host script_hooks = {serve_while_busy, script_busy_changed,
-                                             persist_write_refusal};
+                                             persist_write_refusal, repl_min_replicas_refusal};
     script_init(&script_hooks);
     static const rdb_library_hooks library_hooks = {function_foreach, create_library,
                                                     function_flush_all};

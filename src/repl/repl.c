@@ -142,6 +142,10 @@ static const char *gate_masterdown(cmd_ctx *c, char *msg, size_t cap) {
     return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 }
 
+const char *repl_min_replicas_refusal(void) {
+    return repl_st.min_replicas_armed ? gate_min_replicas(NULL, NULL, 0) : NULL;
+}
+
 const cmd_gate repl_gate_min_replicas = {
     "min-replicas",   CMD_GATE_MIN_REPLICAS, CMD_WRITE, 0, &repl_st.min_replicas_armed,
     gate_min_replicas};

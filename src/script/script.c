@@ -200,6 +200,11 @@ int script_run_begin(script_run *run, cmd_ctx *caller, session *sess, const char
             reply_error(caller, "ERR Can not execute a script with write flag using *_ro command.");
             return -1;
         }
+        refusal = hooks.replicas_refusal ? hooks.replicas_refusal() : NULL;
+        if (refusal && !(caller->s->flags & SESS_INTERNAL)) {
+            reply_error(caller, refusal);
+            return -1;
+        }
     }
     /* Memory was over maxmemory with nothing to evict when the command started: a script
      * that may write must say allow-oom (no-writes implies it). */
@@ -367,9 +372,10 @@ int script_run_command(script_run *run, int argc, slice *argv, char *err, size_t
         return reject(spec, acl_msg, err, cap);
     if ((run->flags & RUN_READ_ONLY) && (spec->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return reject(spec, "Write commands are not allowed from read-only scripts.", err, cap);
-    if ((spec->flags & CMD_WRITE) && !(run->flags & RUN_WRITE_DIRTY) && hooks.write_refusal &&
+    if ((spec->flags & CMD_WRITE) && !(run->flags & RUN_WRITE_DIRTY) &&
         !(run->caller->s->flags & SESS_INTERNAL)) {
-        const char *refusal = hooks.write_refusal();
+        const char *refusal = hooks.write_refusal ? hooks.write_refusal() : NULL;
+        if (!refusal && hooks.replicas_refusal) refusal = hooks.replicas_refusal();
         if (refusal) {
             char msg[300];
             snprintf(msg, sizeof(msg), "-%s", refusal);

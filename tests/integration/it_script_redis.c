@@ -392,6 +392,22 @@ static const script_case cases[] = {
     {{"function", "list"}},
     {{"fcall", "f1", "0"}},
     {{"function", "stats"}},
+    /* min-replicas-to-write not met (no replica): a script that may write is refused before
+     * it runs, an EVAL without flags at its first write (NOREPLICAS), reads go through. */
+    {{"config", "set", "min-replicas-to-write", "1"}},
+    {{"eval", "redis.call('set','foo','bar')", "0"}},
+    {{"eval", "return redis.pcall('set','foo','bar')", "0"}},
+    {{"eval", "return redis.call('get','foo')", "0"}},
+    {{"eval", "#!lua\nreturn 1", "0"}},
+    {{"eval", "#!lua flags=no-writes\nreturn 2", "0"}},
+    {{"function", "load",
+      "#!lua name=nr\nredis.register_function('nrw', function() return 1 end)\n"
+      "redis.register_function{function_name='nrr', callback=function() return 2 end, "
+      "flags={'no-writes'}}"}},
+    {{"fcall", "nrw", "0"}},
+    {{"fcall", "nrr", "0"}},
+    {{"function", "delete", "nr"}},
+    {{"config", "set", "min-replicas-to-write", "0"}},
 };
 
 /* ---- raw RESP ---- */

@@ -107,9 +107,12 @@ void repl_loaded_info(const char *replid, uint64_t offset, int stream_db);
 extern const cmd_spec
     repl_commands[]; /* REPLICAOF SLAVEOF FAILOVER ROLE WAIT PSYNC SYNC REPLCONF */
 extern const cmd_gate repl_gate_min_replicas; /* NOREPLICAS */
-extern const cmd_gate repl_gate_readonly;     /* READONLY on a read-only replica */
-extern const cmd_gate repl_gate_masterdown;   /* MASTERDOWN (replica-serve-stale-data no) */
-extern const info_section repl_info_section;  /* "replication" */
-extern const config_row repl_config_rows[];   /* replicaof, masterauth, repl-*, replica-* */
+/* The NOREPLICAS text (without '-') while min-replicas-to-write is not met, else NULL (for
+ * scripts, which check it before their first write as Redis's do). */
+const char *repl_min_replicas_refusal(void);
+extern const cmd_gate repl_gate_readonly;    /* READONLY on a read-only replica */
+extern const cmd_gate repl_gate_masterdown;  /* MASTERDOWN (replica-serve-stale-data no) */
+extern const info_section repl_info_section; /* "replication" */
+extern const config_row repl_config_rows[];  /* replicaof, masterauth, repl-*, replica-* */
 
 #endif

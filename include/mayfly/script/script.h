@@ -18,6 +18,9 @@ typedef struct script_host {
     /* The -MISCONF text (without '-') while writes must be refused (persistence is
      * failing), else NULL: scripts that may write, and their write commands, are refused. */
     const char *(*write_refusal)(void);
+    /* The -NOREPLICAS text (without '-') while min-replicas-to-write is not met, else NULL:
+     * scripts that may write, and the first write command of a script, are refused. */
+    const char *(*replicas_refusal)(void);
 } script_host;
 
 /* Creates both interpreters; call once after the databases exist. */
