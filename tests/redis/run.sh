@@ -36,12 +36,15 @@ unit_timeout=${REDIS_SUITE_UNIT_TIMEOUT:-300}
 skiplist="$here/skiplist.txt"
 version=7.0.15
 
-# The units that cover what Mayfly implements (issue 21). aof, rdb, replication and cluster
-# join as those features land.
-default_units="unit/type/hash unit/expire unit/keyspace unit/type/string unit/type/incr
-unit/multi unit/pubsub unit/pubsubshard unit/info unit/info-command unit/protocol unit/auth
-unit/querybuf unit/introspection unit/introspection-2 unit/latency-monitor unit/limits
-unit/networking unit/acl unit/acl-v2 unit/dump unit/client-eviction unit/pause"
+# The units that cover what Mayfly implements (issue 21), replication and failover
+# included. The longest go first, so that three at a time finish together.
+default_units="integration/redis-cli integration/psync2 integration/replication-3 integration/psync2-pingoff
+integration/psync2-reg integration/replication-2 unit/expire unit/introspection unit/multi
+unit/dump integration/failover unit/wait integration/convert-ziplist-hash-on-load
+unit/type/hash unit/keyspace unit/type/string unit/type/incr unit/pubsub unit/pubsubshard
+unit/info unit/info-command unit/protocol unit/auth unit/querybuf unit/introspection-2
+unit/latency-monitor unit/limits unit/networking unit/acl unit/acl-v2 unit/client-eviction
+unit/pause"
 if [ $# -gt 0 ]; then units="$*"; else units=$default_units; fi
 
 sudo_cmd=""
