@@ -31,8 +31,11 @@ static void hset_generic(cmd_ctx *c, int hmset) {
     if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
     long long created = 0;
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int j = 2; j < c->argc; j += 2)
-        created += hc_set(e, &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
+        created += hash_set(hp, &lim, c->now_ms, c->argv[j], c->argv[j + 1], HASH_TTL_CLEAR, 0);
+    e = hc_close(c, e, &run);
     hc_finish(c, e, key);
     if (hmset)
         reply_ok(c);
@@ -60,7 +63,7 @@ static void cmd_hsetnx(cmd_ctx *c) {
     }
     if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
-    hc_set(e, &lim, c->now_ms, c->argv[2], c->argv[3], HASH_TTL_CLEAR, 0);
+    hc_set(c, &e, &lim, c->argv[2], c->argv[3], HASH_TTL_CLEAR, 0);
     hc_finish(c, e, key);
     reply_int(c, 1);
     db_touch(c->db, key);
@@ -103,11 +106,14 @@ static void cmd_hdel(cmd_ctx *c) {
     long long deleted = 0;
     hc_changed ch;
     hc_changed_init(&ch);
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int j = 2; j < c->argc; j++) {
-        if (!hc_del(e, c->now_ms, c->argv[j])) continue;
+        if (!hash_del(hp, c->now_ms, c->argv[j])) continue;
         deleted++;
         hc_changed_add(&ch, c->argv[j]);
     }
+    e = hc_close(c, e, &run);
     if (deleted) {
         db_touch(c->db, key);
         notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
@@ -181,7 +187,7 @@ static void store_incr(cmd_ctx *c, dbentry *e, const char *p, size_t len, const 
     slice key = c->argv[1];
     if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
-    hc_set(e, &lim, c->now_ms, c->argv[2], (slice){p, len}, HASH_TTL_KEEP, 0);
+    hc_set(c, &e, &lim, c->argv[2], (slice){p, len}, HASH_TTL_KEEP, 0);
     hc_finish(c, e, key);
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, event, key, c->db->id);

@@ -205,10 +205,8 @@ static void cmd_hsetex(cmd_ctx *c) {
         reply_int(c, 0);
         return;
     }
-    /* A new hash that gets deadlines is allocated with their bookkeeping at once. */
-    if (!e)
-        e = (a.flags & HX_ANY_TIME) ? db_add_for_ttl(c->db, key, (obj *)hash_new())
-                                    : hc_create(c, key);
+    /* A new hash whose fields get one deadline is filed by it without a dbttl (slim). */
+    if (!e) e = hc_create(c, key);
     hash_limits lim = hc_limits();
     enum hash_ttl_policy policy = (a.flags & HX_ANY_TIME)  ? HASH_TTL_SET
                                   : (a.flags & HX_KEEPTTL) ? HASH_TTL_KEEP
@@ -216,11 +214,14 @@ static void cmd_hsetex(cmd_ctx *c) {
     /* A deadline already past still stores the value first (so the encoding converts as
      * in Redis), then deletes the field, which is what Redis replicates as HDEL. */
     int past = (a.flags & HX_ANY_TIME) && a.deadline <= c->now_ms;
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int i = 0; i < a.n; i++) {
         slice f = c->argv[a.first + 2 * i], v = c->argv[a.first + 2 * i + 1];
-        hc_set(e, &lim, c->now_ms, f, v, policy, storable(a.deadline));
-        if (past) hc_del(e, c->now_ms, f);
+        hash_set(hp, &lim, c->now_ms, f, v, policy, storable(a.deadline));
+        if (past) hash_del(hp, c->now_ms, f);
     }
+    e = hc_close(c, e, &run);
     reply_int(c, 1);
     if (past) {
         propagate_hdel(c, a.first, 2, a.n);
@@ -277,26 +278,29 @@ static void cmd_hgetex(cmd_ctx *c) {
     hc_changed ch;
     hc_changed_init(&ch);
     reply_array(c, (size_t)n);
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int j = first; j < c->argc; j++) {
         slice f = c->argv[j];
         hash_entry he;
-        if (hash_get(hc_hash(e), c->now_ms, f, &he) != HASH_OK) {
+        if (hash_get(*hp, c->now_ms, f, &he) != HASH_OK) {
             reply_null(c);
             continue;
         }
         reply_bulk_slice(c, he.value); /* copied out before the field changes */
         int changed = 0;
         if (opt == HX_PERSIST) {
-            changed = hc_persist(e, c->now_ms, f) == HASH_PERSIST_OK;
+            changed = hash_persist(hp, c->now_ms, f) == HASH_PERSIST_OK;
             updated += changed;
         } else if (opt) {
-            int r = hc_expire(e, c->now_ms, f, storable(deadline), HASH_COND_NONE);
+            int r = hash_expire(hp, c->now_ms, f, storable(deadline), HASH_COND_NONE);
             updated += r == HASH_EXPIRE_SET;
             deleted += r == HASH_EXPIRE_DELETED;
             changed = r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED;
         }
         if (changed) hc_changed_add(&ch, f);
     }
+    e = hc_close(c, e, &run);
     if (updated == 0 && deleted == 0) return;
     if (opt && opt != HX_PERSIST) {
         if (deadline <= c->now_ms)
@@ -325,18 +329,21 @@ static void cmd_hgetdel(cmd_ctx *c) {
     hc_changed ch;
     hc_changed_init(&ch);
     reply_array(c, (size_t)n);
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int j = 4; j < c->argc; j++) {
         hash_entry he;
-        if (hash_get(hc_hash(e), c->now_ms, c->argv[j], &he) != HASH_OK) {
+        if (hash_get(*hp, c->now_ms, c->argv[j], &he) != HASH_OK) {
             reply_null(c);
             continue;
         }
         reply_bulk_slice(c, he.value);
-        if (hc_del(e, c->now_ms, c->argv[j])) {
+        if (hash_del(hp, c->now_ms, c->argv[j])) {
             deleted++;
             hc_changed_add(&ch, c->argv[j]);
         }
     }
+    e = hc_close(c, e, &run);
     if (deleted == 0) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hdel", key, c->db->id);
@@ -385,13 +392,16 @@ static void hexpire_generic(cmd_ctx *c, enum opt_token t) {
     hc_changed ch;
     hc_changed_init(&ch);
     reply_array(c, (size_t)n);
+    hc_run run;
+    hash **hp = hc_open(e, &run);
     for (int j = first; j < c->argc; j++) {
-        int r = hc_expire(e, c->now_ms, c->argv[j], storable(deadline), cond);
+        int r = hash_expire(hp, c->now_ms, c->argv[j], storable(deadline), cond);
         updated += r == HASH_EXPIRE_SET;
         deleted += r == HASH_EXPIRE_DELETED;
         if (r == HASH_EXPIRE_SET || r == HASH_EXPIRE_DELETED) hc_changed_add(&ch, c->argv[j]);
         reply_int(c, r);
     }
+    e = hc_close(c, e, &run);
     if (updated + deleted == 0) return;
     if (deadline <= c->now_ms)
         propagate_hdel(c, first, 1, (int)n);
@@ -462,14 +472,17 @@ static void cmd_hpersist(cmd_ctx *c) {
     long long changed = 0;
     hc_changed ch;
     hc_changed_init(&ch);
+    hc_run run;
+    hash **hp = e ? hc_open(e, &run) : NULL;
     for (int j = 4; j < c->argc; j++) {
-        int r = e ? hc_persist(e, c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
+        int r = hp ? hash_persist(hp, c->now_ms, c->argv[j]) : HASH_PERSIST_NOFIELD;
         if (r == HASH_PERSIST_OK) {
             changed++;
             hc_changed_add(&ch, c->argv[j]);
         }
         reply_int(c, r);
     }
+    if (e) e = hc_close(c, e, &run);
     if (!changed) return;
     db_touch(c->db, key);
     notify_keyspace_event(NOTIFY_HASH, "hpersist", key, c->db->id);

@@ -30,31 +30,32 @@ static inline hash *hc_hash(dbentry *e) {
     return (hash *)e->val;
 }
 
-/* The writers of a hash may move it (a compact hash is one allocation): these run one on
- * the hash of e and store where it went back in the entry. */
-static inline int hc_set(dbentry *e, const hash_limits *lim, int64_t now_ms, slice field,
-                         slice value, enum hash_ttl_policy policy, int64_t deadline) {
-    hash *h = hc_hash(e);
-    int r = hash_set(&h, lim, now_ms, field, value, policy, deadline);
-    e->val = (obj *)h;
-    return r;
+/* The writers of a hash, run on the hash of *ep through db_hash_open / db_hash_close: a
+ * compact hash moves when it is resized, and an entry filed by its hash's one deadline
+ * (db.h, "slim") is re-filed at once, so *ep may move too. */
+/* A run of writes to the hash of e within one command: hc_open returns where the hash is
+ * (hash_set(hp, ...) and friends update it; read it as *hp meanwhile, not through e), and
+ * hc_close stores it back and re-files e, returning it (it may move). Nothing may touch
+ * the database in between (db_hash_open). */
+typedef struct hc_run {
+    db_hash_write w;
+    hash *h;
+} hc_run;
+static inline hash **hc_open(dbentry *e, hc_run *r) {
+    r->h = db_hash_open(e, &r->w);
+    return &r->h;
 }
-static inline int hc_del(dbentry *e, int64_t now_ms, slice field) {
-    hash *h = hc_hash(e);
-    int r = hash_del(&h, now_ms, field);
-    e->val = (obj *)h;
-    return r;
+static inline dbentry *hc_close(cmd_ctx *c, dbentry *e, hc_run *r) {
+    return db_hash_close(c->db, e, r->h, &r->w);
 }
-static inline int hc_expire(dbentry *e, int64_t now_ms, slice field, int64_t deadline, int cond) {
-    hash *h = hc_hash(e);
-    int r = hash_expire(&h, now_ms, field, deadline, cond);
-    e->val = (obj *)h;
-    return r;
-}
-static inline int hc_persist(dbentry *e, int64_t now_ms, slice field) {
-    hash *h = hc_hash(e);
-    int r = hash_persist(&h, now_ms, field);
-    e->val = (obj *)h;
+
+/* One write: a run of one. */
+static inline int hc_set(cmd_ctx *c, dbentry **ep, const hash_limits *lim, slice field, slice value,
+                         enum hash_ttl_policy policy, int64_t deadline) {
+    db_hash_write w;
+    hash *h = db_hash_open(*ep, &w);
+    int r = hash_set(&h, lim, c->now_ms, field, value, policy, deadline);
+    *ep = db_hash_close(c->db, *ep, h, &w);
     return r;
 }
 

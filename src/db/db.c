@@ -178,8 +178,10 @@ void db_set_grow_check(int (*fn)(size_t more_bytes, double load)) {
 
 static const dict_type keys_type = {.key_of = key_of, .grow_allowed = keys_grow_allowed};
 
+/* A slim entry's death is its hash's one field deadline, read from the value. */
 static int64_t death_key(const void *item) {
-    return TTL_OF(item)->death;
+    const dbentry *e = item;
+    return e->ttl ? TTL_OF(e)->death : hash_next_deadline((const hash *)e->val);
 }
 
 static inline void note_time(int64_t now_ms) {
@@ -291,6 +293,18 @@ static int64_t death_of(const dbentry *e) {
     return when;
 }
 
+/* 1 if e, which has no dbttl, can be filed slim: its value is a hash whose stored fields
+ * all have one deadline (its filing deadline when and its death are that deadline). */
+static int slim_fits(const dbentry *e, int64_t when, int64_t death) {
+    return !e->ttl && e->val->type == OBJ_HASH && when != EXPIRE_NONE && when == death;
+}
+
+void db_slim_unfile(db *d, dbentry *e) {
+    if (!e->slim) return;
+    ostree_remove(&d->deaths, e);
+    e->slim = 0;
+}
+
 /* Files e, which has a dbttl, in d->deaths under k, or takes it out (k == 0). */
 static void set_death(db *d, dbentry *e, int64_t k) {
     dbttl *t = TTL_OF(e);
@@ -303,6 +317,7 @@ static void set_death(db *d, dbentry *e, int64_t k) {
 /* Gives e, which has none, its dbttl: the entry moves (the dict's link, the slot list's
  * neighbours follow it). e is in no index yet (only entries with a dbttl are). */
 static dbentry *promote(db *d, dbentry *e) {
+    db_slim_unfile(d, e); /* its value is as filed: only db_hash_close changes it */
     size_t body = offsetof(dbentry, key) + e->klen;
     char *base = mem_alloc(entry_prefix + sizeof(dbttl) + body);
     dbentry *ne = (dbentry *)(base + entry_prefix + sizeof(dbttl));
@@ -332,7 +347,10 @@ static void free_entry(dbentry *e, enum db_free_why why) {
 /* Removes the entry's TTL bookkeeping (counters and indexes). */
 static void forget_deadlines(db *d, dbentry *e) {
     count_subexpiry(d, e->val, 0);
-    if (!e->ttl) return;
+    if (!e->ttl) {
+        db_slim_unfile(d, e);
+        return;
+    }
     dbttl *t = TTL_OF(e);
     if (t->expire_ms != 0) {
         d->keys_with_ttl--;
@@ -396,7 +414,12 @@ db *db_get(int id) {
 /* Applies lazy expiry to a found entry; returns it, or NULL if it expired. */
 static inline dbentry *check_live(db *d, dbentry *e, int64_t now_ms) {
     note_time(now_ms);
-    if (!e || !e->ttl) return e;
+    if (!e || !(e->ttl | e->slim)) return e;
+    if (!e->ttl) {
+        /* Slim: every field has the one deadline, due all at once. */
+        if (hash_next_deadline((const hash *)e->val) > now_ms) return e;
+        return db_found_due(d, e, now_ms);
+    }
     const dbttl *t = TTL_OF(e);
     if ((t->expire_ms != 0 && t->expire_ms <= now_ms) ||
         (e->val->type == OBJ_HASH && t->exp.slot && t->exp.when <= now_ms))
@@ -447,17 +470,26 @@ dbentry *db_lookup_read(db *d, slice key, int64_t now_ms) {
     return db_lookup(d, key, now_ms, 0);
 }
 
+/* 1 if every stored field of h has one and the same deadline. */
+static int one_deadline(const hash *h) {
+    int64_t next = hash_next_deadline(h);
+    return next != HASH_NO_TTL && next == hash_death(h);
+}
+
 /* Allocates an entry for key holding val (not yet linked), with a dbttl when with_ttl or
  * val has field deadlines. */
 static dbentry *new_entry(slice key, obj *val, int with_ttl) {
-    assert(key.len < ((size_t)1 << 31));
-    size_t ttl = with_ttl || has_field_ttls(val) ? sizeof(dbttl) : 0;
+    assert(key.len < ((size_t)1 << 30));
+    /* A hash whose fields share one deadline goes slim (file_new), without a dbttl. */
+    size_t ttl =
+        with_ttl || (has_field_ttls(val) && !one_deadline((const hash *)val)) ? sizeof(dbttl) : 0;
     char *base = mem_alloc(entry_prefix + ttl + offsetof(dbentry, key) + key.len);
     dbentry *e = (dbentry *)(base + entry_prefix + ttl);
     e->node.next = NULL;
     e->val = val;
     e->klen = (uint32_t)key.len;
     e->ttl = ttl != 0;
+    e->slim = 0;
     if (ttl)
         *TTL_OF(e) = (dbttl){.expire_ms = 0, .death = 0, .exp = {.when = EXPIRE_NONE, .slot = 0}};
     if (key.len) memcpy(e->key, key.p, key.len);
@@ -467,10 +499,13 @@ static dbentry *new_entry(slice key, obj *val, int with_ttl) {
 
 /* Files a new entry whose value may carry field deadlines. */
 static void file_new(db *d, dbentry *e) {
+    int64_t when = db_filing_deadline(e), death = death_of(e);
     if (e->ttl) {
-        int64_t when = db_filing_deadline(e);
         if (when != EXPIRE_NONE) expire_index_set(&d->expires, &TTL_OF(e)->exp, when);
-        set_death(d, e, death_of(e));
+        set_death(d, e, death);
+    } else if (slim_fits(e, when, death)) {
+        e->slim = 1;
+        ostree_insert(&d->deaths, e);
     }
     /* A copied value may carry its original's flag: count it afresh here. */
     e->val->flags &= (uint16_t)~OBJF_SUBEXPIRY;
@@ -495,10 +530,6 @@ dbentry *db_add_h(db *d, slice key, uint64_t khash, obj *val) {
     return add_entry(d, key, khash, val, 0);
 }
 
-dbentry *db_add_for_ttl(db *d, slice key, obj *val) {
-    return add_entry(d, key, dict_hash(key.p, key.len), val, 1);
-}
-
 dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms) {
     return db_add_expire_h(d, key, dict_hash(key.p, key.len), val, when_ms);
 }
@@ -515,6 +546,7 @@ dbentry *db_replace_value(db *d, dbentry *e, obj *val) {
      * counter is not reset by SET), as Redis's dbSetValue. */
     val->lru = clock_touched(old->lru, last_now_ms);
     int refile = old->type == OBJ_HASH || val->type == OBJ_HASH;
+    db_slim_unfile(d, e); /* filed by the old value's deadline */
     e->val = val;
     val->flags &= (uint16_t)~OBJF_SUBEXPIRY; /* a copied value is counted afresh */
     count_subexpiry(d, old, 0);
@@ -585,6 +617,17 @@ dbentry *db_set_expire(db *d, dbentry *e, int64_t when_ms) {
 static dbentry *refile_as(db *d, dbentry *e, int64_t when, int exact) {
     int64_t death = death_of(e);
     if (!e->ttl) {
+        /* A slim entry's value is as filed (db_hash_close re-files it after each write),
+         * so it still fits. */
+        assert(!e->slim || slim_fits(e, when, death));
+        if (slim_fits(e, when, death)) {
+            if (!e->slim) {
+                e->slim = 1;
+                ostree_insert(&d->deaths, e);
+            }
+            count_subexpiry(d, e->val, 1);
+            return e;
+        }
         if (when == EXPIRE_NONE && death == 0) {
             count_subexpiry(d, e->val, has_field_ttls(e->val));
             return e;
@@ -605,7 +648,6 @@ dbentry *db_refile(db *d, dbentry *e) {
 }
 
 void db_refile_in_place(db *d, dbentry *e) {
-    assert(e->ttl);
     dbentry *same = refile_as(d, e, db_filing_deadline(e), 1);
     assert(same == e);
     (void)same;
@@ -613,6 +655,21 @@ void db_refile_in_place(db *d, dbentry *e) {
 
 dbentry *db_refile_fields(db *d, dbentry *e) {
     return refile_as(d, e, db_filing_deadline(e), 0);
+}
+
+hash *db_hash_open(const dbentry *e, db_hash_write *w) {
+    w->filed = e->slim ? hash_next_deadline((const hash *)e->val) : 0;
+    return (hash *)e->val;
+}
+
+dbentry *db_hash_close(db *d, dbentry *e, hash *h, const db_hash_write *w) {
+    e->val = (obj *)h;
+    if (!w->filed) return e;
+    /* Slim: unchanged when every field still has the deadline it is filed under. */
+    if (hash_next_deadline(h) == w->filed && hash_death(h) == w->filed) return e;
+    ostree_remove_key(&d->deaths, e, w->filed);
+    e->slim = 0;
+    return refile_as(d, e, db_filing_deadline(e), 1);
 }
 
 void db_touch(db *d, slice key) {

@@ -151,6 +151,7 @@ static void report_reaped(db *d, const dbentry *e, const reaped_fields *r, int o
  * key deletion: key_touched, no expired_keys) and 1 is returned; otherwise the entry is
  * re-filed under its next deadline and 0 is returned. *n_out (may be NULL) gets the count. */
 static int reap_fields_n(db *d, dbentry *e, int64_t now_ms, size_t max, size_t *n_out) {
+    db_slim_unfile(d, e); /* filed by the deadline the reap takes away */
     hash *h = (hash *)e->val;
     reaped_fields r = {.n = 0};
     int report = fields_hooked();
@@ -229,7 +230,7 @@ static void expire_dead_hash(db *d, dbentry *e, int64_t now_ms, size_t *budget) 
 }
 
 int db_entry_live(const dbentry *e, int64_t now_ms) {
-    if (!e->ttl) return 1;
+    if (!e->ttl) return !e->slim || hash_next_deadline((const hash *)e->val) > now_ms;
     const dbttl *t = TTL_OF(e);
     if (t->expire_ms != 0 && t->expire_ms <= now_ms) return 0;
     if (e->val->type == OBJ_HASH && t->exp.slot && t->exp.when <= now_ms)
@@ -238,7 +239,7 @@ int db_entry_live(const dbentry *e, int64_t now_ms) {
 }
 
 dbentry *db_found_due(db *d, dbentry *e, int64_t now_ms) {
-    int64_t expire_ms = TTL_OF(e)->expire_ms;
+    int64_t expire_ms = db_entry_expire(e);
     if (expire_ms != 0 && expire_ms <= now_ms) {
         if (db_get_expire_mode() != DB_EXPIRE_HIDE) expire_entry(d, e);
         return NULL;
@@ -257,7 +258,8 @@ dbentry *db_found_due(db *d, dbentry *e, int64_t now_ms) {
     return e;
 }
 
-dbentry *db_soonest(db *d, int64_t *when) {
+/* The soonest of the expiry heap, exact (NULL: empty). */
+static dbentry *heap_soonest(db *d, int64_t *when) {
     /* Each pass either answers or files one early entry under its true deadline for good
      * (until its next write), so this ends after at most one pass per filed entry. */
     for (;;) {
@@ -273,12 +275,25 @@ dbentry *db_soonest(db *d, int64_t *when) {
     }
 }
 
+dbentry *db_soonest(db *d, int64_t *when) {
+    dbentry *e = heap_soonest(d, when);
+    /* Slim entries are only in deaths. Any other entry there is filed in the heap no later
+     * than its death, so when deaths begins with one, the heap's soonest comes first. */
+    dbentry *s = ostree_min(&d->deaths);
+    if (!s || !s->slim) return e;
+    int64_t k = hash_next_deadline((const hash *)s->val);
+    if (e && *when <= k) return e;
+    *when = k;
+    return s;
+}
+
 void db_evict_field(db *d, dbentry *e) {
     hash *h = (hash *)e->val;
     if (hash_stored(h) <= 1 || hash_ttl_count(h) == 0) {
         db_evict(d, e);
         return;
     }
+    db_slim_unfile(d, e);
     reaped_fields r = {.n = 0};
     buf_init(&r.names);
     /* The earliest field is the one due at its own deadline. */
@@ -328,6 +343,26 @@ static int64_t reap_owner(expire_item *item, int64_t now_ms, size_t work_limit, 
     return next;
 }
 
+/* Reaps d's due slim entries (db.h: filed only in deaths; every field of the hash is due
+ * at once, so it goes whole), earliest first, until budget_us (monotonic microseconds from
+ * start) is spent. Returns how many due entries remain (0: done). Any other due entry in
+ * deaths is the heap's, which the caller drained first, and is skipped. */
+static size_t expire_slim(db *d, int64_t now_ms, int64_t start, int64_t budget_us) {
+    size_t due = ostree_count_le(&d->deaths, now_ms), rank = 0;
+    for (unsigned steps = 1; rank < due; steps++) {
+        if ((steps & 15) == 0 && clock_mono_us() - start >= budget_us) return due - rank;
+        dbentry *e = ostree_at(&d->deaths, rank);
+        if (!e->slim) {
+            rank++;
+            continue;
+        }
+        size_t budget = DB_LAZY_REAP_MAX;
+        expire_dead_hash(d, e, now_ms, &budget);
+        due--;
+    }
+    return 0;
+}
+
 int db_active_expire(int64_t now_ms, int64_t budget_us) {
     db_note_time(now_ms);
     if (db_get_expire_mode() == DB_EXPIRE_HIDE) {
@@ -348,9 +383,12 @@ int db_active_expire(int64_t now_ms, int64_t budget_us) {
          * nothing is due, so an idle database costs a heap peek. */
         int64_t left = budget_us - (clock_mono_us() - start);
         if (left < 1) left = 1;
-        if (expire_cycle(&d->expires, now_ms, left, reap_owner, d)) {
+        size_t slim_left = 0;
+        if (expire_cycle(&d->expires, now_ms, left, reap_owner, d) ||
+            (slim_left = expire_slim(d, now_ms, start, budget_us)) > 0) {
             backlog = 1;
             due += (long long)expire_index_count_due(&d->expires, now_ms, BACKLOG_COUNT_CAP);
+            due += (long long)(slim_left < BACKLOG_COUNT_CAP ? slim_left : BACKLOG_COUNT_CAP);
             /* Start with this database next time, so none is starved. */
             next_expire_db = (next_expire_db + i) % ndbs;
             break;

@@ -22,7 +22,11 @@ void db_note_time(int64_t now_ms);
 /* The deadline an entry is filed under: its key TTL or its hash's next field deadline,
  * whichever comes first (EXPIRE_NONE: none). */
 int64_t db_filing_deadline(const dbentry *e);
-/* db_refile of an entry that has its dbttl already (filed in an index), so cannot move. */
+/* Takes a slim entry (db.h) out of deaths while its value is still as filed (before its
+ * fields are reaped); it is not slim afterwards. No effect on other entries. */
+void db_slim_unfile(db *d, dbentry *e);
+/* db_refile of an entry that cannot move: it has its dbttl already, or is slim, or is to
+ * be filed slim. */
 void db_refile_in_place(db *d, dbentry *e);
 /* Unlinks an entry from its database (table, slot list, indexes, counters); the caller
  * frees it. */

@@ -498,7 +498,10 @@ static void remove_in_leaf(ostree *t, path *p, leaf *l, unsigned j) {
 }
 
 void ostree_remove(ostree *t, void *item) {
-    int64_t k = t->key_of(item);
+    ostree_remove_key(t, item, t->key_of(item));
+}
+
+void ostree_remove_key(ostree *t, void *item, int64_t k) {
     uintptr_t a = (uintptr_t)item;
     path p;
     void *node = t->root;

@@ -28,25 +28,29 @@ typedef struct mkey {
 
 static mkey m[NK];
 
-/* The hash writers on the hash of an entry: a compact hash may move, and the entry gets
- * the pointer back (as the command layer's hc_set and friends do). */
-static inline int ent_hash_set(dbentry *e, const hash_limits *lim, int64_t t, slice f, slice v,
-                               enum hash_ttl_policy pol, int64_t dl) {
-    hash *h = (hash *)e->val;
+/* The hash writers on the hash of an entry, as the command layer runs them (hc_set and
+ * friends): through db_hash_open / db_hash_close, which store the hash back (a compact
+ * hash moves) and re-file a slim entry (which may move the entry: *ep is updated). */
+static inline int ent_hash_set(db *d, dbentry **ep, const hash_limits *lim, int64_t t, slice f,
+                               slice v, enum hash_ttl_policy pol, int64_t dl) {
+    db_hash_write w;
+    hash *h = db_hash_open(*ep, &w);
     int r = hash_set(&h, lim, t, f, v, pol, dl);
-    e->val = (obj *)h;
+    *ep = db_hash_close(d, *ep, h, &w);
     return r;
 }
-static inline int ent_hash_del(dbentry *e, int64_t t, slice f) {
-    hash *h = (hash *)e->val;
+static inline int ent_hash_del(db *d, dbentry **ep, int64_t t, slice f) {
+    db_hash_write w;
+    hash *h = db_hash_open(*ep, &w);
     int r = hash_del(&h, t, f);
-    e->val = (obj *)h;
+    *ep = db_hash_close(d, *ep, h, &w);
     return r;
 }
-static inline int ent_hash_expire(dbentry *e, int64_t t, slice f, int64_t dl, int cond) {
-    hash *h = (hash *)e->val;
+static inline int ent_hash_expire(db *d, dbentry **ep, int64_t t, slice f, int64_t dl, int cond) {
+    db_hash_write w;
+    hash *h = db_hash_open(*ep, &w);
     int r = hash_expire(&h, t, f, dl, cond);
-    e->val = (obj *)h;
+    *ep = db_hash_close(d, *ep, h, &w);
     return r;
 }
 static int64_t now;

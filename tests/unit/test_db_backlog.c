@@ -172,7 +172,7 @@ static void op_hset(db *d, int i, int first, int count) {
     char fb[16], vb[24];
     for (int j = first; j < first + count && j < NF; j++) {
         long long v = (long long)rand_below(1000000);
-        ent_hash_set(e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
+        ent_hash_set(d, &e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
         mfield *f = &m[i].f[j];
         int64_t keep = m_field_live(f, now) ? f->deadline : 0;
         *f = (mfield){1, pol == HASH_TTL_SET ? dl : pol == HASH_TTL_KEEP ? keep : 0, v};
@@ -187,7 +187,7 @@ static void op_hdel(db *d, int i) {
     if (!e || e->val->type != OBJ_HASH) return;
     int j = (int)rand_below(NF);
     int live = m_field_live(&m[i].f[j], now);
-    if (ent_hash_del(e, now, fname(j, fb)) != live) hook_errors++;
+    if (ent_hash_del(d, &e, now, fname(j, fb)) != live) hook_errors++;
     if (live) m[i].f[j].present = 0; /* a due field stays stored for the reaper */
     finish_hash(d, e, i);
 }
@@ -199,7 +199,7 @@ static void op_hexpire(db *d, int i) {
     if (!e || e->val->type != OBJ_HASH) return;
     int j = (int)rand_below(NF);
     int64_t dl = some_deadline();
-    int rc = ent_hash_expire(e, now, fname(j, fb), dl, HASH_COND_NONE);
+    int rc = ent_hash_expire(d, &e, now, fname(j, fb), dl, HASH_COND_NONE);
     mfield *f = &m[i].f[j];
     if (!m_field_live(f, now)) {
         if (rc != HASH_EXPIRE_NOFIELD) hook_errors++;
@@ -447,10 +447,10 @@ TEST(mass_due_hash_is_bounded) {
     dbentry *e = hash_for_write(d, 0);
     char fb[16];
     for (int j = 0; j < 2500; j++) {
-        ent_hash_set(e, &lim, now, fname(j, fb), slice_of("v"), HASH_TTL_SET, now + 100);
+        ent_hash_set(d, &e, &lim, now, fname(j, fb), slice_of("v"), HASH_TTL_SET, now + 100);
         m[0].f[j] = (mfield){1, now + 100, 0};
     }
-    ent_hash_set(e, &lim, now, slice_of("f2500"), slice_of("v"), HASH_TTL_CLEAR, 0);
+    ent_hash_set(d, &e, &lim, now, slice_of("f2500"), slice_of("v"), HASH_TTL_CLEAR, 0);
     m[0].f[2500] = (mfield){1, 0, 0};
     finish_hash(d, e, 0);
     ASSERT_EQ(1, db_size_visible(d, now));
@@ -464,7 +464,7 @@ TEST(mass_due_hash_is_bounded) {
     ASSERT_EQ(1, db_size_visible(d, now));
     /* The last live field goes: the hash is dead with 1,500 fields still stored. */
     begin_command();
-    ASSERT_EQ(1, ent_hash_del(e, now, slice_of("f2500")));
+    ASSERT_EQ(1, ent_hash_del(d, &e, now, slice_of("f2500")));
     m[0].f[2500].present = 0;
     finish_hash(d, e, 0);
     ASSERT_EQ(0, db_size_visible(d, now));

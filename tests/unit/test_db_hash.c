@@ -161,7 +161,12 @@ TEST(copy_move_flush_keep_counts) {
 TEST(lazy_refile_of_later_deadlines) {
     reset();
     db *d = db_get(0);
-    dbentry *e = add_hash(d, "h", 1, 1000);
+    /* f0 with a deadline and a field without: filed in the heap (not slim). */
+    hash *h0 = hash_new();
+    hash_set(&h0, &lim, 0, slice_of("f0"), slice_of("v"), HASH_TTL_SET, 1000);
+    hash_set(&h0, &lim, 0, slice_of("plain"), slice_of("v"), HASH_TTL_CLEAR, 0);
+    dbentry *e = db_add(d, slice_of("h"), (obj *)h0);
+    ASSERT(e->ttl && !e->slim);
     ASSERT_EQ(HASH_EXPIRE_SET, hexpire_f0(e, 5000));
     e = db_refile_fields(d, e);
     ASSERT_EQ(1000, db_entry_ttl(e)->exp.when); /* early, not wrong */
@@ -175,7 +180,7 @@ TEST(lazy_refile_of_later_deadlines) {
     ASSERT_EQ(5000, db_entry_ttl(e)->exp.when);
     ASSERT_EQ(0, db_active_expire(6000, 1000000));
     ASSERT_EQ(9000, db_entry_ttl(e)->exp.when);
-    ASSERT_EQ(1, hash_len((hash *)e->val, 6000));
+    ASSERT_EQ(2, hash_len((hash *)e->val, 6000));
     /* Earlier: at once. */
     ASSERT_EQ(HASH_EXPIRE_SET, hexpire_f0(e, 7000));
     e = db_refile_fields(d, e);
@@ -186,7 +191,100 @@ TEST(lazy_refile_of_later_deadlines) {
     ASSERT_EQ(0, expire_index_size(&d->expires));
     ASSERT_EQ(0, d->subexpiry);
     ASSERT_EQ(0, db_active_expire(100000, 1000000));
-    ASSERT_EQ(1, hash_len((hash *)e->val, 100000));
+    ASSERT_EQ(2, hash_len((hash *)e->val, 100000));
+    db_free_all();
+}
+
+/* Adds key with n fields all due at deadline (a hashtable past 16 fields). */
+static dbentry *add_shared(db *d, const char *key, int n, int64_t deadline) {
+    hash *h = hash_new();
+    for (int i = 0; i < n; i++) {
+        char f[16];
+        snprintf(f, sizeof(f), "f%d", i);
+        hash_set(&h, &lim, 0, slice_of(f), slice_of("v"), HASH_TTL_SET, deadline);
+    }
+    return db_add(d, slice_of(key), (obj *)h);
+}
+
+/* One field write through db_hash_open / db_hash_close (as the command layer does). */
+static dbentry *write_expire(db *d, dbentry *e, const char *f, int64_t deadline) {
+    db_hash_write w;
+    hash *h = db_hash_open(e, &w);
+    hash_expire(&h, 0, slice_of(f), deadline, HASH_COND_NONE);
+    return db_hash_close(d, e, h, &w);
+}
+
+/* A hash without a key TTL whose every field has one deadline is filed without a dbttl,
+ * in deaths only ("slim"): lookups, DBSIZE, db_soonest and the active cycle see it there;
+ * a write that keeps the deadline shared re-files it, one that parts the deadlines or a
+ * key TTL gives it its dbttl. */
+TEST(slim_entries) {
+    reset();
+    db *d = db_get(0);
+    dbentry *a = add_shared(d, "a", 1, 500);
+    dbentry *b = add_shared(d, "b", 10, 700);
+    dbentry *big = add_shared(d, "big", 40, 800); /* a hashtable */
+    dbentry *h = add_hash(d, "h", 3, 600);        /* 600, 601, 602: the heap's */
+    ASSERT(!a->ttl && a->slim && !b->ttl && b->slim && !big->ttl && big->slim);
+    ASSERT(h->ttl && !h->slim);
+    ASSERT_EQ(1, expire_index_size(&d->expires));
+    ASSERT_EQ(4, ostree_len(&d->deaths));
+    ASSERT_EQ(4, d->subexpiry);
+    int64_t when = 0;
+    ASSERT(db_soonest(d, &when) == a && when == 500);
+    ASSERT_EQ(4, db_size_visible(d, 499));
+    ASSERT_EQ(3, db_size_visible(d, 500));
+    /* The active cycle takes the slim entry, then the heap's hash, in deadline order. */
+    ASSERT_EQ(0, db_active_expire(550, 1000000));
+    ASSERT(db_find_raw(d, slice_of("a")) == NULL);
+    ASSERT_EQ(3, db_size(d));
+    ASSERT(db_soonest(d, &when) == h && when == 600);
+    ASSERT_EQ(0, db_active_expire(690, 1000000));
+    ASSERT(db_find_raw(d, slice_of("h")) == NULL);
+    ASSERT(db_soonest(d, &when) == b && when == 700);
+    /* Writes keeping one deadline (every field refreshed in one run, as HSETEX FIELDS
+     * does) re-file it; parting them gives the entry its dbttl. */
+    db_hash_write bw;
+    hash *bh = db_hash_open(b, &bw);
+    ASSERT_EQ(700, bw.filed);
+    for (int i = 0; i < 10; i++) {
+        char f[16];
+        snprintf(f, sizeof(f), "f%d", i);
+        hash_expire(&bh, 0, slice_of(f), 750, HASH_COND_NONE);
+    }
+    b = db_hash_close(d, b, bh, &bw);
+    ASSERT(b->slim && !b->ttl);
+    ASSERT_EQ(0, ostree_check(&d->deaths));
+    ASSERT_EQ(2, db_size_visible(d, 749));
+    ASSERT_EQ(1, db_size_visible(d, 750));
+    b = write_expire(d, b, "f3", 900);
+    ASSERT(!b->slim && b->ttl);
+    ASSERT_EQ(750, db_entry_ttl(b)->exp.when);
+    ASSERT_EQ(900, db_entry_ttl(b)->death);
+    ASSERT_EQ(2, db_size_visible(d, 750));
+    /* A key TTL on a slim entry gives it its dbttl too. */
+    big = db_set_expire(d, db_find_raw(d, slice_of("big")), 2000);
+    ASSERT(!big->slim && big->ttl);
+    ASSERT_EQ(800, db_entry_ttl(big)->death);
+    ASSERT_EQ(2, ostree_len(&d->deaths));
+    /* Lazy expiry of a slim entry: the lookup at its deadline deletes it whole. */
+    dbentry *c = add_shared(d, "c", 5, 1000);
+    ASSERT(c->slim);
+    ASSERT(db_find(d, slice_of("c"), 999) == c);
+    long long subkeys = db_stat.expired_subkeys;
+    ASSERT(db_find(d, slice_of("c"), 1000) == NULL);
+    ASSERT_EQ(subkeys + 5, db_stat.expired_subkeys);
+    ASSERT(db_find_raw(d, slice_of("c")) == NULL);
+    /* Emptied by writes: out of deaths at once. */
+    dbentry *e = add_shared(d, "e", 1, 5000);
+    db_hash_write w;
+    hash *hv = db_hash_open(e, &w);
+    ASSERT_EQ(1, hash_del(&hv, 0, slice_of("f0")));
+    e = db_hash_close(d, e, hv, &w);
+    ASSERT(!e->slim && !e->ttl);
+    ASSERT_EQ(2, ostree_len(&d->deaths));
+    db_delete_entry(d, e);
+    ASSERT_EQ(0, ostree_check(&d->deaths));
     db_free_all();
 }
 
@@ -196,5 +294,6 @@ int main(void) {
     RUN(active_cycle_drains_in_limited_pops);
     RUN(copy_move_flush_keep_counts);
     RUN(lazy_refile_of_later_deadlines);
+    RUN(slim_entries);
     return test_report();
 }

@@ -74,7 +74,7 @@ static void op_hset(db *d, int i) {
     unsigned pol = (unsigned)rand_below(3);
     int64_t dl = pol == HASH_TTL_SET ? some_deadline() : 0;
     if (dl < 1) dl = 1;
-    ent_hash_set(e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
+    ent_hash_set(d, &e, &lim, now, fname(j, fb), vtext(v, vb), (enum hash_ttl_policy)pol, dl);
     e = db_refile_fields(d, e);
     mfield *f = &m[i].f[j];
     int64_t keep = m_field_live(f, now) ? f->deadline : 0;
@@ -87,7 +87,7 @@ static void op_hdel(db *d, int i) {
     dbentry *e = db_find(d, kname(i, kb), now);
     if (!e || e->val->type != OBJ_HASH) return;
     int j = (int)rand_below(NF);
-    ent_hash_del(e, now, fname(j, fb));
+    ent_hash_del(d, &e, now, fname(j, fb));
     if (m_field_live(&m[i].f[j], now)) m[i].f[j].present = 0; /* a due one stays stored */
     if (hash_stored((hash *)e->val) == 0) {
         db_delete_entry(d, e);
@@ -122,7 +122,7 @@ static void op_primary_hdel(db *d, int i) {
     if ((e != NULL) != m[i].present) TEST_FAIL("primary sees k%d: db %d", i, e != NULL);
     if (!e || e->val->type != OBJ_HASH) return;
     int j = (int)rand_below(NF);
-    int had = ent_hash_del(e, DB_NOW_NOTHING_DUE, fname(j, fb));
+    int had = ent_hash_del(d, &e, DB_NOW_NOTHING_DUE, fname(j, fb));
     if (had != m[i].f[j].present) TEST_FAIL("primary HDEL k%d f%d: db %d", i, j, had);
     m[i].f[j].present = 0;
     if (hash_stored((hash *)e->val) == 0) {
@@ -148,7 +148,7 @@ static void op_primary_hset(db *d, int i) {
     long long v = (long long)rand_below(1000000);
     int64_t dl = rand_below(2) ? some_deadline() : 0;
     if (dl < 0) dl = 1;
-    ent_hash_set(e, &lim, DB_NOW_NOTHING_DUE, fname(j, fb), vtext(v, vb),
+    ent_hash_set(d, &e, &lim, DB_NOW_NOTHING_DUE, fname(j, fb), vtext(v, vb),
                  dl ? HASH_TTL_SET : HASH_TTL_CLEAR, dl);
     e = db_refile_fields(d, e);
     m[i].f[j] = (mfield){1, dl, v};

@@ -9,10 +9,14 @@
  *     [ dict_node next | obj *val | klen:31 ttl:1 | key... ]
  *
  * Most keys never have a TTL and so carry none of its bookkeeping (a 9-byte key's entry is
- * 32 bytes, 64 with it). An entry gains its dbttl when it first needs one, by being
- * reallocated: db_set_expire, db_refile, db_refile_fields and db_replace_value may move
- * the entry and return where it went, and the pointer passed in is dead afterwards (they
- * are warn_unused_result). It keeps it until it is deleted (PERSIST does not shrink it).
+ * 32 bytes, 64 with it). Nor does a hash without a key TTL whose every field has the same
+ * deadline (HSETEX ... FIELDS n of a new hash): such an entry is "slim", filed only in
+ * deaths under that deadline, which its value holds (hash_next_deadline), and a write to
+ * its hash goes through db_hash_open / db_hash_close, which re-file it (or give it its
+ * dbttl when its fields' deadlines part). An entry gains its dbttl when it first needs one, by
+ * being reallocated: db_set_expire, db_refile, db_refile_fields and db_replace_value may move the
+ * entry and return where it went, and the pointer passed in is dead afterwards (they are
+ * warn_unused_result). It keeps it until it is deleted (PERSIST does not shrink it).
  *
  * expire_ms is the key's own TTL (0 = none). exp is filed in the database's expiry
  * index under the earliest of expire_ms and, for a hash, its earliest field deadline,
@@ -56,8 +60,9 @@
 typedef struct dbentry {
     dict_node node;     /* link in db->keys; must be first */
     obj *val;           /* owned value */
-    uint32_t klen : 31; /* key length */
+    uint32_t klen : 30; /* key length */
     uint32_t ttl : 1;   /* a dbttl sits in front of the entry (db_entry_ttl) */
+    uint32_t slim : 1;  /* no dbttl, filed in deaths by its hash's one field deadline */
     char key[];         /* key bytes (not NUL-terminated) */
 } dbentry;
 
@@ -252,9 +257,6 @@ dbentry *db_add_h(db *d, slice key, uint64_t hash, obj *val);
 /* db_add plus db_set_expire(when_ms) when when_ms != 0, allocating the entry with its dbttl
  * at once (RESTORE, RENAME, loading). */
 dbentry *db_add_expire(db *d, slice key, obj *val, int64_t when_ms);
-/* db_add for a value about to be given field deadlines (HSETEX creating its hash): the
- * entry is allocated with its bookkeeping, so the refile that follows does not move it. */
-dbentry *db_add_for_ttl(db *d, slice key, obj *val);
 /* db_add_expire with the key's hash already computed by dict_hash. */
 dbentry *db_add_expire_h(db *d, slice key, uint64_t hash, obj *val, int64_t when_ms);
 /* The functions that may move an entry (it gains its dbttl) return where it is now. */
@@ -305,6 +307,20 @@ DB_MOVES dbentry *db_refile(db *d, dbentry *e);
  * nothing and files it exactly. Repeatedly extended deadlines (HSETEX/HPEXPIRE refreshes)
  * so skip an O(log n) walk of the expiry heap, a cache miss per level, on every write. */
 DB_MOVES dbentry *db_refile_fields(db *d, dbentry *e);
+
+/* A write to the hash value of e (e->val must be a hash): db_hash_open returns the hash
+ * and notes in *w how e is filed; the caller runs one hash writer on it (hash_set, hash_del,
+ * hash_expire, hash_persist), which may move it, and hands the result to db_hash_close,
+ * which stores it in e and re-files a slim entry at once (a slim entry's filing deadline
+ * is read from its value, so it must not change unnoticed). Nothing else may touch the
+ * database in between. Returns the entry (moved when it gains its dbttl). For other
+ * entries this is a store: the caller's db_refile_fields does the filing, as before. */
+typedef struct db_hash_write {
+    int64_t filed; /* the slim entry's deadline, 0 if it is not slim */
+} db_hash_write;
+struct hash; /* mayfly/types/hash.h */
+struct hash *db_hash_open(const dbentry *e, db_hash_write *w);
+DB_MOVES dbentry *db_hash_close(db *d, dbentry *e, struct hash *h, const db_hash_write *w);
 
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);

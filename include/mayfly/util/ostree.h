@@ -54,6 +54,10 @@ static inline size_t ostree_len(const ostree *t) {
 void ostree_insert(ostree *t, void *item);
 /* Removes item, which must be filed, with the key it was filed under. */
 void ostree_remove(ostree *t, void *item);
+/* ostree_remove for an item whose key_of may no longer answer the key it was filed under
+ * k (its owner changed it and files it again at once: nothing else may touch the tree in
+ * between, as the tree compares other items with the stale key). */
+void ostree_remove_key(ostree *t, void *item, int64_t k);
 /* The first item (least key), or NULL when empty. */
 void *ostree_min(const ostree *t);
 /* The last item (greatest key), or NULL when empty. */
