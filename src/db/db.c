@@ -8,12 +8,19 @@
  *
  * An entry carries a dbttl only once it has had a deadline (db.h); an entry without one is
  * in neither index, and promote() reallocates it with one the first time it needs it.
+ * Except a slim entry: no dbttl, no key TTL, and a hash value whose stored fields all have
+ * one deadline, which is both its filing deadline and its death; it is filed in deaths
+ * only, under that deadline read from the value (death_key), and db_hash_open/close
+ * re-file it after every write to the hash (its key must never change unnoticed while
+ * filed). The active cycle reaps the due ones from deaths after draining the heap.
  *
  * Invariants:
  *   - an entry is in `expires` iff its filing deadline is not EXPIRE_NONE, where the
  *     filing deadline is the earlier of expire_ms and, for a hash, its next field deadline;
  *     it is filed under that deadline or, after db_refile_fields, possibly an earlier one
  *     (never a later one), which the reaping paths correct when they meet it;
+ *   - a slim entry (e->slim) is in deaths and not in expires; every other entry in deaths
+ *     has a dbttl;
  *   - an entry is in `deaths` iff death_of(e) != 0, filed under exactly its death ==
  *     death_of(e): the earlier of expire_ms and, for a hash whose every field has a
  *     deadline, the last of them. From that instant no lookup can return the key, so

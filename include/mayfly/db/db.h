@@ -6,7 +6,7 @@
  * it (a dbttl) for a key that has ever had a deadline, its own or a field's:
  *
  *     [ dbttl{ expire_ms | death | expire_item (when, slot) } ]  only when e->ttl
- *     [ dict_node next | obj *val | klen:31 ttl:1 | key... ]
+ *     [ dict_node next | obj *val | klen:30 ttl:1 slim:1 | key... ]
  *
  * Most keys never have a TTL and so carry none of its bookkeeping (a 9-byte key's entry is
  * 32 bytes, 64 with it). Nor does a hash without a key TTL whose every field has the same
