@@ -506,11 +506,12 @@ static dbentry *new_entry(slice key, obj *val, int with_ttl) {
 
 /* Files a new entry whose value may carry field deadlines. */
 static void file_new(db *d, dbentry *e) {
-    int64_t when = db_filing_deadline(e), death = death_of(e);
     if (e->ttl) {
+        int64_t when = db_filing_deadline(e);
         if (when != EXPIRE_NONE) expire_index_set(&d->expires, &TTL_OF(e)->exp, when);
-        set_death(d, e, death);
-    } else if (slim_fits(e, when, death)) {
+        set_death(d, e, death_of(e));
+    } else if (has_field_ttls(e->val)) {
+        /* new_entry left the dbttl out: the fields share one deadline */
         e->slim = 1;
         ostree_insert(&d->deaths, e);
     }
@@ -661,18 +662,18 @@ void db_refile_in_place(db *d, dbentry *e) {
 }
 
 dbentry *db_refile_fields(db *d, dbentry *e) {
+    if (e->slim) return e; /* filed exactly by db_hash_close after the write */
     return refile_as(d, e, db_filing_deadline(e), 0);
 }
 
-hash *db_hash_open(const dbentry *e, db_hash_write *w) {
-    w->filed = e->slim ? hash_next_deadline((const hash *)e->val) : 0;
+hash *db_hash_open_slim(const dbentry *e, db_hash_write *w) {
+    w->filed = hash_next_deadline((const hash *)e->val);
     return (hash *)e->val;
 }
 
-dbentry *db_hash_close(db *d, dbentry *e, hash *h, const db_hash_write *w) {
-    e->val = (obj *)h;
-    if (!w->filed) return e;
-    /* Slim: unchanged when every field still has the deadline it is filed under. */
+dbentry *db_hash_close_slim(db *d, dbentry *e, const db_hash_write *w) {
+    const hash *h = (const hash *)e->val;
+    /* Unchanged when every field still has the deadline it is filed under. */
     if (hash_next_deadline(h) == w->filed && hash_death(h) == w->filed) return e;
     ostree_remove_key(&d->deaths, e, w->filed);
     e->slim = 0;

@@ -46,6 +46,16 @@ struct hash {
 /* ---- little-endian fixed-width codec (varints: util/varint.h) ------------------------- */
 
 static inline uint64_t get_le(const uint8_t *p, int n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The header fields (n is a constant where it is hot): plain loads. */
+    if (n == 2 || n == 4 || n == 6) {
+        uint32_t lo = 0;
+        uint16_t hi = 0;
+        memcpy(&lo, p, n == 2 ? 2 : 4);
+        if (n == 6) memcpy(&hi, p + 4, 2);
+        return (uint64_t)lo | ((uint64_t)hi << 32);
+    }
+#endif
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = (v << 8) | p[i];

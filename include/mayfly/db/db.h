@@ -319,8 +319,19 @@ typedef struct db_hash_write {
     int64_t filed; /* the slim entry's deadline, 0 if it is not slim */
 } db_hash_write;
 struct hash; /* mayfly/types/hash.h */
-struct hash *db_hash_open(const dbentry *e, db_hash_write *w);
-DB_MOVES dbentry *db_hash_close(db *d, dbentry *e, struct hash *h, const db_hash_write *w);
+/* The slim halves of db_hash_open / db_hash_close. */
+struct hash *db_hash_open_slim(const dbentry *e, db_hash_write *w);
+DB_MOVES dbentry *db_hash_close_slim(db *d, dbentry *e, const db_hash_write *w);
+static inline struct hash *db_hash_open(const dbentry *e, db_hash_write *w) {
+    if (e->slim) return db_hash_open_slim(e, w);
+    w->filed = 0;
+    return (struct hash *)e->val;
+}
+DB_MOVES static inline dbentry *db_hash_close(db *d, dbentry *e, struct hash *h,
+                                              const db_hash_write *w) {
+    e->val = (obj *)h;
+    return w->filed ? db_hash_close_slim(d, e, w) : e;
+}
 
 /* Records a write to key: WATCH invalidation (db_hook.key_touched) and the dirty counter. */
 void db_touch(db *d, slice key);
