@@ -30,8 +30,11 @@ static int is_compact(const hash *h) {
 }
 
 void hash_prefetch(const hash *h) {
-    __builtin_prefetch(h->p);
-    if (is_compact(h)) __builtin_prefetch((const char *)h->p + 64);
+    /* A compact hash is its blob (h->p is blob bytes, not a pointer): its next line. */
+    if (is_compact(h))
+        __builtin_prefetch((const char *)h + 64);
+    else
+        __builtin_prefetch(h->p);
 }
 
 int hash_is_table(const hash *h) {
