@@ -486,7 +486,7 @@ static int one_deadline(const hash *h) {
 /* Allocates an entry for key holding val (not yet linked), with a dbttl when with_ttl or
  * val has field deadlines. */
 static dbentry *new_entry(slice key, obj *val, int with_ttl) {
-    assert(key.len < ((size_t)1 << 30));
+    assert(key.len <= DB_KEY_MAX);
     /* A hash whose fields share one deadline goes slim (file_new), without a dbttl. */
     size_t ttl =
         with_ttl || (has_field_ttls(val) && !one_deadline((const hash *)val)) ? sizeof(dbttl) : 0;

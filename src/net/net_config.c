@@ -7,6 +7,7 @@
  * the old one put back with the old listeners still open, if that fails. The values live in the
  * global `config` struct. */
 #include "mayfly/config.h"
+#include "mayfly/db/db.h"
 #include "mayfly/net/net.h"
 #include "mayfly/net/tls.h"
 #include "mayfly/util/log.h"
@@ -199,8 +200,9 @@ const config_row net_config_rows[] = {
      .print = print_unixperm},
     CONFIG_INT_ROW("maxclients", &config.maxclients, 1, 4294967295LL, "10000"),
     CONFIG_INT_ROW("timeout", &config.timeout, 0, INT_MAX, "0"),
-    CONFIG_MEM_ROW("proto-max-bulk-len", &config.proto_max_bulk_len, 1024 * 1024, LLONG_MAX,
-                   "512mb"),
+    /* At most DB_KEY_MAX (1 GB - 1), the longest key Mayfly stores; Redis allows more. */
+    CONFIG_MEM_ROW("proto-max-bulk-len", &config.proto_max_bulk_len, 1024 * 1024,
+                   (long long)DB_KEY_MAX, "512mb"),
     CONFIG_MEM_ROW("client-query-buffer-limit", &config.client_query_buffer_limit, 1024 * 1024,
                    LLONG_MAX, "1gb"),
     {.name = "client-output-buffer-limit",

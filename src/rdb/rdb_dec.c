@@ -14,6 +14,7 @@
  * anywhere just returns RDB_MORE with the units before it consumed; the CRC64 is extended
  * over consumed bytes only. Facts from Redis's rdbLoadRioWithLoadingCtx, rdbLoadObject and
  * rdbLoadCheckModuleValue, and Valkey's rdbIsVersionAccepted and the "VALKEY" magic. */
+#include "mayfly/db/db.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/crc64.h"
 #include "mayfly/util/mem.h"
@@ -199,6 +200,11 @@ static int read_big_field(rdb_dec *d, rdb_in *in, rdb_item *out) {
 static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     rdb_str k;
     if (rdb_in_string(in, &d->arena, &k) < 0) return -1;
+    if (k.len > DB_KEY_MAX)
+        return rdb_in_fail(in, RDB_ECORRUPT,
+                           "database %d: a key of %zu bytes (Mayfly keeps keys "
+                           "of at most %zu)",
+                           d->dbid, k.len, DB_KEY_MAX);
     if (rdb_is_plain_hash(type) && !d->o.skip_unsupported) {
         int rc = start_big_hash(d, in, type, rdb_str_slice(in, &d->arena, k));
         if (rc != 0) return rc < 0 ? -1 : 0;

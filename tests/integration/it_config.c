@@ -57,6 +57,12 @@ TEST(set_errors_like_redis) {
     EXPECT(c, SET_FAILED "'timeout') - argument must be between 0 and 2147483647 inclusive",
            "CONFIG SET timeout -1");
     EXPECT(c, SET_FAILED "'HZ') - duplicate parameter", "CONFIG SET hz 10 HZ 20");
+    /* Mayfly's cap: its longest key (1 GB - 1); Redis allows more (compatibility.md). */
+    EXPECT(c,
+           SET_FAILED "'proto-max-bulk-len') - argument must be between 1048576 and 1073741823 "
+                      "inclusive",
+           "CONFIG SET proto-max-bulk-len 1gb");
+    EXPECT(c, "+OK", "CONFIG SET proto-max-bulk-len 1073741823");
     EXPECT(c, "-ERR syntax error", "CONFIG SET a b c");
     EXPECT(c, "-ERR wrong number of arguments for 'config|set' command", "CONFIG SET");
     EXPECT(c, "-ERR wrong number of arguments for 'config|set' command", "CONFIG SET hz");

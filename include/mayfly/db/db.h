@@ -65,6 +65,9 @@ typedef struct dbentry {
     uint32_t slim : 1;  /* no dbttl, filed in deaths by its hash's one field deadline */
     char key[];         /* key bytes (not NUL-terminated) */
 } dbentry;
+/* The longest key an entry holds (klen's 30 bits). Keys reach the keyspace from the
+ * protocol (proto-max-bulk-len is capped at this) and from RDB files (refused above it). */
+#define DB_KEY_MAX (((size_t)1 << 30) - 1)
 
 /* The deadline bookkeeping of an entry that has had one (e->ttl), just in front of it. */
 typedef struct dbttl {
