@@ -2,10 +2,14 @@
  *
  * A command call opens a journal unit; when the handler returns, a write command that
  * changed something and did not choose its own records adds its argv as the unit's last
- * record (journal_end_unit_with, which hands a lone record to the sinks without copying). */
+ * record (journal_end_unit_with, which hands a lone record to the sinks without copying;
+ * with the request's own bytes when they are exactly argv's RESP (resp_request_exact,
+ * checked only here, when something is propagated), so that a sink writing RESP copies
+ * them instead of encoding argv again). */
 #include "mayfly/cmd/propagate.h"
 
 #include "mayfly/db/db.h"
+#include "mayfly/resp/resp.h"
 #include "mayfly/util/strconv.h"
 
 void propagate_argv(cmd_ctx *c, int argc, const slice *argv) {
@@ -48,10 +52,18 @@ void propagate_call_begin(cmd_ctx *c) {
     c->dirty_at_start = db_stat.dirty;
 }
 
+/* The request's own bytes, when they are the encoding of the argv c propagates. */
+static slice own_resp(const cmd_ctx *c) {
+    const session *s = c->s;
+    if (s && s->req.len && c->argv == s->req_argv && resp_request_exact(s->req, c->argc, c->argv))
+        return s->req;
+    return (slice){NULL, 0};
+}
+
 void propagate_call_end(cmd_ctx *c) {
     if (!c->propagate_replaced && !c->no_propagate && (c->cmd->flags & CMD_WRITE) &&
         db_stat.dirty != c->dirty_at_start && journal_on())
-        journal_end_unit_with(c->db->id, c->now_ms, c->argc, c->argv);
+        journal_end_unit_resp(c->db->id, c->now_ms, c->argc, c->argv, own_resp(c));
     else
         journal_end_unit();
 }

@@ -6,7 +6,8 @@
  *
  * and unpacked into argv slices when it ends. A unit of one record that was never packed
  * (journal_end_unit_with on an empty outermost unit: the common write command) goes to the
- * sinks straight from the caller's argv.
+ * sinks straight from the caller's argv, and with journal_end_unit_resp also with the
+ * request's own RESP bytes, which RESP sinks copy instead of encoding argv.
  *
  * Delivery of a unit, per sink, in registration order:
  *
@@ -36,6 +37,7 @@
 static journal_sink *sinks[MAX_SINKS];
 static int nsinks;
 static int following;
+static journal_sink *takers[MAX_SINKS]; /* the sinks that take our records now, in order */
 
 journal_state journal_st;
 
@@ -51,7 +53,7 @@ static int takes_records(const journal_sink *s) {
 static void count_record_sinks(void) {
     journal_st.record_sinks = 0;
     for (int i = 0; i < nsinks; i++)
-        journal_st.record_sinks += takes_records(sinks[i]);
+        if (takes_records(sinks[i])) takers[journal_st.record_sinks++] = sinks[i];
 }
 
 void journal_sink_add(journal_sink *s) {
@@ -127,8 +129,8 @@ static inline int wants(const journal_sink *s, unsigned flags) {
 
 /* A unit of one record, from the caller's argv. */
 static void deliver_one(const journal_rec *r) {
-    for (int i = 0; i < nsinks; i++)
-        if (takes_records(sinks[i]) && wants(sinks[i], r->flags)) put_framed(sinks[i], r, 0);
+    for (int i = 0; i < journal_st.record_sinks; i++)
+        if (wants(takers[i], r->flags)) put_framed(takers[i], r, 0);
 }
 
 /* Decodes the packed record at p into its fields (argv into scratch); returns the next. */
@@ -186,8 +188,8 @@ static void deliver_packed_to(journal_sink *s) {
 
 void journal_flush_unit(void) {
     if (journal_st.npending > 0)
-        for (int i = 0; i < nsinks; i++)
-            if (takes_records(sinks[i])) deliver_packed_to(sinks[i]);
+        for (int i = 0; i < journal_st.record_sinks; i++)
+            deliver_packed_to(takers[i]);
     buf_clear(&pending);
     buf_shrink(&pending, 64 * 1024);
     journal_st.npending = 0;
@@ -240,16 +242,20 @@ void journal_append_repl(int dbid, int64_t time_ms, int argc, const slice *argv)
     append(dbid, JOURNAL_REC_REPL_ONLY, time_ms, argc, argv);
 }
 
-void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv) {
+void journal_end_unit_resp(int dbid, int64_t time_ms, int argc, const slice *argv, slice resp) {
     if (journal_st.depth == 1 && journal_st.npending == 0) {
         /* The whole outermost unit is this one record: no packing, no MULTI. */
         journal_st.depth = 0;
-        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv, 0};
+        journal_rec r = {JOURNAL_REC_CMD, dbid, time_ms, argc, argv, 0, resp};
         if (journal_st.record_sinks) deliver_one(&r);
         return;
     }
     journal_append(dbid, time_ms, argc, argv);
     journal_end_unit();
+}
+
+void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv) {
+    journal_end_unit_resp(dbid, time_ms, argc, argv, (slice){NULL, 0});
 }
 
 /* ---- passing a primary's stream on ---- */

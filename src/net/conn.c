@@ -521,10 +521,15 @@ static void dispatch_parsed(conn *c, size_t pos, int after_one) {
     const char *base = c->parser.inline_base ? c->parser.inline_base : c->in.data + pos;
     for (int i = 0; i < argc; i++)
         c->argv[i] = (slice){base + c->parser.argv[i].off, c->parser.argv[i].len};
+    /* A multibulk request's bytes: its propagation may copy them (session.h req). */
+    session *s = c->s;
+    s->req = (slice){base, c->parser.inline_base ? 0 : c->parser.consumed};
+    s->req_argv = c->argv;
     if (after_one)
-        cmd_dispatch_next(c->s, argc, c->argv);
+        cmd_dispatch_next(s, argc, c->argv);
     else
-        cmd_dispatch(c->s, argc, c->argv);
+        cmd_dispatch(s, argc, c->argv);
+    s->req.len = 0;
 }
 
 /* Produces more of s's streamed reply (session_stream), up to OUT_PAUSE bytes pending or

@@ -294,7 +294,10 @@ static size_t sink_record(journal_sink *js, const journal_rec *r) {
         last_ts = r->time_ms / 1000;
         record_put_timestamp(&pending, last_ts);
     }
-    record_put(&pending, r->argc, r->argv);
+    if (r->resp.len)
+        buf_append(&pending, r->resp.p, r->resp.len); /* already argv's RESP encoding */
+    else
+        record_put(&pending, r->argc, r->argv);
     return pending.len - before;
 }
 

@@ -77,12 +77,13 @@ void repl_shift_replid(void) {
 
 static size_t sink_record(journal_sink *s, const journal_rec *r) {
     (void)s;
-    uint64_t before = stream_offset();
-    stream_append_argv(r->argc, r->argv);
+    /* A request's own bytes are already argv's RESP (journal_rec.resp). */
+    size_t grew =
+        r->resp.len ? stream_append(r->resp.p, r->resp.len) : stream_append_argv(r->argc, r->argv);
     /* WAIT waits for the offset just after the writer's last record. */
     session *writer = session_executing();
     if (writer) writer->woff = stream_offset();
-    return (size_t)(stream_offset() - before);
+    return grew;
 }
 
 static void sink_bytes(journal_sink *s, const char *p, size_t len) {
@@ -110,10 +111,6 @@ void repl_sink_reset_db(void) {
 
 int repl_sink_db(void) {
     return sink.cur_db;
-}
-
-void repl_stream_grew(void) {
-    repl_st.feed_pending = 1;
 }
 
 /* ---- gates ---- */

@@ -80,7 +80,9 @@ void repl_update_gates(void);
 void repl_sink_attach(void);
 void repl_sink_detach(void);
 /* The stream grew (stream.c tells): replicas are fed before the next flush. */
-void repl_stream_grew(void);
+static inline void repl_stream_grew(void) {
+    repl_st.feed_pending = 1;
+}
 
 /* ---- stream.c: the stream and its backlog ---- */
 
@@ -94,9 +96,10 @@ void stream_free(void);
 uint64_t stream_offset(void);
 /* Frees the backlog and sets the offset (a replica adopting its primary's). */
 void stream_set_offset(uint64_t offset);
-/* Appends bytes (as they are) / a command as RESP; nothing without a backlog. */
-void stream_append(const char *p, size_t len);
-void stream_append_argv(int argc, const slice *argv);
+/* Appends bytes (as they are) / a command as RESP; nothing without a backlog. Return the
+ * bytes the stream grew by. */
+size_t stream_append(const char *p, size_t len);
+size_t stream_append_argv(int argc, const slice *argv);
 /* repl-backlog-first-byte-offset and repl_backlog_histlen (0 without a backlog). */
 uint64_t stream_backlog_first(void);
 uint64_t stream_histlen(void);

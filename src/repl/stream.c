@@ -163,10 +163,18 @@ static void put(const char *p, size_t len) {
     }
 }
 
-void stream_append(const char *p, size_t len) {
-    if (!st.active || len == 0) return;
-    put(p, len);
+size_t stream_append(const char *p, size_t len) {
+    if (!st.active || len == 0) return 0;
+    block *b = st.tail;
+    if (b && BLOCK_SIZE - b->used >= len) { /* nearly always: room in the tail block */
+        memcpy(b->data + b->used, p, len);
+        b->used += len;
+        st.offset += len;
+    } else {
+        put(p, len);
+    }
     repl_stream_grew();
+    return len;
 }
 
 /* Decimal digits of v (argument lengths are mostly short: the first tests settle them). */
@@ -221,8 +229,9 @@ static void put_split(int argc, const slice *argv) {
     }
 }
 
-void stream_append_argv(int argc, const slice *argv) {
-    if (!st.active) return;
+size_t stream_append_argv(int argc, const slice *argv) {
+    if (!st.active) return 0;
+    uint64_t before = st.offset;
     block *b = tail_with_room();
     if (BLOCK_SIZE - b->used < argv_bound(argc, argv)) {
         put_split(argc, argv);
@@ -239,6 +248,7 @@ void stream_append_argv(int argc, const slice *argv) {
         st.offset += (uint64_t)(p - start);
     }
     repl_stream_grew();
+    return (size_t)(st.offset - before);
 }
 
 int stream_has(uint64_t from) {

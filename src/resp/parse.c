@@ -373,6 +373,21 @@ int resp_parse(resp_parser *p, const char *data, size_t len) {
     return parse_multibulk(p, data, len);
 }
 
+int resp_request_exact(slice req, int argc, const slice *argv) {
+    if (argc <= 0 || req.len < 4 || req.p[0] != '*') return 0;
+    /* argv must be the request's own arguments: its last one ends 2 bytes before it. */
+    if (argv[argc - 1].p + argv[argc - 1].len + 2 != req.p + req.len) return 0;
+    size_t digits = 1;
+    for (int v = argc; v >= 10; v /= 10)
+        digits++;
+    if (req.p[digits + 1] != '\r' || req.p[digits + 2] != '\n') return 0;
+    for (int i = 0; i < argc; i++) {
+        const char *p = argv[i].p; /* after "$L\r" and the skipped byte */
+        if (p[-1] != '\n' || p[argv[i].len] != '\r' || p[argv[i].len + 1] != '\n') return 0;
+    }
+    return 1;
+}
+
 size_t resp_bytes_wanted(const resp_parser *p) {
     if (p->state != RESP_ST_ARGS || p->bulk_len < 0) return 0;
     size_t end = p->pos + (size_t)p->bulk_len + 2;

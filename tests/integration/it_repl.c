@@ -101,6 +101,77 @@ TEST(streaming_writes_converge) {
     unpair(&p, &r, pc, rc);
 }
 
+/* The bytes of a file's last len bytes into out (cap > len); the count read. */
+static size_t file_tail(const char *path, char *out, size_t len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = 0;
+    if (fseek(f, -(long)len, SEEK_END) == 0) n = fread(out, 1, len, f);
+    fclose(f);
+    return n;
+}
+
+/* A request in RESP's own form reaches the stream (and the log) as its own bytes; one in a
+ * looser form Redis also accepts (bytes it skips unchecked that are not CRLF), an inline
+ * one and one that arrived in two reads are encoded from argv: either way the stream is
+ * what Redis would send, the canonical RESP of argv, and its length is the offset's step. */
+TEST(stream_bytes_are_canonical_resp) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    const char *pextra[] = {"--repl-ping-replica-period", "3600", "--appendonly", "yes", NULL};
+    if (!pair(&p, &r, pextra, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET warm 1"); /* the stream's SELECT goes out before off0 */
+    EXPECT(pc, "1", "WAIT 1 5000");
+    char replid[64];
+    if (!ru_info(pc, "master_replid", replid, sizeof(replid))) TEST_FAIL("no replid");
+    long long off0 = it_info_field(pc, "master_repl_offset");
+    int fd = it_raw_connect_to(&p);
+    static const char *const sent[] = {
+        "*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n",             /* exact */
+        "*3\rX$3\r\nset\r\n$2\rXk2xx$2\r\nv2\r\n",                 /* loose */
+        "SET k3 v3\r\n",                                           /* inline */
+        "*4\r\n$4\r\nhset\r\n$1\r\nh\r\n$1\r\nf\r\n$3\r\nabc\r\n", /* exact */
+        "*3\r\n$3\r\nSET\r\n$2\r\nk5",                             /* cut here */
+        "\r\n$2\r\nv5\r\n",
+    };
+    static const char want[] = "*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n"
+                               "*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv2\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk3\r\n$2\r\nv3\r\n"
+                               "*4\r\n$4\r\nhset\r\n$1\r\nh\r\n$1\r\nf\r\n$3\r\nabc\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk5\r\n$2\r\nv5\r\n";
+    size_t wlen = sizeof(want) - 1;
+    for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+        it_raw_send_str(fd, sent[i]);
+        it_sleep_ms(20); /* the cut command arrives in two reads */
+    }
+    static const char replies[] = "+OK\r\n+OK\r\n+OK\r\n:1\r\n+OK\r\n";
+    char got[512];
+    size_t n = it_raw_read(fd, got, sizeof(replies) - 1, 5000);
+    close(fd);
+    ASSERT_MEM_EQ(replies, sizeof(replies) - 1, got, n);
+    ASSERT_EQ(off0 + (long long)wlen, it_info_field(pc, "master_repl_offset"));
+    /* The backlog from off0 on, as a replica continuing there gets it. */
+    char psync[128];
+    snprintf(psync, sizeof(psync), "PSYNC %s %lld\r\n", replid, off0 + 1);
+    fd = it_raw_connect_to(&p);
+    it_raw_send_str(fd, psync);
+    /* No "REPLCONF capa psync2" was sent: the reply names no id, as Redis's. */
+    static const char head[] = "+CONTINUE\r\n";
+    int hlen = (int)sizeof(head) - 1;
+    n = it_raw_read(fd, got, (size_t)hlen + wlen, 5000);
+    close(fd);
+    ASSERT_MEM_EQ(head, (size_t)hlen, got, n < (size_t)hlen ? n : (size_t)hlen);
+    ASSERT_MEM_EQ(want, wlen, got + hlen, n - (size_t)hlen);
+    /* The log's RESP sink takes the same bytes. */
+    char incr[1200];
+    if (pu_last_incr(&p, incr, sizeof(incr)) != 0) TEST_FAIL("no log increment");
+    n = file_tail(incr, got, wlen);
+    ASSERT_MEM_EQ(want, wlen, got, n);
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs");
+    unpair(&p, &r, pc, rc);
+}
+
 TEST(publish_reaches_replica_subscribers) {
     it_server p, r;
     redisContext *pc, *rc;
@@ -519,6 +590,7 @@ TEST(diskless_load_of_a_large_last_value) {
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
+    RUN(stream_bytes_are_canonical_resp);
     RUN(publish_reaches_replica_subscribers);
     RUN(partial_resync_after_dropped_link);
     RUN(partial_resync_after_replica_restart);

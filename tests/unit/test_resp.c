@@ -27,8 +27,39 @@ static void put_escaped(buf *out, const char *p, size_t len) {
     }
 }
 
+/* resp_request_exact of the command the parser just returned from data. */
+static int request_exact(const resp_parser *p, const char *data) {
+    slice *argv = mem_alloc(sizeof(slice) * (size_t)(p->argc > 0 ? p->argc : 1));
+    for (int i = 0; i < p->argc; i++)
+        argv[i] = (slice){resp_arg_ptr(p, data, i), p->argv[i].len};
+    int exact = resp_request_exact((slice){data, p->consumed}, p->argc, argv);
+    mem_free(argv);
+    return exact;
+}
+
+/* 1 when data[0..len) is byte for byte the RESP encoding of p's argv. */
+static int is_encoding_of_argv(const resp_parser *p, const char *data, size_t len) {
+    buf enc;
+    buf_init(&enc);
+    buf_printf(&enc, "*%d\r\n", p->argc);
+    for (int i = 0; i < p->argc; i++) {
+        buf_printf(&enc, "$%zu\r\n", p->argv[i].len);
+        buf_append(&enc, resp_arg_ptr(p, data, i), p->argv[i].len);
+        buf_puts(&enc, "\r\n");
+    }
+    int same = enc.len == len && memcmp(enc.data, data, len) == 0;
+    buf_deinit(&enc);
+    return same;
+}
+
 /* Checks the invariants of one RESP_OK and appends the command to the transcript. */
 static void record_command(const resp_parser *p, const buf *q, buf *out) {
+    /* resp_request_exact says whether the request's bytes may be passed on (replication,
+     * the log) as argv's RESP: for every multibulk command of every case it must agree
+     * with a comparison against argv's encoding. */
+    if (!p->inline_base && p->argc > 0 &&
+        request_exact(p, q->data) != is_encoding_of_argv(p, q->data, p->consumed))
+        abort();
     buf_putc(out, '[');
     for (int i = 0; i < p->argc; i++) {
         size_t end = p->argv[i].off + p->argv[i].len;
@@ -166,6 +197,40 @@ TEST(multibulk_partial) {
 TEST(multibulk_crlf_skipped_like_redis) {
     CHECK("*1\r\n$4\r\nPINGxx", "[\"PING\"]");
     CHECK("*1\rX$4\rYPING\r\n", "[\"PING\"]");
+}
+
+/* A request is exact only in RESP's own form: never with bytes Redis skips unchecked that
+ * are not CRLF (record_command also checks every multibulk command of every case). */
+static int exact_of(const char *in) {
+    resp_parser p;
+    resp_parser_init(&p);
+    int rc = resp_parse(&p, in, strlen(in));
+    int exact = rc == RESP_OK && !p.inline_base ? request_exact(&p, in) : -1;
+    resp_parser_deinit(&p);
+    return exact;
+}
+
+TEST(multibulk_exact_form) {
+    ASSERT_EQ(1, exact_of("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"));
+    ASSERT_EQ(1, exact_of("*1\r\n$0\r\n\r\n"));
+    ASSERT_EQ(1, exact_of("*2\r\n$3\r\nset\r\n$12\r\n0123456789ab\r\n*1\r\n"));
+    ASSERT_EQ(0, exact_of("*1\rX$4\r\nPING\r\n"));
+    ASSERT_EQ(0, exact_of("*1\r\n$4\rXPING\r\n"));
+    ASSERT_EQ(0, exact_of("*1\r\n$4\r\nPINGxx"));
+    ASSERT_EQ(0, exact_of("*1\r\n$4\r\nPING\rx"));
+    ASSERT_EQ(0, exact_of("*1\r\n$4\r\nPING\n\n"));
+    ASSERT_EQ(-1, exact_of("PING\r\n")); /* inline: never passed on */
+    /* Parsed by the general path (65 arguments), exact or not. */
+    buf in;
+    buf_init(&in);
+    buf_puts(&in, "*65\r\n");
+    for (int i = 0; i < 65; i++)
+        buf_puts(&in, i == 64 ? "$1\r\nx\rX" : "$1\r\nx\r\n");
+    buf_putc(&in, '\0');
+    ASSERT_EQ(0, exact_of(in.data));
+    in.data[in.len - 2] = '\n';
+    ASSERT_EQ(1, exact_of(in.data));
+    buf_deinit(&in);
 }
 
 TEST(pipeline_mixed) {
@@ -730,6 +795,7 @@ int main(void) {
     RUN(multibulk_empty_commands);
     RUN(multibulk_partial);
     RUN(multibulk_crlf_skipped_like_redis);
+    RUN(multibulk_exact_form);
     RUN(pipeline_mixed);
     RUN(peek_agrees_with_parse);
     RUN(error_invalid_multibulk_length);

@@ -11,6 +11,7 @@
 #define MAYFLY_CLIENT_SESSION_H
 
 #include "mayfly/util/buf.h"
+#include "mayfly/util/slice.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,11 @@ typedef struct session {
     const session_ops *ops;
     void *conn;    /* net/'s connection */
     uint64_t woff; /* the replication offset just after this client's last write (WAIT) */
+    /* The multibulk request net/ is dispatching: its bytes, req_argv pointing into them
+     * (empty otherwise). A command that propagates that argv copies the bytes when they
+     * are exactly its RESP encoding (cmd/propagate.c, resp_request_exact). */
+    slice req;
+    const slice *req_argv;
 
     /* State owned by command families (opaque here). */
     struct multi_state *multi;   /* the MULTI queue (cmd/cmd_multi.c, opaque here) */

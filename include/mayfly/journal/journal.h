@@ -55,6 +55,9 @@ typedef struct journal_rec {
     int argc;          /* >= 1 */
     const slice *argv; /* argv[0] is the command name (as the client sent it, or lower case) */
     unsigned flags;    /* JOURNAL_REC_* below */
+    slice resp;        /* argv's RESP encoding ("*N\r\n$L\r\n...") when the caller has it
+                          (the client's request bytes), else empty: a sink writing RESP may
+                          copy it instead of encoding argv */
 } journal_rec;
 
 /* Record flags. */
@@ -155,6 +158,10 @@ static inline void journal_end_unit(void) {
  * all the outermost unit holds (a command that propagates its own argv), it goes to the
  * sinks without being copied. */
 void journal_end_unit_with(int dbid, int64_t time_ms, int argc, const slice *argv);
+/* journal_end_unit_with where resp (if not empty) is exactly argv's RESP encoding: a lone
+ * record reaches the sinks with it (journal_rec.resp); a record held with others is packed
+ * from argv as usual. */
+void journal_end_unit_resp(int dbid, int64_t time_ms, int argc, const slice *argv, slice resp);
 /* Appends one record (argv is copied when the unit holds it). Outside a unit it goes to
  * the sinks at once. Nothing happens when !journal_on(). */
 void journal_append(int dbid, int64_t time_ms, int argc, const slice *argv);

@@ -108,6 +108,15 @@ static inline const char *resp_arg_ptr(const resp_parser *p, const char *data, i
     return (p->inline_base ? p->inline_base : data) + p->argv[i].off;
 }
 
+/* 1 when the bytes req of a multibulk request (data[0..consumed) of its RESP_OK), whose
+ * arguments argv[0..argc) point into them, are byte for byte the RESP encoding of argv, so
+ * they can be passed on (replication stream, log) as they are. The parser takes numbers
+ * in canonical form only ("*N" and "$L" without sign or leading zero), so the bytes it
+ * skips unchecked as Redis does (the one after each header's '\r', the two after each
+ * payload) are the only ones that may differ: those are checked here, 3 per argument
+ * (0 also when argv does not end where req does). */
+int resp_request_exact(slice req, int argc, const slice *argv);
+
 /* After RESP_INCOMPLETE: how many bytes beyond those last passed the parser needs to
  * finish the bulk payload it is reading (its trailing CRLF included), 0 if it is not
  * inside a payload. Lets the connection size its read buffer for a large argument in one
