@@ -60,10 +60,15 @@ static slice own_resp(const cmd_ctx *c) {
     return (slice){NULL, 0};
 }
 
+/* Out of line: the common call (nothing to propagate, no replica, no log) stays small. */
+__attribute__((noinline)) static void end_with_argv(const cmd_ctx *c) {
+    journal_end_unit_resp(c->db->id, c->now_ms, c->argc, c->argv, own_resp(c));
+}
+
 void propagate_call_end(cmd_ctx *c) {
     if (!c->propagate_replaced && !c->no_propagate && (c->cmd->flags & CMD_WRITE) &&
         db_stat.dirty != c->dirty_at_start && journal_on())
-        journal_end_unit_resp(c->db->id, c->now_ms, c->argc, c->argv, own_resp(c));
+        end_with_argv(c);
     else
         journal_end_unit();
 }

@@ -517,6 +517,7 @@ static void dispatch_parsed(conn *c, size_t pos, int after_one) {
         c->argv_cap = argc < 16 ? 16 : argc;
         mem_free(c->argv);
         c->argv = mem_alloc(sizeof(slice) * (size_t)c->argv_cap);
+        c->s->req_argv = c->argv; /* the argv of every request of c (session.h req) */
     }
     const char *base = c->parser.inline_base ? c->parser.inline_base : c->in.data + pos;
     for (int i = 0; i < argc; i++)
@@ -524,7 +525,6 @@ static void dispatch_parsed(conn *c, size_t pos, int after_one) {
     /* A multibulk request's bytes: its propagation may copy them (session.h req). */
     session *s = c->s;
     s->req = (slice){base, c->parser.inline_base ? 0 : c->parser.consumed};
-    s->req_argv = c->argv;
     if (after_one)
         cmd_dispatch_next(s, argc, c->argv);
     else
