@@ -735,6 +735,11 @@ def parse_args(argv):
     ap.add_argument("--pin-scope", choices=("main", "process"), default="main",
                     help="what --pin puts on CPU 0: each server's main thread (its other "
                          "threads run anywhere; Redis and Mayfly alike) or the whole process")
+    ap.add_argument("--main-sched", choices=("fifo", "other"), default="fifo",
+                    help="latency probes with --pin-scope main: each server's main thread "
+                         "and the probe's connections under SCHED_FIFO (no other process of "
+                         "the machine preempts them; needs root / CAP_SYS_NICE, else other) "
+                         "or as started")
     ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
@@ -833,6 +838,12 @@ def main(argv=None):
     global CLIENT_CPU
     CLIENT_CPU = args.client_cpu
     benchlib.PIN_SCOPE = args.pin_scope
+    if args.server_cpu is not None and args.pin_scope == "main":
+        # Only the main threads on the servers' CPU: their other threads (Redis's bio,
+        # Mayfly's lazy free and purges, both sides' jemalloc threads) and this harness
+        # (which polls INFO during the probes) go with the clients.
+        benchlib.OTHER_CPUS = {args.client_cpu}
+        os.sched_setaffinity(0, {args.client_cpu})
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -879,10 +890,20 @@ def main(argv=None):
             report.append("  latency probes' redis: %s  (%s)"
                           % (args.redis74, server_version(args.redis74)))
         report.append("  %s" % ("servers pinned to CPU %d (%s), clients (redis-benchmark, "
-                                "loaders, probes) to CPU %d"
+                                "loaders, probes%s) to CPU %d"
                                 % (args.server_cpu, "main thread only" if args.pin_scope == "main"
-                                   else "every thread", args.client_cpu)
+                                   else "every thread",
+                                   ", the servers' other threads, the harness"
+                                   if args.pin_scope == "main" else "", args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
+        lat_policy = None
+        if args.only & {"expiry", "growth", "flush"} and args.server_cpu is not None \
+                and args.pin_scope == "main" and args.main_sched != "other":
+            ok_policy = benchlib.policy_allowed(args.main_sched)
+            lat_policy = args.main_sched if ok_policy else None
+            report.append("  latency probes: servers' main threads and the probe's "
+                          "connections %s" % ("SCHED_FIFO" if ok_policy else
+                                              "as started (SCHED_FIFO not allowed)"))
         if args.rounds < 3 and "throughput" in args.only:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
@@ -905,6 +926,7 @@ def main(argv=None):
             raw["memory"] = recs + keys
             report += ["== Memory per field ==", *memory_table(args, recs),
                        *memory_keys_table(args, keys), ""]
+        benchlib.MAIN_POLICY = lat_policy  # the latency probes only, below
         if "expiry" in args.only:
             log("== expiry latency probe ==")
             recs = latency.expiry_probe(args, lat_servers)

@@ -29,6 +29,16 @@ ALL = []  # every Server made; stop_all() stops them
 # and Mayfly alike run their commands on the main thread and do lazy freeing, persistence
 # and jemalloc's purging on others, so "main" is "the server pinned to one core" for both.
 PIN_SCOPE = "process"
+# With PIN_SCOPE "main": the CPUs of every thread but the main one (the clients' CPU in
+# bench.py, so that no thread of either server, nor the harness, takes the main thread's
+# CPU from it; None: any CPU).
+OTHER_CPUS = None
+# With PIN_SCOPE "main", the main thread's scheduling: "fifo" (SCHED_FIFO priority 1: no
+# ordinary thread that wakes on its CPU preempts it, as a core of its own would give it; a
+# main thread busy without a pause still leaves ordinary threads the kernel's real-time
+# throttling share, sched_rt_runtime_us) or None (SCHED_OTHER as started). Every other
+# thread is set back to SCHED_OTHER (a thread inherits its creator's policy).
+MAIN_POLICY = None
 
 
 def free_port():
@@ -84,6 +94,26 @@ def pinned(cpus):
     if cpus is None:
         return None
     return lambda: os.sched_setaffinity(0, cpus)
+
+
+def set_policy(tid, policy):
+    """Thread tid under policy: "fifo" (SCHED_FIFO priority 1, the lowest real-time one) or
+    None (SCHED_OTHER). Raises OSError if not allowed (SCHED_FIFO needs CAP_SYS_NICE)."""
+    if policy == "fifo":
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(1))
+    elif os.sched_getscheduler(tid) != os.SCHED_OTHER:
+        os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
+
+def policy_allowed(policy):
+    """Whether this process may put a thread under policy (tried on itself, then undone)."""
+    try:
+        old = os.sched_getscheduler(0), os.sched_getparam(0)
+        set_policy(0, policy)
+        os.sched_setscheduler(0, old[0], old[1])
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 def loadavg():
@@ -178,17 +208,40 @@ class Server:
             return []
 
     def repin(self):
-        """With pin_scope "main": the main thread onto cpus, every other thread onto all the
-        CPUs the harness may use (a thread the main thread started since inherited its
-        pinning). Call it again before a measurement; nothing to do otherwise."""
+        """With pin_scope "main": the main thread onto cpus, every other thread onto
+        OTHER_CPUS (default: all the CPUs the harness may use; a thread the main thread
+        started since inherited its pinning). Call it again before a measurement; nothing
+        to do otherwise."""
         if self.cpus is None or self.pin_scope != "main" or not self.alive():
             return
-        anywhere = os.sched_getaffinity(0)
+        others = as_cpus(OTHER_CPUS) or os.sched_getaffinity(0)
         for tid in self.threads():
+            main = tid == self.proc.pid
             try:
-                os.sched_setaffinity(tid, self.cpus if tid == self.proc.pid else anywhere)
+                os.sched_setaffinity(tid, self.cpus if main else others)
+                if main:
+                    set_policy(tid, MAIN_POLICY)
+                elif MAIN_POLICY:
+                    set_policy(tid, None)
             except OSError:
                 pass  # a thread that ended meanwhile
+
+    def main_sched(self):
+        """The main thread's scheduling counters: (ms it waited on a run queue while
+        runnable, involuntary context switches), from /proc; (None, None) if unreadable.
+        Their growth over a window says how often and how long another thread of the
+        machine held the main thread's CPU while it had work (time the hypervisor takes
+        the whole virtual CPU away is not in them)."""
+        try:
+            base = "/proc/%d/task/%d/" % (self.proc.pid, self.proc.pid)
+            with open(base + "schedstat") as f:
+                wait_ns = int(f.read().split()[1])
+            with open(base + "status") as f:
+                inv = [int(line.split()[1]) for line in f
+                       if line.startswith("nonvoluntary_ctxt_switches")][0]
+            return wait_ns / 1e6, inv
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None, None
 
     def stop(self):
         """Kills the process (SIGKILL; nothing of it is measured any more)."""

@@ -34,7 +34,10 @@ from resp import RespError, UnknownCommand, encode
 DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
 VALUE = "0123456789abcdef"
 POLL_MS = 50
-SPIN_CONN = -1  # latprobe's spinning thread's samples: gaps, not round trips
+# latprobe's spinning thread's samples: gaps, not round trips; SPIN_CONN the gaps in which
+# it was not switched out (the virtual CPU stalled), SPIN_SWITCHED those in which another
+# thread of the machine ran instead.
+SPIN_CONN, SPIN_SWITCHED = -1, -2
 REDIS_CLI = "redis-cli"  # sends the prepared load (Debian redis-tools)
 
 
@@ -85,6 +88,13 @@ class Probe:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      preexec_fn=benchlib.pinned(self.cpu))
         time.sleep(0.2)
+        if benchlib.MAIN_POLICY:  # its connections' thread, as the servers' main threads
+            # (see benchlib.MAIN_POLICY); set after the spinning thread started (a new
+            # thread inherits its creator's policy)
+            try:
+                benchlib.set_policy(self.proc.pid, benchlib.MAIN_POLICY)
+            except OSError:
+                pass  # bench.py checked it was allowed; a probe that already ended
         return self
 
     def __exit__(self, *exc):
@@ -125,12 +135,14 @@ class Probe:
         it, and then the gaps are that work's, not the machine's. None without --spin."""
         if not self.spin or t1 <= t0:
             return None
-        spans = [(t, r) for c, t, r in self.samples
-                 if c == SPIN_CONN and t <= t1 and t + r / 1000.0 >= t0]
-        gaps = [r for _, r in spans]
-        lost = sum(min(t + r / 1000.0, t1) - max(t, t0) for t, r in spans)
+        spans = [(c, t, r) for c, t, r in self.samples
+                 if c in (SPIN_CONN, SPIN_SWITCHED) and t <= t1 and t + r / 1000.0 >= t0]
+        gaps = [r for c, _, r in spans if c == SPIN_CONN]
+        others = [r for c, _, r in spans if c == SPIN_SWITCHED]
+        lost = sum(min(t + r / 1000.0, t1) - max(t, t0) for _, t, r in spans)
         return {"max": max(gaps) if gaps else 0.0, "over1": sum(1 for g in gaps if g > 1.0),
                 "over2": sum(1 for g in gaps if g > 2.0),
+                "switched_max": max(others) if others else 0.0,
                 "ran": max(0.0, 1.0 - lost / (t1 - t0))}
 
 
@@ -242,16 +254,29 @@ def field_ttl_mode(srv):
 
 def reset_stats(srv):
     """The start of a window: statistics reset, the server's threads pinned again (a thread
-    its main thread started since inherited the main thread's CPU)."""
+    its main thread started since inherited the main thread's CPU and policy), its main
+    thread's scheduling counters noted."""
     srv.repin()
     with srv.client() as c:
         c.try_call("CONFIG", "RESETSTAT")
+    srv.sched_at_reset = srv.main_sched()
 
 
-def turn_stats(srv):
+def preempted(srv):
+    """Since reset_stats: (ms the server's main thread waited for its CPU while runnable,
+    involuntary switches), or None."""
+    (w0, n0), (w1, n1) = getattr(srv, "sched_at_reset", (None, None)), srv.main_sched()
+    if None in (w0, n0, w1, n1):
+        return None
+    return w1 - w0, n1 - n0
+
+
+def turn_stats(srv, rec=None):
     """The longest loop turn since the last RESETSTAT, in ms: (busy wall time, server
     thread CPU time, "turns over 1 ms / 2 ms of CPU of all turns"), or Nones for a server
-    that does not report them (Redis)."""
+    that does not report them (Redis). With rec, also rec["preempted"] (preempted())."""
+    if rec is not None:
+        rec["preempted"] = preempted(srv)
     with srv.client() as c:
         st = c.info("stats")
     w, cpu = st.get("mayfly_eventloop_turn_max_usec"), st.get("mayfly_eventloop_turn_cpu_max_usec")
@@ -314,7 +339,7 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
                     break
                 time.sleep(0.01)
             rec["reaped"] = done
-    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
+    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
     end = gone_at or time.time()
     rec["gone_after_s"] = (gone_at - deadline) if gone_at else None
     time.sleep(0.3)
@@ -360,9 +385,10 @@ def expiry_probe(args, servers):
                     rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
                                           margin))
                 log("  expiry %-28s %-6s reaped %s after deadline, PING max %s ms, turn max %s "
-                    "ms, floor %s" % (label, side, "-" if rec["gone_after_s"] is None else
-                                      "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
-                                      turn_cell(rec), spin_cell(rec)))
+                    "ms, preempted %s, floor %s"
+                    % (label, side, "-" if rec["gone_after_s"] is None else
+                       "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
+                       turn_cell(rec), preempt_cell(rec), spin_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  expiry %-28s %-6s FAILED: %s" % (label, side, e))
@@ -373,12 +399,19 @@ def expiry_probe(args, servers):
 
 
 def spin_cell(r):
-    """The machine's floor in the window: the spin thread's longest gap ms, gaps over
+    """The machine's floor in the window: the spin thread's longest stall ms, stalls over
     1 ms / 2 ms, and the share of the window it ran."""
     sp = r.get("spin")
     if not sp:
         return "-"
     return "%s %d/%d %.0f%%" % (fmt_ms(sp["max"]), sp["over1"], sp["over2"], 100 * sp["ran"])
+
+
+def preempt_cell(r):
+    """The server's main thread in the window: ms it waited for its CPU / times it was
+    preempted."""
+    pr = r.get("preempted")
+    return "-" if not pr else "%.1f/%d" % pr
 
 
 def ping_cells(p):
@@ -387,19 +420,23 @@ def ping_cells(p):
 
 
 FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CPU) in the same "
-              "window: its longest gap in ms, gaps > 1 ms / > 2 ms, and the share of the window "
-              "it ran. A gap is time the machine took from a thread that never sleeps (a "
-              "stalled virtual CPU, another process): a PING max near the floor's max is the "
-              "machine's, not the server's. It sees only the clients' CPU: what the server's "
-              "CPU lost shows as turn max wall time above its CPU time. A low ran share means other work on that CPU (the "
-              "loader during growth) took it, and the gaps are that work's slices.")
+              "window: its longest stall in ms, stalls > 1 ms / > 2 ms, and the share of the "
+              "window it ran. A stall is a gap between two clock reads of a thread that never "
+              "sleeps during which it was not switched out: the virtual CPU itself stopped "
+              "(hypervisor, interrupts), which no thread escapes, so a PING max near it is the "
+              "machine's, not the server's (gaps in which another thread ran instead are not "
+              "the floor: the servers' main threads and the probe run SCHED_FIFO, see "
+              "bench/README). A low ran share means other work on that CPU (the loader during "
+              "growth) took it. preempted: the server's main thread's wait for its CPU while "
+              "runnable / involuntary switches in the window (/proc schedstat and status): "
+              "near 0 when nothing else of the machine took its CPU.")
 
 
 def expiry_table(args, recs):
-    hdr = ("%-28s %-6s %9s %20s %9s %8s %14s %12s %18s %20s %11s"
+    hdr = ("%-28s %-6s %9s %20s %9s %8s %14s %12s %18s %12s %20s %11s"
            % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms",
               ">1/>2ms", "pings", "pollers max ms", "turn max ms", "turns cpu >1/>2ms",
-              "floor max >1/>2 ran", "used MB"))
+              "preempted", "floor max >1/>2 ran", "used MB"))
     lines = [hdr, "-" * len(hdr)]
     for r in recs:
         if r.get("skipped"):
@@ -408,11 +445,12 @@ def expiry_table(args, recs):
         p = r["ping"]
         pol = "/".join(fmt_ms(s["max"]) for s in r["pollers"]) or "-"
         mem = "%.0f>%.0f" % ((r["used_before"] or 0) / 1e6, (r["used_after"] or 0) / 1e6)
-        lines.append("%-28s %-6s %9s %20s %9s %8d %14s %12s %18s %20s %11s"
+        lines.append("%-28s %-6s %9s %20s %9s %8d %14s %12s %18s %12s %20s %11s"
                      % ((r["label"], r["side"],
                          "-" if r["gone_after_s"] is None else "%.2f" % r["gone_after_s"])
                         + ping_cells(p) + (p["n"], pol, turn_cell(r),
-                                           r.get("turns_over") or "-", spin_cell(r), mem)))
+                                           r.get("turns_over") or "-", preempt_cell(r),
+                                           spin_cell(r), mem)))
     lines.append("")
     lines.append("reaped s: from the deadline until INFO expired_keys + expired_subkeys counts "
                  "every key/field and lazyfree_pending_objects is 0. PING: round trips of a C "
@@ -460,7 +498,7 @@ def growth_probe(args, servers):
                     t0 = time.time()
                     load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
                     t1 = time.time()
-                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
+                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
                 with srv.client() as c:
                     got = c.call(*check.split())
                 if got != want:
@@ -469,9 +507,11 @@ def growth_probe(args, servers):
                 rec["ping"] = probe.stats(0, t0, t1)
                 rec["spin"] = probe.spin_stats(t0, t1)
                 rec["used"], rec["rss"] = srv.mem()
-                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, floor %s"
+                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
+                    "preempted %s, floor %s"
                     % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
-                       fmt_ms(rec["ping"]["max"]), turn_cell(rec), spin_cell(rec)))
+                       fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
+                       spin_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
@@ -497,17 +537,19 @@ def flush_probe(args, servers):
                 with srv.client(timeout=300) as c:
                     time.sleep(0.3)
                     c.try_call("CONFIG", "RESETSTAT")
+                    srv.sched_at_reset = srv.main_sched()
                     t0 = time.time()
                     c.call("FLUSHALL")
                     t1 = time.time()
                     time.sleep(0.5)  # memory freed in the background shows here
-                rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
+                rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
             rec["flush_s"] = t1 - t0
             rec["ping"] = probe.stats(0, t0, t1 + 0.5)
             rec["spin"] = probe.spin_stats(t0, t1 + 0.5)
-            log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms, turn max %s ms, floor %s"
+            log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms, turn max %s ms, "
+                "preempted %s, floor %s"
                 % (rec["label"], side, rec["flush_s"], fmt_ms(rec["ping"]["max"]),
-                   turn_cell(rec), spin_cell(rec)))
+                   turn_cell(rec), preempt_cell(rec), spin_cell(rec)))
         except (RespError, RuntimeError, OSError, ConnectionError) as e:
             rec["skipped"] = "FAILED: %s" % e
             log("  flush  %-32s %-6s FAILED: %s" % (rec["label"], side, e))
@@ -524,9 +566,10 @@ def turn_cell(r):
 
 
 def growth_table(args, recs):
-    hdr = ("%-32s %-6s %8s %20s %9s %9s %12s %20s %20s %8s"
+    hdr = ("%-32s %-6s %8s %20s %9s %9s %12s %20s %12s %20s %8s"
            % ("case", "server", "time s", "PING p50/p99/max ms", ">1/>2ms", "pings",
-              "turn max ms", "turns cpu >1/>2ms", "floor max >1/>2 ran", "used MB"))
+              "turn max ms", "turns cpu >1/>2ms", "preempted", "floor max >1/>2 ran",
+              "used MB"))
     lines = [hdr, "-" * len(hdr)]
     for r in recs:
         if r.get("skipped"):
@@ -535,10 +578,10 @@ def growth_table(args, recs):
         p = r["ping"]
         t = r.get("load_s", r.get("flush_s"))
         used = r.get("used", r.get("used_before"))
-        lines.append("%-32s %-6s %8.2f %20s %9s %9d %12s %20s %20s %8.0f"
+        lines.append("%-32s %-6s %8.2f %20s %9s %9d %12s %20s %12s %20s %8.0f"
                      % ((r["label"], r["side"], t) + ping_cells(p)
-                        + (p["n"], turn_cell(r), r.get("turns_over") or "-", spin_cell(r),
-                           (used or 0) / 1e6)))
+                        + (p["n"], turn_cell(r), r.get("turns_over") or "-", preempt_cell(r),
+                           spin_cell(r), (used or 0) / 1e6)))
     lines.append("")
     lines.append("Growth: pipelined SET k:<i> (16-byte values) or HSET grow (100 fields a "
                  "command), sent by redis-cli --pipe (as fast as the server takes them), fresh "

@@ -15,9 +15,12 @@
  * spins on the monotonic clock beside them (on the probe's CPUs; "idle": SCHED_IDLE, so it
  * runs only when nothing else of the machine wants that CPU and never delays the PING
  * connection) and records every gap between two of its clock reads longer than
- * SPIN_RECORD_US as conn -1 (<gap start> <gap length>): what the machine itself (a stalled
- * virtual CPU, another process) took from a thread that never sleeps, in the same window
- * as the round trips, so a PING maximum can be read against the machine's own floor.
+ * SPIN_RECORD_US (<gap start> <gap length>): what the machine took from a thread that never
+ * sleeps, in the same window as the round trips, so a PING maximum can be read against the
+ * machine's own floor. A gap during which the thread was not switched out (its context
+ * switch counts did not move) is conn -1: the virtual CPU itself stalled (the hypervisor,
+ * interrupts), which no scheduling class escapes; a gap with a switch is conn -2: another
+ * thread of the machine ran there instead (a SCHED_IDLE thread yields to every one).
  * A C program, not the
  * Python harness, so that the figures are the server's and the loopback's, not a Python
  * thread's: the benchmark's targets are a few milliseconds. Replies are parsed only far
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_CONNS 8
@@ -119,22 +123,37 @@ static void record(conn *c, int idx) {
     c->sent_mono_us = 0;
 }
 
+/* The thread's context switches so far, voluntary and not. */
+static long switches(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+    return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 /* The spinning thread: reads the monotonic clock back to back until told to stop and keeps
- * every gap over SPIN_RECORD_US (its start as wall time, its length). */
+ * every gap over SPIN_RECORD_US (its start as wall time, its length), as conn -1 when the
+ * thread was not switched out during it, -2 when it was. */
 static void *spin_main(void *arg) {
     if (*(const int *)arg) { /* idle class: runs only on time no other thread wants */
         struct sched_param p = {0};
         pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
     }
     int64_t wall_off = benchnet_now_us(CLOCK_REALTIME) - benchnet_now_us(CLOCK_MONOTONIC);
+    /* The switch count is read right after each clock read (a system call a turn: the
+     * thread has nothing else to do). A switch between two clock reads happens either
+     * before the second count read or on the way out of the first (where a system call
+     * returning to a preempted thread switches it out, its count already read): the second
+     * count has it either way. */
     int64_t last = benchnet_now_us(CLOCK_MONOTONIC);
+    long last_sw = switches();
     while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
         int64_t t = benchnet_now_us(CLOCK_MONOTONIC);
-        if (t - last > SPIN_RECORD_US) {
-            int64_t gap = t - last;
-            push_sample(&spin_samples, (sample){last + wall_off, (int32_t)gap, -1});
-        }
+        long sw = switches();
+        if (t - last > SPIN_RECORD_US)
+            push_sample(&spin_samples,
+                        (sample){last + wall_off, (int32_t)(t - last), sw != last_sw ? -2 : -1});
         last = t;
+        last_sw = sw;
     }
     return NULL;
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The benchmark harness's scheduling of the latency probes (bench/benchlib.py,
+bench/latprobe.c), against a real server process:
+
+- repin with PIN_SCOPE "main": the main thread alone on the servers' CPU, every other
+  thread on OTHER_CPUS (the clients' CPU), the main thread under MAIN_POLICY and the
+  others back to SCHED_OTHER; main_sched() reads the main thread's counters.
+- latprobe --spin: a gap during which another thread took the spinning thread's CPU is
+  recorded as conn -2, not as a stall of the machine (-1).
+
+usage: test_harness.py MAYFLY_SERVER LATPROBE. Needs 2 CPUs (else it skips); the
+SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
+import benchlib  # noqa: E402
+
+FAILS = []
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        FAILS.append(what)
+
+
+def test_repin(server, cpus):
+    main_cpu, other_cpu = cpus[0], cpus[1]
+    benchlib.PIN_SCOPE = "main"
+    benchlib.OTHER_CPUS = {other_cpu}
+    fifo = benchlib.policy_allowed("fifo")
+    benchlib.MAIN_POLICY = "fifo" if fifo else None
+    srv = benchlib.Server(server, "mayfly", cpus=main_cpu)
+    try:
+        srv.start()
+        tids = srv.threads()
+        check(len(tids) > 1, "the server has threads besides its main one (%d)" % len(tids))
+        for tid in tids:
+            main = tid == srv.pid
+            want = {main_cpu} if main else {other_cpu}
+            check(os.sched_getaffinity(tid) == want,
+                  "thread %d (%s) on CPUs %s" % (tid, "main" if main else "other", want))
+            if fifo:
+                pol = os.sched_getscheduler(tid)
+                check(pol == (os.SCHED_FIFO if main else os.SCHED_OTHER),
+                      "thread %d policy %d" % (tid, pol))
+        if fifo:  # a thread started later inherits FIFO from the main thread: repin undoes it
+            other = [t for t in tids if t != srv.pid][0]
+            os.sched_setscheduler(other, os.SCHED_FIFO, os.sched_param(1))
+            srv.repin()
+            check(os.sched_getscheduler(other) == os.SCHED_OTHER,
+                  "repin sets another thread back to SCHED_OTHER")
+        wait_ms, inv = srv.main_sched()
+        check(isinstance(wait_ms, float) and wait_ms >= 0 and isinstance(inv, int) and inv >= 0,
+              "main_sched() reads the main thread's wait and switches (%s, %s)" % (wait_ms, inv))
+    finally:
+        srv.cleanup()
+        benchlib.PIN_SCOPE, benchlib.OTHER_CPUS, benchlib.MAIN_POLICY = "process", None, None
+
+
+def test_spin_switched(server, latprobe, cpu):
+    """A CPU hog beside latprobe's SCHED_IDLE spinning thread takes its CPU for ~0.4 s:
+    those gaps are the hog's (conn -2)."""
+    srv = benchlib.Server(server, "mayfly")
+    fd, path = tempfile.mkstemp(prefix="latprobe-test-")
+    os.close(fd)
+    try:
+        srv.start()
+        probe = subprocess.Popen([latprobe, str(srv.port), path, "--spin", "idle"],
+                                 stdin=subprocess.PIPE, preexec_fn=benchlib.pinned(cpu))
+        time.sleep(0.2)
+        hog = subprocess.Popen([sys.executable, "-c",
+                                "import time\nt = time.time() + 0.4\nwhile time.time() < t: pass"],
+                               preexec_fn=benchlib.pinned(cpu))
+        hog.wait(timeout=30)
+        time.sleep(0.1)
+        probe.stdin.close()
+        probe.wait(timeout=30)
+        switched = stalls = 0.0
+        with open(path) as f:
+            for line in f:
+                c, _, gap = line.split()
+                if c == "-2":
+                    switched += int(gap) / 1000.0
+                elif c == "-1":
+                    stalls += int(gap) / 1000.0
+        check(switched >= 100.0, "gaps with a switch (the hog's) recorded as -2: %.0f ms"
+              % switched)
+        check(stalls < switched, "fewer stall ms (-1: %.0f) than switched ms" % stalls)
+    finally:
+        srv.cleanup()
+        os.unlink(path)
+
+
+def main():
+    server, latprobe = sys.argv[1], sys.argv[2]
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        print("SKIP: needs 2 CPUs")
+        return 0
+    test_repin(server, cpus)
+    test_spin_switched(server, latprobe, cpus[1])
+    benchlib.stop_all()
+    print("%d failures" % len(FAILS))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
