@@ -736,10 +736,11 @@ def parse_args(argv):
                     help="what --pin puts on CPU 0: each server's main thread (its other "
                          "threads run anywhere; Redis and Mayfly alike) or the whole process")
     ap.add_argument("--main-sched", choices=("fifo", "other"), default="fifo",
-                    help="latency probes with --pin-scope main: each server's main thread "
-                         "and the probe's connections under SCHED_FIFO (no other process of "
-                         "the machine preempts them; needs root / CAP_SYS_NICE, else other) "
-                         "or as started")
+                    help="expiry probes with --pin-scope main: each server's main thread "
+                         "and the probe's connections under SCHED_FIFO from the end of the "
+                         "load (no other process of the machine preempts them; needs root / "
+                         "CAP_SYS_NICE, else other) or as started; growth and FLUSHALL "
+                         "always as started")
     ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
@@ -897,11 +898,11 @@ def main(argv=None):
                                    if args.pin_scope == "main" else "", args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
         lat_policy = None
-        if args.only & {"expiry", "growth", "flush"} and args.server_cpu is not None \
+        if "expiry" in args.only and args.server_cpu is not None \
                 and args.pin_scope == "main" and args.main_sched != "other":
             ok_policy = benchlib.policy_allowed(args.main_sched)
             lat_policy = args.main_sched if ok_policy else None
-            report.append("  latency probes: servers' main threads and the probe's "
+            report.append("  expiry probes: servers' main threads and the probe's "
                           "connections %s" % ("SCHED_FIFO" if ok_policy else
                                               "as started (SCHED_FIFO not allowed)"))
         if args.rounds < 3 and "throughput" in args.only:
@@ -926,7 +927,7 @@ def main(argv=None):
             raw["memory"] = recs + keys
             report += ["== Memory per field ==", *memory_table(args, recs),
                        *memory_keys_table(args, keys), ""]
-        benchlib.MAIN_POLICY = lat_policy  # the latency probes only, below
+        benchlib.MAIN_POLICY = lat_policy  # the expiry probes' windows only, below
         if "expiry" in args.only:
             log("== expiry latency probe ==")
             recs = latency.expiry_probe(args, lat_servers)

@@ -33,11 +33,11 @@ PIN_SCOPE = "process"
 # bench.py, so that no thread of either server, nor the harness, takes the main thread's
 # CPU from it; None: any CPU).
 OTHER_CPUS = None
-# With PIN_SCOPE "main", the main thread's scheduling: "fifo" (SCHED_FIFO priority 1: no
-# ordinary thread that wakes on its CPU preempts it, as a core of its own would give it; a
-# main thread busy without a pause still leaves ordinary threads the kernel's real-time
-# throttling share, sched_rt_runtime_us) or None (SCHED_OTHER as started). Every other
-# thread is set back to SCHED_OTHER (a thread inherits its creator's policy).
+# With PIN_SCOPE "main", the main thread's scheduling in the windows that ask for it
+# (Server.repin(policy=MAIN_POLICY)): "fifo" (SCHED_FIFO priority 1: no ordinary thread
+# that wakes on its CPU preempts it, as a core of its own would give it) or None. Not for
+# a main thread busy without a pause for seconds: past 0.95 s of a second the kernel's
+# real-time throttling (sched_rt_runtime_us) stops it for tens of milliseconds at a time.
 MAIN_POLICY = None
 
 
@@ -207,11 +207,11 @@ class Server:
         except (OSError, AttributeError):
             return []
 
-    def repin(self):
-        """With pin_scope "main": the main thread onto cpus, every other thread onto
-        OTHER_CPUS (default: all the CPUs the harness may use; a thread the main thread
-        started since inherited its pinning). Call it again before a measurement; nothing
-        to do otherwise."""
+    def repin(self, policy=None):
+        """With pin_scope "main": the main thread onto cpus under policy (set_policy),
+        every other thread onto OTHER_CPUS (default: all the CPUs the harness may use)
+        under SCHED_OTHER (a thread the main thread started since inherited its pinning
+        and policy). Call it again before a measurement; nothing to do otherwise."""
         if self.cpus is None or self.pin_scope != "main" or not self.alive():
             return
         others = as_cpus(OTHER_CPUS) or os.sched_getaffinity(0)
@@ -219,10 +219,7 @@ class Server:
             main = tid == self.proc.pid
             try:
                 os.sched_setaffinity(tid, self.cpus if main else others)
-                if main:
-                    set_policy(tid, MAIN_POLICY)
-                elif MAIN_POLICY:
-                    set_policy(tid, None)
+                set_policy(tid, policy if main else None)
             except OSError:
                 pass  # a thread that ended meanwhile
 

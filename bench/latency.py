@@ -68,8 +68,9 @@ class Probe:
     """build/mayfly-latprobe on a server: PING back to back, plus pollers
     [(every_ms, [cmd, args...]), ...]. Samples are (conn, send time s, rtt ms)."""
 
-    def __init__(self, binary, port, pollers=(), cpu=None, spin=None):
+    def __init__(self, binary, port, pollers=(), cpu=None, spin=None, policy=None):
         self.binary = binary
+        self.policy = policy  # of its connections' thread (benchlib.set_policy)
         self.port = port
         self.pollers = list(pollers)
         self.cpu = cpu
@@ -88,11 +89,10 @@ class Probe:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      preexec_fn=benchlib.pinned(self.cpu))
         time.sleep(0.2)
-        if benchlib.MAIN_POLICY:  # its connections' thread, as the servers' main threads
-            # (see benchlib.MAIN_POLICY); set after the spinning thread started (a new
-            # thread inherits its creator's policy)
+        if self.policy:  # its connections' thread, as the server's main thread; set
+            # after the spinning thread started (a new thread inherits its creator's policy)
             try:
-                benchlib.set_policy(self.proc.pid, benchlib.MAIN_POLICY)
+                benchlib.set_policy(self.proc.pid, self.policy)
             except OSError:
                 pass  # bench.py checked it was allowed; a probe that already ended
         return self
@@ -252,11 +252,11 @@ def field_ttl_mode(srv):
         return None if isinstance(r, RespError) else "hpexpireat"
 
 
-def reset_stats(srv):
+def reset_stats(srv, policy=None):
     """The start of a window: statistics reset, the server's threads pinned again (a thread
-    its main thread started since inherited the main thread's CPU and policy), its main
-    thread's scheduling counters noted."""
-    srv.repin()
+    its main thread started since inherited the main thread's CPU and policy), the main
+    thread under policy, its scheduling counters noted."""
+    srv.repin(policy)
     with srv.client() as c:
         c.try_call("CONFIG", "RESETSTAT")
     srv.sched_at_reset = srv.main_sched()
@@ -321,14 +321,16 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
         raise DeadlineOverrun("load took %.1fs, too close to the %.0fs deadline"
                               % (rec["load_s"], margin), rec["load_s"])
     rec["used_before"], rec["rss_before"] = srv.mem()
-    reset_stats(srv)
+    reset_stats(srv, benchlib.MAIN_POLICY)
     with srv.client() as c:
         base = (info_int(c, "stats", "expired_keys") or 0) + \
             (info_int(c, "stats", "expired_subkeys") or 0)
     gone_at = None
-    with Probe(args.latprobe, srv.port, pollers, args.client_cpu, args.spin) as probe:
+    with Probe(args.latprobe, srv.port, pollers, args.client_cpu, args.spin,
+               benchlib.MAIN_POLICY) as probe:
         with srv.client() as c:
             time.sleep(max(0.0, deadline - time.time()))
+            srv.sched_at_reset = srv.main_sched()  # "preempted" counts from the deadline
             hard_end = deadline + args.expiry_timeout
             while time.time() < hard_end:
                 st = c.info("stats")
@@ -419,17 +421,18 @@ def ping_cells(p):
             "%d/%d" % (p.get("over1", 0), p.get("over2", 0)))
 
 
-FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CPU) in the same "
-              "window: its longest stall in ms, stalls > 1 ms / > 2 ms, and the share of the "
-              "window it ran. A stall is a gap between two clock reads of a thread that never "
-              "sleeps during which it was not switched out: the virtual CPU itself stopped "
-              "(hypervisor, interrupts), which no thread escapes, so a PING max near it is the "
-              "machine's, not the server's (gaps in which another thread ran instead are not "
-              "the floor: the servers' main threads and the probe run SCHED_FIFO, see "
-              "bench/README). A low ran share means other work on that CPU (the loader during "
-              "growth) took it. preempted: the server's main thread's wait for its CPU while "
-              "runnable / involuntary switches in the window (/proc schedstat and status): "
-              "near 0 when nothing else of the machine took its CPU.")
+FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CPU) in the "
+              'same window: its longest stall in ms, stalls > 1 ms / > 2 ms, and the share of'
+              ' the window it ran. A stall is a gap between two clock reads of a thread that '
+              'never sleeps during which it was not switched out: the virtual CPU itself '
+              'stopped (hypervisor, interrupts), which no thread escapes, so a PING max near '
+              "it is the machine's, not the server's (gaps in which another thread ran "
+              "instead are not the floor: in the expiry cases the servers' main threads and "
+              'the probe run SCHED_FIFO, see bench/README). A low ran share means other work '
+              "on that CPU (the loader during growth) took it. preempted: the server's main "
+              "thread's wait for its CPU while runnable / involuntary switches in the window "
+              '(/proc schedstat and status): near 0 when nothing else of the machine took its'
+              ' CPU.')
 
 
 def expiry_table(args, recs):

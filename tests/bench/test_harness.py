@@ -3,8 +3,8 @@
 bench/latprobe.c), against a real server process:
 
 - repin with PIN_SCOPE "main": the main thread alone on the servers' CPU, every other
-  thread on OTHER_CPUS (the clients' CPU), the main thread under MAIN_POLICY and the
-  others back to SCHED_OTHER; main_sched() reads the main thread's counters.
+  thread on OTHER_CPUS (the clients' CPU), the main thread under the policy asked for and
+  the others back to SCHED_OTHER; main_sched() reads the main thread's counters.
 - latprobe --spin: a gap during which another thread took the spinning thread's CPU is
   recorded as conn -2, not as a stall of the machine (-1).
 
@@ -35,10 +35,11 @@ def test_repin(server, cpus):
     benchlib.PIN_SCOPE = "main"
     benchlib.OTHER_CPUS = {other_cpu}
     fifo = benchlib.policy_allowed("fifo")
-    benchlib.MAIN_POLICY = "fifo" if fifo else None
     srv = benchlib.Server(server, "mayfly", cpus=main_cpu)
     try:
         srv.start()
+        if fifo:
+            srv.repin("fifo")
         tids = srv.threads()
         check(len(tids) > 1, "the server has threads besides its main one (%d)" % len(tids))
         for tid in tids:
@@ -53,15 +54,18 @@ def test_repin(server, cpus):
         if fifo:  # a thread started later inherits FIFO from the main thread: repin undoes it
             other = [t for t in tids if t != srv.pid][0]
             os.sched_setscheduler(other, os.SCHED_FIFO, os.sched_param(1))
-            srv.repin()
+            srv.repin("fifo")
             check(os.sched_getscheduler(other) == os.SCHED_OTHER,
                   "repin sets another thread back to SCHED_OTHER")
+            srv.repin()
+            check(os.sched_getscheduler(srv.pid) == os.SCHED_OTHER,
+                  "repin() without a policy sets the main thread back to SCHED_OTHER")
         wait_ms, inv = srv.main_sched()
         check(isinstance(wait_ms, float) and wait_ms >= 0 and isinstance(inv, int) and inv >= 0,
               "main_sched() reads the main thread's wait and switches (%s, %s)" % (wait_ms, inv))
     finally:
         srv.cleanup()
-        benchlib.PIN_SCOPE, benchlib.OTHER_CPUS, benchlib.MAIN_POLICY = "process", None, None
+        benchlib.PIN_SCOPE, benchlib.OTHER_CPUS = "process", None
 
 
 def test_spin_switched(server, latprobe, cpu):
