@@ -735,7 +735,7 @@ def parse_args(argv):
     ap.add_argument("--pin-scope", choices=("main", "process"), default="main",
                     help="what --pin puts on CPU 0: each server's main thread (its other "
                          "threads run anywhere; Redis and Mayfly alike) or the whole process")
-    ap.add_argument("--main-sched", choices=("fifo", "other"), default="fifo",
+    ap.add_argument("--main-sched", choices=("fifo", "other"), default="other",
                     help="expiry probes with --pin-scope main: each server's main thread "
                          "and the probe's connections under SCHED_FIFO from the end of the "
                          "load (no other process of the machine preempts them; needs root / "
