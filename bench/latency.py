@@ -427,9 +427,8 @@ FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CP
               'never sleeps during which it was not switched out: the virtual CPU itself '
               'stopped (hypervisor, interrupts), which no thread escapes, so a PING max near '
               "it is the machine's, not the server's (gaps in which another thread ran "
-              "instead are not the floor: in the expiry cases the servers' main threads and "
-              'the probe run SCHED_FIFO, see bench/README). A low ran share means other work '
-              "on that CPU (the loader during growth) took it. preempted: the server's main "
+              'instead are not counted: bench/README). A low ran share means other work on '
+              "that CPU (the loader during growth) took it. preempted: the server's main "
               "thread's wait for its CPU while runnable / involuntary switches in the window "
               '(/proc schedstat and status): near 0 when nothing else of the machine took its'
               ' CPU.')

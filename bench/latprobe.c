@@ -140,20 +140,22 @@ static void *spin_main(void *arg) {
     }
     int64_t wall_off = benchnet_now_us(CLOCK_REALTIME) - benchnet_now_us(CLOCK_MONOTONIC);
     /* The switch count is read right after each clock read (a system call a turn: the
-     * thread has nothing else to do). A switch between two clock reads happens either
-     * before the second count read or on the way out of the first (where a system call
-     * returning to a preempted thread switches it out, its count already read): the second
-     * count has it either way. */
+     * thread has nothing else to do). A switch inside a gap between two clock reads comes
+     * either before the count read that follows the gap's first clock read or after it,
+     * so the reads on either side of that one (the one before the gap's first clock read
+     * and the one after its second) always differ: a gap is "switched" when they do.
+     * (This also blames a gap for a switch just before it; it never misses one.) */
     int64_t last = benchnet_now_us(CLOCK_MONOTONIC);
-    long last_sw = switches();
+    long sw_prev = switches(), sw_last = sw_prev;
     while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
         int64_t t = benchnet_now_us(CLOCK_MONOTONIC);
         long sw = switches();
         if (t - last > SPIN_RECORD_US)
             push_sample(&spin_samples,
-                        (sample){last + wall_off, (int32_t)(t - last), sw != last_sw ? -2 : -1});
+                        (sample){last + wall_off, (int32_t)(t - last), sw != sw_prev ? -2 : -1});
         last = t;
-        last_sw = sw;
+        sw_prev = sw_last;
+        sw_last = sw;
     }
     return NULL;
 }
