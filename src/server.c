@@ -732,6 +732,7 @@ static int config_insane(void) {
 
 int server_run(void) {
     if (config_insane()) return 1;
+    mem_init();
     mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
     rand_seed(0);

@@ -35,7 +35,7 @@
  *    a big hash's deadline heap) live in a separate arena whose freed pages are returned
  *    to the OS at once, inside free(): freeing the old 64 MB bucket array at the end of a
  *    rehash stalled the loop for about 10 ms. Here they are ordinary large blocks, whose
- *    pages are returned by decay like any others.
+ *    pages are returned by decay like any others. That alone is not enough: see mem_init.
  *  - background_thread:true: decay purging runs on jemalloc's own thread instead of
  *    inside malloc/free calls on the loop thread (Redis's jemalloc-bg-thread, on by
  *    default there too). */
@@ -69,6 +69,29 @@ static void oom(size_t size) {
     fprintf(stderr, "mayfly: out of memory allocating %zu bytes\n", size);
     fflush(stderr);
     abort();
+}
+
+void mem_init(void) {
+#ifdef MAYFLY_JEMALLOC
+    /* Each arena also has its own copy of the threshold, above which a freed block is
+     * purged at once, inside free(), instead of by decay. jemalloc 5.3 creates arena 0
+     * (the main thread's) before it reads oversize_threshold:0, so arena 0 keeps the
+     * default 8 MB: every freed block of 8 MB or more was madvise(MADV_DONTNEED)-ed on
+     * the loop thread (measured: the old 64 MB bucket array at the end of the key table's
+     * rehash, a loop turn of 16 ms of CPU). A threshold no block reaches turns that off
+     * in the arenas that exist; arenas created later take the global value, which
+     * oversize_threshold:0 already set out of reach. */
+    unsigned narenas = 0;
+    size_t sz = sizeof(narenas);
+    if (mallctl("arenas.narenas", &narenas, &sz, NULL, 0) != 0) return;
+    size_t never = SIZE_MAX;
+    for (unsigned i = 0; i < narenas; i++) {
+        char name[48];
+        snprintf(name, sizeof(name), "arena.%u.oversize_threshold", i);
+        /* Fails harmlessly (EFAULT) for an arena not created yet. */
+        mallctl(name, NULL, NULL, &never, sizeof(never));
+    }
+#endif
 }
 
 void *mem_alloc(size_t size) {

@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+/* Sets the allocator up for a server loop (call once at start-up, before big blocks are
+ * freed): no freed block, however large, is returned to the OS inside free() on the
+ * calling thread; jemalloc's background thread does it by decay. */
+void mem_init(void);
 /* Returns an owned block of at least size bytes (size 0 gives a unique small block). */
 void *mem_alloc(size_t size);
 /* Like mem_alloc, zero-filled. */
