@@ -28,8 +28,7 @@ TEST(big_free_is_not_purged_inline) {
     mem_stats st;
     mem_get_stats(&st);
     if (strncmp(st.allocator, "jemalloc", 8) != 0) {
-        printf("SKIP: big_free_is_not_purged_inline needs jemalloc (allocator %s)\n",
-               st.allocator);
+        printf("SKIP: big_free_is_not_purged_inline needs jemalloc (allocator %s)\n", st.allocator);
         return;
     }
     mem_init();
