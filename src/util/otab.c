@@ -30,8 +30,11 @@
 #define MIN_CAP 8
 #define PREPARE_MIN_BYTES (256 * 1024) /* new arrays from this size are zeroed in steps */
 #define PREPARE_PAGE 4096              /* bytes zeroed by one step */
-#define PREPARE_ADDS 2                 /* adds per step */
-#define EMPTY_VISITS 64                /* empty slots a resize step may pass per run moved */
+/* Adds per step. A growth from n items (load 0.8) prepares ~1.6 n slots, n / 315 pages:
+ * at 8 adds a page the old table takes 2.5% more items meanwhile (load ~0.82), and an
+ * HSET of 100 fields faults in 12 fresh pages instead of 50 (~10-20 us each, measured). */
+#define PREPARE_ADDS 8
+#define EMPTY_VISITS 64 /* empty slots a resize step may pass per run moved */
 #define RANDOM_TRIES 1000
 
 __extension__ typedef unsigned __int128 u128;

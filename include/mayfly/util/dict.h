@@ -12,7 +12,7 @@
  * Sizes are powers of two. The table grows at load factor 1 and shrinks below 1/8; a
  * resize never moves more than a bounded number of buckets per call (no stall). A large
  * new bucket array (256 KB or more; grown or shrunk to) is first zeroed a page at a time
- * (every 8th add, or remove for a shrink, and by dict_rehash_for), the old table taking the
+ * (every 32nd add, or remove for a shrink, and by dict_rehash_for), the old table taking the
  * adds meanwhile, so that neither zeroing
  * megabytes nor the page faults of inserting at random places in a fresh array land on
  * one call.

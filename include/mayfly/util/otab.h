@@ -25,7 +25,7 @@
  *
  * Resizing moves whole runs from the old table to the new one, a run per step (each
  * find/add/remove does one), so no call stalls; an array of 256 KB or more, grown or shrunk
- * to, is first zeroed a page at a time (every other add, or, for a shrink, every other
+ * to, is first zeroed a page at a time (every 8th add, or, for a shrink, every 8th
  * operation) while the old table takes the adds (a shrink that adds outgrow is dropped).
  *
  * SCAN: the cursor is a position in hash space: every item whose hash is below it has
