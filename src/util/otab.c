@@ -225,6 +225,7 @@ static void begin_resize(otab *t, uint64_t *arr, size_t cap) {
     t->range[1] = range_of(cap);
     t->used[1] = 0;
     t->rehash_idx = 0;
+    t->ahead = 0;
     if (t->used[0] == 0) finish_resize(t);
 }
 
@@ -397,10 +398,41 @@ void *otab_find(otab *t, const char *key, size_t len) {
     return otab_find_h(t, key, len, dict_hash(key, len));
 }
 
+/* An add's share of a resize. Table 0 must be empty before table 1 passes its load limit,
+ * so each add moves twice its share of the items left: 2 * used[0] / room, room being the
+ * items table 1 can still take within MAX_LOAD (a growth leaves room for 14-30% more
+ * items: 8-15 per add). Runs move whole (at load 0.8 they are tens of items long), so
+ * what a run moves beyond the share is credited to the next adds. The former fixed four
+ * runs per add moved several times more than that: an HSET of 100 fields into a 10M-field
+ * hash being resized spent about a millisecond moving runs. */
+static void add_step(otab *t) {
+    size_t limit = t->range[1] / 5 * 4, total = otab_size(t);
+    size_t share = 2 * t->used[0] / (limit > total ? limit - total : 1) + 1;
+    if (t->ahead >= share) {
+        t->ahead -= share;
+        return;
+    }
+    share -= t->ahead;
+    size_t moved = 0;
+    int empty_visits = 4 * EMPTY_VISITS;
+    while (moved < share && t->used[0] != 0) {
+        /* used[0] > 0, so an occupied slot remains at or after rehash_idx. */
+        if (t->slots[0][t->rehash_idx] == 0) {
+            t->rehash_idx++;
+            if (--empty_visits == 0) break;
+            continue;
+        }
+        size_t before = t->used[0];
+        move_run(t);
+        if (!resizing(t)) return; /* rebuilt */
+        moved += before - t->used[0];
+    }
+    t->ahead = moved > share ? moved - share : 0;
+    if (t->used[0] == 0) finish_resize(t);
+}
+
 void otab_add_h(otab *t, void *item, uint64_t hash) {
-    /* Four runs per add: table 1 must not fill up before table 0 is empty (a growth
-     * leaves room for at least 14% more items; table 0 has about one run per 5 items). */
-    if (resizing(t) && t->pause == 0) otab_resize_step(t, 4);
+    if (resizing(t) && t->pause == 0) add_step(t);
     if (!t->slots[0]) {
         otab_reserve(t, 1);
     } else if (!resizing(t)) {

@@ -368,6 +368,38 @@ TEST(grow_zeroes_a_page_per_8_adds) {
     otab_clear(&t, free_ent, NULL);
 }
 
+/* A growth's runs move at the pace the room in the new table needs, not faster: on
+ * average at most 16 items per add (a fixed four runs per add moved ~50 at load 0.8), and
+ * the old table is still empty before the new one passes load 0.8. */
+TEST(growth_moves_items_at_the_needed_pace) {
+    otab t;
+    otab_init(&t, &ent_type);
+    uint32_t n = 0;
+    size_t moved = 0, adds = 0, resizes = 0;
+    int was_resizing = 0;
+    while (n < 400000) {
+        int big = otab_is_resizing(&t) && t.slots[1] && t.cap[1] >= 32768;
+        size_t before = t.used[0];
+        otab_add(&t, ent_new(n++));
+        if (big) {
+            adds++;
+            /* While resizing an add goes to table 1; once it ends table 1 is table 0. */
+            moved += otab_is_resizing(&t) && t.slots[1] ? before - t.used[0] : before;
+        }
+        int now = t.slots[1] != NULL;
+        if (was_resizing && !now) {
+            resizes++;
+            if (t.used[0] * 5 > t.range[0] * 4 + 5)
+                TEST_FAIL("resize ended at load %.3f", (double)t.used[0] / (double)t.range[0]);
+        }
+        was_resizing = now;
+    }
+    ASSERT(resizes >= 3 && adds > 0);
+    if (moved > 16 * adds) TEST_FAIL("%zu items moved by %zu adds", moved, adds);
+    ASSERT_EQ(0, otab_check(&t));
+    otab_clear(&t, free_ent, NULL);
+}
+
 TEST(reserve_sizes_once) {
     otab t;
     otab_init(&t, &ent_type);
@@ -440,6 +472,7 @@ int main(void) {
     RUN(drain_frees_everything_in_steps);
     RUN(large_table_prepared_in_pages);
     RUN(grow_zeroes_a_page_per_8_adds);
+    RUN(growth_moves_items_at_the_needed_pace);
     RUN(reserve_sizes_once);
     RUN(shrink_prepares_large_table);
     return test_report();

@@ -50,6 +50,7 @@ typedef struct otab {
     size_t range[2];    /* home range: cap minus the tail */
     size_t used[2];     /* items in each table */
     size_t rehash_idx;  /* while resizing: slots of table 0 below it are empty */
+    size_t ahead;       /* while resizing: items moved beyond the adds' shares so far */
     unsigned pause;     /* > 0 while an iterator or scan callback runs: nothing moves */
     uint64_t *next;     /* a large table to grow into, being zeroed a page at a time */
     size_t next_cap, next_ready;
