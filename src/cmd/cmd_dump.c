@@ -11,6 +11,7 @@
 #include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/strconv.h"
 
@@ -99,7 +100,10 @@ static void restore_value(cmd_ctx *c, const restore_opts *o, slice key, long lon
         reply_ok(c);
         return;
     }
-    if (o->idle >= 0) val->lru = (uint32_t)(c->now_ms / 1000 - o->idle);
+    /* IDLETIME under an LRU policy, FREQ under an LFU one (the other is ignored, as in
+     * Redis's objectSetLRUOrLFU). */
+    long long clk = evict_clock_restore(o->idle, o->freq, c->now_ms);
+    if (clk >= 0) val->lru = (uint32_t)clk;
     dbentry *e = db_add_expire(c->db, key, val, ttl);
     if (ttl && !o->absttl) propagate_absolute(c, ttl);
     db_touch(c->db, key);

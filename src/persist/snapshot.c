@@ -9,6 +9,7 @@
  * database is damage. */
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
 #include "mayfly/persist/persist.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/util/clock.h"
@@ -226,7 +227,9 @@ static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
         l->err_offset = offset;
         return SNAP_ECORRUPT;
     }
-    if (it->idle >= 0) it->val->lru = (uint32_t)(clock_now_ms() / 1000 - it->idle);
+    /* The file's IDLE under an LRU policy, its FREQ under an LFU one (as Redis loads them). */
+    long long clk = evict_clock_restore(it->idle, it->freq, clock_now_ms());
+    if (clk >= 0) it->val->lru = (uint32_t)clk;
     db_add_expire(d, it->key, it->val, it->expire_ms);
     l->keys_loaded++;
     return SNAP_MORE;

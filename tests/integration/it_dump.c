@@ -2,7 +2,8 @@
  * included); the payloads a Redis 7.4-era server wrote (fixture) restore as their sidecar
  * says; payloads from a live Redis 7.0 restore with equal values and TTLs; errors and
  * options answer as Redis 7.0 does, compared reply by reply; RESTORE with a relative TTL
- * reaches the append-only log with an absolute one. */
+ * reaches the append-only log with an absolute one; FREQ and IDLETIME set the access clock
+ * of the policy in force, as in Redis. */
 #include "integration/rdb_util.h"
 #include "mayfly/util/crc64.h"
 
@@ -233,10 +234,51 @@ TEST(restore_reaches_the_log_with_an_absolute_ttl) {
     it_stop_server(&s);
 }
 
+/* RESTORE's FREQ sets the LFU counter under an LFU policy and IDLETIME the idle time under
+ * an LRU one; each is ignored under the other kind of policy (the key starts as a new one).
+ * Redis 7.0 and Mayfly answer OBJECT FREQ / IDLETIME alike after each RESTORE. */
+TEST(restore_sets_the_access_clock_of_its_policy) {
+    it_server redis;
+    it_start_redis(&redis, NULL);
+    it_start(NULL);
+    redisContext *cs[2] = {it_client_to(&redis), it_client()};
+    long long got[2][4];
+    for (int i = 0; i < 2; i++) {
+        redisContext *c = cs[i];
+        it_run(c, "SET src v");
+        size_t len;
+        char *p = dump(c, "src", &len);
+        EXPECT(c, "+OK", "CONFIG SET maxmemory-policy allkeys-lfu");
+        if (strcmp(restore(c, "f", "0", p, len, "FREQ 100"), "+OK") != 0) TEST_FAIL("FREQ");
+        if (strcmp(restore(c, "i", "0", p, len, "IDLETIME 1000"), "+OK") != 0) TEST_FAIL("IDLE");
+        got[i][0] = it_int(c, "OBJECT FREQ f");
+        got[i][1] = it_int(c, "OBJECT FREQ i");
+        EXPECT(c, "+OK", "CONFIG SET maxmemory-policy allkeys-lru");
+        if (strcmp(restore(c, "f", "0", p, len, "REPLACE FREQ 100"), "+OK") != 0)
+            TEST_FAIL("FREQ under LRU");
+        if (strcmp(restore(c, "i", "0", p, len, "REPLACE IDLETIME 1000"), "+OK") != 0)
+            TEST_FAIL("IDLETIME under LRU");
+        got[i][2] = it_int(c, "OBJECT IDLETIME f");
+        got[i][3] = it_int(c, "OBJECT IDLETIME i");
+        free(p);
+    }
+    if (got[1][0] != 100 || got[1][1] != 5) TEST_FAIL("LFU: %lld %lld", got[1][0], got[1][1]);
+    if (got[1][2] > 5 || got[1][3] < 1000 || got[1][3] > 1005)
+        TEST_FAIL("LRU: %lld %lld", got[1][2], got[1][3]);
+    for (int j = 0; j < 2; j++)
+        if (got[0][j] != got[1][j])
+            TEST_FAIL("OBJECT FREQ: Redis %lld, Mayfly %lld", got[0][j], got[1][j]);
+    redisFree(cs[0]);
+    redisFree(cs[1]);
+    it_stop();
+    it_stop_server(&redis);
+}
+
 int main(void) {
     RUN(own_payloads_restore_exactly);
     RUN(redis74_payloads_restore_as_their_sidecar_says);
     RUN(redis70_payloads_restore_and_errors_match);
     RUN(restore_reaches_the_log_with_an_absolute_ttl);
+    RUN(restore_sets_the_access_clock_of_its_policy);
     return test_report();
 }

@@ -185,9 +185,48 @@ TEST(debug_digest_is_redis_digest) {
     it_stop_server(&mayfly);
 }
 
+/* A key's LFU counter in a Redis dump (saved under an LFU policy) is loaded by Mayfly under
+ * an LFU policy (OBJECT FREQ as in Redis), and its idle time under an LRU one. */
+TEST(access_clocks_in_redis70_dumps_load) {
+    static const char *const lfu[] = {"--maxmemory-policy", "allkeys-lfu", NULL};
+    static const char *const lru[] = {"--maxmemory-policy", "allkeys-lru", NULL};
+    const char *const *policies[2] = {lfu, lru};
+    it_server redis, mayfly;
+    it_start_server(&mayfly, NULL);
+    for (int i = 0; i < 2; i++) {
+        it_start_redis(&redis, policies[i]);
+        redisContext *rc = it_client_to(&redis);
+        it_run(rc, "SET k v");
+        redisReply *d = redisCommand(rc, "DUMP k");
+        if (!d || d->type != REDIS_REPLY_STRING) TEST_FAIL("DUMP");
+        redisReply *r = redisCommand(
+            rc, i == 0 ? "RESTORE k 0 %b REPLACE FREQ 100" : "RESTORE k 0 %b REPLACE IDLETIME 1000",
+            d->str, d->len);
+        freeReplyObject(r);
+        freeReplyObject(d);
+        EXPECT(rc, "+OK", "SAVE");
+        it_kill_server(&mayfly);
+        if (copy_dump(&redis, &mayfly) < 0) TEST_FAIL("copy");
+        if (!it_restart_server(&mayfly, policies[i])) TEST_FAIL("Mayfly refused the dump");
+        redisContext *mc = it_client_to(&mayfly);
+        if (i == 0) {
+            long long want = it_int(rc, "OBJECT FREQ k"), got = it_int(mc, "OBJECT FREQ k");
+            if (want != 100 || got != want) TEST_FAIL("FREQ: Redis %lld, Mayfly %lld", want, got);
+        } else {
+            long long got = it_int(mc, "OBJECT IDLETIME k");
+            if (got < 1000 || got > 1010) TEST_FAIL("IDLETIME %lld", got);
+        }
+        redisFree(mc);
+        redisFree(rc);
+        it_stop_server(&redis);
+    }
+    it_stop_server(&mayfly);
+}
+
 int main(void) {
     RUN(redis70_dumps_load_in_mayfly);
     RUN(mayfly_dump_loads_in_redis70);
     RUN(debug_digest_is_redis_digest);
+    RUN(access_clocks_in_redis70_dumps_load);
     return test_report();
 }
