@@ -6,11 +6,15 @@
  * the keyspace to a replica's expiry (due keys and fields hidden, never deleted) and back;
  * DEBUG POPULATE fills a database as Redis's does; DEBUG DIGEST / DIGEST-VALUE are Redis's dataset
  * digests (the same SHA-1 mixing, so equal datasets give Redis's own digest), over every stored key
- * and field, those past their TTL but not yet reaped included, as Redis. */
+ * and field, those past their TTL but not yet reaped included, as Redis; DEBUG OBJECT and
+ * DEBUG PROTOCOL give Redis's key summary and a reply of each RESP type. */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/evict/evict.h"
+#include "mayfly/rdb/rdb.h"
+#include "mayfly/resp/resp.h"
 #include "mayfly/types/hash.h"
 #include "mayfly/types/string.h"
 #include "mayfly/util/clock.h"
@@ -234,6 +238,109 @@ static void debug_populate(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* ---- DEBUG OBJECT, DEBUG PROTOCOL ---- */
+
+/* DEBUG OBJECT key: Redis's one-line summary of a stored value, found whether or not its
+ * TTL has passed (as Redis's dbFind): its address, refcount (as OBJECT REFCOUNT), encoding
+ * (as OBJECT ENCODING), the length of its RDB serialization (the DUMP payload without its
+ * type byte and 10-byte footer), the access clock's low 24 bits and the idle seconds (0
+ * under an LFU policy, whose clock holds no access time). */
+static void debug_object(cmd_ctx *c) {
+    dbentry *e = db_find_raw(c->db, c->argv[2]);
+    if (!e) {
+        reply_error(c, "ERR no such key");
+        return;
+    }
+    buf payload;
+    buf_init(&payload);
+    rdb_dump_payload(&payload, e->val, c->now_ms, config.rdbcompression);
+    size_t serialized = payload.len > 11 ? payload.len - 11 : 0;
+    buf_deinit(&payload);
+    long long idle = evict_policy_is_lfu(config.maxmemory_policy)
+                         ? 0
+                         : evict_idle_seconds(db_entry_lru(e), c->now_ms);
+    char line[256];
+    snprintf(line, sizeof(line),
+             "Value at:%p refcount:%d encoding:%s serializedlength:%zu lru:%u "
+             "lru_seconds_idle:%lld",
+             (void *)e->val, (e->val->flags & OBJF_SHARED) ? INT_MAX : 1, obj_enc_name(e->val),
+             serialized, (unsigned)(db_entry_lru(e) & 0xFFFFFFu), idle);
+    reply_simple(c, line);
+}
+
+/* DEBUG PROTOCOL attrib: an attribute (RESP3 only) before the reply it annotates. */
+static void debug_protocol_attrib(cmd_ctx *c) {
+    if (c->proto == 3) {
+        buf_append(c->out, "|1\r\n", 4);
+        reply_bulk_cstr(c, "key-popularity");
+        reply_array(c, 2);
+        reply_bulk_cstr(c, "key:123");
+        reply_int(c, 90);
+    }
+    reply_bulk_cstr(c, "Some real reply following the attribute");
+}
+
+/* DEBUG PROTOCOL push: a push (RESP3 only) and then a reply, since a push is not one. */
+static void debug_protocol_push(cmd_ctx *c) {
+    if (c->proto != 3) {
+        reply_error(c, "ERR RESP2 is not supported by this command");
+        return;
+    }
+    resp_w_push(c->out, c->proto, 2);
+    reply_bulk_cstr(c, "server-cpu-usage");
+    reply_int(c, 42);
+    reply_bulk_cstr(c, "Some real reply following the push reply");
+}
+
+/* The aggregates of DEBUG PROTOCOL: three integers 0..2 (array, set), or three integer
+ * keys with a boolean each, true for 1 (map). */
+static void debug_protocol_aggregate(cmd_ctx *c, char kind) {
+    if (kind == 'a')
+        reply_array(c, 3);
+    else if (kind == 's')
+        reply_set(c, 3);
+    else
+        reply_map(c, 3);
+    for (int j = 0; j < 3; j++) {
+        reply_int(c, j);
+        if (kind == 'm') reply_bool(c, j == 1);
+    }
+}
+
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, with Redis's values, so that clients'
+ * parsers can be tested. */
+static void debug_protocol(cmd_ctx *c) {
+    slice t = c->argv[2];
+    if (slice_eq_ci(t, "string"))
+        reply_bulk_cstr(c, "Hello World");
+    else if (slice_eq_ci(t, "integer"))
+        reply_int(c, 12345);
+    else if (slice_eq_ci(t, "double"))
+        reply_double(c, 3.141);
+    else if (slice_eq_ci(t, "bignum"))
+        resp_w_bignum(c->out, c->proto, "1234567999999999999999999999999999999");
+    else if (slice_eq_ci(t, "null"))
+        reply_null(c);
+    else if (slice_eq_ci(t, "array"))
+        debug_protocol_aggregate(c, 'a');
+    else if (slice_eq_ci(t, "set"))
+        debug_protocol_aggregate(c, 's');
+    else if (slice_eq_ci(t, "map"))
+        debug_protocol_aggregate(c, 'm');
+    else if (slice_eq_ci(t, "attrib"))
+        debug_protocol_attrib(c);
+    else if (slice_eq_ci(t, "push"))
+        debug_protocol_push(c);
+    else if (slice_eq_ci(t, "true") || slice_eq_ci(t, "false"))
+        reply_bool(c, slice_eq_ci(t, "true"));
+    else if (slice_eq_ci(t, "verbatim"))
+        reply_verbatim(c, "This is a verbatim\nstring", 25);
+    else
+        reply_error(c, "ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false");
+}
+
 static void debug_help(cmd_ctx *c) {
     static const char *const lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -255,6 +362,12 @@ static void debug_help(cmd_ctx *c) {
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
         "    Output a hex signature of the values of all the specified keys.",
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
         "HELP",
         "    Print this help.",
         NULL};
@@ -282,6 +395,10 @@ static const cmd_spec debug_subcmds[] = {
      "Digest of the whole dataset.", "", NULL, "@admin @slow @dangerous"},
     {"digest-value", debug_digest_value, -2, DBG, 0, 0, 0, "server", "1.0.0", "O(N)",
      "Digests of the values of keys.", "[key ...]", NULL, "@admin @slow @dangerous"},
+    {"object", debug_object, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Low level information about a key's value.", "key", NULL, "@admin @slow @dangerous"},
+    {"protocol", debug_protocol, 3, DBG, 0, 0, 0, "server", "6.0.0", "O(1)",
+     "A reply of each RESP type (client test aid).", "type", NULL, "@admin @slow @dangerous"},
     {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
      "@admin @slow @dangerous"},
     {0},
