@@ -517,6 +517,7 @@ static int replay(int dbid, int64_t time_ms, int argc, slice *argv) {
     long long errors = cmd_total_errors();
     cmd_dispatch_at(s, argc, argv, time_ms);
     int failed = cmd_total_errors() != errors;
+    if (failed) host_stat.unexpected_error_replies++;
     /* propagation-error-behavior panic: a command of the log that fails stops the server
      * (Redis's AOF-loading client), rather than loading a dataset that differs from the
      * one that was logged. */

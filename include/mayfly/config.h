@@ -115,7 +115,8 @@ typedef struct mayfly_config {
     int enable_debug_command;       /* 0 no, 1 yes, 2 local: who may run DEBUG */
     int enable_module_command;      /* accepted as in Redis; Mayfly has no MODULE command */
     int propagation_error_behavior; /* 0 ignore, 1 panic, 2 panic-on-replicas: an error
-                                       replaying the append-only log */
+                                       replaying the append-only log (panic) or applying
+                                       the primary's stream on a read-only replica */
     int shutdown_on_sigint;         /* CONFIG_SHUTDOWN_* flags for the signal, 0 = default */
     int shutdown_on_sigterm;        /* (the flags of SHUTDOWN's NOSAVE, SAVE, NOW, FORCE) */
     int shutdown_timeout;           /* seconds SHUTDOWN waits for replicas (0: no wait) */

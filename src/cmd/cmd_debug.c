@@ -7,9 +7,11 @@
  * DEBUG POPULATE fills a database as Redis's does; DEBUG DIGEST / DIGEST-VALUE are Redis's dataset
  * digests (the same SHA-1 mixing, so equal datasets give Redis's own digest), over every stored key
  * and field, those past their TTL but not yet reaped included, as Redis; DEBUG OBJECT and
- * DEBUG PROTOCOL give Redis's key summary and a reply of each RESP type. */
+ * DEBUG PROTOCOL give Redis's key summary and a reply of each RESP type; DEBUG REPLICATE
+ * sends a command to the replicas alone. */
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
+#include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
@@ -238,7 +240,14 @@ static void debug_populate(cmd_ctx *c) {
     reply_ok(c);
 }
 
-/* ---- DEBUG OBJECT, DEBUG PROTOCOL ---- */
+/* ---- DEBUG OBJECT, DEBUG PROTOCOL, DEBUG REPLICATE ---- */
+
+/* DEBUG REPLICATE <command> [arg ...]: sends a command to the replicas only, unchecked and
+ * not run here (so that a test can make a replica's data diverge, or its stream fail). */
+static void debug_replicate(cmd_ctx *c) {
+    propagate_repl(c, c->argc - 2, c->argv + 2);
+    reply_ok(c);
+}
 
 /* DEBUG OBJECT key: Redis's one-line summary of a stored value, found whether or not its
  * TTL has passed (as Redis's dbFind): its address, refcount (as OBJECT REFCOUNT), encoding
@@ -364,6 +373,8 @@ static void debug_help(cmd_ctx *c) {
         "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "REPLICATE <string>",
+        "    Replicates the provided string to replicas, allowing data divergence.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -399,6 +410,9 @@ static const cmd_spec debug_subcmds[] = {
      "Low level information about a key's value.", "key", NULL, "@admin @slow @dangerous"},
     {"protocol", debug_protocol, 3, DBG, 0, 0, 0, "server", "6.0.0", "O(1)",
      "A reply of each RESP type (client test aid).", "type", NULL, "@admin @slow @dangerous"},
+    {"replicate", debug_replicate, -3, DBG, 0, 0, 0, "server", "7.0.0", "O(1)",
+     "Sends a command to the replicas only (test aid).", "command [arg ...]", NULL,
+     "@admin @slow @dangerous"},
     {"help", debug_help, 2, DBG, 0, 0, 0, "server", "1.0.0", "O(1)", "Shows DEBUG help.", "", NULL,
      "@admin @slow @dangerous"},
     {0},

@@ -269,7 +269,7 @@ static void section_stats(buf *b, int64_t now_ms) {
         "tracking_total_keys:%zu\r\n"
         "tracking_total_items:%zu\r\n"
         "tracking_total_prefixes:%zu\r\n"
-        "unexpected_error_replies:0\r\n"
+        "unexpected_error_replies:%lld\r\n"
         "total_error_replies:%lld\r\n"
         "dump_payload_sanitizations:0\r\n"
         "total_reads_processed:%lld\r\n"
@@ -306,10 +306,10 @@ static void section_stats(buf *b, int64_t now_ms) {
         pubsub_channel_count(), pubsub_pattern_count(), pubsub_shard_channel_count(),
         host_stat.latest_fork_usec, host_stat.total_forks, host_stat.migrate_cached_sockets,
         tracking_total_keys(), tracking_total_items(), tracking_total_prefixes(),
-        cmd_total_errors(), host_stat.reads_processed, host_stat.writes_processed,
-        host_stat.qbuf_limit_disconnections, host_stat.obuf_limit_disconnections,
-        host_stat.eventloop_cycles, host_stat.eventloop_us, cmd_total_usec(),
-        host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
+        host_stat.unexpected_error_replies, cmd_total_errors(), host_stat.reads_processed,
+        host_stat.writes_processed, host_stat.qbuf_limit_disconnections,
+        host_stat.obuf_limit_disconnections, host_stat.eventloop_cycles, host_stat.eventloop_us,
+        cmd_total_usec(), host_stat.eventloop_cycles_per_sec, host_stat.eventloop_cycle_us,
         host_stat.eventloop_turn_max_us, host_stat.eventloop_turn_cpu_max_us,
         host_stat.eventloop_turns_cpu_over_1ms, host_stat.eventloop_turns_cpu_over_2ms,
         acl_stat.denied_auth, acl_stat.denied_cmd, acl_stat.denied_key, acl_stat.denied_channel);
@@ -706,6 +706,7 @@ static void config_resetstat(cmd_ctx *c) {
     host_stat.expire_cycle_us = 0;
     host_stat.reads_processed = host_stat.writes_processed = 0;
     host_stat.qbuf_limit_disconnections = host_stat.obuf_limit_disconnections = 0;
+    host_stat.unexpected_error_replies = 0;
     memset(&acl_stat, 0, sizeof(acl_stat));
     host_stat.total_forks = 0;
     host_stat.eventloop_cycles = host_stat.eventloop_us = 0;

@@ -211,6 +211,47 @@ void replica_send_ack(void) {
 
 /* ---- applying the stream ---- */
 
+/* The name Redis logs for a command: "name" or "container|sub", "<unknown>" if none. */
+static void command_fullname(int argc, const slice *argv, char *out, size_t cap) {
+    const cmd_spec *spec = cmd_lookup(argv[0]);
+    const cmd_spec *sub = spec && spec->subcmds && argc > 1 ? cmd_lookup_sub(spec, argv[1]) : NULL;
+    if (!spec)
+        snprintf(out, cap, "<unknown>");
+    else if (sub)
+        snprintf(out, cap, "%s|%s", spec->name, sub->name);
+    else
+        snprintf(out, cap, "%s", spec->name);
+}
+
+/* A command of the primary's stream answered an error (Redis's afterErrorReply for its
+ * master client): logged as Redis logs it, counted in unexpected_error_replies, and, when
+ * propagation-error-behavior is panic or panic-on-replicas on a read-only replica, the end
+ * of the server rather than a dataset that differs from the primary's. */
+static void report_error_reply(int argc, const slice *argv, const buf *out) {
+    const char *err = NULL;
+    for (size_t i = 0; i < out->len && !err; i++)
+        if (out->data[i] == '-' && (i == 0 || out->data[i - 1] == '\n')) err = out->data + i + 1;
+    const char *end = err ? memchr(err, '\r', (size_t)(out->data + out->len - err)) : NULL;
+    int len = err && end ? (int)(end - err) : 0;
+    if (len >= 4 && memcmp(err, "ERR ", 4) == 0) { /* Redis logs addReplyError's text alone */
+        err += 4;
+        len -= 4;
+    }
+    if (len > 4096) len = 4096;
+    char name[128];
+    command_fullname(argc, argv, name, sizeof(name));
+    log_warning("== CRITICAL == This replica is sending an error to its master: '%.*s' after "
+                "processing the command '%s'",
+                len, err ? err : "", name);
+    host_stat.unexpected_error_replies++;
+    if (repl_cfg.read_only && config.propagation_error_behavior != 0) {
+        log_warning("This replica panicked sending an error to its master after processing the "
+                    "command '%s'",
+                    name);
+        exit(1);
+    }
+}
+
 /* Runs the complete commands of the primary's stream that the input holds. */
 /* Runs the command just parsed (its arguments point into base) in the master session,
  * replies dropped. -1 when the session is gone. */
@@ -220,7 +261,9 @@ static int run_parsed(const char *base) {
     slice *argv = argc <= 16 ? small : mem_alloc(sizeof(slice) * (size_t)argc);
     for (int i = 0; i < argc; i++)
         argv[i] = (slice){resp_arg_ptr(&rs.parser, base, i), rs.parser.argv[i].len};
+    long long errors = cmd_total_errors();
     cmd_dispatch_at(rs.ms, argc, argv, DB_NOW_NOTHING_DUE);
+    if (rs.ms && cmd_total_errors() != errors) report_error_reply(argc, argv, &rs.ms->out);
     if (argv != small) mem_free(argv);
     if (!rs.ms) return -1; /* the command ended the link (it cannot, but be safe) */
     buf_clear(&rs.ms->out);

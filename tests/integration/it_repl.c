@@ -587,6 +587,53 @@ TEST(diskless_load_of_a_large_last_value) {
     it_stop_server(&p);
 }
 
+/* Lines of s's log holding needle. */
+static int count_in_log(const it_server *s, const char *needle) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/server.log", s->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, needle)) n++;
+    fclose(f);
+    return n;
+}
+
+/* A command of the primary's stream that fails on the replica (DEBUG REPLICATE of an
+ * unknown command; INCRBY over a writable replica's own string) is logged as Redis logs it
+ * and counted in unexpected_error_replies; with propagation-error-behavior panic-on-replicas
+ * a read-only replica stops instead of diverging. */
+TEST(errors_applying_the_stream) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(rc, "+OK", "CONFIG SET replica-read-only no");
+    EXPECT(rc, "+OK", "SET number2 foo");
+    EXPECT(pc, "+OK", "DEBUG REPLICATE fake-command-1 a");
+    EXPECT(pc, "1", "INCRBY number2 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    EXPECT(rc, "\"foo\"", "GET number2");
+    ASSERT_EQ(2, it_info_field(rc, "unexpected_error_replies"));
+    ASSERT_EQ(0, it_info_field(pc, "unexpected_error_replies"));
+    ASSERT_EQ(1, count_in_log(&r, "== CRITICAL == This replica is sending an error to its master: "
+                                  "'unknown command 'fake-command-1', with args beginning with: "
+                                  "'a' ' after processing the command '<unknown>'"));
+    ASSERT_EQ(1, count_in_log(&r, "== CRITICAL == This replica is sending an error to its master: "
+                                  "'value is not an integer or out of range' after processing the "
+                                  "command 'incrby'"));
+    EXPECT(rc, "+OK", "CONFIG RESETSTAT");
+    ASSERT_EQ(0, it_info_field(rc, "unexpected_error_replies"));
+    EXPECT(rc, "+OK", "CONFIG SET replica-read-only yes");
+    EXPECT(rc, "+OK", "CONFIG SET propagation-error-behavior panic-on-replicas");
+    EXPECT(pc, "+OK", "DEBUG REPLICATE fake-command-2");
+    if (it_wait_exit(&r, 5000) != 1) TEST_FAIL("the replica did not stop");
+    ASSERT_EQ(1, count_in_log(&r, "This replica panicked sending an error to its master after "
+                                  "processing the command '<unknown>'"));
+    unpair(&p, &r, pc, rc);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -606,5 +653,6 @@ int main(void) {
     RUN(diskless_load_of_a_large_last_value);
     RUN(promoted_replica_continues_with_psync);
     RUN(gates_and_introspection);
+    RUN(errors_applying_the_stream);
     return test_report();
 }

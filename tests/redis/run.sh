@@ -38,8 +38,8 @@ version=7.0.15
 
 # The units that cover what Mayfly implements (issue 21), replication and failover
 # included. The longest go first, so that three at a time finish together.
-default_units="integration/redis-cli integration/psync2 integration/replication-3 integration/psync2-pingoff
-integration/psync2-reg integration/replication-2 unit/expire unit/introspection unit/multi
+default_units="integration/redis-cli integration/psync2 integration/replication-4 integration/replication-3
+integration/psync2-pingoff integration/psync2-reg integration/replication-2 unit/expire unit/introspection unit/multi
 unit/dump integration/failover unit/wait integration/convert-ziplist-hash-on-load
 unit/type/hash unit/keyspace unit/type/string unit/type/incr unit/pubsub unit/pubsubshard
 unit/info unit/info-command unit/protocol unit/auth unit/querybuf unit/introspection-2

@@ -46,6 +46,8 @@ typedef struct host_stats {
      * (INFO shutdown_in_milliseconds). */
     long long shutdown_deadline_ms;
     long long migrate_cached_sockets; /* MIGRATE's open target connections (cluster/) */
+    long long
+        unexpected_error_replies; /* errors answered to the primary's stream or a loaded log */
 } host_stats;
 extern host_stats host_stat;
 
