@@ -10,6 +10,7 @@
 #include "cmd/cmdacl_int.h"
 #include "cmd/registry_int.h"
 #include "mayfly/client/pubsub.h"
+#include "mayfly/cmd/pause.h"
 #include "mayfly/config.h"
 
 #include <stdio.h>
@@ -21,13 +22,15 @@ static const cmd_gate *gates[CMD_GATE_MAX];
 static size_t ngates;
 gate_slot gate_slots[CMD_GATE_MAX];
 uint32_t gate_unswitched;
+uint32_t gate_master;
 static const int always_armed = 1;
 
 /* The table changed: rebuild the flat walk array, the mask of gates without a switch and
  * every command's gate mask. */
 static void table_changed(void) {
-    gate_unswitched = 0;
+    gate_unswitched = gate_master = 0;
     for (size_t i = 0; i < ngates; i++) {
+        if (gates[i] == &cmd_gate_pause) gate_master |= 1u << i;
         gate_slots[i] =
             (gate_slot){gates[i]->armed ? gates[i]->armed : &always_armed, gates[i]->check};
         if (!gates[i]->armed) gate_unswitched |= 1u << i;

@@ -608,8 +608,9 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         gates = gate_mask(c->flags);
     }
     if (s->flags & (SESS_INTERNAL | SESS_MASTER)) {
-        gates = 0; /* the log replay and the primary's stream are obeyed, as Redis's fake AOF
-                      client and master client are */
+        /* The log replay and the primary's stream are obeyed, as Redis's fake AOF client
+         * and master client are; only a pause holds the stream. */
+        gates = (s->flags & SESS_MASTER) ? gates & gate_master : 0;
     } else if ((s->flags & SESS_MULTI) && multi_is_exec(c->cmd)) {
         c->flags = multi_exec_flags(s, c->flags);
         gates = gate_mask(c->flags);

@@ -39,6 +39,9 @@ extern gate_slot gate_slots[CMD_GATE_MAX];
 /* The gates without a switch (bit i: rank i): while no switch is on anywhere (armed_on,
  * util/armed.h), these are the only gates that can refuse a command. */
 extern uint32_t gate_unswitched;
+/* The gates the primary's stream meets (its master session skips the others): "pause",
+ * since a pause holds the stream as Redis blocks its master client. */
+extern uint32_t gate_master;
 /* 1 if every registered gate's switch is 0 (a check of armed_on). */
 int gate_switches_all_off(void);
 /* The gates of mask that may refuse anything now: while every switch is off (one load),

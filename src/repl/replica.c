@@ -83,6 +83,8 @@ static struct {
     char tmpfile[4096];
     uv_idle_t load_idle;
     int load_idle_init;
+    uv_idle_t resume_idle; /* applies the stream again once a pause lets it */
+    int resume_idle_init;
     int64_t last_newline_ms;
 } rs = {.fd = -1, .cached_db = -1};
 
@@ -160,7 +162,27 @@ static size_t ms_qbuf(const session *s) {
     return rs.pe ? peer_input(rs.pe)->len : 0;
 }
 
-static const session_ops ms_ops = {ms_wake, ms_kill, ms_qbuf, NULL};
+static void apply_input(void);
+
+static void on_resume_idle(uv_idle_t *h) {
+    uv_idle_stop(h);
+    apply_input();
+}
+
+/* A pause held a command of the stream (the master session was postponed, as Redis blocks
+ * its master client) and has lifted: the stream is applied again from that command, from
+ * the loop rather than inside the command that lifted the pause. */
+static void ms_unblocked(session *s) {
+    (void)s;
+    if (!rs.resume_idle_init) {
+        uv_idle_init(repl_loop(), &rs.resume_idle);
+        rs.resume_idle_init = 1;
+    }
+    uv_idle_start(&rs.resume_idle, on_resume_idle);
+}
+
+static const session_ops ms_ops = {
+    .wake = ms_wake, .kill = ms_kill, .qbuf_len = ms_qbuf, .unblocked = ms_unblocked};
 
 static void make_master_session(int dbid) {
     session *s = session_new(&ms_ops, NULL);
@@ -254,7 +276,8 @@ static void report_error_reply(int argc, const slice *argv, const buf *out) {
 
 /* Runs the complete commands of the primary's stream that the input holds. */
 /* Runs the command just parsed (its arguments point into base) in the master session,
- * replies dropped. -1 when the session is gone. */
+ * replies dropped. -1 when the session is gone, 1 when a pause holds the command (it stays
+ * in the input and runs again when the pause lifts: the offset stands still meanwhile). */
 static int run_parsed(const char *base) {
     int argc = rs.parser.argc;
     slice small[16];
@@ -263,6 +286,11 @@ static int run_parsed(const char *base) {
         argv[i] = (slice){resp_arg_ptr(&rs.parser, base, i), rs.parser.argv[i].len};
     long long errors = cmd_total_errors();
     cmd_dispatch_at(rs.ms, argc, argv, DB_NOW_NOTHING_DUE);
+    if (rs.ms && (rs.ms->flags & SESS_POSTPONED)) {
+        rs.ms->flags &= ~SESS_POSTPONED;
+        if (argv != small) mem_free(argv);
+        return 1;
+    }
     if (rs.ms && cmd_total_errors() != errors) report_error_reply(argc, argv, &rs.ms->out);
     if (argv != small) mem_free(argv);
     if (!rs.ms) return -1; /* the command ended the link (it cannot, but be safe) */
@@ -273,6 +301,7 @@ static int run_parsed(const char *base) {
 
 static void apply_input(void) {
     if (rs.state != RS_CONNECTED || !rs.pe || !rs.ms) return;
+    if (rs.ms->flags & SESS_BLOCKED) return; /* held by a pause: ms_unblocked resumes */
     buf *in = peer_input(rs.pe);
     size_t applied = 0;
     while (rs.parse_pos < in->len && rs.state == RS_CONNECTED && !rs.kill_asap) {
@@ -284,7 +313,7 @@ static void apply_input(void) {
             rs.kill_asap = 1;
             break;
         }
-        if (rs.parser.argc > 0 && run_parsed(base) < 0) break;
+        if (rs.parser.argc > 0 && run_parsed(base) != 0) break;
         rs.parse_pos += rs.parser.consumed;
         if (!(rs.ms->flags & SESS_MULTI)) {
             /* Applied: pass it on to our own replicas, move the offset. */
@@ -902,6 +931,8 @@ void replica_shutdown(void) {
     if (rs.state != RS_NONE) link_lost(0);
     if (rs.load_idle_init) uv_close((uv_handle_t *)&rs.load_idle, NULL);
     rs.load_idle_init = 0;
+    if (rs.resume_idle_init) uv_close((uv_handle_t *)&rs.resume_idle, NULL);
+    rs.resume_idle_init = 0;
     if (rs.parser_ready) resp_parser_deinit(&rs.parser);
     rs.parser_ready = 0;
 }

@@ -634,6 +634,35 @@ TEST(errors_applying_the_stream) {
     unpair(&p, &r, pc, rc);
 }
 
+/* CLIENT PAUSE WRITE on a replica holds its primary's stream at the first write, as Redis
+ * blocks its master client: the replica reads on (slave_read_repl_offset) but applies
+ * nothing (slave_repl_offset, the data), and goes on from there once unpaused. */
+TEST(pause_holds_the_stream) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    if (!pair(&p, &r, NULL, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET foo bar");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    long long held = it_info_field(rc, "slave_repl_offset");
+    EXPECT(rc, "+OK", "CLIENT PAUSE 100000 WRITE");
+    EXPECT(pc, "+OK", "SET foo2 bar2");
+    EXPECT(pc, "+OK", "SET foo3 bar3");
+    WAIT_FOR(it_info_field(rc, "slave_read_repl_offset") == it_info_field(pc, "master_repl_offset"),
+             5000);
+    ASSERT_EQ(held, it_info_field(rc, "slave_repl_offset"));
+    EXPECT(rc, "nil", "GET foo2");
+    EXPECT(rc, "+OK", "CLIENT UNPAUSE");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    EXPECT(rc, "\"bar2\"", "GET foo2");
+    EXPECT(rc, "\"bar3\"", "GET foo3");
+    /* A pause that ends by its deadline releases the stream too. */
+    EXPECT(rc, "+OK", "CLIENT PAUSE 300 WRITE");
+    EXPECT(pc, "+OK", "SET foo4 bar4");
+    WAIT_FOR(ru_offsets_equal(pc, rc), 5000);
+    EXPECT(rc, "\"bar4\"", "GET foo4");
+    unpair(&p, &r, pc, rc);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -654,5 +683,6 @@ int main(void) {
     RUN(promoted_replica_continues_with_psync);
     RUN(gates_and_introspection);
     RUN(errors_applying_the_stream);
+    RUN(pause_holds_the_stream);
     return test_report();
 }

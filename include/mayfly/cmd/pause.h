@@ -11,7 +11,8 @@
  * failover it meets READONLY, as in Redis). The strictest pause in effect wins: writes and
  * may-replicate commands (PUBLISH, EVAL, FCALL, an EXEC of a transaction holding one)
  * while any purpose pauses writes, every command while CLIENT PAUSE ALL is in effect.
- * Replica links, the primary's link and internal sessions are never paused.
+ * Replica links and internal sessions are never paused; the primary's stream is (its
+ * master session meets this gate alone), as Redis blocks its master client.
  *
  * While writes are paused nothing expires or is evicted (the replication offset and the
  * log must stand still): db/ goes to DB_EXPIRE_HIDE (lookups hide due keys and fields),
