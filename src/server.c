@@ -715,6 +715,7 @@ static void install_hooks(void) {
     host.aof_write_fault = aof_set_write_fault;
     host.busy_refusal = script_busy_error;
     host.publish = cluster_publish;
+    host.debug_reload = persist_debug_reload;
     config_on_change = on_config_changed;
     info_scripting_fill = script_info_fill;
 }

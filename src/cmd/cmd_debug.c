@@ -240,6 +240,30 @@ static void debug_populate(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the snapshot again (persist/
+ * does it, through host.debug_reload). */
+static void debug_reload(cmd_ctx *c) {
+    int save = 1, flush = 1, merge = 0;
+    for (int j = 2; j < c->argc; j++) {
+        if (slice_eq_ci(c->argv[j], "MERGE")) {
+            merge = 1;
+        } else if (slice_eq_ci(c->argv[j], "NOFLUSH")) {
+            flush = 0;
+        } else if (slice_eq_ci(c->argv[j], "NOSAVE")) {
+            save = 0;
+        } else {
+            reply_error(c, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    const char *msg = "ERR";
+    if (!host.debug_reload || host.debug_reload(save, flush, merge, &msg) < 0) {
+        reply_error(c, msg);
+        return;
+    }
+    reply_ok(c);
+}
+
 /* ---- DEBUG OBJECT, DEBUG PROTOCOL, DEBUG REPLICATE ---- */
 
 /* DEBUG REPLICATE <command> [arg ...]: sends a command to the replicas only, unchecked and
@@ -373,6 +397,19 @@ static void debug_help(cmd_ctx *c) {
         "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "RELOAD [option ...]",
+        "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+        "    * MERGE: conflicting keys will be loaded from RDB.",
+        "    * NOFLUSH: the existing database will not be removed before load, but",
+        "      conflicting keys will generate an exception and kill the server.",
+        "    * NOSAVE: the database will be loaded from an existing RDB file.",
+        "    Examples:",
+        "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+        "      the database.",
+        "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+        "      existing RDB file.",
+        "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+        "      file to the database.",
         "REPLICATE <string>",
         "    Replicates the provided string to replicas, allowing data divergence.",
         "PROTOCOL <type>",
@@ -410,6 +447,9 @@ static const cmd_spec debug_subcmds[] = {
      "Low level information about a key's value.", "key", NULL, "@admin @slow @dangerous"},
     {"protocol", debug_protocol, 3, DBG, 0, 0, 0, "server", "6.0.0", "O(1)",
      "A reply of each RESP type (client test aid).", "type", NULL, "@admin @slow @dangerous"},
+    {"reload", debug_reload, -2, DBG, 0, 0, 0, "server", "1.0.0", "O(N)",
+     "Saves the snapshot and loads it again.", "[MERGE] [NOFLUSH] [NOSAVE]", NULL,
+     "@admin @slow @dangerous"},
     {"replicate", debug_replicate, -3, DBG, 0, 0, 0, "server", "7.0.0", "O(1)",
      "Sends a command to the replicas only (test aid).", "command [arg ...]", NULL,
      "@admin @slow @dangerous"},

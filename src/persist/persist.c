@@ -306,9 +306,13 @@ void persist_snapshot_path(char *out, size_t cap) {
 static snapshot_loader repl_loader;
 static int repl_loading;
 
+/* Every key and function library goes (before a dataset is loaded in place of this one,
+ * as Redis's emptyData). */
 static void flush_all(void) {
     for (int id = 0; id < db_count(); id++)
         db_flush(db_get(id));
+    const rdb_library_hooks *libs = rdb_library_hooks_get();
+    if (libs && libs->flush) libs->flush();
 }
 
 /* Nothing may write the old dataset meanwhile: a child would overwrite the new file, and
@@ -645,6 +649,30 @@ const cmd_gate persist_gate_loading = {.name = "loading",
 /* A child writing an RDB (BGSAVE, or for replicas): what Redis calls an RDB child. */
 static int rdb_child(void) {
     return child.pid && (child.kind == CHILD_SNAPSHOT || child.kind == CHILD_REPL_SOCKET);
+}
+
+/* DEBUG RELOAD: see persist.h. Loads in one go, as Redis's rdbLoad from DEBUG (the server
+ * serves nobody meanwhile); keys already past their TTL are dropped on a primary. */
+int persist_debug_reload(int save, int flush, int merge, const char **msg) {
+    if (save && persist_save(msg) < 0) return -1;
+    char path[4096];
+    persist_snapshot_path(path, sizeof(path));
+    if (flush) flush_all();
+    static snapshot_loader l;
+    int rc = snapshot_load_begin(&l, path, host_stat.replica ? 0 : clock_now_ms());
+    l.allow_dup = merge;
+    while (rc == SNAP_MORE)
+        rc = snapshot_load_step(&l, 4096);
+    if (rc != SNAP_DONE) log_warning("Can't load %s: %s", path, l.err);
+    snapshot_load_end(&l);
+    if (rc != SNAP_DONE) {
+        *msg = "ERR Error trying to load the RDB dump, check server logs.";
+        return -1;
+    }
+    db_stat.dirty++;
+    log_notice("DB reloaded by DEBUG RELOAD");
+    *msg = "OK";
+    return 0;
 }
 
 int persist_save(const char **msg) {

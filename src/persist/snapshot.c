@@ -220,6 +220,7 @@ static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
         return SNAP_MORE;
     }
     db *d = db_get(it->dbid);
+    if (l->allow_dup && db_find_raw(d, it->key)) db_delete(d, it->key, 0);
     if (db_find_raw(d, it->key)) {
         obj_free(it->val);
         snprintf(l->err, sizeof(l->err), "duplicate key '%.*s' in database %d",

@@ -61,6 +61,8 @@ typedef struct snapshot_loader {
     int push;                   /* bytes are handed in (snapshot_load_feed), not read */
     uint64_t want;              /* push: decode again once this many bytes are held */
     int push_end;               /* push: the stream has ended (nothing more to wait for) */
+    int allow_dup;              /* a key already held is replaced (DEBUG RELOAD MERGE), not an
+                                   error; set after snapshot_load_begin */
 } snapshot_loader;
 
 enum {

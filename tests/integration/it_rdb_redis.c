@@ -223,10 +223,73 @@ TEST(access_clocks_in_redis70_dumps_load) {
     it_stop_server(&mayfly);
 }
 
+/* Runs one step of debug_reload_as_redis: its words as arguments, except a FUNCTION LOAD,
+ * whose code (the rest of the line) is one argument. The rendered reply goes to out. */
+static void reload_step(redisContext *c, const char *step, char *out, size_t cap) {
+    redisReply *r;
+    if (strncmp(step, "FUNCTION LOAD ", 14) == 0) {
+        r = redisCommand(c, "FUNCTION LOAD %s", step + 14);
+    } else {
+        char words[256];
+        const char *argv[8];
+        int n = 0;
+        snprintf(words, sizeof(words), "%s", step);
+        for (char *w = strtok(words, " "); w && n < 8; w = strtok(NULL, " "))
+            argv[n++] = w;
+        r = redisCommandArgv(c, n, argv, NULL);
+    }
+    it_render(r, out, cap);
+    if (r) freeReplyObject(r);
+}
+
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] answers as Redis 7.0 does, step by step: the
+ * dataset and function libraries saved, emptied and loaded again (a key written after the
+ * save is gone after NOSAVE, a library too), MERGE replacing a key the file holds, the
+ * option error, and a missing file (the dataset is then empty, as in Redis). */
+TEST(debug_reload_as_redis) {
+    static const char *const steps[] = {
+        "DEBUG POPULATE 100",
+        "SET ttl v PX 100000",
+        "FUNCTION LOAD #!lua name=lib1\nredis.register_function('f1', function() return 1 end)",
+        "DEBUG RELOAD",
+        "DBSIZE",
+        "SET x 1",
+        "FUNCTION LOAD #!lua name=lib2\nredis.register_function('f2', function() return 2 end)",
+        "DEBUG RELOAD NOSAVE",
+        "DBSIZE",
+        "GET x",
+        "FCALL f1 0",
+        "FCALL f2 0",
+        "SET key:1 other",
+        "DEBUG RELOAD NOSAVE NOFLUSH MERGE",
+        "GET key:1",
+        "DBSIZE",
+        "DEBUG RELOAD BOGUS",
+        "CONFIG SET dbfilename nosuch.rdb",
+        "DEBUG RELOAD NOSAVE",
+        "DBSIZE",
+    };
+    it_server redis, mayfly;
+    it_start_redis(&redis, NULL);
+    it_start_server(&mayfly, NULL);
+    redisContext *rc = it_client_to(&redis), *mc = it_client_to(&mayfly);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        char want[512], got[512];
+        reload_step(rc, steps[i], want, sizeof(want));
+        reload_step(mc, steps[i], got, sizeof(got));
+        if (strcmp(want, got) != 0) TEST_FAIL("%s: Redis %s, Mayfly %s", steps[i], want, got);
+    }
+    redisFree(rc);
+    redisFree(mc);
+    it_stop_server(&mayfly);
+    it_stop_server(&redis);
+}
+
 int main(void) {
     RUN(redis70_dumps_load_in_mayfly);
     RUN(mayfly_dump_loads_in_redis70);
     RUN(debug_digest_is_redis_digest);
     RUN(access_clocks_in_redis70_dumps_load);
+    RUN(debug_reload_as_redis);
     return test_report();
 }

@@ -47,6 +47,11 @@ int persist_save(const char **msg);
 int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);
 long long persist_lastsave(void);
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the snapshot (unless save is 0), empties
+ * the dataset and the function libraries (unless flush is 0), and loads the snapshot file
+ * (merge: a key already held is replaced rather than failing the load). Returns 0, or -1
+ * with *msg Redis's error text. */
+int persist_debug_reload(int save, int flush, int merge, const char **msg);
 
 /* ---- replication (repl/ sits above: it calls these, and sets the hooks) ---- */
 
