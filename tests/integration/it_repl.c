@@ -663,6 +663,26 @@ TEST(pause_holds_the_stream) {
     unpair(&p, &r, pc, rc);
 }
 
+/* A full sync replaces the replica's function libraries with the primary's, as its keys
+ * (Redis empties both): a library only the replica had is gone. */
+TEST(full_sync_replaces_function_libraries) {
+    it_server p, r;
+    ru_start_primary(&p, NULL);
+    ru_start_primary(&r, NULL);
+    redisContext *pc = it_client_to(&p), *rc = it_client_to(&r);
+    EXPECT(pc, "\"lib1\"", "FUNCTION LOAD %s",
+           "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)");
+    EXPECT(rc, "\"mine\"", "FUNCTION LOAD %s",
+           "#!lua name=mine\nredis.register_function('f2', function() return 2 end)");
+    EXPECT(rc, "+OK", "SET own 1");
+    EXPECT(rc, "+OK", "REPLICAOF 127.0.0.1 %d", p.port);
+    WAIT_FOR(ru_link_up(rc), 10000);
+    const char *libs = it_run(rc, "FUNCTION LIST");
+    if (!strstr(libs, "lib1") || strstr(libs, "mine")) TEST_FAIL("libraries: %s", libs);
+    EXPECT(rc, "0", "EXISTS own");
+    unpair(&p, &r, pc, rc);
+}
+
 int main(void) {
     RUN(full_sync_of_field_ttls);
     RUN(streaming_writes_converge);
@@ -684,5 +704,6 @@ int main(void) {
     RUN(gates_and_introspection);
     RUN(errors_applying_the_stream);
     RUN(pause_holds_the_stream);
+    RUN(full_sync_replaces_function_libraries);
     return test_report();
 }
