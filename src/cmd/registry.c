@@ -544,6 +544,26 @@ static int reply_target(cmd_ctx *c, buf *scratch, int top) {
 }
 
 /* start_us: the monotonic time the caller read for the duration statistic (0: none). */
+/* Sets c->flags and returns the gates c's command meets now (cached: the command's mask):
+ * the log replay and the primary's stream are obeyed, as Redis's fake AOF client and
+ * master client are, except that a pause holds the stream; an EXEC takes the flags of its
+ * queue. */
+static uint32_t gates_of(cmd_ctx *c, const session *s, uint32_t cached) {
+    uint32_t gates = cached;
+    c->flags = c->cmd->flags;
+    if (c->cmd->flags_of) {
+        c->flags = c->cmd->flags_of(c);
+        gates = gate_mask(c->flags);
+    }
+    if (s->flags & SESS_INTERNAL) return 0;
+    if (s->flags & SESS_MASTER) return gates_armable(gates & gate_master);
+    if ((s->flags & SESS_MULTI) && multi_is_exec(c->cmd)) {
+        c->flags = multi_exec_flags(s, c->flags);
+        gates = gate_mask(c->flags);
+    }
+    return gates_armable(gates);
+}
+
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
     cmd_ctx ctx = {
@@ -600,22 +620,8 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
         reject(c, st, msg);
         goto done;
     }
-    c->flags = c->cmd->flags;
     c->acl_id = e_cmd->acl_id;
-    uint32_t gates = e_cmd->gates;
-    if (c->cmd->flags_of) {
-        c->flags = c->cmd->flags_of(c);
-        gates = gate_mask(c->flags);
-    }
-    if (s->flags & (SESS_INTERNAL | SESS_MASTER)) {
-        /* The log replay and the primary's stream are obeyed, as Redis's fake AOF client
-         * and master client are; only a pause holds the stream. */
-        gates = (s->flags & SESS_MASTER) ? gates & gate_master : 0;
-    } else if ((s->flags & SESS_MULTI) && multi_is_exec(c->cmd)) {
-        c->flags = multi_exec_flags(s, c->flags);
-        gates = gate_mask(c->flags);
-    }
-    gates = gates_armable(gates);
+    uint32_t gates = gates_of(c, s, e_cmd->gates);
     if (gates) {
         char msg[512];
         const char *refusal = gate_run(c, gates, msg, sizeof(msg));
