@@ -48,7 +48,7 @@ unit/dump integration/failover unit/wait integration/convert-ziplist-hash-on-loa
 unit/type/hash unit/keyspace unit/type/string unit/type/incr unit/pubsub unit/pubsubshard
 unit/info unit/info-command unit/protocol unit/auth unit/querybuf unit/introspection-2
 unit/latency-monitor unit/limits unit/networking unit/acl unit/acl-v2 unit/client-eviction
-unit/pause"
+unit/pause unit/other"
 if [ $# -gt 0 ]; then units="$*"; else units=$default_units; fi
 
 sudo_cmd=""
