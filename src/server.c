@@ -716,6 +716,7 @@ static void install_hooks(void) {
     host.busy_refusal = script_busy_error;
     host.publish = cluster_publish;
     host.debug_reload = persist_debug_reload;
+    host.flushall_save = persist_flushall_save;
     config_on_change = on_config_changed;
     info_scripting_fill = script_info_fill;
 }

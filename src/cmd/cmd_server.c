@@ -10,6 +10,7 @@
 #include "mayfly/cmd/cmd.h"
 #include "mayfly/cmd/host.h"
 #include "mayfly/cmd/info.h"
+#include "mayfly/cmd/propagate.h"
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
 #include "mayfly/evict/evict.h"
@@ -480,7 +481,13 @@ static void cmd_flushall(cmd_ctx *c) {
     if (lazy < 0) return;
     for (int i = 0; i < db_count(); i++)
         flush_one(db_get(i), lazy);
-    db_stat.dirty++; /* always propagated, as in Redis */
+    /* Always propagated, as in Redis; with save points set the empty dataset is saved at
+     * once, which leaves no change unsaved. */
+    propagate_argv(c, c->argc, c->argv);
+    if (host.flushall_save && config.save && config.save[0])
+        host.flushall_save();
+    else
+        db_stat.dirty++;
     reply_ok(c);
 }
 

@@ -651,6 +651,14 @@ static int rdb_child(void) {
     return child.pid && (child.kind == CHILD_SNAPSHOT || child.kind == CHILD_REPL_SOCKET);
 }
 
+/* FLUSHALL with save points: see persist.h. */
+void persist_flushall_save(void) {
+    if (!config.save || !config.save[0]) return;
+    if (rdb_child()) kill_child();
+    const char *msg;
+    (void)persist_save(&msg); /* a failure is logged and counted as a failed save */
+}
+
 /* DEBUG RELOAD: see persist.h. Loads in one go, as Redis's rdbLoad from DEBUG (the server
  * serves nobody meanwhile); keys already past their TTL are dropped on a primary. */
 int persist_debug_reload(int save, int flush, int merge, const char **msg) {

@@ -117,6 +117,39 @@ TEST(shutdown_on_signal_flags) {
     it_stop_server(&s);
 }
 
+/* FLUSHALL saves the empty dataset at once when save points are set (Redis's
+ * flushAllDataAndResetRDB), leaving no change unsaved; without save points it counts as a
+ * change. Redis 7.0 answers the same. The snapshot it writes is empty: a restart finds
+ * nothing, not the key an earlier SAVE wrote. */
+TEST(flushall_saves_when_save_points_are_set) {
+    it_server redis;
+    it_start_redis(&redis, NULL);
+    it_server s;
+    it_start_server(&s, NULL);
+    redisContext *cs[2] = {it_client_to(&redis), it_client_to(&s)};
+    for (int i = 0; i < 2; i++) {
+        redisContext *c = cs[i];
+        EXPECT(c, "+OK", "CONFIG SET save %s", "");
+        EXPECT(c, "+OK", "SET key value");
+        EXPECT(c, "+OK", "FLUSHALL");
+        if (it_info_field(c, "rdb_changes_since_last_save") <= 0) TEST_FAIL("no save points");
+        EXPECT(c, "+OK", "SET kept value");
+        EXPECT(c, "+OK", "SAVE"); /* the snapshot holds kept until FLUSHALL's own */
+        EXPECT(c, "+OK", "CONFIG SET save %s", "3600 1 300 100 60 10000");
+        EXPECT(c, "+OK", "SET key value");
+        EXPECT(c, "+OK", "FLUSHALL");
+        if (it_info_field(c, "rdb_changes_since_last_save") != 0) TEST_FAIL("save points (%d)", i);
+    }
+    redisFree(cs[0]);
+    redisFree(cs[1]);
+    if (!it_restart_server(&s, NULL)) TEST_FAIL("restart");
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "0", "DBSIZE");
+    redisFree(c);
+    it_stop_server(&s);
+    it_stop_server(&redis);
+}
+
 TEST(save_bgsave_lastsave_info) {
     it_server s;
     it_start_server(&s, snap_args);
@@ -402,6 +435,7 @@ int main(void) {
     RUN(shutdown_nosave_and_sigterm);
     RUN(shutdown_on_signal_flags);
     RUN(save_bgsave_lastsave_info);
+    RUN(flushall_saves_when_save_points_are_set);
     RUN(failed_bgsave_gives_misconf);
     RUN(aof_keeps_exact_ttls_and_effects);
     RUN(rewrite_then_crash);

@@ -80,6 +80,8 @@ typedef struct host_ops {
     /* After PUBLISH (shard 0) or SPUBLISH (shard 1) delivered locally: the cluster bus
      * carries the message to the other nodes (all of them, or the shard's). May be NULL. */
     void (*publish)(slice channel, slice msg, int shard);
+    /* FLUSHALL's save when save points are set: persist_flushall_save (persist.h). */
+    void (*flushall_save)(void);
     /* DEBUG RELOAD: persist_debug_reload (persist.h). */
     int (*debug_reload)(int save, int flush, int merge, const char **msg);
 } host_ops;

@@ -47,6 +47,10 @@ int persist_save(const char **msg);
 int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);
 long long persist_lastsave(void);
+/* After FLUSHALL, when save points are set: the snapshot of the empty dataset is written at
+ * once (a snapshot child is stopped first), as Redis does, so rdb_changes_since_last_save
+ * is 0. */
+void persist_flushall_save(void);
 /* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the snapshot (unless save is 0), empties
  * the dataset and the function libraries (unless flush is 0), and loads the snapshot file
  * (merge: a key already held is replaced rather than failing the load). Returns 0, or -1
