@@ -839,12 +839,14 @@ def main(argv=None):
     global CLIENT_CPU
     CLIENT_CPU = args.client_cpu
     benchlib.PIN_SCOPE = args.pin_scope
+    housekeeping = []
     if args.server_cpu is not None and args.pin_scope == "main":
         # Only the main threads on the servers' CPU: their other threads (Redis's bio,
         # Mayfly's lazy free and purges, both sides' jemalloc threads) and this harness
         # (which polls INFO during the probes) go with the clients.
         benchlib.OTHER_CPUS = {args.client_cpu}
         os.sched_setaffinity(0, {args.client_cpu})
+        housekeeping = benchlib.move_housekeeping({args.client_cpu})
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -897,6 +899,9 @@ def main(argv=None):
                                    ", the servers' other threads, the harness"
                                    if args.pin_scope == "main" else "", args.client_cpu)
                                 if args.server_cpu is not None else "no CPU pinning"))
+        if housekeeping:
+            report.append("  kernel housekeeping moved to CPU %d for the run: %s"
+                          % (args.client_cpu, ", ".join(sorted({c for _, c, _ in housekeeping}))))
         lat_policy = None
         if "expiry" in args.only and args.server_cpu is not None \
                 and args.pin_scope == "main" and args.main_sched != "other":
@@ -954,6 +959,7 @@ def main(argv=None):
         err = 1
     finally:
         benchlib.stop_all()
+        benchlib.restore_housekeeping(housekeeping)
         if args.keep_logs:
             log("bench: server logs kept in %s" % workdir)
         else:

@@ -7,11 +7,14 @@ bench/latprobe.c), against a real server process:
   the others back to SCHED_OTHER; main_sched() reads the main thread's counters.
 - latprobe --spin: a gap during which another thread took the spinning thread's CPU is
   recorded as conn -2, not as a stall of the machine (-1).
+- move_housekeeping / restore_housekeeping: a thread named by HOUSEKEEPING moved to the
+  clients' CPU and given its CPUs back.
 
 usage: test_harness.py MAYFLY_SERVER LATPROBE. Needs 2 CPUs (else it skips); the
 SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,6 +105,31 @@ def test_spin_switched(server, latprobe, cpu):
         os.unlink(path)
 
 
+def test_housekeeping(cpus):
+    """move_housekeeping moves a thread named by HOUSEKEEPING (here a copy of sleep under a
+    name of its own) onto the CPUs given, and restore_housekeeping gives its CPUs back."""
+    d = tempfile.mkdtemp(prefix="hk-test-")
+    name = "mfhk%d" % os.getpid()
+    exe = os.path.join(d, name)
+    shutil.copy("/bin/sleep", exe)
+    proc = subprocess.Popen([exe, "30"])
+    saved = benchlib.HOUSEKEEPING
+    try:
+        benchlib.HOUSEKEEPING = (name[:15],)
+        before = os.sched_getaffinity(proc.pid)
+        moved = benchlib.move_housekeeping({cpus[1]})
+        check([p for p, _, _ in moved] == [proc.pid], "the named thread alone is moved (%s)"
+              % moved)
+        check(os.sched_getaffinity(proc.pid) == {cpus[1]}, "it runs on CPU %d" % cpus[1])
+        benchlib.restore_housekeeping(moved)
+        check(os.sched_getaffinity(proc.pid) == before, "its CPUs are given back")
+    finally:
+        benchlib.HOUSEKEEPING = saved
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(d)
+
+
 def main():
     server, latprobe = sys.argv[1], sys.argv[2]
     cpus = sorted(os.sched_getaffinity(0))
@@ -110,6 +138,7 @@ def main():
         return 0
     test_repin(server, cpus)
     test_spin_switched(server, latprobe, cpus[1])
+    test_housekeeping(cpus)
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
