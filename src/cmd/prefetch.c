@@ -4,10 +4,11 @@
  * command; not EVALSHA, whose first argument is a digest). A hash command's field is the
  * argument after "FIELDS <n>" (HSETEX, HGETEX, HPEXPIRE, HTTL, ...) or else its second
  * argument (HGET, HSET, HINCRBY, ...); a wrong guess (HSCAN's cursor) is a wasted
- * prefetch, nothing more. */
+ * prefetch, nothing more. Which of these a command gets is decided when the registry enters
+ * it (registry_prefetch_kind), so a peeked command costs one table lookup. */
+#include "cmd/registry_int.h"
 #include "mayfly/cmd/cmd.h"
 
-#include <string.h>
 #include <strings.h>
 
 /* The field argument of a hash command among its first `have` arguments (len 0: none). */
@@ -23,12 +24,12 @@ void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *a
     if (!s->db) return;
     for (int i = 0; i < n && m < DB_PREFETCH_MAX; i++) {
         if (argcs[i] < 2) continue;
-        const cmd_spec *spec = cmd_lookup(argvs[i][0]);
-        if (!spec || spec->first_key != 1) continue;
+        int kind = registry_prefetch_kind(argvs[i][0]);
+        if (kind == PREFETCH_NONE) continue;
         keys[m] = argvs[i][1];
         int have = argcs[i] < CMD_PEEK_ARGS ? argcs[i] : CMD_PEEK_ARGS;
-        int hash_cmd = spec->group && strcmp(spec->group, "hash") == 0; /* may be NULL */
-        fields[m] = hash_cmd ? hash_field(argvs[i], argcs[i], have) : (slice){NULL, 0};
+        fields[m] =
+            kind == PREFETCH_KEY_FIELD ? hash_field(argvs[i], argcs[i], have) : (slice){NULL, 0};
         m++;
     }
     if (m >= 2) db_prefetch(s->db, m, keys, fields);

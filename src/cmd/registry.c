@@ -45,6 +45,7 @@ typedef struct reg_entry {
     size_t name_len; /* strlen(spec->name) */
     uint32_t gates;  /* the dispatch gates that concern this command (gate.c's ranks) */
     int acl_id;      /* the command's id in the ACL catalog */
+    int prefetch;    /* registry_prefetch_kind: what a batch's prefetch warms for it */
     cmd_stats stats;
     struct reg_entry *subs; /* container: subcommands */
     size_t nsubs;
@@ -165,6 +166,11 @@ static size_t family_count(const cmd_spec *rows) {
 static void entry_insert(reg_entry *e, const cmd_spec *s) {
     e->spec = s;
     e->name_len = strlen(s->name);
+    /* Prefetching warms the first key when it is the first argument (not EVALSHA's
+     * digest), and a hash command's field too; decided once here, not per command. */
+    e->prefetch = s->first_key != 1                           ? PREFETCH_NONE
+                  : s->group && strcmp(s->group, "hash") == 0 ? PREFETCH_KEY_FIELD
+                                                              : PREFETCH_KEY;
     for (size_t i = 0; i < e->name_len; i++)
         assert(s->name[i] == (char)lower_ascii((unsigned char)s->name[i]));
     if (s->subcmds) {
@@ -249,6 +255,11 @@ void registry_gates_changed(void) {
 const cmd_spec *cmd_lookup(slice name) {
     reg_entry *e = find_entry(name);
     return e ? e->spec : NULL;
+}
+
+int registry_prefetch_kind(slice name) {
+    reg_entry *e = find_entry(name);
+    return e ? e->prefetch : PREFETCH_NONE;
 }
 
 const cmd_spec *cmd_lookup_sub(const cmd_spec *parent, slice name) {
