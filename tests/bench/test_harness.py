@@ -115,6 +115,14 @@ def test_housekeeping(cpus):
     proc = subprocess.Popen([exe, "30"])
     saved = benchlib.HOUSEKEEPING
     try:
+        # Popen returns once exec closed the child's close-on-exec pipe, which the kernel
+        # does before it sets the new comm: wait (bounded) until the name shows.
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            with open("/proc/%d/comm" % proc.pid) as f:
+                if f.read().strip() == name[:15]:
+                    break
+            time.sleep(0.001)
         benchlib.HOUSEKEEPING = (name[:15],)
         before = os.sched_getaffinity(proc.pid)
         moved = benchlib.move_housekeeping({cpus[1]})
