@@ -39,6 +39,7 @@ struct peer {
     buf out;      /* queued by the owner */
     buf wbuf;     /* owned by the transport_write in flight */
     size_t woff;  /* where the in-flight bytes start in wbuf */
+    size_t kept;  /* bytes of a peer_send_kept write in flight (the owner's memory) */
     uv_timer_t timer;
     int fail_status;          /* a failure to report from the timer, 0 if none */
     uint64_t read_timeout_ms; /* 0: none */
@@ -191,6 +192,7 @@ static void on_read(transport *t, ssize_t nread, const uv_buf_t *b) {
 
 static void on_write_done(transport *t, int status) {
     peer *pe = t->data;
+    pe->kept = 0;
     buf_clear(&pe->wbuf);
     buf_shrink(&pe->wbuf, NET_IDLE_BUF_KEEP);
     if (pe->state != PEER_OPEN) return;
@@ -457,6 +459,29 @@ void peer_send(peer *pe, const void *p, size_t len) {
     if ((size_t)n < len) peer_write(pe, (const char *)p + n, len - (size_t)n);
 }
 
+size_t peer_send_kept(peer *pe, const void *p, size_t len) {
+    if (len == 0) return 0;
+    if (pe->state != PEER_OPEN || pe->out.len || pe->t->writing) {
+        peer_write(pe, p, len); /* not for this call (see the header): copied, in order */
+        return len;
+    }
+    int n = transport_try_write(pe->t, p, len);
+    if (n >= 0 && (size_t)n == len) return len;
+    /* The rest goes from the caller's memory: no copy. An error (now or from the write)
+     * is left for the flush / the write's completion to report, never inside this call. */
+    size_t took = n > 0 ? (size_t)n : 0;
+    if (n < 0 || transport_write(pe->t, (const char *)p + took, len - took) < 0) {
+        peer_write(pe, (const char *)p + took, len - took);
+        return len;
+    }
+    pe->kept = len - took;
+    return took;
+}
+
+int peer_writing(const peer *pe) {
+    return pe->out.len || (pe->t && pe->t->writing);
+}
+
 buf *peer_out(peer *pe) {
     return &pe->out;
 }
@@ -466,7 +491,7 @@ void peer_flush(peer *pe) {
 }
 
 size_t peer_pending_out(const peer *pe) {
-    size_t inflight = pe->t && pe->t->writing ? pe->wbuf.len - pe->woff : 0;
+    size_t inflight = pe->t && pe->t->writing && !pe->kept ? pe->wbuf.len - pe->woff : 0;
     return pe->out.len + inflight;
 }
 

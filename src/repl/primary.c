@@ -69,6 +69,8 @@ typedef struct rlink {
     int64_t ack_ms;       /* last ACK (or newline) */
     uint64_t initial;     /* +FULLRESYNC offset: the snapshot holds the stream up to it */
     uint64_t sent;        /* last stream offset handed to the peer */
+    uint64_t held;        /* streaming: the first offset it still needs from the backlog (not
+                             yet sent, or in a write in flight): blocks from there are kept */
     int fd;               /* disk transfer: the RDB file, -1 */
     uint64_t file_off, file_size;
     int64_t partial_write_ms; /* diskless: since when it has been behind, 0 */
@@ -108,13 +110,24 @@ static const char *link_name(const rlink *l) {
     return out;
 }
 
-/* Recomputes what the stream must keep for links that are not fed yet. */
+/* A link the stream flows to (online, its first ACK in if it waited for one). */
+static int streaming(const rlink *l) {
+    return l->state == L_ONLINE && !l->start_on_ack;
+}
+
+/* The first offset l still needs from the backlog, UINT64_MAX: none. */
+static uint64_t link_needs(const rlink *l) {
+    if (l->state == L_WAIT_END || l->state == L_SEND_BULK || (l->state == L_ONLINE && l->start_on_ack))
+        return l->initial + 1; /* the snapshot's offset on */
+    return streaming(l) ? l->held : UINT64_MAX;
+}
+
+/* Recomputes what the stream must keep for the links. */
 static void update_keep(void) {
     uint64_t keep = UINT64_MAX;
     for (rlink *l = links; l; l = l->next) {
-        int pinned = l->state == L_WAIT_END || l->state == L_SEND_BULK ||
-                     (l->state == L_ONLINE && l->start_on_ack);
-        if (pinned && l->initial + 1 < keep) keep = l->initial + 1;
+        uint64_t need = link_needs(l);
+        if (need < keep) keep = need;
     }
     stream_keep_from(keep);
 }
@@ -134,24 +147,33 @@ int primary_replica_count(void) {
 
 /* ---- writing to a link ---- */
 
-/* The stream goes from the backlog's blocks straight to the socket (peer_send): the copy
- * into the link's output is only for what the socket does not take at once. */
-static void write_chunk(void *ctx, const char *p, size_t len) {
-    rlink *l = ctx;
-    peer_send(l->pe, p, len);
-    host_stat.net_repl_output_bytes += (long long)len;
-}
-
-/* Sends what the stream holds after l->sent. */
+/* Sends what the stream holds after l->sent, straight from the backlog's blocks: what the
+ * socket does not take is written from the blocks when it can (peer_send_kept), and the
+ * link keeps them (l->held) until then. With a write in flight or other output queued,
+ * nothing: `drained` calls again. The caller updates what the stream keeps. */
 static void catch_up(rlink *l) {
-    if (l->sent < stream_offset()) stream_copy(l->sent + 1, write_chunk, l);
-    l->sent = stream_offset();
+    if (!l->pe || peer_writing(l->pe)) return;
+    uint64_t end = stream_offset();
+    while (l->sent < end) {
+        const char *p;
+        size_t len = stream_span(l->sent + 1, &p);
+        if (len == 0) break; /* not held: cannot happen while l->held pins it */
+        size_t took = peer_send_kept(l->pe, p, len);
+        host_stat.net_repl_output_bytes += (long long)len;
+        l->sent += len;
+        if (took < len) {
+            l->held = l->sent - (len - took) + 1;
+            return;
+        }
+    }
+    l->held = l->sent + 1;
 }
 
 /* The link is in sync: the stream flows from now on. */
 static void start_stream(rlink *l) {
     l->start_on_ack = 0;
     l->sent = l->initial;
+    l->held = l->initial + 1;
     catch_up(l);
     update_keep();
 }
@@ -171,7 +193,8 @@ static void put_online(rlink *l, int64_t now) {
 
 void primary_feed(void) {
     for (rlink *l = links; l; l = l->next)
-        if (l->state == L_ONLINE && !l->start_on_ack && !l->kill_asap) catch_up(l);
+        if (streaming(l) && !l->kill_asap) catch_up(l);
+    update_keep();
 }
 
 /* ---- the link's session (CLIENT LIST, CLIENT KILL) ---- */
@@ -286,10 +309,14 @@ static void on_drained(peer *pe) {
         link_close(l);
         return;
     }
-    if (l->state == L_SEND_BULK)
+    if (l->state == L_SEND_BULK) {
         send_file_chunk(l);
-    else if (l->fd_pipe)
+    } else if (l->fd_pipe) {
         pipe_resume();
+    } else if (streaming(l) && !l->kill_asap) {
+        catch_up(l); /* what waited in the backlog while the socket was full */
+        update_keep();
+    }
 }
 
 static void link_free(rlink *l) {
@@ -712,8 +739,10 @@ static int try_partial(rlink *l, slice replid, long long offset) {
                 : snprintf(line, sizeof(line), "+CONTINUE\r\n");
     peer_write(l->pe, line, (size_t)n);
     l->sent = (uint64_t)offset - 1;
+    l->held = (uint64_t)offset;
     uint64_t len = stream_offset() - l->sent;
     catch_up(l);
+    update_keep();
     log_notice("Partial resynchronization request from %s accepted. Sending %llu bytes of "
                "backlog starting from offset %lld.",
                link_name(l), (unsigned long long)len, offset);
@@ -891,10 +920,20 @@ int primary_caught_up(const char *want_host, int want_port, char *out_host, size
 }
 
 size_t repl_replica_output_bytes(void) {
-    size_t sum = 0;
+    size_t sum = stream_replica_memory();
     for (rlink *l = links; l; l = l->next)
         if (l->pe) sum += peer_pending_out(l->pe);
     return sum;
+}
+
+/* What counts against the link's client-output-buffer-limit (and CLIENT LIST's omem): its
+ * own queued output plus the stream it has not been sent, from its snapshot's offset while
+ * it waits (Redis counts the shared replication buffer from the replica's position). */
+static long long link_obuf(const rlink *l) {
+    long long used = l->pe ? (long long)peer_pending_out(l->pe) : 0;
+    uint64_t need = link_needs(l);
+    if (need != UINT64_MAX && need <= stream_offset()) used += (long long)(stream_offset() + 1 - need);
+    return used;
 }
 
 /* ---- the cron ---- */
@@ -907,9 +946,8 @@ void primary_check_limits(int64_t now) {
             link_close(l);
             continue;
         }
-        int pinned = l->state == L_WAIT_END || l->state == L_SEND_BULK || l->start_on_ack;
-        long long used = (long long)peer_pending_out(l->pe);
-        if (pinned) used += (long long)(stream_offset() - l->initial);
+        long long used = link_obuf(l);
+        if (l->s) l->s->out_inflight = (size_t)used; /* CLIENT LIST's omem */
         int over = hard && used >= hard;
         if (soft && used >= soft) {
             if (!l->soft_since_ms) l->soft_since_ms = now;

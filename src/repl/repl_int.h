@@ -110,8 +110,14 @@ size_t stream_memory(void);
 /* 1 if the bytes from offset `from` to the end can be sent (PSYNC may continue there). */
 int stream_has(uint64_t from);
 /* Keeps the bytes from offset on even when the backlog window has passed them (a replica
- * waiting for its snapshot needs them), UINT64_MAX: nothing beyond the window. */
+ * waiting for its snapshot, or not yet sent them, needs them), UINT64_MAX: nothing beyond
+ * the window. */
 void stream_keep_from(uint64_t offset);
+/* The held bytes from offset `from` that lie together in one block: *p and the count (0 if
+ * `from` is not held). The bytes stay where they are until trimmed (keep_from). */
+size_t stream_span(uint64_t from, const char **p);
+/* Memory of the blocks held beyond the backlog window, for replicas that lag or wait. */
+size_t stream_replica_memory(void);
 /* Calls fn for the held bytes from offset `from` to the end, in order; returns how many. */
 uint64_t stream_copy(uint64_t from, void (*fn)(void *ctx, const char *p, size_t len), void *ctx);
 

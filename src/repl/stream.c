@@ -13,9 +13,13 @@
  * The backlog is the window of the last repl-backlog-size bytes (PSYNC may continue from
  * any offset in it); blocks before both the window and the oldest byte a replica waiting
  * for its snapshot still needs (keep_from) are freed. Online replicas are sent what is new
- * once per loop turn straight from the blocks (peer_send): only what a socket does not take
- * at once is copied into that link's output, so they pin nothing. A record is encoded once,
- * into the tail block, whatever the number of replicas.
+ * once per loop turn straight from the blocks, and what a socket does not take is written
+ * from the blocks too once it drains (peer_send_kept): a replica that lags keeps the
+ * blocks from its position on (keep_from is the oldest such position), as Redis 7's shared
+ * replication buffer, instead of a copy in each link's output. A record is encoded once,
+ * into the tail block, whatever the number of replicas. The blocks before the window are
+ * the replicas' memory (mem_clients_slaves, their output-buffer limit), the rest the
+ * backlog's.
  *
  * With no backlog (no replica has ever attached, or it was freed after repl-backlog-ttl)
  * nothing is kept and the offset stands still, as in Redis. The journal hands the stream
@@ -85,6 +89,14 @@ size_t stream_memory(void) {
     return st.blocks * sizeof(block);
 }
 
+/* Memory of the blocks held only for replicas: those wholly before the window (every
+ * block but the tail is full, so they are counted from offsets). */
+size_t stream_replica_memory(void) {
+    if (!st.head) return 0;
+    uint64_t before = window_first() - st.head->first;
+    return (size_t)(before / BLOCK_SIZE) * sizeof(block);
+}
+
 /* Frees the blocks nobody needs: wholly before both the window and keep_from. */
 static void trim(void) {
     uint64_t need = window_first();
@@ -97,7 +109,7 @@ static void trim(void) {
         mem_free(b);
         st.blocks--;
     }
-    host_stat.repl_backlog_bytes = (long long)stream_memory();
+    host_stat.repl_backlog_bytes = (long long)(stream_memory() - stream_replica_memory());
 }
 
 void stream_set_backlog_size(long long size) {
@@ -253,6 +265,21 @@ size_t stream_append_argv(int argc, const slice *argv) {
 
 int stream_has(uint64_t from) {
     return st.active && from >= window_first() && from <= st.offset + 1;
+}
+
+size_t stream_span(uint64_t from, const char **p) {
+    if (!st.active || from > st.offset || !st.head || from < st.head->first) return 0;
+    /* Feeds read near the tail; a replica far behind reads near the head. */
+    block *b;
+    if (from - st.head->first < st.offset - from)
+        for (b = st.head; b->first + b->used <= from; b = b->next) {
+        }
+    else
+        for (b = st.tail; b->first > from; b = b->prev) {
+        }
+    size_t at = (size_t)(from - b->first);
+    *p = b->data + at;
+    return b->used - at;
 }
 
 uint64_t stream_copy(uint64_t from, void (*fn)(void *ctx, const char *p, size_t len), void *ctx) {

@@ -140,12 +140,15 @@ typedef struct session {
 
 /* Pending output in Redis's terms (CLIENT LIST obl/oll/omem, client-output-buffer-limit):
  * the first SESSION_REPLY_CHUNK bytes count as Redis's fixed reply buffer (obl), the rest
- * as its reply list (omem bytes in oll blocks of that size). */
+ * as its reply list (omem bytes in oll blocks of that size). A replica's link (repl/ sets
+ * its out_inflight to the stream it has not been sent) has all of it in omem, as Redis's
+ * share of the replication buffer. */
 #define SESSION_REPLY_CHUNK 16384
 static inline size_t session_pending(const session *s) {
     return s->out.len + s->out_inflight + (s->stream ? s->stream->held.len : 0);
 }
 static inline size_t session_obl(const session *s) {
+    if (s->flags & SESS_REPLICA) return 0;
     size_t p = session_pending(s);
     return p < SESSION_REPLY_CHUNK ? p : SESSION_REPLY_CHUNK;
 }

@@ -70,11 +70,21 @@ void peer_write(peer *pe, const void *p, size_t len);
  * peer_write. For streams whose bytes are kept elsewhere anyway (a replica's feed from the
  * backlog): no copy in the common case, at the cost of one write per call. */
 void peer_send(peer *pe, const void *p, size_t len);
+/* Sends len bytes that the caller keeps, unchanged, until `drained` runs (a replica's
+ * feed from the backlog's blocks): written at once as far as the socket takes them, the
+ * rest written from p itself, no copy. Call it only when peer_writing is 0; returns the
+ * bytes the socket took at once: len, or less when the rest is in flight (then `drained`
+ * follows once it is written). Where the bytes cannot go out this way (the peer is not
+ * open yet, an error) they are copied as by peer_write and len is returned. */
+size_t peer_send_kept(peer *pe, const void *p, size_t len);
+/* 1 while output is queued or a write is in flight (peer_send_kept's included). */
+int peer_writing(const peer *pe);
 /* The output queue, to append frames to directly (resp_w_*); call peer_flush after. */
 buf *peer_out(peer *pe);
 /* Schedules the queued output to be written at the end of this loop turn. */
 void peer_flush(peer *pe);
-/* Bytes queued or being written, not yet handed to the socket. */
+/* Bytes queued or being written, not yet handed to the socket; a peer_send_kept write in
+ * flight is not counted (its bytes are the caller's). */
 size_t peer_pending_out(const peer *pe);
 
 /* Stops reading (backpressure); input already received stays in peer_input. */
