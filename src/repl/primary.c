@@ -117,7 +117,8 @@ static int streaming(const rlink *l) {
 
 /* The first offset l still needs from the backlog, UINT64_MAX: none. */
 static uint64_t link_needs(const rlink *l) {
-    if (l->state == L_WAIT_END || l->state == L_SEND_BULK || (l->state == L_ONLINE && l->start_on_ack))
+    if (l->state == L_WAIT_END || l->state == L_SEND_BULK ||
+        (l->state == L_ONLINE && l->start_on_ack))
         return l->initial + 1; /* the snapshot's offset on */
     return streaming(l) ? l->held : UINT64_MAX;
 }
@@ -191,9 +192,14 @@ static void put_online(rlink *l, int64_t now) {
     log_notice("Synchronization with replica %s succeeded", link_name(l));
 }
 
+static long long link_obuf(const rlink *l);
+
 void primary_feed(void) {
-    for (rlink *l = links; l; l = l->next)
-        if (streaming(l) && !l->kill_asap) catch_up(l);
+    for (rlink *l = links; l; l = l->next) {
+        if (!streaming(l) || l->kill_asap) continue;
+        catch_up(l);
+        if (l->s) l->s->out_inflight = (size_t)link_obuf(l); /* CLIENT LIST's omem */
+    }
     update_keep();
 }
 
@@ -932,7 +938,8 @@ size_t repl_replica_output_bytes(void) {
 static long long link_obuf(const rlink *l) {
     long long used = l->pe ? (long long)peer_pending_out(l->pe) : 0;
     uint64_t need = link_needs(l);
-    if (need != UINT64_MAX && need <= stream_offset()) used += (long long)(stream_offset() + 1 - need);
+    if (need != UINT64_MAX && need <= stream_offset())
+        used += (long long)(stream_offset() + 1 - need);
     return used;
 }
 

@@ -65,12 +65,20 @@ void stream_set_offset(uint64_t offset) {
     st.offset = offset;
 }
 
-/* The first offset of the backlog window. */
-static uint64_t window_first(void) {
+/* The first offset of the last repl-backlog-size bytes. */
+static uint64_t size_first(void) {
     uint64_t first = st.head ? st.head->first : st.offset + 1;
     uint64_t size = (uint64_t)st.size;
     if (st.offset >= size && st.offset - size + 1 > first) first = st.offset - size + 1;
     return first;
+}
+
+/* The first offset of the backlog window: the last repl-backlog-size bytes, or more while
+ * replicas keep older blocks (as Redis 7's backlog, which starts at the oldest block of
+ * the shared buffer that a replica still uses: PSYNC may continue from there too). */
+static uint64_t window_first(void) {
+    uint64_t first = size_first();
+    return st.keep_from < first && st.head ? st.head->first : first;
 }
 
 uint64_t stream_backlog_first(void) {
@@ -89,17 +97,19 @@ size_t stream_memory(void) {
     return st.blocks * sizeof(block);
 }
 
-/* Memory of the blocks held only for replicas: those wholly before the window (every
- * block but the tail is full, so they are counted from offsets). */
+/* Memory of the blocks held only for replicas: while they keep bytes older than the last
+ * repl-backlog-size, the blocks wholly before those (every block but the tail is full:
+ * counted from offsets). */
 size_t stream_replica_memory(void) {
-    if (!st.head) return 0;
-    uint64_t before = window_first() - st.head->first;
+    uint64_t first = size_first();
+    if (!st.head || st.keep_from >= first) return 0; /* a block of slack is the backlog's */
+    uint64_t before = first - st.head->first;
     return (size_t)(before / BLOCK_SIZE) * sizeof(block);
 }
 
 /* Frees the blocks nobody needs: wholly before both the window and keep_from. */
 static void trim(void) {
-    uint64_t need = window_first();
+    uint64_t need = size_first();
     if (st.keep_from < need) need = st.keep_from;
     /* The tail holds the last bytes, which the window always covers. */
     while (st.head && st.head->next && st.head->first + st.head->used <= need) {

@@ -9,6 +9,8 @@
 #include "integration/persist_util.h"
 #include "integration/repl_util.h"
 
+#include <signal.h>
+
 #define SYNC_MS 10000
 
 /* Starts p and a replica r of it, both with extra arguments, and waits for the link. */
@@ -314,6 +316,87 @@ TEST(replica_ignores_maxmemory) {
     EXPECT(rc, "+OK", "CONFIG SET replica-ignore-maxmemory no");
     EXPECT(pc, "+OK", "SET trigger 1");
     WAIT_FOR(it_info_field(rc, "evicted_keys") > 0, 5000);
+    unpair(&p, &r, pc, rc);
+}
+
+/* A field of the replica's line in the primary's CLIENT LIST TYPE replica, -1 if none. */
+static long long replica_client_field(redisContext *c, const char *field) {
+    redisReply *x = redisCommand(c, "CLIENT LIST TYPE replica");
+    long long v = -1;
+    char key[32];
+    snprintf(key, sizeof(key), " %s=", field);
+    if (x && x->type == REDIS_REPLY_STRING && strstr(x->str, key))
+        v = atoll(strstr(x->str, key) + strlen(key));
+    if (x) freeReplyObject(x);
+    return v;
+}
+
+/* n SETs of a len-byte value, pipelined; 0 on a failed reply. */
+static int set_values(redisContext *c, int n, size_t len) {
+    char *value = malloc(len + 1);
+    memset(value, 'x', len);
+    value[len] = '\0';
+    for (int i = 0; i < n; i++)
+        redisAppendCommand(c, "SET lag:%d %s", i, value);
+    free(value);
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        redisReply *x;
+        if (redisGetReply(c, (void **)&x) != REDIS_OK) return 0;
+        ok &= x->type == REDIS_REPLY_STATUS;
+        freeReplyObject(x);
+    }
+    return ok;
+}
+
+/* A replica that stops reading (SIGSTOP) is sent the stream from the backlog's blocks once
+ * it reads again, as Redis 7's shared replication buffer: the blocks from its position stay
+ * (the backlog reaches back to them), count as its output buffer (CLIENT LIST omem, obl 0;
+ * INFO mem_clients_slaves) and are freed once it has them. Past its output-buffer limit
+ * the link is dropped and the blocks freed. */
+TEST(lagging_replica_keeps_backlog_blocks) {
+    it_server p, r;
+    redisContext *pc, *rc;
+    const char *pextra[] = {"--repl-backlog-size", "16384", NULL};
+    if (!pair(&p, &r, pextra, NULL, &pc, &rc)) TEST_FAIL("no link");
+    EXPECT(pc, "+OK", "SET before 1");
+    EXPECT(pc, "1", "WAIT 1 5000");
+    kill(r.pid, SIGSTOP);
+    /* 32 MB: more than both sockets' buffers take on loopback. */
+    if (!set_values(pc, 512, 64 * 1024)) {
+        kill(r.pid, SIGCONT);
+        TEST_FAIL("writes");
+    }
+    WAIT_FOR(replica_client_field(pc, "omem") >= 8 * 1024 * 1024, 5000);
+    long long omem = replica_client_field(pc, "omem");
+    long long slaves = it_info_field(pc, "mem_clients_slaves");
+    long long histlen = it_info_field(pc, "repl_backlog_histlen");
+    long long obl = replica_client_field(pc, "obl");
+    kill(r.pid, SIGCONT);
+    if (omem < 8 * 1024 * 1024) TEST_FAIL("omem %lld while the replica lags", omem);
+    if (slaves < 8 * 1024 * 1024) TEST_FAIL("mem_clients_slaves %lld", slaves);
+    if (histlen < 8 * 1024 * 1024) TEST_FAIL("repl_backlog_histlen %lld", histlen);
+    ASSERT_EQ(0, obl);
+    /* Reading again, it gets every byte from the kept blocks. */
+    WAIT_FOR(ru_offsets_equal(pc, rc), 15000);
+    if (!ru_same_dataset(pc, rc)) TEST_FAIL("replica differs after catching up");
+    EXPECT(pc, "+OK", "SET after 1"); /* a new block: the old ones go */
+    WAIT_FOR(it_info_field(pc, "repl_backlog_histlen") <= 16384, 5000);
+    ASSERT_EQ(0, it_info_field(pc, "mem_clients_slaves"));
+    ASSERT_EQ(0, replica_client_field(pc, "omem"));
+    /* Over the limit: disconnected, the blocks freed, a partial resync from the backlog
+     * impossible (the replica syncs in full again). */
+    EXPECT(pc, "+OK", "CONFIG SET client-output-buffer-limit %s", "replica 4mb 0 0");
+    kill(r.pid, SIGSTOP);
+    int ok = set_values(pc, 256, 64 * 1024);
+    WAIT_FOR(it_info_field(pc, "connected_slaves") == 0, 5000);
+    kill(r.pid, SIGCONT);
+    if (!ok) TEST_FAIL("writes");
+    ASSERT_EQ(1, it_info_field(pc, "client_output_buffer_limit_disconnections"));
+    WAIT_FOR(it_info_field(pc, "repl_backlog_histlen") <= 16384, 5000);
+    ASSERT_EQ(0, it_info_field(pc, "mem_clients_slaves"));
+    WAIT_FOR(ru_link_up(rc) && ru_offsets_equal(pc, rc), 15000);
+    ASSERT_EQ(2, it_info_field(pc, "sync_full"));
     unpair(&p, &r, pc, rc);
 }
 
@@ -694,6 +777,7 @@ int main(void) {
     RUN(waitaof);
     RUN(read_only_replica);
     RUN(replica_ignores_maxmemory);
+    RUN(lagging_replica_keeps_backlog_blocks);
     RUN(field_expiry_reaches_replica_as_hdel);
     RUN(replica_hides_what_expired);
     RUN(replica_of_a_replica);

@@ -98,6 +98,50 @@ TEST(backlog_window_slides_and_waiting_replicas_keep_bytes) {
     stream_free();
 }
 
+/* A replica that lags keeps the blocks from its position (Redis 7's shared buffer): the
+ * backlog reaches back to the oldest of them (PSYNC may continue there, histlen grows),
+ * the blocks before the last repl-backlog-size bytes are the replicas' memory, and
+ * stream_span hands the held bytes out block by block from either end. */
+TEST(lagging_replica_keeps_blocks_and_spans_read_them) {
+    stream_set_offset(0);
+    stream_set_backlog_size(100000);
+    stream_create();
+    append_pattern(300000);
+    ASSERT_EQ(0, stream_replica_memory());
+    stream_keep_from(150001);
+    append_pattern(400000);
+    /* Held from the block holding 150001 (blocks are 64 KiB: offsets 131073..196608). */
+    ASSERT_EQ(131073, stream_backlog_first());
+    ASSERT_EQ(700000 - 131073 + 1, stream_histlen());
+    ASSERT(stream_has(150001));
+    ASSERT(stream_replica_memory() >= (700000 - 100000 - 196608) / 65536 * 65536);
+    ASSERT(stream_replica_memory() < stream_memory());
+    /* Read every held byte from 150001 on through spans. */
+    uint64_t at = 150001;
+    int spans = 0;
+    while (at <= stream_offset()) {
+        const char *p;
+        size_t n = stream_span(at, &p);
+        if (n == 0 || n > 65536) TEST_FAIL("span of %zu at %llu", n, (unsigned long long)at);
+        for (size_t i = 0; i < n; i++)
+            if (p[i] != pattern(at + i))
+                TEST_FAIL("byte %llu differs", (unsigned long long)(at + i));
+        at += n;
+        spans++;
+    }
+    ASSERT(spans >= 9);
+    const char *p;
+    ASSERT_EQ(0, stream_span(stream_offset() + 1, &p));
+    ASSERT_EQ(0, stream_span(100, &p));
+    /* Caught up: back to the configured window, the blocks freed. */
+    stream_keep_from(UINT64_MAX);
+    ASSERT_EQ(100000, stream_histlen());
+    ASSERT(!stream_has(150001));
+    ASSERT_EQ(0, stream_replica_memory());
+    ASSERT(stream_memory() <= 100000 + 2 * 70000);
+    stream_free();
+}
+
 TEST(records_are_resp) {
     stream_set_offset(0);
     stream_create();
@@ -158,6 +202,7 @@ int main(void) {
     RUN(no_backlog_no_offset);
     RUN(offsets_and_copies_across_blocks);
     RUN(backlog_window_slides_and_waiting_replicas_keep_bytes);
+    RUN(lagging_replica_keeps_blocks_and_spans_read_them);
     RUN(records_are_resp);
     RUN(records_across_blocks_and_long_lengths);
     return test_report();
