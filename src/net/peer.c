@@ -459,19 +459,30 @@ void peer_send(peer *pe, const void *p, size_t len) {
     if ((size_t)n < len) peer_write(pe, (const char *)p + n, len - (size_t)n);
 }
 
-size_t peer_send_kept(peer *pe, const void *p, size_t len) {
+size_t peer_send_kept(peer *pe, const uv_buf_t *bufs, unsigned n) {
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += bufs[i].len;
     if (len == 0) return 0;
-    if (pe->state != PEER_OPEN || pe->out.len || pe->t->writing) {
-        peer_write(pe, p, len); /* not for this call (see the header): copied, in order */
-        return len;
+    int rc = pe->state == PEER_OPEN && !pe->out.len && !pe->t->writing
+                 ? transport_try_writev(pe->t, bufs, n)
+                 : -1; /* not for this call (see the header): copied, in order */
+    if (rc >= 0 && (size_t)rc == len) return len;
+    size_t took = rc > 0 ? (size_t)rc : 0;
+    /* The rest goes from the caller's memory in one write: no copy. An error (now or from
+     * the write) is left for the flush / the write's completion to report, never inside
+     * this call. */
+    uv_buf_t rest[PEER_KEPT_MAX];
+    unsigned k = 0;
+    for (unsigned i = 0, skip = 0; i < n && k < PEER_KEPT_MAX; i++) {
+        size_t off = took > skip ? took - skip : 0;
+        skip += bufs[i].len;
+        if (off >= bufs[i].len) continue;
+        rest[k++] = uv_buf_init(bufs[i].base + off, (unsigned)(bufs[i].len - off));
     }
-    int n = transport_try_write(pe->t, p, len);
-    if (n >= 0 && (size_t)n == len) return len;
-    /* The rest goes from the caller's memory: no copy. An error (now or from the write)
-     * is left for the flush / the write's completion to report, never inside this call. */
-    size_t took = n > 0 ? (size_t)n : 0;
-    if (n < 0 || transport_write(pe->t, (const char *)p + took, len - took) < 0) {
-        peer_write(pe, (const char *)p + took, len - took);
+    if (rc < 0 || transport_writev(pe->t, rest, k) < 0) {
+        for (unsigned i = 0; i < k; i++)
+            peer_write(pe, rest[i].base, rest[i].len);
         return len;
     }
     pe->kept = len - took;

@@ -348,17 +348,35 @@ static int tls_try_write(transport *t, const char *p, size_t len) {
     return rc < 0 ? rc : (int)take;
 }
 
-static int tls_write(transport *t, const char *p, size_t len) {
+/* Encrypted one after the other: the buffers' plaintext in order. */
+static int tls_try_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
+    int took = 0;
+    for (unsigned i = 0; i < n; i++) {
+        int rc = tls_try_write(t, bufs[i].base, bufs[i].len);
+        if (rc < 0) return took ? took : rc;
+        took += rc;
+        if ((size_t)rc < bufs[i].len) break;
+    }
+    return took;
+}
+
+static int tls_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
     tls_impl *m = t->impl;
     if (t->closing) return UV_ECANCELED;
     if (m->write_err) return m->write_err;
     if (!m->sess || m->done) return UV_ENOTCONN;
-    if (tls_session_write(m->sess, p, len) < 0) return UV_EPROTO;
+    for (unsigned i = 0; i < n; i++)
+        if (tls_session_write(m->sess, bufs[i].base, bufs[i].len) < 0) return UV_EPROTO;
     size_t queued =
         (m->uv_writing ? m->inflight.len - m->inflight_off : 0) + tls_session_out(m->sess)->len;
     m->owner_mark = m->sent + queued;
     t->writing = 1;
     return flush_out(t, 0);
+}
+
+static int tls_write(transport *t, const char *p, size_t len) {
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+    return tls_writev(t, &b, 1);
 }
 
 static int tls_shutdown(transport *t) {
@@ -414,6 +432,8 @@ const transport_type transport_tls = {
     .read_stop = tls_read_stop,
     .try_write = tls_try_write,
     .write = tls_write,
+    .try_writev = tls_try_writev,
+    .writev = tls_writev,
     .shutdown = tls_shutdown,
     .close = tls_close,
     .deinit = tls_deinit,

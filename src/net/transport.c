@@ -60,6 +60,20 @@ static int stream_write(transport *t, const char *p, size_t len) {
     return rc;
 }
 
+static int stream_try_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
+    if (t->closing) return UV_ECANCELED;
+    int rc = uv_try_write(&t->h.stream, bufs, n);
+    return rc == UV_EAGAIN ? 0 : rc;
+}
+
+static int stream_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
+    if (t->closing) return UV_ECANCELED;
+    t->wreq.data = t;
+    int rc = uv_write(&t->wreq, &t->h.stream, bufs, n, stream_on_write);
+    if (rc == 0) t->writing = 1;
+    return rc;
+}
+
 static void stream_on_shutdown(uv_shutdown_t *req, int status) {
     (void)status; /* a failed FIN shows up as a read or write error */
     transport *t = req->data;
@@ -104,6 +118,8 @@ const transport_type transport_tcp = {
     .read_stop = stream_read_stop,
     .try_write = stream_try_write,
     .write = stream_write,
+    .try_writev = stream_try_writev,
+    .writev = stream_writev,
     .shutdown = stream_shutdown,
     .close = stream_close,
     .deinit = NULL,
@@ -117,6 +133,8 @@ const transport_type transport_unix = {
     .read_stop = stream_read_stop,
     .try_write = stream_try_write,
     .write = stream_write,
+    .try_writev = stream_try_writev,
+    .writev = stream_writev,
     .shutdown = stream_shutdown,
     .close = stream_close,
     .deinit = NULL,

@@ -148,22 +148,32 @@ int primary_replica_count(void) {
 
 /* ---- writing to a link ---- */
 
-/* Sends what the stream holds after l->sent, straight from the backlog's blocks: what the
- * socket does not take is written from the blocks when it can (peer_send_kept), and the
- * link keeps them (l->held) until then. With a write in flight or other output queued,
- * nothing: `drained` calls again. The caller updates what the stream keeps. */
+/* Sends what the stream holds after l->sent, straight from the backlog's blocks (several
+ * blocks per writev): what the socket does not take is written from the blocks when it can
+ * (peer_send_kept), and the link keeps them (l->held) until then. With a write in flight
+ * or other output queued, nothing: `drained` calls again. The caller updates what the
+ * stream keeps. */
 static void catch_up(rlink *l) {
     if (!l->pe || peer_writing(l->pe)) return;
     uint64_t end = stream_offset();
     while (l->sent < end) {
-        const char *p;
-        size_t len = stream_span(l->sent + 1, &p);
-        if (len == 0) break; /* not held: cannot happen while l->held pins it */
-        size_t took = peer_send_kept(l->pe, p, len);
+        uv_buf_t bufs[PEER_KEPT_MAX];
+        unsigned n = 0;
+        uint64_t at = l->sent + 1;
+        while (at <= end && n < PEER_KEPT_MAX) {
+            const char *p;
+            size_t len = stream_span(at, &p);
+            if (len == 0) break; /* not held: cannot happen while l->held pins it */
+            bufs[n++] = uv_buf_init((char *)p, (unsigned)len);
+            at += len;
+        }
+        if (n == 0) break;
+        size_t len = (size_t)(at - (l->sent + 1));
+        size_t took = peer_send_kept(l->pe, bufs, n);
         host_stat.net_repl_output_bytes += (long long)len;
-        l->sent += len;
+        l->sent = at - 1;
         if (took < len) {
-            l->held = l->sent - (len - took) + 1;
+            l->held = at - (len - took);
             return;
         }
     }

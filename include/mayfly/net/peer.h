@@ -70,13 +70,15 @@ void peer_write(peer *pe, const void *p, size_t len);
  * peer_write. For streams whose bytes are kept elsewhere anyway (a replica's feed from the
  * backlog): no copy in the common case, at the cost of one write per call. */
 void peer_send(peer *pe, const void *p, size_t len);
-/* Sends len bytes that the caller keeps, unchanged, until `drained` runs (a replica's
- * feed from the backlog's blocks): written at once as far as the socket takes them, the
- * rest written from p itself, no copy. Call it only when peer_writing is 0; returns the
- * bytes the socket took at once: len, or less when the rest is in flight (then `drained`
- * follows once it is written). Where the bytes cannot go out this way (the peer is not
- * open yet, an error) they are copied as by peer_write and len is returned. */
-size_t peer_send_kept(peer *pe, const void *p, size_t len);
+/* Sends the bytes of n <= PEER_KEPT_MAX buffers, in order, that the caller keeps unchanged
+ * until `drained` runs (a replica's feed from the backlog's blocks): written at once (one
+ * writev) as far as the socket takes them, the rest written from the buffers themselves,
+ * no copy. Call it only when peer_writing is 0; returns the bytes the socket took at once:
+ * all of them, or fewer when the rest is in flight (then `drained` follows once it is
+ * written). Where the bytes cannot go out this way (the peer is not open yet, an error)
+ * they are copied as by peer_write and all are counted as taken. */
+#define PEER_KEPT_MAX 16
+size_t peer_send_kept(peer *pe, const uv_buf_t *bufs, unsigned n);
 /* 1 while output is queued or a write is in flight (peer_send_kept's included). */
 int peer_writing(const peer *pe);
 /* The output queue, to append frames to directly (resp_w_*); call peer_flush after. */

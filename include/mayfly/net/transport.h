@@ -65,6 +65,10 @@ typedef struct transport_type {
     /* Queues len > 0 bytes; ev->write_done runs once they are written (or failed). p
      * must stay valid and unchanged until then; one write at a time. */
     int (*write)(transport *t, const char *p, size_t len);
+    /* try_write and write for n > 0 buffers in order, in one system call where the type
+     * can (TCP, Unix: writev): try_writev returns the bytes taken from the front. */
+    int (*try_writev)(transport *t, const uv_buf_t *bufs, unsigned n);
+    int (*writev)(transport *t, const uv_buf_t *bufs, unsigned n);
     /* Ends the write side after queued writes (TCP: FIN; TLS: close_notify then FIN).
      * The stream stays open for reading until closed. */
     int (*shutdown)(transport *t);
@@ -126,6 +130,12 @@ static inline int transport_try_write(transport *t, const char *p, size_t len) {
 }
 static inline int transport_write(transport *t, const char *p, size_t len) {
     return t->type->write(t, p, len);
+}
+static inline int transport_try_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
+    return t->type->try_writev(t, bufs, n);
+}
+static inline int transport_writev(transport *t, const uv_buf_t *bufs, unsigned n) {
+    return t->type->writev(t, bufs, n);
 }
 static inline int transport_shutdown(transport *t) {
     return t->type->shutdown(t);
