@@ -198,7 +198,7 @@ static void section_memory(buf *b, int64_t now_ms) {
                "mem_fragmentation_bytes:%lld\r\n"
                "mem_not_counted_for_evict:%zu\r\n"
                "mem_replication_backlog:%zu\r\n"
-               "mem_total_replication_buffers:0\r\n"
+               "mem_total_replication_buffers:%lld\r\n"
                "mem_clients_slaves:%zu\r\n"
                "mem_clients_normal:%zu\r\n"
                "mem_cluster_links:0\r\n"
@@ -214,7 +214,8 @@ static void section_memory(buf *b, int64_t now_ms) {
                config_policy_names[config.maxmemory_policy], m.allocator_frag,
                m.allocator_frag_bytes, m.allocator_rss, m.allocator_rss_bytes, m.rss_extra,
                m.rss_extra_bytes, m.total_frag, m.total_frag_bytes, evict_not_counted(),
-               m.repl_backlog, m.clients_slaves, m.clients_normal, m.aof_buffer, m.allocator,
+               m.repl_backlog, host_stat.repl_buffer_bytes, m.clients_slaves, m.clients_normal,
+               m.aof_buffer, m.allocator,
                m.rehashing, lazyfree_pending() + db_pending_frees(), lazyfree_freed());
     buf_deinit(&scripting);
     mem_overhead_deinit(&m);

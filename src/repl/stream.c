@@ -120,6 +120,7 @@ static void trim(void) {
         st.blocks--;
     }
     host_stat.repl_backlog_bytes = (long long)(stream_memory() - stream_replica_memory());
+    host_stat.repl_buffer_bytes = (long long)stream_memory();
 }
 
 void stream_set_backlog_size(long long size) {
@@ -146,7 +147,7 @@ void stream_free(void) {
     }
     st.tail = NULL;
     st.blocks = 0;
-    host_stat.repl_backlog_bytes = 0;
+    host_stat.repl_backlog_bytes = host_stat.repl_buffer_bytes = 0;
     if (st.active) repl_sink_detach();
     st.active = 0;
 }

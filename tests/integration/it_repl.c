@@ -371,11 +371,13 @@ TEST(lagging_replica_keeps_backlog_blocks) {
     long long omem = replica_client_field(pc, "omem");
     long long slaves = it_info_field(pc, "mem_clients_slaves");
     long long histlen = it_info_field(pc, "repl_backlog_histlen");
+    long long total = it_info_field(pc, "mem_total_replication_buffers");
     long long obl = replica_client_field(pc, "obl");
     kill(r.pid, SIGCONT);
     if (omem < 8 * 1024 * 1024) TEST_FAIL("omem %lld while the replica lags", omem);
     if (slaves < 8 * 1024 * 1024) TEST_FAIL("mem_clients_slaves %lld", slaves);
     if (histlen < 8 * 1024 * 1024) TEST_FAIL("repl_backlog_histlen %lld", histlen);
+    if (total < slaves + 16384) TEST_FAIL("mem_total_replication_buffers %lld", total);
     ASSERT_EQ(0, obl);
     /* Reading again, it gets every byte from the kept blocks. */
     WAIT_FOR(ru_offsets_equal(pc, rc), 15000);

@@ -42,6 +42,7 @@ typedef struct host_stats {
     long long sync_full, sync_partial_ok, sync_partial_err; /* replicas' syncs (repl/) */
     long long net_repl_input_bytes, net_repl_output_bytes;  /* replication links' bytes */
     long long repl_backlog_bytes;                           /* the backlog's memory */
+    long long repl_buffer_bytes; /* the stream's blocks: the backlog's and the replicas' */
     /* A shutdown waits for replicas until this monotonic ms (clock_mono_us / 1000); 0: none
      * (INFO shutdown_in_milliseconds). */
     long long shutdown_deadline_ms;
