@@ -215,8 +215,8 @@ static void section_memory(buf *b, int64_t now_ms) {
                m.allocator_frag_bytes, m.allocator_rss, m.allocator_rss_bytes, m.rss_extra,
                m.rss_extra_bytes, m.total_frag, m.total_frag_bytes, evict_not_counted(),
                m.repl_backlog, host_stat.repl_buffer_bytes, m.clients_slaves, m.clients_normal,
-               m.aof_buffer, m.allocator,
-               m.rehashing, lazyfree_pending() + db_pending_frees(), lazyfree_freed());
+               m.aof_buffer, m.allocator, m.rehashing, lazyfree_pending() + db_pending_frees(),
+               lazyfree_freed());
     buf_deinit(&scripting);
     mem_overhead_deinit(&m);
 }
