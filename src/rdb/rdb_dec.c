@@ -199,14 +199,16 @@ static int read_big_field(rdb_dec *d, rdb_in *in, rdb_item *out) {
 
 static int read_key(rdb_dec *d, rdb_in *in, int type, rdb_item *out) {
     rdb_str k;
-    if (rdb_in_string(in, &d->arena, &k) < 0) return -1;
-    if (k.len > DB_KEY_MAX)
+    /* Refused by its stated length, before its bytes are read or decompressed. */
+    int rc = rdb_in_string_max(in, &d->arena, DB_KEY_MAX, &k);
+    if (rc < 0) return -1;
+    if (rc > 0)
         return rdb_in_fail(in, RDB_ECORRUPT,
                            "database %d: a key of %zu bytes (Mayfly keeps keys "
                            "of at most %zu)",
                            d->dbid, k.len, DB_KEY_MAX);
     if (rdb_is_plain_hash(type) && !d->o.skip_unsupported) {
-        int rc = start_big_hash(d, in, type, rdb_str_slice(in, &d->arena, k));
+        rc = start_big_hash(d, in, type, rdb_str_slice(in, &d->arena, k));
         if (rc != 0) return rc < 0 ? -1 : 0;
     }
     rdb_vctx v = {.o = &d->o,

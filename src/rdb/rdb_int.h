@@ -73,6 +73,10 @@ typedef struct rdb_str {
 
 /* Reads an RDB string (plain, integer-encoded or LZF) into *out. 0 or -1. */
 int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out);
+/* The same for a string of at most max bytes: one whose stated length (plain, or LZF's
+ * decompressed length) is longer is neither read nor decompressed: returns 1 with
+ * out->len set to that length and nothing failed, for the caller to refuse it. */
+int rdb_in_string_max(rdb_in *in, buf *arena, size_t max, rdb_str *out);
 static inline slice rdb_str_slice(const rdb_in *in, const buf *arena, rdb_str s) {
     const char *base = s.in_arena ? arena->data : (const char *)in->start;
     return (slice){s.len ? base + s.off : "", s.len};

@@ -110,9 +110,13 @@ int rdb_in_len(rdb_in *in, uint64_t *len, int *encoded) {
     return 0;
 }
 
-static int lzf_string(rdb_in *in, buf *arena, rdb_str *out) {
+static int lzf_string(rdb_in *in, buf *arena, size_t max, rdb_str *out) {
     uint64_t clen, ulen;
     if (rdb_in_len(in, &clen, NULL) < 0 || rdb_in_len(in, &ulen, NULL) < 0) return -1;
+    if (ulen > max) {
+        out->len = ulen > SIZE_MAX ? SIZE_MAX : (size_t)ulen;
+        return 1;
+    }
     if (ulen > clen * LZF_MAX_RATIO + 64 || clen > UINT32_MAX || ulen > UINT32_MAX)
         return rdb_in_fail(in, RDB_ECORRUPT, "LZF string lengths out of range (%llu -> %llu)",
                            (unsigned long long)clen, (unsigned long long)ulen);
@@ -126,13 +130,13 @@ static int lzf_string(rdb_in *in, buf *arena, rdb_str *out) {
     return 0;
 }
 
-int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out) {
+int rdb_in_string_max(rdb_in *in, buf *arena, size_t max, rdb_str *out) {
     *out = (rdb_str){0, 0, 0};
     uint64_t len;
     int enc;
     if (rdb_in_len(in, &len, &enc) < 0) return -1;
     if (enc) {
-        if (len == RDB_ENC_LZF) return lzf_string(in, arena, out);
+        if (len == RDB_ENC_LZF) return lzf_string(in, arena, max, out);
         if (len > RDB_ENC_INT32)
             return rdb_in_fail(in, RDB_ECORRUPT, "unknown string encoding %llu",
                                (unsigned long long)len);
@@ -149,10 +153,18 @@ int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out) {
         arena->len += out->len;
         return 0;
     }
-    const unsigned char *p = rdb_in_take(in, len > SIZE_MAX ? SIZE_MAX : (size_t)len);
+    if (len > max) {
+        out->len = len > SIZE_MAX ? SIZE_MAX : (size_t)len;
+        return 1;
+    }
+    const unsigned char *p = rdb_in_take(in, (size_t)len);
     if (!p) return -1;
     *out = (rdb_str){(size_t)(p - in->start), (size_t)len, 0};
     return 0;
+}
+
+int rdb_in_string(rdb_in *in, buf *arena, rdb_str *out) {
+    return rdb_in_string_max(in, arena, SIZE_MAX, out);
 }
 
 /* ---- hashes -------------------------------------------------------------------------- */

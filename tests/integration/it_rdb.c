@@ -100,6 +100,43 @@ TEST(damaged_files_are_refused) {
     free(data);
 }
 
+/* A key longer than Mayfly keeps (1 GB - 1) is refused at start by its stated length,
+ * plain or LZF-compressed, naming the database, and --check-rdb reports it: the file
+ * holds none of the key's bytes, so a server that read them first would call the file
+ * truncated instead (and one that did not refuse would need 1 GB to load it). */
+TEST(an_over_long_key_is_refused_at_start) {
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } files[] = {
+        {"REDIS0011\xfe\x03\x00\x80\x40\x00\x00\x00"
+         "abc",
+         17},
+        {"REDIS0011\xfe\x03\x00\xc3\x80\x00\xc0\x00\x00\x80\x40\x00\x00\x00"
+         "abc",
+         23},
+    };
+    it_server s;
+    it_start_server(&s, NULL);
+    it_kill_server(&s);
+    char dst[600], out[4096];
+    snprintf(dst, sizeof(dst), "%s/dump.rdb", s.dir);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (ru_write(dst, files[i].bytes, files[i].len) < 0) TEST_FAIL("write");
+        if (it_restart_server(&s, NULL)) TEST_FAIL("file %zu: started", i);
+        if (s.exit_status != 1 ||
+            !pu_log_has(&s, "database 3: a key of 1073741824 bytes (Mayfly keeps keys of at "
+                            "most 1073741823)"))
+            TEST_FAIL("file %zu: exit status %d, no refusal naming the key's length", i,
+                      s.exit_status);
+        if (ru_shell(out, sizeof(out), "'%s' --check-rdb '%s'", getenv("MAYFLY_SERVER"), dst) !=
+                1 ||
+            !strstr(out, "a key of 1073741824 bytes"))
+            TEST_FAIL("file %zu: check: %s", i, out);
+    }
+    it_stop_server(&s);
+}
+
 /* Runs bin [flag] file (a checker); returns its exit status. */
 static int run_check(const char *bin, const char *flag, const char *file, char *out, size_t cap) {
     return ru_shell(out, cap, "'%s' %s '%s'", bin, flag ? flag : "", file);
@@ -294,6 +331,7 @@ int main(void) {
     RUN(fixtures_load_with_exact_values_and_deadlines);
     RUN(a_type_mayfly_lacks_is_refused_naming_it);
     RUN(damaged_files_are_refused);
+    RUN(an_over_long_key_is_refused_at_start);
     RUN(check_rdb_reports_files);
     RUN(own_snapshot_is_rdb_12_and_honours_the_directives);
     RUN(mayfly_0_1_snapshot_is_converted);

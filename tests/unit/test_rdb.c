@@ -745,6 +745,48 @@ TEST(older_versions_ziplist_zipmap_and_seconds_ttls) {
     buf_deinit(&zl);
 }
 
+/* "REDIS0011", SELECTDB 0, then a key of the given type whose name is written as `name`
+ * (its length encoding and what follows, without the bytes of a long name). */
+static size_t key_header(char *out, int type, const char *name, size_t name_len) {
+    memcpy(out, "REDIS0011\xfe\x00", 11);
+    out[11] = (char)type;
+    memcpy(out + 12, name, name_len);
+    return 12 + name_len;
+}
+
+/* A key longer than DB_KEY_MAX is refused by its stated length, plain or LZF-compressed,
+ * string or hash, before its bytes are read or decompressed: the input here holds none of
+ * them, so without the refusal the decoder would ask for more (1 GB of it). A key of
+ * exactly DB_KEY_MAX bytes is not refused: the decoder asks for its bytes. */
+TEST(an_over_long_key_is_refused_by_its_stated_length) {
+    static const struct {
+        const char *name; /* length encoding of the key name */
+        size_t len;
+        int type;
+        int refused;
+    } cases[] = {
+        {"\x80\x40\x00\x00\x00", 5, 0, 1},                          /* 32-bit length 2^30 */
+        {"\x80\x40\x00\x00\x00", 5, 4, 1},                          /* a plain hash's key */
+        {"\x81\x00\x00\x00\x01\x00\x00\x00\x00", 9, 0, 1},          /* 64-bit length 2^32 */
+        {"\xc3\x80\x00\xc0\x00\x00\x80\x40\x00\x00\x00", 11, 0, 1}, /* LZF 12M -> 2^30 */
+        {"\x80\x3f\xff\xff\xff", 5, 0, 0},                          /* DB_KEY_MAX itself */
+        {"\xc3\x80\x00\xc0\x00\x00\x80\x3f\xff\xff\xff", 11, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char file[64];
+        size_t len = key_header(file, cases[i].type, cases[i].name, cases[i].len);
+        reset_dbs();
+        load_result r = load(file, len, 0, default_opts(0), 0);
+        if (!cases[i].refused) {
+            if (r.rc != RDB_MORE) TEST_FAIL("case %zu: %d %s", i, r.rc, r.err);
+            continue;
+        }
+        if (r.rc != RDB_ECORRUPT) TEST_FAIL("case %zu: rc %d, not a refusal", i, r.rc);
+        if (!strstr(r.err, "database 0: a key of ") || !strstr(r.err, "at most 1073741823"))
+            TEST_FAIL("case %zu: %s", i, r.err);
+    }
+}
+
 /* A hash too large to be compact is decoded field by field as its bytes arrive; a field
  * repeated in it is damage, in the big path as in the small one. */
 TEST(big_hash_streamed_and_duplicates_refused) {
@@ -1011,6 +1053,7 @@ int main(void) {
     RUN(damage_is_refused);
     RUN(redis_dump_payloads_restore_exactly);
     RUN(older_versions_ziplist_zipmap_and_seconds_ttls);
+    RUN(an_over_long_key_is_refused_by_its_stated_length);
     RUN(big_hash_streamed_and_duplicates_refused);
     RUN(listpack_hashes_decoded_in_one_pass);
     RUN(listpack_ex_written_in_deadline_order);
