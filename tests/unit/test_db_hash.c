@@ -262,6 +262,21 @@ TEST(slim_entries) {
     ASSERT_EQ(750, db_entry_ttl(b)->exp.when);
     ASSERT_EQ(900, db_entry_ttl(b)->death);
     ASSERT_EQ(2, db_size_visible(d, 750));
+    /* The close filed it exactly: the caller's db_refile_fields (hc_finish) after it
+     * finds nothing to change (same entry, deadline, death, counts). */
+    size_t in_heap = expire_index_size(&d->expires), deaths = ostree_len(&d->deaths);
+    size_t sub = d->subexpiry;
+    ASSERT(db_refile_fields(d, b) == b);
+    ASSERT_EQ(750, db_entry_ttl(b)->exp.when);
+    ASSERT_EQ(900, db_entry_ttl(b)->death);
+    ASSERT_EQ(in_heap, expire_index_size(&d->expires));
+    ASSERT_EQ(deaths, ostree_len(&d->deaths));
+    ASSERT_EQ(sub, d->subexpiry);
+    /* A slim entry's: returns at once (its close re-filed it if its deadline moved). */
+    dbentry *s1 = add_shared(d, "s1", 3, 3000);
+    s1 = write_expire(d, s1, "f1", 3000);
+    ASSERT(s1->slim && db_refile_fields(d, s1) == s1 && s1->slim);
+    db_delete_entry(d, s1);
     /* A key TTL on a slim entry gives it its dbttl too. */
     big = db_set_expire(d, db_find_raw(d, slice_of("big")), 2000);
     ASSERT(!big->slim && big->ttl);
