@@ -257,8 +257,9 @@ const cmd_spec *cmd_lookup(slice name) {
     return e ? e->spec : NULL;
 }
 
-int registry_prefetch_kind(slice name) {
+int registry_prefetch_kind(slice name, const reg_entry **found) {
     reg_entry *e = find_entry(name);
+    *found = e;
     return e ? e->prefetch : PREFETCH_NONE;
 }
 
@@ -507,22 +508,23 @@ void cmd_call(cmd_ctx *c) {
     cmd_latency_record(st, c->cmd, took);
 }
 
-static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us);
+static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us,
+                     const reg_entry *found);
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
     /* One clock read gives the command's "now" and the start of its duration. */
     int64_t start_us = clock_mono_us();
-    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us);
+    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us, NULL);
 }
 
-void cmd_dispatch_next(session *s, int argc, slice *argv) {
+void cmd_dispatch_next(session *s, int argc, slice *argv, const reg_entry *found) {
     int64_t start_us = clock_mono_last_us();
     if (start_us == 0) start_us = clock_mono_us();
-    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us);
+    dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us, found);
 }
 
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms) {
-    dispatch(s, argc, argv, now_ms, 0);
+    dispatch(s, argc, argv, now_ms, 0, NULL);
 }
 
 /* "unknown subcommand" of the container named name (Redis names it upper case). */
@@ -575,7 +577,8 @@ static uint32_t gates_of(cmd_ctx *c, const session *s, uint32_t cached) {
     return gates_armable(gates);
 }
 
-static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us) {
+static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us,
+                     const reg_entry *found) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
     cmd_ctx ctx = {
         .s = s,
@@ -595,7 +598,9 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     buf scratch;
     int discard = reply_target(c, &scratch, top);
 
-    reg_entry *e = find_entry(argv[0]);
+    /* Entries live as long as the process: one found when the command was peeked at is
+     * still the one its name finds. */
+    reg_entry *e = found ? (reg_entry *)found : find_entry(argv[0]);
     s->last_cmd = e ? e->spec->name : NULL;
     s->last_cmd_parent = NULL;
     if (!e) {

@@ -508,9 +508,25 @@ static void on_alloc(transport *t, size_t suggested, uv_buf_t *b) {
     *b = uv_buf_init(p, (unsigned)(room < want ? room : want));
 }
 
+/* The commands of c's input the latest prefetch_ahead peeked at: where each starts and
+ * the registry entry cmd_prefetch found for it, so dispatch looks no name up twice. */
+typedef struct peeked {
+    size_t at[DB_PREFETCH_MAX];
+    const struct reg_entry *found[DB_PREFETCH_MAX];
+    int n, next;
+} peeked;
+
+/* The entry found for the command that starts at pos, if it is the next one peeked at
+ * (commands run in order, each over the bytes the peek saw); else NULL. */
+static inline const struct reg_entry *peeked_at(peeked *pk, size_t pos) {
+    if (pk->next >= pk->n || pk->at[pk->next] != pos) return NULL;
+    return pk->found[pk->next++];
+}
+
 /* Runs the command the parser just returned; after_one: a command of this batch ran just
- * before it (its end gives this one's start: cmd_dispatch_next). */
-static void dispatch_parsed(conn *c, size_t pos, int after_one) {
+ * before it (its end gives this one's start: cmd_dispatch_next), found: its entry if it
+ * was peeked at. */
+static void dispatch_parsed(conn *c, size_t pos, int after_one, const struct reg_entry *found) {
     int argc = c->parser.argc;
     if (argc <= 0) return;
     if (argc > c->argv_cap) {
@@ -526,7 +542,7 @@ static void dispatch_parsed(conn *c, size_t pos, int after_one) {
     session *s = c->s;
     s->req = (slice){base, c->parser.inline_base ? 0 : c->parser.consumed};
     if (after_one)
-        cmd_dispatch_next(s, argc, c->argv);
+        cmd_dispatch_next(s, argc, c->argv, found);
     else
         cmd_dispatch(s, argc, c->argv);
     s->req.len = 0;
@@ -592,8 +608,8 @@ static void reply_protocol_error(conn *c) {
  * peeks at up to DB_PREFETCH_MAX complete commands of c's input from pos on and has
  * cmd_prefetch warm the cache for their keys; returns where the next peek starts (past
  * the commands warmed; the end of the input once a command cannot be peeked at:
- * incomplete, inline, long headers). Not before authentication. */
-static size_t prefetch_ahead(conn *c, size_t pos, size_t warm) {
+ * incomplete, inline, long headers), and notes them in *pk. Not before authentication. */
+static size_t prefetch_ahead(conn *c, size_t pos, size_t warm, peeked *pk) {
     if (pos < warm || c->parser.limits.unauthenticated) return warm;
     slice argvs[DB_PREFETCH_MAX][CMD_PEEK_ARGS];
     int argcs[DB_PREFETCH_MAX], n = 0;
@@ -605,16 +621,21 @@ static size_t prefetch_ahead(conn *c, size_t pos, size_t warm) {
             at = c->in.len;
             break;
         }
+        pk->at[n] = at;
         argcs[n++] = argc;
         at += used;
     }
-    if (n >= 2) cmd_prefetch(c->s, n, argvs, argcs);
+    pk->n = pk->next = 0;
+    if (n < 2) return at;
+    cmd_prefetch(c->s, n, argvs, argcs, pk->found);
+    pk->n = n;
     return at;
 }
 
 static void process_input(conn *c) {
     session *s = c->s;
     size_t pos = 0, out_at_start = s->out.len, warm = 0;
+    peeked pk = {.n = 0};
     int ran = 0;
     c->out_paused = 0;
     clientmem_note(s); /* what was just read */
@@ -624,7 +645,7 @@ static void process_input(conn *c) {
            !(s->flags & (SESS_CLOSE_AFTER_REPLY | SESS_CLOSE_ASAP | SESS_BLOCKED))) {
         if (turn_over(c, out_at_start, ran, started_us)) break;
         c->parser.limits.unauthenticated = session_auth_required(s);
-        warm = prefetch_ahead(c, pos, warm);
+        warm = prefetch_ahead(c, pos, warm, &pk);
         int rc = resp_parse(&c->parser, c->in.data + pos, c->in.len - pos);
         if (rc == RESP_INCOMPLETE) break;
         if (rc == RESP_EPROTO) {
@@ -634,7 +655,7 @@ static void process_input(conn *c) {
         }
         if (evicted_before_command(s)) break; /* its command does not run */
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
-        dispatch_parsed(c, pos, ran);
+        dispatch_parsed(c, pos, ran, peeked_at(&pk, pos));
         ran = 1;
         if (s->flags & SESS_POSTPONED) {
             s->flags &= ~SESS_POSTPONED; /* blocked: the command stays, to run again */

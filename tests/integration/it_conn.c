@@ -196,6 +196,54 @@ TEST(pipeline_10000_in_one_write) {
     close(fd);
 }
 
+/* A pipelined batch is peeked at before it runs (prefetching), and each command runs with
+ * the registry entry the peek found for it: in one write, commands of every kind (unknown,
+ * lower case, no argument, a subcommand, a bad subcommand, a wrong arity) and an inline
+ * one in the middle (peeking stops there) get the replies they get one at a time. */
+TEST(pipeline_of_mixed_commands_in_one_write) {
+    int fd = it_raw_connect();
+    EXPECT_RAW(fd, "*4\r\n$4\r\nhset\r\n$2\r\nph\r\n$1\r\nf\r\n$1\r\nv\r\n", ":1\r\n");
+    static const char *const pairs[][2] = {
+        {"*2\r\n$3\r\nFOO\r\n$1\r\nk\r\n",
+         "-ERR unknown command 'FOO', with args beginning with: 'k' \r\n"},
+        {"*1\r\n$4\r\nPING\r\n", "+PONG\r\n"},
+        {"*3\r\n$6\r\nconfig\r\n$3\r\nGET\r\n$9\r\nmaxmemory\r\n",
+         "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"},
+        {"*2\r\n$6\r\nOBJECT\r\n$4\r\nNOPE\r\n",
+         "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n"},
+        {"*3\r\n$4\r\nhGeT\r\n$2\r\nph\r\n$1\r\nf\r\n", "$1\r\nv\r\n"},
+        {"*3\r\n$3\r\nGET\r\n$2\r\nph\r\n$1\r\nz\r\n",
+         "-ERR wrong number of arguments for 'get' command\r\n"},
+        {"*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n", "$1\r\nx\r\n"},
+    };
+    size_t npairs = sizeof(pairs) / sizeof(pairs[0]);
+    char req[8192], want[8192];
+    size_t rl = 0, wl = 0;
+    for (int round = 0; round < 5; round++) {
+        for (size_t i = 0; i < npairs; i++) {
+            const char *q = pairs[(i + (size_t)round) % npairs][0];
+            const char *a = pairs[(i + (size_t)round) % npairs][1];
+            memcpy(req + rl, q, strlen(q));
+            rl += strlen(q);
+            memcpy(want + wl, a, strlen(a));
+            wl += strlen(a);
+        }
+        if (round == 2) {
+            memcpy(req + rl, "PING\r\n", 6);
+            rl += 6;
+            memcpy(want + wl, "+PONG\r\n", 7);
+            wl += 7;
+        }
+    }
+    it_raw_send(fd, req, rl);
+    char got[8192];
+    size_t n = it_raw_read(fd, got, wl, 5000);
+    ASSERT_EQ(wl, n);
+    if (memcmp(got, want, wl) != 0) TEST_FAIL("got %.*s", (int)n, got);
+    EXPECT_RAW(fd, "*2\r\n$3\r\nDEL\r\n$2\r\nph\r\n", ":1\r\n");
+    close(fd);
+}
+
 TEST(byte_by_byte_command) {
     int fd = it_raw_connect();
     const char *cmd = "*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n";
@@ -258,6 +306,7 @@ int main(void) {
     RUN(protocol_errors_close);
     RUN(inline_commands);
     RUN(pipeline_10000_in_one_write);
+    RUN(pipeline_of_mixed_commands_in_one_write);
     RUN(byte_by_byte_command);
     RUN(big_value_100mb);
     RUN(disconnect_mid_command);

@@ -155,16 +155,22 @@ void cmd_dispatch(session *s, int argc, slice *argv);
 /* cmd_dispatch for the next command of a batch whose previous command has just ended:
  * its start (and now_ms) is the clock's latest reading, taken at that end (cmd_call reads
  * the clock after every command), instead of a new read: one clock read per command. */
-void cmd_dispatch_next(session *s, int argc, slice *argv);
+/* found: what cmd_prefetch found for this command when it peeked at it (the same bytes),
+ * or NULL to look its name up now. */
+struct reg_entry; /* a command of the registry (cmd/registry.c), opaque */
+void cmd_dispatch_next(session *s, int argc, slice *argv, const struct reg_entry *found);
 /* cmd_dispatch with a given "now" (replaying the append-only log at each record's time). */
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
 /* A pipelined batch of n commands is about to run for s (net/ peeked at it): argvs[i]
  * holds the first min(argcs[i], CMD_PEEK_ARGS) arguments of command i. Warms the cache for
  * the key each command looks up first and, for hash commands, the field it names (the
  * argument after "FIELDS <n>", else the second), in s's database (db_prefetch). A hint
- * only: it changes nothing, and a command that turns out different just runs uncached. */
+ * only: it changes nothing, and a command that turns out different just runs uncached.
+ * found[i] gets command i's registry entry (NULL: unknown, or not looked up), for
+ * cmd_dispatch_next to run it without a second lookup of its name. */
 #define CMD_PEEK_ARGS 8
-void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *argcs);
+void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *argcs,
+                  const struct reg_entry **found);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
 /* The ACL catalog id of a command or subcommand (acl.h), or -1. */
