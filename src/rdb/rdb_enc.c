@@ -387,6 +387,17 @@ static int sink_buf(void *ctx, const char *p, size_t len) {
     return 0;
 }
 
+/* Ends a DUMP payload that began at out[start]: the RDB version (2 bytes) and the CRC64 of
+ * everything from start on, the version included (8 bytes), both little endian. */
+static void put_payload_footer(buf *out, size_t start) {
+    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
+    buf_append(out, footer, 2);
+    uint64_t crc = crc64(0, out->data + start, out->len - start);
+    for (int i = 0; i < 8; i++)
+        footer[2 + i] = (unsigned char)(crc >> (8 * i));
+    buf_append(out, footer + 2, 8);
+}
+
 void rdb_dump_payload(buf *out, obj *val, int64_t now_ms, int compress) {
     buf body;
     buf_init(&body);
@@ -406,12 +417,7 @@ void rdb_dump_payload(buf *out, obj *val, int64_t now_ms, int compress) {
     buf_append(out, body.data, 1);                /* the type */
     buf_append(out, body.data + 2, body.len - 2); /* the value */
     size_t start = out->len - (body.len - 1);
-    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
-    buf_append(out, footer, 2);
-    uint64_t crc = crc64(0, out->data + start, out->len - start);
-    for (int i = 0; i < 8; i++)
-        footer[2 + i] = (unsigned char)(crc >> (8 * i));
-    buf_append(out, footer + 2, 8);
+    put_payload_footer(out, start);
     buf_deinit(&body);
 }
 
@@ -423,10 +429,5 @@ void rdb_functions_payload(buf *out, rdb_library_foreach_fn *foreach, int compre
         ;
     rdb_enc_flush(&e);
     rdb_enc_deinit(&e);
-    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
-    buf_append(out, footer, 2);
-    uint64_t crc = crc64(0, out->data + start, out->len - start);
-    for (int i = 0; i < 8; i++)
-        footer[2 + i] = (unsigned char)(crc >> (8 * i));
-    buf_append(out, footer + 2, 8);
+    put_payload_footer(out, start);
 }

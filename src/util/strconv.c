@@ -50,12 +50,19 @@ int str_to_ll(const char *s, size_t len, long long *out) {
     return 0;
 }
 
-int str_to_ld(const char *s, size_t len, long double *out) {
-    char tmp[STRCONV_LD_MAX];
-    if (len == 0 || len >= sizeof(tmp)) return -1;
+/* Copies the number s[0..len) into tmp (STRCONV_LD_MAX bytes) with a NUL after it for
+ * strtold / strtod; -1 if it is empty, too long or starts with white space (which they
+ * would skip). */
+static int number_copy(char *tmp, const char *s, size_t len) {
+    if (len == 0 || len >= STRCONV_LD_MAX) return -1;
     memcpy(tmp, s, len);
     tmp[len] = '\0';
-    if (isspace((unsigned char)tmp[0])) return -1;
+    return isspace((unsigned char)tmp[0]) ? -1 : 0;
+}
+
+int str_to_ld(const char *s, size_t len, long double *out) {
+    char tmp[STRCONV_LD_MAX];
+    if (number_copy(tmp, s, len) < 0) return -1;
     char *end;
     errno = 0;
     long double v = strtold(tmp, &end);
@@ -69,10 +76,7 @@ int str_to_ld(const char *s, size_t len, long double *out) {
 
 int str_to_d(const char *s, size_t len, double *out) {
     char tmp[STRCONV_LD_MAX];
-    if (len == 0 || len >= sizeof(tmp)) return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    if (isspace((unsigned char)tmp[0])) return -1;
+    if (number_copy(tmp, s, len) < 0) return -1;
     char *end;
     errno = 0;
     double v = strtod(tmp, &end);

@@ -46,6 +46,42 @@ TEST(long_double_rules) {
     ASSERT_EQ(0, str_to_ld("inf", 3, &v));
 }
 
+/* str_to_ld and str_to_d take the same arguments: empty, leading white space, a NUL or
+ * junk inside, NaN and longer than STRCONV_LD_MAX - 1 bytes are refused by both. */
+TEST(double_parsers_share_their_rules) {
+    static const struct {
+        const char *s;
+        size_t len;
+        int ok;
+    } cases[] = {{"", 0, 0},
+                 {" 1", 2, 0},
+                 {"\t1", 2, 0},
+                 {"1\0"
+                  "2",
+                  3, 0},
+                 {"1x", 2, 0},
+                 {"nan", 3, 0},
+                 {"1.5", 3, 1},
+                 {"-inf", 4, 1},
+                 {"1e999999", 8, 0},
+                 {"2.5e-3", 6, 1}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long double ld;
+        double d;
+        if ((str_to_ld(cases[i].s, cases[i].len, &ld) == 0) != cases[i].ok ||
+            (str_to_d(cases[i].s, cases[i].len, &d) == 0) != cases[i].ok)
+            TEST_FAIL("case %zu (\"%s\")", i, cases[i].s);
+    }
+    char longest[STRCONV_LD_MAX + 1];
+    memset(longest, '0', sizeof(longest)); /* 0 */
+    long double ld;
+    double d;
+    ASSERT_EQ(0, str_to_ld(longest, STRCONV_LD_MAX - 1, &ld));
+    ASSERT_EQ(0, str_to_d(longest, STRCONV_LD_MAX - 1, &d));
+    ASSERT_EQ(-1, str_to_ld(longest, STRCONV_LD_MAX, &ld));
+    ASSERT_EQ(-1, str_to_d(longest, STRCONV_LD_MAX, &d));
+}
+
 TEST(format_human) {
     char b[64];
     ld_to_str(b, sizeof(b), 10.5L);
@@ -123,6 +159,7 @@ int main(void) {
     RUN(integers_accepted);
     RUN(integers_refused);
     RUN(long_double_rules);
+    RUN(double_parsers_share_their_rules);
     RUN(format_human);
     RUN(integer_round_trips);
     return test_report();
