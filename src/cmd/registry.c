@@ -511,6 +511,12 @@ void cmd_call(cmd_ctx *c) {
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us,
                      const reg_entry *found);
 
+/* The entry of the command named name: found when the command was peeked at (entries live
+ * as long as the process, so it is still the one its name finds), else looked up. */
+static reg_entry *entry_of(slice name, const reg_entry *found) {
+    return found ? (reg_entry *)found : find_entry(name);
+}
+
 void cmd_dispatch(session *s, int argc, slice *argv) {
     /* One clock read gives the command's "now" and the start of its duration. */
     int64_t start_us = clock_mono_us();
@@ -598,9 +604,7 @@ static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t 
     buf scratch;
     int discard = reply_target(c, &scratch, top);
 
-    /* Entries live as long as the process: one found when the command was peeked at is
-     * still the one its name finds. */
-    reg_entry *e = found ? (reg_entry *)found : find_entry(argv[0]);
+    reg_entry *e = entry_of(argv[0], found);
     s->last_cmd = e ? e->spec->name : NULL;
     s->last_cmd_parent = NULL;
     if (!e) {
