@@ -41,6 +41,7 @@
 #include "mayfly/util/dict.h"
 #include "mayfly/util/latency.h"
 #include "mayfly/util/log.h"
+#include "mayfly/util/looptime.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/rand.h"
 
@@ -69,7 +70,7 @@ static uv_idle_t evict_idle;    /* continues an eviction that ran out of time (e
 static session *replay_session; /* runs the logged commands while loading */
 static uv_signal_t sig_int, sig_term;
 static uv_prepare_t cycle_prepare; /* ends each loop turn: INFO eventloop_* */
-static int64_t cycle_last_us;      /* monotonic time and loop idle time (ns) at the last turn */
+static int64_t cycle_last_us;      /* monotonic time and loop sleep (ns) at the last turn */
 static uint64_t cycle_last_idle_ns;
 static int64_t cycle_last_cpu_us; /* the loop thread's CPU time at the last turn */
 
@@ -188,11 +189,13 @@ static void maybe_continue_eviction(void) {
 }
 
 /* Runs once per loop turn, just before the loop waits for I/O: counts the turn and the
- * time since the last one less the time libuv spent waiting (its idle-time metric), which
- * is Redis's eventloop_duration_sum. */
+ * time since the last one less the time the loop thread slept in its waits for I/O
+ * (util/looptime: every wait timed, which libuv's idle-time metric is not), which is
+ * Redis's eventloop_duration_sum. */
 static void on_cycle_end(uv_prepare_t *h) {
+    (void)h;
     int64_t now = clock_mono_us();
-    uint64_t idle = uv_metrics_idle_time(h->loop);
+    uint64_t idle = looptime_idle_ns();
     int64_t busy = (now - cycle_last_us) - (int64_t)((idle - cycle_last_idle_ns) / 1000);
     host_stat.eventloop_cycles++;
     host_stat.eventloop_us += busy > 0 ? busy : 0;
@@ -206,6 +209,17 @@ static void on_cycle_end(uv_prepare_t *h) {
     cycle_last_cpu_us = cpu;
     cycle_last_us = now;
     cycle_last_idle_ns = idle;
+}
+
+/* From here on the loop's turns are counted (on_cycle_end), their idle time being this
+ * thread's waits for I/O as util/looptime times them. */
+static void start_cycle_timing(void) {
+    looptime_start();
+    cycle_last_us = clock_mono_us();
+    cycle_last_idle_ns = looptime_idle_ns();
+    cycle_last_cpu_us = thread_cpu_us();
+    uv_prepare_init(loop, &cycle_prepare);
+    uv_prepare_start(&cycle_prepare, on_cycle_end);
 }
 
 /* The instantaneous_eventloop_* figures over the last second (called by the cron). */
@@ -742,7 +756,6 @@ int server_run(void) {
     dict_set_seed(rand_u64());
     log_setup((enum log_level)config.loglevel, config.logfile);
     loop = uv_default_loop();
-    uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
     host_stat.start_ms = clock_now_ms();
     last_sample_us = clock_mono_us();
     install_hooks();
@@ -783,10 +796,7 @@ int server_run(void) {
             fclose(f);
         }
     }
-    cycle_last_us = clock_mono_us();
-    cycle_last_cpu_us = thread_cpu_us();
-    uv_prepare_init(loop, &cycle_prepare);
-    uv_prepare_start(&cycle_prepare, on_cycle_end);
+    start_cycle_timing();
     uv_timer_init(loop, &cron_timer);
     uv_timer_init(loop, &deferred_shutdown);
     uv_idle_init(loop, &backlog_idle);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Writes the "# Section" header lines of text, joined by ",", into out. */
@@ -110,6 +111,30 @@ TEST(eventloop_stats) {
     redisFree(c);
 }
 
+/* mayfly_eventloop_turn_max_usec is a turn's busy time: a command that blocks the loop
+ * counts in full, the loop's sleep between turns does not (every wait for I/O is timed by
+ * util/looptime, libuv's idle metric kept only the last wait of a poll phase). With hz 1
+ * the idle server sleeps about a second at a time. */
+TEST(turn_max_is_busy_time) {
+    redisContext *c = it_client();
+    EXPECT(c, "+OK", "CONFIG SET hz 1");
+    EXPECT(c, "+OK", "CONFIG RESETSTAT");
+    EXPECT(c, "+OK", "DEBUG SLEEP 0.3");
+    ASSERT(it_info_field(c, "mayfly_eventloop_turn_max_usec") >= 300000);
+    EXPECT(c, "+OK", "CONFIG RESETSTAT");
+    long long cycles = it_info_field(c, "eventloop_cycles");
+    struct timespec idle = {2, 500 * 1000 * 1000};
+    nanosleep(&idle, NULL); /* the server waits for I/O: two or three cron ticks */
+    long long turns = it_info_field(c, "eventloop_cycles") - cycles;
+    long long max_us = it_info_field(c, "mayfly_eventloop_turn_max_usec");
+    long long sum_us = it_info_field(c, "eventloop_duration_sum");
+    EXPECT(c, "+OK", "CONFIG SET hz 10");
+    ASSERT(turns >= 2);
+    ASSERT(max_us < 500000);
+    ASSERT(sum_us < 1000000);
+    redisFree(c);
+}
+
 TEST(resp3_verbatim) {
     int fd = it_raw_connect();
     char buf[65536];
@@ -137,6 +162,7 @@ int main(void) {
     RUN(commandstats_and_errorstats);
     RUN(resp3_verbatim);
     RUN(eventloop_stats);
+    RUN(turn_max_is_busy_time);
     it_stop();
     return test_report();
 }
