@@ -839,7 +839,7 @@ def main(argv=None):
     global CLIENT_CPU
     CLIENT_CPU = args.client_cpu
     benchlib.PIN_SCOPE = args.pin_scope
-    housekeeping = []
+    housekeeping, steered = [], []
     if args.server_cpu is not None and args.pin_scope == "main":
         # Only the main threads on the servers' CPU: their other threads (Redis's bio,
         # Mayfly's lazy free and purges, both sides' jemalloc threads) and this harness
@@ -933,6 +933,12 @@ def main(argv=None):
             report += ["== Memory per field ==", *memory_table(args, recs),
                        *memory_keys_table(args, keys), ""]
         benchlib.MAIN_POLICY = lat_policy  # the expiry probes' windows only, below
+        if housekeeping and args.only & {"expiry", "growth", "flush"}:
+            steered = benchlib.steer_kernel_work({args.client_cpu})
+            if steered:
+                report.insert(report.index("") if "" in report else len(report),
+                              "  latency probes: kernel work steered to CPU %d: %s"
+                              % (args.client_cpu, ", ".join(l for _, l, _ in steered)))
         if "expiry" in args.only:
             log("== expiry latency probe ==")
             recs = latency.expiry_probe(args, lat_servers)
@@ -959,6 +965,7 @@ def main(argv=None):
         err = 1
     finally:
         benchlib.stop_all()
+        benchlib.unsteer_kernel_work(steered)
         benchlib.restore_housekeeping(housekeeping)
         if args.keep_logs:
             log("bench: server logs kept in %s" % workdir)

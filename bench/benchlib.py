@@ -43,11 +43,12 @@ MAIN_POLICY = None
 
 # Kernel threads of the machine's own housekeeping that may run on any CPU and can be moved:
 # DAMON's monitor (kdamond.N; on this VM it runs 2-8 ms at a time, and in the old runs it was
-# the thread that took the servers' CPU from their main threads for a scheduler tick). With
-# PIN_SCOPE "main", bench.py moves them to the clients' CPU for the run, for Mayfly and Redis
-# alike, and gives them back their CPUs at the end (restore_housekeeping). Names are comm
-# prefixes.
-HOUSEKEEPING = ("kdamond",)
+# the thread that took the servers' CPU from their main threads for a scheduler tick), RCU's
+# grace-period thread (rcu_preempt: up to 6 ms at a time on the servers' CPU in a traced
+# growth run), memory compaction (kcompactd0: 2 ms) and khugepaged. With PIN_SCOPE "main",
+# bench.py moves them to the clients' CPU for the run, for Mayfly and Redis alike, and gives
+# them back their CPUs at the end (restore_housekeeping). Names are comm prefixes.
+HOUSEKEEPING = ("kdamond", "rcu_preempt", "kcompactd", "khugepaged")
 
 
 def move_housekeeping(cpus):
@@ -74,6 +75,44 @@ def restore_housekeeping(moved):
     for pid, _, before in moved:
         try:
             os.sched_setaffinity(pid, before)
+        except OSError:
+            pass
+
+
+# Kernel work that no thread can be moved for, steered by a CPU mask instead (hex, as
+# sysfs writes it), for the latency probes (bench.py, with PIN_SCOPE "main"): the workers of
+# unbound workqueues (kworker/uN:M, which refuse sched_setaffinity; up to 5 ms at a time on
+# the servers' CPU in a traced growth run). Throughput runs keep the kernel's defaults, so
+# that their ratios stay comparable with older runs. (Loopback RPS was tried: a server's CPU
+# per request did not drop, its sends still raise the softirq that hands the packets over.)
+STEER_MASKS = (("unbound workqueues", "/sys/devices/virtual/workqueue/cpumask"),)
+
+
+def cpu_mask(cpus):
+    return "%x" % sum(1 << c for c in cpus)
+
+
+def steer_kernel_work(cpus):
+    """Writes the mask of CPUS into every STEER_MASKS file that takes it; returns [(path,
+    label, old text)] for unsteer_kernel_work. A file missing or not writable is skipped."""
+    done = []
+    for label, path in STEER_MASKS:
+        try:
+            with open(path) as f:
+                old = f.read().strip()
+            with open(path, "w") as f:
+                f.write(cpu_mask(cpus))
+            done.append((path, label, old))
+        except OSError:
+            continue
+    return done
+
+
+def unsteer_kernel_work(done):
+    for path, _, old in done:
+        try:
+            with open(path, "w") as f:
+                f.write(old)
         except OSError:
             pass
 

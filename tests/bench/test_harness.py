@@ -8,7 +8,9 @@ bench/latprobe.c), against a real server process:
 - latprobe --spin: a gap during which another thread took the spinning thread's CPU is
   recorded as conn -2, not as a stall of the machine (-1).
 - move_housekeeping / restore_housekeeping: a thread named by HOUSEKEEPING moved to the
-  clients' CPU and given its CPUs back.
+  clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
+  kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
+  given their old masks back.
 
 usage: test_harness.py MAYFLY_SERVER LATPROBE. Needs 2 CPUs (else it skips); the
 SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
@@ -138,6 +140,35 @@ def test_housekeeping(cpus):
         shutil.rmtree(d)
 
 
+def test_steer_kernel_work(cpus):
+    """steer_kernel_work writes the clients' CPU mask into each STEER_MASKS file (here temp
+    files standing for sysfs's: the real ones are the machine's, which another helper's
+    benchmark may be steering), skips one it cannot open, and unsteer_kernel_work writes
+    the old text back."""
+    d = tempfile.mkdtemp(prefix="steer-test-")
+    saved = benchlib.STEER_MASKS
+    try:
+        wq, other = os.path.join(d, "cpumask"), os.path.join(d, "other_mask")
+        for path, text in ((wq, "3\n"), (other, "0\n")):
+            with open(path, "w") as f:
+                f.write(text)
+        benchlib.STEER_MASKS = (("wq", wq), ("missing", os.path.join(d, "none")), ("other", other))
+        done = benchlib.steer_kernel_work({cpus[1]})
+        check([l for _, l, _ in done] == ["wq", "other"], "the files that exist are steered (%s)"
+              % done)
+        want = "%x" % (1 << cpus[1])
+        for path in (wq, other):
+            with open(path) as f:
+                check(f.read() == want, "%s holds the clients' CPU mask %s" % (path, want))
+        benchlib.unsteer_kernel_work(done)
+        for path, text in ((wq, "3"), (other, "0")):
+            with open(path) as f:
+                check(f.read() == text, "%s is given back %s" % (path, text))
+    finally:
+        benchlib.STEER_MASKS = saved
+        shutil.rmtree(d)
+
+
 def main():
     server, latprobe = sys.argv[1], sys.argv[2]
     cpus = sorted(os.sched_getaffinity(0))
@@ -147,6 +178,7 @@ def main():
     test_repin(server, cpus)
     test_spin_switched(server, latprobe, cpus[1])
     test_housekeeping(cpus)
+    test_steer_kernel_work(cpus)
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
