@@ -237,7 +237,6 @@ static const config_row process_rows[] = {
     XBOOL("replica-read-only", "slave-read-only", 0, "yes"),
     XBOOL("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
     XBOOL("no-appendfsync-on-rewrite", NULL, 0, "no"),
-    XBOOL("set-proc-title", NULL, CONFIG_IMMUTABLE, "yes"),
     XBOOL("syslog-enabled", NULL, CONFIG_IMMUTABLE, "no"),
     XBOOL("dynamic-hz", NULL, 0, "yes"),
     XBOOL("activedefrag", NULL, 0, "no"),
@@ -268,7 +267,6 @@ static const config_row process_rows[] = {
     XSTR("masteruser", NULL, 0, ""),
     XSTR("syslog-ident", NULL, CONFIG_IMMUTABLE, "redis"),
     XSTR("oom-score-adj", NULL, 0, "no"),
-    XSTR("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     XENUM("supervised", CONFIG_IMMUTABLE, supervised_names, "no"),
     {0},
 };
@@ -442,6 +440,7 @@ static int set_value(entry *e, const char *v, size_t vlen, const char **err) {
         *err = "argument contains a NUL byte";
         return -1;
     }
+    if (e->row->check && e->row->check(v, err) < 0) return -1;
     if (store(e, v, vlen, err) < 0) return -1;
     if (e->row->stored) e->row->stored();
     return 0;
@@ -791,6 +790,11 @@ int config_settable(const char *name, const char **err) {
         return -1;
     }
     return 0;
+}
+
+int config_flags(const char *name) {
+    entry *e = find(name);
+    return e ? e->row->flags : 0;
 }
 
 const char *config_canonical(const char *name) {

@@ -2,6 +2,7 @@
 #include "mayfly/config.h"
 #include "mayfly/persist/check.h"
 #include "mayfly/server.h"
+#include "mayfly/util/proctitle.h"
 #include "mayfly/util/strconv.h"
 
 #include <stdio.h>
@@ -54,6 +55,8 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+    /* First: the process title is written over the area argv's strings live in. */
+    proctitle_init(argc, argv);
     server_init();
     /* Like Redis's binary, it is the checker when it is run under the checker's name. */
     const char *name = base_name(argv[0]);

@@ -43,6 +43,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/looptime.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/proctitle.h"
 #include "mayfly/util/rand.h"
 
 #include <signal.h>
@@ -497,7 +498,108 @@ static void script_busy_changed(int busy) {
         uv_timer_start(&deferred_shutdown, on_deferred_shutdown, 0, 0);
     }
 }
+/* ---- the process title (set-proc-title, proc-title-template) ---- */
+
+static int set_proc_title = 1;
+static char *proc_title_template;
+
+/* The template's variables, as Redis's redisProcTitleGetVariable. */
+static void title_listen_addr(buf *out, const char *title) {
+    (void)title;
+    if (config.port || config.tls_port)
+        buf_printf(out, "%s:%d", config.bind_count ? config.bind[0] : "*",
+                   config.port ? config.port : config.tls_port);
+    else
+        buf_printf(out, "unixsocket:%s", config.unixsocket ? config.unixsocket : "");
+}
+static void title_title(buf *out, const char *title) {
+    buf_puts(out, title);
+}
+static void title_server_mode(buf *out, const char *title) {
+    (void)title;
+    if (config.cluster_enabled) buf_puts(out, "[cluster]");
+}
+static void title_config_file(buf *out, const char *title) {
+    (void)title;
+    buf_puts(out, config.config_file ? config.config_file : "-");
+}
+static void title_port(buf *out, const char *title) {
+    (void)title;
+    buf_printf(out, "%d", config.port);
+}
+static void title_tls_port(buf *out, const char *title) {
+    (void)title;
+    buf_printf(out, "%d", config.tls_port);
+}
+static void title_unixsocket(buf *out, const char *title) {
+    (void)title;
+    buf_puts(out, config.unixsocket ? config.unixsocket : "");
+}
+
+static const struct {
+    const char *name;
+    void (*put)(buf *out, const char *title);
+} title_vars[] = {{"title", title_title},
+                  {"listen-addr", title_listen_addr},
+                  {"server-mode", title_server_mode},
+                  {"config-file", title_config_file},
+                  {"port", title_port},
+                  {"tls-port", title_tls_port},
+                  {"unixsocket", title_unixsocket}};
+
+static int title_var(const char *name, size_t len, buf *out, void *arg) {
+    for (size_t i = 0; i < sizeof(title_vars) / sizeof(title_vars[0]); i++)
+        if (strlen(title_vars[i].name) == len && memcmp(title_vars[i].name, name, len) == 0) {
+            title_vars[i].put(out, arg);
+            return 0;
+        }
+    return -1;
+}
+
+/* A template must expand (known variables, braces closed) to something other than
+ * spaces. */
+static int check_proc_title_template(const char *v, const char **err) {
+    buf t;
+    buf_init(&t);
+    int ok = proctitle_expand(v, title_var, "", &t) == 0 && t.len > 0;
+    buf_deinit(&t);
+    if (ok) return 0;
+    *err = "template format is invalid or contains unknown variables";
+    return -1;
+}
+
+/* Shows the template expanded with title (NULL: the program's name) as the process title. */
+static void update_proc_title(const char *title) {
+    if (!set_proc_title || !proc_title_template) return;
+    buf t;
+    buf_init(&t);
+    if (proctitle_expand(proc_title_template, title_var, (void *)(title ? title : proctitle_arg0()),
+                         &t) == 0) {
+        buf_putc(&t, '\0');
+        proctitle_set(t.data);
+    }
+    buf_deinit(&t);
+}
+
+static int apply_proc_title_template(const char **err) {
+    (void)err;
+    update_proc_title(NULL);
+    return 0;
+}
+
 static const config_row server_config_rows[] = {
+    {.name = "set-proc-title",
+     .kind = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE,
+     .ptr = &set_proc_title,
+     .max = 1,
+     .def = "yes"},
+    {.name = "proc-title-template",
+     .kind = CONFIG_STR,
+     .ptr = &proc_title_template,
+     .def = "{title} {listen-addr} {server-mode}",
+     .check = check_proc_title_template,
+     .apply = apply_proc_title_template},
     {.name = "hz",
      .kind = CONFIG_INT,
      .ptr = &config.hz,
@@ -680,6 +782,7 @@ void server_init(void) {
     persist_repl_info = repl_save_info;
     aof_repl_offset = repl_processed_offset;
     persist_repl_loaded = repl_loaded_info;
+    persist_repl_expired = repl_loaded_expired;
     info_section_add(&cluster_info_section);
     /* The client layer: keyspace notifications' db hooks; cmd/'s part of a session. */
     notify_init();
@@ -727,6 +830,7 @@ static void install_hooks(void) {
     host.shutdown_abort = do_shutdown_abort;
     host.after_fork_child = close_fds_in_child;
     host.aof_write_fault = aof_set_write_fault;
+    host.aof_flush_sleep = aof_set_flush_sleep;
     host.busy_refusal = script_busy_error;
     host.publish = cluster_publish;
     host.debug_reload = persist_debug_reload;
@@ -747,13 +851,20 @@ static int config_insane(void) {
     return 0;
 }
 
-int server_run(void) {
-    if (config_insane()) return 1;
+/* What the process needs before anything runs: its title, the allocator's accounting,
+ * SIGPIPE ignored, the random seeds. */
+static void start_process(void) {
+    update_proc_title(NULL);
     mem_init();
     mem_thread_register(); /* before the lazy-free thread: mem_used counts both */
     signal(SIGPIPE, SIG_IGN);
     rand_seed(0);
     dict_set_seed(rand_u64());
+}
+
+int server_run(void) {
+    if (config_insane()) return 1;
+    start_process();
     log_setup((enum log_level)config.loglevel, config.logfile);
     loop = uv_default_loop();
     host_stat.start_ms = clock_now_ms();

@@ -103,7 +103,9 @@ typedef struct mayfly_config {
     long long slowlog_log_slower_than; /* us; -1 logs nothing, 0 everything */
     long long slowlog_max_len;
     long long busy_reply_threshold; /* ms a script runs before other clients get -BUSY */
-    int key_load_delay; /* test aid: us slept per key loaded (Redis's hidden directive) */
+    int key_load_delay;     /* test aid: us slept per key loaded (Redis's hidden directive) */
+    int rdb_key_save_delay; /* test aid: us slept per key saved to an RDB (Redis's too) */
+    int loading_events_interval_bytes; /* a load step ends after this many bytes read */
     /* logging and process */
     int loglevel;
     char *logfile;
@@ -154,6 +156,9 @@ enum config_kind {
 /* CONFIG_DROP_EMPTY (CONFIG_SPECIAL): CONFIG REWRITE removes the directive's line while its
  * value is empty, as Redis does for replicaof on a primary. */
 #define CONFIG_DROP_EMPTY 256
+/* CONFIG_DENY_LOADING: CONFIG SET refuses it with -LOADING while a dataset loads (Redis's
+ * DENY_LOADING_CONFIG: dir, repl-diskless-load). */
+#define CONFIG_DENY_LOADING 512
 
 typedef struct config_row {
     const char *name;
@@ -174,6 +179,9 @@ typedef struct config_row {
     void (*stored)(void);                          /* after every successful store (defaults,
                                                       file, arguments, CONFIG SET): normalise
                                                       the value (hz is clamped to 1..500) */
+    int (*check)(const char *v, const char **err); /* before any value is stored (default,
+                                                      file, arguments, CONFIG SET): -1 with
+                                                      *err refuses v (Redis's isValid*) */
     int (*apply)(const char **err);                /* after CONFIG SET stored a new value: put
                                                       it into effect; -1 with *err refuses it
                                                       and the old value is put back */
@@ -219,6 +227,8 @@ int config_set(const char *name, const char *value, size_t vlen, const char **er
 /* 0 if CONFIG SET may change the directive, else -1 with *err: "unknown", "can't set
  * immutable config" or "can't set protected config" (Redis's texts). */
 int config_settable(const char *name, const char **err);
+/* The row's CONFIG_* flags (0 for an unknown name). */
+int config_flags(const char *name);
 /* 1 if the directive exists (any alias). */
 int config_exists(const char *name);
 /* The canonical name of a directive or alias, NULL if unknown. */

@@ -20,6 +20,7 @@
 #include "mayfly/types/hash.h"
 #include "mayfly/types/string.h"
 #include "mayfly/util/clock.h"
+#include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/sha1.h"
 #include "mayfly/util/strconv.h"
@@ -28,6 +29,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -59,6 +61,15 @@ static void debug_set_active_expire(cmd_ctx *c) {
     reply_ok(c);
 }
 
+/* DEBUG LOG <message>: a line in the server's log (tests mark their steps with it). The
+ * message is cut at a NUL byte, as Redis prints it with %s. */
+static void debug_log(cmd_ctx *c) {
+    slice m = c->argv[2];
+    const char *nul = memchr(m.p, '\0', m.len);
+    log_warning("DEBUG LOG: %.*s", (int)(nul ? (size_t)(nul - m.p) : m.len), m.p);
+    reply_ok(c);
+}
+
 static void debug_clock_offset(cmd_ctx *c) {
     long long ms;
     if (c->argc == 2) {
@@ -79,6 +90,16 @@ static void debug_aof_write_error(cmd_ctx *c) {
     long long on;
     if (arg_ll(c, c->argv[2], &on) < 0) return;
     if (host.aof_write_fault) host.aof_write_fault(on ? ENOSPC : 0);
+    reply_ok(c);
+}
+
+/* DEBUG AOF-FLUSH-SLEEP <microsec>: the number is read as C's atoi reads it, as Redis does
+ * (no error; what is not a number is 0). */
+static void debug_aof_flush_sleep(cmd_ctx *c) {
+    char num[32];
+    slice a = c->argv[2];
+    snprintf(num, sizeof(num), "%.*s", (int)(a.len < sizeof(num) ? a.len : sizeof(num) - 1), a.p);
+    if (host.aof_flush_sleep) host.aof_flush_sleep(atoi(num));
     reply_ok(c);
 }
 
@@ -379,10 +400,14 @@ static void debug_help(cmd_ctx *c) {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys and fields in background.",
         "CLOCK-OFFSET [<milliseconds>]",
         "    Shift the server's wall clock by <milliseconds> (test aid; Mayfly only).",
+        "AOF-FLUSH-SLEEP <microsec>",
+        "    Server will sleep before flushing the AOF, this is used for testing.",
         "AOF-WRITE-ERROR <0|1>",
         "    1: every append-only file write fails with ENOSPC until 0 (test aid; Mayfly only).",
         "EXPIRE-MODE [REAP|HIDE]",
@@ -429,8 +454,13 @@ static const cmd_spec debug_subcmds[] = {
      "seconds", NULL, "@admin @slow @dangerous"},
     {"set-active-expire", debug_set_active_expire, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)",
      "Turns active expiry off or on.", "<0|1>", NULL, "@admin @slow @dangerous"},
+    {"log", debug_log, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Writes a message to the server log.", "message", NULL, "@admin @slow @dangerous"},
     {"clock-offset", debug_clock_offset, -2, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Shifts the server's wall clock (test aid).", "[milliseconds]", NULL,
+     "@admin @slow @dangerous"},
+    {"aof-flush-sleep", debug_aof_flush_sleep, 3, DBG, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Sleeps before each write of the append-only file (test aid).", "microsec", NULL,
      "@admin @slow @dangerous"},
     {"aof-write-error", debug_aof_write_error, 3, DBG, 0, 0, 0, "server", "0.1.0", "O(1)",
      "Makes append-only file writes fail (test aid).", "<0|1>", NULL, "@admin @slow @dangerous"},

@@ -485,10 +485,9 @@ static void cmd_flushall(cmd_ctx *c) {
     /* Always propagated, as in Redis; with save points set the empty dataset is saved at
      * once, which leaves no change unsaved. */
     propagate_argv(c, c->argc, c->argv);
-    if (host.flushall_save && config.save && config.save[0])
-        host.flushall_save();
-    else
-        db_stat.dirty++;
+    /* A snapshot being written is stopped (it would save what was flushed). */
+    if (host.flushall_save) host.flushall_save();
+    if (!config.save || !config.save[0]) db_stat.dirty++;
     reply_ok(c);
 }
 
@@ -635,6 +634,44 @@ static void config_get_cmd(cmd_ctx *c) {
     buf_deinit(&values);
 }
 
+/* CONFIG SET's names: each known, settable and given once; canon[] gets the rows' names.
+ * Returns 0, or -1 after replying the error. Like Redis, a directive that may not change
+ * while a dataset loads answers -LOADING once the names are otherwise valid. */
+static int config_set_names(cmd_ctx *c, int pairs, const char **canon) {
+    int deny_loading = 0;
+    for (int i = 0; i < pairs; i++) {
+        char name[128];
+        slice n = c->argv[2 + 2 * i];
+        snprintf(name, sizeof(name), "%.*s", (int)n.len, n.p);
+        canon[i] = config_canonical(name);
+        if (!canon[i] || n.len >= sizeof(name)) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                         (int)n.len, n.p);
+            return -1;
+        }
+        const char *why;
+        if (config_settable(canon[i], &why) < 0) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                         (int)n.len, n.p, why);
+            return -1;
+        }
+        if (host_stat.loading && (config_flags(canon[i]) & CONFIG_DENY_LOADING)) deny_loading = 1;
+        for (int j = 0; j < i; j++)
+            if (canon[j] == canon[i]) {
+                reply_errorf(c,
+                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                             "duplicate parameter",
+                             name);
+                return -1;
+            }
+    }
+    if (deny_loading) {
+        reply_error(c, "LOADING Redis is loading the dataset in memory");
+        return -1;
+    }
+    return 0;
+}
+
 static void config_set_cmd(cmd_ctx *c) {
     if ((c->argc - 2) % 2) {
         reply_syntax_error(c); /* as Redis 7+: an odd count is a syntax error */
@@ -647,31 +684,7 @@ static void config_set_cmd(cmd_ctx *c) {
         reply_error(c, "ERR too many parameters");
         return;
     }
-    for (int i = 0; i < pairs; i++) {
-        char name[128];
-        slice n = c->argv[2 + 2 * i];
-        snprintf(name, sizeof(name), "%.*s", (int)n.len, n.p);
-        canon[i] = config_canonical(name);
-        if (!canon[i] || n.len >= sizeof(name)) {
-            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                         (int)n.len, n.p);
-            return;
-        }
-        const char *why;
-        if (config_settable(canon[i], &why) < 0) {
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
-                         (int)n.len, n.p, why);
-            return;
-        }
-        for (int j = 0; j < i; j++)
-            if (canon[j] == canon[i]) {
-                reply_errorf(c,
-                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                             "duplicate parameter",
-                             name);
-                return;
-            }
-    }
+    if (config_set_names(c, pairs, canon) < 0) return;
     for (int i = 0; i < pairs; i++) {
         buf b;
         buf_init(&b);

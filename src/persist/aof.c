@@ -16,6 +16,7 @@
 
 #include "mayfly/config.h"
 #include "mayfly/db/db.h"
+#include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/strconv.h"
 #include "persist/aof_base_int.h"
@@ -49,6 +50,7 @@ static uint64_t base_size;          /* bytes in the base */
 static uint64_t size_after_rewrite; /* aof_current_size after the last rewrite or load */
 static int write_errno;             /* last write or fsync failure, 0 if ok */
 static int write_fault;             /* DEBUG AOF-WRITE-ERROR: every write fails with this */
+static int flush_sleep_us;          /* DEBUG AOF-FLUSH-SLEEP: slept before each write */
 static int unsynced;                /* bytes written since the last fsync was queued */
 static int64_t last_fsync_ms;
 static long long delayed_fsync;
@@ -101,6 +103,9 @@ int aof_last_write_errno(void) {
 }
 void aof_set_write_fault(int err) {
     write_fault = err;
+}
+void aof_set_flush_sleep(int us) {
+    flush_sleep_us = us > 0 ? us : 0;
 }
 
 static uint64_t current_size(void) {
@@ -348,6 +353,7 @@ void aof_before_reply(void) {
         update_fsynced();
         return;
     }
+    if (flush_sleep_us) clock_debug_delay(flush_sleep_us);
     int rc = write_pending();
     if (config.appendfsync == FSYNC_ALWAYS) {
         if (rc < 0) {

@@ -23,7 +23,6 @@
 #include "mayfly/util/clock.h"
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
-#include "mayfly/util/rand.h"
 #include "persist/io_int.h"
 #include "persist/legacy_int.h"
 #include "persist/manifest_int.h"
@@ -220,6 +219,9 @@ static int open_next(void) {
         /* A log's base keeps what was live when it was written: the increments replay from
          * that moment on, and expiry drops the rest afterwards. */
         int rc = snapshot_load_begin(&snap, s->path, from_manifest ? 0 : drop_before_ms);
+        /* The RDB file itself (not a log's base): the keys it holds past their deadline are
+         * told to the replicas once replication is restored (Redis's RDBFLAGS_FEED_REPL). */
+        snap.keep_expired = s->kind == SRC_SNAPSHOT && persist_repl_expired != NULL;
         phase = PH_RDB;
         if (rc == SNAP_MORE) {
             if (snap.legacy && from_manifest) needs_rewrite = 1;
@@ -351,6 +353,11 @@ static int step_legacy_log(int n) {
     return LOAD_MORE;
 }
 
+static void tell_expired(int dbid, slice key, void *arg) {
+    (void)arg;
+    persist_repl_expired(dbid, key);
+}
+
 static int step_snapshot(int n) {
     int rc = snapshot_load_step(&snap, (size_t)n);
     if (rc == SNAP_MORE) return LOAD_MORE;
@@ -363,6 +370,7 @@ static int step_snapshot(int n) {
         if (sources[cur].kind == SRC_SNAPSHOT && snap.repl_id[0] && snap.repl_offset >= 0 &&
             snap.repl_db >= 0 && persist_repl_loaded)
             persist_repl_loaded(snap.repl_id, (uint64_t)snap.repl_offset, snap.repl_db);
+        if (snap.keep_expired) snapshot_load_expired_foreach(&snap, tell_expired, NULL);
         /* An RDB preamble may go on with commands (an old-style AOF, or RESP appended). */
         uint64_t end = snap.end_offset;
         if (sources[cur].kind != SRC_SNAPSHOT && end < size_of(sources[cur].path)) {
@@ -400,16 +408,6 @@ static void finish(void) {
     sources = NULL;
 }
 
-/* key-load-delay: Redis's debugDelay. A short sleep costs a context switch however short,
- * so a negative -N sleeps 1 us once every N keys on average instead. */
-static void key_load_delay(int us) {
-    if (us < 0) us = rand_u64() % (uint64_t)(-(long long)us) == 0 ? 1 : 0;
-    if (us > 0) {
-        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int step_current(int n) {
     switch (phase) {
     case PH_RDB:
@@ -421,8 +419,19 @@ static int step_current(int n) {
     }
 }
 
+/* Bytes of the sources read so far. */
+static uint64_t loaded_bytes(void) {
+    uint64_t loaded = done_bytes;
+    if (cur >= 0 && cur < nsources)
+        loaded += phase == PH_RDB ? snapshot_load_offset(&snap) : pr_offset(&log_r);
+    return loaded;
+}
+
+/* A step ends after budget_us or, as Redis processes events while loading, once
+ * loading-process-events-interval-bytes more bytes are read, whichever comes first. */
 int load_step(int64_t budget_us) {
     int64_t start = clock_mono_us();
+    uint64_t start_bytes = loaded_bytes();
     if (cur < 0) {
         int rc = open_next();
         if (rc != LOAD_MORE) {
@@ -434,7 +443,7 @@ int load_step(int64_t budget_us) {
         /* With key-load-delay, one key at a time so the slice still ends on time. */
         int delay = config.key_load_delay;
         int rc = step_current(delay ? 1 : RECORDS_PER_CHECK);
-        if (delay && rc == LOAD_MORE) key_load_delay(delay);
+        if (delay && rc == LOAD_MORE) clock_debug_delay(delay);
         if (rc == LOAD_FAILED) return LOAD_FAILED;
         while (rc == LOAD_DONE) {
             close_current();
@@ -446,13 +455,13 @@ int load_step(int64_t budget_us) {
             }
         }
         if (clock_mono_us() - start >= budget_us) return LOAD_MORE;
+        if (loaded_bytes() - start_bytes >= (uint64_t)config.loading_events_interval_bytes)
+            return LOAD_MORE;
     }
 }
 
 void load_info(buf *b, int64_t now_ms) {
-    uint64_t loaded = done_bytes;
-    if (cur >= 0 && cur < nsources)
-        loaded += phase == PH_RDB ? snapshot_load_offset(&snap) : pr_offset(&log_r);
+    uint64_t loaded = loaded_bytes();
     double perc = total_bytes ? 100.0 * (double)loaded / (double)total_bytes : 0;
     int64_t elapsed = now_ms - start_ms;
     long eta =

@@ -58,6 +58,7 @@ static struct {
 
 int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
 void (*persist_repl_loaded)(const char *replid, uint64_t offset, int stream_db);
+void (*persist_repl_expired)(int dbid, slice key);
 void (*persist_repl_child_done)(int ok);
 
 static int64_t lastsave_ms;        /* last successful save */
@@ -173,6 +174,8 @@ static int start_child(enum child_kind kind, int64_t now_ms) {
     return 0;
 }
 
+/* ok: 1 the child did its work, 0 it failed, -1 the server stopped it (SIGUSR1), which
+ * Redis does not count as a failed save. */
 static void child_done(int ok, int64_t now_ms) {
     long long secs = (now_ms - child.start_ms) / 1000;
     int for_repl = child.for_repl;
@@ -183,10 +186,16 @@ static void child_done(int ok, int64_t now_ms) {
         else
             log_warning("Background transfer error");
     } else if (child.kind == CHILD_SNAPSHOT) {
-        last_bgsave_ok = ok;
+        if (ok >= 0) last_bgsave_ok = ok;
         persist_misconf_rearm();
         last_bgsave_secs = secs;
-        if (ok) {
+        if (ok < 0) {
+            log_warning("Background saving terminated by signal %d", SIGUSR1);
+            char tmp[64], path[4096];
+            snapshot_temp_name(tmp, sizeof(tmp), (int)child.pid);
+            io_path(path, sizeof(path), config.dir, tmp);
+            unlink(path);
+        } else if (ok) {
             log_notice("Background saving terminated with success");
             db_stat.dirty -= child.dirty_at_fork;
             lastsave_ms = now_ms;
@@ -199,6 +208,7 @@ static void child_done(int ok, int64_t now_ms) {
             unlink(path);
         }
     } else {
+        if (ok < 0) ok = 0;
         aof_rewrite_done(ok, (int)child.pid, now_ms);
         last_rewrite_ok = ok;
         last_rewrite_secs = secs;
@@ -229,7 +239,7 @@ static void kill_child(void) {
     if (!child.pid) return;
     kill(child.pid, SIGUSR1);
     waitpid(child.pid, NULL, 0);
-    child_done(0, clock_now_ms());
+    child_done(-1, clock_now_ms());
 }
 
 static int bgsave_now(int64_t now_ms) {
@@ -545,7 +555,7 @@ static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
 static const char *const fsync_shown[] = {"everysec", "always", "no", NULL};
 
 const config_row persist_config_rows[] = {
-    CONFIG_STR_ROW("dir", &config.dir, CONFIG_PROTECTED, "./"),
+    CONFIG_STR_ROW("dir", &config.dir, CONFIG_PROTECTED | CONFIG_DENY_LOADING, "./"),
     CONFIG_STR_ROW("dbfilename", &config.dbfilename, CONFIG_PROTECTED, "dump.rdb"),
     {.name = "save",
      .kind = CONFIG_SPECIAL,
@@ -592,6 +602,25 @@ const config_row persist_config_rows[] = {
      .min = INT_MIN,
      .max = INT_MAX,
      .def = "0"},
+    /* Redis's hidden test aid: microseconds to sleep after each key an RDB gets (SAVE,
+     * BGSAVE, a replica's transfer, an AOF's base), same negative form; it makes a
+     * snapshot child slow enough for tests to act while it runs. */
+    {.name = "rdb-key-save-delay",
+     .kind = CONFIG_INT,
+     .flags = CONFIG_HIDDEN,
+     .ptr = &config.rdb_key_save_delay,
+     .min = INT_MIN,
+     .max = INT_MAX,
+     .def = "0"},
+    /* Redis's hidden directive: how many bytes a load reads between two turns of the event
+     * loop (Mayfly's load steps also end after 5 ms of work). */
+    {.name = "loading-process-events-interval-bytes",
+     .kind = CONFIG_INT,
+     .flags = CONFIG_HIDDEN,
+     .ptr = &config.loading_events_interval_bytes,
+     .min = 1024,
+     .max = INT_MAX,
+     .def = "2097152"},
     {0},
 };
 
@@ -653,8 +682,8 @@ static int rdb_child(void) {
 
 /* FLUSHALL with save points: see persist.h. */
 void persist_flushall_save(void) {
-    if (!config.save || !config.save[0]) return;
     if (rdb_child()) kill_child();
+    if (!config.save || !config.save[0]) return;
     const char *msg;
     (void)persist_save(&msg); /* a failure is logged and counted as a failed save */
 }

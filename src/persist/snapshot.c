@@ -39,6 +39,7 @@ int snapshot_write_fd_version(int fd, int64_t now_ms, int aof_base, int version,
     rdb_enc e;
     rdb_enc_init(&e, fd_sink, &fd, config.rdbcompression, config.rdbchecksum);
     e.version = version;
+    e.key_delay_us = config.rdb_key_save_delay;
     /* Where replication stands, so that a restarted replica continues with PSYNC (Redis's
      * rdbSaveInfo: repl-stream-db, repl-id, repl-offset). */
     char id[41], off[STRCONV_LL_MAX], sdb[STRCONV_LL_MAX];
@@ -137,6 +138,7 @@ static void loader_init(snapshot_loader *l, int64_t drop_before_ms) {
     l->repl_offset = -1;
     l->repl_db = -1;
     buf_init(&l->in);
+    buf_init(&l->expired);
     rdb_dec_opts o = {
         .lim = {(size_t)config.hash_max_listpack_entries, (size_t)config.hash_max_listpack_value},
         .drop_before_ms = drop_before_ms,
@@ -215,6 +217,12 @@ static int fill(snapshot_loader *l, uint64_t want) {
 /* Adds a decoded key, or counts it as expired. Returns SNAP_MORE or SNAP_ECORRUPT. */
 static int add_key(snapshot_loader *l, rdb_item *it, uint64_t offset) {
     if (!it->val || (it->expire_ms != 0 && it->expire_ms <= l->drop_before_ms)) {
+        if (it->val && l->keep_expired) {
+            uint32_t len = (uint32_t)it->key.len;
+            buf_append(&l->expired, (const char *)&it->dbid, sizeof(int));
+            buf_append(&l->expired, (const char *)&len, sizeof(len));
+            buf_append(&l->expired, it->key.p, it->key.len);
+        }
         if (it->val) obj_free(it->val);
         l->keys_expired++;
         return SNAP_MORE;
@@ -370,4 +378,19 @@ void snapshot_load_end(snapshot_loader *l) {
     l->fd = -1;
     rdb_dec_deinit(&l->dec);
     buf_deinit(&l->in);
+    buf_deinit(&l->expired);
+}
+
+void snapshot_load_expired_foreach(const snapshot_loader *l,
+                                   void (*fn)(int dbid, slice key, void *arg), void *arg) {
+    size_t at = 0;
+    while (at + sizeof(int) + sizeof(uint32_t) <= l->expired.len) {
+        int dbid;
+        uint32_t len;
+        memcpy(&dbid, l->expired.data + at, sizeof(dbid));
+        memcpy(&len, l->expired.data + at + sizeof(dbid), sizeof(len));
+        at += sizeof(dbid) + sizeof(len);
+        fn(dbid, (slice){l->expired.data + at, len}, arg);
+        at += len;
+    }
 }

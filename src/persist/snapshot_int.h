@@ -63,6 +63,9 @@ typedef struct snapshot_loader {
     int push_end;               /* push: the stream has ended (nothing more to wait for) */
     int allow_dup;              /* a key already held is replaced (DEBUG RELOAD MERGE), not an
                                    error; set after snapshot_load_begin */
+    int keep_expired;           /* keep the names of the keys dropped for their key TTL in
+                                   expired (set after snapshot_load_begin) */
+    buf expired;                /* per key: int dbid, uint32_t length, the name */
 } snapshot_loader;
 
 enum {
@@ -93,6 +96,9 @@ void snapshot_load_feed_end(snapshot_loader *l);
 int snapshot_load_step(snapshot_loader *l, size_t max_items);
 /* Bytes consumed so far (for INFO loading_loaded_bytes). */
 uint64_t snapshot_load_offset(const snapshot_loader *l);
+/* Calls fn for each key dropped for its key TTL, in file order (keep_expired). */
+void snapshot_load_expired_foreach(const snapshot_loader *l,
+                                   void (*fn)(int dbid, slice key, void *arg), void *arg);
 /* Closes the file and frees the loader's buffers (the loaded keys stay). */
 void snapshot_load_end(snapshot_loader *l);
 

@@ -341,13 +341,15 @@ static int read_unit(rdb_dec *d, rdb_in *in, rdb_item *out) {
     return rdb_in_fail(in, RDB_ECORRUPT, "unknown RDB type or opcode %d", type);
 }
 
-/* The CRC64 trailer (none before version 5). */
+/* The CRC64 trailer (none before version 5). The error has Redis's words, which tools
+ * (and Redis's own tests) look for in the log: "Wrong RDB checksum", "RDB CRC error". */
 static int read_trailer(rdb_dec *d, rdb_in *in) {
     if (d->version < 5 && !d->valkey) return 0;
     int64_t stored;
     if (rdb_in_i64le(in, &stored) < 0) return -1;
     if (stored != 0 && d->o.verify_checksum && (uint64_t)stored != d->crc)
-        return rdb_in_fail(in, RDB_ECHECKSUM, "wrong RDB checksum: expected %016llx, got %016llx",
+        return rdb_in_fail(in, RDB_ECHECKSUM,
+                           "Wrong RDB checksum expected: (%llx) but got (%llx) (RDB CRC error)",
                            (unsigned long long)d->crc, (unsigned long long)stored);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "mayfly/db/db.h"
 #include "mayfly/rdb/rdb.h"
 #include "mayfly/types/string.h"
+#include "mayfly/util/clock.h"
 #include "mayfly/util/crc64.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
@@ -372,8 +373,11 @@ int rdb_save_dataset(rdb_enc *e, int64_t now_ms, int aof_base, long long *keys) 
         dict_iter_init(&it, &d->keys);
         for (dict_node *n = dict_iter_next(&it); n && !e->err; n = dict_iter_next(&it)) {
             dbentry *de = (dbentry *)n;
-            if (db_entry_expire(de) != 0 && db_entry_expire(de) <= now_ms) continue;
+            /* A key past its deadline that expiry has not reaped yet is written too, as Redis
+             * writes it: the loader drops it (rdb_last_load_keys_expired), and a primary that
+             * loads it at start-up tells its replicas with a DEL. */
             written += rdb_enc_key(e, dbentry_key(de), de->val, db_entry_expire(de), now_ms);
+            if (e->key_delay_us) clock_debug_delay(e->key_delay_us);
         }
         dict_iter_deinit(&it);
     }

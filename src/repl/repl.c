@@ -188,7 +188,12 @@ void repl_init(uv_loop_t *loop) {
     repl_clear_replid2();
     stream_set_backlog_size(repl_cfg.backlog_size);
     repl_st.no_replicas_since_ms = repl_now_ms();
+    /* Redis's replicationCron runs its loop 0 as the server starts, when no replica can be
+     * attached yet, so its first PING (every repl-ping-replica-period loops) comes a whole
+     * period later: a replica that attaches sees offset 0 until the first write. Loop 0 is
+     * that start-up one here too; the cron goes on with loop 1 a second from now. */
     last_cron_ms = repl_now_ms();
+    cron_loops = 1;
     primary_init(loop);
     if (repl_st.master_host) {
         /* replicaof in the configuration: the cron connects once loading is over. */
@@ -342,6 +347,12 @@ int repl_save_info(char replid[41], uint64_t *offset, int *stream_db) {
     *offset = stream_offset();
     *stream_db = repl_sink_db() < 0 ? 0 : repl_sink_db();
     return 1;
+}
+
+void repl_loaded_expired(int dbid, slice key) {
+    if (repl_st.master_host || !stream_active()) return;
+    slice argv[2] = {slice_of("DEL"), key};
+    journal_append_repl(dbid, clock_now_ms(), 2, argv);
 }
 
 void repl_loaded_info(const char *replid, uint64_t offset, int stream_db) {

@@ -150,6 +150,7 @@ const config_row repl_config_rows[] = {
     BOOL_ROW("repl-disable-tcp-nodelay", NULL, &repl_cfg.disable_tcp_nodelay, "no", NULL),
     {.name = "repl-diskless-load",
      .kind = CONFIG_ENUM,
+     .flags = CONFIG_DENY_LOADING,
      .ptr = &repl_cfg.diskless_load,
      .names = diskless_load_names,
      .def = "disabled"},

@@ -1,6 +1,8 @@
 /* clock: wall and monotonic time; see clock.h. */
 #include "mayfly/util/clock.h"
 
+#include "mayfly/util/rand.h"
+
 #include <time.h>
 
 static int64_t offset_ms; /* test aid: added to every wall-clock reading */
@@ -52,4 +54,12 @@ void clock_set_offset_ms(int64_t ms) {
 }
 int64_t clock_get_offset_ms(void) {
     return offset_ms;
+}
+
+void clock_debug_delay(int us) {
+    if (us < 0) us = rand_u64() % (uint64_t)(-(long long)us) == 0 ? 1 : 0;
+    if (us > 0) {
+        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
 }

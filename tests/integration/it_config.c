@@ -335,6 +335,56 @@ TEST(sample_config_loads) {
     it_stop_server(&s);
 }
 
+/* The bytes of /proc/PID/cmdline up to the first NUL (the title as ps shows it). */
+static void read_cmdline(pid_t pid, char *out, size_t cap) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+}
+
+/* proc-title-template as Redis: expanded into the process title at start and on CONFIG SET,
+ * spaces at the ends trimmed; a template with an unknown variable or an unclosed brace is
+ * refused in a file or argument (the server does not start) and by CONFIG SET. */
+TEST(process_title) {
+    char out[4096];
+    const char *bad[] = {"--port", "0", "--proc-title-template", "{title} {nosuch}", NULL};
+    ASSERT_EQ(1, it_run_binary(bad, out, sizeof(out), 5000));
+    ASSERT(strstr(out, "template format is invalid or contains unknown variables") != NULL);
+    it_server s;
+    const char *args[] = {"--proc-title-template", "  T {port} {config-file} {server-mode}", NULL};
+    it_start_server(&s, args);
+    char want[128], got[1024];
+    snprintf(want, sizeof(want), "T %d -", s.port);
+    read_cmdline(s.pid, got, sizeof(got));
+    ASSERT_STR_EQ(want, got);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "CONFIG SET proc-title-template %s", "{{{title}} {listen-addr} {tls-port}");
+    /* {title} is the program as the harness started it. */
+    const char *bin = s.bin ? s.bin : getenv("MAYFLY_SERVER");
+    snprintf(want, sizeof(want), "{%s} 127.0.0.1:%d 0", bin ? bin : "./mayfly-server", s.port);
+    read_cmdline(s.pid, got, sizeof(got));
+    ASSERT_STR_EQ(want, got);
+    const char *refused = "-ERR CONFIG SET failed (possibly related to argument "
+                          "'proc-title-template') - template format is invalid or contains "
+                          "unknown variables";
+    EXPECT(c, refused, "CONFIG SET proc-title-template %s", "{title");
+    EXPECT(c, refused, "CONFIG SET proc-title-template %s", "   ");
+    EXPECT(c, refused, "CONFIG SET proc-title-template %s", "x {");
+    EXPECT(c, "[\"proc-title-template\",\"{{{title}} {listen-addr} {tls-port}\"]",
+           "CONFIG GET proc-title-template");
+    EXPECT(c,
+           "-ERR CONFIG SET failed (possibly related to argument 'set-proc-title') - can't "
+           "set immutable config",
+           "CONFIG SET set-proc-title no");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 int main(void) {
     it_start(NULL);
     RUN(get_patterns);
@@ -349,6 +399,7 @@ int main(void) {
     RUN(debug_is_refused_by_default);
     RUN(version_and_help);
     RUN(sample_config_loads);
+    RUN(process_title);
     it_stop();
     return test_report();
 }

@@ -60,7 +60,9 @@ TEST(snapshot_on_shutdown_keeps_exact_ttls) {
     redisFree(c);
     it_stop_server(&s);
     if (!ok) TEST_FAIL("values or TTLs differ after restart");
-    if (loaded != 5 || expired != 0) TEST_FAIL("loaded %lld expired %lld", loaded, expired);
+    /* 'gone' is past its deadline: written to the file as Redis writes such a key and
+     * dropped at load (expired 1), unless active expiry reaped it before SHUTDOWN. */
+    if (loaded != 5 || expired > 1) TEST_FAIL("loaded %lld expired %lld", loaded, expired);
 }
 
 TEST(shutdown_nosave_and_sigterm) {
@@ -146,6 +148,40 @@ TEST(flushall_saves_when_save_points_are_set) {
     redisContext *c = it_client_to(&s);
     EXPECT(c, "0", "DBSIZE");
     redisFree(c);
+    it_stop_server(&s);
+    it_stop_server(&redis);
+}
+
+/* FLUSHALL stops a BGSAVE that is writing (it would save the flushed keys) even without
+ * save points, and the stopped save is not counted as failed; beside Redis 7.0, slowed down
+ * by rdb-key-save-delay (1 ms a key: 2 s for the 2000 keys). */
+TEST(flushall_stops_a_bgsave) {
+    it_server redis;
+    it_start_redis(&redis, NULL);
+    it_server s;
+    it_start_server(&s, NULL);
+    redisContext *cs[2] = {it_client_to(&redis), it_client_to(&s)};
+    for (int i = 0; i < 2; i++) {
+        redisContext *c = cs[i];
+        EXPECT(c, "+OK", "CONFIG SET save %s", "");
+        EXPECT(c, "+OK", "DEBUG POPULATE 2000");
+        EXPECT(c, "+OK", "SET one more");
+        EXPECT(c, "+OK", "CONFIG SET rdb-key-save-delay 1000");
+        EXPECT(c, "+Background saving started", "BGSAVE");
+        if (it_info_field(c, "rdb_bgsave_in_progress") != 1) TEST_FAIL("no save running (%d)", i);
+        EXPECT(c, "+OK", "FLUSHALL");
+        int n = 0;
+        while (it_info_field(c, "rdb_bgsave_in_progress") != 0 && n++ < 50)
+            it_sleep_ms(20);
+        if (n > 50) TEST_FAIL("the save was not stopped (%d)", i);
+        const char *info = it_run(c, "INFO persistence");
+        if (!strstr(info, "rdb_last_bgsave_status:ok")) TEST_FAIL("counted as failed (%d)", i);
+        if (it_info_field(c, "rdb_changes_since_last_save") <= 0) TEST_FAIL("changes (%d)", i);
+        EXPECT(c, "+OK", "CONFIG SET rdb-key-save-delay 0");
+        EXPECT(c, "+Background saving started", "BGSAVE");
+    }
+    redisFree(cs[0]);
+    redisFree(cs[1]);
     it_stop_server(&s);
     it_stop_server(&redis);
 }
@@ -436,6 +472,7 @@ int main(void) {
     RUN(shutdown_on_signal_flags);
     RUN(save_bgsave_lastsave_info);
     RUN(flushall_saves_when_save_points_are_set);
+    RUN(flushall_stops_a_bgsave);
     RUN(failed_bgsave_gives_misconf);
     RUN(aof_keeps_exact_ttls_and_effects);
     RUN(rewrite_then_crash);

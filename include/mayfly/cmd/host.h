@@ -72,6 +72,8 @@ typedef struct host_ops {
     int (*shutdown_abort)(void);
     /* DEBUG AOF-WRITE-ERROR: makes every log write fail with errno err (0: stop). */
     void (*aof_write_fault)(int err);
+    /* DEBUG AOF-FLUSH-SLEEP: aof_set_flush_sleep (persist/aof.h). */
+    void (*aof_flush_sleep)(int us);
     /* In a forked child (snapshot, log rewrite): closes the inherited listening and client
      * sockets, so that a child outliving a killed server never holds its port. */
     void (*after_fork_child)(void);
@@ -81,7 +83,7 @@ typedef struct host_ops {
     /* After PUBLISH (shard 0) or SPUBLISH (shard 1) delivered locally: the cluster bus
      * carries the message to the other nodes (all of them, or the shard's). May be NULL. */
     void (*publish)(slice channel, slice msg, int shard);
-    /* FLUSHALL's save when save points are set: persist_flushall_save (persist.h). */
+    /* After FLUSHALL: persist_flushall_save (persist.h). */
     void (*flushall_save)(void);
     /* DEBUG RELOAD: persist_debug_reload (persist.h). */
     int (*debug_reload)(int save, int flush, int merge, const char **msg);

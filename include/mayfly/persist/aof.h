@@ -50,6 +50,9 @@ int aof_waiting_first_rewrite(void);
 /* Test aid (DEBUG AOF-WRITE-ERROR): while err is not 0, every write of the log fails with
  * errno err, as on a full disk; 0 lets writes through again. */
 void aof_set_write_fault(int err);
+/* Test aid (DEBUG AOF-FLUSH-SLEEP): sleep us microseconds before each write of the log's
+ * buffer (0: no sleep), as Redis's aof_flush_sleep. */
+void aof_set_flush_sleep(int us);
 
 /* The log as a journal sink (SELECT framing): each record is appended to the buffer as a
  * RESP command, after a #TS annotation when aof-timestamp-enabled and the second changed.

@@ -47,9 +47,9 @@ int persist_save(const char **msg);
 int persist_bgsave(int schedule, const char **msg);
 int persist_bgrewriteaof(const char **msg);
 long long persist_lastsave(void);
-/* After FLUSHALL, when save points are set: the snapshot of the empty dataset is written at
- * once (a snapshot child is stopped first), as Redis does, so rdb_changes_since_last_save
- * is 0. */
+/* After FLUSHALL, as Redis's flushAllDataAndResetRDB: a snapshot child is stopped (it would
+ * save what was flushed; not counted as a failed save) and, when save points are set, the
+ * empty dataset is written at once, so rdb_changes_since_last_save is 0. */
 void persist_flushall_save(void);
 /* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the snapshot (unless save is 0), empties
  * the dataset and the function libraries (unless flush is 0), and loads the snapshot file
@@ -65,6 +65,9 @@ int persist_debug_reload(int save, int flush, int merge, const char **msg);
 extern int (*persist_repl_info)(char replid[41], uint64_t *offset, int *stream_db);
 /* The snapshot loaded at start-up recorded where replication stood. */
 extern void (*persist_repl_loaded)(const char *replid, uint64_t offset, int stream_db);
+/* The RDB file loaded at start-up held this key past its deadline, so it was not loaded;
+ * called for each such key after persist_repl_loaded (a primary propagates a DEL). */
+extern void (*persist_repl_expired)(int dbid, slice key);
 /* A snapshot child for replicas ended (ok: it wrote everything). */
 extern void (*persist_repl_child_done)(int ok);
 

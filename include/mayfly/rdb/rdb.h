@@ -125,6 +125,7 @@ typedef struct rdb_enc {
     int version;      /* the header's RDB version; 0: RDB_VERSION (set before writing) */
     const slice *aux; /* more AUX fields for the header: naux (name, value) pairs, borrowed */
     size_t naux;
+    int key_delay_us; /* rdb-key-save-delay: clock_debug_delay after each key of a dataset */
 } rdb_enc;
 
 /* Prepares an encoder writing to sink(ctx, ...). */

@@ -101,6 +101,9 @@ int repl_save_info(char replid[41], uint64_t *offset, int *stream_db);
 /* A snapshot loaded at start-up recorded replid and offset: a replica will try PSYNC from
  * there; a primary keeps them as its history. */
 void repl_loaded_info(const char *replid, uint64_t offset, int stream_db);
+/* persist_repl_expired: a primary whose stream is on (restored by repl_loaded_info) puts a
+ * DEL of the key into it for the replicas, as Redis feeds its backlog while loading. */
+void repl_loaded_expired(int dbid, slice key);
 
 /* ---- registrations (server.c adds them) ---- */
 

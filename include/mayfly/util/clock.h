@@ -28,5 +28,9 @@ int64_t clock_now_ms_at(int64_t mono_us);
 /* Sets the offset added to the wall clock (DEBUG CLOCK-OFFSET). */
 void clock_set_offset_ms(int64_t offset_ms);
 int64_t clock_get_offset_ms(void);
+/* Redis's debugDelay, for the test aids key-load-delay and rdb-key-save-delay: sleeps us
+ * microseconds; a negative -N sleeps 1 us once every N calls on average (a sleep however
+ * short costs a context switch, so short delays are made rare instead). */
+void clock_debug_delay(int us);
 
 #endif
