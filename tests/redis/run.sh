@@ -36,15 +36,18 @@ jobs=${REDIS_SUITE_JOBS:-3}
 # took 5 s on a quiet machine, 21 s at load 10 under nice 10, so a 60 s limit, which a busy
 # shared machine can reach, would call a slow client a hang.
 stall=${REDIS_SUITE_STALL:-120}
-unit_timeout=${REDIS_SUITE_UNIT_TIMEOUT:-300}
+# 600 s: integration/replication-psync's 20 runs of write load and link breaks take about
+# 150 s quiet and 230 s at load 5-10 (its own sleeps are ~110 s of that).
+unit_timeout=${REDIS_SUITE_UNIT_TIMEOUT:-600}
 skiplist="$here/skiplist.txt"
 version=7.0.15
 
 # The units that cover what Mayfly implements (issue 21), replication and failover
 # included. The longest go first, so that three at a time finish together.
-default_units="integration/redis-cli integration/psync2 integration/replication-4 integration/replication-3
-integration/psync2-pingoff integration/psync2-reg integration/replication-2 unit/expire unit/introspection unit/multi
-unit/dump integration/failover unit/wait integration/convert-ziplist-hash-on-load
+default_units="integration/replication-psync integration/redis-cli integration/psync2 integration/replication-4
+integration/rdb integration/replication-3 integration/aof integration/psync2-pingoff integration/psync2-reg
+integration/replication-2 unit/expire unit/introspection unit/multi unit/dump integration/failover
+integration/psync2-master-restart unit/wait integration/convert-ziplist-hash-on-load
 unit/type/hash unit/keyspace unit/type/string unit/type/incr unit/pubsub unit/pubsubshard
 unit/info unit/info-command unit/protocol unit/auth unit/querybuf unit/introspection-2
 unit/latency-monitor unit/limits unit/networking unit/acl unit/acl-v2 unit/client-eviction
@@ -96,8 +99,15 @@ prepare() {
     local dir=$1
     mkdir -p "$dir/tests/tmp" "$dir/src"
     for e in "$src/tests"/*; do
-        [ "$(basename "$e")" = tmp ] || ln -s "$e" "$dir/tests/$(basename "$e")"
+        case "$(basename "$e")" in tmp | support) ;; *) ln -s "$e" "$dir/tests/$(basename "$e")" ;; esac
     done
+    # support/ is linked file by file but for util.tcl, which gets dataset.tcl appended: its
+    # createComplexDataset writes strings and hashes instead of lists, sets and sorted sets.
+    mkdir -p "$dir/tests/support"
+    for e in "$src/tests/support"/*; do
+        [ "$(basename "$e")" = util.tcl ] || ln -s "$e" "$dir/tests/support/$(basename "$e")"
+    done
+    cat "$src/tests/support/util.tcl" "$here/dataset.tcl" >"$dir/tests/support/util.tcl"
     ln -s "$server" "$dir/src/redis-server"
     # Mayfly is its own redis-check-aof / redis-check-rdb when called by those names.
     ln -s "$server" "$dir/src/redis-check-aof"
@@ -148,7 +158,7 @@ if [ "$port_stride" -lt 100 ]; then
 fi
 
 export -f run_unit prepare reap
-export work src server unit_timeout stall port_stride
+export work src server unit_timeout stall port_stride here
 
 started=$(date +%s)
 i=0
@@ -157,24 +167,42 @@ for u in $units; do
     i=$((i + 1))
 done | xargs -P "$jobs" -L 1 bash -c 'run_unit "$0" "$1"'
 
+# The framework's "Can't start the Redis server" errors whose server refused an RDB file
+# holding a type Mayfly does not have (integration/rdb starts servers on Redis's
+# encodings.rdb and list-quicklist.rdb: lists, sets, sorted sets). Such a start is a
+# deliberate refusal (docs/compatibility.md "Not implemented"), counted apart, not as a
+# failure; a start that fails for any other reason stays a failure.
+refused_starts() {
+    awk '/^\[[a-z]+\]: /{ if (inblk && hit) n++; inblk = 0; hit = 0 }
+         /^\[err\]: Can.t start the Redis server/{ inblk = 1 }
+         inblk && /which Mayfly does not support\. Mayfly implements strings and hashes only/{ hit = 1 }
+         END { if (inblk && hit) n++; print n + 0 }' "$1"
+}
+
 # Per-unit report from the framework's status lines.
-total_ok=0 total_err=0 total_skip=0 total_ign=0 bad_units=""
-printf '%-28s %6s %6s %7s %7s %5s\n' unit passed failed skipped ignored secs
+total_ok=0 total_err=0 total_skip=0 total_ign=0 total_ref=0 bad_units="" failed_units=""
+printf '%-28s %6s %6s %7s %7s %7s %5s\n' unit passed failed skipped ignored refused secs
 for u in $units; do
     dir="$work/$(echo "$u" | tr / _)"
     log="$dir/log"
     read -r rc secs <"$dir/status"
     ok=$(grep -c '^\[ok\]: ' "$log" || true)
-    err=$(grep -c '^\[err\]: ' "$log" || true)
+    ref=$(refused_starts "$log")
+    err=$(($(grep -c '^\[err\]: ' "$log" || true) - ref))
     skip=$(grep -c '^\[skip\]: ' "$log" || true)
     ign=$(grep -c '^\[ignore\]: ' "$log" || true)
     # A unit that did not reach the framework's end (timeout, exception, crash) is a failure
     # even if no test reported one.
-    if [ "$rc" -ne 0 ] && [ "$err" -eq 0 ]; then err=1; fi
+    # (The framework's exit status counts the refused starts as failures too.)
+    if [ "$rc" -ne 0 ] && [ "$err" -eq 0 ] && [ "$ref" -eq 0 ]; then err=1; fi
     if ! grep -q 'All tests passed without errors\|The following tests failed' "$log"; then
         bad_units="$bad_units $u"
     fi
-    printf '%-28s %6d %6d %7d %7d %5d\n' "$u" "$ok" "$err" "$skip" "$ign" "$secs"
+    if [ "$err" -gt 0 ] || grep -q '^\[exception\]\|TIMEOUT' "$log"; then
+        failed_units="$failed_units $u"
+    fi
+    printf '%-28s %6d %6d %7d %7d %7d %5d\n' "$u" "$ok" "$err" "$skip" "$ign" "$ref" "$secs"
+    total_ref=$((total_ref + ref))
     total_ok=$((total_ok + ok))
     total_err=$((total_err + err))
     total_skip=$((total_skip + skip))
@@ -184,7 +212,7 @@ done
 status=0
 for u in $units; do
     log="$work/$(echo "$u" | tr / _)/log"
-    if grep -q '^\[err\]: \|^\[exception\]\|TIMEOUT' "$log" || [ -n "$(echo "$bad_units" | grep -w -- "$u")" ]; then
+    if [ -n "$(echo "$failed_units $bad_units" | grep -w -- "$u")" ]; then
         echo
         echo "=== $u: failures (full log: $log)"
         grep -A12 '^\[err\]: \|^\[exception\]\|TIMEOUT' "$log" | head -200 || tail -40 "$log"
@@ -211,5 +239,5 @@ fi
 
 echo
 echo "redis test suite: $(($(date +%s) - started)) s, skip list $(wc -l <"$work/skip.txt") entries"
-echo "$total_ok passed, $total_err failed, $total_skip skipped"
+echo "$total_ok passed, $total_err failed, $total_skip skipped, $total_ref server starts refused (RDB files with types Mayfly does not have)"
 exit $status
