@@ -427,6 +427,21 @@ static uint64_t loaded_bytes(void) {
     return loaded;
 }
 
+/* After a source is done: the next ones, until one has more to load. Returns LOAD_MORE,
+ * LOAD_FAILED, or LOAD_DONE once every source is loaded (finish() called). */
+static int next_source(void) {
+    int rc = LOAD_DONE;
+    while (rc == LOAD_DONE) {
+        close_current();
+        rc = open_next();
+        if (rc == LOAD_DONE) {
+            finish();
+            return LOAD_DONE;
+        }
+    }
+    return rc;
+}
+
 /* A step ends after budget_us or, as Redis processes events while loading, once
  * loading-process-events-interval-bytes more bytes are read, whichever comes first. */
 int load_step(int64_t budget_us) {
@@ -444,16 +459,8 @@ int load_step(int64_t budget_us) {
         int delay = config.key_load_delay;
         int rc = step_current(delay ? 1 : RECORDS_PER_CHECK);
         if (delay && rc == LOAD_MORE) clock_debug_delay(delay);
-        if (rc == LOAD_FAILED) return LOAD_FAILED;
-        while (rc == LOAD_DONE) {
-            close_current();
-            rc = open_next();
-            if (rc == LOAD_FAILED) return rc;
-            if (rc == LOAD_DONE) {
-                finish();
-                return LOAD_DONE;
-            }
-        }
+        if (rc == LOAD_DONE) rc = next_source();
+        if (rc != LOAD_MORE) return rc;
         if (clock_mono_us() - start >= budget_us) return LOAD_MORE;
         if (loaded_bytes() - start_bytes >= (uint64_t)config.loading_events_interval_bytes)
             return LOAD_MORE;
