@@ -414,8 +414,8 @@ static int flush(conn *c) {
 }
 
 /* Resumes the connections put on the ready list in an earlier turn: each executes one
- * more batch (up to OUT_PAUSE bytes of output), flushed below in this same turn. Those
- * that pause again join the tail for the next turn. */
+ * more batch (up to OUT_PAUSE bytes of output), flushed in this same turn. Those that pause
+ * again join the tail for the next turn. */
 static void run_ready(void) {
     for (size_t n = ready_count; n > 0 && ready_head; n--) {
         conn *c = ready_head;
@@ -444,11 +444,18 @@ void conn_run_received(void) {
     }
 }
 
-void conn_flush_pending(void) {
-    /* Client eviction once per loop turn (Redis's beforeSleep): a query buffer grown by a
-     * partial argument, a lowered limit. The victims close in the loop below. */
+/* Client eviction once per loop turn (Redis's beforeSleep): a query buffer grown by a
+ * partial argument, a lowered limit; the victims close in conn_flush_pending. Then the
+ * paused connections' next batches: net.c calls this before the before-flush hook, so the
+ * writes they make reach the append-only log (and the replicas) before their replies leave,
+ * as those of commands run from the poll do. Run after the hook (as it once was), a reply
+ * could leave a whole turn before its write did, and be lost to a kill -9. */
+void conn_run_ready(void) {
     if (evict_clients_over()) evict_clients();
     run_ready();
+}
+
+void conn_flush_pending(void) {
     flush_turn++;
     while (soon_head) { /* left by the last flush: they go now */
         conn *c = soon_head;

@@ -7,8 +7,10 @@
  *
  * Output of every kind is written once per loop turn by one uv_check handle, which runs
  * after libuv has polled for I/O and run the callbacks of what it found: first the
- * before-flush hook (the append-only log is written and fsynced before any reply of the
- * turn leaves), then every client connection with replies, then every peer with output.
+ * connections paused in an earlier turn run their next batch, then the before-flush hook
+ * (the append-only log is written and fsynced before any reply of the turn leaves: no
+ * command may run between it and the flush), then every client connection with replies,
+ * then every peer with output.
  * Output queued outside an I/O callback (a timer, a peer's event) starts an idle handle
  * for one turn (net_kick), so the poll does not sleep on it. */
 #include "mayfly/net/net.h"
@@ -28,6 +30,7 @@ static void on_check(uv_check_t *h) {
     (void)h;
     uv_idle_stop(&kick_idle);
     tls_run_deferred();
+    conn_run_ready(); /* before the hook: what these commands write is logged first */
     if (before_flush) before_flush();
     conn_flush_pending();
     peer_flush_pending();

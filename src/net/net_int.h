@@ -40,6 +40,7 @@ void conn_start(conn *c);
 /* Sends msg (a whole RESP error line) and closes after it is written. */
 void conn_refuse(conn *c, const char *msg, size_t len);
 /* Flushes every connection with pending replies (the flush check of net.c). */
+void conn_run_ready(void);
 void conn_flush_pending(void);
 /* Walks the live connections (shutdown, cron, fork). */
 void conn_close_all_now(void);

@@ -191,7 +191,42 @@ TEST(killed_during_bgsave_restarts_on_its_port) {
     it_stop_server(&s);
 }
 
+/* A pipeline paused by its time budget resumes from the ready list in a later loop turn:
+ * what it writes then must reach the log before its replies leave, as everything else does.
+ * DEBUG SLEEP spends the budget after each INCR; DEBUG AOF-FLUSH-SLEEP holds every log write
+ * for 300 ms, so a reply sent ahead of its write is read well before the write happens and
+ * the kill lands in between: the first INCR runs from the ready list (the DEBUG SLEEP before
+ * it spent the first turn), and once its reply is read it must survive kill -9. */
+TEST(resumed_pipeline_is_logged_before_its_replies) {
+    static const char *const args[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
+    enum { PAIRS = 4 };
+    it_server s;
+    it_start_server(&s, args);
+    redisContext *c = it_client_to(&s);
+    EXPECT(c, "+OK", "DEBUG AOF-FLUSH-SLEEP 300000");
+    for (int i = 0; i < PAIRS; i++) {
+        redisAppendCommand(c, "DEBUG SLEEP 0.002");
+        redisAppendCommand(c, "INCR ctr");
+    }
+    long long acked = 0;
+    for (int i = 0; i < 2; i++) { /* DEBUG SLEEP, INCR */
+        redisReply *r;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) TEST_FAIL("reply %d", i);
+        if (r->type == REDIS_REPLY_INTEGER) acked = r->integer;
+        freeReplyObject(r);
+    }
+    it_kill_server(&s);
+    redisFree(c);
+    if (acked != 1) TEST_FAIL("INCR reply read: counter %lld, want 1", acked);
+    if (!it_restart_server(&s, args)) TEST_FAIL("restart");
+    c = it_client_to(&s);
+    EXPECT(c, "\"1\"", "GET ctr");
+    redisFree(c);
+    it_stop_server(&s);
+}
+
 int main(void) {
+    RUN(resumed_pipeline_is_logged_before_its_replies);
     RUN(always_loses_no_acknowledged_write);
     RUN(everysec_loses_at_most_about_a_second);
     RUN(bgsave_under_write_load);
