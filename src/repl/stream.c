@@ -50,6 +50,7 @@ static struct {
     long long size;     /* repl-backlog-size, at least BACKLOG_MIN_SIZE */
     uint64_t keep_from; /* oldest offset a waiting replica needs, UINT64_MAX: none */
     size_t blocks;      /* blocks held */
+    block *span_at;     /* the block stream_span last read (NULL once freed) */
 } st = {.size = 1024 * 1024, .keep_from = UINT64_MAX};
 
 int stream_active(void) {
@@ -116,6 +117,7 @@ static void trim(void) {
         block *b = st.head;
         st.head = b->next;
         st.head->prev = NULL;
+        if (st.span_at == b) st.span_at = NULL;
         mem_free(b);
         st.blocks--;
     }
@@ -145,7 +147,7 @@ void stream_free(void) {
         st.head = b->next;
         mem_free(b);
     }
-    st.tail = NULL;
+    st.tail = st.span_at = NULL;
     st.blocks = 0;
     host_stat.repl_backlog_bytes = host_stat.repl_buffer_bytes = 0;
     if (st.active) repl_sink_detach();
@@ -280,14 +282,20 @@ int stream_has(uint64_t from) {
 
 size_t stream_span(uint64_t from, const char **p) {
     if (!st.active || from > st.offset || !st.head || from < st.head->first) return 0;
-    /* Feeds read near the tail; a replica far behind reads near the head. */
-    block *b;
-    if (from - st.head->first < st.offset - from)
-        for (b = st.head; b->first + b->used <= from; b = b->next) {
-        }
-    else
-        for (b = st.tail; b->first > from; b = b->prev) {
-        }
+    /* catch_up reads consecutive spans: the block after the last one read, or that one
+     * again. Otherwise a walk: feeds read near the tail, a replica far behind near the head
+     * (thousands of blocks for one that lags by hundreds of megabytes: once, not per span). */
+    block *b = st.span_at;
+    if (b && from == b->first + b->used) b = b->next; /* exists: from <= st.offset */
+    if (!b || from < b->first || from >= b->first + b->used) {
+        if (from - st.head->first < st.offset - from)
+            for (b = st.head; b->first + b->used <= from; b = b->next) {
+            }
+        else
+            for (b = st.tail; b->first > from; b = b->prev) {
+            }
+    }
+    st.span_at = b;
     size_t at = (size_t)(from - b->first);
     *p = b->data + at;
     return b->used - at;

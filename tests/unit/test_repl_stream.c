@@ -133,8 +133,20 @@ TEST(lagging_replica_keeps_blocks_and_spans_read_them) {
     const char *p;
     ASSERT_EQ(0, stream_span(stream_offset() + 1, &p));
     ASSERT_EQ(0, stream_span(100, &p));
-    /* Caught up: back to the configured window, the blocks freed. */
+    /* Spans out of order, and again: each from its own block. */
+    const uint64_t probes[] = {150001, 400000, 196609, 196608, 700000, 131073};
+    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        size_t n = stream_span(probes[i], &p);
+        int to_block_end = (probes[i] - 1) % 65536 + n == 65536;
+        int to_stream_end = probes[i] + n == stream_offset() + 1;
+        if (n == 0 || p[0] != pattern(probes[i]) || (!to_block_end && !to_stream_end))
+            TEST_FAIL("span at %llu", (unsigned long long)probes[i]);
+    }
+    /* Caught up: back to the configured window, the blocks freed (the last one read among
+     * them: a later span must not start from it, which ASan would see). */
+    ASSERT(stream_span(131073, &p) > 0);
     stream_keep_from(UINT64_MAX);
+    ASSERT(stream_span(stream_offset(), &p) == 1 && p[0] == pattern(stream_offset()));
     ASSERT_EQ(100000, stream_histlen());
     ASSERT(!stream_has(150001));
     ASSERT_EQ(0, stream_replica_memory());
