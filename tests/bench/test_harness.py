@@ -83,7 +83,14 @@ def test_spin_switched(server, latprobe, cpu):
         srv.start()
         probe = subprocess.Popen([latprobe, str(srv.port), path, "--spin", "idle"],
                                  stdin=subprocess.PIPE, preexec_fn=benchlib.pinned(cpu))
-        time.sleep(0.2)
+        # The hog must start once the spinning thread runs: under a loaded CI (ASan builds,
+        # parallel tests) latprobe can take longer than a fixed sleep to connect and start
+        # it, and the hog's gaps before that are not the spinner's (CI once saw 73 ms of
+        # 400). Wait (bounded) for the second thread, then give it a moment to spin.
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and len(os.listdir("/proc/%d/task" % probe.pid)) < 2:
+            time.sleep(0.005)
+        time.sleep(0.1)
         hog = subprocess.Popen([sys.executable, "-c",
                                 "import time\nt = time.time() + 0.4\nwhile time.time() < t: pass"],
                                preexec_fn=benchlib.pinned(cpu))
