@@ -157,6 +157,12 @@ static void *spin_main(void *arg) {
         sw_prev = sw_last;
         sw_last = sw;
     }
+    /* The gap in which the stop came: a thread starved until then (a SCHED_IDLE spinner on
+     * a busy CPU) last read the clock before it, and its loop ends without that gap. */
+    int64_t t = benchnet_now_us(CLOCK_MONOTONIC);
+    if (t - last > SPIN_RECORD_US)
+        push_sample(&spin_samples, (sample){last + wall_off, (int32_t)(t - last),
+                                            switches() != sw_prev ? -2 : -1});
     return NULL;
 }
 
