@@ -20,7 +20,7 @@ static slice hash_field(const slice *v, int argc, int have) {
 }
 
 void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *argcs,
-                  const struct reg_entry **found) {
+                  struct reg_entry **found) {
     slice keys[DB_PREFETCH_MAX], fields[DB_PREFETCH_MAX];
     int m = 0;
     for (int i = 0; i < n; i++) {

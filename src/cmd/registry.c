@@ -257,7 +257,7 @@ const cmd_spec *cmd_lookup(slice name) {
     return e ? e->spec : NULL;
 }
 
-int registry_prefetch_kind(slice name, const reg_entry **found) {
+int registry_prefetch_kind(slice name, reg_entry **found) {
     reg_entry *e = find_entry(name);
     *found = e;
     return e ? e->prefetch : PREFETCH_NONE;
@@ -509,12 +509,12 @@ void cmd_call(cmd_ctx *c) {
 }
 
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us,
-                     const reg_entry *found);
+                     reg_entry *found);
 
 /* The entry of the command named name: found when the command was peeked at (entries live
  * as long as the process, so it is still the one its name finds), else looked up. */
-static reg_entry *entry_of(slice name, const reg_entry *found) {
-    return found ? (reg_entry *)found : find_entry(name);
+static reg_entry *entry_of(slice name, reg_entry *found) {
+    return found ? found : find_entry(name);
 }
 
 void cmd_dispatch(session *s, int argc, slice *argv) {
@@ -523,7 +523,7 @@ void cmd_dispatch(session *s, int argc, slice *argv) {
     dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us, NULL);
 }
 
-void cmd_dispatch_next(session *s, int argc, slice *argv, const reg_entry *found) {
+void cmd_dispatch_next(session *s, int argc, slice *argv, reg_entry *found) {
     int64_t start_us = clock_mono_last_us();
     if (start_us == 0) start_us = clock_mono_us();
     dispatch(s, argc, argv, clock_now_ms_at(start_us), start_us, found);
@@ -584,7 +584,7 @@ static uint32_t gates_of(cmd_ctx *c, const session *s, uint32_t cached) {
 }
 
 static void dispatch(session *s, int argc, slice *argv, int64_t now_ms, int64_t start_us,
-                     const reg_entry *found) {
+                     reg_entry *found) {
     cmd_key_list keys; /* storage for cmd_ctx_keys: filled only if a gate or handler asks */
     cmd_ctx ctx = {
         .s = s,

@@ -30,7 +30,7 @@ void registry_gates_changed(void);
 /* What a pipelined batch's prefetch (prefetch.c) warms for the command named `name`,
  * decided once when the command is registered; *found gets its entry (NULL: unknown). */
 enum { PREFETCH_NONE, PREFETCH_KEY, PREFETCH_KEY_FIELD };
-int registry_prefetch_kind(slice name, const struct reg_entry **found);
+int registry_prefetch_kind(slice name, struct reg_entry **found);
 /* The mask of gates that concern a command with these CMD_* flags (bit i: rank i). */
 uint32_t gate_mask(uint32_t flags);
 /* What the walk needs of the gate of each rank, in one flat array: its switch (pointing at

@@ -519,13 +519,13 @@ static void on_alloc(transport *t, size_t suggested, uv_buf_t *b) {
  * the registry entry cmd_prefetch found for it, so dispatch looks no name up twice. */
 typedef struct peeked {
     size_t at[DB_PREFETCH_MAX];
-    const struct reg_entry *found[DB_PREFETCH_MAX];
+    struct reg_entry *found[DB_PREFETCH_MAX];
     int n, next;
 } peeked;
 
 /* The entry found for the command that starts at pos, if it is the next one peeked at
  * (commands run in order, each over the bytes the peek saw); else NULL. */
-static inline const struct reg_entry *peeked_at(peeked *pk, size_t pos) {
+static inline struct reg_entry *peeked_at(peeked *pk, size_t pos) {
     if (pk->next >= pk->n || pk->at[pk->next] != pos) return NULL;
     return pk->found[pk->next++];
 }
@@ -533,7 +533,7 @@ static inline const struct reg_entry *peeked_at(peeked *pk, size_t pos) {
 /* Runs the command the parser just returned; after_one: a command of this batch ran just
  * before it (its end gives this one's start: cmd_dispatch_next), found: its entry if it
  * was peeked at. */
-static void dispatch_parsed(conn *c, size_t pos, int after_one, const struct reg_entry *found) {
+static void dispatch_parsed(conn *c, size_t pos, int after_one, struct reg_entry *found) {
     int argc = c->parser.argc;
     if (argc <= 0) return;
     if (argc > c->argv_cap) {

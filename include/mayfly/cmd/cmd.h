@@ -156,9 +156,10 @@ void cmd_dispatch(session *s, int argc, slice *argv);
  * its start (and now_ms) is the clock's latest reading, taken at that end (cmd_call reads
  * the clock after every command), instead of a new read: one clock read per command. */
 /* found: what cmd_prefetch found for this command when it peeked at it (the same bytes),
- * or NULL to look its name up now. */
+ * or NULL to look its name up now. Not const: the dispatch counts the command's statistics
+ * in that entry. */
 struct reg_entry; /* a command of the registry (cmd/registry.c), opaque */
-void cmd_dispatch_next(session *s, int argc, slice *argv, const struct reg_entry *found);
+void cmd_dispatch_next(session *s, int argc, slice *argv, struct reg_entry *found);
 /* cmd_dispatch with a given "now" (replaying the append-only log at each record's time). */
 void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
 /* A pipelined batch of n commands is about to run for s (net/ peeked at it): argvs[i]
@@ -170,7 +171,7 @@ void cmd_dispatch_at(session *s, int argc, slice *argv, int64_t now_ms);
  * cmd_dispatch_next to run it without a second lookup of its name. */
 #define CMD_PEEK_ARGS 8
 void cmd_prefetch(session *s, int n, slice (*argvs)[CMD_PEEK_ARGS], const int *argcs,
-                  const struct reg_entry **found);
+                  struct reg_entry **found);
 /* Runs an already-validated command (EXEC uses it for queued commands). */
 void cmd_call(cmd_ctx *c);
 /* The ACL catalog id of a command or subcommand (acl.h), or -1. */
