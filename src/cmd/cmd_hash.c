@@ -205,12 +205,7 @@ static void cmd_hincrby(cmd_ctx *c) {
         reply_error(c, "ERR hash value is not an integer");
         return;
     }
-    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
-        (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
-        reply_error(c, "ERR increment or decrement would overflow");
-        return;
-    }
-    value += incr;
+    if (incr_ll_add(c, &value, incr) < 0) return;
     char tmp[STRCONV_LL_MAX];
     size_t len = ll_to_str(tmp, value);
     store_incr(c, e, tmp, len, "hincrby");

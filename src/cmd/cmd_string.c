@@ -315,12 +315,7 @@ static void incr_generic(cmd_ctx *c, long long incr) {
             return;
         }
     }
-    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
-        (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
-        reply_error(c, "ERR increment or decrement would overflow");
-        return;
-    }
-    value += incr;
+    if (incr_ll_add(c, &value, incr) < 0) return;
     if (e && e->val->enc == ENC_INT)
         string_set_ll((string *)e->val, value);
     else

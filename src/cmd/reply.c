@@ -5,6 +5,7 @@
 #include "mayfly/resp/resp.h"
 #include "mayfly/util/strconv.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,4 +154,15 @@ size_t incr_float_format(cmd_ctx *c, long double base, long double incr, char *o
         return 0;
     }
     return ld_to_str(out, STRCONV_LD_MAX, value);
+}
+
+int incr_ll_add(cmd_ctx *c, long long *value, long long incr) {
+    long long v = *value;
+    if ((incr < 0 && v < 0 && incr < LLONG_MIN - v) ||
+        (incr > 0 && v > 0 && incr > LLONG_MAX - v)) {
+        reply_error(c, "ERR increment or decrement would overflow");
+        return -1;
+    }
+    *value = v + incr;
+    return 0;
 }

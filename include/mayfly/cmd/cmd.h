@@ -276,6 +276,10 @@ int arg_cursor(cmd_ctx *c, slice a, unsigned long long *out);
  * bytes) and returns the length, or replies "increment would produce NaN or Infinity" and
  * returns 0. */
 size_t incr_float_format(cmd_ctx *c, long double base, long double incr, char *out);
+/* INCR, INCRBY, DECR, DECRBY and HINCRBY arithmetic: adds incr to *value and returns 0, or
+ * replies "increment or decrement would overflow" (leaving *value) and returns -1 when the
+ * sum is not a long long. */
+int incr_ll_add(cmd_ctx *c, long long *value, long long incr);
 
 /* ---- MULTI, for gates above cmd/ (cmd_multi.c, registry.c) ---- */
 /* Visits the commands s queued since MULTI, in order: fn(cmd, argc, argv, ctx) for each
