@@ -43,12 +43,21 @@ if not shutil.which("redis-sentinel"):
 
 MAYFLY = os.environ.get("MAYFLY_SERVER", "./mayfly-server")
 procs = {}  # name -> Popen
+handed_out = set()  # the ports free_port gave: never twice
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that was free a moment ago and that this script has not handed out
+    before (the kernel may give the same free port twice: CI once gave sentinels s0 and s2
+    one port)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in handed_out:
+            handed_out.add(port)
+            return port
+    raise AssertionError("no new free port in 100 tries")
 
 
 def wait_for(what, cond, timeout):
@@ -67,34 +76,75 @@ def client(port):
     return redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, decode_responses=True)
 
 
-def start_mayfly(name, port, workdir, replicaof=None):
+def started(name, port, log):
+    """Waits (bounded, 20 s) for the process just started to answer on port: True, or False
+    when it exited because the port was taken (a port is picked before its process binds
+    it, and a connection's ephemeral port or another test's server may take it meanwhile)."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if procs[name].poll() is not None:
+            try:
+                with open(log) as f:
+                    taken = "address already in use" in f.read().lower()
+            except OSError:
+                taken = False
+            if taken:
+                print("# %s: port %d was taken before it bound it" % (name, port))
+                return False
+            raise AssertionError("%s exited while starting" % name)
+        try:
+            if client(port).ping():
+                return True
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out after 20 s waiting for %s to answer" % name)
+
+
+def start_new(start):
+    """start(port) on a new free port, on another one if that was taken (3 ports at most);
+    returns the port."""
+    for _ in range(3):
+        port = free_port()
+        if start(port):
+            return port
+    raise AssertionError("3 ports taken in a row")
+
+
+def start_mayfly(name, port, workdir, replicaof=None, restart=False):
+    """Starts the node from its config file (written unless it restarts); True when it
+    answers, False if its port was taken."""
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(workdir, name + ".conf")
-    if not os.path.exists(conf):
+    log = os.path.join(d, "server.log")
+    if not restart:
+        if os.path.exists(log):
+            os.unlink(log)  # what started() reads is this start's
         with open(conf, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nlogfile %s/server.log\n"
-                    "repl-diskless-sync-delay 0\n" % (port, d, d))
+            f.write("port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nlogfile %s\n"
+                    "repl-diskless-sync-delay 0\n" % (port, d, log))
             if replicaof:
                 f.write("replicaof 127.0.0.1 %d\n" % replicaof)
     procs[name] = subprocess.Popen([MAYFLY, conf], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-    wait_for(name + " to answer", lambda: client(port).ping(), 20)
-    return conf
+    return started(name, port, log)
 
 
 def start_sentinel(name, port, workdir, primary_port):
     conf = os.path.join(workdir, name + ".conf")
+    log = os.path.join(workdir, name + ".log")
+    if os.path.exists(log):
+        os.unlink(log)  # what started() reads is this start's
     with open(conf, "w") as f:
-        f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/%s.log\n"
+        f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
                 "sentinel monitor mymaster 127.0.0.1 %d 2\n"
                 "sentinel down-after-milliseconds mymaster 2000\n"
                 "sentinel failover-timeout mymaster 5000\n"
-                "sentinel parallel-syncs mymaster 1\n" % (port, workdir, workdir, name,
-                                                          primary_port))
+                "sentinel parallel-syncs mymaster 1\n" % (port, workdir, log, primary_port))
     procs[name] = subprocess.Popen(["redis-sentinel", conf], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-    wait_for(name + " to answer", lambda: client(port).ping(), 20)
+    return started(name, port, log)
 
 
 def role(port):
@@ -157,17 +207,18 @@ def run_ioredis(sentinel_ports, primary_port):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="mayfly-sentinel-")
-    ports = {n: free_port() for n in ["m0", "m1", "m2", "s0", "s1", "s2"]}
+    ports = {}
     try:
-        p0 = ports["m0"]
-        confs = {"m0": start_mayfly("m0", p0, workdir)}
+        # Each process gets its port as it starts (not all picked first), on a new one if
+        # it was taken meanwhile.
+        p0 = ports["m0"] = start_new(lambda port: start_mayfly("m0", port, workdir))
         for n in ["m1", "m2"]:
-            confs[n] = start_mayfly(n, ports[n], workdir, replicaof=p0)
+            ports[n] = start_new(lambda port, n=n: start_mayfly(n, port, workdir, replicaof=p0))
         for n in ["m1", "m2"]:
             wait_for(n + " in sync", lambda n=n: client(ports[n]).info("replication")
                      ["master_link_status"] == "up", 20)
         for n in ["s0", "s1", "s2"]:
-            start_sentinel(n, ports[n], workdir, p0)
+            ports[n] = start_new(lambda port, n=n: start_sentinel(n, port, workdir, p0))
         s0 = client(ports["s0"])
         wait_for("the sentinels to know the replicas and each other",
                  lambda: all(int(client(ports[s]).sentinel_master("mymaster")["num-slaves"]) == 2
@@ -250,13 +301,14 @@ def main():
             print("# running the ioredis step again against port %d" % new_port)
             run_ioredis(sentinel_ports, new_port)
 
-        start_mayfly("m0", p0, workdir)
+        if not start_mayfly("m0", p0, workdir, restart=True):
+            raise AssertionError("the old primary's port was taken while it was down")
         wait_for("the old primary to rejoin as a replica of the new one",
                  lambda: role(p0)[0] == "slave" and int(role(p0)[2]) == new_port and
                  role(p0)[3] == "connected", 40)
         wait_for("the old primary to get the new write",
                  lambda: client(p0).get("after-failover") == "1", 10)
-        with open(confs["m0"]) as f:
+        with open(os.path.join(workdir, "m0.conf")) as f:
             assert ("replicaof 127.0.0.1 %d" % new_port) in f.read(), "no CONFIG REWRITE"
         print("ok - the old primary rejoined as a replica (its config file rewritten)")
         return 0
