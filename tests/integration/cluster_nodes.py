@@ -16,10 +16,21 @@ import tempfile
 import time
 
 
+handed_out = set()  # the ports free_port gave: never twice
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that was free a moment ago and that this script has not handed out
+    before: a node's port and bus port are picked before it binds them, and the kernel may
+    give the same free port twice."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in handed_out:
+            handed_out.add(port)
+            return port
+    raise AssertionError("no new free port in 100 tries")
 
 
 def cli(*args, timeout=30, stdin=None):
@@ -56,21 +67,52 @@ class Node:
     restart in the same directory, nodes.conf included)."""
 
     def __init__(self, binary, workdir, name, timeout_ms):
-        self.binary, self.name = binary, name
-        self.port, self.bus = free_port(), free_port()
+        self.binary, self.name, self.timeout_ms = binary, name, timeout_ms
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir)
         self.log = os.path.join(self.dir, "server.log")
-        self.args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                     "--cluster-enabled", "yes", "--cluster-port", str(self.bus),
-                     "--cluster-node-timeout", str(timeout_ms), "--save", "", "--appendonly",
-                     "no", "--logfile", self.log]
+        self.pick_ports()
         self.proc = None
+        self.answered = False  # once it has, its ports are known to others: kept
+
+    def pick_ports(self):
+        self.port, self.bus = free_port(), free_port()
+        self.args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+                     self.dir, "--cluster-enabled", "yes", "--cluster-port", str(self.bus),
+                     "--cluster-node-timeout", str(self.timeout_ms), "--save", "",
+                     "--appendonly", "no", "--logfile", self.log]
+
+    def port_taken(self):
+        """The node exited because a port of its own was taken between the pick and the
+        bind (a connection's ephemeral port, another test's server)."""
+        try:
+            with open(self.log, errors="replace") as f:
+                return "address already in use" in f.read().lower()
+        except OSError:
+            return False
 
     def start(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        wait_for(self.name + " to answer", lambda: cmd(self.port, "PING") == "PONG", 20)
+        """Starts the node and waits (bounded, 20 s) for its PING; on its first start, on new
+        ports if one was taken before it bound it (3 pairs at most)."""
+        for _ in range(3):
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.time() + 20
+            while time.time() < deadline and self.proc.poll() is None:
+                if cmd(self.port, "PING") == "PONG":
+                    self.answered = True
+                    return
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                raise AssertionError("timed out after 20 s waiting for %s to answer" % self.name)
+            if self.answered or not self.port_taken():
+                raise AssertionError("%s exited while starting (status %s)"
+                                     % (self.name, self.proc.returncode))
+            print("# %s: port %d or %d was taken before it bound it" % (self.name, self.port,
+                                                                        self.bus))
+            os.unlink(self.log)  # the next start's log is read afresh
+            self.pick_ports()
+        raise AssertionError("%s: 3 pairs of ports taken in a row" % self.name)
 
     def kill(self):
         """SIGKILL, and reaped."""
