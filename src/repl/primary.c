@@ -15,10 +15,10 @@
  *
  * From +FULLRESYNC on, the stream bytes after the snapshot's offset are kept for the link
  * (stream_keep_from) and sent once it is online. Online links get what the stream grew by
- * once per loop turn (primary_feed). The cron pings replicas (a PING in the stream every
- * repl-ping-replica-period), sends newlines to those waiting for a snapshot, drops replicas
- * silent for repl-timeout, counts the good ones (min-replicas-*), frees the backlog after
- * repl-backlog-ttl without replicas and starts a delayed diskless snapshot.
+ * once per loop turn (primary_feed), from the backlog's blocks (catchup.c). The cron pings replicas
+ * (a PING in the stream every repl-ping-replica-period), sends newlines to those waiting for a
+ * snapshot, drops replicas silent for repl-timeout, counts the good ones (min-replicas-*), frees
+ * the backlog after repl-backlog-ttl without replicas and starts a delayed diskless snapshot.
  *
  * WAIT and WAITAOF (wait.c) count the links' acknowledged offsets (primary_count_acks):
  * REPLCONF ACK <offset> [FACK <offset its log has fsynced>]. */
@@ -33,6 +33,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/strconv.h"
+#include "repl/primary_int.h"
 #include "repl/repl_int.h"
 
 #include <errno.h>
@@ -47,41 +48,6 @@
 #define CAPA_PSYNC2 2
 #define FILE_CHUNK (256 * 1024)     /* bytes of the RDB file read per write (disk sync) */
 #define PIPE_HIGH (4 * 1024 * 1024) /* a replica this far behind pauses the diskless pipe */
-
-enum link_state { L_WAIT_START, L_WAIT_END, L_SEND_BULK, L_ONLINE, L_RDB_SENT };
-
-typedef struct rlink {
-    peer *pe;
-    session *s; /* CLIENT LIST's view, from connected on */
-    enum link_state state;
-    int capa;              /* CAPA_* */
-    int pre_psync;         /* came with SYNC: no +FULLRESYNC, no ACKs expected */
-    int rdb_only;          /* REPLCONF rdb-only 1: the snapshot and nothing more */
-    int no_data;           /* REPLCONF rdb-filter-only: PERSIST_NO_DATA_* */
-    int start_on_ack;      /* diskless: the stream starts at the first ACK */
-    int kill_asap;         /* CLIENT KILL: closed from the loop */
-    int close_after_write; /* an error was queued: close once it is written */
-    int fd_pipe;           /* receives the running diskless transfer */
-    int port;              /* REPLCONF listening-port */
-    char ip[64];           /* REPLCONF ip-address, else the address it connects from */
-    uint64_t ack_off;
-    uint64_t aof_ack_off; /* REPLCONF ACK ... FACK: its log is fsynced up to there */
-    int64_t ack_ms;       /* last ACK (or newline) */
-    uint64_t initial;     /* +FULLRESYNC offset: the snapshot holds the stream up to it */
-    uint64_t sent;        /* last stream offset handed to the peer */
-    uint64_t held;        /* streaming: the first offset it still needs from the backlog (not
-                             yet sent, or in a write in flight): blocks from there are kept */
-    int fd;               /* disk transfer: the RDB file, -1 */
-    uint64_t file_off, file_size;
-    int64_t partial_write_ms; /* diskless: since when it has been behind, 0 */
-    int64_t soft_since_ms;    /* over the replica soft output limit since, 0 */
-    resp_parser parser;       /* REPLCONF ACK and newlines */
-    /* What the client was before the handover (for its session). */
-    uint64_t id;
-    char addr[64], laddr[64], name[64], user[64];
-    int64_t ctime_ms;
-    struct rlink *prev, *next;
-} rlink;
 
 /* REPLCONF options a client set before PSYNC (Redis keeps them in the client). */
 typedef struct conf {
@@ -110,29 +76,6 @@ static const char *link_name(const rlink *l) {
     return out;
 }
 
-/* A link the stream flows to (online, its first ACK in if it waited for one). */
-static int streaming(const rlink *l) {
-    return l->state == L_ONLINE && !l->start_on_ack;
-}
-
-/* The first offset l still needs from the backlog, UINT64_MAX: none. */
-static uint64_t link_needs(const rlink *l) {
-    if (l->state == L_WAIT_END || l->state == L_SEND_BULK ||
-        (l->state == L_ONLINE && l->start_on_ack))
-        return l->initial + 1; /* the snapshot's offset on */
-    return streaming(l) ? l->held : UINT64_MAX;
-}
-
-/* Recomputes what the stream must keep for the links. */
-static void update_keep(void) {
-    uint64_t keep = UINT64_MAX;
-    for (rlink *l = links; l; l = l->next) {
-        uint64_t need = link_needs(l);
-        if (need < keep) keep = need;
-    }
-    stream_keep_from(keep);
-}
-
 static void refresh_good(int64_t now) {
     int good = 0;
     for (rlink *l = links; l; l = l->next)
@@ -146,48 +89,11 @@ int primary_replica_count(void) {
     return nlinks;
 }
 
-/* ---- writing to a link ---- */
-
-/* Sends what the stream holds after l->sent, straight from the backlog's blocks (several
- * blocks per writev): what the socket does not take is written from the blocks when it can
- * (peer_send_kept), and the link keeps them (l->held) until then. With a write in flight
- * or other output queued, nothing: `drained` calls again. The caller updates what the
- * stream keeps. */
-static void catch_up(rlink *l) {
-    if (!l->pe || peer_writing(l->pe)) return;
-    uint64_t end = stream_offset();
-    while (l->sent < end) {
-        uv_buf_t bufs[PEER_KEPT_MAX];
-        unsigned n = 0;
-        uint64_t at = l->sent + 1;
-        while (at <= end && n < PEER_KEPT_MAX) {
-            const char *p;
-            size_t len = stream_span(at, &p);
-            if (len == 0) break; /* not held: cannot happen while l->held pins it */
-            bufs[n++] = uv_buf_init((char *)p, (unsigned)len);
-            at += len;
-        }
-        if (n == 0) break;
-        size_t len = (size_t)(at - (l->sent + 1));
-        size_t took = peer_send_kept(l->pe, bufs, n);
-        host_stat.net_repl_output_bytes += (long long)len;
-        l->sent = at - 1;
-        if (took < len) {
-            l->held = at - (len - took);
-            return;
-        }
-    }
-    l->held = l->sent + 1;
+rlink *primary_links(void) {
+    return links;
 }
 
-/* The link is in sync: the stream flows from now on. */
-static void start_stream(rlink *l) {
-    l->start_on_ack = 0;
-    l->sent = l->initial;
-    l->held = l->initial + 1;
-    catch_up(l);
-    update_keep();
-}
+/* ---- a link in sync (the stream it is sent: catchup.c) ---- */
 
 static void put_online(rlink *l, int64_t now) {
     if (l->rdb_only) {
@@ -200,17 +106,6 @@ static void put_online(rlink *l, int64_t now) {
     l->ack_ms = now;
     refresh_good(now);
     log_notice("Synchronization with replica %s succeeded", link_name(l));
-}
-
-static long long link_obuf(const rlink *l);
-
-void primary_feed(void) {
-    for (rlink *l = links; l; l = l->next) {
-        if (!streaming(l) || l->kill_asap) continue;
-        catch_up(l);
-        if (l->s) l->s->out_inflight = (size_t)link_obuf(l); /* CLIENT LIST's omem */
-    }
-    update_keep();
 }
 
 /* ---- the link's session (CLIENT LIST, CLIENT KILL) ---- */
@@ -273,7 +168,7 @@ static void link_replconf(rlink *l, int argc, const slice *argv, int64_t now) {
                 (uint64_t)off > l->aof_ack_off)
                 l->aof_ack_off = (uint64_t)off;
             l->ack_ms = now;
-            if (l->start_on_ack && l->state == L_ONLINE) start_stream(l);
+            if (l->start_on_ack && l->state == L_ONLINE) link_start_stream(l);
             return;
         }
     }
@@ -329,9 +224,9 @@ static void on_drained(peer *pe) {
         send_file_chunk(l);
     } else if (l->fd_pipe) {
         pipe_resume();
-    } else if (streaming(l) && !l->kill_asap) {
-        catch_up(l); /* what waited in the backlog while the socket was full */
-        update_keep();
+    } else if (link_streaming(l) && !l->kill_asap) {
+        link_catch_up(l); /* what waited in the backlog while the socket was full */
+        links_update_keep();
     }
 }
 
@@ -347,7 +242,7 @@ static void link_free(rlink *l) {
     if (l->s) session_free(l->s);
     mem_free(l);
     if (nlinks == 0) repl_st.no_replicas_since_ms = repl_now_ms();
-    update_keep();
+    links_update_keep();
     refresh_good(repl_now_ms());
 }
 
@@ -388,7 +283,7 @@ static void setup_full_resync(rlink *l, uint64_t offset) {
                          (unsigned long long)offset);
         peer_write(l->pe, line, (size_t)n);
     }
-    update_keep();
+    links_update_keep();
 }
 
 static void send_file_chunk(rlink *l) {
@@ -397,7 +292,7 @@ static void send_file_chunk(rlink *l) {
         close(l->fd);
         l->fd = -1;
         put_online(l, repl_now_ms());
-        if (l->state == L_ONLINE) start_stream(l);
+        if (l->state == L_ONLINE) link_start_stream(l);
         return;
     }
     char *p = buf_reserve(peer_out(l->pe), FILE_CHUNK);
@@ -466,7 +361,7 @@ static void pipe_done(void) {
         if (l->state == L_ONLINE) l->start_on_ack = 1;
     }
     log_notice("Diskless rdb transfer, done reading from pipe, %d replicas still up.", up);
-    update_keep();
+    links_update_keep();
 }
 
 static void pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
@@ -585,7 +480,7 @@ static void child_done(int ok) {
             link_close(l);
         }
     }
-    update_keep();
+    links_update_keep();
 }
 
 /* Redis's shouldStartChildReplication: replicas wait and no child runs; for a diskless
@@ -757,8 +652,8 @@ static int try_partial(rlink *l, slice replid, long long offset) {
     l->sent = (uint64_t)offset - 1;
     l->held = (uint64_t)offset;
     uint64_t len = stream_offset() - l->sent;
-    catch_up(l);
-    update_keep();
+    link_catch_up(l);
+    links_update_keep();
     log_notice("Partial resynchronization request from %s accepted. Sending %llu bytes of "
                "backlog starting from offset %lld.",
                link_name(l), (unsigned long long)len, offset);
@@ -940,17 +835,6 @@ size_t repl_replica_output_bytes(void) {
     for (rlink *l = links; l; l = l->next)
         if (l->pe) sum += peer_pending_out(l->pe);
     return sum;
-}
-
-/* What counts against the link's client-output-buffer-limit (and CLIENT LIST's omem): its
- * own queued output plus the stream it has not been sent, from its snapshot's offset while
- * it waits (Redis counts the shared replication buffer from the replica's position). */
-static long long link_obuf(const rlink *l) {
-    long long used = l->pe ? (long long)peer_pending_out(l->pe) : 0;
-    uint64_t need = link_needs(l);
-    if (need != UINT64_MAX && need <= stream_offset())
-        used += (long long)(stream_offset() + 1 - need);
-    return used;
 }
 
 /* ---- the cron ---- */

@@ -129,7 +129,7 @@ void primary_init(uv_loop_t *loop);
 void primary_sync_command(cmd_ctx *c);
 /* REPLCONF from a client that is not a replica yet (before PSYNC). */
 void primary_replconf(cmd_ctx *c);
-/* Feeds every online replica what the stream grew by (once per loop turn). */
+/* Feeds every online replica what the stream grew by (once per loop turn; catchup.c). */
 void primary_feed(void);
 /* The one-second cron: PING, newlines to replicas waiting for a snapshot, timeouts,
  * repl-backlog-ttl, the count of good replicas, a replication snapshot to start. */
