@@ -440,6 +440,64 @@ size_t it_raw_read_all(int fd, char *out, size_t cap, int timeout_ms) {
     return got;
 }
 
+/* The length of the whole RESP2/RESP3 value at p (len bytes), 0 while it is incomplete. */
+static size_t reply_len(const char *p, size_t len) {
+    const char *nl = memchr(p, '\n', len);
+    if (len < 3 || !nl) return 0;
+    size_t head = (size_t)(nl - p) + 1;
+    long long n = atoll(p + 1);
+    switch (p[0]) {
+    case '$': /* bulk, verbatim, bulk error: n bytes and CRLF (-1: nil) */
+    case '=':
+    case '!':
+        if (n < 0) return head;
+        return len >= head + (size_t)n + 2 ? head + (size_t)n + 2 : 0;
+    case '*': /* aggregates: n values, maps and attributes 2n (-1: nil) */
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
+        long long items = (p[0] == '%' || p[0] == '|') ? 2 * n : n;
+        size_t at = head;
+        for (long long i = 0; i < items; i++) {
+            size_t k = reply_len(p + at, len - at);
+            if (!k) return 0;
+            at += k;
+        }
+        if (p[0] != '|') return at;
+        size_t k = reply_len(p + at, len - at); /* an attribute precedes its value */
+        return k ? at + k : 0;
+    }
+    default: /* + - : _ # , ( lines */
+        return head;
+    }
+}
+
+size_t it_raw_read_replies(int fd, char *out, size_t cap, int count, int timeout_ms) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t got = 0, whole = 0;
+    int have = 0;
+    for (;;) {
+        for (size_t k; have < count && whole < got && (k = reply_len(out + whole, got - whole));
+             have++)
+            whole += k;
+        if (have == count) return whole;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long long left = timeout_ms - ((long long)(t.tv_sec - t0.tv_sec) * 1000 +
+                                       (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd p = {fd, POLLIN, 0};
+        if (got == cap || left <= 0 || poll(&p, 1, (int)left) <= 0) return 0;
+        ssize_t n = recv(fd, out + got, cap - got, 0);
+        if (n <= 0) return 0;
+        got += (size_t)n;
+    }
+}
+
+size_t it_raw_read_reply(int fd, char *out, size_t cap, int timeout_ms) {
+    return it_raw_read_replies(fd, out, cap, 1, timeout_ms);
+}
+
 int it_raw_closed(int fd, int timeout_ms) {
     char tmp[4096];
     for (int waited = 0; waited <= timeout_ms; waited += 10) {

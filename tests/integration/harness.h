@@ -114,6 +114,14 @@ void it_raw_send(int fd, const void *p, size_t len);
 size_t it_raw_read(int fd, char *out, size_t len, int timeout_ms);
 /* Reads whatever arrives until timeout_ms of silence or close; returns the count. */
 size_t it_raw_read_all(int fd, char *out, size_t cap, int timeout_ms);
+/* Reads one whole reply (RESP2 or RESP3) into out, waiting at most timeout_ms in all:
+ * returns its length, or 0 if it did not arrive whole in time (or overflowed cap). For a
+ * reply whose bytes a test does not compare whole (HELLO's map): a wait for it by silence
+ * (it_raw_read_all) ends early when a loaded server is slow. Send nothing else before it
+ * is read: bytes after the reply are read and dropped. */
+size_t it_raw_read_reply(int fd, char *out, size_t cap, int timeout_ms);
+/* The same for count replies in a row (a pipeline's): their total length, or 0. */
+size_t it_raw_read_replies(int fd, char *out, size_t cap, int count, int timeout_ms);
 /* 1 if the peer closed the connection within timeout_ms (reading and discarding data). */
 int it_raw_closed(int fd, int timeout_ms);
 

@@ -478,7 +478,7 @@ TEST(hello_auth) {
     const char *chain = "HELLO 2 AUTH secure-user pass AUTH secure-user2 supass AUTH "
                         "secure-user1 supass\r\n";
     it_raw_send(fd, chain, strlen(chain));
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    size_t n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     buf[n] = '\0';
     ASSERT(strncmp(buf, "*14\r\n", 5) == 0);
     EXPECT_RAW(fd, "ACL WHOAMI\r\n", "$12\r\nsecure-user1\r\n");
@@ -493,7 +493,7 @@ TEST(hello_auth) {
     fd = it_raw_connect();
     EXPECT_RAW(fd, "PING\r\n", "-NOAUTH Authentication required.\r\n");
     it_raw_send_str(fd, "HELLO 3 AUTH secure-user2 supass\r\n");
-    n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     ASSERT(n > 4 && memcmp(buf, "%7\r\n", 4) == 0);
     close(fd);
     EXPECT(c, "+OK", "ACL SETUSER default on");

@@ -143,7 +143,7 @@ TEST(resp3_sets_and_maps) {
     int fd = it_raw_connect();
     char buf[4096];
     it_raw_send(fd, "HELLO 3\r\n", 9);
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    size_t n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     ASSERT(n > 0);
     EXPECT_RAW(fd, "COMMAND INFO config|resetstat\r\n",
                "*1\r\n*10\r\n$16\r\nconfig|resetstat\r\n:2\r\n~4\r\n+admin\r\n+noscript\r\n"

@@ -39,7 +39,7 @@ TEST(hello_resp3_raw) {
     int fd = it_raw_connect();
     char buf[4096];
     it_raw_send(fd, "HELLO 3\r\n", 9);
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    size_t n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     buf[n] = '\0';
     ASSERT(strncmp(buf, "%7\r\n$6\r\nserver\r\n", 16) == 0);
     ASSERT(strstr(buf, "$5\r\nproto\r\n:3\r\n") != NULL);
@@ -51,7 +51,7 @@ TEST(hello_resp3_raw) {
     EXPECT_RAW(fd, "HELLO x\r\n", "-ERR Protocol version is not an integer or out of range\r\n");
     EXPECT_RAW(fd, "HELLO 2 FOO\r\n", "-ERR Syntax error in HELLO option 'FOO'\r\n");
     it_raw_send(fd, "HELLO 2\r\n", 9);
-    n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     buf[n] = '\0';
     ASSERT(strncmp(buf, "*14\r\n", 5) == 0);
     EXPECT_RAW(fd, "CLIENT GETNAME\r\n", "$-1\r\n");
@@ -133,7 +133,7 @@ TEST(reset_restores_defaults) {
     int fd = it_raw_connect();
     char buf[2048];
     it_raw_send(fd, "HELLO 3\r\n", 9);
-    it_raw_read_all(fd, buf, sizeof(buf), 200);
+    ASSERT(it_raw_read_reply(fd, buf, sizeof(buf), 5000) > 0);
     EXPECT_RAW(fd, "SELECT 3\r\nCLIENT SETNAME x\r\nRESET\r\n", "+OK\r\n+OK\r\n+RESET\r\n");
     EXPECT_RAW(fd, "CLIENT GETNAME\r\n", "$-1\r\n"); /* back to RESP2, no name */
     close(fd);

@@ -349,7 +349,7 @@ TEST(resp3_shapes) {
     int fd = it_raw_connect();
     char buf[4096];
     it_raw_send(fd, "HELLO 3\r\n", 9);
-    it_raw_read_all(fd, buf, sizeof(buf), 300);
+    ASSERT(it_raw_read_reply(fd, buf, sizeof(buf), 5000) > 0);
     EXPECT_RAW(fd, "HSET h a 1\r\n", ":1\r\n");
     EXPECT_RAW(fd, "HGETALL h\r\n", "%1\r\n$1\r\na\r\n$1\r\n1\r\n");
     EXPECT_RAW(fd, "HGETALL nokey\r\n", "%0\r\n");
@@ -365,7 +365,7 @@ TEST(resp3_shapes) {
     EXPECT_RAW(fd, "HINCRBYFLOAT h a 1.5\r\n", "$3\r\n2.5\r\n");
     /* RESP2 flattens the pairs. */
     it_raw_send(fd, "HELLO 2\r\n", 9);
-    it_raw_read_all(fd, buf, sizeof(buf), 300);
+    ASSERT(it_raw_read_reply(fd, buf, sizeof(buf), 5000) > 0);
     EXPECT_RAW(fd, "HRANDFIELD h -2 WITHVALUES\r\n",
                "*4\r\n$1\r\na\r\n$3\r\n2.5\r\n$1\r\na\r\n$3\r\n2.5\r\n");
     EXPECT_RAW(fd, "HGETALL h\r\n", "*2\r\n$1\r\na\r\n$3\r\n2.5\r\n");

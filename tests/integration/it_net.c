@@ -91,7 +91,7 @@ TEST(unix_socket) {
     EXPECT_RAW(fd, "PING\r\n", "+PONG\r\n");
     char buf[2048];
     it_raw_send(fd, "CLIENT INFO\r\n", 13);
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 500);
+    size_t n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     buf[n] = '\0';
     char want[400];
     snprintf(want, sizeof(want), "addr=%s:0 ", path);

@@ -26,7 +26,7 @@ TEST(resp3_publish_to_self_reply_first) {
     int fd = it_raw_connect();
     it_raw_send_str(fd, "HELLO 3\r\n");
     char tmp[4096];
-    it_raw_read_all(fd, tmp, sizeof(tmp), 200);
+    ASSERT(it_raw_read_reply(fd, tmp, sizeof(tmp), 5000) > 0);
     EXPECT_RAW(fd, "SUBSCRIBE ch\r\n", ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
     EXPECT_RAW(fd, "PUBLISH ch hi\r\n", ":1\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
     /* Inside MULTI the messages follow EXEC's whole reply. */
@@ -37,13 +37,13 @@ TEST(resp3_publish_to_self_reply_first) {
     close(fd);
 }
 
-/* Sends req on both connections, then reads each one's whole answer (until 50 ms of quiet:
- * each answer is one small write). */
+/* Sends req on both connections, then reads each one's whole answer (one reply, waited
+ * for at most 5 s: "" if it did not come whole). */
 static void raw_ask2(const int fds[2], const char *req, char out[2][1024]) {
     for (int i = 0; i < 2; i++)
         it_raw_send_str(fds[i], req);
     for (int i = 0; i < 2; i++)
-        out[i][it_raw_read_all(fds[i], out[i], 1023, 50)] = 0;
+        out[i][it_raw_read_reply(fds[i], out[i], 1023, 5000)] = 0;
 }
 
 /* DEBUG PROTOCOL answers each type byte for byte as Redis 7.0 does, in RESP2 and RESP3

@@ -39,7 +39,7 @@ TEST(hello_auth) {
     EXPECT_RAW(fd, "HELLO 3 AUTH default nope\r\n", WRONGPASS);
     char buf[1024];
     it_raw_send(fd, "HELLO 3 AUTH default s3cret SETNAME app\r\n", 41);
-    size_t n = it_raw_read_all(fd, buf, sizeof(buf) - 1, 300);
+    size_t n = it_raw_read_reply(fd, buf, sizeof(buf) - 1, 5000);
     buf[n] = '\0';
     ASSERT(strncmp(buf, "%7\r\n$6\r\nserver\r\n", 16) == 0);
     EXPECT_RAW(fd, "CLIENT GETNAME\r\n", "$3\r\napp\r\n");

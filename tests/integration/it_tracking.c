@@ -11,9 +11,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/* Reads and discards one reply (HELLO's), waiting for it at most 5 s. */
 static void drain(int fd) {
     char tmp[8192];
-    it_raw_read_all(fd, tmp, sizeof(tmp), 200);
+    it_raw_read_reply(fd, tmp, sizeof(tmp), 5000);
 }
 
 /* A raw RESP3 connection. */
