@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -216,6 +217,22 @@ int it_wait_exit(it_server *s, int timeout_ms) {
         it_sleep_ms(10);
     }
     return -1;
+}
+
+int it_wait_server_sleeping(const it_server *s, int timeout_ms) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/syscall", (int)s->pid);
+    for (int waited = 0; waited <= timeout_ms; waited += 5) {
+        FILE *f = fopen(path, "r");
+        long nr = -1;
+        if (f) {
+            if (fscanf(f, "%ld", &nr) != 1) nr = -1; /* "running" */
+            fclose(f);
+        }
+        if (nr == SYS_nanosleep || nr == SYS_clock_nanosleep) return 1;
+        it_sleep_ms(5);
+    }
+    return 0;
 }
 
 void it_stop_server(it_server *s) {

@@ -67,6 +67,10 @@ void it_stop(void);
 void it_stop_server(it_server *s);
 /* Returns the exit status of a stopped server (after it_stop_server), or -1. */
 int it_wait_exit(it_server *s, int timeout_ms);
+/* 1 once the server's main thread is blocked in a sleep system call (a DEBUG SLEEP it
+ * runs: Linux's /proc/<pid>/syscall), 0 after timeout_ms: for a test that must act while
+ * a command runs, where a fixed pause assumes the server reads the command in time. */
+int it_wait_server_sleeping(const it_server *s, int timeout_ms);
 
 /* A new hiredis connection to it_srv (or s); exits on failure. Free with redisFree. */
 redisContext *it_client(void);
