@@ -9,7 +9,6 @@
  * with Redis 8's answers). */
 #include "integration/harness.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,57 +427,9 @@ static void send_cmd(int fd, const char *const *argv) {
     }
 }
 
-/* Length of the complete reply at p[0..len), or 0 if it is not complete yet. */
-static size_t frame_len(const char *p, size_t len) {
-    const char *nl = memchr(p, '\n', len);
-    if (!nl) return 0;
-    size_t head = (size_t)(nl - p) + 1;
-    long long n = strtoll(p + 1, NULL, 10);
-    switch (p[0]) {
-    case '$':
-    case '=':
-    case '!':
-        if (n < 0) return head;
-        return head + (size_t)n + 2 <= len ? head + (size_t)n + 2 : 0;
-    case '*':
-    case '~':
-    case '>':
-    case '%':
-    case '|': {
-        long long items = (p[0] == '%' || p[0] == '|') ? 2 * n : n;
-        size_t at = head;
-        for (long long i = 0; i < items; i++) {
-            size_t one = at < len ? frame_len(p + at, len - at) : 0;
-            if (!one) return 0;
-            at += one;
-        }
-        if (p[0] == '|') {
-            size_t one = at < len ? frame_len(p + at, len - at) : 0;
-            return one ? at + one : 0;
-        }
-        return at;
-    }
-    default:
-        return head;
-    }
-}
-
 /* Reads one whole reply into out (cap bytes); returns its length (0 on timeout). */
 static size_t read_reply(int fd, char *out, size_t cap) {
-    size_t got = 0;
-    for (int waited = 0; waited < 10000;) {
-        size_t whole = got ? frame_len(out, got) : 0;
-        if (whole) return whole;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, 100) <= 0) {
-            waited += 100;
-            continue;
-        }
-        ssize_t n = read(fd, out + got, cap - got);
-        if (n <= 0) return 0;
-        got += (size_t)n;
-    }
-    return 0;
+    return it_raw_read_reply(fd, out, cap, 10000);
 }
 
 static void print_bytes(const char *label, const char *p, size_t n) {

@@ -25,7 +25,6 @@ python3-redis is missing.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,23 +40,10 @@ if not shutil.which("redis-sentinel"):
     print("SKIP: redis-sentinel is not installed (Debian package redis-sentinel)")
     sys.exit(77)
 
+from cluster_nodes import free_port  # noqa: E402 (never the same port twice)
+
 MAYFLY = os.environ.get("MAYFLY_SERVER", "./mayfly-server")
 procs = {}  # name -> Popen
-handed_out = set()  # the ports free_port gave: never twice
-
-
-def free_port():
-    """A loopback port that was free a moment ago and that this script has not handed out
-    before (the kernel may give the same free port twice: CI once gave sentinels s0 and s2
-    one port)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in handed_out:
-            handed_out.add(port)
-            return port
-    raise AssertionError("no new free port in 100 tries")
 
 
 def wait_for(what, cond, timeout):
