@@ -34,9 +34,16 @@ def free_port():
 
 
 def cli(*args, timeout=30, stdin=None):
-    """redis-cli with args; returns (exit status, stdout + stderr)."""
-    r = subprocess.run(["redis-cli"] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, input=stdin)
+    """redis-cli with args; returns (exit status, stdout + stderr). Past timeout seconds it
+    fails, after printing the end of what redis-cli wrote so far (how far it got)."""
+    argv = ["redis-cli"] + [str(a) for a in args]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=stdin)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or b""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+        print("--- redis-cli %s: its last output ---\n%s" % (" ".join(argv[1:3]), out[-3000:]))
+        raise AssertionError("redis-cli %s timed out after %d s" % (" ".join(argv[1:]), timeout))
     return r.returncode, r.stdout + r.stderr
 
 
@@ -167,6 +174,15 @@ class Cluster:
                 print("--- %s log (tail) ---" % n.name)
                 with open(n.log, errors="replace") as f:
                     sys.stdout.write("".join(f.readlines()[-lines:]))
+            if n.alive():
+                # The longest loop turn since start (Mayfly's INFO): a node busy for more
+                # than the node timeout is failed over by the others.
+                info = cmd(n.port, "INFO", "stats")
+                wall = re.search(r"^mayfly_eventloop_turn_max_usec:(\d+)", info, re.M)
+                cpu = re.search(r"^mayfly_eventloop_turn_cpu_max_usec:(\d+)", info, re.M)
+                if wall and cpu:
+                    print("--- %s longest loop turn: %.1f ms (CPU %.1f ms)"
+                          % (n.name, int(wall.group(1)) / 1000, int(cpu.group(1)) / 1000))
 
     def run(self, body):
         """Runs body(self); prints "not ok" and the logs on a failure; stops every process,
