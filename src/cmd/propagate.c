@@ -55,7 +55,8 @@ void propagate_call_begin(cmd_ctx *c) {
 /* The request's own bytes, when they are the encoding of the argv c propagates. */
 static slice own_resp(const cmd_ctx *c) {
     const session *s = c->s;
-    if (s && s->req.len && c->argv == s->req_argv && resp_request_exact(s->req, c->argc, c->argv))
+    if (s && s->req.len && c->argv == s->req_argv &&
+        (s->req_exact || resp_request_exact(s->req, c->argc, c->argv)))
         return s->req;
     return (slice){NULL, 0};
 }

@@ -523,17 +523,21 @@ typedef struct peeked {
     int n, next;
 } peeked;
 
-/* The entry found for the command that starts at pos, if it is the next one peeked at
- * (commands run in order, each over the bytes the peek saw); else NULL. */
-static inline struct reg_entry *peeked_at(peeked *pk, size_t pos) {
-    if (pk->next >= pk->n || pk->at[pk->next] != pos) return NULL;
-    return pk->found[pk->next++];
+/* 1 if the command that starts at pos is the next one peeked at (commands run in order,
+ * each over the bytes the peek saw), with *found the entry found for it (or NULL). */
+static inline int peeked_at(peeked *pk, size_t pos, struct reg_entry **found) {
+    *found = NULL;
+    if (pk->next >= pk->n || pk->at[pk->next] != pos) return 0;
+    *found = pk->found[pk->next++];
+    return 1;
 }
 
 /* Runs the command the parser just returned; after_one: a command of this batch ran just
- * before it (its end gives this one's start: cmd_dispatch_next), found: its entry if it
- * was peeked at. */
-static void dispatch_parsed(conn *c, size_t pos, int after_one, struct reg_entry *found) {
+ * before it (its end gives this one's start: cmd_dispatch_next), was_peeked: resp_peek took
+ * its bytes whole (each header and payload followed by CRLF: with the parser's canonical
+ * lengths, exactly argv's RESP), found: then its entry. */
+static void dispatch_parsed(conn *c, size_t pos, int after_one, int was_peeked,
+                            struct reg_entry *found) {
     int argc = c->parser.argc;
     if (argc <= 0) return;
     if (argc > c->argv_cap) {
@@ -548,6 +552,7 @@ static void dispatch_parsed(conn *c, size_t pos, int after_one, struct reg_entry
     /* A multibulk request's bytes: its propagation may copy them (session.h req). */
     session *s = c->s;
     s->req = (slice){base, c->parser.inline_base ? 0 : c->parser.consumed};
+    s->req_exact = was_peeked;
     if (after_one)
         cmd_dispatch_next(s, argc, c->argv, found);
     else
@@ -662,7 +667,9 @@ static void process_input(conn *c) {
         }
         if (evicted_before_command(s)) break; /* its command does not run */
         if (!ran) update_out_limit(c); /* then check_obuf_limits keeps it after each command */
-        dispatch_parsed(c, pos, ran, peeked_at(&pk, pos));
+        struct reg_entry *found;
+        int was_peeked = peeked_at(&pk, pos, &found);
+        dispatch_parsed(c, pos, ran, was_peeked, found);
         ran = 1;
         if (s->flags & SESS_POSTPONED) {
             s->flags &= ~SESS_POSTPONED; /* blocked: the command stays, to run again */

@@ -135,18 +135,30 @@ TEST(stream_bytes_are_canonical_resp) {
         "*4\r\n$4\r\nhset\r\n$1\r\nh\r\n$1\r\nf\r\n$3\r\nabc\r\n", /* exact */
         "*3\r\n$3\r\nSET\r\n$2\r\nk5",                             /* cut here */
         "\r\n$2\r\nv5\r\n",
+        /* A pipeline in one read: net/ peeks ahead (prefetch) at the commands it holds
+         * whole in RESP's own form, and passes those on without another check. */
+        ("*3\r\n$3\r\nSET\r\n$2\r\nk6\r\n$2\r\nv6\r\n*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nv7\r\n"
+         "*3\r\n$3\r\nSET\r\n$2\r\nk8xx$2\r\nv8\r\n*3\r\n$3\r\nSET\r\n$2\r\nk9\r\n$2\r\nv9\r\n"
+         "*2\r\n$4\r\nINCR\r\n$1\r\nn\n\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"),
     };
     static const char want[] = "*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n"
                                "*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv2\r\n"
                                "*3\r\n$3\r\nSET\r\n$2\r\nk3\r\n$2\r\nv3\r\n"
                                "*4\r\n$4\r\nhset\r\n$1\r\nh\r\n$1\r\nf\r\n$3\r\nabc\r\n"
-                               "*3\r\n$3\r\nSET\r\n$2\r\nk5\r\n$2\r\nv5\r\n";
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk5\r\n$2\r\nv5\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk6\r\n$2\r\nv6\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nv7\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk8\r\n$2\r\nv8\r\n"
+                               "*3\r\n$3\r\nSET\r\n$2\r\nk9\r\n$2\r\nv9\r\n"
+                               "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+                               "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n";
     size_t wlen = sizeof(want) - 1;
     for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
         it_raw_send_str(fd, sent[i]);
         it_sleep_ms(20); /* the cut command arrives in two reads */
     }
-    static const char replies[] = "+OK\r\n+OK\r\n+OK\r\n:1\r\n+OK\r\n";
+    static const char replies[] = "+OK\r\n+OK\r\n+OK\r\n:1\r\n+OK\r\n"
+                                  "+OK\r\n+OK\r\n+OK\r\n+OK\r\n:1\r\n:2\r\n";
     char got[512];
     size_t n = it_raw_read(fd, got, sizeof(replies) - 1, 5000);
     close(fd);

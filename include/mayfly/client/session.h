@@ -121,9 +121,11 @@ typedef struct session {
     uint64_t woff; /* the replication offset just after this client's last write (WAIT) */
     /* The multibulk request net/ is dispatching: its bytes, req_argv pointing into them
      * (empty otherwise). A command that propagates that argv copies the bytes when they
-     * are exactly its RESP encoding (cmd/propagate.c, resp_request_exact). */
+     * are exactly its RESP encoding (cmd/propagate.c, resp_request_exact); req_exact: net/
+     * has already seen every byte of them in that form (resp_peek), no check needed. */
     slice req;
     const slice *req_argv;
+    int req_exact;
 
     /* State owned by command families (opaque here). */
     struct multi_state *multi;   /* the MULTI queue (cmd/cmd_multi.c, opaque here) */

@@ -100,7 +100,9 @@ int resp_parse(resp_parser *p, const char *data, size_t len);
  * next commands, for prefetching): fills out[0..min(argc, max)) and *consumed and returns
  * argc (>= 1); returns 0 when the bytes do not hold a complete command with short headers
  * ("*" and 1-2 digits, "$" and 1-9 digits), which only means "stop peeking": resp_parse
- * stays the judge of what the bytes are. */
+ * stays the judge of what the bytes are. A command it returns has CRLF after its count,
+ * each header and each payload: when resp_parse takes the same bytes, they are exactly
+ * argv's RESP (resp_request_exact holds; net/ then skips that check). */
 int resp_peek(const char *data, size_t len, slice *out, int max, size_t *consumed);
 
 /* The bytes of argument i of the last RESP_OK, given the data passed to resp_parse. */
