@@ -43,6 +43,7 @@
 #include "mayfly/util/log.h"
 #include "mayfly/util/looptime.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/prezero.h"
 #include "mayfly/util/proctitle.h"
 #include "mayfly/util/rand.h"
 
@@ -914,6 +915,8 @@ int server_run(void) {
     uv_idle_init(loop, &load_idle);
     uv_idle_init(loop, &evict_idle);
     start_thread_pool();
+    /* Before the bench or an operator pins the loop thread: a thread inherits its CPUs. */
+    if (prezero_thread_start() < 0) log_warning("Could not start the table-zeroing thread");
     start_cron();
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
@@ -932,5 +935,6 @@ int server_run(void) {
     lazyfree_stop();
     script_shutdown();
     db_free_all();
+    prezero_thread_stop();
     return 0;
 }

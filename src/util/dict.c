@@ -20,14 +20,16 @@
  * way. Starting allocates the new array, and each find, add or remove then moves one
  * bucket (visiting at most 10 empty ones), so no call stalls. A new array of
  * PREPARE_MIN_BYTES or more (a grow's, or a shrink's: a 32 MB calloc of recycled pages is
- * a memset of milliseconds) is not used at once: it waits in `next`, uninitialised, and
- * every PREPARE_ADDS-th add (and the cron) zeroes one more page of it, while table[0]
- * keeps taking adds above load 1 (about 1.13 when the array is ready); then it becomes
- * table[1] and the rehash starts. calloc would have zeroed a recycled array in one call
- * (milliseconds for tens of MB), and a fresh one would fault a page in at nearly every
- * insert at first (adds land at random places): measured, 200-300 page faults in one loop
- * turn of 320 SETs growing a 2M-key table. The
- * server's cron finishes big rehashes with dict_rehash_for. While pause_rehash > 0
+ * a memset of milliseconds) is not used at once: it waits in `next`, uninitialised, while
+ * util/prezero's thread zeroes it (or, without that thread, every PREPARE_ADDS-th add and
+ * the cron zero one more page of it, and so do they when the thread is late: table[0] at
+ * load 1.5), table[0] taking adds above load 1 meanwhile; then it becomes table[1] and the
+ * rehash starts. calloc would have zeroed a recycled array in one call (milliseconds for
+ * tens of MB), and a fresh one would fault a page in at nearly every insert at first
+ * (adds land at random places): measured, 200-300 page faults in one loop turn of 320
+ * SETs growing a 2M-key table; zeroed a page per 32 adds on the loop thread, the 2^24
+ * buckets of a 10M-key table still cost it 32,768 faults. The server's cron finishes big
+ * rehashes with dict_rehash_for. While pause_rehash > 0
  * (iterators, scan callbacks) no bucket moves, so chains stay where a walker left them.
  *
  * SCAN. The cursor holds a bucket index whose bits are incremented from the top mask bit
@@ -42,6 +44,7 @@
 
 #include "mayfly/util/clock.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/prezero.h"
 
 #include <assert.h>
 #include <string.h>
@@ -50,7 +53,6 @@
 #define DICT_MIN_EXP 2                 /* smallest table: 4 buckets */
 #define DICT_EMPTY_VISITS 10           /* empty buckets a rehash step may skip per bucket moved */
 #define PREPARE_MIN_BYTES (256 * 1024) /* new arrays from this size are zeroed in steps */
-#define PREPARE_PAGE 4096              /* bytes zeroed by one step */
 /* Adds per step: a page of a fresh array costs ~10-20 us of page fault on this class of VM
  * (measured), so a turn of ~300 SETs zeroed ~37 of them at 1 page per 8 adds. At 32 the
  * old table reaches load ~1.13 before the new one is ready (it holds 1/256 of its buckets
@@ -105,13 +107,21 @@ void dict_init(dict *d, const dict_type *type) {
     d->max_chain[0] = d->max_chain[1] = 0;
     d->next = NULL;
     d->next_exp = 0;
-    d->next_ready = 0;
+    d->prep = NULL;
+}
+
+/* Drops the table being prepared, if any (its zeroing stopped first). */
+static void drop_next(dict *d) {
+    prezero_end(d->prep);
+    d->prep = NULL;
+    mem_free(d->next);
+    d->next = NULL;
 }
 
 void dict_deinit(dict *d) {
     mem_free(d->table[0]);
     mem_free(d->table[1]);
-    mem_free(d->next);
+    drop_next(d);
     dict_init(d, d->type);
 }
 
@@ -134,8 +144,7 @@ int dict_drain(dict *d, size_t max, void (*free_fn)(dict_node *, void *), void *
     /* Table 0 from the rehash cursor up (buckets below it are empty, whether a rehash was
      * under way or the drain began at 0), then table 1 the same way once it replaces 0. */
     if (d->rehash_idx < 0) d->rehash_idx = 0;
-    mem_free(d->next); /* a table being prepared is not needed any more */
-    d->next = NULL;
+    drop_next(d); /* a table being prepared is not needed any more */
     /* Work in eighths: a freed entry costs 8, an empty bucket passed over 1. */
     size_t work = 0, budget = max * 8;
     while (dict_size(d) > 0) {
@@ -209,25 +218,29 @@ static void begin_grow(dict *d, uint64_t exp) {
     }
     d->next = mem_alloc(bytes);
     d->next_exp = exp;
-    d->next_ready = 0;
+    d->prep = prezero_begin(d->next, bytes);
 }
 
-/* Zeroes up to `pages` more pages of the table being prepared and, once it is all zero
- * and no walker holds the dict, makes it the rehash target. Returns 1 while preparing. */
+/* 1 when the table being prepared is late: table[0] holds half again as many entries as
+ * buckets (the zeroing thread did not get a CPU for a long while), and the caller's steps
+ * zero pages too. */
+static int prepare_late(const dict *d) {
+    return d->used[0] >= table_size(d, 0) + table_size(d, 0) / 2;
+}
+
+/* Zeroes up to `pages` more pages of the table being prepared (when no thread does it, or
+ * it is late) and, once it is all zero and no walker holds the dict, makes it the rehash
+ * target. Returns 1 while preparing. */
 static int prepare_step(dict *d, size_t pages) {
-    size_t bytes = ((size_t)1 << d->next_exp) * sizeof(dict_node *);
-    size_t n = pages * PREPARE_PAGE;
-    if (n > bytes - d->next_ready) n = bytes - d->next_ready;
-    memset((char *)d->next + d->next_ready, 0, n);
-    d->next_ready += n;
-    if (d->next_ready < bytes || d->pause_rehash > 0) return 1;
+    if (!prezero_step(d->prep, pages, prepare_late(d)) || d->pause_rehash > 0) return 1;
+    prezero_end(d->prep);
+    d->prep = NULL;
     d->table[1] = d->next;
     d->size_exp[1] = d->next_exp;
     d->used[1] = 0;
     d->max_chain[1] = 0;
     d->rehash_idx = 0;
     d->next = NULL;
-    d->next_ready = 0;
     return 0;
 }
 
@@ -269,9 +282,8 @@ int dict_rehash_for(dict *d, int64_t budget_us) {
     int64_t start = clock_mono_us();
     while (d->next) {
         if (!prepare_step(d, 16)) break;
-        if (d->pause_rehash > 0 &&
-            d->next_ready == ((size_t)1 << d->next_exp) * sizeof(dict_node *))
-            return 1;
+        /* Ready but held by a walker, or being zeroed by the thread (not late): later. */
+        if (prezero_step(d->prep, 0, 0) || (prezero_thread_running() && !prepare_late(d))) return 1;
         if (clock_mono_us() - start >= budget_us) return 1;
     }
     if (d->pause_rehash > 0) return is_rehashing(d);

@@ -18,6 +18,7 @@
 
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/prezero.h"
 
 #include <assert.h>
 #include <string.h>
@@ -29,11 +30,11 @@
 #define DIST_MAX 255u
 #define MIN_CAP 8
 #define PREPARE_MIN_BYTES (256 * 1024) /* new arrays from this size are zeroed in steps */
-#define PREPARE_PAGE 4096              /* bytes zeroed by one step */
 /* Adds per step. A growth from n items (load 0.8) prepares ~1.6 n slots, n / 315 pages:
  * at 8 adds a page the old table takes 2.5% more items meanwhile (load ~0.82), and an
  * HSET of 100 fields faults in 12 fresh pages instead of 50 (~10-20 us each, measured). */
 #define PREPARE_ADDS 8
+#define PREPARE_LATE 84 /* percent of table 0's home range: a late zeroing thread gets help */
 #define EMPTY_VISITS 64 /* empty slots a resize step may pass per run moved */
 #define RANDOM_TRIES 1000
 
@@ -105,10 +106,18 @@ void otab_init(otab *t, const otab_type *type) {
     t->type = type;
 }
 
+/* Drops the table being prepared, if any (its zeroing stopped first). */
+static void drop_next(otab *t) {
+    prezero_end(t->prep);
+    t->prep = NULL;
+    mem_free(t->next);
+    t->next = NULL;
+}
+
 void otab_deinit(otab *t) {
     mem_free(t->slots[0]);
     mem_free(t->slots[1]);
-    mem_free(t->next);
+    drop_next(t);
     otab_init(t, t->type);
 }
 
@@ -233,9 +242,7 @@ static void begin_resize(otab *t, uint64_t *arr, size_t cap) {
  * least min_cap slots, at once; a larger one if some item finds no room. */
 static void rebuild(otab *t, size_t min_cap, void *extra, uint64_t extra_h) {
     assert(t->pause == 0);
-    mem_free(t->next);
-    t->next = NULL;
-    t->next_ready = 0;
+    drop_next(t);
     for (size_t cap = min_cap;; cap = class_after(cap)) {
         otab n;
         otab_init(&n, t->type);
@@ -277,21 +284,25 @@ static void begin_grow(otab *t, size_t cap) {
     }
     t->next = mem_alloc(bytes);
     t->next_cap = cap;
-    t->next_ready = 0;
+    t->prep = prezero_begin(t->next, bytes);
 }
 
-/* Zeroes up to `pages` more pages of the table being prepared and, once it is all zero
- * and nothing walks the table, starts the resize into it. Returns 1 while preparing. */
+/* 1 when the table being prepared is late: table 0 past load 0.84 (PREPARE_LATE) of its
+ * home range (the zeroing thread did not get a CPU for a long while); the caller's steps
+ * then zero pages too, before a run reaches the end of the array and forces a rebuild. */
+static int prepare_late(const otab *t) {
+    return t->used[0] * 100 > t->range[0] * PREPARE_LATE;
+}
+
+/* Zeroes up to `pages` more pages of the table being prepared (when no thread does it, or
+ * it is late) and, once it is all zero and nothing walks the table, starts the resize
+ * into it. Returns 1 while preparing. */
 static int prepare_step(otab *t, size_t pages) {
-    size_t bytes = t->next_cap * sizeof(uint64_t);
-    size_t n = pages * PREPARE_PAGE;
-    if (n > bytes - t->next_ready) n = bytes - t->next_ready;
-    memset((char *)t->next + t->next_ready, 0, n);
-    t->next_ready += n;
-    if (t->next_ready < bytes || t->pause > 0) return 1;
+    if (!prezero_step(t->prep, pages, prepare_late(t)) || t->pause > 0) return 1;
+    prezero_end(t->prep);
+    t->prep = NULL;
     uint64_t *arr = t->next;
     t->next = NULL;
-    t->next_ready = 0;
     begin_resize(t, arr, t->next_cap);
     return 0;
 }
@@ -439,9 +450,7 @@ void otab_add_h(otab *t, void *item, uint64_t hash) {
         if (t->next && t->next_cap < t->cap[0] &&
             over_load(t->used[0] + 1 + (t->used[0] + 1) / 3, range_of(t->next_cap))) {
             /* Adds since a shrink began: the smaller table would run out of room. */
-            mem_free(t->next);
-            t->next = NULL;
-            t->next_ready = 0;
+            drop_next(t);
         }
         if (t->next) {
             if (t->used[0] % PREPARE_ADDS == 0) prepare_step(t, 1);
@@ -574,8 +583,7 @@ int otab_drain(otab *t, size_t max, void (*free_fn)(void *, void *), void *ctx) 
     /* Table 0 from rehash_idx up (0 unless resizing, when the slots below are empty),
      * then table 1 once it replaces table 0. Work in eighths: an item costs 8, an empty
      * slot 1. */
-    mem_free(t->next);
-    t->next = NULL;
+    drop_next(t);
     size_t work = 0, budget = max * 8;
     while (otab_size(t) > 0) {
         if (t->used[0] == 0) {

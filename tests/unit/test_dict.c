@@ -3,6 +3,7 @@
  * dict_random and dict_rehash_for. Set DICT_TEST_SEED to replay a seed. */
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/prezero.h"
 #include "mayfly/util/rand.h"
 #include "unit/test.h"
 #include "unit/test_rng.h"
@@ -87,7 +88,8 @@ static const char *check_structure(dict *d) {
     if (!is_rehashing(d) && d->table[0] && d->used[0] > buckets(d, 0) &&
         (!d->next || d->used[0] > buckets(d, 0) + buckets(d, 0) / 8))
         return "load above 1";
-    if (d->next && (is_rehashing(d) || d->next_ready > ((size_t)1 << d->next_exp) * 8))
+    if (d->next &&
+        (is_rehashing(d) || prezero_done_bytes(d->prep) > ((size_t)1 << d->next_exp) * 8))
         return "table prepared during a rehash";
     return NULL;
 }
@@ -659,8 +661,8 @@ TEST(grow_zeroes_a_page_per_32_adds) {
         if (!prepared) start = i - 1;
         prepared = 1;
         size_t adds = i - start;
-        if (d.next_ready > (adds / 32 + 1) * 4096)
-            TEST_FAIL("%zu bytes zeroed after %zu adds", d.next_ready, adds);
+        if (prezero_done_bytes(d.prep) > (adds / 32 + 1) * 4096)
+            TEST_FAIL("%zu bytes zeroed after %zu adds", prezero_done_bytes(d.prep), adds);
         ASSERT(d.used[0] <= buckets(&d, 0) + buckets(&d, 0) / 8);
     }
     ASSERT(prepared);

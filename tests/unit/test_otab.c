@@ -6,6 +6,7 @@
 #include "mayfly/util/dict.h"
 #include "mayfly/util/mem.h"
 #include "mayfly/util/otab.h"
+#include "mayfly/util/prezero.h"
 #include "unit/test.h"
 #include "unit/test_rng.h"
 
@@ -326,7 +327,7 @@ TEST(large_table_prepared_in_pages) {
         otab_add(&t, ent_new(n++));
         if (t.next) {
             saw_next = 1;
-            ASSERT(t.next_ready < t.next_cap * 8);
+            ASSERT(prezero_done_bytes(t.prep) < t.next_cap * 8);
         }
     }
     ASSERT(saw_next);
@@ -357,8 +358,8 @@ TEST(grow_zeroes_a_page_per_8_adds) {
         if (!preparing) start = n - 1, growths++;
         preparing = 1;
         size_t adds = n - start;
-        if (t.next_ready > (adds / 8 + 1) * 4096)
-            TEST_FAIL("%zu bytes zeroed after %zu adds", t.next_ready, adds);
+        if (prezero_done_bytes(t.prep) > (adds / 8 + 1) * 4096)
+            TEST_FAIL("%zu bytes zeroed after %zu adds", prezero_done_bytes(t.prep), adds);
         ASSERT(t.used[0] * 100 <= t.range[0] * 85);
     }
     ASSERT(growths >= 2);
@@ -446,7 +447,7 @@ TEST(shrink_prepares_large_table) {
         mem_free(remove_id(&t, i));
         if (t.next) {
             prepared = 1;
-            ASSERT(t.next_ready < t.next_cap * 8);
+            ASSERT(prezero_done_bytes(t.prep) < t.next_cap * 8);
         }
         if (i % 4096 == 0) {
             ASSERT_EQ(0, otab_check(&t));

@@ -11,11 +11,11 @@
  *
  * Sizes are powers of two. The table grows at load factor 1 and shrinks below 1/8; a
  * resize never moves more than a bounded number of buckets per call (no stall). A large
- * new bucket array (256 KB or more; grown or shrunk to) is first zeroed a page at a time
- * (every 32nd add, or remove for a shrink, and by dict_rehash_for), the old table taking the
- * adds meanwhile, so that neither zeroing
- * megabytes nor the page faults of inserting at random places in a fresh array land on
- * one call.
+ * new bucket array (256 KB or more; grown or shrunk to) is first zeroed, the old table
+ * taking the adds meanwhile: by util/prezero's thread when it runs (the caller then takes
+ * none of its page faults), else a page at a time (every 32nd add, or remove for a shrink,
+ * and by dict_rehash_for), so that neither zeroing megabytes nor the page faults of
+ * inserting at random places in a fresh array land on one call.
  *
  * SCAN (dict_scan) uses the reverse-binary cursor: every entry present for the whole
  * iteration is returned at least once, even while the table grows, shrinks or rehashes;
@@ -47,9 +47,9 @@ typedef struct dict {
     int64_t rehash_idx;    /* next bucket of table[0] to move, -1 when not rehashing */
     unsigned pause_rehash; /* > 0 while a safe iterator or scan callback runs */
     size_t max_chain[2];   /* at least the longest chain of each table (dict_random) */
-    dict_node **next;      /* a large table to grow into, being zeroed a page at a time */
+    dict_node **next;      /* a large table to grow into, being zeroed (prep) */
     uint64_t next_exp;     /* log2 of its bucket count */
-    size_t next_ready;     /* bytes of it zeroed so far */
+    struct prezero *prep;  /* the zeroing of next (util/prezero) */
 } dict;
 
 /* Hashes key bytes with XXH3 and the process seed (set once by dict_set_seed). */

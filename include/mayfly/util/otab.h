@@ -25,8 +25,10 @@
  *
  * Resizing moves whole runs from the old table to the new one, a run per step (each
  * find/add/remove does one), so no call stalls; an array of 256 KB or more, grown or shrunk
- * to, is first zeroed a page at a time (every 8th add, or, for a shrink, every 8th
- * operation) while the old table takes the adds (a shrink that adds outgrow is dropped).
+ * to, is first zeroed while the old table takes the adds (a shrink that adds outgrow is
+ * dropped): by util/prezero's thread when it runs, else a page at a time (every 8th add,
+ * or, for a shrink, every 8th operation), and so when the thread is late (the old table
+ * past load 0.84).
  *
  * SCAN: the cursor is a position in hash space: every item whose hash is below it has
  * been returned. Because homes are monotonic in the hash for any table size, the cursor
@@ -52,8 +54,9 @@ typedef struct otab {
     size_t rehash_idx;  /* while resizing: slots of table 0 below it are empty */
     size_t ahead;       /* while resizing: items moved beyond the adds' shares so far */
     unsigned pause;     /* > 0 while an iterator or scan callback runs: nothing moves */
-    uint64_t *next;     /* a large table to grow into, being zeroed a page at a time */
-    size_t next_cap, next_ready;
+    uint64_t *next;     /* a large table to grow into, being zeroed (prep) */
+    size_t next_cap;
+    struct prezero *prep; /* the zeroing of next (util/prezero) */
 } otab;
 
 /* Initialises an empty table (no allocation). */
