@@ -29,7 +29,7 @@
 
 struct prezero {
     char *p;
-    size_t len, pages; /* pages: len / PREZERO_PAGE, rounded up */
+    size_t len, pages;      /* pages: len / PREZERO_PAGE, rounded up */
     _Atomic size_t claimed; /* pages handed out (may run past `pages`) */
     _Atomic size_t done;    /* pages zeroed */
     _Atomic int refs;       /* owner + the thread while queued or working */
