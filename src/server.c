@@ -4,9 +4,16 @@
  * time budget (EXPIRE_SLICE_US); if a backlog of due keys or fields remains, an idle handle
  * schedules further slices right after the loop has served I/O, so a reaping storm is
  * spread between client requests instead of stalling them. A request that arrives during
- * a storm waits for at most the rest of one slice, so the slice length is the latency
+ * a storm waits for at most the rest of one loop turn, so the turn's length is the latency
  * budget; the throughput of reaping hardly depends on it, because between two slices the
  * loop only polls (the idle handle makes that poll non-blocking).
+ *
+ * Work that can wait (expiry slices, the key table's rehash) shares one budget per loop
+ * turn: each piece gets what is left of TURN_WORK_US after the turn's busy time so far
+ * (util/looptime), within its own minimum and maximum, and at most one expiry slice runs
+ * per turn. Each piece keeping to its own budget was not enough: the cron's tick (timer
+ * phase) ran a slice and the rehash, and the idle handle, started by that slice, ran
+ * another in the same turn (1.0-1.3 ms of work in a turn, plus the turn's commands).
  *
  * Memory freed in bulk (a reaping storm, FLUSHALL, deleting a big key) stays in jemalloc's
  * dirty pages for its decay time (10 s). When allocated memory has dropped well below its
@@ -58,9 +65,12 @@
 host_stats host_stat;
 host_ops host;
 
-#define EXPIRE_SLICE_US 500               /* active-expiry budget per slice (the latency budget) */
-#define REHASH_SLICE_US 250               /* incremental rehash budget per tick */
-#define LOAD_SLICE_US 5000                /* loading work between two polls for I/O */
+#define TURN_WORK_US 750        /* deferrable work fills a loop turn up to this much busy time */
+#define EXPIRE_SLICE_US 500     /* active-expiry budget of one slice at most... */
+#define EXPIRE_SLICE_MIN_US 100 /* ...and at least, however busy the turn (progress) */
+#define REHASH_SLICE_US 250     /* incremental rehash budget per tick at most... */
+#define REHASH_SLICE_MIN_US 50  /* ...and at least */
+#define LOAD_SLICE_US 5000      /* loading work between two polls for I/O */
 #define PURGE_MIN_BYTES ((size_t)8 << 20) /* purge after a drop of at least this much... */
 #define PURGE_MIN_SHARE 8                 /* ...and at least 1/8 of the peak */
 
@@ -71,10 +81,9 @@ static uv_idle_t load_idle;
 static uv_idle_t evict_idle;    /* continues an eviction that ran out of time (evict_pending) */
 static session *replay_session; /* runs the logged commands while loading */
 static uv_signal_t sig_int, sig_term;
-static uv_prepare_t cycle_prepare; /* ends each loop turn: INFO eventloop_* */
-static int64_t cycle_last_us;      /* monotonic time and loop sleep (ns) at the last turn */
-static uint64_t cycle_last_idle_ns;
-static int64_t cycle_last_cpu_us; /* the loop thread's CPU time at the last turn */
+static uv_prepare_t cycle_prepare;              /* ends each loop turn: INFO eventloop_* */
+static int64_t cycle_last_cpu_us;               /* the loop thread's CPU time at the last turn */
+static uint64_t expire_slice_turn = UINT64_MAX; /* the loop turn of the last expiry slice */
 
 static int64_t thread_cpu_us(void) {
     struct timespec ts;
@@ -153,12 +162,26 @@ static void maybe_purge(void) {
     if (uv_queue_work(loop, &purge_req, purge_work, purge_done) == 0) purge_running = 1;
 }
 
+/* What is left of this loop turn's TURN_WORK_US for a piece of deferrable work, within
+ * [min_us, max_us]. */
+static int64_t turn_work_budget(int64_t min_us, int64_t max_us) {
+    int64_t left = TURN_WORK_US - looptime_turn_busy_us();
+    return left < min_us ? min_us : left > max_us ? max_us : left;
+}
+
 static void run_expire_slice(void) {
     /* Nothing expires while loading (the log replays at its own times) or while a busy
      * script is suspended in the middle of its work. */
     if (!config.active_expire || host_stat.loading || script_busy) return;
+    /* One slice per turn: the cron's slice starts the idle handle, which libuv runs in the
+     * same loop iteration; that one waits for the next turn (the handle stays active, so
+     * the poll in between does not sleep). */
+    uint64_t turn = looptime_turns();
+    if (turn == expire_slice_turn) return;
+    expire_slice_turn = turn;
     int64_t start = clock_mono_us();
-    int more = db_active_expire(clock_now_ms(), EXPIRE_SLICE_US);
+    int more =
+        db_active_expire(clock_now_ms(), turn_work_budget(EXPIRE_SLICE_MIN_US, EXPIRE_SLICE_US));
     int64_t took = clock_mono_us() - start;
     host_stat.expire_cycles++;
     host_stat.expire_cycle_us += took;
@@ -196,9 +219,8 @@ static void maybe_continue_eviction(void) {
  * Redis's eventloop_duration_sum. */
 static void on_cycle_end(uv_prepare_t *h) {
     (void)h;
-    int64_t now = clock_mono_us();
-    uint64_t idle = looptime_idle_ns();
-    int64_t busy = (now - cycle_last_us) - (int64_t)((idle - cycle_last_idle_ns) / 1000);
+    int64_t busy = looptime_turn_busy_us();
+    looptime_turn_mark();
     host_stat.eventloop_cycles++;
     host_stat.eventloop_us += busy > 0 ? busy : 0;
     maybe_continue_eviction();
@@ -209,16 +231,12 @@ static void on_cycle_end(uv_prepare_t *h) {
     host_stat.eventloop_turns_cpu_over_1ms += turn_cpu > 1000;
     host_stat.eventloop_turns_cpu_over_2ms += turn_cpu > 2000;
     cycle_last_cpu_us = cpu;
-    cycle_last_us = now;
-    cycle_last_idle_ns = idle;
 }
 
 /* From here on the loop's turns are counted (on_cycle_end), their idle time being this
  * thread's waits for I/O as util/looptime times them. */
 static void start_cycle_timing(void) {
     looptime_start();
-    cycle_last_us = clock_mono_us();
-    cycle_last_idle_ns = looptime_idle_ns();
     cycle_last_cpu_us = thread_cpu_us();
     uv_prepare_init(loop, &cycle_prepare);
     uv_prepare_start(&cycle_prepare, on_cycle_end);
@@ -249,7 +267,7 @@ static void on_cron(uv_timer_t *t) {
     if (!host_stat.active_expire_running) run_expire_slice();
     /* Not while a dataset loads: the table sized from RESIZEDB is still mostly empty and
      * would be shrunk, then grown again key by key. */
-    if (!host_stat.loading) db_rehash(REHASH_SLICE_US);
+    if (!host_stat.loading) db_rehash(turn_work_budget(REHASH_SLICE_MIN_US, REHASH_SLICE_US));
     net_cron(now);
     cluster_cron(now);
     persist_cron(now);

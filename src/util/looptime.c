@@ -15,6 +15,7 @@
 
 static _Thread_local int timed; /* this thread's waits are timed */
 static uint64_t idle_ns, waits;
+static uint64_t mark_ns, mark_idle_ns, turns; /* the last looptime_turn_mark */
 
 static uint64_t mono_ns(void) {
     struct timespec ts;
@@ -50,6 +51,23 @@ int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout
 
 void looptime_start(void) {
     timed = 1;
+    mark_ns = mono_ns();
+    mark_idle_ns = idle_ns;
+}
+
+void looptime_turn_mark(void) {
+    mark_ns = mono_ns();
+    mark_idle_ns = idle_ns;
+    turns++;
+}
+
+int64_t looptime_turn_busy_us(void) {
+    uint64_t wall = mono_ns() - mark_ns, slept = idle_ns - mark_idle_ns;
+    return wall > slept ? (int64_t)((wall - slept) / 1000) : 0;
+}
+
+uint64_t looptime_turns(void) {
+    return turns;
 }
 
 uint64_t looptime_idle_ns(void) {

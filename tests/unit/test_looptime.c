@@ -136,9 +136,55 @@ TEST(other_threads_waits_are_not_timed) {
     ASSERT_EQ(0, other_idle);
 }
 
+/* The turn's busy time so far, read in the middle of a turn (a timer's callback): the
+ * poll's sleep since the last mark is left out, work since it is counted, and each mark is
+ * one more turn. Bounds only from below (a loaded machine lengthens, never shortens). */
+static uint64_t marked_at_ns, marks, turns_at_start;
+static int64_t busy_after_sleep_us, busy_after_spin_us;
+static uint64_t wall_after_sleep_ns;
+
+static void on_mark(uv_prepare_t *h) {
+    (void)h;
+    looptime_turn_mark();
+    marked_at_ns = now_ns();
+    marks++;
+}
+
+static void on_slept(uv_timer_t *t) {
+    busy_after_sleep_us = looptime_turn_busy_us();
+    wall_after_sleep_ns = now_ns() - marked_at_ns;
+    uint64_t spin_from = now_ns();
+    while (now_ns() - spin_from < 20u * 1000000u) {
+    }
+    busy_after_spin_us = looptime_turn_busy_us();
+    uv_close((uv_handle_t *)t, NULL);
+    uv_close((uv_handle_t *)&turn_prepare, NULL);
+}
+
+TEST(turn_busy_leaves_out_the_wait_and_counts_work) {
+    ASSERT_EQ(0, uv_loop_init(&loop));
+    looptime_start();
+    turns_at_start = looptime_turns();
+    marks = 0;
+    uv_prepare_init(&loop, &turn_prepare);
+    uv_prepare_start(&turn_prepare, on_mark);
+    uv_timer_init(&loop, &end_timer);
+    uv_timer_start(&end_timer, on_slept, 100, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fprintf(stderr, "turn: %.1f ms wall, %.1f ms busy; after a 20 ms spin %.1f ms busy\n",
+            wall_after_sleep_ns / 1e6, busy_after_sleep_us / 1e3, busy_after_spin_us / 1e3);
+    /* The poll slept (about 100 ms) since the last mark: wall less busy is that sleep. */
+    ASSERT(wall_after_sleep_ns / 1000 >= (uint64_t)busy_after_sleep_us + 80000u);
+    ASSERT(busy_after_spin_us - busy_after_sleep_us >= 20000);
+    ASSERT(marks >= 1);
+    ASSERT_EQ(marks, looptime_turns() - turns_at_start);
+    ASSERT_EQ(0, uv_loop_close(&loop));
+}
+
 int main(void) {
     RUN(a_sleeping_loop_is_idle);
     RUN(a_wake_up_libuv_ignores_is_idle);
     RUN(other_threads_waits_are_not_timed);
+    RUN(turn_busy_leaves_out_the_wait_and_counts_work);
     return test_report();
 }

@@ -14,7 +14,10 @@
  * libuv's calls resolve to (the executable's definitions come first in the dynamic
  * linker's search, before libc's), and every call that may block, made on the thread that
  * called looptime_start, adds its duration to looptime_idle_ns(). Other threads' calls and
- * zero-timeout polls just pass through to the kernel. */
+ * zero-timeout polls just pass through to the kernel.
+ *
+ * The same figures, read in the middle of a turn, tell deferrable work how much of the
+ * turn is left (looptime_turn_busy_us). */
 #ifndef MAYFLY_UTIL_LOOPTIME_H
 #define MAYFLY_UTIL_LOOPTIME_H
 
@@ -28,5 +31,16 @@ uint64_t looptime_idle_ns(void);
 /* How many of those waits there were (a test sees that the loop's waits are the ones
  * timed). */
 uint64_t looptime_waits(void);
+
+/* Loop turns: the loop marks the end of each turn (its prepare handle, just before the
+ * poll), and work that may be put off (active expiry, rehashing) asks how busy the turn
+ * has been so far, to fit into what is left of a per-turn budget instead of stacking
+ * slices that each keep to their own budget. Read on the looptime_start thread. */
+void looptime_turn_mark(void);
+/* Microseconds since the last looptime_turn_mark (or looptime_start) less the thread's
+ * blocking waits since: the current turn's busy time so far. Reads the clock. */
+int64_t looptime_turn_busy_us(void);
+/* Turns marked so far: an id of the current turn (a slice that ran in this turn). */
+uint64_t looptime_turns(void);
 
 #endif
