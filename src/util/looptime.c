@@ -66,6 +66,12 @@ int64_t looptime_turn_busy_us(void) {
     return wall > slept ? (int64_t)((wall - slept) / 1000) : 0;
 }
 
+int64_t looptime_turn_busy_at(int64_t mono_us) {
+    int64_t wall = mono_us - (int64_t)(mark_ns / 1000),
+            slept = (int64_t)((idle_ns - mark_idle_ns) / 1000);
+    return wall > slept ? wall - slept : 0;
+}
+
 uint64_t looptime_turns(void) {
     return turns;
 }

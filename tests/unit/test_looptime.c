@@ -150,8 +150,12 @@ static void on_mark(uv_prepare_t *h) {
     marks++;
 }
 
+static int64_t busy_at_us, busy_then_us;
+
 static void on_slept(uv_timer_t *t) {
     busy_after_sleep_us = looptime_turn_busy_us();
+    busy_at_us = looptime_turn_busy_at((int64_t)(now_ns() / 1000)); /* the clock read here */
+    busy_then_us = looptime_turn_busy_us();
     wall_after_sleep_ns = now_ns() - marked_at_ns;
     uint64_t spin_from = now_ns();
     while (now_ns() - spin_from < 20u * 1000000u) {
@@ -176,6 +180,9 @@ TEST(turn_busy_leaves_out_the_wait_and_counts_work) {
     /* The poll slept (about 100 ms) since the last mark: wall less busy is that sleep. */
     ASSERT(wall_after_sleep_ns / 1000 >= (uint64_t)busy_after_sleep_us + 80000u);
     ASSERT(busy_after_spin_us - busy_after_sleep_us >= 20000);
+    /* From a clock reading the caller has: between the readings before and after (+1 for
+     * the microsecond rounding of each). */
+    ASSERT(busy_after_sleep_us <= busy_at_us + 1 && busy_at_us <= busy_then_us + 1);
     ASSERT(marks >= 1);
     ASSERT_EQ(marks, looptime_turns() - turns_at_start);
     ASSERT_EQ(0, uv_loop_close(&loop));

@@ -40,6 +40,9 @@ void looptime_turn_mark(void);
 /* Microseconds since the last looptime_turn_mark (or looptime_start) less the thread's
  * blocking waits since: the current turn's busy time so far. Reads the clock. */
 int64_t looptime_turn_busy_us(void);
+/* The same at mono_us, a CLOCK_MONOTONIC reading in microseconds the caller already has
+ * (util/clock's clock_mono_last_us), without reading the clock again. */
+int64_t looptime_turn_busy_at(int64_t mono_us);
 /* Turns marked so far: an id of the current turn (a slice that ran in this turn). */
 uint64_t looptime_turns(void);
 
