@@ -62,8 +62,7 @@ void looptime_turn_mark(void) {
 }
 
 int64_t looptime_turn_busy_us(void) {
-    uint64_t wall = mono_ns() - mark_ns, slept = idle_ns - mark_idle_ns;
-    return wall > slept ? (int64_t)((wall - slept) / 1000) : 0;
+    return looptime_turn_busy_at((int64_t)(mono_ns() / 1000));
 }
 
 int64_t looptime_turn_busy_at(int64_t mono_us) {
