@@ -9,11 +9,13 @@
  * loop only polls (the idle handle makes that poll non-blocking).
  *
  * Work that can wait (expiry slices, the key table's rehash) shares one budget per loop
- * turn: each piece gets what is left of TURN_WORK_US after the turn's busy time so far
- * (util/looptime), within its own minimum and maximum, and at most one expiry slice runs
- * per turn. Each piece keeping to its own budget was not enough: the cron's tick (timer
- * phase) ran a slice and the rehash, and the idle handle, started by that slice, ran
- * another in the same turn (1.0-1.3 ms of work in a turn, plus the turn's commands).
+ * turn: each piece gets what is left of TURN_WORK_US after the loop thread's CPU time so far
+ * in this turn, within its own minimum and maximum, and at most one expiry slice runs per
+ * turn. CPU time, not busy wall time (util/looptime): on a loaded machine the wall time
+ * counts the run queue's wait, which would cut every slice to its minimum and slow reaping
+ * down just when the thread has least CPU. Each piece keeping to its own budget was not enough: the
+ * cron's tick (timer phase) ran a slice and the rehash, and the idle handle, started by that slice,
+ * ran another in the same turn (1.0-1.3 ms of work in a turn, plus the turn's commands).
  *
  * Memory freed in bulk (a reaping storm, FLUSHALL, deleting a big key) stays in jemalloc's
  * dirty pages for its decay time (10 s). When allocated memory has dropped well below its
@@ -65,7 +67,7 @@
 host_stats host_stat;
 host_ops host;
 
-#define TURN_WORK_US 750        /* deferrable work fills a loop turn up to this much busy time */
+#define TURN_WORK_US 750        /* deferrable work fills a loop turn up to this much CPU time */
 #define EXPIRE_SLICE_US 500     /* active-expiry budget of one slice at most... */
 #define EXPIRE_SLICE_MIN_US 100 /* ...and at least, however busy the turn (progress) */
 #define REHASH_SLICE_US 250     /* incremental rehash budget per tick at most... */
@@ -162,10 +164,10 @@ static void maybe_purge(void) {
     if (uv_queue_work(loop, &purge_req, purge_work, purge_done) == 0) purge_running = 1;
 }
 
-/* What is left of this loop turn's TURN_WORK_US for a piece of deferrable work, within
- * [min_us, max_us]. */
+/* What is left of this loop turn's TURN_WORK_US of CPU time for a piece of deferrable
+ * work, within [min_us, max_us]. */
 static int64_t turn_work_budget(int64_t min_us, int64_t max_us) {
-    int64_t left = TURN_WORK_US - looptime_turn_busy_us();
+    int64_t left = TURN_WORK_US - (thread_cpu_us() - cycle_last_cpu_us);
     return left < min_us ? min_us : left > max_us ? max_us : left;
 }
 
