@@ -6,8 +6,8 @@
  *
  * Only memory crosses over: a job holds a value or a database's detached contents that no
  * one else references any more, and freeing them calls nothing but the allocator, so the
- * thread needs no access to the keyspace or any lock besides the queue's. The thread
- * registers with util/mem, so the bytes it frees leave mem_used (and maxmemory sees them
+ * thread needs no access to the keyspace or any lock besides the queue's (a util/worker).
+ * The thread registers with util/mem, so the bytes it frees leave mem_used (and maxmemory sees them
  * go) as it works; after a whole database it returns its cache and purges, as Redis does.
  *
  * Counting follows Redis: pending is raised when a job is queued and lowered when it is
@@ -17,95 +17,53 @@
 #include "mayfly/evict/evict.h"
 #include "mayfly/types/hash.h"
 #include "mayfly/util/mem.h"
+#include "mayfly/util/worker.h"
 
 #include <stdatomic.h>
-#include <uv.h>
 
 typedef struct job {
+    worker_job wj;   /* first: the thread's queue entry */
     obj *val;        /* a value, or */
     db_detached *db; /* a database's contents */
     size_t count;    /* what it counts for in pending / freed */
-    struct job *next;
 } job;
 
-static uv_thread_t thread;
-static uv_mutex_t lock;
-static uv_cond_t wake;
-static job *head, *tail;
-static int running, stopping;
+static worker freer;
 static _Atomic size_t pending, freed;
 
-static job *next_job(void) {
-    uv_mutex_lock(&lock);
-    while (!head && !stopping)
-        uv_cond_wait(&wake, &lock);
-    job *j = head;
-    if (j) {
-        head = j->next;
-        if (!head) tail = NULL;
+/* On the thread. */
+static void run_job(worker_job *wj) {
+    job *j = (job *)wj;
+    if (j->val) {
+        obj_free(j->val);
+    } else {
+        db_detached_free(j->db);
+        mem_flush_thread_cache();
+        mem_purge();
     }
-    uv_mutex_unlock(&lock);
-    return j;
-}
-
-static void run(void *arg) {
-    (void)arg;
-    mem_thread_register();
-    for (job *j; (j = next_job());) {
-        if (j->val) {
-            obj_free(j->val);
-        } else {
-            db_detached_free(j->db);
-            mem_flush_thread_cache();
-            mem_purge();
-        }
-        atomic_fetch_sub(&pending, j->count);
-        atomic_fetch_add(&freed, j->count);
-        mem_free(j);
-    }
-    mem_thread_unregister();
+    atomic_fetch_sub(&pending, j->count);
+    atomic_fetch_add(&freed, j->count);
+    mem_free(j);
 }
 
 void lazyfree_start(void) {
-    if (running) return;
-    uv_mutex_init(&lock);
-    uv_cond_init(&wake);
-    stopping = 0;
-    if (uv_thread_create(&thread, run, NULL) != 0) {
-        uv_cond_destroy(&wake);
-        uv_mutex_destroy(&lock);
-        return;
-    }
-    running = 1;
+    worker_start(&freer);
 }
 
 void lazyfree_stop(void) {
-    if (!running) return;
-    uv_mutex_lock(&lock);
-    stopping = 1;
-    uv_cond_signal(&wake);
-    uv_mutex_unlock(&lock);
-    uv_thread_join(&thread);
-    uv_cond_destroy(&wake);
-    uv_mutex_destroy(&lock);
-    running = 0;
+    worker_stop(&freer, NULL); /* what is queued is freed first */
 }
 
+/* Only while the thread runs (checked by the caller, on the loop thread, which is the
+ * one that stops it). */
 static void submit(obj *val, db_detached *x, size_t count) {
     job *j = mem_alloc(sizeof(*j));
+    j->wj.run = run_job;
     j->val = val;
     j->db = x;
     j->count = count;
-    j->next = NULL;
     atomic_fetch_add(&pending, count);
-    uv_mutex_lock(&lock);
-    if (tail)
-        tail->next = j;
-    else
-        head = j;
-    tail = j;
-    uv_cond_signal(&wake);
-    uv_mutex_unlock(&lock);
+    worker_submit(&freer, &j->wj);
 }
 
 size_t lazyfree_effort(const obj *val) {
@@ -115,7 +73,7 @@ size_t lazyfree_effort(const obj *val) {
 
 void lazyfree_value(obj *val) {
     if (!val) return;
-    if (running && lazyfree_effort(val) > LAZYFREE_THRESHOLD)
+    if (worker_running(&freer) && lazyfree_effort(val) > LAZYFREE_THRESHOLD)
         submit(val, NULL, 1);
     else
         obj_free(val);
@@ -123,7 +81,7 @@ void lazyfree_value(obj *val) {
 
 void lazyfree_db(db_detached *x) {
     if (!x) return;
-    if (running)
+    if (worker_running(&freer))
         submit(NULL, x, db_detached_size(x));
     else
         db_detached_free(x);

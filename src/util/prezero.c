@@ -16,32 +16,28 @@
  * thread is absent or late, by the owner, so each page is zeroed exactly once; the array
  * is zero when `done` reaches the page count (release/acquire: the owner then sees every
  * zero). A job is freed by whichever of owner and thread drops the last reference, so an
- * owner may end a job the thread has not even picked up yet. The thread allocates nothing
- * and registers with util/mem, since it frees the jobs the owner allocated. */
+ * owner may end a job the thread has not even picked up yet. The thread and its queue are
+ * a util/worker. */
 #include "mayfly/util/prezero.h"
 
 #include "mayfly/util/mem.h"
+#include "mayfly/util/worker.h"
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
-#include <uv.h>
 
 struct prezero {
+    worker_job job; /* first: the thread's queue entry */
     char *p;
     size_t len, pages;      /* pages: len / PREZERO_PAGE, rounded up */
     _Atomic size_t claimed; /* pages handed out (may run past `pages`) */
     _Atomic size_t done;    /* pages zeroed */
     _Atomic int refs;       /* owner + the thread while queued or working */
-    struct prezero *next;   /* the thread's queue */
 };
 
-static uv_thread_t thread;
-static uv_mutex_t lock;
-static uv_cond_t wake;
-static prezero *head, *tail;
-static _Atomic int running; /* the thread takes jobs */
-static int stopping;
+static worker zeroer;
 static _Atomic size_t by_thread, by_owner;
 
 static void unref(prezero *z) {
@@ -61,63 +57,28 @@ static void zero_pages(prezero *z, size_t max, _Atomic size_t *count) {
     }
 }
 
-static prezero *next_job(void) {
-    uv_mutex_lock(&lock);
-    while (!head && !stopping)
-        uv_cond_wait(&wake, &lock);
-    prezero *z = stopping ? NULL : head;
-    if (z) {
-        head = z->next;
-        if (!head) tail = NULL;
-    }
-    uv_mutex_unlock(&lock);
-    return z;
+/* On the thread. */
+static void run_job(worker_job *j) {
+    prezero *z = (prezero *)j;
+    zero_pages(z, SIZE_MAX, &by_thread);
+    unref(z);
 }
 
-static void run(void *arg) {
-    (void)arg;
-    mem_thread_register();
-    for (prezero *z; (z = next_job());) {
-        zero_pages(z, SIZE_MAX, &by_thread);
-        unref(z);
-    }
-    mem_thread_unregister();
+/* A job the thread never picked up: the owner's steps zero it. */
+static void drop_job(worker_job *j) {
+    unref((prezero *)j);
 }
 
 int prezero_thread_start(void) {
-    if (atomic_load(&running)) return 0;
-    uv_mutex_init(&lock);
-    uv_cond_init(&wake);
-    stopping = 0;
-    if (uv_thread_create(&thread, run, NULL) != 0) {
-        uv_cond_destroy(&wake);
-        uv_mutex_destroy(&lock);
-        return -1;
-    }
-    atomic_store(&running, 1);
-    return 0;
+    return worker_start(&zeroer);
 }
 
 int prezero_thread_running(void) {
-    return atomic_load(&running);
+    return worker_running(&zeroer);
 }
 
 void prezero_thread_stop(void) {
-    if (!atomic_load(&running)) return;
-    atomic_store(&running, 0); /* new jobs stay with their owners */
-    uv_mutex_lock(&lock);
-    stopping = 1;
-    uv_cond_signal(&wake);
-    uv_mutex_unlock(&lock);
-    uv_thread_join(&thread);
-    /* Jobs never picked up: the thread's references go; their owners zero them. */
-    for (prezero *z = head, *next; z; z = next) {
-        next = z->next;
-        unref(z);
-    }
-    head = tail = NULL;
-    uv_cond_destroy(&wake);
-    uv_mutex_destroy(&lock);
+    worker_stop(&zeroer, drop_job);
 }
 
 prezero *prezero_begin(void *p, size_t len) {
@@ -127,25 +88,15 @@ prezero *prezero_begin(void *p, size_t len) {
     z->pages = (len + PREZERO_PAGE - 1) / PREZERO_PAGE;
     atomic_init(&z->claimed, 0);
     atomic_init(&z->done, 0);
-    atomic_init(&z->refs, 1);
-    z->next = NULL;
-    if (atomic_load(&running)) {
-        atomic_store(&z->refs, 2);
-        uv_mutex_lock(&lock);
-        if (tail)
-            tail->next = z;
-        else
-            head = z;
-        tail = z;
-        uv_cond_signal(&wake);
-        uv_mutex_unlock(&lock);
-    }
+    z->job.run = run_job;
+    atomic_init(&z->refs, 2); /* the thread's reference, unless it does not run */
+    if (worker_submit(&zeroer, &z->job) < 0) atomic_store(&z->refs, 1);
     return z;
 }
 
 int prezero_step(prezero *z, size_t pages, int help) {
     if (atomic_load_explicit(&z->done, memory_order_acquire) >= z->pages) return 1;
-    if (help || !atomic_load(&running)) zero_pages(z, pages, &by_owner);
+    if (help || !worker_running(&zeroer)) zero_pages(z, pages, &by_owner);
     return atomic_load_explicit(&z->done, memory_order_acquire) >= z->pages;
 }
 
