@@ -2,12 +2,15 @@
  * client core (bench/bench.py's throughput rows; bench/README.md section 1).
  *
  *     mayfly-loadgen -p PORT [-c CLIENTS] [-P DEPTH] [-n REQUESTS] [-t SECONDS]
- *                    [-r KEYSPACE] [-s SEED] CMD [ARG ...]
+ *                    [-r KEYSPACE] [-s SEED] [-R RATE] CMD [ARG ...]
  *
  * Like redis-benchmark: CLIENTS connections each send DEPTH requests, wait for their DEPTH
  * replies and send the next batch, until REQUESTS requests were sent (or SECONDS passed);
  * every "__rand_int__" in the arguments becomes a 12-digit zero-padded random number below
- * KEYSPACE, drawn afresh for each request (without -r it stays as written). Where
+ * KEYSPACE, drawn afresh for each request (without -r it stays as written). With -R, at
+ * most RATE requests a second: after the first batches, a connection whose batch is done
+ * waits until the requests sent so far fit RATE x the time since the start (so a server
+ * can be measured at a given throughput, not only flat out). Where
  * redis-benchmark spends ~1 us of client CPU per request (a hiredis reply object per
  * reply, a latency histogram, per-request bookkeeping), this one encodes the command once
  * and rewrites only the digits, and counts replies by scanning their RESP headers in place
@@ -201,16 +204,16 @@ static int read_replies(lconn *c) {
 
 static void usage(void) {
     fprintf(stderr, "usage: mayfly-loadgen -p PORT [-c CLIENTS] [-P DEPTH] [-n REQUESTS] "
-                    "[-t SECONDS] [-r KEYSPACE] [-s SEED] CMD [ARG ...]\n");
+                    "[-t SECONDS] [-r KEYSPACE] [-s SEED] [-R RATE] CMD [ARG ...]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     int port = 0, clients = 50, depth = 1, opt;
     long long requests = 100000;
-    double seconds = 60;
+    double seconds = 60, rate = 0;
     benchnet_tool = "loadgen";
-    while ((opt = getopt(argc, argv, "+p:c:P:n:t:r:s:")) != -1) {
+    while ((opt = getopt(argc, argv, "+p:c:P:n:t:r:s:R:")) != -1) {
         switch (opt) {
         case 'p':
             port = atoi(optarg);
@@ -233,12 +236,15 @@ int main(int argc, char **argv) {
         case 's':
             rng = strtoull(optarg, NULL, 10) | 1;
             break;
+        case 'R':
+            rate = atof(optarg);
+            break;
         default:
             usage();
         }
     }
     if (port <= 0 || clients < 1 || clients > MAX_CLIENTS || depth < 1 || requests < 1 ||
-        optind >= argc || argc - optind > MAX_ARGS || seconds <= 0)
+        optind >= argc || argc - optind > MAX_ARGS || seconds <= 0 || rate < 0)
         usage();
     encode_template(argc - optind, argv + optind);
     conns = calloc((size_t)clients, sizeof(*conns));
@@ -264,19 +270,28 @@ int main(int argc, char **argv) {
         sent += k;
     }
     struct epoll_event evs[MAX_CLIENTS];
-    while (replies < sent) {
-        int n = epoll_wait(ep, evs, MAX_CLIENTS, 100);
+    /* -R: connections whose batch is done wait here (first in, first out) for the rate. */
+    lconn **held = calloc((size_t)clients, sizeof(*held));
+    int held_n = 0, held_at = 0;
+    long long burst = (long long)clients * depth; /* the first batches go at once */
+    for (;;) {
+        int64_t now = benchnet_now_us(CLOCK_MONOTONIC);
+        int sending = now < stop_sending && sent < requests;
+        if (replies >= sent && !(sending && held_n > 0)) break;
+        int n = epoll_wait(ep, evs, MAX_CLIENTS, held_n > 0 && sending ? 1 : 100);
         if (n < 0 && errno != EINTR) {
             perror("loadgen: epoll_wait");
             return 2;
         }
-        int64_t now = benchnet_now_us(CLOCK_MONOTONIC);
-        if (n <= 0 && now > stop_sending + 10000000) {
+        now = benchnet_now_us(CLOCK_MONOTONIC);
+        if (n <= 0 && replies < sent && now > stop_sending + 10000000) {
             fprintf(stderr, "loadgen: %lld replies missing 10 s after the deadline\n",
                     sent - replies);
             return 2;
         }
-        int sending = now < stop_sending;
+        sending = now < stop_sending;
+        long long allowed =
+            rate > 0 ? burst + (long long)(rate * (double)(now - start) / 1e6) : requests;
         for (int i = 0; i < n; i++) {
             lconn *c = evs[i].data.ptr;
             int got = read_replies(c);
@@ -285,10 +300,23 @@ int main(int argc, char **argv) {
             if (got > 0) last = now;
             if (c->waiting > 0 || !sending || sent >= requests) continue;
             int k = requests - sent < depth ? (int)(requests - sent) : depth;
+            if (sent + k > allowed) {
+                held[(held_at + held_n++) % clients] = c;
+                continue;
+            }
             send_batch(c, k);
             sent += k;
         }
+        while (held_n > 0 && sending && sent < requests) {
+            int k = requests - sent < depth ? (int)(requests - sent) : depth;
+            if (sent + k > allowed) break;
+            send_batch(held[held_at], k);
+            held_at = (held_at + 1) % clients;
+            held_n--;
+            sent += k;
+        }
     }
+    free(held);
     double took = (double)(last - start) / 1e6;
     printf("requests=%lld seconds=%.6f ops_per_sec=%.0f errors=%lld\n", replies, took,
            took > 0 ? (double)replies / took : 0.0, errors);

@@ -7,12 +7,14 @@ bench/latprobe.c), against a real server process:
   the others back to SCHED_OTHER; main_sched() reads the main thread's counters.
 - latprobe --spin: a gap during which another thread took the spinning thread's CPU is
   recorded as conn -2, not as a stall of the machine (-1).
+- mayfly-loadgen -R: no faster than the rate asked for, beyond the first batches, and
+  every request answered.
 - move_housekeeping / restore_housekeeping: a thread named by HOUSEKEEPING moved to the
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
 
-usage: test_harness.py MAYFLY_SERVER LATPROBE. Needs 2 CPUs (else it skips); the
+usage: test_harness.py MAYFLY_SERVER LATPROBE LOADGEN. Needs 2 CPUs (else it skips); the
 SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
 
 import os
@@ -176,8 +178,29 @@ def test_steer_kernel_work(cpus):
         shutil.rmtree(d)
 
 
+def test_loadgen_rate(server, loadgen):
+    """-R 20000 for 10,000 requests (10 connections x 4, so 40 go at once): the last batch
+    cannot go before (10,000 - 40) / 20,000 = 0.498 s; checked against 0.45 s. A loaded
+    machine only makes it slower, so the bound holds under load; without -R it takes
+    ~50 ms."""
+    srv = benchlib.Server(server, "mayfly")
+    try:
+        srv.start()
+        out = subprocess.run([loadgen, "-p", str(srv.port), "-c", "10", "-P", "4", "-n",
+                              "10000", "-R", "20000", "SET", "k:__rand_int__", "v"],
+                             capture_output=True, text=True, timeout=60)
+        fields = dict(kv.split("=") for kv in out.stdout.split())
+        check(out.returncode == 0 and fields.get("requests") == "10000",
+              "loadgen -R: every request answered (%s)" % out.stdout.strip())
+        took = float(fields.get("seconds", "0"))
+        check(took >= 0.45, "loadgen -R 20000: 10,000 requests took %.3f s, at least 0.45" % took)
+    finally:
+        srv.stop()
+
+
 def main():
-    server, latprobe = sys.argv[1], sys.argv[2]
+    server, latprobe, loadgen = sys.argv[1], sys.argv[2], sys.argv[3]
+    test_loadgen_rate(server, loadgen)
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         print("SKIP: needs 2 CPUs")
