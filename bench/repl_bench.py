@@ -60,6 +60,8 @@ PRIMARY_CPUS = None  # --pin: the primary's CPU set, and everything else's
 OTHER_CPUS = None
 REPLICA_IDLE = False  # --replica-sched idle: replicas run only on CPU time nobody else wants
 LOADGEN = None  # --load loadgen: the path of mayfly-loadgen, else redis-benchmark is the client
+STANDIN = None  # --standin-mb > 0: the path of mayfly-cachehog, the co-located stand-in
+STANDIN_MB = 16  # each stand-in's array
 
 
 def Server(binary, extra=(), cpus=None):
@@ -98,6 +100,49 @@ def replicate(replica, primary, timeout=600):
 
 
 # ---- 1. throughput ----------------------------------------------------------------------
+
+class StandIn:
+    """The stand-in for a co-located replica: bench/cachehog.c, random 8-byte
+    read-modify-writes over an array of STANDIN_MB, nonstop, on the replicas' CPUs under
+    the replicas' scheduling, connected to nothing. With it the primary sends nothing and
+    does no extra work; what its CPU per write gains is what any memory-busy process on the
+    other CPU costs it through what the two CPUs share (the last-level cache, memory
+    bandwidth), the part of a replica's cost that replicas on other machines do not have."""
+
+    def __init__(self):
+        self.proc = None
+
+    def start(self):
+        setup = benchlib.child_setup(OTHER_CPUS)
+
+        def preexec():
+            setup()
+            if REPLICA_IDLE:
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+        self.proc = subprocess.Popen([STANDIN, "-m", str(STANDIN_MB), "-t", "600"],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     preexec_fn=preexec)
+
+    def stop(self):
+        """Ends it (SIGTERM); returns its random accesses per second, or None."""
+        p, self.proc = self.proc, None
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.terminate()
+        try:
+            out, _ = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            return None
+        fields = dict(kv.split("=", 1) for kv in out.decode().split() if "=" in kv)
+        try:
+            return int(fields["accesses"]) / float(fields["seconds"])
+        except (KeyError, ValueError, ZeroDivisionError):
+            return None
+
 
 TESTS = [("SET", ["SET", "k:__rand_int__", "0123456789abcdef"]),
          ("HSET", ["HSET", "h:__rand_int__", "f", "0123456789abcdef"])]
@@ -162,19 +207,24 @@ def catch_up(primary, replicas, timeout=120):
     raise RuntimeError("a replica did not catch up within %s s" % timeout)
 
 
-def throughput_run(binary, nrep, n, res):
-    """One primary with nrep replicas, each test once: res[(test, nrep)] gets
+def throughput_run(binary, nrep, n, res, standins=0, rates=None):
+    """One primary with nrep replicas (or, with standins, no replica and that many
+    StandIns), each test once: res[(test, nrep)] (res[(test, "s1")] for one stand-in) gets
     (ops/s, CPU us per write, busy fraction, catch-up s, writes per loop turn, CPU us per
-    write of a replica, until it caught up)."""
+    write of a replica, until it caught up); rates gets each stand-in's accesses/s."""
     primary = Server(binary, cpus=PRIMARY_CPUS)
     primary.start()
     replicas = [Server(binary, cpus=OTHER_CPUS) for _ in range(nrep)]
+    hogs = [StandIn() for _ in range(standins)]
+    key = "s%d" % standins if standins else nrep
     try:
         for r in replicas:
             r.start()
             replicate(r, primary)
             if REPLICA_IDLE:
                 sched_idle(r)
+        for h in hogs:
+            h.start()
         for name, argv in TESTS:
             with primary.client() as c:
                 c.call("FLUSHALL")
@@ -190,9 +240,13 @@ def throughput_run(binary, nrep, n, res):
             cpu = proc_cpu(primary) - cpu0
             rcpu = (sum(proc_cpu(r) for r in replicas) - rcpu0) / nrep if nrep else 0.0
             per_turn = n / loops if loops > 0 and loops0 >= 0 else float("nan")
-            res.setdefault((name, nrep), []).append(
+            res.setdefault((name, key), []).append(
                 (ops, cpu * 1e6 / n, busy, lag, per_turn, rcpu * 1e6 / n))
     finally:
+        for h in hogs:
+            rate = h.stop()
+            if rate is not None and rates is not None:
+                rates.append(rate)
         for s in replicas + [primary]:
             s.cleanup()
 
@@ -206,10 +260,14 @@ def throughput(servers, n, rounds):
         "SCHED_IDLE (only on CPU time the client leaves)" if REPLICA_IDLE else "normally"))
     print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
     res = {side: {} for side, _ in servers}
+    rates = []
     for _ in range(rounds):
         for nrep in (0, 1, 2):
             for side, binary in servers:
                 throughput_run(binary, nrep, n, res[side])
+        for k in (1, 2) if STANDIN else ():
+            for side, binary in servers:
+                throughput_run(binary, 0, n, res[side], standins=k, rates=rates)
     print("| server | test | ops/s 0 / 1 / 2 replicas | ops ratio 1 / 2 | CPU us/write 0 / 1 / 2 "
           "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 | catch-up ms 1 / 2 "
           "| replica CPU us/write 1 / 2 |")
@@ -235,7 +293,42 @@ def throughput(servers, n, rounds):
                 per = ["%.2f/%.2f" % (rows[0][i][1] / rows[1][i][1], rows[0][i][1] / rows[2][i][1])
                        for i in range(rounds)]
                 print("- %s %s: %s" % (side, name, " ".join(per)))
+    if STANDIN:
+        colocation(servers, res, rounds, rates)
     print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
+
+
+def colocation(servers, res, rounds, rates):
+    """The second table: the primary with no replica but 1 or 2 stand-ins (StandIn) on the
+    replicas' CPUs, against the same primary alone and with real replicas."""
+    print("\n### Co-location: 0 replicas, with 1 / 2 stand-ins on CPU %s\n" % fmt_cpus(OTHER_CPUS))
+    print("Each stand-in: mayfly-cachehog -m %d (random 8-byte read-modify-writes over %d MB, "
+          "nothing else, connected to nothing), scheduled %s; median %.0f M accesses/s.\n"
+          % (STANDIN_MB, STANDIN_MB, "SCHED_IDLE" if REPLICA_IDLE else "normally",
+             statistics.median(rates) / 1e6 if rates else float("nan")))
+    print("| server | test | CPU us/write 0 / 1 / 2 stand-ins | busy 1 / 2 stand-ins "
+          "| co-location ratio 1 / 2 | capacity ratio 1 / 2 | replicas against stand-ins 1 / 2 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for side, _ in servers:
+        for name, _ in TESTS:
+            cpu = {k: statistics.median(row[1] for row in res[side][(name, k)])
+                   for k in (0, 1, 2, "s1", "s2")}
+            busy = {k: statistics.median(row[2] for row in res[side][(name, k)])
+                    for k in ("s1", "s2")}
+            print("| %s | %s | %.3f / %.3f / %.3f | %.0f%% / %.0f%% | %.2f / %.2f | %.2f / %.2f "
+                  "| %.2f / %.2f |"
+                  % (side, name, cpu[0], cpu["s1"], cpu["s2"], busy["s1"] * 100,
+                     busy["s2"] * 100, cpu[0] / cpu["s1"], cpu[0] / cpu["s2"],
+                     cpu[0] / cpu[1], cpu[0] / cpu[2], cpu["s1"] / cpu[1], cpu["s2"] / cpu[2]),
+                  flush=True)
+    if rounds > 1:
+        print("\nPer-round co-location ratios (1 / 2 stand-ins):")
+        for side, _ in servers:
+            for name, _ in TESTS:
+                rows = {k: res[side][(name, k)] for k in (0, "s1", "s2")}
+                per = ["%.2f/%.2f" % (rows[0][i][1] / rows["s1"][i][1],
+                                      rows[0][i][1] / rows["s2"][i][1]) for i in range(rounds)]
+                print("- %s %s: %s" % (side, name, " ".join(per)))
 
 
 parse_cpus, fmt_cpus = benchlib.parse_cpus, benchlib.fmt_cpus
@@ -323,6 +416,12 @@ def main():
                     "saturate the primary) or redis-benchmark (auto: loadgen if built)")
     ap.add_argument("--loadgen", default=os.environ.get("MAYFLY_LOADGEN", os.path.join(
         REPO, "build", "mayfly-loadgen")), help="path of mayfly-loadgen (bench/loadgen.c)")
+    ap.add_argument("--standin-mb", type=int, default=16, metavar="MB",
+                    help="the co-location rows: the primary without replicas but with 1 and 2 "
+                    "stand-ins (mayfly-cachehog, random memory work over MB each) on the "
+                    "replicas' CPUs; 0: no such rows")
+    ap.add_argument("--cachehog", default=os.environ.get("MAYFLY_CACHEHOG", os.path.join(
+        REPO, "build", "mayfly-cachehog")), help="path of mayfly-cachehog (bench/cachehog.c)")
     ap.add_argument("--servers", help="throughput rows of these servers only, e.g. "
                     "Mayfly,Redis 7.4 (labels as in the table)")
     ap.add_argument("--only", default="throughput,sync")
@@ -337,7 +436,7 @@ def main():
     rounds = a.rounds or (1 if a.quick else 3)
     n = a.requests or (100_000 if a.quick else 500_000)
     fields = a.fields or (200_000 if a.quick else 1_000_000)
-    global PRIMARY_CPUS, OTHER_CPUS, REPLICA_IDLE, LOADGEN
+    global PRIMARY_CPUS, OTHER_CPUS, REPLICA_IDLE, LOADGEN, STANDIN, STANDIN_MB
     if a.load == "loadgen" or (a.load == "auto" and os.path.exists(a.loadgen)):
         if not os.path.exists(a.loadgen):
             ap.error("no mayfly-loadgen at %s (build it, or --loadgen PATH)" % a.loadgen)
@@ -350,6 +449,11 @@ def main():
         PRIMARY_CPUS, OTHER_CPUS = {cpus[0]}, set(cpus[1:])
     REPLICA_IDLE = a.replica_sched == "idle" or (a.replica_sched == "auto" and
                                                  PRIMARY_CPUS is not None)
+    if a.standin_mb > 0 and "throughput" in a.only:
+        if not os.path.exists(a.cachehog):
+            ap.error("no mayfly-cachehog at %s (build it, --cachehog PATH, or --standin-mb 0)"
+                     % a.cachehog)
+        STANDIN, STANDIN_MB = a.cachehog, a.standin_mb
     servers = [("Mayfly", a.mayfly), ("Redis 7.0", a.redis)]
     if a.redis2 and os.path.exists(a.redis2):
         servers.append(("Redis 7.4", a.redis2))
