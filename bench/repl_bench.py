@@ -29,6 +29,15 @@ Redis.
      catch-up ms    after redis-benchmark returned, until every replica's offset equals the
                     primary's: a replica that cannot keep up would show it growing with the
                     run's length.
+   With --standin-mb MB (default 16; 0: off) a second table runs the same primary with no
+   replica but 1 and 2 stand-ins on the replicas' CPUs under their scheduling: each
+   mayfly-cachehog (bench/cachehog.c), random 8-byte read-modify-writes over MB of memory,
+   nonstop, connected to nothing. The primary sends it nothing; what its CPU per write
+   gains is what a memory-busy neighbour costs it through what the CPUs share (the
+   last-level cache, memory bandwidth), which replicas on other machines would not cost:
+     co-location ratio           CPU per write alone / with 1 or 2 stand-ins;
+     replicas against stand-ins  CPU per write with 1 or 2 stand-ins / with as many
+                                 replicas: the capacity ratio net of that co-location.
    Every server kind runs the same rows (Mayfly, Debian's Redis 7.0, and --redis2, a Redis
    7.4 build, if present), interleaved: for each replica count, each kind in turn.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
