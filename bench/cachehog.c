@@ -1,15 +1,16 @@
 /* cachehog: a process that does nothing but memory work, the stand-in for a co-located
- * replica in bench/repl_bench.py (bench/README.md section 10, "co-location").
+ * replica in bench/repl_bench.py (bench/README.md section 10, "Co-location").
  *
  *     mayfly-cachehog [-m MEGABYTES] [-t SECONDS]
  *
- * Fills an array of MEGABYTES (default 16, at most 16384) and then, until SECONDS passed (default 300) or
- * SIGTERM/SIGINT came, adds 1 to one 8-byte word at a time, each at a pseudo-random place
- * (a 64-bit LCG; the index is the state's high 32 bits times the word count, shifted
- * down by 32: no modulo): every access a cache line chosen at random over the whole array, read
- * and written back, as a replica's dictionary lookups and stores are, but with no pause
- * for parsing or system calls. On a machine whose CPUs share a last-level cache, such a
- * process evicts the other CPU's data from it at the rate it runs. At the end one line:
+ * Fills an array of MEGABYTES (default 16, at most 16384) and then, until SECONDS passed
+ * (default 300) or SIGTERM/SIGINT came, adds 1 to one 8-byte word at a time, each at a
+ * pseudo-random place (a 64-bit LCG; the index is the state's high 32 bits times the word
+ * count, shifted down by 32: no modulo): every access a cache line chosen at random over the
+ * whole array, read and written back, as a replica's dictionary lookups and stores are, but
+ * with no pause for parsing or system calls. On a machine whose CPUs share a last-level
+ * cache, such a process evicts the other CPU's data from it at the rate it runs. At the
+ * end one line:
  *
  *     accesses=<count> seconds=<wall> megabytes=<size> checksum=<sum of a few words>
  *
@@ -62,7 +63,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cachehog: no memory for %ld MB\n", mb);
         return 2;
     }
-    for (size_t i = 0; i < words; i++) a[i] = i;
+    for (size_t i = 0; i < words; i++)
+        a[i] = i;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -82,8 +84,8 @@ int main(int argc, char **argv) {
         accesses += 1u << 20;
     }
     uint64_t sum = a[0] + a[words / 2] + a[words - 1];
-    printf("accesses=%llu seconds=%.3f megabytes=%ld checksum=%llu\n", accesses, now_s() - t0,
-           mb, (unsigned long long)sum);
+    printf("accesses=%llu seconds=%.3f megabytes=%ld checksum=%llu\n", accesses, now_s() - t0, mb,
+           (unsigned long long)sum);
     free(a);
     return 0;
 }
