@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resp import RespError, UnknownCommand, encode, is_unknown_command  # noqa: E402
 import benchlib  # noqa: E402
 import latency  # noqa: E402
+import schedtrace  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VALUE = "0123456789abcdef"  # 16-byte value used everywhere
@@ -736,11 +737,16 @@ def parse_args(argv):
                     help="what --pin puts on CPU 0: each server's main thread (its other "
                          "threads run anywhere; Redis and Mayfly alike) or the whole process")
     ap.add_argument("--main-sched", choices=("fifo", "other"), default="other",
-                    help="expiry probes with --pin-scope main: each server's main thread "
-                         "and the probe's connections under SCHED_FIFO from the end of the "
-                         "load (no other process of the machine preempts them; needs root / "
-                         "CAP_SYS_NICE, else other) or as started; growth and FLUSHALL "
-                         "always as started")
+                    help="latency probes with --pin-scope main: each server's main thread "
+                         "and the probe's connections under SCHED_FIFO in the measured "
+                         "windows (expiry: from the end of the load; growth: the whole load; "
+                         "FLUSHALL: the command; no ordinary thread of the machine preempts "
+                         "them; needs root / CAP_SYS_NICE, else other) or as started")
+    ap.add_argument("--sched-trace", choices=("auto", "off"), default="auto",
+                    help="latency probes: record the kernel's sched_switch events of the "
+                         "servers' CPU in each window (a tracefs instance of its own; auto: "
+                         "where tracefs is writable) and read its steal time, to tell who "
+                         "preempted the main thread from the server's own turns")
     ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
@@ -802,6 +808,15 @@ def parse_args(argv):
     a.spin = None if a.spin == "off" else a.spin
     a.cases = {x.strip() for x in a.cases.split(",") if x.strip()}
     return a
+
+
+def schedtrace_ok(cpu):
+    """Whether a tracefs instance can trace sched_switch on cpu here (tried, then removed)."""
+    t = schedtrace.SchedTrace(cpu, name="mayfly-bench-check", buffer_kb=64)
+    try:
+        return t.start() and t.stop() is not None and t.ok
+    finally:
+        t.close()
 
 
 def resolve(binary, what):
@@ -903,13 +918,26 @@ def main(argv=None):
             report.append("  kernel housekeeping moved to CPU %d for the run: %s"
                           % (args.client_cpu, ", ".join(sorted({c for _, c, _ in housekeeping}))))
         lat_policy = None
-        if "expiry" in args.only and args.server_cpu is not None \
+        if args.only & {"expiry", "growth", "flush"} and args.server_cpu is not None \
                 and args.pin_scope == "main" and args.main_sched != "other":
             ok_policy = benchlib.policy_allowed(args.main_sched)
             lat_policy = args.main_sched if ok_policy else None
-            report.append("  expiry probes: servers' main threads and the probe's "
-                          "connections %s" % ("SCHED_FIFO" if ok_policy else
+            report.append("  latency probes: servers' main threads and the probe's "
+                          "connections %s" % ("SCHED_FIFO in the windows (Redis and Mayfly "
+                                              "alike; --main-sched other: as started)"
+                                              if ok_policy else
                                               "as started (SCHED_FIFO not allowed)"))
+        elif args.only & {"expiry", "growth", "flush"}:
+            report.append("  latency probes: servers' main threads and the probe's "
+                          "connections as started (SCHED_OTHER)")
+        args.sched_trace = args.sched_trace == "auto" and args.server_cpu is not None \
+            and args.only & {"expiry", "growth", "flush"} and schedtrace_ok(args.server_cpu)
+        if args.only & {"expiry", "growth", "flush"}:
+            report.append("  latency probes: servers' CPU %s" % (
+                "traced (sched_switch, tracefs) and its steal read in each window"
+                if args.sched_trace else "not traced (--sched-trace off, no pinning or no "
+                "writable tracefs); its steal read in each window"
+                if args.server_cpu is not None else "not traced (no pinning)"))
         if args.rounds < 3 and "throughput" in args.only:
             report.append("  WARNING: fewer than 3 rounds: medians are not robust")
         report.append("")
@@ -932,7 +960,7 @@ def main(argv=None):
             raw["memory"] = recs + keys
             report += ["== Memory per field ==", *memory_table(args, recs),
                        *memory_keys_table(args, keys), ""]
-        benchlib.MAIN_POLICY = lat_policy  # the expiry probes' windows only, below
+        benchlib.MAIN_POLICY = lat_policy  # the latency probes' windows, below
         if housekeeping and args.only & {"expiry", "growth", "flush"}:
             steered = benchlib.steer_kernel_work({args.client_cpu})
             if steered:

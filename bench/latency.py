@@ -29,6 +29,7 @@ import tempfile
 import time
 
 import benchlib
+import schedtrace
 from resp import RespError, UnknownCommand, encode
 
 DEADLINE_TOKEN = b"9999999999999"  # 13 digits, replaced by the real PXAT deadline in ms
@@ -271,6 +272,60 @@ def preempted(srv):
     return w1 - w0, n1 - n0
 
 
+class Watch:
+    """The servers' CPU over a window (bench.py --sched-trace): the host's steal from it
+    (/proc/stat) and who preempted the server's main thread there (schedtrace: sched_switch
+    of that CPU), and each PING over 2 ms set against those preemptions. Nothing of it
+    touches the PING figures themselves. Use: with Watch(args, srv) as w: ... w.mark() at
+    the window's start ... w.finish(rec, probe, t0, t1) after the probe stopped."""
+
+    def __init__(self, args, srv):
+        self.cpu, self.tid = args.server_cpu, srv.pid
+        self.trace = (schedtrace.SchedTrace(self.cpu, srv.pid)
+                      if self.cpu is not None and getattr(args, "sched_trace", False) else None)
+        self.steal0 = self.steal1 = self.events = None
+        self.ksoft0 = self.ksoft1 = None
+
+    def __enter__(self):
+        if self.trace:
+            self.trace.start()
+        self.mark()
+        return self
+
+    def __exit__(self, *exc):
+        if self.trace:
+            self.trace.close()
+
+    def mark(self):
+        if self.cpu is not None:
+            self.steal0 = schedtrace.steal_ms(self.cpu)
+            self.ksoft0 = schedtrace.kthread_wait(self.cpu)[0]
+
+    def end(self):
+        """The window's end: steal read, tracing stopped."""
+        self.steal1 = schedtrace.steal_ms(self.cpu) if self.cpu is not None else None
+        self.ksoft1 = schedtrace.kthread_wait(self.cpu)[0] if self.cpu is not None else None
+        self.events = self.trace.stop() if self.trace and self.trace.ok else None
+
+    def finish(self, rec, probe, t0, t1):
+        """After end() and the probe's stop(): rec["steal_ms"] (the window's steal, ms),
+        rec["preempt_by"] (schedtrace.summary of [t0, t1], wall s, with the events the
+        buffer "lost") and rec["ping_attr"] (attribute_pings)."""
+        if self.cpu is None:
+            return
+        rec["steal_ms"] = (None if None in (self.steal0, self.steal1)
+                           else self.steal1 - self.steal0)
+        rec["ksoftirqd_wait_ms"] = (None if None in (self.ksoft0, self.ksoft1)
+                                    else self.ksoft1 - self.ksoft0)
+        if not self.events and not (self.trace and self.trace.ok):
+            return
+        off = time.time() - time.monotonic()
+        episodes = schedtrace.preemptions(self.events, self.tid)
+        rec["preempt_by"] = schedtrace.summary(episodes, t0 - off, t1 - off)
+        rec["preempt_by"]["lost"] = self.trace.overrun
+        rec["ping_attr"] = schedtrace.attribute_pings(probe.samples, episodes, off, t0, t1)
+
+
 def turn_stats(srv, rec=None):
     """The longest loop turn since the last RESETSTAT, in ms: (busy wall time, server
     thread CPU time, "turns over 1 ms / 2 ms of CPU of all turns"), or Nones for a server
@@ -326,11 +381,12 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
         base = (info_int(c, "stats", "expired_keys") or 0) + \
             (info_int(c, "stats", "expired_subkeys") or 0)
     gone_at = None
-    with Probe(args.latprobe, srv.port, pollers, args.client_cpu, args.spin,
-               benchlib.MAIN_POLICY) as probe:
+    with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, pollers, args.client_cpu,
+                                          args.spin, benchlib.MAIN_POLICY) as probe:
         with srv.client() as c:
             time.sleep(max(0.0, deadline - time.time()))
             srv.sched_at_reset = srv.main_sched()  # "preempted" counts from the deadline
+            watch.mark()
             hard_end = deadline + args.expiry_timeout
             while time.time() < hard_end:
                 st = c.info("stats")
@@ -340,6 +396,7 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
                     gone_at = time.time()
                     break
                 time.sleep(0.01)
+            watch.end()
             rec["reaped"] = done
     rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
     end = gone_at or time.time()
@@ -350,6 +407,7 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
     rec["spin"] = probe.spin_stats(deadline, end)
     rec["pollers"] = [probe.stats(i + 1, deadline, end) for i in range(len(pollers))]
     rec["ping_before"] = probe.stats(0, 0, deadline)
+    watch.finish(rec, probe, deadline, end)
     return rec
 
 
@@ -387,16 +445,30 @@ def expiry_probe(args, servers):
                     rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
                                           margin))
                 log("  expiry %-28s %-6s reaped %s after deadline, PING max %s ms, turn max %s "
-                    "ms, preempted %s, floor %s"
+                    "ms, preempted %s, floor %s%s"
                     % (label, side, "-" if rec["gone_after_s"] is None else
                        "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
-                       turn_cell(rec), preempt_cell(rec), spin_cell(rec)))
+                       turn_cell(rec), preempt_cell(rec), spin_cell(rec), attr_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  expiry %-28s %-6s FAILED: %s" % (label, side, e))
             finally:
                 srv.stop()
             out.append(rec)
+    return out
+
+
+def attr_cell(r):
+    """For the log: the servers' CPU's steal and the main thread's traced preemptions."""
+    out = ""
+    if r.get("steal_ms") is not None:
+        out += ", steal %.0f ms" % r["steal_ms"]
+    if r.get("ksoftirqd_wait_ms") is not None:
+        out += ", ksoftirqd waited %.1f ms" % r["ksoftirqd_wait_ms"]
+    b = r.get("preempt_by")
+    if b:
+        out += ", traced %.1f ms/%d by %s" % (b["ms"], b["n"], ", ".join(
+            "%s %.1f" % (w[0], w[1]) for w in b["by"][:3]) or "none")
     return out
 
 
@@ -434,6 +506,51 @@ FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CP
               ' CPU.')
 
 
+def attribution_lines(recs):
+    """Per window: how many PINGs took over 2 ms and how many of them overlapped a
+    preemption of the server's main thread, the longest PING less the preemption inside it,
+    the preemptions (ms / episodes, longest) and who ran meanwhile, and the host's steal
+    from the servers' CPU. Empty without --sched-trace data and steal."""
+    rows = [r for r in recs if not r.get("skipped") and ("steal_ms" in r or "preempt_by" in r)]
+    if not rows:
+        return []
+    hdr = ("%-32s %-6s %14s %12s %22s %9s %11s  %s"
+           % ("case", "server", ">2ms preempted", "rest max ms", "preempted ms/n longest",
+              "steal ms", "ksoftirqd ms", "who ran instead: ms/episodes longest"))
+    lines = ["", hdr, "-" * len(hdr)]
+    for r in rows:
+        a, b = r.get("ping_attr"), r.get("preempt_by")
+        who = "-"
+        if b:
+            who = ", ".join("%s %.1f/%d %.1f" % w for w in b["by"][:4]) or "none"
+            if len(b["by"]) > 4:
+                who += ", +%d more" % (len(b["by"]) - 4)
+            if b.get("lost"):
+                who += " (trace lost %d events)" % b["lost"]
+        st, ks = r.get("steal_ms"), r.get("ksoftirqd_wait_ms")
+        lines.append("%-32s %-6s %14s %12s %22s %9s %11s  %s"
+                     % (r["label"], r["side"],
+                        "%d/%d" % (a["preempted"], a["n"]) if a else "-",
+                        fmt_ms(a["rest_max"]) if a and a["n"] else "-",
+                        "%.1f/%d %.1f" % (b["ms"], b["n"], b["longest_ms"]) if b else "-",
+                        "-" if st is None else "%.0f" % st,
+                        "-" if ks is None else "%.1f" % ks, who))
+    lines.append("")
+    lines.append("Attribution, the servers' CPU in the same window (--sched-trace): >2ms "
+                 "preempted: PINGs over 2 ms that overlapped a preemption of the server's main "
+                 "thread / all PINGs over 2 ms; rest max: the longest PING over 2 ms less the "
+                 "preemption inside it (what the server's own turns, the host's steal and the "
+                 "loopback account for); preempted: the main thread runnable but off its CPU "
+                 "(kernel sched_switch events of that CPU, tracefs, monotonic clock), ms / "
+                 "episodes and the longest, and who ran there meanwhile; steal: the host's "
+                 "steal from that CPU over the window (/proc/stat, to about 10 ms); ksoftirqd: how "
+                 "long that CPU's ksoftirqd waited for it while runnable in the window (its "
+                 "schedstat; softirq work the kernel deferred to it waits that long, so a "
+                 "real-time server thread that starved it shows here). No PING is left out of "
+                 "the PING columns above.")
+    return lines
+
+
 def expiry_table(args, recs):
     hdr = ("%-28s %-6s %9s %20s %9s %8s %14s %12s %18s %12s %20s %11s"
            % ("case (all due at once)", "server", "reaped s", "PING p50/p99/max ms",
@@ -467,6 +584,7 @@ def expiry_table(args, recs):
                  "CPU, of all turns in the window (INFO mayfly_eventloop_turns_cpu_over_1ms / "
                  "_2ms, eventloop_cycles).")
     lines.append(FLOOR_NOTE)
+    lines += attribution_lines(recs)
     lines.append("Targets (issue 17): 1 hash x 1M reaped <= 0.5 s, 1M x 10 fields <= 3 s, PING "
                  "max <= 2 ms.")
     return lines
@@ -495,11 +613,15 @@ def growth_probe(args, servers):
             try:
                 command_file(gen, gen_args)  # written once, outside the timed load
                 srv.restart()
-                with Probe(args.latprobe, srv.port, (), args.client_cpu, args.spin) as probe:
-                    reset_stats(srv)
+                with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
+                                                      args.client_cpu, args.spin,
+                                                      benchlib.MAIN_POLICY) as probe:
+                    reset_stats(srv, benchlib.MAIN_POLICY)
+                    watch.mark()
                     t0 = time.time()
                     load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
                     t1 = time.time()
+                    watch.end()
                     rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
                 with srv.client() as c:
                     got = c.call(*check.split())
@@ -508,12 +630,13 @@ def growth_probe(args, servers):
                 rec["load_s"] = t1 - t0
                 rec["ping"] = probe.stats(0, t0, t1)
                 rec["spin"] = probe.spin_stats(t0, t1)
+                watch.finish(rec, probe, t0, t1)
                 rec["used"], rec["rss"] = srv.mem()
                 log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
-                    "preempted %s, floor %s"
+                    "preempted %s, floor %s%s"
                     % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
                        fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
-                       spin_cell(rec)))
+                       spin_cell(rec), attr_cell(rec)))
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
@@ -534,24 +657,28 @@ def flush_probe(args, servers):
             srv.restart()
             load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
             rec["used_before"], _ = srv.mem()
-            srv.repin()
-            with Probe(args.latprobe, srv.port, (), args.client_cpu, args.spin) as probe:
+            srv.repin(benchlib.MAIN_POLICY)
+            with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (), args.client_cpu,
+                                                  args.spin, benchlib.MAIN_POLICY) as probe:
                 with srv.client(timeout=300) as c:
                     time.sleep(0.3)
                     c.try_call("CONFIG", "RESETSTAT")
                     srv.sched_at_reset = srv.main_sched()
+                    watch.mark()
                     t0 = time.time()
                     c.call("FLUSHALL")
                     t1 = time.time()
                     time.sleep(0.5)  # memory freed in the background shows here
+                    watch.end()
                 rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
             rec["flush_s"] = t1 - t0
             rec["ping"] = probe.stats(0, t0, t1 + 0.5)
             rec["spin"] = probe.spin_stats(t0, t1 + 0.5)
+            watch.finish(rec, probe, t0, t1 + 0.5)
             log("  flush  %-32s %-6s FLUSHALL %.2fs, PING max %s ms, turn max %s ms, "
-                "preempted %s, floor %s"
+                "preempted %s, floor %s%s"
                 % (rec["label"], side, rec["flush_s"], fmt_ms(rec["ping"]["max"]),
-                   turn_cell(rec), preempt_cell(rec), spin_cell(rec)))
+                   turn_cell(rec), preempt_cell(rec), spin_cell(rec), attr_cell(rec)))
         except (RespError, RuntimeError, OSError, ConnectionError) as e:
             rec["skipped"] = "FAILED: %s" % e
             log("  flush  %-32s %-6s FAILED: %s" % (rec["label"], side, e))
@@ -591,5 +718,6 @@ def growth_table(args, recs):
                  "of the command and PING during it and the 0.5 s after. turn max / turns cpu: "
                  "as in the expiry table.")
     lines.append(FLOOR_NOTE)
+    lines += attribution_lines(recs)
     lines.append("Target (issue 17): PING max <= 2 ms.")
     return lines

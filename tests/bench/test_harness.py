@@ -13,6 +13,9 @@ bench/latprobe.c), against a real server process:
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
+- schedtrace: preemption episodes and the PINGs set against them from given sched_switch
+  events; and, where tracefs is writable, a real trace of a thread that shares its CPU
+  with a CPU hog shows the hog as who ran instead.
 
 usage: test_harness.py MAYFLY_SERVER LATPROBE LOADGEN. Needs 2 CPUs (else it skips); the
 SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
@@ -27,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
 import benchlib  # noqa: E402
+import schedtrace  # noqa: E402
 
 FAILS = []
 
@@ -198,6 +202,66 @@ def test_loadgen_rate(server, loadgen):
         srv.stop()
 
 
+def test_schedtrace_episodes():
+    """preemptions() from sched_switch events: an episode from the watched thread's
+    switch-out while runnable (R, R+) to its switch-in, with each runner's share; a sleep
+    (S) is none; the idle task inside an episode counts as a runner (not eligible)."""
+    T = 100
+    ev = [(1.000, "srv", T, "R+", "kworker/0:1", 7),   # preempted
+          (1.002, "kworker/0:1", 7, "S", "ksoftirqd/0", 14),
+          (1.003, "ksoftirqd/0", 14, "S", "srv", T),  # back: 3 ms
+          (2.000, "srv", T, "S", "bash", 9),          # a sleep: no episode
+          (2.500, "bash", 9, "S", "srv", T),
+          (3.000, "srv", T, "R", "bash", 9),          # preempted (not R+)
+          (3.001, "bash", 9, "S", "swapper/0", 0),
+          (3.051, "swapper/0", 0, "R", "srv", T)]     # held back 50 ms with the CPU idle
+    eps = schedtrace.preemptions(ev, T)
+    check(len(eps) == 2, "two episodes (%s)" % eps)
+    if len(eps) == 2:
+        (s0, e0, w0), (s1, e1, w1) = eps
+        check((s0, e0) == (1.000, 1.003), "the first from 1.000 to 1.003 s")
+        check(abs(w0["kworker/0:1"] - 2.0) < 1e-6 and abs(w0["ksoftirqd/0"] - 1.0) < 1e-6,
+              "its runners kworker 2 ms, ksoftirqd 1 ms (%s)" % w0)
+        check(abs(w1["swapper/0"] - 50.0) < 1e-6, "the idle task 50 ms (%s)" % w1)
+    sm = schedtrace.summary(eps, 0.0, 3.026)
+    check(sm["n"] == 2 and abs(sm["ms"] - 29.0) < 1e-6 and sm["by"][0][0] == "swapper/0",
+          "summary cut to the window: 2 episodes, 29 ms, idle first (%s)" % sm)
+    # PINGs (conn, wall s, ms) with wall = mono + 10: one over 2 ms inside the first
+    # episode (4 ms: 1 ms left), one over 2 ms without a preemption (5 ms), one short.
+    pings = [(0, 10.9995, 4.0), (0, 12.0, 5.0), (0, 12.6, 0.5), (1, 10.9995, 9.0)]
+    a = schedtrace.attribute_pings(pings, eps, 10.0, 10.0, 13.0)
+    check(a["n"] == 2 and a["preempted"] == 1 and abs(a["rest_max"] - 5.0) < 1e-6,
+          "attribute_pings: 2 over 2 ms, 1 preempted, rest max 5 ms (%s)" % a)
+
+
+def test_schedtrace_live(cpu):
+    """Where tracefs is writable: two spinning processes on one CPU; the trace of one shows
+    it preempted with the other as who ran instead. Bounded: 0.4 s of spinning."""
+    hog = "import time\nt = time.monotonic()\nwhile time.monotonic() - t < 0.4: pass\n"
+    a = subprocess.Popen([sys.executable, "-c", hog], preexec_fn=benchlib.pinned(cpu))
+    b = subprocess.Popen([sys.executable, "-c", hog], preexec_fn=benchlib.pinned(cpu))
+    t = schedtrace.SchedTrace(cpu, a.pid, name="mayfly-test", buffer_kb=1024)
+    try:
+        if not t.start():
+            print("SKIP: tracefs not writable")
+            return
+        a.wait(timeout=30)
+        b.wait(timeout=30)
+        ev = t.stop()
+        check(t.ok and ev, "the trace has events (%d)" % len(ev))
+        sm = schedtrace.summary(schedtrace.preemptions(ev, a.pid))
+        who = [w[0] for w in sm["by"]]
+        check(sm["n"] >= 1 and any(w.startswith("python") for w in who),
+              "the watched spinner was preempted, the other among who ran (%s)" % sm["by"][:3])
+    finally:
+        t.close()
+        for p in (a, b):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    check(not os.path.isdir(t.dir), "the tracefs instance is removed")
+
+
 def main():
     server, latprobe, loadgen = sys.argv[1], sys.argv[2], sys.argv[3]
     test_loadgen_rate(server, loadgen)
@@ -209,6 +273,8 @@ def main():
     test_spin_switched(server, latprobe, cpus[1])
     test_housekeeping(cpus)
     test_steer_kernel_work(cpus)
+    test_schedtrace_episodes()
+    test_schedtrace_live(cpus[1])
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
