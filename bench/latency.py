@@ -274,8 +274,8 @@ def preempted(srv):
 
 class Watch:
     """The servers' CPU over a window (bench.py --sched-trace): the host's steal from it
-    (/proc/stat) and who preempted the server's main thread there (schedtrace: sched_switch
-    of that CPU), and each PING over 2 ms set against those preemptions. Nothing of it
+    (/proc/stat) and who held the server's main thread off it while runnable (schedtrace: sched_switch
+    and sched_wakeup), and each PING over 2 ms set against those waits. Nothing of it
     touches the PING figures themselves. Use: with Watch(args, srv) as w: ... w.mark() at
     the window's start ... w.finish(rec, probe, t0, t1) after the probe stopped."""
 
@@ -285,6 +285,7 @@ class Watch:
                       if self.cpu is not None and getattr(args, "sched_trace", False) else None)
         self.steal0 = self.steal1 = self.events = None
         self.ksoft0 = self.ksoft1 = None
+        self.ksoftirqd = schedtrace.kthread_pid(self.cpu) if self.cpu is not None else None
 
     def __enter__(self):
         if self.trace:
@@ -299,12 +300,12 @@ class Watch:
     def mark(self):
         if self.cpu is not None:
             self.steal0 = schedtrace.steal_ms(self.cpu)
-            self.ksoft0 = schedtrace.kthread_wait(self.cpu)[0]
+            self.ksoft0 = schedtrace.run_delay_ms(self.ksoftirqd)
 
     def end(self):
         """The window's end: steal read, tracing stopped."""
         self.steal1 = schedtrace.steal_ms(self.cpu) if self.cpu is not None else None
-        self.ksoft1 = schedtrace.kthread_wait(self.cpu)[0] if self.cpu is not None else None
+        self.ksoft1 = schedtrace.run_delay_ms(self.ksoftirqd)
         self.events = self.trace.stop() if self.trace and self.trace.ok else None
 
     def finish(self, rec, probe, t0, t1):
@@ -321,6 +322,12 @@ class Watch:
             return
         off = time.time() - time.monotonic()
         episodes = schedtrace.preemptions(self.events, self.tid)
+        dump = os.environ.get("MAYFLY_BENCH_TRACE_DUMP")  # a directory: raw events, episodes
+        if dump:
+            import json
+            with open(os.path.join(dump, "trace-%d-%d.json" % (self.tid, int(t0))), "w") as f:
+                json.dump({"tid": self.tid, "t0": t0 - off, "t1": t1 - off,
+                           "events": self.events, "episodes": episodes}, f)
         rec["preempt_by"] = schedtrace.summary(episodes, t0 - off, t1 - off)
         rec["preempt_by"]["lost"] = self.trace.overrun
         rec["ping_attr"] = schedtrace.attribute_pings(probe.samples, episodes, off, t0, t1)
@@ -396,9 +403,10 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
                     gone_at = time.time()
                     break
                 time.sleep(0.01)
+            rec["preempted"] = preempted(srv)  # read first: the window's end
             watch.end()
             rec["reaped"] = done
-    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
+    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
     end = gone_at or time.time()
     rec["gone_after_s"] = (gone_at - deadline) if gone_at else None
     time.sleep(0.3)
@@ -459,7 +467,7 @@ def expiry_probe(args, servers):
 
 
 def attr_cell(r):
-    """For the log: the servers' CPU's steal and the main thread's traced preemptions."""
+    """For the log: the servers' CPU's steal and the main thread's traced waits."""
     out = ""
     if r.get("steal_ms") is not None:
         out += ", steal %.0f ms" % r["steal_ms"]
@@ -467,7 +475,7 @@ def attr_cell(r):
         out += ", ksoftirqd waited %.1f ms" % r["ksoftirqd_wait_ms"]
     b = r.get("preempt_by")
     if b:
-        out += ", traced %.1f ms/%d by %s" % (b["ms"], b["n"], ", ".join(
+        out += ", waited %.1f ms/%d by %s" % (b["ms"], b["n"], ", ".join(
             "%s %.1f" % (w[0], w[1]) for w in b["by"][:3]) or "none")
     return out
 
@@ -507,16 +515,16 @@ FLOOR_NOTE = ("floor: latprobe's spinning thread (SCHED_IDLE, on the clients' CP
 
 
 def attribution_lines(recs):
-    """Per window: how many PINGs took over 2 ms and how many of them overlapped a
-    preemption of the server's main thread, the longest PING less the preemption inside it,
-    the preemptions (ms / episodes, longest) and who ran meanwhile, and the host's steal
-    from the servers' CPU. Empty without --sched-trace data and steal."""
+    """Per window: how many PINGs took over 2 ms and how many of them overlapped a wait of
+    the server's main thread (runnable, not running), the longest PING less the waits
+    inside it, the waits (ms / count, longest) and who ran meanwhile, the host's steal from
+    the servers' CPU and its ksoftirqd's wait. Empty without --sched-trace data and steal."""
     rows = [r for r in recs if not r.get("skipped") and ("steal_ms" in r or "preempt_by" in r)]
     if not rows:
         return []
-    hdr = ("%-32s %-6s %14s %12s %22s %9s %11s  %s"
-           % ("case", "server", ">2ms preempted", "rest max ms", "preempted ms/n longest",
-              "steal ms", "ksoftirqd ms", "who ran instead: ms/episodes longest"))
+    hdr = ("%-32s %-6s %12s %12s %26s %9s %12s  %s"
+           % ("case", "server", ">2ms waited", "rest max ms", "waits ms/n (preempted) max",
+              "steal ms", "ksoftirqd ms", "who ran instead: ms/waits longest"))
     lines = ["", hdr, "-" * len(hdr)]
     for r in rows:
         a, b = r.get("ping_attr"), r.get("preempt_by")
@@ -528,26 +536,29 @@ def attribution_lines(recs):
             if b.get("lost"):
                 who += " (trace lost %d events)" % b["lost"]
         st, ks = r.get("steal_ms"), r.get("ksoftirqd_wait_ms")
-        lines.append("%-32s %-6s %14s %12s %22s %9s %11s  %s"
+        lines.append("%-32s %-6s %12s %12s %26s %9s %12s  %s"
                      % (r["label"], r["side"],
                         "%d/%d" % (a["preempted"], a["n"]) if a else "-",
                         fmt_ms(a["rest_max"]) if a and a["n"] else "-",
-                        "%.1f/%d %.1f" % (b["ms"], b["n"], b["longest_ms"]) if b else "-",
+                        "%.1f/%d (%d) %.1f" % (b["ms"], b["n"], b["preempted"], b["longest_ms"])
+                        if b else "-",
                         "-" if st is None else "%.0f" % st,
                         "-" if ks is None else "%.1f" % ks, who))
     lines.append("")
     lines.append("Attribution, the servers' CPU in the same window (--sched-trace): >2ms "
-                 "preempted: PINGs over 2 ms that overlapped a preemption of the server's main "
-                 "thread / all PINGs over 2 ms; rest max: the longest PING over 2 ms less the "
-                 "preemption inside it (what the server's own turns, the host's steal and the "
-                 "loopback account for); preempted: the main thread runnable but off its CPU "
-                 "(kernel sched_switch events of that CPU, tracefs, monotonic clock), ms / "
-                 "episodes and the longest, and who ran there meanwhile; steal: the host's "
-                 "steal from that CPU over the window (/proc/stat, to about 10 ms); ksoftirqd: how "
-                 "long that CPU's ksoftirqd waited for it while runnable in the window (its "
-                 "schedstat; softirq work the kernel deferred to it waits that long, so a "
-                 "real-time server thread that starved it shows here). No PING is left out of "
-                 "the PING columns above.")
+                 "waited: PINGs over 2 ms that overlapped a wait of the server's main thread / "
+                 "all PINGs over 2 ms; rest max: the longest PING over 2 ms less the waits "
+                 "inside it (what the server's own turns, the host's steal and the loopback "
+                 "account for); waits: the main thread runnable but not running (from its "
+                 "wake-up or its preemption to its switch-in: kernel sched_switch events of "
+                 "that CPU and the thread's sched_wakeup, tracefs, monotonic clock), ms / how "
+                 "many (how many began with a preemption) and the longest, and who ran there "
+                 "meanwhile (swapper/N: the CPU coming out of idle, or a runnable real-time "
+                 "thread held back by throttling); steal: the host's steal from that CPU over "
+                 "the window (/proc/stat, to about 10 ms); ksoftirqd: how long that CPU's "
+                 "ksoftirqd waited for it while runnable in the window (its schedstat; softirq "
+                 "work the kernel deferred to it waits that long, so a real-time server thread "
+                 "that starved it shows here). No PING is left out of the PING columns above.")
     return lines
 
 
@@ -621,8 +632,9 @@ def growth_probe(args, servers):
                     t0 = time.time()
                     load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
                     t1 = time.time()
+                    rec["preempted"] = preempted(srv)
                     watch.end()
-                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
+                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
                 with srv.client() as c:
                     got = c.call(*check.split())
                 if got != want:
@@ -669,8 +681,9 @@ def flush_probe(args, servers):
                     c.call("FLUSHALL")
                     t1 = time.time()
                     time.sleep(0.5)  # memory freed in the background shows here
+                    rec["preempted"] = preempted(srv)
                     watch.end()
-                rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv, rec)
+                rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
             rec["flush_s"] = t1 - t0
             rec["ping"] = probe.stats(0, t0, t1 + 0.5)
             rec["spin"] = probe.spin_stats(t0, t1 + 0.5)

@@ -13,8 +13,8 @@ bench/latprobe.c), against a real server process:
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
-- schedtrace: preemption episodes and the PINGs set against them from given sched_switch
-  events; and, where tracefs is writable, a real trace of a thread that shares its CPU
+- schedtrace: the waits of a thread (preempted or woken, not running) and the PINGs set
+  against them from given sched_switch and sched_wakeup events; and, where tracefs is writable, a real trace of a thread that shares its CPU
   with a CPU hog shows the hog as who ran instead.
 
 usage: test_harness.py MAYFLY_SERVER LATPROBE LOADGEN. Needs 2 CPUs (else it skips); the
@@ -203,35 +203,41 @@ def test_loadgen_rate(server, loadgen):
 
 
 def test_schedtrace_episodes():
-    """preemptions() from sched_switch events: an episode from the watched thread's
-    switch-out while runnable (R, R+) to its switch-in, with each runner's share; a sleep
-    (S) is none; the idle task inside an episode counts as a runner (not eligible)."""
+    """preemptions() from sched_switch and sched_wakeup events: a wait from the watched
+    thread's switch-out while runnable (R, R+) or its wake-up to its switch-in, with each
+    runner's share; a sleep (S) is none until the wake-up; a wake-up while it runs is none;
+    the idle task inside a wait counts as a runner."""
     T = 100
     ev = [(1.000, "srv", T, "R+", "kworker/0:1", 7),   # preempted
           (1.002, "kworker/0:1", 7, "S", "ksoftirqd/0", 14),
           (1.003, "ksoftirqd/0", 14, "S", "srv", T),  # back: 3 ms
-          (2.000, "srv", T, "S", "bash", 9),          # a sleep: no episode
+          (2.000, "srv", T, "S", "bash", 9),          # a sleep: no wait
+          (2.400, None, None, "W", "srv", T),         # woken while bash runs: waits 0.1 s
           (2.500, "bash", 9, "S", "srv", T),
+          (2.600, None, None, "W", "srv", T),         # woken while running: nothing
           (3.000, "srv", T, "R", "bash", 9),          # preempted (not R+)
           (3.001, "bash", 9, "S", "swapper/0", 0),
           (3.051, "swapper/0", 0, "R", "srv", T)]     # held back 50 ms with the CPU idle
     eps = schedtrace.preemptions(ev, T)
-    check(len(eps) == 2, "two episodes (%s)" % eps)
-    if len(eps) == 2:
-        (s0, e0, w0), (s1, e1, w1) = eps
-        check((s0, e0) == (1.000, 1.003), "the first from 1.000 to 1.003 s")
+    check(len(eps) == 3, "three waits (%s)" % eps)
+    if len(eps) == 3:
+        (s0, e0, w0, p0), (s1, e1, w1, p1), (s2, e2, w2, p2) = eps
+        check((s0, e0, p0) == (1.000, 1.003, True), "the first from 1.000 to 1.003 s, preempted")
         check(abs(w0["kworker/0:1"] - 2.0) < 1e-6 and abs(w0["ksoftirqd/0"] - 1.0) < 1e-6,
               "its runners kworker 2 ms, ksoftirqd 1 ms (%s)" % w0)
-        check(abs(w1["swapper/0"] - 50.0) < 1e-6, "the idle task 50 ms (%s)" % w1)
+        check((s1, e1, p1) == (2.400, 2.500, False) and abs(w1["bash"] - 100.0) < 1e-6,
+              "the second a wake-up wait of 100 ms behind bash (%s)" % (eps[1],))
+        check(p2 and abs(w2["swapper/0"] - 50.0) < 1e-6, "the idle task 50 ms (%s)" % w2)
     sm = schedtrace.summary(eps, 0.0, 3.026)
-    check(sm["n"] == 2 and abs(sm["ms"] - 29.0) < 1e-6 and sm["by"][0][0] == "swapper/0",
-          "summary cut to the window: 2 episodes, 29 ms, idle first (%s)" % sm)
+    check(sm["n"] == 3 and abs(sm["ms"] - 129.0) < 1e-6 and sm["preempted"] == 2
+          and sm["by"][0][0] == "bash",
+          "summary cut to the window: 3 waits, 129 ms, 2 preemptions, bash first (%s)" % sm)
     # PINGs (conn, wall s, ms) with wall = mono + 10: one over 2 ms inside the first
-    # episode (4 ms: 1 ms left), one over 2 ms without a preemption (5 ms), one short.
+    # wait (4 ms: 1 ms left), one over 2 ms without a wait (5 ms), one short.
     pings = [(0, 10.9995, 4.0), (0, 12.0, 5.0), (0, 12.6, 0.5), (1, 10.9995, 9.0)]
     a = schedtrace.attribute_pings(pings, eps, 10.0, 10.0, 13.0)
     check(a["n"] == 2 and a["preempted"] == 1 and abs(a["rest_max"] - 5.0) < 1e-6,
-          "attribute_pings: 2 over 2 ms, 1 preempted, rest max 5 ms (%s)" % a)
+          "attribute_pings: 2 over 2 ms, 1 in a wait, rest max 5 ms (%s)" % a)
 
 
 def test_schedtrace_live(cpu):
