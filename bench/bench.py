@@ -736,12 +736,15 @@ def parse_args(argv):
     ap.add_argument("--pin-scope", choices=("main", "process"), default="main",
                     help="what --pin puts on CPU 0: each server's main thread (its other "
                          "threads run anywhere; Redis and Mayfly alike) or the whole process")
-    ap.add_argument("--main-sched", choices=("fifo", "other"), default="other",
+    ap.add_argument("--main-sched", choices=("auto", "fifo", "other"), default="auto",
                     help="latency probes with --pin-scope main: each server's main thread "
                          "and the probe's connections under SCHED_FIFO in the measured "
-                         "windows (expiry: from the end of the load; growth: the whole load; "
-                         "FLUSHALL: the command; no ordinary thread of the machine preempts "
-                         "them; needs root / CAP_SYS_NICE, else other) or as started")
+                         "windows (no ordinary thread of the machine preempts them; needs "
+                         "root / CAP_SYS_NICE, else as started): fifo in every window "
+                         "(expiry: from the end of the load; growth: the whole load; "
+                         "FLUSHALL: the command), auto (default) in the expiry windows only "
+                         "(a main thread busy for most of a second, as in growth, meets "
+                         "real-time throttling), other: as started")
     ap.add_argument("--sched-trace", choices=("auto", "off"), default="auto",
                     help="latency probes: record the kernel's sched_switch events of the "
                          "servers' CPU in each window (a tracefs instance of its own; auto: "
@@ -917,19 +920,23 @@ def main(argv=None):
         if housekeeping:
             report.append("  kernel housekeeping moved to CPU %d for the run: %s"
                           % (args.client_cpu, ", ".join(sorted({c for _, c, _ in housekeeping}))))
-        lat_policy = None
-        if args.only & {"expiry", "growth", "flush"} and args.server_cpu is not None \
-                and args.pin_scope == "main" and args.main_sched != "other":
-            ok_policy = benchlib.policy_allowed(args.main_sched)
-            lat_policy = args.main_sched if ok_policy else None
-            report.append("  latency probes: servers' main threads and the probe's "
-                          "connections %s" % ("SCHED_FIFO in the windows (Redis and Mayfly "
-                                              "alike; --main-sched other: as started)"
-                                              if ok_policy else
-                                              "as started (SCHED_FIFO not allowed)"))
-        elif args.only & {"expiry", "growth", "flush"}:
-            report.append("  latency probes: servers' main threads and the probe's "
-                          "connections as started (SCHED_OTHER)")
+        if args.only & {"expiry", "growth", "flush"}:
+            fifo = args.server_cpu is not None and args.pin_scope == "main" \
+                and args.main_sched != "other" and benchlib.policy_allowed("fifo")
+            latency.EXPIRY_POLICY = "fifo" if fifo else None
+            latency.GROWTH_POLICY = "fifo" if fifo and args.main_sched == "fifo" else None
+            parts = [p for p, pol in (("expiry", latency.EXPIRY_POLICY),
+                                      ("growth and FLUSHALL", latency.GROWTH_POLICY)) if pol]
+            report.append("  latency probes: servers' main threads and the probe's connections "
+                          "%s (Redis and Mayfly alike; --main-sched %s)"
+                          % ("SCHED_FIFO in every window" if len(parts) == 2 else
+                             "SCHED_FIFO in the %s windows, as started (SCHED_OTHER) in the "
+                             "others" % parts[0] if parts else
+                             "as started (SCHED_OTHER%s)" % (
+                                 ", SCHED_FIFO not allowed here"
+                                 if args.main_sched != "other" and args.server_cpu is not None
+                                 and args.pin_scope == "main" else ""),
+                             args.main_sched))
         args.sched_trace = args.sched_trace == "auto" and args.server_cpu is not None \
             and args.only & {"expiry", "growth", "flush"} and schedtrace_ok(args.server_cpu)
         if args.only & {"expiry", "growth", "flush"}:
@@ -960,7 +967,6 @@ def main(argv=None):
             raw["memory"] = recs + keys
             report += ["== Memory per field ==", *memory_table(args, recs),
                        *memory_keys_table(args, keys), ""]
-        benchlib.MAIN_POLICY = lat_policy  # the latency probes' windows, below
         if housekeeping and args.only & {"expiry", "growth", "flush"}:
             steered = benchlib.steer_kernel_work({args.client_cpu})
             if steered:

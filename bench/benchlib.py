@@ -33,12 +33,6 @@ PIN_SCOPE = "process"
 # bench.py, so that no thread of either server, nor the harness, takes the main thread's
 # CPU from it; None: any CPU).
 OTHER_CPUS = None
-# With PIN_SCOPE "main", the main thread's scheduling in the windows that ask for it
-# (Server.repin(policy=MAIN_POLICY)): "fifo" (SCHED_FIFO priority 1: no ordinary thread
-# that wakes on its CPU preempts it, as a core of its own would give it) or None. Not for
-# a main thread busy without a pause for seconds: past 0.95 s of a second the kernel's
-# real-time throttling (sched_rt_runtime_us) stops it for tens of milliseconds at a time.
-MAIN_POLICY = None
 
 
 # Kernel threads of the machine's own housekeeping that may run on any CPU and can be moved:

@@ -40,6 +40,15 @@ POLL_MS = 50
 # thread of the machine ran instead.
 SPIN_CONN, SPIN_SWITCHED = -1, -2
 REDIS_CLI = "redis-cli"  # sends the prepared load (Debian redis-tools)
+# The policy of the servers' main threads and the probe's connections in the windows
+# (benchlib.set_policy: "fifo", SCHED_FIFO priority 1, so that no ordinary thread that wakes
+# on their CPU preempts them, as a core of their own would give them; or None), set by
+# bench.py --main-sched: in the expiry windows (from the end of the load) and in the growth
+# and FLUSHALL ones (the whole load). FIFO does not suit a main thread busy for most of a
+# second: past 0.95 s of a second the kernel's real-time throttling (sched_rt_runtime_us)
+# holds it back for the rest of it, tens of milliseconds.
+EXPIRY_POLICY = None
+GROWTH_POLICY = None
 
 
 def log(msg):
@@ -383,13 +392,13 @@ def expiry_run(args, srv, gen, gen_args, total, pollers, margin):
         raise DeadlineOverrun("load took %.1fs, too close to the %.0fs deadline"
                               % (rec["load_s"], margin), rec["load_s"])
     rec["used_before"], rec["rss_before"] = srv.mem()
-    reset_stats(srv, benchlib.MAIN_POLICY)
+    reset_stats(srv, EXPIRY_POLICY)
     with srv.client() as c:
         base = (info_int(c, "stats", "expired_keys") or 0) + \
             (info_int(c, "stats", "expired_subkeys") or 0)
     gone_at = None
     with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, pollers, args.client_cpu,
-                                          args.spin, benchlib.MAIN_POLICY) as probe:
+                                          args.spin, EXPIRY_POLICY) as probe:
         with srv.client() as c:
             time.sleep(max(0.0, deadline - time.time()))
             srv.sched_at_reset = srv.main_sched()  # "preempted" counts from the deadline
@@ -626,8 +635,8 @@ def growth_probe(args, servers):
                 srv.restart()
                 with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
                                                       args.client_cpu, args.spin,
-                                                      benchlib.MAIN_POLICY) as probe:
-                    reset_stats(srv, benchlib.MAIN_POLICY)
+                                                      GROWTH_POLICY) as probe:
+                    reset_stats(srv, GROWTH_POLICY)
                     watch.mark()
                     t0 = time.time()
                     load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
@@ -669,9 +678,9 @@ def flush_probe(args, servers):
             srv.restart()
             load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
             rec["used_before"], _ = srv.mem()
-            srv.repin(benchlib.MAIN_POLICY)
+            srv.repin(GROWTH_POLICY)
             with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (), args.client_cpu,
-                                                  args.spin, benchlib.MAIN_POLICY) as probe:
+                                                  args.spin, GROWTH_POLICY) as probe:
                 with srv.client(timeout=300) as c:
                     time.sleep(0.3)
                     c.try_call("CONFIG", "RESETSTAT")
