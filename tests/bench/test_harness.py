@@ -14,8 +14,9 @@ bench/latprobe.c), against a real server process:
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
 - schedtrace: the waits of a thread (preempted or woken, not running) and the PINGs set
-  against them from given sched_switch and sched_wakeup events; and, where tracefs is writable, a real trace of a thread that shares its CPU
-  with a CPU hog shows the hog as who ran instead.
+  against them from given sched_switch and sched_wakeup events; and, where tracefs is
+  writable, a real trace of a thread that shares its CPU with a CPU hog shows the hog as
+  who ran instead.
 
 usage: test_harness.py MAYFLY_SERVER LATPROBE LOADGEN. Needs 2 CPUs (else it skips); the
 SCHED_FIFO part runs only where this process may use SCHED_FIFO."""
