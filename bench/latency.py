@@ -339,6 +339,12 @@ class Watch:
                            "events": self.events, "episodes": episodes}, f)
         rec["preempt_by"] = schedtrace.summary(episodes, t0 - off, t1 - off)
         rec["preempt_by"]["lost"] = self.trace.overrun
+        # The kernel's own sum of the same waits (schedstat, read at the window's end): a
+        # traced sum far above it means events the trace missed (seen once: a 997 ms wait
+        # behind one thread while PINGs came back within 14 ms), so the block says so.
+        pr = rec.get("preempted")
+        rec["preempt_by"]["off"] = bool(pr and pr[0] is not None
+                                        and rec["preempt_by"]["ms"] > 1.2 * pr[0] + 5.0)
         rec["ping_attr"] = schedtrace.attribute_pings(probe.samples, episodes, off, t0, t1)
 
 
@@ -544,6 +550,8 @@ def attribution_lines(recs):
                 who += ", +%d more" % (len(b["by"]) - 4)
             if b.get("lost"):
                 who += " (trace lost %d events)" % b["lost"]
+            if b.get("off"):
+                who += " (TRACE OFF: above schedstat's wait, not to be trusted)"
         st, ks = r.get("steal_ms"), r.get("ksoftirqd_wait_ms")
         lines.append("%-32s %-6s %12s %12s %26s %9s %12s  %s"
                      % (r["label"], r["side"],
@@ -563,7 +571,9 @@ def attribution_lines(recs):
                  "that CPU and the thread's sched_wakeup, tracefs, monotonic clock), ms / how "
                  "many (how many began with a preemption) and the longest, and who ran there "
                  "meanwhile (swapper/N: the CPU coming out of idle, or a runnable real-time "
-                 "thread held back by throttling); steal: the host's steal from that CPU over "
+                 "thread held back by throttling); TRACE OFF: the traced waits sum to over 1.2 x + 5 ms "
+                 "of the kernel's schedstat wait (the preempted column): events were missed, "
+                 "read that row's waits as unreliable; steal: the host's steal from that CPU over "
                  "the window (/proc/stat, to about 10 ms); ksoftirqd: how long that CPU's "
                  "ksoftirqd waited for it while runnable in the window (its schedstat; softirq "
                  "work the kernel deferred to it waits that long, so a real-time server thread "

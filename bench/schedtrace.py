@@ -153,13 +153,15 @@ def preemptions(events, tid):
     ran in the wait}, preempted)], from its wake-up (a "W" event) or its switch-out while
     runnable (prev_state R, or R+ since Linux 4.14: preempted=True) to its next switch-in.
     A wait still open at the end is closed at the last event. The runner at a wake-up is
-    the last thread switched in on the CPU ("swapper/N" for the idle task)."""
+    the last thread switched in on the CPU; a wake-up on an idle CPU starts no wait (the
+    idle task's exit is not another thread's time; schedstat does not count it either)."""
     out = []
     start, runner, since, by, pre = None, None, None, None, False
     current = "?"  # who runs on the CPU, from the last switch seen
     for ts, prev_comm, prev_pid, prev_state, next_comm, next_pid in events:
         if prev_state == "W":
-            if next_pid == tid and start is None and current != "<tid>":
+            if next_pid == tid and start is None and current != "<tid>" \
+                    and not current.startswith("swapper/"):
                 start, runner, since, by, pre = ts, current, ts, {}, False
             continue
         if start is None:

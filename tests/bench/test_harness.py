@@ -218,7 +218,10 @@ def test_schedtrace_episodes():
           (2.600, None, None, "W", "srv", T),         # woken while running: nothing
           (3.000, "srv", T, "R", "bash", 9),          # preempted (not R+)
           (3.001, "bash", 9, "S", "swapper/0", 0),
-          (3.051, "swapper/0", 0, "R", "srv", T)]     # held back 50 ms with the CPU idle
+          (3.051, "swapper/0", 0, "R", "srv", T),     # held back 50 ms with the CPU idle
+          (3.100, "srv", T, "S", "swapper/0", 0),
+          (3.200, None, None, "W", "srv", T),         # woken on the idle CPU: no wait
+          (3.200005, "swapper/0", 0, "R", "srv", T)]
     eps = schedtrace.preemptions(ev, T)
     check(len(eps) == 3, "three waits (%s)" % eps)
     if len(eps) == 3:
