@@ -7,8 +7,9 @@
  * Only memory crosses over: a job holds a value or a database's detached contents that no
  * one else references any more, and freeing them calls nothing but the allocator, so the
  * thread needs no access to the keyspace or any lock besides the queue's (a util/worker).
- * The thread registers with util/mem, so the bytes it frees leave mem_used (and maxmemory sees them
- * go) as it works; after a whole database it returns its cache and purges, as Redis does.
+ * The thread registers with util/mem, so the bytes it frees leave mem_used (and maxmemory
+ * sees them go) as it works; after a whole database it returns its cache and purges, as
+ * Redis does.
  *
  * Counting follows Redis: pending is raised when a job is queued and lowered when it is
  * done, by 1 per value and by the number of keys for a database. */
