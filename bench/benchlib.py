@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 
+import schedtrace
 from resp import Client, RespError
 
 ALL = []  # every Server made; stop_all() stops them
@@ -300,13 +301,11 @@ class Server:
         machine held the main thread's CPU while it had work (time the hypervisor takes
         the whole virtual CPU away is not in them)."""
         try:
-            base = "/proc/%d/task/%d/" % (self.proc.pid, self.proc.pid)
-            with open(base + "schedstat") as f:
-                wait_ns = int(f.read().split()[1])
-            with open(base + "status") as f:
+            wait_ms = schedtrace.run_delay_ms(self.proc.pid)
+            with open("/proc/%d/task/%d/status" % (self.proc.pid, self.proc.pid)) as f:
                 inv = [int(line.split()[1]) for line in f
                        if line.startswith("nonvoluntary_ctxt_switches")][0]
-            return wait_ns / 1e6, inv
+            return (wait_ms, inv) if wait_ms is not None else (None, None)
         except (OSError, ValueError, IndexError, AttributeError):
             return None, None
 

@@ -85,10 +85,10 @@ def link_up(replica):
         return c.info("replication").get("master_link_status") == "up"
 
 
-def sched_idle(server):
-    """Moves every thread of server to SCHED_IDLE: it runs only when nothing else on its CPUs
-    wants to (an unprivileged process may lower its own priority so)."""
-    task_dir = "/proc/%d/task" % server.pid
+def sched_idle(pid):
+    """Moves every thread of process pid to SCHED_IDLE: it runs only when nothing else on
+    its CPUs wants to (an unprivileged process may lower its own priority so)."""
+    task_dir = "/proc/%d/task" % pid
     for tid in os.listdir(task_dir):
         try:
             os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
@@ -122,16 +122,11 @@ class StandIn:
         self.proc = None
 
     def start(self):
-        setup = benchlib.child_setup(OTHER_CPUS)
-
-        def preexec():
-            setup()
-            if REPLICA_IDLE:
-                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
         self.proc = subprocess.Popen([STANDIN, "-m", str(STANDIN_MB), "-t", "600"],
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                     preexec_fn=preexec)
+                                     preexec_fn=benchlib.child_setup(OTHER_CPUS))
+        if REPLICA_IDLE:
+            sched_idle(self.proc.pid)
 
     def stop(self):
         """Ends it (SIGTERM); returns its random accesses per second, or None."""
@@ -231,7 +226,7 @@ def throughput_run(binary, nrep, n, res, standins=0, rates=None):
             r.start()
             replicate(r, primary)
             if REPLICA_IDLE:
-                sched_idle(r)
+                sched_idle(r.pid)
         for h in hogs:
             h.start()
         for name, argv in TESTS:

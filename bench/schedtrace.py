@@ -57,7 +57,8 @@ def kthread_pid(cpu, name="ksoftirqd"):
 def run_delay_ms(pid):
     """ms thread pid has waited on a run queue while runnable, in all (/proc/PID/schedstat),
     or None: for ksoftirqd, whether a real-time server thread starved it (softirq work
-    deferred to it waits that long)."""
+    deferred to it waits that long); for a server's main thread (benchlib main_sched), how
+    long other threads held its CPU while it had work."""
     if pid is None:
         return None
     try:
