@@ -727,6 +727,11 @@ def parse_args(argv):
                          "(latency = expiry,growth,flush)")
     ap.add_argument("--growth-fields", type=int,
                     help="keys and fields of the growth probes (default 10000000; quick 1000000)")
+    ap.add_argument("--growth-rate", type=int, metavar="N",
+                    help="growth probes: also load at N keys or fields a second, evenly, the "
+                         "main thread under --main-sched's expiry policy (rows keys-paced, "
+                         "hash-paced; default 300000, quick 100000; 0: none), besides the "
+                         "rows as fast as each server takes them")
     ap.add_argument("--flush-keys", type=int,
                     help="keys before the FLUSHALL probe (default 5000000; quick 500000)")
     ap.add_argument("--mem-keys", type=int,
@@ -756,7 +761,8 @@ def parse_args(argv):
                     help="only throughput rows whose name contains one of these")
     ap.add_argument("--cases", default="",
                     help="only these latency cases (comma-separated ids: hash1m, keys1m, "
-                         "hashes10m, keys, hash, flush); default all")
+                         "hashes10m, idle, keys, hash, keys-paced, hash-paced, flush); "
+                         "default all")
     ap.add_argument("--redis74", default=os.environ.get("REDIS74_SERVER", ""),
                     help="reference server of the latency probes (env REDIS74_SERVER): a "
                          "Redis 7.4+ build has field TTLs, so the field cases get a Redis "
@@ -785,11 +791,15 @@ def parse_args(argv):
     a.big_requests = a.big_requests or (20_000 if q else 300_000)
     a.fields = a.fields or (200_000 if q else 1_000_000)
     a.growth_fields = a.growth_fields or (1_000_000 if q else 10_000_000)
+    if a.growth_rate is None:
+        a.growth_rate = 100_000 if q else 300_000
     a.flush_keys = a.flush_keys or (500_000 if q else 5_000_000)
     a.mem_keys = a.mem_keys or (500_000 if q else 5_000_000)
     pin = a.pin == "on" or (a.pin == "auto" and (os.cpu_count() or 1) >= 2
                             and shutil.which("taskset"))
     a.server_cpu, a.client_cpu = (0, 1) if pin else (None, None)
+    if a.growth_rate < 0:
+        ap.error("--growth-rate must be >= 0")
     if a.growth_fields % 100 or a.growth_fields < 1000:
         ap.error("--growth-fields must be a multiple of 100 and >= 1000")
     if a.fields % 10 or a.fields < 1000:
@@ -925,7 +935,8 @@ def main(argv=None):
                 and args.main_sched != "other" and benchlib.policy_allowed("fifo")
             latency.EXPIRY_POLICY = "fifo" if fifo else None
             latency.GROWTH_POLICY = "fifo" if fifo and args.main_sched == "fifo" else None
-            parts = [p for p, pol in (("expiry", latency.EXPIRY_POLICY),
+            latency.PACED_POLICY = latency.EXPIRY_POLICY
+            parts = [p for p, pol in (("expiry and paced growth", latency.EXPIRY_POLICY),
                                       ("growth and FLUSHALL", latency.GROWTH_POLICY)) if pol]
             report.append("  latency probes: servers' main threads and the probe's connections "
                           "%s (Redis and Mayfly alike; --main-sched %s)"
@@ -981,6 +992,7 @@ def main(argv=None):
         grow = []
         if "growth" in args.only:
             log("== growth latency probe ==")
+            grow += latency.idle_probe(args, lat_servers)
             grow += latency.growth_probe(args, lat_servers)
         if "flush" in args.only:
             log("== FLUSHALL latency probe ==")

@@ -49,6 +49,9 @@ REDIS_CLI = "redis-cli"  # sends the prepared load (Debian redis-tools)
 # holds it back for the rest of it, tens of milliseconds.
 EXPIRY_POLICY = None
 GROWTH_POLICY = None
+# ...and in the paced growth windows (bench.py --growth-rate): a main thread that a steady
+# client keeps busy for a part of each second only, which FIFO suits as it does expiry.
+PACED_POLICY = None
 
 
 def log(msg):
@@ -187,12 +190,49 @@ def drop_command_files():
     _FILES.clear()
 
 
-def load_in_child(port, gen_name, gen_args, deadline_ms=None, cpu=None, timeout=1800):
+def paced_feed(proc, path, total_s, chunk=1 << 14):
+    """Writes the file at path into proc's standard input at an even byte rate, so that
+    the whole file takes total_s seconds (chunk bytes at a time, each when the rate
+    allows); the caller closes it."""
+    size = os.path.getsize(path)
+    rate = size / total_s
+    start = time.monotonic()
+    sent = 0
+    with open(path, "rb") as f:
+        while True:
+            buf = f.read(chunk)
+            if not buf:
+                break
+            due = start + sent / rate
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            proc.stdin.write(buf)
+            sent += len(buf)
+
+
+def load_in_child(port, gen_name, gen_args, deadline_ms=None, cpu=None, timeout=1800,
+                  paced_s=None):
     """Sends the commands of a generator to the server with redis-cli --pipe (C, so the
     loader keeps up with the server on a loaded machine, where a Python client did not),
-    deadlines set to deadline_ms; fails unless every reply came back without an error."""
+    deadlines set to deadline_ms; fails unless every reply came back without an error.
+    paced_s: spread the commands evenly over that many seconds (a client writing at a
+    steady rate) instead of as fast as the server takes them."""
     path = command_file(gen_name, gen_args)
     argv = [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), "--pipe"]
+    if paced_s:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, preexec_fn=benchlib.pinned(cpu))
+        try:
+            paced_feed(p, path, paced_s)
+            out = p.communicate(timeout=timeout)[0].decode(errors="replace").strip()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if p.returncode != 0 or "errors: 0," not in out:
+            raise RuntimeError("loader (redis-cli --pipe, paced): %s" % out[-300:])
+        return
     kw = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
               preexec_fn=benchlib.pinned(cpu))
     if deadline_ms:
@@ -625,31 +665,38 @@ def expiry_table(args, recs):
 # --------------------------------------------------------------------------------------
 
 def growth_cases(args):
+    """(id, label, generator, its args, check command, expected, seconds to spread the load
+    over or None for as fast as the server takes it, policy of the window)."""
     n = args.growth_fields
-    return [
-        ("keys", "key table to %s keys (SET)" % human(n), "keys", (n, False), "DBSIZE", n),
-        ("hash", "one hash to %s fields (HSET)" % human(n), "big", (n, None, "grow"),
-         "HLEN grow", n),
-    ]
+    cases = [("keys", "key table to %s keys (SET)" % human(n), "keys", (n, False), "DBSIZE", n),
+             ("hash", "one hash to %s fields (HSET)" % human(n), "big", (n, None, "grow"),
+              "HLEN grow", n)]
+    out = [c + (None, GROWTH_POLICY) for c in cases]
+    if args.growth_rate:
+        out += [("%s-paced" % cid, "%s, %s/s" % (label.split(" (")[0], human(args.growth_rate)),
+                 gen, gen_args, check, want, want / args.growth_rate, PACED_POLICY)
+                for cid, label, gen, gen_args, check, want in cases]
+    return out
 
 
 def growth_probe(args, servers):
     out = []
-    for cid, label, gen, gen_args, check, want in growth_cases(args):
+    for cid, label, gen, gen_args, check, want, paced_s, policy in growth_cases(args):
         if args.cases and cid not in args.cases:
             continue
         for side, srv in servers.items():
-            rec = {"case": cid, "label": label, "side": side}
+            rec = {"case": cid, "label": label, "side": side, "policy": policy}
             try:
                 command_file(gen, gen_args)  # written once, outside the timed load
                 srv.restart()
                 with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
                                                       args.client_cpu, args.spin,
-                                                      GROWTH_POLICY) as probe:
-                    reset_stats(srv, GROWTH_POLICY)
+                                                      policy) as probe:
+                    reset_stats(srv, policy)
                     watch.mark()
                     t0 = time.time()
-                    load_in_child(srv.port, gen, gen_args, None, args.client_cpu)
+                    load_in_child(srv.port, gen, gen_args, None, args.client_cpu,
+                                  paced_s=paced_s)
                     t1 = time.time()
                     rec["preempted"] = preempted(srv)
                     watch.end()
@@ -659,19 +706,69 @@ def growth_probe(args, servers):
                 if got != want:
                     raise RuntimeError("%s = %s after load, expected %d" % (check, got, want))
                 rec["load_s"] = t1 - t0
-                rec["ping"] = probe.stats(0, t0, t1)
-                rec["spin"] = probe.spin_stats(t0, t1)
-                watch.finish(rec, probe, t0, t1)
-                rec["used"], rec["rss"] = srv.mem()
-                log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
-                    "preempted %s, floor %s%s"
-                    % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
-                       fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
-                       spin_cell(rec), attr_cell(rec)))
+                growth_finish(rec, probe, watch, srv, t0, t1)
             except (RespError, RuntimeError, OSError, ConnectionError) as e:
                 rec["skipped"] = "FAILED: %s" % e
                 log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
             finally:
+                srv.stop()
+            out.append(rec)
+    return out
+
+
+def growth_finish(rec, probe, watch, srv, t0, t1):
+    rec["ping"] = probe.stats(0, t0, t1)
+    rec["spin"] = probe.spin_stats(t0, t1)
+    watch.finish(rec, probe, t0, t1)
+    rec["used"], rec["rss"] = srv.mem()
+    log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
+        "preempted %s, floor %s%s"
+        % (rec["label"], rec["side"], rec["load_s"], fmt_ms(rec["ping"]["p99"]),
+           fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
+           spin_cell(rec), attr_cell(rec)))
+
+
+IDLE_S = 10.0  # the idle rows' window
+
+
+def idle_probe(args, servers):
+    """The machine's floor for the PING columns: each server idle (nothing but the probe's
+    PINGs) while a CPU hog runs beside the probe on the clients' CPU, as the loader does
+    in growth, once as started and once under PACED_POLICY (when it is set). What a PING
+    max here shows is the machine's, not a server's: no server can do better than it."""
+    out = []
+    if args.cases and "idle" not in args.cases:
+        return out
+    for policy in (None,) + ((PACED_POLICY,) if PACED_POLICY else ()):
+        label = "idle, CPU hog beside probe%s" % (", FIFO" if policy else "")
+        for side, srv in servers.items():
+            rec = {"case": "idle", "label": label, "side": side, "policy": policy}
+            hog = None
+            try:
+                srv.restart()
+                with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
+                                                      args.client_cpu, args.spin,
+                                                      policy) as probe:
+                    reset_stats(srv, policy)
+                    hog = subprocess.Popen(["timeout", str(IDLE_S + 30), "sh", "-c",
+                                            "while :; do :; done"],
+                                           preexec_fn=benchlib.pinned(args.client_cpu))
+                    watch.mark()
+                    t0 = time.time()
+                    time.sleep(IDLE_S)
+                    t1 = time.time()
+                    rec["preempted"] = preempted(srv)
+                    watch.end()
+                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
+                rec["load_s"] = t1 - t0
+                growth_finish(rec, probe, watch, srv, t0, t1)
+            except (RespError, RuntimeError, OSError, ConnectionError) as e:
+                rec["skipped"] = "FAILED: %s" % e
+                log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
                 srv.stop()
             out.append(rec)
     return out
@@ -746,9 +843,16 @@ def growth_table(args, recs):
     lines.append("")
     lines.append("Growth: pipelined SET k:<i> (16-byte values) or HSET grow (100 fields a "
                  "command), sent by redis-cli --pipe (as fast as the server takes them), fresh "
-                 "server; PING of a C client (mayfly-latprobe) during the load. FLUSHALL: time "
-                 "of the command and PING during it and the 0.5 s after. turn max / turns cpu: "
-                 "as in the expiry table.")
+                 "server; PING of a C client (mayfly-latprobe) during the load. Rows with a "
+                 "rate (--growth-rate): the same commands spread evenly over the load time "
+                 "(16 KB at a time), a client writing at a steady rate, with the main thread "
+                 "and the probe under the expiry windows' policy (a main thread busy part of "
+                 "each second meets no real-time throttling). Idle rows: the machine's floor "
+                 "for PING, the server idle while a CPU hog runs beside the probe on the "
+                 "clients' CPU (as the loader does in growth) for %.0f s, as started and under "
+                 "SCHED_FIFO: no server does better than its row. FLUSHALL: time of the "
+                 "command and PING during it and the 0.5 s after. turn max / turns cpu: as "
+                 "in the expiry table." % IDLE_S)
     lines.append(FLOOR_NOTE)
     lines += attribution_lines(recs)
     lines.append("Target (issue 17): PING max <= 2 ms.")

@@ -9,6 +9,8 @@ bench/latprobe.c), against a real server process:
   recorded as conn -2, not as a stall of the machine (-1).
 - mayfly-loadgen -R: no faster than the rate asked for, beyond the first batches, and
   every request answered.
+- latency.load_in_child with paced_s (the paced growth rows): the commands spread over
+  that time, not sent as fast as the server takes them, and every one applied.
 - move_housekeeping / restore_housekeeping: a thread named by HOUSEKEEPING moved to the
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
@@ -31,6 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
 import benchlib  # noqa: E402
+import latency  # noqa: E402
 import schedtrace  # noqa: E402
 
 FAILS = []
@@ -203,6 +206,29 @@ def test_loadgen_rate(server, loadgen):
         srv.stop()
 
 
+def test_paced_load(server):
+    """20,000 SETs (about 0.8 MB of commands) paced over 1 s: 16 KB chunks each sent when
+    the rate allows, so the last one cannot leave before (size - 16 KB) / rate, ~0.98 s;
+    checked against 0.9 s (as fast as taken, they take ~0.05 s). A loaded machine only
+    makes it slower. Every SET must have been applied."""
+    if not shutil.which(latency.REDIS_CLI):
+        print("SKIP: paced load needs %s" % latency.REDIS_CLI)
+        return
+    srv = benchlib.Server(server, "mayfly")
+    try:
+        srv.start()
+        t0 = time.monotonic()
+        latency.load_in_child(srv.port, "keys", (20000, False), paced_s=1.0)
+        took = time.monotonic() - t0
+        check(took >= 0.9, "paced load: 20,000 SETs over 1 s took %.3f s, at least 0.9" % took)
+        with srv.client() as c:
+            n = c.call("DBSIZE")
+        check(n == 20000, "paced load: DBSIZE %s after 20,000 SETs" % n)
+    finally:
+        srv.stop()
+        latency.drop_command_files()
+
+
 def test_schedtrace_episodes():
     """preemptions() from sched_switch and sched_wakeup events: a wait from the watched
     thread's switch-out while runnable (R, R+) or its wake-up to its switch-in, with each
@@ -275,6 +301,7 @@ def test_schedtrace_live(cpu):
 def main():
     server, latprobe, loadgen = sys.argv[1], sys.argv[2], sys.argv[3]
     test_loadgen_rate(server, loadgen)
+    test_paced_load(server)
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         print("SKIP: needs 2 CPUs")
