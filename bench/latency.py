@@ -766,8 +766,8 @@ def idle_probe(args, servers):
                 rec["skipped"] = "FAILED: %s" % e
                 log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
             finally:
-                if hog is not None:
-                    hog.kill()
+                if hog is not None:  # SIGTERM: timeout(1) passes it on to the loop (a
+                    hog.terminate()  # SIGKILL would leave the loop running for good)
                     hog.wait()
                 srv.stop()
             out.append(rec)
