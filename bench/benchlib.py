@@ -81,17 +81,24 @@ def restore_housekeeping(moved):
 # that their ratios stay comparable with older runs. (Loopback RPS was tried: a server's CPU
 # per request did not drop, its sends still raise the softirq that hands the packets over.)
 STEER_MASKS = (("unbound workqueues", "/sys/devices/virtual/workqueue/cpumask"),)
+# Receive Packet Steering of loopback (repl_bench.py --rx-steer): a packet sent over lo is
+# received (netif_receive_skb, tcp_v4_rcv, the receiver's wake-up) on the sender's CPU, in
+# its softirq, charged to the sending task on a kernel without IRQ time accounting; with a
+# CPU mask in rps_cpus it is queued to that CPU's backlog and received there instead, as a
+# peer on another machine would receive it on its own CPU.
+RX_MASKS = (("loopback receive (RPS)", "/sys/class/net/lo/queues/rx-0/rps_cpus"),)
 
 
 def cpu_mask(cpus):
     return "%x" % sum(1 << c for c in cpus)
 
 
-def steer_kernel_work(cpus):
-    """Writes the mask of CPUS into every STEER_MASKS file that takes it; returns [(path,
-    label, old text)] for unsteer_kernel_work. A file missing or not writable is skipped."""
+def steer_kernel_work(cpus, masks=None):
+    """Writes the mask of CPUS into every file of masks (default STEER_MASKS) that takes it;
+    returns [(path, label, old text)] for unsteer_kernel_work. A file missing or not
+    writable is skipped."""
     done = []
-    for label, path in STEER_MASKS:
+    for label, path in STEER_MASKS if masks is None else masks:
         try:
             with open(path) as f:
                 old = f.read().strip()

@@ -40,6 +40,17 @@ Redis.
                                  replicas: the capacity ratio net of that co-location.
    Every server kind runs the same rows (Mayfly, Debian's Redis 7.0, and --redis2, a Redis
    7.4 build, if present), interleaved: for each replica count, each kind in turn.
+   On loopback the kernel receives a packet on the CPU that sent it (the softirq after the
+   send runs tcp_v4_rcv and wakes the reader), charged to the sender: the primary pays the
+   receive of the stream it sends its replicas, which on their own machines they would pay.
+   --rx-steer on sets lo's Receive Packet Steering mask (rps_cpus, root only) to the
+   replicas' CPUs around each run, so that the receive runs there (for every loopback
+   packet: also the client's replies, so the rows without replicas change too), and gives
+   the old mask back after each run, also on errors, Ctrl-C and SIGTERM; --rx-steer both
+   measures every run under both settings back to back (their order swapped every round)
+   and prints the tables once per setting. The header says which ran. The capacity ratio
+   in the table is the ratio of the medians (CPU per write); the per-round ratios and their
+   median follow each table.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
@@ -55,7 +66,9 @@ tables show medians. Every server runs in its own temp directory on a free loopb
 also on errors and Ctrl-C.
 """
 import argparse
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -71,6 +84,7 @@ REPLICA_IDLE = False  # --replica-sched idle: replicas run only on CPU time nobo
 LOADGEN = None  # --load loadgen: the path of mayfly-loadgen, else redis-benchmark is the client
 STANDIN = None  # --standin-mb > 0: the path of mayfly-cachehog, the co-located stand-in
 STANDIN_MB = 16  # each stand-in's array
+RX_STEER = ("off",)  # --rx-steer: the settings each run is measured under, alternated
 
 
 def Server(binary, extra=(), cpus=None):
@@ -109,6 +123,45 @@ def replicate(replica, primary, timeout=600):
 
 
 # ---- 1. throughput ----------------------------------------------------------------------
+
+def rx_masks_now():
+    """[(path, label, text)] of every benchlib.RX_MASKS file that can be read."""
+    found = []
+    for label, path in benchlib.RX_MASKS:
+        try:
+            with open(path) as f:
+                found.append((path, label, f.read().strip()))
+        except OSError:
+            continue
+    return found
+
+
+@contextlib.contextmanager
+def rx_steered(setting):
+    """With setting "on": loopback's receive path steered to the replicas' CPUs (RPS,
+    benchlib.RX_MASKS) for the block, each file given its old text back when it ends, also
+    when the block raises (an error, Ctrl-C, the SIGTERM main turns into one); "off": the
+    kernel's setting as found. A file that cannot be set fails the run rather than
+    measuring the other setting under this one's name."""
+    saved = rx_masks_now() if setting == "on" else []
+    try:
+        if setting == "on":
+            done = benchlib.steer_kernel_work(OTHER_CPUS, benchlib.RX_MASKS)
+            if len(done) != len(benchlib.RX_MASKS):
+                raise RuntimeError("--rx-steer on: cannot write %s (root only)"
+                                   % ", ".join(p for _, p in benchlib.RX_MASKS))
+        yield
+    finally:
+        benchlib.unsteer_kernel_work(saved)
+
+
+def rx_steer_label(setting):
+    if setting == "on":
+        return "loopback receive steered to CPU %s (RPS: rps_cpus %s)" % (
+            fmt_cpus(OTHER_CPUS), benchlib.cpu_mask(OTHER_CPUS))
+    return "loopback receive on the sending CPU (rps_cpus %s, the kernel's as found)" % (
+        ", ".join(t for _, _, t in rx_masks_now()) or "unreadable")
+
 
 class StandIn:
     """The stand-in for a co-located replica: bench/cachehog.c, random 8-byte
@@ -262,16 +315,47 @@ def throughput(servers, n, rounds):
     print("Client: %s. Replicas scheduled %s.\n" % (
         "mayfly-loadgen (%s)" % LOADGEN if LOADGEN else "redis-benchmark",
         "SCHED_IDLE (only on CPU time the client leaves)" if REPLICA_IDLE else "normally"))
+    print("Loopback receive (--rx-steer %s): %s.\n" % (
+        "both" if len(RX_STEER) > 1 else RX_STEER[0],
+        "; ".join(rx_steer_label(st) for st in RX_STEER)))
     print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
-    res = {side: {} for side, _ in servers}
-    rates = []
-    for _ in range(rounds):
+    res = {st: {side: {} for side, _ in servers} for st in RX_STEER}
+    rates = {st: [] for st in RX_STEER}
+    for rnd in range(rounds):
+        # Both settings of one configuration back to back, their order swapped every round.
+        order = RX_STEER if rnd % 2 == 0 else RX_STEER[::-1]
         for nrep in (0, 1, 2):
             for side, binary in servers:
-                throughput_run(binary, nrep, n, res[side])
+                for st in order:
+                    with rx_steered(st):
+                        throughput_run(binary, nrep, n, res[st][side])
         for k in (1, 2) if STANDIN else ():
             for side, binary in servers:
-                throughput_run(binary, 0, n, res[side], standins=k, rates=rates)
+                for st in order:
+                    with rx_steered(st):
+                        throughput_run(binary, 0, n, res[st][side], standins=k,
+                                       rates=rates[st])
+    for st in RX_STEER:
+        if len(RX_STEER) > 1:
+            label = rx_steer_label(st)
+            print("\n### %s\n" % (label[0].upper() + label[1:]))
+        throughput_table(servers, res[st], rounds)
+        if STANDIN:
+            colocation(servers, res[st], rounds, rates[st])
+    print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
+
+
+def round_ratios(rows, rounds):
+    """Each round's capacity ratios (CPU per write alone / with 1, with 2 replicas) from
+    rows[k][round] = that round's tuple with k replicas (CPU us/write at index 1)."""
+    return [(rows[0][i][1] / rows[1][i][1], rows[0][i][1] / rows[2][i][1])
+            for i in range(rounds)]
+
+
+def throughput_table(servers, res, rounds):
+    """The table of one --rx-steer setting. Its capacity ratio is the ratio of the medians
+    (median CPU per write alone / median with replicas); the per-round ratios and their
+    median follow it."""
     print("| server | test | ops/s 0 / 1 / 2 replicas | ops ratio 1 / 2 | CPU us/write 0 / 1 / 2 "
           "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 | catch-up ms 1 / 2 "
           "| replica CPU us/write 1 / 2 |")
@@ -290,16 +374,13 @@ def throughput(servers, n, rounds):
                      rcpu[2]),
                   flush=True)
     if rounds > 1:
-        print("\nPer-round capacity ratios (1 / 2 replicas):")
+        print("\nPer-round capacity ratios (1 / 2 replicas), and their median:")
         for side, _ in servers:
             for name, _ in TESTS:
-                rows = [res[side][(name, k)] for k in (0, 1, 2)]
-                per = ["%.2f/%.2f" % (rows[0][i][1] / rows[1][i][1], rows[0][i][1] / rows[2][i][1])
-                       for i in range(rounds)]
-                print("- %s %s: %s" % (side, name, " ".join(per)))
-    if STANDIN:
-        colocation(servers, res, rounds, rates)
-    print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
+                per = round_ratios([res[side][(name, k)] for k in (0, 1, 2)], rounds)
+                print("- %s %s: %s (median %.2f/%.2f)" % (
+                    side, name, " ".join("%.2f/%.2f" % r for r in per),
+                    statistics.median(r[0] for r in per), statistics.median(r[1] for r in per)))
 
 
 def colocation(servers, res, rounds, rates):
@@ -393,6 +474,10 @@ def sync_rows(a, fields, rounds):
     print("\nLoad average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
+def _interrupt(signum):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mayfly", default=os.environ.get("MAYFLY_SERVER",
@@ -426,6 +511,11 @@ def main():
                     "replicas' CPUs; 0: no such rows")
     ap.add_argument("--cachehog", default=os.environ.get("MAYFLY_CACHEHOG", os.path.join(
         REPO, "build", "mayfly-cachehog")), help="path of mayfly-cachehog (bench/cachehog.c)")
+    ap.add_argument("--rx-steer", choices=("off", "on", "both"), default="off",
+                    help="the throughput rows' loopback receive: off (the kernel's default: "
+                    "the sender's CPU runs it), on (RPS to the replicas' CPUs, set around "
+                    "each run and restored after it; root only), both (each run under both, "
+                    "alternated; one table each)")
     ap.add_argument("--servers", help="throughput rows of these servers only, e.g. "
                     "Mayfly,Redis 7.4 (labels as in the table)")
     ap.add_argument("--only", default="throughput,sync")
@@ -440,7 +530,7 @@ def main():
     rounds = a.rounds or (1 if a.quick else 3)
     n = a.requests or (100_000 if a.quick else 500_000)
     fields = a.fields or (200_000 if a.quick else 1_000_000)
-    global PRIMARY_CPUS, OTHER_CPUS, REPLICA_IDLE, LOADGEN, STANDIN, STANDIN_MB
+    global PRIMARY_CPUS, OTHER_CPUS, REPLICA_IDLE, LOADGEN, STANDIN, STANDIN_MB, RX_STEER
     if a.load == "loadgen" or (a.load == "auto" and os.path.exists(a.loadgen)):
         if not os.path.exists(a.loadgen):
             ap.error("no mayfly-loadgen at %s (build it, or --loadgen PATH)" % a.loadgen)
@@ -458,6 +548,18 @@ def main():
             ap.error("no mayfly-cachehog at %s (build it, --cachehog PATH, or --standin-mb 0)"
                      % a.cachehog)
         STANDIN, STANDIN_MB = a.cachehog, a.standin_mb
+    if a.rx_steer != "off" and "throughput" in a.only:
+        if OTHER_CPUS is None:
+            ap.error("--rx-steer %s needs the replicas on CPUs of their own (--pin)"
+                     % a.rx_steer)
+        if not os.access(benchlib.RX_MASKS[0][1], os.W_OK):
+            ap.error("--rx-steer %s: %s is not writable (root only)"
+                     % (a.rx_steer, benchlib.RX_MASKS[0][1]))
+        RX_STEER = ("off", "on") if a.rx_steer == "both" else ("on",)
+    # SIGTERM and SIGHUP end the run as Ctrl-C does: through the finally blocks that stop
+    # the servers and give the RPS masks back.
+    signal.signal(signal.SIGTERM, lambda signum, _: _interrupt(signum))
+    signal.signal(signal.SIGHUP, lambda signum, _: _interrupt(signum))
     servers = [("Mayfly", a.mayfly), ("Redis 7.0", a.redis)]
     if a.redis2 and os.path.exists(a.redis2):
         servers.append(("Redis 7.4", a.redis2))

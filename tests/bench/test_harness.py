@@ -15,6 +15,8 @@ bench/latprobe.c), against a real server process:
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
+- repl_bench.rx_steered: loopback's RPS mask set to the replicas' CPU for a run and given
+  back after it, also when the run raises.
 - schedtrace: the waits of a thread (preempted or woken, not running) and the PINGs set
   against them from given sched_switch and sched_wakeup events; and, where tracefs is
   writable, a real trace of a thread that shares its CPU with a CPU hog shows the hog as
@@ -186,6 +188,58 @@ def test_steer_kernel_work(cpus):
         shutil.rmtree(d)
 
 
+def test_rx_steered(cpus):
+    """repl_bench.rx_steered("on") writes the replicas' CPU mask into each RX_MASKS file
+    (temp files standing for rps_cpus: the real one is the machine's) for the block and
+    gives the old text back when the block ends, also when it raises (a failed run, the
+    KeyboardInterrupt of Ctrl-C or SIGTERM); "off" writes nothing; a file that cannot be
+    written fails the block before it runs, with nothing left changed."""
+    import repl_bench
+    d = tempfile.mkdtemp(prefix="rxsteer-test-")
+    saved = benchlib.RX_MASKS, repl_bench.OTHER_CPUS
+    try:
+        path = os.path.join(d, "rps_cpus")
+        with open(path, "w") as f:
+            f.write("0\n")
+        benchlib.RX_MASKS = (("lo rx-0", path),)
+        repl_bench.OTHER_CPUS = {cpus[1]}
+        want = "%x" % (1 << cpus[1])
+
+        def now():
+            with open(path) as f:
+                return f.read().strip()
+        seen = []
+        with repl_bench.rx_steered("on"):
+            seen.append(now())
+        check(seen == [want] and now() == "0", "on: %s inside, 0 after (%s, %s)"
+              % (want, seen, now()))
+        for exc in (RuntimeError("run failed"), KeyboardInterrupt("signal 15")):
+            seen = []
+            try:
+                with repl_bench.rx_steered("on"):
+                    seen.append(now())
+                    raise exc
+            except (RuntimeError, KeyboardInterrupt) as e:
+                check(e is exc, "the block's %s comes through" % type(exc).__name__)
+            check(seen == [want] and now() == "0",
+                  "on, block raising %s: %s inside, given back after (%s, %s)"
+                  % (type(exc).__name__, want, seen, now()))
+        with repl_bench.rx_steered("off"):
+            check(now() == "0", "off: the file untouched")
+        benchlib.RX_MASKS = (("lo rx-0", path), ("missing", os.path.join(d, "none")))
+        ran = []
+        try:
+            with repl_bench.rx_steered("on"):
+                ran.append(1)
+        except RuntimeError:
+            pass
+        check(not ran and now() == "0", "a mask that cannot be written: the block does not "
+              "run, the other file is given back (%s, %s)" % (ran, now()))
+    finally:
+        benchlib.RX_MASKS, repl_bench.OTHER_CPUS = saved
+        shutil.rmtree(d)
+
+
 def test_loadgen_rate(server, loadgen):
     """-R 20000 for 10,000 requests (10 connections x 4, so 40 go at once): the last batch
     cannot go before (10,000 - 40) / 20,000 = 0.498 s; checked against 0.45 s. A loaded
@@ -310,6 +364,7 @@ def main():
     test_spin_switched(server, latprobe, cpus[1])
     test_housekeeping(cpus)
     test_steer_kernel_work(cpus)
+    test_rx_steered(cpus)
     test_schedtrace_episodes()
     test_schedtrace_live(cpus[1])
     benchlib.stop_all()
