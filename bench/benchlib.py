@@ -87,6 +87,12 @@ STEER_MASKS = (("unbound workqueues", "/sys/devices/virtual/workqueue/cpumask"),
 # CPU mask in rps_cpus it is queued to that CPU's backlog and received there instead, as a
 # peer on another machine would receive it on its own CPU.
 RX_MASKS = (("loopback receive (RPS)", "/sys/class/net/lo/queues/rx-0/rps_cpus"),)
+# Receive Flow Steering on top of it: each flow received on the CPU where the socket that
+# reads it was last used (recorded in the global socket flow table), so that every process
+# receives its own packets on its CPU, as on separate machines: lo's per-queue flow table
+# and the global one (both 0, off, by default).
+RFS_FILES = (("loopback flow table (RFS)", "/sys/class/net/lo/queues/rx-0/rps_flow_cnt"),
+             ("socket flow table (RFS)", "/proc/sys/net/core/rps_sock_flow_entries"))
 
 
 def cpu_mask(cpus):

@@ -42,15 +42,17 @@ Redis.
    7.4 build, if present), interleaved: for each replica count, each kind in turn.
    On loopback the kernel receives a packet on the CPU that sent it (the softirq after the
    send runs tcp_v4_rcv and wakes the reader), charged to the sender: the primary pays the
-   receive of the stream it sends its replicas, which on their own machines they would pay.
-   --rx-steer on sets lo's Receive Packet Steering mask (rps_cpus, root only) to the
-   replicas' CPUs around each run, so that the receive runs there (for every loopback
-   packet: also the client's replies, so the rows without replicas change too), and gives
-   the old mask back after each run, also on errors, Ctrl-C and SIGTERM; --rx-steer both
-   measures every run under both settings back to back (their order swapped every round)
-   and prints the tables once per setting. The header says which ran. The capacity ratio
-   in the table is the ratio of the medians (CPU per write); the per-round ratios and their
-   median follow each table.
+   receive of the stream it sends its replicas, which on their own machines they would pay,
+   and the client pays the receive of its requests. --rx-steer (root only) changes that
+   around each run and gives the old settings back after it, also on errors, Ctrl-C and
+   SIGTERM: rps sets lo's Receive Packet Steering mask (rps_cpus) to the replicas' CPUs, so
+   every loopback packet is received there (also the client's replies: the rows without
+   replicas change too); rfs adds Receive Flow Steering, so that each flow is received on
+   the CPU of the process that reads it, as on separate machines. Several settings,
+   comma-separated (e.g. off,rfs), measure every run under each, back to back (their order
+   reversed every round), and print the tables once per setting. The header says which ran.
+   The capacity ratio in the table is the ratio of the medians (CPU per write); the
+   per-round ratios and their median follow each table.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
@@ -124,10 +126,14 @@ def replicate(replica, primary, timeout=600):
 
 # ---- 1. throughput ----------------------------------------------------------------------
 
-def rx_masks_now():
-    """[(path, label, text)] of every benchlib.RX_MASKS file that can be read."""
+RX_SETTINGS = ("off", "rps", "rfs")
+
+
+def rx_files_now():
+    """[(path, label, text)] of every RPS and RFS file (benchlib.RX_MASKS, RFS_FILES) that
+    can be read."""
     found = []
-    for label, path in benchlib.RX_MASKS:
+    for label, path in benchlib.RX_MASKS + benchlib.RFS_FILES:
         try:
             with open(path) as f:
                 found.append((path, label, f.read().strip()))
@@ -136,31 +142,54 @@ def rx_masks_now():
     return found
 
 
+def rx_writes(setting):
+    """[(path, text)] that setting writes: "rps" lo's RPS mask set to the replicas' CPUs
+    (every loopback packet received there); "rfs" the mask set to every CPU of the run and
+    the flow tables sized, so that each flow is received where its reader runs (the client's
+    replies and the replicas' stream on their CPU, the requests and the replicas' acks on
+    the primary's); "off" nothing (the kernel's setting as found)."""
+    if setting == "rps":
+        return [(path, benchlib.cpu_mask(OTHER_CPUS)) for _, path in benchlib.RX_MASKS]
+    if setting == "rfs":
+        return ([(path, benchlib.cpu_mask(PRIMARY_CPUS | OTHER_CPUS))
+                 for _, path in benchlib.RX_MASKS]
+                + [(path, text) for (_, path), text in zip(benchlib.RFS_FILES,
+                                                           ("4096", "32768"))])
+    return []
+
+
 @contextlib.contextmanager
 def rx_steered(setting):
-    """With setting "on": loopback's receive path steered to the replicas' CPUs (RPS,
-    benchlib.RX_MASKS) for the block, each file given its old text back when it ends, also
-    when the block raises (an error, Ctrl-C, the SIGTERM main turns into one); "off": the
-    kernel's setting as found. A file that cannot be set fails the run rather than
-    measuring the other setting under this one's name."""
-    saved = rx_masks_now() if setting == "on" else []
+    """Loopback's receive steered as setting says (rx_writes) for the block, every file
+    given its old text back when it ends, also when the block raises (an error, Ctrl-C, the
+    SIGTERM main turns into one). A file that cannot be set fails the run rather than
+    measuring another setting under this one's name."""
+    writes = rx_writes(setting)
+    saved = rx_files_now() if writes else []
     try:
-        if setting == "on":
-            done = benchlib.steer_kernel_work(OTHER_CPUS, benchlib.RX_MASKS)
-            if len(done) != len(benchlib.RX_MASKS):
-                raise RuntimeError("--rx-steer on: cannot write %s (root only)"
-                                   % ", ".join(p for _, p in benchlib.RX_MASKS))
+        for path, text in writes:
+            try:
+                with open(path, "w") as f:
+                    f.write(text)
+            except OSError as e:
+                raise RuntimeError("--rx-steer %s: cannot write %s (%s; root only)"
+                                   % (setting, path, e)) from e
         yield
     finally:
         benchlib.unsteer_kernel_work(saved)
 
 
 def rx_steer_label(setting):
-    if setting == "on":
+    if setting == "rps":
         return "loopback receive steered to CPU %s (RPS: rps_cpus %s)" % (
             fmt_cpus(OTHER_CPUS), benchlib.cpu_mask(OTHER_CPUS))
-    return "loopback receive on the sending CPU (rps_cpus %s, the kernel's as found)" % (
-        ", ".join(t for _, _, t in rx_masks_now()) or "unreadable")
+    if setting == "rfs":
+        return ("loopback receive on the reader's CPU (RFS: rps_cpus %s, flow tables %s)"
+                % (benchlib.cpu_mask(PRIMARY_CPUS | OTHER_CPUS),
+                   " / ".join(t for _, t in rx_writes("rfs")[len(benchlib.RX_MASKS):])))
+    return "loopback receive on the sending CPU (%s, the kernel's as found)" % (
+        ", ".join("%s %s" % (os.path.basename(p), t) for p, _, t in rx_files_now())
+        or "RPS files unreadable")
 
 
 class StandIn:
@@ -264,11 +293,30 @@ def catch_up(primary, replicas, timeout=120):
     raise RuntimeError("a replica did not catch up within %s s" % timeout)
 
 
+def rx_packets(cpus):
+    """Packets the kernel has received (netif_receive_skb from a CPU's backlog, where every
+    loopback packet goes) on cpus so far, from /proc/net/softnet_stat (a line per CPU, hex;
+    the first field the packets processed, the 13th the CPU's number); NaN if unreadable.
+    Where --rx-steer puts the receive shows in it."""
+    try:
+        with open("/proc/net/softnet_stat") as f:
+            lines = [[int(x, 16) for x in line.split()] for line in f if line.strip()]
+    except (OSError, ValueError):
+        return float("nan")
+    total = 0
+    for i, fields in enumerate(lines):
+        cpu = fields[12] if len(fields) > 12 else i
+        if cpus is None or cpu in cpus:
+            total += fields[0]
+    return total
+
+
 def throughput_run(binary, nrep, n, res, standins=0, rates=None):
     """One primary with nrep replicas (or, with standins, no replica and that many
     StandIns), each test once: res[(test, nrep)] (res[(test, "s1")] for one stand-in) gets
     (ops/s, CPU us per write, busy fraction, catch-up s, writes per loop turn, CPU us per
-    write of a replica, until it caught up); rates gets each stand-in's accesses/s."""
+    write of a replica, until it caught up, packets received on the primary's CPUs per
+    write); rates gets each stand-in's accesses/s."""
     primary = Server(binary, cpus=PRIMARY_CPUS)
     primary.start()
     replicas = [Server(binary, cpus=OTHER_CPUS) for _ in range(nrep)]
@@ -287,6 +335,7 @@ def throughput_run(binary, nrep, n, res, standins=0, rates=None):
                 c.call("FLUSHALL")
             catch_up(primary, replicas)
             loops0, cpu0 = loop_turns(primary), proc_cpu(primary)
+            rx0 = rx_packets(PRIMARY_CPUS)
             rcpu0 = sum(proc_cpu(r) for r in replicas)
             ops, wall = bench_once(primary.port, argv, n)
             loops = loop_turns(primary) - loops0
@@ -295,10 +344,11 @@ def throughput_run(binary, nrep, n, res, standins=0, rates=None):
             # Up to the catch-up: what the primary sends to replicas that were behind at
             # the end (idle replicas, --replica-sched idle) is part of the writes' cost.
             cpu = proc_cpu(primary) - cpu0
+            rx = rx_packets(PRIMARY_CPUS) - rx0
             rcpu = (sum(proc_cpu(r) for r in replicas) - rcpu0) / nrep if nrep else 0.0
             per_turn = n / loops if loops > 0 and loops0 >= 0 else float("nan")
             res.setdefault((name, key), []).append(
-                (ops, cpu * 1e6 / n, busy, lag, per_turn, rcpu * 1e6 / n))
+                (ops, cpu * 1e6 / n, busy, lag, per_turn, rcpu * 1e6 / n, rx / n))
     finally:
         for h in hogs:
             rate = h.stop()
@@ -316,13 +366,12 @@ def throughput(servers, n, rounds):
         "mayfly-loadgen (%s)" % LOADGEN if LOADGEN else "redis-benchmark",
         "SCHED_IDLE (only on CPU time the client leaves)" if REPLICA_IDLE else "normally"))
     print("Loopback receive (--rx-steer %s): %s.\n" % (
-        "both" if len(RX_STEER) > 1 else RX_STEER[0],
-        "; ".join(rx_steer_label(st) for st in RX_STEER)))
+        ",".join(RX_STEER), "; ".join(rx_steer_label(st) for st in RX_STEER)))
     print("Load average before: %.2f %.2f %.2f\n" % os.getloadavg(), flush=True)
     res = {st: {side: {} for side, _ in servers} for st in RX_STEER}
     rates = {st: [] for st in RX_STEER}
     for rnd in range(rounds):
-        # Both settings of one configuration back to back, their order swapped every round.
+        # The settings of one configuration back to back, their order reversed every round.
         order = RX_STEER if rnd % 2 == 0 else RX_STEER[::-1]
         for nrep in (0, 1, 2):
             for side, binary in servers:
@@ -358,20 +407,22 @@ def throughput_table(servers, res, rounds):
     median follow it."""
     print("| server | test | ops/s 0 / 1 / 2 replicas | ops ratio 1 / 2 | CPU us/write 0 / 1 / 2 "
           "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 | catch-up ms 1 / 2 "
-          "| replica CPU us/write 1 / 2 |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| replica CPU us/write 1 / 2 | rx packets/write on %s 0 / 1 / 2 |"
+          % ("CPU " + fmt_cpus(PRIMARY_CPUS) if PRIMARY_CPUS else "all CPUs"))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for side, _ in servers:
         for name, _ in TESTS:
             med = [[statistics.median(row[i] for row in res[side][(name, k)]) for k in (0, 1, 2)]
-                   for i in range(6)]
-            ops, cpu, busy, lag, per_turn, rcpu = med
+                   for i in range(7)]
+            ops, cpu, busy, lag, per_turn, rcpu, rx = med
             print("| %s | %s | %.0f / %.0f / %.0f | %.2f / %.2f | %.3f / %.3f / %.3f | "
-                  "%.0f%% / %.0f%% / %.0f%% | %s | %.2f / %.2f | %.0f / %.0f | %.3f / %.3f |"
+                  "%.0f%% / %.0f%% / %.0f%% | %s | %.2f / %.2f | %.0f / %.0f | %.3f / %.3f | "
+                  "%.3f / %.3f / %.3f |"
                   % (side, name, ops[0], ops[1], ops[2], ops[1] / ops[0], ops[2] / ops[0],
                      cpu[0], cpu[1], cpu[2], busy[0] * 100, busy[1] * 100, busy[2] * 100,
                      " / ".join("-" if t != t else "%.0f" % t for t in per_turn),
                      cpu[0] / cpu[1], cpu[0] / cpu[2], lag[1] * 1000, lag[2] * 1000, rcpu[1],
-                     rcpu[2]),
+                     rcpu[2], rx[0], rx[1], rx[2]),
                   flush=True)
     if rounds > 1:
         print("\nPer-round capacity ratios (1 / 2 replicas), and their median:")
@@ -511,11 +562,12 @@ def main():
                     "replicas' CPUs; 0: no such rows")
     ap.add_argument("--cachehog", default=os.environ.get("MAYFLY_CACHEHOG", os.path.join(
         REPO, "build", "mayfly-cachehog")), help="path of mayfly-cachehog (bench/cachehog.c)")
-    ap.add_argument("--rx-steer", choices=("off", "on", "both"), default="off",
+    ap.add_argument("--rx-steer", default="off", metavar="off|rps|rfs[,...]",
                     help="the throughput rows' loopback receive: off (the kernel's default: "
-                    "the sender's CPU runs it), on (RPS to the replicas' CPUs, set around "
-                    "each run and restored after it; root only), both (each run under both, "
-                    "alternated; one table each)")
+                    "the sender's CPU runs it), rps (all of it on the replicas' CPUs), rfs "
+                    "(each flow on its reader's CPU), set around each run and given back "
+                    "after it (root only); several, comma-separated: each run under each, "
+                    "alternated, one table per setting")
     ap.add_argument("--servers", help="throughput rows of these servers only, e.g. "
                     "Mayfly,Redis 7.4 (labels as in the table)")
     ap.add_argument("--only", default="throughput,sync")
@@ -548,14 +600,16 @@ def main():
             ap.error("no mayfly-cachehog at %s (build it, --cachehog PATH, or --standin-mb 0)"
                      % a.cachehog)
         STANDIN, STANDIN_MB = a.cachehog, a.standin_mb
-    if a.rx_steer != "off" and "throughput" in a.only:
+    RX_STEER = tuple(a.rx_steer.split(","))
+    if any(st not in RX_SETTINGS for st in RX_STEER) or len(set(RX_STEER)) < len(RX_STEER):
+        ap.error("--rx-steer: a comma-separated list of %s" % ", ".join(RX_SETTINGS))
+    if RX_STEER != ("off",) and "throughput" in a.only:
         if OTHER_CPUS is None:
             ap.error("--rx-steer %s needs the replicas on CPUs of their own (--pin)"
                      % a.rx_steer)
-        if not os.access(benchlib.RX_MASKS[0][1], os.W_OK):
-            ap.error("--rx-steer %s: %s is not writable (root only)"
-                     % (a.rx_steer, benchlib.RX_MASKS[0][1]))
-        RX_STEER = ("off", "on") if a.rx_steer == "both" else ("on",)
+        for path in sorted({p for st in RX_STEER for p, _ in rx_writes(st)}):
+            if not os.access(path, os.W_OK):
+                ap.error("--rx-steer %s: %s is not writable (root only)" % (a.rx_steer, path))
     # SIGTERM and SIGHUP end the run as Ctrl-C does: through the finally blocks that stop
     # the servers and give the RPS masks back.
     signal.signal(signal.SIGTERM, lambda signum, _: _interrupt(signum))

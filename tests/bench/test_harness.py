@@ -15,8 +15,8 @@ bench/latprobe.c), against a real server process:
   clients' CPU and given its CPUs back; steer_kernel_work / unsteer_kernel_work: the
   kernel's CPU-mask files (unbound workqueues) set to the clients' CPU and
   given their old masks back.
-- repl_bench.rx_steered: loopback's RPS mask set to the replicas' CPU for a run and given
-  back after it, also when the run raises.
+- repl_bench.rx_steered: loopback's RPS mask (and RFS's flow tables) set for a run and
+  given back after it, also when the run raises.
 - schedtrace: the waits of a thread (preempted or woken, not running) and the PINGs set
   against them from given sched_switch and sched_wakeup events; and, where tracefs is
   writable, a real trace of a thread that shares its CPU with a CPU hog shows the hog as
@@ -189,54 +189,62 @@ def test_steer_kernel_work(cpus):
 
 
 def test_rx_steered(cpus):
-    """repl_bench.rx_steered("on") writes the replicas' CPU mask into each RX_MASKS file
-    (temp files standing for rps_cpus: the real one is the machine's) for the block and
-    gives the old text back when the block ends, also when it raises (a failed run, the
+    """repl_bench.rx_steered: "rps" writes the replicas' CPU mask into each RX_MASKS file,
+    "rfs" the mask of both CPUs and the flow-table sizes into RFS_FILES (temp files standing
+    for sysfs's and procfs's: the real ones are the machine's), for the block; every file
+    gets its old text back when the block ends, also when it raises (a failed run, the
     KeyboardInterrupt of Ctrl-C or SIGTERM); "off" writes nothing; a file that cannot be
     written fails the block before it runs, with nothing left changed."""
     import repl_bench
     d = tempfile.mkdtemp(prefix="rxsteer-test-")
-    saved = benchlib.RX_MASKS, repl_bench.OTHER_CPUS
+    saved = benchlib.RX_MASKS, benchlib.RFS_FILES, repl_bench.PRIMARY_CPUS, repl_bench.OTHER_CPUS
     try:
-        path = os.path.join(d, "rps_cpus")
-        with open(path, "w") as f:
-            f.write("0\n")
-        benchlib.RX_MASKS = (("lo rx-0", path),)
-        repl_bench.OTHER_CPUS = {cpus[1]}
-        want = "%x" % (1 << cpus[1])
+        paths = [os.path.join(d, n) for n in ("rps_cpus", "rps_flow_cnt", "entries")]
+        for path in paths:
+            with open(path, "w") as f:
+                f.write("0\n")
+        benchlib.RX_MASKS = (("lo rx-0", paths[0]),)
+        benchlib.RFS_FILES = (("flows", paths[1]), ("socket flows", paths[2]))
+        repl_bench.PRIMARY_CPUS, repl_bench.OTHER_CPUS = {cpus[0]}, {cpus[1]}
+        want = {"rps": ["%x" % (1 << cpus[1]), "0", "0"],
+                "rfs": ["%x" % ((1 << cpus[0]) | (1 << cpus[1])), "4096", "32768"],
+                "off": ["0", "0", "0"]}
 
         def now():
-            with open(path) as f:
-                return f.read().strip()
-        seen = []
-        with repl_bench.rx_steered("on"):
-            seen.append(now())
-        check(seen == [want] and now() == "0", "on: %s inside, 0 after (%s, %s)"
-              % (want, seen, now()))
+            out = []
+            for path in paths:
+                with open(path) as f:
+                    out.append(f.read().strip())
+            return out
+        for st in ("rps", "rfs", "off"):
+            seen = []
+            with repl_bench.rx_steered(st):
+                seen.append(now())
+            check(seen == [want[st]] and now() == want["off"], "%s: %s inside, 0 after (%s, %s)"
+                  % (st, want[st], seen, now()))
         for exc in (RuntimeError("run failed"), KeyboardInterrupt("signal 15")):
             seen = []
             try:
-                with repl_bench.rx_steered("on"):
+                with repl_bench.rx_steered("rfs"):
                     seen.append(now())
                     raise exc
             except (RuntimeError, KeyboardInterrupt) as e:
                 check(e is exc, "the block's %s comes through" % type(exc).__name__)
-            check(seen == [want] and now() == "0",
-                  "on, block raising %s: %s inside, given back after (%s, %s)"
-                  % (type(exc).__name__, want, seen, now()))
-        with repl_bench.rx_steered("off"):
-            check(now() == "0", "off: the file untouched")
-        benchlib.RX_MASKS = (("lo rx-0", path), ("missing", os.path.join(d, "none")))
+            check(seen == [want["rfs"]] and now() == want["off"],
+                  "rfs, block raising %s: set inside, given back after (%s, %s)"
+                  % (type(exc).__name__, seen, now()))
+        benchlib.RFS_FILES = (("flows", paths[1]), ("missing", os.path.join(d, "no", "ne")))
         ran = []
         try:
-            with repl_bench.rx_steered("on"):
+            with repl_bench.rx_steered("rfs"):
                 ran.append(1)
         except RuntimeError:
             pass
-        check(not ran and now() == "0", "a mask that cannot be written: the block does not "
-              "run, the other file is given back (%s, %s)" % (ran, now()))
+        check(not ran and now() == want["off"], "a file that cannot be written: the block "
+              "does not run, the others are given back (%s, %s)" % (ran, now()))
     finally:
-        benchlib.RX_MASKS, repl_bench.OTHER_CPUS = saved
+        (benchlib.RX_MASKS, benchlib.RFS_FILES, repl_bench.PRIMARY_CPUS,
+         repl_bench.OTHER_CPUS) = saved
         shutil.rmtree(d)
 
 
