@@ -51,8 +51,8 @@ Redis.
    the CPU of the process that reads it, as on separate machines. Several settings,
    comma-separated (e.g. off,rfs), measure every run under each, back to back (their order
    reversed every round), and print the tables once per setting. The header says which ran.
-   The capacity ratio in the table is the ratio of the medians (CPU per write); the
-   per-round ratios and their median follow each table.
+   The table gives two capacity ratios: the ratio of the medians (CPU per write), as in
+   every earlier run, and the median of the rounds' own ratios; the per-round ratios follow.
 2. Full-sync time of a dataset of --fields fields: an empty replica is told REPLICAOF and
    the clock runs until its master_link_status is up (snapshot forked, sent diskless,
    loaded). Rows: "small+ttl" (hashes of 100 fields, each field with its own TTL) and
@@ -402,36 +402,39 @@ def round_ratios(rows, rounds):
 
 
 def throughput_table(servers, res, rounds):
-    """The table of one --rx-steer setting. Its capacity ratio is the ratio of the medians
-    (median CPU per write alone / median with replicas); the per-round ratios and their
-    median follow it."""
+    """The table of one --rx-steer setting. Two capacity ratios: the ratio of the medians
+    (median CPU per write alone / median with replicas, the figure of every earlier run),
+    and the median of the rounds' own ratios (each round's runs close in time, so a slow
+    stretch of the machine that falls in one round moves one ratio, not a median's
+    numerator or denominator alone); the per-round ratios follow."""
     print("| server | test | ops/s 0 / 1 / 2 replicas | ops ratio 1 / 2 | CPU us/write 0 / 1 / 2 "
-          "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 | catch-up ms 1 / 2 "
+          "| busy 0 / 1 / 2 | writes/turn 0 / 1 / 2 | capacity ratio 1 / 2 "
+          "| median of rounds' ratios 1 / 2 | catch-up ms 1 / 2 "
           "| replica CPU us/write 1 / 2 | rx packets/write on %s 0 / 1 / 2 |"
           % ("CPU " + fmt_cpus(PRIMARY_CPUS) if PRIMARY_CPUS else "all CPUs"))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for side, _ in servers:
         for name, _ in TESTS:
             med = [[statistics.median(row[i] for row in res[side][(name, k)]) for k in (0, 1, 2)]
                    for i in range(7)]
             ops, cpu, busy, lag, per_turn, rcpu, rx = med
+            per = round_ratios([res[side][(name, k)] for k in (0, 1, 2)], rounds)
             print("| %s | %s | %.0f / %.0f / %.0f | %.2f / %.2f | %.3f / %.3f / %.3f | "
-                  "%.0f%% / %.0f%% / %.0f%% | %s | %.2f / %.2f | %.0f / %.0f | %.3f / %.3f | "
-                  "%.3f / %.3f / %.3f |"
+                  "%.0f%% / %.0f%% / %.0f%% | %s | %.2f / %.2f | %.2f / %.2f | %.0f / %.0f "
+                  "| %.3f / %.3f | %.3f / %.3f / %.3f |"
                   % (side, name, ops[0], ops[1], ops[2], ops[1] / ops[0], ops[2] / ops[0],
                      cpu[0], cpu[1], cpu[2], busy[0] * 100, busy[1] * 100, busy[2] * 100,
                      " / ".join("-" if t != t else "%.0f" % t for t in per_turn),
-                     cpu[0] / cpu[1], cpu[0] / cpu[2], lag[1] * 1000, lag[2] * 1000, rcpu[1],
+                     cpu[0] / cpu[1], cpu[0] / cpu[2], statistics.median(r[0] for r in per),
+                     statistics.median(r[1] for r in per), lag[1] * 1000, lag[2] * 1000, rcpu[1],
                      rcpu[2], rx[0], rx[1], rx[2]),
                   flush=True)
     if rounds > 1:
-        print("\nPer-round capacity ratios (1 / 2 replicas), and their median:")
+        print("\nPer-round capacity ratios (1 / 2 replicas):")
         for side, _ in servers:
             for name, _ in TESTS:
                 per = round_ratios([res[side][(name, k)] for k in (0, 1, 2)], rounds)
-                print("- %s %s: %s (median %.2f/%.2f)" % (
-                    side, name, " ".join("%.2f/%.2f" % r for r in per),
-                    statistics.median(r[0] for r in per), statistics.median(r[1] for r in per)))
+                print("- %s %s: %s" % (side, name, " ".join("%.2f/%.2f" % r for r in per)))
 
 
 def colocation(servers, res, rounds, rates):
