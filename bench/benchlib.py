@@ -99,12 +99,11 @@ def cpu_mask(cpus):
     return "%x" % sum(1 << c for c in cpus)
 
 
-def steer_kernel_work(cpus, masks=None):
-    """Writes the mask of CPUS into every file of masks (default STEER_MASKS) that takes it;
-    returns [(path, label, old text)] for unsteer_kernel_work. A file missing or not
-    writable is skipped."""
+def steer_kernel_work(cpus):
+    """Writes the mask of CPUS into every STEER_MASKS file that takes it; returns [(path,
+    label, old text)] for unsteer_kernel_work. A file missing or not writable is skipped."""
     done = []
-    for label, path in STEER_MASKS if masks is None else masks:
+    for label, path in STEER_MASKS:
         try:
             with open(path) as f:
                 old = f.read().strip()
