@@ -935,7 +935,6 @@ def main(argv=None):
                 and args.main_sched != "other" and benchlib.policy_allowed("fifo")
             latency.EXPIRY_POLICY = "fifo" if fifo else None
             latency.GROWTH_POLICY = "fifo" if fifo and args.main_sched == "fifo" else None
-            latency.PACED_POLICY = latency.EXPIRY_POLICY
             parts = [p for p, pol in (("expiry and paced growth", latency.EXPIRY_POLICY),
                                       ("growth and FLUSHALL", latency.GROWTH_POLICY)) if pol]
             report.append("  latency probes: servers' main threads and the probe's connections "

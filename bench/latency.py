@@ -47,11 +47,10 @@ REDIS_CLI = "redis-cli"  # sends the prepared load (Debian redis-tools)
 # and FLUSHALL ones (the whole load). FIFO does not suit a main thread busy for most of a
 # second: past 0.95 s of a second the kernel's real-time throttling (sched_rt_runtime_us)
 # holds it back for the rest of it, tens of milliseconds.
+# The paced growth windows (bench.py --growth-rate) take EXPIRY_POLICY: a steady client
+# keeps the main thread busy for a part of each second only.
 EXPIRY_POLICY = None
 GROWTH_POLICY = None
-# ...and in the paced growth windows (bench.py --growth-rate): a main thread that a steady
-# client keeps busy for a part of each second only, which FIFO suits as it does expiry.
-PACED_POLICY = None
 
 
 def log(msg):
@@ -672,10 +671,50 @@ def growth_cases(args):
              ("hash", "one hash to %s fields (HSET)" % human(n), "big", (n, None, "grow"),
               "HLEN grow", n)]
     out = [c + (None, GROWTH_POLICY) for c in cases]
-    if args.growth_rate:
+    if args.growth_rate:  # a steady client: FIFO suits it as it suits the expiry windows
         out += [("%s-paced" % cid, "%s, %s/s" % (label.split(" (")[0], human(args.growth_rate)),
-                 gen, gen_args, check, want, want / args.growth_rate, PACED_POLICY)
+                 gen, gen_args, check, want, want / args.growth_rate, EXPIRY_POLICY)
                 for cid, label, gen, gen_args, check, want in cases]
+    return out
+
+
+def window_rows(args, servers, cid, label, policy, work, check=None):
+    """A row per server: a fresh server, its main thread and the probe under policy, the
+    probe's PINGs and the watch around work(srv) (the window), then check(srv) (raises if
+    the work went wrong); a failure makes the row's FAILED."""
+    out = []
+    for side, srv in servers.items():
+        rec = {"case": cid, "label": label, "side": side, "policy": policy}
+        try:
+            srv.restart()
+            with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
+                                                  args.client_cpu, args.spin, policy) as probe:
+                reset_stats(srv, policy)
+                watch.mark()
+                t0 = time.time()
+                work(srv)
+                t1 = time.time()
+                rec["preempted"] = preempted(srv)
+                watch.end()
+                rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
+            if check:
+                check(srv)
+            rec["load_s"] = t1 - t0
+            rec["ping"] = probe.stats(0, t0, t1)
+            rec["spin"] = probe.spin_stats(t0, t1)
+            watch.finish(rec, probe, t0, t1)
+            rec["used"], rec["rss"] = srv.mem()
+            log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
+                "preempted %s, floor %s%s"
+                % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
+                   fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
+                   spin_cell(rec), attr_cell(rec)))
+        except (RespError, RuntimeError, OSError, ConnectionError) as e:
+            rec["skipped"] = "FAILED: %s" % e
+            log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
+        finally:
+            srv.stop()
+        out.append(rec)
     return out
 
 
@@ -684,48 +723,18 @@ def growth_probe(args, servers):
     for cid, label, gen, gen_args, check, want, paced_s, policy in growth_cases(args):
         if args.cases and cid not in args.cases:
             continue
-        for side, srv in servers.items():
-            rec = {"case": cid, "label": label, "side": side, "policy": policy}
-            try:
-                command_file(gen, gen_args)  # written once, outside the timed load
-                srv.restart()
-                with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
-                                                      args.client_cpu, args.spin,
-                                                      policy) as probe:
-                    reset_stats(srv, policy)
-                    watch.mark()
-                    t0 = time.time()
-                    load_in_child(srv.port, gen, gen_args, None, args.client_cpu,
-                                  paced_s=paced_s)
-                    t1 = time.time()
-                    rec["preempted"] = preempted(srv)
-                    watch.end()
-                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
-                with srv.client() as c:
-                    got = c.call(*check.split())
-                if got != want:
-                    raise RuntimeError("%s = %s after load, expected %d" % (check, got, want))
-                rec["load_s"] = t1 - t0
-                growth_finish(rec, probe, watch, srv, t0, t1)
-            except (RespError, RuntimeError, OSError, ConnectionError) as e:
-                rec["skipped"] = "FAILED: %s" % e
-                log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
-            finally:
-                srv.stop()
-            out.append(rec)
+        command_file(gen, gen_args)  # written once, outside the timed load
+
+        def load(srv, gen=gen, gen_args=gen_args, paced_s=paced_s):
+            load_in_child(srv.port, gen, gen_args, None, args.client_cpu, paced_s=paced_s)
+
+        def loaded(srv, check=check, want=want):
+            with srv.client() as c:
+                got = c.call(*check.split())
+            if got != want:
+                raise RuntimeError("%s = %s after load, expected %d" % (check, got, want))
+        out += window_rows(args, servers, cid, label, policy, load, loaded)
     return out
-
-
-def growth_finish(rec, probe, watch, srv, t0, t1):
-    rec["ping"] = probe.stats(0, t0, t1)
-    rec["spin"] = probe.spin_stats(t0, t1)
-    watch.finish(rec, probe, t0, t1)
-    rec["used"], rec["rss"] = srv.mem()
-    log("  growth %-32s %-6s %.1fs, PING p99 %s max %s ms, turn max %s ms, "
-        "preempted %s, floor %s%s"
-        % (rec["label"], rec["side"], rec["load_s"], fmt_ms(rec["ping"]["p99"]),
-           fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
-           spin_cell(rec), attr_cell(rec)))
 
 
 IDLE_S = 10.0  # the idle rows' window
@@ -734,43 +743,23 @@ IDLE_S = 10.0  # the idle rows' window
 def idle_probe(args, servers):
     """The machine's floor for the PING columns: each server idle (nothing but the probe's
     PINGs) while a CPU hog runs beside the probe on the clients' CPU, as the loader does
-    in growth, once as started and once under PACED_POLICY (when it is set). What a PING
-    max here shows is the machine's, not a server's: no server can do better than it."""
+    in growth, once as started and once under the expiry windows' policy (when it is set).
+    What a PING max here shows is the machine's, not a server's: no server can do better."""
     out = []
     if args.cases and "idle" not in args.cases:
         return out
-    for policy in (None,) + ((PACED_POLICY,) if PACED_POLICY else ()):
+    for policy in (None,) + ((EXPIRY_POLICY,) if EXPIRY_POLICY else ()):
         label = "idle, CPU hog beside probe%s" % (", FIFO" if policy else "")
-        for side, srv in servers.items():
-            rec = {"case": "idle", "label": label, "side": side, "policy": policy}
-            hog = None
-            try:
-                srv.restart()
-                with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
-                                                      args.client_cpu, args.spin,
-                                                      policy) as probe:
-                    reset_stats(srv, policy)
-                    hog = subprocess.Popen(["timeout", str(IDLE_S + 30), "sh", "-c",
-                                            "while :; do :; done"],
-                                           preexec_fn=benchlib.pinned(args.client_cpu))
-                    watch.mark()
-                    t0 = time.time()
-                    time.sleep(IDLE_S)
-                    t1 = time.time()
-                    rec["preempted"] = preempted(srv)
-                    watch.end()
-                    rec["turn_ms"], rec["turn_cpu_ms"], rec["turns_over"] = turn_stats(srv)
-                rec["load_s"] = t1 - t0
-                growth_finish(rec, probe, watch, srv, t0, t1)
-            except (RespError, RuntimeError, OSError, ConnectionError) as e:
-                rec["skipped"] = "FAILED: %s" % e
-                log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
-            finally:
-                if hog is not None:  # SIGTERM: timeout(1) passes it on to the loop (a
-                    hog.terminate()  # SIGKILL would leave the loop running for good)
-                    hog.wait()
-                srv.stop()
-            out.append(rec)
+        # One hog for every server's window (bounded: the windows, their restarts, a margin).
+        hog = subprocess.Popen(["timeout", str(len(servers) * (IDLE_S + 30)), "sh", "-c",
+                                "while :; do :; done"],
+                               preexec_fn=benchlib.pinned(args.client_cpu))
+        try:
+            out += window_rows(args, servers, "idle", label, policy,
+                               lambda srv: time.sleep(IDLE_S))
+        finally:  # SIGTERM: timeout(1) passes it on to the loop (a SIGKILL would leave
+            hog.terminate()  # the loop running for good)
+            hog.wait()
     return out
 
 
