@@ -273,8 +273,8 @@ def test_paced_load(server):
     the rate allows, so the last one cannot leave before (size - 16 KB) / rate, ~0.98 s;
     checked against 0.9 s (as fast as taken, they take ~0.05 s). A loaded machine only
     makes it slower. Every SET must have been applied."""
-    if not shutil.which(latency.REDIS_CLI):
-        print("SKIP: paced load needs %s" % latency.REDIS_CLI)
+    if not shutil.which(latency.REDIS_CLI):  # installed with the rest (install-deps.sh)
+        check(False, "paced load: %s (redis-tools) is not installed" % latency.REDIS_CLI)
         return
     srv = benchlib.Server(server, "mayfly")
     try:
