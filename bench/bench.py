@@ -750,11 +750,13 @@ def parse_args(argv):
                          "FLUSHALL: the command), auto (default) in the expiry windows only "
                          "(a main thread busy for most of a second, as in growth, meets "
                          "real-time throttling), other: as started")
-    ap.add_argument("--sched-trace", choices=("auto", "off"), default="auto",
+    ap.add_argument("--sched-trace", choices=("auto", "probe", "off"), default="auto",
                     help="latency probes: record the kernel's sched_switch events of the "
                          "servers' CPU in each window (a tracefs instance of its own; auto: "
                          "where tracefs is writable) and read its steal time, to tell who "
-                         "preempted the main thread from the server's own turns")
+                         "preempted the main thread from the server's own turns; probe: "
+                         "also the probe's switches and wake-ups, to split every PING over "
+                         "2 ms into its legs (slower: about twice the events to read)")
     ap.add_argument("--latprobe", default=os.path.join(REPO, "build", "mayfly-latprobe"),
                     help="the latency probe (bench/latprobe.c, built by make build)")
     ap.add_argument("--workloads", nargs="*",
@@ -947,11 +949,15 @@ def main(argv=None):
                                  if args.main_sched != "other" and args.server_cpu is not None
                                  and args.pin_scope == "main" else ""),
                              args.main_sched))
-        args.sched_trace = args.sched_trace == "auto" and args.server_cpu is not None \
+        args.sched_probe = args.sched_trace == "probe"
+        args.sched_trace = args.sched_trace in ("auto", "probe") \
+            and args.server_cpu is not None \
             and args.only & {"expiry", "growth", "flush"} and schedtrace_ok(args.server_cpu)
+        args.sched_probe = bool(args.sched_probe and args.sched_trace)
         if args.only & {"expiry", "growth", "flush"}:
             report.append("  latency probes: servers' CPU %s" % (
-                "traced (sched_switch, tracefs) and its steal read in each window"
+                "traced (sched_switch, tracefs) and its steal read in each window%s"
+                % (", with the probe's side (--sched-trace probe)" if args.sched_probe else "")
                 if args.sched_trace else "not traced (--sched-trace off, no pinning or no "
                 "writable tracefs); its steal read in each window"
                 if args.server_cpu is not None else "not traced (no pinning)"))

@@ -329,7 +329,9 @@ class Watch:
 
     def __init__(self, args, srv):
         self.cpu, self.tid = args.server_cpu, srv.pid
-        self.trace = (schedtrace.SchedTrace(self.cpu, srv.pid)
+        probe = getattr(args, "sched_probe", False)
+        self.trace = (schedtrace.SchedTrace(self.cpu, srv.pid, probe=probe,
+                                            buffer_kb=262144 if probe else 131072)
                       if self.cpu is not None and getattr(args, "sched_trace", False) else None)
         self.steal0 = self.steal1 = self.events = None
         self.ksoft0 = self.ksoft1 = None
@@ -385,6 +387,10 @@ class Watch:
         rec["preempt_by"]["off"] = bool(pr and pr[0] is not None
                                         and rec["preempt_by"]["ms"] > 1.2 * pr[0] + 5.0)
         rec["ping_attr"] = schedtrace.attribute_pings(probe.samples, episodes, off, t0, t1)
+        if self.trace.probe:
+            rec["ping_legs"] = schedtrace.segments(self.events, self.trace.probe_events,
+                                                   self.tid, probe.samples, off, t0, t1,
+                                                   hz=schedtrace.kernel_hz())
 
 
 def turn_stats(srv, rec=None):
@@ -617,6 +623,41 @@ def attribution_lines(recs):
                  "ksoftirqd waited for it while runnable in the window (its schedstat; softirq "
                  "work the kernel deferred to it waits that long, so a real-time server thread "
                  "that starved it shows here). No PING is left out of the PING columns above.")
+    lines += legs_lines(rows)
+    return lines
+
+
+def legs_lines(rows):
+    """--sched-trace probe: each window's PINGs over 2 ms by their legs (schedtrace.segments)."""
+    rows = [r for r in rows if r.get("ping_legs")]
+    if not rows:
+        return []
+    names = schedtrace.SEGMENTS
+    hdr = ("%-32s %-6s %8s  %-30s  %-36s  %s"
+           % ("case", "server", "placed", "largest leg: " + " / ".join(str(i + 1) for i in
+                                                                       range(len(names))),
+              "longest ms: 1 / 2 / 3 / 4 / 5", "over 1 ms, ending on a tick: 1 / 2 / 3 / 4 / 5"))
+    lines = ["", hdr, "-" * len(hdr)]
+    for r in rows:
+        g = r["ping_legs"]
+        lines.append("%-32s %-6s %8s  %-30s  %-36s  %s"
+                     % (r["label"], r["side"], "%d/%d" % (g["placed"], g["n"]),
+                        " / ".join(str(x) for x in g["largest"]),
+                        " / ".join("%.2f" % x for x in g["max"]),
+                        " / ".join("%d/%d" % tuple(x) for x in g["tick"])))
+    lines.append("")
+    lines.append("Legs of each PING over 2 ms (--sched-trace probe: the probe's switches and "
+                 "wake-ups traced too): 1 %s: from the send to the server's wake-up (0 when it "
+                 "was running), the request's wake-up reaching the server's CPU; 2 %s: its "
+                 "run-queue wait; 3 %s: from its switch-in to its wake-up of the probe, its own "
+                 "turns and any time its CPU was taken without a switch; 4 %s: from that wake-up "
+                 "to the probe's switch-in on its CPU; 5 %s: from there to the reply's "
+                 "timestamp. placed: PINGs whose chain of events was complete / all over 2 ms. "
+                 "largest leg: in how many PINGs each leg was the longest. ending on a tick: of "
+                 "the legs over 1 ms, how many ended in the first eighth of a scheduler tick "
+                 "period (CONFIG_HZ; 1 in 8 by chance): a wake-up that took effect only at the "
+                 "CPU's next timer interrupt, the virtual CPU's interrupt delivery, not a "
+                 "program's." % names)
     return lines
 
 
@@ -737,7 +778,16 @@ def growth_probe(args, servers):
     return out
 
 
-IDLE_S = 10.0  # the idle rows' window
+IDLE_S = 10.0  # the idle rows' window when there are no paced rows
+
+
+def idle_seconds(args):
+    """The idle rows' window: as long as a paced growth row's, so that the floor and the
+    paced rows' PING max are maxima over windows of one length (the max of a longer window
+    is higher by chance alone), else IDLE_S."""
+    if args.growth_rate:
+        return max(IDLE_S, args.growth_fields / args.growth_rate)
+    return IDLE_S
 
 
 def idle_probe(args, servers):
@@ -748,15 +798,16 @@ def idle_probe(args, servers):
     out = []
     if args.cases and "idle" not in args.cases:
         return out
+    idle_s = idle_seconds(args)
     for policy in (None,) + ((EXPIRY_POLICY,) if EXPIRY_POLICY else ()):
         label = "idle, CPU hog beside probe%s" % (", FIFO" if policy else "")
         # One hog for every server's window (bounded: the windows, their restarts, a margin).
-        hog = subprocess.Popen(["timeout", str(len(servers) * (IDLE_S + 30)), "sh", "-c",
+        hog = subprocess.Popen(["timeout", str(len(servers) * (idle_s + 30)), "sh", "-c",
                                 "while :; do :; done"],
                                preexec_fn=benchlib.pinned(args.client_cpu))
         try:
             out += window_rows(args, servers, "idle", label, policy,
-                               lambda srv: time.sleep(IDLE_S))
+                               lambda srv: time.sleep(idle_s))
         finally:  # SIGTERM: timeout(1) passes it on to the loop (a SIGKILL would leave
             hog.terminate()  # the loop running for good)
             hog.wait()
@@ -841,7 +892,7 @@ def growth_table(args, recs):
                  "clients' CPU (as the loader does in growth) for %.0f s, as started and under "
                  "SCHED_FIFO: no server does better than its row. FLUSHALL: time of the "
                  "command and PING during it and the 0.5 s after. turn max / turns cpu: as "
-                 "in the expiry table." % IDLE_S)
+                 "in the expiry table." % idle_seconds(args))
     lines.append(FLOOR_NOTE)
     lines += attribution_lines(recs)
     lines.append("Target (issue 17): PING max <= 2 ms.")

@@ -12,19 +12,32 @@ R / R+: preempted) to its next switch-in, with how long each other thread ran in
 The idle task ("swapper/N") in a wait is the CPU coming out of idle for it (microseconds),
 or the thread held back though runnable (real-time throttling of a SCHED_FIFO thread).
 
+With probe=True it also records the probe's side (latprobe's threads' sched_switch on any CPU
+and their wake-ups), and segments() splits each slow PING into its legs: to the server (the
+request's wake-up reaching the server's CPU), the server's run-queue wait, the server (its
+own turns, and time its CPU was taken without a switch), back to the probe (the reply's
+wake-up of the probe to its switch-in) and the probe. A leg that ends on the CPU's
+scheduler tick (CONFIG_HZ) was a wake-up that took effect only at the next timer
+interrupt: the virtual CPU's interrupt delivery, not either program.
+
 steal_ms() reads the per-CPU steal column of /proc/stat (time the hypervisor ran something
 else while this virtual CPU wanted to run; USER_HZ ticks, so about 10 ms coarse, but a sum
 kept in nanoseconds by the kernel, so a difference over seconds is good to a tick).
 """
 
+import bisect
+import gzip
 import os
 import re
+from collections import Counter
 
 TRACEFS = "/sys/kernel/tracing"
 # One event: "<task>-<pid> [000] d..2. 12.345678: sched_switch: prev_comm=... prev_pid=..."
 _EVENT = re.compile(r"\s(\d+\.\d+): sched_switch: prev_comm=(.*) prev_pid=(\d+) prev_prio=-?\d+ "
                     r"prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+) next_prio=-?\d+")
 _WAKEUP = re.compile(r"\s(\d+\.\d+): sched_wakeup: comm=(.*) pid=(\d+) prio=")
+_CPU = re.compile(r"\s\[(\d+)\]\s")
+PROBE_COMM = "mayfly-latprobe"  # latprobe's threads' name (15 characters: all of it fits)
 
 
 def steal_ms(cpu):
@@ -72,8 +85,9 @@ class SchedTrace:
     """sched_switch on one CPU between start() and stop(); None of it if tracefs is not
     writable (then ok is False and events stay empty)."""
 
-    def __init__(self, cpu, tid=0, name="mayfly-bench", buffer_kb=131072):
+    def __init__(self, cpu, tid=0, name="mayfly-bench", buffer_kb=131072, probe=False):
         self.cpu, self.tid = cpu, tid  # tid: the watched thread (0: none)
+        self.probe = probe  # also latprobe's switches on any CPU and its wake-ups
         self.dir = os.path.join(TRACEFS, "instances", "%s-%d" % (name, os.getpid()))
         self.buffer_kb = buffer_kb
         self.ok = False
@@ -81,13 +95,16 @@ class SchedTrace:
         # watched thread is (mono s, None, None, "W", comm, pid)
         self.events = []
         self.overrun = 0  # events the ring buffer lost
+        # with probe: latprobe's switches off this CPU, (mono s, cpu, prev_pid, prev_state,
+        # next_pid), and its threads' wake-ups, (mono s, None, None, "W", pid)
+        self.probe_events = []
 
     def _write(self, rel, text):
         with open(os.path.join(self.dir, rel), "w") as f:
             f.write(text)
 
     def start(self):
-        self.events, self.overrun = [], 0
+        self.events, self.overrun, self.probe_events = [], 0, []
         try:
             if not os.path.isdir(self.dir):
                 os.mkdir(self.dir)
@@ -96,8 +113,15 @@ class SchedTrace:
                                                       | {self.cpu}))
             self._write("buffer_size_kb", str(self.buffer_kb))
             self._write("trace_clock", "mono")
-            self._write("events/sched/sched_switch/filter", "CPU == %d" % self.cpu)
-            self._write("events/sched/sched_wakeup/filter", "pid == %d" % self.tid)
+            if self.probe:
+                self._write("events/sched/sched_switch/filter",
+                            'CPU == %d || prev_comm == "%s" || next_comm == "%s"'
+                            % (self.cpu, PROBE_COMM, PROBE_COMM))
+                self._write("events/sched/sched_wakeup/filter",
+                            'pid == %d || comm == "%s"' % (self.tid, PROBE_COMM))
+            else:
+                self._write("events/sched/sched_switch/filter", "CPU == %d" % self.cpu)
+                self._write("events/sched/sched_wakeup/filter", "pid == %d" % self.tid)
             self._write("events/sched/sched_switch/enable", "1")
             self._write("events/sched/sched_wakeup/enable", "1")
             self._write("trace", "")  # empties the buffer
@@ -121,13 +145,22 @@ class SchedTrace:
                 for line in f:
                     m = _EVENT.search(line)
                     if m:
-                        self.events.append((float(m.group(1)), m.group(2), int(m.group(3)),
-                                            m.group(4), m.group(5), int(m.group(6))))
+                        ev = (float(m.group(1)), m.group(2), int(m.group(3)), m.group(4),
+                              m.group(5), int(m.group(6)))
+                        cpu = int(_CPU.search(line).group(1)) if self.probe else self.cpu
+                        if cpu == self.cpu:
+                            self.events.append(ev)
+                        else:
+                            self.probe_events.append((ev[0], cpu, ev[2], ev[3], ev[5]))
                         continue
                     m = _WAKEUP.search(line)
                     if m:
-                        self.events.append((float(m.group(1)), None, None, "W", m.group(2),
-                                            int(m.group(3))))
+                        pid = int(m.group(3))
+                        if pid == self.tid:
+                            self.events.append((float(m.group(1)), None, None, "W",
+                                                m.group(2), pid))
+                        else:
+                            self.probe_events.append((float(m.group(1)), None, None, "W", pid))
         except (OSError, ValueError):
             self.ok = False
         return self.events
@@ -224,3 +257,79 @@ def attribute_pings(samples, episodes, mono_off, t0, t1, over_ms=2.0):
         pre += o > 0
         rest_max = max(rest_max, r - o)
     return {"n": n, "preempted": pre, "rest_max": rest_max}
+
+
+SEGMENTS = ("to server", "server queued", "server", "to probe", "probe")
+
+
+def kernel_hz():
+    """The kernel's CONFIG_HZ (its scheduler tick) from /proc/config.gz or /boot, or None."""
+    paths = ["/proc/config.gz", "/boot/config-%s" % os.uname().release]
+    for p in paths:
+        try:
+            opener = gzip.open if p.endswith(".gz") else open
+            with opener(p, "rt") as f:
+                for line in f:
+                    if line.startswith("CONFIG_HZ="):
+                        return int(line.split("=")[1])
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def segments(events, probe_events, tid, samples, mono_off, t0, t1, over_ms=2.0, hz=None):
+    """Each round trip of conn 0 in [t0, t1] (wall s) over over_ms split into SEGMENTS (ms):
+    send -> the server's wake-up (0 if it was running: its last switch on its CPU was a
+    switch-in), -> its switch-in, -> its wake-up of the probe's thread, -> that thread's
+    switch-in, -> the reply's timestamp. events: SchedTrace.events (the server's CPU, its
+    wake-ups); probe_events: SchedTrace.probe_events. The probe's thread is the latprobe
+    thread the server woke most. A round trip whose chain is broken (events lost, a leg
+    past its end) is counted as not placed. Returns {"n", "placed", "largest": [times each
+    segment was the largest], "max": [longest of each, ms], "tick": [of the legs over 1 ms
+    that ended within an eighth of a tick period after a tick (hz given; 1 in 8 by chance): how many / of how many]
+    per segment}."""
+    s_in = sorted(e[0] for e in events if e[5] == tid and e[3] != "W")
+    s_out = sorted(e[0] for e in events if e[2] == tid)
+    s_wake = sorted(e[0] for e in events if e[3] == "W" and e[5] == tid)
+    woken = [e for e in probe_events if e[3] == "W"]
+    ptid = Counter(e[4] for e in woken).most_common(1)[0][0] if woken else None
+    p_wake = sorted(e[0] for e in woken if e[4] == ptid)
+    p_in = sorted(e[0] for e in probe_events if e[3] != "W" and e[4] == ptid)
+    out = {"n": 0, "placed": 0, "largest": [0] * 5, "max": [0.0] * 5,
+           "tick": [[0, 0] for _ in SEGMENTS]}
+    if not s_in:
+        return out
+    first = s_in[0]  # the server's CPU's events start here (a full buffer drops the oldest)
+
+    def after(xs, t):
+        i = bisect.bisect_left(xs, t)
+        return xs[i] if i < len(xs) else None
+
+    for c, t, r in samples:
+        if c != 0 or r <= over_ms or t > t1 or t + r / 1000.0 < t0:
+            continue
+        out["n"] += 1
+        s = t - mono_off
+        e = s + r / 1000.0
+        if s < first:
+            continue
+        i_in, i_out = bisect.bisect_right(s_in, s) - 1, bisect.bisect_right(s_out, s) - 1
+        running = i_in >= 0 and (i_out < 0 or s_in[i_in] > s_out[i_out])
+        w = s if running else after(s_wake, s - 50e-6)
+        sin = s if running else (after(s_in, w) if w is not None else None)
+        pw = after(p_wake, sin) if sin is not None else None
+        pin = after(p_in, pw) if pw is not None else None
+        if pin is None or pin > e + 50e-6:
+            continue
+        ends = (max(w, s), sin, pw, pin, e)
+        legs = [max(0.0, (ends[0] - s) * 1e3)] + [max(0.0, (ends[k] - ends[k - 1]) * 1e3)
+                                                  for k in range(1, 5)]
+        out["placed"] += 1
+        out["largest"][max(range(5), key=lambda k: legs[k])] += 1
+        for k in range(5):
+            out["max"][k] = max(out["max"][k], legs[k])
+            if hz and legs[k] > 1.0:
+                period = 1.0 / hz
+                out["tick"][k][1] += 1
+                out["tick"][k][0] += (ends[k] % period) < period / 8
+    return out

@@ -332,6 +332,40 @@ def test_schedtrace_episodes():
           "attribute_pings: 2 over 2 ms, 1 in a wait, rest max 5 ms (%s)" % a)
 
 
+def test_schedtrace_segments():
+    """segments(): each PING over 2 ms split into its legs from the server's CPU's events
+    and the probe's; the leg that dominates; legs over 1 ms that end on a scheduler tick
+    (HZ 250: a 4 ms period); a PING whose chain of events is broken is not placed."""
+    T, P = 100, 200  # the server's main thread, the probe's PING thread (201: its spinner)
+    ev = [(0.980, "swapper/0", 0, "R", "srv", T),
+          (0.990, "srv", T, "S", "swapper/0", 0),     # asleep when PING A is sent
+          (1.0025, None, None, "W", "srv", T),        # A reaches it 2.5 ms late
+          (1.0026, "swapper/0", 0, "R", "srv", T),
+          (1.0028, "srv", T, "S", "swapper/0", 0),
+          (2.00002, None, None, "W", "srv", T),       # B: at once
+          (2.00003, "swapper/0", 0, "R", "srv", T),
+          (2.0002, "srv", T, "S", "swapper/0", 0),
+          (2.9995, None, None, "W", "srv", T),
+          (2.9995, "swapper/0", 0, "R", "srv", T)]    # running when C is sent, 2.4 ms on it
+    pev = [(1.0027, None, None, "W", P), (1.0029, 1, 9, "R", P),
+           (2.0001, None, None, "W", P), (2.0041, 1, 9, "R", P),  # B: the probe runs only
+           (3.0024, None, None, "W", P), (3.00245, 1, 9, "R", P),  # at the next tick
+           (3.5, None, None, "W", 201)]
+    pings = [(0, 11.000, 3.0), (0, 12.000, 4.5), (0, 13.000, 2.5), (0, 13.5, 0.5),
+             (1, 12.000, 9.0), (0, 14.000, 3.0)]  # D short, E another conn, F no events
+    g = schedtrace.segments(ev, pev, T, pings, 10.0, 10.0, 15.0, hz=250)
+    check(g["n"] == 4 and g["placed"] == 3, "4 PINGs over 2 ms, 3 placed (%s)" % g)
+    check(g["largest"] == [1, 0, 1, 1, 0],
+          "largest legs: to server (A), server (C), to probe (B) (%s)" % g["largest"])
+    want = [2.5, 0.1, 2.4, 4.0, 0.4]
+    check(all(abs(a - b) < 1e-6 for a, b in zip(g["max"], want)),
+          "longest legs %s, expected %s" % (g["max"], want))
+    check(g["tick"] == [[0, 1], [0, 0], [0, 1], [1, 1], [0, 0]],
+          "of the legs over 1 ms, only B's wait for the probe ends on a tick (%s)" % g["tick"])
+    g = schedtrace.segments(ev, pev, T, pings, 10.0, 10.0, 15.0)
+    check(g["tick"][3] == [0, 0], "no tick counts without hz (%s)" % g["tick"])
+
+
 def test_schedtrace_live(cpu):
     """Where tracefs is writable: two spinning processes on one CPU; the trace of one shows
     it preempted with the other as who ran instead. Bounded: 0.4 s of spinning."""
@@ -374,6 +408,7 @@ def main():
     test_steer_kernel_work(cpus)
     test_rx_steered(cpus)
     test_schedtrace_episodes()
+    test_schedtrace_segments()
     test_schedtrace_live(cpus[1])
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
