@@ -23,6 +23,7 @@ neither (Debian's Redis 7.0) shows them as skipped.
 """
 
 import atexit
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -55,6 +56,19 @@ GROWTH_POLICY = None
 
 def log(msg):
     print(msg, flush=True)
+
+
+@contextlib.contextmanager
+def server_row(kind, width, label, side, srv, rec):
+    """One server's row of a table: a connection, protocol or run failure inside makes the
+    row FAILED (logged) instead of ending the run, and the server is stopped either way."""
+    try:
+        yield
+    except (RespError, RuntimeError, OSError, ConnectionError) as e:
+        rec["skipped"] = "FAILED: %s" % e
+        log("  %-6s %-*s %-6s FAILED: %s" % (kind, width, label, side, e))
+    finally:
+        srv.stop()
 
 
 def human(n):
@@ -502,7 +516,7 @@ def expiry_probe(args, servers):
                 rec["skipped"] = "no field TTL (HSETEX / HPEXPIRE unknown)"
                 out.append(rec)
                 continue
-            try:
+            with server_row("expiry", 28, label, side, srv, rec):
                 try:
                     rec.update(expiry_run(args, srv, gen, gen_args(mode), total, pollers,
                                           args.expiry_margin))
@@ -517,11 +531,6 @@ def expiry_probe(args, servers):
                     % (label, side, "-" if rec["gone_after_s"] is None else
                        "%.2fs" % rec["gone_after_s"], fmt_ms(rec["ping"]["max"]),
                        turn_cell(rec), preempt_cell(rec), spin_cell(rec), attr_cell(rec)))
-            except (RespError, RuntimeError, OSError, ConnectionError) as e:
-                rec["skipped"] = "FAILED: %s" % e
-                log("  expiry %-28s %-6s FAILED: %s" % (label, side, e))
-            finally:
-                srv.stop()
             out.append(rec)
     return out
 
@@ -726,7 +735,7 @@ def window_rows(args, servers, cid, label, policy, work, check=None):
     out = []
     for side, srv in servers.items():
         rec = {"case": cid, "label": label, "side": side, "policy": policy}
-        try:
+        with server_row("growth", 32, label, side, srv, rec):
             srv.restart()
             with Watch(args, srv) as watch, Probe(args.latprobe, srv.port, (),
                                                   args.client_cpu, args.spin, policy) as probe:
@@ -750,11 +759,6 @@ def window_rows(args, servers, cid, label, policy, work, check=None):
                 % (label, side, rec["load_s"], fmt_ms(rec["ping"]["p99"]),
                    fmt_ms(rec["ping"]["max"]), turn_cell(rec), preempt_cell(rec),
                    spin_cell(rec), attr_cell(rec)))
-        except (RespError, RuntimeError, OSError, ConnectionError) as e:
-            rec["skipped"] = "FAILED: %s" % e
-            log("  growth %-32s %-6s FAILED: %s" % (label, side, e))
-        finally:
-            srv.stop()
         out.append(rec)
     return out
 
@@ -821,7 +825,7 @@ def flush_probe(args, servers):
         return out
     for side, srv in servers.items():
         rec = {"case": "flush", "label": "FLUSHALL of %s keys" % human(n), "side": side}
-        try:
+        with server_row("flush", 32, rec["label"], side, srv, rec):
             srv.restart()
             load_in_child(srv.port, "keys", (n, False), None, args.client_cpu)
             rec["used_before"], _ = srv.mem()
@@ -848,11 +852,6 @@ def flush_probe(args, servers):
                 "preempted %s, floor %s%s"
                 % (rec["label"], side, rec["flush_s"], fmt_ms(rec["ping"]["max"]),
                    turn_cell(rec), preempt_cell(rec), spin_cell(rec), attr_cell(rec)))
-        except (RespError, RuntimeError, OSError, ConnectionError) as e:
-            rec["skipped"] = "FAILED: %s" % e
-            log("  flush  %-32s %-6s FAILED: %s" % (rec["label"], side, e))
-        finally:
-            srv.stop()
         out.append(rec)
     return out
 

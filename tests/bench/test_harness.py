@@ -332,6 +332,31 @@ def test_schedtrace_episodes():
           "attribute_pings: 2 over 2 ms, 1 in a wait, rest max 5 ms (%s)" % a)
 
 
+def test_server_row():
+    """latency.server_row: a failure inside makes the row FAILED and the run goes on; an
+    interrupt goes through; the server is stopped in every case."""
+    class Srv:
+        stops = 0
+
+        def stop(self):
+            self.stops += 1
+    srv, rec = Srv(), {}
+    with latency.server_row("growth", 32, "a row", "mayfly", srv, rec):
+        raise RuntimeError("DBSIZE = 1 after load")
+    check(rec.get("skipped") == "FAILED: DBSIZE = 1 after load" and srv.stops == 1,
+          "a failed row is FAILED and its server stopped (%s, %d stops)" % (rec, srv.stops))
+    rec = {}
+    with latency.server_row("flush", 32, "a row", "mayfly", srv, rec):
+        pass
+    check("skipped" not in rec and srv.stops == 2, "a row that ran: not FAILED, stopped")
+    try:
+        with latency.server_row("expiry", 28, "a row", "mayfly", srv, rec):
+            raise KeyboardInterrupt
+        check(False, "an interrupt must not be swallowed")
+    except KeyboardInterrupt:
+        check(srv.stops == 3, "an interrupted row's server is stopped too")
+
+
 def test_schedtrace_segments():
     """segments(): each PING over 2 ms split into its legs from the server's CPU's events
     and the probe's; the leg that dominates; legs over 1 ms that end on a scheduler tick
@@ -409,6 +434,7 @@ def main():
     test_rx_steered(cpus)
     test_schedtrace_episodes()
     test_schedtrace_segments()
+    test_server_row()
     test_schedtrace_live(cpus[1])
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
