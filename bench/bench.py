@@ -949,11 +949,10 @@ def main(argv=None):
                                  if args.main_sched != "other" and args.server_cpu is not None
                                  and args.pin_scope == "main" else ""),
                              args.main_sched))
-        args.sched_probe = args.sched_trace == "probe"
-        args.sched_trace = args.sched_trace in ("auto", "probe") \
-            and args.server_cpu is not None \
+        asked = args.sched_trace
+        args.sched_trace = asked != "off" and args.server_cpu is not None \
             and args.only & {"expiry", "growth", "flush"} and schedtrace_ok(args.server_cpu)
-        args.sched_probe = bool(args.sched_probe and args.sched_trace)
+        args.sched_probe = bool(args.sched_trace) and asked == "probe"
         if args.only & {"expiry", "growth", "flush"}:
             report.append("  latency probes: servers' CPU %s" % (
                 "traced (sched_switch, tracefs) and its steal read in each window%s"

@@ -343,9 +343,8 @@ class Watch:
 
     def __init__(self, args, srv):
         self.cpu, self.tid = args.server_cpu, srv.pid
-        probe = getattr(args, "sched_probe", False)
-        self.trace = (schedtrace.SchedTrace(self.cpu, srv.pid, probe=probe,
-                                            buffer_kb=262144 if probe else 131072)
+        self.trace = (schedtrace.SchedTrace(self.cpu, srv.pid,
+                                            probe=getattr(args, "sched_probe", False))
                       if self.cpu is not None and getattr(args, "sched_trace", False) else None)
         self.steal0 = self.steal1 = self.events = None
         self.ksoft0 = self.ksoft1 = None
@@ -642,10 +641,10 @@ def legs_lines(rows):
     if not rows:
         return []
     names = schedtrace.SEGMENTS
+    nums = " / ".join(str(i + 1) for i in range(len(names)))
     hdr = ("%-32s %-6s %8s  %-30s  %-36s  %s"
-           % ("case", "server", "placed", "largest leg: " + " / ".join(str(i + 1) for i in
-                                                                       range(len(names))),
-              "longest ms: 1 / 2 / 3 / 4 / 5", "over 1 ms, ending on a tick: 1 / 2 / 3 / 4 / 5"))
+           % ("case", "server", "placed", "largest leg: " + nums, "longest ms: " + nums,
+              "over 1 ms, ending on a tick: " + nums))
     lines = ["", hdr, "-" * len(hdr)]
     for r in rows:
         g = r["ping_legs"]

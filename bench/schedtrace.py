@@ -85,11 +85,12 @@ class SchedTrace:
     """sched_switch on one CPU between start() and stop(); None of it if tracefs is not
     writable (then ok is False and events stay empty)."""
 
-    def __init__(self, cpu, tid=0, name="mayfly-bench", buffer_kb=131072, probe=False):
+    def __init__(self, cpu, tid=0, name="mayfly-bench", buffer_kb=None, probe=False):
         self.cpu, self.tid = cpu, tid  # tid: the watched thread (0: none)
         self.probe = probe  # also latprobe's switches on any CPU and its wake-ups
         self.dir = os.path.join(TRACEFS, "instances", "%s-%d" % (name, os.getpid()))
-        self.buffer_kb = buffer_kb
+        # per CPU; the probe's side about doubles the events of a window
+        self.buffer_kb = buffer_kb or (262144 if probe else 131072)
         self.ok = False
         # (mono s, prev_comm, prev_pid, prev_state, next_comm, next_pid); a wake-up of the
         # watched thread is (mono s, None, None, "W", comm, pid)
@@ -285,9 +286,9 @@ def segments(events, probe_events, tid, samples, mono_off, t0, t1, over_ms=2.0, 
     wake-ups); probe_events: SchedTrace.probe_events. The probe's thread is the latprobe
     thread the server woke most. A round trip whose chain is broken (events lost, a leg
     past its end) is counted as not placed. Returns {"n", "placed", "largest": [times each
-    segment was the largest], "max": [longest of each, ms], "tick": [of the legs over 1 ms
-    that ended within an eighth of a tick period after a tick (hz given; 1 in 8 by chance): how many / of how many]
-    per segment}."""
+    segment was the largest], "max": [longest of each, ms], "tick": [of the legs over 1 ms,
+    how many ended within an eighth of a tick period after a tick (hz given; 1 in 8 by
+    chance) / how many] per segment}."""
     s_in = sorted(e[0] for e in events if e[5] == tid and e[3] != "W")
     s_out = sorted(e[0] for e in events if e[2] == tid)
     s_wake = sorted(e[0] for e in events if e[3] == "W" and e[5] == tid)
@@ -295,7 +296,8 @@ def segments(events, probe_events, tid, samples, mono_off, t0, t1, over_ms=2.0, 
     ptid = Counter(e[4] for e in woken).most_common(1)[0][0] if woken else None
     p_wake = sorted(e[0] for e in woken if e[4] == ptid)
     p_in = sorted(e[0] for e in probe_events if e[3] != "W" and e[4] == ptid)
-    out = {"n": 0, "placed": 0, "largest": [0] * 5, "max": [0.0] * 5,
+    k_legs = len(SEGMENTS)
+    out = {"n": 0, "placed": 0, "largest": [0] * k_legs, "max": [0.0] * k_legs,
            "tick": [[0, 0] for _ in SEGMENTS]}
     if not s_in:
         return out
@@ -322,14 +324,13 @@ def segments(events, probe_events, tid, samples, mono_off, t0, t1, over_ms=2.0, 
         if pin is None or pin > e + 50e-6:
             continue
         ends = (max(w, s), sin, pw, pin, e)
-        legs = [max(0.0, (ends[0] - s) * 1e3)] + [max(0.0, (ends[k] - ends[k - 1]) * 1e3)
-                                                  for k in range(1, 5)]
+        starts = (s,) + ends[:-1]
+        legs = [max(0.0, (b - a) * 1e3) for a, b in zip(starts, ends)]
         out["placed"] += 1
-        out["largest"][max(range(5), key=lambda k: legs[k])] += 1
-        for k in range(5):
+        out["largest"][legs.index(max(legs))] += 1
+        for k in range(k_legs):
             out["max"][k] = max(out["max"][k], legs[k])
             if hz and legs[k] > 1.0:
-                period = 1.0 / hz
                 out["tick"][k][1] += 1
-                out["tick"][k][0] += (ends[k] % period) < period / 8
+                out["tick"][k][0] += (ends[k] % (1.0 / hz)) < 1.0 / hz / 8
     return out
