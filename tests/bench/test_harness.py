@@ -419,6 +419,42 @@ def test_schedtrace_live(cpu):
     check(not os.path.isdir(t.dir), "the tracefs instance is removed")
 
 
+def test_schedtrace_live_probe(server, latprobe, cpus):
+    """Where tracefs is writable: --sched-trace probe's filters are taken by the kernel and
+    its events chain up. A server pinned to cpus[0] answers latprobe's PINGs from cpus[1]
+    for 0.5 s with the probe's side traced; segments() over every PING (no 2 ms bound)
+    places most of them: the server's wake-ups and switches on its CPU, its wake-ups of
+    the probe's thread and that thread's switches on the other CPU are all there."""
+    srv = benchlib.Server(server, "mayfly", cpus=[cpus[0]])
+    t = None
+    try:
+        srv.start()
+        t = schedtrace.SchedTrace(cpus[0], srv.pid, name="mayfly-test", buffer_kb=8192,
+                                  probe=True)
+        if not t.start():
+            print("SKIP: tracefs not writable")
+            return
+        with latency.Probe(latprobe, srv.port, (), [cpus[1]]) as probe:
+            time.sleep(0.5)
+        t.stop()
+        off = time.time() - time.monotonic()
+        pings = [x for x in probe.samples if x[0] == 0]
+        check(t.ok and len(pings) > 100, "the probe ran and was traced (%d PINGs)" % len(pings))
+        woke = {e[4] for e in t.probe_events if e[3] == "W"}
+        ran = {e[4] for e in t.probe_events if e[3] != "W" and e[1] == cpus[1]}
+        check(woke & ran, "a latprobe thread woken and switched in on CPU %d (%d events)"
+              % (cpus[1], len(t.probe_events)))
+        g = schedtrace.segments(t.events, t.probe_events, srv.pid, pings, off,
+                                pings[0][1] if pings else 0, time.time(), over_ms=-1.0)
+        check(g["n"] == len(pings) and g["placed"] >= g["n"] // 2,
+              "most PINGs placed in their legs (%d of %d)" % (g["placed"], g["n"]))
+    finally:
+        if t:
+            t.close()
+        srv.stop()
+    check(not os.path.isdir(t.dir), "the tracefs instance is removed")
+
+
 def main():
     server, latprobe, loadgen = sys.argv[1], sys.argv[2], sys.argv[3]
     test_loadgen_rate(server, loadgen)
@@ -436,6 +472,7 @@ def main():
     test_schedtrace_segments()
     test_server_row()
     test_schedtrace_live(cpus[1])
+    test_schedtrace_live_probe(server, latprobe, cpus)
     benchlib.stop_all()
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
